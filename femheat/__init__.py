@@ -1,0 +1,43 @@
+"""femheat: heat conduction beyond Fourier's law in heterogeneous media, with scikit-fem.
+
+Mixed finite elements (Raviart–Thomas flux, discontinuous temperature) for
+Fourier and Maxwell–Cattaneo–Vernotte conduction, Kapitza interface
+resistances as facet terms, θ-scheme time stepping, VTU/PVD output.
+
+Typical use::
+
+    import femheat as fh
+    regions = fh.load_mesh("meshes/composite2d.msh")
+    problem = fh.HeatProblem(
+        regions,
+        materials={"matrix": fh.Material(1.0, 1e6), "inclusion": fh.Material(10.0, 2e6)},
+        boundary_conditions={"left": fh.Temperature(310.0), "right": fh.Temperature(300.0),
+                             "top": fh.Insulated(), "bottom": fh.Insulated()},
+        interfaces={"inclusion_surface": fh.KapitzaResistance(0.05)},
+    )
+    system = fh.assemble(problem)
+    state = fh.solve_steady(system)
+    print(fh.boundary_heat_flow(system, state.flux))
+"""
+
+from .analysis import (EnergyBalance, boundary_heat_flow, cell_averages, flux_at_vertices,
+                       interface_heat_flow, interface_report, vertex_temperature)
+from .conditions import Convection, HeatFlux, Insulated, KapitzaResistance, Temperature
+from .errors import (BoundaryConditionError, FemheatInputError, MeshError, RegionError,
+                     SolverError)
+from .materials import Material
+from .mesh import RegionMesh, load_mesh
+from .model import MODELS, HeatProblem, MixedSystem, assemble
+from .solvers import State, consistent_flux, solve_steady
+from .timestepping import initial_state, theta_steps
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BoundaryConditionError", "Convection", "EnergyBalance", "FemheatInputError",
+    "HeatFlux", "HeatProblem", "Insulated", "KapitzaResistance", "MODELS", "Material",
+    "MeshError", "MixedSystem", "RegionError", "RegionMesh", "SolverError", "State",
+    "Temperature", "assemble", "boundary_heat_flow", "cell_averages", "consistent_flux",
+    "flux_at_vertices", "initial_state", "interface_heat_flow", "interface_report",
+    "load_mesh", "solve_steady", "theta_steps", "vertex_temperature",
+]

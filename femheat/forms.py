@@ -1,0 +1,109 @@
+r"""Weak forms of the mixed temperature–flux heat equations.
+
+Every form is a public scikit-fem ``BilinearForm``/``LinearForm`` that any
+model needing the term reuses, and that a scikit-fem user can assemble in a
+script of their own. Coefficients arrive as keyword fields at assembly time
+(``w.kinv``, ``w.resistance``...), exactly as in ``skfem.models``.
+
+The mixed system for flux q ∈ H(div) (Raviart–Thomas) and temperature T
+(discontinuous) reads, for all test functions v and s,
+
+.. math::
+
+    (\tau\kappa^{-1}\partial_t q, v) + (\kappa^{-1} q, v)
+      + \sum_{\Gamma} \langle R\, q\cdot n, v\cdot n\rangle_\Gamma
+      - (T, \nabla\cdot v) = -\langle T_D, v\cdot n\rangle_{\Gamma_D}
+                             -\langle T_\infty, v\cdot n\rangle_{\Gamma_h}
+
+    (C\,\partial_t T, s) + (\nabla\cdot q, s) = (Q, s)
+
+where Γ runs over Kapitza interfaces (R = R_K) and convective boundaries
+(R = 1/h). Units: q [W m⁻²], T [K], κ [W m⁻¹ K⁻¹], τ [s], C [J m⁻³ K⁻¹],
+Q [W m⁻³], R [m² K W⁻¹].
+"""
+
+from __future__ import annotations
+
+from skfem import BilinearForm, LinearForm
+from skfem.helpers import div, dot, mul
+
+__all__ = [
+    "flux_mass",
+    "divergence",
+    "capacity",
+    "normal_resistance",
+    "boundary_temperature",
+    "heat_source",
+    "normal_flux",
+]
+
+
+@BilinearForm
+def flux_mass(q, v, w):
+    r"""Weighted flux mass :math:`(A q, v)` with a tensor field ``w.kinv`` = A.
+
+    With A = κ⁻¹ [m K W⁻¹] this is the resistive (Darcy) term of Fourier's law;
+    with A = τκ⁻¹ it is the flux inertia of the Maxwell–Cattaneo–Vernotte law.
+    ``kinv`` has shape ``(d, d, nelems, nqp)``.
+    """
+    return dot(mul(w.kinv, q), v)
+
+
+@BilinearForm
+def divergence(q, s, w):
+    r""":math:`(\nabla\cdot q, s)` coupling flux (trial) to temperature (test).
+
+    Assemble with ``ubasis`` = flux basis, ``vbasis`` = temperature basis; the
+    result B (n_T × n_q) gives the energy balance ``C Ṫ + B q = F`` and its
+    transpose gives −(T, ∇·v) in the flux equation.
+    """
+    return div(q) * s
+
+
+@BilinearForm
+def capacity(T, s, w):
+    r"""Heat-capacity mass :math:`(C T, s)`, ``w.heat_capacity`` = C [J m⁻³ K⁻¹].
+
+    Block diagonal for a discontinuous temperature space, so it is inverted
+    cell by cell.
+    """
+    return w.heat_capacity * T * s
+
+
+@BilinearForm
+def normal_resistance(q, v, w):
+    r"""Facet resistance :math:`\langle R\, q\cdot n, v\cdot n\rangle` on tagged facets.
+
+    On an interior facet between materials A and B it imposes the Kapitza
+    temperature jump T_A − T_B = R_K q·n_AB without splitting the mesh; on a
+    boundary facet with R = 1/h it is convection q·n = h (T − T∞).
+    ``w.resistance`` [m² K W⁻¹] is a facet field. The product is independent of
+    the sign of n, so either side's normal may be used.
+    """
+    return w.resistance * dot(q, w.n) * dot(v, w.n)
+
+
+@LinearForm
+def boundary_temperature(v, w):
+    r"""Natural temperature condition :math:`-\langle T_b, v\cdot n\rangle`.
+
+    ``w.temperature`` [K] is the prescribed boundary temperature T_D, or the
+    ambient T∞ on a convective boundary.
+    """
+    return -w.temperature * dot(v, w.n)
+
+
+@LinearForm
+def heat_source(s, w):
+    r"""Volumetric heat source :math:`(Q, s)`, ``w.source`` = Q [W m⁻³]."""
+    return w.source * s
+
+
+@LinearForm
+def normal_flux(v, w):
+    r"""Prescribed normal flux load :math:`\langle g, v\cdot n\rangle`, ``w.flux`` = g [W m⁻²].
+
+    Used with ``normal_resistance`` (R = 1) to project g onto the boundary
+    degrees of freedom of the flux space.
+    """
+    return w.flux * dot(v, w.n)

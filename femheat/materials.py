@@ -1,0 +1,172 @@
+"""Materials: conductivity, volumetric heat capacity and relaxation time.
+
+Units are SI throughout:
+
+=================  ======  ====================  =============================
+name               symbol  unit                  meaning
+=================  ======  ====================  =============================
+conductivity       κ       W m⁻¹ K⁻¹             scalar or (d, d) tensor
+heat_capacity      C = ρc  J m⁻³ K⁻¹             volumetric heat capacity
+relaxation_time    τ       s                     MCV flux relaxation (0: Fourier)
+=================  ======  ====================  =============================
+
+Each coefficient is a constant or a callable of position ``x`` (shape
+``(d, ...)``, metres) returning an array of shape ``x.shape[1:]`` (scalars) or
+``(d, d) + x.shape[1:]`` (tensors). Graded, anisotropic κ(r) -- the input of
+transformation-thermotics designs -- is therefore as easy as a constant.
+
+The symmetric part of κ must be positive definite (second law). An
+antisymmetric part (thermal Hall effect, κ_ij(B) = κ_ji(−B)) is allowed; it
+makes the flux block non-symmetric, which the LU-based solvers handle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .errors import FemheatInputError, RegionError
+from .validation import nonnegative, positive, spd_tensor
+
+__all__ = ["Material", "CoefficientFields", "material_fields"]
+
+Coefficient = Union[float, ArrayLike, Callable[[np.ndarray], np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Material:
+    """A heat-conducting material.
+
+    Parameters
+    ----------
+    conductivity
+        κ [W m⁻¹ K⁻¹]: scalar, (d, d) tensor, or callable of position.
+    heat_capacity
+        C = ρc [J m⁻³ K⁻¹]; required for transient runs, unused in steady ones.
+    relaxation_time
+        τ [s] of the Maxwell–Cattaneo–Vernotte law τ ∂q/∂t + q = −κ∇T;
+        0 gives Fourier's law.
+    name
+        Optional label used in error messages.
+    """
+
+    conductivity: Coefficient
+    heat_capacity: Coefficient = 1.0
+    relaxation_time: Coefficient = 0.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"material {self.name!r}" if self.name else "material"
+        if not callable(self.conductivity):
+            arr = np.asarray(self.conductivity, dtype=float) if not isinstance(
+                self.conductivity, str) else self.conductivity
+            if isinstance(arr, str):
+                raise FemheatInputError(f"{where}.conductivity must be numeric, got {arr!r}")
+            if arr.ndim == 0:
+                positive(arr, f"{where}.conductivity", "W/(m K)")
+            elif arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] in (2, 3):
+                spd_tensor(arr, arr.shape[0], f"{where}.conductivity")
+            else:
+                raise FemheatInputError(
+                    f"{where}.conductivity must be a scalar or a 2x2/3x3 tensor, "
+                    f"got shape {arr.shape}"
+                )
+        if not callable(self.heat_capacity):
+            positive(self.heat_capacity, f"{where}.heat_capacity", "J/(m^3 K)")
+        if not callable(self.relaxation_time):
+            nonnegative(self.relaxation_time, f"{where}.relaxation_time", "s")
+
+    def with_name(self, name: str) -> "Material":
+        return Material(self.conductivity, self.heat_capacity, self.relaxation_time, name)
+
+
+def _evaluate(coef: Coefficient, x: np.ndarray) -> np.ndarray:
+    if callable(coef):
+        return np.asarray(coef(x), dtype=float)
+    return np.asarray(coef, dtype=float)
+
+
+@dataclass
+class CoefficientFields:
+    """Material coefficients evaluated at quadrature points.
+
+    Arrays have shape ``(nelems, nqp)`` for scalars and ``(d, d, nelems, nqp)``
+    for tensors, ready to be passed to scikit-fem forms as keyword fields.
+    """
+
+    resistivity: np.ndarray  # κ⁻¹ [m K W⁻¹]
+    inertia: np.ndarray  # τ κ⁻¹ [s m K W⁻¹]
+    heat_capacity: np.ndarray  # C [J m⁻³ K⁻¹]
+    relaxation_time: np.ndarray  # τ [s]
+    symmetric: bool  # False when κ has an antisymmetric (Hall) part
+
+
+def material_fields(
+    regions, materials: Mapping[str, Material], x: np.ndarray
+) -> CoefficientFields:
+    """Evaluate the materials of each named subdomain at points ``x``.
+
+    Parameters
+    ----------
+    regions
+        The :class:`~femheat.mesh.RegionMesh`.
+    materials
+        Subdomain name -> :class:`Material`; every subdomain needs one and every
+        key must be a subdomain.
+    x
+        Global quadrature points, shape ``(d, nelems, nqp)``, one column block
+        per cell of the mesh (all cells).
+    """
+    known = regions.subdomain_names
+    unknown = [k for k in materials if k not in regions.subdomains]
+    if unknown:
+        raise RegionError(
+            f"materials given for unknown subdomain(s) {unknown}; the mesh has "
+            f"subdomains: {', '.join(map(repr, known))}"
+        )
+    missing = [k for k in known if k not in materials]
+    if missing:
+        raise RegionError(
+            f"no material for subdomain(s) {missing}; add them under [materials]"
+        )
+    d, ne, nq = x.shape
+    kinv = np.zeros((d, d, ne, nq))
+    tkinv = np.zeros((d, d, ne, nq))
+    cap = np.zeros((ne, nq))
+    tau = np.zeros((ne, nq))
+    symmetric = True
+    for name in known:
+        mat = materials[name]
+        cells = regions.subdomain(name)
+        if cells.size == 0:
+            continue
+        xs = x[:, cells]
+        where = f"materials.{name}"
+        k = _evaluate(mat.conductivity, xs)
+        if k.ndim == 0 or k.shape == xs.shape[1:]:
+            k = positive(np.broadcast_to(k, xs.shape[1:]), f"{where}.conductivity", "W/(m K)")
+            ki = np.eye(d)[:, :, None, None] / k[None, None]
+        else:
+            if k.shape[:2] != (d, d):
+                raise FemheatInputError(
+                    f"{where}.conductivity must be a scalar or a {d}x{d} tensor on a "
+                    f"{d}D mesh, got shape {k.shape[:2]}"
+                )
+            k = np.broadcast_to(k.reshape((d, d) + k.shape[2:] + (1,) * (4 - k.ndim)),
+                                (d, d) + xs.shape[1:])
+            spd_tensor(k, d, f"{where}.conductivity")
+            if not np.allclose(k, np.swapaxes(k, 0, 1), rtol=1e-13, atol=0):
+                symmetric = False
+            ki = np.moveaxis(np.linalg.inv(np.moveaxis(k, (0, 1), (-2, -1))), (-2, -1), (0, 1))
+        t = nonnegative(np.broadcast_to(_evaluate(mat.relaxation_time, xs), xs.shape[1:]),
+                        f"{where}.relaxation_time", "s")
+        c = positive(np.broadcast_to(_evaluate(mat.heat_capacity, xs), xs.shape[1:]),
+                     f"{where}.heat_capacity", "J/(m^3 K)")
+        kinv[:, :, cells] = ki
+        tkinv[:, :, cells] = ki * t[None, None]
+        cap[cells] = c
+        tau[cells] = t
+    return CoefficientFields(kinv, tkinv, cap, tau, symmetric)

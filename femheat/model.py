@@ -1,0 +1,380 @@
+"""Problem definition and assembly of the mixed block system.
+
+A :class:`HeatProblem` states the physics on a :class:`~femheat.mesh.RegionMesh`:
+materials per subdomain, a condition on every boundary, Kapitza resistances on
+interfaces, a volumetric source, the constitutive model and the element degree.
+It is validated when created, before anything is assembled.
+
+:func:`assemble` turns it into a :class:`MixedSystem`, the semi-discrete system
+
+.. math::
+
+    M \\dot q + A q - B^T T = f(t), \\qquad  C \\dot T + B q = F(t)
+
+with M = (τκ⁻¹·,·) (zero for Fourier), A = (κ⁻¹·,·) + Σ⟨R q·n, v·n⟩ (Kapitza
+interfaces and convective walls), B = (∇·q, s) and C = (C T, s) block diagonal.
+Prescribed normal fluxes fix the boundary flux degrees of freedom. Solvers in
+:mod:`femheat.solvers` and :mod:`femheat.timestepping` consume this system.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
+
+import numpy as np
+import scipy.sparse as sp
+import skfem
+
+from . import forms
+from .conditions import (BoundaryCondition, Convection, HeatFlux, KapitzaResistance,
+                         Temperature, Value, evaluate)
+from .errors import BoundaryConditionError, FemheatInputError, RegionError
+from .materials import CoefficientFields, Material, material_fields
+from .mesh import RegionMesh
+from .spaces import mixed_elements, quadrature_order
+from .validation import finite_array
+
+__all__ = ["MODELS", "HeatProblem", "MixedSystem", "assemble"]
+
+log = logging.getLogger(__name__)
+
+#: Constitutive models of this module: Fourier q = −κ∇T and
+#: Maxwell–Cattaneo–Vernotte τ ∂q/∂t + q = −κ∇T.
+MODELS = ("fourier", "mcv")
+
+
+@dataclass
+class HeatProblem:
+    """A heat-conduction problem on a mesh with named regions.
+
+    Parameters
+    ----------
+    regions
+        Mesh with named subdomains, boundaries and interfaces.
+    materials
+        Subdomain name -> :class:`~femheat.materials.Material`.
+    boundary_conditions
+        Boundary name -> :class:`~femheat.conditions.Temperature`,
+        :class:`~femheat.conditions.HeatFlux` or
+        :class:`~femheat.conditions.Convection`. Every boundary needs one.
+    interfaces
+        Interface name -> :class:`~femheat.conditions.KapitzaResistance`.
+        Interfaces not listed are in perfect contact (still reported).
+    source
+        Volumetric heat source Q [W m⁻³]: constant or ``f(x, t)``.
+    model
+        ``"fourier"`` (τ ignored) or ``"mcv"``.
+    degree
+        Polynomial degree of the mixed pair (0 or 1; 0 in 3D).
+    """
+
+    regions: RegionMesh
+    materials: Mapping[str, Material]
+    boundary_conditions: Mapping[str, BoundaryCondition]
+    interfaces: Mapping[str, KapitzaResistance] = field(default_factory=dict)
+    source: Optional[Value] = None
+    model: str = "mcv"
+    degree: int = 0
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise FemheatInputError(
+                f"model = {self.model!r} is unknown; choose one of {', '.join(MODELS)}"
+            )
+        mixed_elements(self.regions.mesh, self.degree)  # validates the degree
+        rm = self.regions
+        for name, mat in self.materials.items():
+            rm.subdomain(name)
+            if not isinstance(mat, Material):
+                raise FemheatInputError(f"materials.{name} must be a Material, got {mat!r}")
+        missing = [n for n in rm.subdomain_names if n not in self.materials]
+        if missing:
+            raise RegionError(
+                f"no material for subdomain(s) {missing}; every subdomain of the mesh "
+                f"({', '.join(map(repr, rm.subdomain_names))}) needs one"
+            )
+        for name, bc in self.boundary_conditions.items():
+            rm.boundary(name)
+            if not isinstance(bc, (Temperature, HeatFlux, Convection)):
+                raise FemheatInputError(
+                    f"boundary_conditions.{name} must be Temperature, HeatFlux or "
+                    f"Convection, got {bc!r}"
+                )
+        unset = [n for n in rm.boundaries if n not in self.boundary_conditions]
+        if unset:
+            raise BoundaryConditionError(
+                f"boundary {', '.join(map(repr, unset))} has no condition; give each a "
+                "temperature, heat_flux (0 for insulated) or convection condition"
+            )
+        orphan = rm.unassigned_boundary_facets()
+        if orphan.size:
+            raise BoundaryConditionError(
+                f"{orphan.size} exterior facets belong to no named boundary, so they "
+                "would get no condition; add them to a physical group in gmsh"
+            )
+        for name, rk in self.interfaces.items():
+            rm.interface(name)
+            if not isinstance(rk, KapitzaResistance):
+                raise FemheatInputError(
+                    f"interfaces.{name} must be a KapitzaResistance, got {rk!r}"
+                )
+        if self.source is not None and not callable(self.source):
+            finite_array(self.source, "source")
+
+    @property
+    def has_temperature_reference(self) -> bool:
+        """True if some boundary fixes the temperature level (Dirichlet or convection)."""
+        return any(isinstance(bc, (Temperature, Convection))
+                   for bc in self.boundary_conditions.values())
+
+    @property
+    def time_dependent_loads(self) -> bool:
+        return callable(self.source) or any(
+            bc.time_dependent for bc in self.boundary_conditions.values())
+
+
+@dataclass
+class MixedSystem:
+    """The assembled semi-discrete mixed system of a :class:`HeatProblem`.
+
+    Attributes
+    ----------
+    flux_basis, temperature_basis
+        scikit-fem ``CellBasis`` of the Raviart–Thomas flux and DG temperature.
+    resistance
+        A = (κ⁻¹ q, v) + Σ_Γ ⟨R q·n, v·n⟩ (n_q × n_q).
+    inertia
+        M = (τκ⁻¹ q, v) (n_q × n_q); zero for Fourier.
+    divergence
+        B = (∇·q, s) (n_T × n_q).
+    capacity
+        C = (C T, s) (n_T × n_T), block diagonal.
+    essential_dofs
+        Flux degrees of freedom fixed by prescribed normal fluxes.
+    symmetric
+        False when a conductivity has an antisymmetric (Hall) part.
+    """
+
+    problem: HeatProblem
+    flux_basis: skfem.CellBasis
+    temperature_basis: skfem.CellBasis
+    fields: CoefficientFields
+    resistance: sp.csr_matrix
+    inertia: sp.csr_matrix
+    divergence: sp.csr_matrix
+    capacity: sp.csr_matrix
+    essential_dofs: np.ndarray
+    symmetric: bool
+    _flux_load: Callable[[float], np.ndarray]
+    _heat_load: Callable[[float], np.ndarray]
+    _essential_values: Callable[[float], np.ndarray]
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_flux(self) -> int:
+        return self.flux_basis.N
+
+    @property
+    def n_temperature(self) -> int:
+        return self.temperature_basis.N
+
+    @property
+    def ndofs(self) -> int:
+        return self.n_flux + self.n_temperature
+
+    def flux_load(self, t: float) -> np.ndarray:
+        """f(t) = −⟨T_D, v·n⟩ − ⟨T∞, v·n⟩ over temperature and convective boundaries."""
+        return self._flux_load(t)
+
+    def heat_load(self, t: float) -> np.ndarray:
+        """F(t) = (Q(t), s)."""
+        return self._heat_load(t)
+
+    def essential_values(self, t: float) -> np.ndarray:
+        """Values of the essential flux DOFs (L² projection of the prescribed q·n)."""
+        return self._essential_values(t)
+
+    @property
+    def free_dofs(self) -> np.ndarray:
+        if "free" not in self._cache:
+            mask = np.ones(self.n_flux, dtype=bool)
+            mask[self.essential_dofs] = False
+            self._cache["free"] = np.nonzero(mask)[0]
+        return self._cache["free"]
+
+    @property
+    def capacity_inverse(self) -> sp.csr_matrix:
+        """C⁻¹, inverted cell block by cell block (exact, no fill-in)."""
+        if "Cinv" not in self._cache:
+            self._cache["Cinv"] = block_diagonal_inverse(
+                self.capacity, self.temperature_basis.element_dofs)
+        return self._cache["Cinv"]
+
+    @property
+    def energy_weights(self) -> np.ndarray:
+        """Row vector e with e·T = ∫ C T dx [J] (3D) or [J m⁻¹] (2D)."""
+        if "energy" not in self._cache:
+            ones = self.temperature_basis.project(lambda x: 1.0 + 0.0 * x[0])
+            self._cache["energy"] = self.capacity @ ones
+        return self._cache["energy"]
+
+
+def block_diagonal_inverse(matrix: sp.spmatrix, element_dofs: np.ndarray) -> sp.csr_matrix:
+    """Invert a matrix that is block diagonal with one block per cell.
+
+    ``element_dofs`` (n_local × n_cells) lists each cell's DOFs, as in
+    ``basis.element_dofs`` of a discontinuous space.
+    """
+    nb, ne = element_dofs.shape
+    m = matrix.tocsr()
+    rows = np.repeat(element_dofs, nb, axis=0)  # (nb*nb, ne): i-major
+    cols = np.tile(element_dofs, (nb, 1))
+    blocks = np.asarray(m[rows.ravel(), cols.ravel()]).reshape(nb, nb, ne)
+    inv = np.linalg.inv(np.moveaxis(blocks, -1, 0))  # (ne, nb, nb)
+    data = np.moveaxis(inv, 0, -1).reshape(nb * nb, ne)
+    return sp.csr_matrix((data.ravel(), (rows.ravel(), cols.ravel())), shape=m.shape)
+
+
+def _facet_field(basis: skfem.FacetBasis, pieces, t: float) -> np.ndarray:
+    """Evaluate per-boundary values on a FacetBasis built over concatenated facets."""
+    x = basis.global_coordinates().value
+    out = np.empty(x.shape[1:])
+    for sl, value in pieces:
+        out[sl] = evaluate(value, x[:, sl], t)
+    return out
+
+
+def assemble(problem: HeatProblem) -> MixedSystem:
+    """Assemble the mixed block system of ``problem`` (see module docstring)."""
+    rm = problem.regions
+    mesh = rm.mesh
+    qelem, telem = mixed_elements(mesh, problem.degree)
+    order = quadrature_order(problem.degree)
+    qb = skfem.Basis(mesh, qelem, intorder=order)
+    tb = qb.with_element(telem)
+    x = qb.global_coordinates().value
+    fields = material_fields(rm, problem.materials, x)
+    if problem.model == "fourier":
+        fields.inertia[...] = 0.0
+        fields.relaxation_time[...] = 0.0
+
+    A = forms.flux_mass.assemble(qb, kinv=fields.resistivity)
+    M = forms.flux_mass.assemble(qb, kinv=fields.inertia) if problem.model == "mcv" \
+        else sp.csr_matrix((qb.N, qb.N))
+    B = forms.divergence.assemble(qb, tb)
+    C = forms.capacity.assemble(tb, heat_capacity=fields.heat_capacity)
+
+    # Kapitza interfaces: one facet term on interior facets, no mesh splitting
+    kap = [(rm.interface(n), r.resistance) for n, r in problem.interfaces.items()
+           if r.resistance > 0]
+    if kap:
+        facets = np.concatenate([f for f, _ in kap])
+        ib = skfem.InteriorFacetBasis(mesh, qelem, facets=facets, intorder=order)
+        res = np.concatenate([np.full(f.size, r) for f, r in kap])
+        A = A + forms.normal_resistance.assemble(
+            ib, resistance=np.repeat(res[:, None], ib.X.shape[1], axis=1))
+
+    # boundary conditions grouped by kind
+    bcs = problem.boundary_conditions
+    natural = [(n, bc) for n, bc in bcs.items() if isinstance(bc, (Temperature, Convection))]
+    convective = [(n, bc) for n, bc in bcs.items() if isinstance(bc, Convection)]
+    fluxes = [(n, bc) for n, bc in bcs.items() if isinstance(bc, HeatFlux)]
+
+    if convective:
+        facets = np.concatenate([rm.boundary(n) for n, _ in convective])
+        cb = skfem.FacetBasis(mesh, qelem, facets=facets, intorder=order)
+        res = np.concatenate([np.full(rm.boundary(n).size, 1.0 / bc.heat_transfer_coefficient)
+                              for n, bc in convective])
+        A = A + forms.normal_resistance.assemble(
+            cb, resistance=np.repeat(res[:, None], cb.X.shape[1], axis=1))
+
+    flux_load = _natural_load(rm, qelem, order, natural, qb.N)
+    essential_dofs, essential_values = _essential_flux(rm, qb, qelem, order, fluxes)
+
+    _cache: dict = {}
+
+    def heat_load(t: float) -> np.ndarray:
+        if problem.source is None:
+            return np.zeros(tb.N)
+        if not callable(problem.source) and "F" in _cache:
+            return _cache["F"]
+        Q = evaluate(problem.source, x, t)
+        if not np.all(np.isfinite(Q)):
+            raise FemheatInputError(f"source returned non-finite values at t = {t} s")
+        F = forms.heat_source.assemble(tb, source=np.asarray(Q))
+        if not callable(problem.source):
+            _cache["F"] = F
+        return F
+
+    log.info("assembled %s system: %d flux + %d temperature DOFs",
+             problem.model, qb.N, tb.N)
+    return MixedSystem(problem, qb, tb, fields, A.tocsr(), M.tocsr(), B.tocsr(), C.tocsr(),
+                       essential_dofs, fields.symmetric, flux_load, heat_load,
+                       essential_values)
+
+
+def _natural_load(rm, qelem, order, natural, n):
+    """f(t) = −⟨T_b(t), v·n⟩ on temperature and convective boundaries."""
+    if not natural:
+        zero = np.zeros(n)
+        return lambda t: zero
+    facets, pieces, start = [], [], 0
+    for name, bc in natural:
+        f = rm.boundary(name)
+        value = bc.value if isinstance(bc, Temperature) else bc.ambient_temperature
+        pieces.append((slice(start, start + f.size), value))
+        facets.append(f)
+        start += f.size
+    fb = skfem.FacetBasis(rm.mesh, qelem, facets=np.concatenate(facets), intorder=order)
+    steady = not any(callable(v) for _, v in pieces)
+    cache: dict = {}
+
+    def load(t: float) -> np.ndarray:
+        if steady and "f" in cache:
+            return cache["f"]
+        Tb = _facet_field(fb, pieces, t)
+        if not np.all(np.isfinite(Tb)):
+            raise FemheatInputError(f"a boundary temperature is non-finite at t = {t} s")
+        f = forms.boundary_temperature.assemble(fb, temperature=Tb)
+        cache["f"] = f
+        return f
+
+    return load
+
+
+def _essential_flux(rm, qb, qelem, order, fluxes):
+    """DOFs and values of prescribed normal fluxes (L² projection on the facets)."""
+    if not fluxes:
+        return np.zeros(0, dtype=np.int64), lambda t: np.zeros(0)
+    facets, pieces, start = [], [], 0
+    for name, bc in fluxes:
+        f = rm.boundary(name)
+        pieces.append((slice(start, start + f.size), bc.value))
+        facets.append(f)
+        start += f.size
+    facets = np.concatenate(facets)
+    dofs = np.unique(qb.get_dofs(facets).all())
+    zero = all(not callable(v) and np.all(np.asarray(v) == 0) for _, v in pieces)
+    if zero:
+        values = np.zeros(dofs.size)
+        return dofs, lambda t: values
+    fb = skfem.FacetBasis(rm.mesh, qelem, facets=facets, intorder=order)
+    P = forms.normal_resistance.assemble(
+        fb, resistance=np.ones((fb.nelems, fb.X.shape[1]))).tocsr()[dofs][:, dofs].tocsc()
+    from scipy.sparse.linalg import splu
+    lu = splu(P)
+    steady = not any(callable(v) for _, v in pieces)
+    cache: dict = {}
+
+    def values(t: float) -> np.ndarray:
+        if steady and "g" in cache:
+            return cache["g"]
+        g = _facet_field(fb, pieces, t)
+        if not np.all(np.isfinite(g)):
+            raise FemheatInputError(f"a boundary heat flux is non-finite at t = {t} s")
+        cache["g"] = lu.solve(forms.normal_flux.assemble(fb, flux=g)[dofs])
+        return cache["g"]
+
+    return dofs, values
