@@ -151,23 +151,33 @@ class InterfaceReport:
         }
 
 
-def interface_report(system: MixedSystem, state: State) -> dict[str, InterfaceReport]:
-    """Jumps T_A − T_B and heat flow across every named interface."""
-    rm = system.problem.regions
-    mesh = rm.mesh
-    Tv = vertex_temperature(system, state)
-    flows = interface_heat_flow(system, state.flux)
-    out = {}
-    for name in rm.interfaces:
+def _interface_geometry(system: MixedSystem, name: str):
+    """Cached per-interface data: orientation, vertex-on-facet masks, midpoint basis."""
+    cache = system._cache.setdefault("interface_geometry", {})
+    if name not in cache:
+        rm = system.problem.regions
+        mesh = rm.mesh
         facets = rm.interface(name)
         sign, sides = rm.interface_orientation(name)
-        traces = []
+        masks = []
         for s in (0, 1):
             cells = mesh.f2t[s, facets]
             on = (mesh.t[:, cells][:, None, :] == mesh.facets[:, facets][None, :, :]).any(axis=1)
-            traces.append((Tv[:, cells] * on).sum(axis=0) / on.sum(axis=0))
-        jump = sign * (traces[0] - traces[1])
+            masks.append((cells, on / on.sum(axis=0)))
         ib = skfem.InteriorFacetBasis(mesh, system.flux_basis.elem, facets=facets, intorder=1)
+        cache[name] = (facets, sign, sides, masks, ib)
+    return cache[name]
+
+
+def interface_report(system: MixedSystem, state: State) -> dict[str, InterfaceReport]:
+    """Jumps T_A − T_B and heat flow across every named interface."""
+    Tv = vertex_temperature(system, state)
+    flows = interface_heat_flow(system, state.flux)
+    out = {}
+    for name in system.problem.regions.interfaces:
+        facets, sign, sides, masks, ib = _interface_geometry(system, name)
+        traces = [(Tv[:, cells] * w).sum(axis=0) for cells, w in masks]
+        jump = sign * (traces[0] - traces[1])
         qn = sign * np.einsum("ie,ie->e", ib.interpolate(state.flux).value[:, :, 0],
                               ib.normals.value[:, :, 0])
         kap = system.problem.interfaces.get(name)

@@ -59,7 +59,7 @@ class Material:
     name: str = ""
 
     def __post_init__(self) -> None:
-        where = f"material {self.name!r}" if self.name else "material"
+        where = f"materials.{self.name}" if self.name else "material"
         if not callable(self.conductivity):
             arr = np.asarray(self.conductivity, dtype=float) if not isinstance(
                 self.conductivity, str) else self.conductivity

@@ -328,7 +328,7 @@ def load_mesh(path: str | Path) -> RegionMesh:
     interfaces: dict[str, np.ndarray] = {}
     if fcells.size:
         if np.any(renum[fcells] < 0):
-            raise MeshError(f"{path}: a tagged facet uses a node that no cell uses")
+            raise MeshError(f"{path}: a tagged facet uses a node that no cell uses; a surface or volume probably lacks a physical group")
         ftags_idx = _match_facets(mesh, renum[fcells].T)
         if np.any(ftags_idx < 0):
             raise MeshError(

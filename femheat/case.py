@@ -1,0 +1,309 @@
+"""Case files: a TOML description of a run, validated with key paths in every error.
+
+A case names the mesh, the materials, the boundary and interface conditions, the
+model, the time stepping and the outputs. Lengths in metres, temperatures in
+kelvin, everything SI. Minimal example::
+
+    title = "bilayer"
+    [mesh]
+    file = "../meshes/layered_2d.msh"      # relative to the case file
+    [model]
+    type = "fourier"                        # "fourier" | "mcv"
+    degree = 0
+    [materials.layer_1]
+    conductivity = 150.0                    # W/(m K), scalar or [[kxx,kxy],[kyx,kyy]]
+    heat_capacity = 1.66e6                  # J/(m^3 K)
+    relaxation_time = 0.0                   # s
+    [interfaces.interface_1]
+    kapitza_resistance = 1e-9               # m^2 K/W (or kapitza_conductance)
+    [boundaries.left]
+    temperature = 310.0                     # K (number or expression in x, y, z, t)
+    [boundaries.top]
+    heat_flux = 0.0                         # outward q.n, W/m^2
+    [boundaries.right]
+    convection = {heat_transfer_coefficient = 1e4, ambient_temperature = 300.0}
+    [source]
+    value = "1e12*exp(-((x-1e-6)**2 + (y-1e-6)**2)/1e-14)"   # W/m^3
+    [initial]
+    temperature = 300.0
+    [time]                                  # omit for a steady run
+    dt = 1e-10
+    end = 1e-8
+    theta = 0.5
+    save_every = 10
+    [output]
+    png = true
+    profile = "x"                           # optional T(x) line plot
+
+``[mesh]`` may instead name a geometry builder of :mod:`femheat.geometry`:
+``builder = "inclusions_2d"`` with its arguments under ``[mesh.parameters]``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from .conditions import Convection, HeatFlux, KapitzaResistance, Temperature
+from .errors import FemheatInputError
+from .expressions import compile_expression
+from .materials import Material
+from .mesh import RegionMesh, load_mesh
+from .model import MODELS, HeatProblem
+
+__all__ = ["Case", "TimeSettings", "OutputSettings", "load_case", "parse_case"]
+
+_TOP = {"title", "description", "mesh", "model", "materials", "interfaces", "boundaries",
+        "source", "initial", "time", "output"}
+
+
+@dataclass
+class TimeSettings:
+    """Transient settings: Δt [s], end time [s], θ, and how often to save."""
+
+    dt: float
+    end: float
+    theta: float = 0.5
+    save_every: int = 1
+
+
+@dataclass
+class OutputSettings:
+    vtu: bool = True
+    png: bool = True
+    profile: Optional[str] = None  # "x", "y" or "z": 1D line plot along that axis
+    profile_times: int = 6
+
+
+@dataclass
+class Case:
+    """A validated case: the problem plus run settings."""
+
+    title: str
+    description: str
+    path: Optional[Path]
+    problem: HeatProblem
+    initial_temperature: Any = 0.0
+    initial_flux: Any = None
+    time: Optional[TimeSettings] = None
+    output: OutputSettings = field(default_factory=OutputSettings)
+    raw: dict = field(default_factory=dict)
+
+
+def _check_keys(table: dict, allowed: set, where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise FemheatInputError(
+            f"{where}: unknown key(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _table(data: dict, key: str, where: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise FemheatInputError(f"{where}{key} must be a table, got {value!r}")
+    return value
+
+
+def _number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FemheatInputError(f"{where} must be a number, got {value!r}")
+    return float(value)
+
+
+def _value(value, where: str):
+    """Number or expression string -> constant or f(x, t)."""
+    if isinstance(value, str):
+        return compile_expression(value, where)
+    return _number(value, where)
+
+
+def _coefficient(value, where: str):
+    """Material coefficient: number, tensor (nested list) or expression of x."""
+    if isinstance(value, str):
+        f = compile_expression(value, where)
+        return lambda x: f(x, 0.0)
+    if isinstance(value, list):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise FemheatInputError(f"{where} must be a numeric tensor, got {value!r}") from None
+        return arr
+    return _number(value, where)
+
+
+def _mesh(data: dict, base: Path) -> RegionMesh:
+    m = _table(data, "mesh", "")
+    _check_keys(m, {"file", "builder", "parameters"}, "mesh")
+    if "file" in m and "builder" in m:
+        raise FemheatInputError("mesh: give either file or builder, not both")
+    if "file" in m:
+        path = (base / m["file"]).resolve()
+        return load_mesh(path)
+    if "builder" in m:
+        from .geometry import build  # gmsh is needed only here
+
+        params = dict(_table(m, "parameters", "mesh."))
+        out = params.pop("path", None)
+        import tempfile
+
+        target = Path(out) if out else Path(tempfile.mkdtemp(prefix="femheat-")) / "mesh.msh"
+        return build(m["builder"], path=target, **params)
+    raise FemheatInputError("mesh: give file = \"...msh\" or builder = \"...\"")
+
+
+def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) -> Case:
+    """Build a :class:`Case` from the parsed TOML table ``data``."""
+    _check_keys(data, _TOP, "case")
+    regions = _mesh(data, base)
+
+    model = _table(data, "model", "")
+    _check_keys(model, {"type", "degree"}, "model")
+    mtype = model.get("type", "mcv")
+    if mtype not in MODELS:
+        raise FemheatInputError(f"model.type = {mtype!r} is unknown; choose one of {MODELS}")
+    degree = model.get("degree", 0)
+    if not isinstance(degree, int) or isinstance(degree, bool):
+        raise FemheatInputError(f"model.degree must be an integer, got {degree!r}")
+
+    materials = {}
+    for name, spec in _table(data, "materials", "").items():
+        where = f"materials.{name}"
+        if not isinstance(spec, dict):
+            raise FemheatInputError(f"{where} must be a table")
+        _check_keys(spec, {"conductivity", "heat_capacity", "relaxation_time"}, where)
+        if "conductivity" not in spec:
+            raise FemheatInputError(f"{where}.conductivity is missing (W/(m K))")
+        materials[name] = Material(
+            _coefficient(spec["conductivity"], f"{where}.conductivity"),
+            _coefficient(spec.get("heat_capacity", 1.0), f"{where}.heat_capacity"),
+            _coefficient(spec.get("relaxation_time", 0.0), f"{where}.relaxation_time"),
+            name=name)
+        if mtype == "mcv" and data.get("time") and "relaxation_time" not in spec:
+            raise FemheatInputError(
+                f"{where}.relaxation_time is missing; the MCV model needs tau (s), "
+                "or use model.type = \"fourier\"")
+
+    interfaces = {}
+    for name, spec in _table(data, "interfaces", "").items():
+        where = f"interfaces.{name}"
+        if not isinstance(spec, dict):
+            raise FemheatInputError(f"{where} must be a table")
+        _check_keys(spec, {"kapitza_resistance", "kapitza_conductance"}, where)
+        if len(spec) != 1:
+            raise FemheatInputError(
+                f"{where}: give exactly one of kapitza_resistance (m^2 K/W) or "
+                "kapitza_conductance (W/(m^2 K))")
+        if "kapitza_resistance" in spec:
+            r = _number(spec["kapitza_resistance"], f"{where}.kapitza_resistance")
+            if r < 0 or not np.isfinite(r):
+                raise FemheatInputError(f"{where}.kapitza_resistance must be >= 0 m^2 K/W, got {r}")
+            interfaces[name] = KapitzaResistance(r)
+        else:
+            g = _number(spec["kapitza_conductance"], f"{where}.kapitza_conductance")
+            if not g > 0 or not np.isfinite(g):
+                raise FemheatInputError(f"{where}.kapitza_conductance must be > 0 W/(m^2 K), got {g}")
+            interfaces[name] = KapitzaResistance.from_conductance(g)
+
+    bcs = {}
+    kinds = {"temperature", "heat_flux", "convection"}
+    for name, spec in _table(data, "boundaries", "").items():
+        where = f"boundaries.{name}"
+        if not isinstance(spec, dict):
+            raise FemheatInputError(f"{where} must be a table")
+        _check_keys(spec, kinds, where)
+        if len(spec) != 1:
+            raise FemheatInputError(
+                f"{where}: give exactly one of temperature (K), heat_flux (W/m^2, "
+                "outward; 0 = insulated) or convection")
+        (kind, value), = spec.items()
+        if kind == "temperature":
+            bcs[name] = Temperature(_value(value, f"{where}.temperature"))
+        elif kind == "heat_flux":
+            bcs[name] = HeatFlux(_value(value, f"{where}.heat_flux"))
+        else:
+            w = f"{where}.convection"
+            if not isinstance(value, dict):
+                raise FemheatInputError(f"{w} must be a table with heat_transfer_coefficient "
+                                        "and ambient_temperature")
+            _check_keys(value, {"heat_transfer_coefficient", "ambient_temperature"}, w)
+            for k in ("heat_transfer_coefficient", "ambient_temperature"):
+                if k not in value:
+                    raise FemheatInputError(f"{w}.{k} is missing")
+            h = _number(value["heat_transfer_coefficient"], f"{w}.heat_transfer_coefficient")
+            if not h > 0:
+                raise FemheatInputError(f"{w}.heat_transfer_coefficient must be > 0 "
+                                        f"W/(m^2 K), got {h}; use heat_flux = 0 for insulated")
+            bcs[name] = Convection(h, _value(value["ambient_temperature"],
+                                             f"{w}.ambient_temperature"))
+
+    src = _table(data, "source", "")
+    _check_keys(src, {"value"}, "source")
+    source = _value(src["value"], "source.value") if "value" in src else None
+
+    init = _table(data, "initial", "")
+    _check_keys(init, {"temperature", "flux"}, "initial")
+    T0 = init.get("temperature", 0.0)
+    if isinstance(T0, str):
+        f = compile_expression(T0, "initial.temperature")
+        T0 = lambda x, f=f: f(x, 0.0)  # noqa: E731
+    else:
+        T0 = _number(T0, "initial.temperature")
+    q0 = init.get("flux")
+    if isinstance(q0, list):
+        if len(q0) != regions.dim:
+            raise FemheatInputError(
+                f"initial.flux must have {regions.dim} components, got {q0!r}")
+        q0 = np.array([_number(v, f"initial.flux[{i}]") for i, v in enumerate(q0)])
+    elif q0 is not None:
+        raise FemheatInputError(f"initial.flux must be a list of numbers, got {q0!r}")
+
+    time = None
+    if "time" in data:
+        tt = _table(data, "time", "")
+        _check_keys(tt, {"dt", "end", "theta", "save_every"}, "time")
+        for k in ("dt", "end"):
+            if k not in tt:
+                raise FemheatInputError(f"time.{k} is missing (s)")
+        dt = _number(tt["dt"], "time.dt")
+        if not dt > 0:
+            raise FemheatInputError(f"time.dt must be > 0 s, got {dt}")
+        end = _number(tt["end"], "time.end")
+        if not end > 0:
+            raise FemheatInputError(f"time.end must be > 0 s, got {end}")
+        theta = _number(tt.get("theta", 0.5), "time.theta")
+        if not 0.5 <= theta <= 1:
+            raise FemheatInputError(
+                f"time.theta must be in [0.5, 1] (0.5 Crank-Nicolson, 1 backward Euler; "
+                f"smaller values are only conditionally stable), got {theta}")
+        every = tt.get("save_every", 1)
+        if not isinstance(every, int) or every < 1:
+            raise FemheatInputError(f"time.save_every must be an integer >= 1, got {every!r}")
+        time = TimeSettings(dt, end, theta, every)
+
+    out = _table(data, "output", "")
+    _check_keys(out, {"vtu", "png", "profile", "profile_times"}, "output")
+    profile = out.get("profile")
+    if profile is not None and profile not in ("x", "y", "z")[: regions.dim]:
+        raise FemheatInputError(f"output.profile must be one of x, y{', z' if regions.dim == 3 else ''}, got {profile!r}")
+    output = OutputSettings(bool(out.get("vtu", True)), bool(out.get("png", True)), profile,
+                            int(out.get("profile_times", 6)))
+
+    problem = HeatProblem(regions, materials, bcs, interfaces, source, mtype, degree)
+    return Case(str(data.get("title", path.stem if path else "case")),
+                str(data.get("description", "")), path, problem, T0, q0, time, output, data)
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a TOML case file."""
+    path = Path(path)
+    if not path.exists():
+        raise FemheatInputError(f"case file {str(path)!r} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise FemheatInputError(f"{path}: invalid TOML: {exc}") from None
+    return parse_case(data, path.parent, path)

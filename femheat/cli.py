@@ -1,0 +1,76 @@
+"""Command line: ``femheat run CASE [-o OUT]``.
+
+The only module that parses arguments, prints and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import FemheatInputError, SolverError
+
+__all__ = ["main"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .case import load_case
+    from .runner import run_case
+
+    case = load_case(args.case)
+    out = Path(args.output) if args.output else Path("results") / Path(args.case).stem
+    bar = None
+    progress = None
+    if not args.quiet:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=0, unit="step", desc=case.title, leave=True)
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+        except ImportError:  # tqdm is optional
+            pass
+    try:
+        summary = run_case(case, out, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"{case.title}: {summary['dofs']['total']} DOFs, "
+          f"{summary['wall_time']['total_s']:.2f} s, energy balance error "
+          f"{summary['energy_balance_relative_error']:.2e}")
+    for name, value in summary["heat_flow"].items():
+        print(f"  heat flow out of {name:>12s}: {value: .6e}")
+    for name, rep in summary["interfaces"].items():
+        print(f"  interface {name}: mean jump {rep['mean_jump']:.6e} K, "
+              f"heat flow {rep['heat_flow']:.6e}")
+    print(f"results in {out}/ (summary.json, fields.pvd, ...)")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="femheat", description="Non-Fourier heat conduction with scikit-fem")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a TOML case file")
+    run.add_argument("case", help="path to the case file (.toml)")
+    run.add_argument("-o", "--output", help="output folder (default results/CASE)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except (FemheatInputError, SolverError) as exc:
+        print(f"femheat: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
