@@ -29,7 +29,7 @@ from .materials import Material
 from .mesh import RegionMesh, load_mesh
 from .model import MODELS, HeatProblem, MixedSystem, assemble
 from .solvers import State, consistent_flux, solve_steady
-from .timestepping import initial_state, theta_steps
+from .timestepping import ThetaScheme, initial_state, theta_steps
 
 __version__ = "0.1.0"
 
@@ -37,7 +37,7 @@ __all__ = [
     "BoundaryConditionError", "Convection", "EnergyBalance", "FemheatInputError",
     "HeatFlux", "HeatProblem", "Insulated", "KapitzaResistance", "MODELS", "Material",
     "MeshError", "MixedSystem", "RegionError", "RegionMesh", "SolverError", "State",
-    "Temperature", "assemble", "boundary_heat_flow", "cell_averages", "consistent_flux",
+    "Temperature", "ThetaScheme", "assemble", "boundary_heat_flow", "cell_averages", "consistent_flux",
     "flux_at_vertices", "initial_state", "interface_heat_flow", "interface_report",
     "load_mesh", "solve_steady", "theta_steps", "vertex_temperature",
 ]

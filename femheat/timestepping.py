@@ -38,7 +38,7 @@ from .model import MixedSystem
 from .solvers import State, consistent_flux, factorize
 from .validation import finite_array
 
-__all__ = ["theta_steps", "initial_state", "step_count"]
+__all__ = ["ThetaScheme", "theta_steps", "initial_state", "step_count"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,66 @@ def initial_state(system: MixedSystem, temperature: FieldInit = 0.0,
     return State(t, T, q)
 
 
+class ThetaScheme:
+    """One fixed-Δt θ-scheme: the flux operator K factorized once, then :meth:`step`.
+
+    Parameters
+    ----------
+    system
+        The assembled :class:`~femheat.model.MixedSystem`.
+    dt
+        Time step [s], > 0.
+    theta
+        1/2 (Crank–Nicolson) to 1 (backward Euler).
+    """
+
+    def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5):
+        theta = float(finite_array(theta, "time.theta"))
+        if not 0.5 <= theta <= 1.0:
+            raise FemheatInputError(
+                f"time.theta = {theta} gives a conditionally stable scheme; use 0.5 "
+                "(Crank-Nicolson) to 1 (backward Euler)")
+        dt = float(finite_array(dt, "time.dt"))
+        if dt <= 0:
+            raise FemheatInputError(f"time.dt must be > 0 s, got {dt}")
+        tau = system.fields.relaxation_time
+        if system.problem.model == "mcv" and theta == 0.5 and np.any(tau > 0):
+            tmin = float(tau[tau > 0].min())
+            if dt > 2 * tmin:
+                warnings.warn(
+                    f"Crank-Nicolson with dt = {dt:.3g} s > 2*tau = {2 * tmin:.3g} s: flux "
+                    "relaxation modes are barely damped and ring from step to step; use "
+                    "dt <= 2*tau, or theta = 1 to damp them", RuntimeWarning, stacklevel=3)
+        self.system, self.dt, self.theta = system, dt, theta
+        M, A, B = system.inertia, system.resistance, system.divergence
+        K = (M / dt + theta * A + (theta**2 * dt) * (B.T @ system.capacity_inverse @ B)).tocsr()
+        free = system.free_dofs
+        self._solve = factorize(K[free][:, free], system.symmetric)
+        self._K_fe = K[free][:, system.essential_dofs]
+        log.info("factorized %d x %d flux operator (dt = %g s, theta = %g)",
+                 free.size, free.size, dt, theta)
+
+    def step(self, state: State, loads0=None, loads1=None) -> State:
+        """Advance ``state`` by Δt. ``loads`` are optional cached (f, F) at both ends."""
+        sys, dt, th = self.system, self.dt, self.theta
+        M, A, B, Cinv = sys.inertia, sys.resistance, sys.divergence, sys.capacity_inverse
+        q, T, t0 = state.flux, state.temperature, state.time
+        t1 = t0 + dt
+        f0, F0 = loads0 if loads0 is not None else (sys.flux_load(t0), sys.heat_load(t0))
+        f1, F1 = loads1 if loads1 is not None else (sys.flux_load(t1), sys.heat_load(t1))
+        f_th = th * f1 + (1 - th) * f0
+        F_th = th * F1 + (1 - th) * F0
+        rhs = (M @ q) / dt - (1 - th) * (A @ q) \
+            + B.T @ (T + (th * dt) * (Cinv @ (F_th - (1 - th) * (B @ q)))) + f_th
+        free, ess = sys.free_dofs, sys.essential_dofs
+        qd = sys.essential_values(t1)
+        q1 = np.empty_like(q)
+        q1[free] = self._solve(rhs[free] - self._K_fe @ qd)
+        q1[ess] = qd
+        T1 = T + dt * (Cinv @ (F_th - B @ (th * q1 + (1 - th) * q)))
+        return State(t1, T1, q1)
+
+
 def theta_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.5,
                 initial: Optional[State] = None) -> Iterator[tuple[float, State]]:
     """Advance the mixed system with the θ-scheme; yield ``(t, State)`` per step.
@@ -114,45 +174,16 @@ def theta_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.5
     initial
         Initial :class:`State`; default :func:`initial_state` with T = 0.
     """
-    theta = float(finite_array(theta, "time.theta"))
-    if not 0.5 <= theta <= 1.0:
-        raise FemheatInputError(
-            f"time.theta = {theta} gives a conditionally stable scheme; use 0.5 "
-            "(Crank-Nicolson) to 1 (backward Euler)")
     state = initial if initial is not None else initial_state(system)
     nsteps, dt = step_count(dt, t_end, state.time)
-    tau = system.fields.relaxation_time
-    if system.problem.model == "mcv" and theta == 0.5 and np.any(tau > 0):
-        tmin = float(tau[tau > 0].min())
-        if dt > 2 * tmin:
-            warnings.warn(
-                f"Crank-Nicolson with dt = {dt:.3g} s > 2*tau = {2 * tmin:.3g} s: flux "
-                "relaxation modes are barely damped and ring from step to step; use "
-                "dt <= 2*tau, or theta = 1 to damp them", RuntimeWarning, stacklevel=2)
-
-    M, A, B = system.inertia, system.resistance, system.divergence
-    Cinv = system.capacity_inverse
-    K = (M / dt + theta * A + (theta**2 * dt) * (B.T @ Cinv @ B)).tocsr()
-    free, ess = system.free_dofs, system.essential_dofs
-    solve = factorize(K[free][:, free], system.symmetric)
-    K_fe = K[free][:, ess]
-    log.info("factorized %d x %d flux operator (dt = %g s, theta = %g)",
-             free.size, free.size, dt, theta)
-
-    q, T, t = state.flux.copy(), state.temperature.copy(), state.time
-    f0, F0 = system.flux_load(t), system.heat_load(t)
-    yield t, State(t, T.copy(), q.copy())
+    scheme = ThetaScheme(system, dt, theta)
+    yield state.time, state
+    loads = (system.flux_load(state.time), system.heat_load(state.time))
+    t_start = state.time
     for n in range(nsteps):
-        t1 = state.time + (n + 1) * dt
-        f1, F1 = system.flux_load(t1), system.heat_load(t1)
-        f_th = theta * f1 + (1 - theta) * f0
-        F_th = theta * F1 + (1 - theta) * F0
-        rhs = (M @ q) / dt - (1 - theta) * (A @ q) \
-            + B.T @ (T + (theta * dt) * (Cinv @ (F_th - (1 - theta) * (B @ q)))) + f_th
-        qd = system.essential_values(t1)
-        q1 = np.empty_like(q)
-        q1[free] = solve(rhs[free] - K_fe @ qd)
-        q1[ess] = qd
-        T = T + dt * (Cinv @ (F_th - B @ (theta * q1 + (1 - theta) * q)))
-        q, t, f0, F0 = q1, t1, f1, F1
-        yield t, State(t, T.copy(), q.copy())
+        t1 = t_start + (n + 1) * dt  # no drift from repeated additions
+        loads1 = (system.flux_load(t1), system.heat_load(t1))
+        state = scheme.step(state, loads, loads1)
+        state.time = t1
+        loads = loads1
+        yield t1, state
