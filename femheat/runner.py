@@ -134,7 +134,8 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
         iface = out / f"interfaces_{writer.count - 1:05d}.vtu"
         render_temperature(last, out / "temperature.png",
                            interfaces_vtu=iface if iface.exists() else None,
-                           title=f"{case.title}  (t = {state.time:.3g} s)")
+                           title=case.title if case.time is None
+                           else f"{case.title}  (t = {state.time:.3g} s)")
         files.append("temperature.png")
     if case.output.profile and profiles:
         from .visualization import plot_profiles

@@ -59,18 +59,10 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
     else:
         p.add_mesh(grid.extract_surface(), scalars="temperature", cmap="inferno",
                    scalar_bar_args=bar, opacity=1.0)
-    centers = grid.cell_centers()
-    q = np.asarray(grid.cell_data["heat_flux_mean"])
-    mag = np.linalg.norm(q, axis=1)
-    if arrows and mag.max() > 0:
-        stride = max(1, centers.n_points // arrows)
-        sub = centers.extract_points(np.arange(0, centers.n_points, stride),
-                                     adjacent_cells=False)
-        sub["q"] = q[::stride][: sub.n_points]
-        size = float(np.max(np.ptp(grid.points, axis=0)))
-        factor = 0.9 * size / np.sqrt(max(arrows, 1)) / mag.max()
-        glyphs = sub.glyph(orient="q", scale="q", factor=factor)
-        p.add_mesh(glyphs, color="deepskyblue", show_scalar_bar=False)
+    if arrows:
+        glyphs = _flux_glyphs(pv, grid, arrows, flat)
+        if glyphs is not None:
+            p.add_mesh(glyphs, color="deepskyblue", show_scalar_bar=False)
     if interfaces_vtu is not None and Path(interfaces_vtu).exists():
         iface = pv.read(str(interfaces_vtu))
         p.add_mesh(iface, color="white", line_width=2, show_scalar_bar=False)
@@ -84,6 +76,29 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
     p.screenshot(str(png))
     p.close()
     return png
+
+
+def _flux_glyphs(pv, grid, arrows: int, flat: bool):
+    """Arrows of the cell-mean flux on a regular lattice (independent of mesh grading)."""
+    from scipy.spatial import cKDTree
+
+    centers = np.asarray(grid.cell_centers().points)
+    q = np.asarray(grid.cell_data["heat_flux_mean"])
+    mag = np.linalg.norm(q, axis=1)
+    if mag.max() <= 0:
+        return None
+    lo, hi = centers.min(axis=0), centers.max(axis=0)
+    ext = np.where(hi - lo > 0, hi - lo, 0.0)
+    ndim = 2 if flat else 3
+    spacing = (np.prod(ext[:ndim]) / arrows) ** (1.0 / ndim)
+    axes = [np.arange(lo[i] + spacing / 2, hi[i], spacing) if ext[i] > 0 else np.array([lo[i]])
+            for i in range(3)]
+    lattice = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    dist, idx = cKDTree(centers).query(lattice)
+    keep = dist < spacing
+    pts = pv.PolyData(lattice[keep])
+    pts["q"] = q[idx[keep]]
+    return pts.glyph(orient="q", scale="q", factor=0.9 * spacing / mag.max())
 
 
 def plot_profiles(x: np.ndarray, profiles: Sequence[tuple[float, np.ndarray]], png: str | Path,
