@@ -7,7 +7,7 @@ resistances as facet terms, θ-scheme time stepping, VTU/PVD output.
 Typical use::
 
     import femheat as fh
-    regions = fh.load_mesh("meshes/composite2d.msh")
+    regions = fh.load_mesh("meshes/composite_2d.msh")
     problem = fh.HeatProblem(
         regions,
         materials={"matrix": fh.Material(1.0, 1e6), "inclusion": fh.Material(10.0, 2e6)},
