@@ -1,0 +1,31 @@
+# femheat: the two commands of the README, each creating its own virtual environment.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.femheat-installed
+
+.PHONY: demo test test-all bench meshes clean
+
+demo: $(STAMP)  ## run the flagship case end to end (mesh -> solve -> VTU/PVD + PNG + summary)
+	$(BIN)/femheat run cases/composite_kapitza.toml -o results/composite_kapitza
+
+test: $(STAMP)  ## the test suite CI runs (slow studies deselected)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)  ## including the slow convergence studies
+	$(BIN)/python -m pytest -q -m ""
+
+bench: $(STAMP)  ## performance ratios, see benchmarks/README.md
+	$(BIN)/python benchmarks/bench_mcv_step.py
+
+meshes: $(STAMP)  ## rebuild the shipped meshes with gmsh
+	$(BIN)/python meshes/build_meshes.py
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) results .pytest_cache
