@@ -218,13 +218,14 @@ class EnergyBalance:
 
     def update(self, state: State) -> float:
         """Feed the next state; return the current relative balance error."""
-        E = float(self.system.energy_weights @ state.temperature)
+        e = self.system.energy_weights
+        E = float(e @ state.temperature)
         rates = self._rates(state)
         if self._prev is None:
             self.energy0, self._expected, self._src, self._out = E, 0.0, 0.0, 0.0
+            self._T0 = state.temperature.copy()
             # energy of the initial deviation from the mean: the scale of an
             # insulated run, where no heat crosses the boundary
-            e = self.system.energy_weights
             mean = E / float(e @ self._ones)
             self._variation = float(e @ np.abs(state.temperature - mean * self._ones))
         else:
@@ -237,7 +238,9 @@ class EnergyBalance:
             self._src += abs(src)
             self._out += abs(out)
         self._prev = (state.time, rates)
-        dE = E - self.energy0
+        # the change is summed from T - T0, not E - E0: with a large temperature
+        # offset the difference of absolute energies loses digits
+        dE = float(e @ (state.temperature - self._T0))
         self.residual = dE - self._expected
         self.scale = max(abs(dE), self._src, self._out, self._variation, 1e-300)
         rel = abs(self.residual) / self.scale if self._prev and self.scale > 1e-300 else 0.0
