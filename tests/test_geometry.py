@@ -165,13 +165,16 @@ def test_inclusion_3d_measures(shipped):
 
 
 def test_strip_is_structured(shipped):
+    """500 x 5 square cells (h = 2 mm), two triangles each."""
     r = shipped["strip_2d"]
-    assert r.mesh.t.shape[1] == 800
+    assert r.mesh.t.shape[1] == 2 * 500 * 5
     xs = np.unique(np.round(r.mesh.p[0], 12))
-    assert xs.size == 401
-    assert np.allclose(np.diff(xs), 1 / 400, rtol=1e-9)
-    assert r.boundary("left").size == 1 and r.boundary("right").size == 1
-    assert r.boundary("sides").size == 800
+    ys = np.unique(np.round(r.mesh.p[1], 12))
+    assert xs.size == 501 and ys.size == 6
+    assert np.allclose(np.diff(xs), 1 / 500, rtol=1e-9)
+    assert np.allclose(np.diff(ys), 0.01 / 5, rtol=1e-9)
+    assert r.boundary("left").size == 5 and r.boundary("right").size == 5
+    assert r.boundary("sides").size == 1000
     assert region_measure(r, "medium") == pytest.approx(0.01, rel=1e-12)
 
 
