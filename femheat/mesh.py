@@ -355,14 +355,15 @@ def load_mesh(path: str | Path) -> RegionMesh:
 
 
 def _match_facets(mesh: skfem.Mesh, facets: np.ndarray) -> np.ndarray:
-    """Index in ``mesh.facets`` of each column of ``facets`` (-1 where absent)."""
+    """Index in ``mesh.facets`` of each column of ``facets`` (-1 where absent).
+
+    Rows are compared whole (``np.unique`` over columns), so there is no limit on
+    the number of nodes.
+    """
     ref = np.sort(mesh.facets, axis=0)
     qry = np.sort(facets, axis=0)
-    n = mesh.p.shape[1] + 1
-    key = lambda a: sum(a[i].astype(np.int64) * n**i for i in range(a.shape[0]))  # noqa: E731
-    kref, kq = key(ref), key(qry)
-    order = np.argsort(kref)
-    pos = np.searchsorted(kref[order], kq)
-    pos = np.clip(pos, 0, kref.size - 1)
-    found = kref[order][pos] == kq
-    return np.where(found, order[pos], -1)
+    _, inverse = np.unique(np.hstack([ref, qry]), axis=1, return_inverse=True)
+    inverse = inverse.ravel()
+    lookup = np.full(inverse.max() + 1, -1, dtype=np.int64)
+    lookup[inverse[: ref.shape[1]]] = np.arange(ref.shape[1])
+    return lookup[inverse[ref.shape[1]:]]
