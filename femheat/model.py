@@ -283,12 +283,10 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     fluxes = [(n, bc) for n, bc in bcs.items() if isinstance(bc, HeatFlux)]
 
     if convective:
-        facets = np.concatenate([rm.boundary(n) for n, _ in convective])
+        facets, pieces = _gather_boundaries(
+            rm, [(n, 1.0 / bc.heat_transfer_coefficient) for n, bc in convective])
         cb = skfem.FacetBasis(mesh, qelem, facets=facets, intorder=order)
-        res = np.concatenate([np.full(rm.boundary(n).size, 1.0 / bc.heat_transfer_coefficient)
-                              for n, bc in convective])
-        A = A + forms.normal_resistance.assemble(
-            cb, resistance=np.repeat(res[:, None], cb.X.shape[1], axis=1))
+        A = A + forms.normal_resistance.assemble(cb, resistance=_facet_field(cb, pieces, 0.0))
 
     flux_load = _natural_load(rm, qelem, order, natural, qb.N)
     essential_dofs, essential_values = _essential_flux(rm, qb, qelem, order, fluxes)
@@ -315,19 +313,26 @@ def assemble(problem: HeatProblem) -> MixedSystem:
                        essential_values)
 
 
+def _gather_boundaries(rm: RegionMesh, items) -> tuple[np.ndarray, list]:
+    """Concatenate the facets of named boundaries; pieces = [(slice, value), ...]."""
+    facets, pieces, start = [], [], 0
+    for name, value in items:
+        f = rm.boundary(name)
+        pieces.append((slice(start, start + f.size), value))
+        facets.append(f)
+        start += f.size
+    return np.concatenate(facets), pieces
+
+
 def _natural_load(rm, qelem, order, natural, n):
     """f(t) = −⟨T_b(t), v·n⟩ on temperature and convective boundaries."""
     if not natural:
         zero = np.zeros(n)
         return lambda t: zero
-    facets, pieces, start = [], [], 0
-    for name, bc in natural:
-        f = rm.boundary(name)
-        value = bc.value if isinstance(bc, Temperature) else bc.ambient_temperature
-        pieces.append((slice(start, start + f.size), value))
-        facets.append(f)
-        start += f.size
-    fb = skfem.FacetBasis(rm.mesh, qelem, facets=np.concatenate(facets), intorder=order)
+    facets, pieces = _gather_boundaries(rm, [
+        (name, bc.value if isinstance(bc, Temperature) else bc.ambient_temperature)
+        for name, bc in natural])
+    fb = skfem.FacetBasis(rm.mesh, qelem, facets=facets, intorder=order)
     steady = not any(callable(v) for _, v in pieces)
     cache: dict = {}
 
@@ -348,13 +353,7 @@ def _essential_flux(rm, qb, qelem, order, fluxes):
     """DOFs and values of prescribed normal fluxes (L² projection on the facets)."""
     if not fluxes:
         return np.zeros(0, dtype=np.int64), lambda t: np.zeros(0)
-    facets, pieces, start = [], [], 0
-    for name, bc in fluxes:
-        f = rm.boundary(name)
-        pieces.append((slice(start, start + f.size), bc.value))
-        facets.append(f)
-        start += f.size
-    facets = np.concatenate(facets)
+    facets, pieces = _gather_boundaries(rm, [(name, bc.value) for name, bc in fluxes])
     dofs = np.unique(qb.get_dofs(facets).all())
     zero = all(not callable(v) and np.all(np.asarray(v) == 0) for _, v in pieces)
     if zero:
