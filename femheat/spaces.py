@@ -9,15 +9,18 @@ degree  cell       flux q              temperature T      L² error of T and q
 0       triangle   ``ElementTriRT1``   ``ElementTriP0``   O(h)
 1       triangle   ``ElementTriRT2``   ``ElementTriP1DG`` O(h²)
 0       tetra      ``ElementTetRT1``   ``ElementTetP0``   O(h)
+1       tetra      ``ElementTetRT2``   P1 DG              O(h²)
 ======  =========  ==================  =================  =====================
 
-scikit-fem has no higher-order H(div) tetrahedron yet, so 3D runs use degree 0.
+``ElementTetRT2`` (RT of order 1 on tetrahedra) is femheat's own
+(:mod:`femheat.elements`): scikit-fem 12 has no higher-order H(div) tetrahedron.
 """
 
 from __future__ import annotations
 
 import skfem
 
+from .elements import ElementTetRT2
 from .errors import FemheatInputError
 
 __all__ = ["mixed_elements", "quadrature_order"]
@@ -29,18 +32,15 @@ def mixed_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.
         pairs = {0: (skfem.ElementTriRT1, skfem.ElementTriP0),
                  1: (skfem.ElementTriRT2, skfem.ElementTriP1DG)}
     elif isinstance(mesh, skfem.MeshTet1):
-        pairs = {0: (skfem.ElementTetRT1, skfem.ElementTetP0)}
+        pairs = {0: (skfem.ElementTetRT1, skfem.ElementTetP0),
+                 1: (ElementTetRT2, lambda: skfem.ElementDG(skfem.ElementTetP1()))}
     else:
         raise FemheatInputError(
             f"unsupported mesh type {type(mesh).__name__}; use linear triangles or tetrahedra"
         )
     if degree not in pairs:
         raise FemheatInputError(
-            f"degree = {degree!r} is not available on {type(mesh).__name__}; "
-            f"choose one of {sorted(pairs)} (scikit-fem has no higher-order H(div) "
-            "tetrahedron)" if isinstance(mesh, skfem.MeshTet1) else
-            f"degree = {degree!r} is not available; choose one of {sorted(pairs)}"
-        )
+            f"degree = {degree!r} is not available; choose one of {sorted(pairs)}")
     flux, temp = pairs[degree]
     return flux(), temp()
 

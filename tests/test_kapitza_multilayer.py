@@ -126,7 +126,7 @@ def _exact(case, dim, convection):
     return q, area, left
 
 
-CONFIGS = [(2, 0), (2, 1), (3, 0)]
+CONFIGS = [(2, 0), (2, 1), (3, 0), (3, 1)]
 
 # Nanometre 3D meshes once exposed an unscaled steady saddle point: the RT flux
 # block scales like 1/size relative to B in 3D, so cond(K) ~ 1e21 cost six digits.
