@@ -70,6 +70,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (FemheatInputError, SolverError) as exc:
         print(f"femheat: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`; results are on disk
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

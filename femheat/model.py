@@ -184,17 +184,26 @@ class MixedSystem:
     def ndofs(self) -> int:
         return self.n_flux + self.n_temperature
 
+    def _memo(self, key: str, fun: Callable[[float], np.ndarray], t: float) -> np.ndarray:
+        """One-entry cache per load: the stepper, the energy balance and the writers
+        all ask for the load at the same time level."""
+        hit = self._cache.get(key)
+        if hit is None or hit[0] != t:
+            hit = (t, fun(t))
+            self._cache[key] = hit
+        return hit[1]
+
     def flux_load(self, t: float) -> np.ndarray:
         """f(t) = −⟨T_D, v·n⟩ − ⟨T∞, v·n⟩ over temperature and convective boundaries."""
-        return self._flux_load(t)
+        return self._memo("flux_load", self._flux_load, t)
 
     def heat_load(self, t: float) -> np.ndarray:
         """F(t) = (Q(t), s)."""
-        return self._heat_load(t)
+        return self._memo("heat_load", self._heat_load, t)
 
     def essential_values(self, t: float) -> np.ndarray:
         """Values of the essential flux DOFs (L² projection of the prescribed q·n)."""
-        return self._essential_values(t)
+        return self._memo("essential_values", self._essential_values, t)
 
     @property
     def free_dofs(self) -> np.ndarray:

@@ -32,6 +32,7 @@ import warnings
 from typing import Callable, Iterator, Optional, Union
 
 import numpy as np
+import scipy.sparse as sp
 
 from .errors import FemheatInputError
 from .model import MixedSystem
@@ -129,31 +130,42 @@ class ThetaScheme:
                     "dt <= 2*tau, or theta = 1 to damp them", RuntimeWarning, stacklevel=3)
         self.system, self.dt, self.theta = system, dt, theta
         M, A, B = system.inertia, system.resistance, system.divergence
-        K = (M / dt + theta * A + (theta**2 * dt) * (B.T @ system.capacity_inverse @ B)).tocsr()
+        Cinv = system.capacity_inverse
+        S = (B.T @ Cinv @ B).tocsr()
+        K = (M / dt + theta * A + (theta**2 * dt) * S).tocsr()
         free = system.free_dofs
         self._solve = factorize(K[free][:, free], system.symmetric)
         self._K_fe = K[free][:, system.essential_dofs]
+        # Right-hand-side operators, formed once (terms with a zero weight left out):
+        # rhs = R q + G (T + θΔt C⁻¹F_θ) + f_θ,  Tⁿ⁺¹ = Tⁿ + Δt (C⁻¹F_θ − H q_θ)
+        R = M / dt
+        if theta < 1:
+            R = R - (1 - theta) * A - (theta * (1 - theta) * dt) * S
+        self._R = sp.csr_matrix(R)[free]
+        self._G = sp.csr_matrix(B.T)[free]
+        self._H = (Cinv @ B).tocsr()
         log.info("factorized %d x %d flux operator (dt = %g s, theta = %g)",
                  free.size, free.size, dt, theta)
 
     def step(self, state: State, loads0=None, loads1=None) -> State:
         """Advance ``state`` by Δt. ``loads`` are optional cached (f, F) at both ends."""
         sys, dt, th = self.system, self.dt, self.theta
-        M, A, B, Cinv = sys.inertia, sys.resistance, sys.divergence, sys.capacity_inverse
         q, T, t0 = state.flux, state.temperature, state.time
         t1 = t0 + dt
         f0, F0 = loads0 if loads0 is not None else (sys.flux_load(t0), sys.heat_load(t0))
         f1, F1 = loads1 if loads1 is not None else (sys.flux_load(t1), sys.heat_load(t1))
-        f_th = th * f1 + (1 - th) * f0
-        F_th = th * F1 + (1 - th) * F0
-        rhs = (M @ q) / dt - (1 - th) * (A @ q) \
-            + B.T @ (T + (th * dt) * (Cinv @ (F_th - (1 - th) * (B @ q)))) + f_th
         free, ess = sys.free_dofs, sys.essential_dofs
+        f_th = (th * f1 + (1 - th) * f0)[free]
+        CF = sys.capacity_inverse @ (th * F1 + (1 - th) * F0)
         qd = sys.essential_values(t1)
+        rhs = self._R @ q + self._G @ (T + (th * dt) * CF) + f_th
+        if qd.size:
+            rhs -= self._K_fe @ qd
         q1 = np.empty_like(q)
-        q1[free] = self._solve(rhs[free] - self._K_fe @ qd)
+        q1[free] = self._solve(rhs)
         q1[ess] = qd
-        T1 = T + dt * (Cinv @ (F_th - B @ (th * q1 + (1 - th) * q)))
+        q_th = q1 if th == 1 else th * q1 + (1 - th) * q
+        T1 = T + dt * (CF - self._H @ q_th)
         return State(t1, T1, q1)
 
 
