@@ -23,19 +23,20 @@ def _run(args: argparse.Namespace) -> int:
     case = load_case(args.case)
     out = Path(args.output) if args.output else Path("results") / Path(args.case).stem
     bar = None
-    progress = None
     if not args.quiet:
         try:
             from tqdm import tqdm
 
             bar = tqdm(total=0, unit="step", desc=case.title, leave=True)
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.n = done
-                bar.refresh()
         except ImportError:  # tqdm is optional
             pass
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
     try:
         summary = run_case(case, out, progress)
     finally:

@@ -165,6 +165,23 @@ def _in_box(gmsh: Any, dim: int, lo: Sequence[float], hi: Sequence[float], eps: 
     return sorted(t for d, t in ents if d == dim)
 
 
+def _embed_inclusions(gmsh, dim: int, box: int, tools: list[int]):
+    """Fragment ``box`` by the inclusion entities; return (matrix, inclusions, interfaces).
+
+    The interfaces are the boundary entities of the inclusions (they are interior
+    because the builders keep inclusions away from the box faces).
+    """
+    _, out_map = gmsh.model.occ.fragment([(dim, box)], [(dim, t) for t in tools])
+    gmsh.model.occ.synchronize()
+    inc = sorted({t for m in out_map[1:] for d, t in m if d == dim})
+    mat = sorted({t for d, t in out_map[0] if d == dim} - set(inc))
+    if len(inc) != len(tools) or len(mat) != 1:
+        raise RuntimeError(f"geometry builder bug: matrix {mat}, inclusions {inc}")
+    surfaces = sorted(
+        {t for _, t in gmsh.model.getBoundary([(dim, t) for t in inc], oriented=False)})
+    return mat, inc, surfaces
+
+
 def _box_faces(gmsh: Any, dim: int, extent: Sequence[float], eps: float) -> dict[str, list[int]]:
     """Exterior boundary entities of the box [0, extent] by side name.
 
@@ -514,15 +531,7 @@ def inclusions_2d(
         ext = [width / s, height / s]
         box = occ.addRectangle(0, 0, 0, ext[0], ext[1])
         disks = [occ.addDisk(ci[0] / s, ci[1] / s, 0, ri / s, ri / s) for ci, ri in zip(c, r)]
-        _, out_map = occ.fragment([(2, box)], [(2, d) for d in disks])
-        occ.synchronize()
-        inc = sorted({t for m in out_map[1:] for d, t in m if d == 2})
-        mat = sorted({t for d, t in out_map[0] if d == 2} - set(inc))
-        if len(inc) != nc or len(mat) != 1:
-            raise RuntimeError(f"geometry builder bug: matrix {mat}, inclusions {inc}")
-        circles = sorted(
-            {t for _, t in gmsh.model.getBoundary([(2, t) for t in inc], oriented=False)}
-        )
+        mat, inc, circles = _embed_inclusions(gmsh, 2, box, disks)
         eps = 1e-6 * max(ext)
         facets = _box_faces(gmsh, 2, ext, eps)
         _check_exterior(gmsh, 2, facets)
@@ -610,15 +619,7 @@ def inclusion_3d(
         ext = [v / s for v in sz]
         box = occ.addBox(0, 0, 0, *ext)
         ball = occ.addSphere(ct[0] / s, ct[1] / s, ct[2] / s, radius / s)
-        _, out_map = occ.fragment([(3, box)], [(3, ball)])
-        occ.synchronize()
-        inc = sorted({t for d, t in out_map[1] if d == 3})
-        mat = sorted({t for d, t in out_map[0] if d == 3} - set(inc))
-        if len(inc) != 1 or len(mat) != 1:
-            raise RuntimeError(f"geometry builder bug: matrix {mat}, inclusion {inc}")
-        sphere = sorted(
-            {t for _, t in gmsh.model.getBoundary([(3, t) for t in inc], oriented=False)}
-        )
+        mat, inc, sphere = _embed_inclusions(gmsh, 3, box, [ball])
         eps = 1e-6 * max(ext)
         facets = _box_faces(gmsh, 3, ext, eps)
         _check_exterior(gmsh, 3, facets)

@@ -64,8 +64,6 @@ class VTKSeriesWriter:
     """
 
     def __init__(self, system: MixedSystem, directory: str | Path):
-        import meshio  # noqa: F401  (fail early if missing)
-
         self.system = system
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)

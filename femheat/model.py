@@ -26,6 +26,7 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 import scipy.sparse as sp
 import skfem
+from scipy.sparse.linalg import splu
 
 from . import forms
 from .conditions import (BoundaryCondition, Convection, HeatFlux, KapitzaResistance,
@@ -366,12 +367,11 @@ def _essential_flux(rm, qb, qelem, order, fluxes):
     dofs = np.unique(qb.get_dofs(facets).all())
     zero = all(not callable(v) and np.all(np.asarray(v) == 0) for _, v in pieces)
     if zero:
-        values = np.zeros(dofs.size)
-        return dofs, lambda t: values
+        zeros = np.zeros(dofs.size)
+        return dofs, lambda t: zeros
     fb = skfem.FacetBasis(rm.mesh, qelem, facets=facets, intorder=order)
     P = forms.normal_resistance.assemble(
         fb, resistance=np.ones((fb.nelems, fb.X.shape[1]))).tocsr()[dofs][:, dofs].tocsc()
-    from scipy.sparse.linalg import splu
     lu = splu(P)
     steady = not any(callable(v) for _, v in pieces)
     cache: dict = {}

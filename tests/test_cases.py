@@ -19,7 +19,6 @@ import meshio
 import numpy as np
 import pytest
 
-import femheat as fh
 from femheat.case import load_case
 from femheat.cli import main
 from femheat.runner import run_case
