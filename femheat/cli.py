@@ -48,7 +48,9 @@ def _run(args: argparse.Namespace) -> int:
     for name, value in summary["heat_flow"].items():
         print(f"  heat flow out of {name:>12s}: {value: .6e}")
     for name, rep in summary["interfaces"].items():
-        print(f"  interface {name}: mean jump {rep['mean_jump']:.6e} K, "
+        a, b = rep["sides"]
+        print(f"  interface {name} ({a} -> {b}): T_A - T_B from {rep['min_jump']:.4e} to "
+              f"{rep['max_jump']:.4e} K (mean |jump| {rep['mean_abs_jump']:.4e} K), "
               f"heat flow {rep['heat_flow']:.6e}")
     print(f"results in {out}/ (summary.json, fields.pvd, ...)")
     return 0
