@@ -121,6 +121,12 @@ class ThetaScheme:
         if dt <= 0:
             raise FemheatInputError(f"time.dt must be > 0 s, got {dt}")
         tau = system.fields.relaxation_time
+        if system.problem.model == "mcv" and theta == 0.5 and np.any(tau == 0):
+            warnings.warn(
+                "Crank-Nicolson on an MCV problem with tau = 0 in some material: the flux "
+                "there obeys Fourier's law algebraically and Crank-Nicolson carries an "
+                "inconsistent initial flux along as a (-1)^n oscillation; use theta = 1, "
+                "a small tau > 0, or model = 'fourier'", RuntimeWarning, stacklevel=3)
         if system.problem.model == "mcv" and theta == 0.5 and np.any(tau > 0):
             tmin = float(tau[tau > 0].min())
             if dt > 2 * tmin:
