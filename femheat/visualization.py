@@ -57,8 +57,8 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
         p.add_mesh(grid, scalars="temperature", cmap="inferno", scalar_bar_args=bar,
                    show_edges=False)
     else:
-        p.add_mesh(grid.extract_surface(), scalars="temperature", cmap="inferno",
-                   scalar_bar_args=bar, opacity=1.0)
+        p.add_mesh(grid.extract_surface(algorithm="dataset_surface"), scalars="temperature", cmap="inferno",
+                   scalar_bar_args=bar, opacity=0.55)  # let the flux arrows show
     if arrows:
         glyphs = _flux_glyphs(pv, grid, arrows, flat)
         if glyphs is not None:
