@@ -218,6 +218,11 @@ class EnergyBalance:
         src = float(self._ones @ self.system.heat_load(state.time))
         return src, float(self._outflow @ state.flux)
 
+    @property
+    def time(self) -> float | None:
+        """Time of the last state fed to :meth:`update` (None before the first)."""
+        return self._prev[0] if self._prev else None
+
     def update(self, state: State) -> float:
         """Feed the next state; return the current relative balance error."""
         e = self.system.energy_weights

@@ -73,6 +73,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (FemheatInputError, SolverError) as exc:
         print(f"femheat: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("femheat: interrupted; the steps already computed are on disk "
+              "(summary.json says how far the run got)", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into e.g. `head`; results are on disk
         import os
 

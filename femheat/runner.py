@@ -3,8 +3,9 @@
 The runner consumes the ``(t, State)`` stream of the time stepper; it writes
 VTU/PVD files every ``save_every`` steps and a ``history.csv`` row every step
 as they are computed, then ``summary.json`` and the PNG pictures. A
-``summary.json`` with ``"status": "running"`` is written first, so an
-interrupted run is recognisable and keeps every file already written.
+``summary.json`` with ``"status": "running"`` is written first; on Ctrl-C it
+becomes ``"interrupted"`` with the time reached, and every file already written
+(VTU, PVD, history) stays valid.
 """
 
 from __future__ import annotations
@@ -97,21 +98,30 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
         want = set(np.linspace(0, nsteps, max(case.output.profile_times, 2)).round().astype(int))
         profiles = []
         ts = _time.perf_counter()
-        with HistoryWriter(out / "history.csv", cols) as hist:
-            for n, (t, state) in enumerate(theta_steps(system, dt, ts_.end, ts_.theta, init)):
-                if n == 1:
-                    timings["first_step_s"] = _time.perf_counter() - ts  # includes factorization
-                rel = balance.update(state)
-                bf = boundary_heat_flow(system, state.flux)
-                jf = interface_heat_flow(system, state.flux)
-                hist.append([t, balance.energy, rel] + [bf[b] for b in bnames]
-                            + [jf[i] for i in inames])
-                if writer and (n % ts_.save_every == 0 or n == nsteps):
-                    writer.write(t, state)
-                if case.output.profile and n in want:
-                    profiles.append((t, vertex_temperature(system, state)))
-                if progress and n:
-                    progress(n, nsteps)
+        try:
+            with HistoryWriter(out / "history.csv", cols) as hist:
+                stream = theta_steps(system, dt, ts_.end, ts_.theta, init)
+                for n, (t, state) in enumerate(stream):
+                    if n == 1:  # includes the factorization
+                        timings["first_step_s"] = _time.perf_counter() - ts
+                    rel = balance.update(state)
+                    bf = boundary_heat_flow(system, state.flux)
+                    jf = interface_heat_flow(system, state.flux)
+                    hist.append([t, balance.energy, rel] + [bf[b] for b in bnames]
+                                + [jf[i] for i in inames])
+                    if writer and (n % ts_.save_every == 0 or n == nsteps):
+                        writer.write(t, state)
+                    if case.output.profile and n in want:
+                        profiles.append((t, vertex_temperature(system, state)))
+                    if progress and n:
+                        progress(n, nsteps)
+        except KeyboardInterrupt:
+            # everything written so far stays valid; say how far the run got
+            summary.update(status="interrupted", reached_time=balance.time,
+                           energy_balance_relative_error=balance.max_relative_error,
+                           saved_steps=writer.count if writer else 0)
+            write_summary(out / "summary.json", summary)
+            raise
         timings["time_stepping_s"] = _time.perf_counter() - ts
         summary["analysis"] = "transient"
         summary["time"] = {"dt": dt, "end": ts_.end, "theta": ts_.theta, "steps": nsteps,

@@ -147,3 +147,25 @@ def test_cli_runs_a_case(tmp_path, capsys):
     assert code == 0
     assert "energy balance error" in capsys.readouterr().out
     assert json.loads((tmp_path / "summary.json").read_text())["status"] == "completed"
+
+
+def test_interrupted_run_keeps_what_it_computed(tmp_path):
+    """Ctrl-C after 100 steps: the saved VTU files, the PVD and the history stay valid."""
+    case = load_case(ROOT / "cases" / "second_sound_pulse.toml")
+
+    def stop_at_100(done, total):
+        if done == 100:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_case(case, tmp_path, stop_at_100)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert summary["reached_time"] == pytest.approx(100 * case.time.dt)
+    assert summary["energy_balance_relative_error"] < 1e-10
+    listed = [d.attrib["file"] for d in ET.parse(tmp_path / "fields.pvd").iter("DataSet")]
+    assert len(listed) == summary["saved_steps"] == 3  # steps 0, 40, 80
+    for name in listed:
+        assert meshio.read(tmp_path / name).point_data["temperature"].size > 0
+    with open(tmp_path / "history.csv") as fh_:
+        assert len(list(csv.DictReader(fh_))) == 101
