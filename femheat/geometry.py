@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .errors import FemheatInputError
+from .validation import positive
 from .mesh import RegionMesh, load_mesh
 
 __all__ = [
@@ -66,18 +67,10 @@ _BOUNDARY_NAMES_3D = ("left", "right", "bottom", "top", "front", "back")
 
 # ----------------------------------------------------------------- validation
 def _positive(name: str, value: Any) -> float:
-    """``value`` as a finite float > 0, or FemheatInputError naming ``name``."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        v = float(value)
-    except (TypeError, ValueError):
-        raise FemheatInputError(
-            f"{name} = {value!r} must be a positive number (metres)"
-        ) from None
-    if not math.isfinite(v) or v <= 0.0:
-        raise FemheatInputError(f"{name} = {value!r} must be a finite positive number")
-    return v
+    """``value`` as a finite float > 0 (a length in metres), or an error naming ``name``."""
+    if isinstance(value, bool) or np.ndim(value) != 0:
+        raise FemheatInputError(f"{name} = {value!r} must be a positive number (metres)")
+    return float(positive(value, name, "m"))
 
 
 def _positive_int(name: str, value: Any) -> int:
