@@ -80,3 +80,11 @@ def test_3d_manufactured_convergence_rates(degree, ns, min_order):
               f"L2(q) = {eq.tolist()}, observed orders T {oT:.3f}, q {oq:.3f}")
     assert oT > min_order and oq > min_order, report
     assert np.all(np.diff(eT) < 0) and np.all(np.diff(eq) < 0), report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("degree, ns, min_order", [(0, (4, 6, 8, 12), 0.95), (1, (4, 6, 8, 10), 1.93)],
+                         ids=["degree0", "degree1"])
+def test_3d_convergence_rates_on_finer_meshes(degree, ns, min_order):
+    """Asymptotic orders: tighter bounds on meshes up to 10-12 cells per side."""
+    test_3d_manufactured_convergence_rates(degree, ns, min_order)
