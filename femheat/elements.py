@@ -1,25 +1,36 @@
-r"""Finite elements that scikit-fem does not ship yet.
+r"""H(div) elements with gradients, for the Guyer–Krumhansl viscous term and 3D degree 1.
 
-:class:`ElementTetRT2` -- the Raviart–Thomas element of order 1 on tetrahedra
-(RT₁ in most texts; scikit-fem's naming counts it as RT2, like ``ElementTriRT2``)::
+scikit-fem 12's H(div) elements provide value and divergence but no gradient,
+and it has no higher-order tetrahedron. This module builds four elements from
+one recipe, each providing value, divergence **and** the Piola-mapped gradient
 
-    RT₁(K) = P₁(K)³ + x P̃₁(K),    dim = 15
+.. math::
 
-with degrees of freedom
+    \phi = \frac{1}{|\det J|} J \hat\phi, \qquad
+    \nabla\phi = \frac{1}{|\det J|} J\, \hat\nabla\hat\phi\, J^{-1}
 
-* on each face F, the normal-flux moments ∫_F q·n λ_v ds against the three
-  barycentric functions λ_v of the face's vertices (12 DOFs), and
-* the interior moments ∫_K q dx (3 DOFs).
+on affine cells:
 
-Paired with discontinuous P1 temperature it gives O(h²) in T and q, the 3D
-counterpart of ``ElementTriRT2`` × ``ElementTriP1DG``.
+=====================  =====  ==============================  ====  ===================
+element                cell   space                           DOFs  pairs with
+=====================  =====  ==============================  ====  ===================
+``ElementTriBDM1G``    tri    P₁(K)²                          6     P0 (div ∈ P0)
+``ElementTriRT2G``     tri    P₁(K)² + x P̃₁(K)                 8     P1 DG
+``ElementTetBDM1``     tet    P₁(K)³                          12    P0
+``ElementTetRT2``      tet    P₁(K)³ + x P̃₁(K)                 15    P1 DG
+=====================  =====  ==============================  ====  ===================
 
-The basis is built once by inverting the 15 × 15 matrix of these functionals on
-a monomial basis of RT₁, so it is exact by construction. Conformity: the face
-DOFs are ordered by the *global* vertex numbers of the face (scikit-fem does not
-sort tetrahedra, so two neighbours may see a face's vertices in different local
-orders), and the sign of n follows scikit-fem's ``ElementHdiv`` convention
-(outward from the face's first element).
+(scikit-fem counts Raviart–Thomas orders from 1, so the order-1 RT element is
+"RT2", as ``ElementTriRT2``.) Degrees of freedom: on each facet F the normal-flux
+moments ∫_F q·n λ_v ds against the barycentric functions λ_v of the facet's
+vertices (d per facet), and for RT the interior moments ∫_K q dx (d). The basis
+is the inverse of the DOF matrix on a monomial basis, so it is exact by
+construction.
+
+Conformity: facet DOFs are ordered by the *global* vertex numbers of the facet
+(scikit-fem does not sort tetrahedra, so neighbours may see a facet's vertices
+in different local orders), and the sign of n follows scikit-fem's
+``ElementHdiv`` convention (outward from the facet's first cell).
 """
 
 from __future__ import annotations
@@ -28,106 +39,159 @@ import numpy as np
 from skfem.element.discrete_field import DiscreteField
 from skfem.element.element_hdiv import ElementHdiv
 from skfem.quadrature import get_quadrature
-from skfem.refdom import RefTet, RefTri
+from skfem.refdom import RefLine, RefTet, RefTri
 
-__all__ = ["ElementTetRT2"]
+__all__ = ["ElementTriBDM1G", "ElementTriRT2G", "ElementTetBDM1", "ElementTetRT2",
+           "HdivWithGradient"]
 
 
-def _monomials(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 15 spanning functions of RT₁ at points X: values (15, 3, ...) and divergences (15, ...)."""
-    x, y, z = X
-    one, zero = np.ones_like(x), np.zeros_like(x)
-    scal = [one, x, y, z]
-    dscal = [(zero, zero, zero), (one, zero, zero), (zero, one, zero), (zero, zero, one)]
-    vals, divs = [], []
-    for c in range(3):
-        for m, dm in zip(scal, dscal):
-            v = [zero, zero, zero]
-            v[c] = m
-            vals.append(v)
+def _monomials(X: np.ndarray, raviart_thomas: bool):
+    """Spanning functions at points X: values (m, d, ...), divergences (m, ...), gradients (m, d, d, ...).
+
+    P₁(K)^d (for each component c the scalars 1, x_1..x_d), then for RT the
+    fields x·x_p (p = 1..d), whose divergence is (d + 1) x_p.
+    """
+    d = X.shape[0]
+    one, zero = np.ones_like(X[0]), np.zeros_like(X[0])
+    scalars = [one] + [X[i] for i in range(d)]
+    dscalars = [[zero] * d] + [[one if j == i else zero for j in range(d)] for i in range(d)]
+    vals, divs, grads = [], [], []
+    for c in range(d):
+        for m, dm in zip(scalars, dscalars):
+            vals.append([m if i == c else zero for i in range(d)])
             divs.append(dm[c])
-    for m in (x, y, z):  # x m: div = 3m + x·∇m = 4m
-        vals.append([x * m, y * m, z * m])
-        divs.append(4 * m)
-    return np.array(vals), np.array(divs)
+            grads.append([[dm[j] if i == c else zero for j in range(d)] for i in range(d)])
+    if raviart_thomas:
+        for p in range(d):
+            vals.append([X[i] * X[p] for i in range(d)])
+            divs.append((d + 1) * X[p])
+            grads.append([[(X[p] if i == j else zero) + (X[i] if j == p else zero)
+                           for j in range(d)] for i in range(d)])
+    return np.array(vals), np.array(divs), np.array(grads)
 
 
-def _dof_matrix() -> np.ndarray:
-    """D[i, k] = i-th DOF functional applied to the k-th monomial."""
-    D = np.zeros((15, 15))
-    Xt, Wt = get_quadrature(RefTri, 4)
-    s, t = Xt
-    lam = np.array([1 - s - t, s, t])
-    P = RefTet.p
-    for ix, face in enumerate(RefTet.facets):
-        a, b, c = (P[:, v] for v in face)
-        pts = a[:, None] + np.outer(b - a, s) + np.outer(c - a, t)
-        area2 = np.linalg.norm(np.cross(b - a, c - a))  # Jacobian of the face map
-        n = RefTet.normals[ix] / np.linalg.norm(RefTet.normals[ix])
-        vals, _ = _monomials(pts)
-        flux = np.einsum("kcq,c->kq", vals, n)
-        for p in range(3):
-            D[3 * ix + p] = (flux * lam[p] * Wt).sum(axis=1) * area2
-    Xk, Wk = get_quadrature(RefTet, 4)
-    vals, _ = _monomials(Xk)
-    for c in range(3):
-        D[12 + c] = (vals[:, c] * Wk).sum(axis=1)
+def _dof_matrix(refdom, raviart_thomas: bool) -> np.ndarray:
+    """D[i, k]: i-th DOF functional applied to the k-th monomial."""
+    d = refdom.p.shape[0]
+    n_mono = d * (d + 1) + (d if raviart_thomas else 0)
+    D = np.zeros((n_mono, n_mono))
+    Xf, Wf = get_quadrature(refdom.brefdom, 4)
+    lam = np.vstack([1 - Xf.sum(axis=0), Xf])  # barycentrics of the facet's vertices
+    for ix, facet in enumerate(refdom.facets):
+        corners = refdom.p[:, facet]  # (d, d)
+        edges = corners[:, 1:] - corners[:, :1]
+        pts = corners[:, :1] + edges @ Xf
+        if d == 2:
+            jac = np.linalg.norm(edges[:, 0])
+        else:
+            jac = np.linalg.norm(np.cross(edges[:, 0], edges[:, 1]))
+        n = refdom.normals[ix] / np.linalg.norm(refdom.normals[ix])
+        flux = np.einsum("kcq,c->kq", _monomials(pts, raviart_thomas)[0], n)
+        for p in range(d):
+            D[d * ix + p] = (flux * lam[p] * Wf).sum(axis=1) * jac
+    if raviart_thomas:
+        Xk, Wk = get_quadrature(refdom, 4)
+        vals = _monomials(Xk, True)[0]
+        for c in range(d):
+            D[d * (d + 1) + c] = (vals[:, c] * Wk).sum(axis=1)
     return D
 
 
-class ElementTetRT2(ElementHdiv):
-    """Raviart–Thomas element of order 1 on tetrahedra (15 DOFs), H(div)-conforming."""
+class HdivWithGradient(ElementHdiv):
+    """An H(div) element whose global basis also carries its Piola-mapped gradient."""
 
-    facet_dofs = 3
-    interior_dofs = 3
-    maxdeg = 2
-    dofnames = ["u^n", "u^n", "u^n", "NA", "NA", "NA"]
-    refdom = RefTet
-    doflocs = np.array(
-        [(RefTet.p[:, f].mean(axis=1) + RefTet.p[:, f[p]]) / 2
-         for f in RefTet.facets for p in range(3)]
-        + [[0.25, 0.25, 0.25]] * 3)
-    _coefficients = np.linalg.inv(_dof_matrix())  # columns: basis in the monomials
+    raviart_thomas: bool = False
+    _coefficients: np.ndarray
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        d = cls.refdom.p.shape[0]
+        cls.facet_dofs = d
+        cls.interior_dofs = d if cls.raviart_thomas else 0
+        cls.maxdeg = 2 if cls.raviart_thomas else 1
+        cls.dofnames = ["u^n"] * d + (["NA"] * d if cls.raviart_thomas else [])
+        centre = cls.refdom.p.mean(axis=1)
+        cls.doflocs = np.array(
+            [(cls.refdom.p[:, f].mean(axis=1) + cls.refdom.p[:, f[p]]) / 2
+             for f in cls.refdom.facets for p in range(d)]
+            + ([centre] * d if cls.raviart_thomas else []))
+        cls._coefficients = np.linalg.inv(_dof_matrix(cls.refdom, cls.raviart_thomas))
+
+    @property
+    def _n(self) -> int:
+        return self._coefficients.shape[0]
+
+    def _reference(self, X, i):
+        if not 0 <= i < self._n:
+            self._index_error()
+        vals, divs, grads = _monomials(X, self.raviart_thomas)
+        c = self._coefficients[:, i]
+        return (np.tensordot(c, vals, axes=1), np.tensordot(c, divs, axes=1),
+                np.tensordot(c, grads, axes=1))
 
     def lbasis(self, X, i):
-        """Reference basis with face DOFs in *local* vertex order (see :meth:`gbasis`)."""
-        if not 0 <= i < 15:
-            self._index_error()
-        vals, divs = _monomials(X)
-        c = self._coefficients[:, i]
-        return np.tensordot(c, vals, axes=1), np.tensordot(c, divs, axes=1)
+        """Reference basis with facet DOFs in *local* vertex order (see :meth:`gbasis`)."""
+        phi, dphi, _ = self._reference(X, i)
+        return phi, dphi
 
     def gbasis(self, mapping, X, i, tind=None):
-        """Contravariant Piola map; face DOFs follow the global vertex order of the face."""
+        """Contravariant Piola map of value, divergence and gradient."""
         if tind is None:
             tind = slice(None)
-        if i < 12:
-            ix, j = divmod(i, 3)
-            face = np.asarray(RefTet.facets[ix])
-            glob = mapping.mesh.t[face][:, tind]  # (3, nel)
+        d = self.refdom.p.shape[0]
+        nel = mapping.mesh.t[:, tind].shape[1]
+        npts = X.shape[-1]
+
+        def per_element(ref):
+            """Broadcast reference values (..., npts) to (..., nel, npts)."""
+            if X.ndim == 2:
+                return np.broadcast_to(ref[..., None, :], ref.shape[:-1] + (nel, npts))
+            return ref
+
+        nfacet_dofs = d * self.refdom.nfacets
+        if i < nfacet_dofs:
+            ix, j = divmod(i, d)
+            glob = mapping.mesh.t[np.asarray(self.refdom.facets[ix])][:, tind]  # (d, nel)
             pick = np.argsort(glob, axis=0)[j]  # local position of the j-th global vertex
-            cand = [self.lbasis(X, 3 * ix + p) for p in range(3)]
-            nel = pick.size
-            if X.ndim == 2:
-                phis = np.stack([np.broadcast_to(c[0][:, None, :], (3, nel, X.shape[1]))
-                                 for c in cand])
-                dphis = np.stack([np.broadcast_to(c[1][None, :], (nel, X.shape[1]))
-                                  for c in cand])
-            else:
-                phis = np.stack([c[0] for c in cand])
-                dphis = np.stack([c[1] for c in cand])
+            cand = [tuple(per_element(r) for r in self._reference(X, d * ix + p))
+                    for p in range(d)]
             k = np.arange(nel)
-            phi = phis[pick, :, k].transpose(1, 0, 2)  # (3, nel, npts)
-            dphi = dphis[pick, k]
+            phi = np.stack([c[0] for c in cand])[pick, :, k].transpose(1, 0, 2)
+            dphi = np.stack([c[1] for c in cand])[pick, k]
+            gphi = np.stack([c[2] for c in cand])[pick, :, :, k].transpose(1, 2, 0, 3)
         else:
-            phi, dphi = self.lbasis(X, i)
-            if X.ndim == 2:
-                nel = mapping.mesh.t[:, tind].shape[1]
-                phi = np.broadcast_to(phi[:, None, :], (3, nel, X.shape[1]))
-                dphi = np.broadcast_to(dphi[None, :], (nel, X.shape[1]))
+            phi, dphi, gphi = (per_element(r) for r in self._reference(X, i))
         DF = mapping.DF(X, tind)
-        detDF = mapping.detDF(X, tind)
+        invDF = mapping.invDF(X, tind)
         orient = self.orient(mapping, i, tind)
-        scale = 1.0 / np.abs(detDF) * orient[:, None]
-        return (DiscreteField(value=np.einsum("ijkl,jkl,kl->ikl", DF, phi, scale),
-                              div=dphi * scale),)
+        scale = 1.0 / np.abs(mapping.detDF(X, tind)) * orient[:, None]
+        return (DiscreteField(
+            value=np.einsum("ijkl,jkl,kl->ikl", DF, phi, scale),
+            div=dphi * scale,
+            grad=np.einsum("ikel,kmel,mjel,el->ijel", DF, gphi, invDF, scale)),)
+
+
+class ElementTriBDM1G(HdivWithGradient):
+    """Brezzi–Douglas–Marini BDM1 on triangles (6 DOFs), with gradients."""
+
+    refdom = RefTri
+
+
+class ElementTriRT2G(HdivWithGradient):
+    """Raviart–Thomas of order 1 on triangles (8 DOFs), with gradients."""
+
+    refdom = RefTri
+    raviart_thomas = True
+
+
+class ElementTetBDM1(HdivWithGradient):
+    """Brezzi–Douglas–Marini BDM1 on tetrahedra (12 DOFs), with gradients."""
+
+    refdom = RefTet
+
+
+class ElementTetRT2(HdivWithGradient):
+    """Raviart–Thomas of order 1 on tetrahedra (15 DOFs), with gradients."""
+
+    refdom = RefTet
+    raviart_thomas = True
