@@ -18,9 +18,14 @@ from typing import Callable, Union
 
 import numpy as np
 
+from .errors import FemheatInputError
 from .validation import finite_array, nonnegative, positive
 
 __all__ = [
+    "NoSlip",
+    "FreeSlip",
+    "SlipLength",
+    "WallCondition",
     "Temperature",
     "HeatFlux",
     "Insulated",
@@ -112,12 +117,23 @@ class KapitzaResistance:
 
     Across the interface from side A to side B the normal flux is continuous and
     the temperature jumps: T_A − T_B = R_K q·n_AB. ``R_K = 0`` is perfect contact.
+
+    ``tangential`` matters for the Guyer–Krumhansl model only: ``"continuous"``
+    (default) couples the tangential flux across the interface through the
+    viscous term, as in a single medium; ``"free"`` decouples it, each side
+    seeing a stress-free (free-slip) wall, so the tangential flux may jump.
     """
 
     resistance: float
+    tangential: str = "continuous"
 
     def __post_init__(self) -> None:
         nonnegative(self.resistance, "KapitzaResistance.resistance", "m^2 K/W")
+        if self.tangential not in ("continuous", "free"):
+            raise FemheatInputError(
+                f"KapitzaResistance.tangential = {self.tangential!r}; use 'continuous' "
+                "(the GK viscous coupling acts across the interface) or 'free' (each "
+                "side is stress-free: tangential flux may jump)")
 
     @classmethod
     def from_conductance(cls, conductance: float) -> "KapitzaResistance":
@@ -126,3 +142,38 @@ class KapitzaResistance:
 
 
 BoundaryCondition = Union[Temperature, HeatFlux, Convection]
+
+
+# ------------------------------------------------ Guyer–Krumhansl wall conditions
+# They act on the tangential flux only; the normal flux is set by the thermal
+# condition of the same boundary (HeatFlux(0) for an impermeable wall).
+@dataclass(frozen=True)
+class NoSlip:
+    """Tangential flux vanishes at the wall, q_t = 0 (imposed by Nitsche's method)."""
+
+
+@dataclass(frozen=True)
+class FreeSlip:
+    """No tangential stress, ∂q_t/∂n = 0 (natural; the default of every boundary)."""
+
+
+@dataclass(frozen=True)
+class SlipLength:
+    """Slip wall q_t = −C_s l ∂q_t/∂n (n outward; Alvarez, Jou & Sellitto 2009).
+
+    Parameters
+    ----------
+    coefficient
+        C_s > 0 (dimensionless): slip length C_s·l in units of the local
+        nonlocal length. C_s → 0 is no-slip (use :class:`NoSlip`), C_s → ∞
+        free slip.
+    """
+
+    coefficient: float
+
+    def __post_init__(self) -> None:
+        positive(self.coefficient, "SlipLength.coefficient",
+                 "(dimensionless; use NoSlip for 0)")
+
+
+WallCondition = Union[NoSlip, FreeSlip, SlipLength]

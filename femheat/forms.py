@@ -25,7 +25,7 @@ Q [W m⁻³], R [m² K W⁻¹].
 from __future__ import annotations
 
 from skfem import BilinearForm, LinearForm
-from skfem.helpers import div, dot, mul
+from skfem.helpers import ddot, div, dot, grad, jump, mul
 
 __all__ = [
     "flux_mass",
@@ -35,6 +35,11 @@ __all__ = [
     "boundary_temperature",
     "heat_source",
     "normal_flux",
+    "flux_viscosity",
+    "flux_grad_div",
+    "interior_penalty",
+    "wall_no_slip",
+    "wall_slip",
 ]
 
 
@@ -107,3 +112,83 @@ def normal_flux(v, w):
     degrees of freedom of the flux space.
     """
     return w.flux * dot(v, w.n)
+
+
+@BilinearForm
+def flux_viscosity(q, v, w):
+    r"""Guyer–Krumhansl "viscous" term :math:`(\nu \nabla q, \nabla v)`, ``w.nu`` = l²/κ.
+
+    ν [m³ K W⁻¹] is a scalar field; (∇q)ᵢⱼ = ∂ⱼqᵢ.
+    """
+    return w.nu * ddot(grad(q), grad(v))
+
+
+@BilinearForm
+def flux_grad_div(q, v, w):
+    r"""Grad-div term :math:`(\nu_\beta \nabla\cdot q, \nabla\cdot v)`, ``w.nu`` = β l²/κ.
+
+    β = 2 gives Guyer and Krumhansl's ∇²q + 2∇∇·q; β = 0 the form of seed 004
+    eq. 19. Conforming in H(div): no facet terms.
+    """
+    return w.nu * div(q) * div(v)
+
+
+def _normal_derivative(u, n):
+    """(∇u) n, i.e. Σⱼ ∂ⱼuᵢ nⱼ -- not skfem's ``dot(grad(u), n)``, which contracts
+    the first index and gives (∇u)ᵀn."""
+    return mul(grad(u), n)
+
+
+@BilinearForm
+def interior_penalty(q, v, w):
+    r"""Symmetric interior penalty for (ν∇q, ∇v) on interior facets.
+
+    .. math::
+
+        -\langle\{\nu\,(\nabla q) n\}, [v]\rangle
+        -\langle\{\nu\,(\nabla v) n\}, [q]\rangle
+        + \langle\sigma\,\nu_{max} [q], [v]\rangle
+
+    with [v] = v₀ − v₁ (side 0 is the facet's first cell, n points out of it)
+    and {·} the mean of both sides. Assemble with
+    ``asm(interior_penalty, [fb0, fb1], [fb0, fb1], nu0=..., nu1=..., nu_max=...,
+    sigma=...)`` where ``fbᵢ = InteriorFacetBasis(..., side=i)``. For an
+    H(div)-conforming q only the tangential jump is nonzero.
+    """
+    side_q, side_v = w.idx
+    nu_q = w.nu0 if side_q == 0 else w.nu1
+    nu_v = w.nu0 if side_v == 0 else w.nu1
+    jq, jv = jump(w, q, v)
+    return (w.sigma * w.nu_max * dot(jq, jv)
+            - 0.5 * nu_q * dot(_normal_derivative(q, w.n), jv)
+            - 0.5 * nu_v * dot(_normal_derivative(v, w.n), jq))
+
+
+def _tangential(u, n):
+    return u - dot(u, n) * n
+
+
+@BilinearForm
+def wall_no_slip(q, v, w):
+    r"""Nitsche no-slip wall, tangential q = 0:
+
+    .. math::
+
+        -\langle \nu (\nabla q)n, v_t\rangle - \langle \nu (\nabla v)n, q_t\rangle
+        + \langle \sigma \nu q_t, v_t\rangle .
+
+    The normal component is set by the thermal condition of the boundary.
+    """
+    qt, vt = _tangential(q, w.n), _tangential(v, w.n)
+    return w.nu * (w.sigma * dot(qt, vt)
+                   - dot(_normal_derivative(q, w.n), vt)
+                   - dot(_normal_derivative(v, w.n), qt))
+
+
+@BilinearForm
+def wall_slip(q, v, w):
+    r"""Slip-length wall q_t = −C_s l ∂q_t/∂n: :math:`\langle \nu/(C_s l)\, q_t, v_t\rangle`.
+
+    ``w.friction`` = ν/(C_s l) = l/(C_s κ) [m² K W⁻¹]. C_s → ∞ is free slip.
+    """
+    return w.friction * dot(_tangential(q, w.n), _tangential(v, w.n))

@@ -8,6 +8,7 @@ name               symbol  unit                  meaning
 conductivity       κ       W m⁻¹ K⁻¹             scalar or (d, d) tensor
 heat_capacity      C = ρc  J m⁻³ K⁻¹             volumetric heat capacity
 relaxation_time    τ       s                     MCV flux relaxation (0: Fourier)
+nonlocal_length    l       m                     Guyer–Krumhansl length (0: MCV)
 =================  ======  ====================  =============================
 
 Each coefficient is a constant or a callable of position ``x`` (shape
@@ -49,6 +50,9 @@ class Material:
     relaxation_time
         τ [s] of the Maxwell–Cattaneo–Vernotte law τ ∂q/∂t + q = −κ∇T;
         0 gives Fourier's law.
+    nonlocal_length
+        l [m] of the Guyer–Krumhansl law τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q);
+        used by the ``"gk"`` model only.
     name
         Optional label used in error messages.
     """
@@ -57,6 +61,7 @@ class Material:
     heat_capacity: Coefficient = 1.0
     relaxation_time: Coefficient = 0.0
     name: str = ""
+    nonlocal_length: Coefficient = 0.0
 
     def __post_init__(self) -> None:
         where = f"materials.{self.name}" if self.name else "material"
@@ -78,9 +83,8 @@ class Material:
             positive(self.heat_capacity, f"{where}.heat_capacity", "J/(m^3 K)")
         if not callable(self.relaxation_time):
             nonnegative(self.relaxation_time, f"{where}.relaxation_time", "s")
-
-    def with_name(self, name: str) -> "Material":
-        return Material(self.conductivity, self.heat_capacity, self.relaxation_time, name)
+        if not callable(self.nonlocal_length):
+            nonnegative(self.nonlocal_length, f"{where}.nonlocal_length", "m")
 
 
 def _evaluate(coef: Coefficient, x: np.ndarray) -> np.ndarray:
@@ -102,10 +106,13 @@ class CoefficientFields:
     heat_capacity: np.ndarray  # C [J m⁻³ K⁻¹]
     relaxation_time: np.ndarray  # τ [s]
     symmetric: bool  # False when κ has an antisymmetric (Hall) part
+    nonlocal_length: np.ndarray  # l [m]
+    isotropic: bool  # True when every κ is a scalar multiple of the identity
 
 
 def material_fields(
-    regions, materials: Mapping[str, Material], x: np.ndarray
+    regions, materials: Mapping[str, Material], x: np.ndarray,
+    cells: np.ndarray | None = None,
 ) -> CoefficientFields:
     """Evaluate the materials of each named subdomain at points ``x``.
 
@@ -117,8 +124,10 @@ def material_fields(
         Subdomain name -> :class:`Material`; every subdomain needs one and every
         key must be a subdomain.
     x
-        Global quadrature points, shape ``(d, nelems, nqp)``, one column block
-        per cell of the mesh (all cells).
+        Points, shape ``(d, n, nqp)``: for each of n cells a set of points.
+    cells
+        The cell each row of ``x`` belongs to (its material is used); default
+        all cells of the mesh in order. Facet terms pass the cell on one side.
     """
     known = regions.subdomain_names
     unknown = [k for k in materials if k not in regions.subdomains]
@@ -133,17 +142,19 @@ def material_fields(
             f"no material for subdomain(s) {missing}; add them under [materials]"
         )
     d, ne, nq = x.shape
+    region = regions.cell_region if cells is None else regions.cell_region[cells]
     kinv = np.zeros((d, d, ne, nq))
     tkinv = np.zeros((d, d, ne, nq))
     cap = np.zeros((ne, nq))
     tau = np.zeros((ne, nq))
-    symmetric = True
-    for name in known:
+    ell = np.zeros((ne, nq))
+    symmetric = isotropic = True
+    for i, name in enumerate(known):
         mat = materials[name]
-        cells = regions.subdomain(name)
-        if cells.size == 0:
+        rows = np.nonzero(region == i)[0]
+        if rows.size == 0:
             continue
-        xs = x[:, cells]
+        xs = x[:, rows]
         where = f"materials.{name}"
         k = _evaluate(mat.conductivity, xs)
         if k.ndim == 0 or k.shape == xs.shape[1:]:
@@ -160,13 +171,19 @@ def material_fields(
             spd_tensor(k, d, f"{where}.conductivity")
             if not np.allclose(k, np.swapaxes(k, 0, 1), rtol=1e-13, atol=0):
                 symmetric = False
+            diag = np.einsum("ii...->i...", k)
+            if not (np.allclose(k - np.eye(d)[:, :, None, None] * diag[0], 0.0)):
+                isotropic = False
             ki = np.moveaxis(np.linalg.inv(np.moveaxis(k, (0, 1), (-2, -1))), (-2, -1), (0, 1))
         t = nonnegative(np.broadcast_to(_evaluate(mat.relaxation_time, xs), xs.shape[1:]),
                         f"{where}.relaxation_time", "s")
         c = positive(np.broadcast_to(_evaluate(mat.heat_capacity, xs), xs.shape[1:]),
                      f"{where}.heat_capacity", "J/(m^3 K)")
-        kinv[:, :, cells] = ki
-        tkinv[:, :, cells] = ki * t[None, None]
-        cap[cells] = c
-        tau[cells] = t
-    return CoefficientFields(kinv, tkinv, cap, tau, symmetric)
+        length = nonnegative(np.broadcast_to(_evaluate(mat.nonlocal_length, xs), xs.shape[1:]),
+                             f"{where}.nonlocal_length", "m")
+        kinv[:, :, rows] = ki
+        tkinv[:, :, rows] = ki * t[None, None]
+        cap[rows] = c
+        tau[rows] = t
+        ell[rows] = length
+    return CoefficientFields(kinv, tkinv, cap, tau, symmetric, ell, isotropic)

@@ -29,21 +29,26 @@ import skfem
 from scipy.sparse.linalg import splu
 
 from . import forms
-from .conditions import (BoundaryCondition, Convection, HeatFlux, KapitzaResistance,
-                         Temperature, Value, evaluate)
+from .conditions import (BoundaryCondition, Convection, FreeSlip, HeatFlux,
+                         KapitzaResistance, NoSlip, SlipLength, Temperature, Value,
+                         WallCondition, evaluate)
 from .errors import BoundaryConditionError, FemheatInputError, RegionError
 from .materials import CoefficientFields, Material, material_fields
 from .mesh import RegionMesh
-from .spaces import mixed_elements, quadrature_order
+from .spaces import gk_elements, mixed_elements, quadrature_order
 from .validation import finite_array
 
-__all__ = ["MODELS", "HeatProblem", "MixedSystem", "assemble"]
+__all__ = ["MODELS", "GK_BETAS", "HeatProblem", "MixedSystem", "assemble"]
 
 log = logging.getLogger(__name__)
 
-#: Constitutive models of this module: Fourier q = −κ∇T and
-#: Maxwell–Cattaneo–Vernotte τ ∂q/∂t + q = −κ∇T.
-MODELS = ("fourier", "mcv")
+#: Constitutive models: Fourier q = −κ∇T, Maxwell–Cattaneo–Vernotte
+#: τ ∂q/∂t + q = −κ∇T, and Guyer–Krumhansl τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q).
+MODELS = ("fourier", "mcv", "gk")
+
+#: Accepted β of the GK law: 0 (seed 004 eq. 19, "simplified") and 2
+#: (Guyer & Krumhansl 1966).
+GK_BETAS = (0, 2)
 
 
 @dataclass
@@ -66,9 +71,20 @@ class HeatProblem:
     source
         Volumetric heat source Q [W m⁻³]: constant or ``f(x, t)``.
     model
-        ``"fourier"`` (τ ignored) or ``"mcv"``.
+        ``"fourier"`` (τ ignored), ``"mcv"`` or ``"gk"`` (uses each material's
+        ``nonlocal_length``).
     degree
-        Polynomial degree of the mixed pair (0 or 1; 0 in 3D).
+        Polynomial degree of the mixed pair (0 or 1).
+    beta
+        GK only: 2 for ∇²q + 2∇∇·q (Guyer & Krumhansl 1966), 0 for ∇²q (seed 004
+        eq. 19). Longitudinal (temperature-driven) modes feel (1+β)l².
+    walls
+        GK only: boundary name -> :class:`~femheat.conditions.NoSlip`,
+        :class:`~femheat.conditions.FreeSlip` or
+        :class:`~femheat.conditions.SlipLength` for the tangential flux. Boundaries
+        not listed are stress-free (free slip on an impermeable wall).
+    penalty
+        GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.gk`).
     """
 
     regions: RegionMesh
@@ -78,14 +94,45 @@ class HeatProblem:
     source: Optional[Value] = None
     model: str = "mcv"
     degree: int = 0
+    beta: int = 2
+    walls: Mapping[str, WallCondition] = field(default_factory=dict)
+    penalty: float = 4.0
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise FemheatInputError(
                 f"model = {self.model!r} is unknown; choose one of {', '.join(MODELS)}"
             )
-        mixed_elements(self.regions.mesh, self.degree)  # validates the degree
         rm = self.regions
+        if self.model == "gk":
+            gk_elements(rm.mesh, self.degree)  # validates the degree
+            if self.beta not in GK_BETAS:
+                raise FemheatInputError(
+                    f"beta = {self.beta!r} is not supported; use 2 (Guyer-Krumhansl 1966, "
+                    "lap q + 2 grad div q) or 0 (seed 004 eq. 19, lap q)")
+            from .gk import MIN_PENALTY
+
+            pen = float(finite_array(self.penalty, "penalty"))
+            if pen < MIN_PENALTY:
+                raise FemheatInputError(
+                    f"penalty = {pen} is below the stability bound {MIN_PENALTY} of the "
+                    "interior-penalty method; use a value >= 1 (default 4)")
+        else:
+            mixed_elements(rm.mesh, self.degree)
+            if self.walls:
+                raise FemheatInputError(
+                    f"wall conditions {sorted(self.walls)} need the gk model (they act on "
+                    f"the tangential flux through l); model is {self.model!r}")
+        for name, wall in self.walls.items():
+            if name in rm.interfaces:
+                raise RegionError(
+                    f"walls.{name}: {name!r} is an interface, not a boundary; a wall (slip) "
+                    "condition applies to exterior boundaries; set the tangential behaviour "
+                    "of an interface with KapitzaResistance(..., tangential='free')")
+            rm.boundary(name)
+            if not isinstance(wall, (NoSlip, FreeSlip, SlipLength)):
+                raise FemheatInputError(
+                    f"walls.{name} must be NoSlip, FreeSlip or SlipLength, got {wall!r}")
         for name, mat in self.materials.items():
             rm.subdomain(name)
             if not isinstance(mat, Material):
@@ -260,7 +307,10 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     """Assemble the mixed block system of ``problem`` (see module docstring)."""
     rm = problem.regions
     mesh = rm.mesh
-    qelem, telem = mixed_elements(mesh, problem.degree)
+    if problem.model == "gk":
+        qelem, telem, flux_degree = gk_elements(mesh, problem.degree)
+    else:
+        qelem, telem = mixed_elements(mesh, problem.degree)
     order = quadrature_order(problem.degree)
     qb = skfem.Basis(mesh, qelem, intorder=order)
     tb = qb.with_element(telem)
@@ -271,8 +321,16 @@ def assemble(problem: HeatProblem) -> MixedSystem:
         fields.relaxation_time[...] = 0.0
 
     A = forms.flux_mass.assemble(qb, kinv=fields.resistivity)
-    M = forms.flux_mass.assemble(qb, kinv=fields.inertia) if problem.model == "mcv" \
+    M = forms.flux_mass.assemble(qb, kinv=fields.inertia) if problem.model != "fourier" \
         else sp.csr_matrix((qb.N, qb.N))
+    if problem.model == "gk":
+        if not fields.isotropic:
+            raise FemheatInputError(
+                "the gk model needs an isotropic (scalar) conductivity: the viscous term "
+                "l^2 kappa^-1 is a scalar coefficient; give scalar conductivities")
+        from .gk import gk_operator
+
+        A = A + gk_operator(problem, qb, order, flux_degree)
     B = forms.divergence.assemble(qb, tb)
     C = forms.capacity.assemble(tb, heat_capacity=fields.heat_capacity)
 

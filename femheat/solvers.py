@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from .errors import BoundaryConditionError, SolverError
+from .forms import heat_source
 from .model import MixedSystem
 
 __all__ = ["State", "factorize", "solve_steady", "consistent_flux"]
@@ -89,31 +90,61 @@ def _saddle_point(system: MixedSystem) -> tuple[sp.csr_matrix, np.ndarray, np.nd
     return K, free, ess, S
 
 
-def solve_steady(system: MixedSystem) -> State:
+def solve_steady(system: MixedSystem, mean_temperature: float | None = None) -> State:
     """Solve the steady problem A q − Bᵀ T = f, B q = F (τ plays no role).
+
+    Parameters
+    ----------
+    mean_temperature
+        Only for problems whose boundaries all prescribe the heat flux: the
+        volume-mean temperature [K] that fixes the otherwise free constant. The
+        sources must then balance the boundary flux (∫Q dx = ∮ g ds); the
+        imbalance is reported as :class:`~femheat.errors.BoundaryConditionError`.
 
     Raises
     ------
     BoundaryConditionError
-        If no boundary fixes the temperature level (only flux conditions): the
-        steady temperature would be determined only up to a constant.
+        If no boundary fixes the temperature level and no ``mean_temperature``
+        is given, or if a given ``mean_temperature`` meets unbalanced fluxes.
     """
-    if not system.problem.has_temperature_reference:
+    reference = system.problem.has_temperature_reference
+    if not reference and mean_temperature is None:
         raise BoundaryConditionError(
             "steady problem with only heat-flux boundaries: the temperature is "
             "determined only up to a constant; give one boundary a temperature or "
-            "convection condition, or run a transient"
+            "convection condition, pass mean_temperature, or run a transient"
         )
+    if reference and mean_temperature is not None:
+        raise BoundaryConditionError(
+            "mean_temperature is only for problems whose boundaries all prescribe the "
+            "heat flux; here a boundary already fixes the temperature")
     K, free, ess, S = _saddle_point(system)
     qd = system.essential_values(0.0)
     A, B = system.resistance, system.divergence
     rhs_q = system.flux_load(0.0)[free] - A[free][:, ess] @ qd
     rhs_T = -system.heat_load(0.0) + B[:, ess] @ qd
     b = S * np.concatenate([rhs_q, rhs_T])
+    if mean_temperature is not None:
+        # Lagrange multiplier λ for ∫T dx = T̄ |Ω|; λ absorbs a flux imbalance
+        tb = system.temperature_basis
+        vol = heat_source.assemble(tb, source=np.ones(tb.dx.shape))  # ∫ s dx
+        w = np.concatenate([np.zeros(free.size), S[free.size:] * vol])
+        K = sp.bmat([[K, sp.csc_matrix(w[:, None])], [sp.csr_matrix(w[None, :]), None]],
+                    format="csc")
+        b = np.concatenate([b, [mean_temperature * vol.sum()]])
     solve = factorize(K, symmetric=False)
     y = solve(b)
     for _ in range(2):  # iterative refinement: the saddle point is indefinite
         y += solve(b - K @ y)
+    if mean_temperature is not None:
+        lam, y = y[-1], y[:-1]
+        scale = float(np.abs(system.heat_load(0.0)).sum() + np.abs(B[:, ess] @ qd).sum())
+        if abs(lam * vol.sum()) > 1e-8 * scale + 1e-300:
+            imbalance = float(lam * vol.sum())
+            raise BoundaryConditionError(
+                f"sources and prescribed boundary fluxes do not balance (residual "
+                f"{imbalance:.3e} W): with heat-flux conditions only, a steady state "
+                "exists only if the heat put in equals the heat taken out")
     x = S * y
     q = np.zeros(system.n_flux)
     q[free] = x[: free.size]

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import skfem
 
-from .elements import ElementTetRT2
+from .elements import ElementTetBDM1, ElementTetRT2, ElementTriBDM1G, ElementTriRT2G
 from .errors import FemheatInputError
 
-__all__ = ["mixed_elements", "quadrature_order"]
+__all__ = ["mixed_elements", "gk_elements", "quadrature_order"]
 
 
 def mixed_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element]:
@@ -43,6 +43,36 @@ def mixed_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.
             f"degree = {degree!r} is not available; choose one of {sorted(pairs)}")
     flux, temp = pairs[degree]
     return flux(), temp()
+
+
+def gk_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element, int]:
+    """(flux, temperature) pair for the Guyer–Krumhansl model and the flux polynomial degree.
+
+    The viscous term needs complete linear fluxes and their gradients:
+
+    ======  =========================  ===========  =====================
+    degree  flux                       temperature  L² error of T and q
+    ======  =========================  ===========  =====================
+    0       BDM1 (complete P1)         P0           O(h) T, O(h²) q
+    1       RT of order 1 (P1 + xP̃1)   P1 DG        O(h²)
+    ======  =========================  ===========  =====================
+
+    both on triangles and tetrahedra, from :mod:`femheat.elements`.
+    """
+    if isinstance(mesh, skfem.MeshTri1):
+        pairs = {0: (ElementTriBDM1G, skfem.ElementTriP0, 1),
+                 1: (ElementTriRT2G, skfem.ElementTriP1DG, 2)}
+    elif isinstance(mesh, skfem.MeshTet1):
+        pairs = {0: (ElementTetBDM1, skfem.ElementTetP0, 1),
+                 1: (ElementTetRT2, lambda: skfem.ElementDG(skfem.ElementTetP1()), 2)}
+    else:
+        raise FemheatInputError(
+            f"unsupported mesh type {type(mesh).__name__}; use linear triangles or tetrahedra")
+    if degree not in pairs:
+        raise FemheatInputError(
+            f"degree = {degree!r} is not available for the gk model; choose 0 or 1")
+    flux, temp, k = pairs[degree]
+    return flux(), temp(), k
 
 
 def quadrature_order(degree: int) -> int:

@@ -107,8 +107,8 @@ def test_crank_nicolson_with_dt_much_larger_than_tau_warns(strip):
 
 
 def test_bad_model_degree_and_values(strip):
-    with pytest.raises(fh.FemheatInputError, match=r"model = 'gk' is unknown"):
-        problem(strip, model="gk")
+    with pytest.raises(fh.FemheatInputError, match=r"model = 'kernel' is unknown"):
+        problem(strip, model="kernel")
     with pytest.raises(fh.FemheatInputError, match=r"degree = 3 is not available"):
         problem(strip, degree=3)
     with pytest.raises(fh.FemheatInputError, match=r"HeatFlux.value contains NaN"):
