@@ -8,18 +8,23 @@ kelvin, everything SI. Minimal example::
     [mesh]
     file = "../meshes/layered_2d.msh"      # relative to the case file
     [model]
-    type = "fourier"                        # "fourier" | "mcv"
+    type = "fourier"                        # "fourier" | "mcv" | "gk"
     degree = 0
+    # gk only: beta = 2 (lap q + 2 grad div q) or 0 (lap q); penalty = 4.0
     [materials.layer_1]
     conductivity = 150.0                    # W/(m K), scalar or [[kxx,kxy],[kyx,kyy]]
     heat_capacity = 1.66e6                  # J/(m^3 K)
     relaxation_time = 0.0                   # s
+    nonlocal_length = 0.0                   # m (gk only)
     [interfaces.interface_1]
     kapitza_resistance = 1e-9               # m^2 K/W (or kapitza_conductance)
+    tangential = "continuous"               # gk only: or "free"
     [boundaries.left]
     temperature = 310.0                     # K (number or expression in x, y, z, t)
     [boundaries.top]
     heat_flux = 0.0                         # outward q.n, W/m^2
+    wall = "no_slip"                        # gk only: "no_slip" | "free_slip" (default)
+    # or slip_coefficient = 1.0             # gk only: q_t = -C_s l dq_t/dn
     [boundaries.right]
     convection = {heat_transfer_coefficient = 1e4, ambient_temperature = 300.0}
     [source]
@@ -48,7 +53,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .conditions import Convection, HeatFlux, KapitzaResistance, Temperature
+from .conditions import (Convection, FreeSlip, HeatFlux, KapitzaResistance, NoSlip,
+                         SlipLength, Temperature)
 from .errors import FemheatInputError
 from .expressions import compile_expression
 from .materials import Material
@@ -135,6 +141,27 @@ def _coefficient(value, where: str):
     return _number(value, where)
 
 
+def _wall(spec: dict, where: str):
+    """GK wall condition of a boundary table: wall = "no_slip"|"free_slip" or slip_coefficient."""
+    if "wall" in spec and "slip_coefficient" in spec:
+        raise FemheatInputError(f"{where}: give wall or slip_coefficient, not both")
+    if "slip_coefficient" in spec:
+        c = _number(spec["slip_coefficient"], f"{where}.slip_coefficient")
+        if not c > 0:
+            raise FemheatInputError(
+                f"{where}.slip_coefficient must be > 0, got {c}; use wall = \"no_slip\" for 0")
+        return SlipLength(c)
+    wall = spec.get("wall")
+    if wall is None:
+        return None
+    table = {"no_slip": NoSlip(), "free_slip": FreeSlip()}
+    if wall not in table:
+        raise FemheatInputError(
+            f"{where}.wall = {wall!r}; use \"no_slip\" or \"free_slip\" (or "
+            "slip_coefficient = C_s for a slip length C_s*l)")
+    return table[wall]
+
+
 def _mesh(data: dict, base: Path) -> RegionMesh:
     m = _table(data, "mesh", "")
     _check_keys(m, {"file", "builder", "parameters"}, "mesh")
@@ -161,7 +188,7 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
     regions = _mesh(data, base)
 
     model = _table(data, "model", "")
-    _check_keys(model, {"type", "degree"}, "model")
+    _check_keys(model, {"type", "degree", "beta", "penalty"}, "model")
     mtype = model.get("type", "mcv")
     if mtype not in MODELS:
         raise FemheatInputError(f"model.type = {mtype!r} is unknown; choose one of {MODELS}")
@@ -174,15 +201,22 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
         where = f"materials.{name}"
         if not isinstance(spec, dict):
             raise FemheatInputError(f"{where} must be a table")
-        _check_keys(spec, {"conductivity", "heat_capacity", "relaxation_time"}, where)
+        _check_keys(spec, {"conductivity", "heat_capacity", "relaxation_time",
+                           "nonlocal_length"}, where)
         if "conductivity" not in spec:
             raise FemheatInputError(f"{where}.conductivity is missing (W/(m K))")
         materials[name] = Material(
             _coefficient(spec["conductivity"], f"{where}.conductivity"),
             _coefficient(spec.get("heat_capacity", 1.0), f"{where}.heat_capacity"),
             _coefficient(spec.get("relaxation_time", 0.0), f"{where}.relaxation_time"),
-            name=name)
-        if mtype == "mcv" and data.get("time") and "relaxation_time" not in spec:
+            name=name,
+            nonlocal_length=_coefficient(spec.get("nonlocal_length", 0.0),
+                                         f"{where}.nonlocal_length"))
+        if mtype == "gk" and "nonlocal_length" not in spec:
+            raise FemheatInputError(
+                f"{where}.nonlocal_length is missing; the gk model needs l (m), "
+                "0 for a region without hydrodynamic effects")
+        if mtype in ("mcv", "gk") and data.get("time") and "relaxation_time" not in spec:
             raise FemheatInputError(
                 f"{where}.relaxation_time is missing; the MCV model needs tau (s), "
                 "or use model.type = \"fourier\"")
@@ -192,7 +226,12 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
         where = f"interfaces.{name}"
         if not isinstance(spec, dict):
             raise FemheatInputError(f"{where} must be a table")
-        _check_keys(spec, {"kapitza_resistance", "kapitza_conductance"}, where)
+        _check_keys(spec, {"kapitza_resistance", "kapitza_conductance", "tangential"}, where)
+        tangential = spec.get("tangential", "continuous")
+        if tangential not in ("continuous", "free"):
+            raise FemheatInputError(
+                f"{where}.tangential = {tangential!r}; use \"continuous\" or \"free\"")
+        spec = {k: v for k, v in spec.items() if k != "tangential"}
         if len(spec) != 1:
             raise FemheatInputError(
                 f"{where}: give exactly one of kapitza_resistance (m^2 K/W) or "
@@ -201,20 +240,24 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
             r = _number(spec["kapitza_resistance"], f"{where}.kapitza_resistance")
             if r < 0 or not np.isfinite(r):
                 raise FemheatInputError(f"{where}.kapitza_resistance must be >= 0 m^2 K/W, got {r}")
-            interfaces[name] = KapitzaResistance(r)
+            interfaces[name] = KapitzaResistance(r, tangential)
         else:
             g = _number(spec["kapitza_conductance"], f"{where}.kapitza_conductance")
             if not g > 0 or not np.isfinite(g):
                 raise FemheatInputError(f"{where}.kapitza_conductance must be > 0 W/(m^2 K), got {g}")
-            interfaces[name] = KapitzaResistance.from_conductance(g)
+            interfaces[name] = KapitzaResistance(1.0 / g, tangential)
 
-    bcs = {}
+    bcs, walls = {}, {}
     kinds = {"temperature", "heat_flux", "convection"}
     for name, spec in _table(data, "boundaries", "").items():
         where = f"boundaries.{name}"
         if not isinstance(spec, dict):
             raise FemheatInputError(f"{where} must be a table")
-        _check_keys(spec, kinds, where)
+        _check_keys(spec, kinds | {"wall", "slip_coefficient"}, where)
+        wall = _wall(spec, where)
+        if wall is not None:
+            walls[name] = wall
+        spec = {k: v for k, v in spec.items() if k in kinds}
         if len(spec) != 1:
             raise FemheatInputError(
                 f"{where}: give exactly one of temperature (K), heat_flux (W/m^2, "
@@ -292,7 +335,14 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
     output = OutputSettings(bool(out.get("vtu", True)), bool(out.get("png", True)), profile,
                             int(out.get("profile_times", 6)))
 
-    problem = HeatProblem(regions, materials, bcs, interfaces, source, mtype, degree)
+    beta = model.get("beta", 2)
+    if mtype != "gk" and "beta" in model:
+        raise FemheatInputError(f"model.beta is a gk parameter; model.type is {mtype!r}")
+    penalty = model.get("penalty", 4.0)
+    if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
+        raise FemheatInputError(f"model.penalty must be a number, got {penalty!r}")
+    problem = HeatProblem(regions, materials, bcs, interfaces, source, mtype, degree,
+                          beta=beta, walls=walls, penalty=float(penalty))
     return Case(str(data.get("title", path.stem if path else "case")),
                 str(data.get("description", "")), path, problem, T0, q0, time, output, data)
 
