@@ -141,6 +141,27 @@ def _coefficient(value, where: str):
     return _number(value, where)
 
 
+def _landau(spec: dict, where: str, name: str) -> Material:
+    """materials.NAME.landau = {a, b, Gamma, lambda, zeta} (seed 000): κ = ζ/a, τ = Γ/a,
+    l² = λ/a, quartic b/a."""
+    clash = sorted({"conductivity", "relaxation_time", "nonlocal_length"} & set(spec))
+    if clash:
+        raise FemheatInputError(
+            f"{where}: give either landau or {clash} (landau defines kappa, tau and l)")
+    table = spec["landau"]
+    if not isinstance(table, dict):
+        raise FemheatInputError(f"{where}.landau must be a table {{a, b, Gamma, lambda, zeta}}")
+    keys = {"a", "b", "Gamma", "lambda", "zeta"}
+    _check_keys(table, keys, f"{where}.landau")
+    missing = sorted(keys - set(table))
+    if missing:
+        raise FemheatInputError(f"{where}.landau: missing {missing}")
+    v = {k: _number(table[k], f"{where}.landau.{k}") for k in keys}
+    return Material.from_landau(v["a"], v["b"], v["Gamma"], v["lambda"], v["zeta"],
+                                _coefficient(spec.get("heat_capacity", 1.0),
+                                             f"{where}.heat_capacity"), name)
+
+
 def _wall(spec: dict, where: str):
     """GK wall condition of a boundary table: wall = "no_slip"|"free_slip" or slip_coefficient."""
     if "wall" in spec and "slip_coefficient" in spec:
@@ -202,7 +223,10 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
         if not isinstance(spec, dict):
             raise FemheatInputError(f"{where} must be a table")
         _check_keys(spec, {"conductivity", "heat_capacity", "relaxation_time",
-                           "nonlocal_length"}, where)
+                           "nonlocal_length", "landau"}, where)
+        if "landau" in spec:
+            materials[name] = _landau(spec, where, name)
+            continue
         if "conductivity" not in spec:
             raise FemheatInputError(f"{where}.conductivity is missing (W/(m K))")
         materials[name] = Material(

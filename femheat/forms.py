@@ -40,6 +40,8 @@ __all__ = [
     "interior_penalty",
     "wall_no_slip",
     "wall_slip",
+    "cubic_flux_residual",
+    "cubic_flux_jacobian",
 ]
 
 
@@ -192,3 +194,18 @@ def wall_slip(q, v, w):
     ``w.friction`` = ν/(C_s l) = l/(C_s κ) [m² K W⁻¹]. C_s → ∞ is free slip.
     """
     return w.friction * dot(_tangential(q, w.n), _tangential(v, w.n))
+
+
+@LinearForm
+def cubic_flux_residual(v, w):
+    r"""Landau–Khalatnikov quartic term :math:`(\gamma |q_0|^2 q_0, v)` at the iterate ``w.q0``.
+
+    ``w.gamma`` = (b/a) κ⁻¹ [m⁵ K W⁻³]; from the free energy term b|q|⁴/4.
+    """
+    return w.gamma * dot(w.q0, w.q0) * dot(w.q0, v)
+
+
+@BilinearForm
+def cubic_flux_jacobian(u, v, w):
+    r"""Its Newton derivative :math:`(\gamma (|q_0|^2 u + 2 (q_0\cdot u) q_0), v)` (symmetric)."""
+    return w.gamma * (dot(w.q0, w.q0) * dot(u, v) + 2 * dot(w.q0, u) * dot(w.q0, v))

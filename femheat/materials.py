@@ -9,6 +9,7 @@ conductivity       κ       W m⁻¹ K⁻¹             scalar or (d, d) tensor
 heat_capacity      C = ρc  J m⁻³ K⁻¹             volumetric heat capacity
 relaxation_time    τ       s                     MCV flux relaxation (0: Fourier)
 nonlocal_length    l       m                     Guyer–Krumhansl length (0: MCV)
+quartic            b/a     m⁴ W⁻²                Landau–Khalatnikov |q|²q term
 =================  ======  ====================  =============================
 
 Each coefficient is a constant or a callable of position ``x`` (shape
@@ -53,6 +54,10 @@ class Material:
     nonlocal_length
         l [m] of the Guyer–Krumhansl law τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q);
         used by the ``"gk"`` model only.
+    quartic
+        b/a [m⁴ W⁻²] of the Landau–Khalatnikov law
+        τq̇ + q + (b/a)|q|²q = −κ∇T + l²∇²q (seed 000); ``"gk"`` model only,
+        solved by Newton's method. See :meth:`from_landau`.
     name
         Optional label used in error messages.
     """
@@ -62,6 +67,7 @@ class Material:
     relaxation_time: Coefficient = 0.0
     name: str = ""
     nonlocal_length: Coefficient = 0.0
+    quartic: float = 0.0
 
     def __post_init__(self) -> None:
         where = f"materials.{self.name}" if self.name else "material"
@@ -85,6 +91,30 @@ class Material:
             nonnegative(self.relaxation_time, f"{where}.relaxation_time", "s")
         if not callable(self.nonlocal_length):
             nonnegative(self.nonlocal_length, f"{where}.nonlocal_length", "m")
+        nonnegative(self.quartic, f"{where}.quartic",
+                    "m^4/W^2 (b < 0 makes the Landau free energy unbounded below)")
+
+    @classmethod
+    def from_landau(cls, a: float, b: float, Gamma: float, lam: float, zeta: float,
+                    heat_capacity: Coefficient = 1.0, name: str = "") -> "Material":
+        """A material from Landau–Khalatnikov coefficients (seed 000, eq. S3).
+
+        With the free energy a|q|²/2 + b|q|⁴/4 + λ|∇q|²/2, dissipation Γ and
+        coupling ζ: κ = ζ/a, τ = Γ/a, l² = λ/a and the quartic term b/a.
+
+        Parameters
+        ----------
+        a, b, Gamma, lam, zeta
+            Landau coefficients; a > 0, ζ > 0, and b, Γ, λ ≥ 0 (b < 0 would make
+            the free energy unbounded below).
+        """
+        where = f"materials.{name}.landau" if name else "landau"
+        a_ = float(positive(a, f"{where}.a"))
+        zeta_ = float(positive(zeta, f"{where}.zeta"))
+        b_ = float(nonnegative(b, f"{where}.b", "(b < 0: free energy unbounded below)"))
+        g_ = float(nonnegative(Gamma, f"{where}.Gamma"))
+        l_ = float(nonnegative(lam, f"{where}.lambda"))
+        return cls(zeta_ / a_, heat_capacity, g_ / a_, name, float(np.sqrt(l_ / a_)), b_ / a_)
 
 
 def _evaluate(coef: Coefficient, x: np.ndarray) -> np.ndarray:
@@ -108,6 +138,7 @@ class CoefficientFields:
     symmetric: bool  # False when κ has an antisymmetric (Hall) part
     nonlocal_length: np.ndarray  # l [m]
     isotropic: bool  # True when every κ is a scalar multiple of the identity
+    cubic: np.ndarray  # (b/a) κ⁻¹, the coefficient of |q|²q in the flux equation
 
 
 def material_fields(
@@ -148,6 +179,7 @@ def material_fields(
     cap = np.zeros((ne, nq))
     tau = np.zeros((ne, nq))
     ell = np.zeros((ne, nq))
+    cubic = np.zeros((ne, nq))
     symmetric = isotropic = True
     for i, name in enumerate(known):
         mat = materials[name]
@@ -186,4 +218,5 @@ def material_fields(
         cap[rows] = c
         tau[rows] = t
         ell[rows] = length
-    return CoefficientFields(kinv, tkinv, cap, tau, symmetric, ell, isotropic)
+        cubic[rows] = mat.quartic * np.trace(ki) / d
+    return CoefficientFields(kinv, tkinv, cap, tau, symmetric, ell, isotropic, cubic)

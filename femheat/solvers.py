@@ -69,7 +69,8 @@ def factorize(matrix: sp.spmatrix, symmetric: bool) -> Callable[[np.ndarray], np
     return solve
 
 
-def _saddle_point(system: MixedSystem) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
+def _saddle_point(system: MixedSystem, A_full: sp.spmatrix | None = None
+                  ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
     """Symmetrically scaled steady saddle-point matrix S K S and the scaling S.
 
     Unscaled, the flux block grows like 1/size relative to B in 3D, so on a
@@ -78,7 +79,7 @@ def _saddle_point(system: MixedSystem) -> tuple[sp.csr_matrix, np.ndarray, np.nd
     condition number no longer depends on the length unit.
     """
     free, ess = system.free_dofs, system.essential_dofs
-    A = system.resistance[free][:, free]
+    A = (system.resistance if A_full is None else sp.csr_matrix(A_full))[free][:, free]
     B = system.divergence[:, free]
     dq = 1.0 / np.sqrt(np.abs(A.diagonal()))
     Bs = B @ sp.diags(dq)
@@ -90,8 +91,15 @@ def _saddle_point(system: MixedSystem) -> tuple[sp.csr_matrix, np.ndarray, np.nd
     return K, free, ess, S
 
 
-def solve_steady(system: MixedSystem, mean_temperature: float | None = None) -> State:
-    """Solve the steady problem A q − Bᵀ T = f, B q = F (τ plays no role).
+def solve_steady(system: MixedSystem, mean_temperature: float | None = None,
+                 tol: float = 1e-10, max_iterations: int = 30) -> State:
+    """Solve the steady problem A q + N(q) − Bᵀ T = f, B q = F (τ plays no role).
+
+    N(q) = (b/a)κ⁻¹|q|²q is the Landau–Khalatnikov quartic term; when a material
+    has one, Newton's method is used (``tol`` on the relative flux update,
+    ``max_iterations``), starting from the linear solution, and the convergence
+    history is kept on the returned state as ``state.newton``
+    (:class:`NewtonReport`). Without it, one linear solve.
 
     Parameters
     ----------
@@ -106,6 +114,8 @@ def solve_steady(system: MixedSystem, mean_temperature: float | None = None) -> 
     BoundaryConditionError
         If no boundary fixes the temperature level and no ``mean_temperature``
         is given, or if a given ``mean_temperature`` meets unbalanced fluxes.
+    SolverError
+        If Newton's method does not converge in ``max_iterations``.
     """
     reference = system.problem.has_temperature_reference
     if not reference and mean_temperature is None:
@@ -118,10 +128,24 @@ def solve_steady(system: MixedSystem, mean_temperature: float | None = None) -> 
         raise BoundaryConditionError(
             "mean_temperature is only for problems whose boundaries all prescribe the "
             "heat flux; here a boundary already fixes the temperature")
-    K, free, ess, S = _saddle_point(system)
+    state = _linear_steady(system, None, None, mean_temperature)
+    if not np.any(system.fields.cubic > 0):
+        return state
+    from .nonlinear import newton_steady
+
+    return newton_steady(system, state, mean_temperature, tol, max_iterations)
+
+
+def _linear_steady(system: MixedSystem, A_full: sp.spmatrix | None,
+                   extra_load: np.ndarray | None, mean_temperature: float | None) -> State:
+    """One scaled saddle-point solve with flux block ``A_full`` (default A) and
+    flux load f + ``extra_load``."""
+    K, free, ess, S = _saddle_point(system, A_full)
     qd = system.essential_values(0.0)
-    A, B = system.resistance, system.divergence
-    rhs_q = system.flux_load(0.0)[free] - A[free][:, ess] @ qd
+    A = system.resistance if A_full is None else sp.csr_matrix(A_full)
+    B = system.divergence
+    f = system.flux_load(0.0) if extra_load is None else system.flux_load(0.0) + extra_load
+    rhs_q = f[free] - A[free][:, ess] @ qd
     rhs_T = -system.heat_load(0.0) + B[:, ess] @ qd
     b = S * np.concatenate([rhs_q, rhs_T])
     if mean_temperature is not None:

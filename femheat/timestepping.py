@@ -134,6 +134,10 @@ class ThetaScheme:
                     f"Crank-Nicolson with dt = {dt:.3g} s > 2*tau = {2 * tmin:.3g} s: flux "
                     "relaxation modes are barely damped and ring from step to step; use "
                     "dt <= 2*tau, or theta = 1 to damp them", RuntimeWarning, stacklevel=3)
+        if np.any(system.fields.cubic > 0):
+            raise FemheatInputError(
+                "the Landau-Khalatnikov quartic term (b > 0) is solved for steady problems "
+                "only; a transient run would silently drop it. Use b = 0 or a steady run")
         self.system, self.dt, self.theta = system, dt, theta
         M, A, B = system.inertia, system.resistance, system.divergence
         Cinv = system.capacity_inverse
