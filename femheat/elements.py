@@ -39,7 +39,7 @@ import numpy as np
 from skfem.element.discrete_field import DiscreteField
 from skfem.element.element_hdiv import ElementHdiv
 from skfem.quadrature import get_quadrature
-from skfem.refdom import RefLine, RefTet, RefTri
+from skfem.refdom import RefTet, RefTri
 
 __all__ = ["ElementTriBDM1G", "ElementTriRT2G", "ElementTetBDM1", "ElementTetRT2",
            "HdivWithGradient"]

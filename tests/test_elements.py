@@ -8,7 +8,6 @@ arbitrary field must be continuous across every interior facet.
 """
 
 import numpy as np
-import pytest
 import skfem
 
 from femheat.elements import ElementTetBDM1, ElementTetRT2, ElementTriBDM1G, ElementTriRT2G
