@@ -78,13 +78,23 @@ class RegionMesh:
             )
         self.cell_region = region
         exterior = self.mesh.f2t[1] == -1
-        for name, facets in list(self.boundaries.items()):
+        owner = np.full(self.mesh.facets.shape[1], -1, dtype=np.int64)
+        names = list(self.boundaries)
+        for i, (name, facets) in enumerate(list(self.boundaries.items())):
             facets = np.asarray(facets, dtype=np.int64)
             if not np.all(exterior[facets]):
                 raise MeshError(
                     f"boundary {name!r} contains interior facets; name it as an "
                     "interface or keep only exterior curves/surfaces in it"
                 )
+            taken = owner[facets] >= 0
+            if np.any(taken):
+                other = names[owner[facets][taken][0]]
+                raise MeshError(
+                    f"boundaries {other!r} and {name!r} share {taken.sum()} facets, so those "
+                    "would get two conditions; make the regions disjoint (with predicates, "
+                    "use a tolerance relative to the mesh size)")
+            owner[facets] = i
             self.boundaries[name] = facets
         for name, facets in list(self.interfaces.items()):
             facets = np.asarray(facets, dtype=np.int64)

@@ -216,3 +216,10 @@ def test_cli_reports_error_and_exit_code(tmp_path, mesh_file, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "materials.layer_2.conductivity" in err and "NaN" in err
+
+
+def test_overlapping_boundaries_refused():
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
+    with pytest.raises(fh.MeshError, match=r"boundaries 'left' and 'all' share 4 facets"):
+        fh.RegionMesh.from_skfem(mesh, boundaries={
+            "left": lambda x: np.isclose(x[0], 0), "all": lambda x: x[0] > -1})
