@@ -37,3 +37,32 @@ def test_ribbon_case_file(tmp_path):
     exact = 1 - (2 / 2.5) * np.tanh(1.25)
     assert keff == pytest.approx(exact, rel=1e-3)
     assert json.loads((tmp_path / "summary.json").read_text())["model"] == "gk"
+
+
+def test_grating_script_both_regimes(tmp_path):
+    grating = _load("thermal_grating")
+    summary = grating.run(tmp_path, nx=32)
+    second = summary["second sound (k = 2)"]
+    over = summary["overdamped (k = 0.25)"]
+    assert second["regime"] == "underdamped" and over["regime"] == "overdamped"
+    assert second["max_amplitude_error"] < 1e-3 and over["max_amplitude_error"] < 1e-4, summary
+    assert max(second["energy_balance"], over["energy_balance"]) < 1e-10
+    assert (tmp_path / "grating.png").stat().st_size > 20_000
+
+
+def test_grating_case_file_amplitude(tmp_path):
+    import meshio
+    import xml.etree.ElementTree as ET
+
+    grating = _load("thermal_grating")
+    case = load_case(ROOT / "cases" / "thermal_grating.toml")
+    summary = run_case(case, tmp_path)
+    assert summary["energy_balance_relative_error"] < 1e-10
+    last = list(ET.parse(tmp_path / "fields.pvd").iter("DataSet"))[-1].attrib
+    vol = meshio.read(tmp_path / last["file"])
+    x = vol.points[:, 0]
+    T = vol.point_data["temperature"] - 300.0
+    # the exploded mesh gives every cell its own vertices: fit T = a cos(2x)
+    a = float(np.dot(T, np.cos(2 * x)) / np.dot(np.cos(2 * x), np.cos(2 * x)))
+    exact = grating.exact_amplitude(np.array([float(last["timestep"])]), 2.0)[0]
+    assert a == pytest.approx(exact, abs=2e-3), (a, exact)
