@@ -165,10 +165,13 @@ class HdivWithGradient(ElementHdiv):
         invDF = mapping.invDF(X, tind)
         orient = self.orient(mapping, i, tind)
         scale = 1.0 / np.abs(mapping.detDF(X, tind)) * orient[:, None]
+        # two pairwise contractions: a single four-operand einsum is ~10x slower
+        grad = np.einsum("ikel,kmel->imel", DF, gphi * scale)
+        grad = np.einsum("imel,mjel->ijel", grad, invDF)
         return (DiscreteField(
-            value=np.einsum("ijkl,jkl,kl->ikl", DF, phi, scale),
+            value=np.einsum("ijkl,jkl->ikl", DF, phi * scale),
             div=dphi * scale,
-            grad=np.einsum("ikel,kmel,mjel,el->ijel", DF, gphi, invDF, scale)),)
+            grad=grad),)
 
 
 class ElementTriBDM1G(HdivWithGradient):

@@ -18,9 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from . import forms
 from .errors import BoundaryConditionError, SolverError
-from .forms import heat_source
-from .model import MixedSystem
+from .model import MixedSystem, block_diagonal_inverse
 
 __all__ = ["State", "factorize", "solve_steady", "consistent_flux"]
 
@@ -138,20 +138,113 @@ def solve_steady(system: MixedSystem, mean_temperature: float | None = None,
 
 def _linear_steady(system: MixedSystem, A_full: sp.spmatrix | None,
                    extra_load: np.ndarray | None, mean_temperature: float | None) -> State:
-    """One scaled saddle-point solve with flux block ``A_full`` (default A) and
-    flux load f + ``extra_load``."""
-    K, free, ess, S = _saddle_point(system, A_full)
-    qd = system.essential_values(0.0)
+    """One steady solve with flux block ``A_full`` (default A) and flux load f + ``extra_load``.
+
+    Symmetric flux blocks use the augmented-Lagrangian (iterated penalty)
+    method below; non-symmetric ones (thermal Hall) a scaled LU of the saddle
+    point.
+    """
     A = system.resistance if A_full is None else sp.csr_matrix(A_full)
-    B = system.divergence
+    if system.symmetric:
+        return _augmented_lagrangian(system, A, extra_load, mean_temperature)
+    return _saddle_lu(system, A, extra_load, mean_temperature)
+
+
+def _loads(system: MixedSystem, A: sp.csr_matrix, extra_load):
+    free, ess = system.free_dofs, system.essential_dofs
+    qd = system.essential_values(0.0)
     f = system.flux_load(0.0) if extra_load is None else system.flux_load(0.0) + extra_load
     rhs_q = f[free] - A[free][:, ess] @ qd
-    rhs_T = -system.heat_load(0.0) + B[:, ess] @ qd
-    b = S * np.concatenate([rhs_q, rhs_T])
+    g = system.heat_load(0.0) - system.divergence[:, ess] @ qd  # B_free q = g
+    return qd, rhs_q, g
+
+
+def _check_balance(system: MixedSystem, imbalance: float, scale: float) -> None:
+    if abs(imbalance) > 1e-8 * scale + 1e-300:
+        raise BoundaryConditionError(
+            f"sources and prescribed boundary fluxes do not balance (residual "
+            f"{imbalance:.3e} W): with heat-flux conditions only, a steady state "
+            "exists only if the heat put in equals the heat taken out")
+
+
+def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
+                          mean_temperature, rho: float = 1e4, max_iterations: int = 300,
+                          tol: float = 1e-14) -> State:
+    """Iterated penalty (Fortin & Glowinski) on A q − Bᵀ T = f, B q = g.
+
+    K_r = A + r BᵀW⁻¹B (W the block-diagonal DG mass) is symmetric positive
+    definite, so it gets the same fast symmetric factorization as the time
+    stepper, once. Iterating in residual form,
+
+        q ← q + K_r⁻¹ (f + BᵀT − A q + r BᵀW⁻¹(g − B q)),   T ← T + r W⁻¹(g − B q),
+
+    converges to round-off for every r (the residual form also refines away the
+    conditioning of K_r); r = ρ·mean diag(A)/mean diag(BᵀW⁻¹B). The temperature is
+    then recovered from the flux equation, B Bᵀ T = B (A q − f), so that it is
+    not polluted by the r·ε noise of its updates.
+    """
+    free = system.free_dofs
+    Af = A[free][:, free]
+    B = system.divergence[:, free]
+    tb = system.temperature_basis
+    W = forms.capacity.assemble(tb, heat_capacity=np.ones(tb.dx.shape))
+    Winv = block_diagonal_inverse(W, tb.element_dofs)
+    BtW = (B.T @ Winv).tocsr()
+    S = (BtW @ B).tocsr()
+    r = rho * float(np.mean(Af.diagonal())) / float(np.mean(S.diagonal()))
+    solve = factorize(Af + r * S, symmetric=True)
+    qd, rhs_q, g = _loads(system, A, extra_load)
+    if mean_temperature is not None:  # all boundaries prescribe q·n: 1ᵀ B q = 0
+        _check_balance(system, float(np.sum(g)), float(np.abs(g).sum()))
+    q = np.zeros(free.size)
+    T = np.zeros(tb.N)
+    absB = abs(B)
+    previous = np.inf
+    for k in range(1, max_iterations + 1):
+        RT = g - B @ q
+        dq = solve(rhs_q + B.T @ T - Af @ q + r * (BtW @ RT))
+        q += dq
+        RT = g - B @ q
+        T += r * (Winv @ RT)
+        scale = float(np.linalg.norm(absB @ np.abs(q)) + np.linalg.norm(g)) + 1e-300
+        update = float(np.linalg.norm(dq) / (np.linalg.norm(q) + 1e-300))
+        # converged: divergence satisfied and the update is at round-off (small, or
+        # no longer shrinking once below 1e-9)
+        if np.linalg.norm(RT) <= 10 * tol * scale and (
+                update <= 1e-12 or (update <= 1e-9 and update > 0.5 * previous)):
+            break
+        previous = update
+    else:
+        raise SolverError(
+            f"steady augmented-Lagrangian iteration did not converge in {max_iterations} "
+            f"iterations (divergence residual {np.linalg.norm(RT) / scale:.1e})")
+    log.info("steady solve: %d augmented-Lagrangian iterations", k)
+    # temperature from the flux equation: B Bᵀ T = B (A q − f)
+    BBt = (B @ B.T).tocsr()
+    rhs_T = B @ (Af @ q - rhs_q)
+    if mean_temperature is None:
+        T = factorize(BBt, symmetric=True)(rhs_T)
+    else:
+        # Bᵀ annihilates constants here: border B Bᵀ with the mean constraint
+        vol = forms.heat_source.assemble(tb, source=np.ones(tb.dx.shape))  # ∫ s dx
+        w = sp.csr_matrix(vol[None, :] / vol.sum())
+        T = factorize(sp.bmat([[BBt, w.T], [w, None]], format="csc"), symmetric=False)(
+            np.concatenate([rhs_T, [mean_temperature]]))[:-1]
+    out = np.zeros(system.n_flux)
+    out[free] = q
+    out[system.essential_dofs] = qd
+    return State(0.0, T, out)
+
+
+def _saddle_lu(system: MixedSystem, A: sp.csr_matrix, extra_load, mean_temperature) -> State:
+    """Scaled LU of the saddle point with iterative refinement (non-symmetric A)."""
+    K, free, ess, S = _saddle_point(system, A)
+    qd, rhs_q, g = _loads(system, A, extra_load)
+    b = S * np.concatenate([rhs_q, -g])
     if mean_temperature is not None:
         # Lagrange multiplier λ for ∫T dx = T̄ |Ω|; λ absorbs a flux imbalance
         tb = system.temperature_basis
-        vol = heat_source.assemble(tb, source=np.ones(tb.dx.shape))  # ∫ s dx
+        vol = forms.heat_source.assemble(tb, source=np.ones(tb.dx.shape))
         w = np.concatenate([np.zeros(free.size), S[free.size:] * vol])
         K = sp.bmat([[K, sp.csc_matrix(w[:, None])], [sp.csr_matrix(w[None, :]), None]],
                     format="csc")
@@ -162,19 +255,13 @@ def _linear_steady(system: MixedSystem, A_full: sp.spmatrix | None,
         y += solve(b - K @ y)
     if mean_temperature is not None:
         lam, y = y[-1], y[:-1]
-        scale = float(np.abs(system.heat_load(0.0)).sum() + np.abs(B[:, ess] @ qd).sum())
-        if abs(lam * vol.sum()) > 1e-8 * scale + 1e-300:
-            imbalance = float(lam * vol.sum())
-            raise BoundaryConditionError(
-                f"sources and prescribed boundary fluxes do not balance (residual "
-                f"{imbalance:.3e} W): with heat-flux conditions only, a steady state "
-                "exists only if the heat put in equals the heat taken out")
+        _check_balance(system, float(lam * vol.sum()),
+                       float(np.abs(g).sum() + np.abs(system.divergence[:, ess] @ qd).sum()))
     x = S * y
     q = np.zeros(system.n_flux)
     q[free] = x[: free.size]
     q[ess] = qd
-    T = x[free.size:]
-    return State(0.0, T, q)
+    return State(0.0, x[free.size:], q)
 
 
 def consistent_flux(system: MixedSystem, temperature: np.ndarray, t: float) -> np.ndarray:

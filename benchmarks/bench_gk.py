@@ -1,0 +1,105 @@
+"""Guyer–Krumhansl cost vs MCV on the same 2D mesh: steady solve, transient step, memory.
+
+For each mesh size n (n x n tensor triangulation of the unit square, a channel
+with T fixed at both ends and no-slip walls), one subprocess per (model, n) so
+that peak memory (ru_maxrss) belongs to that run alone:
+
+* ``mcv``: RT0 x P0 (5n² unknowns), the foundation's transient path;
+* ``gk``:  BDM1 x P0 (8n² unknowns), GK with l = 0.1, no-slip walls, β = 2.
+
+Measured: assembly, steady solve (scaled saddle point, SuperLU LU), transient
+θ-scheme factorization (eliminated SPD flux operator, SuperLU symmetric mode,
+reused by every step) and time per backward-Euler step (best of the timed steps).
+Prints a table and the GK/MCV ratios.
+
+    python benchmarks/bench_gk.py                 # n = 50, 100, 180, 250
+    python benchmarks/bench_gk.py --sizes 50 100 --steps 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def one(model: str, n: int, steps: int) -> dict:
+    import numpy as np
+    import skfem
+
+    import femheat as fh
+    from femheat.conditions import NoSlip
+
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+    tol = 1e-9
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > 1 - tol,
+        "walls": lambda x: ((x[1] < tol) | (x[1] > 1 - tol)) & (x[0] > tol) & (x[0] < 1 - tol)})
+    mat = fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.1 if model == "gk" else 0.0)
+    kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2) if model == "gk" else dict(model="mcv")
+    problem = fh.HeatProblem(regions, {"domain": mat},
+                             {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0),
+                              "walls": fh.Insulated()}, **kw)
+    res = {"model": model, "n": n}
+    t = time.perf_counter()
+    system = fh.assemble(problem)
+    res["assembly_s"] = time.perf_counter() - t
+    res["unknowns"] = int(system.ndofs)
+    t = time.perf_counter()
+    fh.solve_steady(system)
+    res["steady_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    scheme = fh.ThetaScheme(system, 1e-3, 1.0)
+    res["factorization_s"] = time.perf_counter() - t
+    state = fh.initial_state(system)
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        state = scheme.step(state)
+        times.append(time.perf_counter() - t)
+    res["step_s"] = min(times)
+    res["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return res
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 180, 250])
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(one(args.child[0], int(args.child[1]), args.steps)))
+        return
+    rows = []
+    for n in args.sizes:
+        pair = {}
+        for model in ("mcv", "gk"):
+            out = subprocess.run([sys.executable, __file__, "--child", model, str(n),
+                                  "--steps", str(args.steps)], capture_output=True, text=True,
+                                 check=True)
+            pair[model] = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(pair)
+        m, g = pair["mcv"], pair["gk"]
+        print(f"n = {n}: MCV {m['unknowns']:,} unk., GK {g['unknowns']:,} unk.", flush=True)
+    head = ("n", "MCV unk.", "GK unk.", "GK asm s", "MCV steady s", "GK steady s",
+            "MCV fact. s", "GK fact. s", "MCV step ms", "GK step ms", "MCV GB", "GK GB",
+            "step GK/MCV", "steady GK/MCV", "GB GK/MCV")
+    print("\n| " + " | ".join(head) + " |")
+    print("|" + "---:|" * len(head))
+    for pair in rows:
+        m, g = pair["mcv"], pair["gk"]
+        vals = (m["n"], f"{m['unknowns']:,}", f"{g['unknowns']:,}", f"{g['assembly_s']:.2f}",
+                f"{m['steady_s']:.2f}", f"{g['steady_s']:.2f}", f"{m['factorization_s']:.2f}",
+                f"{g['factorization_s']:.2f}", f"{1e3 * m['step_s']:.1f}",
+                f"{1e3 * g['step_s']:.1f}", f"{m['peak_rss_gb']:.2f}", f"{g['peak_rss_gb']:.2f}",
+                f"{g['step_s'] / m['step_s']:.2f}", f"{g['steady_s'] / m['steady_s']:.2f}",
+                f"{g['peak_rss_gb'] / m['peak_rss_gb']:.2f}")
+        print("| " + " | ".join(str(v) for v in vals) + " |")
+
+
+if __name__ == "__main__":
+    main()
