@@ -10,7 +10,7 @@ kelvin, everything SI. Minimal example::
     [model]
     type = "fourier"                        # "fourier" | "mcv" | "gk"
     degree = 0
-    # gk only: beta = 2 (lap q + 2 grad div q) or 0 (lap q); penalty = 4.0
+    # gk only: beta = 2 (lap q + 2 grad div q) or 0 (lap q); penalty = 1.0
     [materials.layer_1]
     conductivity = 150.0                    # W/(m K), scalar or [[kxx,kxy],[kyx,kyy]]
     heat_capacity = 1.66e6                  # J/(m^3 K)
@@ -362,7 +362,7 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
     beta = model.get("beta", 2)
     if mtype != "gk" and "beta" in model:
         raise FemheatInputError(f"model.beta is a gk parameter; model.type is {mtype!r}")
-    penalty = model.get("penalty", 4.0)
+    penalty = model.get("penalty", 1.0)
     if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
         raise FemheatInputError(f"model.penalty must be a number, got {penalty!r}")
     problem = HeatProblem(regions, materials, bcs, interfaces, source, mtype, degree,

@@ -96,7 +96,7 @@ class HeatProblem:
     degree: int = 0
     beta: int = 2
     walls: Mapping[str, WallCondition] = field(default_factory=dict)
-    penalty: float = 4.0
+    penalty: float = 1.0
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -116,7 +116,7 @@ class HeatProblem:
             if pen < MIN_PENALTY:
                 raise FemheatInputError(
                     f"penalty = {pen} is below the stability bound {MIN_PENALTY} of the "
-                    "interior-penalty method; use a value >= 1 (default 4)")
+                    "interior-penalty method; use a value >= 1 (the default)")
         else:
             mixed_elements(rm.mesh, self.degree)
             if self.walls:
