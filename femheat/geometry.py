@@ -688,12 +688,65 @@ def strip(
         return _finish(gmsh, opt, 2, s, path, "strip", params)
 
 
+def wire(
+    radius: float,
+    length: float,
+    *,
+    mesh_size: float,
+    path: str | Path,
+) -> Path:
+    """A cylindrical wire along x (tetrahedra): x in [0, length], y² + z² ≤ radius².
+
+    Parameters
+    ----------
+    radius
+        Wire radius R [m].
+    length
+        Wire length [m].
+    mesh_size
+        Target element size [m] (curvature is resolved by the size alone).
+    path
+        Output ``.msh`` file; a sidecar ``<path>.json`` is written beside it.
+
+    Returns
+    -------
+    Path
+        ``path``. Region ``"wire"``; boundaries ``"hot"`` (x = 0), ``"cold"``
+        (x = length) and ``"surface"`` (the lateral surface).
+    """
+    path = _mesh_path(path)
+    radius = _positive("radius", radius)
+    length = _positive("length", length)
+    mesh_size = _positive("mesh_size", mesh_size)
+    s = _scale(max(radius, length))
+    params = {"radius": radius, "length": length, "mesh_size": mesh_size}
+
+    with _session("wire") as (gmsh, opt):
+        occ = gmsh.model.occ
+        vol = occ.addCylinder(0, 0, 0, length / s, 0, 0, radius / s)
+        occ.synchronize()
+        eps = 1e-6 * max(radius, length) / s
+        faces = {"hot": [], "cold": [], "surface": []}
+        for _, tag in gmsh.model.getEntities(2):
+            x0, _, _, x1, _, _ = gmsh.model.getBoundingBox(2, tag)
+            if x1 - x0 < eps:
+                faces["hot" if abs(x0) < eps else "cold"].append(tag)
+            else:
+                faces["surface"].append(tag)
+        if not all(faces.values()):
+            raise RuntimeError(f"geometry builder bug: wire faces {faces}")
+        _uniform_size(gmsh, opt, mesh_size / s)
+        _physical_groups(gmsh, 3, {"wire": [vol]}, faces)
+        return _finish(gmsh, opt, 3, s, path, "wire", params)
+
+
 # ------------------------------------------------------------------- registry
 BUILDERS: dict[str, Callable[..., Path]] = {
     "layered_stack": layered_stack,
     "inclusions_2d": inclusions_2d,
     "inclusion_3d": inclusion_3d,
     "strip": strip,
+    "wire": wire,
 }
 
 

@@ -224,3 +224,40 @@ def test_gk_bad_input():
              "b": fh.Material(1.0, nonlocal_length=0.1)}
     with pytest.raises(fh.FemheatInputError, match=r"gk model needs an isotropic"):
         fh.assemble(_strip(materials=aniso))
+
+
+# ------------------------------------------------------------------ wire (3D)
+def _wire(h, ell=0.5, R=1.0):
+    from scipy.special import i0, i1
+
+    from femheat.geometry import build
+
+    pytest.importorskip("gmsh")
+    regions = build("wire", _wire.tmp / f"wire_{h}.msh", radius=R, length=0.5, mesh_size=h)
+    problem = fh.HeatProblem(regions, {"wire": fh.Material(1.0, nonlocal_length=ell)},
+                             {"hot": fh.Temperature(0.5), "cold": fh.Temperature(0.0),
+                              "surface": fh.Insulated()},
+                             model="gk", degree=0, walls={"surface": NoSlip()})
+    system = fh.assemble(problem)
+    H = fh.boundary_heat_flow(system, fh.solve_steady(system).flux)["cold"]
+    exact = 1 - (2 * ell / R) * i1(R / ell) / i0(R / ell)  # BENCHMARKS G3 wire
+    return H / (np.pi * R**2) / exact - 1
+
+
+def test_wire_poiseuille_no_slip(tmp_path):
+    """Cylindrical wire, R/l = 2 (κ_eff/κ = 0.302225): within 2 % at h = R/6.7 (tetrahedra,
+    BDM1 x P0, polygonal surface); the slow study shows the convergence."""
+    _wire.tmp = tmp_path
+    err = _wire(0.15)
+    assert abs(err) < 2e-2, err
+
+
+@pytest.mark.slow
+def test_wire_poiseuille_convergence(tmp_path):
+    """Errors -3.3 %, -1.3 %, -0.66 % at h = R/4, R/6.7, R/10 (order ~1.8); the 0.1 % of
+    BENCHMARKS G3 needs h ~ R/25, out of reach of a 3D direct solve on the test budget."""
+    _wire.tmp = tmp_path
+    hs = np.array([0.25, 0.15, 0.1])
+    errs = np.abs([_wire(h) for h in hs])
+    order = np.polyfit(np.log(hs), np.log(errs), 1)[0]
+    assert order > 1.5 and errs[-1] < 1e-2, (errs, order)
