@@ -25,6 +25,25 @@ def test_readme_forms_example_solves_a_poisson_problem():
     assert centre[0] == pytest.approx(0.0736713532814 / 2, rel=2e-2)
 
 
+def test_readme_gk_example_runs():
+    """The README's GK snippet runs as written (from the repository root)."""
+    import os
+
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(import femheat as fh\nfrom femheat.conditions.*?)```", text, re.S)
+    assert code, "README GK example not found"
+    env: dict = {}
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)
+        exec(code.group(1), env)  # noqa: S102 - our own README
+    finally:
+        os.chdir(cwd)
+    system_flow = env["state"].flux
+    assert np.all(np.isfinite(system_flow))
+    assert env["landau"].nonlocal_length == pytest.approx(0.2e-6)
+
+
 def test_mcv_with_a_fourier_region_warns_under_crank_nicolson():
     regions = strip_regions(split=0.5)
     problem = fh.HeatProblem(
