@@ -112,32 +112,7 @@ class ThetaScheme:
     """
 
     def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5):
-        theta = float(finite_array(theta, "time.theta"))
-        if not 0.5 <= theta <= 1.0:
-            raise FemheatInputError(
-                f"time.theta = {theta} gives a conditionally stable scheme; use 0.5 "
-                "(Crank-Nicolson) to 1 (backward Euler)")
-        dt = float(finite_array(dt, "time.dt"))
-        if dt <= 0:
-            raise FemheatInputError(f"time.dt must be > 0 s, got {dt}")
-        tau = system.fields.relaxation_time
-        if system.problem.model == "mcv" and theta == 0.5 and np.any(tau == 0):
-            warnings.warn(
-                "Crank-Nicolson on an MCV problem with tau = 0 in some material: the flux "
-                "there obeys Fourier's law algebraically and Crank-Nicolson carries an "
-                "inconsistent initial flux along as a (-1)^n oscillation; use theta = 1, "
-                "a small tau > 0, or model = 'fourier'", RuntimeWarning, stacklevel=3)
-        if system.problem.model == "mcv" and theta == 0.5 and np.any(tau > 0):
-            tmin = float(tau[tau > 0].min())
-            if dt > 2 * tmin:
-                warnings.warn(
-                    f"Crank-Nicolson with dt = {dt:.3g} s > 2*tau = {2 * tmin:.3g} s: flux "
-                    "relaxation modes are barely damped and ring from step to step; use "
-                    "dt <= 2*tau, or theta = 1 to damp them", RuntimeWarning, stacklevel=3)
-        if np.any(system.fields.cubic > 0):
-            raise FemheatInputError(
-                "the Landau-Khalatnikov quartic term (b > 0) is solved for steady problems "
-                "only; a transient run would silently drop it. Use b = 0 or a steady run")
+        dt, theta = self._validate(system, dt, theta)
         self.system, self.dt, self.theta = system, dt, theta
         M, A, B = system.inertia, system.resistance, system.divergence
         Cinv = system.capacity_inverse
@@ -156,6 +131,37 @@ class ThetaScheme:
         self._H = (Cinv @ B).tocsr()
         log.info("factorized %d x %d flux operator (dt = %g s, theta = %g)",
                  free.size, free.size, dt, theta)
+
+    @staticmethod
+    def _validate(system: MixedSystem, dt: float, theta: float) -> tuple[float, float]:
+        """Check θ and Δt (and warn about Crank–Nicolson pitfalls); return them as floats."""
+        theta = float(finite_array(theta, "time.theta"))
+        if not 0.5 <= theta <= 1.0:
+            raise FemheatInputError(
+                f"time.theta = {theta} gives a conditionally stable scheme; use 0.5 "
+                "(Crank-Nicolson) to 1 (backward Euler)")
+        dt = float(finite_array(dt, "time.dt"))
+        if dt <= 0:
+            raise FemheatInputError(f"time.dt must be > 0 s, got {dt}")
+        tau = system.fields.relaxation_time
+        if system.problem.model == "mcv" and theta == 0.5 and np.any(tau == 0):
+            warnings.warn(
+                "Crank-Nicolson on an MCV problem with tau = 0 in some material: the flux "
+                "there obeys Fourier's law algebraically and Crank-Nicolson carries an "
+                "inconsistent initial flux along as a (-1)^n oscillation; use theta = 1, "
+                "a small tau > 0, or model = 'fourier'", RuntimeWarning, stacklevel=4)
+        if system.problem.model == "mcv" and theta == 0.5 and np.any(tau > 0):
+            tmin = float(tau[tau > 0].min())
+            if dt > 2 * tmin:
+                warnings.warn(
+                    f"Crank-Nicolson with dt = {dt:.3g} s > 2*tau = {2 * tmin:.3g} s: flux "
+                    "relaxation modes are barely damped and ring from step to step; use "
+                    "dt <= 2*tau, or theta = 1 to damp them", RuntimeWarning, stacklevel=4)
+        if np.any(system.fields.cubic > 0):
+            raise FemheatInputError(
+                "the Landau-Khalatnikov quartic term (b > 0) is solved for steady problems "
+                "only; a transient run would silently drop it. Use b = 0 or a steady run")
+        return dt, theta
 
     def step(self, state: State, loads0=None, loads1=None) -> State:
         """Advance ``state`` by Δt. ``loads`` are optional cached (f, F) at both ends."""
