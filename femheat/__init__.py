@@ -22,7 +22,8 @@ Typical use::
 
 from .analysis import (EnergyBalance, boundary_heat_flow, cell_averages, flux_at_vertices,
                        interface_heat_flow, interface_report, vertex_temperature)
-from .conditions import Convection, HeatFlux, Insulated, KapitzaResistance, Temperature
+from .conditions import (Convection, FreeSlip, HeatFlux, Insulated, KapitzaResistance, NoSlip,
+                         SlipLength, Temperature)
 from .errors import (BoundaryConditionError, FemheatInputError, MeshError, RegionError,
                      SolverError)
 from .materials import Material
@@ -34,7 +35,8 @@ from .timestepping import ThetaScheme, initial_state, theta_steps
 __version__ = "0.1.0"
 
 __all__ = [
-    "BoundaryConditionError", "Convection", "EnergyBalance", "FemheatInputError",
+    "BoundaryConditionError", "Convection", "EnergyBalance", "FemheatInputError", "FreeSlip",
+    "NoSlip", "SlipLength",
     "HeatFlux", "HeatProblem", "Insulated", "KapitzaResistance", "MODELS", "Material",
     "MeshError", "MixedSystem", "RegionError", "RegionMesh", "SolverError", "State",
     "Temperature", "ThetaScheme", "assemble", "boundary_heat_flow", "cell_averages", "consistent_flux",

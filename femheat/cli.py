@@ -45,6 +45,10 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{case.title}: {summary['dofs']['total']} DOFs, "
           f"{summary['wall_time']['total_s']:.2f} s, energy balance error "
           f"{summary['energy_balance_relative_error']:.2e}")
+    if "newton" in summary:
+        n = summary["newton"]
+        print(f"  Newton: converged in {n['iterations']} iterations, final relative "
+              f"residual {n['residuals'][-1]:.2e}")
     for name, value in summary["heat_flow"].items():
         print(f"  heat flow out of {name:>12s}: {value: .6e}")
     for name, rep in summary["interfaces"].items():

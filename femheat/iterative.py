@@ -32,9 +32,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, minres
 
+from . import forms
 from .errors import BoundaryConditionError, SolverError
-from .model import MixedSystem
+from .model import MixedSystem, block_diagonal_inverse
 from .solvers import State
+from .timestepping import ThetaScheme
 
 __all__ = ["IterativeReport", "solve_steady_iterative", "IterativeThetaScheme"]
 
@@ -70,9 +72,6 @@ class _BlockSolver:
 
     def __init__(self, system: MixedSystem, P: sp.spmatrix, Pm_diag: np.ndarray, c: float,
                  D: sp.spmatrix, theta: float, rtol: float, maxiter: int):
-        from .model import block_diagonal_inverse
-        from . import forms
-
         free = system.free_dofs
         P, D = sp.csr_matrix(P), sp.csr_matrix(D)
         B = sp.csr_matrix(system.divergence[:, free])
@@ -117,8 +116,6 @@ class _BlockSolver:
 
 def _mass_diagonal(system: MixedSystem, dt: float | None, theta: float) -> np.ndarray:
     """Diagonal of the mass-like flux block: M/Δt + θ(κ⁻¹q, v) (free DOFs)."""
-    from . import forms
-
     qb = system.flux_basis
     R = forms.flux_mass.assemble(qb, kinv=system.fields.resistivity).diagonal()
     d = theta * R + (system.inertia.diagonal() / dt if dt else 0.0)
@@ -166,8 +163,6 @@ class IterativeThetaScheme:
 
     def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5,
                  rtol: float = 1e-10, maxiter: int = 2000):
-        from .timestepping import ThetaScheme
-
         ThetaScheme._validate(system, dt, theta)
         if not system.symmetric:
             raise SolverError("the iterative solver handles symmetric problems only")

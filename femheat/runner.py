@@ -85,6 +85,8 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
             progress(1, 1)
         summary["analysis"] = "steady"
         summary["energy_balance_relative_error"] = steady_energy_balance(system, state)
+        if getattr(state, "newton", None) is not None:  # Landau quartic term
+            summary["newton"] = state.newton.summary()
         profiles: list = []
     else:
         ts_ = case.time

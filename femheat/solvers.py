@@ -159,6 +159,11 @@ def _loads(system: MixedSystem, A: sp.csr_matrix, extra_load):
     return qd, rhs_q, g
 
 
+def _volume_weights(tb) -> np.ndarray:
+    """∫ s dx for every temperature basis function s (the mean-temperature constraint)."""
+    return forms.heat_source.assemble(tb, source=np.ones(tb.dx.shape))
+
+
 def _check_balance(system: MixedSystem, imbalance: float, scale: float) -> None:
     if abs(imbalance) > 1e-8 * scale + 1e-300:
         raise BoundaryConditionError(
@@ -226,7 +231,7 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
         T = factorize(BBt, symmetric=True)(rhs_T)
     else:
         # Bᵀ annihilates constants here: border B Bᵀ with the mean constraint
-        vol = forms.heat_source.assemble(tb, source=np.ones(tb.dx.shape))  # ∫ s dx
+        vol = _volume_weights(tb)
         w = sp.csr_matrix(vol[None, :] / vol.sum())
         T = factorize(sp.bmat([[BBt, w.T], [w, None]], format="csc"), symmetric=False)(
             np.concatenate([rhs_T, [mean_temperature]]))[:-1]
@@ -243,8 +248,7 @@ def _saddle_lu(system: MixedSystem, A: sp.csr_matrix, extra_load, mean_temperatu
     b = S * np.concatenate([rhs_q, -g])
     if mean_temperature is not None:
         # Lagrange multiplier λ for ∫T dx = T̄ |Ω|; λ absorbs a flux imbalance
-        tb = system.temperature_basis
-        vol = forms.heat_source.assemble(tb, source=np.ones(tb.dx.shape))
+        vol = _volume_weights(system.temperature_basis)
         w = np.concatenate([np.zeros(free.size), S[free.size:] * vol])
         K = sp.bmat([[K, sp.csc_matrix(w[:, None])], [sp.csr_matrix(w[None, :]), None]],
                     format="csc")

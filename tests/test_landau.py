@@ -131,3 +131,34 @@ wall = "no_slip"
         parse_case(tomllib.loads(text.replace("heat_capacity = 2.0", "conductivity = 1.0")), tmp_path)
     with pytest.raises(fh.FemheatInputError, match=r"landau: missing \['zeta'\]"):
         parse_case(tomllib.loads(text.replace(", zeta = 4.0", "")), tmp_path)
+
+
+def test_case_run_reports_newton_convergence(tmp_path):
+    """A steady Landau case writes its Newton history to summary.json; the heat flow
+    solves the cubic law for the uniform flux of the strip."""
+    from femheat.runner import run_case
+
+    text = f"""
+[mesh]
+file = "{ROOT / 'meshes' / 'strip_2d.msh'}"
+[model]
+type = "gk"
+[materials.medium]
+landau = {{a = 1.0, b = 0.5, Gamma = 0.0, lambda = 1e-4, zeta = 2.0}}
+[boundaries.left]
+temperature = 3.0
+[boundaries.right]
+temperature = 0.0
+[boundaries.sides]
+heat_flux = 0.0
+[output]
+png = false
+vtu = false
+"""
+    summary = run_case(parse_case(tomllib.loads(text), tmp_path), tmp_path)
+    newton = summary["newton"]
+    # round-off level on this 5000-cell mesh (the inner steady solves stop at ~1e-12)
+    assert newton["converged"] and newton["residuals"][-1] < 1e-9
+    roots = np.roots([0.5, 0.0, 1.0, -2.0 * 3.0])  # q + (b/a) q^3 = kappa dT/L, L = 1
+    exact = roots[np.abs(roots.imag) < 1e-12].real.max()
+    assert summary["heat_flow"]["right"] / 0.01 == pytest.approx(exact, rel=1e-9)
