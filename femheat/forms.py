@@ -35,6 +35,7 @@ __all__ = [
     "boundary_temperature",
     "heat_source",
     "normal_flux",
+    "flux_moment",
     "flux_viscosity",
     "flux_grad_div",
     "interior_penalty",
@@ -114,6 +115,16 @@ def normal_flux(v, w):
     degrees of freedom of the flux space.
     """
     return w.flux * dot(v, w.n)
+
+
+@LinearForm
+def flux_moment(v, w):
+    r"""Volume integral of one flux component :math:`(e, v)`, ``w.direction`` = e.
+
+    Assembled once, its dot product with the flux coefficients is ∫ q·e dx
+    [W m⁻² · m^d]: the mean flux of a representative cell (homogenization).
+    """
+    return dot(w.direction, v)
 
 
 @BilinearForm

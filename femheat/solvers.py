@@ -16,13 +16,15 @@ from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
+import skfem
 from scipy.sparse.linalg import splu
 
 from . import forms
 from .errors import BoundaryConditionError, SolverError
 from .model import MixedSystem, block_diagonal_inverse
 
-__all__ = ["State", "factorize", "solve_steady", "consistent_flux"]
+__all__ = ["State", "AugmentedLagrangian", "factorize", "solve_steady", "consistent_flux",
+           "dg_mass_inverse"]
 
 log = logging.getLogger(__name__)
 
@@ -172,14 +174,13 @@ def _check_balance(system: MixedSystem, imbalance: float, scale: float) -> None:
             "exists only if the heat put in equals the heat taken out")
 
 
-def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
-                          mean_temperature, rho: float = 1e4, max_iterations: int = 300,
-                          tol: float = 1e-14) -> State:
-    """Iterated penalty (Fortin & Glowinski) on A q − Bᵀ T = f, B q = g.
+class AugmentedLagrangian:
+    """Iterated penalty (Fortin & Glowinski) for A q − Bᵀ T = f, B q = g.
 
     K_r = A + r BᵀW⁻¹B (W the block-diagonal DG mass) is symmetric positive
     definite, so it gets the same fast symmetric factorization as the time
-    stepper, once. Iterating in residual form,
+    stepper, once; every right-hand side then costs a few back-substitutions.
+    Iterating in residual form,
 
         q ← q + K_r⁻¹ (f + BᵀT − A q + r BᵀW⁻¹(g − B q)),   T ← T + r W⁻¹(g − B q),
 
@@ -187,54 +188,108 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
     conditioning of K_r); r = ρ·mean diag(A)/mean diag(BᵀW⁻¹B). The temperature is
     then recovered from the flux equation, B Bᵀ T = B (A q − f), so that it is
     not polluted by the r·ε noise of its updates.
+
+    Parameters
+    ----------
+    A
+        Symmetric positive definite flux block (free flux DOFs only).
+    B
+        Divergence block (n_T × n_q).
+    W_inverse
+        Inverse of the DG mass matrix (block diagonal).
+    mean_weights
+        ``∫ s dx`` of every temperature basis function, for problems in which Bᵀ
+        annihilates constants (no temperature reference): the temperature is then
+        fixed by its volume mean.
+    temperature_solver
+        A :meth:`temperature_solver` of an instance with the same ``B`` and
+        ``mean_weights`` to reuse (its factorization does not depend on A).
     """
-    free = system.free_dofs
-    Af = A[free][:, free]
-    B = system.divergence[:, free]
-    tb = system.temperature_basis
+
+    def __init__(self, A: sp.spmatrix, B: sp.spmatrix, W_inverse: sp.spmatrix, *,
+                 mean_weights: np.ndarray | None = None, rho: float = 1e4,
+                 temperature_solver: Callable[[np.ndarray], np.ndarray] | None = None):
+        self.A = sp.csr_matrix(A)
+        self.B = sp.csr_matrix(B)
+        self.W_inverse = W_inverse
+        self.mean_weights = mean_weights
+        self.BtW = (self.B.T @ W_inverse).tocsr()
+        S = (self.BtW @ self.B).tocsr()
+        self.r = rho * float(np.mean(self.A.diagonal())) / float(np.mean(S.diagonal()))
+        self.solve_flux = factorize(self.A + self.r * S, symmetric=True)
+        self._temperature = temperature_solver
+        self._absB = abs(self.B)
+
+    def temperature_solver(self) -> Callable[[np.ndarray], np.ndarray]:
+        """``solve(rhs)`` for B Bᵀ T = rhs (bordered by the mean when needed); cached."""
+        if self._temperature is None:
+            BBt = (self.B @ self.B.T).tocsr()
+            if self.mean_weights is None:
+                self._temperature = factorize(BBt, symmetric=True)
+            else:  # Bᵀ annihilates constants: border B Bᵀ with the mean constraint
+                w = sp.csr_matrix(self.mean_weights[None, :] / self.mean_weights.sum())
+                solve = factorize(sp.bmat([[BBt, w.T], [w, None]], format="csc"),
+                                  symmetric=False)
+                self._temperature = lambda b: solve(np.concatenate([b, [0.0]]))[:-1]
+        return self._temperature
+
+    def solve(self, f: np.ndarray, g: np.ndarray, mean_temperature: float = 0.0,
+              max_iterations: int = 300, tol: float = 1e-14
+              ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Solve for one right-hand side; returns (q, T, iterations).
+
+        ``mean_temperature`` is used only with ``mean_weights``.
+        """
+        A, B, BtW, Winv, r = self.A, self.B, self.BtW, self.W_inverse, self.r
+        q = np.zeros(A.shape[0])
+        T = np.zeros(B.shape[0])
+        previous = np.inf
+        for k in range(1, max_iterations + 1):
+            RT = g - B @ q
+            dq = self.solve_flux(f + B.T @ T - A @ q + r * (BtW @ RT))
+            q += dq
+            RT = g - B @ q
+            T += r * (Winv @ RT)
+            scale = float(np.linalg.norm(self._absB @ np.abs(q)) + np.linalg.norm(g)) + 1e-300
+            update = float(np.linalg.norm(dq) / (np.linalg.norm(q) + 1e-300))
+            # converged: divergence satisfied and the update is at round-off (small, or
+            # no longer shrinking once below 1e-9)
+            if np.linalg.norm(RT) <= 10 * tol * scale and (
+                    update <= 1e-12 or (update <= 1e-9 and update > 0.5 * previous)):
+                break
+            previous = update
+        else:
+            raise SolverError(
+                f"steady augmented-Lagrangian iteration did not converge in {max_iterations} "
+                f"iterations (divergence residual {np.linalg.norm(RT) / scale:.1e})")
+        log.info("steady solve: %d augmented-Lagrangian iterations", k)
+        # temperature from the flux equation: B Bᵀ T = B (A q − f)
+        T = self.temperature_solver()(B @ (A @ q - f))
+        if self.mean_weights is not None:
+            w = self.mean_weights
+            T += mean_temperature - float(w @ T) / float(w.sum())
+        return q, T, k
+
+
+def dg_mass_inverse(tb: skfem.CellBasis) -> sp.csr_matrix:
+    """Inverse of the unit-weight mass matrix of a discontinuous space, cell by cell."""
     W = forms.capacity.assemble(tb, heat_capacity=np.ones(tb.dx.shape))
-    Winv = block_diagonal_inverse(W, tb.element_dofs)
-    BtW = (B.T @ Winv).tocsr()
-    S = (BtW @ B).tocsr()
-    r = rho * float(np.mean(Af.diagonal())) / float(np.mean(S.diagonal()))
-    solve = factorize(Af + r * S, symmetric=True)
+    return block_diagonal_inverse(W, tb.element_dofs)
+
+
+def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
+                          mean_temperature) -> State:
+    """Steady solve of a symmetric system with :class:`AugmentedLagrangian`."""
+    free = system.free_dofs
+    tb = system.temperature_basis
     qd, rhs_q, g = _loads(system, A, extra_load)
+    weights = None
     if mean_temperature is not None:  # all boundaries prescribe q·n: 1ᵀ B q = 0
         _check_balance(system, float(np.sum(g)), float(np.abs(g).sum()))
-    q = np.zeros(free.size)
-    T = np.zeros(tb.N)
-    absB = abs(B)
-    previous = np.inf
-    for k in range(1, max_iterations + 1):
-        RT = g - B @ q
-        dq = solve(rhs_q + B.T @ T - Af @ q + r * (BtW @ RT))
-        q += dq
-        RT = g - B @ q
-        T += r * (Winv @ RT)
-        scale = float(np.linalg.norm(absB @ np.abs(q)) + np.linalg.norm(g)) + 1e-300
-        update = float(np.linalg.norm(dq) / (np.linalg.norm(q) + 1e-300))
-        # converged: divergence satisfied and the update is at round-off (small, or
-        # no longer shrinking once below 1e-9)
-        if np.linalg.norm(RT) <= 10 * tol * scale and (
-                update <= 1e-12 or (update <= 1e-9 and update > 0.5 * previous)):
-            break
-        previous = update
-    else:
-        raise SolverError(
-            f"steady augmented-Lagrangian iteration did not converge in {max_iterations} "
-            f"iterations (divergence residual {np.linalg.norm(RT) / scale:.1e})")
-    log.info("steady solve: %d augmented-Lagrangian iterations", k)
-    # temperature from the flux equation: B Bᵀ T = B (A q − f)
-    BBt = (B @ B.T).tocsr()
-    rhs_T = B @ (Af @ q - rhs_q)
-    if mean_temperature is None:
-        T = factorize(BBt, symmetric=True)(rhs_T)
-    else:
-        # Bᵀ annihilates constants here: border B Bᵀ with the mean constraint
-        vol = _volume_weights(tb)
-        w = sp.csr_matrix(vol[None, :] / vol.sum())
-        T = factorize(sp.bmat([[BBt, w.T], [w, None]], format="csc"), symmetric=False)(
-            np.concatenate([rhs_T, [mean_temperature]]))[:-1]
+        weights = _volume_weights(tb)
+    al = AugmentedLagrangian(A[free][:, free], system.divergence[:, free],
+                             dg_mass_inverse(tb), mean_weights=weights)
+    q, T, _ = al.solve(rhs_q, g, 0.0 if mean_temperature is None else mean_temperature)
     out = np.zeros(system.n_flux)
     out[free] = q
     out[system.essential_dofs] = qd

@@ -1,0 +1,536 @@
+r"""Effective conductivity of a representative cell (computational homogenization).
+
+A representative cell Ω = [0, L₁] × … × [0, L_d] of a microstructure (materials,
+Kapitza interfaces) is loaded by a unit macroscopic temperature gradient along
+each axis j in turn, T = −x_j + T̃, and the effective conductivity tensor is read
+from the mean flux:
+
+.. math::
+
+    \langle q\rangle = \frac{1}{|\Omega|}\int_\Omega q\,dx = \kappa_{\mathrm{eff}}\,G,
+    \qquad \kappa_{\mathrm{eff}}[:, j] = \langle q\rangle \text{ for } G = e_j
+    \;[\mathrm{W\,m^{-1}\,K^{-1}}].
+
+Two cell boundary conditions are offered:
+
+``"periodic"`` (default)
+    T̃ and q·n periodic: q·n on a face equals q·n on the opposite face (its
+    flux degrees of freedom are tied to those of its twin facet), and
+    T(x + L_k e_k) − T(x) = −G_k L_k enters as a temperature load on the "plus"
+    faces. This is the standard periodic cell problem; it gives the full tensor
+    (off-diagonal terms included) and needs a mesh whose opposite faces match
+    facet by facet (e.g. the builders' ``periodic=True``). Fourier and MCV
+    (steady: τ plays no role) only.
+``"mixed"``
+    T = 0 and T = −L_j on the two faces normal to x_j, the other faces insulated
+    (q·n = 0; for Guyer–Krumhansl also stress-free, i.e. free slip). For a cell
+    with mirror symmetry about its mid-planes (square/cubic arrays, layers) this is
+    exactly the periodic problem; otherwise it is a different (bounded) estimate
+    and its off-diagonal terms have no meaning. Works for all models, GK included.
+
+Besides the tensor, each load case reports how the macroscopic dissipation
+D = |Ω| G·κ_eff G = (q, κ⁻¹q) + Σ_Γ R_Γ‖q·n‖²_Γ (+ the GK viscous part) splits
+between the materials and the interfaces — the share of the temperature drop
+the interfaces cost — the share of the mean flux each material carries, and the
+temperature-jump statistics of every interface (:class:`~femheat.analysis.InterfaceReport`).
+
+:class:`CellProblem` assembles once; :meth:`CellProblem.solve` then takes new
+Kapitza resistances and re-factorizes only the flux block (the divergence
+block, loads, periodic map and temperature recovery are reused), which is what
+makes resistance sweeps (:mod:`femheat.conductance`) cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import skfem
+
+from . import forms
+from .analysis import InterfaceReport, interface_report
+from .conditions import HeatFlux, KapitzaResistance, Temperature
+from .errors import FemheatInputError, MeshError
+from .materials import Material
+from .mesh import RegionMesh
+from .model import MODELS, HeatProblem, MixedSystem, assemble, kapitza_matrix
+from .solvers import AugmentedLagrangian, State, dg_mass_inverse
+from .spaces import quadrature_order
+
+__all__ = [
+    "CELL_BOUNDARY_CONDITIONS",
+    "CellProblem",
+    "Homogenization",
+    "LoadCase",
+    "homogenize",
+    "periodic_facet_pairs",
+]
+
+log = logging.getLogger(__name__)
+
+#: Boundary conditions of the cell problem (see the module docstring).
+CELL_BOUNDARY_CONDITIONS = ("periodic", "mixed")
+
+#: Face names of the builders: (minus, plus) per axis.
+_FACES = (("left", "right"), ("bottom", "top"), ("front", "back"))
+
+
+# --------------------------------------------------------------------- results
+@dataclass
+class LoadCase:
+    """Solution of the cell problem for a unit gradient G = e_axis [K m⁻¹].
+
+    Attributes
+    ----------
+    axis
+        Direction j of the applied macroscopic gradient.
+    state
+        Temperature (physical T = −x_j + T̃, [K]) and flux [W m⁻²].
+    mean_flux
+        ⟨q⟩ [W m⁻²] (= column j of κ_eff for the unit gradient).
+    dissipation
+        Name -> share of the dissipation D = Σ parts [W K⁻¹ m⁻¹ per m^(3-d)]:
+        one entry per material, one per interface and ``"viscous"`` (GK only).
+    flux_share
+        Material name -> fraction of ∫ q_j dx carried inside that material.
+    interfaces
+        Interface name -> :class:`~femheat.analysis.InterfaceReport` (jumps T_A − T_B).
+    """
+
+    axis: int
+    state: State
+    mean_flux: np.ndarray
+    dissipation: dict[str, float]
+    flux_share: dict[str, float]
+    interfaces: dict[str, InterfaceReport]
+
+    @property
+    def total_dissipation(self) -> float:
+        return float(sum(self.dissipation.values()))
+
+    def dissipation_share(self) -> dict[str, float]:
+        """Fraction of the dissipation (of the macroscopic temperature drop) per part."""
+        total = self.total_dissipation
+        return {k: v / total for k, v in self.dissipation.items()}
+
+
+@dataclass
+class Homogenization:
+    """Effective conductivity of a cell and the per-load details.
+
+    Attributes
+    ----------
+    conductivity
+        κ_eff, shape (d, d) [W m⁻¹ K⁻¹]; column j from the load along x_j.
+    boundary
+        ``"periodic"`` or ``"mixed"``.
+    resistances
+        Kapitza resistance of each interface used [m² K W⁻¹].
+    loads
+        One :class:`LoadCase` per axis.
+    volume_fractions
+        Material name -> volume (area) fraction of the cell.
+    timings
+        Seconds spent: ``"factorization"`` and ``"solve"`` of this call.
+    """
+
+    conductivity: np.ndarray
+    boundary: str
+    resistances: dict[str, float]
+    loads: list[LoadCase]
+    volume_fractions: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def symmetric_part(self) -> np.ndarray:
+        return 0.5 * (self.conductivity + self.conductivity.T)
+
+    @property
+    def asymmetry(self) -> float:
+        """‖κ − κᵀ‖/‖κ‖ (Frobenius): zero up to round-off for periodic cells."""
+        k = self.conductivity
+        return float(np.linalg.norm(k - k.T) / np.linalg.norm(k))
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """Principal conductivities: eigenvalues of the symmetric part [W m⁻¹ K⁻¹]."""
+        return np.linalg.eigvalsh(self.symmetric_part)
+
+    @property
+    def anisotropy(self) -> float:
+        """max/min principal conductivity − 1 (0 for an isotropic tensor)."""
+        ev = self.eigenvalues
+        return float(ev[-1] / ev[0] - 1.0)
+
+    def summary(self) -> dict:
+        """JSON-ready digest: tensor, principal values, shares, jump statistics."""
+        return {
+            "boundary": self.boundary,
+            "conductivity": self.conductivity.tolist(),
+            "principal_conductivities": self.eigenvalues.tolist(),
+            "asymmetry": self.asymmetry,
+            "kapitza_resistances": dict(self.resistances),
+            "volume_fractions": dict(self.volume_fractions),
+            "loads": [
+                {
+                    "axis": lc.axis,
+                    "mean_flux": lc.mean_flux.tolist(),
+                    "dissipation_share": lc.dissipation_share(),
+                    "flux_share": lc.flux_share,
+                    "interfaces": {n: r.summary() for n, r in lc.interfaces.items()},
+                }
+                for lc in self.loads
+            ],
+            "timings": dict(self.timings),
+        }
+
+
+# ------------------------------------------------------------------ periodicity
+def _cell_extent(regions: RegionMesh) -> tuple[np.ndarray, np.ndarray]:
+    p = regions.mesh.p
+    return p.min(axis=1), p.max(axis=1)
+
+
+def periodic_facet_pairs(regions: RegionMesh, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Facets of the minus face of ``axis`` and their translated twins on the plus face.
+
+    Returns ``(minus, plus)`` facet index arrays, ``plus[i]`` being ``minus[i]``
+    shifted by the cell length along ``axis``.
+
+    Raises
+    ------
+    MeshError
+        If a face is missing or the two faces are not meshed identically.
+    """
+    lo_name, hi_name = _FACES[axis]
+    for name in (lo_name, hi_name):
+        if name not in regions.boundaries:
+            raise MeshError(
+                f"a periodic cell needs boundaries named {_FACES[axis]} normal to axis "
+                f"{axis}; the mesh has {sorted(regions.boundaries)} (use a builder's cell "
+                "or name the faces so)")
+    mesh = regions.mesh
+    lo, hi = _cell_extent(regions)
+    fl, fh = regions.boundary(lo_name), regions.boundary(hi_name)
+    cl = mesh.p[:, mesh.facets[:, fl]].mean(axis=1)
+    ch = mesh.p[:, mesh.facets[:, fh]].mean(axis=1)
+    ch[axis] -= hi[axis] - lo[axis]
+    scale = float(np.max(hi - lo))
+    if fl.size != fh.size:
+        raise MeshError(
+            f"faces {lo_name!r} ({fl.size} facets) and {hi_name!r} ({fh.size}) are not meshed "
+            "alike, so the cell cannot be periodic; mesh it with periodic=True (gmsh "
+            "setPeriodic) or use boundary='mixed'")
+    from scipy.spatial import cKDTree
+
+    dist, idx = cKDTree(ch.T).query(cl.T)
+    if dist.size and (dist.max() > 1e-9 * scale or np.unique(idx).size != idx.size):
+        raise MeshError(
+            f"faces {lo_name!r} and {hi_name!r} are not meshed alike (facet centroids differ "
+            f"by up to {dist.max():.3e} m after translation), so the cell cannot be periodic; "
+            "mesh it with periodic=True (gmsh setPeriodic) or use boundary='mixed'")
+    return fl, fh[idx]
+
+
+def _normal_moments(qb: skfem.CellBasis, facets: np.ndarray, axis: int, nmom: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Moments ∫_f (φ·n) ψ_p ds of the flux basis on ``facets`` (outward n).
+
+    ψ = 1 and the tangential coordinates (x − x_f)_k, k ≠ axis, which are
+    translation invariant, so moments of twin facets are comparable. Returns
+    (moments (n_local, n_facets, nmom), global dofs (n_local, n_facets)).
+    """
+    fb = skfem.FacetBasis(qb.mesh, qb.elem, facets=facets, intorder=4)
+    x = fb.global_coordinates().value  # (d, nf, nq)
+    xc = (x * fb.dx).sum(axis=2) / fb.dx.sum(axis=1)
+    tangential = [k for k in range(qb.mesh.dim()) if k != axis]
+    psi = [np.ones_like(x[0])] + [x[k] - xc[k][:, None] for k in tangential]
+    psi = psi[:nmom]
+    n = fb.normals.value
+    out = np.empty((len(fb.basis), facets.size, nmom))
+    for i, phi in enumerate(fb.basis):
+        trace = np.einsum("dfq,dfq->fq", phi[0].value, n)
+        for p, s in enumerate(psi):
+            out[i, :, p] = (trace * s * fb.dx).sum(axis=1)
+    return out, fb.element_dofs
+
+
+def _facet_matrix(moments: np.ndarray, dofs: np.ndarray, own: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-facet matrices [facet, moment, own DOF] from the cell-local moments."""
+    nf, nfd = own.shape[1], own.shape[0]
+    M = np.zeros((nf, moments.shape[2], nfd))
+    for j in range(nfd):
+        hit = dofs == own[j][None, :]  # (n_local, nf): which local function is DOF j
+        M[:, :, j] = np.einsum("lf,lfp->fp", hit, moments)
+    return M, own
+
+
+def _periodic_map(qb: skfem.CellBasis, axes: Sequence[int],
+                  pairs: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> sp.csr_matrix:
+    """P with q = P q_master: flux DOFs of each plus-face facet tied to its twin.
+
+    Normal flux continuity across the periodic boundary, q·n_out(plus) =
+    −q·n_out(minus) on twin facets, is imposed moment by moment against the facet
+    trace space (dimension = facet DOFs per facet), which is exact for RT/BDM.
+    """
+    fdofs = qb.dofs.facet_dofs  # (nfd, n_facets)
+    nfd = fdofs.shape[0]
+    N = qb.N
+    rows, cols, vals = [], [], []
+    slave = np.zeros(N, dtype=bool)
+    for axis in axes:
+        fl, fh = pairs[axis]
+        ml, dl = _normal_moments(qb, fl, axis, nfd)
+        mh, dh = _normal_moments(qb, fh, axis, nfd)
+        Ml, own_l = _facet_matrix(ml, dl, fdofs[:, fl])
+        Mh, own_h = _facet_matrix(mh, dh, fdofs[:, fh])
+        cond = np.linalg.cond(Mh)
+        if not np.all(np.isfinite(cond)) or cond.max() > 1e10:
+            raise MeshError("periodic twin facets have a singular normal-trace map; the "
+                            "flux element is not supported for periodic cells")
+        C = -np.linalg.solve(Mh, Ml)  # (nf, nfd, nfd): q_plus = C q_minus
+        slave[own_h.ravel()] = True
+        rows.append(np.repeat(own_h.T, nfd, axis=1).ravel())  # [f, i, j] -> own_h[i, f]
+        cols.append(np.tile(own_l.T, (1, nfd)).ravel())
+        vals.append(C.ravel())
+    master = np.nonzero(~slave)[0]
+    index = np.full(N, -1)
+    index[master] = np.arange(master.size)
+    rows.append(master)
+    cols.append(master)
+    vals.append(np.ones(master.size))
+    r = np.concatenate(rows)
+    c = index[np.concatenate(cols)]
+    if np.any(c < 0):
+        raise MeshError("a periodic twin facet lies on two periodic faces; the cell's faces "
+                        "must be plane and axis-aligned")
+    return sp.csr_matrix((np.concatenate(vals), (r, c)), shape=(N, master.size))
+
+
+# ---------------------------------------------------------------- cell problem
+class CellProblem:
+    """The assembled cell problem of a microstructure, ready for many solves.
+
+    Parameters
+    ----------
+    regions
+        The cell: an axis-aligned box [x_min, x_max] × … whose faces are named
+        ``left``/``right`` (x), ``bottom``/``top`` (y) and, in 3D,
+        ``front``/``back`` (z), as the :mod:`femheat.geometry` builders name them.
+    materials
+        Subdomain name -> :class:`~femheat.materials.Material`.
+    interfaces
+        Interface name -> :class:`~femheat.conditions.KapitzaResistance` (or a
+        resistance [m² K W⁻¹]). Interfaces not listed are in perfect contact.
+    model
+        ``"fourier"``, ``"mcv"`` (steady: identical to Fourier) or ``"gk"``.
+    degree
+        Degree of the mixed pair (0 or 1).
+    boundary
+        ``"periodic"`` or ``"mixed"`` (see the module docstring).
+    beta, penalty
+        GK only, as in :class:`~femheat.model.HeatProblem`.
+    axes
+        Directions to load (default all).
+    """
+
+    def __init__(self, regions: RegionMesh, materials: Mapping[str, Material],
+                 interfaces: Mapping[str, KapitzaResistance | float] | None = None, *,
+                 model: str = "fourier", degree: int = 0, boundary: str = "periodic",
+                 beta: int = 2, penalty: float = 1.0, axes: Sequence[int] | None = None):
+        t0 = time.perf_counter()
+        if boundary not in CELL_BOUNDARY_CONDITIONS:
+            raise FemheatInputError(
+                f"boundary = {boundary!r}; use one of {CELL_BOUNDARY_CONDITIONS}")
+        if model not in MODELS:
+            raise FemheatInputError(f"model = {model!r} is unknown; choose one of {MODELS}")
+        if model == "gk" and boundary == "periodic":
+            raise FemheatInputError(
+                "boundary = 'periodic' is not available for the gk model (the viscous "
+                "coupling across the periodic faces is not implemented); use "
+                "boundary='mixed', exact for cells with mirror symmetry")
+        dim = regions.dim
+        self.axes = list(range(dim)) if axes is None else [int(a) for a in axes]
+        if not self.axes or any(a < 0 or a >= dim for a in self.axes):
+            raise FemheatInputError(f"axes = {axes!r}; give directions among {list(range(dim))}")
+        for axis in range(dim):
+            for name in _FACES[axis]:
+                if name not in regions.boundaries:
+                    raise MeshError(
+                        f"the cell needs boundaries named {list(_FACES[axis])} normal to axis "
+                        f"{axis}; the mesh has {sorted(regions.boundaries)}")
+        extra = sorted(set(regions.boundaries) - {n for f in _FACES[:dim] for n in f})
+        if extra:
+            raise MeshError(
+                f"the cell has boundaries {extra} besides its faces {_FACES[:dim]}; a "
+                "representative cell is a box whose faces are named so")
+        kap: dict[str, KapitzaResistance] = {}
+        for name, value in (interfaces or {}).items():
+            kap[name] = value if isinstance(value, KapitzaResistance) \
+                else KapitzaResistance(float(value))
+        self.regions = regions
+        self.boundary = boundary
+        self.model = model
+        self.kapitza = kap
+        # the bulk problem: interfaces at R = 0 (keeping the GK tangential option);
+        # Temperature(0) everywhere only makes every face natural for assembly
+        bcs = {n: Temperature(0.0) for n in regions.boundaries}
+        self.problem = HeatProblem(
+            regions, materials, bcs,
+            interfaces={n: KapitzaResistance(0.0, k.tangential) for n, k in kap.items()},
+            model=model, degree=degree, beta=beta, penalty=penalty)
+        self.system: MixedSystem = assemble(self.problem)
+        qb, tb = self.system.flux_basis, self.system.temperature_basis
+        order = quadrature_order(degree)
+        self.interface_matrices = {
+            n: kapitza_matrix(regions, qb.elem, order, {n: 1.0}) for n in kap}
+        lo, hi = _cell_extent(regions)
+        self.lengths = hi - lo
+        self.volume = float(qb.dx.sum())
+        self.volume_fractions = {
+            n: float(qb.dx[c].sum()) / self.volume for n, c in regions.subdomains.items()}
+        self._moments = np.vstack([
+            forms.flux_moment.assemble(
+                qb, direction=np.broadcast_to(np.eye(dim)[k][:, None, None],
+                                              (dim,) + qb.dx.shape).copy())
+            for k in range(dim)])  # (d, N): row k · q = ∫ q_k dx
+        self._W_inverse = dg_mass_inverse(tb)
+        self._loads = {axis: self._plus_face_load(axis) for axis in self.axes}
+        if boundary == "periodic":
+            pairs = {a: periodic_facet_pairs(regions, a) for a in range(dim)}
+            self._P = _periodic_map(qb, range(dim), pairs)
+            weights = forms.heat_source.assemble(tb, source=np.ones(tb.dx.shape))
+            self._reduced = {None: (self._P, weights)}
+        else:
+            self._reduced = {}
+            for axis in self.axes:
+                others = [n for a in range(dim) if a != axis for n in _FACES[a]]
+                ess = np.unique(qb.get_dofs(np.concatenate(
+                    [regions.boundary(n) for n in others])).all())
+                keep = np.setdiff1d(np.arange(qb.N), ess)
+                P = sp.csr_matrix((np.ones(keep.size), (keep, np.arange(keep.size))),
+                                  shape=(qb.N, keep.size))
+                self._reduced[axis] = (P, None)
+        self._temperature_solvers: dict = {}
+        self.assembly_time = time.perf_counter() - t0
+        log.info("cell problem assembled in %.2f s (%d flux + %d temperature DOFs)",
+                 self.assembly_time, qb.N, tb.N)
+
+    def _plus_face_load(self, axis: int) -> np.ndarray:
+        """f = −⟨T_D, v·n⟩ with T_D = −L_axis on the plus face (unit gradient)."""
+        qb = self.system.flux_basis
+        fb = skfem.FacetBasis(self.regions.mesh, qb.elem,
+                              facets=self.regions.boundary(_FACES[axis][1]),
+                              intorder=4)
+        T_D = np.full((fb.nelems, fb.X.shape[1]), -float(self.lengths[axis]))
+        return forms.boundary_temperature.assemble(fb, temperature=T_D)
+
+    def resistances(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Kapitza resistance per interface, with ``overrides`` applied [m² K W⁻¹]."""
+        out = {n: k.resistance for n, k in self.kapitza.items()}
+        for name, value in (overrides or {}).items():
+            if name not in self.kapitza:
+                raise FemheatInputError(
+                    f"resistances: {name!r} is not a Kapitza interface of this cell; the "
+                    f"interfaces given are {sorted(self.kapitza)}")
+            v = float(value)
+            if not np.isfinite(v) or v < 0:
+                raise FemheatInputError(
+                    f"resistances.{name} = {value!r} must be a finite resistance >= 0 "
+                    "[m^2 K/W]")
+            out[name] = v
+        return out
+
+    def flux_matrix(self, resistances: Mapping[str, float]) -> sp.csr_matrix:
+        """A(R) = A_bulk + Σ_Γ R_Γ A_Γ (the only part that depends on R_K)."""
+        A = self.system.resistance
+        for name, R in resistances.items():
+            if R > 0:
+                A = A + R * self.interface_matrices[name]
+        return sp.csr_matrix(A)
+
+    def solve(self, resistances: Mapping[str, float] | None = None, *,
+              reports: bool = True) -> Homogenization:
+        """κ_eff for the given Kapitza resistances (default: those of the problem).
+
+        Parameters
+        ----------
+        resistances
+            Interface name -> R_K [m² K W⁻¹] overriding the problem's values.
+        reports
+            Also compute the dissipation split and interface jump reports (set
+            False in sweeps that need only the tensor).
+        """
+        R = self.resistances(resistances)
+        A = self.flux_matrix(R)
+        dim = self.regions.dim
+        kappa = np.full((dim, dim), np.nan)
+        loads: list[LoadCase] = []
+        t_fact = t_solve = 0.0
+        solvers: dict = {}
+        for axis in self.axes:
+            key = None if self.boundary == "periodic" else axis
+            P, weights = self._reduced[key]
+            if key not in solvers:
+                t0 = time.perf_counter()
+                solvers[key] = AugmentedLagrangian(
+                    (P.T @ A @ P).tocsr(), (self.system.divergence @ P).tocsr(),
+                    self._W_inverse, mean_weights=weights,
+                    temperature_solver=self._temperature_solvers.get(key))
+                self._temperature_solvers[key] = solvers[key].temperature_solver()
+                t_fact += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            f = P.T @ self._loads[axis]
+            qr, T, _ = solvers[key].solve(f, np.zeros(self.system.n_temperature))
+            q = P @ qr
+            t_solve += time.perf_counter() - t0
+            state = State(0.0, T, q)
+            mean = self._moments @ q / self.volume
+            kappa[:, axis] = mean
+            loads.append(self._load_case(axis, state, mean, A, R) if reports else
+                         LoadCase(axis, state, mean, {}, {}, {}))
+        return Homogenization(kappa, self.boundary, R, loads, self.volume_fractions,
+                              {"factorization": t_fact, "solve": t_solve})
+
+    def _load_case(self, axis: int, state: State, mean: np.ndarray, A: sp.csr_matrix,
+                   R: Mapping[str, float]) -> LoadCase:
+        sysm, rm = self.system, self.regions
+        qb = sysm.flux_basis
+        q = state.flux
+        qv = qb.interpolate(q).value  # (d, ne, nq)
+        kinv = sysm.fields.resistivity
+        local = (np.einsum("ieq,ijeq,jeq->eq", qv, kinv, qv) * qb.dx).sum(axis=1)
+        dissipation = {n: float(local[c].sum()) for n, c in rm.subdomains.items()}
+        for name in self.kapitza:
+            dissipation[name] = float(R[name] * q @ (self.interface_matrices[name] @ q))
+        total = float(q @ (A @ q))
+        if self.model == "gk":
+            dissipation["viscous"] = total - sum(dissipation.values())
+        moment = (qv[axis] * qb.dx)
+        share = {n: float(moment[c].sum()) / float(moment.sum())
+                 for n, c in rm.subdomains.items()}
+        reports: dict[str, InterfaceReport] = {}
+        if rm.interfaces:
+            problem = dataclasses.replace(self.problem, interfaces={
+                n: KapitzaResistance(R[n], k.tangential) for n, k in self.kapitza.items()})
+            view = dataclasses.replace(sysm, problem=problem, resistance=A,
+                                       _cache=sysm._cache)
+            reports = interface_report(view, state)
+        return LoadCase(axis, state, mean, dissipation, share, reports)
+
+
+def homogenize(regions: RegionMesh, materials: Mapping[str, Material],
+               interfaces: Mapping[str, KapitzaResistance | float] | None = None,
+               **options) -> Homogenization:
+    """κ_eff of a cell in one call: ``CellProblem(regions, materials, interfaces, **options).solve()``.
+
+    See :class:`CellProblem` for the options (``model``, ``degree``, ``boundary``,
+    ``beta``, ``penalty``, ``axes``) and the module docstring for the method.
+    """
+    return CellProblem(regions, materials, interfaces, **options).solve()
