@@ -22,13 +22,17 @@ Typical use::
 
 from .analysis import (EnergyBalance, boundary_heat_flow, cell_averages, flux_at_vertices,
                        interface_heat_flow, interface_report, vertex_temperature)
+from .conductance import (crossover_resistance, fit_resistance, maxwell_garnett,
+                          sweep_resistance)
 from .conditions import (Convection, FreeSlip, HeatFlux, Insulated, KapitzaResistance, NoSlip,
                          SlipLength, Temperature)
 from .errors import (BoundaryConditionError, FemheatInputError, MeshError, RegionError,
                      SolverError)
+from .homogenization import CellProblem, Homogenization, homogenize
 from .materials import Material
 from .mesh import RegionMesh, load_mesh
 from .model import MODELS, HeatProblem, MixedSystem, assemble
+from .quality import MeshQuality, check_mesh_quality, mesh_quality
 from .solvers import State, consistent_flux, solve_steady
 from .timestepping import ThetaScheme, initial_state, theta_steps
 
@@ -42,4 +46,6 @@ __all__ = [
     "Temperature", "ThetaScheme", "assemble", "boundary_heat_flow", "cell_averages", "consistent_flux",
     "flux_at_vertices", "initial_state", "interface_heat_flow", "interface_report",
     "load_mesh", "solve_steady", "theta_steps", "vertex_temperature",
+    "CellProblem", "Homogenization", "homogenize", "crossover_resistance", "fit_resistance",
+    "maxwell_garnett", "sweep_resistance", "MeshQuality", "check_mesh_quality", "mesh_quality",
 ]

@@ -481,7 +481,7 @@ class CellProblem:
                 t0 = time.perf_counter()
                 solvers[key] = AugmentedLagrangian(
                     (P.T @ A @ P).tocsr(), (self.system.divergence @ P).tocsr(),
-                    self._W_inverse, mean_weights=weights,
+                    self._W_inverse, mean_weights=weights, dim=self.regions.dim,
                     temperature_solver=self._temperature_solvers.get(key))
                 self._temperature_solvers[key] = solvers[key].temperature_solver()
                 t_fact += time.perf_counter() - t0

@@ -182,10 +182,13 @@ class AugmentedLagrangian:
     stepper, once; every right-hand side then costs a few back-substitutions.
     Iterating in residual form,
 
-        q ← q + K_r⁻¹ (f + BᵀT − A q + r BᵀW⁻¹(g − B q)),   T ← T + r W⁻¹(g − B q),
+        q ← q + K_r⁻¹ (f + BᵀT − A q + Bᵀ W_r (g − B q)),   T ← T + W_r (g − B q),
 
-    converges to round-off for every r (the residual form also refines away the
-    conditioning of K_r); r = ρ·mean diag(A)/mean diag(BᵀW⁻¹B). The temperature is
+    with W_r = r W⁻¹, converges to round-off for every r > 0 (the residual form
+    also refines away the conditioning of K_r = A + BᵀW_rB). The error of the
+    smoothest temperature mode contracts by 1/(1 + μ), μ = r λ_min(W⁻¹BA⁻¹Bᵀ); as
+    λ_min is ~(h/L)² smaller than the cell-scale ratio of the blocks, r is that
+    ratio times n_T^(2/d) ~ (L/h)² and ρ. The temperature is
     then recovered from the flux equation, B Bᵀ T = B (A q − f), so that it is
     not polluted by the r·ε noise of its updates.
 
@@ -197,6 +200,8 @@ class AugmentedLagrangian:
         Divergence block (n_T × n_q).
     W_inverse
         Inverse of the DG mass matrix (block diagonal).
+    dim
+        Spatial dimension (sets the n_T^(2/d) factor of the penalty).
     mean_weights
         ``∫ s dx`` of every temperature basis function, for problems in which Bᵀ
         annihilates constants (no temperature reference): the temperature is then
@@ -207,16 +212,24 @@ class AugmentedLagrangian:
     """
 
     def __init__(self, A: sp.spmatrix, B: sp.spmatrix, W_inverse: sp.spmatrix, *,
-                 mean_weights: np.ndarray | None = None, rho: float = 1e4,
+                 mean_weights: np.ndarray | None = None, rho: float = 1e2, dim: int = 2,
                  temperature_solver: Callable[[np.ndarray], np.ndarray] | None = None):
         self.A = sp.csr_matrix(A)
         self.B = sp.csr_matrix(B)
         self.W_inverse = W_inverse
         self.mean_weights = mean_weights
-        self.BtW = (self.B.T @ W_inverse).tocsr()
-        S = (self.BtW @ self.B).tocsr()
-        self.r = rho * float(np.mean(self.A.diagonal())) / float(np.mean(S.diagonal()))
-        self.solve_flux = factorize(self.A + self.r * S, symmetric=True)
+        # One penalty r = ρ·(mean diag A)/(mean diag BᵀW⁻¹B)·(n_T)^(2/d): the first
+        # factor balances the blocks cell by cell (∝ h²), the second lifts the
+        # smoothest temperature mode, whose Schur eigenvalue is ~(h/L)² smaller,
+        # so that every mode contracts by ~1/ρ per iteration.
+        S0 = (self.B.T @ W_inverse @ self.B).diagonal()
+        n_T = max(int(self.B.shape[0]), 1)
+        r = rho * float(np.mean(self.A.diagonal())) / float(np.mean(S0)) \
+            * n_T ** (2.0 / dim)
+        self.r = r
+        self.W_penalty = (r * W_inverse).tocsr()
+        self.BtW = (self.B.T @ self.W_penalty).tocsr()
+        self.solve_flux = factorize(self.A + self.BtW @ self.B, symmetric=True)
         self._temperature = temperature_solver
         self._absB = abs(self.B)
 
@@ -240,16 +253,16 @@ class AugmentedLagrangian:
 
         ``mean_temperature`` is used only with ``mean_weights``.
         """
-        A, B, BtW, Winv, r = self.A, self.B, self.BtW, self.W_inverse, self.r
+        A, B, BtW, Wr = self.A, self.B, self.BtW, self.W_penalty
         q = np.zeros(A.shape[0])
         T = np.zeros(B.shape[0])
         previous = np.inf
         for k in range(1, max_iterations + 1):
             RT = g - B @ q
-            dq = self.solve_flux(f + B.T @ T - A @ q + r * (BtW @ RT))
+            dq = self.solve_flux(f + B.T @ T - A @ q + BtW @ RT)
             q += dq
             RT = g - B @ q
-            T += r * (Winv @ RT)
+            T += Wr @ RT
             scale = float(np.linalg.norm(self._absB @ np.abs(q)) + np.linalg.norm(g)) + 1e-300
             update = float(np.linalg.norm(dq) / (np.linalg.norm(q) + 1e-300))
             # converged: divergence satisfied and the update is at round-off (small, or
@@ -288,7 +301,8 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
         _check_balance(system, float(np.sum(g)), float(np.abs(g).sum()))
         weights = _volume_weights(tb)
     al = AugmentedLagrangian(A[free][:, free], system.divergence[:, free],
-                             dg_mass_inverse(tb), mean_weights=weights)
+                             dg_mass_inverse(tb), mean_weights=weights,
+                             dim=system.problem.regions.dim)
     q, T, _ = al.solve(rhs_q, g, 0.0 if mean_temperature is None else mean_temperature)
     out = np.zeros(system.n_flux)
     out[free] = q
