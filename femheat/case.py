@@ -42,6 +42,27 @@ kelvin, everything SI. Minimal example::
 
 ``[mesh]`` may instead name a geometry builder of :mod:`femheat.geometry`:
 ``builder = "inclusions_2d"`` with its arguments under ``[mesh.parameters]``.
+
+A ``[homogenization]`` section makes the case an effective-conductivity study of
+a representative cell (:mod:`femheat.homogenization`) instead of a run: no
+``[boundaries]``, ``[source]``, ``[initial]`` or ``[time]``; the cell faces are
+loaded by unit gradients::
+
+    [homogenization]
+    boundary = "periodic"                   # or "mixed" (gk: mixed only)
+    matrix = "matrix"                       # material of k_m (ratios, Kapitza radius)
+    crossover = true                        # find R where kappa_eff = k_m
+    [homogenization.sweep]                  # kappa_eff(R_K) table, CSV + PNG
+    resistances = {from = 1e-9, to = 1e-5, points = 9}   # or a list, m^2 K/W
+    interfaces = ["inclusion_surface"]      # default: all [interfaces]
+    component = [0, 0]
+    [homogenization.reference]              # closed form beside the FEM values
+    model = "maxwell_garnett"               # Hasselman-Johnson / Nan 1997
+    inclusion = "inclusion"
+    radius = 2.5e-7                         # m (default: from the builder's parameters)
+    [homogenization.fit]                    # inverse problem: R_K from a measured kappa_eff
+    measured = 0.25                         # W/(m K)
+    sigma = 0.005                           # 1 sigma, W/(m K)
 """
 
 from __future__ import annotations
@@ -61,10 +82,11 @@ from .materials import Material
 from .mesh import RegionMesh, load_mesh
 from .model import MODELS, HeatProblem
 
-__all__ = ["Case", "TimeSettings", "OutputSettings", "load_case", "parse_case"]
+__all__ = ["Case", "TimeSettings", "OutputSettings", "HomogenizationSettings", "load_case",
+           "parse_case"]
 
 _TOP = {"title", "description", "mesh", "model", "materials", "interfaces", "boundaries",
-        "source", "initial", "time", "output"}
+        "source", "initial", "time", "output", "homogenization"}
 
 
 @dataclass
@@ -86,18 +108,42 @@ class OutputSettings:
 
 
 @dataclass
+class HomogenizationSettings:
+    """A ``[homogenization]`` study: the cell problem options and what to compute.
+
+    ``cell`` holds the :class:`~femheat.homogenization.CellProblem` arguments
+    (regions, materials, interfaces, model, degree, boundary, ...).
+    """
+
+    cell: dict
+    matrix: Optional[str] = None
+    crossover: bool = False
+    sweep_resistances: Optional[np.ndarray] = None
+    sweep_interfaces: Optional[list] = None
+    component: tuple = (0, 0)
+    reference: Optional[dict] = None
+    fit_measured: Optional[float] = None
+    fit_sigma: Optional[float] = None
+
+
+@dataclass
 class Case:
-    """A validated case: the problem plus run settings."""
+    """A validated case: the problem plus run settings.
+
+    For a ``[homogenization]`` study ``problem`` is None and ``homogenization``
+    holds the cell problem and the analyses to run.
+    """
 
     title: str
     description: str
     path: Optional[Path]
-    problem: HeatProblem
+    problem: Optional[HeatProblem]
     initial_temperature: Any = 0.0
     initial_flux: Any = None
     time: Optional[TimeSettings] = None
     output: OutputSettings = field(default_factory=OutputSettings)
     raw: dict = field(default_factory=dict)
+    homogenization: Optional[HomogenizationSettings] = None
 
 
 def _check_keys(table: dict, allowed: set, where: str) -> None:
@@ -271,6 +317,21 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
                 raise FemheatInputError(f"{where}.kapitza_conductance must be > 0 W/(m^2 K), got {g}")
             interfaces[name] = KapitzaResistance(1.0 / g, tangential)
 
+    if "homogenization" in data:
+        clash = sorted({"boundaries", "source", "initial", "time"} & set(data))
+        if clash:
+            raise FemheatInputError(
+                f"[{clash[0]}] is not used by a [homogenization] case: the cell faces are "
+                "loaded by unit temperature gradients; remove it (or remove "
+                "[homogenization] for an ordinary run)")
+        settings = _homogenization(data, regions, materials, interfaces, mtype, degree, model)
+        out = _table(data, "output", "")
+        _check_keys(out, {"vtu", "png"}, "output")
+        output = OutputSettings(bool(out.get("vtu", True)), bool(out.get("png", True)))
+        return Case(str(data.get("title", path.stem if path else "case")),
+                    str(data.get("description", "")), path, None, output=output, raw=data,
+                    homogenization=settings)
+
     bcs, walls = {}, {}
     kinds = {"temperature", "heat_flux", "convection"}
     for name, spec in _table(data, "boundaries", "").items():
@@ -369,6 +430,141 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
                           beta=beta, walls=walls, penalty=float(penalty))
     return Case(str(data.get("title", path.stem if path else "case")),
                 str(data.get("description", "")), path, problem, T0, q0, time, output, data)
+
+
+def _resistance_list(value, where: str) -> np.ndarray:
+    if isinstance(value, dict):
+        _check_keys(value, {"from", "to", "points"}, where)
+        for k in ("from", "to", "points"):
+            if k not in value:
+                raise FemheatInputError(f"{where}.{k} is missing")
+        lo, hi = _number(value["from"], f"{where}.from"), _number(value["to"], f"{where}.to")
+        n = value["points"]
+        if not isinstance(n, int) or isinstance(n, bool) or n < 2:
+            raise FemheatInputError(f"{where}.points must be an integer >= 2, got {n!r}")
+        if not 0 < lo < hi:
+            raise FemheatInputError(
+                f"{where}: need 0 < from < to (m^2 K/W, log-spaced), got {lo} and {hi}")
+        return np.logspace(np.log10(lo), np.log10(hi), n)
+    if not isinstance(value, list) or not value:
+        raise FemheatInputError(
+            f"{where} must be a list of resistances (m^2 K/W) or "
+            "{from = ..., to = ..., points = ...}")
+    out = np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)])
+    if np.any(out < 0):
+        raise FemheatInputError(f"{where} must hold resistances >= 0 m^2 K/W")
+    return out
+
+
+def _homogenization(data: dict, regions: RegionMesh, materials: dict, interfaces: dict,
+                    mtype: str, degree: int, model: dict) -> HomogenizationSettings:
+    """Parse ``[homogenization]`` (see the module docstring)."""
+    from .homogenization import CELL_BOUNDARY_CONDITIONS
+
+    h = _table(data, "homogenization", "")
+    _check_keys(h, {"boundary", "axes", "matrix", "crossover", "sweep", "reference", "fit"},
+                "homogenization")
+    boundary = h.get("boundary", "periodic")
+    if boundary not in CELL_BOUNDARY_CONDITIONS:
+        raise FemheatInputError(
+            f"homogenization.boundary = {boundary!r}; use one of {CELL_BOUNDARY_CONDITIONS}")
+    axes = h.get("axes")
+    if axes is not None and (not isinstance(axes, list) or not all(
+            isinstance(a, int) and 0 <= a < regions.dim for a in axes)):
+        raise FemheatInputError(
+            f"homogenization.axes = {axes!r}; give a list of axes among "
+            f"{list(range(regions.dim))}")
+    matrix = h.get("matrix")
+    if matrix is not None and matrix not in materials:
+        raise FemheatInputError(
+            f"homogenization.matrix = {matrix!r} is not a material of the case; the "
+            f"materials are {sorted(materials)}")
+    penalty = model.get("penalty", 1.0)
+    cell = dict(regions=regions, materials=materials, interfaces=interfaces, model=mtype,
+                degree=degree, boundary=boundary, beta=model.get("beta", 2),
+                penalty=float(penalty), axes=axes)
+    settings = HomogenizationSettings(cell, matrix, bool(h.get("crossover", False)))
+    if settings.crossover and matrix is None:
+        raise FemheatInputError("homogenization.crossover needs homogenization.matrix "
+                                "(the material whose conductivity is k_m)")
+    sweep = _table(h, "sweep", "homogenization.")
+    _check_keys(sweep, {"resistances", "interfaces", "component"}, "homogenization.sweep")
+    if sweep:
+        if "resistances" not in sweep:
+            raise FemheatInputError("homogenization.sweep.resistances is missing (m^2 K/W)")
+        settings.sweep_resistances = _resistance_list(sweep["resistances"],
+                                                      "homogenization.sweep.resistances")
+    names = sweep.get("interfaces")
+    if names is not None:
+        if not isinstance(names, list) or any(n not in interfaces for n in names):
+            raise FemheatInputError(
+                f"homogenization.sweep.interfaces = {names!r}: each must be one of the "
+                f"case's [interfaces] {sorted(interfaces)}")
+    settings.sweep_interfaces = names
+    comp = sweep.get("component", [0, 0])
+    if (not isinstance(comp, list) or len(comp) != 2
+            or not all(isinstance(c, int) and 0 <= c < regions.dim for c in comp)):
+        raise FemheatInputError(
+            f"homogenization.sweep.component = {comp!r}; give [i, j] with 0 <= i, j < "
+            f"{regions.dim}")
+    settings.component = tuple(comp)
+    if (settings.sweep_resistances is not None or settings.crossover or "fit" in h) \
+            and not interfaces:
+        raise FemheatInputError(
+            "homogenization sweep/crossover/fit vary Kapitza resistances, but the case has "
+            "no [interfaces.NAME] table; add one (kapitza_resistance = 0 is allowed)")
+    ref = _table(h, "reference", "homogenization.")
+    if ref:
+        _check_keys(ref, {"model", "inclusion", "radius", "volume_fraction"},
+                    "homogenization.reference")
+        if ref.get("model") != "maxwell_garnett":
+            raise FemheatInputError(
+                f"homogenization.reference.model = {ref.get('model')!r}; the available "
+                "closed form is \"maxwell_garnett\" (= Hasselman-Johnson / Nan 1997)")
+        if matrix is None:
+            raise FemheatInputError("homogenization.reference needs homogenization.matrix")
+        inc = ref.get("inclusion", "inclusion")
+        if inc not in materials:
+            raise FemheatInputError(
+                f"homogenization.reference.inclusion = {inc!r} is not a material; the "
+                f"materials are {sorted(materials)}")
+        radius = ref.get("radius")
+        if radius is None:
+            radius = _builder_radius(regions)
+        settings.reference = {
+            "inclusion": inc,
+            "radius": _number(radius, "homogenization.reference.radius"),
+            "volume_fraction": (None if "volume_fraction" not in ref else _number(
+                ref["volume_fraction"], "homogenization.reference.volume_fraction")),
+        }
+    fit = _table(h, "fit", "homogenization.")
+    if fit:
+        _check_keys(fit, {"measured", "sigma"}, "homogenization.fit")
+        if "measured" not in fit:
+            raise FemheatInputError("homogenization.fit.measured is missing (W/(m K))")
+        settings.fit_measured = _number(fit["measured"], "homogenization.fit.measured")
+        if "sigma" in fit:
+            settings.fit_sigma = _number(fit["sigma"], "homogenization.fit.sigma")
+    return settings
+
+
+def _builder_radius(regions: RegionMesh) -> float:
+    """Inclusion radius from the geometry builder's recorded parameters."""
+    params = regions.metadata.get("parameters", {})
+    derived = regions.metadata.get("derived", {})
+    for key in ("radius", "radii"):
+        if key in params:
+            r = np.atleast_1d(params[key]).astype(float)
+            if np.allclose(r, r[0]):
+                return float(r[0])
+    axes = derived.get("semi_axes") if isinstance(derived, dict) else None
+    if axes is not None:
+        a = np.asarray(axes, dtype=float)
+        if np.allclose(a, a.flat[0]):
+            return float(a.flat[0])
+    raise FemheatInputError(
+        "homogenization.reference.radius is missing and the mesh records no single "
+        "inclusion radius; give radius = ... (m)")
 
 
 def load_case(path: str | Path) -> Case:

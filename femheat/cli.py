@@ -42,6 +42,10 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if summary.get("analysis") == "homogenization":
+        _print_homogenization(summary)
+        print(f"results in {out}/ (summary.json, fields.pvd, ...)")
+        return 0
     print(f"{case.title}: {summary['dofs']['total']} DOFs, "
           f"{summary['wall_time']['total_s']:.2f} s, energy balance error "
           f"{summary['energy_balance_relative_error']:.2e}")
@@ -58,6 +62,33 @@ def _run(args: argparse.Namespace) -> int:
               f"heat flow {rep['heat_flow']:.6e}")
     print(f"results in {out}/ (summary.json, fields.pvd, ...)")
     return 0
+
+
+def _print_homogenization(summary: dict) -> None:
+    h = summary["homogenization"]
+    print(f"{summary['title']}: {summary['dofs']['total']} DOFs, {h['boundary']} cell, "
+          f"{summary['wall_time']['total_s']:.2f} s")
+    print("  kappa_eff [W/(m K)] =")
+    for row in h["conductivity"]:
+        print("    [" + "  ".join(f"{v: .6e}" for v in row) + "]")
+    print("  principal values: " + ", ".join(f"{v:.6e}" for v in h["principal_conductivities"]))
+    for load in h["loads"]:
+        shares = ", ".join(f"{k} {100 * v:.1f}%" for k, v in load["dissipation_share"].items())
+        print(f"  gradient along {'xyz'[load['axis']]}: dissipation {shares}")
+    ref = summary.get("reference", {})
+    if ref.get("relative_difference") is not None:
+        print(f"  Maxwell-Garnett/Hasselman-Johnson: {ref['kappa_eff_at_case_resistance']:.6e}"
+              f" (FEM {100 * ref['relative_difference']:+.3f}%)")
+    if "sweep" in summary:
+        print(f"  R_K sweep: {len(summary['sweep']['resistances'])} points -> sweep.csv, sweep.png")
+    if "crossover" in summary:
+        c = summary["crossover"]
+        print(f"  crossover (kappa_eff = k_m): R_K = {c['resistance']:.4e} m^2 K/W, "
+              f"Kapitza radius {c['kapitza_radius']:.4e} m")
+    if "fit" in summary:
+        f = summary["fit"]
+        print(f"  fitted R_K = {f['resistance']:.4e} +- {f['standard_error']:.2e} m^2 K/W "
+              f"(G_K = {f['conductance']:.4e} W/(m^2 K))")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

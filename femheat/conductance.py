@@ -170,6 +170,7 @@ class ResistanceSweep:
     reference: np.ndarray | None = None
     seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
     setup_seconds: float = 0.0
+    reference_function: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def values(self) -> np.ndarray:
@@ -226,8 +227,13 @@ class ResistanceSweep:
         return path
 
     def plot(self, path: str | Path, *, title: str | None = None,
-             reference_label: str = "Maxwell-Garnett / Hasselman-Johnson") -> Path:
-        """κ_eff (over k_m if known) versus R_K on a log axis, with the reference curve."""
+             reference_label: str = "Maxwell-Garnett / Hasselman-Johnson",
+             crossover: float | None = None) -> Path:
+        """κ_eff (over k_m if known) versus R_K on a log axis, with the reference curve.
+
+        ``crossover`` marks R_c (e.g. from :func:`crossover_resistance`); by default
+        it is interpolated between the sweep points.
+        """
         import matplotlib
 
         matplotlib.use("Agg")
@@ -241,12 +247,16 @@ class ResistanceSweep:
             else r"$\kappa_{\rm eff}$ [W m$^{-1}$ K$^{-1}$]"
         pos = R > 0
         fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=120)
-        if self.reference is not None:
+        if self.reference_function is not None and np.count_nonzero(pos) > 1:
+            grid = np.logspace(np.log10(R[pos].min()), np.log10(R[pos].max()), 200)
+            ax.plot(grid, np.asarray(self.reference_function(grid)) / scale, "-",
+                    color="0.3", label=reference_label)
+        elif self.reference is not None:
             ax.plot(R[pos], self.reference[pos] / scale, "-", color="0.3", label=reference_label)
         ax.plot(R[pos], self.values[pos] / scale, "o", color="C3", label="femheat (FEM)")
         if self.matrix_conductivity:
             ax.axhline(1.0, color="0.6", lw=0.8, ls=":")
-            rc = self.crossing()
+            rc = self.crossing() if crossover is None else crossover
             if rc is not None:
                 ax.axvline(rc, color="C0", lw=0.8, ls="--",
                            label=f"crossover R = {rc:.3g} m$^2$K/W")
@@ -300,7 +310,7 @@ def sweep_resistance(cell: CellProblem, resistances, *,
         log.info("R_K = %.3e: kappa_eff = %.6g (%.2f s)", r, kappa[k][ij], seconds[k])
     ref = None if reference is None else np.asarray(reference(R), dtype=float)
     return ResistanceSweep(R, kappa, ij, matrix_conductivity, ref, seconds,
-                           cell.assembly_time)
+                           cell.assembly_time, reference)
 
 
 # --------------------------------------------------------------------- crossover

@@ -59,6 +59,10 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
     progress
         Optional callback ``progress(done, total)`` called after each time step.
     """
+    if case.homogenization is not None:  # an effective-conductivity study
+        from .studies import run_homogenization
+
+        return run_homogenization(case, outdir, progress)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = _time.perf_counter()

@@ -1,0 +1,1 @@
+"""Nonlocal kernel conduction (seed 004 eq. 35): kernels, cell-pair quadrature, operators."""

@@ -1,0 +1,742 @@
+r"""Radial nonlocal kernels g(r), normalized in the dimension of the mesh.
+
+Seed 004 (eq. 35) writes the nonlocal constitutive law as
+
+.. math::  \mathbf q(\mathbf r) = -\int_V Z(\mathbf r, \mathbf R)\,\nabla T(\mathbf R)\,dR,
+
+and femheat factors the kernel as :math:`Z(\mathbf r,\mathbf R) =
+K^{1/2}(\mathbf r)\, g(|\mathbf r-\mathbf R|)\, K^{1/2}(\mathbf R)` with κ = K the
+(possibly tensor, possibly position dependent) conductivity [W m⁻¹ K⁻¹] and g a
+*radial profile* [m⁻ᵈ] of unit mass in the dimension d of the mesh,
+
+.. math::  \int_{\mathbb R^d} g(|\mathbf s|)\, d^d s = 1 .
+
+This module holds the profiles. Each one provides
+
+* ``profile(r)``: g(r) [m⁻ᵈ];
+* ``symbol(k)``: ĝ(k) = ∫ g(|s|) e^{-i k·s} ds (dimensionless, ĝ(0) = 1), so that a
+  plane wave T = e^{i k·x} in an unbounded homogeneous medium sees the effective
+  conductivity κ(k) = κ ĝ(k);
+* ``radial_mass(r)``: M(r) = ∫_{|s|<r} g ds, the fraction of the kernel within r;
+* ``cutoff_radius(tol)``: r_c with 1 − M(r_c) ≤ tol (``inf`` if g has no finite one);
+* ``second_moment()``: ∫ g s_x² ds per axis [m²] (``inf`` if it diverges);
+* ``potential(r)``: H(r) with ΔH = g (radial Laplacian in d dimensions) and H(0) = 0,
+  used by the singular cell-pair quadrature;
+* ``scaled(length)``: the same family with another characteristic length.
+
+Families
+--------
+=====================  ===========================================================  ===================
+kernel                 g(r)                                                         ĝ(k)
+=====================  ===========================================================  ===================
+:class:`GaussianKernel`  exp(−r²/2a²)/((2π)^{d/2} aᵈ)  (seed 004 eq. 37 is d = 3)     exp(−a²k²/2)
+:class:`YukawaKernel`    1D e^{−|x|/l}/(2l); 2D K₀(r/l)/(2πl²); 3D e^{−r/l}/(4πl²r)  1/(1 + l²k²)
+:class:`PowerLawKernel`  C (r² + c²)^{−p/2}, p > d                                   2^{1−ν}(kc)^ν K_ν(kc)/Γ(ν), ν=(p−d)/2
+:class:`TabulatedKernel` monotone (PCHIP) spline through (r_i, g_i), 0 beyond r_max    numerical Hankel transform
+:class:`CallableKernel`  user function, normalization checked numerically            given or numerical
+=====================  ===========================================================  ===================
+
+The Yukawa symbol is exactly the steady Guyer–Krumhansl law with β = 0
+(``DESIGN.md``, "Numerical facts"); the Gaussian second moment a² matches GK with
+a = √2·l for β = 0 and a = √6·l for β = 2 on longitudinal fields (see
+:mod:`femheat.kernels.moments`).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import integrate, interpolate, optimize, special
+
+from ..errors import FemheatInputError
+
+__all__ = [
+    "RadialKernel",
+    "GaussianKernel",
+    "YukawaKernel",
+    "PowerLawKernel",
+    "TabulatedKernel",
+    "CallableKernel",
+    "sphere_area",
+]
+
+
+def sphere_area(dim: int) -> float:
+    """Area ω_d of the unit sphere in d dimensions (2, 2π, 4π for d = 1, 2, 3)."""
+    return {1: 2.0, 2: 2.0 * math.pi, 3: 4.0 * math.pi}[dim]
+
+
+def _check_dim(dim) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim not in (1, 2, 3):
+        raise FemheatInputError(f"kernel dim must be 1, 2 or 3 (the mesh dimension), got {dim!r}")
+    return int(dim)
+
+
+def _check_length(value, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise FemheatInputError(f"{name} must be a positive length in metres, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise FemheatInputError(f"{name} must be a finite length > 0 m, got {value!r}")
+    return v
+
+
+def _check_tol(tol) -> float:
+    try:
+        t = float(tol)
+    except (TypeError, ValueError):
+        raise FemheatInputError(f"tol must be a number in (0, 1), got {tol!r}") from None
+    if not (0.0 < t < 1.0):
+        raise FemheatInputError(f"tol must be in (0, 1), got {tol!r}")
+    return t
+
+
+# Gauss–Legendre nodes on [0, 1] used by the numerical radial transforms.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
+_GL_X = 0.5 * (_GL_X + 1.0)
+_GL_W = 0.5 * _GL_W
+
+
+def _radial_integral(f: Callable[[np.ndarray], np.ndarray], edges: np.ndarray) -> float:
+    """∫ f(r) dr over consecutive intervals ``edges`` with 24-point Gauss–Legendre each."""
+    a, b = edges[:-1, None], edges[1:, None]
+    r = a + (b - a) * _GL_X
+    return float(np.sum(f(r) * (b - a) * _GL_W))
+
+
+class RadialKernel(ABC):
+    """Radial profile g(r) [m⁻ᵈ] of unit mass in ``dim`` dimensions.
+
+    Attributes
+    ----------
+    dim
+        Dimension of the normalization (that of the mesh): 1, 2 or 3.
+    length
+        Characteristic length [m] (a for the Gaussian, l for Yukawa, c for the power law).
+    singularity
+        ``None`` for bounded profiles, ``"log"`` (2D Yukawa) or ``"1/r"`` (3D Yukawa).
+    """
+
+    dim: int
+    length: float
+    singularity: str | None = None
+    #: True when g is analytic (no kink or singularity at r = 0): product Gauss rules
+    #: converge exponentially for every cell pair.
+    smooth: bool = True
+
+    # ----------------------------------------------------------- required
+    @abstractmethod
+    def profile(self, r: ArrayLike) -> np.ndarray:
+        """g(r) [m⁻ᵈ] at distances r ≥ 0 [m]."""
+
+    @abstractmethod
+    def scaled(self, length: float) -> "RadialKernel":
+        """The same family with characteristic length ``length`` [m]."""
+
+    # ----------------------------------------------------------- defaults
+    def profile_r2(self, r2: np.ndarray) -> np.ndarray:
+        """g as a function of the squared distance r² [m²] (avoids a square root)."""
+        return self.profile(np.sqrt(r2))
+
+    def _support(self) -> float:
+        """Radius beyond which the numerical transforms stop [m]."""
+        rc = self.cutoff_radius(1e-14)
+        return rc if math.isfinite(rc) else 1e4 * self.length
+
+    def _edges(self, rmax: float) -> np.ndarray:
+        """Graded radial intervals on [0, rmax] for numerical integrals."""
+        L = self.length
+        inner = L * np.geomspace(1e-8, 1.0, 33)
+        outer = np.geomspace(L, max(rmax, 2 * L), 600)
+        return np.unique(np.concatenate([[0.0], inner, outer]))
+
+    def radial_mass(self, r: ArrayLike) -> np.ndarray:
+        """M(r) = ∫_{|s|<r} g ds, fraction of the kernel within radius r (numerical)."""
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        w = sphere_area(self.dim)
+        out = np.empty_like(r)
+        for i, ri in enumerate(r.ravel()):
+            if ri <= 0:
+                out.flat[i] = 0.0
+                continue
+            edges = self._edges(ri)
+            edges = edges[edges < ri]
+            edges = np.append(edges, ri)
+            out.flat[i] = _radial_integral(lambda s: w * s ** (self.dim - 1) * self.profile(s), edges)
+        return out
+
+    def cutoff_radius(self, tol: float) -> float:
+        """r_c [m] such that the mass of g beyond r_c is at most ``tol``.
+
+        ``inf`` when no finite radius exists (heavy tails)."""
+        tol = _check_tol(tol)
+        f = lambda r: (1.0 - float(np.atleast_1d(self.radial_mass(r))[0])) - tol  # noqa: E731
+        lo, hi = 0.0, self.length
+        while f(hi) > 0:
+            lo, hi = hi, 2 * hi
+            if hi > 1e8 * self.length:
+                return math.inf
+        return float(optimize.brentq(f, lo, hi, xtol=1e-12 * self.length, rtol=1e-10))
+
+    def second_moment(self) -> float:
+        """∫ g(|s|) s_x² ds per axis [m²] = (1/d) ∫ g r² dV (numerical by default)."""
+        w = sphere_area(self.dim)
+        rmax = self._support()
+        return _radial_integral(lambda s: w * s ** (self.dim + 1) * self.profile(s) / self.dim,
+                                self._edges(rmax))
+
+    def symbol(self, k: ArrayLike) -> np.ndarray:
+        """ĝ(k) = ∫ g(|s|) e^{-ik·s} ds at wavenumbers |k| [m⁻¹] (numerical Hankel transform).
+
+        1D: 2∫₀^∞ g cos(kr) dr; 2D: 2π∫ g J₀(kr) r dr; 3D: 4π∫ g sin(kr)/(kr) r² dr.
+        """
+        k = np.asarray(k, dtype=float)
+        rmax = self._support()
+        edges = self._edges(rmax)
+        if k.size:
+            # resolve the oscillation: at least 8 intervals per wavelength
+            n = int(min(2e5, 8 * np.max(np.abs(k)) * rmax / (2 * np.pi) + 1))
+            if n > edges.size:
+                edges = np.unique(np.concatenate([edges, np.linspace(0, rmax, n)]))
+        a, b = edges[:-1, None], edges[1:, None]
+        r = (a + (b - a) * _GL_X).ravel()
+        wr = ((b - a) * _GL_W).ravel() * sphere_area(self.dim) * r ** (self.dim - 1) * self.profile(r)
+        kr = np.abs(k).reshape(-1, 1) * r[None, :]
+        if self.dim == 1:
+            j = np.cos(kr)
+        elif self.dim == 2:
+            j = special.j0(kr)
+        else:
+            j = np.sinc(kr / np.pi)
+        return (j @ wr).reshape(k.shape)
+
+    def potential(self, r: ArrayLike) -> np.ndarray:
+        r"""H(r) [m^{2-d}] with ΔH = g and H(0) = 0 (numerical by default).
+
+        H(r) = ∫₀^r M(s)/(ω_d s^{d−1}) ds, with ω_d the area of the unit sphere.
+        """
+        r = np.asarray(r, dtype=float)
+        if not hasattr(self, "_h_table"):
+            rmax = 4.0 * self._support()
+            grid = np.unique(np.concatenate([[0.0], self.length * np.geomspace(1e-6, 1.0, 60),
+                                             np.geomspace(self.length, rmax, 400)]))
+            a, b = grid[:-1, None], grid[1:, None]
+            s = a + (b - a) * _GL_X[::3]
+            ws = (b - a) * _GL_W[::3] * (24 / 8)
+            xg, wg = np.polynomial.legendre.leggauss(8)
+            s = a + (b - a) * 0.5 * (xg + 1)
+            ws = (b - a) * 0.5 * wg
+            m = np.asarray(self.radial_mass(s.ravel()), dtype=float).reshape(s.shape)
+            m /= sphere_area(self.dim)
+            h = np.concatenate([[0.0], np.cumsum(np.sum(ws * m / s ** (self.dim - 1), axis=1))])
+            self._h_table = (interpolate.CubicSpline(grid, h), rmax, float(h[-1]),
+                             float(self.radial_mass(np.array([rmax]))[0]) / sphere_area(self.dim))
+        spline, rmax, hmax, mmax = self._h_table
+        inside = spline(np.minimum(r, rmax))
+        # beyond the table the mass is ~ mmax: H' = mmax / r^{d-1}
+        big = np.maximum(r, rmax)
+        if self.dim == 1:
+            tail = (big - rmax) * mmax
+        elif self.dim == 2:
+            tail = mmax * np.log(big / rmax)
+        else:
+            tail = mmax * (1 / rmax - 1 / big)
+        return np.where(r > rmax, hmax + tail, inside)
+
+    def smoothness_length(self, distance: np.ndarray) -> np.ndarray:
+        """Length over which g varies near ``distance`` [m] (sets quadrature orders)."""
+        return np.full(np.shape(distance), self.length)
+
+    def is_long_range(self, tol: float) -> bool:
+        """True when the cut-off radius at ``tol`` exceeds 30 characteristic lengths."""
+        rc = self.cutoff_radius(tol)
+        return not math.isfinite(rc) or rc > 30.0 * self.length
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(length={self.length:g}, dim={self.dim})"
+
+
+class GaussianKernel(RadialKernel):
+    r"""Gaussian profile (seed 004 eq. 37 in d = 3), normalized in ``dim`` dimensions.
+
+    .. math:: g(r) = \frac{e^{-r^2/2a^2}}{(2\pi)^{d/2} a^d},\qquad
+              \hat g(k) = e^{-a^2k^2/2},\qquad \int g\,s_x^2 = a^2 .
+
+    Parameters
+    ----------
+    a
+        Nonlocal range a [m] (> 0). Second-moment matching with Guyer–Krumhansl gives
+        a = √2·l for β = 0 (seed 004 after eq. 37) and a = √6·l for β = 2 on
+        longitudinal fields.
+    dim
+        Dimension of the normalization (that of the mesh).
+    """
+
+    def __init__(self, a: float, dim: int = 3):
+        self.length = _check_length(a, "GaussianKernel a")
+        self.dim = _check_dim(dim)
+        self._c = (2 * math.pi) ** (-self.dim / 2) * self.length ** (-self.dim)
+        self._s = -0.5 / self.length**2
+
+    @property
+    def a(self) -> float:
+        return self.length
+
+    def scaled(self, length: float) -> "GaussianKernel":
+        return GaussianKernel(length, self.dim)
+
+    def profile(self, r):
+        r = np.asarray(r, dtype=float)
+        return self._c * np.exp(self._s * r * r)
+
+    def profile_r2(self, r2):
+        return self._c * np.exp(self._s * r2)
+
+    def symbol(self, k):
+        k = np.asarray(k, dtype=float)
+        return np.exp(-0.5 * (self.length * k) ** 2)
+
+    def radial_mass(self, r):
+        x = np.asarray(r, dtype=float) / self.length
+        if self.dim == 1:
+            return special.erf(x / math.sqrt(2))
+        if self.dim == 2:
+            return -np.expm1(-0.5 * x * x)
+        return special.erf(x / math.sqrt(2)) - math.sqrt(2 / math.pi) * x * np.exp(-0.5 * x * x)
+
+    def cutoff_radius(self, tol):
+        tol = _check_tol(tol)
+        if self.dim == 1:
+            return float(math.sqrt(2) * self.length * special.erfcinv(tol))
+        if self.dim == 2:
+            return float(self.length * math.sqrt(-2 * math.log(tol)))
+        return super().cutoff_radius(tol)
+
+    def second_moment(self):
+        return self.length**2
+
+    def potential(self, r):
+        r = np.asarray(r, dtype=float)
+        a = self.length
+        if self.dim == 1:
+            return 0.5 * (r * special.erf(r / (math.sqrt(2) * a))
+                          + math.sqrt(2 / math.pi) * a * np.expm1(-0.5 * (r / a) ** 2))
+        z = 0.5 * (r / a) ** 2
+        if self.dim == 2:
+            # H = Ein(z)/(4π), Ein(z) = ∫0^z (1-e^-t)/t dt = E1(z) + ln z + γ
+            small = z < 0.05
+            zs = np.where(small, z, 0.0)
+            series = zs - zs**2 / 4 + zs**3 / 18 - zs**4 / 96 + zs**5 / 600 - zs**6 / 4320
+            zl = np.where(small, 1.0, z)
+            big = special.exp1(zl) + np.log(zl) + np.euler_gamma
+            return np.where(small, series, big) / (4 * math.pi)
+        # 3D: H = [sqrt(2/π)/a − erf(r/√2a)/r]/(4π)
+        x = r / (math.sqrt(2) * a)
+        small = x < 0.05
+        xs = np.where(small, x, 0.0)
+        # erf(x)/x = 2/sqrt(pi) (1 - x²/3 + x⁴/10 - x⁶/42)
+        ser = 2 / math.sqrt(math.pi) * (xs**2 / 3 - xs**4 / 10 + xs**6 / 42 - xs**8 / 216)
+        xl = np.where(small, 1.0, x)
+        big = 2 / math.sqrt(math.pi) - special.erf(xl) / xl
+        return np.where(small, ser, big) / (4 * math.pi * math.sqrt(2) * a)
+
+
+class YukawaKernel(RadialKernel):
+    r"""Exponential (1D) / Yukawa (2D, 3D) profile: the Green's function of 1 − l²Δ.
+
+    .. math::
+        g_{1D} = \frac{e^{-|x|/l}}{2l},\quad g_{2D} = \frac{K_0(r/l)}{2\pi l^2},\quad
+        g_{3D} = \frac{e^{-r/l}}{4\pi l^2 r},\qquad \hat g(k) = \frac{1}{1+l^2k^2}.
+
+    κ ĝ(k) = κ/(1 + l²k²) is exactly steady Guyer–Krumhansl with β = 0 (seed 004 eq. 21),
+    and ∫ g s_x² = 2l². The 2D profile is log-singular and the 3D one 1/r-singular at r = 0;
+    the cell-pair quadrature treats touching pairs with singular rules.
+
+    Parameters
+    ----------
+    l
+        Nonlocal (GK) length l [m] (> 0).
+    dim
+        Dimension of the normalization.
+    """
+
+    def __init__(self, l: float, dim: int = 3):  # noqa: E741
+        self.length = _check_length(l, "YukawaKernel l")
+        self.dim = _check_dim(dim)
+        self.singularity = {1: None, 2: "log", 3: "1/r"}[self.dim]
+        self.smooth = False  # kink (1D) or singularity at r = 0
+
+    @property
+    def l(self) -> float:  # noqa: E743
+        return self.length
+
+    def scaled(self, length: float) -> "YukawaKernel":
+        return YukawaKernel(length, self.dim)
+
+    def profile(self, r):
+        r = np.asarray(r, dtype=float)
+        l = self.length  # noqa: E741
+        if self.dim == 1:
+            return np.exp(-r / l) / (2 * l)
+        if self.dim == 2:
+            with np.errstate(divide="ignore"):
+                return special.k0(r / l) / (2 * math.pi * l * l)
+        with np.errstate(divide="ignore"):
+            return np.exp(-r / l) / (4 * math.pi * l * l * r)
+
+    def symbol(self, k):
+        k = np.asarray(k, dtype=float)
+        return 1.0 / (1.0 + (self.length * k) ** 2)
+
+    def radial_mass(self, r):
+        x = np.asarray(r, dtype=float) / self.length
+        if self.dim == 1:
+            return -np.expm1(-x)
+        if self.dim == 2:
+            xs = np.where(x > 0, x, 1.0)
+            return np.where(x > 0, 1.0 - xs * special.k1(xs), 0.0)
+        return 1.0 - (1.0 + x) * np.exp(-x)
+
+    def cutoff_radius(self, tol):
+        tol = _check_tol(tol)
+        if self.dim == 1:
+            return float(-self.length * math.log(tol))
+        f = lambda x: (1.0 - float(self.radial_mass(x * self.length))) - tol  # noqa: E731
+        hi = 1.0
+        while f(hi) > 0:
+            hi *= 2
+        return float(optimize.brentq(f, 0.0, hi, xtol=1e-12)) * self.length
+
+    def second_moment(self):
+        return 2.0 * self.length**2
+
+    def potential(self, r):
+        r = np.asarray(r, dtype=float)
+        l = self.length  # noqa: E741
+        x = r / l
+        if self.dim == 1:
+            # H'' = g, H(0) = H'(0) = 0
+            return 0.5 * l * (x + np.expm1(-x))
+        if self.dim == 2:
+            # H = [K0(x) + ln(x/2) + γ]/(2π); series for small x
+            small = x < 1e-3
+            xs = np.where(small, x, 0.0)
+            t = xs * xs / 4
+            ser = -t * (np.log(np.where(small, xs, 1.0) / 2) + np.euler_gamma - 1)
+            xl = np.where(small, 1.0, x)
+            big = special.k0(xl) + np.log(xl / 2) + np.euler_gamma
+            return np.where(small, ser, big) / (2 * math.pi)
+        # 3D: H = (e^{−x} − 1)/(4π r) + 1/(4π l)
+        small = x < 1e-4
+        xs = np.where(small, 1.0, x)
+        big = (np.expm1(-xs) / xs + 1.0) / (4 * math.pi * l)
+        ser = (x / 2 - x * x / 6) / (4 * math.pi * l)
+        return np.where(small, ser, big)
+
+    def smoothness_length(self, distance):
+        return np.minimum(np.asarray(distance, dtype=float), self.length)
+
+    def _psi3(self, r):
+        """3D only: Ψ with Δ₂Ψ = H (2D radial Laplacian), Ψ(0) = 0, used on coplanar faces.
+
+        Ψ = [l·Ein(r/l) − r]/(4π) + r²/(16π l), Ein(z) = ∫₀^z (1 − e^{−t})/t dt.
+        """
+        l = self.length  # noqa: E741
+        x = np.asarray(r, dtype=float) / l
+        small = x < 0.02
+        xs = np.where(small, x, 0.0)
+        # l·Ein(x) − r = l(−x²/4 + x³/18 − x⁴/96 + x⁵/600); + r²/(16πl)·4π = l x²/4
+        ser = l * (xs**3 / 18 - xs**4 / 96 + xs**5 / 600 - xs**6 / 4320)
+        xl = np.where(small, 1.0, x)
+        ein = special.exp1(xl) + np.log(xl) + np.euler_gamma
+        big = l * ein - l * xl + l * xl * xl / 4
+        return np.where(small, ser, big) / (4 * math.pi)
+
+
+class PowerLawKernel(RadialKernel):
+    r"""Long-range algebraic profile, normalized in ``dim`` dimensions.
+
+    .. math::
+        g(r) = \frac{\Gamma(p/2)}{\pi^{d/2}\,\Gamma\!\left(\frac{p-d}{2}\right)}
+               \frac{c^{\,p-d}}{(r^2+c^2)^{p/2}},\qquad
+        \hat g(k) = \frac{2^{1-\nu}}{\Gamma(\nu)}(kc)^{\nu}K_\nu(kc),\ \nu=\frac{p-d}{2}.
+
+    Normalizable only for p > d; the second moment ∫ g s_x² = c²/(p − d − 2) is finite
+    only for p > d + 2 (``inf`` otherwise). The tail mass beyond r is the regularized
+    incomplete beta function I_{c²/(r²+c²)}(ν, d/2), so cut-offs are long: use the
+    hierarchical operator (``method="hmatrix"``) for these kernels.
+
+    Parameters
+    ----------
+    c
+        Core radius c [m] (> 0).
+    p
+        Decay exponent (> dim).
+    dim
+        Dimension of the normalization.
+    """
+
+    def __init__(self, c: float, p: float, dim: int = 3):
+        self.length = _check_length(c, "PowerLawKernel c")
+        self.dim = _check_dim(dim)
+        try:
+            p = float(p)
+        except (TypeError, ValueError):
+            raise FemheatInputError(f"PowerLawKernel p must be a number > dim, got {p!r}") from None
+        if not math.isfinite(p) or p <= self.dim:
+            raise FemheatInputError(
+                f"PowerLawKernel p must exceed dim = {self.dim} for the kernel to be normalizable "
+                f"(∫ (r²+c²)^(-p/2) dV diverges otherwise), got p = {p!r}")
+        self.p = p
+        self.nu = 0.5 * (p - self.dim)
+        self._c = (math.gamma(p / 2) / (math.pi ** (self.dim / 2) * math.gamma(self.nu))
+                   * self.length ** (p - self.dim))
+
+    def scaled(self, length: float) -> "PowerLawKernel":
+        return PowerLawKernel(length, self.p, self.dim)
+
+    def profile(self, r):
+        r = np.asarray(r, dtype=float)
+        return self._c * (r * r + self.length**2) ** (-0.5 * self.p)
+
+    def profile_r2(self, r2):
+        return self._c * (r2 + self.length**2) ** (-0.5 * self.p)
+
+    def symbol(self, k):
+        z = np.abs(np.asarray(k, dtype=float)) * self.length
+        zs = np.where(z > 0, z, 1.0)
+        val = 2 ** (1 - self.nu) / math.gamma(self.nu) * zs**self.nu * special.kv(self.nu, zs)
+        return np.where(z > 0, val, 1.0)
+
+    def radial_mass(self, r):
+        r = np.asarray(r, dtype=float)
+        return special.betainc(self.dim / 2, self.nu, r * r / (r * r + self.length**2))
+
+    def cutoff_radius(self, tol):
+        tol = _check_tol(tol)
+        # tail = I_{c²/(r²+c²)}(ν, d/2) = tol
+        u = float(special.betaincinv(self.nu, self.dim / 2, tol))
+        if u <= 0:
+            return math.inf
+        return float(self.length * math.sqrt(max(1.0 / u - 1.0, 0.0)))
+
+    def second_moment(self):
+        if self.p <= self.dim + 2:
+            return math.inf
+        return self.length**2 / (self.p - self.dim - 2)
+
+    def _support(self) -> float:
+        return self.cutoff_radius(1e-12) if math.isfinite(self.cutoff_radius(1e-12)) else 1e6 * self.length
+
+    def smoothness_length(self, distance):
+        return np.maximum(self.length, np.asarray(distance, dtype=float) / 2)
+
+
+class TabulatedKernel(RadialKernel):
+    r"""Radial profile tabulated at radii r_i, interpolated by a monotone cubic (PCHIP).
+
+    g is zero beyond the last radius. Unless ``normalize=False``, the table is scaled
+    so that ∫ g dV = 1 in ``dim`` dimensions (the applied factor is kept in
+    :attr:`scale`); with ``normalize=False`` a table off by more than ``rtol`` raises.
+
+    Parameters
+    ----------
+    r
+        Radii [m], strictly increasing, r_0 ≥ 0 (g is held constant below r_0).
+    g
+        Values ≥ 0 [m⁻ᵈ] (or any unit when normalized).
+    dim
+        Dimension of the normalization.
+    length
+        Characteristic length [m]; default √(second moment).
+    normalize, rtol
+        See above.
+    """
+
+    def __init__(self, r: ArrayLike, g: ArrayLike, dim: int = 3, *, length: float | None = None,
+                 normalize: bool = True, rtol: float = 1e-6):
+        self.dim = _check_dim(dim)
+        r = np.asarray(r, dtype=float)
+        g = np.asarray(g, dtype=float)
+        if r.ndim != 1 or r.size < 2 or g.shape != r.shape:
+            raise FemheatInputError(
+                f"TabulatedKernel r and g must be 1D arrays of the same length >= 2, "
+                f"got shapes {r.shape} and {g.shape}")
+        if not (np.all(np.isfinite(r)) and np.all(np.isfinite(g))):
+            raise FemheatInputError("TabulatedKernel r and g must be finite (no NaN/inf)")
+        if r[0] < 0 or np.any(np.diff(r) <= 0):
+            bad = int(np.argmax(np.diff(r) <= 0)) if np.any(np.diff(r) <= 0) else 0
+            raise FemheatInputError(
+                f"TabulatedKernel r must start at >= 0 and be strictly increasing; "
+                f"r[{bad}] = {r[bad]:g}, r[{bad + 1}] = {r[min(bad + 1, r.size - 1)]:g}")
+        if np.any(g < 0):
+            raise FemheatInputError(
+                f"TabulatedKernel g must be >= 0 (a negative kernel violates the second law), "
+                f"min g = {g.min():g}")
+        self._r = r
+        self._spline = interpolate.PchipInterpolator(r, g, extrapolate=False)
+        self.rmax = float(r[-1])
+        self.scale = 1.0
+        self.length = float(r[-1]) if length is None else _check_length(length, "TabulatedKernel length")
+        mass = float(self._mass_at(self.rmax))
+        if mass <= 0:
+            raise FemheatInputError("TabulatedKernel g has zero mass; give a nonzero profile")
+        if normalize:
+            self.scale = 1.0 / mass
+        elif abs(mass - 1.0) > rtol:
+            raise FemheatInputError(
+                f"TabulatedKernel g has mass {mass:.8g} in {self.dim}D (must be 1 within "
+                f"rtol = {rtol:g}); pass normalize=True to rescale it")
+        if length is None:
+            self.length = math.sqrt(self.second_moment())
+        self.smooth = False
+
+    def scaled(self, length: float) -> "TabulatedKernel":
+        s = _check_length(length, "length") / self.length
+        return TabulatedKernel(self._r * s, self._spline(self._r) * self.scale * s ** (-self.dim),
+                               self.dim, length=length, normalize=False, rtol=1e-3)
+
+    def profile(self, r):
+        r = np.asarray(r, dtype=float)
+        rr = np.maximum(r, self._r[0])
+        v = self._spline(np.minimum(rr, self.rmax))
+        return np.where(r > self.rmax, 0.0, np.nan_to_num(v) * self.scale)
+
+    def _mass_at(self, R: float) -> float:
+        knots = np.unique(np.concatenate([[0.0], self._r[self._r < R], [R]]))
+        w = sphere_area(self.dim)
+        return _radial_integral(lambda s: w * s ** (self.dim - 1) * self.profile(s), knots)
+
+    def radial_mass(self, r):
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        out = np.array([self._mass_at(min(float(x), self.rmax)) if x > 0 else 0.0 for x in r.ravel()])
+        return out.reshape(r.shape)
+
+    def _support(self) -> float:
+        return self.rmax
+
+    def _edges(self, rmax: float) -> np.ndarray:
+        fine = np.linspace(0.0, self.rmax, 8)
+        return np.unique(np.concatenate([[0.0], self._r, fine, [min(rmax, self.rmax)]]))
+
+    def second_moment(self):
+        w = sphere_area(self.dim)
+        return _radial_integral(lambda s: w * s ** (self.dim + 1) * self.profile(s) / self.dim,
+                                self._edges(self.rmax))
+
+    def cutoff_radius(self, tol):
+        tol = _check_tol(tol)
+        f = lambda x: (1.0 - self._mass_at(x)) - tol  # noqa: E731
+        if f(self.rmax) > 0:
+            return self.rmax
+        if f(0.0) <= 0:
+            return 0.0
+        return float(optimize.brentq(f, 0.0, self.rmax, xtol=1e-12 * self.rmax))
+
+
+class CallableKernel(RadialKernel):
+    r"""User radial profile g(r) given as a Python callable (vectorized over r [m]).
+
+    The mass ∫ g dV in ``dim`` dimensions is computed with adaptive quadrature; unless
+    ``normalize=True`` (which rescales g, factor in :attr:`scale`) it must equal 1 within
+    ``rtol`` or :class:`~femheat.errors.FemheatInputError` is raised with the measured
+    mass. g must be bounded and non-negative.
+
+    Parameters
+    ----------
+    profile
+        Callable r -> g(r) [m⁻ᵈ].
+    dim
+        Dimension of the normalization.
+    length
+        Characteristic length [m] (sets quadrature orders and integration ranges).
+    symbol
+        Optional callable |k| -> ĝ(k); numerical Hankel transform otherwise.
+    support
+        Radius [m] beyond which g vanishes (default: numerical, up to 10⁴·length).
+    """
+
+    def __init__(self, profile: Callable[[np.ndarray], np.ndarray], dim: int = 3, *,
+                 length: float, symbol: Callable[[np.ndarray], np.ndarray] | None = None,
+                 support: float | None = None, normalize: bool = False, rtol: float = 1e-6):
+        if not callable(profile):
+            raise FemheatInputError(f"CallableKernel profile must be callable, got {profile!r}")
+        if symbol is not None and not callable(symbol):
+            raise FemheatInputError(f"CallableKernel symbol must be callable or None, got {symbol!r}")
+        self.dim = _check_dim(dim)
+        self.length = _check_length(length, "CallableKernel length")
+        self._f = profile
+        self._symbol = symbol
+        self.support = None if support is None else _check_length(support, "CallableKernel support")
+        self.scale = 1.0
+        self.smooth = False
+        probe = np.asarray(profile(self.length * np.array([0.0, 0.5, 1.0, 3.0])), dtype=float)
+        if probe.shape != (4,) or not np.all(np.isfinite(probe)) or np.any(probe < 0):
+            raise FemheatInputError(
+                f"CallableKernel profile must return finite values >= 0 of the shape of r; "
+                f"at r = [0, 0.5, 1, 3]·length it gave {probe!r}")
+        mass = float(self.radial_mass(self._support())[0])
+        if not math.isfinite(mass) or mass <= 0:
+            raise FemheatInputError(f"CallableKernel profile has mass {mass!r}; it must be finite and > 0")
+        if normalize:
+            self.scale = 1.0 / mass
+        elif abs(mass - 1.0) > rtol:
+            raise FemheatInputError(
+                f"CallableKernel profile is not normalized in {self.dim}D: ∫ g dV = {mass:.8g} "
+                f"(must be 1 within rtol = {rtol:g}); fix g or pass normalize=True")
+
+    def scaled(self, length: float) -> "CallableKernel":
+        s = _check_length(length, "length") / self.length
+        f, sc, d = self._f, self.scale, self.dim
+        sym = None if self._symbol is None else (lambda k: self._symbol(np.asarray(k) * s))
+        return CallableKernel(lambda r: sc * s ** (-d) * np.asarray(f(np.asarray(r) / s), float), d,
+                              length=length, symbol=sym,
+                              support=None if self.support is None else self.support * s, rtol=1e-3)
+
+    def profile(self, r):
+        r = np.asarray(r, dtype=float)
+        v = self.scale * np.asarray(self._f(r), dtype=float)
+        if self.support is not None:
+            v = np.where(r > self.support, 0.0, v)
+        return v
+
+    def _support(self) -> float:
+        if self.support is not None:
+            return self.support
+        if not hasattr(self, "_supp"):
+            L = self.length
+            r = L * np.geomspace(1.0, 1e4, 200)
+            w = sphere_area(self.dim)
+            tail = w * r ** (self.dim - 1) * self.profile(r) * r
+            big = np.nonzero(tail > 1e-16 * max(tail.max(), 1e-300))[0]
+            self._supp = float(r[min(big[-1] + 1, r.size - 1)]) if big.size else 10 * L
+        return self._supp
+
+    def radial_mass(self, r):
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        w = sphere_area(self.dim)
+        out = np.empty(r.shape)
+        for i, ri in enumerate(r.ravel()):
+            if ri <= 0:
+                out.flat[i] = 0.0
+                continue
+            edges = self._edges(ri)
+            edges = np.append(edges[edges < ri], ri)
+            out.flat[i] = _radial_integral(lambda s: w * s ** (self.dim - 1) * self.profile(s), edges)
+        return out
+
+    def _edges(self, rmax: float) -> np.ndarray:
+        L = self.length
+        inner = L * np.geomspace(1e-6, 1.0, 25)
+        outer = np.geomspace(L, max(rmax, 2 * L), 400)
+        return np.unique(np.concatenate([[0.0], inner, outer]))
+
+    def symbol(self, k):
+        if self._symbol is not None:
+            return np.asarray(self._symbol(np.abs(np.asarray(k, dtype=float))), dtype=float)
+        return super().symbol(k)
