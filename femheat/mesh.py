@@ -259,7 +259,9 @@ def load_mesh(path: str | Path) -> RegionMesh:
     if not path.exists():
         raise MeshError(f"mesh file {str(path)!r} does not exist")
     try:
-        m = meshio.read(path)
+        # name the format for .msh: otherwise meshio first tries ANSYS's .msh reader
+        # and prints its failure to stdout
+        m = meshio.read(path, file_format="gmsh" if path.suffix == ".msh" else None)
     except Exception as exc:  # meshio raises many types
         raise MeshError(f"cannot read mesh file {str(path)!r}: {exc}") from exc
 
