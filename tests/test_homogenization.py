@@ -285,3 +285,26 @@ def test_bad_input(square_cell, tmp_path):
                     "sides": lambda x: np.isclose(x[1], 0) | np.isclose(x[1], 1)})
     with pytest.raises(fh.MeshError, match="left"):
         CellProblem(strip, {"domain": fh.Material(1.0, 1.0)})
+
+
+def test_readme_homogenization_example(tmp_path, monkeypatch):
+    """The README's homogenization snippet runs as written (in a scratch folder)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(import numpy as np\nimport femheat as fh\nfrom femheat "
+                     r"import geometry.*?)```", text, re.S)
+    assert code, "README homogenization example not found"
+    monkeypatch.chdir(tmp_path)
+    env: dict = {}
+    exec(code.group(1), env)  # noqa: S102 - our own README
+    k = env["result"].conductivity
+    a = float(np.sqrt(0.2 / np.pi)) * 1e-6
+    mg = float(maxwell_garnett(0.2, 1.0, 10.0, dim=2, radius=a, resistance=1e-8))
+    assert abs(k[0, 0] / mg - 1) < 0.01 and abs(k[1, 1] / mg - 1) < 0.01, (k, mg)
+    assert env["fit"].predicted[0] == pytest.approx(1.2, rel=1e-8)
+    theory = crossover_resistance_theory(1.0, 10.0, a)
+    assert abs(env["crossover"].resistance / theory - 1) < 0.01
+    assert (tmp_path / "sweep.csv").exists() and (tmp_path / "sweep.png").exists()
