@@ -8,8 +8,11 @@ For degree 0 the piecewise-constant temperature is post-processed cell by cell
 into a linear field T* with the same cell mean and gradient equal to the cell
 average of −κ⁻¹q (Stenberg-type local reconstruction; exact for the linear
 fields of layered media). Interface temperature jumps are the difference of the
-traces of T* (degree 0) or T (degree 1) on the two sides, an independent check
-of the Kapitza law T_A − T_B = R_K q·n_AB.
+traces of T* (degree 0) or T (degree 1) on the two sides. For degree 1 this is
+an independent check of the Kapitza law T_A − T_B = R_K q·n_AB (weakly imposed,
+so it holds to the discretization error); for degree 0 with piecewise-constant
+κ and no source the reconstruction satisfies it to round-off by construction, so
+there it reports, but does not test, the law.
 """
 
 from __future__ import annotations

@@ -406,7 +406,7 @@ class CellProblem:
             pairs = {a: periodic_facet_pairs(regions, a) for a in range(dim)}
             self._P = _periodic_map(qb, range(dim), pairs)
             weights = forms.heat_source.assemble(tb, source=np.ones(tb.dx.shape))
-            self._reduced = {None: (self._P, weights)}
+            self._reduced = {None: (self._P, weights, (self.system.divergence @ self._P).tocsr())}
         else:
             self._reduced = {}
             for axis in self.axes:
@@ -416,8 +416,9 @@ class CellProblem:
                 keep = np.setdiff1d(np.arange(qb.N), ess)
                 P = sp.csr_matrix((np.ones(keep.size), (keep, np.arange(keep.size))),
                                   shape=(qb.N, keep.size))
-                self._reduced[axis] = (P, None)
+                self._reduced[axis] = (P, None, (self.system.divergence @ P).tocsr())
         self._temperature_solvers: dict = {}
+        self._schur: dict = {}
         self.assembly_time = time.perf_counter() - t0
         log.info("cell problem assembled in %.2f s (%d flux + %d temperature DOFs)",
                  self.assembly_time, qb.N, tb.N)
@@ -476,14 +477,17 @@ class CellProblem:
         solvers: dict = {}
         for axis in self.axes:
             key = None if self.boundary == "periodic" else axis
-            P, weights = self._reduced[key]
+            P, weights, B = self._reduced[key]
             if key not in solvers:
                 t0 = time.perf_counter()
                 solvers[key] = AugmentedLagrangian(
-                    (P.T @ A @ P).tocsr(), (self.system.divergence @ P).tocsr(),
-                    self._W_inverse, mean_weights=weights, dim=self.regions.dim,
-                    temperature_solver=self._temperature_solvers.get(key))
+                    (P.T @ A @ P).tocsr(), B, self._W_inverse, mean_weights=weights,
+                    dim=self.regions.dim,
+                    temperature_solver=self._temperature_solvers.get(key),
+                    schur_diagonal=self._schur.get(key))
+                # the temperature recovery and diag(BᵀW⁻¹B) do not depend on R_K
                 self._temperature_solvers[key] = solvers[key].temperature_solver()
+                self._schur.setdefault(key, solvers[key].schur_diagonal)
                 t_fact += time.perf_counter() - t0
             t0 = time.perf_counter()
             f = P.T @ self._loads[axis]

@@ -259,6 +259,12 @@ def _where(loc: tuple[float, ...]) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in loc) + ") m"
 
 
+def acceptable(quality: MeshQuality) -> bool:
+    """True if ``quality`` passes :data:`DEFAULT_LIMITS` (what :func:`raise_if_poor` checks)."""
+    angle, aspect = DEFAULT_LIMITS[quality.dim]
+    return bool(quality.min_angle_deg >= angle and quality.max_aspect_ratio <= aspect)
+
+
 def raise_if_poor(
     quality: MeshQuality,
     min_angle_deg: float | None = None,
