@@ -1,1 +1,30 @@
-"""Nonlocal kernel conduction (seed 004 eq. 35): kernels, cell-pair quadrature, operators."""
+"""Nonlocal kernel conduction (seed 004 eq. 35): q = −ξκ∇T − (1−ξ)∫Z(r,R)∇T(R) dR.
+
+* :mod:`~femheat.kernels.functions` -- radial profiles g (Gaussian, Yukawa, power law,
+  tabulated, callable), normalized in the mesh dimension, with symbols and moments;
+* :mod:`~femheat.kernels.quadrature` -- cell-pair integrals W[K,K'] = ∫_K∫_K' g,
+  singular rules for touching cells;
+* :mod:`~femheat.kernels.operator` -- :class:`NonlocalOperator`, a(T, w) = Gᵀ S W S G T
+  applied matrix-free (dense oracle, sparse cut-off, hierarchical matrix);
+* :mod:`~femheat.kernels.moments` -- generalized conductivity tensors κ⁽ⁿ⁾ (seed 004
+  eq. 36), equivalent Guyer–Krumhansl lengths, interface conductance (eq. 41).
+
+This subpackage is not imported by ``import femheat`` (it pulls in the quadrature
+machinery); import it explicitly: ``from femheat.kernels import NonlocalOperator``.
+"""
+
+from __future__ import annotations
+
+from .functions import (CallableKernel, GaussianKernel, PowerLawKernel, RadialKernel,
+                        TabulatedKernel, YukawaKernel)
+from .moments import (equivalent_gk_length, gaussian_interface_conductance,
+                      interface_conductance, kernel_moment, moment_tensors, truncated_moments)
+from .operator import NonlocalOperator, cell_gradient
+from .quadrature import CellPairQuadrature
+
+__all__ = [
+    "CallableKernel", "CellPairQuadrature", "GaussianKernel", "NonlocalOperator",
+    "PowerLawKernel", "RadialKernel", "TabulatedKernel", "YukawaKernel", "cell_gradient",
+    "equivalent_gk_length", "gaussian_interface_conductance", "interface_conductance",
+    "kernel_moment", "moment_tensors", "truncated_moments",
+]

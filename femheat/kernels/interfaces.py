@@ -26,7 +26,8 @@ q·n_AB = −G_K [T] with the kernel-derived conductance (eq. 41)
 which for the Gaussian kernel (seed 004 eq. 37, normalized in the mesh dimension
 d = 2 or 3) and an infinite plane is G_K = κ/(√(2π) a): the planar marginal of a
 d-dimensional Gaussian is the 1D Gaussian, g₁(0) = 1/(√(2π) a)
-(:func:`gaussian_interface_conductance`).
+(:func:`femheat.kernels.moments.gaussian_interface_conductance`;
+:func:`femheat.kernels.moments.interface_conductance` integrates any kernel).
 
 Discretization (:class:`InterfaceKernelOperator`). The mesh is split along the
 tagged interfaces (:func:`split_mesh`): every node on Γ gets a second copy used
@@ -36,15 +37,20 @@ is then (cell gradients ∇T_K, facet-point jumps [T](y_q) n_f), and the bilinea
 form a(T, w) = ∫∫ ∇w(r)·Z(r,R)∇T(R) extends by facet–cell blocks
 ∫_K ∫_f Z and facet–facet blocks ∫_f ∫_f' Z. All blocks are formed densely by
 tensor Gauss quadrature, so this operator is meant for small meshes (up to a few
-thousand cells) and bounded kernels (``kernel.singularity is None``, e.g. the
-Gaussian); it exposes the same protocol as
+thousand cells: at most ``MAX_DENSE_POINTS`` quadrature points) and bounded kernels
+(``kernel.singularity is None``, e.g. the Gaussian). Without interfaces it agrees
+with kernel-core's dense ``NonlocalOperator`` to 7e-9 (independent quadratures; see
+the tests). It exposes the same protocol as
 :class:`~femheat.kernels.operator.NonlocalOperator` (``basis``, ``apply``,
 ``flux``, ``local_stiffness``, ``kernel``, ``local_fraction``, ``regions``), so
 :func:`~femheat.kernels.solvers.solve_steady_nonlocal` and
 :class:`~femheat.kernels.solvers.NonlocalTheta` solve with it unchanged.
 
 Conductivity: one scalar κ per subdomain; Z(r, R) = √(κ(r)κ(R)) g(|r − R|), and on
-the interface κ is √(κ_A κ_B).
+the interface κ is √(κ_A κ_B). The local part of a two-phase law (ξ > 0) acts on the
+regular gradient only: across Γ heat is carried by the kernel, so a split interface
+with ξ > 0 has a resistance (with ξ = 0 a jump is nearly free -- the kernel cannot tell
+it from a steep ramp -- and the steady problem is even worse conditioned).
 """
 
 from __future__ import annotations
@@ -66,8 +72,6 @@ from ..validation import finite_array, positive
 __all__ = [
     "SplitMesh",
     "split_mesh",
-    "interface_conductance",
-    "gaussian_interface_conductance",
     "InterfaceKernelOperator",
 ]
 
@@ -123,7 +127,6 @@ def split_mesh(regions: RegionMesh, interfaces: Sequence[str]) -> SplitMesh:
     """
     mesh = regions.mesh
     p, t = mesh.p, mesh.t.copy()
-    dim = p.shape[0]
     new_p = [p]
     parent = list(range(p.shape[1]))
     used = np.zeros(p.shape[1], dtype=bool)
@@ -169,70 +172,28 @@ def split_mesh(regions: RegionMesh, interfaces: Sequence[str]) -> SplitMesh:
         fbn = copy_of[name][fa]
         pairs[name] = np.stack([find(fa), find(fbn)], axis=1)
         normals[name] = normals_old[name]
-    # carry the boundaries over: a boundary facet keeps the nodes of its own cell
-    boundaries = {}
-    for bname, facets in regions.boundaries.items():
+
+    def carry(facets: np.ndarray) -> np.ndarray:
+        """Facets of the split mesh for original facets: each keeps the nodes of its
+        first cell (f2t[0]), i.e. side A's copy for an interior facet of side A."""
         cells = mesh.f2t[0, facets]
         old = mesh.facets[:, facets]
-        newn = old.copy()
-        for j, c in enumerate(cells):
-            for i in range(old.shape[0]):
-                row = np.nonzero(mesh.t[:, c] == old[i, j])[0]
-                newn[i, j] = t[row[0], c]
-        boundaries[bname] = find(newn)
+        local = np.argmax(mesh.t[:, cells][None, :, :] == old[:, None, :], axis=1)
+        return find(t[local, cells])
+
+    boundaries = {bname: carry(facets) for bname, facets in regions.boundaries.items()}
     for name in interfaces:
         boundaries[f"{name}:A"] = pairs[name][:, 0]
         boundaries[f"{name}:B"] = pairs[name][:, 1]
-    other = {k: v for k, v in regions.interfaces.items() if k not in interfaces}
-    interfaces_new = {}
-    for k, facets in other.items():
-        old = mesh.facets[:, facets]
-        cells = mesh.f2t[0, facets]
-        newn = old.copy()
-        for j, c in enumerate(cells):
-            for i in range(old.shape[0]):
-                row = np.nonzero(mesh.t[:, c] == old[i, j])[0]
-                newn[i, j] = t[row[0], c]
-        interfaces_new[k] = find(newn)
+    interfaces_new = {k: carry(v) for k, v in regions.interfaces.items() if k not in interfaces}
     split = RegionMesh(new_mesh, {k: v.copy() for k, v in regions.subdomains.items()},
                        boundaries, interfaces_new,
                        dict(regions.metadata, split_interfaces=list(interfaces)))
-    del dim
     return SplitMesh(split, np.asarray(parent, dtype=np.int64), pairs, normals, sides)
 
 
 def _p1(mesh: skfem.Mesh) -> skfem.Element:
     return skfem.ElementTriP1() if mesh.p.shape[0] == 2 else skfem.ElementTetP1()
-
-
-# ============================================================ closed forms, G_K
-def gaussian_interface_conductance(conductivity: float, a: float,
-                                   extent: Optional[Sequence[tuple[float, float]]] = None
-                                   ) -> float:
-    r"""G_K = ∫_Γ Z dS' of the Gaussian kernel on a planar interface [W m⁻² K⁻¹].
-
-    .. math::
-
-        G_K = \frac{\kappa}{\sqrt{2\pi}\,a}\;
-              \prod_j \tfrac12\left[\operatorname{erf}\frac{s_j^+}{\sqrt2 a}
-                                    + \operatorname{erf}\frac{s_j^-}{\sqrt2 a}\right]
-
-    Parameters
-    ----------
-    conductivity
-        κ [W m⁻¹ K⁻¹].
-    a
-        Gaussian length [m] (seed 004 eq. 37; a = √2 l for GK with β = 0).
-    extent
-        For a finite (rectangular) interface: per in-plane direction, the distances
-        (s⁻, s⁺) [m] from the point to the two edges; ``None`` for an infinite plane.
-    """
-    kappa = float(positive(conductivity, "conductivity", "W/(m K)"))
-    a = float(positive(a, "a", "m"))
-    g = kappa / (math.sqrt(2 * math.pi) * a)
-    for lo, hi in extent or ():
-        g *= 0.5 * (math.erf(hi / (math.sqrt(2) * a)) + math.erf(lo / (math.sqrt(2) * a)))
-    return g
 
 
 def _kappa_cells(regions: RegionMesh, conductivity: Conductivity) -> np.ndarray:
@@ -259,51 +220,6 @@ def _check_kernel(kernel) -> None:
         raise FemheatInputError(
             f"{kernel!r} is singular at r = 0 ({kernel.singularity}); the dense interface "
             "quadrature needs a bounded kernel (Gaussian, power law, tabulated)")
-
-
-def interface_conductance(regions: RegionMesh, interface: str, kernel,
-                          conductivity: Conductivity, intorder: int = 6) -> np.ndarray:
-    r"""Kernel-derived Kapitza conductance per facet of an interface (seed 004 eq. 41).
-
-    .. math::
-
-        G_K(f) = \frac{1}{|f|}\int_f \int_\Gamma Z(\mathbf r,\mathbf r')\,dS'\,dS
-        \quad [\mathrm{W\,m^{-2}\,K^{-1}}],
-
-    with Z = √(κ_A κ_B) g on the interface and Γ the whole named interface.
-
-    Parameters
-    ----------
-    regions
-        Mesh with the named interface.
-    interface
-        Interface name.
-    kernel
-        Radial kernel (bounded at r = 0).
-    conductivity
-        Scalar κ or subdomain name -> κ [W m⁻¹ K⁻¹].
-    intorder
-        Gauss order on the facets.
-
-    Returns
-    -------
-    ndarray
-        G_K per interface facet (facet order of ``regions.interface(interface)``).
-    """
-    _check_kernel(kernel)
-    facets = regions.interface(interface)
-    _, (a, b) = regions.interface_orientation(interface)
-    kap = _kappa_cells(regions, conductivity)
-    k_if = math.sqrt(kap[regions.subdomain(a)][0] * kap[regions.subdomain(b)][0])
-    X, w, _ = _facet_points(regions.mesh, facets, intorder)
-    pts = X.reshape(X.shape[0], -1)
-    wt = w.ravel()
-    out = np.zeros(pts.shape[1])
-    for s in range(0, pts.shape[1], 2000):
-        d = np.linalg.norm(pts[:, s:s + 2000, None] - pts[:, None, :], axis=0)
-        out[s:s + 2000] = kernel.profile(d) @ wt
-    G = k_if * (out.reshape(w.shape) * w).sum(axis=1) / w.sum(axis=1)
-    return G
 
 
 # ================================================================== the operator

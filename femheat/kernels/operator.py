@@ -89,6 +89,8 @@ __all__ = ["NonlocalOperator", "cell_gradient", "neighbour_pairs"]
 log = logging.getLogger(__name__)
 
 _METHODS = ("auto", "dense", "cutoff", "hmatrix")
+#: bins per search radius in the cut-off pair search (finer bins: fewer wasted candidates)
+_BINS_PER_RADIUS = {1: 2, 2: 6, 3: 3}
 _ELEMENT = {1: skfem.ElementLineP1, 2: skfem.ElementTriP1, 3: skfem.ElementTetP1}
 
 
@@ -122,6 +124,14 @@ def cell_gradient(mesh: skfem.Mesh) -> tuple[sp.csr_matrix, np.ndarray]:
 
 
 # ---------------------------------------------------------------- pairs
+def _affine_rows(X: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """X @ A.T + b row-wise, per component (numpy's (n, d) @ (d, d) is slow for small d)."""
+    out = np.empty_like(X)
+    for k in range(X.shape[1]):
+        out[:, k] = sum(A[k, j] * X[:, j] for j in range(X.shape[1]))
+    return out + b
+
+
 def _spatial_order(c: np.ndarray, binsize: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sort points by (z, y, x) bins of size ``binsize``: returns order, bin coords, bin counts."""
     lo = c.min(axis=0)
@@ -137,8 +147,9 @@ def _spatial_order(c: np.ndarray, binsize: float) -> tuple[np.ndarray, np.ndarra
 
 def neighbour_pairs(c: np.ndarray, radius_of: np.ndarray, rc: float, binsize: float, *,
                     chunk: int = 20000, m: int = 2):
-    """Yield (rows, cols) blocks of the upper-triangle pairs i ≤ j of points ``c`` (already in
-    bin order, see :func:`_spatial_order`) with |c_i − c_j| ≤ rc + r_i + r_j.
+    """Yield (i0, i1, rows, cols) blocks of the upper-triangle pairs i ≤ j, i0 ≤ i < i1, of
+    points ``c`` (already in bin order, see :func:`_spatial_order`, with the same ``binsize``)
+    with |c_i − c_j| ≤ rc + r_i + r_j, where r is ``radius_of``.
 
     Rows come in increasing order and, within a row, columns increase, so the blocks
     concatenate into CSR order. Cost O(n·(neighbours)), memory O(chunk·neighbours).
@@ -183,6 +194,7 @@ def neighbour_pairs(c: np.ndarray, radius_of: np.ndarray, rc: float, binsize: fl
         gap = np.maximum(np.abs(np.array(o, dtype=float)) - 1, 0) if o else np.zeros(0)
         widths.append(int(math.floor(math.sqrt(m * m - float(gap @ gap)))) + 1)
     rad = radius_of
+    cc = [np.ascontiguousarray(c[:, k]) for k in range(d)]
     for i0 in range(0, n, chunk):
         i1 = min(n, i0 + chunk)
         idx = np.arange(i0, i1)
@@ -207,14 +219,52 @@ def neighbour_pairs(c: np.ndarray, radius_of: np.ndarray, rc: float, binsize: fl
         his = np.stack(his, axis=1).ravel()
         lens = his - los
         total = int(lens.sum())
-        rows = np.repeat(np.repeat(idx, len(offs)), lens)
+        rowlens = lens.reshape(i1 - i0, len(offs)).sum(axis=1)
         csum = np.cumsum(lens) - lens
-        cols = np.arange(total, dtype=np.int64) - np.repeat(csum - los, lens)
-        diff = c[rows] - c[cols]
-        dist2 = np.einsum("pk,pk->p", diff, diff)
-        lim = rc + rad[rows] + rad[cols]
-        keep = dist2 <= lim * lim
-        yield rows[keep], cols[keep]
+        cols = np.arange(total, dtype=np.int64)
+        cols -= np.repeat(csum - los, lens)
+        dist2 = np.zeros(total)
+        for k in range(d):
+            dk = np.repeat(cc[k][i0:i1], rowlens)
+            dk -= cc[k].take(cols)
+            dk *= dk
+            dist2 += dk
+        lim = np.repeat(rc + rad[i0:i1], rowlens)
+        lim += rad.take(cols)
+        lim *= lim
+        keep = dist2 <= lim
+        rows = np.repeat(idx, rowlens)
+        yield i0, i1, rows[keep], cols[keep]
+
+
+class _Growable:
+    """Append-only (int32 index, float64 value) storage with amortized growth."""
+
+    def __init__(self, capacity: int):
+        self.idx = np.empty(max(capacity, 16), dtype=np.int32)
+        self.val = np.empty(max(capacity, 16), dtype=np.float64)
+        self.size = 0
+
+    def append(self, idx: np.ndarray, val: np.ndarray) -> None:
+        k = idx.size
+        if self.size + k > self.idx.size:
+            cap = max(self.size + k, int(1.5 * self.idx.size))
+            for name in ("idx", "val"):
+                old = getattr(self, name)
+                new = np.empty(cap, dtype=old.dtype)
+                new[:self.size] = old[:self.size]
+                setattr(self, name, new)
+        self.idx[self.size:self.size + k] = idx
+        self.val[self.size:self.size + k] = val
+        self.size += k
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored arrays, shrunk in place (realloc, no copy)."""
+        idx, val = self.idx, self.val
+        self.idx = self.val = None
+        idx.resize(self.size, refcheck=False)
+        val.resize(self.size, refcheck=False)
+        return idx, val
 
 
 # ---------------------------------------------------------------- conductivity
@@ -401,7 +451,6 @@ class NonlocalOperator:
         self.tol = tol
         self.threads = max(1, int(threads))
 
-        self.basis = skfem.CellBasis(mesh, _ELEMENT[d]())
         self.n = mesh.p.shape[1]
         self.ncells = mesh.t.shape[1]
         self.gradient, self.measure = cell_gradient(mesh)
@@ -438,6 +487,13 @@ class NonlocalOperator:
         self.stats["time_build"] = time.perf_counter() - t_start
         log.info("NonlocalOperator(%s): %d cells, %.2f s, %.1f MB", method, self.ncells,
                  self.stats["time_build"], self.nbytes / 1e6)
+
+    @property
+    def basis(self) -> skfem.CellBasis:
+        """The P1 ``skfem.CellBasis`` of the mesh (created on first use)."""
+        if getattr(self, "_basis", None) is None:
+            self._basis = skfem.CellBasis(self.mesh, _ELEMENT[self.dim]())
+        return self._basis
 
     # ------------------------------------------------------------ checks
     def _check_period(self, period):
@@ -556,51 +612,48 @@ class NonlocalOperator:
         c = self.centroids
         radius0 = np.max(np.linalg.norm(self.mesh.p[:, self.mesh.t] - c.T[:, None, :], axis=0), axis=0)
         R = (rc + 2 * radius0.max()) * (1 + 1e-9)
-        order, _, _ = _spatial_order(c, R / 2)
+        m = _BINS_PER_RADIUS[self.dim]
+        order, _, _ = _spatial_order(c, R / m)
         q = self._quadrature(order)
         cs = q.centroids
         n = self.ncells
         t0 = time.perf_counter()
-        gen = neighbour_pairs(cs, q.radius, rc, R / 2, chunk=max(2000, min(50000, 4_000_000 // max(1, self._est_neighbours(rc)))))
-
-        def work(block):
-            rows, cols = block
-            return rows, cols.astype(np.int32), q.pair_values(rows, cols)
+        chunk = int(np.clip(500_000 // max(1, self._est_neighbours(R)), 256, 50_000))
+        gen = neighbour_pairs(cs, q.radius, rc, R / m, chunk=chunk, m=m)
 
         counts = np.zeros(n, dtype=np.int64)
-        idx_parts, val_parts = [], []
+        est = int(1.1 * n * (self._est_neighbours(rc + 2 * float(q.radius.mean())) + 1) / 2) + 1024
+        buf = _Growable(est)
         npairs = 0
+
+        def work(block):
+            i0, i1, rows, cols = block
+            return i0, i1, rows, cols.astype(np.int32), q.pair_values(rows, cols)
+
+        def store(res):
+            nonlocal npairs
+            i0, i1, rows, cols, vals = res
+            counts[i0:i1] += np.bincount(rows - i0, minlength=i1 - i0)
+            buf.append(cols, vals)
+            npairs += cols.size
+
         if self.threads > 1:
             with ThreadPoolExecutor(self.threads) as ex:
                 pending = []
                 for block in gen:
                     pending.append(ex.submit(work, block))
                     if len(pending) > 2 * self.threads:
-                        rows, cols, vals = pending.pop(0).result()
-                        counts += np.bincount(rows, minlength=n)
-                        idx_parts.append(cols)
-                        val_parts.append(vals)
-                        npairs += rows.size
+                        store(pending.pop(0).result())
                 for f in pending:
-                    rows, cols, vals = f.result()
-                    counts += np.bincount(rows, minlength=n)
-                    idx_parts.append(cols)
-                    val_parts.append(vals)
-                    npairs += rows.size
+                    store(f.result())
         else:
             for block in gen:
-                rows, cols, vals = work(block)
-                counts += np.bincount(rows, minlength=n)
-                idx_parts.append(cols)
-                val_parts.append(vals)
-                npairs += rows.size
+                store(work(block))
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         idx_dtype = np.int32 if npairs < 2**31 - 1 else np.int64
-        indices = np.concatenate(idx_parts).astype(idx_dtype, copy=False)
-        del idx_parts
-        data = np.concatenate(val_parts)
-        del val_parts
+        indices, data = buf.finish()
+        indices = indices.astype(idx_dtype, copy=False)
         U = sp.csr_matrix((data, indices, indptr.astype(idx_dtype)), shape=(n, n))
         U.has_sorted_indices = True
         self._W = U
@@ -659,14 +712,21 @@ class NonlocalOperator:
         return out
 
     def _build_images(self, q: CellPairQuadrature, order: np.ndarray, rc: float, dense: bool) -> None:
-        """Sparse image couplings W_s[K, K'] = ∫_K∫_K' g(|x − (A y + b)|), in q's cell order."""
+        """Sparse image couplings W_s[K, K'] = ∫_K∫_K' g(|x − (A y + b)|), in q's cell order.
+
+        Periodic images are summed into one matrix; each image matrix is symmetrized
+        (exactly symmetric in exact arithmetic: the maps are isometric involutions or come
+        in ± pairs), so the operator stays symmetric to round-off. Pairs are those within
+        r_c of each other, for ``dense`` as well (lattice sums are truncated at r_c).
+        """
         from scipy.spatial import cKDTree
         c = q.centroids
         tree = cKDTree(c)
         rmax = float(q.radius.max())
         n = q.ncells
+        periodic = None
         for A, b, is_mirror in self._images():
-            cimg = c @ A.T + b
+            cimg = _affine_rows(c, A, b)
             lists = tree.query_ball_point(cimg, rc + 2 * rmax)
             lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=n)
             if lens.sum() == 0:
@@ -675,8 +735,17 @@ class NonlocalOperator:
             I = np.fromiter((i for x in lists for i in x), dtype=np.int64, count=int(lens.sum()))
             vals = q.pair_values(I, J, transform=(A, b))
             M = sp.csr_matrix((vals, (I, J)), shape=(n, n))
+            if is_mirror:
+                M = (0.5 * (M + M.T)).tocsr()
+                M.eliminate_zeros()
+                self._ext.append((M, A))
+                self.stats["nnz_images"] = self.stats.get("nnz_images", 0) + M.nnz
+            else:
+                periodic = M if periodic is None else periodic + M
+        if periodic is not None:
+            M = (0.5 * (periodic + periodic.T)).tocsr()
             M.eliminate_zeros()
-            self._ext.append((M, A if is_mirror else None))
+            self._ext.append((M, None))
             self.stats["nnz_images"] = self.stats.get("nnz_images", 0) + M.nnz
 
     # ------------------------------------------------------------ apply

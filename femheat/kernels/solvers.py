@@ -55,8 +55,8 @@ Ill-posedness
 -------------
 For ξ = 0 and a kernel whose symbol decays faster than k⁻², σ_A(k) → 0: the
 steady problem is a first-kind integral equation (DESIGN "Numerical facts";
-for the Gaussian kernel T̂ = Q̂ exp(a²k²/2)/(κk²)). Before solving, two numbers
-are computed (:func:`assess_well_posedness`):
+for the Gaussian kernel T̂ = Q̂ exp(a²k²/2)/(κk²)). Before solving, three numbers
+are computed (:func:`assess_well_posedness`); ``check=False`` skips them:
 
 * the *amplification* γ = max_{k ≤ k_h} σ_A(k) / σ_A(k_h) and the *grid response*
   ρ = ξ + (1-ξ)ĝ(k_h), with k_h = π√d/h the checkerboard mode of the mesh (h the
@@ -162,7 +162,7 @@ def _mesh_scales(op) -> tuple[float, float]:
     """(h, diam): mean edge length and domain diameter [m] (periodic: the period)."""
     m = _mesh(op)
     p = m.p
-    e = m.edges if p.shape[0] == 3 else m.facets
+    e = {1: m.t, 2: m.facets, 3: getattr(m, "edges", None)}[p.shape[0]]
     h = float(np.mean(np.linalg.norm(p[:, e[0]] - p[:, e[1]], axis=0)))
     diam = float(np.linalg.norm(p.max(axis=1) - p.min(axis=1)))
     return h, diam
@@ -211,10 +211,16 @@ def _takes_time(fun: Callable) -> bool:
     return len(params) >= 2
 
 
+#: Gauss order of the source quadrature (sources are often narrow Gaussians).
+LOAD_INTORDER = 6
+
+
 def _load(op, source: Source, t: float = 0.0) -> np.ndarray:
     """b_i = ∫ Q φ_i dV [W] for a constant, callable ``f(x)``/``f(x, t)``, nodal
     (length n) or cell (length ncells) source Q [W m⁻³]."""
     basis = op.basis
+    if callable(source):
+        basis = skfem.CellBasis(basis.mesh, basis.elem, intorder=LOAD_INTORDER)
     if source is None:
         return np.zeros(basis.N)
     if callable(source):
@@ -368,8 +374,8 @@ def _source_width(op, b: np.ndarray) -> float:
     return math.sqrt(_dim(op) * den / (2 * num))
 
 
-def assess_well_posedness(op, source: Source = None, *, raise_errors: bool = True
-                          ) -> WellPosedness:
+def assess_well_posedness(op, source: Source = None, *, load: Optional[np.ndarray] = None,
+                          raise_errors: bool = True) -> WellPosedness:
     """Diagnose a steady nonlocal problem before solving it.
 
     Three numbers are computed from the kernel symbol and the source (module
@@ -381,8 +387,10 @@ def assess_well_posedness(op, source: Source = None, *, raise_errors: bool = Tru
     op
         The :class:`~femheat.kernels.operator.NonlocalOperator`.
     source
-        Q [W m⁻³] as for :func:`solve_steady_nonlocal`, or the load vector itself
-        (length n, W) -- used for the source-width test.
+        Q [W m⁻³] as for :func:`solve_steady_nonlocal` -- used for the
+        source-width test.
+    load
+        The assembled load vector b_i = ∫Qφ_i [W] instead of ``source``.
     raise_errors
         Raise :class:`IllPosedError` / warn :class:`IllConditionedWarning`
         (default) or only return the diagnosis.
@@ -403,10 +411,7 @@ def assess_well_posedness(op, source: Source = None, *, raise_errors: bool = Tru
     kh = _grid_wavenumber(op)
     gamma, rho = _response(op, kh)
     length = float(op.kernel.length)
-    if isinstance(source, np.ndarray) and source.shape == (op.basis.N,):
-        b = source
-    else:
-        b = _load(op, source)
+    b = _load(op, source) if load is None else np.asarray(load, dtype=float)
     width = _source_width(op, b)
     smoothing = _is_smoothing(op)
     diag = WellPosedness(gamma, rho, kh, width, length, smoothing)
@@ -691,7 +696,7 @@ def solve_steady_nonlocal(
     """
     n = op.basis.N
     b = _load(op, source)
-    diag = assess_well_posedness(op, b) if check else None
+    diag = assess_well_posedness(op, load=b) if check else None
     fixed, values, owners = _dirichlet(op, temperature)
     K1, M = _unit_forms(op.basis)
     lumped = np.asarray(M.sum(axis=1)).ravel()
@@ -967,44 +972,44 @@ class NonlocalTheta:
                 q = finite_array(initial_flux, "initial_flux").reshape(ncells, d).copy()
             self.flux = q
         dt, th, cf, cm = self.dt, self.theta, self.cf, self.cm
-        free, fixed = self.free, self.fixed
+        free = self.free
         Mc = self.Mc
         t = t_start
         yield t, T.copy()
         b_old = self._b(t)
+        last = None
         for _ in range(steps):
             t_new = t + dt
             b_new = self._b(t_new) if self._timed else b_old
             b_th = th * b_new + (1 - th) * b_old
-            AT = op.apply(T)
-            rhs = Mc @ T / dt - ((1 - th) * cf) * AT + b_th
+            # increment form: (M/dt + θ c_f A) ΔT = b_θ + c_m (qⁿ, ∇w) − c_f A Tⁿ, so that the
+            # Krylov tolerance is relative to the change, not to the temperature level
+            rhs = b_th - cf * op.apply(T)
             if memory:
-                mem = cm * self._flux_load(self.flux)
-                rhs = rhs + mem
-            # unknown: T_new; lift the Dirichlet values (constant in time)
-            lift = np.zeros(n)
-            lift[fixed] = self.values
+                rhs = rhs + cm * self._flux_load(self.flux)
 
             def apply_full(x):
                 return Mc @ x / dt + (th * cf) * op.apply(x)
 
-            rhs_f = rhs[free] - apply_full(lift)[free]
             mv = _restrict(apply_full, n, free)
-            xf, its, _ = _pcg(mv, rhs_f, self._solveP, T[free].copy(), self.tol,
+            guess = np.zeros(free.size) if last is None else last
+            xf, its, _ = _pcg(mv, rhs[free], self._solveP, guess, self.tol,
                               self.max_iterations, f"time step to t = {t_new:.4g} s")
+            last = xf
             self.iterations.append(its)
-            T_new = lift
-            T_new[free] = xf
+            dT = np.zeros(n)
+            dT[free] = xf
+            T_new = T + dT
             # energy balance: reactions of the Dirichlet rows are the outflows
-            full = apply_full(T_new) - rhs
-            dE = float(np.sum(Mc @ (T_new - T))) / dt
+            full = apply_full(dT) - rhs
+            dE = float(np.sum(Mc @ dT)) / dt
             S = float(b_th.sum())
             H = 0.0
             for nm, dofs in self.owners.items():
                 h = -float(full[dofs].sum())
                 self.boundary_heat_flow[nm] = h
                 H += h
-            scale = float(np.abs(Mc @ (T_new - T)).sum()) / dt + abs(S) + abs(H) + 1e-300
+            scale = float(np.abs(Mc @ dT).sum()) / dt + abs(S) + abs(H) + 1e-300
             self.energy_errors.append(abs(dE - S + H) / scale)
             if memory:
                 T_th = th * T_new + (1 - th) * T
