@@ -129,7 +129,6 @@ def test_periodic_and_mixed_agree_on_a_symmetric_cell(square_cell):
     np.testing.assert_allclose(np.diag(hp.conductivity), np.diag(hm.conductivity), rtol=2e-4)
 
 
-@pytest.mark.slow
 def test_simple_cubic_spheres_match_maxwell_garnett(tmp_path):
     """Simple-cubic spheres, f = 0.2: κ_eff within 1 % of Nan 1997 / MG(k') (3D)."""
     path = tmp_path / "sc.msh"
