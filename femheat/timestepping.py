@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from .errors import FemheatInputError
 from .model import MixedSystem
 from .solvers import State, consistent_flux, factorize
-from .validation import finite_array
+from .validation import finite_array, theta_and_step
 
 __all__ = ["ThetaScheme", "theta_steps", "initial_state", "step_count"]
 
@@ -135,14 +135,7 @@ class ThetaScheme:
     @staticmethod
     def _validate(system: MixedSystem, dt: float, theta: float) -> tuple[float, float]:
         """Check θ and Δt (and warn about Crank–Nicolson pitfalls); return them as floats."""
-        theta = float(finite_array(theta, "time.theta"))
-        if not 0.5 <= theta <= 1.0:
-            raise FemheatInputError(
-                f"time.theta = {theta} gives a conditionally stable scheme; use 0.5 "
-                "(Crank-Nicolson) to 1 (backward Euler)")
-        dt = float(finite_array(dt, "time.dt"))
-        if dt <= 0:
-            raise FemheatInputError(f"time.dt must be > 0 s, got {dt}")
+        theta, dt = theta_and_step(theta, dt, "time.")
         tau = system.fields.relaxation_time
         if system.problem.model == "mcv" and theta == 0.5 and np.any(tau == 0):
             warnings.warn(

@@ -81,3 +81,19 @@ def spd_tensor(value: ArrayLike, dim: int, where: str) -> np.ndarray:
             f"in {_show(arr if arr.ndim == 2 else arr[..., 0])}"
         )
     return arr
+
+
+def theta_and_step(theta: ArrayLike, dt: ArrayLike, prefix: str = "") -> tuple[float, float]:
+    """Validate a θ-scheme: 0.5 ≤ θ ≤ 1 (unconditionally stable) and Δt > 0 [s].
+
+    ``prefix`` names where they came from (e.g. ``"time."`` for a case file).
+    """
+    theta = float(finite_array(theta, f"{prefix}theta"))
+    if not 0.5 <= theta <= 1.0:
+        raise FemheatInputError(
+            f"{prefix}theta = {theta} gives a conditionally stable scheme; use 0.5 "
+            "(Crank-Nicolson) to 1 (backward Euler)")
+    dt = float(finite_array(dt, f"{prefix}dt"))
+    if dt <= 0:
+        raise FemheatInputError(f"{prefix}dt must be > 0 s, got {dt}")
+    return theta, dt

@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 import femheat
 from femheat import geometry, packing, quality
 from femheat.errors import FemheatInputError, MeshError
+from tests.conftest import cell_measures, facet_measures, region_measure  # noqa: F401
 
 needs_gmsh = pytest.mark.skipif(
     importlib.util.find_spec("gmsh") is None, reason="gmsh is not installed (femheat[full])"
@@ -29,26 +30,6 @@ needs_gmsh = pytest.mark.skipif(
 L = 1e-6  # cell side [m]
 
 
-# ------------------------------------------------------------------ helpers
-def cell_measures(regions: femheat.RegionMesh) -> np.ndarray:
-    """Unsigned area (2D) or volume (3D) of every cell [m^2 or m^3]."""
-    p, t = regions.mesh.p, regions.mesh.t
-    d = regions.dim
-    J = np.stack([p[:, t[i + 1]] - p[:, t[0]] for i in range(d)], axis=1)
-    return np.abs(np.linalg.det(np.moveaxis(J, -1, 0))) / (2 if d == 2 else 6)
-
-
-def facet_measures(regions: femheat.RegionMesh, facets: np.ndarray) -> np.ndarray:
-    """Length (2D) or area (3D) of the given facets [m or m^2]."""
-    p, f = regions.mesh.p, regions.mesh.facets[:, facets]
-    if regions.dim == 2:
-        return np.linalg.norm(p[:, f[1]] - p[:, f[0]], axis=0)
-    return 0.5 * np.linalg.norm(
-        np.cross(p[:, f[1]] - p[:, f[0]], p[:, f[2]] - p[:, f[0]], axis=0), axis=0)
-
-
-def region_measure(regions: femheat.RegionMesh, name: str) -> float:
-    return float(cell_measures(regions)[regions.subdomain(name)].sum())
 
 
 def facet_nodes(regions: femheat.RegionMesh, facets: np.ndarray) -> np.ndarray:

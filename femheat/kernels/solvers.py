@@ -101,7 +101,7 @@ from skfem.helpers import dot, grad
 
 from ..errors import BoundaryConditionError, FemheatInputError, RegionError, SolverError
 from ..solvers import factorize
-from ..validation import finite_array
+from ..validation import finite_array, theta_and_step
 
 __all__ = [
     "IllPosedError",
@@ -866,14 +866,7 @@ class NonlocalTheta:
                  source: Source = None, temperature: Optional[Mapping[str, Value]] = None,
                  relaxation_time: float = 0.0, lumped: bool = False, tol: float = 1e-12,
                  max_iterations: int = 500):
-        theta = float(finite_array(theta, "theta"))
-        if not 0.5 <= theta <= 1.0:
-            raise FemheatInputError(
-                f"theta = {theta} gives a conditionally stable scheme; use 0.5 "
-                "(Crank-Nicolson) to 1 (backward Euler)")
-        dt = float(finite_array(dt, "dt"))
-        if dt <= 0:
-            raise FemheatInputError(f"dt must be > 0 s, got {dt}")
+        theta, dt = theta_and_step(theta, dt)
         tau = float(finite_array(relaxation_time, "relaxation_time"))
         if tau < 0:
             raise FemheatInputError(f"relaxation_time must be >= 0 s, got {tau}")
