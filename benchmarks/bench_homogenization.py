@@ -220,7 +220,7 @@ def run_cell(cell: str, mode: str, resistances: list[float], repeats: int,
     t = time.perf_counter()
     A = cp.flux_matrix(cp.resistances({INTERFACE: R1}))
     t = tick("A(R) = A_bulk + R A_Γ", t)
-    P, weights = cp._reduced[None]
+    P, weights, _ = cp._reduced[None]
     Ar = (P.T @ A @ P).tocsr()
     t = tick("Pᵀ A P", t)
     Br = (cp.system.divergence @ P).tocsr()
@@ -249,7 +249,7 @@ def run_cell(cell: str, mode: str, resistances: list[float], repeats: int,
     res["breakdown_no_ties_fill"] = int(lu3.L.nnz + lu3.U.nnz)
     del lu3
     # temperature recovery B Bᵀ T = rhs (paid once per cell, in the first solve):
-    # femheat's bordered matrix + general LU (COLAMD) vs grounding one DOF + symmetric MMD
+    # the former bordered matrix + general LU (COLAMD) vs grounding one DOF + symmetric MMD (now used)
     BBt = (Br @ Br.T).tocsr()
     wrow = sp.csr_matrix(weights[None, :] / weights.sum())
     t0 = time.perf_counter()
