@@ -26,6 +26,7 @@ from .case import Case
 from .conductance import (crossover_resistance, crossover_resistance_theory, fit_resistance,
                           maxwell_garnett, sweep_resistance)
 from .homogenization import CellProblem
+from .errors import FemheatInputError
 from .io import VTKSeriesWriter, write_summary
 
 __all__ = ["run_homogenization"]
@@ -33,13 +34,28 @@ __all__ = ["run_homogenization"]
 log = logging.getLogger(__name__)
 
 
+def _scalar_conductivity(material, where: str) -> float:
+    """κ of an isotropic, constant material [W m⁻¹ K⁻¹] (closed forms need one number)."""
+    k = material.conductivity
+    if callable(k):
+        raise FemheatInputError(f"{where}: the closed-form reference needs a constant "
+                                "conductivity, not an expression")
+    k = np.asarray(k, dtype=float)
+    if k.ndim == 0:
+        return float(k)
+    if k.ndim == 2 and k.shape[0] == k.shape[1] and np.allclose(k, k[0, 0] * np.eye(k.shape[0])):
+        return float(k[0, 0])
+    raise FemheatInputError(f"{where}: the closed-form reference needs an isotropic "
+                            f"(scalar) conductivity, got {k.tolist()}")
+
+
 def _reference(case: Case, cell: CellProblem) -> Optional[Callable[[np.ndarray], np.ndarray]]:
     ref = case.homogenization.reference
     if ref is None:
         return None
     mats = case.homogenization.cell["materials"]
-    km = float(np.mean(np.atleast_1d(mats[case.homogenization.matrix].conductivity)))
-    ki = float(np.mean(np.atleast_1d(mats[ref["inclusion"]].conductivity)))
+    km = _scalar_conductivity(mats[case.homogenization.matrix], "homogenization.matrix")
+    ki = _scalar_conductivity(mats[ref["inclusion"]], "homogenization.reference.inclusion")
     f = ref["volume_fraction"]
     if f is None:
         derived = cell.regions.metadata.get("derived") or {}
@@ -102,8 +118,8 @@ def run_homogenization(case: Case, outdir: str | Path,
 
     km = None
     if settings.matrix is not None:
-        km = float(np.mean(np.atleast_1d(
-            settings.cell["materials"][settings.matrix].conductivity)))
+        km = _scalar_conductivity(settings.cell["materials"][settings.matrix],
+                                  "homogenization.matrix")
         summary["matrix_conductivity"] = km
     reference = _reference(case, cell)
     if reference is not None:
