@@ -54,7 +54,7 @@ import skfem
 
 from . import forms
 from .analysis import InterfaceReport, interface_report
-from .conditions import HeatFlux, KapitzaResistance, Temperature
+from .conditions import KapitzaResistance, Temperature
 from .errors import FemheatInputError, MeshError
 from .materials import Material
 from .mesh import RegionMesh
@@ -260,15 +260,14 @@ def _normal_moments(qb: skfem.CellBasis, facets: np.ndarray, axis: int, nmom: in
     return out, fb.element_dofs
 
 
-def _facet_matrix(moments: np.ndarray, dofs: np.ndarray, own: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _facet_matrix(moments: np.ndarray, dofs: np.ndarray, own: np.ndarray) -> np.ndarray:
     """Per-facet matrices [facet, moment, own DOF] from the cell-local moments."""
     nf, nfd = own.shape[1], own.shape[0]
     M = np.zeros((nf, moments.shape[2], nfd))
     for j in range(nfd):
         hit = dofs == own[j][None, :]  # (n_local, nf): which local function is DOF j
         M[:, :, j] = np.einsum("lf,lfp->fp", hit, moments)
-    return M, own
+    return M
 
 
 def _periodic_map(qb: skfem.CellBasis, axes: Sequence[int],
@@ -288,8 +287,8 @@ def _periodic_map(qb: skfem.CellBasis, axes: Sequence[int],
         fl, fh = pairs[axis]
         ml, dl = _normal_moments(qb, fl, axis, nfd)
         mh, dh = _normal_moments(qb, fh, axis, nfd)
-        Ml, own_l = _facet_matrix(ml, dl, fdofs[:, fl])
-        Mh, own_h = _facet_matrix(mh, dh, fdofs[:, fh])
+        own_l, own_h = fdofs[:, fl], fdofs[:, fh]
+        Ml, Mh = _facet_matrix(ml, dl, own_l), _facet_matrix(mh, dh, own_h)
         cond = np.linalg.cond(Mh)
         if not np.all(np.isfinite(cond)) or cond.max() > 1e10:
             raise MeshError("periodic twin facets have a singular normal-trace map; the "
@@ -448,6 +447,20 @@ class CellProblem:
             out[name] = v
         return out
 
+    def system_at(self, resistances: Mapping[str, float],
+                  flux_matrix: sp.csr_matrix | None = None) -> MixedSystem:
+        """The assembled system with the given Kapitza resistances (shares the cache).
+
+        For post-processing and output (interface reports, VTU writers), which read
+        R_K from the problem; ``flux_matrix`` is A(R) if already built.
+        """
+        R = self.resistances(resistances)
+        problem = dataclasses.replace(self.problem, interfaces={
+            n: KapitzaResistance(R[n], k.tangential) for n, k in self.kapitza.items()})
+        A = self.flux_matrix(R) if flux_matrix is None else flux_matrix
+        return dataclasses.replace(self.system, problem=problem, resistance=A,
+                                   _cache=self.system._cache)
+
     def flux_matrix(self, resistances: Mapping[str, float]) -> sp.csr_matrix:
         """A(R) = A_bulk + Σ_Γ R_Γ A_Γ (the only part that depends on R_K)."""
         A = self.system.resistance
@@ -521,11 +534,7 @@ class CellProblem:
                  for n, c in rm.subdomains.items()}
         reports: dict[str, InterfaceReport] = {}
         if rm.interfaces:
-            problem = dataclasses.replace(self.problem, interfaces={
-                n: KapitzaResistance(R[n], k.tangential) for n, k in self.kapitza.items()})
-            view = dataclasses.replace(sysm, problem=problem, resistance=A,
-                                       _cache=sysm._cache)
-            reports = interface_report(view, state)
+            reports = interface_report(self.system_at(R, A), state)
         return LoadCase(axis, state, mean, dissipation, share, reports)
 
 

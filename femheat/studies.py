@@ -96,7 +96,7 @@ def run_homogenization(case: Case, outdir: str | Path,
     summary["homogenization"] = result.summary()
     files: list[str] = []
     if case.output.vtu:
-        writer = VTKSeriesWriter(cell.system, out)
+        writer = VTKSeriesWriter(cell.system_at(result.resistances), out)
         for lc in result.loads:
             writer.write(float(lc.axis), lc.state)
         files += list(writer.files)

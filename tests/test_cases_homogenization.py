@@ -50,6 +50,12 @@ def test_cylinder_sweep_case(tmp_path, capsys):
     assert 0 < fit["standard_error"] < fit["resistance"]
     for name in ("sweep.csv", "sweep.png", "fields.pvd", "temperature_x.png"):
         assert (tmp_path / name).exists(), name
+    # the interface file carries the case's R_K and jumps = R_K q·n (not the R = 0 bulk)
+    import meshio
+
+    iface = meshio.read(tmp_path / "interfaces_00000.vtu")
+    np.testing.assert_allclose(iface.cell_data["kapitza_resistance"][0], 1e-8)
+    assert np.abs(iface.cell_data["temperature_jump"][0]).max() > 0
 
 
 def test_sphere_composite_case_coarse(tmp_path):

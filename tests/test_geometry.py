@@ -15,7 +15,7 @@ import femheat
 from femheat import geometry
 from femheat.errors import FemheatInputError, MeshError, RegionError
 from femheat.mesh import load_mesh
-from tests.conftest import cell_measures, facet_measures, region_measure  # noqa: F401
+from tests.conftest import facet_measures, region_measure
 
 MESHES = Path(__file__).resolve().parents[1] / "meshes"
 A = 1e-6  # composite unit-cell side [m]

@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 import femheat
 from femheat import geometry, packing, quality
 from femheat.errors import FemheatInputError, MeshError
-from tests.conftest import cell_measures, facet_measures, region_measure  # noqa: F401
+from tests.conftest import cell_measures, facet_measures, region_measure
 
 needs_gmsh = pytest.mark.skipif(
     importlib.util.find_spec("gmsh") is None, reason="gmsh is not installed (femheat[full])"

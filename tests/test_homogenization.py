@@ -130,7 +130,8 @@ def test_periodic_and_mixed_agree_on_a_symmetric_cell(square_cell):
 
 
 def test_simple_cubic_spheres_match_maxwell_garnett(tmp_path):
-    """Simple-cubic spheres, f = 0.2: κ_eff within 1 % of Nan 1997 / MG(k') (3D)."""
+    """Simple-cubic spheres, f = 0.2: κ_eff within 1 % of Nan 1997 / MG(k') (3D; measured
+    −1.8e-4 at a/a_K = 0.5 and −5.6e-3 at 10), symmetric, isotropic, positive definite."""
     path = tmp_path / "sc.msh"
     f = 0.2
     a = float((3 * f / (4 * np.pi)) ** (1 / 3))
@@ -144,25 +145,8 @@ def test_simple_cubic_spheres_match_maxwell_garnett(tmp_path):
         mg = float(maxwell_garnett(f, KM, KI, dim=3, radius=a, resistance=R))
         err = np.diag(h.conductivity) / mg - 1
         assert np.all(np.abs(err) < 0.01), (a_over_aK, err)
-        assert h.anisotropy < 0.01
-
-
-def test_cubic_sphere_cell_is_isotropic_and_close_to_maxwell_garnett(tmp_path):
-    """Coarse 3D check kept in the default run: 1 sphere, f = 0.1, mixed cell."""
-    path = tmp_path / "sc.msh"
-    f = 0.1
-    a = float((3 * f / (4 * np.pi)) ** (1 / 3))
-    geometry.particle_composite([1.0, 1.0, 1.0], f, shape="sphere", n_per_side=1,
-                                periodic=True, mesh_size=0.2, interface_mesh_size=0.08,
-                                path=path)
-    rm = fh.load_mesh(path)
-    R = a / KM
-    h = homogenize(rm, MATS, {"inclusion_surface": R}, degree=0)
-    mg = float(maxwell_garnett(f, KM, KI, dim=3, radius=a, resistance=R))
-    err = np.diag(h.conductivity) / mg - 1
-    assert np.all(np.abs(err) < 0.02), err
-    assert h.asymmetry < 1e-8 and np.all(h.eigenvalues > 0)
-    assert h.anisotropy < 0.01, h.anisotropy
+        assert h.anisotropy < 0.01, h.anisotropy  # cubic symmetry: isotropic tensor
+        assert h.asymmetry < 1e-8 and np.all(h.eigenvalues > 0)
 
 
 def test_kappa_eff_converges_at_second_order(tmp_path):

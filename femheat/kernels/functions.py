@@ -588,6 +588,19 @@ class PowerLawKernel(RadialKernel):
         return np.maximum(self.length, np.asarray(distance, dtype=float) / 2)
 
 
+def _normalization(mass: float, dim: int, normalize: bool, rtol: float, what: str) -> float:
+    """Scale making ∫ g dV = 1: 1/mass if ``normalize``, else 1 after checking the mass."""
+    if not math.isfinite(mass) or mass <= 0:
+        raise FemheatInputError(f"{what} has mass {mass!r}; it must be finite and > 0")
+    if normalize:
+        return 1.0 / mass
+    if abs(mass - 1.0) > rtol:
+        raise FemheatInputError(
+            f"{what} is not normalized in {dim}D: ∫ g dV = {mass:.8g} (must be 1 within "
+            f"rtol = {rtol:g}); fix it or pass normalize=True")
+    return 1.0
+
+
 class TabulatedKernel(RadialKernel):
     r"""Radial profile tabulated at radii r_i, interpolated by a monotone cubic (PCHIP).
 
@@ -634,15 +647,8 @@ class TabulatedKernel(RadialKernel):
         self.rmax = float(r[-1])
         self.scale = 1.0
         self.length = float(r[-1]) if length is None else _check_length(length, "TabulatedKernel length")
-        mass = float(self._mass_at(self.rmax))
-        if mass <= 0:
-            raise FemheatInputError("TabulatedKernel g has zero mass; give a nonzero profile")
-        if normalize:
-            self.scale = 1.0 / mass
-        elif abs(mass - 1.0) > rtol:
-            raise FemheatInputError(
-                f"TabulatedKernel g has mass {mass:.8g} in {self.dim}D (must be 1 within "
-                f"rtol = {rtol:g}); pass normalize=True to rescale it")
+        self.scale = _normalization(float(self._mass_at(self.rmax)), self.dim, normalize,
+                                    rtol, "TabulatedKernel g")
         if length is None:
             self.length = math.sqrt(self.second_moment())
         self.smooth = False
@@ -731,15 +737,8 @@ class CallableKernel(RadialKernel):
             raise FemheatInputError(
                 f"CallableKernel profile must return finite values >= 0 of the shape of r; "
                 f"at r = [0, 0.5, 1, 3]·length it gave {probe!r}")
-        mass = float(self.radial_mass(self._support())[0])
-        if not math.isfinite(mass) or mass <= 0:
-            raise FemheatInputError(f"CallableKernel profile has mass {mass!r}; it must be finite and > 0")
-        if normalize:
-            self.scale = 1.0 / mass
-        elif abs(mass - 1.0) > rtol:
-            raise FemheatInputError(
-                f"CallableKernel profile is not normalized in {self.dim}D: ∫ g dV = {mass:.8g} "
-                f"(must be 1 within rtol = {rtol:g}); fix g or pass normalize=True")
+        self.scale = _normalization(float(self.radial_mass(self._support())[0]), self.dim,
+                                    normalize, rtol, "CallableKernel profile")
 
     def scaled(self, length: float) -> "CallableKernel":
         s = _check_length(length, "length") / self.length

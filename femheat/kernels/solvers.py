@@ -169,10 +169,17 @@ def _mesh_scales(op) -> tuple[float, float]:
 
 
 def _symbol(op, k: np.ndarray) -> Optional[np.ndarray]:
-    """ĝ(k) of the operator's kernel, or None if the kernel has no symbol."""
+    """ĝ(k) of the operator's kernel, or None where it cannot be evaluated.
+
+    Every :class:`~femheat.kernels.functions.RadialKernel` has a symbol (closed form
+    or numerical Hankel transform). A user callable's transform may fail or return
+    non-finite values (e.g. a non-integrable tail); the symbol-based diagnostics
+    (preconditioner choice, well-posedness estimate) are then skipped and the
+    defaults used, which is documented in :func:`assess_well_posedness`.
+    """
     try:
         s = np.asarray(op.kernel.symbol(np.asarray(k, dtype=float)), dtype=float)
-    except (NotImplementedError, AttributeError, TypeError, ValueError):
+    except (ValueError, FloatingPointError, OverflowError):
         return None
     return s if np.all(np.isfinite(s)) else None
 
@@ -348,6 +355,11 @@ def _response(op, kmax: float) -> tuple[float, float]:
     band = np.geomspace(math.pi / diam, kmax, 400)
     sA = _operator_symbol(op, band)
     if sA is None:
+        warnings.warn(
+            f"the symbol of {op.kernel!r} cannot be evaluated, so the conditioning of the "
+            "steady operator is not checked (only the source width is); give the kernel "
+            "a symbol (CallableKernel(..., symbol=...)) to enable the check",
+            IllConditionedWarning, stacklevel=4)
         return 1.0, 1.0
     rho = float(sA[-1] / kmax**2)
     return float(sA.max() / max(sA[-1], 1e-300)), rho
