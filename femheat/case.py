@@ -479,10 +479,10 @@ def _homogenization(data: dict, regions: RegionMesh, materials: dict, interfaces
         raise FemheatInputError(
             f"homogenization.matrix = {matrix!r} is not a material of the case; the "
             f"materials are {sorted(materials)}")
-    penalty = model.get("penalty", 1.0)
+    penalty = _number(model.get("penalty", 1.0), "model.penalty")
     cell = dict(regions=regions, materials=materials, interfaces=interfaces, model=mtype,
                 degree=degree, boundary=boundary, beta=model.get("beta", 2),
-                penalty=float(penalty), axes=axes)
+                penalty=penalty, axes=axes)
     settings = HomogenizationSettings(cell, matrix, bool(h.get("crossover", False)))
     if settings.crossover and matrix is None:
         raise FemheatInputError("homogenization.crossover needs homogenization.matrix "
