@@ -413,6 +413,9 @@ def test_inhomogeneous_kernel_is_symmetric():
     (dict(period=(0.5, None)), r"period\[0\] = 0.5 m but the mesh spans 1 m"),
     (dict(kernel=GaussianKernel(0.1, 3)), r"kernel is normalized in 3D but the mesh is 2D"),
     (dict(method="dense", max_dense_cells=10), r"method='dense' is the test oracle"),
+    (dict(quadrature="gauss"), r"quadrature must be one of 'exact', 'centroid', got 'gauss'"),
+    (dict(quadrature="centroid", kernel=YukawaKernel(0.2, 2)),
+     r"quadrature = 'centroid' needs a kernel bounded and smooth at r = 0; YukawaKernel"),
 ])
 def test_bad_operator_input(kwargs, match):
     regions = square_regions(4, boundaries={"bottom": lambda x: np.isclose(x[1], 0)})

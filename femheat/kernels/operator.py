@@ -82,7 +82,7 @@ from scipy.sparse.linalg import LinearOperator
 from ..errors import FemheatInputError, RegionError
 from ..mesh import RegionMesh
 from .functions import RadialKernel
-from .quadrature import CellPairQuadrature
+from .quadrature import CellPairQuadrature, check_rule
 
 __all__ = ["NonlocalOperator", "cell_gradient", "neighbour_pairs"]
 
@@ -386,6 +386,13 @@ class NonlocalOperator:
     tol
         Requested relative accuracy: kernel mass neglected by the cut-off, per-entry
         quadrature accuracy, and H-matrix block accuracy.
+    quadrature
+        ``"exact"`` (default): W[K,K'] = ∫_K∫_K' g integrated to ``tol``;
+        ``"centroid"``: W[K,K'] = |K||K'| g(|c_K − c_K'|), for kernels smooth at r = 0
+        (Gaussian). Exact cell integrals widen the kernel by the cells' second moments
+        (an O(h²) error of the operator on smooth fields); the centroid rule does not
+        (:mod:`femheat.kernels.quadrature`), and it is the accurate choice for steady
+        problems with a smoothing kernel (ξ = 0), where that widening is amplified.
     period
         Per-axis period [m] (``None`` for non-periodic axes) of a periodic box; the
         mesh must span exactly one period along those axes.
@@ -418,7 +425,7 @@ class NonlocalOperator:
     """
 
     def __init__(self, regions, conductivity, kernel: RadialKernel, *, local_fraction: float = 0.0,
-                 method: str = "auto", tol: float = 1e-6,
+                 method: str = "auto", tol: float = 1e-6, quadrature: str = "exact",
                  period: Sequence[float | None] | None = None, mirror: Sequence[str] | None = None,
                  kernel_length: Callable[[np.ndarray], np.ndarray] | None = None,
                  max_dense_cells: int = 8000, threads: int = 2, hmatrix_options: dict | None = None):
@@ -449,6 +456,7 @@ class NonlocalOperator:
         if not (0.0 < tol <= 0.1):
             raise FemheatInputError(f"tol must be in (0, 0.1], got {tol!r}")
         self.tol = tol
+        self.quadrature = check_rule(quadrature, kernel)
         self.threads = max(1, int(threads))
 
         self.n = mesh.p.shape[1]
@@ -555,7 +563,8 @@ class NonlocalOperator:
     def _quadrature(self, order: np.ndarray | None = None) -> CellPairQuadrature:
         t = self.mesh.t if order is None else self.mesh.t[:, order]
         cl = self._cell_len if (order is None or self._cell_len is None) else self._cell_len[order]
-        return CellPairQuadrature(self.mesh.p, t, self.kernel, self.tol, cell_length=cl)
+        return CellPairQuadrature(self.mesh.p, t, self.kernel, self.tol, cell_length=cl,
+                                  rule=self.quadrature)
 
     def _cutoff_radius(self) -> float:
         k = self.kernel
@@ -897,4 +906,4 @@ class NonlocalOperator:
 
     def __repr__(self) -> str:
         return (f"NonlocalOperator({self.kernel!r}, method={self.method!r}, ncells={self.ncells}, "
-                f"ξ={self.local_fraction:g}, {self.nbytes / 1e6:.1f} MB)")
+                f"ξ={self.local_fraction:g}, quadrature={self.quadrature!r}, {self.nbytes / 1e6:.1f} MB)")
