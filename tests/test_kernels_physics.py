@@ -38,6 +38,7 @@ import warnings
 import numpy as np
 import pytest
 import skfem
+from scipy import special
 from scipy.special import exp1
 
 import femheat as fh
@@ -466,6 +467,55 @@ def test_centroid_rule_is_nodally_exact_in_1d():
         T = T - np.mean(T[:-1])
         errs[rule] = float(np.abs(T - ex).max() / np.abs(ex).max())
     assert errs["centroid"] <= 1e-6 and errs["exact"] >= 1e-3, errs
+
+
+def _n3_error_3d(n: int) -> tuple[float, float, object]:
+    """BENCHMARKS N3 proper (3D): box [-5, 5]^3 (10 sigma) of n^3 lattice boxes (6 tetrahedra
+    each), exact T = Q0 erf(r/(sqrt2 s))/(4 pi kappa r) on a collar 4a wide, centroid rule
+    applied by FFT, eps = 1e-4. Returns (max error for r >= sigma/2, error of T(0), report)."""
+    s = math.sqrt(N3_SIGMA**2 - N3_A**2)
+    half, inner = 5.0, 5.0 - 4 * N3_A
+
+    def exact(x):
+        r = np.maximum(np.sqrt((x**2).sum(axis=0)), 1e-12)
+        return special.erf(r / (math.sqrt(2) * s)) / (4 * math.pi * r)
+
+    def source(x):
+        return np.exp(-(x**2).sum(axis=0) / (2 * N3_SIGMA**2)) / (2 * math.pi * N3_SIGMA**2) ** 1.5
+
+    e = np.linspace(-half, half, n + 1)
+    regions = fh.RegionMesh.from_skfem(skfem.MeshTet.init_tensor(e, e, e), subdomains={
+        "bulk": lambda x: np.abs(x).max(axis=0) < inner,
+        "collar": lambda x: np.abs(x).max(axis=0) > inner})
+    op = NonlocalOperator(regions, 1.0, GaussianKernel(N3_A, 3), tol=1e-8, quadrature="centroid",
+                          method="fft")
+    T, rep = solve_steady_nonlocal(op, source=source, temperature={"collar": exact},
+                                   regularization=1e-4)
+    p = op.basis.doflocs
+    r = np.sqrt((p**2).sum(axis=0))
+    ex = exact(p)
+    sel = (r >= N3_SIGMA / 2) & (np.abs(p).max(axis=0) < inner)
+    i0 = int(np.argmin(r))
+    return (float(np.abs(T - ex)[sel].max() / np.abs(ex[sel]).max()),
+            float(abs(T[i0] - ex[i0]) / ex[i0]), rep)
+
+
+def test_n3_gaussian_source_3d_coarse():
+    """N3 in 3D on 20^3 boxes (48k tetrahedra, h = 0.5 = 0.83a; ~5 s): measured 1.46e-2 for
+    r >= sigma/2 and 1.6e-2 at r = 0; the slow study meets the BENCHMARKS 0.5 %."""
+    err, err0, rep = _n3_error_3d(20)
+    assert err <= 2e-2 and err0 <= 2e-2, (err, err0)
+    assert rep.energy_balance <= 1e-9, rep
+
+
+@pytest.mark.slow
+def test_n3_gaussian_source_3d_meets_benchmark():
+    """N3 in 3D: 6.3e-3 and 3.5e-3 (T(0): 7.2e-3, 4.0e-3) on 30^3 and 40^3 boxes (162k and
+    384k tetrahedra, 23 s and 48 s with the FFT operator): order 2.0, within the BENCHMARKS
+    0.5 % at h = 0.25."""
+    (e1, _, _), (e2, z2, _) = _n3_error_3d(30), _n3_error_3d(40)
+    order = math.log(e1 / e2) / math.log(40 / 30)
+    assert e2 <= 5e-3 and z2 <= 5e-3 and order >= 1.7, (e1, e2, z2, order)
 
 
 @pytest.mark.parametrize("eps, match", [(-1e-4, r"regularization = -0.0001"),

@@ -38,6 +38,13 @@ W is built by one of three methods:
 ``"hmatrix"``
     :class:`femheat.kernels.hmatrix.HMatrix` with exact near blocks and ACA far blocks,
     relative accuracy ``tol``. For long-range kernels (power laws).
+``"fft"``
+    lattice meshes only (uniform ``init_tensor`` grids, 2 triangles or 6 tetrahedra per
+    box, boxes may be missing): W is a sum of discrete convolutions over the lattice
+    boxes, applied with real FFTs (:mod:`femheat.kernels.lattice`). Memory and cost no
+    longer grow with the number of neighbours, which makes 3D Gaussian kernels of many
+    cells and exact long-range kernels affordable; periodic axes are exact circular
+    convolutions. Not with ``mirror`` or ``kernel_length``.
 ``"auto"``
     ``"hmatrix"`` when :meth:`RadialKernel.is_long_range` at ``tol`` (cut-off beyond
     30 lengths), ``"cutoff"`` otherwise.
@@ -82,13 +89,14 @@ from scipy.sparse.linalg import LinearOperator
 from ..errors import FemheatInputError, RegionError
 from ..mesh import RegionMesh
 from .functions import RadialKernel
+from .lattice import LatticeConvolution, detect_lattice
 from .quadrature import CellPairQuadrature, check_rule
 
 __all__ = ["NonlocalOperator", "cell_gradient", "neighbour_pairs"]
 
 log = logging.getLogger(__name__)
 
-_METHODS = ("auto", "dense", "cutoff", "hmatrix")
+_METHODS = ("auto", "dense", "cutoff", "hmatrix", "fft")
 #: bins per search radius in the cut-off pair search (finer bins: fewer wasted candidates)
 _BINS_PER_RADIUS = {1: 2, 2: 6, 3: 3}
 _ELEMENT = {1: skfem.ElementLineP1, 2: skfem.ElementTriP1, 3: skfem.ElementTetP1}
@@ -403,7 +411,7 @@ class NonlocalOperator:
     max_dense_cells
         Largest mesh accepted by ``method="dense"``.
     threads
-        Worker threads for the cut-off assembly (numpy releases the GIL).
+        Worker threads for the cut-off assembly (numpy releases the GIL) and the FFTs.
     hmatrix_options
         Extra keyword arguments for :class:`~femheat.kernels.hmatrix.HMatrix`
         (``leaf_size``, ``eta``).
@@ -596,6 +604,8 @@ class NonlocalOperator:
             q.release_points()
         elif method == "cutoff":
             self._build_cutoff()
+        elif method == "fft":
+            self._build_fft()
         else:
             try:
                 from .hmatrix import HMatrix
@@ -675,6 +685,29 @@ class NonlocalOperator:
         if self.period is not None or self._mirrors:
             self._build_images(q, order, rc, dense=False)
         q.release_points()
+
+    def _build_fft(self) -> None:
+        lat = detect_lattice(self.mesh.p, self.mesh.t)
+        if lat is None:
+            raise FemheatInputError(
+                "method='fft' needs a lattice mesh (vertices on a uniform grid, each cell inside "
+                "one grid box, e.g. skfem.MeshTri/MeshTet.init_tensor with uniform spacing); use "
+                "method='cutoff' or 'hmatrix' for this mesh")
+        if self._mirrors:
+            raise FemheatInputError("method='fft' does not take mirror walls; use method='cutoff'")
+        if self._cell_len is not None:
+            raise FemheatInputError("method='fft' needs a translation-invariant kernel; a "
+                                    "position-dependent kernel_length needs method='cutoff'")
+        q = self._quadrature()
+        rc = self._cutoff_radius()
+        reach = rc + 2 * float(q.radius.max()) + float(np.linalg.norm(lat.spacing))
+        periodic = np.zeros(self.dim, bool) if self.period is None else self.period > 0
+        conv = LatticeConvolution(lat, q, reach, periodic, workers=self.threads)
+        q.release_points()
+        self._W = conv
+        self._perm = None
+        self.stats.update({"lattice_types": conv.ntypes, "fft_shape": conv.shape,
+                           "offsets": conv.offsets, "cutoff_radius": rc})
 
     def _est_neighbours(self, rc: float) -> int:
         vol = float(np.sum(self.measure))
