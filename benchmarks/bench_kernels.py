@@ -10,7 +10,9 @@ figure of the issue: 180k triangles). For each size the script reports
   gradient field;
 * the baseline: ``cKDTree.query_pairs`` + centroid rule |K||K'|g(|c−c'|) + a full
   symmetric ``scipy.sparse`` CSR matrix, the same timings;
-* accuracy of both against the dense oracle (``method="dense"``, exact quadrature) at
+* femheat ``NonlocalOperator(method="fft")`` on the same (lattice) meshes: W as FFT
+  convolutions over the lattice boxes, same pair quadrature and cut-off;
+* accuracy of all three against the dense oracle (``method="dense"``, exact quadrature) at
   the largest size it fits, as the relative error of a(T, ·) on random T, and the
   time ratio.
 
@@ -122,6 +124,12 @@ def run_case(kind: str, ncells: int, tol: float, repeat: int, threads: int) -> d
         out["neighbours"] = op.stats["neighbours_mean"]
         Y = op._scale(op.cell_gradients(T))
         apply_W = op._apply_W
+    elif kind == "fft":
+        op = NonlocalOperator(fh.RegionMesh.from_skfem(mesh), 1.0, kernel, method="fft", tol=tol,
+                              threads=threads)
+        out["neighbours"] = float(op.stats["offsets"])
+        Y = op._scale(op.cell_gradients(T))
+        apply_W = op._apply_W
     elif kind == "baseline":
         op = Baseline(mesh, kernel, R)
         out["neighbours"] = op.neighbours
@@ -186,6 +194,8 @@ def main() -> None:
     A = np.load(f"/tmp/bench_kernels_dense_{n}.npy")
     err_f = np.linalg.norm(np.load(f"/tmp/bench_kernels_femheat_{n}.npy") - A) / np.linalg.norm(A)
     err_b = np.linalg.norm(np.load(f"/tmp/bench_kernels_baseline_{n}.npy") - A) / np.linalg.norm(A)
+    fft = spawn("fft", nd, args.tol, args.repeat, args.threads)
+    err_t = np.linalg.norm(np.load(f"/tmp/bench_kernels_fft_{n}.npy") - A) / np.linalg.norm(A)
     print(f"\n## dense oracle at {n} cells (a/h = {dense['a_over_h']:.2f}): build {dense['build_s']:.2f} s, "
           f"{dense['nbytes'] / 1e6:.0f} MB, apply {dense['apply_s'] * 1e3:.1f} ms")
     print(f"   femheat cutoff: rel. error of a(T,.) {err_f:.2e}; build {fem['build_s']:.2f} s "
@@ -194,6 +204,8 @@ def main() -> None:
           f"({dense['apply_s'] / fem['apply_s']:.1f}x faster)")
     print(f"   baseline:       rel. error of a(T,.) {err_b:.2e} (centroid rule); build {base['build_s']:.2f} s, "
           f"{base['nbytes'] / 1e6:.1f} MB, apply {base['apply_s'] * 1e3:.1f} ms")
+    print(f"   femheat fft:    rel. error of a(T,.) {err_t:.2e}; build {fft['build_s']:.2f} s, "
+          f"{fft['nbytes'] / 1e6:.1f} MB, apply {fft['apply_s'] * 1e3:.1f} ms")
 
     print("\n## scaling (wall and CPU times in s, memory in GB; ratio = baseline / femheat wall)")
     hdr = (f"{'cells':>9} {'nbrs':>5} {'build':>7} {'base':>7} {'ratio':>6} {'cpu':>6} {'base':>6} "
@@ -213,8 +225,17 @@ def main() -> None:
               f"{f['nbytes'] / 1e9:>6.3f} {bb['nbytes'] / 1e9:>6.3f} "
               f"{f['rss_gb']:>5.2f} {bb['rss_gb']:>5.2f} {f['apply_s']:>7.3f} {bb['apply_s']:>7.3f} "
               f"{f['apply_W_s']:>7.3f} {bb['apply_W_s']:>7.3f}", flush=True)
-    print(json.dumps({"dense": dense, "err_femheat": err_f, "err_baseline": err_b, "rows": rows}),
-          file=open("/tmp/bench_kernels.json", "w"))
+    print("\n## lattice FFT operator on the same meshes (ratio = cutoff / fft)")
+    print(f"{'cells':>9} {'build':>7} {'ratio':>6} {'W GB':>7} {'ratio':>6} {'RSS':>5} {'apply':>7} {'ratio':>6}")
+    ffts = []
+    for f, _ in rows:
+        t = spawn("fft", f["ncells"], args.tol, args.repeat, args.threads)
+        ffts.append(t)
+        print(f"{t['ncells']:>9} {t['build_s']:>7.2f} {f['build_s'] / t['build_s']:>6.1f} "
+              f"{t['nbytes'] / 1e9:>7.4f} {f['nbytes'] / t['nbytes']:>6.0f} {t['rss_gb']:>5.2f} "
+              f"{t['apply_s']:>7.3f} {f['apply_s'] / t['apply_s']:>6.1f}", flush=True)
+    print(json.dumps({"dense": dense, "err_femheat": err_f, "err_baseline": err_b, "err_fft": err_t,
+                      "rows": rows, "fft": ffts}), file=open("/tmp/bench_kernels.json", "w"))
 
 
 if __name__ == "__main__":
