@@ -14,9 +14,10 @@ Measured facts that shaped these tests (numbers quoted in each test):
   and RT x P1DG alike: 3.2e-3, 1.6e-3, 8.1e-4 for nx = 200, 400, 800 at eta = 1, four
   times that at eta = 4, while its Fourier model is O(h^2) there): the two triangles of
   each square carry opposite errors. Their mean converges at O(h^2) (2.1e-5 at nx = 400),
-  so N5's 1e-4 is met on square (interval) means. In 2D the kernel build (singular K0
-  quadrature) limits the mesh, and the 2D test checks both modules against the same
-  exact field at the percent level.
+  so N5's 1e-4 is met on square (interval) means. In 2D on a periodic lattice the FFT
+  operator needs the singular K0 quadrature only once per cell-type pair and offset: the
+  kernel side is exact to 4.5e-7 on 256^2 boxes and GK - kernel is 5.1e-5 (slow test); on
+  an unstructured disk the build limits the mesh (percent-level test).
 * N3 (2D analogue), xi = 0. Two errors, both measured: (1) exact cell integrals widen the
   kernel by the cells' second moments (1.7-2.9 % on the coarsest usable meshes); the
   centroid rule has no such widening (3x smaller error, nodally exact in 1D). (2) Without
@@ -145,6 +146,92 @@ def test_n5_yukawa_kernel_equals_steady_gk_beta0():
     assert err_kernel <= 1e-6, msg
     assert max(diffs) <= 1e-4, msg
     assert min(order) >= 1.8, msg
+
+
+# 2D periodic box: Gaussian source at the centre minus its mean, exact box means by a
+# converged 2D Fourier series. Kernel: P1, lattice FFT operator with the exact periodic
+# lattice sum. GK: BDM1 x P0 (eta = 1) on the insulated square (free-slip walls are the
+# symmetry planes of the even periodic solution), compared on lattice-box means.
+N5P_MEAN = (N5_SIGMA * math.sqrt(2 * math.pi) / N5_L * math.erf(N5_L / (2 * math.sqrt(2) * N5_SIGMA))) ** 2
+
+
+def _n5p_source(x):
+    r2 = (x[0] - N5_L / 2) ** 2 + (x[1] - N5_L / 2) ** 2
+    return N5_Q0 * (np.exp(-r2 / (2 * N5_SIGMA**2)) - N5P_MEAN)
+
+
+def _n5p_box_means(values, centroids, n):
+    """Means over the n x n lattice boxes of per-cell values (two equal triangles per box)."""
+    ib = np.minimum((centroids / N5_L * n).astype(int), n - 1)
+    out = np.zeros((n, n))
+    np.add.at(out, (ib[0], ib[1]), values / 2)
+    return out - out.mean()
+
+
+def _n5p_exact(n: int, m: int = 1024) -> np.ndarray:
+    x = np.arange(m) / m * N5_L
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    c = np.fft.fft2(_n5p_source(np.array([X, Y]))) / m**2
+    k = 2 * np.pi * np.fft.fftfreq(m, d=N5_L / m)
+    KX, KY = np.meshgrid(k, k, indexing="ij")
+    K2 = KX**2 + KY**2
+    that = np.zeros_like(c)
+    that[K2 > 0] = c[K2 > 0] * (1 + N5_L_NL**2 * K2[K2 > 0]) / (N5_KAPPA * K2[K2 > 0])
+    h = N5_L / n
+    box = np.sinc(KX * h / (2 * np.pi)) * np.sinc(KY * h / (2 * np.pi))  # box averaging
+    E = np.exp(1j * np.outer(k, (np.arange(n) + 0.5) * h))
+    vals = np.real(E.T @ (that * box) @ E)
+    return vals - vals.mean()
+
+
+def _n5p_profiles(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(exact, kernel, GK) box means on the n x n lattice."""
+    e = np.linspace(0, N5_L, n + 1)
+    mesh = skfem.MeshTri.init_tensor(e, e)
+    op = NonlocalOperator(mesh, N5_KAPPA, YukawaKernel(N5_L_NL, 2), period=(N5_L, N5_L),
+                          tol=1e-10, method="fft")
+    T, _ = solve_steady_nonlocal(op, source=_n5p_source, mean_temperature=0.0, tol=1e-12)
+    kern = _n5p_box_means(T[mesh.t].mean(axis=0), mesh.p[:, mesh.t].mean(axis=1), n)
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={"outer": lambda x: np.ones(x.shape[1], bool)})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(N5_KAPPA, nonlocal_length=N5_L_NL)},
+        {"outer": fh.Insulated()}, source=lambda x, t: _n5p_source(x), model="gk", degree=0,
+        beta=0, penalty=1.0)
+    system = fh.assemble(problem)
+    state = fh.solve_steady(system, mean_temperature=0.0)
+    tb = system.temperature_basis
+    vals = (tb.interpolate(state.temperature).value * tb.dx).sum(axis=1) / tb.dx.sum(axis=1)
+    gk = _n5p_box_means(vals, tb.mesh.p[:, tb.mesh.t].mean(axis=1), n)
+    return _n5p_exact(n), kern, gk
+
+
+def test_n5_periodic_2d_coarse():
+    """N5 in 2D, periodic unit box (l = 0.05, sigma = 1/12) on 64 x 64 boxes (~5 s): measured
+    kernel vs exact 2.6e-5, GK vs exact 8.0e-4 (GK's O(h^2) error dominates); the slow test
+    below meets the BENCHMARKS 1e-4."""
+    ex, kern, gk = _n5p_profiles(64)
+    scale = float(np.abs(ex).max())
+    e_k = float(np.abs(kern - ex).max() / scale)
+    cross = float(np.abs(gk - kern).max() / scale)
+    assert e_k <= 5e-5 and cross <= 1.2e-3, (e_k, cross)
+
+
+@pytest.mark.slow
+def test_n5_periodic_2d_meets_benchmark():
+    """BENCHMARKS N5 in 2D: Yukawa kernel (log-singular K0, exact periodic lattice sum by FFT)
+    and femheat's GK (beta = 0, same l) on 128^2 and 256^2 boxes (65k and 131k triangles;
+    GK's direct solve ~2 min at 256^2). Measured GK - kernel 2.0e-4 and 5.1e-5 (order 2.0),
+    kernel vs exact 1.8e-6 and 4.5e-7: the kernel side is exact to ~1e-6, and the two modules
+    agree to 1e-4 on box means (GK's P0 values oscillate between the two triangles of a box
+    at O(eta h), as in 1D)."""
+    diffs, e_ks = [], []
+    for n in (128, 256):
+        ex, kern, gk = _n5p_profiles(n)
+        scale = float(np.abs(ex).max())
+        e_ks.append(float(np.abs(kern - ex).max() / scale))
+        diffs.append(float(np.abs(gk - kern).max() / scale))
+    order = math.log2(diffs[0] / diffs[1])
+    assert diffs[1] <= 1e-4 and max(e_ks) <= 1e-5 and order >= 1.7, (diffs, e_ks, order)
 
 
 def test_n5_two_dimensional_yukawa_matches_gk_bump():
