@@ -41,6 +41,9 @@ __all__ = [
     "interior_penalty",
     "wall_no_slip",
     "wall_slip",
+    "wall_impermeable",
+    "wall_normal_flux",
+    "wall_temperature_trace",
     "cubic_flux_residual",
     "cubic_flux_jacobian",
 ]
@@ -203,8 +206,85 @@ def wall_slip(q, v, w):
     r"""Slip-length wall q_t = −C_s l ∂q_t/∂n: :math:`\langle \nu/(C_s l)\, q_t, v_t\rangle`.
 
     ``w.friction`` = ν/(C_s l) = l/(C_s κ) [m² K W⁻¹]. C_s → ∞ is free slip.
+    q_t = q − (q·n)n uses ``w.n``: the facet normal, or the smooth normal of a
+    curved wall passed as the keyword field ``n=`` at assembly.
     """
     return w.friction * dot(_tangential(q, w.n), _tangential(v, w.n))
+
+
+def _normal_stress(u, n, nu, nu_beta):
+    """σ_nn(u) = ν ((∇u)n)·n + βν ∇·u: the normal-normal part of the GK "stress"
+    ν∇u + βν(∇·u)I whose divergence is the viscous force of the flux equation."""
+    return nu * dot(_normal_derivative(u, n), n) + nu_beta * div(u)
+
+
+@BilinearForm
+def wall_impermeable(q, v, w):
+    r"""Weak (Nitsche) impermeable wall q·n = 0 with a given normal ``w.n``:
+
+    .. math::
+
+        -\langle \sigma_{nn}(q), v\cdot n\rangle
+        -\langle \sigma_{nn}(v), q\cdot n\rangle
+        + \langle \gamma\, q\cdot n, v\cdot n\rangle,
+        \qquad \sigma_{nn}(u) = \nu\,((\nabla u)n)\cdot n + \nu_\beta \nabla\cdot u .
+
+    σ_nn is the normal-normal part of the GK "stress" ν∇u + ν_β(∇·u)I whose
+    divergence is the viscous force of the flux equation; the first term is
+    the normal part of the boundary term −⟨ν(∇q)n + ν_β(∇·q)n, v⟩ of the
+    integrated-by-parts viscous and grad-div terms (consistency), the second
+    makes the form symmetric, the third is the penalty. ``w.nu`` = l²/κ,
+    ``w.nu_beta`` = βl²/κ [m³ K W⁻¹], ``w.gamma`` [m² K W⁻¹] the penalty
+    (:func:`femheat.gk.gk_operator` uses η(1+β)σ_F(ν + κ⁻¹(|K|/|F|)²): the
+    Nitsche scaling of :func:`wall_no_slip` plus a part that keeps the wall
+    closed in the Darcy limit l → 0). On a curved wall meshed by flat facets
+    pass the smooth outward normal of the true surface as the keyword field
+    ``n=``. The temperature's part of the wall traction is
+    :func:`wall_normal_flux` (and, for a piecewise-constant temperature,
+    :func:`wall_temperature_trace`).
+    """
+    qn, vn = dot(q, w.n), dot(v, w.n)
+    return (w.gamma * qn * vn
+            - _normal_stress(q, w.n, w.nu, w.nu_beta) * vn
+            - _normal_stress(v, w.n, w.nu, w.nu_beta) * qn)
+
+
+@BilinearForm
+def wall_normal_flux(q, s, w):
+    r"""Wall flux :math:`-\langle q\cdot n, s\rangle` (``w.n`` the facet normal by default).
+
+    Assemble with ``ubasis`` = flux ``FacetBasis``, ``vbasis`` = temperature
+    ``FacetBasis`` on the same facets, giving W (n_T × n_q). With the
+    divergence block B = (∇·q, s), the temperature term of the flux equation
+    on a wall whose normal flux is not fixed is −(B + W)ᵀT = −(T, ∇·v) +
+    ⟨T, v·n⟩: the boundary term of ∫∇T·v that vanishes where v·n = 0 is
+    imposed strongly. The energy equation keeps B (the heat crossing every
+    facet is counted).
+    """
+    return -dot(q, w.n) * s
+
+
+@BilinearForm
+def wall_temperature_trace(q, v, w):
+    r"""Wall trace of a cell-wise constant temperature, from the flux:
+    :math:`\langle T_q - \bar T_q, v\cdot n\rangle`.
+
+    With T in P0 the flux equation sees the cell mean T_K on a wall facet: a
+    first-order error of the trace. Darcy's law ∇T = −A q (A = κ⁻¹
+    [m K W⁻¹], ``w.kinv``, shape (d, d, ...)) with the cell's linear flux
+    gives the quadratic temperature T_q(x) = −A q_K·r − ½ r·A(∇q)r,
+    r = x − x_K, q_K = q − (∇q)r the flux at the centroid ``w.centroid`` [m];
+    its cell mean is T̄_q = −½ A∇q : ``w.second_moment`` (the cell mean of
+    r rᵀ [m²]). This form adds the difference T_q − T̄_q on the wall, so the
+    wall rows of a weakly impermeable wall are exact for linear Darcy fluxes
+    (BDM1 × P0). Units: K × W m⁻² · m² per test function, as every term of
+    the flux equation.
+    """
+    r = w.x - w.centroid
+    Aq = mul(w.kinv, q - mul(grad(q), r))
+    AG = mul(w.kinv, grad(q))
+    trace = -dot(Aq, r) - 0.5 * dot(r, mul(AG, r)) + 0.5 * ddot(AG, w.second_moment)
+    return trace * dot(v, w.n)
 
 
 @LinearForm

@@ -11,6 +11,37 @@ system gains, with ν = l²/κ [m³ K W⁻¹],
   on :class:`~femheat.conditions.SlipLength` walls; other boundaries are
   stress-free (natural), which on an impermeable wall is free slip.
 
+Curved walls. Imposing q·n_h = 0 strongly on flat facets whose normals n_h
+jump from facet to facet locks the tangential flux (the Babuška–Sapondzhyan
+paradox of slip on polygons): on a faceted wire a uniform axial flux crosses
+the tilted facets, so it is not admissible, and free slip converges at O(h)
+only. An insulated wall whose :class:`~femheat.conditions.FreeSlip` or
+:class:`~femheat.conditions.SlipLength` condition carries the smooth normal n
+of the true surface is instead impermeable in the weak sense (Urquiza, Garon &
+Farinas, J. Comput. Phys. 256, 2014, for Stokes slip):
+
+* its normal-flux DOFs are not fixed (:func:`weak_walls`);
+* the flux block gains the symmetric Nitsche terms of the viscous traction,
+  :func:`~femheat.forms.wall_impermeable`, with n and penalty
+  η(1+β)σ_F(ν + κ⁻¹(|K|/|F|)²) (the factor 1 + β for the trace of the
+  grad-div term; the κ⁻¹ part keeps the wall closed in the Darcy limit
+  l → 0, where ν vanishes); the slip friction uses q_t = q − (q·n)n;
+* the temperature term of the flux equation gains the wall part of ∫∇T·v,
+  +⟨T, v·n_h⟩ (:func:`wall_coupling`, W), and with a P0 temperature its
+  first-order trace correction :func:`~femheat.forms.wall_temperature_trace`;
+* the energy equation is unchanged: heat crossing each facet is counted, so
+  the wall's heat flow (the "leakage" ∫q_h·n_h, weakly zero) is reported by
+  :func:`~femheat.analysis.boundary_heat_flow` and the global balance closes.
+
+The flux equation's temperature coupling is then −(B + W)ᵀT while the energy
+equation keeps B: the saddle point is not symmetric. It cannot be: a
+symmetric coupling either closes the polyhedral wall in the energy balance
+(which locks exactly like the strong condition) or makes the flux depend on
+the absolute temperature level (a constant T pushing on the tilted facets).
+Measured on a wire (R = 1, l = 0.5, BDM1 × P0): free slip gives the uniform
+flux to round-off (κ_eff error = the facets' area defect, O(h²)); slip length
+C_s = 1 converges at O(h^1.9); see ``tests/test_gk_curved_walls.py``.
+
 Penalty: σ_F = η (k+1)(k+d)/d · |∂K|/|K| (the mean over the two cells on
 interior facets), k the polynomial degree of the flux space -- Shahbazi's
 explicit trace-inequality bound (J. Comput. Phys. 205, 2005) times η. η ≥ 1 is
@@ -29,20 +60,26 @@ insensitive to η (tested for η from 1 to 64).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import skfem
 
 from . import forms
-from .conditions import NoSlip, SlipLength
+from .conditions import HeatFlux, NoSlip, SlipLength
+from .errors import FemheatInputError
 from .materials import material_fields
 from .mesh import RegionMesh
 
-__all__ = ["gk_operator", "penalty_scale", "MIN_PENALTY"]
+__all__ = ["gk_operator", "penalty_scale", "weak_walls", "wall_coupling", "surface_normal",
+           "MIN_PENALTY"]
 
 #: Smallest accepted penalty factor η (Shahbazi's sufficient value).
 MIN_PENALTY = 1.0
+
+#: A smooth normal more than this angle [degrees] from a facet normal draws a warning.
+NORMAL_ANGLE_WARNING = 30.0
 
 
 def _measures(mesh: skfem.Mesh) -> tuple[np.ndarray, np.ndarray]:
@@ -79,8 +116,114 @@ def _field(values: np.ndarray, basis) -> np.ndarray:
     return np.repeat(np.asarray(values, dtype=float)[:, None], basis.X.shape[1], axis=1)
 
 
+def _cell_moments(mesh: skfem.Mesh, cells: np.ndarray, fb: skfem.FacetBasis) -> dict:
+    """Centroids x_K [m] and second moments mean_K r rᵀ [m²] (r = x − x_K) as facet fields.
+
+    For a simplex with vertices p_v: mean r rᵀ = Σ_v r_v r_vᵀ / ((d+1)(d+2)).
+    """
+    d = mesh.p.shape[0]
+    pv = mesh.p[:, mesh.t[:, cells]]  # (d, d+1, n)
+    xk = pv.mean(axis=1)
+    r = pv - xk[:, None]
+    moment = np.einsum("ivn,jvn->ijn", r, r) / ((d + 1) * (d + 2))
+    nq = fb.X.shape[1]
+    return {"centroid": np.repeat(xk[:, :, None], nq, axis=2),
+            "second_moment": np.repeat(moment[:, :, :, None], nq, axis=3)}
+
+
+def weak_walls(problem) -> dict:
+    """Walls whose impermeability is imposed weakly: name -> wall condition.
+
+    These are the :class:`~femheat.conditions.FreeSlip` and
+    :class:`~femheat.conditions.SlipLength` walls given a smooth ``normal``;
+    their normal-flux DOFs must not be fixed. Each must be insulated
+    (``HeatFlux(0)``), which is checked here.
+    """
+    if problem.model != "gk":
+        return {}
+    out = {}
+    for name, wall in problem.walls.items():
+        if getattr(wall, "normal", None) is None:
+            continue
+        bc = problem.boundary_conditions.get(name)
+        if not (isinstance(bc, HeatFlux) and not callable(bc.value)
+                and np.all(np.asarray(bc.value) == 0)):
+            raise FemheatInputError(
+                f"walls.{name}: a wall given a smooth normal is made impermeable "
+                f"(q.n = 0) weakly, so its thermal condition must be insulated "
+                f"(HeatFlux(0)), got {bc!r}; drop normal= to keep the facet normals")
+        out[name] = wall
+    return out
+
+
+def surface_normal(wall, name: str, fb: skfem.FacetBasis) -> np.ndarray:
+    """The wall's smooth normal at the quadrature points of ``fb``, checked.
+
+    Refuses values that are not finite unit vectors of shape (d, n_facets,
+    n_points) or that point into the body (n·n_h ≤ 0); warns when n is further
+    than :data:`NORMAL_ANGLE_WARNING` degrees from a facet normal (a wrong
+    surface, or facets too coarse for the curvature).
+    """
+    where = f"walls.{name}: {type(wall).__name__}.normal"
+    x = fb.global_coordinates().value
+    try:
+        n = np.asarray(wall.normal(x), dtype=float)
+    except FemheatInputError:
+        raise
+    except Exception as exc:  # the user's function failed on the points
+        raise FemheatInputError(
+            f"{where} failed on positions of shape {x.shape} ({type(exc).__name__}: {exc}); "
+            "it must accept an array x of shape (d, ...) [m] and return the outward unit "
+            "normals, shape (d, ...)") from exc
+    if n.shape != x.shape:
+        raise FemheatInputError(
+            f"{where} returned shape {n.shape} for positions of shape {x.shape}; it must "
+            "return one normal vector per point, shape (d, ...) like x")
+    if not np.all(np.isfinite(n)):
+        raise FemheatInputError(
+            f"{where} returned NaN or infinite values (e.g. on the axis of a cylinder "
+            "normal); check the surface's axis/centre")
+    length = np.linalg.norm(n, axis=0)
+    if np.any(np.abs(length - 1.0) > 1e-6):
+        raise FemheatInputError(
+            f"{where} must return unit vectors; lengths range from {length.min():.6g} "
+            f"to {length.max():.6g}; divide by the norm (n / np.linalg.norm(n, axis=0))")
+    cos = np.sum(n * fb.normals, axis=0)
+    if np.any(cos <= 0):
+        raise FemheatInputError(
+            f"{where} points into the body on {int(np.any(cos <= 0, axis=1).sum())} of "
+            f"{cos.shape[0]} facets; it must be the outward normal (e.g. "
+            "sphere_normal(..., inward=True) on a hole or the inner wall of a shell)")
+    angle = np.degrees(np.arccos(np.clip(cos.min(), -1, 1)))
+    if angle > NORMAL_ANGLE_WARNING:
+        warnings.warn(
+            f"{where} is up to {angle:.0f} degrees from the facet normals: either it "
+            "is not the normal of this surface or the mesh is too coarse for its "
+            "curvature", stacklevel=3)
+    return n
+
+
+def wall_coupling(problem, qb: skfem.CellBasis, tb: skfem.CellBasis, order: int
+                  ) -> sp.csr_matrix:
+    """W = −⟨q·n_h, s⟩ on the weakly impermeable walls (n_T × n_q); zero without them.
+
+    The flux equation's temperature term is −(B + W)ᵀT = −(T, ∇·v) + ⟨T, v·n_h⟩
+    (:func:`~femheat.forms.wall_normal_flux`); the energy equation keeps B.
+    """
+    names = list(weak_walls(problem))
+    if not names:
+        return sp.csr_matrix((tb.N, qb.N))
+    rm: RegionMesh = problem.regions
+    facets = np.concatenate([rm.boundary(n) for n in names])
+    fq = skfem.FacetBasis(rm.mesh, qb.elem, facets=facets, intorder=order)
+    return forms.wall_normal_flux.assemble(fq, fq.with_element(tb.elem)).tocsr()
+
+
 def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> sp.csr_matrix:
     """The GK additions to the flux block A (see module docstring).
+
+    Includes the flux-block terms of walls made impermeable weakly
+    (:func:`weak_walls`); their temperature coupling is :func:`wall_coupling`.
 
     Parameters
     ----------
@@ -101,7 +244,8 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     G = forms.flux_viscosity.assemble(qb, nu=nu)
     if beta:
         G = G + forms.flux_grad_div.assemble(qb, nu=beta * nu)
-    if not np.any(nu > 0):
+    weak = weak_walls(problem)
+    if not np.any(nu > 0) and not weak:
         return G.tocsr()
     cell_sigma, facet_sigma = penalty_scale(mesh, flux_degree)
 
@@ -110,7 +254,7 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     free = [rm.interface(n) for n, k in problem.interfaces.items() if k.tangential == "free"]
     if free:
         interior = np.setdiff1d(interior, np.concatenate(free))
-    if interior.size:
+    if interior.size and np.any(nu > 0):
         fbs = [skfem.InteriorFacetBasis(mesh, elem, facets=interior, side=s, intorder=order)
                for s in (0, 1)]
         xf = fbs[0].global_coordinates().value
@@ -120,17 +264,30 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
                           nu_max=np.maximum(nu0, nu1),
                           sigma=_field(eta * facet_sigma[interior], fbs[0]))
 
-    walls = problem.walls
-    for name, wall in walls.items():
+    for name, wall in problem.walls.items():
         facets = rm.boundary(name)
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=order)
         cells = mesh.f2t[0, facets]
         f = material_fields(rm, problem.materials, fb.global_coordinates().value, cells)
         nu_w = f.nonlocal_length**2 * f.resistivity[0, 0]
+        normal = {}
+        if name in weak:
+            # tangential/normal are those of the true surface; q.n = 0 weakly (Nitsche)
+            normal = {"n": surface_normal(wall, name, fb)}
+            # penalty: Nitsche's σν, plus a Darcy part κ⁻¹(|K|/|F|)² that closes the
+            # wall where l << h (the viscous terms then no longer do)
+            height = _measures(mesh)[0][cells] / fb.dx.sum(axis=1)
+            gamma = _field(eta * (1 + beta) * cell_sigma[cells], fb) * (
+                nu_w + f.resistivity[0, 0] * _field(height**2, fb))
+            G = G + forms.wall_impermeable.assemble(
+                fb, nu=nu_w, nu_beta=beta * nu_w, gamma=gamma, **normal)
+            if problem.degree == 0:  # P0 temperature: its wall trace, from the flux
+                G = G + forms.wall_temperature_trace.assemble(
+                    fb, kinv=f.resistivity, **_cell_moments(mesh, cells, fb))
         if isinstance(wall, NoSlip):
             G = G + forms.wall_no_slip.assemble(
                 fb, nu=nu_w, sigma=_field(eta * cell_sigma[cells], fb))
         elif isinstance(wall, SlipLength):
             friction = f.nonlocal_length * f.resistivity[0, 0] / wall.coefficient
-            G = G + forms.wall_slip.assemble(fb, friction=friction)
+            G = G + forms.wall_slip.assemble(fb, friction=friction, **normal)
     return G.tocsr()

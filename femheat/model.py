@@ -203,7 +203,11 @@ class MixedSystem:
     essential_dofs
         Flux degrees of freedom fixed by prescribed normal fluxes.
     symmetric
-        False when a conductivity has an antisymmetric (Hall) part.
+        False when a conductivity has an antisymmetric (Hall) part, or when
+        :attr:`gradient` differs from ``divergence``.
+    wall_coupling
+        W (n_T × n_q) on GK walls made impermeable weakly (curved walls given a
+        smooth normal, :mod:`femheat.gk`), else None; see :attr:`gradient`.
     """
 
     problem: HeatProblem
@@ -220,6 +224,21 @@ class MixedSystem:
     _heat_load: Callable[[float], np.ndarray]
     _essential_values: Callable[[float], np.ndarray]
     _cache: dict = field(default_factory=dict, repr=False)
+    wall_coupling: Optional[sp.csr_matrix] = field(default=None, repr=False)
+
+    @property
+    def gradient(self) -> sp.csr_matrix:
+        """G with −GᵀT the temperature term of the flux equation (n_T × n_q).
+
+        Equal to ``divergence`` (B), except on walls whose normal flux is imposed
+        weakly, where the boundary term ⟨T, v·n⟩ of ∫∇T·v survives: G = B + W.
+        The energy equation always uses B.
+        """
+        if self.wall_coupling is None:
+            return self.divergence
+        if "gradient" not in self._cache:
+            self._cache["gradient"] = (self.divergence + self.wall_coupling).tocsr()
+        return self._cache["gradient"]
 
     @property
     def n_flux(self) -> int:
@@ -333,6 +352,14 @@ def assemble(problem: HeatProblem) -> MixedSystem:
 
         A = A + gk_operator(problem, qb, order, flux_degree)
     B = forms.divergence.assemble(qb, tb)
+    weak: dict = {}
+    W = None
+    if problem.model == "gk":  # curved walls made impermeable weakly (femheat.gk)
+        from .gk import wall_coupling, weak_walls
+
+        weak = weak_walls(problem)
+        if weak:
+            W = wall_coupling(problem, qb, tb, order)
     C = forms.capacity.assemble(tb, heat_capacity=fields.heat_capacity)
 
     # Kapitza interfaces: one facet term on interior facets, no mesh splitting
@@ -344,7 +371,7 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     bcs = problem.boundary_conditions
     natural = [(n, bc) for n, bc in bcs.items() if isinstance(bc, (Temperature, Convection))]
     convective = [(n, bc) for n, bc in bcs.items() if isinstance(bc, Convection)]
-    fluxes = [(n, bc) for n, bc in bcs.items() if isinstance(bc, HeatFlux)]
+    fluxes = [(n, bc) for n, bc in bcs.items() if isinstance(bc, HeatFlux) and n not in weak]
 
     if convective:
         facets, pieces = _gather_boundaries(
@@ -373,8 +400,8 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     log.info("assembled %s system: %d flux + %d temperature DOFs",
              problem.model, qb.N, tb.N)
     return MixedSystem(problem, qb, tb, fields, A.tocsr(), M.tocsr(), B.tocsr(), C.tocsr(),
-                       essential_dofs, fields.symmetric, flux_load, heat_load,
-                       essential_values)
+                       essential_dofs, fields.symmetric and W is None, flux_load, heat_load,
+                       essential_values, wall_coupling=W)
 
 
 def kapitza_matrix(regions: RegionMesh, flux_element: skfem.Element, intorder: int,

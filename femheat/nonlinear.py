@@ -58,9 +58,9 @@ def cubic_term(system: MixedSystem, flux: np.ndarray):
 
 def _residual(system: MixedSystem, state: State, N: np.ndarray) -> float:
     free = system.free_dofs
-    A, B = system.resistance, system.divergence
+    A, G = system.resistance, system.gradient
     Aq = A @ state.flux
-    r = (Aq + N - B.T @ state.temperature - system.flux_load(0.0))[free]
+    r = (Aq + N - G.T @ state.temperature - system.flux_load(0.0))[free]
     scale = np.linalg.norm(Aq[free]) + np.linalg.norm(N[free]) + 1e-300
     return float(np.linalg.norm(r) / scale)
 

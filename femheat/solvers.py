@@ -84,12 +84,13 @@ def _saddle_point(system: MixedSystem, A_full: sp.spmatrix | None = None
     free, ess = system.free_dofs, system.essential_dofs
     A = (system.resistance if A_full is None else sp.csr_matrix(A_full))[free][:, free]
     B = system.divergence[:, free]
+    G = system.gradient[:, free]
     dq = 1.0 / np.sqrt(np.abs(A.diagonal()))
     Bs = B @ sp.diags(dq)
     rows = np.sqrt(np.asarray(Bs.multiply(Bs).sum(axis=1)).ravel())
     dT = 1.0 / np.where(rows > 0, rows, 1.0)
     S = np.concatenate([dq, dT])
-    K = sp.bmat([[A, -B.T], [-B, None]], format="csr")
+    K = sp.bmat([[A, -G.T], [-B, None]], format="csr")
     K = (sp.diags(S) @ K @ sp.diags(S)).tocsc()
     return K, free, ess, S
 
@@ -368,9 +369,9 @@ def consistent_flux(system: MixedSystem, temperature: np.ndarray, t: float) -> n
     carry an inconsistent initial flux along as a (−1)ⁿ oscillation.
     """
     free, ess = system.free_dofs, system.essential_dofs
-    A, B = system.resistance, system.divergence
+    A, G = system.resistance, system.gradient
     qd = system.essential_values(t)
-    rhs = (B.T @ temperature + system.flux_load(t))[free] - A[free][:, ess] @ qd
+    rhs = (G.T @ temperature + system.flux_load(t))[free] - A[free][:, ess] @ qd
     q = np.zeros(system.n_flux)
     q[free] = factorize(A[free][:, free], system.symmetric)(rhs)
     q[ess] = qd

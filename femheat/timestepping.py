@@ -115,8 +115,9 @@ class ThetaScheme:
         dt, theta = self._validate(system, dt, theta)
         self.system, self.dt, self.theta = system, dt, theta
         M, A, B = system.inertia, system.resistance, system.divergence
+        Gt = system.gradient.T  # = B.T except on weakly impermeable walls
         Cinv = system.capacity_inverse
-        S = (B.T @ Cinv @ B).tocsr()
+        S = (Gt @ Cinv @ B).tocsr()
         K = (M / dt + theta * A + (theta**2 * dt) * S).tocsr()
         free = system.free_dofs
         self._solve = factorize(K[free][:, free], system.symmetric)
@@ -127,7 +128,7 @@ class ThetaScheme:
         if theta < 1:
             R = R - (1 - theta) * A - (theta * (1 - theta) * dt) * S
         self._R = sp.csr_matrix(R)[free]
-        self._G = sp.csr_matrix(B.T)[free]
+        self._G = sp.csr_matrix(Gt)[free]
         self._H = (Cinv @ B).tocsr()
         log.info("factorized %d x %d flux operator (dt = %g s, theta = %g)",
                  free.size, free.size, dt, theta)
