@@ -81,20 +81,26 @@ def _n5_exact(x: np.ndarray) -> np.ndarray:
     return np.real((w * that) @ np.exp(1j * np.outer(k, np.ravel(x)))).reshape(np.shape(x))
 
 
+def _n5_gk_cell_means(regions, source):
+    """GK (beta = 0, eta = 1, BDM1 x P0, l = N5_L_NL) on insulated walls, zero mean:
+    (temperature basis, cell-mean temperatures)."""
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(N5_KAPPA, nonlocal_length=N5_L_NL)},
+        {"outer": fh.Insulated()}, source=lambda x, t: source(x), model="gk", degree=0,
+        beta=0, penalty=1.0)
+    system = fh.assemble(problem)
+    state = fh.solve_steady(system, mean_temperature=0.0)
+    tb = system.temperature_basis
+    return tb, (tb.interpolate(state.temperature).value * tb.dx).sum(axis=1) / tb.dx.sum(axis=1)
+
+
 def _n5_gk_profile(nx: int) -> np.ndarray:
     """GK (beta = 0, eta = 1, BDM1 x P0) on an insulated strip [0, L] x [0, 2L/nx]: mean T over
     each x-interval. Insulated free-slip walls at x = 0, L are the symmetry planes of the
     periodic (even) solution; the strip's fields depend on x only."""
     ny = 2
     regions = _box(np.linspace(0, N5_L, nx + 1), np.linspace(0, ny * N5_L / nx, ny + 1))
-    problem = fh.HeatProblem(
-        regions, {"domain": fh.Material(N5_KAPPA, nonlocal_length=N5_L_NL)},
-        {"outer": fh.Insulated()}, source=lambda x, t: _n5_source(x), model="gk", degree=0,
-        beta=0, penalty=1.0)
-    system = fh.assemble(problem)
-    state = fh.solve_steady(system, mean_temperature=0.0)
-    tb = system.temperature_basis
-    vals = (tb.interpolate(state.temperature).value * tb.dx).sum(axis=1) / tb.dx.sum(axis=1)
+    tb, vals = _n5_gk_cell_means(regions, _n5_source)
     xc = tb.mesh.p[0, tb.mesh.t].mean(axis=0)
     bins = np.minimum((xc / N5_L * nx).astype(int), nx - 1)
     area = np.bincount(bins, tb.dx.sum(axis=1), nx)
@@ -193,14 +199,7 @@ def _n5p_profiles(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     T, _ = solve_steady_nonlocal(op, source=_n5p_source, mean_temperature=0.0, tol=1e-12)
     kern = _n5p_box_means(T[mesh.t].mean(axis=0), mesh.p[:, mesh.t].mean(axis=1), n)
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={"outer": lambda x: np.ones(x.shape[1], bool)})
-    problem = fh.HeatProblem(
-        regions, {"domain": fh.Material(N5_KAPPA, nonlocal_length=N5_L_NL)},
-        {"outer": fh.Insulated()}, source=lambda x, t: _n5p_source(x), model="gk", degree=0,
-        beta=0, penalty=1.0)
-    system = fh.assemble(problem)
-    state = fh.solve_steady(system, mean_temperature=0.0)
-    tb = system.temperature_basis
-    vals = (tb.interpolate(state.temperature).value * tb.dx).sum(axis=1) / tb.dx.sum(axis=1)
+    tb, vals = _n5_gk_cell_means(regions, _n5p_source)
     gk = _n5p_box_means(vals, tb.mesh.p[:, tb.mesh.t].mean(axis=1), n)
     return _n5p_exact(n), kern, gk
 
