@@ -233,6 +233,16 @@ def test_n5_periodic_2d_meets_benchmark():
     assert diffs[1] <= 1e-4 and max(e_ks) <= 1e-5 and order >= 1.7, (diffs, e_ks, order)
 
 
+def _collared_disk_operator(refinements: int, r_in: float, r_out: float, kap: float, ell: float):
+    """2D Yukawa operator (tol 1e-4) on a disk r < r_out with a "bulk" r < r_in and a "collar"."""
+    mesh = skfem.MeshTri.init_circle(refinements).scaled(r_out)
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"bulk": lambda x: np.hypot(*x) < r_in,
+                          "collar": lambda x: np.hypot(*x) >= r_in},
+        boundaries={"outer": lambda x: np.ones(x.shape[1], dtype=bool)})
+    return NonlocalOperator(regions, kap, YukawaKernel(ell, 2), tol=1e-4)
+
+
 def test_n5_two_dimensional_yukawa_matches_gk_bump():
     """N5 in 2D (the log-singular K0 kernel through kernel-core's singular quadrature):
     Gaussian source (sigma = 1) in a disk, exact T = T_F + l^2 Q/kappa imposed on a collar of
@@ -255,12 +265,7 @@ def test_n5_two_dimensional_yukawa_matches_gk_bump():
     def exact(x):
         return t_f(x) + ell**2 * q(x) / kap
 
-    mesh = skfem.MeshTri.init_circle(4).scaled(r_out)
-    regions = fh.RegionMesh.from_skfem(
-        mesh, subdomains={"bulk": lambda x: np.hypot(*x) < r_in,
-                          "collar": lambda x: np.hypot(*x) >= r_in},
-        boundaries={"outer": lambda x: np.ones(x.shape[1], dtype=bool)})
-    op = NonlocalOperator(regions, kap, YukawaKernel(ell, 2), tol=1e-4)
+    op = _collared_disk_operator(4, r_in, r_out, kap, ell)
     T, rep = solve_steady_nonlocal(op, source=q, temperature={"collar": exact})
     _, rep_local = solve_steady_nonlocal(op, source=q, temperature={"collar": exact},
                                          preconditioner="local")
@@ -309,12 +314,7 @@ def test_n5_two_dimensional_yukawa_converges():
 
     errs, its = [], []
     for nref in (3, 4, 5):
-        mesh = skfem.MeshTri.init_circle(nref).scaled(r_in + 8 * ell)
-        regions = fh.RegionMesh.from_skfem(
-            mesh, subdomains={"bulk": lambda x: np.hypot(*x) < r_in,
-                              "collar": lambda x: np.hypot(*x) >= r_in},
-            boundaries={"outer": lambda x: np.ones(x.shape[1], dtype=bool)})
-        op = NonlocalOperator(regions, kap, YukawaKernel(ell, 2), tol=1e-4)
+        op = _collared_disk_operator(nref, r_in, r_in + 8 * ell, kap, ell)
         T, rep = solve_steady_nonlocal(op, source=q, temperature={"collar": exact})
         p = op.basis.doflocs
         sel = np.hypot(*p) < 2 * sig

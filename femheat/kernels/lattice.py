@@ -34,7 +34,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
-from ..errors import FemheatInputError
 from .quadrature import CellPairQuadrature
 
 __all__ = ["Lattice", "detect_lattice", "LatticeConvolution"]
@@ -110,7 +109,7 @@ def detect_lattice(p: np.ndarray, t: np.ndarray, rtol: float = 1e-9) -> Lattice 
     key = np.zeros(t.shape[1], dtype=np.int64)
     for v in range(off.shape[1]):
         key |= np.int64(1) << corner[v]
-    keys, first, cell_type = np.unique(key, return_index=True, return_inverse=True)
+    _, first, cell_type = np.unique(key, return_index=True, return_inverse=True)
     boxes = idx.max(axis=1)
     return Lattice(origin, spacing, boxes, box, cell_type.ravel(), first)
 
@@ -157,23 +156,24 @@ class LatticeConvolution:
         wrap = np.mod(D, np.array(self.shape)[:, None])  # index of D in the FFT grid
         flat = np.ravel_multi_index(tuple(wrap), self.shape)
         spectra = np.empty((T, T) + self.shape[:-1] + (self.shape[-1] // 2 + 1,), dtype=complex)
-        values = {}
+        neg = _negated(D)
         for tau in range(T):
-            for sig in range(T):
+            for sig in range(tau, T):
                 # W[(tau, n), (sig, n - D)]: the representative of sig moved from its box to
                 # the box of the representative of tau, minus D
                 lift = lat.box[:, rep[tau]] - lat.box[:, rep[sig]]
                 shift = ((lift[:, None] - D) * h[:, None]).T
-                values[tau, sig] = quadrature.pair_values(np.full(D.shape[1], rep[tau]),
-                                                          np.full(D.shape[1], rep[sig]),
-                                                          transform=(np.eye(d), shift))
-        for tau in range(T):
-            for sig in range(T):
-                # exact symmetry W_τσ(D) = W_στ(−D) (quadrature rounding otherwise breaks it)
-                w = 0.5 * (values[tau, sig] + values[sig, tau][_negated(D)])
-                K = np.zeros(int(np.prod(self.shape)))
-                np.add.at(K, flat, w)
-                spectra[tau, sig] = scipy.fft.rfftn(K.reshape(self.shape), workers=self.workers)
+                w = quadrature.pair_values(np.full(D.shape[1], rep[tau]),
+                                           np.full(D.shape[1], rep[sig]),
+                                           transform=(np.eye(d), shift))
+                if sig == tau:  # W_ττ(D) = W_ττ(−D) exactly (quadrature rounding aside)
+                    w = 0.5 * (w + w[neg])
+                # the transposed block by symmetry, W_στ(D) = W_τσ(−D): computed once
+                blocks = [(tau, sig, w)] if sig == tau else [(tau, sig, w), (sig, tau, w[neg])]
+                for a, b, vals in blocks:
+                    K = np.zeros(int(np.prod(self.shape)))
+                    np.add.at(K, flat, vals)
+                    spectra[a, b] = scipy.fft.rfftn(K.reshape(self.shape), workers=self.workers)
         self.spectra = spectra
         self.offsets = D.shape[1]
         self._where = [np.nonzero(lat.cell_type == tau)[0] for tau in range(T)]
@@ -205,13 +205,11 @@ class LatticeConvolution:
 
 
 def _negated(D: np.ndarray) -> np.ndarray:
-    """Index array mapping each offset column of D to the column holding −D."""
+    """Index array mapping each offset column of D to the column holding −D (the offset set
+    is symmetric by construction: a ball in a symmetric box)."""
     lo = D.min(axis=1)
     span = D.max(axis=1) - lo + 1
     code = np.ravel_multi_index(tuple(D - lo[:, None]), tuple(span))
-    neg = -D
-    if np.any(neg.min(axis=1) < lo) or np.any(neg.max(axis=1) >= lo + span):
-        raise FemheatInputError("lattice offsets are not symmetric")  # pragma: no cover
-    code_neg = np.ravel_multi_index(tuple(neg - lo[:, None]), tuple(span))
+    code_neg = np.ravel_multi_index(tuple(-D - lo[:, None]), tuple(span))
     order = np.argsort(code)
     return order[np.searchsorted(code[order], code_neg)]
