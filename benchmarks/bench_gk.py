@@ -31,7 +31,7 @@ def one(model: str, n: int, steps: int) -> dict:
     import skfem
 
     import femheat as fh
-    from femheat.conditions import NoSlip
+    from femheat.physics.conditions import NoSlip
 
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
     tol = 1e-9

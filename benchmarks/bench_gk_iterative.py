@@ -49,7 +49,7 @@ def system_for(n: int, ell: float, beta: int):
     import skfem
 
     import femheat as fh
-    from femheat.conditions import NoSlip
+    from femheat.physics.conditions import NoSlip
 
     x = np.linspace(0, 1, n + 1)
     mesh = skfem.MeshTet.init_tensor(x, x, x)
@@ -91,7 +91,7 @@ def child_iterative(n: int, beta: int, steps: int, baseline: bool, ref_dir: str)
     import numpy as np
 
     import femheat as fh
-    from femheat.iterative import IterativeThetaScheme, solve_steady_iterative
+    from femheat.solve.iterative import IterativeThetaScheme, solve_steady_iterative
 
     rows = []
     for ell in lengths(n):

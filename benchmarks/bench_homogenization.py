@@ -1,6 +1,6 @@
 """Homogenization cost: geometry parameters -> κ_eff tensor, and the cost of each extra R_K.
 
-Two periodic cells (``femheat.geometry.particle_composite(..., periodic=True)``,
+Two periodic cells (``femheat.mesh.geometry.particle_composite(..., periodic=True)``,
 random arrangement, fixed seed), matrix k_m = 1 and inclusions k_i = 10 W/(m K)
 behind a Kapitza resistance on ``inclusion_surface``:
 
@@ -96,9 +96,9 @@ def run_cell(cell: str, mode: str, resistances: list[float], repeats: int,
     from scipy.sparse.linalg import splu
 
     import femheat as fh
-    from femheat import geometry
-    from femheat.packing import random_placement
-    from femheat.solvers import AugmentedLagrangian
+    from femheat.mesh import geometry
+    from femheat.mesh.packing import random_placement
+    from femheat.solve.steady import AugmentedLagrangian
 
     spec = CELLS[cell]
     dim = len(spec["size"])
@@ -180,7 +180,9 @@ def run_cell(cell: str, mode: str, resistances: list[float], repeats: int,
     res["extra_R_min_s"] = float(sweep.seconds.min())
     res["extra_R_median_s"] = float(np.median(sweep.seconds))
     res["crossing"] = sweep.crossing()
-    res["crossing_theory"] = fh.conductance.crossover_resistance_theory(K_M, K_I, a)
+    from femheat.analysis.conductance import crossover_resistance_theory
+
+    res["crossing_theory"] = crossover_resistance_theory(K_M, K_I, a)
 
     # ---- 2. plain loop: HeatProblem (mixed) + assemble + solve_steady per R and axis
     faces = (("left", "right"), ("bottom", "top"), ("front", "back"))

@@ -56,10 +56,10 @@ import numpy as np
 
 DEFAULT_SIZES = [50, 100, 150, 200, 250, 350, 500]
 
-# Options of femheat.solvers.factorize(symmetric=True) -- keep in sync.
+# Options of femheat.solve.steady.factorize(symmetric=True) -- keep in sync.
 SYM_SPLU = dict(permc_spec="MMD_AT_PLUS_A",
                 options=dict(SymmetricMode=True, DiagPivotThresh=0.0))
-# SuperLU's general (unsymmetric) path, as femheat.solvers.factorize(symmetric=False).
+# SuperLU's general (unsymmetric) path, as femheat.solve.steady.factorize(symmetric=False).
 GEN_SPLU = dict(permc_spec="COLAMD")
 
 

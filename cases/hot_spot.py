@@ -47,7 +47,7 @@ import skfem
 from scipy.special import exp1
 
 import femheat as fh
-from femheat.conditions import NoSlip
+from femheat.physics.conditions import NoSlip
 from femheat.kernels.functions import GaussianKernel
 from femheat.kernels.operator import NonlocalOperator
 from femheat.kernels.solvers import solve_steady_nonlocal

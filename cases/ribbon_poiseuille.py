@@ -32,7 +32,7 @@ import numpy as np
 import skfem
 
 import femheat as fh
-from femheat.conditions import NoSlip, SlipLength
+from femheat.physics.conditions import NoSlip, SlipLength
 
 ELL = 1e-6  # m, nonlocal length
 KAPPA = 1.0  # W/(m K)

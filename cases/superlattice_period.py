@@ -3,7 +3,7 @@
 A superlattice of equal-thickness A/B layers (period p, each layer p/2) with a
 Kapitza resistance R_K on every interface. Its representative periodic cell is
 [B/2 | A | B/2] along x (both interfaces interior, the periodic faces cut B),
-built by :func:`femheat.geometry.layered_stack` with ``periodic=True`` and
+built by :func:`femheat.mesh.geometry.layered_stack` with ``periodic=True`` and
 homogenized with periodic boundary conditions. Series and parallel formulas
 (BENCHMARKS K1) are exact for the mixed method:
 
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import femheat as fh
-from femheat import geometry
+from femheat.mesh import geometry
 
 KAPPA_A, KAPPA_B = 150.0, 60.0  # W/(m K)
 RESISTANCE = 3e-9  # m^2 K/W

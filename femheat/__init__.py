@@ -20,21 +20,21 @@ Typical use::
     print(fh.boundary_heat_flow(system, state.flux))
 """
 
-from .analysis import (EnergyBalance, boundary_heat_flow, cell_averages, flux_at_vertices,
+from .analysis.postprocess import (EnergyBalance, boundary_heat_flow, cell_averages, flux_at_vertices,
                        interface_heat_flow, interface_report, vertex_temperature)
-from .conductance import (crossover_resistance, fit_resistance, maxwell_garnett,
+from .analysis.conductance import (crossover_resistance, fit_resistance, maxwell_garnett,
                           sweep_resistance)
-from .conditions import (Convection, FreeSlip, HeatFlux, Insulated, KapitzaResistance, NoSlip,
+from .physics.conditions import (Convection, FreeSlip, HeatFlux, Insulated, KapitzaResistance, NoSlip,
                          SlipLength, Temperature)
 from .errors import (BoundaryConditionError, FemheatInputError, MeshError, RegionError,
                      SolverError)
-from .homogenization import CellProblem, Homogenization, homogenize
-from .materials import Material
-from .mesh import RegionMesh, load_mesh
-from .model import MODELS, HeatProblem, MixedSystem, assemble
-from .quality import MeshQuality, check_mesh_quality, mesh_quality
-from .solvers import State, consistent_flux, solve_steady
-from .timestepping import ThetaScheme, initial_state, theta_steps
+from .analysis.homogenization import CellProblem, Homogenization, homogenize
+from .physics.materials import Material
+from .mesh.regions import RegionMesh, load_mesh
+from .assembly.system import MODELS, HeatProblem, MixedSystem, assemble
+from .mesh.quality import MeshQuality, check_mesh_quality, mesh_quality
+from .solve.steady import State, consistent_flux, solve_steady
+from .solve.timestepping import ThetaScheme, initial_state, theta_steps
 
 __version__ = "0.1.0"
 

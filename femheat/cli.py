@@ -17,8 +17,8 @@ __all__ = ["main"]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .case import load_case
-    from .runner import run_case
+    from .io.case import load_case
+    from .pipeline.runner import run_case
 
     case = load_case(args.case)
     out = Path(args.output) if args.output else Path("results") / Path(args.case).stem

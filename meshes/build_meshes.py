@@ -6,7 +6,7 @@ Usage::
     python meshes/build_meshes.py composite_2d # only some
 
 Each mesh ``NAME.msh`` gets a sidecar ``NAME.msh.json`` with the builder and
-its parameters (SI units, metres), so ``femheat.geometry.build(builder, path,
+its parameters (SI units, metres), so ``femheat.mesh.geometry.build(builder, path,
 **parameters)`` regenerates it. The table below is the single source of the
 shipped geometries.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from femheat import geometry
+from femheat.mesh import geometry
 
 HERE = Path(__file__).resolve().parent
 

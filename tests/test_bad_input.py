@@ -7,7 +7,7 @@ import pytest
 import skfem
 
 import femheat as fh
-from femheat.case import parse_case
+from femheat.io.case import parse_case
 from femheat.cli import main
 
 BCS = {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()}

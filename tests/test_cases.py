@@ -19,9 +19,9 @@ import meshio
 import numpy as np
 import pytest
 
-from femheat.case import load_case
+from femheat.io.case import load_case
 from femheat.cli import main
-from femheat.runner import run_case
+from femheat.pipeline.runner import run_case
 from tests.conftest import ROOT
 
 

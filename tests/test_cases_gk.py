@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from femheat.case import load_case
-from femheat.runner import run_case
+from femheat.io.case import load_case
+from femheat.pipeline.runner import run_case
 from tests.conftest import ROOT
 
 

@@ -9,11 +9,11 @@ import tomllib
 import numpy as np
 import pytest
 
-from femheat.case import load_case, parse_case
+from femheat.io.case import load_case, parse_case
 from femheat.cli import main
-from femheat.conductance import maxwell_garnett
+from femheat.analysis.conductance import maxwell_garnett
 from femheat.errors import FemheatInputError
-from femheat.runner import run_case
+from femheat.pipeline.runner import run_case
 from tests.conftest import ROOT
 
 

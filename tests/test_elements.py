@@ -10,7 +10,7 @@ arbitrary field must be continuous across every interior facet.
 import numpy as np
 import skfem
 
-from femheat.elements import ElementTetBDM1, ElementTetRT2, ElementTriBDM1G, ElementTriRT2G
+from femheat.element.hdiv import ElementTetBDM1, ElementTetRT2, ElementTriBDM1G, ElementTriRT2G
 
 def check(mesh, E, f, gradf, divf):
     b = skfem.Basis(mesh, E(), intorder=6)

@@ -30,7 +30,7 @@ def test_readme_gk_example_runs():
     import os
 
     text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(import femheat as fh\nfrom femheat.conditions.*?)```", text, re.S)
+    code = re.search(r"```python\n(import femheat as fh\nfrom femheat.physics.conditions.*?)```", text, re.S)
     assert code, "README GK example not found"
     env: dict = {}
     cwd = os.getcwd()

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import femheat
-from femheat import geometry
+from femheat.mesh import geometry
 from femheat.errors import FemheatInputError, MeshError, RegionError
-from femheat.mesh import load_mesh
+from femheat.mesh.regions import load_mesh
 from tests.conftest import facet_measures, region_measure
 
 MESHES = Path(__file__).resolve().parents[1] / "meshes"
@@ -173,7 +173,7 @@ needs_gmsh = pytest.mark.skipif(
 
 
 def test_geometry_imports_without_gmsh():
-    code = "import sys, femheat, femheat.geometry; assert 'gmsh' not in sys.modules"
+    code = "import sys, femheat, femheat.mesh.geometry; assert 'gmsh' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

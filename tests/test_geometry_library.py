@@ -19,7 +19,7 @@ import skfem
 from scipy.spatial import cKDTree
 
 import femheat
-from femheat import geometry, packing, quality
+from femheat.mesh import geometry, packing, quality
 from femheat.errors import FemheatInputError, MeshError
 from tests.conftest import cell_measures, facet_measures, region_measure
 

@@ -20,7 +20,7 @@ import skfem
 import sympy as sp
 
 import femheat as fh
-from femheat.conditions import FreeSlip, NoSlip, SlipLength
+from femheat.physics.conditions import FreeSlip, NoSlip, SlipLength
 
 W, L = 1.0, 1.0
 
@@ -232,7 +232,7 @@ def _wire(h, ell=0.5, R=1.0):
     the axis and the stress-free ends are exact, so a short segment suffices)."""
     from scipy.special import i0, i1
 
-    from femheat.geometry import build
+    from femheat.mesh.geometry import build
 
     pytest.importorskip("gmsh")
     length = 2 * h

@@ -4,7 +4,7 @@ Imposing q·n_h = 0 strongly facet by facet on a polygonal/polyhedral wall locks
 the tangential flux (Babuška–Sapondzhyan paradox): free slip in a faceted wire
 converges at O(h) only. ``FreeSlip(normal=n)`` / ``SlipLength(C_s, normal=n)``
 with the smooth outward normal n of the true surface impose q·n = 0 weakly
-(Nitsche, :mod:`femheat.gk`). Checked here:
+(Nitsche, :mod:`femheat.assembly.gk`). Checked here:
 
 * wire (BENCHMARKS G3), free slip: the uniform axial flux is reproduced to
   round-off (κ_eff error = the facets' cross-section area defect, O(h²));
@@ -31,8 +31,8 @@ from scipy.sparse.linalg import LinearOperator, eigs, splu
 from scipy.special import i0, i1, j1, jnp_zeros
 
 import femheat as fh
-from femheat import forms
-from femheat.conditions import (FreeSlip, NoSlip, SlipLength, cylinder_normal,
+from femheat.assembly import forms
+from femheat.physics.conditions import (FreeSlip, NoSlip, SlipLength, cylinder_normal,
                                 sphere_normal)
 
 # ------------------------------------------------------------ closed form (G3)
@@ -74,7 +74,7 @@ R, ELL = 1.0, 0.5
 
 @pytest.fixture(scope="module")
 def wire_meshes(tmp_path_factory):
-    from femheat.geometry import build
+    from femheat.mesh.geometry import build
 
     pytest.importorskip("gmsh")
     tmp = tmp_path_factory.mktemp("wires")

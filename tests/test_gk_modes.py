@@ -41,7 +41,7 @@ import skfem
 from scipy.optimize import curve_fit
 
 import femheat as fh
-from femheat.conditions import NoSlip
+from femheat.physics.conditions import NoSlip
 
 T_REF = 300.0  # K; a temperature offset on purpose (round-off of EnergyBalance)
 

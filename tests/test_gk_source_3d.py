@@ -10,7 +10,7 @@ kappa = Q0 = sigma = 1, l = 0.4 (BENCHMARKS G4 values: T(0.05) = 0.09390606 for 
 0.07361348 for beta = 0; T(0) = 0.0634936 (1 + 0.16 (1 + beta))).
 
 Domain: the wedge 0 <= z <= y <= x of the ball R = 8 sigma, 1/48 of it
-(:func:`femheat.geometry.ball_sector`), graded towards the origin with
+(:func:`femheat.mesh.geometry.ball_sector`), graded towards the origin with
 h(r) = min(2 f, 0.1 f + 0.2 f r); f = 1 has 446 cells, f = 0.32 7569.
 
 Boundary conditions, and why they are exact:
@@ -58,7 +58,7 @@ error (Fourier RT0 x P0 alike: 1.37e-2 at f = 0.32), 1e-3 would need ~15x finer 
 (~1e7 cells). Even against the cell means of T (the superconvergent quantity of a mixed
 method; Fourier 6.2e-4 at f = 0.32, order 1.8) GK stays at 6.7e-3 (order ~0.6): grid-scale
 temperature noise in 1 < r < 4, where l/h ~ 1-2.5, about proportional to eta (3.5x at
-eta = 4) -- the known penalty/inf-sup limitation of femheat.gk. Degree 1 (RT2 x P1DG) is
+eta = 4) -- the known penalty/inf-sup limitation of femheat.assembly.gk. Degree 1 (RT2 x P1DG) is
 no better: L2 2.6e-2, 1.9e-2, 1.6e-2 at f = 1, 0.63, 0.4 (T(0) 6.5e-3, 4.0e-3, 2.6e-3).
 
 Discrete identity (tested): div BDM1 = P0 = the temperature space, so the beta term acts
@@ -83,8 +83,8 @@ import skfem
 from scipy.special import erf
 
 import femheat as fh
-from femheat import geometry
-from femheat.conditions import NoSlip
+from femheat.mesh import geometry
+from femheat.physics.conditions import NoSlip
 from femheat.errors import FemheatInputError
 
 pytest.importorskip("gmsh")

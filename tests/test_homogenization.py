@@ -15,10 +15,10 @@ import pytest
 import skfem
 
 import femheat as fh
-from femheat import geometry
-from femheat.conductance import (crossover_resistance, crossover_resistance_theory,
+from femheat.mesh import geometry
+from femheat.analysis.conductance import (crossover_resistance, crossover_resistance_theory,
                                  fit_resistance, maxwell_garnett, sweep_resistance)
-from femheat.homogenization import CellProblem, homogenize
+from femheat.analysis.homogenization import CellProblem, homogenize
 
 KM, KI = 1.0, 10.0
 MATS = {"matrix": fh.Material(KM, 1.0), "inclusion": fh.Material(KI, 1.0)}
@@ -175,7 +175,7 @@ def test_exact_derivative_fit_and_crossover(square_cell):
     rm, a = square_cell
     cell = CellProblem(rm, MATS, {"inclusion_surface": 0.0}, boundary="mixed", axes=[0])
     names = ["inclusion_surface"]
-    from femheat.conductance import _kappa
+    from femheat.analysis.conductance import _kappa
 
     R = 0.2 * a
     k, dk = _kappa(cell, names, R, (0, 0), derivative=True)

@@ -9,8 +9,8 @@ import pytest
 import skfem
 
 import femheat as fh
-from femheat.conditions import NoSlip
-from femheat.iterative import (IterativeThetaScheme, p1_embedding, solve_steady_iterative)
+from femheat.physics.conditions import NoSlip
+from femheat.solve.iterative import (IterativeThetaScheme, p1_embedding, solve_steady_iterative)
 
 pytest.importorskip("pyamg")
 

@@ -55,7 +55,7 @@ import pytest
 import skfem
 
 import femheat as fh
-from femheat import geometry
+from femheat.mesh import geometry
 
 RADIUS = 1.0  # a [m]
 K_M = 1.0  # matrix conductivity [W/(m K)]

@@ -470,7 +470,7 @@ def test_n4_wire_truncated_kernel(tmp_path):
     polygonal cross-section's area deficit (1.1e-2, 5.2e-3): within 0.2 % at h = 0.2R."""
     from scipy import integrate
 
-    from femheat.geometry import build
+    from femheat.mesh.geometry import build
 
     pytest.importorskip("gmsh")
     R, a, L = 1.0, 0.5, 0.5

@@ -277,7 +277,7 @@ def test_n5_two_dimensional_yukawa_matches_gk_bump():
     gregions = fh.RegionMesh.from_skfem(gmesh, boundaries={"outer": lambda x: np.ones(x.shape[1], bool)})
     q_r = (1 - math.exp(-r_in**2 / (2 * sig**2))) / (2 * math.pi * r_in)
     t_d = float(t_f(np.array([[r_in], [0.0]]))[0]) + ell**2 / kap * q_r / r_in
-    from femheat.conditions import NoSlip
+    from femheat.physics.conditions import NoSlip
 
     problem = fh.HeatProblem(gregions, {"domain": fh.Material(kap, nonlocal_length=ell)},
                              {"outer": fh.Temperature(t_d)}, source=lambda x, t: q(x), model="gk",

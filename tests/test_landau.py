@@ -14,8 +14,8 @@ import skfem
 from scipy.integrate import solve_bvp
 
 import femheat as fh
-from femheat.case import parse_case
-from femheat.conditions import NoSlip
+from femheat.io.case import parse_case
+from femheat.physics.conditions import NoSlip
 from tests.conftest import ROOT
 
 
@@ -136,7 +136,7 @@ wall = "no_slip"
 def test_case_run_reports_newton_convergence(tmp_path):
     """A steady Landau case writes its Newton history to summary.json; the heat flow
     solves the cubic law for the uniform flux of the strip."""
-    from femheat.runner import run_case
+    from femheat.pipeline.runner import run_case
 
     text = f"""
 [mesh]

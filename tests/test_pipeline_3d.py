@@ -13,8 +13,8 @@ import meshio
 import numpy as np
 import pytest
 
-from femheat.case import parse_case
-from femheat.runner import run_case
+from femheat.io.case import parse_case
+from femheat.pipeline.runner import run_case
 from tests.conftest import ROOT
 
 LAYERS = (1e-6, 2e-6, 1e-6)

@@ -95,7 +95,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
-from femheat.errors import FemheatInputError
+from ..errors import FemheatInputError
 
 __all__ = ["ClusterTree", "HMatrix"]
 

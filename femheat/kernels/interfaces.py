@@ -66,7 +66,7 @@ import skfem
 from skfem.helpers import dot, grad
 
 from ..errors import FemheatInputError, MeshError
-from ..mesh import RegionMesh
+from ..mesh.regions import RegionMesh
 from ..validation import finite_array, positive
 
 __all__ = [
@@ -91,7 +91,7 @@ class SplitMesh:
     Attributes
     ----------
     regions
-        The split :class:`~femheat.mesh.RegionMesh`: same cells (same order) and
+        The split :class:`~femheat.mesh.regions.RegionMesh`: same cells (same order) and
         subdomains, boundaries carried over, interfaces removed (they are now two
         facets each, named ``"<name>:A"`` and ``"<name>:B"`` boundaries).
     parent
@@ -115,7 +115,7 @@ def split_mesh(regions: RegionMesh, interfaces: Sequence[str]) -> SplitMesh:
     """Duplicate the nodes of the named interfaces for the cells of side B.
 
     Side A is the first subdomain of the pair (see
-    :meth:`~femheat.mesh.RegionMesh.interface_orientation`). Interfaces must not
+    :meth:`~femheat.mesh.regions.RegionMesh.interface_orientation`). Interfaces must not
     meet each other; an interface node is copied once, for side B.
 
     Raises

@@ -87,7 +87,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse.linalg import LinearOperator
 
 from ..errors import FemheatInputError, RegionError
-from ..mesh import RegionMesh
+from ..mesh.regions import RegionMesh
 from .functions import RadialKernel
 from .lattice import LatticeConvolution, detect_lattice
 from .quadrature import CellPairQuadrature, check_rule
@@ -378,13 +378,13 @@ class NonlocalOperator:
     Parameters
     ----------
     regions
-        :class:`~femheat.mesh.RegionMesh` (2D triangles or 3D tetrahedra) or a scikit-fem
+        :class:`~femheat.mesh.regions.RegionMesh` (2D triangles or 3D tetrahedra) or a scikit-fem
         mesh (``MeshLine1`` is accepted for 1D studies).
     conductivity
         κ [W m⁻¹ K⁻¹]: scalar, (d, d) symmetric tensor (anisotropic kernel
         Z = κ^{1/2} g κ^{1/2}), callable κ(x) of positions (d, ...) returning
         (...) or (d, d, ...), or a dict {subdomain name: any of these or a
-        :class:`~femheat.materials.Material`}. Evaluated at cell centroids.
+        :class:`~femheat.physics.materials.Material`}. Evaluated at cell centroids.
     kernel
         Radial profile g normalized in the mesh dimension.
     local_fraction

@@ -100,7 +100,7 @@ from numpy.typing import ArrayLike
 from skfem.helpers import dot, grad
 
 from ..errors import BoundaryConditionError, FemheatInputError, RegionError, SolverError
-from ..solvers import factorize
+from ..solve.steady import factorize
 from ..validation import finite_array, theta_and_step
 
 __all__ = [

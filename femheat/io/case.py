@@ -40,11 +40,11 @@ kelvin, everything SI. Minimal example::
     png = true
     profile = "x"                           # optional T(x) line plot
 
-``[mesh]`` may instead name a geometry builder of :mod:`femheat.geometry`:
+``[mesh]`` may instead name a geometry builder of :mod:`femheat.mesh.geometry`:
 ``builder = "inclusions_2d"`` with its arguments under ``[mesh.parameters]``.
 
 A ``[homogenization]`` section makes the case an effective-conductivity study of
-a representative cell (:mod:`femheat.homogenization`) instead of a run: no
+a representative cell (:mod:`femheat.analysis.homogenization`) instead of a run: no
 ``[boundaries]``, ``[source]``, ``[initial]`` or ``[time]``; the cell faces are
 loaded by unit gradients::
 
@@ -74,13 +74,13 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .conditions import (Convection, FreeSlip, HeatFlux, KapitzaResistance, NoSlip,
+from ..physics.conditions import (Convection, FreeSlip, HeatFlux, KapitzaResistance, NoSlip,
                          SlipLength, Temperature)
-from .errors import FemheatInputError
-from .expressions import compile_expression
-from .materials import Material
-from .mesh import RegionMesh, load_mesh
-from .model import MODELS, HeatProblem
+from ..errors import FemheatInputError
+from ..physics.expressions import compile_expression
+from ..physics.materials import Material
+from ..mesh.regions import RegionMesh, load_mesh
+from ..assembly.system import MODELS, HeatProblem
 
 __all__ = ["Case", "TimeSettings", "OutputSettings", "HomogenizationSettings", "load_case",
            "parse_case"]
@@ -111,7 +111,7 @@ class OutputSettings:
 class HomogenizationSettings:
     """A ``[homogenization]`` study: the cell problem options and what to compute.
 
-    ``cell`` holds the :class:`~femheat.homogenization.CellProblem` arguments
+    ``cell`` holds the :class:`~femheat.analysis.homogenization.CellProblem` arguments
     (regions, materials, interfaces, model, degree, boundary, ...).
     """
 
@@ -238,7 +238,7 @@ def _mesh(data: dict, base: Path) -> RegionMesh:
         path = (base / m["file"]).resolve()
         return load_mesh(path)
     if "builder" in m:
-        from .geometry import build  # gmsh is needed only here
+        from ..mesh.geometry import build  # gmsh is needed only here
 
         params = dict(_table(m, "parameters", "mesh."))
         out = params.pop("path", None)
@@ -459,7 +459,7 @@ def _resistance_list(value, where: str) -> np.ndarray:
 def _homogenization(data: dict, regions: RegionMesh, materials: dict, interfaces: dict,
                     mtype: str, degree: int, model: dict) -> HomogenizationSettings:
     """Parse ``[homogenization]`` (see the module docstring)."""
-    from .homogenization import CELL_BOUNDARY_CONDITIONS
+    from ..analysis.homogenization import CELL_BOUNDARY_CONDITIONS
 
     h = _table(data, "homogenization", "")
     _check_keys(h, {"boundary", "axes", "matrix", "crossover", "sweep", "reference", "fit"},

@@ -1,6 +1,6 @@
 r"""Interface conductance analysis: κ_eff(R_K) sweeps, crossover, inverse fits.
 
-Built on :class:`~femheat.homogenization.CellProblem`, which assembles a cell
+Built on :class:`~femheat.analysis.homogenization.CellProblem`, which assembles a cell
 once; every further Kapitza resistance re-factorizes only the flux block.
 
 Closed forms (BENCHMARKS K3). An inclusion of radius a and conductivity k_i
@@ -43,7 +43,7 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.optimize import brentq
 
-from .errors import FemheatInputError, SolverError
+from ..errors import FemheatInputError, SolverError
 from .homogenization import CellProblem
 
 __all__ = [

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import forms
-from .errors import SolverError
-from .model import MixedSystem
-from .solvers import State, _linear_steady
+from ..assembly import forms
+from ..errors import SolverError
+from ..assembly.system import MixedSystem
+from .steady import State, _linear_steady
 
 __all__ = ["NewtonReport", "newton_steady", "cubic_term"]
 
@@ -69,7 +69,7 @@ def newton_steady(system: MixedSystem, initial: State, mean_temperature=None,
                   tol: float = 1e-10, max_iterations: int = 30) -> State:
     """Newton iteration from ``initial`` (the linear solution); see module docstring.
 
-    Returns the converged :class:`~femheat.solvers.State` with the
+    Returns the converged :class:`~femheat.solve.steady.State` with the
     :class:`NewtonReport` as ``state.newton``; raises
     :class:`~femheat.errors.SolverError` with the history if it does not converge.
     """

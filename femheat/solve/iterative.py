@@ -38,7 +38,7 @@ robustness in Darcy–Stokes (Brinkman) problems. Measured on 3D GK (BDM1 × P0,
 η = 1) with an exact flux solve: the preconditioned Schur complement has a
 condition number ≈ 7.6 for β = 2 and ≈ 22–25 for β = 0, from l/h ≈ 0.05 to
 16; the spread is the discrete inf-sup constant of the tangential interior
-penalty (≈ 1/η, :mod:`femheat.gk`).
+penalty (≈ 1/η, :mod:`femheat.assembly.gk`).
 
 **Steady GK: grad-div augmentation** (``grad_div`` = α, default 10): the flux
 equation gains α l²/κ (∇·q, ∇·v) and the consistent load, an exact
@@ -113,10 +113,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, minres
 
-from . import forms
-from .errors import BoundaryConditionError, FemheatInputError, SolverError
-from .model import MixedSystem, block_diagonal_inverse
-from .solvers import State
+from ..assembly import forms
+from ..errors import BoundaryConditionError, FemheatInputError, SolverError
+from ..assembly.system import MixedSystem, block_diagonal_inverse
+from .steady import State
 from .timestepping import ThetaScheme
 
 __all__ = ["IterativeReport", "solve_steady_iterative", "IterativeThetaScheme",
@@ -165,7 +165,7 @@ def p1_embedding(system: MixedSystem) -> sp.csr_matrix:
     it lies in BDM1 and in RT of order 1; its coefficients are the flux DOF
     functionals applied to u: on each facet F, ∫_F u·n_F λ_v ds (n_F outward
     from the facet's first cell, v the facet's vertices in global order, see
-    :mod:`femheat.elements`), and for RT the interior moments J⁻¹∫_K u dx.
+    :mod:`femheat.element.hdiv`), and for RT the interior moments J⁻¹∫_K u dx.
     """
     qb = system.flux_basis
     mesh = qb.mesh
@@ -539,7 +539,7 @@ def solve_steady_iterative(system: MixedSystem, rtol: float = 1e-10,
 class IterativeThetaScheme:
     """θ-scheme whose steps are solved by block-preconditioned MINRES.
 
-    Same equations and results as :class:`~femheat.timestepping.ThetaScheme`
+    Same equations and results as :class:`~femheat.solve.timestepping.ThetaScheme`
     (to the solver tolerance); the preconditioner (module docstring, with
     P = M/Δt + θA, c = θ, D = C/Δt) is built once per Δt and every step is
     warm-started from the previous state. ``report.iterations`` holds the

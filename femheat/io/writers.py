@@ -22,9 +22,9 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from .analysis import cell_averages, flux_at_vertices, interface_report, vertex_temperature
-from .model import MixedSystem
-from .solvers import State
+from ..analysis.postprocess import cell_averages, flux_at_vertices, interface_report, vertex_temperature
+from ..assembly.system import MixedSystem
+from ..solve.steady import State
 
 __all__ = ["VTKSeriesWriter", "HistoryWriter", "write_pvd", "write_summary"]
 

@@ -30,8 +30,8 @@ from typing import Callable, Mapping, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .errors import FemheatInputError, RegionError
-from .validation import nonnegative, positive, spd_tensor
+from ..errors import FemheatInputError, RegionError
+from ..validation import nonnegative, positive, spd_tensor
 
 __all__ = ["Material", "CoefficientFields", "material_fields"]
 
@@ -150,7 +150,7 @@ def material_fields(
     Parameters
     ----------
     regions
-        The :class:`~femheat.mesh.RegionMesh`.
+        The :class:`~femheat.mesh.regions.RegionMesh`.
     materials
         Subdomain name -> :class:`Material`; every subdomain needs one and every
         key must be a subdomain.

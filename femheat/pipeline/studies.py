@@ -1,6 +1,6 @@
 """Run a ``[homogenization]`` case: κ_eff tensor, R_K sweep, crossover and fit.
 
-The study counterpart of :mod:`femheat.runner`. It writes into the output folder,
+The study counterpart of :mod:`femheat.pipeline.runner`. It writes into the output folder,
 as each result is computed:
 
 * ``summary.json`` — status first ``"running"``, then the tensor, principal
@@ -22,12 +22,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .case import Case
-from .conductance import (crossover_resistance, crossover_resistance_theory, fit_resistance,
+from ..io.case import Case
+from ..analysis.conductance import (crossover_resistance, crossover_resistance_theory, fit_resistance,
                           maxwell_garnett, sweep_resistance)
-from .homogenization import CellProblem
-from .errors import FemheatInputError
-from .io import VTKSeriesWriter, write_summary
+from ..analysis.homogenization import CellProblem
+from ..errors import FemheatInputError
+from ..io.writers import VTKSeriesWriter, write_summary
 
 __all__ = ["run_homogenization"]
 
@@ -101,7 +101,7 @@ def run_homogenization(case: Case, outdir: str | Path,
             writer.write(float(lc.axis), lc.state)
         files += list(writer.files)
         if case.output.png:
-            from .visualization import render_temperature
+            from ..visuals.rendering import render_temperature
 
             for lc in result.loads:
                 axis = "xyz"[lc.axis]

@@ -13,15 +13,15 @@ degree  cell       flux q              temperature T      L² error of T and q
 ======  =========  ==================  =================  =====================
 
 ``ElementTetRT2`` (RT of order 1 on tetrahedra) is femheat's own
-(:mod:`femheat.elements`): scikit-fem 12 has no higher-order H(div) tetrahedron.
+(:mod:`femheat.element.hdiv`): scikit-fem 12 has no higher-order H(div) tetrahedron.
 """
 
 from __future__ import annotations
 
 import skfem
 
-from .elements import ElementTetBDM1, ElementTetRT2, ElementTriBDM1G, ElementTriRT2G
-from .errors import FemheatInputError
+from .hdiv import ElementTetBDM1, ElementTetRT2, ElementTriBDM1G, ElementTriRT2G
+from ..errors import FemheatInputError
 
 __all__ = ["mixed_elements", "gk_elements", "quadrature_order"]
 
@@ -57,7 +57,7 @@ def gk_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Ele
     1       RT of order 1 (P1 + xP̃1)   P1 DG        O(h²)
     ======  =========================  ===========  =====================
 
-    both on triangles and tetrahedra, from :mod:`femheat.elements`.
+    both on triangles and tetrahedra, from :mod:`femheat.element.hdiv`.
     """
     if isinstance(mesh, skfem.MeshTri1):
         pairs = {0: (ElementTriBDM1G, skfem.ElementTriP0, 1),

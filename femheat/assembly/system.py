@@ -1,6 +1,6 @@
 """Problem definition and assembly of the mixed block system.
 
-A :class:`HeatProblem` states the physics on a :class:`~femheat.mesh.RegionMesh`:
+A :class:`HeatProblem` states the physics on a :class:`~femheat.mesh.regions.RegionMesh`:
 materials per subdomain, a condition on every boundary, Kapitza resistances on
 interfaces, a volumetric source, the constitutive model and the element degree.
 It is validated when created, before anything is assembled.
@@ -14,7 +14,7 @@ It is validated when created, before anything is assembled.
 with M = (τκ⁻¹·,·) (zero for Fourier), A = (κ⁻¹·,·) + Σ⟨R q·n, v·n⟩ (Kapitza
 interfaces and convective walls), B = (∇·q, s) and C = (C T, s) block diagonal.
 Prescribed normal fluxes fix the boundary flux degrees of freedom. Solvers in
-:mod:`femheat.solvers` and :mod:`femheat.timestepping` consume this system.
+:mod:`femheat.solve.steady` and :mod:`femheat.solve.timestepping` consume this system.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ import skfem
 from scipy.sparse.linalg import splu
 
 from . import forms
-from .conditions import (BoundaryCondition, Convection, FreeSlip, HeatFlux,
+from ..physics.conditions import (BoundaryCondition, Convection, FreeSlip, HeatFlux,
                          KapitzaResistance, NoSlip, SlipLength, Temperature, Value,
                          WallCondition, evaluate)
-from .errors import BoundaryConditionError, FemheatInputError, RegionError
-from .materials import CoefficientFields, Material, material_fields
-from .mesh import RegionMesh
-from .spaces import gk_elements, mixed_elements, quadrature_order
-from .validation import finite_array
+from ..errors import BoundaryConditionError, FemheatInputError, RegionError
+from ..physics.materials import CoefficientFields, Material, material_fields
+from ..mesh.regions import RegionMesh
+from ..element.spaces import gk_elements, mixed_elements, quadrature_order
+from ..validation import finite_array
 
 __all__ = ["MODELS", "GK_BETAS", "HeatProblem", "MixedSystem", "assemble",
            "kapitza_matrix"]
@@ -61,13 +61,13 @@ class HeatProblem:
     regions
         Mesh with named subdomains, boundaries and interfaces.
     materials
-        Subdomain name -> :class:`~femheat.materials.Material`.
+        Subdomain name -> :class:`~femheat.physics.materials.Material`.
     boundary_conditions
-        Boundary name -> :class:`~femheat.conditions.Temperature`,
-        :class:`~femheat.conditions.HeatFlux` or
-        :class:`~femheat.conditions.Convection`. Every boundary needs one.
+        Boundary name -> :class:`~femheat.physics.conditions.Temperature`,
+        :class:`~femheat.physics.conditions.HeatFlux` or
+        :class:`~femheat.physics.conditions.Convection`. Every boundary needs one.
     interfaces
-        Interface name -> :class:`~femheat.conditions.KapitzaResistance`.
+        Interface name -> :class:`~femheat.physics.conditions.KapitzaResistance`.
         Interfaces not listed are in perfect contact (still reported).
     source
         Volumetric heat source Q [W m⁻³]: constant or ``f(x, t)``.
@@ -80,12 +80,12 @@ class HeatProblem:
         GK only: 2 for ∇²q + 2∇∇·q (Guyer & Krumhansl 1966), 0 for ∇²q (seed 004
         eq. 19). Longitudinal (temperature-driven) modes feel (1+β)l².
     walls
-        GK only: boundary name -> :class:`~femheat.conditions.NoSlip`,
-        :class:`~femheat.conditions.FreeSlip` or
-        :class:`~femheat.conditions.SlipLength` for the tangential flux. Boundaries
+        GK only: boundary name -> :class:`~femheat.physics.conditions.NoSlip`,
+        :class:`~femheat.physics.conditions.FreeSlip` or
+        :class:`~femheat.physics.conditions.SlipLength` for the tangential flux. Boundaries
         not listed are stress-free (free slip on an impermeable wall).
     penalty
-        GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.gk`).
+        GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
     """
 
     regions: RegionMesh
@@ -207,7 +207,7 @@ class MixedSystem:
         :attr:`gradient` differs from ``divergence``.
     wall_coupling
         W (n_T × n_q) on GK walls made impermeable weakly (curved walls given a
-        smooth normal, :mod:`femheat.gk`), else None; see :attr:`gradient`.
+        smooth normal, :mod:`femheat.assembly.gk`), else None; see :attr:`gradient`.
     """
 
     problem: HeatProblem
@@ -354,7 +354,7 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     B = forms.divergence.assemble(qb, tb)
     weak: dict = {}
     W = None
-    if problem.model == "gk":  # curved walls made impermeable weakly (femheat.gk)
+    if problem.model == "gk":  # curved walls made impermeable weakly (femheat.assembly.gk)
         from .gk import wall_coupling, weak_walls
 
         weak = weak_walls(problem)

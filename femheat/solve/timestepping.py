@@ -34,10 +34,10 @@ from typing import Callable, Iterator, Optional, Union
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import FemheatInputError
-from .model import MixedSystem
-from .solvers import State, consistent_flux, factorize
-from .validation import finite_array, theta_and_step
+from ..errors import FemheatInputError
+from ..assembly.system import MixedSystem
+from .steady import State, consistent_flux, factorize
+from ..validation import finite_array, theta_and_step
 
 __all__ = ["ThetaScheme", "theta_steps", "initial_state", "step_count"]
 
@@ -104,7 +104,7 @@ class ThetaScheme:
     Parameters
     ----------
     system
-        The assembled :class:`~femheat.model.MixedSystem`.
+        The assembled :class:`~femheat.assembly.system.MixedSystem`.
     dt
         Time step [s], > 0.
     theta
@@ -186,7 +186,7 @@ def theta_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.5
     Parameters
     ----------
     system
-        The assembled :class:`~femheat.model.MixedSystem`.
+        The assembled :class:`~femheat.assembly.system.MixedSystem`.
     dt
         Time step [s], > 0 (adjusted down uniformly so the run ends at ``t_end``).
     t_end

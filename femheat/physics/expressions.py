@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import FemheatInputError
+from ..errors import FemheatInputError
 
 __all__ = ["compile_expression", "FUNCTIONS"]
 

@@ -2,7 +2,7 @@
 
 PyVista and matplotlib are imported inside the functions, so ``import femheat``
 does not need them. Rendering reads the VTU files written by
-:class:`femheat.io.VTKSeriesWriter`, i.e. exactly what ParaView shows.
+:class:`femheat.io.writers.VTKSeriesWriter`, i.e. exactly what ParaView shows.
 """
 
 from __future__ import annotations

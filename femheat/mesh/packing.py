@@ -1,6 +1,6 @@
 """Particle placement for composite geometries: lattices and random packings.
 
-Pure numpy (no gmsh): :func:`femheat.geometry.particle_composite` draws what
+Pure numpy (no gmsh): :func:`femheat.mesh.geometry.particle_composite` draws what
 this module places. A particle is a circle or ellipse (2D), a sphere or
 ellipsoid (3D), given by its centre ``c``, semi-axes ``a`` and rotation
 ``R``: the points ``c + R diag(a) u`` with ``|u| <= 1``. An optional coating
@@ -67,7 +67,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .errors import FemheatInputError
+from ..errors import FemheatInputError
 
 __all__ = [
     "PACKING_LIMITS",

@@ -7,31 +7,31 @@ system gains, with ν = l²/κ [m³ K W⁻¹],
 * a symmetric interior penalty on every interior facet (tangential jumps; the
   normal component is continuous in H(div)), except on Kapitza interfaces
   declared ``tangential="free"``,
-* Nitsche terms on :class:`~femheat.conditions.NoSlip` walls and a Robin term
-  on :class:`~femheat.conditions.SlipLength` walls; other boundaries are
+* Nitsche terms on :class:`~femheat.physics.conditions.NoSlip` walls and a Robin term
+  on :class:`~femheat.physics.conditions.SlipLength` walls; other boundaries are
   stress-free (natural), which on an impermeable wall is free slip.
 
 Curved walls. Imposing q·n_h = 0 strongly on flat facets whose normals n_h
 jump from facet to facet locks the tangential flux (the Babuška–Sapondzhyan
 paradox of slip on polygons): on a faceted wire a uniform axial flux crosses
 the tilted facets, so it is not admissible, and free slip converges at O(h)
-only. An insulated wall whose :class:`~femheat.conditions.FreeSlip` or
-:class:`~femheat.conditions.SlipLength` condition carries the smooth normal n
+only. An insulated wall whose :class:`~femheat.physics.conditions.FreeSlip` or
+:class:`~femheat.physics.conditions.SlipLength` condition carries the smooth normal n
 of the true surface is instead impermeable in the weak sense (Urquiza, Garon &
 Farinas, J. Comput. Phys. 256, 2014, for Stokes slip):
 
 * its normal-flux DOFs are not fixed (:func:`weak_walls`);
 * the flux block gains the symmetric Nitsche terms of the viscous traction,
-  :func:`~femheat.forms.wall_impermeable`, with n and penalty
+  :func:`~femheat.assembly.forms.wall_impermeable`, with n and penalty
   η(1+β)σ_F(ν + κ⁻¹(|K|/|F|)²) (the factor 1 + β for the trace of the
   grad-div term; the κ⁻¹ part keeps the wall closed in the Darcy limit
   l → 0, where ν vanishes); the slip friction uses q_t = q − (q·n)n;
 * the temperature term of the flux equation gains the wall part of ∫∇T·v,
   +⟨T, v·n_h⟩ (:func:`wall_coupling`, W), and with a P0 temperature its
-  first-order trace correction :func:`~femheat.forms.wall_temperature_trace`;
+  first-order trace correction :func:`~femheat.assembly.forms.wall_temperature_trace`;
 * the energy equation is unchanged: heat crossing each facet is counted, so
   the wall's heat flow (the "leakage" ∫q_h·n_h, weakly zero) is reported by
-  :func:`~femheat.analysis.boundary_heat_flow` and the global balance closes.
+  :func:`~femheat.analysis.postprocess.boundary_heat_flow` and the global balance closes.
 
 The flux equation's temperature coupling is then −(B + W)ᵀT while the energy
 equation keeps B: the saddle point is not symmetric. It cannot be: a
@@ -67,10 +67,10 @@ import scipy.sparse as sp
 import skfem
 
 from . import forms
-from .conditions import HeatFlux, NoSlip, SlipLength
-from .errors import FemheatInputError
-from .materials import material_fields
-from .mesh import RegionMesh
+from ..physics.conditions import HeatFlux, NoSlip, SlipLength
+from ..errors import FemheatInputError
+from ..physics.materials import material_fields
+from ..mesh.regions import RegionMesh
 
 __all__ = ["gk_operator", "penalty_scale", "weak_walls", "wall_coupling", "surface_normal",
            "MIN_PENALTY"]
@@ -134,8 +134,8 @@ def _cell_moments(mesh: skfem.Mesh, cells: np.ndarray, fb: skfem.FacetBasis) -> 
 def weak_walls(problem) -> dict:
     """Walls whose impermeability is imposed weakly: name -> wall condition.
 
-    These are the :class:`~femheat.conditions.FreeSlip` and
-    :class:`~femheat.conditions.SlipLength` walls given a smooth ``normal``;
+    These are the :class:`~femheat.physics.conditions.FreeSlip` and
+    :class:`~femheat.physics.conditions.SlipLength` walls given a smooth ``normal``;
     their normal-flux DOFs must not be fixed. Each must be insulated
     (``HeatFlux(0)``), which is checked here.
     """
@@ -208,7 +208,7 @@ def wall_coupling(problem, qb: skfem.CellBasis, tb: skfem.CellBasis, order: int
     """W = −⟨q·n_h, s⟩ on the weakly impermeable walls (n_T × n_q); zero without them.
 
     The flux equation's temperature term is −(B + W)ᵀT = −(T, ∇·v) + ⟨T, v·n_h⟩
-    (:func:`~femheat.forms.wall_normal_flux`); the energy equation keeps B.
+    (:func:`~femheat.assembly.forms.wall_normal_flux`); the energy equation keeps B.
     """
     names = list(weak_walls(problem))
     if not names:
@@ -228,9 +228,9 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     Parameters
     ----------
     problem
-        A validated :class:`~femheat.model.HeatProblem` with ``model="gk"``.
+        A validated :class:`~femheat.assembly.system.HeatProblem` with ``model="gk"``.
     qb
-        Flux basis (an element of :mod:`femheat.elements`, with gradients).
+        Flux basis (an element of :mod:`femheat.element.hdiv`, with gradients).
     order
         Quadrature order.
     flux_degree

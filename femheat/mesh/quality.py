@@ -12,7 +12,7 @@ Measures (all vectorized; ~1 s for 1e6 cells):
   Degenerate cells have an infinite aspect ratio.
 * **cell measure** -- area [m^2] or volume [m^3].
 
-:func:`mesh_quality` reports these for a :class:`~femheat.mesh.RegionMesh`;
+:func:`mesh_quality` reports these for a :class:`~femheat.mesh.regions.RegionMesh`;
 :func:`check_mesh_quality` raises :class:`~femheat.errors.MeshError`, naming
 the worst cell, its material and its location, when the mesh is worse than
 given limits. The geometry builders run the check on every mesh they write
@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import MeshError
+from ..errors import MeshError
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -232,7 +232,7 @@ def simplex_quality(
 
 
 def mesh_quality(regions: Any) -> MeshQuality:
-    """Quality report of a :class:`~femheat.mesh.RegionMesh` (or a scikit-fem mesh).
+    """Quality report of a :class:`~femheat.mesh.regions.RegionMesh` (or a scikit-fem mesh).
 
     Parameters
     ----------
@@ -310,7 +310,7 @@ def check_mesh_quality(
     Parameters
     ----------
     regions
-        A :class:`~femheat.mesh.RegionMesh` or a scikit-fem simplex mesh.
+        A :class:`~femheat.mesh.regions.RegionMesh` or a scikit-fem simplex mesh.
     min_angle_deg
         Smallest acceptable triangle angle (2D) or dihedral angle (3D)
         [degrees]; default :data:`DEFAULT_LIMITS` (5 in 2D, 1 in 3D).

@@ -1,4 +1,4 @@
-"""Run a :class:`~femheat.case.Case` end to end: assemble, solve, write, render.
+"""Run a :class:`~femheat.io.case.Case` end to end: assemble, solve, write, render.
 
 The runner consumes the ``(t, State)`` stream of the time stepper; it writes
 VTU/PVD files every ``save_every`` steps and a ``history.csv`` row every step
@@ -17,13 +17,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .analysis import (EnergyBalance, boundary_heat_flow, interface_heat_flow,
+from ..analysis.postprocess import (EnergyBalance, boundary_heat_flow, interface_heat_flow,
                        interface_report, vertex_temperature)
-from .case import Case
-from .io import HistoryWriter, VTKSeriesWriter, write_summary
-from .model import MixedSystem, assemble
-from .solvers import State, solve_steady
-from .timestepping import initial_state, step_count, theta_steps
+from ..io.case import Case
+from ..io.writers import HistoryWriter, VTKSeriesWriter, write_summary
+from ..assembly.system import MixedSystem, assemble
+from ..solve.steady import State, solve_steady
+from ..solve.timestepping import initial_state, step_count, theta_steps
 
 __all__ = ["run_case", "steady_energy_balance"]
 
@@ -144,7 +144,7 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
         files.append("history.csv")
 
     if case.output.png and writer:
-        from .visualization import render_temperature
+        from ..visuals.rendering import render_temperature
 
         last = out / f"fields_{writer.count - 1:05d}.vtu"
         iface = out / f"interfaces_{writer.count - 1:05d}.vtu"
@@ -154,7 +154,7 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
                            else f"{case.title}  (t = {state.time:.3g} s)")
         files.append("temperature.png")
     if case.output.profile and profiles:
-        from .visualization import plot_profiles
+        from ..visuals.rendering import plot_profiles
 
         axis = "xyz".index(case.output.profile)
         mesh = system.problem.regions.mesh

@@ -20,9 +20,9 @@ import scipy.sparse as sp
 import skfem
 from scipy.sparse.linalg import splu
 
-from . import forms
-from .errors import BoundaryConditionError, SolverError
-from .model import MixedSystem, block_diagonal_inverse
+from ..assembly import forms
+from ..errors import BoundaryConditionError, SolverError
+from ..assembly.system import MixedSystem, block_diagonal_inverse
 
 __all__ = ["State", "AugmentedLagrangian", "factorize", "solve_steady", "consistent_flux",
            "dg_mass_inverse"]
@@ -135,7 +135,7 @@ def solve_steady(system: MixedSystem, mean_temperature: float | None = None,
     state = _linear_steady(system, None, None, mean_temperature)
     if not np.any(system.fields.cubic > 0):
         return state
-    from .nonlinear import newton_steady
+    from .newton import newton_steady
 
     return newton_steady(system, state, mean_temperature, tol, max_iterations)
 

@@ -26,7 +26,7 @@ from typing import Callable, Mapping
 import numpy as np
 import skfem
 
-from .errors import MeshError, RegionError
+from ..errors import MeshError, RegionError
 
 __all__ = ["RegionMesh", "load_mesh"]
 

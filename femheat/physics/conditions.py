@@ -18,8 +18,8 @@ from typing import Callable, Union
 
 import numpy as np
 
-from .errors import FemheatInputError
-from .validation import finite_array, nonnegative, positive
+from ..errors import FemheatInputError
+from ..validation import finite_array, nonnegative, positive
 
 __all__ = [
     "NoSlip",
@@ -159,7 +159,7 @@ def _check_normal(normal, where: str):
             f"{where}.normal must be a function x -> n(x) of positions x (shape (d, ...), "
             f"metres) returning outward unit normals (shape (d, ...)), or None for the "
             f"facet normals of the mesh; got {normal!r}. For a wire or sphere use "
-            "femheat.conditions.cylinder_normal(...) or sphere_normal(...)")
+            "femheat.physics.conditions.cylinder_normal(...) or sphere_normal(...)")
     return normal
 
 
@@ -199,13 +199,13 @@ class FreeSlip:
             \qquad \sigma_{nn}(q) = \nu\,((\nabla q)n)\cdot n + \beta\nu\,\nabla\cdot q
 
         (ν = l²/κ [m³ K W⁻¹]; penalty γ = η(1+β)σ_F(ν + κ⁻¹(|K|/|F|)²)
-        [m² K W⁻¹] with σ_F ~ 1/h the facet scale of :mod:`femheat.gk`), the
+        [m² K W⁻¹] with σ_F ~ 1/h the facet scale of :mod:`femheat.assembly.gk`), the
         flux equation keeps the wall term ⟨T, v·n_h⟩ of ∫∇T·v (plus, for a P0
         temperature, its trace from the flux), and the energy equation counts
         the heat that crosses the wall facets. That heat flow (reported by
         :func:`femheat.boundary_heat_flow`) is the discretization error of the
         weak condition; it vanishes at O(h²) (measured in
-        ``tests/test_gk_curved_walls.py``). See :mod:`femheat.gk`. The wall's
+        ``tests/test_gk_curved_walls.py``). See :mod:`femheat.assembly.gk`. The wall's
         thermal condition must be insulated (``HeatFlux(0)``).
     """
 
@@ -255,7 +255,7 @@ def cylinder_normal(axis=(1.0, 0.0, 0.0), point=(0.0, 0.0, 0.0)) -> SurfaceNorma
     """Outward normal of a circular cylinder (3D) with the given axis through ``point`` [m].
 
     n(x) = r/|r|, r = (x − p) − ((x − p)·a) a, a the unit axis. The default
-    matches :func:`femheat.geometry.wire` (axis along x through the origin).
+    matches :func:`femheat.mesh.geometry.wire` (axis along x through the origin).
     Use it as ``FreeSlip(normal=cylinder_normal())``.
     """
     a = _unit(axis, "cylinder_normal axis", 3)

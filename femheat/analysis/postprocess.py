@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import skfem
 
-from . import forms
-from .model import MixedSystem
-from .solvers import State
+from ..assembly import forms
+from ..assembly.system import MixedSystem
+from ..solve.steady import State
 
 __all__ = [
     "boundary_heat_flow",

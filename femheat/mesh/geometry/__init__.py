@@ -5,14 +5,14 @@ Each builder draws a parametric geometry with the gmsh OpenCASCADE kernel
 their interface curves/surfaces, so interfaces are tagged interior facets),
 names every region with a gmsh physical group, meshes it with linear
 triangles (2D) or tetrahedra (3D), checks the mesh quality
-(:mod:`femheat.quality`; degenerate output raises
+(:mod:`femheat.mesh.quality`; degenerate output raises
 :class:`~femheat.errors.MeshError`), writes a ``.msh`` file (format 4.1) and a
 JSON sidecar ``<path>.json`` holding the builder name, its parameters, the
 derived geometry (e.g. placed particles and the achieved volume fraction) and
 the quality report, so that a mesh can be regenerated exactly::
 
     import json
-    from femheat import geometry
+    from ... import geometry
     spec = json.loads(open("meshes/composite_2d.msh.json").read())
     geometry.build(spec["builder"], "composite_2d.msh", **spec["parameters"])
 
@@ -26,7 +26,7 @@ The builders (all registered in :data:`BUILDERS`):
 ``box_inclusions``         box with spherical inclusions at given centres
 ``particle_composite``     circles/ellipses/spheres/ellipsoids at a volume
                            fraction, on a lattice or randomly packed, coated
-                           or not (placement: :mod:`femheat.packing`)
+                           or not (placement: :mod:`femheat.mesh.packing`)
 ``thin_film``              film on a substrate with a heater line on top
 ``channel``                2D ribbon with refined side walls
 ``strip``                  structured rectangle for 1D-like runs
@@ -78,11 +78,11 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from . import quality as _quality
-from .errors import FemheatInputError, MeshError
-from .mesh import RegionMesh, load_mesh
-from .packing import lattice_placement, random_placement
-from .validation import positive
+from .. import quality as _quality
+from ...errors import FemheatInputError, MeshError
+from ..regions import RegionMesh, load_mesh
+from ..packing import lattice_placement, random_placement
+from ...validation import positive
 
 __all__ = [
     "BUILDERS",
@@ -425,7 +425,7 @@ def _finish(
     """Mesh, check quality, write ``path`` in metres and the JSON sidecar; return ``path``.
 
     Raises :class:`~femheat.errors.MeshError` (writing nothing) when the mesh
-    is degenerate by :data:`femheat.quality.DEFAULT_LIMITS`; with
+    is degenerate by :data:`femheat.mesh.quality.DEFAULT_LIMITS`; with
     ``enforce_quality=False`` (structured meshes stretched on purpose) it
     warns instead.
     """
@@ -1086,7 +1086,7 @@ def particle_composite(
 
     2D (circles or ellipses) when ``size`` has two entries, 3D (spheres or
     ellipsoids) when it has three. Placement is done by
-    :mod:`femheat.packing` (rules, gap tests and packing limits are described
+    :mod:`femheat.mesh.packing` (rules, gap tests and packing limits are described
     there); all particles share one size, computed from the volume fraction.
 
     Parameters
@@ -1471,7 +1471,7 @@ def strip(
     Warns
     -----
     UserWarning
-        When the cells are stretched beyond :data:`femheat.quality.DEFAULT_LIMITS`
+        When the cells are stretched beyond :data:`femheat.mesh.quality.DEFAULT_LIMITS`
         (e.g. more than ~11:1); the mesh is still written, since stretched
         cells can be intended here.
     """

@@ -32,12 +32,12 @@ Besides the tensor, each load case reports how the macroscopic dissipation
 D = |Ω| G·κ_eff G = (q, κ⁻¹q) + Σ_Γ R_Γ‖q·n‖²_Γ (+ the GK viscous part) splits
 between the materials and the interfaces — the share of the temperature drop
 the interfaces cost — the share of the mean flux each material carries, and the
-temperature-jump statistics of every interface (:class:`~femheat.analysis.InterfaceReport`).
+temperature-jump statistics of every interface (:class:`~femheat.analysis.postprocess.InterfaceReport`).
 
 :class:`CellProblem` assembles once; :meth:`CellProblem.solve` then takes new
 Kapitza resistances and re-factorizes only the flux block (the divergence
 block, loads, periodic map and temperature recovery are reused), which is what
-makes resistance sweeps (:mod:`femheat.conductance`) cheap.
+makes resistance sweeps (:mod:`femheat.analysis.conductance`) cheap.
 """
 
 from __future__ import annotations
@@ -52,15 +52,15 @@ import numpy as np
 import scipy.sparse as sp
 import skfem
 
-from . import forms
-from .analysis import InterfaceReport, interface_report
-from .conditions import KapitzaResistance, Temperature
-from .errors import FemheatInputError, MeshError
-from .materials import Material
-from .mesh import RegionMesh
-from .model import MODELS, HeatProblem, MixedSystem, assemble, kapitza_matrix
-from .solvers import AugmentedLagrangian, State, dg_mass_inverse
-from .spaces import quadrature_order
+from ..assembly import forms
+from .postprocess import InterfaceReport, interface_report
+from ..physics.conditions import KapitzaResistance, Temperature
+from ..errors import FemheatInputError, MeshError
+from ..physics.materials import Material
+from ..mesh.regions import RegionMesh
+from ..assembly.system import MODELS, HeatProblem, MixedSystem, assemble, kapitza_matrix
+from ..solve.steady import AugmentedLagrangian, State, dg_mass_inverse
+from ..element.spaces import quadrature_order
 
 __all__ = [
     "CELL_BOUNDARY_CONDITIONS",
@@ -99,7 +99,7 @@ class LoadCase:
     flux_share
         Material name -> fraction of ∫ q_j dx carried inside that material.
     interfaces
-        Interface name -> :class:`~femheat.analysis.InterfaceReport` (jumps T_A − T_B).
+        Interface name -> :class:`~femheat.analysis.postprocess.InterfaceReport` (jumps T_A − T_B).
     """
 
     axis: int
@@ -321,11 +321,11 @@ class CellProblem:
     regions
         The cell: an axis-aligned box [x_min, x_max] × … whose faces are named
         ``left``/``right`` (x), ``bottom``/``top`` (y) and, in 3D,
-        ``front``/``back`` (z), as the :mod:`femheat.geometry` builders name them.
+        ``front``/``back`` (z), as the :mod:`femheat.mesh.geometry` builders name them.
     materials
-        Subdomain name -> :class:`~femheat.materials.Material`.
+        Subdomain name -> :class:`~femheat.physics.materials.Material`.
     interfaces
-        Interface name -> :class:`~femheat.conditions.KapitzaResistance` (or a
+        Interface name -> :class:`~femheat.physics.conditions.KapitzaResistance` (or a
         resistance [m² K W⁻¹]). Interfaces not listed are in perfect contact.
     model
         ``"fourier"``, ``"mcv"`` (steady: identical to Fourier) or ``"gk"``.
@@ -334,7 +334,7 @@ class CellProblem:
     boundary
         ``"periodic"`` or ``"mixed"`` (see the module docstring).
     beta, penalty
-        GK only, as in :class:`~femheat.model.HeatProblem`.
+        GK only, as in :class:`~femheat.assembly.system.HeatProblem`.
     axes
         Directions to load (default all).
     """

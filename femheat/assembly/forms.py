@@ -235,7 +235,7 @@ def wall_impermeable(q, v, w):
     integrated-by-parts viscous and grad-div terms (consistency), the second
     makes the form symmetric, the third is the penalty. ``w.nu`` = l²/κ,
     ``w.nu_beta`` = βl²/κ [m³ K W⁻¹], ``w.gamma`` [m² K W⁻¹] the penalty
-    (:func:`femheat.gk.gk_operator` uses η(1+β)σ_F(ν + κ⁻¹(|K|/|F|)²): the
+    (:func:`femheat.assembly.gk.gk_operator` uses η(1+β)σ_F(ν + κ⁻¹(|K|/|F|)²): the
     Nitsche scaling of :func:`wall_no_slip` plus a part that keeps the wall
     closed in the Darcy limit l → 0). On a curved wall meshed by flat facets
     pass the smooth outward normal of the true surface as the keyword field

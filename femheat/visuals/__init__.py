@@ -1,0 +1,1 @@
+"""Visuals layer: off-screen PyVista renders and matplotlib plots of results."""
