@@ -31,7 +31,8 @@ from .errors import (BoundaryConditionError, FemheatInputError, MeshError, Regio
 from .analysis.homogenization import CellProblem, Homogenization, homogenize
 from .physics.materials import Material
 from .mesh.regions import RegionMesh, load_mesh
-from .assembly.system import MODELS, HeatProblem, MixedSystem, assemble
+from .assembly.system import HeatProblem, MixedSystem, assemble
+from .registry import MODELS, get_model, register
 from .mesh.quality import MeshQuality, check_mesh_quality, mesh_quality
 from .solve.steady import State, consistent_flux, solve_steady
 from .solve.timestepping import ThetaScheme, initial_state, theta_steps

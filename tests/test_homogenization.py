@@ -277,7 +277,7 @@ def test_readme_homogenization_example(tmp_path, monkeypatch):
     from tests.conftest import ROOT
 
     text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(import numpy as np\nimport femheat as fh\nfrom femheat "
+    code = re.search(r"```python\n(import numpy as np\nimport femheat as fh\nfrom femheat\.mesh "
                      r"import geometry.*?)```", text, re.S)
     assert code, "README homogenization example not found"
     monkeypatch.chdir(tmp_path)

@@ -58,7 +58,8 @@ from ..physics.conditions import KapitzaResistance, Temperature
 from ..errors import FemheatInputError, MeshError
 from ..physics.materials import Material
 from ..mesh.regions import RegionMesh
-from ..assembly.system import MODELS, HeatProblem, MixedSystem, assemble, kapitza_matrix
+from ..assembly.system import HeatProblem, MixedSystem, assemble, kapitza_matrix
+from ..registry import get_model
 from ..solve.steady import AugmentedLagrangian, State, dg_mass_inverse
 from ..element.spaces import quadrature_order
 
@@ -347,8 +348,10 @@ class CellProblem:
         if boundary not in CELL_BOUNDARY_CONDITIONS:
             raise FemheatInputError(
                 f"boundary = {boundary!r}; use one of {CELL_BOUNDARY_CONDITIONS}")
-        if model not in MODELS:
-            raise FemheatInputError(f"model = {model!r} is unknown; choose one of {MODELS}")
+        if get_model(model, "model").family != "mixed":
+            raise FemheatInputError(
+                f"model = {model!r}: homogenization solves the mixed cell problem; use "
+                "'fourier', 'mcv' or 'gk'")
         if model == "gk" and boundary == "periodic":
             raise FemheatInputError(
                 "boundary = 'periodic' is not available for the gk model (the viscous "
@@ -527,7 +530,7 @@ class CellProblem:
         for name in self.kapitza:
             dissipation[name] = float(R[name] * q @ (self.interface_matrices[name] @ q))
         total = float(q @ (A @ q))
-        if self.model == "gk":
+        if get_model(self.model).viscous:
             dissipation["viscous"] = total - sum(dissipation.values())
         moment = (qv[axis] * qb.dx)
         share = {n: float(moment[c].sum()) / float(moment.sum())

@@ -31,6 +31,7 @@ __all__ = [
     "interface_heat_flow",
     "InterfaceReport",
     "interface_report",
+    "steady_energy_balance",
     "vertex_temperature",
     "flux_at_vertices",
     "cell_averages",
@@ -258,3 +259,13 @@ class EnergyBalance:
         self.max_relative_error = max(self.max_relative_error, rel)
         self.energy = E
         return rel
+
+
+def steady_energy_balance(system: MixedSystem, state: State) -> float:
+    """Relative global balance |∫Q − ∮q·n| / max(|∫Q|, Σ|H_b|) of a steady state."""
+    ones = system.temperature_basis.project(lambda x: 1.0 + 0.0 * x[0])
+    source = float(ones @ system.heat_load(0.0))
+    flows = boundary_heat_flow(system, state.flux)
+    total = sum(flows.values())
+    scale = max(abs(source), sum(abs(v) for v in flows.values()), 1e-300)
+    return abs(source - total) / scale

@@ -139,8 +139,6 @@ def weak_walls(problem) -> dict:
     their normal-flux DOFs must not be fixed. Each must be insulated
     (``HeatFlux(0)``), which is checked here.
     """
-    if problem.model != "gk":
-        return {}
     out = {}
     for name, wall in problem.walls.items():
         if getattr(wall, "normal", None) is None:

@@ -1,11 +1,8 @@
-"""Problem definition and assembly of the mixed block system.
+"""Assembly of the mixed block system of a :class:`~femheat.assembly.problem.HeatProblem`.
 
-A :class:`HeatProblem` states the physics on a :class:`~femheat.mesh.regions.RegionMesh`:
-materials per subdomain, a condition on every boundary, Kapitza resistances on
-interfaces, a volumetric source, the constitutive model and the element degree.
-It is validated when created, before anything is assembled.
-
-:func:`assemble` turns it into a :class:`MixedSystem`, the semi-discrete system
+:func:`assemble` asks the registered model (:mod:`femheat.registry`) for its
+element pair, whether the flux has inertia and its extra flux operators (GK's
+viscous term and walls), and turns the problem it into a :class:`MixedSystem`, the semi-discrete system
 
 .. math::
 
@@ -29,160 +26,18 @@ import skfem
 from scipy.sparse.linalg import splu
 
 from . import forms
-from ..physics.conditions import (BoundaryCondition, Convection, FreeSlip, HeatFlux,
-                         KapitzaResistance, NoSlip, SlipLength, Temperature, Value,
-                         WallCondition, evaluate)
-from ..errors import BoundaryConditionError, FemheatInputError, RegionError
-from ..physics.materials import CoefficientFields, Material, material_fields
+from .problem import HeatProblem
+from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
-from ..element.spaces import gk_elements, mixed_elements, quadrature_order
-from ..validation import finite_array
+from ..physics.conditions import Convection, HeatFlux, Temperature, evaluate
+from ..physics.materials import CoefficientFields, material_fields
+from ..element.spaces import quadrature_order
+from ..registry import MODELS, Model, get_model
 
-__all__ = ["MODELS", "GK_BETAS", "HeatProblem", "MixedSystem", "assemble",
-           "kapitza_matrix"]
+__all__ = ["MODELS", "HeatProblem", "MixedSystem", "assemble", "kapitza_matrix",
+           "block_diagonal_inverse"]
 
 log = logging.getLogger(__name__)
-
-#: Constitutive models: Fourier q = −κ∇T, Maxwell–Cattaneo–Vernotte
-#: τ ∂q/∂t + q = −κ∇T, and Guyer–Krumhansl τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q).
-MODELS = ("fourier", "mcv", "gk")
-
-#: Accepted β of the GK law: 0 (seed 004 eq. 19, "simplified") and 2
-#: (Guyer & Krumhansl 1966).
-GK_BETAS = (0, 2)
-
-
-@dataclass
-class HeatProblem:
-    """A heat-conduction problem on a mesh with named regions.
-
-    Parameters
-    ----------
-    regions
-        Mesh with named subdomains, boundaries and interfaces.
-    materials
-        Subdomain name -> :class:`~femheat.physics.materials.Material`.
-    boundary_conditions
-        Boundary name -> :class:`~femheat.physics.conditions.Temperature`,
-        :class:`~femheat.physics.conditions.HeatFlux` or
-        :class:`~femheat.physics.conditions.Convection`. Every boundary needs one.
-    interfaces
-        Interface name -> :class:`~femheat.physics.conditions.KapitzaResistance`.
-        Interfaces not listed are in perfect contact (still reported).
-    source
-        Volumetric heat source Q [W m⁻³]: constant or ``f(x, t)``.
-    model
-        ``"fourier"`` (τ ignored), ``"mcv"`` or ``"gk"`` (uses each material's
-        ``nonlocal_length``).
-    degree
-        Polynomial degree of the mixed pair (0 or 1).
-    beta
-        GK only: 2 for ∇²q + 2∇∇·q (Guyer & Krumhansl 1966), 0 for ∇²q (seed 004
-        eq. 19). Longitudinal (temperature-driven) modes feel (1+β)l².
-    walls
-        GK only: boundary name -> :class:`~femheat.physics.conditions.NoSlip`,
-        :class:`~femheat.physics.conditions.FreeSlip` or
-        :class:`~femheat.physics.conditions.SlipLength` for the tangential flux. Boundaries
-        not listed are stress-free (free slip on an impermeable wall).
-    penalty
-        GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
-    """
-
-    regions: RegionMesh
-    materials: Mapping[str, Material]
-    boundary_conditions: Mapping[str, BoundaryCondition]
-    interfaces: Mapping[str, KapitzaResistance] = field(default_factory=dict)
-    source: Optional[Value] = None
-    model: str = "mcv"
-    degree: int = 0
-    beta: int = 2
-    walls: Mapping[str, WallCondition] = field(default_factory=dict)
-    penalty: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise FemheatInputError(
-                f"model = {self.model!r} is unknown; choose one of {', '.join(MODELS)}"
-            )
-        rm = self.regions
-        if self.model == "gk":
-            gk_elements(rm.mesh, self.degree)  # validates the degree
-            if self.beta not in GK_BETAS:
-                raise FemheatInputError(
-                    f"beta = {self.beta!r} is not supported; use 2 (Guyer-Krumhansl 1966, "
-                    "lap q + 2 grad div q) or 0 (seed 004 eq. 19, lap q)")
-            from .gk import MIN_PENALTY
-
-            pen = float(finite_array(self.penalty, "penalty"))
-            if pen < MIN_PENALTY:
-                raise FemheatInputError(
-                    f"penalty = {pen} is below the stability bound {MIN_PENALTY} of the "
-                    "interior-penalty method; use a value >= 1 (the default)")
-        else:
-            mixed_elements(rm.mesh, self.degree)
-            if self.walls:
-                raise FemheatInputError(
-                    f"wall conditions {sorted(self.walls)} need the gk model (they act on "
-                    f"the tangential flux through l); model is {self.model!r}")
-        for name, wall in self.walls.items():
-            if name in rm.interfaces:
-                raise RegionError(
-                    f"walls.{name}: {name!r} is an interface, not a boundary; a wall (slip) "
-                    "condition applies to exterior boundaries; set the tangential behaviour "
-                    "of an interface with KapitzaResistance(..., tangential='free')")
-            rm.boundary(name)
-            if not isinstance(wall, (NoSlip, FreeSlip, SlipLength)):
-                raise FemheatInputError(
-                    f"walls.{name} must be NoSlip, FreeSlip or SlipLength, got {wall!r}")
-        for name, mat in self.materials.items():
-            rm.subdomain(name)
-            if not isinstance(mat, Material):
-                raise FemheatInputError(f"materials.{name} must be a Material, got {mat!r}")
-        missing = [n for n in rm.subdomain_names if n not in self.materials]
-        if missing:
-            raise RegionError(
-                f"no material for subdomain(s) {missing}; every subdomain of the mesh "
-                f"({', '.join(map(repr, rm.subdomain_names))}) needs one"
-            )
-        for name, bc in self.boundary_conditions.items():
-            rm.boundary(name)
-            if not isinstance(bc, (Temperature, HeatFlux, Convection)):
-                raise FemheatInputError(
-                    f"boundary_conditions.{name} must be Temperature, HeatFlux or "
-                    f"Convection, got {bc!r}"
-                )
-        unset = [n for n in rm.boundaries if n not in self.boundary_conditions]
-        if unset:
-            raise BoundaryConditionError(
-                f"boundary {', '.join(map(repr, unset))} has no condition; give each a "
-                "temperature, heat_flux (0 for insulated) or convection condition"
-            )
-        orphan = rm.unassigned_boundary_facets()
-        if orphan.size:
-            raise BoundaryConditionError(
-                f"{orphan.size} exterior facets belong to no named boundary, so they "
-                "would get no condition; add them to a physical group in gmsh"
-            )
-        for name, rk in self.interfaces.items():
-            rm.interface(name)
-            if not isinstance(rk, KapitzaResistance):
-                raise FemheatInputError(
-                    f"interfaces.{name} must be a KapitzaResistance, got {rk!r}"
-                )
-        if self.source is not None and not callable(self.source):
-            finite_array(self.source, "source")
-
-    @property
-    def has_temperature_reference(self) -> bool:
-        """True if some boundary fixes the temperature level (Dirichlet or convection)."""
-        return any(isinstance(bc, (Temperature, Convection))
-                   for bc in self.boundary_conditions.values())
-
-    @property
-    def time_dependent_loads(self) -> bool:
-        return callable(self.source) or any(
-            bc.time_dependent for bc in self.boundary_conditions.values())
-
 
 @dataclass
 class MixedSystem:
@@ -225,6 +80,11 @@ class MixedSystem:
     _essential_values: Callable[[float], np.ndarray]
     _cache: dict = field(default_factory=dict, repr=False)
     wall_coupling: Optional[sp.csr_matrix] = field(default=None, repr=False)
+    model: Optional[Model] = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.model is None:
+            self.model = get_model(self.problem.model)
 
     @property
     def gradient(self) -> sp.csr_matrix:
@@ -325,41 +185,27 @@ def _facet_field(basis: skfem.FacetBasis, pieces, t: float) -> np.ndarray:
 
 def assemble(problem: HeatProblem) -> MixedSystem:
     """Assemble the mixed block system of ``problem`` (see module docstring)."""
+    model = get_model(problem.model)
     rm = problem.regions
     mesh = rm.mesh
-    if problem.model == "gk":
-        qelem, telem, flux_degree = gk_elements(mesh, problem.degree)
-    else:
-        qelem, telem = mixed_elements(mesh, problem.degree)
+    qelem, telem, flux_degree = model.elements(mesh, problem.degree)
     order = quadrature_order(problem.degree)
     qb = skfem.Basis(mesh, qelem, intorder=order)
     tb = qb.with_element(telem)
     x = qb.global_coordinates().value
     fields = material_fields(rm, problem.materials, x)
-    if problem.model == "fourier":
+    if not model.has_inertia:  # Fourier: τ plays no role
         fields.inertia[...] = 0.0
         fields.relaxation_time[...] = 0.0
 
     A = forms.flux_mass.assemble(qb, kinv=fields.resistivity)
-    M = forms.flux_mass.assemble(qb, kinv=fields.inertia) if problem.model != "fourier" \
+    M = forms.flux_mass.assemble(qb, kinv=fields.inertia) if model.has_inertia \
         else sp.csr_matrix((qb.N, qb.N))
-    if problem.model == "gk":
-        if not fields.isotropic:
-            raise FemheatInputError(
-                "the gk model needs an isotropic (scalar) conductivity: the viscous term "
-                "l^2 kappa^-1 is a scalar coefficient; give scalar conductivities")
-        from .gk import gk_operator
-
-        A = A + gk_operator(problem, qb, order, flux_degree)
+    ops = model.flux_operators(problem, qb, tb, order, flux_degree, fields)  # e.g. GK
+    if ops.extra is not None:
+        A = A + ops.extra
     B = forms.divergence.assemble(qb, tb)
-    weak: dict = {}
-    W = None
-    if problem.model == "gk":  # curved walls made impermeable weakly (femheat.assembly.gk)
-        from .gk import wall_coupling, weak_walls
-
-        weak = weak_walls(problem)
-        if weak:
-            W = wall_coupling(problem, qb, tb, order)
+    weak, W = ops.weak_walls, ops.coupling
     C = forms.capacity.assemble(tb, heat_capacity=fields.heat_capacity)
 
     # Kapitza interfaces: one facet term on interior facets, no mesh splitting
@@ -401,7 +247,7 @@ def assemble(problem: HeatProblem) -> MixedSystem:
              problem.model, qb.N, tb.N)
     return MixedSystem(problem, qb, tb, fields, A.tocsr(), M.tocsr(), B.tocsr(), C.tocsr(),
                        essential_dofs, fields.symmetric and W is None, flux_load, heat_load,
-                       essential_values, wall_coupling=W)
+                       essential_values, wall_coupling=W, model=model)
 
 
 def kapitza_matrix(regions: RegionMesh, flux_element: skfem.Element, intorder: int,

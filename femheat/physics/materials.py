@@ -24,7 +24,7 @@ makes the flux block non-symmetric, which the LU-based solvers handle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Callable, Mapping, Union
 
 import numpy as np
@@ -60,11 +60,16 @@ class Material:
         solved by Newton's method. See :meth:`from_landau`.
     name
         Optional label used in error messages.
+
+    Only κ, C and τ may be given by position; ``name``, ``nonlocal_length`` and
+    ``quartic`` are keyword-only, so ``Material(κ, C, τ, l)`` is refused instead
+    of reading l as a name.
     """
 
     conductivity: Coefficient
     heat_capacity: Coefficient = 1.0
     relaxation_time: Coefficient = 0.0
+    _: KW_ONLY  # Material(κ, C, τ, l) would silently drop l: name it
     name: str = ""
     nonlocal_length: Coefficient = 0.0
     quartic: float = 0.0
@@ -114,7 +119,8 @@ class Material:
         b_ = float(nonnegative(b, f"{where}.b", "(b < 0: free energy unbounded below)"))
         g_ = float(nonnegative(Gamma, f"{where}.Gamma"))
         l_ = float(nonnegative(lam, f"{where}.lambda"))
-        return cls(zeta_ / a_, heat_capacity, g_ / a_, name, float(np.sqrt(l_ / a_)), b_ / a_)
+        return cls(zeta_ / a_, heat_capacity, g_ / a_, name=name,
+                   nonlocal_length=float(np.sqrt(l_ / a_)), quartic=b_ / a_)
 
 
 def _evaluate(coef: Coefficient, x: np.ndarray) -> np.ndarray:

@@ -417,7 +417,7 @@ class _BlockSolver:
 def _viscosity(system: MixedSystem) -> np.ndarray | None:
     """ν = l²/κ at the quadrature points (GK with some l > 0), else None."""
     ell = system.fields.nonlocal_length
-    if system.problem.model != "gk" or not np.any(ell > 0):
+    if not system.model.viscous or not np.any(ell > 0):
         return None
     return ell**2 * system.fields.resistivity[0, 0]
 
@@ -450,7 +450,7 @@ def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
             f"flux_preconditioner = {flux_preconditioner!r} is unknown; choose one of "
             f"{', '.join(FLUX_PRECONDITIONERS)}")
     if flux_preconditioner == "auto":
-        gk = system.problem.model == "gk" and np.any(system.fields.nonlocal_length > 0)
+        gk = system.model.viscous and np.any(system.fields.nonlocal_length > 0)
         return "auxiliary" if gk else "amg"
     return flux_preconditioner
 

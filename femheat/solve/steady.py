@@ -24,8 +24,8 @@ from ..assembly import forms
 from ..errors import BoundaryConditionError, SolverError
 from ..assembly.system import MixedSystem, block_diagonal_inverse
 
-__all__ = ["State", "AugmentedLagrangian", "factorize", "solve_steady", "consistent_flux",
-           "dg_mass_inverse"]
+__all__ = ["State", "AugmentedLagrangian", "factorize", "solve_steady", "solve_linear_steady",
+           "consistent_flux", "dg_mass_inverse"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,8 @@ def _saddle_point(system: MixedSystem, A_full: sp.spmatrix | None = None
 
 def solve_steady(system: MixedSystem, mean_temperature: float | None = None,
                  tol: float = 1e-10, max_iterations: int = 30) -> State:
-    """Solve the steady problem A q + N(q) − Bᵀ T = f, B q = F (τ plays no role).
+    """Solve the steady problem A q + N(q) − Bᵀ T = f, B q = F (τ plays no role),
+    through the steady entry point of the system's registered model.
 
     N(q) = (b/a)κ⁻¹|q|²q is the Landau–Khalatnikov quartic term; when a material
     has one, Newton's method is used (``tol`` on the relative flux update,
@@ -121,6 +122,16 @@ def solve_steady(system: MixedSystem, mean_temperature: float | None = None,
     SolverError
         If Newton's method does not converge in ``max_iterations``.
     """
+    return system.model.steady(system, mean_temperature=mean_temperature, tol=tol,
+                               max_iterations=max_iterations)
+
+
+def solve_linear_steady(system: MixedSystem, mean_temperature: float | None = None) -> State:
+    """One linear steady solve A q − Bᵀ T = f, B q = F (no Landau quartic term).
+
+    The steady entry point of the linear mixed models; see :func:`solve_steady`
+    for ``mean_temperature`` and the errors.
+    """
     reference = system.problem.has_temperature_reference
     if not reference and mean_temperature is None:
         raise BoundaryConditionError(
@@ -132,12 +143,7 @@ def solve_steady(system: MixedSystem, mean_temperature: float | None = None,
         raise BoundaryConditionError(
             "mean_temperature is only for problems whose boundaries all prescribe the "
             "heat flux; here a boundary already fixes the temperature")
-    state = _linear_steady(system, None, None, mean_temperature)
-    if not np.any(system.fields.cubic > 0):
-        return state
-    from .newton import newton_steady
-
-    return newton_steady(system, state, mean_temperature, tol, max_iterations)
+    return _linear_steady(system, None, None, mean_temperature)
 
 
 def _linear_steady(system: MixedSystem, A_full: sp.spmatrix | None,

@@ -81,7 +81,7 @@ def initial_state(system: MixedSystem, temperature: FieldInit = 0.0,
     if not np.all(np.isfinite(T)):
         raise FemheatInputError("initial.temperature produced non-finite values")
     if flux is None:
-        if system.problem.model == "fourier":
+        if not system.model.has_inertia:  # Fourier: the consistent flux
             return State(t, T, consistent_flux(system, T, t))
         q = np.zeros(qb.N)
     elif callable(flux):
@@ -137,14 +137,15 @@ class ThetaScheme:
     def _validate(system: MixedSystem, dt: float, theta: float) -> tuple[float, float]:
         """Check θ and Δt (and warn about Crank–Nicolson pitfalls); return them as floats."""
         theta, dt = theta_and_step(theta, dt, "time.")
+        relaxing = system.model.has_inertia and not system.model.viscous  # MCV
         tau = system.fields.relaxation_time
-        if system.problem.model == "mcv" and theta == 0.5 and np.any(tau == 0):
+        if relaxing and theta == 0.5 and np.any(tau == 0):
             warnings.warn(
                 "Crank-Nicolson on an MCV problem with tau = 0 in some material: the flux "
                 "there obeys Fourier's law algebraically and Crank-Nicolson carries an "
                 "inconsistent initial flux along as a (-1)^n oscillation; use theta = 1, "
                 "a small tau > 0, or model = 'fourier'", RuntimeWarning, stacklevel=4)
-        if system.problem.model == "mcv" and theta == 0.5 and np.any(tau > 0):
+        if relaxing and theta == 0.5 and np.any(tau > 0):
             tmin = float(tau[tau > 0].min())
             if dt > 2 * tmin:
                 warnings.warn(

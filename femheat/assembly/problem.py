@@ -1,0 +1,140 @@
+"""The statement of a heat-conduction problem on a mesh with named regions.
+
+A :class:`HeatProblem` names the materials per subdomain, a condition on every
+boundary, Kapitza resistances on interfaces, a volumetric source, the
+constitutive model (a name in :data:`femheat.registry.MODELS`) and the element
+degree. It is validated when created, before anything is assembled:
+generic checks here, model-specific ones by the registered model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+from ..errors import BoundaryConditionError, FemheatInputError, RegionError
+from ..mesh.regions import RegionMesh
+from ..physics.conditions import (BoundaryCondition, Convection, FreeSlip, HeatFlux,
+                                  KapitzaResistance, NoSlip, SlipLength, Temperature, Value,
+                                  WallCondition)
+from ..physics.materials import Material
+from ..registry import get_model
+from ..validation import finite_array
+
+__all__ = ["HeatProblem"]
+
+
+@dataclass
+class HeatProblem:
+    """A heat-conduction problem on a mesh with named regions.
+
+    Parameters
+    ----------
+    regions
+        Mesh with named subdomains, boundaries and interfaces.
+    materials
+        Subdomain name -> :class:`~femheat.physics.materials.Material`.
+    boundary_conditions
+        Boundary name -> :class:`~femheat.physics.conditions.Temperature`,
+        :class:`~femheat.physics.conditions.HeatFlux` or
+        :class:`~femheat.physics.conditions.Convection`. Every boundary needs one.
+    interfaces
+        Interface name -> :class:`~femheat.physics.conditions.KapitzaResistance`.
+        Interfaces not listed are in perfect contact (still reported).
+    source
+        Volumetric heat source Q [W m⁻³]: constant or ``f(x, t)``.
+    model
+        Name of a registered model (:data:`femheat.registry.MODELS`):
+        ``"fourier"`` (τ ignored), ``"mcv"`` or ``"gk"`` (uses each material's
+        ``nonlocal_length``).
+    degree
+        Polynomial degree of the mixed pair (0 or 1).
+    beta
+        GK only: 2 for ∇²q + 2∇∇·q (Guyer & Krumhansl 1966), 0 for ∇²q (seed 004
+        eq. 19). Longitudinal (temperature-driven) modes feel (1+β)l².
+    walls
+        GK only: boundary name -> :class:`~femheat.physics.conditions.NoSlip`,
+        :class:`~femheat.physics.conditions.FreeSlip` or
+        :class:`~femheat.physics.conditions.SlipLength` for the tangential flux. Boundaries
+        not listed are stress-free (free slip on an impermeable wall).
+    penalty
+        GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
+
+    The generic checks (regions, materials, conditions) are made here; the
+    model's own (degree, β, penalty, walls) by its registered
+    :meth:`~femheat.registry.Model.validate`.
+    """
+
+    regions: RegionMesh
+    materials: Mapping[str, Material]
+    boundary_conditions: Mapping[str, BoundaryCondition]
+    interfaces: Mapping[str, KapitzaResistance] = field(default_factory=dict)
+    source: Optional[Value] = None
+    model: str = "mcv"
+    degree: int = 0
+    beta: int = 2
+    walls: Mapping[str, WallCondition] = field(default_factory=dict)
+    penalty: float = 1.0
+
+    def __post_init__(self) -> None:
+        model = get_model(self.model, "model")
+        rm = self.regions
+        for name, wall in self.walls.items():
+            if name in rm.interfaces:
+                raise RegionError(
+                    f"walls.{name}: {name!r} is an interface, not a boundary; a wall (slip) "
+                    "condition applies to exterior boundaries; set the tangential behaviour "
+                    "of an interface with KapitzaResistance(..., tangential='free')")
+            rm.boundary(name)
+            if not isinstance(wall, (NoSlip, FreeSlip, SlipLength)):
+                raise FemheatInputError(
+                    f"walls.{name} must be NoSlip, FreeSlip or SlipLength, got {wall!r}")
+        for name, mat in self.materials.items():
+            rm.subdomain(name)
+            if not isinstance(mat, Material):
+                raise FemheatInputError(f"materials.{name} must be a Material, got {mat!r}")
+        missing = [n for n in rm.subdomain_names if n not in self.materials]
+        if missing:
+            raise RegionError(
+                f"no material for subdomain(s) {missing}; every subdomain of the mesh "
+                f"({', '.join(map(repr, rm.subdomain_names))}) needs one"
+            )
+        for name, bc in self.boundary_conditions.items():
+            rm.boundary(name)
+            if not isinstance(bc, (Temperature, HeatFlux, Convection)):
+                raise FemheatInputError(
+                    f"boundary_conditions.{name} must be Temperature, HeatFlux or "
+                    f"Convection, got {bc!r}"
+                )
+        unset = [n for n in rm.boundaries if n not in self.boundary_conditions]
+        if unset:
+            raise BoundaryConditionError(
+                f"boundary {', '.join(map(repr, unset))} has no condition; give each a "
+                "temperature, heat_flux (0 for insulated) or convection condition"
+            )
+        orphan = rm.unassigned_boundary_facets()
+        if orphan.size:
+            raise BoundaryConditionError(
+                f"{orphan.size} exterior facets belong to no named boundary, so they "
+                "would get no condition; add them to a physical group in gmsh"
+            )
+        for name, rk in self.interfaces.items():
+            rm.interface(name)
+            if not isinstance(rk, KapitzaResistance):
+                raise FemheatInputError(
+                    f"interfaces.{name} must be a KapitzaResistance, got {rk!r}"
+                )
+        if self.source is not None and not callable(self.source):
+            finite_array(self.source, "source")
+        model.validate(self)  # degree, model options, walls (femheat.models)
+
+    @property
+    def has_temperature_reference(self) -> bool:
+        """True if some boundary fixes the temperature level (Dirichlet or convection)."""
+        return any(isinstance(bc, (Temperature, Convection))
+                   for bc in self.boundary_conditions.values())
+
+    @property
+    def time_dependent_loads(self) -> bool:
+        return callable(self.source) or any(
+            bc.time_dependent for bc in self.boundary_conditions.values())

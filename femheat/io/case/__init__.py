@@ -1,0 +1,167 @@
+"""Case files: a TOML description of a run, validated with key paths in every error.
+
+A case names the mesh, the materials, the boundary and interface conditions, the
+model, the time stepping and the outputs. Lengths in metres, temperatures in
+kelvin, everything SI. Minimal example::
+
+    title = "bilayer"
+    [mesh]
+    file = "../meshes/layered_2d.msh"      # relative to the case file
+    [model]
+    type = "fourier"                        # a registered model: "fourier" | "mcv" | "gk" | ...
+    degree = 0
+    # gk only: beta = 2 (lap q + 2 grad div q) or 0 (lap q); penalty = 1.0
+    [materials.layer_1]
+    conductivity = 150.0                    # W/(m K), scalar or [[kxx,kxy],[kyx,kyy]]
+    heat_capacity = 1.66e6                  # J/(m^3 K)
+    relaxation_time = 0.0                   # s
+    nonlocal_length = 0.0                   # m (gk only)
+    [interfaces.interface_1]
+    kapitza_resistance = 1e-9               # m^2 K/W (or kapitza_conductance)
+    tangential = "continuous"               # gk only: or "free"
+    [boundaries.left]
+    temperature = 310.0                     # K (number or expression in x, y, z, t)
+    [boundaries.top]
+    heat_flux = 0.0                         # outward q.n, W/m^2
+    wall = "no_slip"                        # gk only: "no_slip" | "free_slip" (default)
+    # or slip_coefficient = 1.0             # gk only: q_t = -C_s l dq_t/dn
+    [boundaries.right]
+    convection = {heat_transfer_coefficient = 1e4, ambient_temperature = 300.0}
+    [source]
+    value = "1e12*exp(-((x-1e-6)**2 + (y-1e-6)**2)/1e-14)"   # W/m^3
+    [initial]
+    temperature = 300.0
+    [time]                                  # omit for a steady run
+    dt = 1e-10
+    end = 1e-8
+    theta = 0.5
+    save_every = 10
+    [output]
+    png = true
+    profile = "x"                           # optional T(x) line plot
+
+``[mesh]`` may instead name a geometry builder of :mod:`femheat.mesh.geometry`:
+``builder = "inclusions_2d"`` with its arguments under ``[mesh.parameters]``.
+
+A ``[homogenization]`` section makes the case an effective-conductivity study of
+a representative cell (:mod:`femheat.analysis.homogenization`) instead of a run: no
+``[boundaries]``, ``[source]``, ``[initial]`` or ``[time]``; the cell faces are
+loaded by unit gradients::
+
+    [homogenization]
+    boundary = "periodic"                   # or "mixed" (gk: mixed only)
+    matrix = "matrix"                       # material of k_m (ratios, Kapitza radius)
+    crossover = true                        # find R where kappa_eff = k_m
+    [homogenization.sweep]                  # kappa_eff(R_K) table, CSV + PNG
+    resistances = {from = 1e-9, to = 1e-5, points = 9}   # or a list, m^2 K/W
+    interfaces = ["inclusion_surface"]      # default: all [interfaces]
+    component = [0, 0]
+    [homogenization.reference]              # closed form beside the FEM values
+    model = "maxwell_garnett"               # Hasselman-Johnson / Nan 1997
+    inclusion = "inclusion"
+    radius = 2.5e-7                         # m (default: from the builder's parameters)
+    [homogenization.fit]                    # inverse problem: R_K from a measured kappa_eff
+    measured = 0.25                         # W/(m K)
+    sigma = 0.005                           # 1 sigma, W/(m K)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from ...errors import FemheatInputError
+from .boundaries import parse_boundaries
+from .common import check_keys
+from .homogenization import HomogenizationSettings, parse_homogenization
+from .interfaces import parse_interfaces
+from .materials import parse_materials
+from .mesh import parse_mesh
+from .model import parse_model
+from .run import (OutputSettings, TimeSettings, parse_initial, parse_output, parse_source,
+                  parse_time)
+
+__all__ = ["Case", "TimeSettings", "OutputSettings", "HomogenizationSettings", "load_case",
+           "parse_case"]
+
+_TOP = {"title", "description", "mesh", "model", "materials", "interfaces", "boundaries",
+        "source", "initial", "time", "output", "homogenization"}
+
+
+@dataclass
+class Case:
+    """A validated case: the problem plus run settings.
+
+    ``problem`` is built by the registered model (a
+    :class:`~femheat.assembly.problem.HeatProblem` for the mixed models). For a
+    ``[homogenization]`` study ``problem`` is None and ``homogenization`` holds
+    the cell problem and the analyses to run.
+    """
+
+    title: str
+    description: str
+    path: Optional[Path]
+    problem: Any
+    initial_temperature: Any = 0.0
+    initial_flux: Any = None
+    time: Optional[TimeSettings] = None
+    output: OutputSettings = field(default_factory=OutputSettings)
+    raw: dict = field(default_factory=dict)
+    homogenization: Optional[HomogenizationSettings] = None
+
+    @property
+    def model(self) -> str:
+        """Name of the case's registered model."""
+        if self.problem is not None:
+            return self.problem.model
+        return self.homogenization.cell["model"]
+
+
+def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) -> Case:
+    """Build a :class:`Case` from the parsed TOML table ``data``, section by section.
+
+    The model section is read first, so that the registered model decides which
+    ``[model]`` and ``[materials]`` keys are allowed and builds the problem.
+    """
+    check_keys(data, _TOP, "case")
+    model, options = parse_model(data)
+    regions = parse_mesh(data, base)
+    materials = parse_materials(data, model, transient="time" in data)
+    interfaces = parse_interfaces(data)
+    title = str(data.get("title", path.stem if path else "case"))
+    description = str(data.get("description", ""))
+    if "homogenization" in data:
+        clash = sorted({"boundaries", "source", "initial", "time"} & set(data))
+        if clash:
+            raise FemheatInputError(
+                f"[{clash[0]}] is not used by a [homogenization] case: the cell faces are "
+                "loaded by unit temperature gradients; remove it (or remove "
+                "[homogenization] for an ordinary run)")
+        settings = parse_homogenization(data, regions, materials, interfaces, model.name,
+                                        options)
+        output = parse_output(data, regions.dim, {"vtu", "png"})
+        return Case(title, description, path, None, output=output, raw=data,
+                    homogenization=settings)
+    bcs, walls = parse_boundaries(data)
+    source = parse_source(data)
+    T0, q0 = parse_initial(data, regions.dim)
+    time = parse_time(data)
+    output = parse_output(data, regions.dim)
+    problem = model.build_problem(regions=regions, materials=materials,
+                                  boundary_conditions=bcs, interfaces=interfaces,
+                                  source=source, walls=walls, options=options, base=base)
+    return Case(title, description, path, problem, T0, q0, time, output, data)
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a TOML case file."""
+    path = Path(path)
+    if not path.exists():
+        raise FemheatInputError(f"case file {str(path)!r} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise FemheatInputError(f"{path}: invalid TOML: {exc}") from None
+    return parse_case(data, path.parent, path)

@@ -1,0 +1,73 @@
+"""``[boundaries.NAME]``: temperature, heat flux or convection, and GK walls."""
+
+from __future__ import annotations
+
+from ...errors import FemheatInputError
+from ...physics.conditions import Convection, FreeSlip, HeatFlux, NoSlip, SlipLength, Temperature
+from .common import check_keys, number, table, value
+
+__all__ = ["parse_boundaries"]
+
+_KINDS = {"temperature", "heat_flux", "convection"}
+
+
+def _wall(spec: dict, where: str):
+    """GK wall condition of a boundary table: wall = "no_slip"|"free_slip" or slip_coefficient."""
+    if "wall" in spec and "slip_coefficient" in spec:
+        raise FemheatInputError(f"{where}: give wall or slip_coefficient, not both")
+    if "slip_coefficient" in spec:
+        c = number(spec["slip_coefficient"], f"{where}.slip_coefficient")
+        if not c > 0:
+            raise FemheatInputError(
+                f"{where}.slip_coefficient must be > 0, got {c}; use wall = \"no_slip\" for 0")
+        return SlipLength(c)
+    wall = spec.get("wall")
+    if wall is None:
+        return None
+    walls = {"no_slip": NoSlip(), "free_slip": FreeSlip()}
+    if wall not in walls:
+        raise FemheatInputError(
+            f"{where}.wall = {wall!r}; use \"no_slip\" or \"free_slip\" (or "
+            "slip_coefficient = C_s for a slip length C_s*l)")
+    return walls[wall]
+
+
+def _convection(val, w: str) -> Convection:
+    if not isinstance(val, dict):
+        raise FemheatInputError(f"{w} must be a table with heat_transfer_coefficient "
+                                "and ambient_temperature")
+    check_keys(val, {"heat_transfer_coefficient", "ambient_temperature"}, w)
+    for k in ("heat_transfer_coefficient", "ambient_temperature"):
+        if k not in val:
+            raise FemheatInputError(f"{w}.{k} is missing")
+    h = number(val["heat_transfer_coefficient"], f"{w}.heat_transfer_coefficient")
+    if not h > 0:
+        raise FemheatInputError(f"{w}.heat_transfer_coefficient must be > 0 "
+                                f"W/(m^2 K), got {h}; use heat_flux = 0 for insulated")
+    return Convection(h, value(val["ambient_temperature"], f"{w}.ambient_temperature"))
+
+
+def parse_boundaries(data: dict) -> tuple[dict, dict]:
+    """(boundary conditions, GK walls), both name -> condition."""
+    bcs, walls = {}, {}
+    for name, spec in table(data, "boundaries", "").items():
+        where = f"boundaries.{name}"
+        if not isinstance(spec, dict):
+            raise FemheatInputError(f"{where} must be a table")
+        check_keys(spec, _KINDS | {"wall", "slip_coefficient"}, where)
+        wall = _wall(spec, where)
+        if wall is not None:
+            walls[name] = wall
+        spec = {k: v for k, v in spec.items() if k in _KINDS}
+        if len(spec) != 1:
+            raise FemheatInputError(
+                f"{where}: give exactly one of temperature (K), heat_flux (W/m^2, "
+                "outward; 0 = insulated) or convection")
+        (kind, val), = spec.items()
+        if kind == "temperature":
+            bcs[name] = Temperature(value(val, f"{where}.temperature"))
+        elif kind == "heat_flux":
+            bcs[name] = HeatFlux(value(val, f"{where}.heat_flux"))
+        else:
+            bcs[name] = _convection(val, f"{where}.convection")
+    return bcs, walls

@@ -1,0 +1,60 @@
+"""``[materials.NAME]``: κ, C, τ, l per subdomain, or Landau coefficients."""
+
+from __future__ import annotations
+
+from ...errors import FemheatInputError
+from ...physics.materials import Material
+from ...registry import Model
+from .common import check_keys, coefficient, number, table
+
+__all__ = ["parse_materials"]
+
+
+def _landau(spec: dict, where: str, name: str) -> Material:
+    """materials.NAME.landau = {a, b, Gamma, lambda, zeta} (seed 000): κ = ζ/a, τ = Γ/a,
+    l² = λ/a, quartic b/a."""
+    clash = sorted({"conductivity", "relaxation_time", "nonlocal_length"} & set(spec))
+    if clash:
+        raise FemheatInputError(
+            f"{where}: give either landau or {clash} (landau defines kappa, tau and l)")
+    tbl = spec["landau"]
+    if not isinstance(tbl, dict):
+        raise FemheatInputError(f"{where}.landau must be a table {{a, b, Gamma, lambda, zeta}}")
+    keys = {"a", "b", "Gamma", "lambda", "zeta"}
+    check_keys(tbl, keys, f"{where}.landau")
+    missing = sorted(keys - set(tbl))
+    if missing:
+        raise FemheatInputError(f"{where}.landau: missing {missing}")
+    v = {k: number(tbl[k], f"{where}.landau.{k}") for k in keys}
+    return Material.from_landau(v["a"], v["b"], v["Gamma"], v["lambda"], v["zeta"],
+                                coefficient(spec.get("heat_capacity", 1.0),
+                                            f"{where}.heat_capacity"), name)
+
+
+def parse_materials(data: dict, model: Model, transient: bool) -> dict[str, Material]:
+    """One :class:`Material` per table; the model says which keys it requires."""
+    out: dict[str, Material] = {}
+    for name, spec in table(data, "materials", "").items():
+        where = f"materials.{name}"
+        if not isinstance(spec, dict):
+            raise FemheatInputError(f"{where} must be a table")
+        check_keys(spec, set(model.material_keys), where)
+        if "landau" in spec:
+            out[name] = _landau(spec, where, name)
+            continue
+        if "conductivity" not in spec:
+            raise FemheatInputError(f"{where}.conductivity is missing (W/(m K))")
+        needed = dict(model.required_material_keys)
+        if transient:
+            needed.update(model.transient_material_keys)
+        for key, why in needed.items():
+            if key not in spec:
+                raise FemheatInputError(f"{where}.{key} is missing; {why}")
+        out[name] = Material(
+            coefficient(spec["conductivity"], f"{where}.conductivity"),
+            coefficient(spec.get("heat_capacity", 1.0), f"{where}.heat_capacity"),
+            coefficient(spec.get("relaxation_time", 0.0), f"{where}.relaxation_time"),
+            name=name,
+            nonlocal_length=coefficient(spec.get("nonlocal_length", 0.0),
+                                        f"{where}.nonlocal_length"))
+    return out

@@ -1,0 +1,106 @@
+"""Guyer–Krumhansl: τ ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q), and its
+Landau–Khalatnikov variant with the quartic term (b/a)|q|²q (seed 000).
+
+Discretized in the symmetric Landau–Khalatnikov form with an H(div)-conforming
+interior penalty (:mod:`femheat.assembly.gk`); wall conditions act on the
+tangential flux. A steady run with a quartic material is solved by Newton's
+method (:mod:`femheat.solve.newton`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Mapping
+
+import numpy as np
+import skfem
+
+from ..assembly.gk import MIN_PENALTY, gk_operator, wall_coupling, weak_walls
+from ..assembly.problem import HeatProblem
+from ..element.spaces import gk_elements
+from ..errors import FemheatInputError
+from ..registry import register
+from ..solve.newton import newton_steady
+from ..solve.steady import State, solve_linear_steady
+from ..validation import finite_array
+from .mixed import FluxOperators, MixedModel
+
+__all__ = ["GKModel", "GK_BETAS"]
+
+#: Accepted β of the GK law: 0 (seed 004 eq. 19, "simplified") and 2
+#: (Guyer & Krumhansl 1966).
+GK_BETAS = (0, 2)
+
+
+class GKModel(MixedModel):
+    """τ ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q); options ``beta`` and ``penalty``."""
+
+    name = "gk"
+    description = ("Guyer-Krumhansl: tau dq/dt + q = -kappa grad T + l^2 (lap q + "
+                   "beta grad div q); Landau-Khalatnikov quartic term optional")
+    has_inertia = True
+    viscous = True
+    options = {"degree": "polynomial degree: 0 (BDM1 x P0) or 1 (RT x P1DG)",
+               "beta": "2 (Guyer-Krumhansl 1966) or 0 (seed 004 eq. 19)",
+               "penalty": "interior-penalty factor eta >= 1"}
+    required_material_keys = {
+        "nonlocal_length": "the gk model needs l (m), 0 for a region without "
+                           "hydrodynamic effects"}
+    transient_material_keys = {
+        "relaxation_time": "the MCV model needs tau (s), or use model.type = \"fourier\""}
+
+    def parse_options(self, table: Mapping[str, Any], where: str) -> dict:
+        out = super().parse_options(table, where)
+        out["beta"] = table.get("beta", 2)
+        penalty = table.get("penalty", 1.0)
+        if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
+            raise FemheatInputError(f"{where}.penalty must be a number, got {penalty!r}")
+        out["penalty"] = float(penalty)
+        return out
+
+    def validate(self, problem: HeatProblem) -> None:
+        gk_elements(problem.regions.mesh, problem.degree)  # validates the degree
+        if problem.beta not in GK_BETAS:
+            raise FemheatInputError(
+                f"beta = {problem.beta!r} is not supported; use 2 (Guyer-Krumhansl 1966, "
+                "lap q + 2 grad div q) or 0 (seed 004 eq. 19, lap q)")
+        pen = float(finite_array(problem.penalty, "penalty"))
+        if pen < MIN_PENALTY:
+            raise FemheatInputError(
+                f"penalty = {pen} is below the stability bound {MIN_PENALTY} of the "
+                "interior-penalty method; use a value >= 1 (the default)")
+        lengths = [m.nonlocal_length for m in problem.materials.values()]
+        if lengths and all(not callable(v) and np.all(np.asarray(v) == 0) for v in lengths):
+            warnings.warn(
+                "model 'gk' with nonlocal_length = 0 in every material: the viscous term "
+                "vanishes and this is the MCV law; give l > 0 (m) for hydrodynamic "
+                "effects, or use model 'mcv'", UserWarning, stacklevel=4)
+
+    def elements(self, mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element, int]:
+        return gk_elements(mesh, degree)
+
+    def flux_operators(self, problem, flux_basis, temperature_basis, intorder, flux_degree,
+                       fields) -> FluxOperators:
+        if not fields.isotropic:
+            raise FemheatInputError(
+                "the gk model needs an isotropic (scalar) conductivity: the viscous term "
+                "l^2 kappa^-1 is a scalar coefficient; give scalar conductivities")
+        extra = gk_operator(problem, flux_basis, intorder, flux_degree)
+        weak = weak_walls(problem)  # curved walls made impermeable weakly
+        W = wall_coupling(problem, flux_basis, temperature_basis, intorder) if weak else None
+        return FluxOperators(extra, W, weak)
+
+    def steady(self, system, **options: Any) -> State:
+        mean = options.get("mean_temperature")
+        state = solve_linear_steady(system, mean)
+        if not np.any(system.fields.cubic > 0):
+            return state
+        return newton_steady(system, state, mean, options.get("tol", 1e-10),
+                             options.get("max_iterations", 30))
+
+    def summary_extras(self, system, state) -> dict:
+        newton = getattr(state, "newton", None)
+        return {"newton": newton.summary()} if newton is not None else {}
+
+
+register(GKModel())

@@ -1,0 +1,152 @@
+"""The mixed RT–DG family of models: their shared route through the pipeline.
+
+Fourier, MCV and GK (with its Landau–Khalatnikov variant) share one problem
+statement (:class:`~femheat.assembly.problem.HeatProblem`), one assembler
+(:func:`~femheat.assembly.system.assemble`), one θ-scheme, one VTU writer and
+one energy audit. A model of the family says only what differs (see
+:class:`MixedModel`): whether the flux has inertia (τ ∂q/∂t), which element pair
+it needs, which extra flux operators it adds, and its ``[model]`` options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional
+
+import numpy as np
+import scipy.sparse as sp
+import skfem
+
+from ..analysis.postprocess import (EnergyBalance, boundary_heat_flow, interface_heat_flow,
+                                    interface_report, steady_energy_balance,
+                                    vertex_temperature)
+from ..assembly.problem import HeatProblem
+from ..assembly.system import MixedSystem, assemble
+from ..element.spaces import mixed_elements
+from ..errors import FemheatInputError
+from ..io.writers import VTKSeriesWriter
+from ..registry import Model
+from ..solve.steady import State, solve_linear_steady
+from ..solve.timestepping import initial_state, theta_steps
+
+__all__ = ["MixedModel", "FluxOperators"]
+
+
+class FluxOperators:
+    """What a model adds to the flux block: A += ``extra``; ``coupling`` W makes the
+    flux equation's temperature term −(B + W)ᵀT; ``weak_walls`` are walls whose
+    normal flux is not fixed strongly (name -> condition)."""
+
+    def __init__(self, extra: Optional[sp.spmatrix] = None,
+                 coupling: Optional[sp.spmatrix] = None,
+                 weak_walls: Optional[Mapping[str, Any]] = None):
+        self.extra, self.coupling = extra, coupling
+        self.weak_walls = dict(weak_walls or {})
+
+
+class MixedModel(Model):
+    """Base of the mixed models: q in H(div) (Raviart–Thomas/BDM), T in DG.
+
+    Attributes
+    ----------
+    has_inertia
+        True if the law has τ ∂q/∂t (MCV, GK); False drops τ (Fourier).
+    viscous
+        True if the law has the l² viscous term (GK): wall conditions apply, the
+        iterative solver uses its auxiliary-space flux preconditioner.
+    """
+
+    family = "mixed"
+    has_inertia: bool = True
+    viscous: bool = False
+    options = {"degree": "polynomial degree of the mixed pair: 0 or 1"}
+    material_keys = {
+        "conductivity": "kappa, W/(m K): number, tensor or expression of x, y, z",
+        "heat_capacity": "C = rho c, J/(m^3 K)",
+        "relaxation_time": "tau, s",
+        "nonlocal_length": "l, m (gk)",
+        "landau": "{a, b, Gamma, lambda, zeta} (gk)",
+    }
+    fields = ("temperature", "heat_flux", "temperature_mean", "heat_flux_mean",
+              "heat_flux_magnitude", "material_id")
+
+    # --- case file ---------------------------------------------------------
+    def parse_options(self, table: Mapping[str, Any], where: str) -> dict:
+        unknown = sorted(set(table) - set(self.options))
+        if unknown:
+            raise FemheatInputError(
+                f"{where}: unknown key(s) {unknown} for model {self.name!r}; allowed: "
+                f"type, {', '.join(sorted(self.options))}")
+        degree = table.get("degree", 0)
+        if not isinstance(degree, int) or isinstance(degree, bool):
+            raise FemheatInputError(f"{where}.degree must be an integer, got {degree!r}")
+        return {"degree": degree}
+
+    def build_problem(self, *, regions, materials, boundary_conditions, interfaces,
+                      source=None, walls=None, options=None, **_) -> HeatProblem:
+        return HeatProblem(regions, materials, boundary_conditions, interfaces, source,
+                           self.name, walls=walls or {}, **(options or {}))
+
+    # --- problem and assembly hooks ----------------------------------------
+    def validate(self, problem: HeatProblem) -> None:
+        self.elements(problem.regions.mesh, problem.degree)  # checks the degree
+        if problem.walls:
+            raise FemheatInputError(
+                f"wall conditions {sorted(problem.walls)} need the gk model (they act on "
+                f"the tangential flux through l); model is {problem.model!r}")
+
+    def elements(self, mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element, int]:
+        """(flux element, temperature element, flux polynomial degree)."""
+        q, t = mixed_elements(mesh, degree)
+        return q, t, degree + 1
+
+    def flux_operators(self, problem: HeatProblem, flux_basis: skfem.CellBasis,
+                       temperature_basis: skfem.CellBasis, intorder: int,
+                       flux_degree: int, fields) -> FluxOperators:
+        """Model-specific additions to the flux block (none for Fourier/MCV)."""
+        return FluxOperators()
+
+    # --- pipeline ----------------------------------------------------------
+    def assemble(self, problem: HeatProblem) -> MixedSystem:
+        return assemble(problem)
+
+    def steady(self, system: MixedSystem, **options: Any) -> State:
+        return solve_linear_steady(system, options.get("mean_temperature"))
+
+    def initial_state(self, system: MixedSystem, temperature: Any = 0.0,
+                      flux: Any = None) -> State:
+        return initial_state(system, temperature, flux)
+
+    def transient(self, system: MixedSystem, dt: float, end: float, theta: float,
+                  initial: State) -> Iterator[tuple[float, State]]:
+        return theta_steps(system, dt, end, theta, initial)
+
+    def energy_balance(self, system: MixedSystem, theta: float) -> EnergyBalance:
+        return EnergyBalance(system, theta)
+
+    def steady_energy_balance(self, system: MixedSystem, state: State) -> float:
+        return steady_energy_balance(system, state)
+
+    def dofs(self, system: MixedSystem) -> dict:
+        return {"flux": system.n_flux, "temperature": system.n_temperature,
+                "total": system.ndofs}
+
+    def boundary_heat_flow(self, system: MixedSystem, state: State) -> dict[str, float]:
+        return boundary_heat_flow(system, state.flux)
+
+    def interface_heat_flow(self, system: MixedSystem, state: State) -> dict[str, float]:
+        return interface_heat_flow(system, state.flux)
+
+    def interface_summary(self, system: MixedSystem, state: State) -> dict:
+        return {n: r.summary() for n, r in interface_report(system, state).items()}
+
+    def vertex_temperature(self, system: MixedSystem, state: State) -> np.ndarray:
+        """T at each cell's vertices, (d + 1, cells): jumps between cells kept."""
+        return vertex_temperature(system, state)
+
+    def writer(self, system: MixedSystem, directory: str | Path) -> VTKSeriesWriter:
+        return VTKSeriesWriter(system, directory)
+
+    def summary_extras(self, system: MixedSystem, state: State) -> dict:
+        """Model-specific entries of summary.json (e.g. the Newton history)."""
+        return {}
