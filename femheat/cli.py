@@ -67,7 +67,8 @@ def _run(args: argparse.Namespace) -> int:
 def _print_homogenization(summary: dict) -> None:
     h = summary["homogenization"]
     print(f"{summary['title']}: {summary['dofs']['total']} DOFs, {h['boundary']} cell, "
-          f"{summary['wall_time']['total_s']:.2f} s")
+          f"{summary['wall_time']['total_s']:.2f} s, energy balance error "
+          f"{summary['energy_balance_relative_error']:.2e}")
     print("  kappa_eff [W/(m K)] =")
     for row in h["conductivity"]:
         print("    [" + "  ".join(f"{v: .6e}" for v in row) + "]")

@@ -32,6 +32,9 @@ def test_cylinder_sweep_case(tmp_path, capsys):
     assert "kappa_eff" in printed and "crossover" in printed and "fitted R_K" in printed
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["status"] == "completed" and s["analysis"] == "homogenization"
+    # the conservation audit every analysis writes under one key (and prints)
+    assert s["energy_balance_relative_error"] < 1e-10
+    assert "energy balance error" in printed
     sweep = s["sweep"]
     rel = np.array(sweep["kappa_eff"]) / np.array(sweep["reference"]) - 1
     assert np.all(np.abs(rel) < 0.01), rel
@@ -69,6 +72,7 @@ def test_sphere_composite_case_coarse(tmp_path):
     h = s["homogenization"]
     k = np.array(h["conductivity"])
     assert h["asymmetry"] < 1e-8
+    assert s["energy_balance_relative_error"] < 1e-10
     ev = np.array(h["principal_conductivities"])
     assert ev.min() > 0 and ev.max() / ev.min() - 1 < 0.03, ev  # finite random cell
     # MG with the mesh's own (polygonal, 4 % short) inclusion volume; the rest is the
