@@ -1,5 +1,6 @@
 """Mesh layer: meshes with named regions (:mod:`.regions`), quality checks,
-inclusion packings and the gmsh/pygmsh geometry builders (:mod:`.geometry`)."""
+inclusion packings, the gmsh geometry builders (:mod:`.geometry`) and meshes of users'
+pygmsh scripts (:mod:`.pygmsh`)."""
 
 from .regions import RegionMesh, load_mesh
 

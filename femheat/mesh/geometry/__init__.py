@@ -421,15 +421,18 @@ def _finish(
     parameters: dict[str, Any],
     derived: dict[str, Any] | None = None,
     enforce_quality: bool = True,
+    generate: bool = True,
 ) -> Path:
     """Mesh, check quality, write ``path`` in metres and the JSON sidecar; return ``path``.
 
     Raises :class:`~femheat.errors.MeshError` (writing nothing) when the mesh
     is degenerate by :data:`femheat.mesh.quality.DEFAULT_LIMITS`; with
     ``enforce_quality=False`` (structured meshes stretched on purpose) it
-    warns instead.
+    warns instead. ``generate=False`` keeps a mesh the caller already
+    generated (:mod:`femheat.mesh.pygmsh`).
     """
-    gmsh.model.mesh.generate(dim)
+    if generate:
+        gmsh.model.mesh.generate(dim)
     p, t, groups = _gmsh_cells(gmsh, dim, scale)
     report = _quality.simplex_quality(p, t, groups)
     if dim == 3 and not _quality.acceptable(report):
