@@ -1,4 +1,10 @@
-"""``[mesh]``: a ``.msh`` file or a geometry builder with its parameters."""
+"""``[mesh]``: a ``.msh`` file, a geometry builder, or a user's pygmsh script, with
+its parameters.
+
+``pygmsh = "script.py"`` (relative to the case file) names a file that defines
+``build(geom, **parameters)``; it is meshed by
+:func:`femheat.mesh.pygmsh.mesh_from_script` through gmsh's own writer, so the
+physical groups (materials, boundaries, interfaces) keep their names."""
 
 from __future__ import annotations
 
@@ -15,9 +21,10 @@ __all__ = ["parse_mesh"]
 def parse_mesh(data: dict, base: Path) -> RegionMesh:
     """Load or build the mesh; file paths are relative to the case file's folder."""
     m = table(data, "mesh", "")
-    check_keys(m, {"file", "builder", "parameters"}, "mesh")
-    if "file" in m and "builder" in m:
-        raise FemheatInputError("mesh: give either file or builder, not both")
+    check_keys(m, {"file", "builder", "pygmsh", "parameters"}, "mesh")
+    given = sorted({"file", "builder", "pygmsh"} & set(m))
+    if len(given) > 1:
+        raise FemheatInputError(f"mesh: give one of file, builder or pygmsh, not {given}")
     if "file" in m:
         if not isinstance(m["file"], str):
             raise FemheatInputError(f"mesh.file must be a path string, got {m['file']!r}")
@@ -29,4 +36,14 @@ def parse_mesh(data: dict, base: Path) -> RegionMesh:
         out = params.pop("path", None)
         target = Path(out) if out else Path(tempfile.mkdtemp(prefix="femheat-")) / "mesh.msh"
         return build(m["builder"], path=target, **params)
-    raise FemheatInputError("mesh: give file = \"...msh\" or builder = \"...\"")
+    if "pygmsh" in m:
+        from ...mesh.pygmsh import mesh_from_script  # pygmsh/gmsh are needed only here
+
+        if not isinstance(m["pygmsh"], str):
+            raise FemheatInputError(f"mesh.pygmsh must be a path string, got {m['pygmsh']!r}")
+        params = dict(table(m, "parameters", "mesh."))
+        out = params.pop("path", None)
+        target = Path(out) if out else Path(tempfile.mkdtemp(prefix="femheat-")) / "mesh.msh"
+        return mesh_from_script((base / m["pygmsh"]).resolve(), target, **params)
+    raise FemheatInputError(
+        "mesh: give file = \"...msh\", builder = \"...\" or pygmsh = \"script.py\"")
