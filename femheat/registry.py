@@ -109,7 +109,17 @@ class Model:
         raise NotImplementedError
 
     def transient(self, system: Any, dt: float, end: float, theta: float,
-                  initial: Any) -> Iterator[tuple[float, Any]]:
+                  initial: Any, origin: Any = None) -> Iterator[tuple[float, Any]]:
+        """Yield ``(t, state)``, first the initial state; ``origin = (t0, n)`` continues
+        a run that started at t0 after n steps (restart; same times as uninterrupted)."""
+        raise NotImplementedError
+
+    def state_arrays(self, state: Any) -> dict:
+        """The arrays of a state for a restart file (a model that cannot restart
+        raises NotImplementedError, and ``--resume`` is refused for it)."""
+        raise NotImplementedError
+
+    def state_from_arrays(self, system: Any, time: float, arrays: Mapping) -> Any:
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -51,12 +51,14 @@ def test_cylinder_sweep_case(tmp_path, capsys):
     assert fit["predicted"][0] == pytest.approx(0.25, rel=1e-8)
     assert 1e-7 < fit["resistance"] < s["crossover"]["resistance"]
     assert 0 < fit["standard_error"] < fit["resistance"]
-    for name in ("sweep.csv", "sweep.png", "fields.pvd", "temperature_x.png"):
+    for name in ("sweep.csv", "sweep_points.csv", "sweep.png", "fields_x.vtu", "fields_y.vtu",
+                 "temperature_x.png", "case.toml", "mesh.msh"):
         assert (tmp_path / name).exists(), name
+    assert not (tmp_path / "fields.pvd").exists()  # load cases are not a time series
     # the interface file carries the case's R_K and jumps = R_K q·n (not the R = 0 bulk)
     import meshio
 
-    iface = meshio.read(tmp_path / "interfaces_00000.vtu")
+    iface = meshio.read(tmp_path / "interfaces_x.vtu")
     np.testing.assert_allclose(iface.cell_data["kapitza_resistance"][0], 1e-8)
     assert np.abs(iface.cell_data["temperature_jump"][0]).max() > 0
 

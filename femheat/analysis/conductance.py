@@ -38,7 +38,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import brentq
@@ -219,7 +219,9 @@ class ResistanceSweep:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         cols = self.table()
-        with open(path, "w", newline="") as fh:
+        from ..io.atomic import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(list(cols))
             for row in zip(*cols.values()):
@@ -276,7 +278,9 @@ def sweep_resistance(cell: CellProblem, resistances, *,
                      interfaces: Sequence[str] | None = None,
                      component: tuple[int, int] = (0, 0),
                      matrix_conductivity: float | None = None,
-                     reference: Callable[[np.ndarray], np.ndarray] | None = None
+                     reference: Callable[[np.ndarray], np.ndarray] | None = None,
+                     done: Mapping[int, tuple[np.ndarray, float]] | None = None,
+                     on_point: Callable[[int, float, np.ndarray, float], None] | None = None
                      ) -> ResistanceSweep:
     """κ_eff for each R_K in ``resistances`` (applied to all selected interfaces).
 
@@ -296,6 +300,12 @@ def sweep_resistance(cell: CellProblem, resistances, *,
         k_m, for κ_eff/k_m, the Kapitza radius and the crossover.
     reference
         ``reference(R) -> κ`` closed form to tabulate beside the FEM values.
+    done
+        Points already computed (index -> (κ tensor, seconds)), e.g. by an
+        interrupted sweep: they are not solved again.
+    on_point
+        ``on_point(k, R_k, κ_k, seconds)`` after each new point, so that a caller
+        can store it at once.
     """
     R = _positive_array("resistances", resistances)
     names = _selected(cell, interfaces)
@@ -304,10 +314,15 @@ def sweep_resistance(cell: CellProblem, resistances, *,
     kappa = np.empty((R.size, dim, dim))
     seconds = np.empty(R.size)
     for k, r in enumerate(R):
+        if done is not None and k in done:
+            kappa[k], seconds[k] = done[k]
+            continue
         t0 = time.perf_counter()
         kappa[k] = cell.solve({n: float(r) for n in names}, reports=False).conductivity
         seconds[k] = time.perf_counter() - t0
         log.info("R_K = %.3e: kappa_eff = %.6g (%.2f s)", r, kappa[k][ij], seconds[k])
+        if on_point is not None:
+            on_point(k, float(r), kappa[k], float(seconds[k]))
     ref = None if reference is None else np.asarray(reference(R), dtype=float)
     return ResistanceSweep(R, kappa, ij, matrix_conductivity, ref, seconds,
                            cell.assembly_time, reference)

@@ -225,6 +225,24 @@ class EnergyBalance:
         """Time of the last state fed to :meth:`update` (None before the first)."""
         return self._prev[0] if self._prev else None
 
+    _SAVED = ("energy0", "_expected", "_src", "_out", "_variation", "residual", "scale",
+              "max_relative_error", "energy")
+
+    def state_dict(self) -> dict:
+        """The running sums, for a restart file (arrays under ``"T0"``)."""
+        out = {k: getattr(self, k, None) for k in self._SAVED}
+        out["prev"] = None if self._prev is None else [self._prev[0], list(self._prev[1])]
+        out["T0"] = getattr(self, "_T0", None)
+        return out
+
+    def restore(self, saved: dict) -> None:
+        """Continue the bookkeeping of a restart file (the inverse of :meth:`state_dict`)."""
+        for k in self._SAVED:
+            setattr(self, k, saved[k])
+        prev = saved["prev"]
+        self._prev = None if prev is None else (float(prev[0]), tuple(prev[1]))
+        self._T0 = saved["T0"]
+
     def update(self, state: State) -> float:
         """Feed the next state; return the current relative balance error."""
         e = self.system.energy_weights

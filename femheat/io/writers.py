@@ -1,8 +1,11 @@
 """Result files: VTU per saved step with PVD collections, history CSV, summary JSON.
 
-Written as they are computed: every saved step adds its VTU files and rewrites
-the PVD collections atomically, and each step appends one flushed line to
-``history.csv``, so an interrupted run keeps everything already done.
+Written as they are computed, and every file atomically (:mod:`femheat.io.atomic`:
+temporary name, then rename): every saved step adds its VTU files and then
+rewrites the PVD collections, so a PVD lists only complete VTU files, whatever
+kills the run; each step appends one flushed line to ``history.csv``. Each VTU
+records its time as VTK field data ``TimeValue`` (what ParaView reads). The
+units of every field are in :data:`FIELD_UNITS` (and in summary.json).
 
 ParaView cannot read Raviart–Thomas coefficients, so the volume file stores
 the fields on an *exploded* mesh (each cell has its own copies of its
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -25,8 +27,18 @@ import numpy as np
 from ..analysis.postprocess import cell_averages, flux_at_vertices, interface_report, vertex_temperature
 from ..assembly.system import MixedSystem
 from ..solve.steady import State
+from .atomic import atomic_path, write_text
 
-__all__ = ["VTKSeriesWriter", "HistoryWriter", "write_pvd", "write_summary"]
+__all__ = ["VTKSeriesWriter", "HistoryWriter", "write_pvd", "write_summary", "write_vtu",
+           "FIELD_UNITS"]
+
+#: Units of the arrays femheat writes (VTU point/cell data, XDMF attributes).
+FIELD_UNITS = {
+    "temperature": "K", "temperature_mean": "K", "heat_flux": "W/m^2",
+    "heat_flux_mean": "W/m^2", "heat_flux_magnitude": "W/m^2", "material_id": "1",
+    "temperature_jump": "K", "normal_heat_flux": "W/m^2", "kapitza_resistance": "m^2 K/W",
+    "interface_id": "1",
+}
 
 _VOLUME = {2: "triangle", 3: "tetra"}
 _FACET = {2: "line", 3: "triangle"}
@@ -47,9 +59,23 @@ def write_pvd(path: Path, entries: Iterable[tuple[float, str]]) -> None:
     lines += [f'    <DataSet timestep="{t:.17g}" group="" part="0" file="{f}"/>'
               for t, f in entries]
     lines += ["  </Collection>", "</VTKFile>", ""]
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, path)
+    write_text(path, "\n".join(lines))
+
+
+def write_vtu(path: Path, mesh, time: Optional[float] = None) -> None:
+    """Write a meshio mesh as VTU atomically; ``time`` goes into the VTK field data
+    ``TimeValue`` (ParaView's per-file time; meshio's writer has no field data)."""
+    import meshio
+
+    with atomic_path(path) as tmp:
+        meshio.write(tmp, mesh, file_format="vtu")
+        if time is not None:
+            text = tmp.read_text()
+            field = ('<FieldData>\n<DataArray type="Float64" Name="TimeValue" '
+                     f'NumberOfTuples="1" format="ascii">{time:.17g}</DataArray>\n'
+                     '</FieldData>\n')
+            tmp.write_text(text.replace("<UnstructuredGrid>\n",
+                                        "<UnstructuredGrid>\n" + field, 1))
 
 
 class VTKSeriesWriter:
@@ -61,9 +87,13 @@ class VTKSeriesWriter:
         The assembled system whose states are written.
     directory
         Output folder (created).
+    names
+        ``"steps"`` (default): ``fields_NNNNN.vtu`` in a time series
+        (``fields.pvd``); ``"loads"``: one ``fields_<label>.vtu`` per load case of
+        a study (no PVD: the loads are not times).
     """
 
-    def __init__(self, system: MixedSystem, directory: str | Path):
+    def __init__(self, system: MixedSystem, directory: str | Path, names: str = "steps"):
         self.system = system
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +107,7 @@ class VTKSeriesWriter:
         self._fields: list[tuple[float, str]] = []
         self._ifaces: list[tuple[float, str]] = []
         self.count = 0
+        self.series = names == "steps"
         names = list(rm.interfaces)
         if names:
             facets = np.concatenate([rm.interface(n) for n in names])
@@ -86,8 +117,9 @@ class VTKSeriesWriter:
             self._iface_points = np.zeros((mesh.p.shape[1], 3))
             self._iface_points[:, :d] = mesh.p.T
 
-    def write(self, t: float, state: State) -> Path:
-        """Write one time level; returns the volume file's path."""
+    def write(self, t: float, state: State, label: Optional[str] = None) -> Path:
+        """Write one time level (or, for ``names="loads"``, the load case ``label``);
+        returns the volume file's path."""
         import meshio
 
         sys = self.system
@@ -105,47 +137,78 @@ class VTKSeriesWriter:
             "heat_flux_magnitude": [np.linalg.norm(qm, axis=0)],
             "material_id": [self._region],
         }
-        name = f"fields_{self.count:05d}.vtu"
-        meshio.write(self.dir / name,
-                     meshio.Mesh(self._points, [(_VOLUME[d], self._cells)],
-                                 point_data=point_data, cell_data=cell_data),
-                     file_format="vtu")
+        tag = f"{self.count:05d}" if self.series else str(label)
+        name = f"fields_{tag}.vtu"
+        write_vtu(self.dir / name,
+                  meshio.Mesh(self._points, [(_VOLUME[d], self._cells)],
+                              point_data=point_data, cell_data=cell_data),
+                  t if self.series else None)
         self._fields.append((t, name))
-        write_pvd(self.dir / "fields.pvd", self._fields)
+        if self.series:
+            write_pvd(self.dir / "fields.pvd", self._fields)
 
         if sys.problem.regions.interfaces:
             reps = interface_report(sys, state)
             jump = np.concatenate([r.jump for r in reps.values()])
             qn = np.concatenate([r.normal_flux for r in reps.values()])
             rk = np.concatenate([np.full(r.jump.size, r.resistance) for r in reps.values()])
-            iname = f"interfaces_{self.count:05d}.vtu"
-            meshio.write(self.dir / iname,
-                         meshio.Mesh(self._iface_points, [(_FACET[d], self._iface_cells)],
-                                     cell_data={"temperature_jump": [jump],
-                                                "normal_heat_flux": [qn],
-                                                "kapitza_resistance": [rk],
-                                                "interface_id": [self._iface_id]}),
-                         file_format="vtu")
+            iname = f"interfaces_{tag}.vtu"
+            write_vtu(self.dir / iname,
+                      meshio.Mesh(self._iface_points, [(_FACET[d], self._iface_cells)],
+                                  cell_data={"temperature_jump": [jump],
+                                             "normal_heat_flux": [qn],
+                                             "kapitza_resistance": [rk],
+                                             "interface_id": [self._iface_id]}),
+                      t if self.series else None)
             self._ifaces.append((t, iname))
-            write_pvd(self.dir / "interfaces.pvd", self._ifaces)
+            if self.series:
+                write_pvd(self.dir / "interfaces.pvd", self._ifaces)
         self.count += 1
         return self.dir / name
 
     @property
     def files(self) -> list[str]:
         out = [f for _, f in self._fields] + [f for _, f in self._ifaces]
-        out += ["fields.pvd"] + (["interfaces.pvd"] if self._ifaces else [])
+        if self.series and self._fields:
+            out += ["fields.pvd"] + (["interfaces.pvd"] if self._ifaces else [])
         return out
+
+    def state_dict(self) -> dict:
+        """What a resumed run needs to continue the series (JSON-able)."""
+        return {"count": self.count, "fields": self._fields, "interfaces": self._ifaces}
+
+    def restore(self, saved: dict) -> None:
+        """Continue the series of a restart file; the PVDs are rewritten from it, so a
+        file written after the restart point is dropped from them (and overwritten)."""
+        self.count = int(saved["count"])
+        self._fields = [(float(t), str(f)) for t, f in saved["fields"]]
+        self._ifaces = [(float(t), str(f)) for t, f in saved["interfaces"]]
+        if self.series:
+            write_pvd(self.dir / "fields.pvd", self._fields)
+            if self._ifaces:
+                write_pvd(self.dir / "interfaces.pvd", self._ifaces)
 
 
 class HistoryWriter:
-    """Append one flushed CSV row per time step (time, energy, heat flows, jumps)."""
+    """Append one flushed CSV row per time step (time, energy, heat flows, jumps).
 
-    def __init__(self, path: str | Path, columns: list[str]):
+    ``resume_rows = n`` keeps the header and the first ``n`` rows of an existing
+    file (those up to the restart point) and appends after them.
+    """
+
+    def __init__(self, path: str | Path, columns: list[str], resume_rows: Optional[int] = None):
         self.path = Path(path)
-        self._fh = open(self.path, "w", newline="")
-        self._csv = csv.writer(self._fh)
-        self._csv.writerow(columns)
+        if resume_rows is not None and self.path.exists():
+            with open(self.path, newline="") as fh:
+                lines = fh.read().splitlines(keepends=True)
+            keep = "".join(line for line in lines[: resume_rows + 1] if line.endswith("\n"))
+            write_text(self.path, keep)
+            self._fh = open(self.path, "a", newline="")
+            self._csv = csv.writer(self._fh)
+        else:
+            self._fh = open(self.path, "w", newline="")
+            self._csv = csv.writer(self._fh)
+            self._csv.writerow(columns)
         self._fh.flush()
 
     def append(self, row: Iterable[float]) -> None:
@@ -178,7 +241,4 @@ def _jsonable(obj):
 
 def write_summary(path: str | Path, summary: dict, indent: Optional[int] = 2) -> None:
     """Write ``summary.json`` atomically."""
-    path = Path(path)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_jsonable(summary), indent=indent) + "\n")
-    os.replace(tmp, path)
+    write_text(Path(path), json.dumps(_jsonable(summary), indent=indent) + "\n")

@@ -118,8 +118,17 @@ class MixedModel(Model):
         return initial_state(system, temperature, flux)
 
     def transient(self, system: MixedSystem, dt: float, end: float, theta: float,
-                  initial: State) -> Iterator[tuple[float, State]]:
-        return theta_steps(system, dt, end, theta, initial)
+                  initial: State, origin: Optional[tuple[float, int]] = None
+                  ) -> Iterator[tuple[float, State]]:
+        return theta_steps(system, dt, end, theta, initial, origin=origin)
+
+    def state_arrays(self, state: State) -> dict[str, np.ndarray]:
+        """The arrays of a state, for a restart file."""
+        return {"temperature": state.temperature, "flux": state.flux}
+
+    def state_from_arrays(self, system: MixedSystem, time: float,
+                          arrays: Mapping[str, np.ndarray]) -> State:
+        return State(time, np.array(arrays["temperature"]), np.array(arrays["flux"]))
 
     def energy_balance(self, system: MixedSystem, theta: float) -> EnergyBalance:
         return EnergyBalance(system, theta)

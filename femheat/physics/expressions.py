@@ -44,4 +44,5 @@ def compile_expression(text: str, where: str) -> Callable[[np.ndarray, float], n
         return np.asarray(eval(code, {"__builtins__": {}}, env), dtype=float) + zero
 
     f.__doc__ = text
+    f.expression = text  # type: ignore[attr-defined]  (provenance)
     return f

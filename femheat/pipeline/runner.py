@@ -3,19 +3,30 @@
 The route is the same for every model: the case's model is looked up in
 :mod:`femheat.registry`, which assembles the problem, solves it (steady) or
 streams ``(t, state)`` pairs (transient), audits the energy balance, reports
-heat flows and interfaces and writes the fields. The runner writes VTU/PVD
-files every ``save_every`` steps and a ``history.csv`` row every step as they
-are computed, then ``summary.json`` and the PNG pictures. A ``summary.json``
-with ``"status": "running"`` is written first; on Ctrl-C it becomes
-``"interrupted"`` with the time reached, and every file already written (VTU,
-PVD, history) stays valid.
+heat flows and interfaces and writes the fields. Every analysis writes its
+conservation audit under one key, ``energy_balance_relative_error``.
 
-Every analysis writes its conservation audit under one key,
-``energy_balance_relative_error``.
+Runs never lose, corrupt or misreport a result:
+
+* every file is written atomically (:mod:`femheat.io.atomic`); the PVD lists
+  only complete VTU files; ``history.csv`` gets one flushed row per step;
+* a restart file (``restart.npz``: state, time, step, the energy bookkeeping and
+  the series written so far) is kept at every save, so ``mode="resume"``
+  continues a transient run from its last saved step and repeats the
+  uninterrupted run bitwise (same step times, same operators);
+* ``summary.json`` says ``"running"`` (with pid and host) only while the run
+  lives: a normal end writes ``"completed"``, an exception ``"failed"`` with its
+  message, Ctrl-C or SIGTERM ``"interrupted"`` with the time reached; a run
+  killed by SIGKILL is recognised later from its dead pid (``femheat info``);
+* a folder holding another run's results is refused unless ``mode`` is
+  ``"overwrite"`` (which first removes that run's files) or ``"resume"``;
+* provenance: femheat version, command line, resolved input, mesh hash; the
+  case file and a generated mesh are copied into the folder.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time as _time
 from pathlib import Path
@@ -24,12 +35,17 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ..io.case import Case
-from ..io.writers import HistoryWriter, write_summary
+from ..io.provenance import input_hash, keep_inputs, mesh_hash, provenance, resolved_input
+from ..io.writers import FIELD_UNITS, HistoryWriter, write_summary
 from ..mesh.regions import RegionMesh
 from ..registry import Model, get_model
 from ..solve.timestepping import step_count
+from .output import RunGuard, load_restart, prepare_output, save_restart
 
-__all__ = ["run_case", "mesh_summary"]
+__all__ = ["run_case", "mesh_summary", "MODES"]
+
+#: What to do with a folder that holds another run's results.
+MODES = ("new", "overwrite", "resume")
 
 log = logging.getLogger(__name__)
 
@@ -46,34 +62,63 @@ def mesh_summary(regions: RegionMesh) -> dict:
             "source": rm.metadata.get("source")}
 
 
-def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None) -> dict:
+def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None, *,
+             mode: str = "new", command: Optional[list[str]] = None) -> dict:
     """Run ``case`` and write its results into ``outdir``; return the summary dict.
 
     Parameters
     ----------
     progress
         Optional callback ``progress(done, total)`` called after each time step.
+    mode
+        ``"new"`` (refuse a folder holding another run's results), ``"overwrite"``
+        (remove that run's files first) or ``"resume"`` (continue it: a transient
+        run from its last saved step, a study from its last computed point).
+    command
+        The command line to record (default ``sys.argv``).
     """
+    out = Path(outdir)
+    previous = prepare_output(out, mode)
     if case.homogenization is not None:  # an effective-conductivity study
         from .studies import run_homogenization
 
-        return run_homogenization(case, outdir, progress)
+        return run_homogenization(case, out, progress, previous=previous, command=command)
     model = get_model(case.problem.model)
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = _time.perf_counter()
-    system = model.assemble(case.problem)
-    t_asm = _time.perf_counter() - t0
+    regions = case.problem.regions
     summary: dict = {
         "title": case.title, "status": "running", "model": model.name,
-        "degree": getattr(case.problem, "degree", None),
-        "mesh": mesh_summary(case.problem.regions),
-        "dofs": model.dofs(system),
+        "degree": getattr(case.problem, "degree", None), "mesh": mesh_summary(regions),
         "case_file": str(case.path) if case.path else None,
+        "provenance": provenance(command), "mesh_hash": mesh_hash(regions),
+        "input_hash": input_hash(case, regions), "input": resolved_input(case),
+        "units": FIELD_UNITS,
+        "material_ids": dict(enumerate(regions.subdomain_names)),
+        "interface_ids": dict(enumerate(regions.interfaces)),
     }
+    restart = None
+    if previous is not None and mode == "resume":
+        if previous.get("input_hash") != summary["input_hash"]:
+            from ..errors import FemheatInputError
+
+            raise FemheatInputError(
+                f"cannot resume {str(out)!r}: the case or its mesh changed since that run "
+                "started (input hash differs); use --overwrite to start it again")
+        restart = load_restart(out) if case.time is not None else None
+    summary["inputs_kept"] = keep_inputs(case, regions, out)
+    with RunGuard(out, summary):
+        return _run(case, model, out, summary, progress, restart)
+
+
+def _run(case: Case, model: Model, out: Path, summary: dict,
+         progress: Optional[Progress], restart: Optional[dict]) -> dict:
+    write_summary(out / "summary.json", summary)
+    t0 = _time.perf_counter()
+    system = model.assemble(case.problem)
+    timings = {"assembly_s": _time.perf_counter() - t0}
+    summary["dofs"] = model.dofs(system)
+    summary["wall_time"] = timings
     write_summary(out / "summary.json", summary)
     writer = model.writer(system, out) if case.output.vtu else None
-    timings = {"assembly_s": t_asm}
 
     if case.time is None:
         ts = _time.perf_counter()
@@ -88,16 +133,15 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
         profiles: list = []
     else:
         state, profiles = _transient(case, model, system, writer, summary, timings, out,
-                                     progress)
+                                     progress, restart)
     summary.update(model.summary_extras(system, state))
     summary["heat_flow"] = model.boundary_heat_flow(system, state)
     summary["interfaces"] = model.interface_summary(system, state)
-    timings["total_s"] = _time.perf_counter() - t0
-    summary["wall_time"] = timings
-    files = list(writer.files) if writer else []
+    files = list(summary["inputs_kept"]) + (list(writer.files) if writer else [])
     if case.time is not None:
-        files.append("history.csv")
+        files += ["history.csv", "restart.npz"]
     files += _pictures(case, model, system, state, writer, profiles, out)
+    timings["total_s"] = _time.perf_counter() - t0
     summary["files"] = files
     summary["status"] = "completed"
     write_summary(out / "summary.json", summary)
@@ -106,48 +150,70 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
 
 
 def _transient(case: Case, model: Model, system: Any, writer: Any, summary: dict,
-               timings: dict, out: Path, progress: Optional[Progress]) -> tuple[Any, list]:
-    """Stream the θ-scheme states into the writers; return the last state and profiles."""
+               timings: dict, out: Path, progress: Optional[Progress],
+               restart: Optional[dict]) -> tuple[Any, list]:
+    """Stream the θ-scheme states into the writers; return the last state and profiles.
+
+    With a ``restart`` (from :func:`~femheat.pipeline.output.load_restart`) the run
+    continues after its last saved step, with the same step times, energy
+    bookkeeping and file series as the uninterrupted run.
+    """
     ts_ = case.time
-    init = model.initial_state(system, case.initial_temperature, case.initial_flux)
-    nsteps, dt = step_count(ts_.dt, ts_.end, init.time)
     balance = model.energy_balance(system, ts_.theta)
+    if restart is None:
+        init = model.initial_state(system, case.initial_temperature, case.initial_flux)
+        origin, first, profiles = (init.time, 0), 0, []
+    else:
+        init = model.state_from_arrays(system, restart["time"], restart["arrays"])
+        origin, first = (restart["origin"], restart["step"]), restart["step"]
+        balance.restore(restart["balance"])
+        if writer:
+            writer.restore(restart["writer"])
+        profiles = restart["profiles"]
+        summary["resumed_from"] = {"time": restart["time"], "step": first}
+    nsteps, dt = step_count(ts_.dt, ts_.end, origin[0])
     regions = case.problem.regions
     bnames, inames = list(regions.boundaries), list(regions.interfaces)
     cols = (["time", "energy", "energy_balance_error"] + [f"heat_flow:{b}" for b in bnames]
             + [f"interface_heat_flow:{i}" for i in inames])
     want = set(np.linspace(0, nsteps, max(case.output.profile_times, 2)).round().astype(int))
-    profiles: list = []
     ts = _time.perf_counter()
-    state = init
+    state, reached = init, first
+    summary["time"] = {"dt": dt, "end": ts_.end, "theta": ts_.theta, "steps": nsteps}
     try:
-        with HistoryWriter(out / "history.csv", cols) as hist:
-            stream = model.transient(system, dt, ts_.end, ts_.theta, init)
-            for n, (t, state) in enumerate(stream):
-                if n == 1:  # includes the factorization
+        with HistoryWriter(out / "history.csv", cols,
+                           resume_rows=None if restart is None else first + 1) as hist:
+            stream = model.transient(system, dt, ts_.end, ts_.theta, init,
+                                     None if restart is None else origin)
+            for k, (t, state) in enumerate(stream):
+                n = first + k
+                if k == 1:  # includes the factorization
                     timings["first_step_s"] = _time.perf_counter() - ts
+                if k == 0 and restart is not None:
+                    continue  # step `first` is already in the files
                 rel = balance.update(state)
                 bf = model.boundary_heat_flow(system, state)
                 jf = model.interface_heat_flow(system, state) if inames else {}
                 hist.append([t, balance.energy, rel] + [bf[b] for b in bnames]
                             + [jf[i] for i in inames])
-                if writer and (n % ts_.save_every == 0 or n == nsteps):
-                    writer.write(t, state)
                 if case.output.profile and n in want:
                     profiles.append((t, model.vertex_temperature(system, state)))
+                if n % ts_.save_every == 0 or n == nsteps:
+                    if writer:
+                        writer.write(t, state)
+                    save_restart(out, model, state, n, origin[0], balance, writer, profiles)
+                reached = n
                 if progress and n:
                     progress(n, nsteps)
-    except KeyboardInterrupt:
+    except BaseException:
         # everything written so far stays valid; say how far the run got
-        summary.update(status="interrupted", reached_time=balance.time,
+        summary.update(reached_time=balance.time, reached_step=reached,
                        energy_balance_relative_error=balance.max_relative_error,
                        saved_steps=writer.count if writer else 0)
-        write_summary(out / "summary.json", summary)
         raise
     timings["time_stepping_s"] = _time.perf_counter() - ts
     summary["analysis"] = "transient"
-    summary["time"] = {"dt": dt, "end": ts_.end, "theta": ts_.theta, "steps": nsteps,
-                       "saved": writer.count if writer else 0}
+    summary["time"]["saved"] = writer.count if writer else 0
     summary["energy_balance_relative_error"] = balance.max_relative_error
     summary["final_energy"] = balance.energy
     return state, profiles

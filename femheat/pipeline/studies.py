@@ -6,11 +6,15 @@ as each result is computed:
 * ``summary.json`` — status first ``"running"``, then the tensor, principal
   conductivities, dissipation and flux shares, interface jump statistics,
   timings, and the sweep/crossover/fit results;
-* ``fields.pvd`` with ``fields_0000j.vtu`` — the temperature and flux of the
-  load case along axis j (the PVD "time" is the axis index) and the matching
-  ``interfaces_0000j.vtu``;
+* ``fields_x.vtu``, ``fields_y.vtu`` ... — the temperature and flux of the load
+  case along each axis (named by the load, not disguised as times) and the
+  matching ``interfaces_x.vtu``;
 * ``temperature_x.png`` ... — one picture per load case;
-* ``sweep.csv`` and ``sweep.png`` — κ_eff(R_K) with the closed-form reference.
+* ``sweep_points.csv`` — one row per R_K point as soon as it is computed (an
+  interrupted study resumes from it, computing only the missing points), then
+  ``sweep.csv`` and ``sweep.png`` — κ_eff(R_K) with the closed-form reference.
+
+Status, provenance and atomic files as in :mod:`femheat.pipeline.runner`.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ from typing import Callable, Optional
 
 import numpy as np
 
+import csv
+
 from ..io.case import Case
+from ..io.provenance import input_hash, keep_inputs, mesh_hash, provenance, resolved_input
 from ..analysis.conductance import (crossover_resistance, crossover_resistance_theory, fit_resistance,
                           maxwell_garnett, sweep_resistance)
 from ..analysis.homogenization import CellProblem
 from ..errors import FemheatInputError
-from ..io.writers import VTKSeriesWriter, write_summary
+from ..io.writers import FIELD_UNITS, VTKSeriesWriter, write_summary
+from .output import RunGuard
 
 __all__ = ["run_homogenization", "cell_energy_balance"]
 
@@ -82,18 +90,59 @@ def cell_energy_balance(cell: CellProblem, result) -> float:
     return worst
 
 
+def _sweep_points(path: Path, resistances: np.ndarray, dim: int) -> dict:
+    """Points of an interrupted sweep: index -> (κ tensor, seconds), matching R_K."""
+    done: dict = {}
+    if not path.exists():
+        return done
+    with open(path, newline="") as fh:
+        for row in csv.reader(fh):
+            if len(row) != 3 + dim * dim or not row[0].isdigit():
+                continue  # header, or a line cut by a kill
+            k, r = int(row[0]), float(row[1])
+            if k < resistances.size and np.isclose(r, resistances[k], rtol=1e-12, atol=0):
+                done[k] = (np.array([float(v) for v in row[2:-1]]).reshape(dim, dim),
+                           float(row[-1]))
+    return done
+
+
 def run_homogenization(case: Case, outdir: str | Path,
-                       progress: Optional[Callable[[int, int], None]] = None) -> dict:
-    """Run the ``[homogenization]`` study of ``case``; return the summary dict."""
+                       progress: Optional[Callable[[int, int], None]] = None, *,
+                       previous: Optional[dict] = None,
+                       command: Optional[list[str]] = None) -> dict:
+    """Run the ``[homogenization]`` study of ``case``; return the summary dict.
+
+    ``previous`` is the summary of the run in ``outdir`` to resume (the runner's
+    :func:`~femheat.pipeline.output.prepare_output` checked the folder): the sweep
+    then computes only the points missing from ``sweep_points.csv``.
+    """
     settings = case.homogenization
     if settings is None:
         raise ValueError("run_homogenization needs a case with a [homogenization] section")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
+    rm = settings.cell["regions"]
+    identity = input_hash(case, rm)
+    if previous is not None and previous.get("input_hash") != identity:
+        raise FemheatInputError(
+            f"cannot resume {str(out)!r}: the case or its mesh changed since that run "
+            "started (input hash differs); use --overwrite to start it again")
+    head = {"title": case.title, "status": "running", "analysis": "homogenization",
+            "provenance": provenance(command), "mesh_hash": mesh_hash(rm),
+            "input_hash": identity, "input": resolved_input(case), "units": FIELD_UNITS,
+            "case_file": str(case.path) if case.path else None}
+    head["inputs_kept"] = keep_inputs(case, rm, out)
+    with RunGuard(out, head):
+        return _study(case, settings, out, head, progress, previous is not None)
+
+
+def _study(case: Case, settings, out: Path, summary: dict,
+           progress: Optional[Callable[[int, int], None]], resume: bool) -> dict:
     t0 = _time.perf_counter()
+    write_summary(out / "summary.json", summary)
     cell = CellProblem(**settings.cell)
     rm = cell.regions
-    summary: dict = {
+    summary.update({
         "title": case.title, "status": "running", "analysis": "homogenization",
         "model": cell.model, "degree": cell.problem.degree, "boundary": cell.boundary,
         "mesh": {"dimension": rm.dim, "cells": int(rm.mesh.t.shape[1]),
@@ -102,8 +151,7 @@ def run_homogenization(case: Case, outdir: str | Path,
                  "quality": rm.metadata.get("quality")},
         "dofs": {"flux": cell.system.n_flux, "temperature": cell.system.n_temperature,
                  "total": cell.system.ndofs},
-        "case_file": str(case.path) if case.path else None,
-    }
+    })
     write_summary(out / "summary.json", summary)
     total = 1 + (settings.sweep_resistances is not None) + settings.crossover \
         + (settings.fit_measured is not None)
@@ -112,20 +160,20 @@ def run_homogenization(case: Case, outdir: str | Path,
     result = cell.solve()
     summary["homogenization"] = result.summary()
     summary["energy_balance_relative_error"] = cell_energy_balance(cell, result)
-    files: list[str] = []
+    files: list[str] = list(summary["inputs_kept"])
     if case.output.vtu:
-        writer = VTKSeriesWriter(cell.system_at(result.resistances), out)
+        writer = VTKSeriesWriter(cell.system_at(result.resistances), out, names="loads")
         for lc in result.loads:
-            writer.write(float(lc.axis), lc.state)
+            writer.write(0.0, lc.state, label="xyz"[lc.axis])
         files += list(writer.files)
         if case.output.png:
             from ..visuals.rendering import render_temperature
 
             for lc in result.loads:
                 axis = "xyz"[lc.axis]
-                iface = out / f"interfaces_{lc.axis:05d}.vtu"
+                iface = out / f"interfaces_{axis}.vtu"
                 png = out / f"temperature_{axis}.png"
-                render_temperature(out / f"fields_{lc.axis:05d}.vtu", png,
+                render_temperature(out / f"fields_{axis}.vtu", png,
                                    interfaces_vtu=iface if iface.exists() else None,
                                    title=f"{case.title}: unit gradient along {axis}")
                 files.append(png.name)
@@ -152,10 +200,27 @@ def run_homogenization(case: Case, outdir: str | Path,
 
     sweep = None
     if settings.sweep_resistances is not None:
+        points = out / "sweep_points.csv"
+        dim = rm.dim
+        known = _sweep_points(points, settings.sweep_resistances, dim) if resume else {}
+        if not resume or not points.exists():
+            with open(points, "w", newline="") as fh:
+                csv.writer(fh).writerow(
+                    ["index", "resistance_m2K_per_W"]
+                    + [f"kappa_{'xyz'[i]}{'xyz'[j]}_W_per_mK" for i in range(dim)
+                       for j in range(dim)] + ["seconds"])
+        summary["sweep_points_reused"] = len(known)
+
+        def store(k: int, r: float, kappa: np.ndarray, seconds: float) -> None:
+            with open(points, "a", newline="") as fh:  # one flushed row per point
+                csv.writer(fh).writerow([k, f"{r:.17g}"] + [f"{v:.17g}" for v in kappa.ravel()]
+                                        + [f"{seconds:.6g}"])
+
         sweep = sweep_resistance(cell, settings.sweep_resistances,
                                  interfaces=settings.sweep_interfaces,
                                  component=settings.component, matrix_conductivity=km,
-                                 reference=reference)
+                                 reference=reference, done=known, on_point=store)
+        files.append(points.name)
         files.append(sweep.to_csv(out / "sweep.csv").name)
         summary["sweep"] = {
             "component": list(settings.component),

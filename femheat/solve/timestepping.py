@@ -181,7 +181,8 @@ class ThetaScheme:
 
 
 def theta_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.5,
-                initial: Optional[State] = None) -> Iterator[tuple[float, State]]:
+                initial: Optional[State] = None, *,
+                origin: Optional[tuple[float, int]] = None) -> Iterator[tuple[float, State]]:
     """Advance the mixed system with the θ-scheme; yield ``(t, State)`` per step.
 
     Parameters
@@ -196,14 +197,19 @@ def theta_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.5
         1/2 (Crank–Nicolson) to 1 (backward Euler).
     initial
         Initial :class:`State`; default :func:`initial_state` with T = 0.
+    origin
+        ``(t0, n)``: continue a run that started at t0 and has done n steps, from
+        its state after step n (``initial``). The step times t0 + kΔt and Δt are
+        those of the uninterrupted run, so a resumed run repeats it bitwise. The
+        first pair yielded is ``initial`` itself.
     """
     state = initial if initial is not None else initial_state(system)
-    nsteps, dt = step_count(dt, t_end, state.time)
+    t_start, done = origin if origin is not None else (state.time, 0)
+    nsteps, dt = step_count(dt, t_end, t_start)
     scheme = ThetaScheme(system, dt, theta)
     yield state.time, state
     loads = (system.flux_load(state.time), system.heat_load(state.time))
-    t_start = state.time
-    for n in range(nsteps):
+    for n in range(done, nsteps):
         t1 = t_start + (n + 1) * dt  # no drift from repeated additions
         loads1 = (system.flux_load(t1), system.heat_load(t1))
         state = scheme.step(state, loads, loads1)

@@ -60,7 +60,12 @@ def coefficient(val: Any, where: str):
     """Material coefficient: number, tensor (nested list) or expression of x."""
     if isinstance(val, str):
         f = compile_expression(val, where)
-        return lambda x: f(x, 0.0)
+
+        def coef(x):
+            return f(x, 0.0)
+
+        coef.expression = val  # type: ignore[attr-defined]  (provenance)
+        return coef
     if isinstance(val, list):
         try:
             arr = np.asarray(val, dtype=float)
