@@ -78,6 +78,7 @@ from ..physics.conditions import (Convection, FreeSlip, HeatFlux, KapitzaResista
                          SlipLength, Temperature)
 from ..errors import FemheatInputError
 from ..physics.expressions import compile_expression
+from .interfaces_section import _kapitza
 from ..physics.materials import Material
 from ..mesh.regions import RegionMesh, load_mesh
 from ..assembly.system import MODELS, HeatProblem
@@ -291,31 +292,8 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
                 f"{where}.relaxation_time is missing; the MCV model needs tau (s), "
                 "or use model.type = \"fourier\"")
 
-    interfaces = {}
-    for name, spec in _table(data, "interfaces", "").items():
-        where = f"interfaces.{name}"
-        if not isinstance(spec, dict):
-            raise FemheatInputError(f"{where} must be a table")
-        _check_keys(spec, {"kapitza_resistance", "kapitza_conductance", "tangential"}, where)
-        tangential = spec.get("tangential", "continuous")
-        if tangential not in ("continuous", "free"):
-            raise FemheatInputError(
-                f"{where}.tangential = {tangential!r}; use \"continuous\" or \"free\"")
-        spec = {k: v for k, v in spec.items() if k != "tangential"}
-        if len(spec) != 1:
-            raise FemheatInputError(
-                f"{where}: give exactly one of kapitza_resistance (m^2 K/W) or "
-                "kapitza_conductance (W/(m^2 K))")
-        if "kapitza_resistance" in spec:
-            r = _number(spec["kapitza_resistance"], f"{where}.kapitza_resistance")
-            if r < 0 or not np.isfinite(r):
-                raise FemheatInputError(f"{where}.kapitza_resistance must be >= 0 m^2 K/W, got {r}")
-            interfaces[name] = KapitzaResistance(r, tangential)
-        else:
-            g = _number(spec["kapitza_conductance"], f"{where}.kapitza_conductance")
-            if not g > 0 or not np.isfinite(g):
-                raise FemheatInputError(f"{where}.kapitza_conductance must be > 0 W/(m^2 K), got {g}")
-            interfaces[name] = KapitzaResistance(1.0 / g, tangential)
+    interfaces = {name: _kapitza(spec, f"interfaces.{name}", base)
+                  for name, spec in _table(data, "interfaces", "").items()}
 
     if "homogenization" in data:
         clash = sorted({"boundaries", "source", "initial", "time"} & set(data))
