@@ -74,7 +74,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..physics.conditions import (Convection, FreeSlip, HeatFlux, KapitzaResistance, NoSlip,
+from ..physics.conditions import (Convection, FreeSlip, HeatFlux, NoSlip,
                          SlipLength, Temperature)
 from ..errors import FemheatInputError
 from ..physics.expressions import compile_expression
