@@ -28,6 +28,13 @@ conductivity with respect to a resistance scaling the selected interfaces is
 .. math::  \frac{\partial \kappa_{jj}}{\partial R} = -\frac{1}{|\Omega|}\sum_\Gamma \int_\Gamma (q\cdot n)^2 ds,
 
 which holds for the discrete mixed solution too (A is symmetric); the fits use it.
+
+Sweeps, crossovers and fits set one constant R on the selected interfaces: it
+**replaces** their R_K, also where the cell's own R_K varies along an interface
+(:class:`~femheat.physics.conditions.KapitzaResistance` given as a function or per
+facet). Interfaces not selected keep their own R_K, variable or not, and the
+derivative above (over the selected interfaces, with the unit-resistance term
+⟨q·n, q·n⟩_Γ) stays exact.
 """
 
 from __future__ import annotations

@@ -38,6 +38,14 @@ temperature-jump statistics of every interface (:class:`~femheat.analysis.postpr
 Kapitza resistances and re-factorizes only the flux block (the divergence
 block, loads, periodic map and temperature recovery are reused), which is what
 makes resistance sweeps (:mod:`femheat.analysis.conductance`) cheap.
+
+Variable Kapitza resistance. An interface's R_K may vary along it (a function of
+position or one value per facet, see :class:`~femheat.physics.conditions.KapitzaResistance`);
+its term ⟨R_K(x) q·n, v·n⟩ is assembled once. A resistance given to
+:meth:`CellProblem.solve` (a sweep, crossover or fit of :mod:`femheat.analysis.conductance`)
+**replaces** the interface's R_K by that constant: A(R) = A_bulk + Σ_Γ R_Γ A_Γ with the
+unit-resistance matrices A_Γ, so ∂κ_jj/∂R_Γ = −(1/|Ω|) qᵀA_Γq stays exact. Interfaces
+not given keep their own (possibly variable) R_K.
 """
 
 from __future__ import annotations
@@ -54,7 +62,8 @@ import skfem
 
 from ..assembly import forms
 from .postprocess import InterfaceReport, interface_report
-from ..physics.conditions import KapitzaResistance, Temperature
+from ..physics.conditions import KapitzaResistance, ResistanceValue, Temperature
+from ..physics.kapitza import check_interfaces
 from ..errors import FemheatInputError, MeshError
 from ..physics.materials import Material
 from ..mesh.regions import RegionMesh
@@ -131,7 +140,9 @@ class Homogenization:
     boundary
         ``"periodic"`` or ``"mixed"``.
     resistances
-        Kapitza resistance of each interface used [m² K W⁻¹].
+        Kapitza resistance of each interface used [m² K W⁻¹]: a number, or the
+        interface's :class:`~femheat.physics.conditions.KapitzaResistance` where R_K
+        varies along it.
     loads
         One :class:`LoadCase` per axis.
     volume_fractions
@@ -142,7 +153,7 @@ class Homogenization:
 
     conductivity: np.ndarray
     boundary: str
-    resistances: dict[str, float]
+    resistances: dict[str, float | KapitzaResistance]
     loads: list[LoadCase]
     volume_fractions: dict[str, float]
     timings: dict[str, float] = field(default_factory=dict)
@@ -175,7 +186,8 @@ class Homogenization:
             "conductivity": self.conductivity.tolist(),
             "principal_conductivities": self.eigenvalues.tolist(),
             "asymmetry": self.asymmetry,
-            "kapitza_resistances": dict(self.resistances),
+            "kapitza_resistances": {n: r.describe() if isinstance(r, KapitzaResistance)
+                                    else r for n, r in self.resistances.items()},
             "volume_fractions": dict(self.volume_fractions),
             "loads": [
                 {
@@ -326,8 +338,9 @@ class CellProblem:
     materials
         Subdomain name -> :class:`~femheat.physics.materials.Material`.
     interfaces
-        Interface name -> :class:`~femheat.physics.conditions.KapitzaResistance` (or a
-        resistance [m² K W⁻¹]). Interfaces not listed are in perfect contact.
+        Interface name -> :class:`~femheat.physics.conditions.KapitzaResistance`, or
+        what it accepts: a resistance [m² K W⁻¹], a function ``f(x) -> R_K`` or one
+        value per facet. Interfaces not listed are in perfect contact.
     model
         ``"fourier"``, ``"mcv"`` (steady: identical to Fourier) or ``"gk"``.
     degree
@@ -341,7 +354,7 @@ class CellProblem:
     """
 
     def __init__(self, regions: RegionMesh, materials: Mapping[str, Material],
-                 interfaces: Mapping[str, KapitzaResistance | float] | None = None, *,
+                 interfaces: Mapping[str, KapitzaResistance | ResistanceValue] | None = None, *,
                  model: str = "fourier", degree: int = 0, boundary: str = "periodic",
                  beta: int = 2, penalty: float = 1.0, axes: Sequence[int] | None = None):
         t0 = time.perf_counter()
@@ -375,7 +388,7 @@ class CellProblem:
         kap: dict[str, KapitzaResistance] = {}
         for name, value in (interfaces or {}).items():
             kap[name] = value if isinstance(value, KapitzaResistance) \
-                else KapitzaResistance(float(value))
+                else KapitzaResistance(value)
         self.regions = regions
         self.boundary = boundary
         self.model = model
@@ -387,11 +400,16 @@ class CellProblem:
             regions, materials, bcs,
             interfaces={n: KapitzaResistance(0.0, k.tangential) for n, k in kap.items()},
             model=model, degree=degree, beta=beta, penalty=penalty)
+        check_interfaces(regions, kap, quadrature_order(degree))  # variable R_K, before assembly
         self.system: MixedSystem = assemble(self.problem)
         qb, tb = self.system.flux_basis, self.system.temperature_basis
         order = quadrature_order(degree)
         self.interface_matrices = {
             n: kapitza_matrix(regions, qb.elem, order, {n: 1.0}) for n in kap}
+        # ⟨R_K(x) q·n, v·n⟩ of the interfaces whose R_K varies along them
+        self.variable_matrices = {
+            n: kapitza_matrix(regions, qb.elem, order, {n: k}) for n, k in kap.items()
+            if k.variable}
         lo, hi = _cell_extent(regions)
         self.lengths = hi - lo
         self.volume = float(qb.dx.sum())
@@ -434,15 +452,34 @@ class CellProblem:
         T_D = np.full((fb.nelems, fb.X.shape[1]), -float(self.lengths[axis]))
         return forms.boundary_temperature.assemble(fb, temperature=T_D)
 
-    def resistances(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
-        """Kapitza resistance per interface, with ``overrides`` applied [m² K W⁻¹]."""
-        out = {n: k.resistance for n, k in self.kapitza.items()}
+    def resistances(self, overrides: Mapping[str, float | KapitzaResistance] | None = None
+                    ) -> dict[str, float | KapitzaResistance]:
+        """Kapitza resistance per interface, with ``overrides`` applied [m² K W⁻¹].
+
+        A constant R_K is a number; an interface whose R_K varies along it maps to
+        its :class:`~femheat.physics.conditions.KapitzaResistance` unless
+        ``overrides`` replaces it by a constant (an override may also be a
+        ``KapitzaResistance``, checked against the mesh).
+        """
+        out: dict[str, float | KapitzaResistance] = {
+            n: k if k.variable else k.resistance for n, k in self.kapitza.items()}
         for name, value in (overrides or {}).items():
             if name not in self.kapitza:
                 raise FemheatInputError(
                     f"resistances: {name!r} is not a Kapitza interface of this cell; the "
                     f"interfaces given are {sorted(self.kapitza)}")
-            v = float(value)
+            if isinstance(value, KapitzaResistance):
+                if value.variable:
+                    check_interfaces(self.regions, {name: value},
+                                     quadrature_order(self.problem.degree))
+                out[name] = value if value.variable else value.resistance
+                continue
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                raise FemheatInputError(
+                    f"resistances.{name} = {value!r} must be a resistance [m^2 K/W] (a "
+                    "number; give a varying one as a KapitzaResistance)") from None
             if not np.isfinite(v) or v < 0:
                 raise FemheatInputError(
                     f"resistances.{name} = {value!r} must be a finite resistance >= 0 "
@@ -450,7 +487,7 @@ class CellProblem:
             out[name] = v
         return out
 
-    def system_at(self, resistances: Mapping[str, float],
+    def system_at(self, resistances: Mapping[str, float | KapitzaResistance],
                   flux_matrix: sp.csr_matrix | None = None) -> MixedSystem:
         """The assembled system with the given Kapitza resistances (shares the cache).
 
@@ -459,18 +496,39 @@ class CellProblem:
         """
         R = self.resistances(resistances)
         problem = dataclasses.replace(self.problem, interfaces={
-            n: KapitzaResistance(R[n], k.tangential) for n, k in self.kapitza.items()})
+            n: dataclasses.replace(R[n], tangential=k.tangential)
+            if isinstance(R[n], KapitzaResistance) else KapitzaResistance(R[n], k.tangential)
+            for n, k in self.kapitza.items()})
         A = self.flux_matrix(R) if flux_matrix is None else flux_matrix
         return dataclasses.replace(self.system, problem=problem, resistance=A,
                                    _cache=self.system._cache)
 
-    def flux_matrix(self, resistances: Mapping[str, float]) -> sp.csr_matrix:
-        """A(R) = A_bulk + Σ_Γ R_Γ A_Γ (the only part that depends on R_K)."""
+    def flux_matrix(self, resistances: Mapping[str, float | KapitzaResistance]
+                    ) -> sp.csr_matrix:
+        """A(R) = A_bulk + Σ_Γ R_Γ A_Γ (the only part that depends on R_K).
+
+        A constant R_Γ scales the unit-resistance matrix A_Γ; a variable one adds its
+        own ⟨R_K(x) q·n, v·n⟩ (the interface's assembled term if it is the cell's own
+        R_K, else assembled now).
+        """
         A = self.system.resistance
         for name, R in resistances.items():
-            if R > 0:
-                A = A + R * self.interface_matrices[name]
+            if isinstance(R, KapitzaResistance) or R > 0:
+                A = A + self.interface_term(name, R)
         return sp.csr_matrix(A)
+
+    def interface_term(self, name: str, resistance: float | KapitzaResistance
+                       ) -> sp.csr_matrix:
+        """⟨R_K q·n, v·n⟩ on interface ``name`` for a constant or variable R_K."""
+        if not isinstance(resistance, KapitzaResistance):
+            return float(resistance) * self.interface_matrices[name]
+        if not resistance.variable:
+            return resistance.resistance * self.interface_matrices[name]
+        if resistance == self.kapitza.get(name) and name in self.variable_matrices:
+            return self.variable_matrices[name]
+        qb = self.system.flux_basis
+        return kapitza_matrix(self.regions, qb.elem, quadrature_order(self.problem.degree),
+                              {name: resistance})
 
     def solve(self, resistances: Mapping[str, float] | None = None, *,
               reports: bool = True) -> Homogenization:
@@ -479,7 +537,8 @@ class CellProblem:
         Parameters
         ----------
         resistances
-            Interface name -> R_K [m² K W⁻¹] overriding the problem's values.
+            Interface name -> R_K [m² K W⁻¹] overriding the problem's values: a
+            constant replaces the interface's R_K, variable or not (module docstring).
         reports
             Also compute the dissipation split and interface jump reports (set
             False in sweeps that need only the tensor).
@@ -519,7 +578,7 @@ class CellProblem:
                               {"factorization": t_fact, "solve": t_solve})
 
     def _load_case(self, axis: int, state: State, mean: np.ndarray, A: sp.csr_matrix,
-                   R: Mapping[str, float]) -> LoadCase:
+                   R: Mapping[str, float | KapitzaResistance]) -> LoadCase:
         sysm, rm = self.system, self.regions
         qb = sysm.flux_basis
         q = state.flux
@@ -528,7 +587,7 @@ class CellProblem:
         local = (np.einsum("ieq,ijeq,jeq->eq", qv, kinv, qv) * qb.dx).sum(axis=1)
         dissipation = {n: float(local[c].sum()) for n, c in rm.subdomains.items()}
         for name in self.kapitza:
-            dissipation[name] = float(R[name] * q @ (self.interface_matrices[name] @ q))
+            dissipation[name] = float(q @ (self.interface_term(name, R[name]) @ q))
         total = float(q @ (A @ q))
         if get_model(self.model).viscous:
             dissipation["viscous"] = total - sum(dissipation.values())
@@ -542,7 +601,7 @@ class CellProblem:
 
 
 def homogenize(regions: RegionMesh, materials: Mapping[str, Material],
-               interfaces: Mapping[str, KapitzaResistance | float] | None = None,
+               interfaces: Mapping[str, KapitzaResistance | ResistanceValue] | None = None,
                **options) -> Homogenization:
     """κ_eff of a cell in one call: ``CellProblem(regions, materials, interfaces, **options).solve()``.
 

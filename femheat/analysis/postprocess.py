@@ -24,6 +24,7 @@ import skfem
 
 from ..assembly import forms
 from ..assembly.system import MixedSystem
+from ..physics.kapitza import interface_resistance
 from ..solve.steady import State
 
 __all__ = [
@@ -126,6 +127,9 @@ class InterfaceReport:
     ``jump``, ``expected_jump`` and ``normal_flux`` are per facet (facet-centroid
     values), oriented from side A to side B: T_A − T_B [K], R_K q·n_AB [K] and
     q·n_AB [W m⁻²]; ``facet_measure`` are the facet lengths/areas [m or m²].
+    ``facet_resistance`` is the local R_K [m² K W⁻¹] at each facet centroid (the
+    value the expected jump uses); ``resistance`` is R_K itself when it is constant
+    along the interface and its facet-measure-weighted mean when it varies.
     """
 
     name: str
@@ -137,6 +141,11 @@ class InterfaceReport:
     expected_jump: np.ndarray
     normal_flux: np.ndarray
     heat_flow: float
+    facet_resistance: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.facet_resistance is None:
+            self.facet_resistance = np.full(self.facets.size, float(self.resistance))
 
     def _mean(self, values: np.ndarray) -> float:
         return float((values * self.facet_measure).sum() / self.facet_measure.sum())
@@ -150,6 +159,8 @@ class InterfaceReport:
         return {
             "sides": list(self.sides),
             "kapitza_resistance": self.resistance,
+            "min_kapitza_resistance": float(self.facet_resistance.min()),
+            "max_kapitza_resistance": float(self.facet_resistance.max()),
             "heat_flow": self.heat_flow,
             "mean_jump": self.mean_jump,
             "mean_abs_jump": self._mean(np.abs(self.jump)),
@@ -186,12 +197,19 @@ def interface_report(system: MixedSystem, state: State) -> dict[str, InterfaceRe
         facets, sign, sides, masks, ib = _interface_geometry(system, name)
         traces = [(Tv[:, cells] * w).sum(axis=0) for cells, w in masks]
         jump = sign * (traces[0] - traces[1])
-        qn = sign * np.einsum("ie,ie->e", ib.interpolate(state.flux).value[:, :, 0],
-                              ib.normals.value[:, :, 0])
+        # facet mean of q·n: the centroid value for the (at most linear) normal traces
+        measure = ib.dx.sum(axis=1)
+        qn = sign * (np.einsum("ieq,ieq->eq", ib.interpolate(state.flux).value,
+                               ib.normals.value) * ib.dx).sum(axis=1) / measure
         kap = system.problem.interfaces.get(name)
-        R = kap.resistance if kap is not None else 0.0
-        out[name] = InterfaceReport(name, sides, R, facets, ib.dx.sum(axis=1), jump,
-                                    R * qn, qn, flows[name])
+        if kap is not None and kap.variable:  # local R_K at the facet centroids
+            Rf = interface_resistance(system.problem.regions, name, kap)
+            R = float((Rf * measure).sum() / measure.sum())
+        else:
+            R = kap.resistance if kap is not None else 0.0
+            Rf = np.full(facets.size, R)
+        out[name] = InterfaceReport(name, sides, R, facets, measure, jump,
+                                    Rf * qn, qn, flows[name], Rf)
     return out
 
 

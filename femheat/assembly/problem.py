@@ -17,6 +17,8 @@ from ..mesh.regions import RegionMesh
 from ..physics.conditions import (BoundaryCondition, Convection, FreeSlip, HeatFlux,
                                   KapitzaResistance, NoSlip, SlipLength, Temperature, Value,
                                   WallCondition)
+from ..element.spaces import quadrature_order
+from ..physics.kapitza import check_interfaces
 from ..physics.materials import Material
 from ..registry import get_model
 from ..validation import finite_array
@@ -124,6 +126,7 @@ class HeatProblem:
                 raise FemheatInputError(
                     f"interfaces.{name} must be a KapitzaResistance, got {rk!r}"
                 )
+        check_interfaces(rm, self.interfaces, quadrature_order(self.degree))  # variable R_K
         if self.source is not None and not callable(self.source):
             finite_array(self.source, "source")
         model.validate(self)  # degree, model options, walls (femheat.models)

@@ -29,7 +29,8 @@ from . import forms
 from .problem import HeatProblem
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
-from ..physics.conditions import Convection, HeatFlux, Temperature, evaluate
+from ..physics.conditions import Convection, HeatFlux, KapitzaResistance, Temperature, evaluate
+from ..physics.kapitza import interface_resistance
 from ..physics.materials import CoefficientFields, material_fields
 from ..element.spaces import quadrature_order
 from ..registry import MODELS, Model, get_model
@@ -209,8 +210,8 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     C = forms.capacity.assemble(tb, heat_capacity=fields.heat_capacity)
 
     # Kapitza interfaces: one facet term on interior facets, no mesh splitting
-    kap = {n: r.resistance for n, r in problem.interfaces.items()}
-    if any(r > 0 for r in kap.values()):
+    kap = {n: r for n, r in problem.interfaces.items() if r.variable or r.resistance > 0}
+    if kap:
         A = A + kapitza_matrix(rm, qelem, order, kap)
 
     # boundary conditions grouped by kind
@@ -251,23 +252,42 @@ def assemble(problem: HeatProblem) -> MixedSystem:
 
 
 def kapitza_matrix(regions: RegionMesh, flux_element: skfem.Element, intorder: int,
-                   resistances: Mapping[str, float]) -> sp.csr_matrix:
-    """Kapitza term Σ_Γ ⟨R_Γ q·n, v·n⟩_Γ over named interfaces [m K W⁻¹ · W² m⁻⁴ · m].
+                   resistances: Mapping[str, float | KapitzaResistance]) -> sp.csr_matrix:
+    r"""Kapitza term Σ_Γ ⟨R_Γ(x) q·n, v·n⟩_Γ over named interfaces [m K W⁻¹ · W² m⁻⁴ · m].
 
-    ``resistances`` maps interface names to R_K [m² K W⁻¹]; interfaces with
-    R_K = 0 (perfect contact) add nothing. One facet term on the tagged interior
-    facets: the mesh is not split.
+    ``resistances`` maps interface names to R_K [m² K W⁻¹]: a number, or a
+    :class:`~femheat.physics.conditions.KapitzaResistance` whose R_K may vary along
+    the interface (a function evaluated at the facet quadrature points, or one value
+    per facet). Constant interfaces with R_K = 0 (perfect contact) add nothing, and
+    constant R_K takes the same path as always (one value per facet). One facet term
+    on the tagged interior facets: the mesh is not split.
     """
-    kap = [(regions.interface(n), float(r)) for n, r in resistances.items() if r > 0]
-    n = skfem.Basis(regions.mesh, flux_element, intorder=1).N if not kap else None
+    kap = []
+    for name, r in resistances.items():
+        if isinstance(r, KapitzaResistance) and not r.variable:
+            r = r.resistance
+        if isinstance(r, KapitzaResistance) or float(r) > 0:
+            kap.append((name, regions.interface(name), r))
     if not kap:
+        n = skfem.Basis(regions.mesh, flux_element, intorder=1).N
         return sp.csr_matrix((n, n))
-    facets = np.concatenate([f for f, _ in kap])
+    facets = np.concatenate([f for _, f, _ in kap])
     ib = skfem.InteriorFacetBasis(regions.mesh, flux_element, facets=facets,
                                   intorder=intorder)
-    res = np.concatenate([np.full(f.size, r) for f, r in kap])
-    return forms.normal_resistance.assemble(
-        ib, resistance=np.repeat(res[:, None], ib.X.shape[1], axis=1)).tocsr()
+    nq = ib.X.shape[1]
+    if not any(isinstance(r, KapitzaResistance) for _, _, r in kap):  # constant R_K
+        res = np.concatenate([np.full(f.size, float(r)) for _, f, r in kap])
+        return forms.normal_resistance.assemble(
+            ib, resistance=np.repeat(res[:, None], nq, axis=1)).tocsr()
+    x = ib.global_coordinates().value  # (d, n_facets, nq)
+    field_ = np.empty((facets.size, nq))
+    start = 0
+    for name, f, r in kap:
+        sl = slice(start, start + f.size)
+        field_[sl] = (interface_resistance(regions, name, r, x[:, sl])
+                      if isinstance(r, KapitzaResistance) else float(r))
+        start += f.size
+    return forms.normal_resistance.assemble(ib, resistance=field_).tocsr()
 
 
 def _gather_boundaries(rm: RegionMesh, items) -> tuple[np.ndarray, list]:

@@ -151,7 +151,7 @@ class VTKSeriesWriter:
             reps = interface_report(sys, state)
             jump = np.concatenate([r.jump for r in reps.values()])
             qn = np.concatenate([r.normal_flux for r in reps.values()])
-            rk = np.concatenate([np.full(r.jump.size, r.resistance) for r in reps.values()])
+            rk = np.concatenate([r.facet_resistance for r in reps.values()])
             iname = f"interfaces_{tag}.vtu"
             write_vtu(self.dir / iname,
                       meshio.Mesh(self._iface_points, [(_FACET[d], self._iface_cells)],

@@ -7,7 +7,9 @@
 * :mod:`~femheat.kernels.operator` -- :class:`NonlocalOperator`, a(T, w) = Gᵀ S W S G T
   applied matrix-free (dense oracle, sparse cut-off, hierarchical matrix);
 * :mod:`~femheat.kernels.moments` -- generalized conductivity tensors κ⁽ⁿ⁾ (seed 004
-  eq. 36), equivalent Guyer–Krumhansl lengths, interface conductance (eq. 41).
+  eq. 36), equivalent Guyer–Krumhansl lengths, interface conductance (eq. 41);
+* :mod:`~femheat.kernels.conductance_map` -- eq. 41 per facet of an interface, handed to
+  the mixed model as a Kapitza resistance that varies along the interface.
 
 This subpackage is not imported by ``import femheat`` (it pulls in the quadrature
 machinery); import it explicitly: ``from femheat.kernels import NonlocalOperator``.
@@ -15,6 +17,7 @@ machinery); import it explicitly: ``from femheat.kernels import NonlocalOperator
 
 from __future__ import annotations
 
+from .conductance_map import kapitza_conductance_map, kapitza_from_kernel
 from .functions import (CallableKernel, GaussianKernel, PowerLawKernel, RadialKernel,
                         TabulatedKernel, YukawaKernel)
 from .moments import (equivalent_gk_length, gaussian_interface_conductance,
@@ -26,5 +29,6 @@ __all__ = [
     "CallableKernel", "CellPairQuadrature", "GaussianKernel", "NonlocalOperator",
     "PowerLawKernel", "RadialKernel", "TabulatedKernel", "YukawaKernel", "cell_gradient",
     "equivalent_gk_length", "gaussian_interface_conductance", "interface_conductance",
-    "kernel_moment", "moment_tensors", "truncated_moments",
+    "kapitza_conductance_map", "kapitza_from_kernel", "kernel_moment", "moment_tensors",
+    "truncated_moments",
 ]

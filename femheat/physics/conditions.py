@@ -13,7 +13,7 @@ resistance, with R = 1/h towards an ambient reservoir at T∞.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Union
 
 import numpy as np
@@ -33,6 +33,7 @@ __all__ = [
     "Insulated",
     "Convection",
     "KapitzaResistance",
+    "ResistanceValue",
     "BoundaryCondition",
     "evaluate",
 ]
@@ -113,6 +114,38 @@ class Convection:
         return callable(self.ambient_temperature)
 
 
+#: R_K [m² K W⁻¹] of an interface: a number, a function ``f(x) -> R_K`` of positions
+#: ``x`` (shape ``(d, ...)``, metres) returning an array of shape ``x.shape[1:]``, or one
+#: value per facet of the interface (in the order ``regions.interface(name)`` lists them).
+ResistanceValue = Union[float, Callable[[np.ndarray], np.ndarray], np.ndarray]
+
+
+class _Reciprocal:
+    """x -> 1/G(x): a resistance function from a conductance function."""
+
+    def __init__(self, conductance: Callable[[np.ndarray], np.ndarray]):
+        self.conductance = conductance
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        g = np.asarray(self.conductance(x), dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 1.0 / g
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Reciprocal) and other.conductance == self.conductance
+
+    def __hash__(self) -> int:
+        return hash((_Reciprocal, self.conductance))
+
+    @property
+    def expression(self) -> str | None:
+        inner = getattr(self.conductance, "expression", None)
+        return f"1/({inner})" if inner else None
+
+    def __repr__(self) -> str:
+        return f"1/{self.conductance!r}"
+
+
 @dataclass(frozen=True)
 class KapitzaResistance:
     """Interface (Kapitza) resistance R_K = 1/G_K [m² K W⁻¹].
@@ -120,27 +153,129 @@ class KapitzaResistance:
     Across the interface from side A to side B the normal flux is continuous and
     the temperature jumps: T_A − T_B = R_K q·n_AB. ``R_K = 0`` is perfect contact.
 
+    ``resistance`` is a number (constant along the interface), a function
+    ``f(x) -> R_K`` of positions ``x`` (shape ``(d, ...)``, metres; return shape
+    ``x.shape[1:]`` or a scalar), evaluated at the facet quadrature points, or a 1D
+    array with one value per facet of the interface, in the order
+    ``regions.interface(name)`` returns them (R_K constant on each facet). Values
+    must be finite and >= 0. A function or array is checked against the mesh when
+    the :class:`~femheat.assembly.system.HeatProblem` (or the homogenization
+    ``CellProblem``) is created, with the interface named in the message
+    (:func:`femheat.physics.kapitza.interface_resistance`).
+
     ``tangential`` matters for the Guyer–Krumhansl model only: ``"continuous"``
     (default) couples the tangential flux across the interface through the
     viscous term, as in a single medium; ``"free"`` decouples it, each side
     seeing a stress-free (free-slip) wall, so the tangential flux may jump.
+
+    ``given_as`` (``"resistance"`` or ``"conductance"``) records which quantity the
+    user gave, so that messages name ``kapitza_conductance`` for values that came
+    through :meth:`from_conductance`.
     """
 
-    resistance: float
+    resistance: ResistanceValue
     tangential: str = "continuous"
+    given_as: str = field(default="resistance", repr=False)
 
     def __post_init__(self) -> None:
-        nonnegative(self.resistance, "KapitzaResistance.resistance", "m^2 K/W")
+        value = self.resistance
+        if not callable(value):
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise FemheatInputError(
+                    f"KapitzaResistance.resistance = {value!r}; give a number [m^2 K/W], "
+                    "a function f(x) -> R_K of positions x (shape (d, ...), metres) or "
+                    "one value per facet of the interface") from None
+            if arr.ndim == 0:  # the constant fast path: a plain float, as always
+                object.__setattr__(self, "resistance", float(
+                    nonnegative(arr, "KapitzaResistance.resistance", "m^2 K/W")))
+            elif arr.ndim == 1 and arr.size:
+                arr = arr.copy()
+                arr.setflags(write=False)
+                object.__setattr__(self, "resistance", arr)
+            else:
+                raise FemheatInputError(
+                    f"KapitzaResistance.resistance has shape {arr.shape}; per-facet values "
+                    "must be a 1D array with one R_K [m^2 K/W] per facet of the interface")
         if self.tangential not in ("continuous", "free"):
             raise FemheatInputError(
                 f"KapitzaResistance.tangential = {self.tangential!r}; use 'continuous' "
                 "(the GK viscous coupling acts across the interface) or 'free' (each "
                 "side is stress-free: tangential flux may jump)")
+        if self.given_as not in ("resistance", "conductance"):
+            raise FemheatInputError(
+                f"KapitzaResistance.given_as = {self.given_as!r}; use 'resistance' or "
+                "'conductance'")
+
+    @property
+    def variable(self) -> bool:
+        """True if R_K varies along the interface (a function or per-facet values)."""
+        return not isinstance(self.resistance, float)
+
+    @property
+    def per_facet(self) -> bool:
+        """True if R_K is given as one value per facet."""
+        return isinstance(self.resistance, np.ndarray)
 
     @classmethod
-    def from_conductance(cls, conductance: float) -> "KapitzaResistance":
-        """From a Kapitza conductance G_K [W m⁻² K⁻¹]."""
-        return cls(1.0 / float(positive(conductance, "kapitza_conductance", "W/(m^2 K)")))
+    def from_conductance(cls, conductance: ResistanceValue,
+                         tangential: str = "continuous") -> "KapitzaResistance":
+        """From a Kapitza conductance G_K [W m⁻² K⁻¹]: R_K = 1/G_K.
+
+        ``conductance`` takes the same three forms as ``resistance``: a number
+        (> 0), a function ``x -> G_K`` or one value per facet (finite and > 0,
+        checked against the mesh with the interface named, like a resistance).
+        """
+        if callable(conductance):
+            return cls(_Reciprocal(conductance), tangential, "conductance")
+        try:
+            arr = np.asarray(conductance, dtype=float)
+        except (TypeError, ValueError):
+            raise FemheatInputError(
+                f"kapitza_conductance = {conductance!r}; give a number [W/(m^2 K)], a "
+                "function f(x) -> G_K or one value per facet of the interface") from None
+        if arr.ndim == 0:
+            return cls(1.0 / float(positive(arr, "kapitza_conductance", "W/(m^2 K)")),
+                       tangential)
+        if arr.ndim != 1 or not arr.size:
+            raise FemheatInputError(
+                f"kapitza_conductance has shape {arr.shape}; per-facet values must be a 1D "
+                "array with one G_K [W/(m^2 K)] per facet of the interface")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return cls(1.0 / arr, tangential, "conductance")
+
+    @property
+    def key(self) -> str:
+        """The case-file key of the quantity given: kapitza_resistance or kapitza_conductance."""
+        return f"kapitza_{self.given_as}"
+
+    def describe(self) -> float | dict:
+        """JSON-ready description: R_K [m² K W⁻¹] if constant, else its form and range."""
+        r = self.resistance
+        if isinstance(r, float):
+            return r
+        if isinstance(r, np.ndarray):
+            return {"per_facet": int(r.size), "min": float(r.min()), "max": float(r.max()),
+                    "given_as": self.given_as}
+        name = getattr(r, "expression", None) or (
+            f"{getattr(r, '__module__', '')}.{r.__qualname__}" if hasattr(r, "__qualname__")
+            else repr(r))
+        return {"function": name, "given_as": self.given_as}
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, KapitzaResistance):
+            return NotImplemented
+        a, b = self.resistance, other.resistance
+        same = (np.array_equal(a, b) if isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                else (type(a) is type(b) and a == b))
+        return bool(same) and self.tangential == other.tangential \
+            and self.given_as == other.given_as
+
+    def __hash__(self) -> int:
+        r = self.resistance
+        key = r.tobytes() if isinstance(r, np.ndarray) else r
+        return hash((key, self.tangential, self.given_as))
 
 
 BoundaryCondition = Union[Temperature, HeatFlux, Convection]

@@ -191,7 +191,7 @@ def _study(case: Case, settings, out: Path, summary: dict,
     if reference is not None:
         summary["reference"] = dict(settings.reference, model="maxwell_garnett")
         R0 = cell.resistances()
-        if len(set(R0.values())) == 1:
+        if len(set(R0.values())) == 1 and isinstance(next(iter(R0.values())), float):
             i, j = settings.component
             val = float(reference(np.array([next(iter(R0.values()))]))[0])
             summary["reference"]["kappa_eff_at_case_resistance"] = val

@@ -129,7 +129,7 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
     model, options = parse_model(data)
     regions = parse_mesh(data, base)
     materials = parse_materials(data, model, transient="time" in data)
-    interfaces = parse_interfaces(data)
+    interfaces = parse_interfaces(data, base)
     title = str(data.get("title", path.stem if path else "case"))
     description = str(data.get("description", ""))
     if "homogenization" in data:
