@@ -80,7 +80,8 @@ from typing import Any, Callable
 from ...errors import FemheatInputError
 from ..regions import RegionMesh, load_mesh
 from .ball import ball_sector
-from .common import sidecar_path
+# the private gmsh helpers stay reachable here for other gmsh-based mesh sources
+from .common import _finish, _mesh_path, _positive, _session, sidecar_path  # noqa: F401
 from .films import channel, strip, thin_film, wire
 from .inclusions import box_inclusions, inclusion_3d, inclusions_2d
 from .layered import layered_stack, superlattice
