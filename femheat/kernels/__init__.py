@@ -11,6 +11,13 @@
 * :mod:`~femheat.kernels.conductance_map` -- eq. 41 per facet of an interface, handed to
   the mixed model as a Kapitza resistance that varies along the interface.
 
+Their pieces live in smaller modules, re-exported by the modules above and by
+``hmatrix`` and ``solvers``: ``radial``/``tabulated`` (kernel base class, user kernels),
+``simplex_rules``/``singular`` (reference rules, near-pair rules),
+``cell_data``/``pairs``/``images``/``lattice`` (operator pieces),
+``hmatrix_build``/``hmatrix_linalg`` (hierarchical matrix) and
+``solver_base``/``well_posedness``/``krylov``/``transient`` (steady and transient solvers).
+
 This subpackage is not imported by ``import femheat`` (it pulls in the quadrature
 machinery); import it explicitly: ``from femheat.kernels import NonlocalOperator``.
 """

@@ -70,6 +70,10 @@ constant length of the kernel family by the symmetric Paciorek-type form
 g_{KK'}(r) = (a_K a_K'/ā²)^{d/2} g_ā(r), ā² = (a_K² + a_K'²)/2, which is symmetric and,
 for the Gaussian, a positive-semidefinite kernel; it has unit mass only where a is
 locally constant.
+
+Helpers: :mod:`femheat.kernels.cell_data` (cell gradient G, κ per cell),
+:mod:`femheat.kernels.pairs` (cut-off pair search) and :mod:`femheat.kernels.images`
+(periodic and mirror images, a mixin of :class:`NonlocalOperator`).
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ import logging
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -86,10 +90,12 @@ import skfem
 from numpy.typing import ArrayLike
 from scipy.sparse.linalg import LinearOperator
 
-from ..errors import FemheatInputError, RegionError
-from ..mesh.regions import RegionMesh
+from ..errors import FemheatInputError
+from .cell_data import _as_regions, _conductivity_per_cell, cell_gradient
 from .functions import RadialKernel
+from .images import _ImageTerms
 from .lattice import LatticeConvolution, detect_lattice
+from .pairs import _Growable, _spatial_order, neighbour_pairs
 from .quadrature import CellPairQuadrature, check_rule
 
 __all__ = ["NonlocalOperator", "cell_gradient", "neighbour_pairs"]
@@ -102,277 +108,8 @@ _BINS_PER_RADIUS = {1: 2, 2: 6, 3: 3}
 _ELEMENT = {1: skfem.ElementLineP1, 2: skfem.ElementTriP1, 3: skfem.ElementTetP1}
 
 
-# ---------------------------------------------------------------- gradient
-def cell_gradient(mesh: skfem.Mesh) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Sparse P1 cell-gradient operator and cell measures.
-
-    Returns
-    -------
-    G
-        CSR matrix of shape (d·ncells, nvertices); row k·ncells + K holds ∂T/∂x_k on
-        cell K [m⁻¹] for the vertex values T.
-    measure
-        Cell measures |K| [mᵈ].
-    """
-    p, t = mesh.p, mesh.t
-    d, n = p.shape[0], t.shape[1]
-    J = np.stack([p[:, t[i + 1]] - p[:, t[0]] for i in range(d)], axis=1)  # (d, d, n): J[k, i] = x_k edge i
-    Jn = np.moveaxis(J, -1, 0)  # (n, k, i)
-    det = np.linalg.det(Jn)
-    inv = np.linalg.inv(Jn)  # (n, i, k)
-    # reference gradients of P1: φ0 = 1 − Σ ξ_i, φ_i = ξ_i
-    ref = np.vstack([-np.ones(d), np.eye(d)])  # (d+1, i)
-    grads = np.einsum("ai,nik->nak", ref, inv)  # (n, d+1, k) physical gradients
-    rows = (np.arange(d)[:, None, None] * n + np.arange(n)[None, None, :])  # (k, 1, n)
-    rows = np.broadcast_to(rows, (d, d + 1, n))
-    cols = np.broadcast_to(t[None, :, :], (d, d + 1, n))
-    vals = np.moveaxis(grads, (0, 1, 2), (2, 1, 0))  # (k, a, n)
-    G = sp.csr_matrix((vals.ravel(), (rows.ravel(), cols.ravel())), shape=(d * n, p.shape[1]))
-    return G, np.abs(det) / math.factorial(d)
-
-
-# ---------------------------------------------------------------- pairs
-def _affine_rows(X: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """X @ A.T + b row-wise, per component (numpy's (n, d) @ (d, d) is slow for small d)."""
-    out = np.empty_like(X)
-    for k in range(X.shape[1]):
-        out[:, k] = sum(A[k, j] * X[:, j] for j in range(X.shape[1]))
-    return out + b
-
-
-def _spatial_order(c: np.ndarray, binsize: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sort points by (z, y, x) bins of size ``binsize``: returns order, bin coords, bin counts."""
-    lo = c.min(axis=0)
-    ib = np.floor((c - lo) / binsize).astype(np.int64)
-    nb = ib.max(axis=0) + 1
-    key = np.zeros(c.shape[0], dtype=np.int64)
-    for k in range(c.shape[1] - 1, -1, -1):
-        key = key * nb[k] + ib[:, k]
-    # within a bin keep a stable order by x
-    order = np.lexsort((c[:, 0], key))
-    return order, ib[order], nb
-
-
-def neighbour_pairs(c: np.ndarray, radius_of: np.ndarray, rc: float, binsize: float, *,
-                    chunk: int = 20000, m: int = 2):
-    """Yield (i0, i1, rows, cols) blocks of the upper-triangle pairs i ≤ j, i0 ≤ i < i1, of
-    points ``c`` (already in bin order, see :func:`_spatial_order`, with the same ``binsize``)
-    with |c_i − c_j| ≤ rc + r_i + r_j, where r is ``radius_of``.
-
-    Rows come in increasing order and, within a row, columns increase, so the blocks
-    concatenate into CSR order. Cost O(n·(neighbours)), memory O(chunk·neighbours).
-    """
-    n, d = c.shape
-    b = float(binsize)
-    if b * m < rc + 2.0 * radius_of.max() * (1 - 1e-12):
-        raise ValueError("binsize too small for the search radius")
-    lo = c.min(axis=0)
-    ib = np.floor((c - lo) / b).astype(np.int64)
-    nb = ib.max(axis=0) + 1
-    key = np.zeros(n, dtype=np.int64)
-    stride = np.ones(d, dtype=np.int64)
-    for k in range(1, d):
-        stride[k] = stride[k - 1] * nb[k - 1]
-    key = ib @ stride
-    if np.any(np.diff(key) < 0):
-        raise RuntimeError("neighbour_pairs needs points sorted by bin")
-    nbins = int(np.prod(nb))
-    start = np.searchsorted(key, np.arange(nbins + 1))
-    # row offsets (non-x axes), upper half in lexicographic (z, y) order
-    offs = []
-    if d == 1:
-        offs = [()]
-    else:
-        rng = range(-(m + 1), m + 2)
-        grids = np.array(np.meshgrid(*([list(rng)] * (d - 1)), indexing="ij")).reshape(d - 1, -1).T
-        for o in grids:
-            # lexicographic >= 0 with the most significant axis last (z, then y)
-            rev = o[::-1]
-            nz = np.nonzero(rev)[0]
-            if nz.size and rev[nz[0]] < 0:
-                continue
-            gap = np.maximum(np.abs(o) - 1, 0)
-            rem = m * m - float(gap @ gap)
-            if rem < 0:
-                continue
-            offs.append(tuple(int(v) for v in o))
-    offs.sort(key=lambda o: o[::-1])  # increasing bin key order
-    widths = []
-    for o in offs:
-        gap = np.maximum(np.abs(np.array(o, dtype=float)) - 1, 0) if o else np.zeros(0)
-        widths.append(int(math.floor(math.sqrt(m * m - float(gap @ gap)))) + 1)
-    rad = radius_of
-    cc = [np.ascontiguousarray(c[:, k]) for k in range(d)]
-    for i0 in range(0, n, chunk):
-        i1 = min(n, i0 + chunk)
-        idx = np.arange(i0, i1)
-        bi = ib[i0:i1]
-        los, his = [], []
-        for o, w in zip(offs, widths):
-            rowbin = bi.copy()
-            valid = np.ones(i1 - i0, dtype=bool)
-            for k, ok in enumerate(o, start=1):
-                rowbin[:, k] += ok
-                valid &= (rowbin[:, k] >= 0) & (rowbin[:, k] < nb[k])
-            x0 = np.clip(rowbin[:, 0] - w, 0, nb[0] - 1)
-            x1 = np.clip(rowbin[:, 0] + w, 0, nb[0] - 1)
-            base = rowbin[:, 1:] @ stride[1:] if d > 1 else np.zeros(i1 - i0, dtype=np.int64)
-            lo_ = np.where(valid, start[np.where(valid, base + x0, 0)], 0)
-            hi_ = np.where(valid, start[np.where(valid, base + x1 + 1, 0)], 0)
-            if all(v == 0 for v in o):
-                lo_ = np.maximum(lo_, idx)  # upper triangle incl. the diagonal
-            los.append(lo_)
-            his.append(np.maximum(hi_, lo_))
-        los = np.stack(los, axis=1).ravel()
-        his = np.stack(his, axis=1).ravel()
-        lens = his - los
-        total = int(lens.sum())
-        rowlens = lens.reshape(i1 - i0, len(offs)).sum(axis=1)
-        csum = np.cumsum(lens) - lens
-        cols = np.arange(total, dtype=np.int64)
-        cols -= np.repeat(csum - los, lens)
-        dist2 = np.zeros(total)
-        for k in range(d):
-            dk = np.repeat(cc[k][i0:i1], rowlens)
-            dk -= cc[k].take(cols)
-            dk *= dk
-            dist2 += dk
-        lim = np.repeat(rc + rad[i0:i1], rowlens)
-        lim += rad.take(cols)
-        lim *= lim
-        keep = dist2 <= lim
-        rows = np.repeat(idx, rowlens)
-        yield i0, i1, rows[keep], cols[keep]
-
-
-class _Growable:
-    """Append-only (int32 index, float64 value) storage with amortized growth."""
-
-    def __init__(self, capacity: int):
-        self.idx = np.empty(max(capacity, 16), dtype=np.int32)
-        self.val = np.empty(max(capacity, 16), dtype=np.float64)
-        self.size = 0
-
-    def append(self, idx: np.ndarray, val: np.ndarray) -> None:
-        k = idx.size
-        if self.size + k > self.idx.size:
-            cap = max(self.size + k, int(1.5 * self.idx.size))
-            for name in ("idx", "val"):
-                old = getattr(self, name)
-                new = np.empty(cap, dtype=old.dtype)
-                new[:self.size] = old[:self.size]
-                setattr(self, name, new)
-        self.idx[self.size:self.size + k] = idx
-        self.val[self.size:self.size + k] = val
-        self.size += k
-
-    def finish(self) -> tuple[np.ndarray, np.ndarray]:
-        """The stored arrays, shrunk in place (realloc, no copy)."""
-        idx, val = self.idx, self.val
-        self.idx = self.val = None
-        idx.resize(self.size, refcheck=False)
-        val.resize(self.size, refcheck=False)
-        return idx, val
-
-
-# ---------------------------------------------------------------- conductivity
-def _conductivity_per_cell(conductivity, regions: RegionMesh, centroids: np.ndarray) -> np.ndarray:
-    """κ per cell, shape (ncells, d, d) [W m⁻¹ K⁻¹]."""
-    d = centroids.shape[1]
-    n = centroids.shape[0]
-
-    def as_tensor(value, where: str, x: np.ndarray | None = None) -> np.ndarray:
-        if hasattr(value, "conductivity"):
-            value = value.conductivity
-        if callable(value):
-            if x is None:
-                raise FemheatInputError(f"{where}: callable conductivity needs positions")
-            try:
-                v = np.asarray(value(x.T), dtype=float)
-            except Exception as exc:  # noqa: BLE001 - user code
-                raise FemheatInputError(f"{where}: calling the conductivity at cell centroids "
-                                        f"(shape {x.T.shape}) failed: {exc}") from exc
-            m = x.shape[0]
-            if v.shape == (m,) or v.ndim == 0:
-                v = np.broadcast_to(v, (m,))[:, None, None] * np.eye(d)
-            elif v.shape == (d, d, m):
-                v = np.moveaxis(v, -1, 0)
-            else:
-                raise FemheatInputError(
-                    f"{where}: a conductivity callable must return shape ({m},) or ({d}, {d}, {m}) "
-                    f"for x of shape {x.T.shape}, got {v.shape}")
-        else:
-            try:
-                v = np.asarray(value, dtype=float)
-            except (TypeError, ValueError):
-                raise FemheatInputError(f"{where} must be a number, a {d}x{d} tensor or a callable, "
-                                        f"got {value!r}") from None
-            if v.ndim == 0:
-                v = v * np.eye(d)
-            if v.shape != (d, d):
-                raise FemheatInputError(f"{where} must be a scalar or a {d}x{d} tensor, got shape {v.shape}")
-            v = v[None]
-        if not np.all(np.isfinite(v)):
-            raise FemheatInputError(f"{where} contains NaN or infinite values")
-        if np.max(np.abs(v - np.swapaxes(v, 1, 2))) > 1e-12 * max(np.max(np.abs(v)), 1e-300):
-            raise FemheatInputError(
-                f"{where} must be a symmetric tensor for the kernel law (Z = κ^1/2 g κ^1/2); "
-                "an antisymmetric (Hall) part is not supported here")
-        eig = np.linalg.eigvalsh(v)
-        if np.any(eig[:, 0] <= 0):
-            raise FemheatInputError(
-                f"{where} must be positive definite (> 0 W/(m K)), smallest eigenvalue "
-                f"{eig[:, 0].min():.6g}")
-        return v
-
-    if isinstance(conductivity, Mapping):
-        names = list(regions.subdomains)
-        unknown = [k for k in conductivity if k not in regions.subdomains]
-        if unknown:
-            raise RegionError(
-                f"conductivity given for unknown subdomain {unknown[0]!r}; the mesh has "
-                f"subdomains: {', '.join(repr(s) for s in names)}")
-        missing = [s for s in names if s not in conductivity]
-        if missing:
-            raise RegionError(
-                f"conductivity: no value for subdomain {missing[0]!r}; give one for each of "
-                f"{', '.join(repr(s) for s in names)}")
-        out = np.empty((n, d, d))
-        for name, value in conductivity.items():
-            cells = regions.subdomains[name]
-            out[cells] = as_tensor(value, f"conductivity[{name!r}]", centroids[cells])
-        return out
-    return np.broadcast_to(as_tensor(conductivity, "conductivity", centroids), (n, d, d)).copy()
-
-
-def _as_regions(regions) -> RegionMesh:
-    if isinstance(regions, RegionMesh):
-        return regions
-    if isinstance(regions, skfem.Mesh):
-        if regions.p.shape[0] == 1:
-            return _LineRegions(regions)
-        return RegionMesh.from_skfem(regions)
-    raise FemheatInputError(f"regions must be a femheat RegionMesh or a scikit-fem mesh, got {type(regions).__name__}")
-
-
-class _LineRegions:
-    """Minimal RegionMesh stand-in for 1D meshes (one subdomain ``"domain"``)."""
-
-    def __init__(self, mesh: skfem.Mesh):
-        self.mesh = mesh
-        self.subdomains = {"domain": np.arange(mesh.t.shape[1])}
-        self.boundaries = {"left": np.array([int(np.argmin(mesh.p[0]))]),
-                           "right": np.array([int(np.argmax(mesh.p[0]))])}
-        self.dim = 1
-
-    def boundary(self, name):
-        if name not in self.boundaries:
-            raise RegionError(f"unknown boundary {name!r}; the mesh has boundaries: 'left', 'right'")
-        return self.boundaries[name]
-
-
 # ---------------------------------------------------------------- operator
-class NonlocalOperator:
+class NonlocalOperator(_ImageTerms):
     r"""Nonlocal conduction operator a(T, w) on P1 temperatures (see module docstring).
 
     Parameters
@@ -510,62 +247,6 @@ class NonlocalOperator:
         if getattr(self, "_basis", None) is None:
             self._basis = skfem.CellBasis(self.mesh, _ELEMENT[self.dim]())
         return self._basis
-
-    # ------------------------------------------------------------ checks
-    def _check_period(self, period):
-        if period is None:
-            return None
-        d = self.dim
-        if isinstance(period, (int, float)):
-            period = [period] * d
-        period = list(period)
-        if len(period) != d:
-            raise FemheatInputError(f"period must have {d} entries (None for a non-periodic axis), got {period!r}")
-        lo, hi = self.mesh.p.min(axis=1), self.mesh.p.max(axis=1)
-        out = np.zeros(d)
-        for k, L in enumerate(period):
-            if L is None:
-                continue
-            try:
-                L = float(L)
-            except (TypeError, ValueError):
-                raise FemheatInputError(f"period[{k}] must be a length in m or None, got {L!r}") from None
-            if not (math.isfinite(L) and L > 0):
-                raise FemheatInputError(f"period[{k}] must be > 0 m, got {L!r}")
-            if abs((hi[k] - lo[k]) - L) > 1e-9 * L:
-                raise FemheatInputError(
-                    f"period[{k}] = {L:g} m but the mesh spans {hi[k] - lo[k]:g} m along axis {k}; "
-                    "mesh exactly one period of the box")
-            out[k] = L
-        return out if np.any(out > 0) else None
-
-    def _check_mirrors(self, mirror):
-        if not mirror:
-            return []
-        if isinstance(mirror, str):
-            mirror = [mirror]
-        out = []
-        mesh = self.mesh
-        scale = float(np.max(np.ptp(mesh.p, axis=1)))
-        for name in mirror:
-            facets = self.regions.boundary(name)
-            if self.dim == 1:
-                x0 = mesh.p[:, mesh.facets[:, facets]].reshape(1, -1)
-                nrm, off = np.array([1.0]), float(x0[0, 0])
-            else:
-                pts = mesh.p[:, np.unique(mesh.facets[:, facets])].T
-                cen = pts.mean(axis=0)
-                _, sv, vt = np.linalg.svd(pts - cen, full_matrices=False)
-                nrm = vt[-1]
-                dev = np.abs((pts - cen) @ nrm).max()
-                if dev > 1e-8 * scale:
-                    raise FemheatInputError(
-                        f"mirror boundary {name!r} is not planar (vertices deviate {dev:.3g} m from "
-                        "the best-fit plane); mirror images are implemented for planar walls only")
-                off = float(cen @ nrm)
-            R = np.eye(self.dim) - 2.0 * np.outer(nrm, nrm)
-            out.append((name, R, 2.0 * off * nrm))
-        return out
 
     # ------------------------------------------------------------ build
     def _quadrature(self, order: np.ndarray | None = None) -> CellPairQuadrature:
@@ -729,66 +410,6 @@ class NonlocalOperator:
                                 shape=(i1 - i0, n), copy=False)
             out.append((i0, i1, blk))
         return out
-
-    def _images(self) -> list[tuple[np.ndarray, np.ndarray, bool]]:
-        """(A, shift b, is_mirror) for every periodic image and mirror plane."""
-        out = []
-        d = self.dim
-        if self.period is not None:
-            rc = self._cutoff_radius()
-            ext = np.ptp(self.mesh.p, axis=1)
-            hmax = 2 * float(np.max(np.linalg.norm(self.mesh.p[:, self.mesh.t] - self.centroids.T[:, None, :], axis=0)))
-            ranges = []
-            for k in range(d):
-                L = self.period[k]
-                if L > 0:
-                    m = int(math.ceil((rc + ext[k] + hmax) / L))
-                    ranges.append(range(-m, m + 1))
-                else:
-                    ranges.append(range(0, 1))
-            for nvec in np.array(np.meshgrid(*ranges, indexing="ij")).reshape(d, -1).T:
-                if np.any(nvec != 0):
-                    out.append((np.eye(d), nvec * self.period, False))
-        for _, R, b in self._mirrors:
-            out.append((R, b, True))
-        return out
-
-    def _build_images(self, q: CellPairQuadrature, order: np.ndarray, rc: float, dense: bool) -> None:
-        """Sparse image couplings W_s[K, K'] = ∫_K∫_K' g(|x − (A y + b)|), in q's cell order.
-
-        Periodic images are summed into one matrix; each image matrix is symmetrized
-        (exactly symmetric in exact arithmetic: the maps are isometric involutions or come
-        in ± pairs), so the operator stays symmetric to round-off. Pairs are those within
-        r_c of each other, for ``dense`` as well (lattice sums are truncated at r_c).
-        """
-        from scipy.spatial import cKDTree
-        c = q.centroids
-        tree = cKDTree(c)
-        rmax = float(q.radius.max())
-        n = q.ncells
-        periodic = None
-        for A, b, is_mirror in self._images():
-            cimg = _affine_rows(c, A, b)
-            lists = tree.query_ball_point(cimg, rc + 2 * rmax)
-            lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=n)
-            if lens.sum() == 0:
-                continue
-            J = np.repeat(np.arange(n), lens)
-            I = np.fromiter((i for x in lists for i in x), dtype=np.int64, count=int(lens.sum()))
-            vals = q.pair_values(I, J, transform=(A, b))
-            M = sp.csr_matrix((vals, (I, J)), shape=(n, n))
-            if is_mirror:
-                M = (0.5 * (M + M.T)).tocsr()
-                M.eliminate_zeros()
-                self._ext.append((M, A))
-                self.stats["nnz_images"] = self.stats.get("nnz_images", 0) + M.nnz
-            else:
-                periodic = M if periodic is None else periodic + M
-        if periodic is not None:
-            M = (0.5 * (periodic + periodic.T)).tocsr()
-            M.eliminate_zeros()
-            self._ext.append((M, None))
-            self.stats["nnz_images"] = self.stats.get("nnz_images", 0) + M.nnz
 
     # ------------------------------------------------------------ apply
     def _scale(self, Y: np.ndarray) -> np.ndarray:

@@ -48,7 +48,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..errors import FemheatInputError, MeshError
-from . import geometry as _geometry
+from .geometry import common as _geometry
 from .regions import RegionMesh, load_mesh
 
 __all__ = ["KERNELS", "MESH_OPTIONS", "load_pygmsh_script", "mesh_from_script", "mesh_pygmsh"]
