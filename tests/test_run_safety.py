@@ -274,3 +274,39 @@ def test_interrupted_sweep_resumes_only_missing_points(tmp_path, monkeypatch):
     assert resumed["sweep_points_reused"] == 2
     assert len(calls) == 1 + 3  # the tensor, then only the three missing points
     assert resumed["sweep"]["kappa_eff"] == ref["sweep"]["kappa_eff"]
+
+
+def test_xdmf_series_reloads_with_meshio_and_pyvista(tmp_path, reference):
+    """[output] format = "xdmf": one HDF5 file per run; every field and time reloads
+    with meshio's XDMF reader and pyvista, equal to the VTU series."""
+    ref, _ = reference
+    data = _pulse_data()
+    data["output"]["format"] = "xdmf"
+    out = tmp_path / "xdmf"
+    s = run_case(parse_case(data, ROOT / "cases"), out)
+    assert s["status"] == "completed" and "fields.h5" in s["files"]
+    assert not list(out.glob("fields_*.vtu"))
+    vtus = _pvd_files(ref / "fields.pvd")
+    times = [float(d.get("timestep")) for d in
+             ET.parse(ref / "fields.pvd").getroot().iter("DataSet")]
+    with meshio.xdmf.TimeSeriesReader(out / "fields.xdmf") as reader:
+        points, cells = reader.read_points_cells()
+        assert reader.num_steps == len(vtus)
+        for k in range(reader.num_steps):
+            t, point_data, cell_data = reader.read_data(k)
+            assert t == times[k]
+            a = _vtu_arrays(ref / vtus[k])
+            for name, arr in point_data.items():
+                assert np.array_equal(arr, a[f"p:{name}"]), name
+            for name, arr in cell_data.items():
+                assert np.array_equal(arr[0], a[f"c:{name}"]), name
+    import pyvista as pv
+
+    reader = pv.get_reader(str(out / "fields.xdmf"))
+    assert len(reader.time_values) == len(vtus)
+    reader.set_active_time_value(reader.time_values[-1])
+    grid = reader.read()
+    grid = grid[0] if isinstance(grid, pv.MultiBlock) else grid
+    assert {"temperature", "heat_flux", "material_id"} <= set(grid.array_names)
+    np.testing.assert_array_equal(grid.point_data["temperature"],
+                                  _vtu_arrays(ref / vtus[-1])["p:temperature"])

@@ -117,48 +117,54 @@ class VTKSeriesWriter:
             self._iface_points = np.zeros((mesh.p.shape[1], 3))
             self._iface_points[:, :d] = mesh.p.T
 
-    def write(self, t: float, state: State, label: Optional[str] = None) -> Path:
-        """Write one time level (or, for ``names="loads"``, the load case ``label``);
-        returns the volume file's path."""
-        import meshio
-
+    def volume_fields(self, state: State) -> tuple[dict, dict]:
+        """(point data, cell data) of the exploded volume mesh for ``state``."""
         sys = self.system
         d = sys.problem.regions.dim
         Tv = vertex_temperature(sys, state)  # (d+1, ne)
         qv = flux_at_vertices(sys, state.flux)  # (d, d+1, ne)
         Tm, qm = cell_averages(sys, state)
-        point_data = {
-            "temperature": Tv.T.ravel(),
-            "heat_flux": _pad3(qv.reshape(d, -1, order="F")),
-        }
-        cell_data = {
-            "temperature_mean": [Tm],
-            "heat_flux_mean": [_pad3(qm)],
-            "heat_flux_magnitude": [np.linalg.norm(qm, axis=0)],
-            "material_id": [self._region],
-        }
+        point_data = {"temperature": Tv.T.ravel(),
+                      "heat_flux": _pad3(qv.reshape(d, -1, order="F"))}
+        cell_data = {"temperature_mean": Tm, "heat_flux_mean": _pad3(qm),
+                     "heat_flux_magnitude": np.linalg.norm(qm, axis=0),
+                     "material_id": self._region}
+        return point_data, cell_data
+
+    def interface_fields(self, state: State) -> Optional[dict]:
+        """Cell data of the interface facets (None without interfaces)."""
+        if not self.system.problem.regions.interfaces:
+            return None
+        reps = interface_report(self.system, state)
+        return {"temperature_jump": np.concatenate([r.jump for r in reps.values()]),
+                "normal_heat_flux": np.concatenate([r.normal_flux for r in reps.values()]),
+                "kapitza_resistance": np.concatenate([r.facet_resistance
+                                                      for r in reps.values()]),
+                "interface_id": self._iface_id}
+
+    def write(self, t: float, state: State, label: Optional[str] = None) -> Path:
+        """Write one time level (or, for ``names="loads"``, the load case ``label``);
+        returns the volume file's path."""
+        import meshio
+
+        d = self.system.problem.regions.dim
+        point_data, cells = self.volume_fields(state)
         tag = f"{self.count:05d}" if self.series else str(label)
         name = f"fields_{tag}.vtu"
         write_vtu(self.dir / name,
                   meshio.Mesh(self._points, [(_VOLUME[d], self._cells)],
-                              point_data=point_data, cell_data=cell_data),
+                              point_data=point_data,
+                              cell_data={k: [v] for k, v in cells.items()}),
                   t if self.series else None)
         self._fields.append((t, name))
         if self.series:
             write_pvd(self.dir / "fields.pvd", self._fields)
-
-        if sys.problem.regions.interfaces:
-            reps = interface_report(sys, state)
-            jump = np.concatenate([r.jump for r in reps.values()])
-            qn = np.concatenate([r.normal_flux for r in reps.values()])
-            rk = np.concatenate([r.facet_resistance for r in reps.values()])
+        iface = self.interface_fields(state)
+        if iface is not None:
             iname = f"interfaces_{tag}.vtu"
             write_vtu(self.dir / iname,
                       meshio.Mesh(self._iface_points, [(_FACET[d], self._iface_cells)],
-                                  cell_data={"temperature_jump": [jump],
-                                             "normal_heat_flux": [qn],
-                                             "kapitza_resistance": [rk],
-                                             "interface_id": [self._iface_id]}),
+                                  cell_data={k: [v] for k, v in iface.items()}),
                       t if self.series else None)
             self._ifaces.append((t, iname))
             if self.series:

@@ -153,7 +153,13 @@ class MixedModel(Model):
         """T at each cell's vertices, (d + 1, cells): jumps between cells kept."""
         return vertex_temperature(system, state)
 
-    def writer(self, system: MixedSystem, directory: str | Path) -> VTKSeriesWriter:
+    def writer(self, system: MixedSystem, directory: str | Path,
+               format: str = "vtu") -> VTKSeriesWriter:
+        """The field series writer: VTU/PVD, or XDMF + HDF5 (``format="xdmf"``)."""
+        if format == "xdmf":
+            from ..io.xdmf import XDMFSeriesWriter
+
+            return XDMFSeriesWriter(system, directory)
         return VTKSeriesWriter(system, directory)
 
     def summary_extras(self, system: MixedSystem, state: State) -> dict:

@@ -118,7 +118,7 @@ def _run(case: Case, model: Model, out: Path, summary: dict,
     summary["dofs"] = model.dofs(system)
     summary["wall_time"] = timings
     write_summary(out / "summary.json", summary)
-    writer = model.writer(system, out) if case.output.vtu else None
+    writer = model.writer(system, out, case.output.format) if case.output.vtu else None
 
     if case.time is None:
         ts = _time.perf_counter()
@@ -224,14 +224,24 @@ def _pictures(case: Case, model: Model, system: Any, state: Any, writer: Any,
     """The temperature render and the T(x) profile plot; returns the file names."""
     files: list[str] = []
     if case.output.png and writer:
+        import tempfile
+
         from ..visuals.rendering import render_temperature
 
-        last = out / f"fields_{writer.count - 1:05d}.vtu"
-        iface = out / f"interfaces_{writer.count - 1:05d}.vtu"
-        render_temperature(last, out / "temperature.png",
-                           interfaces_vtu=iface if iface.exists() else None,
-                           title=case.title if case.time is None
-                           else f"{case.title}  (t = {state.time:.3g} s)")
+        title = (case.title if case.time is None
+                 else f"{case.title}  (t = {state.time:.3g} s)")
+        if case.output.format == "vtu":
+            last = out / f"fields_{writer.count - 1:05d}.vtu"
+            iface = out / f"interfaces_{writer.count - 1:05d}.vtu"
+            render_temperature(last, out / "temperature.png",
+                               interfaces_vtu=iface if iface.exists() else None, title=title)
+        else:  # XDMF series: render the last state from a scratch VTU
+            with tempfile.TemporaryDirectory(prefix="femheat-render-") as scratch:
+                last = model.writer(system, scratch).write(state.time, state)
+                iface = Path(scratch) / "interfaces_00000.vtu"
+                render_temperature(last, out / "temperature.png",
+                                   interfaces_vtu=iface if iface.exists() else None,
+                                   title=title)
         files.append("temperature.png")
     if case.output.profile and profiles:
         from ..visuals.rendering import plot_profiles

@@ -32,6 +32,7 @@ class OutputSettings:
     png: bool = True
     profile: Optional[str] = None  # "x", "y" or "z": 1D line plot along that axis
     profile_times: int = 6
+    format: str = "vtu"  # "vtu" (one file per saved step, kill-safe) or "xdmf" (HDF5)
 
 
 def parse_source(data: dict):
@@ -89,7 +90,7 @@ def parse_time(data: dict) -> Optional[TimeSettings]:
 
 def parse_output(data: dict, dim: int, allowed: set | None = None) -> OutputSettings:
     """``[output]``: booleans must be TOML booleans; profile an axis of the mesh."""
-    keys = allowed or {"vtu", "png", "profile", "profile_times"}
+    keys = allowed or {"vtu", "png", "profile", "profile_times", "format"}
     out = table(data, "output", "")
     check_keys(out, keys, "output")
     profile = out.get("profile")
@@ -98,5 +99,10 @@ def parse_output(data: dict, dim: int, allowed: set | None = None) -> OutputSett
         raise FemheatInputError(f"output.profile must be one of {', '.join(axes)}, "
                                 f"got {profile!r}")
     times = integer(out.get("profile_times", 6), "output.profile_times", minimum=2)
+    fmt = out.get("format", "vtu")
+    if fmt not in ("vtu", "xdmf"):
+        raise FemheatInputError(
+            f"output.format = {fmt!r}; use \"vtu\" (a VTU file per saved step, safe against "
+            "kills) or \"xdmf\" (one HDF5 file per run, fast for saving every step)")
     return OutputSettings(flag(out.get("vtu", True), "output.vtu"),
-                          flag(out.get("png", True), "output.png"), profile, times)
+                          flag(out.get("png", True), "output.png"), profile, times, fmt)

@@ -1,0 +1,143 @@
+"""XDMF + HDF5 time series: one ``fields.h5`` per run, indexed by ``fields.xdmf``.
+
+For long transient runs saved at every step, one VTU file per step costs more than
+the step itself (XML, base64, zlib). :class:`XDMFSeriesWriter` writes the same
+fields as :class:`~femheat.io.writers.VTKSeriesWriter` (exploded volume mesh,
+interface facets) as raw HDF5 datasets, the mesh once, and rewrites the small XML
+index atomically after each step, so the index lists only steps whose data are
+written and flushed. ParaView opens ``fields.xdmf`` (and ``interfaces.xdmf``)
+with its XDMF reader; meshio's ``xdmf.TimeSeriesReader`` reads them too.
+
+HDF5 itself is not crash-proof: a SIGKILL in the middle of an HDF5 write can
+damage the file's metadata. The VTU series is the default for that reason; the
+XDMF series is for speed (``[output] format = "xdmf"``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..assembly.system import MixedSystem
+from ..solve.steady import State
+from .atomic import write_text
+from .writers import FIELD_UNITS, VTKSeriesWriter
+
+__all__ = ["XDMFSeriesWriter"]
+
+_TOPOLOGY = {2: "Triangle", 3: "Tetrahedron"}
+_FACET_TOPOLOGY = {2: "Polyline", 3: "Triangle"}
+
+
+def _item(h5name: str, path: str, array: np.ndarray) -> str:
+    kind = "Int" if np.issubdtype(array.dtype, np.integer) else "Float"
+    dims = " ".join(str(n) for n in array.shape)
+    return (f'<DataItem Dimensions="{dims}" NumberType="{kind}" '
+            f'Precision="{array.dtype.itemsize}" Format="HDF">{h5name}:{path}</DataItem>')
+
+
+class XDMFSeriesWriter(VTKSeriesWriter):
+    """Time series in ``fields.h5`` + ``fields.xdmf`` (+ ``interfaces.xdmf``).
+
+    Same constructor, ``write``, ``files``, ``state_dict`` and ``restore`` as
+    :class:`~femheat.io.writers.VTKSeriesWriter` (steps only).
+    """
+
+    def __init__(self, system: MixedSystem, directory: str | Path):
+        super().__init__(system, directory, names="steps")
+        import h5py
+
+        self._h5path = self.dir / "fields.h5"
+        self._h5 = h5py.File(self._h5path, "a")
+        self._put("mesh/points", self._points)
+        self._put("mesh/cells", self._cells.astype(np.int64))
+        if system.problem.regions.interfaces:
+            self._put("interfaces/points", self._iface_points)
+            self._put("interfaces/cells", self._iface_cells.astype(np.int64))
+        self._h5.flush()
+        self._shapes: dict[str, tuple] = {}
+
+    def _put(self, path: str, array: np.ndarray) -> None:
+        if path in self._h5:
+            del self._h5[path]
+        self._h5.create_dataset(path, data=np.ascontiguousarray(array))
+
+    def write(self, t: float, state: State, label: Optional[str] = None) -> Path:
+        point_data, cell_data = self.volume_fields(state)
+        step = f"step_{self.count:05d}"
+        for k, v in point_data.items():
+            self._put(f"{step}/point/{k}", v)
+        for k, v in cell_data.items():
+            self._put(f"{step}/cell/{k}", v)
+        iface = self.interface_fields(state)
+        if iface is not None:
+            for k, v in iface.items():
+                self._put(f"{step}/interface/{k}", v)
+        self._h5.flush()
+        self._fields.append((t, step))
+        if iface is not None:
+            self._ifaces.append((t, step))
+        self._shapes = {"point": {k: v for k, v in point_data.items()},
+                        "cell": {k: v for k, v in cell_data.items()},
+                        "interface": iface or {}}
+        self._index()
+        self.count += 1
+        return self.dir / "fields.xdmf"
+
+    def _grid(self, t: float, step: str, mesh: str, topology: str, cells: np.ndarray,
+              points: np.ndarray, attrs: list[tuple[str, str, np.ndarray]]) -> str:
+        h5 = self._h5path.name
+        out = [f'<Grid Name="{step}" GridType="Uniform">', f'<Time Value="{t:.17g}"/>',
+               f'<Topology TopologyType="{topology}" NumberOfElements="{cells.shape[0]}">',
+               _item(h5, f"/{mesh}/cells", cells), "</Topology>",
+               '<Geometry GeometryType="XYZ">', _item(h5, f"/{mesh}/points", points),
+               "</Geometry>"]
+        for group, name, arr in attrs:
+            center = "Node" if group == "point" else "Cell"
+            kind = "Vector" if arr.ndim == 2 else "Scalar"
+            out += [f'<Attribute Name="{name}" AttributeType="{kind}" Center="{center}">',
+                    _item(h5, f"/{step}/{group}/{name}", arr), "</Attribute>"]
+        out.append("</Grid>")
+        return "\n".join(out)
+
+    def _document(self, grids: list[str], name: str) -> str:
+        units = ", ".join(f"{k} [{u}]" for k, u in FIELD_UNITS.items())
+        return "\n".join(['<?xml version="1.0"?>', f"<!-- femheat; units: {units} -->",
+                          '<Xdmf Version="3.0">', "<Domain>",
+                          f'<Grid Name="{name}" GridType="Collection" '
+                          'CollectionType="Temporal">', *grids, "</Grid>", "</Domain>",
+                          "</Xdmf>", ""])
+
+    def _index(self) -> None:
+        d = self.system.problem.regions.dim
+        attrs = [("point", k, v) for k, v in self._shapes["point"].items()] + \
+                [("cell", k, v) for k, v in self._shapes["cell"].items()]
+        grids = [self._grid(t, step, "mesh", _TOPOLOGY[d], self._cells, self._points, attrs)
+                 for t, step in self._fields]
+        write_text(self.dir / "fields.xdmf", self._document(grids, "fields"))
+        if self._ifaces:
+            iattrs = [("interface", k, v) for k, v in self._shapes["interface"].items()]
+            grids = [self._grid(t, step, "interfaces", _FACET_TOPOLOGY[d], self._iface_cells,
+                                self._iface_points, iattrs) for t, step in self._ifaces]
+            write_text(self.dir / "interfaces.xdmf", self._document(grids, "interfaces"))
+
+    @property
+    def files(self) -> list[str]:
+        return ["fields.h5", "fields.xdmf"] + (["interfaces.xdmf"] if self._ifaces else [])
+
+    def restore(self, saved: dict) -> None:
+        """Continue a series from a restart file: steps after it are rewritten."""
+        self.count = int(saved["count"])
+        self._fields = [(float(t), str(f)) for t, f in saved["fields"]]
+        self._ifaces = [(float(t), str(f)) for t, f in saved["interfaces"]]
+
+    def close(self) -> None:
+        self._h5.close()
+
+    def __del__(self) -> None:
+        try:
+            self._h5.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
