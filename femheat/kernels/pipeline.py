@@ -53,6 +53,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Optional
 
@@ -65,7 +66,8 @@ from ..mesh.regions import RegionMesh
 from ..physics.materials import Material
 from .functions import RadialKernel
 from .operator import NonlocalOperator
-from .solvers import NonlocalTheta, SolveReport, solve_steady_nonlocal
+from .solvers import (IllConditionedWarning, NonlocalTheta, SolveReport,
+                      solve_steady_nonlocal)
 
 __all__ = ["KernelProblem", "KernelSystem", "KernelState", "KernelEnergyBalance",
            "assemble_kernel", "steady_state", "initial_kernel_state", "theta_steps_kernel",
@@ -158,6 +160,8 @@ class KernelState:
         Σ of the discrete equations' residuals over the free nodes [W].
     report
         The steady :class:`~femheat.kernels.solvers.SolveReport` (None in transients).
+    warnings
+        Conditioning warnings of the steady solve (their text).
     """
 
     time: float
@@ -167,6 +171,7 @@ class KernelState:
     source: float = 0.0
     residual: float = 0.0
     report: Optional[SolveReport] = None
+    warnings: list = field(default_factory=list)
 
 
 def _takes_time(fun: Callable) -> bool:
@@ -357,9 +362,19 @@ def steady_state(system: KernelSystem) -> KernelState:
     """
     p, op = system.problem, system.operator
     ref = system.reference
-    T, report = solve_steady_nonlocal(
-        op, source=system.source_at(0.0), temperature=system.shifted_temperature(ref),
-        preconditioner=p.preconditioner, regularization=p.regularization)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        T, report = solve_steady_nonlocal(
+            op, source=system.source_at(0.0), temperature=system.shifted_temperature(ref),
+            preconditioner=p.preconditioner, regularization=p.regularization)
+    notes = []
+    for w in caught:  # pass them on, in the case file's words for the conditioning one
+        if issubclass(w.category, IllConditionedWarning):
+            notes.append(str(w.message))
+            warnings.warn(f"{w.message} (case file: model.local_fraction, "
+                          "model.regularization)", w.category, stacklevel=2)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     system.last_report = report
     b = system.load(0.0)
     AT = op.apply(T)
@@ -368,7 +383,7 @@ def steady_state(system: KernelSystem) -> KernelState:
     T = T + ref
     r = AT - b
     return KernelState(0.0, T, None, system.heat_flows(r), float(b.sum()),
-                       float(r[system.free].sum()), report)
+                       float(r[system.free].sum()), report, notes)
 
 
 def steady_balance(state: KernelState) -> float:

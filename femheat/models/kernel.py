@@ -513,7 +513,8 @@ class KernelModel(Model):
         report = getattr(state, "report", None)
         if report is not None:  # steady
             out["well_posedness"] = {"analysis": "steady", "well_posed": True,
-                                     **_json_dict(asdict(report.well_posedness))}
+                                     **_json_dict(asdict(report.well_posedness)),
+                                     "warnings": list(state.warnings)}
             out["solver"] = _json_dict({
                 "iterations": report.iterations, "residual": report.residual,
                 "preconditioner": report.preconditioner,
