@@ -18,6 +18,7 @@ import csv
 import importlib.util
 import json
 import math
+import re
 import tomllib
 import warnings
 import xml.etree.ElementTree as ET
@@ -234,29 +235,44 @@ temperature = 300.0
 """
 
 
+GAUSS = 'kernel = {family = "gaussian", length = 1.4e-7}'
+TYPE = 'type = "kernel"'
+COLLAR = "[materials.collar]\nconductivity = 150.0"
+
+
 @pytest.mark.parametrize("edit, match", [
-    (('kernel = {family = "gaussian", length = 1.4e-7}', 'kernel = {family = "cauchy", length = 1.4e-7}'),
+    ((GAUSS, 'kernel = {family = "cauchy", length = 1.4e-7}'),
      r"model\.kernel\.family = 'cauchy' is unknown"),
-    (("length = 1.4e-7", "length = -1.4e-7"), r"model\.kernel\.length must be > 0 m, got -1\.4e-07"),
-    (('type = "kernel"', 'type = "kernel"\nlocal_fraction = 1.5'),
+    (("length = 1.4e-7", "length = -1.4e-7"),
+     r"model\.kernel\.length must be > 0 m, got -1\.4e-07"),
+    ((TYPE, TYPE + "\nlocal_fraction = 1.5"),
      r"model\.local_fraction must be in \[0, 1\], got 1\.5"),
-    (('type = "kernel"', 'type = "kernel"\nmethod = "magic"'), r"model\.method = 'magic' is unknown"),
-    (('kernel = {family = "gaussian", length = 1.4e-7}', 'kernel = {family = "tabulated", file = "nope.csv"}'),
+    ((TYPE, TYPE + '\nmethod = "magic"'), r"model\.method = 'magic' is unknown"),
+    ((GAUSS, 'kernel = {family = "tabulated", file = "nope.csv"}'),
      r"model\.kernel\.file: file .*nope\.csv.* does not exist"),
-    (('kernel = {family = "gaussian", length = 1.4e-7}', 'kernel = {family = "power_law", length = 1e-7, exponent = 1.5}'),
+    ((GAUSS, 'kernel = {family = "power_law", length = 1e-7, exponent = 1.5}'),
      r"model\.kernel\.exponent must exceed the mesh dimension d = 2"),
-    (('kernel = {family = "gaussian", length = 1.4e-7}', 'kernel = {family = "gaussian", length = 1.4e-7, exponent = 3}'),
+    ((GAUSS, 'kernel = {family = "gaussian", length = 1.4e-7, exponent = 3}'),
      r"model\.kernel: unknown key\(s\) \['exponent'\] for family 'gaussian'"),
-    (('type = "kernel"', 'type = "kernel"\nquadrature = "centroid"\nkernel2 = 1'), r"model: unknown key\(s\) \['kernel2'\]"),
-    (("temperature = 300.0", "heat_flux = 5.0"), r"boundaries\.outer: a nonzero heat_flux is not implemented"),
-    (("temperature = 300.0", "temperature = \"300 + t\""), r"boundaries\.outer\.temperature depends on t"),
+    ((TYPE, TYPE + "\nkernel2 = 1"), r"model: unknown key\(s\) \['kernel2'\]"),
+    ((GAUSS, GAUSS.replace("gaussian", "yukawa") + '\nquadrature = "centroid"'),
+     r"model\.quadrature: quadrature = 'centroid' needs a kernel bounded and smooth"),
+    (("temperature = 300.0", "heat_flux = 5.0"),
+     r"boundaries\.outer: a nonzero heat_flux is not implemented"),
+    (("temperature = 300.0", 'temperature = "300 + t"'),
+     r"boundaries\.outer\.temperature depends on t"),
     (("[boundaries.outer]", "[interfaces.glue]\nkapitza_resistance = 1e-9\n[boundaries.outer]"),
      r"interfaces\.glue: Kapitza interfaces are not wired into the kernel model"),
-    (("[materials.collar]\nconductivity = 150.0", "[materials.collar]\nconductivity = 150.0\nrelaxation_time = 1e-11"),
+    ((COLLAR, COLLAR + "\nrelaxation_time = 1e-11"),
      r"materials\.collar\.relaxation_time: the kernel model takes one memory time"),
-    (("[materials.collar]\nconductivity = 150.0", ""), r"materials: no material for subdomain 'collar'"),
-    (("[boundaries.outer]", "[boundaries.rim]"), r"boundaries\.rim: the mesh has no boundary or subdomain 'rim'"),
-    (('type = "kernel"', 'type = "kernel"\nmirror = ["outer"]'), r"model\.mirror needs model\.boundary = 'mirror'"),
+    ((COLLAR, ""), r"materials: no material for subdomain 'collar'"),
+    (("[boundaries.outer]", "[boundaries.rim]"),
+     r"boundaries\.rim: the mesh has no boundary or subdomain 'rim'"),
+    ((TYPE, TYPE + '\nmirror = ["outer"]'), r"model\.mirror needs model\.boundary = 'mirror'"),
+    (("[boundaries.outer]\ntemperature = 300.0", '[homogenization]\nboundary = "periodic"'),
+     r"\[homogenization\] cell problems use the mixed models"),
+    ((TYPE, TYPE + '\nboundary = "mirror"'),
+     r"model\.boundary = 'mirror' needs insulated boundaries"),
 ])
 def test_bad_kernel_case_refused_before_anything_is_written(tmp_path, capsys, edit, match):
     old, new = edit
@@ -267,8 +283,6 @@ def test_bad_kernel_case_refused_before_anything_is_written(tmp_path, capsys, ed
     assert main(["run", str(case), "-o", str(out), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("femheat: error: ")
-    import re
-
     assert re.search(match, err), err
     assert not out.exists()
 

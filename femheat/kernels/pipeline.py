@@ -55,7 +55,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -242,7 +242,6 @@ class KernelSystem:
         self._load0: Optional[np.ndarray] = None
         self._mass: Optional[sp.csr_matrix] = None
         self.stepper: Optional[NonlocalTheta] = None
-        self.last_report: Optional[SolveReport] = None
 
     # ------------------------------------------------------------ constraints
     def _region_dofs(self, name: str) -> np.ndarray:
@@ -343,7 +342,7 @@ class KernelSystem:
         """Outflow per boundary (0 if insulated) and per temperature region from r."""
         out = {name: 0.0 for name in self.problem.regions.boundaries}
         for name, dofs in self.owners.items():
-            out[name] = -float(reaction[dofs].sum())
+            out[name] = -float(reaction[dofs].sum()) + 0.0  # + 0.0: no "-0" in history.csv
         return out
 
 
@@ -375,7 +374,6 @@ def steady_state(system: KernelSystem) -> KernelState:
                           "model.regularization)", w.category, stacklevel=2)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    system.last_report = report
     b = system.load(0.0)
     AT = op.apply(T)
     if p.regularization > 0:

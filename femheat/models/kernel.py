@@ -236,7 +236,8 @@ class KernelModel(Model):
             required.append("exponent")
         for key in required:
             if key not in spec:
-                raise FemheatInputError(f"{where}.{key} is missing ({KERNEL_FAMILIES[family][key]})")
+                raise FemheatInputError(
+                    f"{where}.{key} is missing ({KERNEL_FAMILIES[family][key]})")
         if "length" in spec:
             length = _number(spec["length"], f"{where}.length", "m")
             if not length > 0:
@@ -428,6 +429,17 @@ class KernelModel(Model):
                 f"model.method = 'dense' holds ncells^2 entries; {mesh.t.shape[1]} cells "
                 f"exceed {_MAX_DENSE}: use 'auto'")
         return method, lattice
+
+    def validate(self, problem) -> None:
+        """Refuse the mixed models' :class:`~femheat.assembly.problem.HeatProblem`: the
+        kernel model's problem is a :class:`~femheat.kernels.pipeline.KernelProblem`."""
+        from ..kernels.pipeline import KernelProblem
+
+        if not isinstance(problem, KernelProblem):
+            raise FemheatInputError(
+                f"model = 'kernel' is not a mixed (RT-DG) model, so a {type(problem).__name__} "
+                "cannot use it; give [model] type = \"kernel\" in a case file, or use "
+                "femheat.kernels (NonlocalOperator, solve_steady_nonlocal) from Python")
 
     # ------------------------------------------------------------- pipeline
     def assemble(self, problem):
