@@ -107,8 +107,10 @@ def test_crank_nicolson_with_dt_much_larger_than_tau_warns(strip):
 
 
 def test_bad_model_degree_and_values(strip):
-    with pytest.raises(fh.FemheatInputError, match=r"model = 'kernel' is unknown"):
-        problem(strip, model="kernel")
+    with pytest.raises(fh.FemheatInputError, match=r"model = 'cattaneo' is unknown"):
+        problem(strip, model="cattaneo")
+    with pytest.raises(fh.FemheatInputError, match=r"model = 'kernel' is not a mixed"):
+        problem(strip, model="kernel")  # registered, but not a HeatProblem model
     with pytest.raises(fh.FemheatInputError, match=r"degree = 3 is not available"):
         problem(strip, degree=3)
     with pytest.raises(fh.FemheatInputError, match=r"HeatFlux.value contains NaN"):

@@ -85,11 +85,11 @@ def detect_lattice(p: np.ndarray, t: np.ndarray, rtol: float = 1e-9) -> Lattice 
     for k in range(d):
         if ext[k] <= 0:
             return None
-        xs = np.unique(p[k])
-        steps = np.diff(xs)
+        steps = np.diff(np.unique(p[k]))
+        # coordinates that differ by round-off (gmsh writes scaled coordinates) are one
+        # grid line: the rounding test below checks every vertex against the lattice
+        steps = steps[steps > rtol * ext[k]]
         h = float(steps.min())
-        if h <= rtol * ext[k]:
-            return None
         nk = int(round(ext[k] / h))
         h = ext[k] / nk
         u = (p[k] - origin[k]) / h

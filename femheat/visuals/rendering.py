@@ -52,7 +52,7 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
     p = pv.Plotter(off_screen=True, window_size=list(window_size))
     p.set_background("white")
     bar = dict(title="T [K]", color="black", vertical=True, position_x=0.86,
-               position_y=0.15, height=0.7, fmt="%.4g")
+               position_y=0.15, height=0.7, fmt=_bar_format(grid["temperature"]))
     if flat:
         p.add_mesh(grid, scalars="temperature", cmap="inferno", scalar_bar_args=bar,
                    show_edges=False)
@@ -78,12 +78,23 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
     return png
 
 
+def _bar_format(values: np.ndarray) -> str:
+    """Enough significant digits to tell the labels apart (a 15 mK rise on 300 K)."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    span, size = hi - lo, max(abs(lo), abs(hi))
+    digits = 4 if span <= 0 or size <= 0 else int(np.ceil(np.log10(size / span))) + 3
+    return f"%.{min(max(digits, 4), 12)}g"
+
+
 def _flux_glyphs(pv, grid, arrows: int, flat: bool):
     """Arrows of the cell-mean flux on a regular lattice (independent of mesh grading)."""
     from scipy.spatial import cKDTree
 
     centers = np.asarray(grid.cell_centers().points)
-    q = np.asarray(grid.cell_data["heat_flux_mean"])
+    # mixed models write the cell mean as heat_flux_mean; the kernel model's P1 flux is
+    # cell-constant and written as heat_flux
+    key = "heat_flux_mean" if "heat_flux_mean" in grid.cell_data else "heat_flux"
+    q = np.asarray(grid.cell_data[key])
     mag = np.linalg.norm(q, axis=1)
     if mag.max() <= 0:
         return None

@@ -8,7 +8,8 @@ kelvin, everything SI. Minimal example::
     [mesh]
     file = "../meshes/layered_2d.msh"      # relative to the case file
     [model]
-    type = "fourier"                        # a registered model: "fourier" | "mcv" | "gk" | ...
+    type = "fourier"                        # a registered model: "fourier" | "mcv" | "gk" | "kernel"
+    # kernel: its keys (kernel, local_fraction, method, ...) in femheat/models/kernel.py
     degree = 0
     # gk only: beta = 2 (lap q + 2 grad div q) or 0 (lap q); penalty = 1.0
     [materials.layer_1]
@@ -133,6 +134,10 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
     title = str(data.get("title", path.stem if path else "case"))
     description = str(data.get("description", ""))
     if "homogenization" in data:
+        if model.family != "mixed":
+            raise FemheatInputError(
+                f"[homogenization] cell problems use the mixed models (fourier, mcv, gk); "
+                f"model.type = {model.name!r} is not one of them")
         clash = sorted({"boundaries", "source", "initial", "time"} & set(data))
         if clash:
             raise FemheatInputError(
