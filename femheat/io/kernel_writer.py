@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .writers import write_pvd
+from .writers import write_pvd, write_vtu
 
 __all__ = ["KernelSeriesWriter"]
 
@@ -63,13 +63,13 @@ class KernelSeriesWriter:
         q3 = np.zeros((q.shape[0], 3))
         q3[:, : self._dim] = q
         name = f"fields_{self.count:05d}.vtu"
-        meshio.write(self.dir / name,
-                     meshio.Mesh(self._points, [(_VOLUME[self._dim], self._cells)],
-                                 point_data={"temperature": np.asarray(state.temperature)},
-                                 cell_data={"heat_flux": [q3],
-                                            "heat_flux_magnitude": [np.linalg.norm(q, axis=1)],
-                                            "material_id": [self._region]}),
-                     file_format="vtu")
+        write_vtu(self.dir / name,
+                  meshio.Mesh(self._points, [(_VOLUME[self._dim], self._cells)],
+                              point_data={"temperature": np.asarray(state.temperature)},
+                              cell_data={"heat_flux": [q3],
+                                         "heat_flux_magnitude": [np.linalg.norm(q, axis=1)],
+                                         "material_id": [self._region]}),
+                  t)
         self._fields.append((t, name))
         write_pvd(self.dir / "fields.pvd", self._fields)
         self.count += 1

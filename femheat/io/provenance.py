@@ -75,7 +75,9 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, Path):
         return str(value)
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)  # e.g. a kernel object: its parameters in its repr
 
 
 def resolved_input(case: Any) -> dict:

@@ -242,7 +242,9 @@ def _jsonable(obj):
         return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)
-    return obj
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return repr(obj)
 
 
 def write_summary(path: str | Path, summary: dict, indent: Optional[int] = 2) -> None:

@@ -458,7 +458,9 @@ class KernelModel(Model):
         return initial_kernel_state(system, temperature, flux)
 
     def transient(self, system, dt: float, end: float, theta: float,
-                  initial) -> Iterator[tuple[float, Any]]:
+                  initial, origin=None) -> Iterator[tuple[float, Any]]:
+        if origin is not None:  # no restart files are written for this model
+            raise NotImplementedError("the kernel model cannot resume a run")
         from ..kernels.pipeline import theta_steps_kernel
 
         return theta_steps_kernel(system, dt, end, theta, initial)
@@ -492,7 +494,11 @@ class KernelModel(Model):
         """T at each cell's vertices, (d + 1, cells) [K] (continuous P1)."""
         return state.temperature[system.problem.regions.mesh.t]
 
-    def writer(self, system, directory: str | Path):
+    def writer(self, system, directory: str | Path, format: str = "vtu"):
+        if format != "vtu":
+            raise FemheatInputError(
+                f"output.format = {format!r} is not available for the kernel model; use "
+                "\"vtu\"")
         from ..io.kernel_writer import KernelSeriesWriter
 
         return KernelSeriesWriter(system, directory)
