@@ -158,9 +158,9 @@ conductivity = 2.0
 [materials.layer_3]
 conductivity = 1.0
 [boundaries.left]
-temperature = 1.0
+temperature = 301.0
 [boundaries.right]
-temperature = 0.0
+temperature = 300.0
 [boundaries.top]
 heat_flux = 0.0
 [boundaries.bottom]
@@ -175,7 +175,7 @@ heat_flux = 0.0
     (("[boundaries.top]\nheat_flux = 0.0", ""), r"boundary 'top' has no condition"),
     (("heat_flux = 0.0\n[boundaries.bottom]", "heat_flux = 0.0\nflux = 1.0\n[boundaries.bottom]"),
      r"boundaries\.top: unknown key\(s\) \['flux'\]"),
-    (("temperature = 1.0", "temperature = \"1 + foo(x)\""), r"boundaries\.left\.temperature: unknown name\(s\) \['foo'\]"),
+    (("temperature = 301.0", "temperature = \"1 + foo(x)\""), r"boundaries\.left\.temperature: unknown name\(s\) \['foo'\]"),
     (("type = \"fourier\"", "type = \"cattaneo\""), r"model\.type = 'cattaneo' is unknown"),
 ])
 def test_case_file_errors_name_the_key(tmp_path, mesh_file, edit, match):

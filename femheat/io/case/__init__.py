@@ -72,9 +72,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ...errors import FemheatInputError
+from ...errors import FemheatInputError, PlausibilityError
+from ...physics import plausibility
 from .boundaries import parse_boundaries
-from .common import check_keys
+from .common import check_keys, table
 from .homogenization import HomogenizationSettings, parse_homogenization
 from .interfaces import parse_interfaces
 from .materials import parse_materials
@@ -119,16 +120,27 @@ class Case:
         return self.homogenization.cell["model"]
 
 
-def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) -> Case:
+def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, *,
+               confirm: bool = False) -> Case:
     """Build a :class:`Case` from the parsed TOML table ``data``, section by section.
 
     The model section is read first, so that the registered model decides which
     ``[model]`` and ``[materials]`` keys are allowed and builds the problem.
+    Everything that needs no mesh is validated before the mesh is read or built
+    (sections, output options, the plausibility checks of
+    :mod:`femheat.physics.plausibility`: temperatures > 0 K, at most 10⁶ steps
+    unless confirmed); the checks that need the mesh follow it.
+
+    Parameters
+    ----------
+    confirm
+        Confirms a run of more than 10⁶ time steps (``femheat run --yes``); the
+        case can confirm it itself with ``[time] confirm_steps = true``.
     """
     check_keys(data, _TOP, "case")
     model, options = parse_model(data)
-    regions = parse_mesh(data, base)
-    materials = parse_materials(data, model, transient="time" in data)
+    transient = "time" in data
+    materials = parse_materials(data, model, transient=transient)
     interfaces = parse_interfaces(data)
     title = str(data.get("title", path.stem if path else "case"))
     description = str(data.get("description", ""))
@@ -139,6 +151,10 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
                 f"[{clash[0]}] is not used by a [homogenization] case: the cell faces are "
                 "loaded by unit temperature gradients; remove it (or remove "
                 "[homogenization] for an ordinary run)")
+        parse_output(data, None, {"vtu", "png"})
+        plausibility.check_before_mesh(materials=materials)
+        regions = parse_mesh(data, base)
+        plausibility.check_with_mesh(regions, materials=materials, interfaces=interfaces)
         settings = parse_homogenization(data, regions, materials, interfaces, model.name,
                                         options)
         output = parse_output(data, regions.dim, {"vtu", "png"})
@@ -146,22 +162,57 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
                     homogenization=settings)
     bcs, walls = parse_boundaries(data)
     source = parse_source(data)
-    T0, q0 = parse_initial(data, regions.dim)
     time = parse_time(data)
-    output = parse_output(data, regions.dim)
+    T0, q0 = parse_initial(data, None)  # the flux's length is checked against the mesh
+    if time is not None and "temperature" not in table(data, "initial", ""):
+        raise PlausibilityError(
+            "initial.temperature is missing: a transient run starts from it, and its "
+            "default, 0 K, is not an absolute temperature; give [initial] temperature = "
+            "... (K, number or expression of x, y, z)")
+    parse_output(data, None)  # types before the mesh; probes inside it after
+    check = dict(boundary_conditions=bcs, materials=materials,
+                 initial_temperature=T0 if time is not None else None)
+    plausibility.check_before_mesh(
+        **check, dt=time.dt if time else None, end=time.end if time else None,
+        confirmed=confirm or (time is not None and time.confirm_steps))
+    regions = parse_mesh(data, base)
+    if q0 is not None and q0.size != regions.dim:
+        raise FemheatInputError(
+            f"initial.flux must have {regions.dim} components, got {list(q0)}")
+    output = parse_output(data, regions.dim, regions=regions)
+    for name in bcs:  # name the boundary before evaluating expressions on it
+        regions.boundary(name)
+    plausibility.check_with_mesh(regions, interfaces=interfaces, transient=time is not None,
+                                 **check)
     problem = model.build_problem(regions=regions, materials=materials,
                                   boundary_conditions=bcs, interfaces=interfaces,
                                   source=source, walls=walls, options=options, base=base)
     return Case(title, description, path, problem, T0, q0, time, output, data)
 
 
-def load_case(path: str | Path) -> Case:
-    """Read and validate a TOML case file."""
+def load_case(path: str | Path, *, confirm: bool = False) -> Case:
+    """Read and validate a TOML case file (UTF-8).
+
+    ``confirm`` confirms a run of more than 10⁶ time steps (see :func:`parse_case`).
+    """
     path = Path(path)
     if not path.exists():
         raise FemheatInputError(f"case file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise FemheatInputError(
+            f"case path {str(path)!r} is a folder; give a case file (.toml) in it, e.g. one "
+            "listed by `femheat cases`")
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FemheatInputError(
+            f"case file {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}); TOML files must be UTF-8: re-save it as UTF-8") from None
+    except OSError as exc:
+        raise FemheatInputError(
+            f"cannot read case file {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FemheatInputError(f"{path}: invalid TOML: {exc}") from None
-    return parse_case(data, path.parent, path)
+    return parse_case(data, path.parent, path, confirm=confirm)
