@@ -170,10 +170,9 @@ def parse_output(data: dict, dim: Optional[int], allowed: set | None = None,
     probes, lines = _probes(out, dim), _lines(out, dim)
     if regions is not None:
         for name, x in probes.items():
-            locate_points(regions.mesh, x[:, None], f"output.probes.{name} = {list(x)}")
+            locate_points(regions.mesh, x[:, None], f"output.probes.{name}")
         for name, line in lines.items():
-            locate_points(regions.mesh, line.points(),
-                          f"output.lines.{name} (from {list(line.start)} to {list(line.end)})")
+            locate_points(regions.mesh, line.points(), f"output.lines.{name}")
     return OutputSettings(flag(out.get("vtu", True), "output.vtu"),
                           flag(out.get("png", True), "output.png"), profile, times,
                           probes, lines)
