@@ -192,7 +192,8 @@ def _error(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
     if isinstance(exc, (FemheatInputError, SolverError)):
         return EXIT_USER, f"femheat: error: {exc}"
     if isinstance(exc, OSError):
-        return EXIT_USER, f"femheat: error: {describe_os_error(exc, getattr(args, 'output_dir', None))}"
+        where = getattr(args, "output_dir", None)
+        return EXIT_USER, f"femheat: error: {describe_os_error(exc, where)}"
     if isinstance(exc, MemoryError):
         return EXIT_USER, ("femheat: error: out of memory; use a coarser mesh, a lower "
                            "[model] degree or a machine with more memory")

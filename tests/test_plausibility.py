@@ -144,7 +144,8 @@ def test_step_count_needs_confirmation_before_the_mesh(tmp_path, monkeypatch):
     (("heat_capacity = 1.6e6\nrelaxation_time = 1e-10\n[materials.layer_2]",
       "heat_capacity = 1.6e9\nrelaxation_time = 1e-10\n[materials.layer_2]"),
      r"materials\.layer_1\.heat_capacity = 1\.6e\+09 J/\(m\^3 K\) is 16x above"),
-    (("relaxation_time = 1e-10\n[materials.layer_3]", "relaxation_time = 0.05\n[materials.layer_3]"),
+    (("relaxation_time = 1e-10\n[materials.layer_3]",
+      "relaxation_time = 0.05\n[materials.layer_3]"),
      r"materials\.layer_2\.relaxation_time = 0\.05 s is 50x above"),
     (("kapitza_resistance = 1e-8", "kapitza_resistance = 1e-3"),
      r"interfaces\.interface_1\.kapitza_resistance = 0\.001 m\^2 K/W is 250x the bulk "

@@ -20,14 +20,14 @@ import os
 import socket
 import tomllib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
 from ..errors import FemheatInputError
 
-__all__ = ["run_status", "process_alive", "describe_mesh", "describe_result", "find_cases_dir",
-           "list_cases", "list_models"]
+__all__ = ["run_status", "process_alive", "describe_mesh", "read_summary", "describe_result",
+           "find_cases_dir", "list_cases", "list_models"]
 
 
 # ------------------------------------------------------------------ run status

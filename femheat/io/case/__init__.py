@@ -30,15 +30,26 @@ kelvin, everything SI. Minimal example::
     [source]
     value = "1e12*exp(-((x-1e-6)**2 + (y-1e-6)**2)/1e-14)"   # W/m^3
     [initial]
-    temperature = 300.0
+    temperature = 300.0                     # K, > 0 (required for a transient run)
     [time]                                  # omit for a steady run
     dt = 1e-10
     end = 1e-8
     theta = 0.5
     save_every = 10
+    # confirm_steps = true                  # needed for more than 1e6 steps (or --yes)
     [output]
-    png = true
+    png = true                              # TOML booleans only: "no" is refused
     profile = "x"                           # optional T(x) line plot
+    [output.probes]                         # T(t) at points [m] -> probes.csv
+    centre = [1e-6, 1e-6]
+    [output.lines]                          # T(s, t) along segments -> line_NAME.csv
+    midline = {from = [0.0, 1e-6], to = [2e-6, 1e-6], points = 50}
+
+Absolute temperatures (boundary, ambient, initial) must be > 0 K; values that are
+legal but almost surely unit mistakes (κ, C, τ, l, R_K far outside their physical
+range) are warned about, naming the key and the ratio
+(:mod:`femheat.physics.plausibility`). Everything that needs no mesh is checked
+before the mesh is read or built.
 
 ``[mesh]`` may instead name a geometry builder of :mod:`femheat.mesh.geometry`:
 ``builder = "inclusions_2d"`` with its arguments under ``[mesh.parameters]``.
