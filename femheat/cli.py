@@ -1,6 +1,18 @@
-"""Command line: ``femheat run CASE [-o OUT]``.
+"""Command line: ``femheat run CASE [-o OUT]``, ``femheat info MESH|RESULT_DIR``,
+``femheat cases``, ``femheat models``, ``femheat --version``.
 
-The only module that parses arguments, prints and exits.
+The only module that parses arguments, prints and exits. Its error contract:
+
+* every failure the user can cause (bad input, a singular system, an output
+  folder that cannot be written, a full disk) ends as ``femheat: error: ...``
+  on stderr with exit code 2 and no traceback;
+* an unexpected internal exception ends as ``femheat: internal error: ...``
+  with exit code 1;
+* ``--debug`` (before or after the subcommand) re-raises instead, to show the
+  traceback; Ctrl-C ends with 130.
+
+Warnings of the library (plausibility checks, solver hints) are printed as
+``femheat: warning: ...``.
 """
 
 from __future__ import annotations
@@ -8,20 +20,31 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from .errors import FemheatInputError, SolverError
 
 __all__ = ["main"]
 
+EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 
 def _run(args: argparse.Namespace) -> int:
     from .io.case import load_case
+    from .io.output import check_output_dir
     from .pipeline.runner import run_case
 
-    case = load_case(args.case)
+    from .pipeline.output import prepare_output
+
     out = Path(args.output) if args.output else Path("results") / Path(args.case).stem
+    args.output_dir = out  # for error messages
+    mode = "overwrite" if args.overwrite else "resume" if args.resume else "new"
+    check_output_dir(out)  # before any mesh is read or built
+    prepare_output(out, mode, check_only=True)  # another run's results: refuse early
+    case = load_case(args.case, confirm=args.yes)
     bar = None
     if not args.quiet:
         try:
@@ -38,14 +61,14 @@ def _run(args: argparse.Namespace) -> int:
             bar.refresh()
 
     try:
-        summary = run_case(case, out, progress)
+        summary = run_case(case, out, progress, mode=mode, command=args.command_line)
     finally:
         if bar is not None:
             bar.close()
     if summary.get("analysis") == "homogenization":
         _print_homogenization(summary)
         print(f"results in {out}/ (summary.json, fields.pvd, ...)")
-        return 0
+        return EXIT_OK
     print(f"{case.title}: {summary['dofs']['total']} DOFs, "
           f"{summary['wall_time']['total_s']:.2f} s, energy balance error "
           f"{summary['energy_balance_relative_error']:.2e}")
@@ -61,7 +84,34 @@ def _run(args: argparse.Namespace) -> int:
               f"{rep['max_jump']:.4e} K (mean |jump| {rep['mean_abs_jump']:.4e} K), "
               f"heat flow {rep['heat_flow']:.6e}")
     print(f"results in {out}/ (summary.json, fields.pvd, ...)")
-    return 0
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .io.info import describe_mesh, describe_result
+
+    path = Path(args.path)
+    if not path.exists():
+        raise FemheatInputError(f"{str(path)!r} does not exist; give a .msh file or a "
+                                "result folder")
+    lines = describe_result(path) if path.is_dir() else describe_mesh(path)
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _cases(args: argparse.Namespace) -> int:
+    from .io.info import list_cases
+
+    for name, kind, title in list_cases(args.folder):
+        print(f"{name:32s} {kind:24s} {title}")
+    return EXIT_OK
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .io.info import list_models
+
+    print("\n".join(list_models()))
+    return EXIT_OK
 
 
 def _print_homogenization(summary: dict) -> None:
@@ -92,32 +142,110 @@ def _print_homogenization(summary: dict) -> None:
               f"(G_K = {f['conductance']:.4e} W/(m^2 K))")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    # -v/-q/--debug are accepted before and after the subcommand (SUPPRESS: a
+    # subcommand that does not repeat them leaves the main parser's value)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log progress details")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bar")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
     parser = argparse.ArgumentParser(
-        prog="femheat", description="Non-Fourier heat conduction with scikit-fem")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a TOML case file")
+        prog="femheat", parents=[common],
+        description="Non-Fourier heat conduction with scikit-fem")
+    parser.add_argument("--version", action="version", version=f"femheat {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", parents=[common], help="run a TOML case file")
     run.add_argument("case", help="path to the case file (.toml)")
     run.add_argument("-o", "--output", help="output folder (default results/CASE)")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace the results of an earlier run in the output folder")
+    again.add_argument("--resume", action="store_true",
+                       help="continue the run in the output folder: a transient run from its "
+                            "last saved step, a study from its last computed point")
+    run.add_argument("-y", "--yes", action="store_true",
+                     help="confirm a run of more than 1e6 time steps")
+    run.set_defaults(handler=_run)
+    info = sub.add_parser("info", parents=[common],
+                          help="describe a mesh (.msh) or a result folder")
+    info.add_argument("path", help="a gmsh .msh file or a folder written by femheat run")
+    info.set_defaults(handler=_info)
+    cases = sub.add_parser("cases", parents=[common], help="list the shipped cases")
+    cases.add_argument("folder", nargs="?", help="cases folder (default: the shipped one)")
+    cases.set_defaults(handler=_cases)
+    models = sub.add_parser("models", parents=[common],
+                            help="list the registered models and their [model] options")
+    models.set_defaults(handler=_models)
+    return parser
+
+
+@contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Show library warnings as one line ``femheat: warning: ...`` each."""
+    with warnings.catch_warnings():
+        def show(message, category, filename, lineno, file=None, line=None):
+            print(f"femheat: warning: {message}", file=sys.stderr)
+
+        warnings.showwarning = show
+        yield
+
+
+def _error(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
+    """(exit code, message) for an exception that ended a command."""
+    from .io.output import describe_os_error
+
+    if isinstance(exc, (FemheatInputError, SolverError)):
+        return EXIT_USER, f"femheat: error: {exc}"
+    if isinstance(exc, OSError):
+        where = getattr(args, "output_dir", None)
+        return EXIT_USER, f"femheat: error: {describe_os_error(exc, where)}"
+    if isinstance(exc, MemoryError):
+        return EXIT_USER, ("femheat: error: out of memory; use a coarser mesh, a lower "
+                           "[model] degree or a machine with more memory")
+    what = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, SystemExit):
+        what = f"a library called sys.exit({exc.code!r})"
+    return EXIT_INTERNAL, (f"femheat: internal error: {what} (run with --debug for the "
+                           "traceback; please report)")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        args.command_line = ["femheat", *(sys.argv[1:] if argv is None else argv)]
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USER
+    for flag in ("verbose", "quiet", "debug"):
+        setattr(args, flag, bool(getattr(args, flag, False)))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return _run(args)
-    except (FemheatInputError, SolverError) as exc:
-        print(f"femheat: error: {exc}", file=sys.stderr)
-        return 2
+        with _warnings_to_stderr():
+            return args.handler(args)
     except KeyboardInterrupt:
+        if args.debug:
+            raise
         print("femheat: interrupted; the steps already computed are on disk "
               "(summary.json says how far the run got)", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into e.g. `head`; results are on disk
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return EXIT_OK
+    except (Exception, SystemExit) as exc:
+        if args.debug:
+            raise
+        code, message = _error(exc, args)
+        print(message, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,9 @@ __all__ = [
     "RegionError",
     "BoundaryConditionError",
     "SolverError",
+    "OutputError",
+    "PlausibilityError",
+    "PlausibilityWarning",
 ]
 
 
@@ -37,3 +40,17 @@ class BoundaryConditionError(FemheatInputError):
 
 class SolverError(RuntimeError):
     """A linear solve that failed or produced non-finite values."""
+
+
+class OutputError(FemheatInputError):
+    """An output folder that cannot be used: a file, not writable, or its disk full."""
+
+
+class PlausibilityError(FemheatInputError):
+    """A value that is legal in form but not physically possible (T <= 0 K), or a run
+    so long that it must be confirmed (more than 10⁶ time steps)."""
+
+
+class PlausibilityWarning(UserWarning):
+    """A legal value that is almost surely a unit mistake (κ, C, τ, l or R_K many
+    decades outside the physical range); see :mod:`femheat.physics.plausibility`."""

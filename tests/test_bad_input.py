@@ -160,9 +160,9 @@ conductivity = 2.0
 [materials.layer_3]
 conductivity = 1.0
 [boundaries.left]
-temperature = 1.0
+temperature = 301.0
 [boundaries.right]
-temperature = 0.0
+temperature = 300.0
 [boundaries.top]
 heat_flux = 0.0
 [boundaries.bottom]
@@ -177,7 +177,7 @@ heat_flux = 0.0
     (("[boundaries.top]\nheat_flux = 0.0", ""), r"boundary 'top' has no condition"),
     (("heat_flux = 0.0\n[boundaries.bottom]", "heat_flux = 0.0\nflux = 1.0\n[boundaries.bottom]"),
      r"boundaries\.top: unknown key\(s\) \['flux'\]"),
-    (("temperature = 1.0", "temperature = \"1 + foo(x)\""), r"boundaries\.left\.temperature: unknown name\(s\) \['foo'\]"),
+    (("temperature = 301.0", "temperature = \"1 + foo(x)\""), r"boundaries\.left\.temperature: unknown name\(s\) \['foo'\]"),
     (("type = \"fourier\"", "type = \"cattaneo\""), r"model\.type = 'cattaneo' is unknown"),
 ])
 def test_case_file_errors_name_the_key(tmp_path, mesh_file, edit, match):
@@ -225,3 +225,74 @@ def test_overlapping_boundaries_refused():
     with pytest.raises(fh.MeshError, match=r"boundaries 'left' and 'all' share 4 facets"):
         fh.RegionMesh.from_skfem(mesh, boundaries={
             "left": lambda x: np.isclose(x[0], 0), "all": lambda x: x[0] > -1})
+
+
+# ------------------------------------------- issue 17: no escape from the error contract
+def test_garbage_and_truncated_meshes_raise_mesh_error(tmp_path):
+    garbage = tmp_path / "garbage.msh"
+    garbage.write_text("this is not a mesh\n")
+    with pytest.raises(fh.MeshError, match=r"garbage\.msh.*not a gmsh \.msh file"):
+        fh.load_mesh(garbage)  # meshio itself would call sys.exit(1)
+    from tests.conftest import ROOT
+
+    for size in (3000, 100_000):
+        cut = tmp_path / f"cut_{size}.msh"
+        cut.write_bytes((ROOT / "meshes" / "composite_2d.msh").read_bytes()[:size])
+        with pytest.raises(fh.MeshError, match=r"truncated or corrupt") as info:
+            fh.load_mesh(cut)
+        assert "reshape" not in str(info.value)
+    with pytest.raises(fh.MeshError, match=r"is a folder"):
+        fh.load_mesh(tmp_path)
+
+
+def test_case_file_must_be_utf8_and_a_file(tmp_path):
+    from femheat.io.case import load_case
+
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes("title = 'caf\u00e9'\n".encode("latin-1"))
+    with pytest.raises(fh.FemheatInputError, match=r"latin1\.toml.*not UTF-8 text \(byte 0xe9"):
+        load_case(bad)
+    with pytest.raises(fh.FemheatInputError, match=r"is a folder"):
+        load_case(tmp_path)
+
+
+@pytest.mark.parametrize("output, match", [
+    ('png = "no"', r"output\.png must be true or false \(no quotes\), got 'no'"),
+    ('vtu = "false"', r"output\.vtu must be true or false \(no quotes\), got 'false'"),
+    ('profile_times = "five"', r"output\.profile_times must be an integer, got 'five'"),
+    ("profile_times = 1", r"output\.profile_times must be an integer >= 2, got 1"),
+    ("profile_times = -3", r"output\.profile_times must be an integer >= 2, got -3"),
+])
+def test_output_options_are_typed(tmp_path, mesh_file, output, match):
+    with pytest.raises(fh.FemheatInputError, match=match):
+        _case(tmp_path, MESH.format(mesh=mesh_file) + BASE + "[output]\n" + output + "\n")
+
+
+def test_non_finite_boundary_values_name_the_boundary(strip):
+    def later_nan(x, t):
+        return np.where(t > 0, np.nan, 1.0) + 0 * x[0]
+
+    system = fh.assemble(problem(strip, boundary_conditions={
+        "left": fh.Temperature(later_nan), "right": fh.Temperature(0.0), "walls": fh.Insulated()}))
+    with pytest.raises(fh.FemheatInputError,
+                       match=r"boundaries\.left\.temperature evaluates to NaN at \(x, y\) = "
+                             r"\(0, .*\) m, t = 0\.01 s"):
+        list(fh.theta_steps(system, 0.01, 0.02, 1.0))
+    system = fh.assemble(problem(strip, boundary_conditions={
+        "left": fh.HeatFlux(later_nan), "right": fh.Temperature(0.0), "walls": fh.Insulated()}))
+    with pytest.raises(fh.FemheatInputError, match=r"boundaries\.left\.heat_flux evaluates to NaN"):
+        list(fh.theta_steps(system, 0.01, 0.02, 1.0))
+
+
+def test_check_output_dir(tmp_path):
+    from femheat.errors import OutputError
+    from femheat.io.output import check_output_dir
+
+    deep = tmp_path / "a" / "b" / "c"
+    assert check_output_dir(deep) == deep
+    assert not (tmp_path / "a").exists() and list(tmp_path.iterdir()) == []
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputError, match=r"'.*f' is an existing file"):
+        check_output_dir(tmp_path / "f")
+    with pytest.raises(OutputError, match=r"is a file"):
+        check_output_dir(tmp_path / "f" / "sub")

@@ -33,7 +33,6 @@ Measured facts that shaped these tests (numbers quoted in each test):
 from __future__ import annotations
 
 import math
-import time
 import warnings
 
 import numpy as np
@@ -795,9 +794,7 @@ def test_case_film_size_effect(tmp_path):
     spec = importlib.util.spec_from_file_location("film_size_effect", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    t0 = time.perf_counter()
     summary = mod.run(tmp_path, ratios=[0.5, 1.0, 2.0, 10.0])
-    assert time.perf_counter() - t0 < 20
     assert summary["max_relative_error_vs_N4"] <= 2e-3, summary
     assert abs(summary["steady_solve_kappa_ratio"] / summary["steady_solve_reference"] - 1) <= 2e-3
     assert (tmp_path / "kappa_eff.csv").exists() and (tmp_path / "film.png").exists()
@@ -813,11 +810,9 @@ def test_case_hot_spot(tmp_path):
     spec = importlib.util.spec_from_file_location("hot_spot", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IllConditionedWarning)
         summary = mod.run(tmp_path)
-    assert time.perf_counter() - t0 < 20
     rise = summary["peak_rise_K"]
     assert rise["fourier"] < rise["gk_beta0"] and rise["fourier"] < rise["kernel"], summary
     for model, err in summary["peak_error_vs_closed_form"].items():

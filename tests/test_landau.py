@@ -117,9 +117,9 @@ beta = 0
 heat_capacity = 2.0
 landau = {{a = 2.0, b = 0.0, Gamma = 1.0, lambda = 0.02, zeta = 4.0}}
 [boundaries.left]
-temperature = 1.0
+temperature = 2.0
 [boundaries.right]
-temperature = 0.0
+temperature = 1.0
 [boundaries.sides]
 heat_flux = 0.0
 wall = "no_slip"
@@ -146,9 +146,9 @@ type = "gk"
 [materials.medium]
 landau = {{a = 1.0, b = 0.5, Gamma = 0.0, lambda = 1e-4, zeta = 2.0}}
 [boundaries.left]
-temperature = 3.0
+temperature = 4.0
 [boundaries.right]
-temperature = 0.0
+temperature = 1.0
 [boundaries.sides]
 heat_flux = 0.0
 [output]

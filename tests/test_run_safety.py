@@ -29,7 +29,7 @@ import pytest
 
 from femheat.errors import FemheatInputError
 from femheat.io.case import parse_case
-from femheat.pipeline.output import run_status
+from femheat.io.info import run_status
 from femheat.pipeline.runner import run_case
 from tests.conftest import ROOT
 
@@ -231,7 +231,7 @@ def test_overwrite_clears_only_the_previous_run(tmp_path):
 
     assert pv.read(out / "fields_00001.vtu").field_data["TimeValue"][0] == pytest.approx(
         10 * 1.25e-4)
-    with pytest.raises(FemheatInputError, match="is a file"):
+    with pytest.raises(FemheatInputError, match="existing file"):
         run_case(parse_case(data, ROOT / "cases"), out / "notes.txt")
     changed = _pulse_data(end=0.0025)
     changed["materials"]["medium"]["conductivity"] = 2.0
@@ -310,3 +310,34 @@ def test_xdmf_series_reloads_with_meshio_and_pyvista(tmp_path, reference):
     assert {"temperature", "heat_flux", "material_id"} <= set(grid.array_names)
     np.testing.assert_array_equal(grid.point_data["temperature"],
                                   _vtu_arrays(ref / vtus[-1])["p:temperature"])
+
+
+def test_probes_and_lines_are_written_per_step_and_survive_resume(tmp_path, reference):
+    """[output.probes] / [output.lines]: one CSV row per step; the probe at the pulse
+    centre equals the VTU temperature there; an interrupted run resumes the CSVs."""
+    data = _pulse_data()
+    data["output"]["probes"] = {"centre": [0.5, 0.005]}
+    data["output"]["lines"] = {"axis": {"from": [0.3, 0.005], "to": [0.7, 0.005],
+                                        "points": 41}}
+    out = tmp_path / "probes"
+    s = run_case(parse_case(data, ROOT / "cases"), out)
+    assert {"probes.csv", "line_axis.csv"} <= set(s["files"])
+    rows = np.loadtxt(out / "probes.csv", delimiter=",", skiprows=1)
+    assert rows.shape == (s["time"]["steps"] + 1, 2)
+    assert rows[0, 1] == pytest.approx(301.0, abs=2e-3)  # the initial pulse peak, 301 K
+    hist = np.loadtxt(out / "history.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(rows[:, 0], hist[:, 0])
+    line = np.loadtxt(out / "line_axis.csv", delimiter=",", skiprows=1)
+    assert line.shape == (s["time"]["steps"] + 1, 42)
+    assert line[0, 21] == pytest.approx(rows[0, 1], abs=1e-12)  # same point, same value
+
+    def stop(done, total):
+        if done == 55:
+            raise KeyboardInterrupt
+
+    out2 = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        run_case(parse_case(data, ROOT / "cases"), out2, progress=stop)
+    run_case(parse_case(data, ROOT / "cases"), out2, mode="resume")
+    for name in ("probes.csv", "line_axis.csv", "history.csv"):
+        assert (out2 / name).read_text() == (out / name).read_text(), name

@@ -175,12 +175,25 @@ def block_diagonal_inverse(matrix: sp.spmatrix, element_dofs: np.ndarray) -> sp.
     return sp.csr_matrix((data.ravel(), (rows.ravel(), cols.ravel())), shape=m.shape)
 
 
-def _facet_field(basis: skfem.FacetBasis, pieces, t: float) -> np.ndarray:
-    """Evaluate per-boundary values on a FacetBasis built over concatenated facets."""
+def _facet_field(basis: skfem.FacetBasis, pieces, t: float,
+                 labels: Optional[list[str]] = None) -> np.ndarray:
+    """Evaluate per-boundary values on a FacetBasis built over concatenated facets.
+
+    With ``labels`` (one key path per piece, e.g. ``boundaries.left.temperature``)
+    a non-finite value is refused naming that key, the point and the time.
+    """
     x = basis.global_coordinates().value
     out = np.empty(x.shape[1:])
-    for sl, value in pieces:
-        out[sl] = evaluate(value, x[:, sl], t)
+    for i, (sl, value) in enumerate(pieces):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            out[sl] = evaluate(value, x[:, sl], t)
+        if labels is not None and not np.all(np.isfinite(out[sl])):
+            bad = np.argwhere(~np.isfinite(out[sl]))[0]
+            v, at = out[sl][tuple(bad)], x[:, sl][(slice(None),) + tuple(bad)]
+            raise FemheatInputError(
+                f"{labels[i]} evaluates to {'NaN' if np.isnan(v) else v} at "
+                f"({', '.join('xyz'[:at.size])}) = ({', '.join(f'{c:.4g}' for c in at)}) m, "
+                f"t = {t:g} s; the expression must be finite on the whole boundary")
     return out
 
 
@@ -309,6 +322,9 @@ def _natural_load(rm, qelem, order, natural, n):
     facets, pieces = _gather_boundaries(rm, [
         (name, bc.value if isinstance(bc, Temperature) else bc.ambient_temperature)
         for name, bc in natural])
+    labels = [f"boundaries.{name}." + ("temperature" if isinstance(bc, Temperature)
+                                       else "convection.ambient_temperature")
+              for name, bc in natural]
     fb = skfem.FacetBasis(rm.mesh, qelem, facets=facets, intorder=order)
     steady = not any(callable(v) for _, v in pieces)
     cache: dict = {}
@@ -316,7 +332,7 @@ def _natural_load(rm, qelem, order, natural, n):
     def load(t: float) -> np.ndarray:
         if steady and "f" in cache:
             return cache["f"]
-        Tb = _facet_field(fb, pieces, t)
+        Tb = _facet_field(fb, pieces, t, labels)
         if not np.all(np.isfinite(Tb)):
             raise FemheatInputError(f"a boundary temperature is non-finite at t = {t} s")
         f = forms.boundary_temperature.assemble(fb, temperature=Tb)
@@ -340,13 +356,14 @@ def _essential_flux(rm, qb, qelem, order, fluxes):
     P = forms.normal_resistance.assemble(
         fb, resistance=np.ones((fb.nelems, fb.X.shape[1]))).tocsr()[dofs][:, dofs].tocsc()
     lu = splu(P)
+    labels = [f"boundaries.{name}.heat_flux" for name, _ in fluxes]
     steady = not any(callable(v) for _, v in pieces)
     cache: dict = {}
 
     def values(t: float) -> np.ndarray:
         if steady and "g" in cache:
             return cache["g"]
-        g = _facet_field(fb, pieces, t)
+        g = _facet_field(fb, pieces, t, labels)
         if not np.all(np.isfinite(g)):
             raise FemheatInputError(f"a boundary heat flux is non-finite at t = {t} s")
         cache["g"] = lu.solve(forms.normal_flux.assemble(fb, flux=g)[dofs])

@@ -253,18 +253,8 @@ def load_mesh(path: str | Path) -> RegionMesh:
     path
         The ``.msh`` file (written by gmsh, any format version meshio reads).
     """
-    import meshio
-
     path = Path(path)
-    if not path.exists():
-        raise MeshError(f"mesh file {str(path)!r} does not exist")
-    try:
-        # name the format for .msh: otherwise meshio first tries ANSYS's .msh reader
-        # and prints its failure to stdout
-        m = meshio.read(path, file_format="gmsh" if path.suffix == ".msh" else None)
-    except Exception as exc:  # meshio raises many types
-        raise MeshError(f"cannot read mesh file {str(path)!r}: {exc}") from exc
-
+    m = _read_meshio(path)
     types = {c.type for c in m.cells}
     dim = 3 if "tetra" in types else 2 if "triangle" in types else None
     if dim is None:
@@ -364,6 +354,55 @@ def load_mesh(path: str | Path) -> RegionMesh:
                 )
     # order subdomains by gmsh tag so "side A" of an interface is reproducible
     return RegionMesh(mesh, subdomains, boundaries, interfaces, {"source": str(path)})
+
+
+def _read_meshio(path: Path):
+    """meshio's reading of ``path``, with every failure turned into a :class:`MeshError`.
+
+    meshio calls ``sys.exit(1)`` (``SystemExit``, which ``except Exception`` does not
+    catch) and prints to the terminal when no reader accepts a file, and a truncated
+    file ends in whatever numpy raises while parsing it (a reshape error); none of
+    that reaches the user.
+    """
+    import contextlib
+    import io
+
+    import meshio
+
+    if not path.exists():
+        raise MeshError(f"mesh file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise MeshError(f"mesh path {str(path)!r} is a folder; give a gmsh .msh file")
+    fix = ("regenerate it with gmsh (physical groups naming the regions; for the shipped "
+           "meshes: python meshes/build_meshes.py) or check the path")
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            if path.suffix == ".msh":
+                # the gmsh reader itself: meshio.read would first try ANSYS's .msh
+                # reader and print its failure
+                from meshio import gmsh
+
+                return gmsh.read(str(path))
+            return meshio.read(path)
+    except meshio.ReadError as exc:
+        why = str(exc).rstrip(". ") or "not a gmsh .msh file"
+        raise MeshError(f"cannot read mesh file {str(path)!r}: {why}; {fix}") from None
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise MeshError(
+            f"cannot read mesh file {str(path)!r}: meshio knows no reader for it "
+            f"(format {path.suffix or 'unknown'}); {fix}") from None
+    except MemoryError:
+        raise
+    except OSError as exc:
+        raise MeshError(f"cannot read mesh file {str(path)!r}: {exc.strerror or exc}") from None
+    except Exception as exc:  # truncated or corrupt content: numpy/struct/unicode errors
+        log.debug("meshio failed on %s: %r", path, exc)
+        raise MeshError(
+            f"cannot read mesh file {str(path)!r}: it is truncated or corrupt (not a "
+            f"complete gmsh .msh file); {fix}") from None
 
 
 def _match_facets(mesh: skfem.Mesh, facets: np.ndarray) -> np.ndarray:

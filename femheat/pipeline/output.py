@@ -14,12 +14,9 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
-import os
 import signal
-import socket
 import threading
 from pathlib import Path
 from typing import Any, Optional
@@ -28,10 +25,12 @@ import numpy as np
 
 from ..errors import FemheatInputError
 from ..io.atomic import atomic_path, remove_partials
+from ..io.info import run_status
+from ..io.output import check_output_dir
 from ..io.writers import write_summary
 
 __all__ = ["prepare_output", "RunGuard", "RunTerminated", "save_restart", "load_restart",
-           "run_status", "RESULT_PATTERNS"]
+           "RESULT_PATTERNS"]
 
 log = logging.getLogger(__name__)
 
@@ -39,75 +38,35 @@ log = logging.getLogger(__name__)
 RESULT_PATTERNS = ("summary.json", "history.csv", "restart.npz", "fields_*.vtu",
                    "interfaces_*.vtu", "fields.pvd", "interfaces.pvd", "temperature*.png",
                    "profile.png", "sweep.csv", "sweep_points.csv", "sweep.png", "case.toml",
-                   "mesh.msh", "mesh.msh.json", "probes.csv", "lines.csv", "fields.xdmf",
-                   "fields.h5")
+                   "mesh.msh", "mesh.msh.json", "probes.csv", "line_*.csv", "fields.xdmf",
+                   "interfaces.xdmf", "fields.h5")
 
 
 class RunTerminated(KeyboardInterrupt):
     """SIGTERM during a run: handled like Ctrl-C (files kept, status interrupted)."""
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def run_status(summary: Optional[dict]) -> str:
-    """The status of a run from its summary: a ``running`` run whose process is gone
-    from this host is ``killed``; one on another host stays ``running`` (unknown)."""
-    if not summary:
-        return "unknown"
-    status = str(summary.get("status", "unknown"))
-    if status == "running":
-        prov = summary.get("provenance", summary)
-        pid, host = prov.get("pid"), prov.get("host")
-        if isinstance(pid, int) and host == socket.gethostname() and not _pid_alive(pid):
-            return "killed"
-    return status
-
-
-def _writable(out: Path) -> None:
-    probe = out / f".femheat-write-probe-{os.getpid()}"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
-        raise FemheatInputError(
-            f"output folder {str(out)!r} is not writable ({reason}); choose another "
-            "--output or fix its permissions") from None
-
-
-def prepare_output(out: Path, mode: str) -> Optional[dict]:
+def prepare_output(out: Path, mode: str, check_only: bool = False) -> Optional[dict]:
     """Check and claim the output folder; return the previous run's summary (resume).
 
     Raises :class:`~femheat.errors.FemheatInputError` before any work is done if
     the path is a file, the folder is not writable, it holds another run's
     results and ``mode`` is ``"new"``, another live process writes into it, or
-    there is nothing to resume.
+    there is nothing to resume. ``check_only=True`` makes these checks and
+    changes nothing (the CLI calls it before reading the case).
     """
     from .runner import MODES
 
     if mode not in MODES:
         raise FemheatInputError(f"mode = {mode!r}; use one of {', '.join(MODES)}")
-    if out.exists() and not out.is_dir():
-        raise FemheatInputError(
-            f"output path {str(out)!r} is a file, not a folder; choose another --output")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FemheatInputError(
-            f"cannot create output folder {str(out)!r} ({exc.strerror}); choose another "
-            "--output") from None
-    _writable(out)
-    stale = remove_partials(out)
-    if stale:
-        log.info("removed partial files of a killed run: %s", ", ".join(stale))
+    check_output_dir(out)
+    if check_only and not out.exists():
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    if not check_only:
+        stale = remove_partials(out)
+        if stale:
+            log.info("removed partial files of a killed run: %s", ", ".join(stale))
     previous = None
     summary_path = out / "summary.json"
     if summary_path.exists():
@@ -116,17 +75,22 @@ def prepare_output(out: Path, mode: str) -> Optional[dict]:
         except (ValueError, OSError):
             previous = {"status": "unreadable"}
     ours = sorted({p for pattern in RESULT_PATTERNS for p in out.glob(pattern)})
-    status = run_status(previous)
+    status = run_status(previous) if previous else "unknown"
     if status == "running":
         raise FemheatInputError(
             f"output folder {str(out)!r} belongs to a run that is still going (pid "
-            f"{previous.get('provenance', {}).get('pid')}); wait for it or choose another "
+            f"{previous.get('pid')}); wait for it or choose another "
             "--output")
     if mode == "new" and ours:
         raise FemheatInputError(
             f"output folder {str(out)!r} holds the results of another run (status: "
             f"{status}); use --overwrite to replace them, --resume to continue that run, "
             "or choose another --output")
+    if check_only:
+        if mode == "resume" and previous is None:
+            raise FemheatInputError(
+                f"nothing to resume in {str(out)!r} (no summary.json); run without --resume")
+        return previous
     if mode == "overwrite":
         for p in ours:
             p.unlink()

@@ -104,6 +104,7 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
                 f"cannot resume {str(out)!r}: the case or its mesh changed since that run "
                 "started (input hash differs); use --overwrite to start it again")
         restart = load_restart(out) if case.time is not None else None
+    summary.update(pid=summary["provenance"]["pid"], host=summary["provenance"]["host"])
     summary["inputs_kept"] = keep_inputs(case, regions, out)
     with RunGuard(out, summary):
         return _run(case, model, out, summary, progress, restart)
@@ -119,6 +120,7 @@ def _run(case: Case, model: Model, out: Path, summary: dict,
     summary["wall_time"] = timings
     write_summary(out / "summary.json", summary)
     writer = model.writer(system, out, case.output.format) if case.output.vtu else None
+    probes = _probe_writer(case, system, out, restart)
 
     if case.time is None:
         ts = _time.perf_counter()
@@ -126,20 +128,28 @@ def _run(case: Case, model: Model, out: Path, summary: dict,
         timings["solve_s"] = _time.perf_counter() - ts
         if writer:
             writer.write(0.0, state)
+        if probes:
+            probes.write(0.0, state)
         if progress:
             progress(1, 1)
         summary["analysis"] = "steady"
         summary["energy_balance_relative_error"] = model.steady_energy_balance(system, state)
         profiles: list = []
     else:
-        state, profiles = _transient(case, model, system, writer, summary, timings, out,
-                                     progress, restart)
+        try:
+            state, profiles = _transient(case, model, system, writer, summary, timings, out,
+                                         progress, restart, probes)
+        finally:
+            if probes:
+                probes.close()
     summary.update(model.summary_extras(system, state))
     summary["heat_flow"] = model.boundary_heat_flow(system, state)
     summary["interfaces"] = model.interface_summary(system, state)
     files = list(summary["inputs_kept"]) + (list(writer.files) if writer else [])
+    if probes:
+        files += probes.files
     if case.time is not None:
-        files += ["history.csv", "restart.npz"]
+        files += ["history.csv"] + (["restart.npz"] if (out / "restart.npz").exists() else [])
     files += _pictures(case, model, system, state, writer, profiles, out)
     timings["total_s"] = _time.perf_counter() - t0
     summary["files"] = files
@@ -149,9 +159,19 @@ def _run(case: Case, model: Model, out: Path, summary: dict,
     return summary
 
 
+def _probe_writer(case: Case, system: Any, out: Path, restart: Optional[dict]):
+    """The point-probe / line-profile CSV writer of ``[output.probes]``/``[output.lines]``."""
+    if not (case.output.probes or case.output.lines):
+        return None
+    from ..analysis.probes import ProbeWriter
+
+    return ProbeWriter(out, system, case.output.probes, case.output.lines,
+                       resume_time=None if restart is None else restart["time"])
+
+
 def _transient(case: Case, model: Model, system: Any, writer: Any, summary: dict,
                timings: dict, out: Path, progress: Optional[Progress],
-               restart: Optional[dict]) -> tuple[Any, list]:
+               restart: Optional[dict], probes: Any = None) -> tuple[Any, list]:
     """Stream the θ-scheme states into the writers; return the last state and profiles.
 
     With a ``restart`` (from :func:`~femheat.pipeline.output.load_restart`) the run
@@ -196,6 +216,8 @@ def _transient(case: Case, model: Model, system: Any, writer: Any, summary: dict
                 jf = model.interface_heat_flow(system, state) if inames else {}
                 hist.append([t, balance.energy, rel] + [bf[b] for b in bnames]
                             + [jf[i] for i in inames])
+                if probes:
+                    probes.write(t, state)
                 if case.output.profile and n in want:
                     profiles.append((t, model.vertex_temperature(system, state)))
                 if n % ts_.save_every == 0 or n == nsteps:

@@ -131,6 +131,7 @@ def run_homogenization(case: Case, outdir: str | Path,
             "provenance": provenance(command), "mesh_hash": mesh_hash(rm),
             "input_hash": identity, "input": resolved_input(case), "units": FIELD_UNITS,
             "case_file": str(case.path) if case.path else None}
+    head.update(pid=head["provenance"]["pid"], host=head["provenance"]["host"])
     head["inputs_kept"] = keep_inputs(case, rm, out)
     with RunGuard(out, head):
         return _study(case, settings, out, head, progress, previous is not None)

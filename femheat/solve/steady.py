@@ -23,6 +23,7 @@ from scipy.sparse.linalg import splu
 from ..assembly import forms
 from ..errors import BoundaryConditionError, SolverError
 from ..assembly.system import MixedSystem, block_diagonal_inverse
+from ..physics.plausibility import suspicious_values
 
 __all__ = ["State", "AugmentedLagrangian", "factorize", "solve_steady", "solve_linear_steady",
            "consistent_flux", "dg_mass_inverse"]
@@ -155,9 +156,15 @@ def _linear_steady(system: MixedSystem, A_full: sp.spmatrix | None,
     point.
     """
     A = system.resistance if A_full is None else sp.csr_matrix(A_full)
-    if system.symmetric:
-        return _augmented_lagrangian(system, A, extra_load, mean_temperature)
-    return _saddle_lu(system, A, extra_load, mean_temperature)
+    try:
+        if system.symmetric:
+            return _augmented_lagrangian(system, A, extra_load, mean_temperature)
+        return _saddle_lu(system, A, extra_load, mean_temperature)
+    except SolverError as exc:  # name the input that may have made the system singular
+        hint = suspicious_values(system.problem)
+        if hint:
+            raise SolverError(f"{exc}; {hint}") from exc
+        raise
 
 
 def _loads(system: MixedSystem, A: sp.csr_matrix, extra_load):

@@ -8,8 +8,7 @@ kelvin, everything SI. Minimal example::
     [mesh]
     file = "../meshes/layered_2d.msh"      # relative to the case file
     [model]
-    type = "fourier"                        # a registered model: "fourier" | "mcv" | "gk" | "kernel"
-    # kernel: its keys (kernel, local_fraction, method, ...) in femheat/models/kernel.py
+    type = "fourier"                        # a registered model: "fourier" | "mcv" | "gk" | ...
     degree = 0
     # gk only: beta = 2 (lap q + 2 grad div q) or 0 (lap q); penalty = 1.0
     [materials.layer_1]
@@ -31,15 +30,26 @@ kelvin, everything SI. Minimal example::
     [source]
     value = "1e12*exp(-((x-1e-6)**2 + (y-1e-6)**2)/1e-14)"   # W/m^3
     [initial]
-    temperature = 300.0
+    temperature = 300.0                     # K, > 0 (required for a transient run)
     [time]                                  # omit for a steady run
     dt = 1e-10
     end = 1e-8
     theta = 0.5
     save_every = 10
+    # confirm_steps = true                  # needed for more than 1e6 steps (or --yes)
     [output]
-    png = true
+    png = true                              # TOML booleans only: "no" is refused
     profile = "x"                           # optional T(x) line plot
+    [output.probes]                         # T(t) at points [m] -> probes.csv
+    centre = [1e-6, 1e-6]
+    [output.lines]                          # T(s, t) along segments -> line_NAME.csv
+    midline = {from = [0.0, 1e-6], to = [2e-6, 1e-6], points = 50}
+
+Absolute temperatures (boundary, ambient, initial) must be > 0 K; values that are
+legal but almost surely unit mistakes (κ, C, τ, l, R_K far outside their physical
+range) are warned about, naming the key and the ratio
+(:mod:`femheat.physics.plausibility`). Everything that needs no mesh is checked
+before the mesh is read or built.
 
 ``[mesh]`` may instead name a geometry builder of :mod:`femheat.mesh.geometry`:
 ``builder = "inclusions_2d"`` with its arguments under ``[mesh.parameters]``.
@@ -73,9 +83,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ...errors import FemheatInputError
+from ...errors import FemheatInputError, PlausibilityError
+from ...physics import plausibility
 from .boundaries import parse_boundaries
-from .common import check_keys
+from .common import check_keys, table
 from .homogenization import HomogenizationSettings, parse_homogenization
 from .interfaces import parse_interfaces
 from .materials import parse_materials
@@ -120,30 +131,41 @@ class Case:
         return self.homogenization.cell["model"]
 
 
-def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) -> Case:
+def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, *,
+               confirm: bool = False) -> Case:
     """Build a :class:`Case` from the parsed TOML table ``data``, section by section.
 
     The model section is read first, so that the registered model decides which
     ``[model]`` and ``[materials]`` keys are allowed and builds the problem.
+    Everything that needs no mesh is validated before the mesh is read or built
+    (sections, output options, the plausibility checks of
+    :mod:`femheat.physics.plausibility`: temperatures > 0 K, at most 10⁶ steps
+    unless confirmed); the checks that need the mesh follow it.
+
+    Parameters
+    ----------
+    confirm
+        Confirms a run of more than 10⁶ time steps (``femheat run --yes``); the
+        case can confirm it itself with ``[time] confirm_steps = true``.
     """
     check_keys(data, _TOP, "case")
     model, options = parse_model(data)
-    regions = parse_mesh(data, base)
-    materials = parse_materials(data, model, transient="time" in data)
+    transient = "time" in data
+    materials = parse_materials(data, model, transient=transient)
     interfaces = parse_interfaces(data, base)
     title = str(data.get("title", path.stem if path else "case"))
     description = str(data.get("description", ""))
     if "homogenization" in data:
-        if model.family != "mixed":
-            raise FemheatInputError(
-                f"[homogenization] cell problems use the mixed models (fourier, mcv, gk); "
-                f"model.type = {model.name!r} is not one of them")
         clash = sorted({"boundaries", "source", "initial", "time"} & set(data))
         if clash:
             raise FemheatInputError(
                 f"[{clash[0]}] is not used by a [homogenization] case: the cell faces are "
                 "loaded by unit temperature gradients; remove it (or remove "
                 "[homogenization] for an ordinary run)")
+        parse_output(data, None, {"vtu", "png"})
+        plausibility.check_before_mesh(materials=materials)
+        regions = parse_mesh(data, base)
+        plausibility.check_with_mesh(regions, materials=materials, interfaces=interfaces)
         settings = parse_homogenization(data, regions, materials, interfaces, model.name,
                                         options)
         output = parse_output(data, regions.dim, {"vtu", "png"})
@@ -151,22 +173,57 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None) 
                     homogenization=settings)
     bcs, walls = parse_boundaries(data)
     source = parse_source(data)
-    T0, q0 = parse_initial(data, regions.dim)
     time = parse_time(data)
-    output = parse_output(data, regions.dim)
+    T0, q0 = parse_initial(data, None)  # the flux's length is checked against the mesh
+    if time is not None and "temperature" not in table(data, "initial", ""):
+        raise PlausibilityError(
+            "initial.temperature is missing: a transient run starts from it, and its "
+            "default, 0 K, is not an absolute temperature; give [initial] temperature = "
+            "... (K, number or expression of x, y, z)")
+    parse_output(data, None)  # types before the mesh; probes inside it after
+    check = dict(boundary_conditions=bcs, materials=materials,
+                 initial_temperature=T0 if time is not None else None)
+    plausibility.check_before_mesh(
+        **check, dt=time.dt if time else None, end=time.end if time else None,
+        confirmed=confirm or (time is not None and time.confirm_steps))
+    regions = parse_mesh(data, base)
+    if q0 is not None and q0.size != regions.dim:
+        raise FemheatInputError(
+            f"initial.flux must have {regions.dim} components, got {list(q0)}")
+    output = parse_output(data, regions.dim, regions=regions)
+    for name in bcs:  # name the boundary before evaluating expressions on it
+        regions.boundary(name)
+    plausibility.check_with_mesh(regions, interfaces=interfaces, transient=time is not None,
+                                 **check)
     problem = model.build_problem(regions=regions, materials=materials,
                                   boundary_conditions=bcs, interfaces=interfaces,
                                   source=source, walls=walls, options=options, base=base)
     return Case(title, description, path, problem, T0, q0, time, output, data)
 
 
-def load_case(path: str | Path) -> Case:
-    """Read and validate a TOML case file."""
+def load_case(path: str | Path, *, confirm: bool = False) -> Case:
+    """Read and validate a TOML case file (UTF-8).
+
+    ``confirm`` confirms a run of more than 10⁶ time steps (see :func:`parse_case`).
+    """
     path = Path(path)
     if not path.exists():
         raise FemheatInputError(f"case file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise FemheatInputError(
+            f"case path {str(path)!r} is a folder; give a case file (.toml) in it, e.g. one "
+            "listed by `femheat cases`")
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FemheatInputError(
+            f"case file {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}); TOML files must be UTF-8: re-save it as UTF-8") from None
+    except OSError as exc:
+        raise FemheatInputError(
+            f"cannot read case file {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FemheatInputError(f"{path}: invalid TOML: {exc}") from None
-    return parse_case(data, path.parent, path)
+    return parse_case(data, path.parent, path, confirm=confirm)

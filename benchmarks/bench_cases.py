@@ -1,0 +1,52 @@
+#!/usr/bin/env python
+"""Wall time of the shipped Python case scripts (``cases/*.py`` with a ``run(out)``).
+
+The unit tests check what these cases compute, never how long they take (a
+timed assertion fails on a loaded machine); their cost is measured here::
+
+    .venv/bin/python benchmarks/bench_cases.py                    # hot_spot, film_size_effect
+    .venv/bin/python benchmarks/bench_cases.py --cases hot_spot --repeats 3
+
+Each case runs ``--repeats`` times into a temporary folder; the best and the
+median wall time [s] are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KWARGS = {"film_size_effect": {"ratios": [0.5, 1.0, 2.0, 10.0]}}
+
+
+def run_once(name: str) -> float:
+    """Wall time [s] of one ``cases/<name>.py`` ``run(out)`` call."""
+    path = ROOT / "cases" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        mod.run(Path(tmp), **KWARGS.get(name, {}))
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", nargs="+", default=["hot_spot", "film_size_effect"])
+    ap.add_argument("--repeats", type=int, default=1)
+    args = ap.parse_args()
+    for name in args.cases:
+        times = [run_once(name) for _ in range(max(args.repeats, 1))]
+        print(f"{name:20s} best {min(times):7.2f} s   median {statistics.median(times):7.2f} s")
+
+
+if __name__ == "__main__":
+    main()
