@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import skfem
@@ -296,3 +298,34 @@ def test_check_output_dir(tmp_path):
         check_output_dir(tmp_path / "f")
     with pytest.raises(OutputError, match=r"is a file"):
         check_output_dir(tmp_path / "f" / "sub")
+
+
+def test_material_arguments_after_tau_are_keyword_only():
+    """Material(κ, C, τ, l) would have put l into the name: it is refused."""
+    with pytest.raises(TypeError):
+        fh.Material(1.0, 1.0, 1e-9, 0.2e-6)
+    mat = fh.Material(1.0, 1.0, 1e-9, nonlocal_length=0.2e-6)
+    assert mat.nonlocal_length == 0.2e-6 and mat.name == ""
+
+
+def test_gk_with_zero_length_everywhere_warns(strip):
+    """A "gk" run whose materials all have l = 0 is the MCV law: said, not silent."""
+    bcs = {n: fh.Insulated() for n in strip.boundaries}
+    with pytest.warns(UserWarning, match="nonlocal_length = 0 in every material"):
+        fh.HeatProblem(strip, {"domain": fh.Material(1.0, 1.0, 1e-3)}, bcs, model="gk")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fh.HeatProblem(strip, {"domain": fh.Material(1.0, 1.0, 1e-3, nonlocal_length=0.1)},
+                       bcs, model="gk")
+
+
+def test_models_come_from_the_registry():
+    """Every registered model is a case-file type; unknown names list the registered ones."""
+    from femheat.registry import MODELS, get_model
+
+    assert {"fourier", "mcv", "gk", "kernel"} <= set(MODELS)
+    assert fh.MODELS is MODELS
+    with pytest.raises(fh.FemheatInputError, match="'fourier', 'mcv', 'gk'"):
+        get_model("cattaneo")
+    for name, model in MODELS.items():
+        assert model.name == name and model.description

@@ -361,13 +361,14 @@ class CellProblem:
         if boundary not in CELL_BOUNDARY_CONDITIONS:
             raise FemheatInputError(
                 f"boundary = {boundary!r}; use one of {CELL_BOUNDARY_CONDITIONS}")
-        if get_model(model, "model").family != "mixed":
+        spec = get_model(model, "model")
+        if spec.family != "mixed":
             raise FemheatInputError(
                 f"model = {model!r}: homogenization solves the mixed cell problem; use "
                 "'fourier', 'mcv' or 'gk'")
-        if model == "gk" and boundary == "periodic":
+        if spec.viscous and boundary == "periodic":
             raise FemheatInputError(
-                "boundary = 'periodic' is not available for the gk model (the viscous "
+                f"boundary = 'periodic' is not available for the {model} model (the viscous "
                 "coupling across the periodic faces is not implemented); use "
                 "boundary='mixed', exact for cells with mirror symmetry")
         dim = regions.dim
