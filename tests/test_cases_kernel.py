@@ -267,7 +267,7 @@ COLLAR = "[materials.collar]\nconductivity = 150.0"
      r"materials\.collar\.relaxation_time: the kernel model takes one memory time"),
     ((COLLAR, ""), r"materials: no material for subdomain 'collar'"),
     (("[boundaries.outer]", "[boundaries.rim]"),
-     r"boundaries\.rim: the mesh has no boundary or subdomain 'rim'"),
+     r"unknown boundary 'rim'; the mesh has boundar"),
     ((TYPE, TYPE + '\nmirror = ["outer"]'), r"model\.mirror needs model\.boundary = 'mirror'"),
     (("[boundaries.outer]\ntemperature = 300.0", '[homogenization]\nboundary = "periodic"'),
      r"\[homogenization\] cell problems use the mixed models"),

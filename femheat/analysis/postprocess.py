@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import skfem
 
 from ..assembly import forms
@@ -51,6 +52,40 @@ def _functional(system: MixedSystem, key: str, build) -> np.ndarray:
     return cache[key]
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """a·b without BLAS: on a loaded machine a threaded BLAS dot costs milliseconds
+    (thread wake-up), far more than the sum itself; this runs every time step."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _point_matrix(system: MixedSystem, key: str, basis: skfem.CellBasis) -> sp.csr_matrix:
+    """Sparse P with ``(P @ dofs).reshape(shape)`` = ``basis.interpolate(dofs).value``,
+    built once per system (interpolate re-derives the DOF layout on every call)."""
+    cache = system._cache.setdefault("point_matrices", {})
+    if key not in cache:
+        values = [basis.basis[i][0].value for i in range(len(basis.basis))]
+        shape = values[0].shape  # (ne, nq) or (d, ne, nq)
+        rows = np.arange(int(np.prod(shape))).reshape(shape)
+        dofs = basis.element_dofs  # (n_local, ne)
+        r, c, v = [], [], []
+        for i, val in enumerate(values):
+            col = np.broadcast_to(dofs[i][:, None], shape[-2:])
+            r.append(rows.ravel())
+            c.append(np.broadcast_to(col, shape).ravel())
+            v.append(np.asarray(val).ravel())
+        P = sp.csr_matrix((np.concatenate(v), (np.concatenate(r), np.concatenate(c))),
+                          shape=(rows.size, basis.N))
+        P.sum_duplicates()
+        cache[key] = (P, shape)
+    return cache[key]
+
+
+def _values(system: MixedSystem, key: str, basis: skfem.CellBasis,
+            dofs: np.ndarray) -> np.ndarray:
+    P, shape = _point_matrix(system, key, basis)
+    return (P @ dofs).reshape(shape)
+
+
 def boundary_heat_flow(system: MixedSystem, flux: np.ndarray) -> dict[str, float]:
     """Outward heat flow ∫_b q·n ds through each named boundary [W or W m⁻¹]."""
     rm, qb = system.problem.regions, system.flux_basis
@@ -59,7 +94,7 @@ def boundary_heat_flow(system: MixedSystem, flux: np.ndarray) -> dict[str, float
         fb = skfem.FacetBasis(rm.mesh, qb.elem, facets=rm.boundary(name), intorder=4)
         return forms.normal_flux.assemble(fb, flux=np.ones((fb.nelems, fb.X.shape[1])))
 
-    return {n: float(_functional(system, "b:" + n, lambda n=n: build(n)) @ flux)
+    return {n: _dot(_functional(system, "b:" + n, lambda n=n: build(n)), flux)
             for n in rm.boundaries}
 
 
@@ -72,7 +107,7 @@ def interface_heat_flow(system: MixedSystem, flux: np.ndarray) -> dict[str, floa
         ib = skfem.InteriorFacetBasis(rm.mesh, qb.elem, facets=rm.interface(name), intorder=4)
         return forms.normal_flux.assemble(ib, flux=np.repeat(sign[:, None], ib.X.shape[1], 1))
 
-    return {n: float(_functional(system, "i:" + n, lambda n=n: build(n)) @ flux)
+    return {n: _dot(_functional(system, "i:" + n, lambda n=n: build(n)), flux)
             for n in rm.interfaces}
 
 
@@ -88,15 +123,15 @@ def _vertex_basis(system: MixedSystem, elem: skfem.Element) -> skfem.CellBasis:
 def flux_at_vertices(system: MixedSystem, flux: np.ndarray) -> np.ndarray:
     """q evaluated in each cell at its vertices, shape (d, d+1, n_cells) [W m⁻²]."""
     vb = _vertex_basis(system, system.flux_basis.elem)
-    return np.moveaxis(vb.interpolate(flux).value, -1, 1)
+    return np.moveaxis(_values(system, "q@vertices", vb, flux), -1, 1)
 
 
 def cell_averages(system: MixedSystem, state: State) -> tuple[np.ndarray, np.ndarray]:
     """Cell means of T [K] (n_cells,) and of q [W m⁻²] (d, n_cells)."""
     qb, tb = system.flux_basis, system.temperature_basis
     vol = qb.dx.sum(axis=1)
-    T = (tb.interpolate(state.temperature).value * tb.dx).sum(axis=1) / vol
-    q = (qb.interpolate(state.flux).value * qb.dx).sum(axis=2) / vol
+    T = (_values(system, "T@quadrature", tb, state.temperature) * tb.dx).sum(axis=1) / vol
+    q = (_values(system, "q@quadrature", qb, state.flux) * qb.dx).sum(axis=2) / vol
     return T, q
 
 
@@ -109,8 +144,9 @@ def vertex_temperature(system: MixedSystem, state: State) -> np.ndarray:
     mesh = system.problem.regions.mesh
     tb, qb = system.temperature_basis, system.flux_basis
     if system.problem.degree >= 1:
-        return _vertex_basis(system, tb.elem).interpolate(state.temperature).value.T
-    qv = qb.interpolate(state.flux).value  # (d, ne, nq)
+        return _values(system, "T@vertices", _vertex_basis(system, tb.elem),
+                       state.temperature).T
+    qv = _values(system, "q@quadrature", qb, state.flux)  # (d, ne, nq)
     kinv = system.fields.resistivity
     grad = -np.einsum("ijeq,jeq->ieq", kinv, qv)
     g = (grad * qb.dx).sum(axis=2) / qb.dx.sum(axis=1)  # (d, ne)
@@ -234,7 +270,7 @@ class EnergyBalance:
         self.max_relative_error = 0.0
 
     def _rates(self, state: State) -> tuple[float, float]:
-        src = float(self._ones @ self.system.heat_load(state.time))
+        src = _dot(self._ones, self.system.heat_load(state.time))
         # every exterior facet belongs to a named boundary (HeatProblem checks it)
         return src, sum(boundary_heat_flow(self.system, state.flux).values())
 
@@ -264,15 +300,15 @@ class EnergyBalance:
     def update(self, state: State) -> float:
         """Feed the next state; return the current relative balance error."""
         e = self.system.energy_weights
-        E = float(e @ state.temperature)
+        E = _dot(e, state.temperature)
         rates = self._rates(state)
         if self._prev is None:
             self.energy0, self._expected, self._src, self._out = E, 0.0, 0.0, 0.0
             self._T0 = state.temperature.copy()
             # energy of the initial deviation from the mean: the scale of an
             # insulated run, where no heat crosses the boundary
-            mean = E / float(e @ self._ones)
-            self._variation = float(e @ np.abs(state.temperature - mean * self._ones))
+            mean = E / _dot(e, self._ones)
+            self._variation = _dot(e, np.abs(state.temperature - mean * self._ones))
         else:
             t0, r0 = self._prev
             dt = state.time - t0
@@ -285,11 +321,11 @@ class EnergyBalance:
         self._prev = (state.time, rates)
         # the change is summed from T - T0, not E - E0: with a large temperature
         # offset the difference of absolute energies loses digits
-        dE = float(e @ (state.temperature - self._T0))
+        dE = _dot(e, state.temperature - self._T0)
         self.residual = dE - self._expected
         # floor: when nothing happens (uniform T behind insulated walls) every scale
         # above is round-off; measure against the energy content instead
-        floor = 1e-6 * float(np.abs(self.system.energy_weights) @ np.abs(state.temperature))
+        floor = 1e-6 * _dot(np.abs(self.system.energy_weights), np.abs(state.temperature))
         self.scale = max(abs(dE), self._src, self._out, self._variation, floor, 1e-300)
         rel = abs(self.residual) / self.scale if self._prev and self.scale > 1e-300 else 0.0
         self.max_relative_error = max(self.max_relative_error, rel)

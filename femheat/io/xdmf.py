@@ -15,6 +15,7 @@ XDMF series is for speed (``[output] format = "xdmf"``).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -42,8 +43,12 @@ class XDMFSeriesWriter(VTKSeriesWriter):
     """Time series in ``fields.h5`` + ``fields.xdmf`` (+ ``interfaces.xdmf``).
 
     Same constructor, ``write``, ``files``, ``state_dict`` and ``restore`` as
-    :class:`~femheat.io.writers.VTKSeriesWriter` (steps only).
+    :class:`~femheat.io.writers.VTKSeriesWriter` (steps only). The XML index is
+    rewritten at most every :attr:`INDEX_INTERVAL` seconds and by :meth:`close`.
     """
+
+    #: Minimum wall time [s] between two rewrites of the XML index.
+    INDEX_INTERVAL = 1.0
 
     def __init__(self, system: MixedSystem, directory: str | Path):
         super().__init__(system, directory, names="steps")
@@ -58,6 +63,7 @@ class XDMFSeriesWriter(VTKSeriesWriter):
             self._put("interfaces/cells", self._iface_cells.astype(np.int64))
         self._h5.flush()
         self._shapes: dict[str, tuple] = {}
+        self._indexed_at = -1e300  # perf_counter of the last index rewrite
 
     def _put(self, path: str, array: np.ndarray) -> None:
         if path in self._h5:
@@ -82,8 +88,11 @@ class XDMFSeriesWriter(VTKSeriesWriter):
         self._shapes = {"point": {k: v for k, v in point_data.items()},
                         "cell": {k: v for k, v in cell_data.items()},
                         "interface": iface or {}}
-        self._index()
         self.count += 1
+        # the XML index grows with the series: rewrite it at most every INDEX_INTERVAL s
+        # (it may lag behind the HDF5 data, never run ahead of it); close() completes it
+        if time.perf_counter() - self._indexed_at >= self.INDEX_INTERVAL:
+            self._index()
         return self.dir / "fields.xdmf"
 
     def _grid(self, t: float, step: str, mesh: str, topology: str, cells: np.ndarray,
@@ -111,6 +120,9 @@ class XDMFSeriesWriter(VTKSeriesWriter):
                           "</Xdmf>", ""])
 
     def _index(self) -> None:
+        self._indexed_at = time.perf_counter()
+        if not self._shapes:
+            return
         d = self.system.problem.regions.dim
         attrs = [("point", k, v) for k, v in self._shapes["point"].items()] + \
                 [("cell", k, v) for k, v in self._shapes["cell"].items()]
@@ -134,7 +146,10 @@ class XDMFSeriesWriter(VTKSeriesWriter):
         self._ifaces = [(float(t), str(f)) for t, f in saved["interfaces"]]
 
     def close(self) -> None:
-        self._h5.close()
+        """Complete the index and close the HDF5 file."""
+        if self._h5:
+            self._index()
+            self._h5.close()
 
     def __del__(self) -> None:
         try:

@@ -320,6 +320,11 @@ def check_with_mesh(regions: Any, *, boundary_conditions: Mapping[str, Any] | No
         if bname is None:
             x = mesh.p
             vals = _evaluate(where, value, x, None)
+        elif bname in regions.subdomains and bname not in regions.boundaries:
+            # a temperature held on a whole region (the kernel model's volume constraint)
+            nodes = np.unique(mesh.t[:, regions.subdomains[bname]])
+            x = mesh.p[:, nodes]
+            vals = _evaluate(where, value, x, 0.0)
         else:
             facets = regions.boundary(bname)
             nodes = np.unique(mesh.facets[:, facets])

@@ -26,8 +26,8 @@ Runs never lose, corrupt or misreport a result:
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import time as _time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -46,6 +46,10 @@ __all__ = ["run_case", "mesh_summary", "MODES"]
 
 #: What to do with a folder that holds another run's results.
 MODES = ("new", "overwrite", "resume")
+
+#: Minimum wall time [s] between two restart files (one is always written at the
+#: last step): saving every step of a fast run should not be dominated by restarts.
+RESTART_INTERVAL = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +146,8 @@ def _run(case: Case, model: Model, out: Path, summary: dict,
         finally:
             if probes:
                 probes.close()
+            if writer is not None and hasattr(writer, "close"):
+                writer.close()
     summary.update(model.summary_extras(system, state))
     summary["heat_flow"] = model.boundary_heat_flow(system, state)
     summary["interfaces"] = model.interface_summary(system, state)
@@ -198,7 +204,7 @@ def _transient(case: Case, model: Model, system: Any, writer: Any, summary: dict
             + [f"interface_heat_flow:{i}" for i in inames])
     want = set(np.linspace(0, nsteps, max(case.output.profile_times, 2)).round().astype(int))
     ts = _time.perf_counter()
-    state, reached = init, first
+    state, reached, last_restart = init, first, -math.inf
     summary["time"] = {"dt": dt, "end": ts_.end, "theta": ts_.theta, "steps": nsteps}
     try:
         with HistoryWriter(out / "history.csv", cols,
@@ -223,7 +229,11 @@ def _transient(case: Case, model: Model, system: Any, writer: Any, summary: dict
                 if n % ts_.save_every == 0 or n == nsteps:
                     if writer:
                         writer.write(t, state)
-                    save_restart(out, model, state, n, origin[0], balance, writer, profiles)
+                    now = _time.perf_counter()
+                    if n == nsteps or now - last_restart >= RESTART_INTERVAL:
+                        save_restart(out, model, state, n, origin[0], balance, writer,
+                                     profiles)
+                        last_restart = now
                 reached = n
                 if progress and n:
                     progress(n, nsteps)

@@ -156,6 +156,10 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
     title = str(data.get("title", path.stem if path else "case"))
     description = str(data.get("description", ""))
     if "homogenization" in data:
+        if model.family != "mixed":
+            raise FemheatInputError(
+                f"[homogenization] cell problems use the mixed models (fourier, mcv, gk); "
+                f"model.type = {model.name!r} is not one of them")
         clash = sorted({"boundaries", "source", "initial", "time"} & set(data))
         if clash:
             raise FemheatInputError(
@@ -192,7 +196,8 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
             f"initial.flux must have {regions.dim} components, got {list(q0)}")
     output = parse_output(data, regions.dim, regions=regions)
     for name in bcs:  # name the boundary before evaluating expressions on it
-        regions.boundary(name)
+        if name not in regions.subdomains:  # a region held at T: the model decides
+            regions.boundary(name)
     plausibility.check_with_mesh(regions, interfaces=interfaces, transient=time is not None,
                                  **check)
     problem = model.build_problem(regions=regions, materials=materials,

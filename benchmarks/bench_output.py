@@ -1,0 +1,68 @@
+"""Benchmark: the cost of saving every time step (VTU series vs XDMF + HDF5).
+
+The second-sound case (MCV, RT2 x P1DG, 500 x 5 squares, Crank-Nicolson) run for
+``--steps`` steps through the full pipeline (``run_case``: history, energy audit,
+restart files) three ways in one process, interleaved ``--repeat`` times:
+
+* ``none``: fields saved only at the first and last step (the baseline);
+* ``vtu``: a VTU file (+ PVD) at every step;
+* ``xdmf``: every step into one HDF5 file indexed by an XDMF file.
+
+Prints the median wall time of each and the ratios vtu/none and xdmf/none.
+Issue 17's target: saving every step costs at most ~1.5x the baseline.
+
+    python benchmarks/bench_output.py [--steps 200] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+from femheat.io.case import parse_case
+from femheat.pipeline.runner import run_case
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def case(steps: int, fmt: str | None):
+    data = tomllib.loads((ROOT / "cases" / "second_sound_pulse.toml").read_text())
+    data["mesh"]["file"] = str(ROOT / "meshes" / "strip_2d.msh")
+    dt = data["time"]["dt"]
+    data["time"].update(end=steps * dt, save_every=1 if fmt else steps)
+    data["output"] = {"png": False, "format": fmt or "vtu"}
+    return parse_case(data, ROOT / "cases")
+
+
+def timed(steps: int, fmt: str | None) -> float:
+    c = case(steps, fmt)
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        run_case(c, Path(out) / "run")
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    times: dict[str, list[float]] = {"none": [], "vtu": [], "xdmf": []}
+    timed(10, None)  # warm-up: imports, caches
+    for _ in range(args.repeat):
+        for key, fmt in (("none", None), ("vtu", "vtu"), ("xdmf", "xdmf")):
+            times[key].append(timed(args.steps, fmt))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"# saving every step, {args.steps} steps, median of {args.repeat} (interleaved)")
+    for k, v in med.items():
+        print(f"{k:>5s}: {v:7.2f} s  ({v / args.steps * 1e3:.1f} ms/step)")
+    print(f"ratio vtu/none  = {med['vtu'] / med['none']:.2f}")
+    print(f"ratio xdmf/none = {med['xdmf'] / med['none']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
