@@ -12,6 +12,28 @@ import femheat as fh
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Case-file tables of the three-layer stack of ``meshes/layered_2d.msh`` (κ = 1, 2, 1
+#: W/(m K), 301 K | 300 K, insulated top and bottom), without [mesh]: the base of the
+#: case-file tests (bad input, CLI, probes), which add or edit lines.
+LAYERED_TABLES = """
+[model]
+type = "fourier"
+[materials.layer_1]
+conductivity = 1.0
+[materials.layer_2]
+conductivity = 2.0
+[materials.layer_3]
+conductivity = 1.0
+[boundaries.left]
+temperature = 301.0
+[boundaries.right]
+temperature = 300.0
+[boundaries.top]
+heat_flux = 0.0
+[boundaries.bottom]
+heat_flux = 0.0
+"""
+
 
 def strip_regions(n: int = 8, length: float = 1.0, height: float = 0.25, split: float | None = None):
     """Rectangle [0, L] x [0, H] with left/right/walls boundaries, optionally two layers."""

@@ -11,6 +11,7 @@ import skfem
 import femheat as fh
 from femheat.io.case import parse_case
 from femheat.cli import main
+from tests.conftest import LAYERED_TABLES
 
 BCS = {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()}
 
@@ -152,24 +153,7 @@ def mesh_file(tmp_path):
     return ROOT / "meshes" / "layered_2d.msh"
 
 
-BASE = """
-[model]
-type = "fourier"
-[materials.layer_1]
-conductivity = 1.0
-[materials.layer_2]
-conductivity = 2.0
-[materials.layer_3]
-conductivity = 1.0
-[boundaries.left]
-temperature = 301.0
-[boundaries.right]
-temperature = 300.0
-[boundaries.top]
-heat_flux = 0.0
-[boundaries.bottom]
-heat_flux = 0.0
-"""
+BASE = LAYERED_TABLES
 
 
 @pytest.mark.parametrize("edit, match", [

@@ -16,31 +16,15 @@ import pytest
 
 import femheat
 from femheat.cli import main
-from tests.conftest import ROOT
+from tests.conftest import LAYERED_TABLES, ROOT
 
 MESH = ROOT / "meshes" / "layered_2d.msh"
 
 CASE = f"""title = "three layers"
 [mesh]
 file = "{MESH}"
-[model]
-type = "fourier"
-[materials.layer_1]
-conductivity = 1.0
-[materials.layer_2]
-conductivity = 2.0
-[materials.layer_3]
-conductivity = 1.0
-[interfaces.interface_1]
+{LAYERED_TABLES}[interfaces.interface_1]
 kapitza_resistance = 1e-8
-[boundaries.left]
-temperature = 301.0
-[boundaries.right]
-temperature = 300.0
-[boundaries.top]
-heat_flux = 0.0
-[boundaries.bottom]
-heat_flux = 0.0
 [output]
 png = false
 vtu = false

@@ -16,7 +16,7 @@ import femheat as fh
 from femheat.analysis.probes import (LineProfile, ProbeWriter, line_temperature,
                                      probe_temperature)
 from femheat.io.case import parse_case
-from tests.conftest import ROOT, strip_regions
+from tests.conftest import LAYERED_TABLES, ROOT, strip_regions
 
 
 def exact(x: np.ndarray) -> np.ndarray:
@@ -91,23 +91,7 @@ def test_probe_writer_appends_rows_and_resumes(tmp_path, linear_steady):
 CASE = f"""
 [mesh]
 file = "{ROOT / 'meshes' / 'layered_2d.msh'}"
-[model]
-type = "fourier"
-[materials.layer_1]
-conductivity = 1.0
-[materials.layer_2]
-conductivity = 2.0
-[materials.layer_3]
-conductivity = 1.0
-[boundaries.left]
-temperature = 301.0
-[boundaries.right]
-temperature = 300.0
-[boundaries.top]
-heat_flux = 0.0
-[boundaries.bottom]
-heat_flux = 0.0
-[output.probes]
+{LAYERED_TABLES}[output.probes]
 centre = [2e-6, 0.5e-6]
 [output.lines]
 axis = {{from = [0.0, 0.5e-6], to = [4e-6, 0.5e-6], points = 21}}
