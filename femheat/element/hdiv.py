@@ -1,7 +1,7 @@
 r"""H(div) elements with gradients, for the Guyer–Krumhansl viscous term and 3D degree 1.
 
 scikit-fem 12's H(div) elements provide value and divergence but no gradient,
-and it has no higher-order tetrahedron. This module builds four elements from
+and it has no higher-order tetrahedron. This module builds six elements from
 one recipe, each providing value, divergence **and** the Piola-mapped gradient
 
 .. math::
@@ -16,20 +16,26 @@ element                cell   space                           DOFs  pairs with
 =====================  =====  ==============================  ====  ===================
 ``ElementTriBDM1G``    tri    P₁(K)²                          6     P0 (div ∈ P0)
 ``ElementTriRT2G``     tri    P₁(K)² + x P̃₁(K)                 8     P1 DG
+``ElementTriBDM2G``    tri    P₂(K)²                          12    P1 DG (GK degree 1)
 ``ElementTetBDM1``     tet    P₁(K)³                          12    P0
 ``ElementTetRT2``      tet    P₁(K)³ + x P̃₁(K)                 15    P1 DG
+``ElementTetBDM2``     tet    P₂(K)³                          30    P1 DG (GK degree 1)
 =====================  =====  ==============================  ====  ===================
 
 (scikit-fem counts Raviart–Thomas orders from 1, so the order-1 RT element is
 "RT2", as ``ElementTriRT2``.) Degrees of freedom: on each facet F the normal-flux
-moments ∫_F q·n λ_v ds against the barycentric functions λ_v of the facet's
-vertices (d per facet), and for RT the interior moments ∫_K q dx (d). The basis
-is the inverse of the DOF matrix on a monomial basis, so it is exact by
-construction.
+moments ∫_F q·n ψ ds against the barycentric functions λ_v of the facet's
+vertices (d per facet) and, for BDM2, the quadratic products (the edge bubble
+λ₀λ₁ in 2D; in 3D the three λ_aλ_b, each labelled by the vertex it omits), which
+together span P₂(F); in the interior, for RT the moments ∫_K q dx (d) and for
+BDM2 the moments against the lowest-order Nédélec fields a + b × x (3 in 2D, 6
+in 3D). The basis is the inverse of the DOF matrix on a monomial basis, so it is
+exact by construction.
 
 Conformity: facet DOFs are ordered by the *global* vertex numbers of the facet
 (scikit-fem does not sort tetrahedra, so neighbours may see a facet's vertices
-in different local orders), and the sign of n follows scikit-fem's
+in different local orders; the 3D BDM2 products permute with the vertex they
+omit), and the sign of n follows scikit-fem's
 ``ElementHdiv`` convention (outward from the facet's first cell).
 """
 
