@@ -346,13 +346,14 @@ class _AuxiliarySpace:
                         subdomain_ptr=ptr, inv_subblock=inv, inv_subblock_ptr=inv_ptr,
                         sweep=sweep)
         elif _blocks_aligned(system):
-            Pb = P.tobsr(blocksize=(d, d))
-            diag = Pb.indices == np.repeat(np.arange(Pb.shape[0] // d), np.diff(Pb.indptr))
+            m = _block_size(system)
+            Pb = P.tobsr(blocksize=(m, m))
+            diag = Pb.indices == np.repeat(np.arange(Pb.shape[0] // m), np.diff(Pb.indptr))
             Dinv = np.linalg.inv(Pb.data[diag])
 
             def smooth(x, r, sweep):
                 block_gauss_seidel(Pb, x, r, iterations=self.sweeps, sweep=sweep,
-                                   blocksize=d, Dinv=Dinv)
+                                   blocksize=m, Dinv=Dinv)
         else:  # pragma: no cover - every shipped flux space is aligned
             def smooth(x, r, sweep):
                 gauss_seidel(self.P, x, r, iterations=self.sweeps, sweep=sweep)
