@@ -74,7 +74,10 @@ BDM1 × P0 (0)            0.1   1.45e-1 / 7.35e-2 / 3.70e-2    1.0        1.1×
 
 (β = 0; β = 2 alike. Flux errors at n = 32: RT1 6.4e-4 (order 1.9), BDM2 1.3e-5
 (order 3.0). Penalty η = 1 → 16 changes every T error by ≤ 13 %: the penalty is not
-the cause. Cost: BDM2 has 1.5× the flux unknowns of RT1 in 2D, 2× in 3D.)
+the cause. Cost: BDM2 has 1.5× the flux unknowns of RT1 in 2D, 2× in 3D; measured on
+a 64 × 64 square, 86k unknowns, 2 shared cores: assembly 18.5 s against 11.2 s,
+factorization 15.8 s against 5.3 s, Crank–Nicolson step 0.21 s against 0.12 s; an MCV
+step on the same mesh takes 0.035 s.)
 
 Candidates considered: (i) a larger or smaller penalty: no effect on the order
 (above); (ii) BDM_{k+1} × P_k: removes the O(νh) term, chosen; (iii) penalizing only
