@@ -100,7 +100,12 @@ def test_gk_3d_iterations_bounded_and_agree_with_direct():
 
 
 def test_gk_degree_one_and_transient_crank_nicolson_agree_with_direct():
-    """RT of order 1 x P1 DG (2D) through the same embedding; Crank–Nicolson steps."""
+    """BDM2 x P1 DG (2D) through the same P1 auxiliary space; Crank–Nicolson steps.
+
+    Measured (l = 0.2, beta = 0, rtol 1e-12) at n = 8 / 16: steady 108 / 114,
+    Crank–Nicolson 86 / 104 (with RT of order 1, the degree-1 flux before issue 16:
+    48 / 46 and 61 / 72): P1 is a smaller part of BDM2, so the cell smoother does more.
+    """
     system = box(8, "gk", 0.2, 0, dim=2, degree=1)
     ref = fh.solve_steady(system)
     state, report = solve_steady_iterative(system, rtol=1e-12)
@@ -110,13 +115,13 @@ def test_gk_degree_one_and_transient_crank_nicolson_agree_with_direct():
     for _ in range(3):
         a, b = scheme.step(a), direct.step(b)
     assert np.abs(a.flux - b.flux).max() < 1e-8 * np.abs(b.flux).max()
-    assert max(scheme.report.iterations) < 80, scheme.report.iterations
+    assert max(scheme.report.iterations) < 100, scheme.report.iterations
 
 
 @pytest.mark.parametrize("dim, degree", [(2, 0), (2, 1), (3, 0), (3, 1)])
 def test_p1_embedding_is_exact(dim, degree):
-    """Continuous P1 vector fields lie in BDM1 and RT1: Π reproduces them exactly,
-    also on a distorted mesh."""
+    """Continuous P1 vector fields lie in BDM1 and BDM2: Π reproduces them exactly,
+    also on a distorted mesh (BDM2 through the cell-local projection)."""
     x = np.linspace(0, 1, 4)
     mesh = skfem.MeshTet.init_tensor(x, x, x) if dim == 3 else skfem.MeshTri.init_tensor(x, x)
     inner = np.all((mesh.p > 1e-9) & (mesh.p < 1 - 1e-9), axis=0)

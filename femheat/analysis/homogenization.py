@@ -254,15 +254,18 @@ def _normal_moments(qb: skfem.CellBasis, facets: np.ndarray, axis: int, nmom: in
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Moments ∫_f (φ·n) ψ_p ds of the flux basis on ``facets`` (outward n).
 
-    ψ = 1 and the tangential coordinates (x − x_f)_k, k ≠ axis, which are
-    translation invariant, so moments of twin facets are comparable. Returns
+    ψ = 1, the tangential coordinates (x − x_f)_k, k ≠ axis, and (for quadratic
+    normal traces, BDM2) their products: translation invariant, so moments of twin
+    facets are comparable. Returns
     (moments (n_local, n_facets, nmom), global dofs (n_local, n_facets)).
     """
     fb = skfem.FacetBasis(qb.mesh, qb.elem, facets=facets, intorder=4)
     x = fb.global_coordinates().value  # (d, nf, nq)
     xc = (x * fb.dx).sum(axis=2) / fb.dx.sum(axis=1)
     tangential = [k for k in range(qb.mesh.dim()) if k != axis]
-    psi = [np.ones_like(x[0])] + [x[k] - xc[k][:, None] for k in tangential]
+    lin = [x[k] - xc[k][:, None] for k in tangential]
+    psi = [np.ones_like(x[0])] + lin + [lin[i] * lin[j] for i in range(len(lin))
+                                        for j in range(i, len(lin))]
     psi = psi[:nmom]
     n = fb.normals.value
     out = np.empty((len(fb.basis), facets.size, nmom))

@@ -1,6 +1,8 @@
 """Element layer: femheat's own H(div) elements (:mod:`.hdiv`) and the choice of the
 flux/temperature pair per model and degree (:mod:`.spaces`)."""
 
-from .hdiv import ElementTetBDM1, ElementTetRT2, ElementTriBDM1G, ElementTriRT2G
+from .hdiv import (ElementTetBDM1, ElementTetBDM2, ElementTetRT2, ElementTriBDM1G,
+                   ElementTriBDM2G, ElementTriRT2G)
 
-__all__ = ["ElementTetBDM1", "ElementTetRT2", "ElementTriBDM1G", "ElementTriRT2G"]
+__all__ = ["ElementTetBDM1", "ElementTetBDM2", "ElementTetRT2", "ElementTriBDM1G",
+           "ElementTriBDM2G", "ElementTriRT2G"]

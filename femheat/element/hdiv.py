@@ -1,7 +1,7 @@
 r"""H(div) elements with gradients, for the Guyer–Krumhansl viscous term and 3D degree 1.
 
 scikit-fem 12's H(div) elements provide value and divergence but no gradient,
-and it has no higher-order tetrahedron. This module builds four elements from
+and it has no higher-order tetrahedron. This module builds six elements from
 one recipe, each providing value, divergence **and** the Piola-mapped gradient
 
 .. math::
@@ -16,20 +16,26 @@ element                cell   space                           DOFs  pairs with
 =====================  =====  ==============================  ====  ===================
 ``ElementTriBDM1G``    tri    P₁(K)²                          6     P0 (div ∈ P0)
 ``ElementTriRT2G``     tri    P₁(K)² + x P̃₁(K)                 8     P1 DG
+``ElementTriBDM2G``    tri    P₂(K)²                          12    P1 DG (GK degree 1)
 ``ElementTetBDM1``     tet    P₁(K)³                          12    P0
 ``ElementTetRT2``      tet    P₁(K)³ + x P̃₁(K)                 15    P1 DG
+``ElementTetBDM2``     tet    P₂(K)³                          30    P1 DG (GK degree 1)
 =====================  =====  ==============================  ====  ===================
 
 (scikit-fem counts Raviart–Thomas orders from 1, so the order-1 RT element is
 "RT2", as ``ElementTriRT2``.) Degrees of freedom: on each facet F the normal-flux
-moments ∫_F q·n λ_v ds against the barycentric functions λ_v of the facet's
-vertices (d per facet), and for RT the interior moments ∫_K q dx (d). The basis
-is the inverse of the DOF matrix on a monomial basis, so it is exact by
-construction.
+moments ∫_F q·n ψ ds against the barycentric functions λ_v of the facet's
+vertices (d per facet) and, for BDM2, the quadratic products (the edge bubble
+λ₀λ₁ in 2D; in 3D the three λ_aλ_b, each labelled by the vertex it omits), which
+together span P₂(F); in the interior, for RT the moments ∫_K q dx (d) and for
+BDM2 the moments against the lowest-order Nédélec fields a + b × x (3 in 2D, 6
+in 3D). The basis is the inverse of the DOF matrix on a monomial basis, so it is
+exact by construction.
 
 Conformity: facet DOFs are ordered by the *global* vertex numbers of the facet
 (scikit-fem does not sort tetrahedra, so neighbours may see a facet's vertices
-in different local orders), and the sign of n follows scikit-fem's
+in different local orders; the 3D BDM2 products permute with the vertex they
+omit), and the sign of n follows scikit-fem's
 ``ElementHdiv`` convention (outward from the facet's first cell).
 """
 
@@ -41,27 +47,42 @@ from skfem.element.element_hdiv import ElementHdiv
 from skfem.quadrature import get_quadrature
 from skfem.refdom import RefTet, RefTri
 
-__all__ = ["ElementTriBDM1G", "ElementTriRT2G", "ElementTetBDM1", "ElementTetRT2",
-           "HdivWithGradient"]
+__all__ = ["ElementTriBDM1G", "ElementTriRT2G", "ElementTriBDM2G", "ElementTetBDM1",
+           "ElementTetRT2", "ElementTetBDM2", "HdivWithGradient"]
 
 
-def _monomials(X: np.ndarray, raviart_thomas: bool):
-    """Spanning functions at points X: values (m, d, ...), divergences (m, ...), gradients (m, d, d, ...).
-
-    P₁(K)^d (for each component c the scalars 1, x_1..x_d), then for RT the
-    fields x·x_p (p = 1..d), whose divergence is (d + 1) x_p.
-    """
+def _scalars(X: np.ndarray, degree: int):
+    """Monomials of degree ≤ ``degree`` (1 or 2) at X and their gradients (list of d arrays)."""
     d = X.shape[0]
     one, zero = np.ones_like(X[0]), np.zeros_like(X[0])
-    scalars = [one] + [X[i] for i in range(d)]
-    dscalars = [[zero] * d] + [[one if j == i else zero for j in range(d)] for i in range(d)]
+    vals = [one] + [X[i] for i in range(d)]
+    grads = [[zero] * d] + [[one if j == i else zero for j in range(d)] for i in range(d)]
+    if degree == 2:
+        for i in range(d):
+            for k in range(i, d):
+                vals.append(X[i] * X[k])
+                grads.append([(X[k] if j == i else zero) + (X[i] if j == k else zero)
+                              for j in range(d)])
+    return vals, grads
+
+
+def _monomials(X: np.ndarray, space: str):
+    """Spanning functions at points X: values (m, d, ...), divergences (m, ...), gradients (m, d, d, ...).
+
+    ``space`` "bdm1": P₁(K)^d (for each component c the scalars 1, x_1..x_d);
+    "rt1": P₁(K)^d and the fields x·x_p (p = 1..d), whose divergence is
+    (d + 1) x_p; "bdm2": P₂(K)^d.
+    """
+    d = X.shape[0]
+    zero = np.zeros_like(X[0])
+    scalars, dscalars = _scalars(X, 2 if space == "bdm2" else 1)
     vals, divs, grads = [], [], []
     for c in range(d):
         for m, dm in zip(scalars, dscalars):
             vals.append([m if i == c else zero for i in range(d)])
             divs.append(dm[c])
             grads.append([[dm[j] if i == c else zero for j in range(d)] for i in range(d)])
-    if raviart_thomas:
+    if space == "rt1":
         for p in range(d):
             vals.append([X[i] * X[p] for i in range(d)])
             divs.append((d + 1) * X[p])
@@ -70,13 +91,56 @@ def _monomials(X: np.ndarray, raviart_thomas: bool):
     return np.array(vals), np.array(divs), np.array(grads)
 
 
-def _dof_matrix(refdom, raviart_thomas: bool) -> np.ndarray:
+def _facet_tests(lam: np.ndarray, space: str) -> list:
+    """Test functions of the facet DOFs, from the barycentrics ``lam`` (d, nq) of the
+    facet's vertices, in groups that permute with the facet's vertices.
+
+    Always the d functions λ_p (group 0). BDM2 adds, in 2D, the edge bubble λ₀λ₁
+    (symmetric, one function), in 3D the three products ∏_{q≠p} λ_q "opposite"
+    vertex p (permuting like the vertices): together P₂(F).
+    """
+    d = lam.shape[0]
+    tests = [lam[p] for p in range(d)]
+    if space == "bdm2":
+        if d == 2:
+            tests.append(lam[0] * lam[1])
+        else:
+            tests += [np.prod([lam[q] for q in range(d) if q != p], axis=0) for p in range(d)]
+    return tests
+
+
+def _interior_tests(X: np.ndarray, space: str) -> list:
+    """Vector test functions of the interior DOFs on the reference cell: the constants
+    e_c (RT of order 1), or the lowest-order Nédélec field a + b × x (BDM2)."""
+    d = X.shape[0]
+    one, zero = np.ones_like(X[0]), np.zeros_like(X[0])
+    tests = [[one if i == c else zero for i in range(d)] for c in range(d)]
+    if space == "bdm2":
+        if d == 2:
+            tests.append([-X[1], X[0]])
+        else:  # e_k × x
+            tests += [[zero, -X[2], X[1]], [X[2], zero, -X[0]], [-X[1], X[0], zero]]
+    return [np.array(t) for t in tests]
+
+
+def _space_counts(d: int, space: str) -> tuple[int, int]:
+    """DOFs per facet and per cell interior."""
+    if space == "bdm1":
+        return d, 0
+    if space == "rt1":
+        return d, d
+    return (3, 3) if d == 2 else (6, 6)
+
+
+def _dof_matrix(refdom, space: str) -> np.ndarray:
     """D[i, k]: i-th DOF functional applied to the k-th monomial."""
     d = refdom.p.shape[0]
-    n_mono = d * (d + 1) + (d if raviart_thomas else 0)
+    nfd, nid = _space_counts(d, space)
+    n_mono = _monomials(refdom.p, space)[0].shape[0]
     D = np.zeros((n_mono, n_mono))
     Xf, Wf = get_quadrature(refdom.brefdom, 4)
     lam = np.vstack([1 - Xf.sum(axis=0), Xf])  # barycentrics of the facet's vertices
+    tests = _facet_tests(lam, space)
     for ix, facet in enumerate(refdom.facets):
         corners = refdom.p[:, facet]  # (d, d)
         edges = corners[:, 1:] - corners[:, :1]
@@ -86,36 +150,36 @@ def _dof_matrix(refdom, raviart_thomas: bool) -> np.ndarray:
         else:
             jac = np.linalg.norm(np.cross(edges[:, 0], edges[:, 1]))
         n = refdom.normals[ix] / np.linalg.norm(refdom.normals[ix])
-        flux = np.einsum("kcq,c->kq", _monomials(pts, raviart_thomas)[0], n)
-        for p in range(d):
-            D[d * ix + p] = (flux * lam[p] * Wf).sum(axis=1) * jac
-    if raviart_thomas:
+        flux = np.einsum("kcq,c->kq", _monomials(pts, space)[0], n)
+        for p, psi in enumerate(tests):
+            D[nfd * ix + p] = (flux * psi * Wf).sum(axis=1) * jac
+    if nid:
         Xk, Wk = get_quadrature(refdom, 4)
-        vals = _monomials(Xk, True)[0]
-        for c in range(d):
-            D[d * (d + 1) + c] = (vals[:, c] * Wk).sum(axis=1)
+        vals = _monomials(Xk, space)[0]
+        for c, psi in enumerate(_interior_tests(Xk, space)):
+            D[nfd * refdom.nfacets + c] = (np.einsum("kcq,cq->kq", vals, psi) * Wk).sum(axis=1)
     return D
 
 
 class HdivWithGradient(ElementHdiv):
     """An H(div) element whose global basis also carries its Piola-mapped gradient."""
 
-    raviart_thomas: bool = False
+    space: str = "bdm1"
     _coefficients: np.ndarray
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         d = cls.refdom.p.shape[0]
-        cls.facet_dofs = d
-        cls.interior_dofs = d if cls.raviart_thomas else 0
-        cls.maxdeg = 2 if cls.raviart_thomas else 1
-        cls.dofnames = ["u^n"] * d + (["NA"] * d if cls.raviart_thomas else [])
+        nfd, nid = _space_counts(d, cls.space)
+        cls.facet_dofs = nfd
+        cls.interior_dofs = nid
+        cls.maxdeg = 1 if cls.space == "bdm1" else 2
+        cls.dofnames = ["u^n"] * nfd + ["NA"] * nid
         centre = cls.refdom.p.mean(axis=1)
         cls.doflocs = np.array(
-            [(cls.refdom.p[:, f].mean(axis=1) + cls.refdom.p[:, f[p]]) / 2
-             for f in cls.refdom.facets for p in range(d)]
-            + ([centre] * d if cls.raviart_thomas else []))
-        cls._coefficients = np.linalg.inv(_dof_matrix(cls.refdom, cls.raviart_thomas))
+            [(cls.refdom.p[:, f].mean(axis=1) + cls.refdom.p[:, f[p % d]]) / 2
+             for f in cls.refdom.facets for p in range(nfd)] + [centre] * nid)
+        cls._coefficients = np.linalg.inv(_dof_matrix(cls.refdom, cls.space))
 
     @property
     def _n(self) -> int:
@@ -124,7 +188,7 @@ class HdivWithGradient(ElementHdiv):
     def _reference(self, X, i):
         if not 0 <= i < self._n:
             self._index_error()
-        vals, divs, grads = _monomials(X, self.raviart_thomas)
+        vals, divs, grads = _monomials(X, self.space)
         c = self._coefficients[:, i]
         return (np.tensordot(c, vals, axes=1), np.tensordot(c, divs, axes=1),
                 np.tensordot(c, grads, axes=1))
@@ -148,18 +212,20 @@ class HdivWithGradient(ElementHdiv):
                 return np.broadcast_to(ref[..., None, :], ref.shape[:-1] + (nel, npts))
             return ref
 
-        nfacet_dofs = d * self.refdom.nfacets
-        if i < nfacet_dofs:
-            ix, j = divmod(i, d)
+        nfd = self.facet_dofs
+        ix, j = divmod(i, nfd)
+        if i < nfd * self.refdom.nfacets and nfd - (j - j % d) >= d:
+            # a DOF of a group of d that permutes with the facet's vertices
+            first = nfd * ix + j - j % d
             glob = mapping.mesh.t[np.asarray(self.refdom.facets[ix])][:, tind]  # (d, nel)
-            pick = np.argsort(glob, axis=0)[j]  # local position of the j-th global vertex
-            cand = [tuple(per_element(r) for r in self._reference(X, d * ix + p))
+            pick = np.argsort(glob, axis=0)[j % d]  # local position of that global vertex
+            cand = [tuple(per_element(r) for r in self._reference(X, first + p))
                     for p in range(d)]
             k = np.arange(nel)
             phi = np.stack([c[0] for c in cand])[pick, :, k].transpose(1, 0, 2)
             dphi = np.stack([c[1] for c in cand])[pick, k]
             gphi = np.stack([c[2] for c in cand])[pick, :, :, k].transpose(1, 2, 0, 3)
-        else:
+        else:  # a symmetric facet DOF (2D BDM2 edge bubble) or an interior DOF
             phi, dphi, gphi = (per_element(r) for r in self._reference(X, i))
         DF = mapping.DF(X, tind)
         invDF = mapping.invDF(X, tind)
@@ -184,7 +250,14 @@ class ElementTriRT2G(HdivWithGradient):
     """Raviart–Thomas of order 1 on triangles (8 DOFs), with gradients."""
 
     refdom = RefTri
-    raviart_thomas = True
+    space = "rt1"
+
+
+class ElementTriBDM2G(HdivWithGradient):
+    """Brezzi–Douglas–Marini BDM2 on triangles (12 DOFs), with gradients."""
+
+    refdom = RefTri
+    space = "bdm2"
 
 
 class ElementTetBDM1(HdivWithGradient):
@@ -197,4 +270,11 @@ class ElementTetRT2(HdivWithGradient):
     """Raviart–Thomas of order 1 on tetrahedra (15 DOFs), with gradients."""
 
     refdom = RefTet
-    raviart_thomas = True
+    space = "rt1"
+
+
+class ElementTetBDM2(HdivWithGradient):
+    """Brezzi–Douglas–Marini BDM2 on tetrahedra (30 DOFs), with gradients."""
+
+    refdom = RefTet
+    space = "bdm2"

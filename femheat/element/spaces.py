@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import skfem
 
-from .hdiv import ElementTetBDM1, ElementTetRT2, ElementTriBDM1G, ElementTriRT2G
+from .hdiv import (ElementTetBDM1, ElementTetBDM2, ElementTetRT2, ElementTriBDM1G,
+                   ElementTriBDM2G)
 from ..errors import FemheatInputError
 
 __all__ = ["mixed_elements", "gk_elements", "quadrature_order"]
@@ -48,23 +49,28 @@ def mixed_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.
 def gk_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element, int]:
     """(flux, temperature) pair for the Guyer–Krumhansl model and the flux polynomial degree.
 
-    The viscous term needs complete linear fluxes and their gradients:
+    The viscous term needs fluxes with gradients, and the temperature error of a
+    Stokes-like (Brinkman) pair is bounded by ν times the flux's broken-H¹ error:
+    a flux space whose complete polynomial degree is that of the temperature
+    plus one (BDM_{k+1} × P_k) keeps the temperature at the Fourier model's order.
 
-    ======  =========================  ===========  =====================
-    degree  flux                       temperature  L² error of T and q
-    ======  =========================  ===========  =====================
+    ======  =========================  ===========  ============================
+    degree  flux                       temperature  L² error (smooth solutions)
+    ======  =========================  ===========  ============================
     0       BDM1 (complete P1)         P0           O(h) T, O(h²) q
-    1       RT of order 1 (P1 + xP̃1)   P1 DG        O(h²)
-    ======  =========================  ===========  =====================
+    1       BDM2 (complete P2)         P1 DG        O(h²) T, O(h³) q
+    ======  =========================  ===========  ============================
 
-    both on triangles and tetrahedra, from :mod:`femheat.element.hdiv`.
+    both on triangles and tetrahedra, from :mod:`femheat.element.hdiv`. (Raviart–Thomas
+    of order 1, complete P1 only, with P1 DG loses one order in T: O(νh), see
+    :mod:`femheat.assembly.gk`.)
     """
     if isinstance(mesh, skfem.MeshTri1):
         pairs = {0: (ElementTriBDM1G, skfem.ElementTriP0, 1),
-                 1: (ElementTriRT2G, skfem.ElementTriP1DG, 2)}
+                 1: (ElementTriBDM2G, skfem.ElementTriP1DG, 2)}
     elif isinstance(mesh, skfem.MeshTet1):
         pairs = {0: (ElementTetBDM1, skfem.ElementTetP0, 1),
-                 1: (ElementTetRT2, lambda: skfem.ElementDG(skfem.ElementTetP1()), 2)}
+                 1: (ElementTetBDM2, lambda: skfem.ElementDG(skfem.ElementTetP1()), 2)}
     else:
         raise FemheatInputError(
             f"unsupported mesh type {type(mesh).__name__}; use linear triangles or tetrahedra")
