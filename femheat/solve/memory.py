@@ -132,15 +132,16 @@ class MemoryScheme:
         CF = sys.capacity_inverse @ (th * F1 + (1 - th) * F0)
         qd = sys.essential_values(t1)
         if ops.shared:
-            X = np.tensordot(self._b / self._a, Q, axes=1)
+            ratio = self._b / self._a
+            X = np.einsum("m,mn->n", ratio, Q)  # not BLAS gemv: no thread start-up
             rhs = self._Ps @ X + self._Rext @ q + self._G @ (T + (th * dt) * CF) + f_th[free]
             if qd.size:
                 rhs -= self._K_fe @ qd
             q1 = np.empty_like(q)
             q1[free] = self._solve(rhs)
             q1[ess] = qd
-            Q1 = ((q1 - X)[None, :] / (self._a * self._sigma)[:, None]
-                  + (self._b / self._a)[:, None] * Q)
+            Q1 = ratio[:, None] * Q  # one (M, n_q) temporary
+            Q1 += (1.0 / (self._a * self._sigma))[:, None] * (q1 - X)[None, :]
         else:
             n, M = sys.n_flux, ops.count
             c = self._Rext @ q + self._G @ (T + (th * dt) * CF) + f_th
