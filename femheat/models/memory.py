@@ -59,6 +59,20 @@ class MemoryModel(MixedModel):
         return MemoryState(time, np.array(arrays["temperature"]), np.array(arrays["flux"]),
                            np.array(arrays["modes"]))
 
+    def flux_impedance(self, system, omega: float):
+        """Z(ω) = (κ/κ(ω)) P + K_ext, κ(ω) = Σκₘ/(1 + iωτₘ): the exact elimination of
+        the mode amplitudes q̂ₘ = wₘ/(1 + iωτₘ) P⁻¹c when the modes share one shape."""
+        ops = memory_operators(system)
+        if not ops.shared:
+            from ..errors import FemheatInputError
+
+            raise FemheatInputError(
+                "frequency study of the memory model: the modes of the materials must share "
+                "one spatial shape (kappa_m = w_m kappa(x), constant tau_m, the same "
+                "spectrum in every material); give every material the same modes")
+        ratio = complex(np.sum(ops.weights / (1.0 + 1j * omega * ops.times)))  # kappa(w)/kappa
+        return (ops.bulk / ratio + ops.external).tocsr()
+
     def summary_extras(self, system, state) -> dict:
         ops = memory_operators(system)
         out: dict = {"memory_modes": ops.count, "mode_elimination":
