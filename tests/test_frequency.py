@@ -135,3 +135,62 @@ def test_bad_frequencies_name_the_key():
         check_frequencies([1.0, 0.0])
     with pytest.raises(FemheatInputError, match="frequency.frequencies"):
         check_frequencies([-5.0])
+
+
+# ----------------------------------------------------------------- femheat run
+def test_frequency_case_runs_and_matches_m7(tmp_path):
+    """cases/periodic_heating.toml through the runner: files, fields, table vs M7."""
+    import csv
+
+    import meshio
+
+    from femheat.io.case import load_case
+    from femheat.pipeline.runner import run_case
+    from tests.conftest import ROOT
+
+    out = tmp_path / "ph"
+    summary = run_case(load_case(ROOT / "cases" / "periodic_heating.toml"), out)
+    assert summary["status"] == "completed" and summary["analysis"] == "frequency"
+    for f in ["fields_f000.vtu", "fields_f004.vtu", "frequency.pvd", "frequency.csv",
+              "bode.png"]:
+        assert (out / f).exists(), f
+    m = meshio.read(out / "fields_f002.vtu")
+    assert {"temperature_amplitude", "temperature_phase", "heat_flux_real",
+            "heat_flux_imag"} <= set(m.point_data)
+    assert {"temperature_mean_amplitude", "temperature_mean_phase",
+            "heat_flux_amplitude"} <= set(m.cell_data)
+    assert summary["energy_balance_relative_error"] < 1e-10
+    rows = list(csv.DictReader(open(out / "frequency.csv")))
+    assert len(rows) == 5
+    height, kappa, cap, tau = 0.05, 2.0, 2.0, 0.2
+    for r in rows:
+        w = float(r["omega_rad_s"])
+        g = np.sqrt(1j * w * (1 + 1j * w * tau) * cap / kappa)
+        g = g if g.real > 0 else -g
+        q0 = 1j * w * cap / g  # inward flux at x = 0 per unit T amplitude
+        amp = float(r["heat_flow:left:amplitude"]) / height
+        # outward heat flow = -q0 * height: phase shifted by 180 degrees
+        phase = float(r["heat_flow:left:phase_deg"]) - 180.0
+        dphase = (phase - np.degrees(np.angle(q0)) + 180) % 360 - 180
+        assert abs(amp / abs(q0) - 1) < 5e-3 and abs(dphase) < 0.5, (w, amp, abs(q0), dphase)
+
+
+@pytest.mark.parametrize("edit,key", [
+    ("frequencies = {from = 0.05, to = 1.0, points = 5}",
+     "frequency.frequencies.from"),
+    ("frequencies = {from = 0.05, to = 1.0, points = 5}\n[time]\ndt = 0.1\nend = 1.0",
+     r"\[time\] is not used by a \[frequency\] study"),
+    ("frequencies = [1.0, -2.0]", r"frequency.frequencies"),
+])
+def test_frequency_case_bad_input(tmp_path, edit, key):
+    from femheat.io.case import load_case
+    from tests.conftest import ROOT
+
+    text = (ROOT / "cases" / "periodic_heating.toml").read_text()
+    if key == "frequency.frequencies.from":
+        edit = "frequencies = {from = 0.0, to = 1.0, points = 5}"
+    text = text.replace("frequencies = {from = 0.05, to = 1.0, points = 5}   # Hz", edit)
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(FemheatInputError, match=key):
+        load_case(path)

@@ -116,7 +116,7 @@ class FrequencySolver:
                 return splu(sp.csc_matrix(K), permc_spec="COLAMD"), None
             if self._perm is None:
                 lu = splu(sp.csc_matrix(K), permc_spec="MMD_AT_PLUS_A", options=opts)
-                self._perm = lu.perm_c.copy()
+                self._perm = np.argsort(lu.perm_c)  # A[perm][:, perm] has the ordering
                 return lu, None
             p = self._perm
             return splu(sp.csc_matrix(K[p][:, p]), permc_spec="NATURAL", options=opts), p
