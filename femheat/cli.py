@@ -72,6 +72,12 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{case.title}: {summary['dofs']['total']} DOFs, "
           f"{summary['wall_time']['total_s']:.2f} s, energy balance error "
           f"{summary['energy_balance_relative_error']:.2e}")
+    if summary.get("analysis") == "frequency":
+        fr = summary["frequency"]["frequencies_Hz"]
+        print(f"  {len(fr)} frequencies, {fr[0]:.4g} to {fr[-1]:.4g} Hz: amplitude/phase in "
+              "fields_fNNN.vtu, frequency.csv, bode.png")
+        print(f"results in {out}/ (summary.json, frequency.csv, ...)")
+        return EXIT_OK
     if "newton" in summary:
         n = summary["newton"]
         print(f"  Newton: converged in {n['iterations']} iterations, final relative "

@@ -162,6 +162,11 @@ class MixedModel(Model):
             return XDMFSeriesWriter(system, directory)
         return VTKSeriesWriter(system, directory)
 
+    def flux_impedance(self, system: MixedSystem, omega: float) -> sp.csr_matrix:
+        """Z(ω) = A + iωM, the flux block for fields ∝ e^{iωt}
+        (:mod:`femheat.solve.frequency`)."""
+        return (system.resistance + (1j * omega) * system.inertia).tocsr()
+
     def summary_extras(self, system: MixedSystem, state: State) -> dict:
         """Model-specific entries of summary.json (e.g. the Newton history)."""
         return {}

@@ -87,6 +87,10 @@ def run_case(case: Case, outdir: str | Path, progress: Optional[Progress] = None
         from .studies import run_homogenization
 
         return run_homogenization(case, out, progress, previous=previous, command=command)
+    if getattr(case, "frequency", None) is not None:  # a time-periodic study
+        from .frequency import run_frequency
+
+        return run_frequency(case, out, progress, command=command)
     model = get_model(case.problem.model)
     regions = case.problem.regions
     summary: dict = {

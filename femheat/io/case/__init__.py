@@ -99,7 +99,7 @@ __all__ = ["Case", "TimeSettings", "OutputSettings", "HomogenizationSettings", "
            "parse_case"]
 
 _TOP = {"title", "description", "mesh", "model", "materials", "interfaces", "boundaries",
-        "source", "initial", "time", "output", "homogenization"}
+        "source", "initial", "time", "output", "homogenization", "frequency"}
 
 
 @dataclass
@@ -122,6 +122,7 @@ class Case:
     output: OutputSettings = field(default_factory=OutputSettings)
     raw: dict = field(default_factory=dict)
     homogenization: Optional[HomogenizationSettings] = None
+    frequency: Optional[Any] = None  # FrequencySettings of a [frequency] study
 
     @property
     def model(self) -> str:
@@ -175,6 +176,21 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
         output = parse_output(data, regions.dim, {"vtu", "png"})
         return Case(title, description, path, None, output=output, raw=data,
                     homogenization=settings)
+    frequency = None
+    if "frequency" in data:
+        from .frequency import parse_frequency
+
+        clash = sorted({"time", "initial"} & set(data))
+        if clash:
+            raise FemheatInputError(
+                f"[{clash[0]}] is not used by a [frequency] study (the time-periodic state "
+                "needs no time stepping or initial state); remove it, or remove [frequency] "
+                "for a transient run")
+        if model.family != "mixed":
+            raise FemheatInputError(
+                f"frequency: model {model.name!r} has no frequency-domain solver; use "
+                "fourier, mcv, gk or memory")
+        frequency = parse_frequency(data)
     bcs, walls = parse_boundaries(data)
     source = parse_source(data)
     time = parse_time(data)
@@ -185,7 +201,8 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
             "default, 0 K, is not an absolute temperature; give [initial] temperature = "
             "... (K, number or expression of x, y, z)")
     parse_output(data, None)  # types before the mesh; probes inside it after
-    check = dict(boundary_conditions=bcs, materials=materials,
+    # a [frequency] study reads boundary temperatures as amplitudes, not absolute T
+    check = dict(boundary_conditions=bcs if frequency is None else {}, materials=materials,
                  initial_temperature=T0 if time is not None else None)
     plausibility.check_before_mesh(
         **check, dt=time.dt if time else None, end=time.end if time else None,
@@ -203,7 +220,8 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
     problem = model.build_problem(regions=regions, materials=materials,
                                   boundary_conditions=bcs, interfaces=interfaces,
                                   source=source, walls=walls, options=options, base=base)
-    return Case(title, description, path, problem, T0, q0, time, output, data)
+    return Case(title, description, path, problem, T0, q0, time, output, data,
+                frequency=frequency)
 
 
 def load_case(path: str | Path, *, confirm: bool = False) -> Case:

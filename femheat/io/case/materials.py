@@ -31,6 +31,37 @@ def _landau(spec: dict, where: str, name: str) -> Material:
                                             f"{where}.heat_capacity"), name)
 
 
+def _modes(spec: dict, where: str, name: str) -> Material:
+    """materials.NAME.modes = [{conductivity, relaxation_time}, ...] (memory model):
+    κ = Σκₘ; a given ``conductivity`` must equal that sum."""
+    from ...physics.memory import MemoryMaterial
+
+    if "relaxation_time" in spec:
+        raise FemheatInputError(
+            f"{where}: give either modes or relaxation_time (each mode has its own tau)")
+    modes = spec["modes"]
+    if not isinstance(modes, list) or not modes:
+        raise FemheatInputError(
+            f"{where}.modes must be a non-empty list of tables "
+            "{conductivity = W/(m K), relaxation_time = s}")
+    parsed = []
+    for i, m in enumerate(modes):
+        here = f"{where}.modes[{i}]"
+        if not isinstance(m, dict):
+            raise FemheatInputError(f"{here} must be a table {{conductivity, relaxation_time}}")
+        check_keys(m, {"conductivity", "relaxation_time"}, here)
+        for key in ("conductivity", "relaxation_time"):
+            if key not in m:
+                raise FemheatInputError(f"{here}.{key} is missing")
+        parsed.append({k: coefficient(m[k], f"{here}.{k}") for k in m})
+    cap = coefficient(spec.get("heat_capacity", 1.0), f"{where}.heat_capacity")
+    mat = MemoryMaterial.from_modes(parsed, cap, name)
+    if "conductivity" in spec:
+        mat = MemoryMaterial(coefficient(spec["conductivity"], f"{where}.conductivity"), cap,
+                             mat.relaxation_time, name=name, modes=mat.modes)
+    return mat
+
+
 def parse_materials(data: dict, model: Model, transient: bool) -> dict[str, Material]:
     """One :class:`Material` per table; the model says which keys it requires."""
     out: dict[str, Material] = {}
@@ -41,6 +72,9 @@ def parse_materials(data: dict, model: Model, transient: bool) -> dict[str, Mate
         check_keys(spec, set(model.material_keys), where)
         if "landau" in spec:
             out[name] = _landau(spec, where, name)
+            continue
+        if "modes" in spec:
+            out[name] = _modes(spec, where, name)
             continue
         if "conductivity" not in spec:
             raise FemheatInputError(f"{where}.conductivity is missing (W/(m K))")
