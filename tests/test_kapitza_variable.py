@@ -430,9 +430,9 @@ conductivity = 2.0
 [materials.layer_3]
 conductivity = 1.0
 [boundaries.left]
-temperature = 1.0
+temperature = 301.0
 [boundaries.right]
-temperature = 0.0
+temperature = 300.0
 [boundaries.top]
 heat_flux = 0.0
 [boundaries.bottom]
