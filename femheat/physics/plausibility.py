@@ -289,8 +289,16 @@ def _kapitza_ratios(regions: Any, materials: Mapping[str, Any],
     L = _length_scale(regions)
     bounds = _conductivity_bounds(regions, materials)
     kmin = min((lo for lo, _ in bounds.values()), default=math.nan)
-    ratios = {n: float(r.resistance) * kmin / L for n, r in interfaces.items()
-              if float(r.resistance) > 0}
+    ratios = {}
+    for n, r in interfaces.items():
+        if getattr(r, "variable", False):  # the largest R_K along the interface
+            from .kapitza import interface_resistance
+
+            rk = float(np.max(interface_resistance(regions, n, r)))
+        else:
+            rk = float(r.resistance)
+        if rk > 0:
+            ratios[n] = rk * kmin / L
     return L, kmin, ratios
 
 
@@ -358,7 +366,7 @@ def check_with_mesh(regions: Any, *, boundary_conditions: Mapping[str, Any] | No
         L, kmin, ratios = _kapitza_ratios(regions, materials, interfaces)
         th = THRESHOLDS["kapitza_resistance"]
         for name, ratio in ratios.items():
-            r = float(interfaces[name].resistance)
+            r = ratio * L / kmin  # the (largest) R_K of the interface
             where = f"interfaces.{name}.kapitza_resistance"
             if r < th.low:
                 issued.append(_warn(
