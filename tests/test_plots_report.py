@@ -133,6 +133,28 @@ def test_gk_cavity_vortex_from_the_files(tmp_path):
     _not_blank(tmp_path / "plots" / "heat_flux.png")
 
 
+def test_vortex_history_over_a_series(tmp_path):
+    """Counts per saved step: a series from rest (q = 0: no critical point) to the GK
+    cavity flow and its half (one vortex each) → vortex_history.csv and its plot."""
+    spec = importlib.util.spec_from_file_location("gk_cavity_vortex",
+                                                  ROOT / "cases" / "gk_cavity_vortex.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    system, state = mod.solve("gk", h=1 / 8)
+    import femheat as fh
+
+    writer = fh.get_model("gk").writer(system, tmp_path)
+    for t, s in ((0.0, 0.0), (1.0, 0.5), (2.0, 1.0)):
+        writer.write(t, fh.State(t, s * state.temperature, s * state.flux))
+    res = plot_result(tmp_path, render=False)
+    assert "plots/vortex_history.png" in res["files"] and "vortex_history.csv" in res["files"]
+    rows = np.loadtxt(tmp_path / "vortex_history.csv", delimiter=",", skiprows=1)
+    assert rows[:, 0].tolist() == [0.0, 1.0, 2.0]
+    assert rows[:, 1].tolist() == [0, 1, 1] and rows[:, 4].tolist() == [0, 1, 1]
+    assert rows[1, 7] == pytest.approx(rows[2, 7], rel=1e-10)  # fractions scale-free
+    _not_blank(tmp_path / "plots" / "vortex_history.png")
+
+
 @pytest.mark.slow
 def test_pyvista_render(layered_run):
     out, _ = layered_run

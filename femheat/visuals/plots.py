@@ -18,6 +18,8 @@ Pictures (PNG, in ``RESULT_DIR/plots/``), matplotlib (Agg) unless noted:
 * ``interface_jumps.png``: T_A − T_B [K] along each interface (arclength, or
   the polar angle about its centre for a closed interface);
 * ``history.png``: energy and boundary heat flows against time (transient runs);
+* ``vortex_history.png`` (+ ``vortex_history.csv``): counts of vortices, saddles
+  and eddies and the solenoidal energy fraction over the saved steps (2D runs);
 * ``render.png``: the PyVista off-screen render (when PyVista is installed).
 
 matplotlib and PyVista are imported inside the functions.
@@ -37,7 +39,8 @@ import numpy as np
 from ..errors import FemheatInputError
 from ..io.atomic import write_text
 
-__all__ = ["ResultFields", "read_result", "flux_analysis", "plot_result", "interface_jumps"]
+__all__ = ["ResultFields", "read_result", "flux_analysis", "plot_result", "interface_jumps",
+           "series", "vortex_history"]
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +74,12 @@ def _last(folder: Path, stem: str) -> Optional[Path]:
     return (numbered or files or [None])[-1]
 
 
-def read_result(folder: str | Path) -> ResultFields:
-    """Read the last saved fields of a result folder written by ``femheat run``."""
+def read_result(folder: str | Path, vtu: Optional[str | Path] = None) -> ResultFields:
+    """Read the last saved fields (or the file ``vtu``) of a folder written by ``femheat run``."""
     import meshio
 
     folder = Path(folder)
-    vtu = _last(folder, "fields")
+    vtu = _last(folder, "fields") if vtu is None else folder / vtu
     if vtu is None:
         raise FemheatInputError(
             f"{str(folder)!r} holds no fields_NNNNN.vtu; plot a folder written by "
@@ -306,6 +309,68 @@ def _history_png(csv_path: Path, path: Path) -> Optional[Path]:
     return _save(fig, path)
 
 
+def series(folder: str | Path) -> list[tuple[float, str]]:
+    """(time [s], file) of every saved step, from ``fields.pvd``."""
+    import xml.etree.ElementTree as ET
+
+    pvd = Path(folder) / "fields.pvd"
+    if not pvd.exists():
+        return []
+    return [(float(d.get("timestep")), d.get("file"))
+            for d in ET.parse(pvd).getroot().iter("DataSet")]
+
+
+#: Columns of ``vortex_history.csv``.
+HISTORY_COLUMNS = ("time", "vortices", "saddles", "nodes", "eddies", "total_index",
+                   "eddy_area", "solenoidal_fraction")
+
+
+def vortex_history(folder: str | Path, max_steps: int = 40) -> Optional[list[list[float]]]:
+    """Vortex counts and statistics over a 2D run's saved steps → ``vortex_history.csv``.
+
+    At most ``max_steps`` evenly spaced steps (always the first and the last) are
+    analysed; returns the rows (columns :data:`HISTORY_COLUMNS`) or None (3D, or
+    fewer than two saved steps).
+    """
+    folder = Path(folder)
+    steps = series(folder)
+    if len(steps) < 2:
+        return None
+    pick = np.unique(np.linspace(0, len(steps) - 1, min(max_steps, len(steps))).round()
+                     .astype(int))
+    rows = []
+    for k in pick:
+        t, name = steps[k]
+        r = read_result(folder, name)
+        if r.dim != 2:
+            return None
+        s = flux_analysis(r)["summary"]
+        v = s["vortices"]
+        rows.append([t, v["vortices"], v["saddles"], v["nodes"], v["eddies"],
+                     v["total_index"], v["eddy_area"],
+                     s["hodge"]["fractions"]["solenoidal"]])
+    text = ",".join(HISTORY_COLUMNS) + "\n" + "".join(
+        ",".join(f"{x:.10g}" for x in row) + "\n" for row in rows)
+    write_text(folder / "vortex_history.csv", text)
+    return rows
+
+
+def _vortex_history_png(rows: list[list[float]], path: Path) -> Path:
+    plt = _plt()
+    a = np.array(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for k, name in ((1, "vortices"), (2, "saddles"), (4, "eddies")):
+        axes[0].step(a[:, 0], a[:, k], where="post", label=name)
+    axes[0].set(xlabel="t [s]", ylabel="count", title="critical points and eddies")
+    axes[0].legend(fontsize=8)
+    axes[1].plot(a[:, 0], a[:, 7], ".-")
+    axes[1].set(xlabel="t [s]", ylabel="‖curl ψ‖²/‖q‖²", title="solenoidal energy fraction")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def plot_result(folder: str | Path, *, render: bool = True) -> dict[str, Any]:
     """Render the standard picture set of a result folder into ``folder/plots``.
 
@@ -335,6 +400,11 @@ def plot_result(folder: str | Path, *, render: bool = True) -> dict[str, Any]:
         h = _history_png(r.folder / "history.csv", out / "history.png")
         if h is not None:
             files.append(h)
+    if r.dim == 2 and len(series(r.folder)) >= 2:
+        rows = vortex_history(r.folder)
+        if rows:
+            files.append(_vortex_history_png(rows, out / "vortex_history.png"))
+            files.append(r.folder / "vortex_history.csv")
     if render:
         try:
             from .rendering import render_temperature
