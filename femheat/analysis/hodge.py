@@ -39,14 +39,17 @@ boundary value) and ψ likewise; ∇φ_h ⊥ curl ψ_h holds exactly for P1 (one
 the two vanishes on ∂Ω and ∫ ∇φ·curl ψ = ∮ φ ∂ψ/∂s ds), so the discrete parts
 satisfy ‖q‖² = ‖∇φ‖² + ‖curl ψ‖² + ‖h‖² to round-off.
 
-**What is exactly zero for Fourier.** In the mixed method with a constant (or
-piecewise-constant, interface-free) conductivity the discrete flux is a discrete
-gradient, (κ⁻¹q_h, v) = (T_h, div v) + boundary terms, for all v in the flux
-test space. For χ ∈ P1₀, curl χ is a Raviart–Thomas (and BDM) field with zero
-normal trace and div curl χ = 0, so (κ⁻¹q_h, curl χ) = 0 exactly: the stream
-function of ``boundary="normal"`` and the weak vorticity at interior vertices
-vanish to round-off for RT0 and RT1 Fourier solutions. (Cellwise, an RT0 field
-a + b(x − x_K) has zero curl anyway: its vorticity lives in the tangential jumps.)
+**What is exactly zero for Fourier.** In the mixed method the discrete flux is a
+discrete gradient, (κ⁻¹q_h, v) = (T_h, div v) + boundary terms, for all v in the
+flux test space. For χ ∈ P1₀, curl χ is a Raviart–Thomas (and BDM) field with
+zero normal trace and div curl χ = 0, so (κ⁻¹q_h, curl χ) = 0 exactly. With a
+constant κ this is (q_h, curl χ) = 0: the stream function of
+``boundary="normal"`` and the weak vorticity at interior vertices vanish to
+round-off for RT0 and RT1 Fourier solutions. (With a piecewise κ the identity
+holds for κ⁻¹q_h = −∇T, not for q_h, whose tangential jumps at material
+interfaces are genuine vorticity; a Kapitza term adds interface terms.
+Cellwise, an RT0 field a + b(x − x_K) has zero curl anyway: its vorticity
+lives in the tangential jumps.)
 
 Vorticity ω = rot q = ∂q_y/∂x − ∂q_x/∂y [W m⁻³] is the lumped P1 projection
 
@@ -69,7 +72,6 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import skfem
-from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import connected_components
 
 __all__ = ["HodgeDecomposition", "helmholtz_hodge", "flux_decomposition", "vorticity",

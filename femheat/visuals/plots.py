@@ -364,7 +364,8 @@ def _vortex_history_png(rows: list[list[float]], path: Path) -> Path:
     axes[0].set(xlabel="t [s]", ylabel="count", title="critical points and eddies")
     axes[0].legend(fontsize=8)
     axes[1].plot(a[:, 0], a[:, 7], ".-")
-    axes[1].set(xlabel="t [s]", ylabel="‖curl ψ‖²/‖q‖²", title="solenoidal energy fraction")
+    axes[1].set(xlabel="t [s]", ylabel="‖curl ψ‖²/‖q‖²",
+                title="solenoidal energy fraction")
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
