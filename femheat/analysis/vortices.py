@@ -151,12 +151,17 @@ def _jacobians(mesh: skfem.MeshTri, qv: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def critical_points(mesh: skfem.MeshTri, qv: np.ndarray, *, exclude_boundary: bool = True,
-                    tolerance: float = 1e-9) -> list[CriticalPoint]:
+                    tolerance: float = 1e-9, noise: float = 1e-8,
+                    flux_scale: Optional[float] = None) -> list[CriticalPoint]:
     """Zeros of the P1 interpolant of the vertex flux ``qv`` (2, n_vertices).
 
     ``exclude_boundary`` skips cells with a boundary vertex (no-slip walls, where
     q = 0 along the whole wall, and corners, where q vanishes, are not vortices).
-    Zeros on a shared edge or vertex are reported once.
+    Cells where |q̂| < ``noise``·``flux_scale`` at every vertex are skipped: zeros of
+    round-off (a field at rest, the far field ahead of a thermal front) are not
+    critical points. ``flux_scale`` [W m⁻²] defaults to max |q̂| of this field;
+    give the maximum over a run to compare its steps. Zeros on a shared edge or
+    vertex are reported once.
     """
     J, _ = _jacobians(mesh, qv)
     t = mesh.t
@@ -171,6 +176,9 @@ def critical_points(mesh: skfem.MeshTri, qv: np.ndarray, *, exclude_boundary: bo
     lam[good] = np.linalg.solve(D[good], -q0[good][..., None])[..., 0]
     l0 = 1 - lam.sum(axis=1)
     inside = good & (lam >= -tolerance).all(axis=1) & (l0 >= -tolerance)
+    mag = np.linalg.norm(qv, axis=0)
+    scale = float(mag.max()) if flux_scale is None else float(flux_scale)
+    inside &= mag[t].max(axis=0) >= noise * scale
     if exclude_boundary:
         bnd = np.zeros(mesh.p.shape[1], bool)
         bnd[mesh.boundary_nodes()] = True
@@ -344,14 +352,15 @@ def closed_streamline_regions(mesh: skfem.MeshTri, psi: np.ndarray, qv: np.ndarr
 
 
 def vortex_analysis(system: Any, state: Any, *, exclude_boundary: bool = True,
-                    min_strength: float = 1e-6, hodge: Optional[Any] = None) -> VortexReport:
+                    min_strength: float = 1e-6, hodge: Optional[Any] = None,
+                    flux_scale: Optional[float] = None) -> VortexReport:
     """Critical points and eddies of a solved 2D mixed system's flux."""
     mesh = system.problem.regions.mesh
     src = (system.flux_basis, state.flux)
     qv = vertex_flux(mesh, src)
     if hodge is None or hodge.boundary != "tangential":
         hodge = helmholtz_hodge(mesh, src, boundary="tangential")
-    cps = critical_points(mesh, qv, exclude_boundary=exclude_boundary)
+    cps = critical_points(mesh, qv, exclude_boundary=exclude_boundary, flux_scale=flux_scale)
     eddies = closed_streamline_regions(mesh, hodge.stream_function, qv,
                                        min_strength=min_strength)
     return VortexReport(cps, eddies)

@@ -124,13 +124,14 @@ def _merged_mesh(r: ResultFields):
     return mesh
 
 
-def flux_analysis(r: ResultFields) -> Optional[dict]:
+def flux_analysis(r: ResultFields, flux_scale: Optional[float] = None) -> Optional[dict]:
     """Helmholtz–Hodge and vortex analysis of a 2D result (None in 3D).
 
     Returns ``mesh``, ``qv`` (vertex flux), ``hodge`` (boundary="normal"),
     ``stream`` (the tangential-variant ψ, for streamlines and eddies),
     ``vorticity``, ``vortices`` (:class:`~femheat.analysis.vortices.VortexReport`)
-    and ``summary`` (JSON-ready).
+    and ``summary`` (JSON-ready). ``flux_scale`` [W m⁻²]: see
+    :func:`~femheat.analysis.vortices.critical_points` (round-off zeros).
     """
     if r.dim != 2:
         return None
@@ -152,7 +153,7 @@ def flux_analysis(r: ResultFields) -> Optional[dict]:
     tangential = helmholtz_hodge(mesh, src, boundary="tangential")
     qv = vertex_flux(mesh, src)
     omega = vorticity(mesh, src)
-    rep = VortexReport(critical_points(mesh, qv),
+    rep = VortexReport(critical_points(mesh, qv, flux_scale=flux_scale),
                        closed_streamline_regions(mesh, tangential.stream_function, qv))
     summary = {"hodge": normal.summary(), "stream_function": tangential.summary(),
                "vorticity_range": [float(omega.min()), float(omega.max())],
@@ -338,13 +339,14 @@ def vortex_history(folder: str | Path, max_steps: int = 40) -> Optional[list[lis
         return None
     pick = np.unique(np.linspace(0, len(steps) - 1, min(max_steps, len(steps))).round()
                      .astype(int))
+    results = [(steps[k][0], read_result(folder, steps[k][1])) for k in pick]
+    if results[0][1].dim != 2:
+        return None
+    # one flux scale for the run: a step at rest has round-off zeros, not vortices
+    scale = max(float(np.abs(r.heat_flux).max()) for _, r in results)
     rows = []
-    for k in pick:
-        t, name = steps[k]
-        r = read_result(folder, name)
-        if r.dim != 2:
-            return None
-        s = flux_analysis(r)["summary"]
+    for t, r in results:
+        s = flux_analysis(r, scale)["summary"]
         v = s["vortices"]
         rows.append([t, v["vortices"], v["saddles"], v["nodes"], v["eddies"],
                      v["total_index"], v["eddy_area"],
