@@ -146,3 +146,12 @@ def test_gk_cavity_vortex_converges():
     assert steps[-1] < steps[0], steps
     gam = [r[1] for r in res]
     assert abs(gam[-1] - gam[-2]) < abs(gam[1] - gam[0]), gam
+
+
+def test_round_off_zeros_are_not_critical_points():
+    """A field at round-off level (a run at rest) has zeros everywhere, none of them
+    critical points once the run's flux scale is given; alone it is its own scale."""
+    m = box(8)
+    noise = 1e-15 * np.random.default_rng(0).standard_normal((2, m.p.shape[1]))
+    assert critical_points(m, noise, flux_scale=1.0) == []
+    assert len(critical_points(m, noise)) > 0
