@@ -1,4 +1,5 @@
 """Command line: ``femheat run CASE [-o OUT]``, ``femheat info MESH|RESULT_DIR``,
+``femheat plot RESULT_DIR``,
 ``femheat cases``, ``femheat models``, ``femheat --version``.
 
 The only module that parses arguments, prints and exits. Its error contract:
@@ -105,6 +106,28 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _plot(args: argparse.Namespace) -> int:
+    from .visuals.plots import plot_result
+    from .visuals.report import write_report
+
+    path = Path(args.path)
+    if not path.is_dir():
+        raise FemheatInputError(f"{str(path)!r} is not a result folder; give the folder "
+                                "written by `femheat run`")
+    res = plot_result(path, render=not args.no_render)
+    files = res["files"]
+    if not args.no_report:
+        files.append(write_report(path, res).name)
+    fa = res["flux_analysis"]
+    if fa is not None:
+        v = fa["vortices"]
+        print(f"flux: {v['vortices']} vortices, {v['saddles']} saddles, {v['eddies']} eddies; "
+              f"Hodge energy fractions " + ", ".join(
+                  f"{k} {val:.3g}" for k, val in fa["hodge"]["fractions"].items()))
+    print(f"wrote {', '.join(files)} in {path}/")
+    return EXIT_OK
+
+
 def _cases(args: argparse.Namespace) -> int:
     from .io.info import list_cases
 
@@ -181,6 +204,12 @@ def _parser() -> argparse.ArgumentParser:
                           help="describe a mesh (.msh) or a result folder")
     info.add_argument("path", help="a gmsh .msh file or a folder written by femheat run")
     info.set_defaults(handler=_info)
+    plot = sub.add_parser("plot", parents=[common],
+                          help="render the standard pictures and report.html of a result folder")
+    plot.add_argument("path", help="a folder written by femheat run")
+    plot.add_argument("--no-render", action="store_true", help="skip the PyVista render")
+    plot.add_argument("--no-report", action="store_true", help="do not write report.html")
+    plot.set_defaults(handler=_plot)
     cases = sub.add_parser("cases", parents=[common], help="list the shipped cases")
     cases.add_argument("folder", nargs="?", help="cases folder (default: the shipped one)")
     cases.set_defaults(handler=_cases)

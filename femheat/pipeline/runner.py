@@ -165,6 +165,11 @@ def _run(case: Case, model: Model, out: Path, summary: dict,
     summary["files"] = files
     summary["status"] = "completed"
     write_summary(out / "summary.json", summary)
+    if case.output.report and writer and case.output.format == "vtu":  # issue 14
+        from ..visuals.report import run_report
+
+        summary["files"] += run_report(out)
+        write_summary(out / "summary.json", summary)
     log.info("case %r done in %.2f s", case.title, timings["total_s"])
     return summary
 

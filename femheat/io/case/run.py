@@ -37,6 +37,8 @@ class OutputSettings:
     ----------
     vtu, png
         VTU/PVD fields and the PNG render.
+    report
+        After the run, the standard pictures (``plots/``) and ``report.html``.
     profile
         "x", "y" or "z": a T(axis) line plot; None for none.
     profile_times
@@ -56,6 +58,7 @@ class OutputSettings:
     probes: dict = field(default_factory=dict)
     lines: dict = field(default_factory=dict)
     format: str = "vtu"  # "vtu" (one file per saved step, kill-safe) or "xdmf" (HDF5)
+    report: bool = False  # report.html + plots/ (femheat.visuals.report) after the run
 
 
 def parse_source(data: dict):
@@ -159,7 +162,8 @@ def parse_output(data: dict, dim: Optional[int], allowed: set | None = None,
     ``regions`` (a :class:`~femheat.mesh.regions.RegionMesh`) every probe and
     every line must lie inside the mesh.
     """
-    keys = allowed or {"vtu", "png", "profile", "profile_times", "probes", "lines", "format"}
+    keys = allowed or {"vtu", "png", "profile", "profile_times", "probes", "lines", "format",
+                       "report"}
     out = table(data, "output", "")
     check_keys(out, keys, "output")
     profile = out.get("profile")
@@ -181,4 +185,4 @@ def parse_output(data: dict, dim: Optional[int], allowed: set | None = None,
             "kills) or \"xdmf\" (one HDF5 file per run, fast for saving every step)")
     return OutputSettings(flag(out.get("vtu", True), "output.vtu"),
                           flag(out.get("png", True), "output.png"), profile, times,
-                          probes, lines, fmt)
+                          probes, lines, fmt, flag(out.get("report", False), "output.report"))
