@@ -550,57 +550,68 @@ def _execute(runner: Callable[[PointTask], dict], task: PointTask, submission: s
 
 
 def _starts(task: PointTask, submission: str) -> int:
-    """How often ``submission`` of ``task`` started (1 if the log cannot be read)."""
+    """How often ``submission`` of ``task`` started, from the point's ``attempts.log``.
+
+    No log means no start: the sweep folder must be shared with the workers (as
+    for the point results); without it a dying point is resubmitted up to 10
+    times before its row says ``killed``.
+    """
     try:
         lines = (Path(task.folder) / "attempts.log").read_text().splitlines()
-    except OSError:  # a remote cluster without a shared folder: count the death
-        return 1
+    except OSError:
+        return 0
     return sum(line.split(" ", 1)[0] == submission for line in lines)
 
 
 def _run_dask(todo: Mapping[str, list[PointTask]], runner: Callable, retries: int,
               record: Callable, client: Any, workers: Optional[int]) -> None:
+    """Submit one task per point and record each as it finishes (see the module doc)."""
     if not todo:
         return
+    import dask
     from dask.distributed import KilledWorker, as_completed
 
-    c, close = _connect(client, workers)
     pending: dict = {}
     kills: collections.Counter = collections.Counter()
     waits: collections.Counter = collections.Counter()
     queue = as_completed()
+    # An in-process LocalCluster drops a nanny whose worker has not come back within
+    # lost-worker-timeout (15 s): too short for a worker restarting on a busy machine.
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "1 hour"}):
+        c, close = _connect(client, workers)
 
-    def submit(h: str, group: list[PointTask]) -> None:
-        sid = uuid.uuid4().hex[:12]
-        fut = c.submit(_execute, runner, group[0], sid, key=f"femheat-point-{h[:16]}-{sid}",
-                       pure=False, retries=retries)
-        pending[fut] = (h, group, sid)
-        queue.add(fut)
+        def submit(h: str, group: list[PointTask]) -> None:
+            sid = uuid.uuid4().hex[:12]
+            Path(group[0].folder).mkdir(parents=True, exist_ok=True)  # for attempts.log
+            fut = c.submit(_execute, runner, group[0], sid,
+                           key=f"femheat-point-{h[:16]}-{sid}", pure=False, retries=retries)
+            pending[fut] = (h, group, sid)
+            queue.add(fut)
 
-    try:
-        for h, group in todo.items():
-            submit(h, group)
-        for fut in queue:
-            h, group, sid = pending.pop(fut)
-            if fut.status == "finished":
-                record(group, fut.result())
-                continue
-            exc = fut.exception()
-            if isinstance(exc, KilledWorker):
-                started = _starts(group[0], sid)
-                kills[h] += started
-                waits[h] += not started
-                if kills[h] <= retries and waits[h] <= 10:
-                    log.warning("sweep point %d: its worker died (%d of %d allowed); "
-                                "resubmitted", group[0].index, kills[h], retries)
-                    submit(h, group)
+        try:
+            for h, group in todo.items():
+                submit(h, group)
+            for fut in queue:
+                h, group, sid = pending.pop(fut)
+                if fut.status == "finished":
+                    record(group, fut.result())
                     continue
-            record(group, _failed_future(exc, group[0], kills[h]))
-    finally:
-        for fut in pending:
-            fut.cancel()
-        for thing in close:
-            thing.close()
+                exc = fut.exception()
+                if isinstance(exc, KilledWorker):
+                    started = _starts(group[0], sid)
+                    kills[h] += started
+                    waits[h] += not started
+                    if kills[h] <= retries and waits[h] <= 10:
+                        log.warning("sweep point %d: its worker died (%d of %d allowed); "
+                                    "resubmitted", group[0].index, kills[h], retries)
+                        submit(h, group)
+                        continue
+                record(group, _failed_future(exc, group[0], kills[h]))
+        finally:
+            for fut in pending:
+                fut.cancel()
+            for thing in close:
+                thing.close()
 
 
 def _finish(tasks: Sequence[PointTask], rows: Mapping[int, dict], keys: Sequence[str],
