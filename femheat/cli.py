@@ -96,6 +96,8 @@ def _sweep(args: argparse.Namespace) -> int:
     args.output_dir = out  # for error messages
     axes = [parse_param(p) for p in args.param]
     mode = "overwrite" if args.overwrite else "resume" if args.resume else "reuse"
+    if not args.verbose:  # the scheduler's INFO chatter; its warnings still show
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     bar = None
     if not args.quiet:
         try:

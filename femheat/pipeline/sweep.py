@@ -38,16 +38,12 @@ same ``[mesh]`` table and mesh files share one loaded or built mesh.
 
 from __future__ import annotations
 
-import atexit
 import collections
 import copy
 import json
 import logging
 import os
-import shutil
 import socket
-import tempfile
-import threading
 import time
 import uuid
 import warnings
@@ -59,11 +55,11 @@ from ..errors import FemheatInputError, SolverError
 from ..io.atomic import write_text
 from ..io.info import run_status
 from ..io.tables import write_tables
-from .sweep_params import (Axis, check_quantity, design_points, geometry_key, make_axis,
-                           point_hash, resolve_points, validate_points)
+from .sweep_params import (Axis, check_quantity, design_points, make_axis, point_hash,
+                           resolve_points, shared_mesh, validate_points)
 
 __all__ = ["run_sweep", "run_point", "PointTask", "SweepResult", "local_cluster",
-           "summary_row", "shared_mesh", "MODES", "BLAS_ENV"]
+           "summary_row", "MODES", "BLAS_ENV"]
 
 log = logging.getLogger(__name__)
 
@@ -98,47 +94,6 @@ class PointTask:
         """The leading columns of this point's row."""
         return {"point": self.index, "hash": self.hash, **self.params,
                 "folder": self.folder, **extra}
-
-
-_MESHES: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
-_MESH_LOCK = threading.Lock()
-_MESH_DIR: list[Path] = []
-
-
-def _mesh_dir() -> Path:
-    """A folder for the meshes this process builds, removed when it exits."""
-    if not _MESH_DIR:  # not "femheat-*": keep_inputs would remove it after one point
-        _MESH_DIR.append(Path(tempfile.mkdtemp(prefix="femheat_sweep_meshes-")))
-        atexit.register(shutil.rmtree, _MESH_DIR[0], True)
-    return _MESH_DIR[0]
-
-
-def shared_mesh(mesh_table: Any, base: str | Path, keep: int = 4) -> Any:
-    """The mesh of a ``[mesh]`` table, loaded or built once per process.
-
-    Points whose ``[mesh]`` tables and mesh files are equal
-    (:func:`~femheat.pipeline.sweep_params.geometry_key`) share one
-    :class:`~femheat.mesh.regions.RegionMesh`; the ``keep`` most recent are kept.
-    Returns None for a missing or malformed table (the case parser reports it).
-    """
-    if not isinstance(mesh_table, dict) or not isinstance(mesh_table.get("parameters", {}),
-                                                          dict):
-        return None
-    key = geometry_key(mesh_table, Path(base))
-    with _MESH_LOCK:
-        if key in _MESHES:
-            _MESHES.move_to_end(key)
-            return _MESHES[key]
-        from ..io.case.mesh import parse_mesh
-
-        table = copy.deepcopy(mesh_table)
-        if "file" not in table and "path" not in table.get("parameters", {}):
-            table.setdefault("parameters", {})["path"] = str(_mesh_dir() / f"{key[:16]}.msh")
-        regions = parse_mesh({"mesh": table}, Path(base))
-        _MESHES[key] = regions
-        while len(_MESHES) > keep:
-            _MESHES.popitem(last=False)
-        return regions
 
 
 def summary_row(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -296,22 +251,33 @@ def local_cluster(workers: Optional[int] = None, **kwargs: Any) -> Any:
     One worker process per core (or ``workers``), one thread each, one BLAS
     thread each (:data:`BLAS_ENV` in the workers' environment), the scheduler
     and its HTTP server on 127.0.0.1. A worker death is reported at once
-    (``allowed-failures`` 0: :func:`run_sweep` decides on retries) and a worker
-    holds no more points than it runs (``worker-saturation`` 1, for sweeps
-    larger than twice the workers). ``kwargs`` go to ``LocalCluster``.
+    (``allowed-failures`` 0): :func:`run_sweep` decides on retries, and does not
+    blame a point that only waited on the dying worker (Dask's default
+    ``worker-saturation`` keeps one point in reserve on each worker, which hides
+    the scheduler's round trip). ``kwargs`` go to ``LocalCluster``.
     """
-    import dask
+    dask, _ = _dask()
     from dask.distributed import LocalCluster
 
     n = int(workers) if workers else _cpu_count()
-    if n < 1:
-        raise FemheatInputError(f"--workers must be >= 1, got {workers}")
     options = dict(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                    dashboard_address=None, env=dict(BLAS_ENV))
     options.update(kwargs)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                          "distributed.scheduler.worker-saturation": 1.0}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         return LocalCluster(**options)
+
+
+def _dask() -> tuple[Any, tuple[Any, Any]]:
+    """``dask`` and ``(KilledWorker, as_completed)``, or a clear error without them."""
+    try:
+        import dask
+        from dask.distributed import KilledWorker, as_completed
+    except ImportError:
+        raise FemheatInputError(
+            "femheat sweep runs its points on dask.distributed, which is not installed: "
+            "pip install 'dask[distributed]' (or femheat[full]), or run with --serial"
+        ) from None
+    return dask, (KilledWorker, as_completed)
 
 
 def _connect(client: Any, workers: Optional[int]) -> tuple[Any, list]:
@@ -451,6 +417,9 @@ def run_sweep(case: str | Path | Mapping[str, Any], params: Params, outdir: str 
     """
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise FemheatInputError(f"--retries must be an integer >= 0, got {retries!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise FemheatInputError(f"--workers must be an integer >= 1, got {workers!r}")
     data, base_dir, case_file = _case_table(case, base)
     axes = list(params) if not isinstance(params, Mapping) else \
         [make_axis(k, v) for k, v in params.items()]
@@ -568,8 +537,7 @@ def _run_dask(todo: Mapping[str, list[PointTask]], runner: Callable, retries: in
     """Submit one task per point and record each as it finishes (see the module doc)."""
     if not todo:
         return
-    import dask
-    from dask.distributed import KilledWorker, as_completed
+    dask, (KilledWorker, as_completed) = _dask()
 
     pending: dict = {}
     kills: collections.Counter = collections.Counter()

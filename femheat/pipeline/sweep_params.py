@@ -29,12 +29,17 @@ whatever the sweep it belongs to, so it is never computed twice.
 
 from __future__ import annotations
 
+import atexit
+import collections
 import copy
 import hashlib
 import inspect
 import json
 import math
 import re
+import shutil
+import tempfile
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +52,7 @@ from ..errors import FemheatInputError
 __all__ = ["Axis", "DESIGNS", "parse_param", "make_axis", "latin_hypercube",
            "design_points", "get_path", "set_path", "point_hash", "geometry_key",
            "canonical_json", "check_mesh_table", "resolve_points", "validate_points",
-           "check_quantity", "QUANTITIES"]
+           "check_quantity", "QUANTITIES", "shared_mesh"]
 
 #: The designs :func:`design_points` knows.
 DESIGNS = ("grid", "lhs")
@@ -450,6 +455,48 @@ def resolve_points(base_table: Mapping, points: Sequence[Mapping[str, Any]]) -> 
     return out
 
 
+# ------------------------------------------------------------- shared meshes
+_MESHES: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
+_MESH_LOCK = threading.Lock()
+_MESH_DIR: list[Path] = []
+
+
+def _mesh_dir() -> Path:
+    """A folder for the meshes this process builds, removed when it exits."""
+    if not _MESH_DIR:  # not "femheat-*": keep_inputs would remove it after one point
+        _MESH_DIR.append(Path(tempfile.mkdtemp(prefix="femheat_sweep_meshes-")))
+        atexit.register(shutil.rmtree, _MESH_DIR[0], True)
+    return _MESH_DIR[0]
+
+
+def shared_mesh(mesh_table: Any, base: str | Path, keep: int = 4) -> Any:
+    """The mesh of a ``[mesh]`` table, loaded or built once per process.
+
+    Points whose ``[mesh]`` tables and mesh files are equal
+    (:func:`~femheat.pipeline.sweep_params.geometry_key`) share one
+    :class:`~femheat.mesh.regions.RegionMesh`; the ``keep`` most recent are kept.
+    Returns None for a missing or malformed table (the case parser reports it).
+    """
+    if not isinstance(mesh_table, dict) or not isinstance(mesh_table.get("parameters", {}),
+                                                          dict):
+        return None
+    key = geometry_key(mesh_table, Path(base))
+    with _MESH_LOCK:
+        if key in _MESHES:
+            _MESHES.move_to_end(key)
+            return _MESHES[key]
+        from ..io.case.mesh import parse_mesh
+
+        table = copy.deepcopy(mesh_table)
+        if "file" not in table and "path" not in table.get("parameters", {}):
+            table.setdefault("parameters", {})["path"] = str(_mesh_dir() / f"{key[:16]}.msh")
+        regions = parse_mesh({"mesh": table}, Path(base))
+        _MESHES[key] = regions
+        while len(_MESHES) > keep:
+            _MESHES.popitem(last=False)
+        return regions
+
+
 # ----------------------------------------------------------------- validation
 class _MeshLater(BaseException):
     """Raised by :data:`_LATER` when the parser reaches the mesh (checked in the task)."""
@@ -482,7 +529,6 @@ def validate_points(points: Sequence[Mapping[str, Any]], tables: Sequence[dict],
     import warnings
 
     from ..io.case import parse_case
-    from .sweep import shared_mesh
 
     keys = [geometry_key(t.get("mesh"), base) for t in tables]
     first_mesh: Any = None
