@@ -298,6 +298,36 @@ def test_latin_hypercube_is_reproducible_and_stratified():
                for j in range(4))
 
 
+def test_builder_mesh_swept_serially(tmp_path):
+    """A swept geometry key: each point builds its own mesh (gmsh), kept in its folder."""
+    pytest.importorskip("gmsh")
+    text = CASE.replace(f'file = "{MESH}"', 'builder = "layered_stack"\n[mesh.parameters]\n'
+                        'thicknesses = [1e-6, 1e-6]\nheight = 5e-7\nmesh_size = 2.5e-7')
+    text = text.replace("[materials.layer_3]\nconductivity = 1.0\n", "")
+    case = tmp_path / "built.toml"
+    case.write_text(text)
+    result = run_sweep(case, {"mesh.parameters.thicknesses.1": [1e-6, 3e-6]},
+                       tmp_path / "out", serial=True)
+    for r in result.rows:
+        L2 = r["mesh.parameters.thicknesses.1"]
+        expected = 5e-7 / (1e-6 + 1e-8 + L2 / 2.0)
+        assert r["heat_flow.right"] == pytest.approx(expected, rel=1e-9)
+        assert (tmp_path / "out" / r["folder"] / "mesh.msh").exists()
+    assert result.rows[0]["dofs"] != result.rows[1]["dofs"]
+
+
+def test_summary_row_of_a_homogenization_study():
+    from femheat.pipeline.sweep import summary_row
+
+    row = summary_row({"status": "completed", "energy_balance_relative_error": 1e-15,
+                       "homogenization": {"conductivity": [[0.3, 0.0], [0.0, 0.25]],
+                                          "principal_conductivities": [0.25, 0.3]},
+                       "wall_time": {"total_s": 1.5}})
+    assert row["kappa_eff.xx"] == 0.3 and row["kappa_eff.yy"] == 0.25
+    assert row["kappa_eff.xy"] == 0.0 and row["kappa_eff.principal_2"] == 0.3
+    assert row["wall_time.total_s"] == 1.5 and row["status"] == "completed"
+
+
 def test_values_syntax_and_point_hash(tmp_path):
     assert sp.parse_param("k=1,2.5,[1,2]").grid_values() == [1, 2.5, [1, 2]]
     assert sp.parse_param("k=lin:0.1:1:10").grid_values()[2] == 0.3

@@ -209,7 +209,7 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], quantity:
             sel = [i for i, r in enumerate(done)
                    if tuple(json.dumps(r.get(k), default=str) for k in others) == combo]
             sel.sort(key=lambda i: xs[i])
-            label = ", ".join(f"{k.split('.')[-1]} = {json.loads(v)}"
+            label = ", ".join(f"{'.'.join(k.split('.')[-2:])} = {json.loads(v)}"
                               for k, v in zip(others, combo)) or None
             ax.plot([xs[i] for i in sel], [y[i] for i in sel], "o-", color=c, lw=1.5,
                     ms=4, label=label)
