@@ -49,7 +49,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, Union
 
 from ..errors import FemheatInputError, SolverError
 from ..io.atomic import write_text
@@ -57,6 +57,9 @@ from ..io.info import run_status
 from ..io.tables import write_tables
 from .sweep_params import (Axis, check_quantity, design_points, make_axis, point_hash,
                            resolve_points, shared_mesh, validate_points)
+
+if TYPE_CHECKING:  # dask is imported only when a sweep runs on it
+    from dask.distributed import Client, LocalCluster
 
 __all__ = ["run_sweep", "run_point", "PointTask", "SweepResult", "local_cluster",
            "summary_row", "MODES", "BLAS_ENV"]
@@ -245,7 +248,7 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def local_cluster(workers: Optional[int] = None, **kwargs: Any) -> Any:
+def local_cluster(workers: Optional[int] = None, **kwargs: Any) -> LocalCluster:
     """A ``dask.distributed.LocalCluster`` for sweeps.
 
     One worker process per core (or ``workers``), one thread each, one BLAS
@@ -282,7 +285,7 @@ def _dask() -> tuple[Any, tuple[Any, Any]]:
 
 def _connect(client: Any, workers: Optional[int]) -> tuple[Any, list]:
     """(client, things to close) for a Client, a scheduler address or None."""
-    from dask.distributed import Client
+    from dask.distributed import Client, LocalCluster
 
     if client is None:
         cluster = local_cluster(workers)
@@ -368,7 +371,8 @@ Params = Union[Mapping[str, Any], Sequence[Axis]]
 
 
 def run_sweep(case: str | Path | Mapping[str, Any], params: Params, outdir: str | Path, *,
-              client: Any = None, design: str = "grid", samples: Optional[int] = None,
+              client: Client | str | None = None, design: str = "grid",
+              samples: Optional[int] = None,
               seed: Optional[int] = None, mode: str = "reuse", retries: int = 1,
               workers: Optional[int] = None, serial: bool = False,
               plot: Optional[str] = None, base: Optional[str | Path] = None,
