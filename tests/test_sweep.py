@@ -15,6 +15,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -347,3 +348,19 @@ def test_values_syntax_and_point_hash(tmp_path):
     assert thick["mesh"]["parameters"]["thicknesses"] == [1, 5]
     with pytest.raises(FemheatInputError, match="index it with 0 ... 1"):
         sp.set_path(thick, "mesh.parameters.thicknesses.2", 5)
+
+
+def test_a_folder_in_use_is_refused(case_file, tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "sweep.json").write_text(json.dumps(
+        {"status": "running", "pid": os.getpid(), "host": socket.gethostname()}))
+    with pytest.raises(FemheatInputError, match="still going"):
+        run_sweep(case_file, {KEY: [1.0]}, out, serial=True)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text("{}")
+    with pytest.raises(FemheatInputError, match="holds a femheat run"):
+        run_sweep(case_file, {KEY: [1.0]}, run_dir, serial=True)
+    with pytest.raises(FemheatInputError, match="nothing to resume"):
+        run_sweep(case_file, {KEY: [1.0]}, tmp_path / "new", serial=True, mode="resume")
