@@ -1,6 +1,6 @@
-"""Command line: ``femheat run CASE [-o OUT]``, ``femheat info MESH|RESULT_DIR``,
-``femheat plot RESULT_DIR``,
-``femheat cases``, ``femheat models``, ``femheat --version``.
+"""Command line: ``femheat run CASE [-o OUT]``, ``femheat sweep CASE --param KEY=VALUES``,
+``femheat info MESH|RESULT_DIR``, ``femheat plot RESULT_DIR``, ``femheat cases``,
+``femheat models``, ``femheat --version``.
 
 The only module that parses arguments, prints and exits. Its error contract:
 
@@ -91,6 +91,51 @@ def _run(args: argparse.Namespace) -> int:
               f"{rep['max_jump']:.4e} K (mean |jump| {rep['mean_abs_jump']:.4e} K), "
               f"heat flow {rep['heat_flow']:.6e}")
     print(f"results in {out}/ (summary.json, fields.pvd, ...)")
+    return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .pipeline.sweep import run_sweep
+    from .pipeline.sweep_params import parse_param
+
+    out = Path(args.output) if args.output else Path("results") / f"{Path(args.case).stem}-sweep"
+    args.output_dir = out  # for error messages
+    axes = [parse_param(p) for p in args.param]
+    mode = "overwrite" if args.overwrite else "resume" if args.resume else "reuse"
+    if not args.verbose:  # the scheduler's INFO chatter; its warnings still show
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    bar = None
+    if not args.quiet:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=0, unit="point", desc="sweep", leave=True)
+        except ImportError:  # tqdm is optional
+            pass
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    try:
+        result = run_sweep(args.case, axes, out, client=args.scheduler, design=args.design,
+                           samples=args.samples, seed=args.seed, mode=mode,
+                           retries=args.retries, workers=args.workers, serial=args.serial,
+                           plot=args.plot, confirm=args.yes, progress=progress,
+                           command=args.command_line)
+    finally:
+        if bar is not None:
+            bar.close()
+    bad = [r for r in result.rows if r.get("status") != "completed"]
+    for r in bad:
+        values = ", ".join(f"{a.key} = {r.get(a.key)!r}" for a in axes)
+        print(f"femheat: warning: point {r['point']} ({values}) {r.get('status')}: "
+              f"{r.get('error') or 'no error recorded'}", file=sys.stderr)
+    print(f"sweep of {len(result.rows)} points: {result.computed} computed, {result.reused} "
+          f"reused, {len(result.rows) - len(bad)} completed, {len(bad)} not")
+    print(f"results in {out}/ ({', '.join(result.files)}; one folder per point in points/)")
     return EXIT_OK
 
 
@@ -200,6 +245,44 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-y", "--yes", action="store_true",
                      help="confirm a run of more than 1e6 time steps")
     run.set_defaults(handler=_run)
+    sweep = sub.add_parser(
+        "sweep", parents=[common], help="run a case over a grid or sample of parameters",
+        description="Run a case for every point of a parameter sweep, each point a Dask "
+                    "task, into OUT/points/<hash>/; gather OUT/results.csv and .parquet. "
+                    "Completed identical points are reused, so a rerun computes only "
+                    "what is missing.")
+    sweep.add_argument("case", help="path to the case file (.toml)")
+    sweep.add_argument("-p", "--param", action="append", required=True, metavar="KEY=VALUES",
+                       help="a case-file key path and its values: 1,2,5 | lin:START:STOP:N | "
+                            "log:START:STOP:N | range:START:STOP[:STEP] (repeat for more "
+                            "keys)")
+    sweep.add_argument("-o", "--output", help="sweep folder (default results/CASE-sweep)")
+    sweep.add_argument("--design", choices=("grid", "lhs"), default="grid",
+                       help="every combination (grid, default) or a Latin hypercube (lhs)")
+    sweep.add_argument("--samples", type=int, help="number of points of --design lhs")
+    sweep.add_argument("--seed", type=int, help="random seed of --design lhs")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on an existing Dask cluster (tcp://host:8786) instead of a "
+                            "local one")
+    where.add_argument("--workers", type=int,
+                       help="worker processes of the local cluster (default: one per core)")
+    where.add_argument("--serial", action="store_true",
+                       help="run the points one after another in this process (no Dask)")
+    sweep.add_argument("--retries", type=int, default=1,
+                       help="retries of a point whose worker died or that raised an "
+                            "unexpected error (default 1)")
+    again = sweep.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the sweep in the output folder (it must be this sweep)")
+    again.add_argument("--overwrite", action="store_true",
+                       help="recompute every point, even those already completed")
+    sweep.add_argument("--plot", metavar="QUANTITY",
+                       help="plot a table column (e.g. heat_flow.right, kappa_eff.xx) "
+                            "versus the swept keys")
+    sweep.add_argument("-y", "--yes", action="store_true",
+                       help="confirm runs of more than 1e6 time steps")
+    sweep.set_defaults(handler=_sweep)
     info = sub.add_parser("info", parents=[common],
                           help="describe a mesh (.msh) or a result folder")
     info.add_argument("path", help="a gmsh .msh file or a folder written by femheat run")

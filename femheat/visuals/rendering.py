@@ -1,4 +1,4 @@
-"""Pictures of results: off-screen PyVista renders and matplotlib line profiles.
+"""Pictures of results: off-screen PyVista renders, matplotlib line profiles and sweep plots.
 
 PyVista and matplotlib are imported inside the functions, so ``import femheat``
 does not need them. Rendering reads the VTU files written by
@@ -7,13 +7,17 @@ does not need them. Rendering reads the VTU files written by
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["render_temperature", "plot_profiles"]
+__all__ = ["render_temperature", "plot_profiles", "plot_sweep"]
+
+log = logging.getLogger(__name__)
 
 
 def _pyvista():
@@ -137,6 +141,95 @@ def plot_profiles(x: np.ndarray, profiles: Sequence[tuple[float, np.ndarray]], p
         ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    png = Path(png)
+    fig.savefig(png)
+    plt.close(fig)
+    return png
+
+
+def _number(v: Any) -> Optional[float]:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v)
+
+
+def _log_scale(values: Sequence[float]) -> bool:
+    """Log axis for positive values spanning more than two decades."""
+    vals = [v for v in values if v is not None and np.isfinite(v)]
+    return bool(vals) and min(vals) > 0 and max(vals) / min(vals) > 100
+
+
+def plot_sweep(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], quantity: str,
+               png: str | Path, *, title: str = "") -> Optional[Path]:
+    """Plot ``quantity`` of a sweep table versus its swept ``keys``.
+
+    One swept key: a line through the completed points. A grid of several keys:
+    one line per combination of the other keys versus the first. Points off a
+    grid (a Latin hypercube): one scatter panel per key. Axes spanning more than
+    two decades are logarithmic; non-numeric values are placed by their order.
+    Returns None (and logs why) when no completed row holds a number for
+    ``quantity``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r.get("status") == "completed"
+            and _number(r.get(quantity)) is not None]
+    if not done:
+        have = sorted({k for r in rows for k, v in r.items() if _number(v) is not None
+                       and k not in keys and k != "point"})
+        log.warning("no completed point has a number for %r: no plot; numeric columns: %s",
+                    quantity, ", ".join(have) or "none")
+        return None
+
+    def axis_values(key: str) -> tuple[list[float], Optional[list[str]]]:
+        raw = [r.get(key) for r in done]
+        if all(_number(v) is not None for v in raw):
+            return [float(v) for v in raw], None
+        labels = list(dict.fromkeys(json.dumps(v, default=str) for v in raw))
+        return [float(labels.index(json.dumps(v, default=str))) for v in raw], labels
+
+    y = [float(r[quantity]) for r in done]
+    others = list(keys[1:])
+    combos = list(dict.fromkeys(tuple(json.dumps(r.get(k), default=str) for k in others)
+                                for r in done))
+    xs, labels = axis_values(keys[0])
+    per_combo = len(done) / max(len(combos), 1)
+    grid = len(keys) == 1 or (len(combos) < len(done) and per_combo >= 2)
+    panels = [keys[0]] if grid else list(keys)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), dpi=120,
+                             squeeze=False)
+    if grid:
+        ax = axes[0, 0]
+        colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(combos), 1)))
+        for c, combo in zip(colors, combos):
+            sel = [i for i, r in enumerate(done)
+                   if tuple(json.dumps(r.get(k), default=str) for k in others) == combo]
+            sel.sort(key=lambda i: xs[i])
+            label = ", ".join(f"{'.'.join(k.split('.')[-2:])} = {json.loads(v)}"
+                              for k, v in zip(others, combo)) or None
+            ax.plot([xs[i] for i in sel], [y[i] for i in sel], "o-", color=c, lw=1.5,
+                    ms=4, label=label)
+        if len(combos) > 1:
+            ax.legend(fontsize=7, ncol=1 + len(combos) // 12)
+    for ax, key in zip(axes[0], panels):
+        xk, lk = (xs, labels) if key == keys[0] else axis_values(key)
+        if not grid:
+            ax.scatter(xk, y, s=14, c="C0")
+        if lk:
+            ax.set_xticks(range(len(lk)), lk, rotation=30, fontsize=7)
+        elif _log_scale(xk):
+            ax.set_xscale("log")
+        if _log_scale(y):
+            ax.set_yscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel(quantity)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     png = Path(png)
     fig.savefig(png)

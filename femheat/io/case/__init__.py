@@ -84,6 +84,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ...errors import FemheatInputError, PlausibilityError
+from ...mesh.regions import RegionMesh
 from ...physics import plausibility
 from .boundaries import parse_boundaries
 from .common import check_keys, table
@@ -96,7 +97,7 @@ from .run import (OutputSettings, TimeSettings, parse_initial, parse_output, par
                   parse_time)
 
 __all__ = ["Case", "TimeSettings", "OutputSettings", "HomogenizationSettings", "load_case",
-           "parse_case"]
+           "parse_case", "read_case_table"]
 
 _TOP = {"title", "description", "mesh", "model", "materials", "interfaces", "boundaries",
         "source", "initial", "time", "output", "homogenization", "frequency"}
@@ -133,7 +134,7 @@ class Case:
 
 
 def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, *,
-               confirm: bool = False) -> Case:
+               confirm: bool = False, mesh: Optional[RegionMesh] = None) -> Case:
     """Build a :class:`Case` from the parsed TOML table ``data``, section by section.
 
     The model section is read first, so that the registered model decides which
@@ -148,6 +149,10 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
     confirm
         Confirms a run of more than 10⁶ time steps (``femheat run --yes``); the
         case can confirm it itself with ``[time] confirm_steps = true``.
+    mesh
+        The mesh of this case's ``[mesh]`` section, already loaded or built (a
+        sweep shares one mesh among the points of one geometry); the caller
+        vouches that it is that section's mesh, which is then not read again.
     """
     check_keys(data, _TOP, "case")
     model, options = parse_model(data)
@@ -169,7 +174,7 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
                 "[homogenization] for an ordinary run)")
         parse_output(data, None, {"vtu", "png"})
         plausibility.check_before_mesh(materials=materials)
-        regions = parse_mesh(data, base)
+        regions = mesh if mesh is not None else parse_mesh(data, base)
         plausibility.check_with_mesh(regions, materials=materials, interfaces=interfaces)
         settings = parse_homogenization(data, regions, materials, interfaces, model.name,
                                         options)
@@ -207,7 +212,7 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
     plausibility.check_before_mesh(
         **check, dt=time.dt if time else None, end=time.end if time else None,
         confirmed=confirm or (time is not None and time.confirm_steps))
-    regions = parse_mesh(data, base)
+    regions = mesh if mesh is not None else parse_mesh(data, base)
     if q0 is not None and q0.size != regions.dim:
         raise FemheatInputError(
             f"initial.flux must have {regions.dim} components, got {list(q0)}")
@@ -224,10 +229,11 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
                 frequency=frequency)
 
 
-def load_case(path: str | Path, *, confirm: bool = False) -> Case:
-    """Read and validate a TOML case file (UTF-8).
+def read_case_table(path: str | Path) -> dict:
+    """The TOML table of the case file ``path`` (UTF-8), not yet validated.
 
-    ``confirm`` confirms a run of more than 10⁶ time steps (see :func:`parse_case`).
+    Raises :class:`~femheat.errors.FemheatInputError` for a missing file, a
+    folder, non-UTF-8 text or invalid TOML.
     """
     path = Path(path)
     if not path.exists():
@@ -246,7 +252,15 @@ def load_case(path: str | Path, *, confirm: bool = False) -> Case:
         raise FemheatInputError(
             f"cannot read case file {str(path)!r}: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FemheatInputError(f"{path}: invalid TOML: {exc}") from None
-    return parse_case(data, path.parent, path, confirm=confirm)
+
+
+def load_case(path: str | Path, *, confirm: bool = False) -> Case:
+    """Read and validate a TOML case file (UTF-8).
+
+    ``confirm`` confirms a run of more than 10⁶ time steps (see :func:`parse_case`).
+    """
+    path = Path(path)
+    return parse_case(read_case_table(path), path.parent, path, confirm=confirm)
