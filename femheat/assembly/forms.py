@@ -41,6 +41,7 @@ __all__ = [
     "flux_grad_div",
     "interior_penalty",
     "wall_no_slip",
+    "wall_tangential_flux",
     "wall_slip",
     "wall_impermeable",
     "wall_normal_flux",
@@ -224,6 +225,21 @@ def wall_no_slip(q, v, w):
     return (w.sigma * dot(_times(_sym(w.nu), qt), vt)
             - dot(_times(w.nu, _normal_derivative(q, w.n)), vt)
             - dot(_normal_derivative(v, w.n), _times(w.nu, qt)))
+
+
+@LinearForm
+def wall_tangential_flux(v, w):
+    r"""Data of a Nitsche wall q_t = g_t (``w.flux`` = g_t [W m⁻²], tangential):
+
+    .. math::
+
+        \langle \sigma \nu_s\, g_t, v_t\rangle - \langle (\nabla v) n, \nu\, g_t\rangle ,
+
+    the right-hand side that goes with :func:`wall_no_slip` (``w.nu``, ``w.sigma`` as
+    there; ν_s the symmetric part of a tensor ν). With g_t = 0 it vanishes (no-slip).
+    """
+    return (w.sigma * dot(_times(_sym(w.nu), w.flux), _tangential(v, w.n))
+            - dot(_normal_derivative(v, w.n), _times(w.nu, w.flux)))
 
 
 @BilinearForm

@@ -7,8 +7,10 @@ system gains, with ν = l²/κ [m³ K W⁻¹] (a tensor l²κ⁻¹ for anisotrop
 * a symmetric interior penalty on every interior facet (tangential jumps; the
   normal component is continuous in H(div)), except on Kapitza interfaces
   declared ``tangential="free"``,
-* Nitsche terms on :class:`~femheat.physics.conditions.NoSlip` walls and a Robin term
-  on :class:`~femheat.physics.conditions.SlipLength` walls; other boundaries are
+* Nitsche terms on :class:`~femheat.physics.conditions.NoSlip` walls and, with their
+  data q_t = g_t in the load (:func:`tangential_flux_load`), on
+  :class:`~femheat.physics.conditions.TangentialFlux` walls; a Robin term on
+  :class:`~femheat.physics.conditions.SlipLength` walls; other boundaries are
   stress-free (natural), which on an impermeable wall is free slip.
 
 Anisotropic conductivity. In the Landau–Khalatnikov form (seed 000),
@@ -141,19 +143,20 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import skfem
 
 from . import forms
-from ..physics.conditions import HeatFlux, NoSlip, SlipLength
+from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
 from ..physics.materials import CoefficientFields, material_fields
 from ..mesh.regions import RegionMesh
 
 __all__ = ["gk_operator", "penalty_scale", "weak_walls", "wall_coupling", "surface_normal",
-           "MIN_PENALTY"]
+           "tangential_flux_load", "MIN_PENALTY"]
 
 #: Smallest accepted penalty factor η (Shahbazi's sufficient value).
 MIN_PENALTY = 1.0
@@ -402,7 +405,7 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
             if problem.degree == 0:  # P0 temperature: its wall trace, from the flux
                 G = G + forms.wall_temperature_trace.assemble(
                     fb, kinv=f.resistivity, **_cell_moments(mesh, cells, fb))
-        if isinstance(wall, NoSlip):
+        if isinstance(wall, (NoSlip, TangentialFlux)):
             G = G + forms.wall_no_slip.assemble(
                 fb, nu=nu_w, sigma=_field(eta * cell_sigma[cells], fb))
         elif isinstance(wall, SlipLength):
@@ -410,3 +413,42 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
             friction = ell * kinv_w / wall.coefficient
             G = G + forms.wall_slip.assemble(fb, friction=friction, **normal)
     return G.tocsr()
+
+
+def tangential_flux_load(problem, qb: skfem.CellBasis, order: int, flux_degree: int
+                         ) -> Callable[[float], np.ndarray] | None:
+    """The flux-equation load of the :class:`~femheat.physics.conditions.TangentialFlux`
+    walls at time t, :func:`~femheat.assembly.forms.wall_tangential_flux` (n_q,);
+    None without such walls. Constant data are assembled once."""
+    walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
+    if not walls:
+        return None
+    rm: RegionMesh = problem.regions
+    mesh = rm.mesh
+    tensor = not material_fields(rm, problem.materials, qb.global_coordinates().value).isotropic
+    cell_sigma = penalty_scale(mesh, flux_degree)[0]
+    parts = []
+    for name, wall in walls:
+        facets = rm.boundary(name)
+        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=order)
+        cells = mesh.f2t[0, facets]
+        f = material_fields(rm, problem.materials, fb.global_coordinates().value, cells)
+        where = (f"walls.{name}: TangentialFlux.value (case file: "
+                 f"boundaries.{name}.wall_flux)")
+        parts.append((fb, wall, where, _viscosities(f, tensor)[0],
+                      _field(problem.penalty * cell_sigma[cells], fb)))
+    x = [fb.global_coordinates().value for fb, *_ in parts]
+    steady = not any(w.time_dependent for _, w, *_ in parts)
+    cache: dict = {}
+
+    def load(t: float) -> np.ndarray:
+        if steady and "f" in cache:
+            return cache["f"]
+        out = np.zeros(qb.N)
+        for (fb, wall, where, nu, sigma), xf in zip(parts, x):
+            g = wall.tangential(xf, fb.normals, t, where)
+            out += forms.wall_tangential_flux.assemble(fb, nu=nu, sigma=sigma, flux=g)
+        cache["f"] = out
+        return out
+
+    return load

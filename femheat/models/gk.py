@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import numpy as np
 import skfem
 
-from ..assembly.gk import MIN_PENALTY, gk_operator, wall_coupling, weak_walls
+from ..assembly.gk import (MIN_PENALTY, gk_operator, tangential_flux_load, wall_coupling,
+                           weak_walls)
 from ..assembly.problem import HeatProblem
 from ..element.spaces import gk_elements
 from ..errors import FemheatInputError
@@ -84,7 +85,8 @@ class GKModel(MixedModel):
         extra = gk_operator(problem, flux_basis, intorder, flux_degree)
         weak = weak_walls(problem)  # curved walls made impermeable weakly
         W = wall_coupling(problem, flux_basis, temperature_basis, intorder) if weak else None
-        return FluxOperators(extra, W, weak)
+        load = tangential_flux_load(problem, flux_basis, intorder, flux_degree)
+        return FluxOperators(extra, W, weak, load)
 
     def steady(self, system, **options: Any) -> State:
         mean = options.get("mean_temperature")
