@@ -25,7 +25,7 @@ from .analysis.postprocess import (EnergyBalance, boundary_heat_flow, cell_avera
 from .analysis.conductance import (crossover_resistance, fit_resistance, maxwell_garnett,
                           sweep_resistance)
 from .physics.conditions import (Convection, FreeSlip, HeatFlux, Insulated, KapitzaResistance, NoSlip,
-                         SlipLength, Temperature)
+                         SlipLength, TangentialFlux, Temperature)
 from .errors import (BoundaryConditionError, FemheatInputError, MeshError, RegionError,
                      SolverError)
 from .analysis.homogenization import CellProblem, Homogenization, homogenize
@@ -41,7 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BoundaryConditionError", "Convection", "EnergyBalance", "FemheatInputError", "FreeSlip",
-    "NoSlip", "SlipLength",
+    "NoSlip", "SlipLength", "TangentialFlux",
     "HeatFlux", "HeatProblem", "Insulated", "KapitzaResistance", "MODELS", "Material",
     "MeshError", "MixedSystem", "RegionError", "RegionMesh", "SolverError", "State",
     "Temperature", "ThetaScheme", "assemble", "boundary_heat_flow", "cell_averages", "consistent_flux",

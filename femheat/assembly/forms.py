@@ -24,6 +24,7 @@ Q [W m⁻³], R [m² K W⁻¹].
 
 from __future__ import annotations
 
+import numpy as np
 from skfem import BilinearForm, LinearForm
 from skfem.helpers import ddot, div, dot, grad, jump, mul
 
@@ -40,6 +41,7 @@ __all__ = [
     "flux_grad_div",
     "interior_penalty",
     "wall_no_slip",
+    "wall_tangential_flux",
     "wall_slip",
     "wall_impermeable",
     "wall_normal_flux",
@@ -130,13 +132,29 @@ def flux_moment(v, w):
     return dot(w.direction, v)
 
 
+def _times(nu, u):
+    """ν u for a scalar field ν (shape (n, nq)) or a tensor field (d, d, n, nq) acting
+    on the first (flux-component) index of a vector u or a gradient (∇u)ᵢⱼ = ∂ⱼuᵢ."""
+    if np.ndim(nu) <= 2:
+        return nu * u
+    return np.einsum("ij...,j...->i...", nu, u)
+
+
+def _sym(nu):
+    """Symmetric part of a tensor field (a scalar field unchanged)."""
+    return nu if np.ndim(nu) <= 2 else 0.5 * (nu + np.swapaxes(nu, 0, 1))
+
+
 @BilinearForm
 def flux_viscosity(q, v, w):
-    r"""Guyer–Krumhansl "viscous" term :math:`(\nu \nabla q, \nabla v)`, ``w.nu`` = l²/κ.
+    r"""Guyer–Krumhansl "viscous" term :math:`\sum_k (\nu\, \partial_k q, \partial_k v)`,
+    ``w.nu`` = l²κ⁻¹.
 
-    ν [m³ K W⁻¹] is a scalar field; (∇q)ᵢⱼ = ∂ⱼqᵢ.
+    ν [m³ K W⁻¹] is a scalar field (isotropic κ) or a tensor field (d, d, ...)
+    acting on the flux components, ν_ij ∂_k q_j ∂_k v_i (anisotropic κ, see
+    :mod:`femheat.assembly.gk`); (∇q)ᵢⱼ = ∂ⱼqᵢ.
     """
-    return w.nu * ddot(grad(q), grad(v))
+    return ddot(_times(w.nu, grad(q)), grad(v))
 
 
 @BilinearForm
@@ -170,14 +188,20 @@ def interior_penalty(q, v, w):
     ``asm(interior_penalty, [fb0, fb1], [fb0, fb1], nu0=..., nu1=..., nu_max=...,
     sigma=...)`` where ``fbᵢ = InteriorFacetBasis(..., side=i)``. For an
     H(div)-conforming q only the tangential jump is nonzero.
+
+    ν may be a tensor field (anisotropic κ): the second term is then
+    ⟨{(∇v)n}, ν[q]⟩ = ⟨{νᵀ(∇v)n}, [q]⟩, the boundary term of the volume form
+    integrated by parts on q, so the form stays adjoint-consistent when ν has
+    an antisymmetric (thermal Hall) part, and ``nu_max`` must be a symmetric
+    tensor bounding the symmetric parts of both sides' ν.
     """
     side_q, side_v = w.idx
     nu_q = w.nu0 if side_q == 0 else w.nu1
     nu_v = w.nu0 if side_v == 0 else w.nu1
     jq, jv = jump(w, q, v)
-    return (w.sigma * w.nu_max * dot(jq, jv)
-            - 0.5 * nu_q * dot(_normal_derivative(q, w.n), jv)
-            - 0.5 * nu_v * dot(_normal_derivative(v, w.n), jq))
+    return (w.sigma * dot(_times(w.nu_max, jq), jv)
+            - 0.5 * dot(_times(nu_q, _normal_derivative(q, w.n)), jv)
+            - 0.5 * dot(_normal_derivative(v, w.n), _times(nu_v, jq)))
 
 
 def _tangential(u, n):
@@ -193,12 +217,29 @@ def wall_no_slip(q, v, w):
         -\langle \nu (\nabla q)n, v_t\rangle - \langle \nu (\nabla v)n, q_t\rangle
         + \langle \sigma \nu q_t, v_t\rangle .
 
-    The normal component is set by the thermal condition of the boundary.
+    The normal component is set by the thermal condition of the boundary. A
+    tensor ν (anisotropic κ) enters as ν(∇q)n·v_t, (∇v)n·νq_t and the
+    penalty σ ν_s q_t·v_t with ν_s the symmetric part of ν.
     """
     qt, vt = _tangential(q, w.n), _tangential(v, w.n)
-    return w.nu * (w.sigma * dot(qt, vt)
-                   - dot(_normal_derivative(q, w.n), vt)
-                   - dot(_normal_derivative(v, w.n), qt))
+    return (w.sigma * dot(_times(_sym(w.nu), qt), vt)
+            - dot(_times(w.nu, _normal_derivative(q, w.n)), vt)
+            - dot(_normal_derivative(v, w.n), _times(w.nu, qt)))
+
+
+@LinearForm
+def wall_tangential_flux(v, w):
+    r"""Data of a Nitsche wall q_t = g_t (``w.flux`` = g_t [W m⁻²], tangential):
+
+    .. math::
+
+        \langle \sigma \nu_s\, g_t, v_t\rangle - \langle (\nabla v) n, \nu\, g_t\rangle ,
+
+    the right-hand side that goes with :func:`wall_no_slip` (``w.nu``, ``w.sigma`` as
+    there; ν_s the symmetric part of a tensor ν). With g_t = 0 it vanishes (no-slip).
+    """
+    return (w.sigma * dot(_times(_sym(w.nu), w.flux), _tangential(v, w.n))
+            - dot(_normal_derivative(v, w.n), _times(w.nu, w.flux)))
 
 
 @BilinearForm
@@ -207,15 +248,20 @@ def wall_slip(q, v, w):
 
     ``w.friction`` = ν/(C_s l) = l/(C_s κ) [m² K W⁻¹]. C_s → ∞ is free slip.
     q_t = q − (q·n)n uses ``w.n``: the facet normal, or the smooth normal of a
-    curved wall passed as the keyword field ``n=`` at assembly.
+    curved wall passed as the keyword field ``n=`` at assembly. A tensor
+    friction l κ⁻¹/C_s (anisotropic κ) gives ⟨(l/C_s) κ⁻¹q_t, v_t⟩: the
+    tangential part of κ⁻¹(l ∂q/∂n + q_t/C_s) vanishes on the wall.
     """
-    return w.friction * dot(_tangential(q, w.n), _tangential(v, w.n))
+    return dot(_times(w.friction, _tangential(q, w.n)), _tangential(v, w.n))
 
 
-def _normal_stress(u, n, nu, nu_beta):
-    """σ_nn(u) = ν ((∇u)n)·n + βν ∇·u: the normal-normal part of the GK "stress"
-    ν∇u + βν(∇·u)I whose divergence is the viscous force of the flux equation."""
-    return nu * dot(_normal_derivative(u, n), n) + nu_beta * div(u)
+def _normal_stress(u, n, nu, nu_beta, transpose=False):
+    """σ_nn(u) = n·ν(∇u)n + βν ∇·u: the normal-normal part of the GK "stress"
+    ν∇u + βν(∇·u)I whose divergence is the viscous force of the flux equation
+    (``transpose``: n·νᵀ(∇u)n, its adjoint for a tensor ν)."""
+    nn = _times(np.swapaxes(nu, 0, 1) if transpose and np.ndim(nu) > 2 else nu,
+                _normal_derivative(u, n))
+    return dot(nn, n) + nu_beta * div(u)
 
 
 @BilinearForm
@@ -233,7 +279,8 @@ def wall_impermeable(q, v, w):
     divergence is the viscous force of the flux equation; the first term is
     the normal part of the boundary term −⟨ν(∇q)n + ν_β(∇·q)n, v⟩ of the
     integrated-by-parts viscous and grad-div terms (consistency), the second
-    makes the form symmetric, the third is the penalty. ``w.nu`` = l²/κ,
+    makes the form symmetric (adjoint-consistent: n·νᵀ(∇v)n for a tensor ν),
+    the third is the penalty. ``w.nu`` = l²/κ (or the tensor l²κ⁻¹),
     ``w.nu_beta`` = βl²/κ [m³ K W⁻¹], ``w.gamma`` [m² K W⁻¹] the penalty
     (:func:`femheat.assembly.gk.gk_operator` uses η(1+β)σ_F(ν + κ⁻¹(|K|/|F|)²): the
     Nitsche scaling of :func:`wall_no_slip` plus a part that keeps the wall
@@ -246,7 +293,7 @@ def wall_impermeable(q, v, w):
     qn, vn = dot(q, w.n), dot(v, w.n)
     return (w.gamma * qn * vn
             - _normal_stress(q, w.n, w.nu, w.nu_beta) * vn
-            - _normal_stress(v, w.n, w.nu, w.nu_beta) * qn)
+            - _normal_stress(v, w.n, w.nu, w.nu_beta, transpose=True) * qn)
 
 
 @BilinearForm

@@ -1,15 +1,52 @@
 r"""Assembly of the Guyer–Krumhansl (phonon-hydrodynamic) flux operator.
 
 For the law τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q) the flux block of the mixed
-system gains, with ν = l²/κ [m³ K W⁻¹],
+system gains, with ν = l²/κ [m³ K W⁻¹] (a tensor l²κ⁻¹ for anisotropic κ, below),
 
 * the broken viscous term Σ_K (ν∇q, ∇v)_K and the grad-div term β(ν∇·q, ∇·v),
 * a symmetric interior penalty on every interior facet (tangential jumps; the
   normal component is continuous in H(div)), except on Kapitza interfaces
   declared ``tangential="free"``,
-* Nitsche terms on :class:`~femheat.physics.conditions.NoSlip` walls and a Robin term
-  on :class:`~femheat.physics.conditions.SlipLength` walls; other boundaries are
+* Nitsche terms on :class:`~femheat.physics.conditions.NoSlip` walls and, with their
+  data q_t = g_t in the load (:func:`tangential_flux_load`), on
+  :class:`~femheat.physics.conditions.TangentialFlux` walls; a Robin term on
+  :class:`~femheat.physics.conditions.SlipLength` walls; other boundaries are
   stress-free (natural), which on an impermeable wall is free slip.
+
+Anisotropic conductivity. In the Landau–Khalatnikov form (seed 000),
+Γ∂q/∂t = −(a q − λ∇²q + ζ∇T), the free energy ½ q·a q + ½ λ ∂_k q·∂_k q gives
+κ = ζa⁻¹; an anisotropic κ comes from a tensor a (ζ scalar). The gradient energy
+is taken with the anisotropy of the bulk term, λ = l² a (one isotropic nonlocal
+length l): ½ l² ∂_k q·a ∂_k q. Divided by ζ, the flux equation is
+κ⁻¹(τ∂q/∂t + q) + ∇T − ∇·(l²κ⁻¹∇q) − ∇(βν̄∇·q) = 0, so the viscous term is
+Σ_k(ν ∂_k q, ∂_k v) with the tensor ν = l²κ⁻¹ acting on the flux components,
+ν_ij ∂_k q_j ∂_k v_i: symmetric positive semidefinite when κ is SPD
+(Σ_k ∂_k q·κ⁻¹∂_k q ≥ 0), and with constant coefficients κ times the equation is
+exactly τ∂q/∂t + q = −κ∇T + l²∇²q, the GK law with tensor κ and scalar τ, l. (An
+isotropic λ, i.e. a scalar ν = λ/ζ, would instead make the length anisotropic,
+l² ∝ κ.) The grad-div term sees only the scalar ∇·q, so its coefficient is a
+scalar: βl²κ⁻¹∇∇·q would be neither symmetric nor H(div)-conforming (κ⁻¹v has no
+continuous normal component). It takes the isotropic part of the resistivity,
+ν̄ = l² tr(κ⁻¹)/d (the projection of l²κ⁻¹ onto multiples of I; l²/κ when κ is
+isotropic): the law reads τ∂q/∂t + q = −κ∇T + l²∇²q + βν̄κ∇∇·q, i.e. along each
+principal axis β is scaled by κ_i tr(κ⁻¹)/d (0.67 and 2.0 for κ = diag(1, 3));
+β = 0 is exact. The facet terms carry the tensor: −⟨{ν(∇q)n}, [v]⟩ −
+⟨{νᵀ(∇v)n}, [q]⟩ + ⟨σν_max[q], [v]⟩ with ν_max = ½(ν₀ + ν₁ + |ν₀ − ν₁|) (symmetric
+parts, |·| the matrix absolute value), which bounds both sides' ν; no-slip
+walls alike (penalty σν_s, ν_s the symmetric part); the weakly impermeable
+wall's penalty uses n·ν_s n + βν̄ + (1 + β)(|K|/|F|)² n·κ⁻¹n; a slip length adds
+⟨(l/C_s)κ⁻¹q_t, v_t⟩ (the tangential part of κ⁻¹(l∂q/∂n + q_t/C_s) vanishes).
+The quadratic form sees only ν_s, so coercivity follows as in the isotropic case
+with ν_s^½∇q in place of ν^½∇q. A thermal Hall (antisymmetric) part of κ is the
+reactive Onsager coupling (a non-symmetric ζ, not the free energy); it is kept
+in ν, so the law above holds exactly, and it makes the flux block
+non-symmetric like the Darcy term (κ⁻¹q, v) already does: the adjoint terms use
+νᵀ (adjoint consistency), the system is solved by LU, and the iterative solver
+refuses it. Measured (``tests/test_gk_anisotropic.py``): κ = diag(1, 3), l = 0.1,
+relative L2 orders T / q: 0.96 / 1.92 at degree 0 (n = 16 → 32), 1.90–1.94 / 3.0
+at degree 1 (n = 8 → 16); full and Hall tensors alike; a problem rotated with
+κ = R diag Rᵀ reproduces the axis-aligned solution to round-off (2D, 3D, all
+wall kinds).
 
 Curved walls. Imposing q·n_h = 0 strongly on flat facets whose normals n_h
 jump from facet to facet locks the tangential flux (the Babuška–Sapondzhyan
@@ -106,19 +143,20 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import skfem
 
 from . import forms
-from ..physics.conditions import HeatFlux, NoSlip, SlipLength
+from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
-from ..physics.materials import material_fields
+from ..physics.materials import CoefficientFields, material_fields
 from ..mesh.regions import RegionMesh
 
 __all__ = ["gk_operator", "penalty_scale", "weak_walls", "wall_coupling", "surface_normal",
-           "MIN_PENALTY"]
+           "tangential_flux_load", "MIN_PENALTY"]
 
 #: Smallest accepted penalty factor η (Shahbazi's sufficient value).
 MIN_PENALTY = 1.0
@@ -151,10 +189,40 @@ def penalty_scale(mesh: skfem.Mesh, degree: int) -> tuple[np.ndarray, np.ndarray
     return cell, 0.5 * (cell[f2t[0]] + cell[other])
 
 
-def _nu(problem, x: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """ν = l²/κ at points x (d, n, nq) of the given cells."""
+def _viscosities(f: CoefficientFields, tensor: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(ν, ν̄) from evaluated material fields: ν = l²κ⁻¹ [m³ K W⁻¹], the scalar field
+    l²/κ for isotropic κ or else the tensor field (d, d, n, nq); ν̄ = l² tr(κ⁻¹)/d,
+    its isotropic part, the coefficient of the grad-div term (module docstring)."""
+    ell2, kinv = f.nonlocal_length**2, f.resistivity
+    if not tensor:
+        return ell2 * kinv[0, 0], ell2 * kinv[0, 0]
+    return ell2[None, None] * kinv, ell2 * np.trace(kinv) / kinv.shape[0]
+
+
+def _nu(problem, x: np.ndarray, cells: np.ndarray, tensor: bool = False) -> np.ndarray:
+    """ν = l²κ⁻¹ at points x (d, n, nq) of the given cells (a tensor field if ``tensor``)."""
     f = material_fields(problem.regions, problem.materials, x, cells)
-    return f.nonlocal_length**2 * f.resistivity[0, 0]
+    return _viscosities(f, tensor)[0]
+
+
+def _sym(a: np.ndarray) -> np.ndarray:
+    return 0.5 * (a + np.swapaxes(a, 0, 1))
+
+
+def _spd_max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Symmetric tensor field ½(a_s + b_s + |a_s − b_s|) ≥ a_s and ≥ b_s (a_s, b_s the
+    symmetric parts, |·| the matrix absolute value); max(a, b) for scalar fields."""
+    if a.ndim <= 2:
+        return np.maximum(a, b)
+    sa, sb = _sym(a), _sym(b)
+    lam, vec = np.linalg.eigh(np.moveaxis(sa - sb, (0, 1), (-2, -1)))
+    absdiff = np.einsum("...ik,...k,...jk->...ij", vec, np.abs(lam), vec)
+    return 0.5 * (sa + sb + np.moveaxis(absdiff, (-2, -1), (0, 1)))
+
+
+def _normal_part(a: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """n·a_s n of a tensor field a (d, d, n, nq) with unit normals n (d, n, nq)."""
+    return np.einsum("i...,ij...,j...->...", n, a, n)
 
 
 def _field(values: np.ndarray, basis) -> np.ndarray:
@@ -277,16 +345,18 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     order
         Quadrature order.
     flux_degree
-        Polynomial degree k of the flux space (1 for BDM1, 2 for RT of order 1).
+        Polynomial degree k of the flux space (1 for BDM1, 2 for BDM2).
     """
     rm: RegionMesh = problem.regions
     mesh, elem = rm.mesh, qb.elem
     eta, beta = problem.penalty, problem.beta
     x = qb.global_coordinates().value
-    nu = _nu(problem, x, np.arange(mesh.t.shape[1]))
+    fields = material_fields(rm, problem.materials, x)
+    tensor = not fields.isotropic  # anisotropic κ: ν = l²κ⁻¹ is a tensor field
+    nu, nu_mean = _viscosities(fields, tensor)
     G = forms.flux_viscosity.assemble(qb, nu=nu)
     if beta:
-        G = G + forms.flux_grad_div.assemble(qb, nu=beta * nu)
+        G = G + forms.flux_grad_div.assemble(qb, nu=beta * nu_mean)
     weak = weak_walls(problem)
     if not np.any(nu > 0) and not weak:
         return G.tocsr()
@@ -301,10 +371,10 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
         fbs = [skfem.InteriorFacetBasis(mesh, elem, facets=interior, side=s, intorder=order)
                for s in (0, 1)]
         xf = fbs[0].global_coordinates().value
-        nu0 = _nu(problem, xf, mesh.f2t[0, interior])
-        nu1 = _nu(problem, xf, mesh.f2t[1, interior])
+        nu0 = _nu(problem, xf, mesh.f2t[0, interior], tensor)
+        nu1 = _nu(problem, xf, mesh.f2t[1, interior], tensor)
         G = G + skfem.asm(forms.interior_penalty, fbs, fbs, nu0=nu0, nu1=nu1,
-                          nu_max=np.maximum(nu0, nu1),
+                          nu_max=_spd_max(nu0, nu1),
                           sigma=_field(eta * facet_sigma[interior], fbs[0]))
 
     for name, wall in problem.walls.items():
@@ -312,25 +382,73 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=order)
         cells = mesh.f2t[0, facets]
         f = material_fields(rm, problem.materials, fb.global_coordinates().value, cells)
-        nu_w = f.nonlocal_length**2 * f.resistivity[0, 0]
+        nu_w, nu_w_mean = _viscosities(f, tensor)
+        kinv_w = f.resistivity if tensor else f.resistivity[0, 0]
         normal = {}
         if name in weak:
             # tangential/normal are those of the true surface; q.n = 0 weakly (Nitsche)
             normal = {"n": surface_normal(wall, name, fb)}
             # penalty: Nitsche's σν, plus a Darcy part κ⁻¹(|K|/|F|)² that closes the
-            # wall where l << h (the viscous terms then no longer do)
-            height = _measures(mesh)[0][cells] / fb.dx.sum(axis=1)
-            gamma = _field(eta * (1 + beta) * cell_sigma[cells], fb) * (
-                nu_w + f.resistivity[0, 0] * _field(height**2, fb))
+            # wall where l << h (the viscous terms then no longer do); a tensor enters
+            # by its normal-normal part n·a_s n
+            height = _field(_measures(mesh)[0][cells] / fb.dx.sum(axis=1), fb)
+            scale = _field(eta * cell_sigma[cells], fb)
+            if tensor:
+                n = normal["n"]
+                gamma = scale * (_normal_part(nu_w, n) + beta * nu_w_mean
+                                 + (1 + beta) * height**2 * _normal_part(kinv_w, n))
+            else:
+                gamma = _field(eta * (1 + beta) * cell_sigma[cells], fb) * (
+                    nu_w + kinv_w * height**2)
             G = G + forms.wall_impermeable.assemble(
-                fb, nu=nu_w, nu_beta=beta * nu_w, gamma=gamma, **normal)
+                fb, nu=nu_w, nu_beta=beta * nu_w_mean, gamma=gamma, **normal)
             if problem.degree == 0:  # P0 temperature: its wall trace, from the flux
                 G = G + forms.wall_temperature_trace.assemble(
                     fb, kinv=f.resistivity, **_cell_moments(mesh, cells, fb))
-        if isinstance(wall, NoSlip):
+        if isinstance(wall, (NoSlip, TangentialFlux)):
             G = G + forms.wall_no_slip.assemble(
                 fb, nu=nu_w, sigma=_field(eta * cell_sigma[cells], fb))
         elif isinstance(wall, SlipLength):
-            friction = f.nonlocal_length * f.resistivity[0, 0] / wall.coefficient
+            ell = f.nonlocal_length[None, None] if tensor else f.nonlocal_length
+            friction = ell * kinv_w / wall.coefficient
             G = G + forms.wall_slip.assemble(fb, friction=friction, **normal)
     return G.tocsr()
+
+
+def tangential_flux_load(problem, qb: skfem.CellBasis, order: int, flux_degree: int
+                         ) -> Callable[[float], np.ndarray] | None:
+    """The flux-equation load of the :class:`~femheat.physics.conditions.TangentialFlux`
+    walls at time t, :func:`~femheat.assembly.forms.wall_tangential_flux` (n_q,);
+    None without such walls. Constant data are assembled once."""
+    walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
+    if not walls:
+        return None
+    rm: RegionMesh = problem.regions
+    mesh = rm.mesh
+    tensor = not material_fields(rm, problem.materials, qb.global_coordinates().value).isotropic
+    cell_sigma = penalty_scale(mesh, flux_degree)[0]
+    parts = []
+    for name, wall in walls:
+        facets = rm.boundary(name)
+        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=order)
+        cells = mesh.f2t[0, facets]
+        f = material_fields(rm, problem.materials, fb.global_coordinates().value, cells)
+        where = (f"walls.{name}: TangentialFlux.value (case file: "
+                 f"boundaries.{name}.wall_flux)")
+        parts.append((fb, wall, where, _viscosities(f, tensor)[0],
+                      _field(problem.penalty * cell_sigma[cells], fb)))
+    x = [fb.global_coordinates().value for fb, *_ in parts]
+    steady = not any(w.time_dependent for _, w, *_ in parts)
+    cache: dict = {}
+
+    def load(t: float) -> np.ndarray:
+        if steady and "f" in cache:
+            return cache["f"]
+        out = np.zeros(qb.N)
+        for (fb, wall, where, nu, sigma), xf in zip(parts, x):
+            g = wall.tangential(xf, fb.normals, t, where)
+            out += forms.wall_tangential_flux.assemble(fb, nu=nu, sigma=sigma, flux=g)
+        cache["f"] = out
+        return out
+
+    return load

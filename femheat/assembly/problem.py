@@ -15,8 +15,8 @@ from typing import Mapping, Optional
 from ..errors import BoundaryConditionError, FemheatInputError, RegionError
 from ..mesh.regions import RegionMesh
 from ..physics.conditions import (BoundaryCondition, Convection, FreeSlip, HeatFlux,
-                                  KapitzaResistance, NoSlip, SlipLength, Temperature, Value,
-                                  WallCondition)
+                                  KapitzaResistance, NoSlip, SlipLength, TangentialFlux,
+                                  Temperature, Value, WallCondition)
 from ..element.spaces import quadrature_order
 from ..physics.kapitza import check_interfaces
 from ..physics.materials import Material
@@ -57,7 +57,8 @@ class HeatProblem:
     walls
         GK only: boundary name -> :class:`~femheat.physics.conditions.NoSlip`,
         :class:`~femheat.physics.conditions.FreeSlip` or
-        :class:`~femheat.physics.conditions.SlipLength` for the tangential flux. Boundaries
+        :class:`~femheat.physics.conditions.SlipLength` for the tangential flux, or
+        :class:`~femheat.physics.conditions.TangentialFlux` to prescribe it. Boundaries
         not listed are stress-free (free slip on an impermeable wall).
     penalty
         GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
@@ -88,9 +89,10 @@ class HeatProblem:
                     "condition applies to exterior boundaries; set the tangential behaviour "
                     "of an interface with KapitzaResistance(..., tangential='free')")
             rm.boundary(name)
-            if not isinstance(wall, (NoSlip, FreeSlip, SlipLength)):
+            if not isinstance(wall, (NoSlip, FreeSlip, SlipLength, TangentialFlux)):
                 raise FemheatInputError(
-                    f"walls.{name} must be NoSlip, FreeSlip or SlipLength, got {wall!r}")
+                    f"walls.{name} must be NoSlip, FreeSlip, SlipLength or TangentialFlux, "
+                    f"got {wall!r}")
         for name, mat in self.materials.items():
             rm.subdomain(name)
             if not isinstance(mat, Material):

@@ -123,7 +123,8 @@ class MixedSystem:
         return hit[1]
 
     def flux_load(self, t: float) -> np.ndarray:
-        """f(t) = −⟨T_D, v·n⟩ − ⟨T∞, v·n⟩ over temperature and convective boundaries."""
+        """f(t) = −⟨T_D, v·n⟩ − ⟨T∞, v·n⟩ over temperature and convective boundaries,
+        plus the model's load (GK walls with a prescribed tangential flux)."""
         return self._memo("flux_load", self._flux_load, t)
 
     def heat_load(self, t: float) -> np.ndarray:
@@ -240,6 +241,11 @@ def assemble(problem: HeatProblem) -> MixedSystem:
         A = A + forms.normal_resistance.assemble(cb, resistance=_facet_field(cb, pieces, 0.0))
 
     flux_load = _natural_load(rm, qelem, order, natural, qb.N)
+    if getattr(ops, "load", None) is not None:  # e.g. GK walls with tangential flux data
+        natural_load, model_load = flux_load, ops.load
+
+        def flux_load(t: float) -> np.ndarray:
+            return natural_load(t) + model_load(t)
     essential_dofs, essential_values = _essential_flux(rm, qb, qelem, order, fluxes)
 
     _cache: dict = {}

@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import numpy as np
 import skfem
 
-from ..assembly.gk import MIN_PENALTY, gk_operator, wall_coupling, weak_walls
+from ..assembly.gk import (MIN_PENALTY, gk_operator, tangential_flux_load, wall_coupling,
+                           weak_walls)
 from ..assembly.problem import HeatProblem
 from ..element.spaces import gk_elements
 from ..errors import FemheatInputError
@@ -40,7 +41,7 @@ class GKModel(MixedModel):
                    "beta grad div q); Landau-Khalatnikov quartic term optional")
     has_inertia = True
     viscous = True
-    options = {"degree": "polynomial degree: 0 (BDM1 x P0) or 1 (RT x P1DG)",
+    options = {"degree": "polynomial degree: 0 (BDM1 x P0) or 1 (BDM2 x P1DG)",
                "beta": "2 (Guyer-Krumhansl 1966) or 0 (seed 004 eq. 19)",
                "penalty": "interior-penalty factor eta >= 1"}
     required_material_keys = {
@@ -81,14 +82,11 @@ class GKModel(MixedModel):
 
     def flux_operators(self, problem, flux_basis, temperature_basis, intorder, flux_degree,
                        fields) -> FluxOperators:
-        if not fields.isotropic:
-            raise FemheatInputError(
-                "the gk model needs an isotropic (scalar) conductivity: the viscous term "
-                "l^2 kappa^-1 is a scalar coefficient; give scalar conductivities")
         extra = gk_operator(problem, flux_basis, intorder, flux_degree)
         weak = weak_walls(problem)  # curved walls made impermeable weakly
         W = wall_coupling(problem, flux_basis, temperature_basis, intorder) if weak else None
-        return FluxOperators(extra, W, weak)
+        load = tangential_flux_load(problem, flux_basis, intorder, flux_degree)
+        return FluxOperators(extra, W, weak, load)
 
     def steady(self, system, **options: Any) -> State:
         mean = options.get("mean_temperature")

@@ -11,7 +11,7 @@ it needs, which extra flux operators it adds, and its ``[model]`` options.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,13 +35,16 @@ __all__ = ["MixedModel", "FluxOperators"]
 class FluxOperators:
     """What a model adds to the flux block: A += ``extra``; ``coupling`` W makes the
     flux equation's temperature term −(B + W)ᵀT; ``weak_walls`` are walls whose
-    normal flux is not fixed strongly (name -> condition)."""
+    normal flux is not fixed strongly (name -> condition); ``load(t)`` is added to
+    the flux equation's load f(t) (e.g. GK walls with a prescribed tangential flux)."""
 
     def __init__(self, extra: Optional[sp.spmatrix] = None,
                  coupling: Optional[sp.spmatrix] = None,
-                 weak_walls: Optional[Mapping[str, Any]] = None):
+                 weak_walls: Optional[Mapping[str, Any]] = None,
+                 load: Optional[Callable[[float], np.ndarray]] = None):
         self.extra, self.coupling = extra, coupling
         self.weak_walls = dict(weak_walls or {})
+        self.load = load
 
 
 class MixedModel(Model):

@@ -25,6 +25,7 @@ __all__ = [
     "NoSlip",
     "FreeSlip",
     "SlipLength",
+    "TangentialFlux",
     "WallCondition",
     "cylinder_normal",
     "sphere_normal",
@@ -375,6 +376,91 @@ class SlipLength:
         _check_normal(self.normal, "SlipLength")
 
 
+@dataclass(frozen=True)
+class TangentialFlux:
+    r"""Prescribed tangential flux at the wall, q_t = g_t (Nitsche, as :class:`NoSlip`
+    with data): a heat "Couette" wall.
+
+    Parameters
+    ----------
+    value
+        g [W m⁻²]: a vector of d components (numbers or functions ``f(x, t)`` of
+        positions x (shape ``(d, ...)``, metres) and time t (s)), or one function
+        returning shape ``(d, ...)``; its tangential part g_t = g − (g·n)n is imposed
+        (the normal part is ignored). In 2D also a scalar, or a function returning
+        shape ``x.shape[1:]``: g = q·t with t = (−n_y, n_x), the tangent that runs
+        counter-clockwise around the domain (n outward): +x on a bottom wall,
+        −x on a top wall.
+
+    The flux block gains the terms of :func:`~femheat.assembly.forms.wall_no_slip`
+    and the flux equation the load
+    :func:`~femheat.assembly.forms.wall_tangential_flux`,
+
+    .. math::
+
+        \langle \sigma \nu_s\, g_t, v_t\rangle - \langle (\nabla v) n, \nu\, g_t\rangle ,
+
+    (ν = l²κ⁻¹, σ ~ 1/h the penalty scale of :mod:`femheat.assembly.gk`). The normal
+    component is set by the thermal condition of the boundary (insulated for a
+    wall); g_t uses the facet normals, so on a curved faceted wall the data are
+    those of the polygon. ``TangentialFlux(0)`` is :class:`NoSlip`.
+    """
+
+    value: Value | tuple
+
+    def __post_init__(self) -> None:
+        v = self.value
+        if isinstance(v, (list, tuple)):
+            if len(v) not in (2, 3):
+                raise FemheatInputError(
+                    f"TangentialFlux.value must have 2 or 3 components (one per axis), "
+                    f"got {len(v)}")
+            for i, c in enumerate(v):
+                _check(c, f"TangentialFlux.value[{i}]")
+            object.__setattr__(self, "value", tuple(v))
+        elif not callable(v):
+            arr = finite_array(v, "TangentialFlux.value")
+            if arr.ndim > 1 or (arr.ndim == 1 and arr.size not in (2, 3)):
+                raise FemheatInputError(
+                    f"TangentialFlux.value must be a number (2D: q.t), or a vector of 2 or "
+                    f"3 components, got shape {arr.shape}")
+            if arr.ndim == 1:
+                object.__setattr__(self, "value", tuple(float(c) for c in arr))
+
+    @property
+    def time_dependent(self) -> bool:
+        v = self.value
+        return any(callable(c) for c in v) if isinstance(v, tuple) else callable(v)
+
+    def tangential(self, x: np.ndarray, n: np.ndarray, t: float, where: str) -> np.ndarray:
+        """g_t [W m⁻²] at points ``x`` (d, ...) with outward unit normals ``n`` (d, ...)."""
+        d = x.shape[0]
+        v = self.value
+        if isinstance(v, tuple):
+            if len(v) != d:
+                raise FemheatInputError(
+                    f"{where} has {len(v)} components on a {d}D mesh; give {d}")
+            g = np.stack([evaluate(c, x, t) for c in v])
+        else:
+            g = np.asarray(v(x, t) if callable(v) else v, dtype=float)
+            if g.shape != x.shape:
+                if d != 2:
+                    raise FemheatInputError(
+                        f"{where}: a scalar tangential flux (q.t) is defined in 2D only; "
+                        f"give a vector of {d} components whose tangential part is imposed")
+                try:
+                    g = np.broadcast_to(g, x.shape[1:])
+                except ValueError:
+                    raise FemheatInputError(
+                        f"{where} returned shape {g.shape} for positions of shape {x.shape}; "
+                        f"return q.t (shape {x.shape[1:]}) or a vector (shape {x.shape})"
+                    ) from None
+                g = g[None] * np.stack([-n[1], n[0]])
+        if not np.all(np.isfinite(g)):
+            raise FemheatInputError(f"{where} is not finite at t = {t:g} s")
+        return g - np.sum(g * n, axis=0)[None] * n
+
+
 def _unit(vector, where: str, dim: int | None = None) -> np.ndarray:
     v = finite_array(vector, where)
     if v.ndim != 1 or (dim is not None and v.size != dim) or v.size not in (2, 3):
@@ -424,4 +510,4 @@ def sphere_normal(center=(0.0, 0.0, 0.0), inward: bool = False) -> SurfaceNormal
     return normal
 
 
-WallCondition = Union[NoSlip, FreeSlip, SlipLength]
+WallCondition = Union[NoSlip, FreeSlip, SlipLength, TangentialFlux]

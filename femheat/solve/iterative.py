@@ -444,11 +444,13 @@ class _BlockSolver:
 
 
 def _viscosity(system: MixedSystem) -> np.ndarray | None:
-    """ν = l²/κ at the quadrature points (GK with some l > 0), else None."""
+    """ν = l²/κ at the quadrature points (GK with some l > 0), else None; for an
+    anisotropic κ the isotropic part l² tr(κ⁻¹)/d."""
     ell = system.fields.nonlocal_length
     if not system.model.viscous or not np.any(ell > 0):
         return None
-    return ell**2 * system.fields.resistivity[0, 0]
+    kinv = system.fields.resistivity
+    return ell**2 * (kinv[0, 0] if system.fields.isotropic else np.trace(kinv) / kinv.shape[0])
 
 
 def _mass_part(system: MixedSystem, dt: float | None, theta: float) -> sp.csr_matrix:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...errors import FemheatInputError
-from ...physics.conditions import Convection, FreeSlip, HeatFlux, NoSlip, SlipLength, Temperature
+from ...physics.conditions import (Convection, FreeSlip, HeatFlux, NoSlip, SlipLength,
+                                   TangentialFlux, Temperature)
 from .common import check_keys, number, table, value
 
 __all__ = ["parse_boundaries"]
@@ -11,10 +12,27 @@ __all__ = ["parse_boundaries"]
 _KINDS = {"temperature", "heat_flux", "convection"}
 
 
+def _wall_flux(val, where: str) -> TangentialFlux:
+    """wall_flux = g (2D: q.t, number or expression) or [gx, gy(, gz)] (tangential part)."""
+    w = f"{where}.wall_flux"
+    if isinstance(val, list):
+        if len(val) not in (2, 3):
+            raise FemheatInputError(
+                f"{w} must be a number or expression (2D: q.t) or a list of 2 or 3 "
+                f"components, got {len(val)} components")
+        return TangentialFlux(tuple(value(c, f"{w}[{i}]") for i, c in enumerate(val)))
+    return TangentialFlux(value(val, w))
+
+
 def _wall(spec: dict, where: str):
-    """GK wall condition of a boundary table: wall = "no_slip"|"free_slip" or slip_coefficient."""
-    if "wall" in spec and "slip_coefficient" in spec:
-        raise FemheatInputError(f"{where}: give wall or slip_coefficient, not both")
+    """GK wall condition of a boundary table: wall = "no_slip"|"free_slip",
+    slip_coefficient or wall_flux."""
+    given = [k for k in ("wall", "slip_coefficient", "wall_flux") if k in spec]
+    if len(given) > 1:
+        raise FemheatInputError(f"{where}: give one of wall, slip_coefficient or wall_flux, "
+                                f"not {' and '.join(given)}")
+    if "wall_flux" in spec:
+        return _wall_flux(spec["wall_flux"], where)
     if "slip_coefficient" in spec:
         c = number(spec["slip_coefficient"], f"{where}.slip_coefficient")
         if not c > 0:
@@ -28,7 +46,8 @@ def _wall(spec: dict, where: str):
     if wall not in walls:
         raise FemheatInputError(
             f"{where}.wall = {wall!r}; use \"no_slip\" or \"free_slip\" (or "
-            "slip_coefficient = C_s for a slip length C_s*l)")
+            "slip_coefficient = C_s for a slip length C_s*l, or wall_flux = g for a "
+            "prescribed tangential flux)")
     return walls[wall]
 
 
@@ -54,7 +73,7 @@ def parse_boundaries(data: dict) -> tuple[dict, dict]:
         where = f"boundaries.{name}"
         if not isinstance(spec, dict):
             raise FemheatInputError(f"{where} must be a table")
-        check_keys(spec, _KINDS | {"wall", "slip_coefficient"}, where)
+        check_keys(spec, _KINDS | {"wall", "slip_coefficient", "wall_flux"}, where)
         wall = _wall(spec, where)
         if wall is not None:
             walls[name] = wall
