@@ -203,7 +203,10 @@ class CellPairQuadrature(_SingularPairs):
             # get the same points in the same order whatever order mesh.t lists them in: the
             # float32 sums, and the composite 3D rules (Bey's split is not symmetric), then
             # give bit-equal entries for equal pair geometries (the lattice FFT relies on it)
-            v = np.take_along_axis(self.vertices, self._lexicographic()[:, :, None], axis=1)
+            if "lex" not in self._points:
+                self._points["lex"] = np.take_along_axis(
+                    self.vertices, self._lexicographic()[:, :, None], axis=1)
+            v = self._points["lex"]
             pts = v[:, 0, None, :] + np.einsum("qj,njk->nqk", x, v[:, 1:, :] - v[:, :1, :])
             pts -= self.centroids[:, None, :]
             dt = self._dtype
