@@ -127,7 +127,9 @@ def _run(case: Case, model: Model, out: Path, summary: dict,
         state = model.steady(system)
         timings["solve_s"] = _time.perf_counter() - ts
         if writer:
+            tw = _time.perf_counter()
             writer.write(0.0, state)
+            timings["write_s"] = _time.perf_counter() - tw
         if probes:
             probes.write(0.0, state)
         if progress:
@@ -150,7 +152,11 @@ def _run(case: Case, model: Model, out: Path, summary: dict,
         files += probes.files
     if case.time is not None:
         files += ["history.csv"] + (["restart.npz"] if (out / "restart.npz").exists() else [])
-    files += _pictures(case, model, system, state, writer, profiles, out)
+    tp = _time.perf_counter()
+    pictures = _pictures(case, model, system, state, writer, profiles, out)
+    if pictures:
+        timings["pictures_s"] = _time.perf_counter() - tp
+    files += pictures
     timings["total_s"] = _time.perf_counter() - t0
     summary["files"] = files
     summary["status"] = "completed"
