@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import statistics
 import tempfile
 import time
@@ -42,10 +43,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=["hot_spot", "film_size_effect"])
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--quick", action="store_true", help="hot_spot only")
+    ap.add_argument("--json", metavar="FILE", help="write the times to FILE")
     args = ap.parse_args()
+    if args.quick:
+        args.cases = ["hot_spot"]
+    out = {}
     for name in args.cases:
         times = [run_once(name) for _ in range(max(args.repeats, 1))]
+        out[name] = {"best_s": min(times), "median_s": statistics.median(times)}
         print(f"{name:20s} best {min(times):7.2f} s   median {statistics.median(times):7.2f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Prints a table and the GK/MCV ratios.
 
     python benchmarks/bench_gk.py                 # n = 50, 100, 180, 250
     python benchmarks/bench_gk.py --sizes 50 100 --steps 5
+    python benchmarks/bench_gk.py --quick --json /tmp/gk.json   # n = 50, 100
 """
 
 from __future__ import annotations
@@ -69,11 +70,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 180, 250])
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="n = 50 and 100, 3 steps")
+    parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one(args.child[0], int(args.child[1]), args.steps)))
         return
+    if args.quick:
+        args.sizes, args.steps = [50, 100], 3
     rows = []
     for n in args.sizes:
         pair = {}
@@ -99,6 +104,9 @@ def main() -> None:
                 f"{g['step_s'] / m['step_s']:.2f}", f"{g['steady_s'] / m['steady_s']:.2f}",
                 f"{g['peak_rss_gb'] / m['peak_rss_gb']:.2f}")
         print("| " + " | ".join(str(v) for v in vals) + " |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"steps": args.steps, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ Usage::
 
     python benchmarks/bench_kernels.py            # quick sizes (~1-2 min)
     python benchmarks/bench_kernels.py --full     # adds 500k and 10^6 cells
+    python benchmarks/bench_kernels.py --quick --json /tmp/k.json   # 20k, 45k; oracle at 4k
 """
 
 from __future__ import annotations
@@ -30,14 +31,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 NEIGHBOURS = 220
+QUICK_SIZES = [20_000, 45_000]
+QUICK_DENSE = 4000
+
+
+def result_path(kind: str, n: int) -> str:
+    """Where a child leaves its a(T, .) for the accuracy comparison (one folder per run)."""
+    return os.path.join(os.environ.get("BENCH_KERNELS_DIR", tempfile.gettempdir()),
+                        f"bench_kernels_{kind}_{n}.npy")
 
 
 def mesh_for(ncells_target: int):
@@ -147,7 +158,7 @@ def run_case(kind: str, ncells: int, tol: float, repeat: int, threads: int) -> d
     out["rss_before_gb"] = rss0
     out["apply_s"], a = best(lambda: op.apply(T), repeat)
     out["apply_W_s"], _ = best(lambda: apply_W(Y), repeat)
-    np.save(f"/tmp/bench_kernels_{kind}_{n}.npy", a)
+    np.save(result_path(kind, n), a)
     return out
 
 
@@ -167,6 +178,9 @@ def spawn(kind, ncells, tol, repeat, threads) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="add 500k and 10^6 cells")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"sizes {QUICK_SIZES}, dense oracle at {QUICK_DENSE} cells, best of 2")
+    ap.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     ap.add_argument("--tol", type=float, default=1e-4, help="kernel accuracy (cut-off mass, quadrature)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
@@ -177,7 +191,10 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
+    os.environ["BENCH_KERNELS_DIR"] = tempfile.mkdtemp(prefix="bench_kernels_")
     sizes = [20_000, 45_000, 80_000, 180_000]
+    if args.quick:
+        sizes, args.dense, args.repeat = QUICK_SIZES, QUICK_DENSE, 2
     if args.full:
         sizes += [500_000, 1_000_000]
     if args.sizes:
@@ -191,11 +208,11 @@ def main() -> None:
     fem = spawn("femheat", nd, args.tol, args.repeat, args.threads)
     base = spawn("baseline", nd, args.tol, args.repeat, 1)
     n = dense["ncells"]
-    A = np.load(f"/tmp/bench_kernels_dense_{n}.npy")
-    err_f = np.linalg.norm(np.load(f"/tmp/bench_kernels_femheat_{n}.npy") - A) / np.linalg.norm(A)
-    err_b = np.linalg.norm(np.load(f"/tmp/bench_kernels_baseline_{n}.npy") - A) / np.linalg.norm(A)
+    A = np.load(result_path("dense", n))
+    err_f = np.linalg.norm(np.load(result_path("femheat", n)) - A) / np.linalg.norm(A)
+    err_b = np.linalg.norm(np.load(result_path("baseline", n)) - A) / np.linalg.norm(A)
     fft = spawn("fft", nd, args.tol, args.repeat, args.threads)
-    err_t = np.linalg.norm(np.load(f"/tmp/bench_kernels_fft_{n}.npy") - A) / np.linalg.norm(A)
+    err_t = np.linalg.norm(np.load(result_path("fft", n)) - A) / np.linalg.norm(A)
     print(f"\n## dense oracle at {n} cells (a/h = {dense['a_over_h']:.2f}): build {dense['build_s']:.2f} s, "
           f"{dense['nbytes'] / 1e6:.0f} MB, apply {dense['apply_s'] * 1e3:.1f} ms")
     print(f"   femheat cutoff: rel. error of a(T,.) {err_f:.2e}; build {fem['build_s']:.2f} s "
@@ -234,8 +251,11 @@ def main() -> None:
         print(f"{t['ncells']:>9} {t['build_s']:>7.2f} {f['build_s'] / t['build_s']:>6.1f} "
               f"{t['nbytes'] / 1e9:>7.4f} {f['nbytes'] / t['nbytes']:>6.0f} {t['rss_gb']:>5.2f} "
               f"{t['apply_s']:>7.3f} {f['apply_s'] / t['apply_s']:>6.1f}", flush=True)
-    print(json.dumps({"dense": dense, "err_femheat": err_f, "err_baseline": err_b, "err_fft": err_t,
-                      "rows": rows, "fft": ffts}), file=open("/tmp/bench_kernels.json", "w"))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"tol": args.tol, "threads": args.threads, "dense": dense, "femheat_dense": fem,
+                       "baseline_dense": base, "fft_dense": fft, "err_femheat": err_f,
+                       "err_baseline": err_b, "err_fft": err_t, "rows": rows, "fft": ffts}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ Run from the repository root, e.g.::
 
     .venv/bin/python benchmarks/bench_mcv_step.py                 # full ladder, n up to 500
     .venv/bin/python benchmarks/bench_mcv_step.py --sizes 50 100 --steps 5
+    .venv/bin/python benchmarks/bench_mcv_step.py --quick --json /tmp/mcv.json   # n = 50, 100, 200
     .venv/bin/python benchmarks/bench_mcv_step.py --markdown --json /tmp/bench.json
 
 Sizes run one after another (never in parallel) so that they do not compete
@@ -55,6 +56,7 @@ import time
 import numpy as np
 
 DEFAULT_SIZES = [50, 100, 150, 200, 250, 350, 500]
+QUICK_SIZES = [50, 100, 200]
 
 # Options of femheat.solve.steady.factorize(symmetric=True) -- keep in sync.
 SYM_SPLU = dict(permc_spec="MMD_AT_PLUS_A",
@@ -350,8 +352,12 @@ def main(argv=None) -> int:
                          "unknowns (default %(default)s; 0 disables)")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"n = {QUICK_SIZES}, 5 steps, full saddle point up to 60 000 unknowns")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.quick:
+        args.sizes, args.steps, args.full_max_unknowns = QUICK_SIZES, 5, 60_000
     args.steps = max(3, args.steps)
     args.fact_repeats = max(1, args.fact_repeats)
 
