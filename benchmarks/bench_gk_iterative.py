@@ -178,11 +178,12 @@ def main() -> None:
     parser.add_argument("--direct-max-n", type=int, default=14)
     parser.add_argument("--baseline-max-n", type=int, default=8)
     parser.add_argument("--json", help="write all measurements to this file")
-    parser.add_argument("--quick", action="store_true", help="n = 4 and 6, beta = 2 only")
+    parser.add_argument("--quick", action="store_true",
+                        help="n = 4 and 6, beta = 2 only, the former preconditioner at n = 4 only")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick and not args.child:
-        args.sizes, args.betas = [4, 6], [2]
+        args.sizes, args.betas, args.baseline_max_n = [4, 6], [2], 4
     if args.child:
         kind, n, beta, ref_dir = args.child[0], int(args.child[1]), int(args.child[2]), args.child[3]
         if kind == "direct":

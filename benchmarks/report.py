@@ -57,7 +57,7 @@ def markdown_table(table: dict) -> str:
 def _value(v: float) -> str:
     if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e6):
         return f"{int(v)}"
-    return f"{v:.3g}" if abs(v) >= 1e-2 else f"{v:.2e}"
+    return f"{v:.4g}" if abs(v) >= 1e-2 else f"{v:.3g}"
 
 
 def benchmark_section(name: str, res: dict, doc: dict) -> str:
@@ -102,8 +102,11 @@ def headline_section(doc: dict) -> str:
         vals = [(k, v) for k, v in ratios.items() if k.startswith(prefix)]
         if not vals:
             continue
-        cell = ", ".join(f"{_value(v)} ({k[len(prefix):].lstrip(', ')})" if k != prefix else _value(v)
-                         for k, v in vals)
+        def label(k: str) -> str:
+            rest = k[len(prefix):].lstrip(", ").strip()
+            return "" if not rest else (f" {rest}" if rest.startswith("(") else f" ({rest})")
+
+        cell = ", ".join(f"{_value(v)}{label(k)}" for k, v in vals)
         lines.append(f"| {words} | {cell} |")
     lines.append("")
     lines.append(f"From `benchmarks/results.json` ({doc.get('mode', '?')} run of "
