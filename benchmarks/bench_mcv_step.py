@@ -191,6 +191,10 @@ def run_size(n: int, steps: int, dt: float, fact_repeats: int,
         return lu, S[I][:, D]
 
     res["p1_factorization_s"], (lu, S_ID) = clock(p1_factorize)
+    for _ in range(fact_repeats - 1):  # best of as many builds as femheat's
+        del lu
+        t, (lu, S_ID) = clock(p1_factorize)
+        res["p1_factorization_s"] = min(res["p1_factorization_s"], t)
     Mdt = (Ms / dt).tocsr()
     u = np.zeros(basis.N)
     uD = np.where(np.isclose(basis.doflocs[0, D], 0.0), 1.0, 0.0)
@@ -357,11 +361,13 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     ap.add_argument("--quick", action="store_true",
-                    help=f"n = {QUICK_SIZES}, 5 steps, full saddle point up to 60 000 unknowns")
+                    help=f"n = {QUICK_SIZES}, 10 steps, best of 4 factorizations, full saddle "
+                         "point up to 60 000 unknowns")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.quick:
-        args.sizes, args.steps, args.full_max_unknowns = QUICK_SIZES, 5, 60_000
+    if args.quick:  # small sizes: more repeats, the best kept
+        args.sizes, args.steps, args.full_max_unknowns = QUICK_SIZES, 10, 60_000
+        args.fact_repeats = max(args.fact_repeats, 4)
     args.steps = max(3, args.steps)
     args.fact_repeats = max(1, args.fact_repeats)
 

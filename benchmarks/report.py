@@ -42,7 +42,7 @@ HEADLINE = [
     ("kernels", "FFT apply speed-up over cut-off", "lattice FFT apply vs the cut-off operator"),
     ("hmatrix", "apply H/dense", "H-matrix apply vs the dense product"),
     ("startup", "import femheat / import skfem", "import femheat vs import skfem"),
-    ("startup", "flagship non-solve / solve", "flagship run, time outside assembly + solve"),
+    ("startup", "flagship non-solve / solve", "flagship run: time outside assembly + solve, over them"),
 ]
 
 
