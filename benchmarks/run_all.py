@@ -439,10 +439,16 @@ def check(recorded_path: Path, latest_path: Path, tolerance: float) -> int:
     latest = json.loads(latest_path.read_text())
     drifted, kept, missing, added = compare(recorded, latest, tolerance)
     rc, lc = recorded.get("calibration", {}), latest.get("calibration", {})
-    if rc and lc:
-        print("calibration (latest / recorded): " + ", ".join(
-            f"{k} {lc[k] / rc[k]:.2f}" for k in ("dgemm_gflops", "copy_gbs", "spmv_gflops")
-            if rc.get(k) and lc.get(k)))
+    speed = {k: lc[k] / rc[k] for k in ("dgemm_gflops", "copy_gbs", "spmv_gflops")
+             if rc.get(k) and lc.get(k)}
+    if speed:
+        print("calibration (latest / recorded): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in speed.items()))
+        if any(abs(v - 1) > tolerance for v in speed.values()):
+            print(f"  note: the machine ran more than {tolerance:.0%} faster or slower than when the "
+                  "record was taken (load of other jobs, or another machine); CPU-time ratios of "
+                  "small problems move with it, so re-run on a quieter machine before trusting a "
+                  "drift of those")
     for d in kept:
         print(f"  ok     {d}")
     for d in drifted:
