@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.femheat-installed
 
-.PHONY: demo test test-all bench meshes clean
+.PHONY: demo test test-all bench bench-check bench-record meshes clean
 
 demo: $(STAMP)  ## run the flagship case end to end (mesh -> solve -> VTU/PVD + PNG + summary)
 	$(BIN)/femheat run cases/composite_kapitza.toml -o results/composite_kapitza
@@ -15,8 +15,19 @@ test: $(STAMP)  ## the test suite CI runs (slow studies deselected)
 test-all: $(STAMP)  ## including the slow convergence studies
 	$(BIN)/python -m pytest -q -m ""
 
-bench: $(STAMP)  ## performance ratios, see benchmarks/README.md
-	$(BIN)/python benchmarks/bench_mcv_step.py
+# quick sizes by default (~10 min on 2 shared cores); `make bench BENCH_MODE=` runs the full sizes
+BENCH_MODE ?= --quick
+
+bench: $(STAMP)  ## every benchmark with its baseline -> benchmarks/results-latest.json (ratios, figures, calibration)
+	$(BIN)/python benchmarks/run_all.py $(BENCH_MODE) $(BENCH_ARGS)
+
+bench-check: $(STAMP)  ## latest ratios vs the recorded benchmarks/results.json (> 30 % drift fails); README tables vs that JSON
+	$(BIN)/python benchmarks/run_all.py --check
+	$(BIN)/python benchmarks/report.py --check
+
+bench-record: $(STAMP)  ## accept the latest run as the record and regenerate the README tables from it
+	cp benchmarks/results-latest.json benchmarks/results.json
+	$(BIN)/python benchmarks/report.py
 
 meshes: $(STAMP)  ## rebuild the shipped meshes with gmsh
 	$(BIN)/python meshes/build_meshes.py

@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..errors import FemheatInputError, SolverError
 from .homogenization import CellProblem
@@ -394,6 +393,8 @@ def crossover_resistance(cell: CellProblem, matrix_conductivity: float, *,
             f"{np.exp(lo):.3e} (kappa_eff/k_m - 1 = {glo:+.3e}) and {np.exp(hi):.3e} "
             f"({ghi:+.3e}) m^2 K/W; inclusions that conduct worse than the matrix never "
             "help, otherwise widen the bracket")
+    from scipy.optimize import brentq  # lazy: scipy.optimize costs ~0.6 s at import
+
     logR = brentq(g, lo, hi, xtol=rtol, rtol=rtol)
     Rc = float(np.exp(logR))
     return Crossover(Rc, Rc * km, count[0])

@@ -157,18 +157,22 @@ class LatticeConvolution:
         flat = np.ravel_multi_index(tuple(wrap), self.shape)
         spectra = np.empty((T, T) + self.shape[:-1] + (self.shape[-1] // 2 + 1,), dtype=complex)
         neg = _negated(D)
+        # W is symmetric, so W_στ(D) = W_τσ(−D). The dense oracle symmetrizes its entries,
+        # W = (Q + Qᵀ)/2 with Q[K,K'] the pair rule; taking the transposed block from one
+        # evaluation is only exact when the rule itself is symmetric to round-off
+        # (CellPairQuadrature.symmetric). The float32 product rules (tol >= 1e-6) are not:
+        # (K, K') and (K', K) round differently (~1e-7 of an entry), so there both orders are
+        # evaluated and averaged, as the oracle does.
+        symmetric = bool(getattr(quadrature, "symmetric", False))
+        self.pair_blocks = 0
         for tau in range(T):
             for sig in range(tau, T):
-                # W[(tau, n), (sig, n - D)]: the representative of sig moved from its box to
-                # the box of the representative of tau, minus D
-                lift = lat.box[:, rep[tau]] - lat.box[:, rep[sig]]
-                shift = ((lift[:, None] - D) * h[:, None]).T
-                w = quadrature.pair_values(np.full(D.shape[1], rep[tau]),
-                                           np.full(D.shape[1], rep[sig]),
-                                           transform=(np.eye(d), shift))
+                w = self._block(quadrature, tau, sig, D)
                 if sig == tau:  # W_ττ(D) = W_ττ(−D) exactly (quadrature rounding aside)
                     w = 0.5 * (w + w[neg])
-                # the transposed block by symmetry, W_στ(D) = W_τσ(−D): computed once
+                elif not symmetric:
+                    w = 0.5 * (w + self._block(quadrature, sig, tau, D)[neg])
+                # the transposed block, W_στ(D) = W_τσ(−D)
                 blocks = [(tau, sig, w)] if sig == tau else [(tau, sig, w), (sig, tau, w[neg])]
                 for a, b, vals in blocks:
                     K = np.zeros(int(np.prod(self.shape)))
@@ -178,6 +182,19 @@ class LatticeConvolution:
         self.offsets = D.shape[1]
         self._where = [np.nonzero(lat.cell_type == tau)[0] for tau in range(T)]
         self._box_index = [tuple(lat.box[:, c]) for c in self._where]
+
+    def _block(self, quadrature: CellPairQuadrature, tau: int, sig: int,
+               D: np.ndarray) -> np.ndarray:
+        """Q[(τ, n), (σ, n − D)] for every offset D: the representative of σ moved from its
+        box to the box of the representative of τ, minus D."""
+        lat = self.lattice
+        rep = lat.representative
+        h = lat.spacing
+        lift = lat.box[:, rep[tau]] - lat.box[:, rep[sig]]
+        shift = ((lift[:, None] - D) * h[:, None]).T
+        self.pair_blocks += 1
+        return quadrature.pair_values(np.full(D.shape[1], rep[tau]), np.full(D.shape[1], rep[sig]),
+                                      transform=(np.eye(h.size), shift))
 
     @property
     def nbytes(self) -> int:

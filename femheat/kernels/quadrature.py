@@ -199,12 +199,42 @@ class CellPairQuadrature(_SingularPairs):
         one (ncells, q) array per axis, float32 when ``tol`` allows it."""
         if key not in self._points:
             x, w = simplex_rule(self.dim, *key)
-            pts = self.vertices[:, 0, None, :] + np.einsum("qj,njk->nqk", x, self.jac)
+            # vertices in lexicographic coordinate order, so that translated copies of a cell
+            # get the same points in the same order whatever order mesh.t lists them in: the
+            # float32 sums, and the composite 3D rules (Bey's split is not symmetric), then
+            # give bit-equal entries for equal pair geometries (the lattice FFT relies on it)
+            if "lex" not in self._points:
+                self._points["lex"] = np.take_along_axis(
+                    self.vertices, self._lexicographic()[:, :, None], axis=1)
+            v = self._points["lex"]
+            pts = v[:, 0, None, :] + np.einsum("qj,njk->nqk", x, v[:, 1:, :] - v[:, :1, :])
             pts -= self.centroids[:, None, :]
             dt = self._dtype
             self._points[key] = ([np.ascontiguousarray(pts[:, :, k], dtype=dt)
                                   for k in range(self.dim)], w.astype(dt))
         return self._points[key]
+
+    def _lexicographic(self) -> np.ndarray:
+        """Per cell, its vertex indices (0..d) sorted by (x, y, z), shape (ncells, d+1)."""
+        v = self.vertices
+        perm = np.broadcast_to(np.arange(self.dim + 1), v.shape[:2]).copy()
+        for k in reversed(range(self.dim)):
+            vals = np.take_along_axis(v[:, :, k], perm, axis=1)
+            perm = np.take_along_axis(perm, np.argsort(vals, axis=1, kind="stable"), axis=1)
+        return perm
+
+    @property
+    def symmetric(self) -> bool:
+        """True when ``pair_values(I, J)`` equals ``pair_values(J, I)`` to float64 round-off.
+
+        The centroid rule is; so are the float64 product rules of a smooth kernel (the same
+        terms summed in another order). The float32 product rules (``tol`` >= 1e-6) round the
+        two orders differently (~1e-7 of an entry), and the near-pair rules of non-smooth
+        kernels are not written symmetrically, so callers that take W[J, I] from W[I, J]
+        (the lattice FFT operator) evaluate both orders there."""
+        if self.rule == "centroid":
+            return True
+        return self._dtype == np.float64 and bool(self.kernel.smooth)
 
     def release_points(self) -> None:
         """Free the cached quadrature points (call after assembly)."""
