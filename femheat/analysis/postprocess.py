@@ -111,8 +111,7 @@ def vertex_temperature(system: MixedSystem, state: State) -> np.ndarray:
     if system.problem.degree >= 1:
         return _vertex_basis(system, tb.elem).interpolate(state.temperature).value.T
     qv = qb.interpolate(state.flux).value  # (d, ne, nq)
-    kinv = system.fields.resistivity
-    grad = -np.einsum("ijeq,jeq->ieq", kinv, qv)
+    grad = -system.fields.resistivity_times(qv)
     g = (grad * qb.dx).sum(axis=2) / qb.dx.sum(axis=1)  # (d, ne)
     Tk = state.temperature[tb.element_dofs[0]]
     xv = mesh.p[:, mesh.t]  # (d, d+1, ne)
