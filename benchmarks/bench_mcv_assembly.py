@@ -29,13 +29,15 @@ peak resident memory (``ru_maxrss``) is that run's alone:
   installed), femheat with ``FEMHEAT_DIRECT_SOLVER=superlu``, and the plain
   script: assembly, factorization, best and median step, the total of the steps
   (default 100), peak RSS, final energy;
-* "assembly ratio": femheat's and the plain script's assembly alternated
-  ``--repeats`` times in one process (best of each), the ratio that does not
-  depend on the machine's load at one moment;
+* "interleaved": femheat and the plain script alternated in one process --
+  assembly (``--repeats`` times each, best kept; the plain script also at
+  scikit-fem's default order), factorization (``--repeats`` times) and the
+  steps (one femheat step, one plain step, ...): ratios that do not depend on
+  the machine's load at one moment;
 * "direct": femheat's eliminated operator factorized with CHOLMOD and with
   SuperLU alternately (``factorize(..., backend=...)``), best of
-  ``--repeats``; one solve each, and the largest relative difference of the two
-  solutions.
+  ``--repeats``; three solves each (best kept), and the largest relative
+  difference of the two solutions.
 
 Run from the repository root::
 
@@ -133,41 +135,46 @@ def plain_assemble(mesh, intorder: int | None = ORDER):
     return qb, tb, A, M, B, C, f, ess
 
 
-def plain_run(n: int, steps: int) -> dict:
+def plain_scheme(qb, tb, A, M, B, C, f, ess):
+    """Factorize the plain script's K; return ``step(q, T) -> (q, T)`` and the energy weights."""
     import scipy.sparse as sp
     from scipy.sparse.linalg import splu
 
-    res: dict = {"variant": "plain", "n": n}
-    mesh = square(n)
-    res["assembly_s"], (qb, tb, A, M, B, C, f, ess) = clock(lambda: plain_assemble(mesh))
-    res["unknowns"] = int(qb.N + tb.N)
-    res["rss_after_assembly_gb"] = peak_rss_gb()
     free = np.setdiff1d(np.arange(qb.N), ess)
     Cinv = sp.diags(1.0 / C.diagonal())
-
-    def factorize():
-        K = (M / DT + A + DT * (B.T @ Cinv @ B)).tocsr()[free][:, free]
-        return splu(sp.csc_matrix(K), **SYM_SPLU)
-
-    res["factorization_s"], lu = clock(factorize)
+    K = (M / DT + A + DT * (B.T @ Cinv @ B)).tocsr()[free][:, free]
+    lu = splu(sp.csc_matrix(K), **SYM_SPLU)
+    del K
     R = (M / DT).tocsr()[free]
     G = B.T.tocsr()[free]
     H = (Cinv @ B).tocsr()
     f_free = f[free]
-    q, T = np.zeros(qb.N), np.zeros(tb.N)
 
     def step(q, T):  # q_D = 0 on the walls, no source
         q1 = np.zeros_like(q)
         q1[free] = lu.solve(R @ q + G @ T + f_free)
         return q1, T - DT * (H @ q1)
 
+    return step, C.diagonal()
+
+
+def plain_run(n: int, steps: int) -> dict:
+    res: dict = {"variant": "plain", "n": n}
+    mesh = square(n)
+    res["assembly_s"], parts = clock(lambda: plain_assemble(mesh))
+    qb, tb = parts[:2]
+    res["unknowns"] = int(qb.N + tb.N)
+    res["rss_after_assembly_gb"] = peak_rss_gb()
+    res["factorization_s"], (step, weights) = clock(lambda: plain_scheme(*parts))
+    del parts
+    q, T = np.zeros(qb.N), np.zeros(tb.N)
     times = []
     for _ in range(steps):
         t, (q, T) = clock(lambda: step(q, T))
         times.append(t)
     res["step_best_s"], res["step_median_s"] = float(np.min(times)), float(np.median(times))
     res["steps_total_s"] = float(np.sum(times))
-    res["energy"] = float(C.diagonal() @ T)
+    res["energy"] = float(weights @ T)
     res["peak_rss_gb"] = peak_rss_gb()
     return res
 
@@ -215,7 +222,8 @@ def femheat_run(n: int, steps: int) -> dict:
 
 
 # ------------------------------------------------- interleaved, in one process
-def assembly_ratio(n: int, repeats: int) -> dict:
+def interleaved(n: int, repeats: int, steps: int) -> dict:
+    """femheat and the plain script alternated in one process: assembly, factorization, steps."""
     import femheat as fh
 
     mesh = square(n)
@@ -230,10 +238,32 @@ def assembly_ratio(n: int, repeats: int) -> dict:
             times[k].append(t)
             del out
             gc.collect()
-    best = {k: float(np.min(v)) for k, v in times.items()}
-    return {"variant": "assembly", "n": n, **{f"{k}_s": v for k, v in best.items()},
-            "ratio": best["femheat"] / best["plain"],
-            "ratio_default_order": best["femheat"] / best["plain_default_order"]}
+    best = {f"{k}_assembly_s": float(np.min(v)) for k, v in times.items()}
+    system, parts = fh.assemble(problem), plain_assemble(mesh)
+    fact: dict = {"femheat": [], "plain": []}
+    for _ in range(repeats):
+        scheme = step = None
+        gc.collect()
+        t, scheme = clock(lambda: fh.ThetaScheme(system, DT, theta=1.0))
+        fact["femheat"].append(t)
+        t, (step, weights) = clock(lambda: plain_scheme(*parts))
+        fact["plain"].append(t)
+    best.update({f"{k}_factorization_s": float(np.min(v)) for k, v in fact.items()})
+    state = fh.State(0.0, np.zeros(system.n_temperature), np.zeros(system.n_flux))
+    q, T = np.zeros(system.n_flux), np.zeros(system.n_temperature)
+    st: dict = {"femheat": [], "plain": []}
+    for k in range(steps):
+        t, state = clock(lambda: scheme.step(state))
+        state.time = (k + 1) * DT
+        st["femheat"].append(t)
+        t, (q, T) = clock(lambda: step(q, T))
+        st["plain"].append(t)
+    for k, v in st.items():
+        best[f"{k}_step_s"], best[f"{k}_step_median_s"] = float(np.min(v)), float(np.median(v))
+        best[f"{k}_steps_total_s"] = float(np.sum(v))
+    e_fh = float(system.capacity.diagonal() @ state.temperature)
+    return {"variant": "interleaved", "n": n, "solver": fh.solve.steady.direct_solver(), **best,
+            "energy_rel_diff": abs(e_fh - float(weights @ T)) / abs(e_fh)}
 
 
 def direct_ratio(n: int, repeats: int) -> dict:
@@ -284,8 +314,8 @@ def worker(kind: str, n: int, steps: int, repeats: int) -> dict:
         return femheat_run(n, steps)
     if kind == "plain":
         return plain_run(n, steps)
-    if kind == "assembly":
-        return assembly_ratio(n, repeats)
+    if kind == "interleaved":
+        return interleaved(n, repeats, steps)
     return direct_ratio(n, repeats)
 
 
@@ -321,7 +351,7 @@ def table(head, rows, markdown):
 
 
 def report(results, steps, markdown):
-    runs = [r for r in results if r["variant"] not in ("assembly", "direct")]
+    runs = [r for r in results if r["variant"] not in ("interleaved", "direct")]
     plain = {r["n"]: r for r in runs if r["variant"] == "plain"}
     head = ["n", "variant", "solver", "unknowns", "assembly s", "factor. s", "step ms",
             "step med ms", f"{steps} steps s", "peak RSS GB", "asm / plain", "fact. / plain",
@@ -342,14 +372,24 @@ def report(results, steps, markdown):
                      ratio("peak_rss_gb"), fmt(diff, "{:.1e}")])
     print(f"\nfemheat vs the plain scikit-fem script (separate processes; {steps} steps)\n")
     print(table(head, rows, markdown))
-    asm = [r for r in results if r["variant"] == "assembly"]
-    if asm:
-        print("\nassembly alternated in one process (best of the repeats)\n")
-        print(table(["n", "femheat s", "plain s", "femheat / plain", "plain (default order) s",
-                     "femheat / plain (default order)"],
-                    [[str(r["n"]), f"{r['femheat_s']:.3g}", f"{r['plain_s']:.3g}",
-                      f"{r['ratio']:.2f}", f"{r['plain_default_order_s']:.3g}",
-                      f"{r['ratio_default_order']:.2f}"] for r in asm], markdown))
+    inter = [r for r in results if r["variant"] == "interleaved"]
+    if inter:
+        print("\nfemheat and the plain script alternated in one process (best of the repeats; "
+              "steps: best, median and total of the alternated steps)\n")
+        rows = []
+        for r in inter:
+            rows.append([str(r["n"]), r["solver"]] + [
+                f"{r[f'femheat_{k}']:.3g} / {r[f'plain_{k}']:.3g} = "
+                f"{r[f'femheat_{k}'] / r[f'plain_{k}']:.2f}"
+                for k in ("assembly_s", "factorization_s", "step_s", "step_median_s",
+                          "steps_total_s")] + [
+                f"{r['plain_default_order_assembly_s']:.3g}",
+                f"{r['femheat_assembly_s'] / r['plain_default_order_assembly_s']:.2f}",
+                f"{r['energy_rel_diff']:.1e}"])
+        print(table(["n", "solver", "assembly s (femheat / plain)", "factorization s",
+                     "step s (best)", "step s (median)", "all steps s",
+                     "plain asm. default order s", "asm. femheat / default order",
+                     "energy rel. diff"], rows, markdown))
     direct = [r for r in results if r["variant"] == "direct"]
     if direct:
         print("\nflux operator K: CHOLMOD vs SuperLU, alternated in one process "
@@ -379,9 +419,9 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true", help="include n = 500 (1.25M unknowns)")
     ap.add_argument("--steps", type=int, default=100, help="time steps per run (default 100)")
     ap.add_argument("--repeats", type=int, default=3,
-                    help="alternations for the assembly and direct-solver ratios (default 3)")
+                    help="alternations for the interleaved and direct-solver ratios (default 3)")
     ap.add_argument("--skip", nargs="*", default=[],
-                    choices=["femheat", "femheat-superlu", "plain", "assembly", "direct"],
+                    choices=["femheat", "femheat-superlu", "plain", "interleaved", "direct"],
                     help="runs to leave out")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
@@ -406,7 +446,7 @@ def main(argv=None) -> int:
             f"steps = {args.steps}, repeats = {args.repeats}")
     print(info, flush=True)
     results = []
-    kinds = [k for k in ("assembly", "femheat", "femheat-superlu", "plain", "direct")
+    kinds = [k for k in ("interleaved", "femheat", "femheat-superlu", "plain", "direct")
              if k not in args.skip]
     for n in sizes:
         for kind in kinds:
