@@ -151,11 +151,25 @@ class MixedSystem:
         return self._cache["Cinv"]
 
     @property
+    def temperature_ones(self) -> np.ndarray:
+        """Coefficients of the constant temperature 1 in ``temperature_basis``.
+
+        All ones for the nodal DG spaces of the mixed pairs (checked at the
+        quadrature points); an L² projection otherwise.
+        """
+        if "ones" not in self._cache:
+            tb = self.temperature_basis
+            ones = np.ones(tb.N)
+            if not np.allclose(tb.interpolate(ones), 1.0, rtol=0.0, atol=1e-12):
+                ones = tb.project(lambda x: 1.0 + 0.0 * x[0])
+            self._cache["ones"] = ones
+        return self._cache["ones"]
+
+    @property
     def energy_weights(self) -> np.ndarray:
         """Row vector e with e·T = ∫ C T dx [J] (3D) or [J m⁻¹] (2D)."""
         if "energy" not in self._cache:
-            ones = self.temperature_basis.project(lambda x: 1.0 + 0.0 * x[0])
-            self._cache["energy"] = self.capacity @ ones
+            self._cache["energy"] = self.capacity @ self.temperature_ones
         return self._cache["energy"]
 
 
