@@ -25,13 +25,16 @@ makes the flux block non-symmetric, which the LU-based solvers handle.
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass, replace
-from typing import Callable, Mapping, Union
+from typing import TYPE_CHECKING, Callable, Mapping, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import FemheatInputError, RegionError
 from ..validation import nonnegative, positive, spd_tensor
+
+if TYPE_CHECKING:
+    import skfem
 
 __all__ = ["Material", "CoefficientFields", "material_fields", "expand_resistivity",
            "apply_resistivity"]
@@ -251,7 +254,7 @@ def _as_kind(ki: np.ndarray, kind: str, target: str, d: int, npts: int) -> np.nd
 
 
 def material_fields(
-    regions, materials: Mapping[str, Material], x: np.ndarray,
+    regions, materials: Mapping[str, Material], x: np.ndarray | skfem.CellBasis,
     cells: np.ndarray | None = None,
 ) -> CoefficientFields:
     """Evaluate the materials of each named subdomain at points ``x``.
@@ -314,7 +317,11 @@ def material_fields(
         k = _evaluate(mat.conductivity, xs)
         if k.ndim == 0 or k.shape == shape:
             k = np.broadcast_to(k, shape)
-        elif not cellwise and k.shape[:2] == (d, d):
+        elif k.shape[:2] != (d, d):
+            raise FemheatInputError(
+                f"{where}.conductivity must be a scalar or a {d}x{d} tensor on a "
+                f"{d}D mesh, got shape {k.shape[:2]}")
+        elif not cellwise:
             k = np.broadcast_to(k.reshape((d, d) + k.shape[2:] + (1,) * (4 - k.ndim)),
                                 (d, d) + shape)
         kind, ki, sym, iso = _inverse_conductivity(k, d, npts, where)
