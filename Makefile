@@ -36,6 +36,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@# CHOLMOD where SuiteSparse's headers are installed (Debian: libsuitesparse-dev); SuperLU otherwise
+	if [ -f /usr/include/suitesparse/cholmod.h ]; then \
+		$(BIN)/python -m pip install --quiet -e ".[cholmod]" || \
+		echo "scikit-sparse did not build: femheat uses SuperLU"; fi
 	touch $(STAMP)
 
 clean:

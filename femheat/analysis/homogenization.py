@@ -587,8 +587,8 @@ class CellProblem:
         qb = sysm.flux_basis
         q = state.flux
         qv = qb.interpolate(q).value  # (d, ne, nq)
-        kinv = sysm.fields.resistivity
-        local = (np.einsum("ieq,ijeq,jeq->eq", qv, kinv, qv) * qb.dx).sum(axis=1)
+        local = (np.einsum("ieq,ieq->eq", qv, sysm.fields.resistivity_times(qv))
+                 * qb.dx).sum(axis=1)
         dissipation = {n: float(local[c].sum()) for n, c in rm.subdomains.items()}
         for name in self.kapitza:
             dissipation[name] = float(q @ (self.interface_term(name, R[name]) @ q))

@@ -53,13 +53,22 @@ __all__ = [
 
 @BilinearForm
 def flux_mass(q, v, w):
-    r"""Weighted flux mass :math:`(A q, v)` with a tensor field ``w.kinv`` = A.
+    r"""Weighted flux mass :math:`(A q, v)` with a coefficient field ``w.kinv`` = A.
 
     With A = κ⁻¹ [m K W⁻¹] this is the resistive (Darcy) term of Fourier's law;
     with A = τκ⁻¹ it is the flux inertia of the Maxwell–Cattaneo–Vernotte law.
-    ``kinv`` has shape ``(d, d, nelems, nqp)``.
+    ``kinv`` is a number or a scalar field ``(nelems, nqp)`` (isotropic κ), the
+    diagonal ``(d, nelems, nqp)`` (κ diagonal in the coordinate axes) or the full
+    tensor ``(d, d, nelems, nqp)``; the compact forms give the same matrix as the
+    full tensor at a fraction of the cost.
     """
-    return dot(mul(w.kinv, q), v)
+    k = np.asarray(w.kinv)
+    if k.ndim <= 2:
+        return k * dot(q, v)
+    if k.ndim == 3:
+        qa, va = np.asarray(q), np.asarray(v)
+        return sum(k[i] * qa[i] * va[i] for i in range(k.shape[0]))
+    return dot(mul(k, q), v)
 
 
 @BilinearForm

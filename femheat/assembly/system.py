@@ -152,11 +152,25 @@ class MixedSystem:
         return self._cache["Cinv"]
 
     @property
+    def temperature_ones(self) -> np.ndarray:
+        """Coefficients of the constant temperature 1 in ``temperature_basis``.
+
+        All ones for the nodal DG spaces of the mixed pairs (checked at the
+        quadrature points); an L² projection otherwise.
+        """
+        if "ones" not in self._cache:
+            tb = self.temperature_basis
+            ones = np.ones(tb.N)
+            if not np.allclose(tb.interpolate(ones), 1.0, rtol=0.0, atol=1e-12):
+                ones = tb.project(lambda x: 1.0 + 0.0 * x[0])
+            self._cache["ones"] = ones
+        return self._cache["ones"]
+
+    @property
     def energy_weights(self) -> np.ndarray:
         """Row vector e with e·T = ∫ C T dx [J] (3D) or [J m⁻¹] (2D)."""
         if "energy" not in self._cache:
-            ones = self.temperature_basis.project(lambda x: 1.0 + 0.0 * x[0])
-            self._cache["energy"] = self.capacity @ ones
+            self._cache["energy"] = self.capacity @ self.temperature_ones
         return self._cache["energy"]
 
 
@@ -207,15 +221,10 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     order = quadrature_order(problem.degree)
     qb = skfem.Basis(mesh, qelem, intorder=order)
     tb = qb.with_element(telem)
-    x = qb.global_coordinates().value
-    fields = material_fields(rm, problem.materials, x)
+    fields = material_fields(rm, problem.materials, qb)
     if not model.has_inertia:  # Fourier: τ plays no role
-        fields.inertia[...] = 0.0
-        fields.relaxation_time[...] = 0.0
-
-    A = forms.flux_mass.assemble(qb, kinv=fields.resistivity)
-    M = forms.flux_mass.assemble(qb, kinv=fields.inertia) if model.has_inertia \
-        else sp.csr_matrix((qb.N, qb.N))
+        fields = fields.without_inertia()
+    A, M = _flux_masses(qb, fields, model.has_inertia)
     ops = model.flux_operators(problem, qb, tb, order, flux_degree, fields)  # e.g. GK
     if ops.extra is not None:
         A = A + ops.extra
@@ -255,7 +264,9 @@ def assemble(problem: HeatProblem) -> MixedSystem:
             return np.zeros(tb.N)
         if not callable(problem.source) and "F" in _cache:
             return _cache["F"]
-        Q = evaluate(problem.source, x, t)
+        if "x" not in _cache:
+            _cache["x"] = qb.global_coordinates().value
+        Q = evaluate(problem.source, _cache["x"], t)
         if not np.all(np.isfinite(Q)):
             raise FemheatInputError(f"source returned non-finite values at t = {t} s")
         F = forms.heat_source.assemble(tb, source=np.asarray(Q))
@@ -268,6 +279,25 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     return MixedSystem(problem, qb, tb, fields, A.tocsr(), M.tocsr(), B.tocsr(), C.tocsr(),
                        essential_dofs, fields.symmetric and W is None, flux_load, heat_load,
                        essential_values, wall_coupling=W, model=model)
+
+
+def _flux_masses(qb: skfem.CellBasis, fields: CoefficientFields, inertia: bool
+                 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """A = (κ⁻¹q, v) and M = (τκ⁻¹q, v) with the compact coefficient fields.
+
+    Where τ is one number over the whole mesh, M = τA exactly (up to round-off),
+    so the flux mass is assembled once.
+    """
+    A = forms.flux_mass.assemble(qb, kinv=fields.resistivity_coefficient)
+    if not inertia:
+        return A, sp.csr_matrix((qb.N, qb.N))
+    tau = np.asarray(fields.relaxation_time)
+    tau0 = float(tau.flat[0]) if tau.size else 0.0
+    if fields.cellwise:
+        tau = fields.cell_values("relaxation_time")
+    if np.all(tau == tau0):
+        return A, (A * tau0 if tau0 else sp.csr_matrix((qb.N, qb.N)))
+    return A, forms.flux_mass.assemble(qb, kinv=fields.inertia_coefficient)
 
 
 def kapitza_matrix(regions: RegionMesh, flux_element: skfem.Element, intorder: int,

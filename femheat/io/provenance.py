@@ -1,8 +1,8 @@
 """Provenance of a run: what produced a result folder, recorded in summary.json.
 
-* :func:`provenance`: femheat and Python versions, the command line, host, pid and
-  start time (the pid and host let ``femheat info`` tell a live run from a
-  killed one);
+* :func:`provenance`: femheat and Python versions, the direct solver (CHOLMOD or
+  SuperLU), the command line, host, pid and start time (the pid and host let
+  ``femheat info`` tell a live run from a killed one);
 * :func:`resolved_input`: every parameter of the case after defaults, as JSON;
 * :func:`input_hash`: a hash of that resolved input and the mesh, which a
   resumed run must match;
@@ -35,8 +35,10 @@ __all__ = ["provenance", "resolved_input", "input_hash", "mesh_hash", "keep_inpu
 
 def provenance(command: list[str] | None = None) -> dict:
     from .. import __version__
+    from ..solve.steady import direct_solver
 
     return {"femheat_version": __version__, "python": platform.python_version(),
+            "direct_solver": direct_solver(),
             "command": list(sys.argv if command is None else command),
             "host": socket.gethostname(), "pid": os.getpid(),
             "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}

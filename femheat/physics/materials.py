@@ -24,8 +24,8 @@ makes the flux block non-symmetric, which the LU-based solvers handle.
 
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass
-from typing import Callable, Mapping, Union
+from dataclasses import KW_ONLY, dataclass, replace
+from typing import TYPE_CHECKING, Callable, Mapping, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -33,7 +33,11 @@ from numpy.typing import ArrayLike
 from ..errors import FemheatInputError, RegionError
 from ..validation import nonnegative, positive, spd_tensor
 
-__all__ = ["Material", "CoefficientFields", "material_fields"]
+if TYPE_CHECKING:
+    import skfem
+
+__all__ = ["Material", "CoefficientFields", "material_fields", "expand_resistivity",
+           "apply_resistivity"]
 
 Coefficient = Union[float, ArrayLike, Callable[[np.ndarray], np.ndarray]]
 
@@ -129,29 +133,135 @@ def _evaluate(coef: Coefficient, x: np.ndarray) -> np.ndarray:
     return np.asarray(coef, dtype=float)
 
 
+def expand_resistivity(coefficient: np.ndarray, dim: int) -> np.ndarray:
+    """The full ``(d, d, n, nqp)`` tensor of a compact κ⁻¹ field.
+
+    ``coefficient`` is a scalar field ``(n, nqp)``, a diagonal ``(d, n, nqp)`` or
+    already the full tensor ``(d, d, n, nqp)`` (returned as it is).
+    """
+    c = np.asarray(coefficient)
+    if c.ndim == 2:
+        return np.eye(dim)[:, :, None, None] * c[None, None]
+    if c.ndim == 3:
+        out = np.zeros((dim, dim) + c.shape[1:])
+        for i in range(dim):
+            out[i, i] = c[i]
+        return out
+    return c
+
+
+def apply_resistivity(coefficient: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """κ⁻¹ q at quadrature points for a compact κ⁻¹ field; ``q`` has shape ``(d, n, nqp)``."""
+    c = np.asarray(coefficient)
+    if c.ndim == q.ndim - 1:  # scalar field
+        return c[None] * q
+    if c.ndim == q.ndim:  # diagonal
+        return c * q
+    return np.einsum("ij...,j...->i...", c, q)
+
+
 @dataclass
 class CoefficientFields:
     """Material coefficients evaluated at quadrature points.
 
-    Arrays have shape ``(nelems, nqp)`` for scalars and ``(d, d, nelems, nqp)``
-    for tensors, ready to be passed to scikit-fem forms as keyword fields.
+    Scalars have shape ``(nelems, nqp)``. κ⁻¹ and τκ⁻¹ are kept in the most
+    compact form that represents every material exactly
+    (:attr:`resistivity_coefficient`, :attr:`inertia_coefficient`): a scalar
+    field ``(nelems, nqp)`` where every κ is a number, the diagonal
+    ``(d, nelems, nqp)`` where every κ tensor is diagonal, the full tensor
+    ``(d, d, nelems, nqp)`` otherwise. :func:`femheat.assembly.forms.flux_mass`
+    takes any of the three; :attr:`resistivity` and :attr:`inertia` expand them
+    to the full tensor for code that needs it.
+
+    Where every coefficient is a constant per material (:attr:`cellwise`), the
+    arrays are read-only broadcast views of one value per cell: one number per
+    cell in memory, not one per quadrature point.
     """
 
-    resistivity: np.ndarray  # κ⁻¹ [m K W⁻¹]
-    inertia: np.ndarray  # τ κ⁻¹ [s m K W⁻¹]
+    resistivity_coefficient: np.ndarray  # κ⁻¹ [m K W⁻¹], compact
+    inertia_coefficient: np.ndarray  # τ κ⁻¹ [s m K W⁻¹], compact
     heat_capacity: np.ndarray  # C [J m⁻³ K⁻¹]
     relaxation_time: np.ndarray  # τ [s]
     symmetric: bool  # False when κ has an antisymmetric (Hall) part
     nonlocal_length: np.ndarray  # l [m]
     isotropic: bool  # True when every κ is a scalar multiple of the identity
     cubic: np.ndarray  # (b/a) κ⁻¹, the coefficient of |q|²q in the flux equation
+    dim: int = 2  # spatial dimension d
+    cellwise: bool = False  # True when every coefficient is constant in each cell
+
+    @property
+    def resistivity(self) -> np.ndarray:
+        """κ⁻¹ [m K W⁻¹] as the full tensor ``(d, d, nelems, nqp)``."""
+        return expand_resistivity(self.resistivity_coefficient, self.dim)
+
+    @property
+    def inertia(self) -> np.ndarray:
+        """τκ⁻¹ [s m K W⁻¹] as the full tensor ``(d, d, nelems, nqp)``."""
+        return expand_resistivity(self.inertia_coefficient, self.dim)
+
+    def resistivity_times(self, q: np.ndarray) -> np.ndarray:
+        """κ⁻¹ q [K m⁻¹] for a flux ``q`` [W m⁻²] at the quadrature points, ``(d, nelems, nqp)``."""
+        return apply_resistivity(self.resistivity_coefficient, q)
+
+    def cell_values(self, name: str) -> np.ndarray | None:
+        """One value per cell of a :attr:`cellwise` field (e.g. ``"relaxation_time"``),
+        or ``None`` when the field varies inside cells."""
+        if not self.cellwise:
+            return None
+        return np.asarray(getattr(self, name))[..., 0]
+
+    def without_inertia(self) -> "CoefficientFields":
+        """The same fields with τ = 0 (Fourier's law: τ plays no role)."""
+        return replace(self,
+                       inertia_coefficient=np.broadcast_to(0.0, self.inertia_coefficient.shape),
+                       relaxation_time=np.broadcast_to(0.0, self.relaxation_time.shape))
+
+
+def _inverse_conductivity(k: np.ndarray, d: int, npts: int, where: str):
+    """κ⁻¹ of one material and its kind: ("isotropic" | "diagonal" | "full", array,
+    symmetric, isotropic). ``k`` is a constant (``npts == 0``) or evaluated at points
+    (trailing axes = the point axes, ``npts`` of them)."""
+    if k.ndim == npts:  # scalar (constant or field)
+        k = positive(k, f"{where}.conductivity", "W/(m K)")
+        return "isotropic", 1.0 / k, True, True
+    if k.shape[:2] != (d, d):
+        raise FemheatInputError(
+            f"{where}.conductivity must be a scalar or a {d}x{d} tensor on a "
+            f"{d}D mesh, got shape {k.shape[:2]}"
+        )
+    spd_tensor(k, d, f"{where}.conductivity")
+    off = ~np.eye(d, dtype=bool)
+    diag = np.stack([k[i, i] for i in range(d)])
+    isotropic = bool(np.allclose(k - np.eye(d).reshape((d, d) + (1,) * (k.ndim - 2)) * diag[0],
+                                 0.0))
+    if not np.any(k[off]):  # diagonal: κ⁻¹ is the reciprocal of the diagonal
+        return "diagonal", 1.0 / diag, True, isotropic
+    symmetric = bool(np.allclose(k, np.swapaxes(k, 0, 1), rtol=1e-13, atol=0))
+    ki = np.moveaxis(np.linalg.inv(np.moveaxis(k, (0, 1), (-2, -1))), (-2, -1), (0, 1))
+    return "full", ki, symmetric, isotropic
+
+
+def _as_kind(ki: np.ndarray, kind: str, target: str, d: int, npts: int) -> np.ndarray:
+    """Convert a compact κ⁻¹ (``kind``) to the ``target`` kind (leading axes only)."""
+    if kind == target:
+        return ki
+    if target == "diagonal":  # from isotropic
+        return np.broadcast_to(ki, (d,) + np.shape(ki))
+    eye = np.eye(d).reshape((d, d) + (1,) * npts)
+    if kind == "isotropic":
+        return eye * ki
+    return eye * ki[:, None]  # diagonal -> full: ki[i] on (i, i)
 
 
 def material_fields(
-    regions, materials: Mapping[str, Material], x: np.ndarray,
+    regions, materials: Mapping[str, Material], x: np.ndarray | skfem.CellBasis,
     cells: np.ndarray | None = None,
 ) -> CoefficientFields:
     """Evaluate the materials of each named subdomain at points ``x``.
+
+    Constant coefficients are validated and inverted once per material, not per
+    point; a function of position is evaluated at the points of that material's
+    cells only.
 
     Parameters
     ----------
@@ -161,7 +271,9 @@ def material_fields(
         Subdomain name -> :class:`Material`; every subdomain needs one and every
         key must be a subdomain.
     x
-        Points, shape ``(d, n, nqp)``: for each of n cells a set of points.
+        Points, shape ``(d, n, nqp)``: for each of n cells a set of points; or
+        the scikit-fem basis whose quadrature points they are (its points are
+        then computed only if a coefficient is a function of position).
     cells
         The cell each row of ``x`` belongs to (its material is used); default
         all cells of the mesh in order. Facet terms pass the cell on one side.
@@ -178,51 +290,78 @@ def material_fields(
         raise RegionError(
             f"no material for subdomain(s) {missing}; add them under [materials]"
         )
-    d, ne, nq = x.shape
+    # every coefficient a constant: fields with one value per cell
+    cellwise = not any(callable(c) for m in materials.values()
+                       for c in (m.conductivity, m.heat_capacity, m.relaxation_time,
+                                 m.nonlocal_length))
+    if hasattr(x, "global_coordinates"):  # a basis: its points only if needed
+        d, ne, nq = x.mesh.dim(), x.nelems, x.X.shape[-1]
+        x = None if cellwise else x.global_coordinates().value
+    else:
+        d, ne, nq = x.shape
     region = regions.cell_region if cells is None else regions.cell_region[cells]
-    kinv = np.zeros((d, d, ne, nq))
-    tkinv = np.zeros((d, d, ne, nq))
-    cap = np.zeros((ne, nq))
-    tau = np.zeros((ne, nq))
-    ell = np.zeros((ne, nq))
-    cubic = np.zeros((ne, nq))
-    symmetric = isotropic = True
+    present = []
     for i, name in enumerate(known):
-        mat = materials[name]
         rows = np.nonzero(region == i)[0]
-        if rows.size == 0:
-            continue
-        xs = x[:, rows]
+        if rows.size:
+            present.append((name, slice(None) if rows.size == ne else rows))
+    pts = () if cellwise else (nq,)
+    npts = 0 if cellwise else 2  # point axes of an evaluated coefficient
+    symmetric = isotropic = True
+    parts = []
+    for name, rows in present:
+        mat = materials[name]
+        xs = None if cellwise else x[:, rows]
+        shape = () if cellwise else xs.shape[1:]
         where = f"materials.{name}"
         k = _evaluate(mat.conductivity, xs)
-        if k.ndim == 0 or k.shape == xs.shape[1:]:
-            k = positive(np.broadcast_to(k, xs.shape[1:]), f"{where}.conductivity", "W/(m K)")
-            ki = np.eye(d)[:, :, None, None] / k[None, None]
-        else:
-            if k.shape[:2] != (d, d):
-                raise FemheatInputError(
-                    f"{where}.conductivity must be a scalar or a {d}x{d} tensor on a "
-                    f"{d}D mesh, got shape {k.shape[:2]}"
-                )
+        if k.ndim == 0 or k.shape == shape:
+            k = np.broadcast_to(k, shape)
+        elif k.shape[:2] != (d, d):
+            raise FemheatInputError(
+                f"{where}.conductivity must be a scalar or a {d}x{d} tensor on a "
+                f"{d}D mesh, got shape {k.shape[:2]}")
+        elif not cellwise:
             k = np.broadcast_to(k.reshape((d, d) + k.shape[2:] + (1,) * (4 - k.ndim)),
-                                (d, d) + xs.shape[1:])
-            spd_tensor(k, d, f"{where}.conductivity")
-            if not np.allclose(k, np.swapaxes(k, 0, 1), rtol=1e-13, atol=0):
-                symmetric = False
-            diag = np.einsum("ii...->i...", k)
-            if not (np.allclose(k - np.eye(d)[:, :, None, None] * diag[0], 0.0)):
-                isotropic = False
-            ki = np.moveaxis(np.linalg.inv(np.moveaxis(k, (0, 1), (-2, -1))), (-2, -1), (0, 1))
-        t = nonnegative(np.broadcast_to(_evaluate(mat.relaxation_time, xs), xs.shape[1:]),
-                        f"{where}.relaxation_time", "s")
-        c = positive(np.broadcast_to(_evaluate(mat.heat_capacity, xs), xs.shape[1:]),
-                     f"{where}.heat_capacity", "J/(m^3 K)")
-        length = nonnegative(np.broadcast_to(_evaluate(mat.nonlocal_length, xs), xs.shape[1:]),
-                             f"{where}.nonlocal_length", "m")
-        kinv[:, :, rows] = ki
-        tkinv[:, :, rows] = ki * t[None, None]
+                                (d, d) + shape)
+        kind, ki, sym, iso = _inverse_conductivity(k, d, npts, where)
+        symmetric &= sym
+        isotropic &= iso
+
+        def value(coef):
+            return np.broadcast_to(_evaluate(coef, xs), shape)
+
+        t = nonnegative(value(mat.relaxation_time), f"{where}.relaxation_time", "s")
+        c = positive(value(mat.heat_capacity), f"{where}.heat_capacity", "J/(m^3 K)")
+        length = nonnegative(value(mat.nonlocal_length), f"{where}.nonlocal_length", "m")
+        parts.append((rows, kind, ki, t, c, length, mat.quartic))
+    kinds = ("isotropic", "diagonal", "full")
+    target = max((p[1] for p in parts), key=kinds.index, default="isotropic")
+    lead = {"isotropic": (), "diagonal": (d,), "full": (d, d)}[target]
+    size = (ne,) + pts
+    kinv = np.zeros(lead + size)
+    tkinv = np.zeros(lead + size)
+    cap, tau, ell, cubic = (np.zeros(size) for _ in range(4))
+    for rows, kind, ki, t, c, length, quartic in parts:
+        ki = _as_kind(ki, kind, target, d, npts)
+        if target == "isotropic":
+            mean = ki
+        elif target == "diagonal":
+            mean = ki.sum(axis=0) / d
+        else:
+            mean = np.einsum("ii...->...", ki) / d
+        if cellwise:  # a constant: one value for the cells of the material
+            ki = ki[..., None]
+        idx = (slice(None),) * len(lead) + (rows,)
+        kinv[idx] = ki
+        tkinv[idx] = ki * t
         cap[rows] = c
         tau[rows] = t
         ell[rows] = length
-        cubic[rows] = mat.quartic * np.trace(ki) / d
-    return CoefficientFields(kinv, tkinv, cap, tau, symmetric, ell, isotropic, cubic)
+        cubic[rows] = quartic * mean
+    if cellwise:  # one value per cell, read as (..., nelems, nqp) without copying
+        kinv, tkinv, cap, tau, ell, cubic = (
+            np.broadcast_to(a[..., None], a.shape + (nq,))
+            for a in (kinv, tkinv, cap, tau, ell, cubic))
+    return CoefficientFields(kinv, tkinv, cap, tau, symmetric, ell, isotropic, cubic,
+                             dim=d, cellwise=cellwise)

@@ -117,21 +117,27 @@ class ThetaScheme:
         M, A, B = system.inertia, system.resistance, system.divergence
         Gt = system.gradient.T  # = B.T except on weakly impermeable walls
         Cinv = system.capacity_inverse
+        free, ess = system.free_dofs, system.essential_dofs
         S = (Gt @ Cinv @ B).tocsr()
         K = (M / dt + theta * A + (theta**2 * dt) * S).tocsr()
-        free = system.free_dofs
-        self._solve = factorize(K[free][:, free], system.symmetric)
-        self._K_fe = K[free][:, system.essential_dofs]
-        # Right-hand-side operators, formed once (terms with a zero weight left out):
-        # rhs = R q + G (T + θΔt C⁻¹F_θ) + f_θ,  Tⁿ⁺¹ = Tⁿ + Δt (C⁻¹F_θ − H q_θ)
-        R = M / dt
+        # Right-hand side: rhs = R q + [Gᵀ (T + θΔt C⁻¹F_θ)]_free + f_θ − K_fe q_D and
+        # Tⁿ⁺¹ = Tⁿ + Δt (C⁻¹F_θ − C⁻¹B q_θ). At θ = 1, R = M/Δt is applied as
+        # (M q)/Δt; otherwise R = M/Δt − (1−θ)A − θ(1−θ)Δt GᵀC⁻¹B is a new operator,
+        # formed once. Gᵀ, C⁻¹ and B are the system's own: no copies.
+        self._R = None
         if theta < 1:
-            R = R - (1 - theta) * A - (theta * (1 - theta) * dt) * S
-        self._R = sp.csr_matrix(R)[free]
-        self._G = sp.csr_matrix(Gt)[free]
-        self._H = (Cinv @ B).tocsr()
-        log.info("factorized %d x %d flux operator (dt = %g s, theta = %g)",
-                 free.size, free.size, dt, theta)
+            R = M / dt - (1 - theta) * A - (theta * (1 - theta) * dt) * S
+            self._R = sp.csr_matrix(R)[free]
+            del R
+        del S
+        K = K[free]
+        self._K_fe = K[:, ess]
+        K = K[:, free].tocsc()  # the only copy handed to the factorization
+        self._solve = factorize(K, system.symmetric)
+        del K
+        self._M, self._Gt, self._B, self._Cinv = M, Gt, B, Cinv
+        log.info("factorized %d x %d flux operator (dt = %g s, theta = %g, %s)",
+                 free.size, free.size, dt, theta, getattr(self._solve, "backend", "?"))
 
     @staticmethod
     def _validate(system: MixedSystem, dt: float, theta: float) -> tuple[float, float]:
@@ -169,14 +175,20 @@ class ThetaScheme:
         f_th = (th * f1 + (1 - th) * f0)[free]
         CF = sys.capacity_inverse @ (th * F1 + (1 - th) * F0)
         qd = sys.essential_values(t1)
-        rhs = self._R @ q + self._G @ (T + (th * dt) * CF) + f_th
+        grad = self._Gt @ (T + (th * dt) * CF)
+        if self._R is None:  # θ = 1: R q = (M q)/Δt
+            grad += (self._M @ q) / dt
+            rhs = grad[free]
+        else:
+            rhs = self._R @ q + grad[free]
+        rhs += f_th
         if qd.size:
             rhs -= self._K_fe @ qd
         q1 = np.empty_like(q)
         q1[free] = self._solve(rhs)
         q1[ess] = qd
         q_th = q1 if th == 1 else th * q1 + (1 - th) * q
-        T1 = T + dt * (CF - self._H @ q_th)
+        T1 = T + dt * (CF - self._Cinv @ (self._B @ q_th))
         return State(t1, T1, q1)
 
 
