@@ -83,6 +83,38 @@ def test_check_exit_code(tmp_path, capsys):
     assert run_all.check(rec, new, 0.3) == 1
 
 
+def test_time_drift_on_a_machine_running_at_another_speed_is_unconfirmed(tmp_path, capsys):
+    """A time ratio that moved while the calibration says the machine ran 2x slower is
+    reported, not failed (unless --strict); a deterministic ratio fails regardless."""
+    rec, new = tmp_path / "results.json", tmp_path / "latest.json"
+    rec.write_text(json.dumps(_doc({"gk": {"steady GK/MCV, n=50": 5.0,
+                                           "peak memory GK/MCV, n=50": 1.76}})))
+    slow = _doc({"gk": {"steady GK/MCV, n=50": 7.0, "peak memory GK/MCV, n=50": 1.76}})
+    slow["calibration"].update(dgemm_gflops=5.0, copy_gbs=4.0)
+    new.write_text(json.dumps(slow))
+    assert run_all.check(rec, new, 0.3) == 0
+    out = capsys.readouterr().out
+    assert "drift? gk: steady GK/MCV, n=50 = 7, recorded 5 (+40%)" in out
+    assert "unconfirmed" in out
+    assert run_all.check(rec, new, 0.3, strict=True) == 1
+    slow["benchmarks"]["gk"]["ratios"]["peak memory GK/MCV, n=50"] = 2.5  # +42 %
+    new.write_text(json.dumps(slow))
+    assert run_all.check(rec, new, 0.3) == 1
+    assert "DRIFT  gk: peak memory GK/MCV, n=50 = 2.5" in capsys.readouterr().out
+    # the calibration taken right before a benchmark decides for its ratios
+    fast = _doc({"gk": {"steady GK/MCV, n=50": 7.0, "peak memory GK/MCV, n=50": 1.76}})
+    fast["calibration"].update(dgemm_gflops=5.0)                     # run start: slow
+    fast["benchmarks"]["gk"]["calibration"] = dict(_doc({})["calibration"])  # before gk: as then
+    recorded = json.loads(rec.read_text())
+    recorded["benchmarks"]["gk"]["calibration"] = dict(_doc({})["calibration"])
+    rec.write_text(json.dumps(recorded))
+    new.write_text(json.dumps(fast))
+    assert run_all.check(rec, new, 0.3) == 1
+    assert run_all.is_exact("rel. error FFT vs dense, 4050 cells")
+    assert run_all.is_exact("MINRES its, n=4, beta=2, l/h=2")
+    assert not run_all.is_exact("step GK/MCV, n=50")
+
+
 def test_report_rewrites_marked_sections_only():
     table = {"title": "GK vs MCV", "head": ["n", "steady GK/MCV"], "rows": [["50", "5.2"]]}
     doc = _doc({"gk": {"steady GK/MCV, n=50": 5.2}}, gk=[table])
