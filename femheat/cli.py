@@ -33,6 +33,26 @@ __all__ = ["main"]
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+def _progress_bar(quiet: bool, unit: str, desc: str):
+    """(tqdm bar or None, callback ``progress(done, total)``); tqdm is optional."""
+    bar = None
+    if not quiet:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=0, unit=unit, desc=desc, leave=True)
+        except ImportError:
+            pass
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    return bar, progress
+
+
 def _run(args: argparse.Namespace) -> int:
     from .io.case import load_case
     from .io.output import check_output_dir
@@ -46,20 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     check_output_dir(out)  # before any mesh is read or built
     prepare_output(out, mode, check_only=True)  # another run's results: refuse early
     case = load_case(args.case, confirm=args.yes)
-    bar = None
-    if not args.quiet:
-        try:
-            from tqdm import tqdm
-
-            bar = tqdm(total=0, unit="step", desc=case.title, leave=True)
-        except ImportError:  # tqdm is optional
-            pass
-
-    def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+    bar, progress = _progress_bar(args.quiet, "step", case.title)
 
     try:
         summary = run_case(case, out, progress, mode=mode, command=args.command_line)
@@ -104,20 +111,7 @@ def _sweep(args: argparse.Namespace) -> int:
     mode = "overwrite" if args.overwrite else "resume" if args.resume else "reuse"
     if not args.verbose:  # the scheduler's INFO chatter; its warnings still show
         logging.getLogger("distributed").setLevel(logging.WARNING)
-    bar = None
-    if not args.quiet:
-        try:
-            from tqdm import tqdm
-
-            bar = tqdm(total=0, unit="point", desc="sweep", leave=True)
-        except ImportError:  # tqdm is optional
-            pass
-
-    def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+    bar, progress = _progress_bar(args.quiet, "point", "sweep")
 
     try:
         result = run_sweep(args.case, axes, out, client=args.scheduler, design=args.design,

@@ -24,7 +24,7 @@ import pytest
 from femheat.cli import main
 from femheat.errors import FemheatInputError
 from femheat.pipeline import sweep_params as sp
-from tests.conftest import ROOT
+from tests.conftest import LAYERED_TABLES, ROOT
 
 distributed = pytest.importorskip("distributed")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -36,24 +36,8 @@ MESH = ROOT / "meshes" / "layered_2d.msh"  # layers 1, 2, 1 um along x, 1 um hig
 CASE = f"""title = "three layers"
 [mesh]
 file = "{MESH}"
-[model]
-type = "fourier"
-[materials.layer_1]
-conductivity = 1.0
-[materials.layer_2]
-conductivity = 2.0
-[materials.layer_3]
-conductivity = 1.0
-[interfaces.interface_1]
+{LAYERED_TABLES}[interfaces.interface_1]
 kapitza_resistance = 1e-8
-[boundaries.left]
-temperature = 301.0
-[boundaries.right]
-temperature = 300.0
-[boundaries.top]
-heat_flux = 0.0
-[boundaries.bottom]
-heat_flux = 0.0
 [output]
 png = false
 vtu = false
