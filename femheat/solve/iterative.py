@@ -71,8 +71,9 @@ are lower anyway.
   from Π's rows of the fixed DOFs, :func:`_embedding_frames`): with P1ᵈ, a small
   part of BDM2, the cell smoother had to do more and the counts were 2-3× those
   of BDM1 (2D, l = 0.2, n = 8-32: steady 108-115, Crank–Nicolson 86-110); with
-  P2ᵈ they are 32-67 and 28-48, and 3D (l = 0.5, n = 3-6) 48-69 / 36-42 against
-  142-168 / 99-140 (``benchmarks/bench_gk_auxiliary.py``). With an exact coarse
+  P2ᵈ they are 32-67 and 28-48 (bounded to n = 64), and 3D (β = 2, l = 0.5, n = 3-8,
+  rtol 1e-12) 62-90 / 43-53 against 176-226 / 122-187
+  (``benchmarks/bench_gk_auxiliary.py``). With an exact coarse
   solve the 2D steady count would be ~30: the rest is smoothed aggregation on the
   P2 vector Laplacian with the grad-div augmentation. One application is
 
