@@ -216,13 +216,14 @@ def test_iterative_bad_input():
 
 def test_gk_anisotropic_kappa_agrees_with_direct():
     """GK with an anisotropic SPD κ (tensor viscous term l²κ⁻¹): the iterative steady
-    solve and a Crank–Nicolson step agree with the direct solvers (2D, degree 0 and 1)."""
+    solve (degree 0 and 1) and a Crank–Nicolson step (degree 1) agree with the direct
+    solvers (2D)."""
     for degree in (0, 1):
-        system = box(8, "gk", 0.15, 2, dim=2, degree=degree, kappa=[[2.0, 0.6], [0.6, 1.0]])
+        system = box(6, "gk", 0.15, 2, dim=2, degree=degree, kappa=[[2.0, 0.6], [0.6, 1.0]])
         ref = fh.solve_steady(system)
         state, report = solve_steady_iterative(system)
-        assert report.flux_preconditioner == "auxiliary" and report.iterations[0] < 150
+        assert report.flux_preconditioner == "auxiliary" and report.iterations[0] < 100
         assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
-        a = IterativeThetaScheme(system, 0.01, 0.5).step(fh.initial_state(system))
-        b = fh.ThetaScheme(system, 0.01, 0.5).step(fh.initial_state(system))
-        assert np.abs(a.temperature - b.temperature).max() < 1e-7 * np.abs(b.temperature).max()
+    a = IterativeThetaScheme(system, 0.01, 0.5).step(fh.initial_state(system))
+    b = fh.ThetaScheme(system, 0.01, 0.5).step(fh.initial_state(system))
+    assert np.abs(a.temperature - b.temperature).max() < 1e-7 * np.abs(b.temperature).max()
