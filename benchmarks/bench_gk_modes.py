@@ -40,7 +40,8 @@ def system_for(degree: int, n: int, penalty: float, beta: int, ell2: float):
     import femheat.models.gk as gk
 
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
-    regions = fh.RegionMesh.from_skfem(mesh, boundaries={"walls": lambda x: np.ones(x.shape[1], bool)})
+    regions = fh.RegionMesh.from_skfem(
+        mesh, boundaries={"walls": lambda x: np.ones(x.shape[1], bool)})
     material = fh.Material(1.0, 1.0, 0.0, nonlocal_length=math.sqrt(ell2))
     low, gk.MIN_PENALTY = gk.MIN_PENALTY, 0.0  # measure below the accepted minimum too
     try:

@@ -136,8 +136,9 @@ grid-scale temperature modes of the quasi-static operator decay more slowly than
 the slowest physical mode: slowest nonzero rate 1.17 (BDM1) / 1.42 (BDM2) at η = 1,
 0.30 / 0.40 at η = 4, against 4.97 (unit square, l² = 0.1; mesh independent; RT1
 had 0.60 / 0.15). Rescaling the penalty only moves along rate ∝ 1/η: 3.95 / 4.24 at
-η = 0.25, the edge of coercivity (``benchmarks/README.md``). Smooth data excite these modes only at the truncation level, so
-temperature errors keep the optimal order with a constant insensitive to η
+η = 0.25, the edge of coercivity (``benchmarks/README.md``). Smooth data excite
+these modes only at the truncation level, so temperature errors keep the optimal
+order with a constant insensitive to η
 (above); with a P0 temperature the cell means lose the superconvergence of the
 Fourier mixed method (O(h) against O(h²)). Fluxes and heat flows (κ_eff) are
 insensitive to η (tested for η from 1 to 64).
