@@ -105,7 +105,8 @@ def test_uniform_tangential_flux_to_round_off(dim, degree):
     qb = system.flux_basis
     q = qb.interpolate(state.flux).value
     assert np.abs(q[0] - g).max() < 1e-10 * g and np.abs(q[1:]).max() < 1e-10 * g
-    exact = system.temperature_basis.project(lambda x: g * (L - x[0]) / kappa)  # cell means at degree 0
+    # degree 0: the cell means of the exact temperature
+    exact = system.temperature_basis.project(lambda x: g * (L - x[0]) / kappa)
     assert np.abs(state.temperature - exact).max() < 1e-10 * g * L / kappa
 
 
@@ -166,7 +167,8 @@ def test_bad_tangential_flux():
         channel(2, {"top": TangentialFlux(1.0)}, dim=3)
     with pytest.raises(FemheatInputError, match=r"walls\.top: .* has 2 components on a 3D mesh"):
         channel(2, {"top": TangentialFlux((1.0, 0.0))}, dim=3)
-    with pytest.raises(FemheatInputError, match=r"walls\.top: .*boundaries\.top\.wall_flux.* not finite"):
+    with pytest.raises(FemheatInputError,
+                       match=r"walls\.top: .*boundaries\.top\.wall_flux.* not finite"):
         channel(2, {"top": TangentialFlux(lambda x, t: np.log(x[0] - 1))})
     with pytest.raises(FemheatInputError, match=r"wall conditions \['top'\] need the gk model"):
         fh.HeatProblem(fh.RegionMesh.from_skfem(skfem.MeshTri(), boundaries={

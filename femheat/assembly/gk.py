@@ -126,14 +126,19 @@ stabilization bounds γ in the same way as the penalty; (v) a mixed vorticity
 (Hodge-Laplacian) form ν(rot q, rot v) + (1+β)ν(∇·q, ∇·v) with a continuous
 vorticity unknown: discrete gradients would carry no penalty (no slow modes, see
 below), but it adds a global unknown, changes every wall condition and differs
-from (ν∇q, ∇v) where l varies; not implemented.
+from (ν∇q, ∇v) where l varies; not implemented. A dense prototype
+(``benchmarks/bench_gk_modes.py``) confirms the first point: with the vorticity
+in P_{k+1} Lagrange the slowest quasi-static rate is the physical one (4.967 for
+β = 0, 2.492 for β = 2; to 0.3 % at degree 0, 4 digits at degree 1).
 
 Remaining limitation: the tangential penalty still bounds γ by ~1/√η, so
 grid-scale temperature modes of the quasi-static operator decay more slowly than
 the slowest physical mode: slowest nonzero rate 1.17 (BDM1) / 1.42 (BDM2) at η = 1,
 0.30 / 0.40 at η = 4, against 4.97 (unit square, l² = 0.1; mesh independent; RT1
-had 0.60 / 0.15). Smooth data excite these modes only at the truncation level, so
-temperature errors keep the optimal order with a constant insensitive to η
+had 0.60 / 0.15). Rescaling the penalty only moves along rate ∝ 1/η: 3.95 / 4.24 at
+η = 0.25, the edge of coercivity (``benchmarks/README.md``). Smooth data excite
+these modes only at the truncation level, so temperature errors keep the optimal
+order with a constant insensitive to η
 (above); with a P0 temperature the cell means lose the superconvergence of the
 Fourier mixed method (O(h) against O(h²)). Fluxes and heat flows (κ_eff) are
 insensitive to η (tested for η from 1 to 64).

@@ -65,9 +65,17 @@ are lower anyway.
   Numer. Math. 132, 2016). Continuous piecewise-linear vector fields are a
   subspace of BDM1, RT of order 1 and BDM2, so the auxiliary space V_c = P1ᵈ
   (minus the normal directions at vertices of walls with a prescribed normal
-  flux) embeds exactly, Π: V_c → V_h (:func:`p1_embedding`). With BDM2 (GK
-  degree 1) P1ᵈ is a smaller part of the space and the counts are ~1.5-2× those
-  of BDM1 (2D, l = 0.2: steady 108-114, Crank–Nicolson 86-104 at n = 8-16). One application is
+  flux) embeds exactly, Π: V_c → V_h (:func:`p1_embedding`). BDM2 (GK degree 1)
+  holds complete P2, and there V_c = P2ᵈ (:func:`p2_embedding`, the default
+  ``auxiliary_space="auto"``; the normal directions dropped per node are read
+  from Π's rows of the fixed DOFs, :func:`_embedding_frames`): with P1ᵈ, a small
+  part of BDM2, the cell smoother had to do more and the counts were 2-3× those
+  of BDM1 (2D, l = 0.2, n = 8-32: steady 108-115, Crank–Nicolson 86-110); with
+  P2ᵈ they are 32-67 and 28-48 (bounded to n = 64), and 3D (β = 2, l = 0.5, n = 3-8,
+  rtol 1e-12) 62-90 / 43-53 against 176-226 / 122-187
+  (``benchmarks/bench_gk_auxiliary.py``). With an exact coarse
+  solve the 2D steady count would be ~30: the rest is smoothed aggregation on the
+  P2 vector Laplacian with the grad-div augmentation. One application is
 
   .. math::
 
@@ -123,7 +131,8 @@ from .steady import State
 from .timestepping import ThetaScheme
 
 __all__ = ["IterativeReport", "solve_steady_iterative", "IterativeThetaScheme",
-           "FLUX_PRECONDITIONERS", "SMOOTHERS", "p1_embedding"]
+           "FLUX_PRECONDITIONERS", "SMOOTHERS", "AUXILIARY_SPACES", "p1_embedding",
+           "p2_embedding"]
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +142,21 @@ FLUX_PRECONDITIONERS = ("auto", "auxiliary", "amg")
 #: Accepted values of ``smoother`` of the auxiliary-space cycle.
 SMOOTHERS = ("cell", "facet")
 
+#: Accepted values of ``auxiliary_space``: continuous P1ᵈ or P2ᵈ ("auto": P2ᵈ when the
+#: flux space holds complete P2, i.e. BDM2, else P1ᵈ).
+AUXILIARY_SPACES = ("auto", "p1", "p2")
+
 
 @dataclass
 class IterativeReport:
-    """MINRES iteration counts of every solve, the flux preconditioner used and the
-    grad-div augmentation α of a steady GK solve (0: none)."""
+    """MINRES iteration counts of every solve, the flux preconditioner used, the
+    grad-div augmentation α of a steady GK solve (0: none) and the auxiliary space
+    ("p1", "p2"; "" without one)."""
 
     iterations: list[int] = field(default_factory=list)
     flux_preconditioner: str = ""
     grad_div: float = 0.0
+    auxiliary_space: str = ""
 
 
 def _pyamg():
@@ -215,28 +230,75 @@ def p1_embedding(system: MixedSystem) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (rows, cols)), shape=(qb.N, d * nv))
 
 
-def _local_embedding(qb) -> sp.csr_matrix:
-    """Π for any flux space containing P1ᵈ (e.g. BDM2): the coefficients of each
-    vertex field λ_w e_c, cell by cell, from the local L² projection (exact, as the
-    field lies in the local space); a DOF shared by m cells gets m equal values,
-    each weighted 1/m."""
+def _local_embedding(qb, degree: int = 1) -> sp.csr_matrix:
+    """Π for any flux space containing Pₖᵈ (k = ``degree``; e.g. BDM2 and k = 1 or 2):
+    the coefficients of each nodal field φ_w e_c (φ_w the continuous Lagrange Pₖ basis,
+    numbered as scikit-fem's ``ElementTriP1/P2``/``ElementTetP1/P2``), cell by cell,
+    from the local L² projection (exact, as the field lies in the local space); a
+    DOF shared by m cells gets m equal values, each weighted 1/m. Columns are
+    ``d * node + component``."""
     mesh = qb.mesh
-    d, nv = mesh.p.shape
-    P1 = skfem.ElementTriP1() if d == 2 else skfem.ElementTetP1()
-    hats = np.array([b[0].value for b in qb.with_element(P1).basis])  # (d+1, nel, nq)
+    d = mesh.p.shape[0]
+    lagrange = {(2, 1): skfem.ElementTriP1, (2, 2): skfem.ElementTriP2,
+                (3, 1): skfem.ElementTetP1, (3, 2): skfem.ElementTetP2}[(d, degree)]()
+    ab = qb.with_element(lagrange)
+    hats = np.array([b[0].value for b in ab.basis])  # (n_nodes_local, nel, nq)
     phi = np.array([b[0].value for b in qb.basis])  # (nloc, d, nel, nq)
     M = np.einsum("acen,bcen,en->eab", phi, phi, qb.dx)
     R = np.einsum("acen,wen,en->eawc", phi, hats, qb.dx).reshape(M.shape[0], M.shape[1], -1)
-    coef = np.linalg.solve(M, R)  # (nel, nloc, (d+1) d)
+    coef = np.linalg.solve(M, R)  # (nel, nloc, n_nodes_local d)
     ed = qb.element_dofs  # (nloc, nel)
     share = np.bincount(ed.ravel(), minlength=qb.N)
     rows = np.broadcast_to(ed.T[:, :, None], coef.shape)
-    cols = (d * mesh.t.T[:, None, :, None] + np.arange(d)[None, None, None, :]).reshape(
+    cols = (d * ab.element_dofs.T[:, None, :, None] + np.arange(d)[None, None, None, :]).reshape(
         mesh.t.shape[1], 1, -1)
     cols = np.broadcast_to(cols, coef.shape)
     vals = coef / share[rows]
     keep = np.abs(coef) > 1e-12 * np.abs(coef).max()
-    return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(qb.N, d * nv))
+    return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(qb.N, d * ab.N))
+
+
+def p2_embedding(system: MixedSystem) -> sp.csr_matrix:
+    """Π: continuous P2ᵈ vector fields → a flux space containing complete P2 (BDM2).
+
+    Exact inclusion, from the cell-local L² projection; columns ``d * node +
+    component`` with the nodes of scikit-fem's ``ElementTriP2``/``ElementTetP2``
+    (vertices, then facet (2D) or edge (3D) midpoints)."""
+    if _auxiliary_degree(system) != 2:
+        raise SolverError("continuous P2 fields lie in the flux space only for BDM2 "
+                          "(the gk model at degree 1)")
+    return _local_embedding(system.flux_basis, 2)
+
+
+def _auxiliary_degree(system: MixedSystem) -> int:
+    """2 if the flux space holds complete P2 (BDM2: d·dim P2 local DOFs), else 1."""
+    qb = system.flux_basis
+    d = qb.mesh.p.shape[0]
+    return 2 if qb.element_dofs.shape[0] == d * (d + 1) * (d + 2) // 2 else 1
+
+
+def _embedding_frames(system: MixedSystem, Pi: sp.csr_matrix, tol: float = 0.2
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_vertex_frames`, for any nodal auxiliary space, read from Π itself.
+
+    For each node w, the rows of the essential (prescribed q·n) flux DOFs restricted to
+    the node's d columns are the directions that move those DOFs (the facet normal on
+    a flat wall); Σ of their normalized outer products gives, by eigenvectors, the
+    directions dropped (eigenvalue above ``tol`` times the largest).
+    """
+    d = system.flux_basis.mesh.p.shape[0]
+    nodes = Pi.shape[1] // d
+    N = np.zeros((nodes, d, d))
+    if system.essential_dofs.size:
+        E = Pi.tocsr()[system.essential_dofs].tocoo()
+        node, comp = E.col // d, E.col % d
+        key, where = np.unique(E.row.astype(np.int64) * nodes + node, return_inverse=True)
+        vec = np.zeros((key.size, d))
+        np.add.at(vec, (where, comp), E.data)
+        vec /= np.maximum(np.linalg.norm(vec, axis=1), 1e-300)[:, None]
+        np.add.at(N, key % nodes, np.einsum("ni,nj->nij", vec, vec))
+    lam, Q = np.linalg.eigh(N)  # ascending; the identity frame where N = 0
+    return Q, lam <= tol * lam[:, -1:]
 
 
 def _vertex_frames(system: MixedSystem, tol: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
@@ -313,20 +375,27 @@ class _AuxiliarySpace:
     """One symmetric two-level auxiliary-space cycle for the flux block (module docstring)."""
 
     def __init__(self, system: MixedSystem, P: sp.csr_matrix, sweeps: int = 1,
-                 smoother: str = "cell"):
+                 smoother: str = "cell", auxiliary: str = "auto"):
         pyamg = _pyamg()
         from pyamg.relaxation.relaxation import block_gauss_seidel, gauss_seidel, schwarz
 
-        d, nv = system.flux_basis.mesh.p.shape
-        # P1ᵈ in a frame per vertex (normal/tangential on walls with prescribed q·n);
+        d = system.flux_basis.mesh.p.shape[0]
+        # Pₖᵈ in a frame per node (normal/tangential on walls with prescribed q·n);
         # the dropped directions get a decoupled diagonal row so that the coarse
-        # matrix keeps its d x d vertex blocks (BSR) for the AMG
-        Q, keep = _vertex_frames(system)
+        # matrix keeps its d x d node blocks (BSR) for the AMG
+        self.degree = _auxiliary_degree(system) if auxiliary == "auto" else int(auxiliary[1])
+        if self.degree == 1:
+            embed = p1_embedding(system).tocsr()
+            Q, keep = _vertex_frames(system)
+        else:
+            embed = p2_embedding(system).tocsr()
+            Q, keep = _embedding_frames(system, embed)
+        nv = embed.shape[1] // d
         r = (d * np.arange(nv)[:, None, None] + np.arange(d)[None, :, None]
              + np.zeros((1, 1, d), dtype=int))
         frames = sp.csr_matrix((Q.ravel(), (r.ravel(), np.swapaxes(r, 1, 2).ravel())),
                                shape=(d * nv, d * nv))
-        Pi = (p1_embedding(system).tocsr()[system.free_dofs] @ frames).tocsr()
+        Pi = (embed[system.free_dofs] @ frames).tocsr()
         full = (Pi.T @ P @ Pi).tocsr()
         keep = keep.ravel()
         K = sp.diags(keep.astype(float))
@@ -393,7 +462,7 @@ class _BlockSolver:
     def __init__(self, system: MixedSystem, P: sp.spmatrix, Pm: sp.spmatrix, c: float,
                  D: sp.spmatrix, theta: float, rtol: float, maxiter: int,
                  flux_preconditioner: str, sweeps: int, smoother: str,
-                 stokes_factor: float):
+                 stokes_factor: float, auxiliary: str = "auto"):
         free = system.free_dofs
         P, D = sp.csr_matrix(P), sp.csr_matrix(D)
         B = sp.csr_matrix(system.divergence[:, free])
@@ -403,8 +472,10 @@ class _BlockSolver:
         self.K = sp.bmat([[P, -c * B.T], [-c * B, -D]], format="csr")
         S = (D + (c * c) * (B @ _facet_block_inverse(sp.csr_matrix(Pm), d, aligned) @ B.T)).tocsr()
         self.flux_preconditioner = flux_preconditioner
+        self.auxiliary_space = ""
         if flux_preconditioner == "auxiliary":
-            self._P = _AuxiliarySpace(system, P, sweeps, smoother)
+            self._P = _AuxiliarySpace(system, P, sweeps, smoother, auxiliary)
+            self.auxiliary_space = f"p{self._P.degree}"
         else:
             self._P = _amg(P)
         self._S = _amg(S)
@@ -463,8 +534,16 @@ def _mass_part(system: MixedSystem, dt: float | None, theta: float) -> sp.csr_ma
 
 
 def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
-             smoother, grad_div=0.0) -> str:
+             smoother, grad_div=0.0, auxiliary_space="auto") -> str:
     """Validate the solver options; return the resolved flux preconditioner."""
+    if auxiliary_space not in AUXILIARY_SPACES:
+        raise FemheatInputError(
+            f"auxiliary_space = {auxiliary_space!r} is unknown; choose one of "
+            f"{', '.join(AUXILIARY_SPACES)}")
+    if auxiliary_space == "p2" and _auxiliary_degree(system) != 2:
+        raise FemheatInputError(
+            "auxiliary_space = 'p2' needs a flux space holding complete P2 (BDM2: the gk "
+            "model at degree 1); use 'p1' or 'auto'")
     if not (isinstance(grad_div, (int, float)) and np.isfinite(grad_div) and grad_div >= 0):
         raise FemheatInputError(f"grad_div = {grad_div!r} must be a finite number >= 0")
     if not (isinstance(rtol, (int, float)) and np.isfinite(rtol) and 0 < rtol < 1):
@@ -489,7 +568,8 @@ def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
 def solve_steady_iterative(system: MixedSystem, rtol: float = 1e-10,
                            maxiter: int = 2000, flux_preconditioner: str = "auto",
                            sweeps: int = 1, smoother: str = "cell",
-                           grad_div: float = 10.0) -> tuple[State, IterativeReport]:
+                           grad_div: float = 10.0, auxiliary_space: str = "auto"
+                           ) -> tuple[State, IterativeReport]:
     r"""Steady solve by block-preconditioned MINRES (no factorization of large matrices).
 
     Solves [[A, −Bᵀ], [−B, 0]] (q, T) = (f, −F) on the free flux DOFs; see the
@@ -530,8 +610,12 @@ def solve_steady_iterative(system: MixedSystem, rtol: float = 1e-10,
         (cheaper per sweep, about 3x more MINRES iterations at one sweep).
     grad_div
         α of the augmentation above (GK only; 0 switches it off).
+    auxiliary_space
+        ``"auto"`` (continuous P2ᵈ for BDM2, i.e. GK at degree 1, else P1ᵈ), ``"p1"``
+        or ``"p2"``: the auxiliary space of the ``"auxiliary"`` flux preconditioner.
     """
-    kind = _options(system, rtol, maxiter, flux_preconditioner, sweeps, smoother, grad_div)
+    kind = _options(system, rtol, maxiter, flux_preconditioner, sweeps, smoother, grad_div,
+                    auxiliary_space)
     if not system.problem.has_temperature_reference:
         raise BoundaryConditionError(
             "the iterative steady solver needs a temperature or convection boundary "
@@ -558,13 +642,14 @@ def solve_steady_iterative(system: MixedSystem, rtol: float = 1e-10,
     # D = 0: the Schur block B P̃_m⁻¹ Bᵀ is SPD with a temperature boundary
     solver = _BlockSolver(system, Af, _mass_part(system, None, 1.0), 1.0,
                           zero, 1.0, rtol, maxiter, kind, sweeps, smoother,
-                          1.0 + system.problem.beta + alpha)
+                          1.0 + system.problem.beta + alpha, auxiliary_space)
     x, its = solver.solve(np.concatenate([rhs_q, -g]))
     q = np.zeros(system.n_flux)
     q[free], q[ess] = x[: free.size], qd
     log.info("iterative steady solve: %d MINRES iterations (%s flux preconditioner)",
              its, kind)
-    return State(0.0, x[free.size:], q), IterativeReport([its], kind, alpha)
+    return State(0.0, x[free.size:], q), IterativeReport([its], kind, alpha,
+                                                         solver.auxiliary_space)
 
 
 class IterativeThetaScheme:
@@ -580,9 +665,10 @@ class IterativeThetaScheme:
     def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5,
                  rtol: float = 1e-10, maxiter: int = 2000,
                  flux_preconditioner: str = "auto", sweeps: int = 1,
-                 smoother: str = "cell"):
+                 smoother: str = "cell", auxiliary_space: str = "auto"):
         dt, theta = ThetaScheme._validate(system, dt, theta)
-        kind = _options(system, rtol, maxiter, flux_preconditioner, sweeps, smoother)
+        kind = _options(system, rtol, maxiter, flux_preconditioner, sweeps, smoother,
+                        auxiliary_space=auxiliary_space)
         if not system.symmetric:
             raise SolverError("the iterative solver handles symmetric problems only")
         self.system, self.dt, self.theta = system, float(dt), float(theta)
@@ -591,8 +677,10 @@ class IterativeThetaScheme:
         self._P, self._free = P, free
         self._solver = _BlockSolver(system, P[free][:, free], _mass_part(system, dt, theta),
                                     theta, system.capacity / dt, theta, rtol, maxiter,
-                                    kind, sweeps, smoother, 1.0 + system.problem.beta)
-        self.report = IterativeReport(flux_preconditioner=kind)
+                                    kind, sweeps, smoother, 1.0 + system.problem.beta,
+                                    auxiliary_space)
+        self.report = IterativeReport(flux_preconditioner=kind,
+                                      auxiliary_space=self._solver.auxiliary_space)
 
     def step(self, state: State) -> State:
         sys, dt, th = self.system, self.dt, self.theta
