@@ -71,9 +71,19 @@ def benchmark_section(name: str, res: dict, doc: dict) -> str:
     for table in res.get("tables", []):
         parts.append(markdown_table(table))
     ratios = res.get("ratios", {})
+    runs = res.get("ratio_runs", {})
     if ratios:
-        parts.append("Ratios checked by `make bench-check` (> 30 % drift fails):\n\n"
-                     + "\n".join(f"* {k}: **{_value(v)}**" for k, v in ratios.items()))
+        nrun = max((len(v) for v in runs.values()), default=1)
+        head = ("Ratios checked by `make bench-check` (> 30 % drift fails)"
+                + (f", each the median of {nrun} runs (all values in brackets)" if nrun > 1 else "")
+                + ":\n\n")
+
+        def line(k, v):
+            vals = runs.get(k, [])
+            more = f" ({', '.join(_value(x) for x in vals)})" if len(vals) > 1 else ""
+            return f"* {k}: **{_value(v)}**{more}"
+
+        parts.append(head + "\n".join(line(k, v) for k, v in ratios.items()))
     return "\n\n".join(parts) + "\n"
 
 

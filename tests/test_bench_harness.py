@@ -146,6 +146,22 @@ def test_time_drift_is_confirmed_by_a_rerun(tmp_path, capsys):
     assert run_all.check(rec, new, 0.3, rerun=rerun(5.0)) == 1 and calls == []
 
 
+def test_record_takes_the_median_of_several_runs(tmp_path):
+    paths = []
+    for i, v in enumerate([5.0, 9.0, 6.0]):
+        p = tmp_path / f"run{i}.json"
+        p.write_text(json.dumps(_doc({"gk": {"steady GK/MCV, n=100": v, "peak memory GK/MCV, n=100": 2.7}})))
+        paths.append(p)
+    out = tmp_path / "results.json"
+    doc = run_all.record(paths, out)
+    assert json.loads(out.read_text()) == doc
+    assert doc["benchmarks"]["gk"]["ratios"] == {"steady GK/MCV, n=100": 6.0,
+                                                 "peak memory GK/MCV, n=100": 2.7}
+    assert doc["benchmarks"]["gk"]["ratio_runs"]["steady GK/MCV, n=100"] == [5.0, 9.0, 6.0]
+    text = report.benchmark_section("gk", doc["benchmarks"]["gk"], doc)
+    assert "each the median of 3 runs" in text and "* steady GK/MCV, n=100: **6** (5, 9, 6)" in text
+
+
 def test_report_rewrites_marked_sections_only():
     table = {"title": "GK vs MCV", "head": ["n", "steady GK/MCV"], "rows": [["50", "5.2"]]}
     doc = _doc({"gk": {"steady GK/MCV, n=50": 5.2}}, gk=[table])
