@@ -71,9 +71,19 @@ def benchmark_section(name: str, res: dict, doc: dict) -> str:
     for table in res.get("tables", []):
         parts.append(markdown_table(table))
     ratios = res.get("ratios", {})
+    runs = res.get("ratio_runs", {})
     if ratios:
-        parts.append("Ratios checked by `make bench-check` (> 30 % drift fails):\n\n"
-                     + "\n".join(f"* {k}: **{_value(v)}**" for k, v in ratios.items()))
+        nrun = max((len(v) for v in runs.values()), default=1)
+        head = ("Ratios checked by `make bench-check` (> 30 % drift fails)"
+                + (f", each the median of {nrun} runs (all values in brackets)" if nrun > 1 else "")
+                + ":\n\n")
+
+        def line(k, v):
+            vals = runs.get(k, [])
+            more = f" ({', '.join(_value(x) for x in vals)})" if len(vals) > 1 else ""
+            return f"* {k}: **{_value(v)}**{more}"
+
+        parts.append(head + "\n".join(line(k, v) for k, v in ratios.items()))
     return "\n\n".join(parts) + "\n"
 
 
@@ -146,6 +156,13 @@ def rewrite_sections(text: str, generated: dict[str, str]) -> tuple[str, list[st
     return _SECTION.sub(repl, text), changed, unknown
 
 
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(HERE.parent))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", type=Path, default=RESULTS)
@@ -162,12 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         text = path.read_text()
         new, changed, unknown = rewrite_sections(text, generated)
         for name in unknown:
-            print(f"{path.name}: section {name!r} is not in {args.results.name}; left as it is")
+            print(f"{_rel(path)}: section {name!r} is not in {args.results.name}; left as it is")
         if changed:
-            stale += [f"{path.name}: {n}" for n in changed]
+            stale += [f"{_rel(path)}: {n}" for n in changed]
             if not args.check:
                 path.write_text(new)
-                print(f"{path.name}: rewrote {', '.join(changed)}")
+                print(f"{_rel(path)}: rewrote {', '.join(changed)}")
     if args.check:
         for s in stale:
             print(f"stale (differs from {args.results.name}): {s}")

@@ -115,6 +115,53 @@ def test_time_drift_on_a_machine_running_at_another_speed_is_unconfirmed(tmp_pat
     assert not run_all.is_exact("step GK/MCV, n=50")
 
 
+def test_time_drift_is_confirmed_by_a_rerun(tmp_path, capsys):
+    """bench-check re-runs a benchmark whose time ratio drifted: a drift the re-run repeats
+    fails, one it does not (noise) passes; deterministic drifts fail without a re-run."""
+    rec, new = tmp_path / "results.json", tmp_path / "latest.json"
+    rec.write_text(json.dumps(_doc({"gk": {"steady GK/MCV, n=50": 5.0, "step GK/MCV, n=50": 9.0},
+                                    "hmatrix": {"memory H/dense, N=25088": 0.049}})))
+    new.write_text(json.dumps(_doc({"gk": {"steady GK/MCV, n=50": 7.0, "step GK/MCV, n=50": 9.1},
+                                    "hmatrix": {"memory H/dense, N=25088": 0.049}})))
+    calls = []
+
+    def rerun(value):
+        def run(name):
+            calls.append(name)
+            return {"steady GK/MCV, n=50": value, "step GK/MCV, n=50": 9.0}
+        return run
+
+    assert run_all.check(rec, new, 0.3, rerun=rerun(5.3)) == 0  # the re-run is back: noise
+    assert calls == ["gk"]
+    assert "noise  gk: steady GK/MCV, n=50 = 7, recorded 5 (+40%); re-run 5.3, not confirmed" \
+        in capsys.readouterr().out
+    assert run_all.check(rec, new, 0.3, rerun=rerun(6.9)) == 1  # the re-run repeats it
+    assert "DRIFT  gk: steady GK/MCV, n=50 = 7, recorded 5 (+40%); re-run 6.9, confirmed" \
+        in capsys.readouterr().out
+    # off the other way in the re-run: the measurement is noise, not a move of the code
+    assert run_all.check(rec, new, 0.3, rerun=rerun(3.0)) == 0
+    calls.clear()
+    new.write_text(json.dumps(_doc({"gk": {"steady GK/MCV, n=50": 5.0, "step GK/MCV, n=50": 9.0},
+                                    "hmatrix": {"memory H/dense, N=25088": 0.07}})))
+    assert run_all.check(rec, new, 0.3, rerun=rerun(5.0)) == 1 and calls == []
+
+
+def test_record_takes_the_median_of_several_runs(tmp_path):
+    paths = []
+    for i, v in enumerate([5.0, 9.0, 6.0]):
+        p = tmp_path / f"run{i}.json"
+        p.write_text(json.dumps(_doc({"gk": {"steady GK/MCV, n=100": v, "peak memory GK/MCV, n=100": 2.7}})))
+        paths.append(p)
+    out = tmp_path / "results.json"
+    doc = run_all.record(paths, out)
+    assert json.loads(out.read_text()) == doc
+    assert doc["benchmarks"]["gk"]["ratios"] == {"steady GK/MCV, n=100": 6.0,
+                                                 "peak memory GK/MCV, n=100": 2.7}
+    assert doc["benchmarks"]["gk"]["ratio_runs"]["steady GK/MCV, n=100"] == [5.0, 9.0, 6.0]
+    text = report.benchmark_section("gk", doc["benchmarks"]["gk"], doc)
+    assert "each the median of 3 runs" in text and "* steady GK/MCV, n=100: **6** (5, 9, 6)" in text
+
+
 def test_report_rewrites_marked_sections_only():
     table = {"title": "GK vs MCV", "head": ["n", "steady GK/MCV"], "rows": [["50", "5.2"]]}
     doc = _doc({"gk": {"steady GK/MCV, n=50": 5.2}}, gk=[table])
