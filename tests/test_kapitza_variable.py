@@ -42,7 +42,7 @@ from femheat.assembly.system import kapitza_matrix
 from femheat.element.spaces import mixed_elements, quadrature_order
 from femheat.io.case import parse_case
 
-from tests.conftest import ROOT
+from tests.conftest import LAYERED_TABLES, ROOT
 
 L1, L2, H = 0.4, 0.6, 1.0
 K1, K2, EPS, DT = 2.0, 0.5, 1e-6, 1.0
@@ -421,23 +421,7 @@ def test_bad_resistance_values_without_a_mesh():
 CASE = """
 [mesh]
 file = "{mesh}"
-[model]
-type = "fourier"
-[materials.layer_1]
-conductivity = 1.0
-[materials.layer_2]
-conductivity = 2.0
-[materials.layer_3]
-conductivity = 1.0
-[boundaries.left]
-temperature = 301.0
-[boundaries.right]
-temperature = 300.0
-[boundaries.top]
-heat_flux = 0.0
-[boundaries.bottom]
-heat_flux = 0.0
-[interfaces.interface_1]
+""" + LAYERED_TABLES + """[interfaces.interface_1]
 {iface1}
 [interfaces.interface_2]
 {iface2}
