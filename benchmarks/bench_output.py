@@ -10,8 +10,10 @@ restart files) three ways in one process, interleaved ``--repeat`` times:
 
 Prints the median wall time of each and the ratios vtu/none and xdmf/none.
 Issue 17's target: saving every step costs at most ~1.5x the baseline.
+``--height-cells N`` widens the strip to N square cells across (same cell size,
+N/5 times the unknowns; the strip is built with gmsh instead of the shipped mesh).
 
-    python benchmarks/bench_output.py [--steps 200] [--repeat 3]
+    python benchmarks/bench_output.py [--steps 200] [--repeat 3] [--height-cells 5]
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from femheat.pipeline.runner import run_case
 ROOT = Path(__file__).resolve().parents[1]
 
 
+MESH = ROOT / "meshes" / "strip_2d.msh"
+
+
 def case(steps: int, fmt: str | None):
     data = tomllib.loads((ROOT / "cases" / "second_sound_pulse.toml").read_text())
-    data["mesh"]["file"] = str(ROOT / "meshes" / "strip_2d.msh")
+    data["mesh"]["file"] = str(MESH)
     dt = data["time"]["dt"]
     data["time"].update(end=steps * dt, save_every=1 if fmt else steps)
     data["output"] = {"png": False, "format": fmt or "vtu"}
@@ -50,14 +55,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--height-cells", type=int, default=5)
     args = ap.parse_args()
+    global MESH
+    tmp = tempfile.TemporaryDirectory()
+    if args.height_cells != 5:
+        from femheat.mesh import geometry
+
+        MESH = Path(tmp.name) / "strip.msh"
+        geometry.build("strip", MESH, length=1.0, height=0.002 * args.height_cells,
+                       n_length=500, n_height=args.height_cells)
     times: dict[str, list[float]] = {"none": [], "vtu": [], "xdmf": []}
     timed(10, None)  # warm-up: imports, caches
     for _ in range(args.repeat):
         for key, fmt in (("none", None), ("vtu", "vtu"), ("xdmf", "xdmf")):
             times[key].append(timed(args.steps, fmt))
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"# saving every step, {args.steps} steps, median of {args.repeat} (interleaved)")
+    print(f"# saving every step, {args.steps} steps, 500 x {args.height_cells} squares, "
+          f"median of {args.repeat} (interleaved)")
     for k, v in med.items():
         print(f"{k:>5s}: {v:7.2f} s  ({v / args.steps * 1e3:.1f} ms/step)")
     print(f"ratio vtu/none  = {med['vtu'] / med['none']:.2f}")

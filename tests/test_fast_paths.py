@@ -177,9 +177,9 @@ def test_symmetric_indefinite_matrices_still_solve():
 
 def test_without_scikit_sparse_superlu_is_used(monkeypatch):
     """Where scikit-sparse is missing, "auto" falls back to SuperLU and "cholmod" says why."""
-    from femheat.solve import steady
+    from femheat.solve import factorization
 
-    monkeypatch.setattr(steady, "_cholmod", lambda: None)
+    monkeypatch.setattr(factorization, "_cholmod", lambda: None)
     monkeypatch.delenv("FEMHEAT_DIRECT_SOLVER", raising=False)
     assert direct_solver() == "superlu"
     assert factorize(sp.diags([2.0, 4.0]).tocsc(), True).backend == "superlu"

@@ -128,6 +128,17 @@ def test_cluster_sweep_matches_series_formula_and_serial_run(done, case_file, tm
             assert a[col] == pytest.approx(b[col], rel=1e-12, abs=1e-18), col
 
 
+def _cache_hits() -> int:
+    from femheat.solve.factorization import SYMBOLIC
+    return SYMBOLIC.hits
+
+
+def test_workers_share_the_factorization_pattern(done, client):
+    """Points of one worker after its first reuse the symbolic factorizations."""
+    hits = client.run(_cache_hits)
+    assert sum(hits.values()) >= 2 * (len(VALUES) - len(hits)), hits
+
+
 def test_parquet_table_equals_csv(done):
     out, _ = done
     csv_rows = read_csv(out / "results.csv")

@@ -126,13 +126,28 @@ def flux_at_vertices(system: MixedSystem, flux: np.ndarray) -> np.ndarray:
     return np.moveaxis(_values(system, "q@vertices", vb, flux), -1, 1)
 
 
+def _mean_matrix(system: MixedSystem, key: str, basis: skfem.CellBasis) -> sp.csr_matrix:
+    """Sparse M with ``M @ dofs`` = the cell means (1/|K|)∫_K u dx of every component,
+    ordered (component, cell): the quadrature folded into one matrix, built once."""
+    cache = system._cache.setdefault("mean_matrices", {})
+    if key not in cache:
+        P, shape = _point_matrix(system, key, basis)  # rows (..., ne, nq)
+        ne, nq = shape[-2:]
+        ncomp = int(np.prod(shape[:-2]))
+        w = basis.dx / basis.dx.sum(axis=1, keepdims=True)  # (ne, nq)
+        rows = np.repeat(np.arange(ncomp * ne), nq)
+        S = sp.csr_matrix((np.tile(w.ravel(), ncomp), (rows, np.arange(rows.size))),
+                          shape=(ncomp * ne, rows.size))
+        cache[key] = sp.csr_matrix(S @ P)
+    return cache[key]
+
+
 def cell_averages(system: MixedSystem, state: State) -> tuple[np.ndarray, np.ndarray]:
     """Cell means of T [K] (n_cells,) and of q [W m⁻²] (d, n_cells)."""
     qb, tb = system.flux_basis, system.temperature_basis
-    vol = qb.dx.sum(axis=1)
-    T = (_values(system, "T@quadrature", tb, state.temperature) * tb.dx).sum(axis=1) / vol
-    q = (_values(system, "q@quadrature", qb, state.flux) * qb.dx).sum(axis=2) / vol
-    return T, q
+    T = _mean_matrix(system, "T@quadrature", tb) @ state.temperature
+    q = _mean_matrix(system, "q@quadrature", qb) @ state.flux
+    return T, q.reshape(-1, T.size)
 
 
 def vertex_temperature(system: MixedSystem, state: State) -> np.ndarray:

@@ -39,6 +39,11 @@ def _item(h5name: str, path: str, array: np.ndarray) -> str:
             f'Precision="{array.dtype.itemsize}" Format="HDF">{h5name}:{path}</DataItem>')
 
 
+#: Fields that do not change between steps: stored once, referenced by every step.
+_STATIC = {("cell", "material_id"): "/mesh/material_id",
+           ("interface", "interface_id"): "/interfaces/interface_id"}
+
+
 class XDMFSeriesWriter(VTKSeriesWriter):
     """Time series in ``fields.h5`` + ``fields.xdmf`` (+ ``interfaces.xdmf``).
 
@@ -62,6 +67,7 @@ class XDMFSeriesWriter(VTKSeriesWriter):
             self._put("interfaces/points", self._iface_points)
             self._put("interfaces/cells", self._iface_cells.astype(np.int64))
         self._h5.flush()
+        self._static_written: set[tuple[str, str]] = set()
         self._shapes: dict[str, tuple] = {}
         self._indexed_at = -1e300  # perf_counter of the last index rewrite
 
@@ -70,17 +76,39 @@ class XDMFSeriesWriter(VTKSeriesWriter):
             del self._h5[path]
         self._h5.create_dataset(path, data=np.ascontiguousarray(array))
 
+    def _static(self, group: str, name: str) -> Optional[str]:
+        """HDF5 path of a field that never changes (region ids), written once; else None."""
+        if (group, name) not in _STATIC:
+            return None
+        return _STATIC[(group, name)]
+
+    def _put_step(self, step: str, fields: dict[str, dict[str, np.ndarray]]) -> None:
+        """One group per step, one dataset per time-dependent field; constant fields
+        (region ids) go once to their static path."""
+        if step in self._h5:  # a resumed run rewrites the steps after its restart file
+            del self._h5[step]
+        g = self._h5.create_group(step)
+        for group, data in fields.items():
+            sub = None
+            for k, v in data.items():
+                static = self._static(group, k)
+                if static is not None:
+                    if (group, k) not in self._static_written:
+                        self._put(static.lstrip("/"), v)
+                        self._static_written.add((group, k))
+                    continue
+                if sub is None:
+                    sub = g.create_group(group)
+                sub.create_dataset(k, data=np.ascontiguousarray(v))
+
     def write(self, t: float, state: State, label: Optional[str] = None) -> Path:
         point_data, cell_data = self.volume_fields(state)
         step = f"step_{self.count:05d}"
-        for k, v in point_data.items():
-            self._put(f"{step}/point/{k}", v)
-        for k, v in cell_data.items():
-            self._put(f"{step}/cell/{k}", v)
         iface = self.interface_fields(state)
+        fields = {"point": point_data, "cell": cell_data}
         if iface is not None:
-            for k, v in iface.items():
-                self._put(f"{step}/interface/{k}", v)
+            fields["interface"] = iface
+        self._put_step(step, fields)
         self._h5.flush()
         self._fields.append((t, step))
         if iface is not None:
@@ -106,8 +134,9 @@ class XDMFSeriesWriter(VTKSeriesWriter):
         for group, name, arr in attrs:
             center = "Node" if group == "point" else "Cell"
             kind = "Vector" if arr.ndim == 2 else "Scalar"
+            path = self._static(group, name) or f"/{step}/{group}/{name}"
             out += [f'<Attribute Name="{name}" AttributeType="{kind}" Center="{center}">',
-                    _item(h5, f"/{step}/{group}/{name}", arr), "</Attribute>"]
+                    _item(h5, path, arr), "</Attribute>"]
         out.append("</Grid>")
         return "\n".join(out)
 

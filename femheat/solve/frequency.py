@@ -22,8 +22,9 @@ viscous term), (κ/κ(ω)) P + K_ext for the memory model with
 
 one complex sparse solve per frequency. A sweep reuses the assembled blocks and,
 for symmetric systems, the fill-reducing ordering of the first factorization
-(the sparsity pattern is the same at every ω), so later frequencies skip the
-ordering step.
+(the sparsity pattern is the same at every ω: the shared symbolic factorization
+of :mod:`femheat.solve.factorization`), so later frequencies skip the ordering
+step.
 
 Amplitudes are the case's boundary temperatures, normal fluxes and sources,
 read as (real) complex amplitudes; amplitude |X̂| and phase arg X̂ (degrees,
@@ -34,14 +35,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 
 from ..errors import FemheatInputError, SolverError
 from ..validation import finite_array
+from .factorization import factorize
 
 __all__ = ["FrequencyState", "FrequencySolver", "frequency_sweep", "check_frequencies"]
 
@@ -105,24 +106,7 @@ class FrequencySolver:
         self._H = (self._Cinv @ B).tocsr()
         self._Gt = sp.csr_matrix(G.T)
         self._impedance = model.flux_impedance
-        self._perm: Optional[np.ndarray] = None
         self._ntemp = tb.N
-
-    def _factor(self, K: sp.spmatrix):
-        sym = self.system.symmetric
-        opts = dict(SymmetricMode=True, DiagPivotThresh=0.0)
-        try:
-            if not sym:
-                return splu(sp.csc_matrix(K), permc_spec="COLAMD"), None
-            if self._perm is None:
-                lu = splu(sp.csc_matrix(K), permc_spec="MMD_AT_PLUS_A", options=opts)
-                self._perm = np.argsort(lu.perm_c)  # A[perm][:, perm] has the ordering
-                return lu, None
-            p = self._perm
-            return splu(sp.csc_matrix(K[p][:, p]), permc_spec="NATURAL", options=opts), p
-        except RuntimeError as exc:
-            raise SolverError(f"frequency-domain factorization failed ({exc}); check the "
-                              "boundary conditions and material data") from exc
 
     def solve(self, omega: float) -> FrequencyState:
         """The complex amplitudes at ω [rad/s] > 0."""
@@ -138,12 +122,13 @@ class FrequencySolver:
         qd = sys.essential_values(0.0).astype(complex)
         if qd.size:
             rhs = rhs - K[free][:, ess] @ qd
-        lu, p = self._factor(K[free][:, free])
-        if p is None:
-            x = lu.solve(np.asarray(rhs, dtype=complex))
-        else:
-            x = np.empty(free.size, dtype=complex)
-            x[p] = lu.solve(np.asarray(rhs, dtype=complex)[p])
+        try:
+            solve = factorize(K[free][:, free], symmetric=sys.symmetric)
+            x = solve(np.asarray(rhs, dtype=complex))
+        except SolverError as exc:
+            raise SolverError(f"frequency-domain solve at omega = {omega:g} rad/s failed "
+                              f"({exc}); check the boundary conditions and material "
+                              "data") from exc
         if not np.all(np.isfinite(x)):
             raise SolverError(f"frequency-domain solve at omega = {omega:g} rad/s produced "
                               "non-finite values")

@@ -1,31 +1,30 @@
 """Linear solvers for the assembled mixed system: steady state and factorizations.
 
-Direct sparse factorizations go through :func:`factorize`. The eliminated flux
-operator of the time stepper and the augmented-Lagrangian flux operator are
-symmetric positive definite for symmetric κ; they get a supernodal Cholesky
-factorization (CHOLMOD, through scikit-sparse) where it is installed, and
-otherwise SuperLU with a symmetric minimum-degree ordering on A + Aᵀ in its
-symmetric mode. Both give the same solution to round-off; the environment
-variable ``FEMHEAT_DIRECT_SOLVER=superlu`` forces SuperLU (``cholmod`` requires
-CHOLMOD). Non-symmetric (thermal Hall) operators and the indefinite steady
-saddle-point system use SuperLU's general LU.
+Direct sparse factorizations go through :func:`~femheat.solve.factorization.factorize`
+(re-exported here). The eliminated flux operator of the time stepper and the
+augmented-Lagrangian flux operator are symmetric positive definite for symmetric
+κ; they get a supernodal Cholesky factorization (CHOLMOD) where it is installed,
+else SuperLU's symmetric mode, with the symbolic analysis shared between matrices
+of one sparsity pattern (the points of a parameter sweep). Non-symmetric (thermal
+Hall) operators and the indefinite steady saddle-point system use SuperLU's
+general LU.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import skfem
-from scipy.sparse.linalg import splu
 
 from ..assembly import forms
-from ..errors import BoundaryConditionError, FemheatInputError, SolverError
+from .factorization import (CHOLMOD_ORDERING, DIRECT_SOLVER_ENV, _cholmod,  # noqa: F401
+                            direct_solver, factorize)
+from ..errors import BoundaryConditionError, SolverError
 from ..assembly.system import MixedSystem, block_diagonal_inverse
 from ..physics.plausibility import suspicious_values
 
@@ -52,108 +51,6 @@ class State:
     time: float
     temperature: np.ndarray
     flux: np.ndarray
-
-
-#: Environment variable that picks the backend of symmetric factorizations:
-#: ``"cholmod"``, ``"superlu"`` or unset/``"auto"`` (CHOLMOD where installed).
-DIRECT_SOLVER_ENV = "FEMHEAT_DIRECT_SOLVER"
-
-#: Fill-reducing ordering given to CHOLMOD. Approximate minimum degree: on the 2D
-#: flux operators of the benchmarks METIS nested dissection saves ~5 % fill but its
-#: ordering costs more than the whole AMD factorization (benchmarks/README.md).
-CHOLMOD_ORDERING = "amd"
-
-_BACKENDS = ("auto", "cholmod", "superlu")
-
-
-def _cholmod():
-    """scikit-sparse's CHOLMOD module, or None where it is not installed."""
-    try:
-        from sksparse import cholmod
-    except ImportError:  # optional: SuperLU is the fallback
-        return None
-    return cholmod
-
-
-def direct_solver(backend: str | None = None) -> str:
-    """The backend :func:`factorize` uses for symmetric matrices: ``"cholmod"`` or ``"superlu"``.
-
-    ``backend`` (or, if None, the environment variable ``FEMHEAT_DIRECT_SOLVER``)
-    is ``"auto"`` (CHOLMOD where scikit-sparse is installed, else SuperLU),
-    ``"cholmod"`` or ``"superlu"``.
-    """
-    choice = (backend if backend is not None
-              else os.environ.get(DIRECT_SOLVER_ENV, "auto")).strip().lower() or "auto"
-    if choice not in _BACKENDS:
-        raise FemheatInputError(
-            f"{DIRECT_SOLVER_ENV if backend is None else 'backend'} = {choice!r}: "
-            f"use one of {', '.join(_BACKENDS)}")
-    if choice == "superlu":
-        return "superlu"
-    if _cholmod() is None:
-        if choice == "cholmod":
-            raise FemheatInputError(
-                "the CHOLMOD direct solver was requested but scikit-sparse is not installed "
-                "(pip install 'scikit-sparse<0.5' with SuiteSparse's headers, e.g. Debian's "
-                "libsuitesparse-dev); unset FEMHEAT_DIRECT_SOLVER to use SuperLU")
-        return "superlu"
-    return "cholmod"
-
-
-def _checked(solve: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
-    def checked(b: np.ndarray) -> np.ndarray:
-        x = solve(np.asarray(b, dtype=float))
-        if not np.all(np.isfinite(x)):
-            raise SolverError("linear solve produced non-finite values; the system is "
-                              "singular or badly scaled")
-        return x
-
-    checked.backend = getattr(solve, "backend", "superlu")
-    return checked
-
-
-def factorize(matrix: sp.spmatrix, symmetric: bool,
-              backend: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """Factorize once and return ``solve(b)``; raises :class:`SolverError` if singular.
-
-    Parameters
-    ----------
-    matrix
-        Square sparse matrix.
-    symmetric
-        True for a symmetric (positive definite) matrix: Cholesky with CHOLMOD where
-        installed (only the lower triangle is read), else SuperLU in symmetric mode
-        with a minimum-degree ordering on A + Aᵀ. A matrix CHOLMOD finds not positive
-        definite goes to SuperLU. False: SuperLU's general LU (COLAMD).
-    backend
-        ``"auto"``, ``"cholmod"`` or ``"superlu"`` for symmetric matrices; default the
-        environment variable ``FEMHEAT_DIRECT_SOLVER`` (see :func:`direct_solver`).
-
-    The returned function has an attribute ``backend`` naming the solver used.
-    """
-    K = sp.csc_matrix(matrix)
-    if symmetric and direct_solver(backend) == "cholmod":
-        cholmod = _cholmod()
-        try:
-            factor = cholmod.cholesky(K, ordering_method=CHOLMOD_ORDERING)
-        except cholmod.CholmodNotPositiveDefiniteError:
-            log.debug("CHOLMOD: matrix not positive definite; SuperLU's symmetric mode instead")
-        else:
-            def solve(b: np.ndarray) -> np.ndarray:
-                return factor.solve_A(b)
-
-            solve.backend = "cholmod"
-            return _checked(solve)
-    try:
-        if symmetric:
-            lu = splu(K, permc_spec="MMD_AT_PLUS_A",
-                      options=dict(SymmetricMode=True, DiagPivotThresh=0.0))
-        else:
-            lu = splu(K, permc_spec="COLAMD")
-    except RuntimeError as exc:
-        raise SolverError(f"sparse factorization failed ({exc}); the system is singular "
-                          "-- check boundary conditions and material data") from exc
-    return _checked(lu.solve)
 
 
 def _saddle_point(system: MixedSystem, A_full: sp.spmatrix | None = None

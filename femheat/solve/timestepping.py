@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from ..errors import FemheatInputError
 from ..assembly.system import MixedSystem
+from .projection import l2_project
 from .steady import State, consistent_flux, factorize
 from ..validation import finite_array, theta_and_step
 
@@ -74,10 +75,10 @@ def initial_state(system: MixedSystem, temperature: FieldInit = 0.0,
     """
     tb, qb = system.temperature_basis, system.flux_basis
     if callable(temperature):
-        T = tb.project(temperature)
+        T = l2_project(tb, temperature)
     else:
         T0 = float(finite_array(temperature, "initial.temperature"))
-        T = tb.project(lambda x: T0 + 0.0 * x[0])
+        T = T0 * system.temperature_ones  # the constant, exactly
     if not np.all(np.isfinite(T)):
         raise FemheatInputError("initial.temperature produced non-finite values")
     if flux is None:
@@ -85,13 +86,13 @@ def initial_state(system: MixedSystem, temperature: FieldInit = 0.0,
             return State(t, T, consistent_flux(system, T, t))
         q = np.zeros(qb.N)
     elif callable(flux):
-        q = qb.project(flux)
+        q = l2_project(qb, flux)
     else:
         vec = finite_array(flux, "initial.flux")
         if vec.shape != (qb.mesh.dim(),):
             raise FemheatInputError(
                 f"initial.flux must be a vector of {qb.mesh.dim()} components, got {vec.tolist()}")
-        q = qb.project(lambda x: vec.reshape((-1,) + (1,) * (x.ndim - 1)) + 0.0 * x)
+        q = l2_project(qb, lambda x: vec.reshape((-1,) + (1,) * (x.ndim - 1)) + 0.0 * x)
     if not np.all(np.isfinite(q)):
         raise FemheatInputError("initial.flux produced non-finite values")
     q[system.essential_dofs] = system.essential_values(t)

@@ -1,0 +1,345 @@
+"""Sparse direct factorizations, with the symbolic work shared between matrices.
+
+:func:`factorize` is the one entry point of every direct solve. Symmetric
+(positive definite) matrices get a supernodal Cholesky factorization (CHOLMOD,
+through scikit-sparse) where it is installed, and otherwise SuperLU with a
+symmetric minimum-degree ordering on A + Aᵀ in its symmetric mode; both give the
+same solution to round-off. The environment variable
+``FEMHEAT_DIRECT_SOLVER=superlu`` forces SuperLU (``cholmod`` requires CHOLMOD).
+Non-symmetric (thermal Hall) operators and indefinite systems use SuperLU's
+general LU.
+
+Shared symbolic factorization
+-----------------------------
+A factorization is an ordering and a symbolic analysis (which depend only on the
+sparsity pattern) followed by the numeric elimination (which depends on the
+values). The points of a parameter sweep over values -- a Kapitza resistance, a
+conductivity, a time step, a relaxation time -- assemble matrices with the same
+pattern and different values, so :class:`SymbolicCache` keeps the symbolic part of
+recent patterns, keyed by a digest of (shape, column pointers, row indices, value
+kind): a later matrix with that pattern skips the fill-reducing ordering and the
+analysis. For CHOLMOD the cached object is the analysed factor
+(``cholmod.analyze``; each matrix then calls ``factor.cholesky(K)``); for
+SuperLU's symmetric mode it is the column permutation of the first factorization,
+applied to later matrices with the ``NATURAL`` ordering. The numbers are the
+same to round-off as an unshared factorization (same ordering, same pivots).
+
+Some matrices of a sweep do not change at all between points (the temperature
+block of the augmented-Lagrangian solver depends on the mesh only, not on R_K):
+a matrix whose pattern *and values* were factorized before is factorized once
+more and then kept, so from its third request on it costs a digest of its values
+(a few ms). Matrices seen once are never kept, so a sweep holds no extra numeric
+factors of the matrices that change.
+
+One cache lives in each process (:data:`SYMBOLIC`), so every point of a sweep
+that runs in the same worker shares it; ``FEMHEAT_SYMBOLIC_CACHE=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections import OrderedDict
+from typing import Any, Callable, Optional
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+from ..errors import FemheatInputError, SolverError
+
+__all__ = ["factorize", "direct_solver", "SymbolicCache", "SYMBOLIC", "DIRECT_SOLVER_ENV",
+           "SYMBOLIC_CACHE_ENV", "CHOLMOD_ORDERING", "pattern_digest", "values_digest"]
+
+log = logging.getLogger(__name__)
+
+#: Environment variable that picks the backend of symmetric factorizations:
+#: ``"cholmod"``, ``"superlu"`` or unset/``"auto"`` (CHOLMOD where installed).
+DIRECT_SOLVER_ENV = "FEMHEAT_DIRECT_SOLVER"
+
+#: Environment variable: ``0`` turns the shared symbolic factorization off.
+SYMBOLIC_CACHE_ENV = "FEMHEAT_SYMBOLIC_CACHE"
+
+#: Fill-reducing ordering given to CHOLMOD. Approximate minimum degree: on the 2D
+#: flux operators of the benchmarks METIS nested dissection saves ~5 % fill but its
+#: ordering costs more than the whole AMD factorization (benchmarks/README.md).
+CHOLMOD_ORDERING = "amd"
+
+_BACKENDS = ("auto", "cholmod", "superlu")
+_SUPERLU_SYMMETRIC = dict(SymmetricMode=True, DiagPivotThresh=0.0)
+
+
+def _cholmod():
+    """scikit-sparse's CHOLMOD module, or None where it is not installed."""
+    try:
+        from sksparse import cholmod
+    except ImportError:  # optional: SuperLU is the fallback
+        return None
+    return cholmod
+
+
+def direct_solver(backend: str | None = None) -> str:
+    """The backend :func:`factorize` uses for symmetric matrices: ``"cholmod"`` or ``"superlu"``.
+
+    ``backend`` (or, if None, the environment variable ``FEMHEAT_DIRECT_SOLVER``)
+    is ``"auto"`` (CHOLMOD where scikit-sparse is installed, else SuperLU),
+    ``"cholmod"`` or ``"superlu"``.
+    """
+    choice = (backend if backend is not None
+              else os.environ.get(DIRECT_SOLVER_ENV, "auto")).strip().lower() or "auto"
+    if choice not in _BACKENDS:
+        raise FemheatInputError(
+            f"{DIRECT_SOLVER_ENV if backend is None else 'backend'} = {choice!r}: "
+            f"use one of {', '.join(_BACKENDS)}")
+    if choice == "superlu":
+        return "superlu"
+    if _cholmod() is None:
+        if choice == "cholmod":
+            raise FemheatInputError(
+                "the CHOLMOD direct solver was requested but scikit-sparse is not installed "
+                "(pip install 'scikit-sparse<0.5' with SuiteSparse's headers, e.g. Debian's "
+                "libsuitesparse-dev); unset FEMHEAT_DIRECT_SOLVER to use SuperLU")
+        return "superlu"
+    return "cholmod"
+
+
+def values_digest(K: sp.csc_matrix, pattern: str) -> str:
+    """A digest of the stored values of ``K`` added to its pattern digest."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(pattern.encode())
+    h.update(np.ascontiguousarray(K.data).tobytes())
+    return h.hexdigest()
+
+
+def pattern_digest(K: sp.csc_matrix, tag: str = "") -> str:
+    """A digest of the sparsity pattern of a CSC matrix with sorted indices.
+
+    Two matrices with equal digests have the same shape, the same stored entries
+    and the same value kind (real/complex); ``tag`` separates users of one pattern
+    (backend, symmetric mode).
+    """
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{tag}|{K.shape}|{K.dtype.kind}|{K.nnz}".encode())
+    h.update(np.ascontiguousarray(K.indptr, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(K.indices, dtype=np.int32).tobytes())
+    return h.hexdigest()
+
+
+class SymbolicCache:
+    """Least-recently-used store of symbolic factorizations, keyed by sparsity pattern.
+
+    Parameters
+    ----------
+    maxsize
+        Patterns kept (each holds an ordering and, for CHOLMOD, the supernodal
+        structure: O(nnz(L)) integers, no values).
+
+    Attributes ``hits`` and ``misses`` count lookups since the last :meth:`clear`.
+    """
+
+    def __init__(self, maxsize: int = 8, numeric_maxsize: int = 2):
+        self.maxsize = int(maxsize)
+        self.numeric_maxsize = int(numeric_maxsize)
+        self._store: OrderedDict[str, Any] = OrderedDict()
+        self._numeric: OrderedDict[str, Any] = OrderedDict()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.numeric_hits = 0
+
+    @staticmethod
+    def enabled() -> bool:
+        """False where ``FEMHEAT_SYMBOLIC_CACHE`` is ``0``/``off``/``false``."""
+        value = os.environ.get(SYMBOLIC_CACHE_ENV, "1").strip().lower()
+        return value not in ("0", "off", "false", "no")
+
+    def get(self, key: str) -> Optional[Any]:
+        with self._lock:
+            item = self._store.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._store.move_to_end(key)
+            self.hits += 1
+            return item
+
+    def put(self, key: str, item: Any) -> None:
+        with self._lock:
+            self._store[key] = item
+            self._store.move_to_end(key)
+            while len(self._store) > self.maxsize:
+                self._store.popitem(last=False)
+
+    def numeric(self, key: str) -> Optional[Any]:
+        """A kept numeric factorization of the matrix with digest ``key``, or None.
+
+        Records ``key``: the caller should :meth:`keep` its factorization when
+        :meth:`seen_before` says the same matrix came before.
+        """
+        with self._lock:
+            item = self._numeric.get(key)
+            if item is not None:
+                self._numeric.move_to_end(key)
+                self.numeric_hits += 1
+            return item
+
+    def seen_before(self, key: str) -> bool:
+        """Whether a matrix with values digest ``key`` was factorized before (and note it)."""
+        with self._lock:
+            seen = key in self._seen
+            self._seen[key] = None
+            self._seen.move_to_end(key)
+            while len(self._seen) > 64:
+                self._seen.popitem(last=False)
+            return seen
+
+    def keep(self, key: str, item: Any) -> None:
+        with self._lock:
+            self._numeric[key] = item
+            while len(self._numeric) > self.numeric_maxsize:
+                self._numeric.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._store.clear()
+            self._numeric.clear()
+            self._seen.clear()
+            self.hits = self.misses = self.numeric_hits = 0
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+
+#: The process-wide cache :func:`factorize` uses.
+SYMBOLIC = SymbolicCache()
+
+
+def _checked(solve: Callable[[np.ndarray], np.ndarray], dtype=float
+             ) -> Callable[[np.ndarray], np.ndarray]:
+    def checked(b: np.ndarray) -> np.ndarray:
+        x = solve(np.asarray(b, dtype=dtype))
+        if not np.all(np.isfinite(x)):
+            raise SolverError("linear solve produced non-finite values; the system is "
+                              "singular or badly scaled")
+        return x
+
+    checked.backend = getattr(solve, "backend", "superlu")
+    checked.shared_symbolic = getattr(solve, "shared_symbolic", False)
+    return checked
+
+
+def _cholmod_solve(K: sp.csc_matrix, key: Optional[str]):
+    """CHOLMOD's ``solve_A``, the symbolic analysis shared by pattern digest ``key``
+    (None: not shared); None if the matrix is not positive definite."""
+    cholmod = _cholmod()
+    share = key is not None
+    key = f"cholmod|{key}"
+    symbolic = SYMBOLIC.get(key) if share else None
+    try:
+        if symbolic is None:
+            symbolic = cholmod.analyze(K, ordering_method=CHOLMOD_ORDERING)
+            if share:
+                SYMBOLIC.put(key, symbolic)
+            reused = False
+        else:
+            reused = True
+        factor = symbolic.cholesky(K)
+    except cholmod.CholmodNotPositiveDefiniteError:
+        log.debug("CHOLMOD: matrix not positive definite; SuperLU's symmetric mode instead")
+        return None
+
+    def solve(b: np.ndarray) -> np.ndarray:
+        return factor.solve_A(b)
+
+    solve.backend = "cholmod"
+    solve.shared_symbolic = reused
+    return solve
+
+
+def _superlu_symmetric(K: sp.csc_matrix, key: Optional[str]):
+    """SuperLU in symmetric mode; the minimum-degree ordering shared by pattern digest."""
+    share = key is not None
+    key = f"superlu-sym|{key}"
+    perm = SYMBOLIC.get(key) if share else None
+    if perm is None:
+        lu = splu(K, permc_spec="MMD_AT_PLUS_A", options=_SUPERLU_SYMMETRIC)
+        if share:
+            SYMBOLIC.put(key, np.argsort(lu.perm_c))  # K[p][:, p] has the ordering
+        return lu.solve
+    p = perm
+    lu = splu(sp.csc_matrix(K[p][:, p]), permc_spec="NATURAL", options=_SUPERLU_SYMMETRIC)
+
+    def solve(b: np.ndarray) -> np.ndarray:
+        b = np.asarray(b)
+        x = np.empty(b.shape, dtype=np.result_type(b.dtype, K.dtype))
+        x[p] = lu.solve(b[p])
+        return x
+
+    solve.backend, solve.shared_symbolic = "superlu", True
+    return solve
+
+
+def factorize(matrix: sp.spmatrix, symmetric: bool,
+              backend: str | None = None, *, share_symbolic: bool | None = None
+              ) -> Callable[[np.ndarray], np.ndarray]:
+    """Factorize once and return ``solve(b)``; raises :class:`SolverError` if singular.
+
+    Parameters
+    ----------
+    matrix
+        Square sparse matrix, real or complex.
+    symmetric
+        True for a symmetric (positive definite) matrix: Cholesky with CHOLMOD where
+        installed and the matrix is real (only the lower triangle is read), else
+        SuperLU in symmetric mode with a minimum-degree ordering on A + Aᵀ. A matrix
+        CHOLMOD finds not positive definite goes to SuperLU. False: SuperLU's
+        general LU (COLAMD).
+    backend
+        ``"auto"``, ``"cholmod"`` or ``"superlu"`` for symmetric matrices; default the
+        environment variable ``FEMHEAT_DIRECT_SOLVER`` (see :func:`direct_solver`).
+    share_symbolic
+        Reuse (and store) the ordering and symbolic analysis of an earlier matrix
+        with the same sparsity pattern (:data:`SYMBOLIC`); default True unless
+        ``FEMHEAT_SYMBOLIC_CACHE=0``. Symmetric matrices only: COLAMD's LU pivots
+        on values.
+
+    The returned function has attributes ``backend`` (the solver used) and
+    ``shared_symbolic`` (True when the symbolic work came from the cache). With
+    sharing on, a matrix factorized twice before (same pattern, same values) is
+    not factorized again: the kept factorization is returned.
+    """
+    K = sp.csc_matrix(matrix)
+    K.sort_indices()
+    share = SymbolicCache.enabled() if share_symbolic is None else bool(share_symbolic)
+    complex_ = np.iscomplexobj(K.data)
+    pkey = vkey = None
+    if share:
+        pkey = pattern_digest(K)
+        vkey = values_digest(K, f"{pkey}|{symmetric}|{direct_solver(backend)}")
+        kept = SYMBOLIC.numeric(vkey)
+        if kept is not None:
+            return kept
+    solve = _factorize(K, symmetric, backend, pkey, complex_)
+    if vkey is not None and SYMBOLIC.seen_before(vkey):
+        SYMBOLIC.keep(vkey, solve)
+    return solve
+
+
+def _factorize(K: sp.csc_matrix, symmetric: bool, backend: str | None, pkey: Optional[str],
+               complex_: bool) -> Callable[[np.ndarray], np.ndarray]:
+    try:
+        if symmetric and not complex_ and direct_solver(backend) == "cholmod":
+            solve = _cholmod_solve(K, pkey)
+            if solve is not None:
+                return _checked(solve)
+        if symmetric:
+            solve = _superlu_symmetric(K, pkey)
+        else:
+            solve = splu(K, permc_spec="COLAMD").solve
+    except RuntimeError as exc:
+        raise SolverError(f"sparse factorization failed ({exc}); the system is singular "
+                          "-- check boundary conditions and material data") from exc
+    return _checked(solve, K.dtype)
