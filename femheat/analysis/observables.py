@@ -166,13 +166,15 @@ def grating_decay(case: Any, period: Optional[float] = None, axis: int = 0, *,
 def slab_modal_rise(t: ArrayLike, length: float, diffusivity: float, *,
                     relaxation_time: float = 0.0, nonlocal_length: float = 0.0,
                     beta: float = 2.0, layer: float = 0.0, areal_energy: float = 1.0,
-                    heat_capacity: float = 1.0, terms: int = 400) -> np.ndarray:
+                    heat_capacity: float = 1.0, terms: int = 400,
+                    coefficients: Optional[ArrayLike] = None) -> np.ndarray:
     r"""Exact rear-face rise ΔT(t) [K] of an insulated slab after a front pulse.
 
     Each cosine mode aₙ(t) cos(kₙx), kₙ = nπ/L, solves
     τ aₙ'' + (1 + (1+β) l² kₙ²) aₙ' + α kₙ² aₙ = 0, aₙ(0) = 2 Q/(C L) sinc(kₙ g),
     aₙ'(0) = 0 (q(0) = 0): Fourier (τ = l = 0), MCV (telegraph equation) and GK
-    with free-slip side walls. ΔT(L, t) = Σₙ≥1 (−1)ⁿ (aₙ(t) − aₙ(0)).
+    with free-slip side walls. ΔT(L, t) = Σₙ≥1 (−1)ⁿ (aₙ(t) − aₙ(0)), i.e.
+    Q/(C L) + Σₙ (−1)ⁿ aₙ(t) for the front layer (T(L, 0) = 0).
 
     Parameters
     ----------
@@ -184,25 +186,36 @@ def slab_modal_rise(t: ArrayLike, length: float, diffusivity: float, *,
         Absorbing depth g [m] of the pulse (0: a surface pulse).
     areal_energy, heat_capacity
         Q [J m⁻²] and C [J m⁻³ K⁻¹].
+    coefficients
+        The initial amplitudes aₙ(0) [K], n = 1, 2, ... of any other pulse shape
+        (then ``layer``, ``areal_energy``, ``terms`` are not used).
     """
     t = np.asarray(t, dtype=float)
-    n = np.arange(1, terms + 1)
-    k = n * np.pi / length
-    a0 = 2.0 * areal_energy / (heat_capacity * length) * np.sinc(k * layer / np.pi)
+    if coefficients is not None:
+        a0 = np.asarray(coefficients, dtype=float)
+        n = np.arange(1, a0.size + 1)
+        k = n * np.pi / length
+    else:
+        n = np.arange(1, terms + 1)
+        k = n * np.pi / length
+        a0 = 2.0 * areal_energy / (heat_capacity * length) * np.sinc(k * layer / np.pi)
     tau = relaxation_time
     damping = 1.0 + (1.0 + beta) * nonlocal_length**2 * k**2
     stiffness = diffusivity * k**2
     tt = t[:, None]
     if tau <= 0.0:
-        shape = np.exp(-stiffness / damping * tt) - 1.0
+        shape = np.exp(-stiffness / damping * tt)
     else:
         b, c = damping / tau, stiffness / tau
         disc = np.sqrt((b * b - 4 * c).astype(complex))
         r1, r2 = (-b + disc) / 2, (-b - disc) / 2
         same = np.abs(r1 - r2) < 1e-12 * np.abs(r1)
         r2 = np.where(same, r2 * (1 + 1e-9), r2)
-        shape = ((r2 * np.exp(r1 * tt) - r1 * np.exp(r2 * tt)) / (r2 - r1)).real - 1.0
-    return (shape * ((-1.0) ** n * a0)).sum(axis=1)
+        shape = ((r2 * np.exp(r1 * tt) - r1 * np.exp(r2 * tt)) / (r2 - r1)).real
+    if coefficients is not None:
+        return ((shape - 1.0) * ((-1.0) ** n * a0)).sum(axis=1)
+    # T(L, 0) = 0 for g < L: the rise is the plateau Q/(C L) plus the decaying modes
+    return areal_energy / (heat_capacity * length) + (shape * ((-1.0) ** n * a0)).sum(axis=1)
 
 
 def parker_rise(t: ArrayLike, length: float, diffusivity: float, *, layer: float = 0.0,

@@ -110,9 +110,8 @@ class CaseForward:
         data = copy.deepcopy(self.table)
         for k, v in zip(self.keys, p):
             set_path(data, k, float(v))
-        with warnings.catch_warnings():
-            if self.solves:  # plausibility warnings once, at the first evaluation
-                warnings.simplefilter("ignore")
+        with warnings.catch_warnings():  # plausibility warnings: once, in __post_init__
+            warnings.simplefilter("ignore")
             return parse_case(data, self.base, mesh=self.mesh)
 
     def trace(self, p: Sequence[float]):
