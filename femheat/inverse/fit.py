@@ -371,10 +371,12 @@ def fit(forward: Forward, datasets: Sequence[Dataset], parameters: Sequence[FitP
             nfev += res.nfev
         else:
             sigma = new
-    names_bound = [names[i] for i in np.flatnonzero(res.active_mask)]
-    bound_txt = ", ".join(f"{names[i]} ran to its {'lower' if res.active_mask[i] < 0 else 'upper'}"
-                          f" bound {params[i].lower if res.active_mask[i] < 0 else params[i].upper:g}"
-                          for i in np.flatnonzero(res.active_mask))
+    side = np.where(res.active_mask != 0, res.active_mask,  # at, or within 1 % of, a bound
+                    np.where(res.x - lo < 1e-2, -1, np.where(hi - res.x < 1e-2, 1, 0)))
+    names_bound = [names[i] for i in np.flatnonzero(side)]
+    bound_txt = ", ".join(f"{names[i]} ran to its {'lower' if side[i] < 0 else 'upper'}"
+                          f" bound {params[i].lower if side[i] < 0 else params[i].upper:g}"
+                          for i in np.flatnonzero(side))
     if res.status == 0:
         raise SolverError(
             f"the fit did not converge in {max_evaluations} evaluations ({res.message})"
