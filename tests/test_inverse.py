@@ -215,3 +215,20 @@ def test_cli_fit_writes_report_and_runnable_case(tmp_path, capsys):
                "-o", str(tmp_path / "bad")])
     err = capsys.readouterr().err
     assert rc == 2 and "femheat: error: fit parameter 'materials.medium.kappa'" in err
+
+
+def test_readme_fit_example_runs():
+    import os
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(from femheat.inverse import FitParameter.*?)```", text, re.S)
+    assert code, "README fit example not found"
+    env: dict = {}
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)
+        exec(code.group(1), env)  # noqa: S102 - our own README
+    finally:
+        os.chdir(cwd)
+    assert env["result"].contains(flash_fit.TRUTH).all()
