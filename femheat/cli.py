@@ -1,4 +1,5 @@
 """Command line: ``femheat run CASE [-o OUT]``, ``femheat sweep CASE --param KEY=VALUES``,
+``femheat fit CASE --data FILE``,
 ``femheat info MESH|RESULT_DIR``, ``femheat plot RESULT_DIR``, ``femheat cases``,
 ``femheat models``, ``femheat --version``.
 
@@ -130,6 +131,41 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"sweep of {len(result.rows)} points: {result.computed} computed, {result.reused} "
           f"reused, {len(result.rows) - len(bad)} completed, {len(bad)} not")
     print(f"results in {out}/ ({', '.join(result.files)}; one folder per point in points/)")
+    return EXIT_OK
+
+
+def _fit_param(text: str):
+    """``KEY`` or ``KEY=LOW:HIGH`` (bounds) of ``femheat fit --param``."""
+    from .inverse.parameters import FitParameter
+
+    key, sep, spec = text.partition("=")
+    if not sep:
+        return FitParameter(key.strip(), lower=0.0)
+    try:
+        lo, hi = (float(v) for v in spec.split(":"))
+    except ValueError:
+        raise FemheatInputError(f"--param {text!r}: write KEY or KEY=LOW:HIGH (bounds, SI), "
+                                "e.g. materials.medium.relaxation_time=1e-8:1e-4") from None
+    return FitParameter(key.strip(), lower=lo, upper=hi)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .inverse.report import fit_case, write_report
+    from .io.output import check_output_dir
+
+    out = Path(args.output) if args.output else Path("results") / f"{Path(args.case).stem}-fit"
+    args.output_dir = out
+    check_output_dir(out)
+    params = [_fit_param(p) for p in args.param] if args.param else None
+    result, forward = fit_case(args.case, args.data, parameters=params,
+                               monte_carlo=args.monte_carlo, seed=args.seed,
+                               jacobian=args.jacobian)
+    files = write_report(result, forward, out, png=not args.no_plot)
+    for k, v, s, (lo, hi) in zip(result.keys, result.values, result.std, result.interval):
+        print(f"  {k} = {v:.6g} +- {s:.2g}  (95 %: {lo:.6g} ... {hi:.6g})")
+    print(f"chi2 = {result.chi2:.4g} for {result.dof} degrees of freedom, "
+          f"{result.forward_solves} forward solves")
+    print(f"results in {out}/ ({', '.join(p.name for p in files.values())})")
     return EXIT_OK
 
 
@@ -277,6 +313,26 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("-y", "--yes", action="store_true",
                        help="confirm runs of more than 1e6 time steps")
     sweep.set_defaults(handler=_sweep)
+    fitp = sub.add_parser(
+        "fit", parents=[common], help="fit case-file parameters to measured data",
+        description="Fit the parameters of the case's [fit] section (or --param) to CSV "
+                    "data by nonlinear least squares; write fit.json, fit.png and "
+                    "fitted.toml (the case with the fitted values).")
+    fitp.add_argument("case", help="path to the case file (.toml) with a [fit] section")
+    fitp.add_argument("--data", action="append", required=True, metavar="FILE",
+                      help="CSV data with units in the header, e.g. 'time [s], "
+                           "temperature_rise [K]' (repeat for several data sets)")
+    fitp.add_argument("-p", "--param", action="append", metavar="KEY[=LOW:HIGH]",
+                      help="a free parameter by its case-file key path (replaces "
+                           "[fit.parameters]; repeat)")
+    fitp.add_argument("-o", "--output", help="output folder (default results/CASE-fit)")
+    fitp.add_argument("--monte-carlo", type=int, metavar="N",
+                      help="also refit N resampled noise realisations")
+    fitp.add_argument("--seed", type=int, help="random seed of --monte-carlo")
+    fitp.add_argument("--jacobian", choices=("central", "forward"),
+                      help="finite differences of the Jacobian (default central)")
+    fitp.add_argument("--no-plot", action="store_true", help="do not write fit.png")
+    fitp.set_defaults(handler=_fit)
     info = sub.add_parser("info", parents=[common],
                           help="describe a mesh (.msh) or a result folder")
     info.add_argument("path", help="a gmsh .msh file or a folder written by femheat run")

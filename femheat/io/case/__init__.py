@@ -102,7 +102,7 @@ __all__ = ["Case", "TimeSettings", "OutputSettings", "HomogenizationSettings", "
            "parse_case", "read_case_table"]
 
 _TOP = {"title", "description", "mesh", "model", "materials", "interfaces", "boundaries",
-        "source", "initial", "time", "output", "homogenization", "frequency"}
+        "source", "initial", "time", "output", "homogenization", "frequency", "fit"}
 
 
 @dataclass
