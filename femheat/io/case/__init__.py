@@ -93,7 +93,7 @@ from .common import check_keys, table
 from .homogenization import HomogenizationSettings, parse_homogenization
 from .interfaces import parse_interfaces
 from .materials import parse_materials
-from .mesh import parse_mesh
+from .mesh import parse_coordinates, parse_mesh
 from .model import parse_model
 from .run import (OutputSettings, TimeSettings, parse_initial, parse_output, parse_source,
                   parse_time)
@@ -158,6 +158,15 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
     """
     check_keys(data, _TOP, "case")
     model, options = parse_model(data)
+    coordinates = parse_coordinates(data)
+    if coordinates != "cartesian":
+        if model.family != "mixed" or "homogenization" in data:
+            raise FemheatInputError(
+                f"mesh.coordinates = {coordinates!r} is available for the mixed models "
+                f"(fourier, mcv, memory) in runs and [frequency] studies; not for model "
+                f"{model.name!r}" + (" in a [homogenization] study"
+                                      if "homogenization" in data else ""))
+        options = {**options, "coordinates": coordinates}
     transient = "time" in data
     materials = parse_materials(data, model, transient=transient)
     interfaces = parse_interfaces(data, base)
