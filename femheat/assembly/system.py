@@ -25,7 +25,7 @@ import scipy.sparse as sp
 import skfem
 from scipy.sparse.linalg import splu
 
-from .axisymmetric import FormSet, form_set
+from .axisymmetric import FormSet, axis_facets, form_set
 from .problem import HeatProblem
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
@@ -262,7 +262,11 @@ def assemble(problem: HeatProblem) -> MixedSystem:
 
         def flux_load(t: float) -> np.ndarray:
             return natural_load(t) + model_load(t)
-    essential_dofs, essential_values = _essential_flux(rm, qb, qelem, order, fluxes, forms)
+    # the axis of an (r, z) problem: q_r = 0 there (the symmetric field's value; no
+    # user condition), imposed on its flux DOFs
+    axis = axis_facets(rm) if getattr(problem, "axisymmetric", False) else None
+    essential_dofs, essential_values = _essential_flux(rm, qb, qelem, order, fluxes, forms,
+                                                       axis)
 
     _cache: dict = {}
 
@@ -387,21 +391,34 @@ def _natural_load(rm, qelem, order, natural, n, forms=form_set()):
     return load
 
 
-def _essential_flux(rm, qb, qelem, order, fluxes, forms=form_set()):
-    """DOFs and values of prescribed normal fluxes (L² projection on the facets)."""
-    if not fluxes:
+def _essential_flux(rm, qb, qelem, order, fluxes, forms=form_set(),
+                    zero_facets: Optional[np.ndarray] = None):
+    """DOFs and values of prescribed normal fluxes (L² projection on the facets).
+
+    Boundaries with q·n = 0 get zero values directly (the facet DOFs of different
+    facets are independent); the others are projected with the coordinates' measure
+    (2πr ds in (r, z), which vanishes on the axis: an insulated axis is never projected).
+    ``zero_facets`` are further facets with q·n = 0 (the axis of an (r, z) problem).
+    """
+    extra = np.zeros(0, dtype=np.int64) if zero_facets is None else np.asarray(zero_facets)
+    if not fluxes and extra.size == 0:
         return np.zeros(0, dtype=np.int64), lambda t: np.zeros(0)
-    facets, pieces = _gather_boundaries(rm, [(name, bc.value) for name, bc in fluxes])
-    dofs = np.unique(qb.get_dofs(facets).all())
-    zero = all(not callable(v) and np.all(np.asarray(v) == 0) for _, v in pieces)
-    if zero:
-        zeros = np.zeros(dofs.size)
+    facets = (_gather_boundaries(rm, [(name, bc.value) for name, bc in fluxes])[0]
+              if fluxes else np.zeros(0, dtype=np.int64))
+    dofs = np.unique(qb.get_dofs(np.concatenate([facets, extra])).all())
+    given = [(n, bc) for n, bc in fluxes
+             if callable(bc.value) or not np.all(np.asarray(bc.value) == 0)]
+    zeros = np.zeros(dofs.size)
+    if not given:
         return dofs, lambda t: zeros
+    facets, pieces = _gather_boundaries(rm, [(name, bc.value) for name, bc in given])
+    proj = np.unique(qb.get_dofs(facets).all())
+    where = np.searchsorted(dofs, proj)
     fb = skfem.FacetBasis(rm.mesh, qelem, facets=facets, intorder=order)
     P = forms.normal_resistance.assemble(
-        fb, resistance=np.ones((fb.nelems, fb.X.shape[1]))).tocsr()[dofs][:, dofs].tocsc()
+        fb, resistance=np.ones((fb.nelems, fb.X.shape[1]))).tocsr()[proj][:, proj].tocsc()
     lu = splu(P)
-    labels = [f"boundaries.{name}.heat_flux" for name, _ in fluxes]
+    labels = [f"boundaries.{name}.heat_flux" for name, _ in given]
     steady = not any(callable(v) for _, v in pieces)
     cache: dict = {}
 
@@ -411,7 +428,9 @@ def _essential_flux(rm, qb, qelem, order, fluxes, forms=form_set()):
         g = _facet_field(fb, pieces, t, labels)
         if not np.all(np.isfinite(g)):
             raise FemheatInputError(f"a boundary heat flux is non-finite at t = {t} s")
-        cache["g"] = lu.solve(forms.normal_flux.assemble(fb, flux=g)[dofs])
-        return cache["g"]
+        out = zeros.copy()
+        out[where] = lu.solve(forms.normal_flux.assemble(fb, flux=g)[proj])
+        cache["g"] = out
+        return out
 
     return dofs, values

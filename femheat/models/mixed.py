@@ -93,12 +93,6 @@ class MixedModel(Model):
     # --- problem and assembly hooks ----------------------------------------
     def validate(self, problem: HeatProblem) -> None:
         self.elements(problem.regions.mesh, problem.degree)  # checks the degree
-        if self.viscous and getattr(problem, "axisymmetric", False):
-            raise FemheatInputError(
-                f"mesh.coordinates = 'axisymmetric' is not available for model "
-                f"{problem.model!r} yet: the viscous l^2 term needs its hoop terms and "
-                "r-weighted penalty/wall terms in (r, z); use fourier, mcv or memory, or a "
-                "3D mesh")
         if problem.walls:
             raise FemheatInputError(
                 f"wall conditions {sorted(problem.walls)} need the gk model (they act on "
