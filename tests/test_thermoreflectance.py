@@ -15,18 +15,18 @@ with the same convergence factor, evaluated with the exact H at every harmonic.
 
 Sample: Al film 80 nm (κ = 200 W/(m K), C = 2.42e6 J/(m³ K)), R_K = 1e-8 m² K/W,
 sapphire (35, 3.06e6); w₀ = w₁ = 5 µm. FEM: ``layered_cylinder`` of depth 3.2 penetration
-depths at 10 kHz (61 µm) and radius that plus w₀, 10 nm cells at the top, 0.25 µm at the
-axis out to 10 µm, growth 1.2 (~5000 triangles); RT2×P1DG (~40k DOFs); pump on top,
-bottom at T̂ = 0, outer wall insulated.
+depths at 10 kHz (61 µm) and radius that plus w₀; pump on top, bottom at T̂ = 0, outer
+wall insulated; RT2×P1DG. Default mesh: 0.5 µm cells at the axis out to 10 µm, 20 nm at
+the top, growth 1.3 (1.8k triangles, 15k DOFs); fine: 0.25 µm, 10 nm, 1.2 (5k, 40k).
 
-Measured (f = 10 kHz … 20 MHz, 7 frequencies; 2–6 s on a shared core): amplitude error
-≤ 1.9e-4 (≤ 3e-5 above 30 kHz), phase ≤ 0.0013°. With a buried 1 µm layer (κ = 1.4,
-C = 1.6e6) behind a second interface (R = 2e-9): amplitude ≤ 6.6e-5, phase ≤ 0.004°.
-RT0×P0 on the same mesh (slow test): amplitude +0.8 … +1.6 %, phase ≤ 0.10° (first order
-in the radial cell size at the axis; 0.5–0.7 % with 0.125 µm cells there). TDTR (f_mod =
-10 MHz, f_rep = 80 MHz, f_max = 1 GHz: 51 harmonics interpolated from a 24-point sweep,
-18k DOFs, depth 3.5 δ at f_mod, radius 4 w₀; delays 0.1–10 ns, ratio 4.0 … 0.31): ratio
-−V_in/V_out within 0.24 %.
+Measured (f = 10 kHz … 20 MHz, 7 frequencies): default mesh amplitude error ≤ 2.9e-4,
+phase ≤ 0.011°; with a buried 1 µm layer (κ = 1.4, C = 1.6e6) behind a second interface
+(R = 2e-9) ≤ 1.6e-4, ≤ 0.034°; fine mesh ≤ 1.9e-4 (3e-5 above 30 kHz), ≤ 0.0012°.
+RT0×P0 on the fine mesh (slow test): amplitude +0.8 … +1.6 %, phase ≤ 0.10° (first order
+in the radial cell size at the axis). TDTR (f_mod = 10 MHz, f_rep = 80 MHz, f_max =
+1 GHz: 51 harmonics interpolated from a 24-point sweep, fine mesh, depth 3.5 δ at f_mod,
+radius 4 w₀, 18k DOFs; delays 0.1–10 ns, ratio 4.0 … 0.31): ratio −V_in/V_out within
+0.24 %. Times: 1–3 s per test on an idle core (up to 10× that on the shared machine).
 """
 
 from __future__ import annotations
@@ -73,14 +73,16 @@ def reference_response(freqs, layers, resistances, substrate, w0, w1, power=1.0,
     return np.array(out)
 
 
-def _sample(radius, depth, thicknesses, names, degree, htop=10e-9):
-    rm = layered_cylinder(radius, [*thicknesses, depth - sum(thicknesses)], names,
-                          axis_mesh_size=0.25e-6, uniform_radius=2 * W0, top_mesh_size=htop,
-                          mesh_size=radius / 8, growth=1.2)
-    return rm
+def _sample(radius, depth, thicknesses, names, fine=True):
+    """Graded (r, z) stack: fine = 0.25 µm at the axis, 10 nm at the top, growth 1.2;
+    coarse = 0.5 µm, 20 nm, 1.3."""
+    hax, htop, growth = (0.25e-6, 10e-9, 1.2) if fine else (0.5e-6, 20e-9, 1.3)
+    return layered_cylinder(radius, [*thicknesses, depth - sum(thicknesses)], names,
+                            axis_mesh_size=hax, uniform_radius=2 * W0, top_mesh_size=htop,
+                            mesh_size=radius / 8, growth=growth)
 
 
-def _fdtr_stack(buried: bool, degree: int = 1):
+def _fdtr_stack(buried: bool, degree: int = 1, fine: bool = False):
     f = np.logspace(4, np.log10(2e7), 7)
     L = 3.2 * tr.penetration_depth(*SUBSTRATE, f[0])
     if buried:
@@ -97,7 +99,7 @@ def _fdtr_stack(buried: bool, degree: int = 1):
         mats = {"film": fh.Material(FILM[1], FILM[2], 0.0),
                 "substrate": fh.Material(*SUBSTRATE, 0.0)}
         kap = {"interface_1": fh.KapitzaResistance(RK)}
-    rm = _sample(L + W0, L, [d for d, _, _ in layers], names, degree)
+    rm = _sample(L + W0, L, [d for d, _, _ in layers], names, fine)
     problem = tr.fdtr_problem(rm, mats, kap, pump_radius=W0, degree=degree)
     system = fh.assemble(problem)
     result = tr.fdtr_sweep(system, f, W1, pump_radius=W0)
@@ -119,7 +121,7 @@ def test_fdtr_matches_transfer_matrix(buried):
 @pytest.mark.slow
 def test_fdtr_degree0_first_order():
     """RT0×P0 on the same mesh: measured 1.57 % / 0.10° (first order at the axis)."""
-    result, ref = _fdtr_stack(False, degree=0)
+    result, ref = _fdtr_stack(False, degree=0, fine=True)
     assert np.abs(result.amplitude / np.abs(ref) - 1).max() < 2e-2
     assert np.abs(result.phase - np.degrees(np.angle(ref))).max() < 0.15
 
@@ -144,7 +146,7 @@ def test_tdtr_ratio_matches_transfer_matrix():
     fmod, frep, fmax = 10e6, 80e6, 1e9
     delays = np.array([0.1, 0.3, 1.0, 2.0, 4.0, 10.0]) * 1e-9
     depth = 3.5 * tr.penetration_depth(*SUBSTRATE, fmod)
-    rm = _sample(4 * W0, depth, [FILM[0]], ["film", "substrate"], 1)
+    rm = _sample(4 * W0, depth, [FILM[0]], ["film", "substrate"])
     mats = {"film": fh.Material(FILM[1], FILM[2], 0.0), "substrate": fh.Material(*SUBSTRATE, 0.0)}
     system = fh.assemble(tr.fdtr_problem(rm, mats, {"interface_1": fh.KapitzaResistance(RK)},
                                          pump_radius=W0, degree=1))
@@ -177,3 +179,67 @@ def test_thermoreflectance_bad_input():
     H = tr.interpolate_response([1e6, 1e7], [1.0 + 0j, 0.5 - 0.1j])
     with pytest.raises(FemheatInputError, match=r"extend tdtr\.frequencies"):
         tr.tdtr_signals(H, [1e-9], 1e6, 80e6, 1e9)
+
+
+def _case_table():
+    from femheat.io.case import read_case_table
+    from tests.conftest import ROOT
+
+    path = ROOT / "cases" / "thermoreflectance.toml"
+    return read_case_table(path), path.parent
+
+
+@pytest.mark.slow
+def test_thermoreflectance_case(tmp_path):
+    """cases/thermoreflectance.toml through the runner, with a coarser sweep and no
+    field files: the probe column against the reference, tdtr.csv, the energy audit
+    (~30 s on a shared core)."""
+    from femheat.io.case import parse_case
+    from femheat.pipeline.runner import run_case
+    table, base = _case_table()
+    table["frequency"]["frequencies"]["points"] = 14
+    table["output"] = {"vtu": False, "png": False}
+    summary = run_case(parse_case(table, base), tmp_path)
+    assert summary["status"] == "completed"
+    assert summary["energy_balance_relative_error"] < 1e-10
+    rows = summary["frequency"]["table"]
+    f = np.array([r["frequency"] for r in rows])
+    fem = np.array([r["probe_temperature"]["amplitude"] for r in rows])
+    ref = reference_response(f, [FILM], [RK], SUBSTRATE, W0, W1)
+    assert np.abs(fem / np.abs(ref) - 1).max() < 5e-3
+    lines = (tmp_path / "tdtr.csv").read_text().splitlines()
+    assert lines[0] == "delay_s,in_phase,out_of_phase,ratio" and len(lines) == 10
+    delays = np.array(table["frequency"]["tdtr"]["delays"])
+    v_in, v_out = _tdtr_reference(delays, 10e6, 80e6, 1e9)
+    # 14 sweep points over 5.3 decades: the interpolation, not the FEM, sets this bound
+    assert np.abs(np.array(summary["tdtr"]["ratio"]) / (-v_in / v_out) - 1).max() < 3e-2
+
+
+def test_thermoreflectance_case_file():
+    """The case parses into an axisymmetric pumped problem; its errors name the keys
+    (pump on a Cartesian mesh, a sweep missing TDTR harmonics, a pump wider than the
+    sample, a condition on the pumped surface)."""
+    import copy
+
+    from femheat.io.case import parse_case
+
+    table, base = _case_table()
+    case = parse_case(table, base)
+    assert case.problem.axisymmetric and case.frequency.tdtr["delays"].size == 9
+    path = base / "thermoreflectance.toml"
+    bad = copy.deepcopy(table)
+    bad["mesh"]["coordinates"] = "cartesian"
+    with pytest.raises(FemheatInputError, match=r"frequency\.fdtr.*coordinates"):
+        parse_case(bad, path.parent)
+    bad = copy.deepcopy(table)
+    bad["frequency"]["frequencies"]["to"] = 1e9
+    with pytest.raises(FemheatInputError, match=r"must cover the TDTR harmonics"):
+        parse_case(bad, path.parent)
+    bad = copy.deepcopy(table)
+    bad["frequency"]["fdtr"]["pump_radius"] = 1e-4
+    with pytest.raises(FemheatInputError, match=r"frequency\.fdtr\.pump_radius = 0\.0001 m"):
+        parse_case(bad, path.parent)
+    bad = copy.deepcopy(table)
+    bad["boundaries"]["top"] = {"heat_flux": 0.0}
+    with pytest.raises(FemheatInputError, match=r"boundaries\.top: its condition is the pump"):
+        parse_case(bad, path.parent)
