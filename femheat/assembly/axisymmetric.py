@@ -23,11 +23,12 @@ With the weight 2π, the assembled matrices are the true three-dimensional ones:
 heat flows come out in W, stored energy in J, exactly as for a 3D mesh.
 
 **The axis.** On r = 0 the boundary terms ⟨T, 2πr v·n⟩ vanish identically, so
-the axis needs no boundary condition: symmetry is natural, and the integrals are
-exact (the weight vanishes there, nothing is singular). The flux degrees of
-freedom on the axis stay free; the discrete solution has r q_r → 0 there, which
-is all that the symmetric field requires. Energy is still conserved cell by cell:
-the divergence form integrates exactly to the 2πr-weighted facet fluxes.
+the axis needs no boundary condition from the user: symmetry is natural, and the
+integrals are exact (the weight vanishes there, nothing is singular). Assembly sets
+the axis flux degrees of freedom to q_r = 0, the symmetric field's value: without it
+RT0×P0 leaves an O(1) pointwise (O(h) in L²) spurious q_r in the axis cells. Energy is
+still conserved cell by cell: the divergence form integrates exactly to the
+2πr-weighted facet fluxes.
 
 Units as in :mod:`femheat.assembly.forms`, with one more length from the measure.
 """
