@@ -23,7 +23,6 @@ import numpy as np
 import scipy.sparse as sp
 import skfem
 
-from ..assembly import forms
 from ..assembly.system import MixedSystem
 from ..physics.kapitza import interface_resistance
 from ..solve.steady import State
@@ -87,12 +86,13 @@ def _values(system: MixedSystem, key: str, basis: skfem.CellBasis,
 
 
 def boundary_heat_flow(system: MixedSystem, flux: np.ndarray) -> dict[str, float]:
-    """Outward heat flow ∫_b q·n ds through each named boundary [W or W m⁻¹]."""
+    """Outward heat flow ∫_b q·n ds through each named boundary [W or W m⁻¹; W for an
+    axisymmetric problem, ∫ q·n 2πr ds]."""
     rm, qb = system.problem.regions, system.flux_basis
 
     def build(name):
         fb = skfem.FacetBasis(rm.mesh, qb.elem, facets=rm.boundary(name), intorder=4)
-        return forms.normal_flux.assemble(fb, flux=np.ones((fb.nelems, fb.X.shape[1])))
+        return system.forms.normal_flux.assemble(fb, flux=np.ones((fb.nelems, fb.X.shape[1])))
 
     return {n: _dot(_functional(system, "b:" + n, lambda n=n: build(n)), flux)
             for n in rm.boundaries}
@@ -105,7 +105,7 @@ def interface_heat_flow(system: MixedSystem, flux: np.ndarray) -> dict[str, floa
     def build(name):
         sign, _ = rm.interface_orientation(name)
         ib = skfem.InteriorFacetBasis(rm.mesh, qb.elem, facets=rm.interface(name), intorder=4)
-        return forms.normal_flux.assemble(ib, flux=np.repeat(sign[:, None], ib.X.shape[1], 1))
+        return system.forms.normal_flux.assemble(ib, flux=np.repeat(sign[:, None], ib.X.shape[1], 1))
 
     return {n: _dot(_functional(system, "i:" + n, lambda n=n: build(n)), flux)
             for n in rm.interfaces}

@@ -38,7 +38,6 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
-from . import forms
 from ..physics.materials import Material, material_fields
 from ..physics.memory import Mode, material_modes
 
@@ -119,6 +118,7 @@ def mode_operators(system, coupled: bool = False) -> ModeOperators:
     padded = {n: padded_modes(s, count) for n, s in spectra.items()}
     x = qb.global_coordinates().value
     kinv = system.fields.resistivity
+    forms = system.forms
     P = forms.flux_mass.assemble(qb, kinv=kinv).tocsr()
     external = (system.resistance - P).tocsr()
     kinvs, taus = [], []

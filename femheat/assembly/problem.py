@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
+import numpy as np
+
+from .axisymmetric import axis_boundaries, axis_facets, check_coordinates
 from ..errors import BoundaryConditionError, FemheatInputError, RegionError
 from ..mesh.regions import RegionMesh
 from ..physics.conditions import (BoundaryCondition, Convection, FreeSlip, HeatFlux,
@@ -62,6 +65,11 @@ class HeatProblem:
         not listed are stress-free (free slip on an impermeable wall).
     penalty
         GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
+    coordinates
+        ``"cartesian"`` (default) or ``"axisymmetric"``: the 2D mesh is the (r, z)
+        meridian section of a body of revolution (x = r ≥ 0, y = z), integrals carry
+        2πr (:mod:`femheat.assembly.axisymmetric`), heat flows are in W. Boundaries on
+        the axis r = 0 need no condition (symmetry is natural there).
 
     The generic checks (regions, materials, conditions) are made here; the
     model's own (degree, β, penalty, walls) by its registered
@@ -78,10 +86,27 @@ class HeatProblem:
     beta: int = 2
     walls: Mapping[str, WallCondition] = field(default_factory=dict)
     penalty: float = 1.0
+    coordinates: str = "cartesian"
 
     def __post_init__(self) -> None:
         model = get_model(self.model, "model")
         rm = self.regions
+        check_coordinates(rm, self.coordinates)
+        if self.axisymmetric and getattr(model, "viscous", False):
+            raise FemheatInputError(
+                f"mesh.coordinates = 'axisymmetric' is not available for model "
+                f"{self.model!r} yet: the viscous l^2 term needs its hoop term "
+                "(q_r/r^2) and r-weighted penalty/wall terms in (r, z); use fourier, mcv "
+                "or memory, or a 3D mesh")
+        axis = axis_boundaries(rm) if self.axisymmetric else []
+        for name in axis:
+            bc = self.boundary_conditions.get(name)
+            if bc is not None and not (isinstance(bc, HeatFlux) and not callable(bc.value)
+                                       and np.all(np.asarray(bc.value) == 0)):
+                raise BoundaryConditionError(
+                    f"boundaries.{name} lies on the axis r = 0 of an axisymmetric problem, "
+                    f"where symmetry is natural and needs no condition; got {bc!r}: remove "
+                    "it (or give heat_flux = 0)")
         for name, wall in self.walls.items():
             if name in rm.interfaces:
                 raise RegionError(
@@ -110,13 +135,16 @@ class HeatProblem:
                     f"boundary_conditions.{name} must be Temperature, HeatFlux or "
                     f"Convection, got {bc!r}"
                 )
-        unset = [n for n in rm.boundaries if n not in self.boundary_conditions]
+        unset = [n for n in rm.boundaries if n not in self.boundary_conditions
+                 and n not in axis]
         if unset:
             raise BoundaryConditionError(
                 f"boundary {', '.join(map(repr, unset))} has no condition; give each a "
                 "temperature, heat_flux (0 for insulated) or convection condition"
             )
         orphan = rm.unassigned_boundary_facets()
+        if self.axisymmetric and orphan.size:
+            orphan = np.setdiff1d(orphan, axis_facets(rm))
         if orphan.size:
             raise BoundaryConditionError(
                 f"{orphan.size} exterior facets belong to no named boundary, so they "
@@ -132,6 +160,11 @@ class HeatProblem:
         if self.source is not None and not callable(self.source):
             finite_array(self.source, "source")
         model.validate(self)  # degree, model options, walls (femheat.models)
+
+    @property
+    def axisymmetric(self) -> bool:
+        """True for an (r, z) problem (``coordinates = "axisymmetric"``)."""
+        return self.coordinates == "axisymmetric"
 
     @property
     def has_temperature_reference(self) -> bool:

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 import skfem
 from scipy.sparse.linalg import splu
 
-from . import forms
+from .axisymmetric import FormSet, axis_facets, form_set
 from .problem import HeatProblem
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
@@ -86,6 +86,12 @@ class MixedSystem:
     def __post_init__(self) -> None:
         if self.model is None:
             self.model = get_model(self.problem.model)
+
+    @property
+    def forms(self) -> FormSet:
+        """The weak forms of this system's coordinates (Cartesian dx, or 2πr dr dz
+        for an axisymmetric problem; :mod:`femheat.assembly.axisymmetric`)."""
+        return form_set(getattr(self.problem, "coordinates", "cartesian"))
 
     @property
     def gradient(self) -> sp.csr_matrix:
@@ -215,6 +221,7 @@ def _facet_field(basis: skfem.FacetBasis, pieces, t: float,
 def assemble(problem: HeatProblem) -> MixedSystem:
     """Assemble the mixed block system of ``problem`` (see module docstring)."""
     model = get_model(problem.model)
+    forms = form_set(getattr(problem, "coordinates", "cartesian"))
     rm = problem.regions
     mesh = rm.mesh
     qelem, telem, flux_degree = model.elements(mesh, problem.degree)
@@ -224,7 +231,7 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     fields = material_fields(rm, problem.materials, qb)
     if not model.has_inertia:  # Fourier: τ plays no role
         fields = fields.without_inertia()
-    A, M = _flux_masses(qb, fields, model.has_inertia)
+    A, M = _flux_masses(qb, fields, model.has_inertia, forms)
     ops = model.flux_operators(problem, qb, tb, order, flux_degree, fields)  # e.g. GK
     if ops.extra is not None:
         A = A + ops.extra
@@ -235,7 +242,7 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     # Kapitza interfaces: one facet term on interior facets, no mesh splitting
     kap = {n: r for n, r in problem.interfaces.items() if r.variable or r.resistance > 0}
     if kap:
-        A = A + kapitza_matrix(rm, qelem, order, kap)
+        A = A + kapitza_matrix(rm, qelem, order, kap, forms)
 
     # boundary conditions grouped by kind
     bcs = problem.boundary_conditions
@@ -249,13 +256,17 @@ def assemble(problem: HeatProblem) -> MixedSystem:
         cb = skfem.FacetBasis(mesh, qelem, facets=facets, intorder=order)
         A = A + forms.normal_resistance.assemble(cb, resistance=_facet_field(cb, pieces, 0.0))
 
-    flux_load = _natural_load(rm, qelem, order, natural, qb.N)
+    flux_load = _natural_load(rm, qelem, order, natural, qb.N, forms)
     if getattr(ops, "load", None) is not None:  # e.g. GK walls with tangential flux data
         natural_load, model_load = flux_load, ops.load
 
         def flux_load(t: float) -> np.ndarray:
             return natural_load(t) + model_load(t)
-    essential_dofs, essential_values = _essential_flux(rm, qb, qelem, order, fluxes)
+    # the axis of an (r, z) problem: q_r = 0 there (the symmetric field's value; no
+    # user condition), imposed on its flux DOFs
+    axis = axis_facets(rm) if getattr(problem, "axisymmetric", False) else None
+    essential_dofs, essential_values = _essential_flux(rm, qb, qelem, order, fluxes, forms,
+                                                       axis)
 
     _cache: dict = {}
 
@@ -281,8 +292,8 @@ def assemble(problem: HeatProblem) -> MixedSystem:
                        essential_values, wall_coupling=W, model=model)
 
 
-def _flux_masses(qb: skfem.CellBasis, fields: CoefficientFields, inertia: bool
-                 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+def _flux_masses(qb: skfem.CellBasis, fields: CoefficientFields, inertia: bool,
+                 forms: FormSet = form_set()) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """A = (κ⁻¹q, v) and M = (τκ⁻¹q, v) with the compact coefficient fields.
 
     Where τ is one number over the whole mesh, M = τA exactly (up to round-off),
@@ -301,7 +312,8 @@ def _flux_masses(qb: skfem.CellBasis, fields: CoefficientFields, inertia: bool
 
 
 def kapitza_matrix(regions: RegionMesh, flux_element: skfem.Element, intorder: int,
-                   resistances: Mapping[str, float | KapitzaResistance]) -> sp.csr_matrix:
+                   resistances: Mapping[str, float | KapitzaResistance],
+                   forms: FormSet = form_set()) -> sp.csr_matrix:
     r"""Kapitza term Σ_Γ ⟨R_Γ(x) q·n, v·n⟩_Γ over named interfaces [m K W⁻¹ · W² m⁻⁴ · m].
 
     ``resistances`` maps interface names to R_K [m² K W⁻¹]: a number, or a
@@ -309,7 +321,8 @@ def kapitza_matrix(regions: RegionMesh, flux_element: skfem.Element, intorder: i
     the interface (a function evaluated at the facet quadrature points, or one value
     per facet). Constant interfaces with R_K = 0 (perfect contact) add nothing, and
     constant R_K takes the same path as always (one value per facet). One facet term
-    on the tagged interior facets: the mesh is not split.
+    on the tagged interior facets: the mesh is not split. ``forms`` selects the
+    measure (``form_set("axisymmetric")``: 2πr ds).
     """
     kap = []
     for name, r in resistances.items():
@@ -350,7 +363,7 @@ def _gather_boundaries(rm: RegionMesh, items) -> tuple[np.ndarray, list]:
     return np.concatenate(facets), pieces
 
 
-def _natural_load(rm, qelem, order, natural, n):
+def _natural_load(rm, qelem, order, natural, n, forms=form_set()):
     """f(t) = −⟨T_b(t), v·n⟩ on temperature and convective boundaries."""
     if not natural:
         zero = np.zeros(n)
@@ -378,21 +391,34 @@ def _natural_load(rm, qelem, order, natural, n):
     return load
 
 
-def _essential_flux(rm, qb, qelem, order, fluxes):
-    """DOFs and values of prescribed normal fluxes (L² projection on the facets)."""
-    if not fluxes:
+def _essential_flux(rm, qb, qelem, order, fluxes, forms=form_set(),
+                    zero_facets: Optional[np.ndarray] = None):
+    """DOFs and values of prescribed normal fluxes (L² projection on the facets).
+
+    Boundaries with q·n = 0 get zero values directly (the facet DOFs of different
+    facets are independent); the others are projected with the coordinates' measure
+    (2πr ds in (r, z), which vanishes on the axis: an insulated axis is never projected).
+    ``zero_facets`` are further facets with q·n = 0 (the axis of an (r, z) problem).
+    """
+    extra = np.zeros(0, dtype=np.int64) if zero_facets is None else np.asarray(zero_facets)
+    if not fluxes and extra.size == 0:
         return np.zeros(0, dtype=np.int64), lambda t: np.zeros(0)
-    facets, pieces = _gather_boundaries(rm, [(name, bc.value) for name, bc in fluxes])
-    dofs = np.unique(qb.get_dofs(facets).all())
-    zero = all(not callable(v) and np.all(np.asarray(v) == 0) for _, v in pieces)
-    if zero:
-        zeros = np.zeros(dofs.size)
+    facets = (_gather_boundaries(rm, [(name, bc.value) for name, bc in fluxes])[0]
+              if fluxes else np.zeros(0, dtype=np.int64))
+    dofs = np.unique(qb.get_dofs(np.concatenate([facets, extra])).all())
+    given = [(n, bc) for n, bc in fluxes
+             if callable(bc.value) or not np.all(np.asarray(bc.value) == 0)]
+    zeros = np.zeros(dofs.size)
+    if not given:
         return dofs, lambda t: zeros
+    facets, pieces = _gather_boundaries(rm, [(name, bc.value) for name, bc in given])
+    proj = np.unique(qb.get_dofs(facets).all())
+    where = np.searchsorted(dofs, proj)
     fb = skfem.FacetBasis(rm.mesh, qelem, facets=facets, intorder=order)
     P = forms.normal_resistance.assemble(
-        fb, resistance=np.ones((fb.nelems, fb.X.shape[1]))).tocsr()[dofs][:, dofs].tocsc()
+        fb, resistance=np.ones((fb.nelems, fb.X.shape[1]))).tocsr()[proj][:, proj].tocsc()
     lu = splu(P)
-    labels = [f"boundaries.{name}.heat_flux" for name, _ in fluxes]
+    labels = [f"boundaries.{name}.heat_flux" for name, _ in given]
     steady = not any(callable(v) for _, v in pieces)
     cache: dict = {}
 
@@ -402,7 +428,9 @@ def _essential_flux(rm, qb, qelem, order, fluxes):
         g = _facet_field(fb, pieces, t, labels)
         if not np.all(np.isfinite(g)):
             raise FemheatInputError(f"a boundary heat flux is non-finite at t = {t} s")
-        cache["g"] = lu.solve(forms.normal_flux.assemble(fb, flux=g)[dofs])
-        return cache["g"]
+        out = zeros.copy()
+        out[where] = lu.solve(forms.normal_flux.assemble(fb, flux=g)[proj])
+        cache["g"] = out
+        return out
 
     return dofs, values

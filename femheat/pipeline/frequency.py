@@ -14,7 +14,12 @@ provenance and atomic-file machinery). It writes, as each frequency is solved:
 * ``bode.png`` — amplitude and phase versus frequency of each boundary's response
   (the heat flow of temperature-driven boundaries, the temperature of the others);
 * ``summary.json`` — the same table, and ``energy_balance_relative_error``: the
-  largest |iω∫C T̂ + ∮q̂·n − ∫Q̂| over the frequencies, relative to the largest term.
+  largest |iω∫C T̂ + ∮q̂·n − ∫Q̂| over the frequencies, relative to the largest term;
+* with ``[frequency.fdtr]`` (axisymmetric sample) the column ``probe_temperature`` (the
+  Gaussian-probe average of the surface temperature, K) in the table and the Bode plot;
+  with ``[frequency.tdtr]`` also ``tdtr.csv`` (delay, in-phase, out-of-phase, ratio
+  −V_in/V_out, from the same sweep) and ``summary["tdtr"]``
+  (:mod:`femheat.analysis.thermoreflectance`).
 
 Phases are in degrees relative to the drive (fields ∝ e^{iωt}, so a lag is negative).
 """
@@ -161,6 +166,24 @@ def _bode(rows: list[dict], keys: list[str], png: Path, title: str) -> None:
     write_bytes(png, buf.getvalue())
 
 
+def _write_tdtr(out: Path, summary: dict, tdtr: dict, freqs, probe) -> str:
+    """TDTR lock-in signals from the sweep's probe response -> ``tdtr.csv``."""
+    from ..analysis.thermoreflectance import interpolate_response, tdtr_signals
+
+    sig = tdtr_signals(interpolate_response(freqs, probe), tdtr["delays"],
+                       tdtr["modulation_frequency"], tdtr["repetition_rate"],
+                       tdtr["max_frequency"])
+    lines = ["delay_s,in_phase,out_of_phase,ratio"] + [
+        ",".join(f"{v:.12g}" for v in row)
+        for row in zip(sig.delays, sig.in_phase, sig.out_of_phase, sig.ratio)]
+    write_text(out / "tdtr.csv", "\n".join(lines) + "\n")
+    summary["tdtr"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                       for k, v in tdtr.items()}
+    summary["tdtr"].update(in_phase=sig.in_phase.tolist(),
+                           out_of_phase=sig.out_of_phase.tolist(), ratio=sig.ratio.tolist())
+    return "tdtr.csv"
+
+
 def run_frequency(case, outdir: str | Path, progress: Optional[Callable[[int, int], None]] = None,
                   *, command: Optional[list[str]] = None) -> dict:
     """Run the ``[frequency]`` study of ``case`` into ``outdir``; return the summary."""
@@ -194,11 +217,19 @@ def _sweep(case, model, out: Path, summary: dict, progress) -> dict:
     writer = _FrequencyWriter(system, out) if case.output.vtu else None
     ones = system.temperature_ones
     freqs = case.frequency.frequencies
+    fdtr = getattr(case.frequency, "fdtr", None)
+    probe = None
+    if fdtr is not None:
+        from ..analysis.thermoreflectance import probe_functional
+
+        probe = probe_functional(system, fdtr["probe_radius"], fdtr["surface"])
     rows, worst = [], 0.0
     ts = _time.perf_counter()
     for k, f in enumerate(freqs):
         st = solver.solve(2 * np.pi * float(f))
         obs = frequency_observables(system, st)
+        if probe is not None:
+            obs = {"probe_temperature": complex(probe @ st.temperature), **obs}
         worst = max(worst, _balance(system, st, ones))
         rows.append({"frequency": float(f), **obs})
         if writer:
@@ -221,6 +252,12 @@ def _sweep(case, model, out: Path, summary: dict, progress) -> dict:
     bcs = case.problem.boundary_conditions
     response = [f"heat_flow:{b}" if isinstance(bcs.get(b), Temperature) else f"temperature:{b}"
                 for b in case.problem.regions.boundaries]
+    if probe is not None:
+        response = ["probe_temperature"]
+        tdtr = getattr(case.frequency, "tdtr", None)
+        if tdtr is not None:
+            files.append(_write_tdtr(out, summary, tdtr, freqs,
+                                     np.array([r["probe_temperature"] for r in rows])))
     if case.output.png:
         _bode(rows, response, out / "bode.png", case.title)
         files.append("bode.png")

@@ -527,7 +527,7 @@ def _viscosity(system: MixedSystem) -> np.ndarray | None:
 def _mass_part(system: MixedSystem, dt: float | None, theta: float) -> sp.csr_matrix:
     """Mass-like part of the flux block, M/Δt + θ(κ⁻¹q, v), on the free DOFs."""
     qb = system.flux_basis
-    R = forms.flux_mass.assemble(qb, kinv=system.fields.resistivity_coefficient)
+    R = system.forms.flux_mass.assemble(qb, kinv=system.fields.resistivity_coefficient)
     Pm = theta * R + (system.inertia / dt if dt else 0.0)
     free = system.free_dofs
     return sp.csr_matrix(Pm)[free][:, free]

@@ -93,7 +93,7 @@ from .common import check_keys, table
 from .homogenization import HomogenizationSettings, parse_homogenization
 from .interfaces import parse_interfaces
 from .materials import parse_materials
-from .mesh import parse_mesh
+from .mesh import parse_coordinates, parse_mesh
 from .model import parse_model
 from .run import (OutputSettings, TimeSettings, parse_initial, parse_output, parse_source,
                   parse_time)
@@ -158,6 +158,15 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
     """
     check_keys(data, _TOP, "case")
     model, options = parse_model(data)
+    coordinates = parse_coordinates(data)
+    if coordinates != "cartesian":
+        if model.family != "mixed" or "homogenization" in data:
+            raise FemheatInputError(
+                f"mesh.coordinates = {coordinates!r} is available for the mixed models "
+                f"(fourier, mcv, memory) in runs and [frequency] studies; not for model "
+                f"{model.name!r}" + (" in a [homogenization] study"
+                                      if "homogenization" in data else ""))
+        options = {**options, "coordinates": coordinates}
     transient = "time" in data
     materials = parse_materials(data, model, transient=transient)
     interfaces = parse_interfaces(data, base)
@@ -198,7 +207,22 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
                 f"frequency: model {model.name!r} has no frequency-domain solver; use "
                 "fourier, mcv, gk or memory")
         frequency = parse_frequency(data)
+        if frequency.fdtr is not None and coordinates != "axisymmetric":
+            raise FemheatInputError(
+                "frequency.fdtr: the Gaussian pump and probe act on an axisymmetric sample; "
+                "set [mesh] coordinates = \"axisymmetric\" (builder = \"layered_cylinder\")")
     bcs, walls = parse_boundaries(data)
+    if frequency is not None and frequency.fdtr is not None:
+        from ...analysis.thermoreflectance import gaussian_pump
+        from ...physics.conditions import HeatFlux
+
+        fd = frequency.fdtr
+        if fd["surface"] in bcs:
+            raise FemheatInputError(
+                f"boundaries.{fd['surface']}: its condition is the pump of [frequency.fdtr]; "
+                "remove it from [boundaries]")
+        bcs = {**bcs, fd["surface"]: HeatFlux(gaussian_pump(fd["pump_power"],
+                                                            fd["pump_radius"]))}
     source = parse_source(data)
     time = parse_time(data)
     T0, q0 = parse_initial(data, None)  # the flux's length is checked against the mesh
@@ -227,6 +251,13 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
     problem = model.build_problem(regions=regions, materials=materials,
                                   boundary_conditions=bcs, interfaces=interfaces,
                                   source=source, walls=walls, options=options, base=base)
+    if frequency is not None and frequency.fdtr is not None:  # before any assembly
+        from ...analysis.thermoreflectance import check_fdtr_setup
+
+        fd = frequency.fdtr
+        check_fdtr_setup(problem.regions, problem.materials, frequency.frequencies,
+                         fd["pump_radius"], fd["probe_radius"], fd["surface"],
+                         where="frequency.fdtr")
     return Case(title, description, path, problem, T0, q0, time, output, data,
                 frequency=frequency)
 

@@ -4,7 +4,11 @@ its parameters.
 ``pygmsh = "script.py"`` (relative to the case file) names a file that defines
 ``build(geom, **parameters)``; it is meshed by
 :func:`femheat.mesh.pygmsh.mesh_from_script` through gmsh's own writer, so the
-physical groups (materials, boundaries, interfaces) keep their names."""
+physical groups (materials, boundaries, interfaces) keep their names.
+
+``coordinates = "axisymmetric"`` (default ``"cartesian"``) reads a 2D mesh as the
+(r, z) section of a body of revolution, x = r ≥ 0 (:mod:`femheat.assembly.axisymmetric`);
+``builder = "layered_cylinder"`` makes such a mesh for FDTR/TDTR samples."""
 
 from __future__ import annotations
 
@@ -15,13 +19,25 @@ from ...errors import FemheatInputError
 from ...mesh.regions import RegionMesh, load_mesh
 from .common import check_keys, table
 
-__all__ = ["parse_mesh"]
+__all__ = ["parse_mesh", "parse_coordinates"]
+
+
+def parse_coordinates(data: dict) -> str:
+    """``[mesh] coordinates``: "cartesian" (default) or "axisymmetric"."""
+    from ...assembly.axisymmetric import COORDINATES
+
+    value = table(data, "mesh", "").get("coordinates", "cartesian")
+    if value not in COORDINATES:
+        raise FemheatInputError(
+            f"mesh.coordinates must be one of {', '.join(map(repr, COORDINATES))}, "
+            f"got {value!r}")
+    return value
 
 
 def parse_mesh(data: dict, base: Path) -> RegionMesh:
     """Load or build the mesh; file paths are relative to the case file's folder."""
     m = table(data, "mesh", "")
-    check_keys(m, {"file", "builder", "pygmsh", "parameters"}, "mesh")
+    check_keys(m, {"file", "builder", "pygmsh", "parameters", "coordinates"}, "mesh")
     given = sorted({"file", "builder", "pygmsh"} & set(m))
     if len(given) > 1:
         raise FemheatInputError(f"mesh: give one of file, builder or pygmsh, not {given}")

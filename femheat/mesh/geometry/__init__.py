@@ -32,6 +32,8 @@ The builders (all registered in :data:`BUILDERS`):
 ``strip``                  structured rectangle for 1D-like runs
 ``wire``                   cylindrical wire (3D)
 ``ball_sector``            octant or 1/48 wedge of a ball, graded to its centre
+``layered_cylinder``       (r, z) section of a layered cylinder (FDTR/TDTR sample),
+                           structured, graded to the axis and the top; no gmsh
 ========================== ==================================================
 
 Naming conventions (the names :func:`femheat.load_mesh` returns):
@@ -82,6 +84,7 @@ from ..regions import RegionMesh, load_mesh
 from .ball import ball_sector
 # the private gmsh helpers stay reachable here for other gmsh-based mesh sources
 from .common import sidecar_path  # noqa: F401
+from .cylinder import layered_cylinder
 from .films import channel, strip, thin_film, wire
 from .inclusions import box_inclusions, inclusion_3d, inclusions_2d
 from .layered import layered_stack, superlattice
@@ -95,6 +98,7 @@ __all__ = [
     "channel",
     "inclusion_3d",
     "inclusions_2d",
+    "layered_cylinder",
     "layered_stack",
     "particle_composite",
     "sidecar_path",
@@ -118,6 +122,7 @@ BUILDERS: dict[str, Callable[..., Path]] = {
     "strip": strip,
     "wire": wire,
     "ball_sector": ball_sector,
+    "layered_cylinder": layered_cylinder,
 }
 
 
@@ -156,6 +161,9 @@ def build(name: str, path: str | Path, **params: Any) -> RegionMesh:
             f"builder {name!r}: {exc}; its signature is {name}{inspect.signature(builder)}"
         ) from None
     out = builder(path=path, **params)
+    if isinstance(out, RegionMesh):  # a structured builder (no gmsh, nothing written)
+        out.metadata.update({"builder": name, "parameters": params})
+        return out
     regions = load_mesh(out)
     spec = json.loads(sidecar_path(out).read_text())
     regions.metadata.update({"builder": name, "parameters": params})
