@@ -27,7 +27,8 @@ import numpy as np
 from ..analysis.postprocess import cell_averages, flux_at_vertices, interface_report, vertex_temperature
 from ..assembly.system import MixedSystem
 from ..solve.steady import State
-from .atomic import atomic_path, write_text
+from .atomic import write_text
+from .vtu import VTUGrid
 
 __all__ = ["VTKSeriesWriter", "HistoryWriter", "write_pvd", "write_summary", "write_vtu",
            "FIELD_UNITS"]
@@ -63,19 +64,12 @@ def write_pvd(path: Path, entries: Iterable[tuple[float, str]]) -> None:
 
 
 def write_vtu(path: Path, mesh, time: Optional[float] = None) -> None:
-    """Write a meshio mesh as VTU atomically; ``time`` goes into the VTK field data
-    ``TimeValue`` (ParaView's per-file time; meshio's writer has no field data)."""
-    import meshio
-
-    with atomic_path(path) as tmp:
-        meshio.write(tmp, mesh, file_format="vtu")
-        if time is not None:
-            text = tmp.read_text()
-            field = ('<FieldData>\n<DataArray type="Float64" Name="TimeValue" '
-                     f'NumberOfTuples="1" format="ascii">{time:.17g}</DataArray>\n'
-                     '</FieldData>\n')
-            tmp.write_text(text.replace("<UnstructuredGrid>\n",
-                                        "<UnstructuredGrid>\n" + field, 1))
+    """Write a one-cell-type meshio mesh as VTU atomically; ``time`` goes into the VTK
+    field data ``TimeValue`` (ParaView's per-file time). Series use
+    :class:`~femheat.io.vtu.VTUGrid` directly, which encodes the geometry once."""
+    (block,) = mesh.cells
+    VTUGrid(mesh.points, block.data, block.type).write(
+        path, mesh.point_data, {k: v[0] for k, v in mesh.cell_data.items()}, time)
 
 
 class VTKSeriesWriter:
@@ -108,6 +102,8 @@ class VTKSeriesWriter:
         self._ifaces: list[tuple[float, str]] = []
         self.count = 0
         self.series = names == "steps"
+        self._vtu: Optional[VTUGrid] = None
+        self._iface_vtu: Optional[VTUGrid] = None
         names = list(rm.interfaces)
         if names:
             facets = np.concatenate([rm.interface(n) for n in names])
@@ -145,27 +141,22 @@ class VTKSeriesWriter:
     def write(self, t: float, state: State, label: Optional[str] = None) -> Path:
         """Write one time level (or, for ``names="loads"``, the load case ``label``);
         returns the volume file's path."""
-        import meshio
-
         d = self.system.problem.regions.dim
         point_data, cells = self.volume_fields(state)
         tag = f"{self.count:05d}" if self.series else str(label)
         name = f"fields_{tag}.vtu"
-        write_vtu(self.dir / name,
-                  meshio.Mesh(self._points, [(_VOLUME[d], self._cells)],
-                              point_data=point_data,
-                              cell_data={k: [v] for k, v in cells.items()}),
-                  t if self.series else None)
+        if self._vtu is None:  # the geometry is encoded once for the whole series
+            self._vtu = VTUGrid(self._points, self._cells, _VOLUME[d])
+        self._vtu.write(self.dir / name, point_data, cells, t if self.series else None)
         self._fields.append((t, name))
         if self.series:
             write_pvd(self.dir / "fields.pvd", self._fields)
         iface = self.interface_fields(state)
         if iface is not None:
             iname = f"interfaces_{tag}.vtu"
-            write_vtu(self.dir / iname,
-                      meshio.Mesh(self._iface_points, [(_FACET[d], self._iface_cells)],
-                                  cell_data={k: [v] for k, v in iface.items()}),
-                      t if self.series else None)
+            if self._iface_vtu is None:
+                self._iface_vtu = VTUGrid(self._iface_points, self._iface_cells, _FACET[d])
+            self._iface_vtu.write(self.dir / iname, None, iface, t if self.series else None)
             self._ifaces.append((t, iname))
             if self.series:
                 write_pvd(self.dir / "interfaces.pvd", self._ifaces)

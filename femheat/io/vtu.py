@@ -1,0 +1,138 @@
+"""VTK XML unstructured-grid files (``.vtu``) written directly, geometry encoded once.
+
+A time series writes the same points and cells at every saved step; meshio's
+writer re-encodes and re-compresses them (and every field) with zlib each time,
+which cost ~45 ms per step on a 12.5k-unknown run, 8–10× the step itself.
+:class:`VTUGrid` encodes the geometry block once and, per step, only base64-encodes
+the field arrays (raw binary, no compression by default: float fields compress by
+~10 % and zlib dominates the cost). The files are standard VTK XML
+(``header_type="UInt64"``, inline ``format="binary"``), read by ParaView, VTK,
+PyVista and meshio, and written atomically (:mod:`femheat.io.atomic`).
+
+With ``compression="zlib"`` every array is zlib-compressed (level 1, 32 KiB
+blocks, VTK's ``vtkZLibDataCompressor`` layout) -- smaller files at a few ms more
+per step; the geometry is still compressed only once.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from pathlib import Path
+from typing import Mapping, Optional
+
+import numpy as np
+
+from .atomic import atomic_path
+
+__all__ = ["VTUGrid", "VTK_CELL_TYPES"]
+
+#: meshio cell names -> VTK cell type ids.
+VTK_CELL_TYPES = {"vertex": 1, "line": 3, "triangle": 5, "quad": 9, "tetra": 10,
+                  "hexahedron": 12, "wedge": 13}
+
+_VTK_TYPES = {np.dtype(np.float64): "Float64", np.dtype(np.float32): "Float32",
+              np.dtype(np.int64): "Int64", np.dtype(np.int32): "Int32",
+              np.dtype(np.int16): "Int16", np.dtype(np.int8): "Int8",
+              np.dtype(np.uint64): "UInt64", np.dtype(np.uint32): "UInt32",
+              np.dtype(np.uint8): "UInt8"}
+
+_BLOCK = 32768
+
+
+def _encode(data: np.ndarray, compression: Optional[str]) -> str:
+    """The text of a ``format="binary"`` DataArray: base64 of a UInt64 header and the
+    little-endian bytes (VTK's inline binary layout), zlib-compressed in blocks
+    when ``compression == "zlib"``."""
+    raw = np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
+    if compression is None:
+        return base64.b64encode(np.uint64(len(raw)).tobytes() + raw).decode()
+    blocks = [raw[i:i + _BLOCK] for i in range(0, len(raw), _BLOCK)] or [b""]
+    packed = [zlib.compress(b, 1) for b in blocks]
+    last = len(blocks[-1]) if raw else 0
+    header = np.array([len(blocks), _BLOCK, last] + [len(p) for p in packed], dtype="<u8")
+    return base64.b64encode(header.tobytes()).decode() + base64.b64encode(b"".join(packed)).decode()
+
+
+def _array(name: Optional[str], data: np.ndarray, compression: Optional[str]) -> str:
+    data = np.asarray(data)
+    if data.dtype == np.bool_:
+        data = data.astype(np.uint8)
+    if data.dtype not in _VTK_TYPES:
+        data = data.astype(np.float64)
+    comps = 1 if data.ndim == 1 else int(np.prod(data.shape[1:]))
+    attrs = f'type="{_VTK_TYPES[data.dtype]}"'
+    if name is not None:
+        attrs += f' Name="{name}"'
+    if comps > 1:
+        attrs += f' NumberOfComponents="{comps}"'
+    return (f'<DataArray {attrs} format="binary">'
+            f"{_encode(data.reshape(-1), compression)}</DataArray>\n")
+
+
+class VTUGrid:
+    """A fixed unstructured grid; :meth:`write` saves one set of fields on it.
+
+    Parameters
+    ----------
+    points
+        Node coordinates, shape (n_points, d), d ≤ 3 (padded to 3 for VTK).
+    cells
+        Connectivity, shape (n_cells, nodes per cell), one cell type.
+    cell_type
+        meshio's name of the cell type (``"triangle"``, ``"tetra"``, ``"line"``…).
+    compression
+        None (raw binary, the default) or ``"zlib"``.
+    """
+
+    def __init__(self, points: np.ndarray, cells: np.ndarray, cell_type: str,
+                 compression: Optional[str] = None):
+        if compression not in (None, "zlib"):
+            raise ValueError(f"compression must be None or 'zlib', got {compression!r}")
+        if cell_type not in VTK_CELL_TYPES:
+            raise ValueError(f"unsupported cell type {cell_type!r}")
+        pts = np.zeros((len(points), 3))
+        pts[:, : np.shape(points)[1]] = points
+        cells = np.asarray(cells, dtype=np.int64)
+        self.n_points, self.n_cells = pts.shape[0], cells.shape[0]
+        self.compression = compression
+        c = compression
+        offsets = np.arange(1, self.n_cells + 1, dtype=np.int64) * cells.shape[1]
+        types = np.full(self.n_cells, VTK_CELL_TYPES[cell_type], dtype=np.uint8)
+        self._geometry = ("<Points>\n" + _array(None, pts, c) + "</Points>\n<Cells>\n"
+                          + _array("connectivity", cells.reshape(-1), c)
+                          + _array("offsets", offsets, c) + _array("types", types, c)
+                          + "</Cells>\n")
+
+    def write(self, path: str | Path, point_data: Mapping[str, np.ndarray] | None = None,
+              cell_data: Mapping[str, np.ndarray] | None = None,
+              time: Optional[float] = None) -> None:
+        """Write the grid with ``point_data`` / ``cell_data`` (arrays of shape (n,) or
+        (n, k)) to ``path`` atomically; ``time`` [s] becomes the VTK field data
+        ``TimeValue`` (ParaView's time of the file)."""
+        c = self.compression
+        head = ('<?xml version="1.0"?>\n<VTKFile type="UnstructuredGrid" version="1.0" '
+                'byte_order="LittleEndian" header_type="UInt64"'
+                + (' compressor="vtkZLibDataCompressor"' if c else "") + ">\n<UnstructuredGrid>\n")
+        parts = [head]
+        if time is not None:
+            parts.append('<FieldData>\n<DataArray type="Float64" Name="TimeValue" '
+                         f'NumberOfTuples="1" format="ascii">{float(time):.17g}</DataArray>\n'
+                         "</FieldData>\n")
+        parts.append(f'<Piece NumberOfPoints="{self.n_points}" NumberOfCells="{self.n_cells}">\n')
+        parts.append(self._geometry)
+        for tag, data, n in (("PointData", point_data, self.n_points),
+                             ("CellData", cell_data, self.n_cells)):
+            if not data:
+                continue
+            parts.append(f"<{tag}>\n")
+            for name, arr in data.items():
+                arr = np.asarray(arr)
+                if arr.shape[0] != n:
+                    raise ValueError(f"{tag} {name!r}: {arr.shape[0]} values for {n} entries")
+                parts.append(_array(name, arr, c))
+            parts.append(f"</{tag}>\n")
+        parts.append("</Piece>\n</UnstructuredGrid>\n</VTKFile>\n")
+        with atomic_path(Path(path)) as tmp:
+            with open(tmp, "w", encoding="ascii") as fh:
+                fh.write("".join(parts))
