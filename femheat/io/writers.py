@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -75,6 +76,10 @@ def write_vtu(path: Path, mesh, time: Optional[float] = None) -> None:
 class VTKSeriesWriter:
     """Write ``fields_NNNNN.vtu`` (+ ``interfaces_NNNNN.vtu``) and their ``.pvd`` files.
 
+    The PVD collections are rewritten at most every :attr:`INDEX_INTERVAL` seconds,
+    by :meth:`state_dict` (each restart file) and by :meth:`close`: they never list
+    a file that is not complete.
+
     Parameters
     ----------
     system
@@ -86,6 +91,9 @@ class VTKSeriesWriter:
         (``fields.pvd``); ``"loads"``: one ``fields_<label>.vtu`` per load case of
         a study (no PVD: the loads are not times).
     """
+
+    #: Minimum wall time [s] between two rewrites of the PVD collections.
+    INDEX_INTERVAL = 1.0
 
     def __init__(self, system: MixedSystem, directory: str | Path, names: str = "steps"):
         self.system = system
@@ -102,6 +110,7 @@ class VTKSeriesWriter:
         self._ifaces: list[tuple[float, str]] = []
         self.count = 0
         self.series = names == "steps"
+        self._indexed_at = -1e300  # perf_counter of the last PVD rewrite
         self._vtu: Optional[VTUGrid] = None
         self._iface_vtu: Optional[VTUGrid] = None
         names = list(rm.interfaces)
@@ -149,8 +158,6 @@ class VTKSeriesWriter:
             self._vtu = VTUGrid(self._points, self._cells, _VOLUME[d])
         self._vtu.write(self.dir / name, point_data, cells, t if self.series else None)
         self._fields.append((t, name))
-        if self.series:
-            write_pvd(self.dir / "fields.pvd", self._fields)
         iface = self.interface_fields(state)
         if iface is not None:
             iname = f"interfaces_{tag}.vtu"
@@ -158,10 +165,25 @@ class VTKSeriesWriter:
                 self._iface_vtu = VTUGrid(self._iface_points, self._iface_cells, _FACET[d])
             self._iface_vtu.write(self.dir / iname, None, iface, t if self.series else None)
             self._ifaces.append((t, iname))
-            if self.series:
-                write_pvd(self.dir / "interfaces.pvd", self._ifaces)
         self.count += 1
+        # the PVDs grow with the series: rewrite them at most every INDEX_INTERVAL s (they
+        # may lag behind the VTU files, never run ahead of them); state_dict() and close()
+        # bring them up to date
+        if self.series and time.perf_counter() - self._indexed_at >= self.INDEX_INTERVAL:
+            self._index()
         return self.dir / name
+
+    def _index(self) -> None:
+        """Rewrite the PVD collections from the files written so far."""
+        self._indexed_at = time.perf_counter()
+        if self.series and self._fields:
+            write_pvd(self.dir / "fields.pvd", self._fields)
+            if self._ifaces:
+                write_pvd(self.dir / "interfaces.pvd", self._ifaces)
+
+    def close(self) -> None:
+        """Complete the PVD collections."""
+        self._index()
 
     @property
     def files(self) -> list[str]:
@@ -171,7 +193,9 @@ class VTKSeriesWriter:
         return out
 
     def state_dict(self) -> dict:
-        """What a resumed run needs to continue the series (JSON-able)."""
+        """What a resumed run needs to continue the series (JSON-able); the index files
+        are brought up to date first, so they list every step the restart file has."""
+        self._index()
         return {"count": self.count, "fields": self._fields, "interfaces": self._ifaces}
 
     def restore(self, saved: dict) -> None:

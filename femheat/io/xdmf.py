@@ -52,9 +52,6 @@ class XDMFSeriesWriter(VTKSeriesWriter):
     rewritten at most every :attr:`INDEX_INTERVAL` seconds and by :meth:`close`.
     """
 
-    #: Minimum wall time [s] between two rewrites of the XML index.
-    INDEX_INTERVAL = 1.0
-
     def __init__(self, system: MixedSystem, directory: str | Path):
         super().__init__(system, directory, names="steps")
         import h5py
@@ -69,7 +66,6 @@ class XDMFSeriesWriter(VTKSeriesWriter):
         self._h5.flush()
         self._static_written: set[tuple[str, str]] = set()
         self._shapes: dict[str, tuple] = {}
-        self._indexed_at = -1e300  # perf_counter of the last index rewrite
 
     def _put(self, path: str, array: np.ndarray) -> None:
         if path in self._h5:
