@@ -143,9 +143,9 @@ def test_vortex_history_over_a_series(tmp_path):
     system, state = mod.solve("gk", h=1 / 8)
     import femheat as fh
 
-    writer = fh.get_model("gk").writer(system, tmp_path)
-    for t, s in ((0.0, 0.0), (1.0, 0.5), (2.0, 1.0)):
-        writer.write(t, fh.State(t, s * state.temperature, s * state.flux))
+    with fh.get_model("gk").writer(system, tmp_path) as writer:  # close() completes the PVD
+        for t, s in ((0.0, 0.0), (1.0, 0.5), (2.0, 1.0)):
+            writer.write(t, fh.State(t, s * state.temperature, s * state.flux))
     res = plot_result(tmp_path, render=False)
     assert "plots/vortex_history.png" in res["files"] and "vortex_history.csv" in res["files"]
     rows = np.loadtxt(tmp_path / "vortex_history.csv", delimiter=",", skiprows=1)

@@ -225,8 +225,8 @@ def test_overwrite_clears_only_the_previous_run(tmp_path):
     assert len(s["mesh_hash"]) == 64 and s["input"]["time"]["dt"] == pytest.approx(1.25e-4)
     assert s["units"]["temperature"] == "K" and s["material_ids"] == {0: "medium"}
     # each VTU records its time (ParaView's TimeValue field data)
-    text = (out / "fields_00001.vtu").read_text()
-    assert 'Name="TimeValue"' in text
+    text = (out / "fields_00001.vtu").read_bytes()  # XML with a raw appended data block
+    assert b'Name="TimeValue"' in text
     import pyvista as pv
 
     assert pv.read(out / "fields_00001.vtu").field_data["TimeValue"][0] == pytest.approx(

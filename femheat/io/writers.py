@@ -185,6 +185,12 @@ class VTKSeriesWriter:
         """Complete the PVD collections."""
         self._index()
 
+    def __enter__(self) -> "VTKSeriesWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @property
     def files(self) -> list[str]:
         out = [f for _, f in self._fields] + [f for _, f in self._ifaces]
