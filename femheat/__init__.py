@@ -36,6 +36,7 @@ from .registry import MODELS, get_model, register
 from .mesh.quality import MeshQuality, check_mesh_quality, mesh_quality
 from .solve.steady import State, consistent_flux, solve_steady
 from .solve.timestepping import ThetaScheme, initial_state, theta_steps
+from .solve.landau import LandauScheme, landau_steps
 
 __version__ = "0.1.0"
 
@@ -44,7 +45,7 @@ __all__ = [
     "NoSlip", "SlipLength", "TangentialFlux",
     "HeatFlux", "HeatProblem", "Insulated", "KapitzaResistance", "MODELS", "Material",
     "MeshError", "MixedSystem", "RegionError", "RegionMesh", "SolverError", "State",
-    "Temperature", "ThetaScheme", "assemble", "boundary_heat_flow", "cell_averages", "consistent_flux",
+    "Temperature", "ThetaScheme", "LandauScheme", "landau_steps", "assemble", "boundary_heat_flow", "cell_averages", "consistent_flux",
     "flux_at_vertices", "initial_state", "interface_heat_flow", "interface_report",
     "load_mesh", "solve_steady", "theta_steps", "vertex_temperature",
     "CellProblem", "Homogenization", "homogenize", "crossover_resistance", "fit_resistance",

@@ -96,16 +96,18 @@ def test_newton_non_convergence_raises():
         fh.solve_steady(system, max_iterations=2)
 
 
-def test_transient_with_quartic_term_refused():
+def test_linear_theta_scheme_refuses_landau_terms():
+    """The linear θ-scheme refuses b > 0 (it would drop the term) and points to the
+    Landau stepper, which model.transient picks by itself."""
     system = slab(fh.Material.from_landau(a=1.0, b=1.0, Gamma=1.0, lam=0.01, zeta=2.0))
-    with pytest.raises(fh.FemheatInputError, match=r"quartic term \(b > 0\) is solved for steady"):
+    with pytest.raises(fh.FemheatInputError, match=r"LandauScheme"):
         fh.ThetaScheme(system, 0.1, 1.0)
 
 
 def test_landau_bad_input_and_case_table(tmp_path):
     with pytest.raises(fh.FemheatInputError, match=r"landau.b must be >= 0"):
         fh.Material.from_landau(a=1.0, b=-1.0, Gamma=0.0, lam=0.0, zeta=1.0)
-    with pytest.raises(fh.FemheatInputError, match=r"landau.a must be > 0"):
+    with pytest.raises(fh.FemheatInputError, match=r"landau.a = 0 is the critical point"):
         fh.Material.from_landau(a=0.0, b=1.0, Gamma=0.0, lam=0.0, zeta=1.0)
     text = f"""
 [mesh]

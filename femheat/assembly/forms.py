@@ -48,6 +48,9 @@ __all__ = [
     "wall_temperature_trace",
     "cubic_flux_residual",
     "cubic_flux_jacobian",
+    "landau_flux_residual",
+    "landau_flux_jacobian",
+    "landau_coefficients",
 ]
 
 
@@ -356,3 +359,36 @@ def cubic_flux_residual(v, w):
 def cubic_flux_jacobian(u, v, w):
     r"""Its Newton derivative :math:`(\gamma (|q_0|^2 u + 2 (q_0\cdot u) q_0), v)` (symmetric)."""
     return w.gamma * (dot(w.q0, w.q0) * dot(u, v) + 2 * dot(w.q0, u) * dot(w.q0, v))
+
+
+@LinearForm
+def landau_flux_residual(v, w):
+    r"""Landau–Khalatnikov nonlinear flux term
+    :math:`((\gamma_3 |q_0|^2 + \gamma_5 |q_0|^4) q_0, v)` at ``w.q0`` [K m⁻¹ · W m⁻²·m²].
+
+    ``w.gamma`` = b/ζ [m⁵ K W⁻³] and ``w.gamma5`` = c/ζ [m⁹ K W⁻⁵]: the derivative of
+    the free energy terms b|q|⁴/4 + c|q|⁶/6 (seed 000 eq. 1), divided by ζ.
+    """
+    s = dot(w.q0, w.q0)
+    return (w.gamma + w.gamma5 * s) * s * dot(w.q0, v)
+
+
+def landau_coefficients(gamma, gamma5, q0) -> dict:
+    """Quadrature-point fields of :func:`landau_flux_jacobian` at the flux ``q0``:
+    α = (γ₃ + γ₅s)s and β = 2γ₃ + 4γ₅s, s = |q₀|² (computed once, not per DOF pair)."""
+    q = np.asarray(q0)
+    s = sum(q[i] * q[i] for i in range(q.shape[0]))
+    return {"alpha": (gamma + gamma5 * s) * s, "beta": 2 * gamma + 4 * gamma5 * s, "q0": q}
+
+
+@BilinearForm
+def landau_flux_jacobian(u, v, w):
+    r"""Derivative of :func:`landau_flux_residual` at q₀ (symmetric positive
+    semidefinite, cell-local): :math:`(\alpha\, u\cdot v + \beta (q_0\cdot u)(q_0\cdot v))`
+    with α = (γ₃ + γ₅s)s, β = 2γ₃ + 4γ₅s, s = |q₀|², from :func:`landau_coefficients`."""
+    ua, va, q = np.asarray(u), np.asarray(v), w.q0
+    d = q.shape[0]
+    uv = sum(ua[i] * va[i] for i in range(d))
+    qu = sum(q[i] * ua[i] for i in range(d))
+    qv = sum(q[i] * va[i] for i in range(d))
+    return w.alpha * uv + w.beta * qu * qv

@@ -49,7 +49,8 @@ class MixedSystem:
     flux_basis, temperature_basis
         scikit-fem ``CellBasis`` of the Raviart–Thomas flux and DG temperature.
     resistance
-        A = (κ⁻¹ q, v) + Σ_Γ ⟨R q·n, v·n⟩ (n_q × n_q).
+        A = (κ⁻¹ q, v) + Σ_Γ ⟨R q·n, v·n⟩ (n_q × n_q); on Landau materials with
+        a < 0 the bulk term is (a/ζ q, v), negative (indefinite A).
     inertia
         M = (τκ⁻¹ q, v) (n_q × n_q); zero for Fourier.
     divergence
@@ -232,6 +233,8 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     if not model.has_inertia:  # Fourier: τ plays no role
         fields = fields.without_inertia()
     A, M = _flux_masses(qb, fields, model.has_inertia, forms)
+    if fields.ordered:  # Landau a < 0: the linear term is (a/ζ)q = (κ⁻¹ − 2|a|/ζ)q
+        A = A - forms.flux_mass.assemble(qb, kinv=fields.ordering)
     ops = model.flux_operators(problem, qb, tb, order, flux_degree, fields)  # e.g. GK
     if ops.extra is not None:
         A = A + ops.extra

@@ -24,7 +24,7 @@ from ..registry import register
 from ..solve.newton import newton_steady
 from ..solve.steady import State, solve_linear_steady
 from ..validation import finite_array
-from .mixed import FluxOperators, MixedModel
+from .mixed import FluxOperators, MixedModel, refuse_ordered_steady
 
 __all__ = ["GKModel", "GK_BETAS"]
 
@@ -89,9 +89,10 @@ class GKModel(MixedModel):
         return FluxOperators(extra, W, weak, load)
 
     def steady(self, system, **options: Any) -> State:
+        refuse_ordered_steady(system)
         mean = options.get("mean_temperature")
         state = solve_linear_steady(system, mean)
-        if not np.any(system.fields.cubic > 0):
+        if not system.fields.nonlinear:
             return state
         return newton_steady(system, state, mean, options.get("tol", 1e-10),
                              options.get("max_iterations", 30))

@@ -27,9 +27,20 @@ from ..errors import FemheatInputError
 from ..io.writers import VTKSeriesWriter
 from ..registry import Model
 from ..solve.steady import State, solve_linear_steady
+from ..solve.landau import landau_active, landau_steps
 from ..solve.timestepping import initial_state, theta_steps
 
-__all__ = ["MixedModel", "FluxOperators"]
+__all__ = ["MixedModel", "FluxOperators", "refuse_ordered_steady"]
+
+
+def refuse_ordered_steady(system: MixedSystem) -> None:
+    """Refuse a steady solve with a Landau material with a < 0 (ill-posed)."""
+    if system.fields.ordered:
+        raise FemheatInputError(
+            "a steady solve with a Landau material with a < 0 is ill-posed: the ordered "
+            "law a q + b|q|^2 q - lambda lap q = -zeta grad T has many solutions (q = 0, "
+            "+-sqrt(-a/b) domains, vortices) and q = 0 is unstable; run it transient "
+            "([time] section) and let the flux order")
 
 
 class FluxOperators:
@@ -68,7 +79,7 @@ class MixedModel(Model):
         "heat_capacity": "C = rho c, J/(m^3 K)",
         "relaxation_time": "tau, s",
         "nonlocal_length": "l, m (gk)",
-        "landau": "{a, b, Gamma, lambda, zeta} (gk)",
+        "landau": "{a, b, c, Gamma, lambda, zeta} (gk; a < 0 transient only)",
     }
     fields = ("temperature", "heat_flux", "temperature_mean", "heat_flux_mean",
               "heat_flux_magnitude", "material_id")
@@ -114,6 +125,11 @@ class MixedModel(Model):
         return assemble(problem)
 
     def steady(self, system: MixedSystem, **options: Any) -> State:
+        refuse_ordered_steady(system)
+        if system.fields.nonlinear:
+            raise FemheatInputError(
+                f"model {self.name!r} has no steady solver for the Landau-Khalatnikov "
+                "terms b, c > 0 (it would drop them); use model.type = \"gk\"")
         return solve_linear_steady(system, options.get("mean_temperature"))
 
     def initial_state(self, system: MixedSystem, temperature: Any = 0.0,
@@ -123,6 +139,8 @@ class MixedModel(Model):
     def transient(self, system: MixedSystem, dt: float, end: float, theta: float,
                   initial: State, origin: Optional[tuple[float, int]] = None
                   ) -> Iterator[tuple[float, State]]:
+        if landau_active(system):  # b > 0, c > 0 or a < 0: Newton per step
+            return landau_steps(system, dt, end, theta, initial, origin=origin)
         return theta_steps(system, dt, end, theta, initial, origin=origin)
 
     def state_arrays(self, state: State) -> dict[str, np.ndarray]:
@@ -134,6 +152,10 @@ class MixedModel(Model):
         return State(time, np.array(arrays["temperature"]), np.array(arrays["flux"]))
 
     def energy_balance(self, system: MixedSystem, theta: float) -> EnergyBalance:
+        if landau_active(system):  # + the quadratic energy identity, every step
+            from ..analysis.landau import LandauEnergyBalance
+
+            return LandauEnergyBalance(system, theta)
         return EnergyBalance(system, theta)
 
     def steady_energy_balance(self, system: MixedSystem, state: State) -> float:
@@ -168,6 +190,10 @@ class MixedModel(Model):
     def flux_impedance(self, system: MixedSystem, omega: float) -> sp.csr_matrix:
         """Z(ω) = A + iωM, the flux block for fields ∝ e^{iωt}
         (:mod:`femheat.solve.frequency`)."""
+        if landau_active(system):
+            raise FemheatInputError(
+                "a frequency-domain run linearizes about q = 0; Landau materials with "
+                "b > 0, c > 0 or a < 0 are nonlinear or ordered there: use a transient run")
         return (system.resistance + (1j * omega) * system.inertia).tocsr()
 
     def summary_extras(self, system: MixedSystem, state: State) -> dict:

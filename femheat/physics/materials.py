@@ -9,8 +9,14 @@ conductivity       κ       W m⁻¹ K⁻¹             scalar or (d, d) tensor
 heat_capacity      C = ρc  J m⁻³ K⁻¹             volumetric heat capacity
 relaxation_time    τ       s                     MCV flux relaxation (0: Fourier)
 nonlocal_length    l       m                     Guyer–Krumhansl length (0: MCV)
-quartic            b/a     m⁴ W⁻²                Landau–Khalatnikov |q|²q term
+quartic            b/|a|   m⁴ W⁻²                Landau–Khalatnikov |q|²q term
+sextic             c/|a|   m⁸ W⁻⁴                Landau–Khalatnikov |q|⁴q term
 =================  ======  ====================  =============================
+
+A Landau–Khalatnikov material with a < 0 (``ordered``; the thermal-domain phase
+of seed 000) keeps the positive scales κ = ζ/|a|, τ = Γ/|a|, l² = λ/|a| (seed 000:
+τ = Γ/|a|) and flips the sign of its linear term:
+τq̇ − q + (b/|a|)|q|²q + (c/|a|)|q|⁴q = −κ∇T + l²∇²q.
 
 Each coefficient is a constant or a callable of position ``x`` (shape
 ``(d, ...)``, metres) returning an array of shape ``x.shape[1:]`` (scalars) or
@@ -31,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import FemheatInputError, RegionError
-from ..validation import nonnegative, positive, spd_tensor
+from ..validation import finite_array, nonnegative, positive, spd_tensor
 
 if TYPE_CHECKING:
     import skfem
@@ -59,9 +65,15 @@ class Material:
         l [m] of the Guyer–Krumhansl law τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q);
         used by the ``"gk"`` model only.
     quartic
-        b/a [m⁴ W⁻²] of the Landau–Khalatnikov law
-        τq̇ + q + (b/a)|q|²q = −κ∇T + l²∇²q (seed 000); ``"gk"`` model only,
-        solved by Newton's method. See :meth:`from_landau`.
+        b/|a| [m⁴ W⁻²] of the Landau–Khalatnikov law
+        τq̇ ± q + (b/|a|)|q|²q + (c/|a|)|q|⁴q = −κ∇T + l²∇²q (seed 000); ``"gk"``
+        model only, solved by Newton's method (steady) or by
+        :class:`~femheat.solve.landau.LandauScheme` (transient). See :meth:`from_landau`.
+    sextic
+        c/|a| [m⁸ W⁻⁴] of the same law (the c|q|⁶/6 term of seed 000 eq. 1).
+    ordered
+        True for Landau a < 0: the sign of the linear term is −q (ordered phase,
+        thermal domains); transient runs only.
     name
         Optional label used in error messages.
 
@@ -77,6 +89,8 @@ class Material:
     name: str = ""
     nonlocal_length: Coefficient = 0.0
     quartic: float = 0.0
+    sextic: float = 0.0
+    ordered: bool = False
 
     def __post_init__(self) -> None:
         where = f"materials.{self.name}" if self.name else "material"
@@ -102,29 +116,70 @@ class Material:
             nonnegative(self.nonlocal_length, f"{where}.nonlocal_length", "m")
         nonnegative(self.quartic, f"{where}.quartic",
                     "m^4/W^2 (b < 0 makes the Landau free energy unbounded below)")
+        nonnegative(self.sextic, f"{where}.sextic",
+                    "m^8/W^4 (c < 0 makes the Landau free energy unbounded below)")
+        if self.ordered and not self.quartic > 0:
+            raise FemheatInputError(
+                f"{where}: an ordered Landau material (a < 0) needs quartic = b/|a| > 0, "
+                f"got {self.quartic}: with b <= 0 the free energy a|q|^2/2 + b|q|^4/4 is "
+                "unbounded below")
 
     @classmethod
     def from_landau(cls, a: float, b: float, Gamma: float, lam: float, zeta: float,
-                    heat_capacity: Coefficient = 1.0, name: str = "") -> "Material":
-        """A material from Landau–Khalatnikov coefficients (seed 000, eq. S3).
+                    heat_capacity: Coefficient = 1.0, name: str = "", c: float = 0.0
+                    ) -> "Material":
+        """A material from Landau–Khalatnikov coefficients (seed 000, eqs. 1 and S3).
 
-        With the free energy a|q|²/2 + b|q|⁴/4 + λ|∇q|²/2, dissipation Γ and
-        coupling ζ: κ = ζ/a, τ = Γ/a, l² = λ/a and the quartic term b/a.
+        Free energy density F = a|q|²/2 + b|q|⁴/4 + c|q|⁶/6 + λ|∇q|²/2 + ζq·∇T and
+        Γ∂q/∂t = −∂F/∂q: Γq̇ = −(aq + b|q|²q + c|q|⁴q − λ∇²q + ζ∇T). The material
+        stores the scales κ = ζ/|a|, τ = Γ/|a|, l² = λ/|a|, b/|a|, c/|a| and, for
+        a < 0, ``ordered=True`` (the linear term becomes −q).
 
         Parameters
         ----------
-        a, b, Gamma, lam, zeta
-            Landau coefficients; a > 0, ζ > 0, and b, Γ, λ ≥ 0 (b < 0 would make
-            the free energy unbounded below).
+        a
+            Linear Landau coefficient, units of ζ/κ (ζ's unit × m K W⁻¹): a > 0 the
+            MCV/GK phase, a < 0 the ordered (thermal-domain) phase; a = 0 (the
+            critical point) is refused.
+        b, c
+            Quartic and sextic coefficients, ≥ 0; b > 0 when a < 0 (else the free
+            energy is unbounded below).
+        Gamma
+            Khalatnikov coefficient Γ ≥ 0; > 0 when a < 0 (the ordered law has no
+            unique instantaneous solution).
+        lam
+            Gradient coefficient λ ≥ 0.
+        zeta
+            Coupling ζ > 0.
+        c
+            Sextic coefficient (keyword; default 0).
         """
         where = f"materials.{name}.landau" if name else "landau"
-        a_ = float(positive(a, f"{where}.a"))
+        a_ = float(finite_array(a, f"{where}.a"))
+        if a_ == 0:
+            raise FemheatInputError(
+                f"{where}.a = 0 is the critical point, where kappa = zeta/a and tau = "
+                "Gamma/a are undefined; give a > 0 (MCV/GK phase) or a < 0 (ordered phase)")
         zeta_ = float(positive(zeta, f"{where}.zeta"))
-        b_ = float(nonnegative(b, f"{where}.b", "(b < 0: free energy unbounded below)"))
+        c_ = float(nonnegative(c, f"{where}.c", "(c < 0: free energy unbounded below)"))
         g_ = float(nonnegative(Gamma, f"{where}.Gamma"))
         l_ = float(nonnegative(lam, f"{where}.lambda"))
-        return cls(zeta_ / a_, heat_capacity, g_ / a_, name=name,
-                   nonlocal_length=float(np.sqrt(l_ / a_)), quartic=b_ / a_)
+        if a_ > 0:
+            b_ = float(nonnegative(b, f"{where}.b", "(b < 0: free energy unbounded below)"))
+        else:
+            b_ = float(finite_array(b, f"{where}.b"))
+            if b_ <= 0:
+                raise FemheatInputError(
+                    f"{where}.b must be > 0 when a < 0, got {b_}: the free energy "
+                    "a|q|^2/2 + b|q|^4/4 is then unbounded below (no ordered state)")
+            if g_ <= 0:
+                raise FemheatInputError(
+                    f"{where}.Gamma must be > 0 when a < 0, got {g_}: without the "
+                    "relaxation term the ordered flux law has no unique solution")
+        scale = abs(a_)
+        return cls(zeta_ / scale, heat_capacity, g_ / scale, name=name,
+                   nonlocal_length=float(np.sqrt(l_ / scale)), quartic=b_ / scale,
+                   sextic=c_ / scale, ordered=a_ < 0)
 
 
 def _evaluate(coef: Coefficient, x: np.ndarray) -> np.ndarray:
@@ -185,9 +240,22 @@ class CoefficientFields:
     symmetric: bool  # False when κ has an antisymmetric (Hall) part
     nonlocal_length: np.ndarray  # l [m]
     isotropic: bool  # True when every κ is a scalar multiple of the identity
-    cubic: np.ndarray  # (b/a) κ⁻¹, the coefficient of |q|²q in the flux equation
+    cubic: np.ndarray  # b/ζ = (b/|a|) κ⁻¹, the coefficient of |q|²q in the flux equation
     dim: int = 2  # spatial dimension d
     cellwise: bool = False  # True when every coefficient is constant in each cell
+    quintic: np.ndarray | None = None  # c/ζ, the coefficient of |q|⁴q
+    ordering: np.ndarray | None = None  # 2|a|/ζ where Landau a < 0, else 0
+
+    @property
+    def nonlinear(self) -> bool:
+        """True when a Landau–Khalatnikov |q|²q or |q|⁴q term is present."""
+        return bool(np.any(self.cubic > 0) or (self.quintic is not None
+                                                and np.any(self.quintic > 0)))
+
+    @property
+    def ordered(self) -> bool:
+        """True when some Landau material has a < 0 (flux block term (a/ζ)q, a < 0)."""
+        return self.ordering is not None and bool(np.any(self.ordering > 0))
 
     @property
     def resistivity(self) -> np.ndarray:
@@ -334,15 +402,16 @@ def material_fields(
         t = nonnegative(value(mat.relaxation_time), f"{where}.relaxation_time", "s")
         c = positive(value(mat.heat_capacity), f"{where}.heat_capacity", "J/(m^3 K)")
         length = nonnegative(value(mat.nonlocal_length), f"{where}.nonlocal_length", "m")
-        parts.append((rows, kind, ki, t, c, length, mat.quartic))
+        parts.append((rows, kind, ki, t, c, length, mat.quartic,
+                      getattr(mat, "sextic", 0.0), getattr(mat, "ordered", False)))
     kinds = ("isotropic", "diagonal", "full")
     target = max((p[1] for p in parts), key=kinds.index, default="isotropic")
     lead = {"isotropic": (), "diagonal": (d,), "full": (d, d)}[target]
     size = (ne,) + pts
     kinv = np.zeros(lead + size)
     tkinv = np.zeros(lead + size)
-    cap, tau, ell, cubic = (np.zeros(size) for _ in range(4))
-    for rows, kind, ki, t, c, length, quartic in parts:
+    cap, tau, ell, cubic, quintic, ordering = (np.zeros(size) for _ in range(6))
+    for rows, kind, ki, t, c, length, quartic, sextic, ordered in parts:
         ki = _as_kind(ki, kind, target, d, npts)
         if target == "isotropic":
             mean = ki
@@ -359,9 +428,12 @@ def material_fields(
         tau[rows] = t
         ell[rows] = length
         cubic[rows] = quartic * mean
+        quintic[rows] = sextic * mean
+        if ordered:
+            ordering[rows] = 2.0 * mean
     if cellwise:  # one value per cell, read as (..., nelems, nqp) without copying
-        kinv, tkinv, cap, tau, ell, cubic = (
+        kinv, tkinv, cap, tau, ell, cubic, quintic, ordering = (
             np.broadcast_to(a[..., None], a.shape + (nq,))
-            for a in (kinv, tkinv, cap, tau, ell, cubic))
+            for a in (kinv, tkinv, cap, tau, ell, cubic, quintic, ordering))
     return CoefficientFields(kinv, tkinv, cap, tau, symmetric, ell, isotropic, cubic,
-                             dim=d, cellwise=cellwise)
+                             dim=d, cellwise=cellwise, quintic=quintic, ordering=ordering)

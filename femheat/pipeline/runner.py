@@ -220,7 +220,9 @@ def _transient(case: Case, model: Model, system: Any, writer: Any, summary: dict
     regions = case.problem.regions
     bnames, inames = list(regions.boundaries), list(regions.interfaces)
     cols = (["time", "energy", "energy_balance_error"] + [f"heat_flow:{b}" for b in bnames]
-            + [f"interface_heat_flow:{i}" for i in inames])
+            + [f"interface_heat_flow:{i}" for i in inames]
+            + list(getattr(balance, "history_columns", ())))
+    extra = getattr(balance, "history_values", lambda: [])
     want = set(np.linspace(0, nsteps, max(case.output.profile_times, 2)).round().astype(int))
     ts = _time.perf_counter()
     state, reached, last_restart = init, first, -math.inf
@@ -240,7 +242,7 @@ def _transient(case: Case, model: Model, system: Any, writer: Any, summary: dict
                 bf = model.boundary_heat_flow(system, state)
                 jf = model.interface_heat_flow(system, state) if inames else {}
                 hist.append([t, balance.energy, rel] + [bf[b] for b in bnames]
-                            + [jf[i] for i in inames])
+                            + [jf[i] for i in inames] + extra())
                 if probes:
                     probes.write(t, state)
                 if case.output.profile and n in want:
@@ -267,6 +269,8 @@ def _transient(case: Case, model: Model, system: Any, writer: Any, summary: dict
     summary["time"]["saved"] = writer.count if writer else 0
     summary["energy_balance_relative_error"] = balance.max_relative_error
     summary["final_energy"] = balance.energy
+    if hasattr(balance, "summary"):  # e.g. the Landau-Khalatnikov energy identity
+        summary.update(balance.summary())
     return state, profiles
 
 

@@ -46,13 +46,17 @@ class NewtonReport:
                 "updates": self.updates, "residuals": self.residuals}
 
 
-def cubic_term(system: MixedSystem, flux: np.ndarray):
-    """N(q) and its Jacobian J(q) at the flux ``flux`` (DOF vector)."""
+def cubic_term(system: MixedSystem, flux: np.ndarray, jacobian: bool = True):
+    """N(q) = (b/ζ)|q|²q + (c/ζ)|q|⁴q (assembled) and its Jacobian J(q) at the flux
+    ``flux`` (DOF vector); J is None when ``jacobian`` is False."""
     qb = system.flux_basis
     q0 = qb.interpolate(flux)
-    gamma = system.fields.cubic
-    N = forms.cubic_flux_residual.assemble(qb, gamma=gamma, q0=q0)
-    J = forms.cubic_flux_jacobian.assemble(qb, gamma=gamma, q0=q0)
+    fields = system.fields
+    gamma = fields.cubic
+    gamma5 = fields.quintic if fields.quintic is not None else np.zeros_like(gamma)
+    N = forms.landau_flux_residual.assemble(qb, gamma=gamma, gamma5=gamma5, q0=q0)
+    J = (forms.landau_flux_jacobian.assemble(
+        qb, **forms.landau_coefficients(gamma, gamma5, q0.value)) if jacobian else None)
     return N, J
 
 
@@ -83,7 +87,7 @@ def newton_steady(system: MixedSystem, initial: State, mean_temperature=None,
         state = new
         report.iterations = k
         report.updates.append(float(update))
-        report.residuals.append(_residual(system, state, cubic_term(system, state.flux)[0]))
+        report.residuals.append(_residual(system, state, cubic_term(system, state.flux, False)[0]))
         log.info("Newton iteration %d: update %.3e, residual %.3e", k, update,
                  report.residuals[-1])
         if not np.isfinite(update):

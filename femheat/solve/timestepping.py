@@ -114,6 +114,15 @@ class ThetaScheme:
 
     def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5):
         dt, theta = self._validate(system, dt, theta)
+        K = self._operators(system, dt, theta)
+        self._solve = factorize(K, system.symmetric)
+        del K
+        log.info("factorized %d x %d flux operator (dt = %g s, theta = %g, %s)",
+                 system.free_dofs.size, system.free_dofs.size, dt, theta,
+                 getattr(self._solve, "backend", "?"))
+
+    def _operators(self, system: MixedSystem, dt: float, theta: float) -> sp.csc_matrix:
+        """Form R (free rows) and K_fe; return K on the free DOFs (to factorize)."""
         self.system, self.dt, self.theta = system, dt, theta
         M, A, B = system.inertia, system.resistance, system.divergence
         Gt = system.gradient.T  # = B.T except on weakly impermeable walls
@@ -133,12 +142,8 @@ class ThetaScheme:
         del S
         K = K[free]
         self._K_fe = K[:, ess]
-        K = K[:, free].tocsc()  # the only copy handed to the factorization
-        self._solve = factorize(K, system.symmetric)
-        del K
         self._M, self._Gt, self._B, self._Cinv = M, Gt, B, Cinv
-        log.info("factorized %d x %d flux operator (dt = %g s, theta = %g, %s)",
-                 free.size, free.size, dt, theta, getattr(self._solve, "backend", "?"))
+        return K[:, free].tocsc()  # the only copy handed to the factorization
 
     @staticmethod
     def _validate(system: MixedSystem, dt: float, theta: float) -> tuple[float, float]:
@@ -159,20 +164,22 @@ class ThetaScheme:
                     f"Crank-Nicolson with dt = {dt:.3g} s > 2*tau = {2 * tmin:.3g} s: flux "
                     "relaxation modes are barely damped and ring from step to step; use "
                     "dt <= 2*tau, or theta = 1 to damp them", RuntimeWarning, stacklevel=4)
-        if np.any(system.fields.cubic > 0):
+        if system.fields.nonlinear or system.fields.ordered:
             raise FemheatInputError(
-                "the Landau-Khalatnikov quartic term (b > 0) is solved for steady problems "
-                "only; a transient run would silently drop it. Use b = 0 or a steady run")
+                "a Landau-Khalatnikov material with b > 0, c > 0 or a < 0 is nonlinear or "
+                "ordered, which this linear theta-scheme would silently get wrong; use "
+                "femheat.LandauScheme / femheat.landau_steps (model.transient and the case "
+                "runner choose it automatically)")
         return dt, theta
 
-    def step(self, state: State, loads0=None, loads1=None) -> State:
-        """Advance ``state`` by Δt. ``loads`` are optional cached (f, F) at both ends."""
+    def _rhs(self, state: State, loads0=None, loads1=None):
+        """(rhs on the free DOFs, q_D at tⁿ⁺¹, C⁻¹F_θ, tⁿ⁺¹) of the step from ``state``."""
         sys, dt, th = self.system, self.dt, self.theta
         q, T, t0 = state.flux, state.temperature, state.time
         t1 = t0 + dt
         f0, F0 = loads0 if loads0 is not None else (sys.flux_load(t0), sys.heat_load(t0))
         f1, F1 = loads1 if loads1 is not None else (sys.flux_load(t1), sys.heat_load(t1))
-        free, ess = sys.free_dofs, sys.essential_dofs
+        free = sys.free_dofs
         f_th = (th * f1 + (1 - th) * f0)[free]
         CF = sys.capacity_inverse @ (th * F1 + (1 - th) * F0)
         qd = sys.essential_values(t1)
@@ -185,12 +192,23 @@ class ThetaScheme:
         rhs += f_th
         if qd.size:
             rhs -= self._K_fe @ qd
-        q1 = np.empty_like(q)
-        q1[free] = self._solve(rhs)
-        q1[ess] = qd
+        return rhs, qd, CF, t1
+
+    def _temperature(self, q: np.ndarray, q1: np.ndarray, T: np.ndarray,
+                     CF: np.ndarray) -> np.ndarray:
+        """Tⁿ⁺¹ = Tⁿ + Δt (C⁻¹F_θ − C⁻¹B q_θ): exact cell-by-cell conservation."""
+        th = self.theta
         q_th = q1 if th == 1 else th * q1 + (1 - th) * q
-        T1 = T + dt * (CF - self._Cinv @ (self._B @ q_th))
-        return State(t1, T1, q1)
+        return T + self.dt * (CF - self._Cinv @ (self._B @ q_th))
+
+    def step(self, state: State, loads0=None, loads1=None) -> State:
+        """Advance ``state`` by Δt. ``loads`` are optional cached (f, F) at both ends."""
+        sys = self.system
+        rhs, qd, CF, t1 = self._rhs(state, loads0, loads1)
+        q1 = np.empty_like(state.flux)
+        q1[sys.free_dofs] = self._solve(rhs)
+        q1[sys.essential_dofs] = qd
+        return State(t1, self._temperature(state.flux, q1, state.temperature, CF), q1)
 
 
 def theta_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.5,

@@ -11,24 +11,27 @@ __all__ = ["parse_materials"]
 
 
 def _landau(spec: dict, where: str, name: str) -> Material:
-    """materials.NAME.landau = {a, b, Gamma, lambda, zeta} (seed 000): κ = ζ/a, τ = Γ/a,
-    l² = λ/a, quartic b/a."""
+    """materials.NAME.landau = {a, b, [c], Gamma, lambda, zeta} (seed 000 eq. 1):
+    κ = ζ/|a|, τ = Γ/|a|, l² = λ/|a|, quartic b/|a|, sextic c/|a|; a < 0 is the ordered
+    (thermal-domain) phase, for transient runs (checked by the model's steady solve)."""
     clash = sorted({"conductivity", "relaxation_time", "nonlocal_length"} & set(spec))
     if clash:
         raise FemheatInputError(
             f"{where}: give either landau or {clash} (landau defines kappa, tau and l)")
     tbl = spec["landau"]
     if not isinstance(tbl, dict):
-        raise FemheatInputError(f"{where}.landau must be a table {{a, b, Gamma, lambda, zeta}}")
+        raise FemheatInputError(
+            f"{where}.landau must be a table {{a, b, c, Gamma, lambda, zeta}}")
     keys = {"a", "b", "Gamma", "lambda", "zeta"}
-    check_keys(tbl, keys, f"{where}.landau")
+    check_keys(tbl, keys | {"c"}, f"{where}.landau")
     missing = sorted(keys - set(tbl))
     if missing:
         raise FemheatInputError(f"{where}.landau: missing {missing}")
     v = {k: number(tbl[k], f"{where}.landau.{k}") for k in keys}
+    c = number(tbl.get("c", 0.0), f"{where}.landau.c")
     return Material.from_landau(v["a"], v["b"], v["Gamma"], v["lambda"], v["zeta"],
                                 coefficient(spec.get("heat_capacity", 1.0),
-                                            f"{where}.heat_capacity"), name)
+                                            f"{where}.heat_capacity"), name, c=c)
 
 
 def _modes(spec: dict, where: str, name: str) -> Material:
