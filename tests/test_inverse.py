@@ -62,14 +62,36 @@ def test_flash_fit_recovers_l_and_tau_three_seeds(clean):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="measured: tau covered in 16/20 seeds, l in 20/20; the "
-                   "50-cell case is biased ~1 % (about 1 sigma) in tau against the 100-cell "
-                   "data; a finer case mesh (or degree 1) is the fix, not yet done")
 def test_flash_fit_coverage_over_twenty_seeds(clean):
-    hits, _ = _coverage(clean, range(20))
-    per_fit = hits.all(axis=1)
-    assert hits.mean(axis=0).min() >= 0.9, f"coverage per parameter {hits.mean(axis=0)}"
-    assert per_fit.mean() >= 0.8
+    """The issue's 20-seed study, with the ideal estimator on the same noise draws.
+
+    Measured (dt = tau/20): tau covered in 16/20, l in 19/20. The fits are unbiased
+    (noise-free data: tau -0.014 sigma, l +0.024 sigma) and each fit's deviation equals
+    the linear-Gaussian estimate (J^T J)^-1 J^T eps of its own noise draw: for these 20
+    draws (seeds 1000..1019) even that ideal estimator covers tau in 16/20 (a 1.6 %
+    draw for a 95 % interval), so the per-parameter >= 90 % is not met by these seeds,
+    through the draws, not the model. What is asserted: no miss the ideal estimator
+    does not also make, deviations within 0.2 sigma of it, and >= 90 % pooled.
+    """
+    from femheat.inverse import jacobian
+
+    t, y = clean
+    hits, results = _coverage(clean, range(20))
+    table = read_case_table(CASES / "flash_gk.toml")
+    fwd = CaseForward(table, CASES, KEYS, [Dataset.from_arrays(t, y)])
+    params = [FitParameter(k, v, 1e-9, 1e-4) for k, v in zip(KEYS, flash_fit.TRUTH)]
+    J = jacobian(fwd, params, method="central") / flash_fit.NOISE
+    cov = np.linalg.inv(J.T @ J)
+    ideal = np.array([cov @ J.T @ np.random.default_rng(1000 + s).standard_normal(t.size)
+                      for s in range(20)]) / np.sqrt(np.diag(cov))
+    z = np.array([(np.log(r.values) - np.log(flash_fit.TRUTH)) /
+                  ((np.log(r.interval[:, 1]) - np.log(r.interval[:, 0])) / (2 * 1.959964))
+                  for r in results])
+    assert np.abs(z - ideal).max() < 0.2, f"fit vs ideal estimator: {np.c_[z, ideal]}"
+    ideal_hits = np.abs(ideal) <= 1.959964
+    assert np.all(hits | ~ideal_hits), "a miss the ideal estimator does not make"
+    assert hits.mean() >= 0.9, f"pooled coverage {hits.mean():.2f}"
+    assert hits.mean(axis=0).min() >= ideal_hits.mean(axis=0).min() - 0.05
 
 
 def test_sensitivities_agree_with_finite_differences_of_another_step(clean):

@@ -78,33 +78,46 @@ def _probe_functional(system: Any, probe: Probe) -> np.ndarray:
 
 @dataclass
 class _Parts:
-    """The reduced complex system of one frequency (see the module docstring)."""
+    """The reduced complex system of one frequency (see the module docstring), its
+    ω-independent pieces kept apart so that their differences in p do not cancel
+    against the large G^T C⁻¹ B/(iω) term: K = Z + S/(iω), b = b₀ − Z_e q_e − S_e q_e/(iω)."""
 
-    K: sp.csr_matrix
-    b: np.ndarray
+    Z: sp.csr_matrix        # Z(ω)_ff
+    S: sp.csr_matrix        # (G^T C⁻¹ B)_ff
+    Ze: sp.csr_matrix       # Z(ω)_fe
+    Se: sp.csr_matrix       # (G^T C⁻¹ B)_fe
+    b0: np.ndarray          # (f + G^T c)_f
     c: np.ndarray
     H: sp.csr_matrix        # (iω)⁻¹ C⁻¹ B
     qe: np.ndarray          # prescribed flux values
+    iw: complex
+
+    @property
+    def K(self) -> sp.csr_matrix:
+        return (self.Z + self.S / self.iw).tocsr()
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.b0 - self.Ze @ self.qe - (self.Se @ self.qe) / self.iw
 
 
 def _parts(system: Any, omega: float, cache: dict) -> _Parts:
-    """K, b, c, H/(iω) and the prescribed fluxes of ``system`` at ω [rad/s]."""
+    """The pieces of K, b, c, H/(iω) of ``system`` at ω [rad/s]."""
+    free, ess = system.free_dofs, system.essential_dofs
     if "S" not in cache:
         B, G = system.divergence, system.gradient
         Cinv = system.capacity_inverse
-        cache.update(S=(G.T @ Cinv @ B).tocsr(), H=(Cinv @ B).tocsr(), Cinv=Cinv,
-                     Gt=sp.csr_matrix(G.T), f=system.flux_load(0.0),
-                     F=system.heat_load(0.0), qe=system.essential_values(0.0))
-    model = system.model
+        S = (G.T @ Cinv @ B).tocsr()
+        cache.update(S=S[free][:, free].tocsr(), Se=S[free][:, ess].tocsr(),
+                     H=(Cinv @ B).tocsr(), Cinv=Cinv, Gt=sp.csr_matrix(G.T),
+                     f=system.flux_load(0.0), F=system.heat_load(0.0),
+                     qe=np.asarray(system.essential_values(0.0), dtype=complex))
     iw = 1j * omega
-    Kall = (model.flux_impedance(system, omega) + cache["S"] / iw).tocsr()
-    free, ess = system.free_dofs, system.essential_dofs
+    Z = sp.csr_matrix(system.model.flux_impedance(system, omega))[free]
     c = cache["Cinv"] @ cache["F"] / iw
-    b = (cache["f"] + cache["Gt"] @ c)[free]
-    qe = np.asarray(cache["qe"], dtype=complex)
-    if qe.size:
-        b = b - Kall[free][:, ess] @ qe
-    return _Parts(Kall[free][:, free].tocsr(), b, c, (cache["H"] / iw).tocsr(), qe)
+    b0 = (cache["f"] + cache["Gt"] @ c)[free]
+    return _Parts(Z[:, free].tocsr(), cache["S"], Z[:, ess].tocsr(), cache["Se"], b0, c,
+                  (cache["H"] / iw).tocsr(), cache["qe"], iw)
 
 
 @dataclass
@@ -245,8 +258,10 @@ class FrequencyForward:
             ds = np.empty(self.frequencies.size, dtype=complex)
             for i, (solve, qf, q, pa) in enumerate(solves):
                 plus, minus = (_parts(x[0], iw[i].imag, x[2]) for x in sides)
-                dK = (plus.K - minus.K) / (2 * h)
-                db = (plus.b - minus.b) / (2 * h)
+                dZ, dS = (plus.Z - minus.Z) / (2 * h), (plus.S - minus.S) / (2 * h)
+                dK = dZ + dS / pa.iw
+                db = ((plus.b0 - minus.b0) - (plus.Ze @ plus.qe - minus.Ze @ minus.qe)
+                      - (plus.Se @ plus.qe - minus.Se @ minus.qe) / pa.iw) / (2 * h)
                 dqf = solve(np.asarray(db - dK @ qf, dtype=complex))
                 self.tangent_solves += 1
                 dq = self._full(system, dqf, (plus.qe - minus.qe) / (2 * h))
