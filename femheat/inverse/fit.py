@@ -6,8 +6,12 @@ The fit minimises
 
 (data sets d, Gaussian priors μ_k ± s_k) with :func:`scipy.optimize.least_squares`
 (trust-region reflective, bounds) over z = ln p for positive parameters (else
-z = p/|p₀|). The Jacobian J = ∂f/∂z is taken by finite differences (central or
-forward, relative step ``step`` in p) and reused for everything after the fit:
+z = p/|p₀|). The Jacobian J = ∂f/∂z is the forward model's own exact one when it
+has a ``jacobian_p(p)`` method (∂f/∂p, e.g. the tangent-linear solves of
+:class:`~femheat.inverse.frequency.FrequencyForward`; ``jacobian = "tangent"``,
+the default where available), else finite differences (``"central"`` or
+``"forward"``, relative step ``step`` in p; ``"fd"`` = central), and is reused for
+everything after the fit:
 
 * covariance C_z = (J_wᵀ J_w)⁻¹ with J_w = J/σ (plus the prior rows), mapped to p
   (C_p = D C_z D, D = diag(∂p/∂z)); the correlation matrix; 95 % intervals
@@ -85,10 +89,31 @@ def _as_list(f: Any) -> list:
     return list(f) if isinstance(f, (list, tuple)) else [f]
 
 
+JACOBIANS = ("auto", "tangent", "fd", "central", "forward")
+
+
+def _jacobian_method(forward: Forward, method: str) -> str:
+    """The finite-difference scheme or ``"tangent"`` for ``method`` and ``forward``."""
+    if method not in JACOBIANS:
+        raise FemheatInputError(f"jacobian = {method!r}; use one of {', '.join(JACOBIANS)}")
+    exact = callable(getattr(forward, "jacobian_p", None))
+    if method == "tangent" and not exact:
+        raise FemheatInputError("jacobian = 'tangent': this forward model has no exact "
+                                "derivatives (jacobian_p); use 'fd'")
+    if method == "auto":
+        return "tangent" if exact else "central"
+    return "central" if method == "fd" else method
+
+
 def _jacobian_z(model: _Counted, z: np.ndarray, method: str, step: float) -> np.ndarray:
-    """∂f/∂z by finite differences; for ln p the step h is relative in p."""
-    if method not in ("central", "forward"):
-        raise FemheatInputError(f"jacobian = {method!r}; use 'central' or 'forward'")
+    """∂f/∂z: the forward's ``jacobian_p`` (method ``"tangent"``) times ∂p/∂z, or
+    finite differences; for ln p the step h is relative in p."""
+    method = _jacobian_method(model.forward, method)
+    if method == "tangent":
+        p = model.p(z)
+        Jp = np.asarray(model.forward.jacobian_p(p), dtype=float)
+        dpdz = np.array([v if q.log else q.scale for q, v in zip(model.parameters, p)])
+        return Jp * dpdz
     f0 = model(z)
     J = np.empty((f0.size, z.size))
     for j in range(z.size):
@@ -106,7 +131,10 @@ def _jacobian_z(model: _Counted, z: np.ndarray, method: str, step: float) -> np.
 
 def jacobian(forward: Forward, parameters: Sequence[FitParameter], p: Optional[Sequence[float]] = None,
              *, method: str = "central", step: float = 1e-3) -> np.ndarray:
-    """∂f/∂ln p (ln-p parameters) or ∂f/∂(p/|p₀|), shape (points, parameters)."""
+    """∂f/∂ln p (ln-p parameters) or ∂f/∂(p/|p₀|), shape (points, parameters).
+
+    ``method``: ``"central"``/``"forward"``/``"fd"`` differences, ``"tangent"`` (the
+    forward's ``jacobian_p``) or ``"auto"`` (tangent where available)."""
     params = [_checked(q) for q in parameters]
     p = np.array([q.initial for q in params] if p is None else p, dtype=float)
     z = np.array([q.to_z(v) for q, v in zip(params, p)])
@@ -267,7 +295,7 @@ def _quantile(estimated: bool, dof: int, confidence: float) -> float:
 
 
 def fit(forward: Forward, datasets: Sequence[Dataset], parameters: Sequence[FitParameter], *,
-        jacobian: str = "central", step: float = 1e-3, monte_carlo: int = 0,
+        jacobian: str = "auto", step: float = 1e-3, monte_carlo: int = 0,
         seed: Optional[int] = None, collinearity: float = 0.95,
         singular_ratio: float = 1e-7, max_evaluations: int = 60,
         tolerance: float = 1e-8, confidence: float = 0.95) -> FitResult:
@@ -284,7 +312,9 @@ def fit(forward: Forward, datasets: Sequence[Dataset], parameters: Sequence[FitP
     parameters
         :class:`~femheat.inverse.parameters.FitParameter` s with their initial values.
     jacobian, step
-        Finite differences: ``"central"`` or ``"forward"``, relative step in p.
+        ``"auto"`` (default: ``"tangent"`` when the forward model has ``jacobian_p``,
+        else ``"central"``), ``"tangent"``, ``"fd"``/``"central"`` or ``"forward"``
+        finite differences with relative step ``step`` in p.
     monte_carlo
         Number of refits on resampled noise (0: none); ``seed`` for the noise.
     collinearity
@@ -295,6 +325,7 @@ def fit(forward: Forward, datasets: Sequence[Dataset], parameters: Sequence[FitP
     """
     from scipy.optimize import least_squares
 
+    jacobian = _jacobian_method(forward, jacobian)
     params = [_checked(FitParameter(q.key, q.initial, q.lower, q.upper, q.prior, q.log))
               for q in parameters]
     names = [q.key for q in params]

@@ -11,10 +11,11 @@ ranges, point counts), fits (:func:`~femheat.inverse.fit.fit`) and
   initial values (before the fit) and at the fit, and the correlation matrix;
 * ``fitted.toml``: the case with the fitted values, ready for ``femheat run``.
 
-``[fit]`` keys: ``experiment`` ("flash" | "grating"), ``parameters`` (see
-:mod:`~femheat.inverse.parameters`), ``jacobian`` ("central" | "forward"),
-``step`` (relative), ``monte_carlo`` (refits), ``seed``, ``collinearity``, and the
-observable's options (``rear``; ``period``, ``axis``).
+``[fit]`` keys: ``experiment`` ("flash" | "grating" | "frequency"), ``parameters``
+(see :mod:`~femheat.inverse.parameters`), ``jacobian`` ("auto" | "tangent" | "fd" |
+"central" | "forward"), ``step`` (relative), ``monte_carlo`` (refits), ``seed``,
+``collinearity``, and the observable's options (``rear``; ``period``, ``axis``;
+``probe``, ``quantity`` of a ``[frequency]`` case, :mod:`~femheat.inverse.frequency`).
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ from .parameters import FitParameter, parse_fit_parameters, resolve_parameters
 __all__ = ["fit_case", "write_report", "dump_toml", "FIT_KEYS"]
 
 FIT_KEYS = {"experiment", "parameters", "jacobian", "step", "monte_carlo", "seed",
-            "collinearity", "rear", "period", "axis"}
+            "collinearity", "rear", "period", "axis", "probe", "quantity"}
+_FREQUENCY_OPTIONS = ("probe", "quantity")
 
 
 def fit_case(case: str | Path | Mapping, data: Sequence[str | Path | Dataset], *,
              parameters: Optional[Sequence[FitParameter]] = None, base: Optional[Path] = None,
-             **options: Any) -> tuple[FitResult, CaseForward]:
+             **options: Any) -> tuple[FitResult, Any]:
     """Fit the case's ``[fit]`` parameters to the data files (or data sets).
 
     ``case`` is a case file or its table (then ``base`` is its folder);
@@ -63,9 +65,15 @@ def fit_case(case: str | Path | Mapping, data: Sequence[str | Path | Dataset], *
     if bad:
         raise FemheatInputError(f"fit: unknown key(s) {bad}; allowed: {', '.join(sorted(FIT_KEYS))}")
     experiment = spec.get("experiment", "flash")
-    if experiment not in OBSERVABLES:
+    if experiment not in OBSERVABLES and experiment != "frequency":
         raise FemheatInputError(f"fit.experiment = {experiment!r}; use one of "
-                                f"{', '.join(OBSERVABLES)}")
+                                f"{', '.join(OBSERVABLES)}, frequency")
+    allowed = _FREQUENCY_OPTIONS if experiment == "frequency" else OBSERVABLES[experiment][1]
+    wrong = sorted(set(spec) & (set(_FREQUENCY_OPTIONS) | {"rear", "period", "axis"})
+                   - set(allowed))
+    if wrong:
+        raise FemheatInputError(f"fit: option(s) {wrong} do not apply to experiment "
+                                f"{experiment!r}; its options: {', '.join(allowed)}")
     if parameters is None:
         parameters = parse_fit_parameters(spec.get("parameters", {}))
     params = resolve_parameters({k: v for k, v in table.items() if k != "fit"}, parameters)
@@ -75,8 +83,14 @@ def fit_case(case: str | Path | Mapping, data: Sequence[str | Path | Dataset], *
     if n <= m:
         raise FemheatInputError(f"too few data points: {n} for {m} parameters "
                                 f"({', '.join(p.key for p in params)})")
-    obs_opts = {k: spec[k] for k in OBSERVABLES[experiment][1] if k in spec}
-    forward = CaseForward(table, base, [p.key for p in params], sets, experiment, obs_opts)
+    obs_opts = {k: spec[k] for k in allowed if k in spec}
+    keys = [p.key for p in params]
+    if experiment == "frequency":
+        from .frequency import FrequencyForward
+
+        forward: Any = FrequencyForward(table, base, keys, sets, **obs_opts)
+    else:
+        forward = CaseForward(table, base, keys, sets, experiment, obs_opts)
     kw = {k: spec[k] for k in ("jacobian", "step", "monte_carlo", "seed", "collinearity")
           if k in spec}
     return fit(forward, sets, params, **kw), forward
@@ -166,6 +180,9 @@ def _plot(result: FitResult, path: Path, xlabel: str = "time [s]") -> None:
             axc.text(j, i, f"{result.correlation[i, j]:+.2f}", ha="center", va="center",
                      fontsize=8)
     axc.set_title("correlation")
+    if xlabel.startswith("frequency"):
+        for a in (ax, axs, axr):
+            a.set_xscale("log")
     fig.colorbar(im, ax=axc, shrink=0.8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
@@ -185,10 +202,13 @@ def write_report(result: FitResult, forward: Optional[CaseForward], outdir: str 
     if forward is not None:
         body["experiment"] = forward.experiment
         body["forward_solves_case"] = forward.solves
+        if hasattr(forward, "tangent_solves"):
+            body["tangent_solves"] = forward.tangent_solves
     write_text(files["json"], json.dumps(body, indent=2, default=float) + "\n")
     if png:
         files["png"] = out / "fit.png"
-        _plot(result, files["png"])
+        freq = getattr(forward, "experiment", "") == "frequency"
+        _plot(result, files["png"], "frequency [Hz]" if freq else "time [s]")
     if forward is not None:
         table = forward.fitted_table(result.values)
         _absolute_paths(table, forward.base, out)
