@@ -8,7 +8,8 @@ arrays: by default as raw little-endian bytes in VTK's ``<AppendedData
 encoding="raw">`` block (no base64, no compression: float fields compress by ~10 %
 and zlib dominated the cost). The files are standard VTK XML
 (``header_type="UInt64"``), read by ParaView, VTK, PyVista and meshio, and written
-atomically (:mod:`femheat.io.atomic`).
+atomically (:mod:`femheat.io.atomic`). Each array may carry its units the way VTK
+stores them (the ``UNITS_LABEL`` information key of the array).
 
 With ``compression="zlib"`` every array is inline, zlib-compressed (level 1,
 32 KiB blocks, VTK's ``vtkZLibDataCompressor`` layout) and base64-encoded --
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import zlib
+from xml.sax.saxutils import escape
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -71,11 +73,21 @@ def _attributes(name: Optional[str], data: np.ndarray) -> tuple[str, np.ndarray]
     return attrs, data.reshape(-1)
 
 
-def _array(name: Optional[str], data: np.ndarray, compression: Optional[str]) -> list[bytes]:
+def _unit(unit: Optional[str]) -> bytes:
+    """VTK's own record of an array's units (``vtkDataArray::UNITS_LABEL``), read back
+    by VTK >= 9 (ParaView, PyVista) and ignored by readers that do not know it."""
+    if not unit:
+        return b""
+    return (f'<InformationKey name="UNITS_LABEL" location="vtkDataArray">{escape(unit)}'
+            "</InformationKey>\n").encode()
+
+
+def _array(name: Optional[str], data: np.ndarray, compression: Optional[str],
+           unit: Optional[str] = None) -> list[bytes]:
     """An inline ``format="binary"`` DataArray element."""
     attrs, flat = _attributes(name, data)
     return [f'<DataArray {attrs} format="binary">'.encode(), _encode(flat, compression),
-            b"</DataArray>\n"]
+            b"\n" + _unit(unit) if unit else b"", b"</DataArray>\n"]
 
 
 class _Appended:
@@ -87,12 +99,13 @@ class _Appended:
         self.elements: list[bytes] = []
         self.blocks: list[bytes] = []
 
-    def add(self, name: Optional[str], data: np.ndarray) -> None:
+    def add(self, name: Optional[str], data: np.ndarray, unit: Optional[str] = None) -> None:
         attrs, flat = _attributes(name, data)
         raw = np.ascontiguousarray(flat).astype(flat.dtype.newbyteorder("<"), copy=False)
         raw = raw.tobytes()
-        self.elements.append(
-            f'<DataArray {attrs} format="appended" offset="{self.offset}"/>\n'.encode())
+        element = f'<DataArray {attrs} format="appended" offset="{self.offset}"'
+        self.elements.append(f"{element}/>\n".encode() if not unit else
+                             f"{element}>\n".encode() + _unit(unit) + b"</DataArray>\n")
         self.blocks += [np.uint64(len(raw)).tobytes(), raw]
         self.offset += 8 + len(raw)
 
@@ -141,10 +154,12 @@ class VTUGrid:
 
     def write(self, path: str | Path, point_data: Mapping[str, np.ndarray] | None = None,
               cell_data: Mapping[str, np.ndarray] | None = None,
-              time: Optional[float] = None) -> None:
+              time: Optional[float] = None, units: Mapping[str, str] | None = None) -> None:
         """Write the grid with ``point_data`` / ``cell_data`` (arrays of shape (n,) or
         (n, k)) to ``path`` atomically; ``time`` [s] becomes the VTK field data
-        ``TimeValue`` (ParaView's time of the file)."""
+        ``TimeValue`` (ParaView's time of the file); ``units`` maps array names to
+        unit strings, stored as each array's VTK ``UNITS_LABEL``."""
+        units = units or {}
         c = self.compression
         head = ('<?xml version="1.0"?>\n<VTKFile type="UnstructuredGrid" version="1.0" '
                 'byte_order="LittleEndian" header_type="UInt64"'
@@ -168,9 +183,9 @@ class VTUGrid:
                 if arr.shape[0] != n:
                     raise ValueError(f"{tag} {name!r}: {arr.shape[0]} values for {n} entries")
                 if app is None:
-                    parts += _array(name, arr, c)
+                    parts += _array(name, arr, c, units.get(name))
                 else:
-                    app.add(name, arr)
+                    app.add(name, arr, units.get(name))
                     parts.append(app.elements[-1])
             parts.append(f"</{tag}>\n".encode())
         parts.append(b"</Piece>\n</UnstructuredGrid>\n")

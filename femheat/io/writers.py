@@ -5,7 +5,8 @@ temporary name, then rename): every saved step adds its VTU files and then
 rewrites the PVD collections, so a PVD lists only complete VTU files, whatever
 kills the run; each step appends one flushed line to ``history.csv``. Each VTU
 records its time as VTK field data ``TimeValue`` (what ParaView reads). The
-units of every field are in :data:`FIELD_UNITS` (and in summary.json).
+units of every field are in :data:`FIELD_UNITS`, in each VTU array (VTK's
+``UNITS_LABEL``), in summary.json and in the XDMF header.
 
 ParaView cannot read Raviart–Thomas coefficients, so the volume file stores
 the fields on an *exploded* mesh (each cell has its own copies of its
@@ -70,7 +71,8 @@ def write_vtu(path: Path, mesh, time: Optional[float] = None) -> None:
     :class:`~femheat.io.vtu.VTUGrid` directly, which encodes the geometry once."""
     (block,) = mesh.cells
     VTUGrid(mesh.points, block.data, block.type).write(
-        path, mesh.point_data, {k: v[0] for k, v in mesh.cell_data.items()}, time)
+        path, mesh.point_data, {k: v[0] for k, v in mesh.cell_data.items()}, time,
+        FIELD_UNITS)
 
 
 class VTKSeriesWriter:
@@ -156,14 +158,16 @@ class VTKSeriesWriter:
         name = f"fields_{tag}.vtu"
         if self._vtu is None:  # the geometry is encoded once for the whole series
             self._vtu = VTUGrid(self._points, self._cells, _VOLUME[d])
-        self._vtu.write(self.dir / name, point_data, cells, t if self.series else None)
+        self._vtu.write(self.dir / name, point_data, cells, t if self.series else None,
+                        FIELD_UNITS)
         self._fields.append((t, name))
         iface = self.interface_fields(state)
         if iface is not None:
             iname = f"interfaces_{tag}.vtu"
             if self._iface_vtu is None:
                 self._iface_vtu = VTUGrid(self._iface_points, self._iface_cells, _FACET[d])
-            self._iface_vtu.write(self.dir / iname, None, iface, t if self.series else None)
+            self._iface_vtu.write(self.dir / iname, None, iface, t if self.series else None,
+                                  FIELD_UNITS)
             self._ifaces.append((t, iname))
         self.count += 1
         # the PVDs grow with the series: rewrite them at most every INDEX_INTERVAL s (they
