@@ -20,40 +20,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-KEY = "interfaces.interface_1.kapitza_resistance"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sweep import CASE as _LAYERED, KEY  # noqa: E402  (the same three-layer case)
 
-CASE = """title = "three layers, R_K sweep (shared symbolic factorization)"
-[mesh]
-file = "{mesh}"
-[model]
-type = "fourier"
-[materials.layer_1]
-conductivity = 1.0
-[materials.layer_2]
-conductivity = 2.0
-[materials.layer_3]
-conductivity = 1.0
-[interfaces.interface_1]
-kapitza_resistance = 1e-8
-[boundaries.left]
-temperature = 301.0
-[boundaries.right]
-temperature = 300.0
-[boundaries.top]
-heat_flux = 0.0
-[boundaries.bottom]
-heat_flux = 0.0
-[output]
-png = false
-vtu = false
-"""
+#: bench_sweep's case with the mesh file left to fill in.
+CASE = re.sub(r'file = ".*"', 'file = "{mesh}"', _LAYERED, count=1)
 
 
 def main() -> None:

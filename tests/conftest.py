@@ -35,6 +35,26 @@ heat_flux = 0.0
 """
 
 
+def readme_snippet(start: str, env: dict | None = None, cwd: Path = ROOT) -> dict:
+    """Run the README's ```python block whose code starts with the regex ``start``, as
+    written, from ``cwd`` (default the repository root); return its namespace. ``env``
+    continues the namespace of an earlier block."""
+    import os
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(" + start + r".*?)```", text, re.S)
+    assert code, f"README example starting with {start!r} not found"
+    env = {} if env is None else env
+    old = os.getcwd()
+    try:
+        os.chdir(cwd)
+        exec(code.group(1), env)  # noqa: S102 - our own README
+    finally:
+        os.chdir(old)
+    return env
+
+
 def strip_regions(n: int = 8, length: float = 1.0, height: float = 0.25, split: float | None = None):
     """Rectangle [0, L] x [0, H] with left/right/walls boundaries, optionally two layers."""
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, length, n + 1), np.linspace(0, height, 3))

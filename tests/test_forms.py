@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 import femheat as fh
-from tests.conftest import ROOT, strip_regions
+from tests.conftest import readme_snippet, strip_regions
 
 
 def test_readme_forms_example_solves_a_poisson_problem():
     """The README snippet runs as written and converges to the Poisson solution."""
-    text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(import numpy as np\nfrom skfem import Basis.*?)```", text, re.S)
-    assert code, "README forms example not found"
-    env: dict = {}
-    exec(code.group(1), env)  # noqa: S102 - our own README
+    env = readme_snippet(r"import numpy as np\nfrom skfem import Basis")
     tb, x, qb = env["tb"], env["x"], env["qb"]
     T = x[qb.N:]
     # -div(2 grad T) = 1 on the unit square, T = 0 on the boundary: T(1/2, 1/2) = 0.0736713 / 2
@@ -27,18 +21,7 @@ def test_readme_forms_example_solves_a_poisson_problem():
 
 def test_readme_gk_example_runs():
     """The README's GK snippet runs as written (from the repository root)."""
-    import os
-
-    text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(import femheat as fh\nfrom femheat.physics.conditions.*?)```", text, re.S)
-    assert code, "README GK example not found"
-    env: dict = {}
-    cwd = os.getcwd()
-    try:
-        os.chdir(ROOT)
-        exec(code.group(1), env)  # noqa: S102 - our own README
-    finally:
-        os.chdir(cwd)
+    env = readme_snippet(r"import femheat as fh\nfrom femheat.physics.conditions")
     system_flow = env["state"].flux
     assert np.all(np.isfinite(system_flow))
     assert env["landau"].nonlocal_length == pytest.approx(0.2e-6)

@@ -270,19 +270,12 @@ def test_bad_input(square_cell, tmp_path):
         CellProblem(strip, {"domain": fh.Material(1.0, 1.0)})
 
 
-def test_readme_homogenization_example(tmp_path, monkeypatch):
+def test_readme_homogenization_example(tmp_path):
     """The README's homogenization snippet runs as written (in a scratch folder)."""
-    import re
+    from tests.conftest import readme_snippet
 
-    from tests.conftest import ROOT
-
-    text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(import numpy as np\nimport femheat as fh\nfrom femheat\.mesh "
-                     r"import geometry.*?)```", text, re.S)
-    assert code, "README homogenization example not found"
-    monkeypatch.chdir(tmp_path)
-    env: dict = {}
-    exec(code.group(1), env)  # noqa: S102 - our own README
+    env = readme_snippet(r"import numpy as np\nimport femheat as fh\nfrom femheat\.mesh "
+                         r"import geometry", cwd=tmp_path)
     k = env["result"].conductivity
     a = float(np.sqrt(0.2 / np.pi)) * 1e-6
     mg = float(maxwell_garnett(0.2, 1.0, 10.0, dim=2, radius=a, resistance=1e-8))

@@ -250,17 +250,7 @@ def test_cli_fit_writes_report_and_runnable_case(tmp_path, capsys):
 
 
 def test_readme_fit_example_runs():
-    import os
-    import re
+    from tests.conftest import readme_snippet
 
-    text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(from femheat.inverse import FitParameter.*?)```", text, re.S)
-    assert code, "README fit example not found"
-    env: dict = {}
-    cwd = os.getcwd()
-    try:
-        os.chdir(ROOT)
-        exec(code.group(1), env)  # noqa: S102 - our own README
-    finally:
-        os.chdir(cwd)
+    env = readme_snippet(r"from femheat.inverse import FitParameter")
     assert env["result"].contains(flash_fit.TRUTH).all()

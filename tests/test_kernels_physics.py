@@ -823,16 +823,10 @@ def test_case_hot_spot(tmp_path):
 def test_readme_kernel_example():
     """The README's nonlocal-kernel snippet runs as written; the steady balance closes and
     the transient (started at 300 K) stays below the steady profile."""
-    import re
+    from tests.conftest import readme_snippet
 
-    from tests.conftest import ROOT
-
-    text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(import numpy as np\nimport skfem\nimport femheat as fh\n"
-                     r"from femheat.kernels.*?)```", text, re.S)
-    assert code, "README kernel example not found"
-    env: dict = {}
-    exec(code.group(1), env)  # noqa: S102 - our own README
+    env = readme_snippet(r"import numpy as np\nimport skfem\nimport femheat as fh\n"
+                         r"from femheat.kernels")
     T, T_end, report = env["T"], env["T_end"], env["report"]
     assert report.energy_balance < 1e-10 and report.iterations < 40, report
     assert 300.0 < T_end.max() < T.max()

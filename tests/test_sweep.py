@@ -359,3 +359,16 @@ def test_a_folder_in_use_is_refused(case_file, tmp_path):
         run_sweep(case_file, {KEY: [1.0]}, run_dir, serial=True)
     with pytest.raises(FemheatInputError, match="nothing to resume"):
         run_sweep(case_file, {KEY: [1.0]}, tmp_path / "new", serial=True, mode="resume")
+
+
+def test_readme_sweep_example_runs(tmp_path):
+    """The README's Dask sweep snippet runs as written (a scratch folder holding links to
+    cases/ and meshes/): three R_K points, the heat flow falling as R_K grows."""
+    from tests.conftest import readme_snippet
+
+    for name in ("cases", "meshes"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = readme_snippet(r"from dask.distributed import Client, LocalCluster", cwd=tmp_path)
+    flows = env["result"].column("heat_flow.right")
+    assert env["result"].count("completed") == 3 and flows[0] > flows[1] > flows[2] > 0
+    assert (tmp_path / "results" / "rk" / "results.csv").exists()

@@ -70,7 +70,7 @@ from ..validation import theta_and_step
 from .factorization import factorize
 from .newton import NewtonReport, cubic_term
 from .steady import State
-from .timestepping import ThetaScheme, initial_state, step_count
+from .timestepping import ThetaScheme, initial_state, march, step_count
 
 __all__ = ["LandauScheme", "landau_steps", "landau_active"]
 
@@ -203,12 +203,4 @@ def landau_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.
     t_start, done = origin if origin is not None else (state.time, 0)
     nsteps, dt = step_count(dt, t_end, t_start)
     scheme = LandauScheme(system, dt, theta, tol=tol, max_iterations=max_iterations)
-    yield state.time, state
-    loads = (system.flux_load(state.time), system.heat_load(state.time))
-    for n in range(done, nsteps):
-        t1 = t_start + (n + 1) * dt
-        loads1 = (system.flux_load(t1), system.heat_load(t1))
-        state = scheme.step(state, loads, loads1)
-        state.time = t1
-        loads = loads1
-        yield t1, state
+    yield from march(scheme, system, state, t_start, done, nsteps, dt)

@@ -55,7 +55,7 @@ import scipy.sparse as sp
 
 from ..assembly.memory import ModeOperators, mode_operators
 from .steady import State, factorize
-from .timestepping import ThetaScheme, step_count
+from .timestepping import ThetaScheme, march, step_count
 
 __all__ = ["MemoryState", "MemoryScheme", "memory_operators", "memory_steps"]
 
@@ -168,12 +168,4 @@ def memory_steps(system, dt: float, t_end: float, theta: float = 0.5,
     t_start, done = origin if origin is not None else (state.time, 0)
     nsteps, dt = step_count(dt, t_end, t_start)
     scheme = MemoryScheme(system, dt, theta)
-    yield state.time, state
-    loads = (system.flux_load(state.time), system.heat_load(state.time))
-    for n in range(done, nsteps):
-        t1 = t_start + (n + 1) * dt
-        loads1 = (system.flux_load(t1), system.heat_load(t1))
-        state = scheme.step(state, loads, loads1)
-        state.time = t1
-        loads = loads1
-        yield t1, state
+    yield from march(scheme, system, state, t_start, done, nsteps, dt)

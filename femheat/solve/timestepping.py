@@ -40,7 +40,7 @@ from .projection import l2_project
 from .steady import State, consistent_flux, factorize
 from ..validation import finite_array, theta_and_step
 
-__all__ = ["ThetaScheme", "theta_steps", "initial_state", "step_count"]
+__all__ = ["ThetaScheme", "theta_steps", "initial_state", "step_count", "march"]
 
 log = logging.getLogger(__name__)
 
@@ -237,11 +237,18 @@ def theta_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.5
     state = initial if initial is not None else initial_state(system)
     t_start, done = origin if origin is not None else (state.time, 0)
     nsteps, dt = step_count(dt, t_end, t_start)
-    scheme = ThetaScheme(system, dt, theta)
+    yield from march(ThetaScheme(system, dt, theta), system, state, t_start, done, nsteps, dt)
+
+
+def march(scheme, system: MixedSystem, state: State, t_start: float, done: int, nsteps: int,
+          dt: float) -> Iterator[tuple[float, State]]:
+    """The time loop every stepper shares: yield ``(t, state)`` first, then after steps
+    ``done+1 … nsteps`` at tₙ = t_start + nΔt (no drift from repeated additions), with
+    ``scheme.step(state, loads0, loads1)`` given the (flux, heat) loads at both ends."""
     yield state.time, state
     loads = (system.flux_load(state.time), system.heat_load(state.time))
     for n in range(done, nsteps):
-        t1 = t_start + (n + 1) * dt  # no drift from repeated additions
+        t1 = t_start + (n + 1) * dt
         loads1 = (system.flux_load(t1), system.heat_load(t1))
         state = scheme.step(state, loads, loads1)
         state.time = t1
