@@ -9,8 +9,9 @@ temperature linear per cell and a Kapitza jump stays a sharp step on the slice.
   arrows of the cell-mean heat flux on each plane and the interfaces cut by the
   planes drawn as white lines;
 * :func:`render_clip`: the body with the half on the normal's side of a plane
-  removed (by default y < centre: the viewer looks at the cut face), and streamlines of the heat flux traced through
-  the whole body, drawn where the clip removed the material.
+  removed (by default y < centre; the viewer looks at the cut face), and
+  streamlines of the heat flux traced through the whole body, drawn where the
+  clip removed the material.
 
 Every picture has a colour bar "T [K]" and axes labelled in a length unit chosen
 from the body's size (m, mm, µm or nm). ``scalar_range`` fixes the colours (an
