@@ -60,10 +60,12 @@ def _frames_2d(results: list, times: list[float], rng: tuple[float, float], titl
     first = results[0]
     scale, unit = length_unit(float(np.ptp(first.points[:, :2], axis=0).max()))
     tri = mtri.Triangulation(first.points[:, 0] / scale, first.points[:, 1] / scale, first.cells)
-    fig, ax = plt.subplots(figsize=(7, 5), dpi=90)
+    w, h = np.ptp(first.points[:, :2], axis=0)
+    aspect = float(h / w) if w > 0 else 1.0  # the figure follows the body's shape
+    fig, ax = plt.subplots(figsize=(7, min(6.0, max(2.6, 5.2 * aspect + 1.4))), dpi=90)
     im = ax.tripcolor(tri, first.temperature, shading="gouraud", cmap="inferno",
                       vmin=rng[0], vmax=rng[1])
-    fig.colorbar(im, ax=ax, label="T [K]")
+    fig.colorbar(im, ax=ax, label="T [K]", shrink=0.9)
     if first.interfaces is not None:
         p = np.asarray(first.interfaces.points) / scale
         for f in np.asarray(first.interfaces.cells[0].data):

@@ -366,8 +366,9 @@ def _pictures_3d(r: ResultFields, out: Path) -> list[Path]:
         return []
     iface = r.vtu.with_name(r.vtu.name.replace("fields_", "interfaces_"))
     iface = iface if iface.exists() else None
-    return [render_slices(r.vtu, out / "slices.png", interfaces_vtu=iface, time=r.time),
-            render_clip(r.vtu, out / "clip.png", interfaces_vtu=iface, time=r.time)]
+    t = r.time if len(series(r.folder)) > 1 else None  # a time label for transient runs
+    return [render_slices(r.vtu, out / "slices.png", interfaces_vtu=iface, time=t),
+            render_clip(r.vtu, out / "clip.png", interfaces_vtu=iface, time=t)]
 
 
 def _history_png(csv_path: Path, path: Path) -> Optional[Path]:
