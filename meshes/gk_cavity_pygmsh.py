@@ -1,4 +1,4 @@
-"""A channel with a square side cavity in its lower wall, drawn with pygmsh (gmsh's built-in kernel).
+"""A channel with a square side cavity in its lower wall, drawn with pygmsh (gmsh's geo kernel).
 
 The geometry of ``cases/gk_cavity_vortex.py``: a channel [0, 3] x [0, 1] (drawing
 units, ``unit`` metres each; the case uses 1 m) with the cavity [1, 2] x [-1, 0]

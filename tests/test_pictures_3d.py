@@ -196,8 +196,8 @@ def test_animation_range_and_subsample(transient_2d, tmp_path):
 
 @pytest.mark.slow
 def test_gif_of_a_3d_transient_run(tmp_path):
-    case = with_capacity(STACK_3D) + ('[initial]\ntemperature = "300"\n[time]\ndt = 2e-7\nend = 8e-7\n'
-             "save_every = 1\n")
+    case = with_capacity(STACK_3D) + ('[initial]\ntemperature = "300"\n'
+                                      "[time]\ndt = 2e-7\nend = 8e-7\nsave_every = 1\n")
     (tmp_path / "case.toml").write_text(case)
     run_case(load_case(tmp_path / "case.toml"), tmp_path / "out")
     res = plot_result(tmp_path / "out", render=False, animate=True)
@@ -242,3 +242,43 @@ def test_cavity_case_file_fourier_has_no_vortex(tmp_path):
     run_case(case, tmp_path)
     v = plot_result(tmp_path, render=False)["flux_analysis"]["vortices"]
     assert (v["vortices"], v["eddies"]) == (0, 0), v
+
+
+def test_rendered_slice_shows_the_computed_jump(stack_3d, tmp_path):
+    """Read the jump back from the pixels: the z = ½ slice seen from above, each pixel's
+    colour inverted through the inferno table; a line fitted to each layer's T(column)
+    on either side of the white interface line steps by the computed jump."""
+    from PIL import Image
+
+    from femheat.visuals.rendering import _INFERNO
+    from femheat.visuals.slices import render_slices
+
+    out, _ = stack_3d
+    summary = json.loads((out / "summary.json").read_text())
+    T = meshio.read(out / "fields_00000.vtu").point_data["temperature"]
+    lo, hi = float(T.min()), float(T.max())
+    png = render_slices(out / "fields_00000.vtu", tmp_path / "top.png",
+                        planes=[((2e-6, 5e-7, 5e-7), (0, 0, 1))], arrows=0, view=(0, 0, 1),
+                        interfaces_vtu=out / "interfaces_00000.vtu", window_size=(1200, 500))
+    img = np.asarray(Image.open(png).convert("RGB")).astype(float) / 255
+    anchors, u = np.asarray(_INFERNO), np.linspace(0, 1, 256)
+    lut = np.stack([np.interp(u, np.linspace(0, 1, len(anchors)), anchors[:, k])
+                    for k in range(3)], axis=1)
+    row = img[img.shape[0] // 2, : int(0.85 * img.shape[1])]  # left of the colour bar
+    dist = np.linalg.norm(row[:, None, :] - lut[None], axis=2)
+    on_map = dist.min(axis=1) < 0.02  # pixels showing T (not text, lines, background)
+    T_pix = lo + (hi - lo) * u[dist.argmin(axis=1)]
+    white = np.all(row > 0.97, axis=1)
+    cols = np.flatnonzero(on_map)
+    # layers: runs of T pixels split where white (an interface line) lies between them
+    cuts = [i + 1 for i, (a, b) in enumerate(zip(cols, cols[1:]))
+            if b - a > 1 and white[a + 1:b].any()]
+    layers = [c for c in np.split(cols, cuts) if c.size > 20]
+    assert len(layers) == 3, [(c[0], c[-1]) for c in layers]
+    fits = [np.polyfit(c[3:-3], T_pix[c[3:-3]], 1) for c in layers]
+    for k, name in enumerate(("interface_1", "interface_2")):
+        at = 0.5 * (layers[k][-1] + layers[k + 1][0])
+        rendered = np.polyval(fits[k], at) - np.polyval(fits[k + 1], at)
+        computed = summary["interfaces"][name]["mean_jump"]
+        # 256 colours over 1 K: a colour step is 4 mK
+        assert rendered == pytest.approx(computed, abs=0.01 * (hi - lo)), (name, rendered)

@@ -112,6 +112,7 @@ def _actor(vtk, data, lut=None, rng: Optional[tuple[float, float]] = None,
         mapper.SetScalarRange(*rng)
         mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray("temperature")
+        mapper.InterpolateScalarsBeforeMappingOn()  # colours from the table, not RGB blends
         mapper.ScalarVisibilityOn()
     else:
         mapper.ScalarVisibilityOff()
@@ -173,11 +174,16 @@ def _outline(vtk, grid):
 
 
 def _camera(renderer, bounds: np.ndarray, direction: Sequence[float]) -> None:
+    """Look at the centre of ``bounds`` from ``direction``, z up (y up looking along z)."""
     centre = 0.5 * (bounds[::2] + bounds[1::2])
+    direction = np.asarray(direction, dtype=float)
+    if direction.shape != (3,) or not np.linalg.norm(direction) > 0:
+        raise ValueError(f"view must be a non-zero 3-vector, got {direction.tolist()}")
     camera = renderer.GetActiveCamera()
     camera.SetFocalPoint(*centre)
-    camera.SetPosition(*(centre + np.asarray(direction, dtype=float)))
-    camera.SetViewUp(0.0, 0.0, 1.0)
+    camera.SetPosition(*(centre + direction))
+    vertical = abs(direction[2]) > 0.99 * np.linalg.norm(direction)
+    camera.SetViewUp(*((0.0, 1.0, 0.0) if vertical else (0.0, 0.0, 1.0)))
     renderer.ResetCamera()
     camera.Zoom(0.85)  # room for the axes' labels
 
@@ -208,7 +214,7 @@ def _load(vtk, fields_vtu):
 
 
 def _slices_renderer(vtk, fields_vtu, *, planes, interfaces_vtu, arrows, scalar_range,
-                     title, time, window_size):
+                     title, time, window_size, view=(1.0, -1.3, 0.9)):
     grid, temperature, bounds = _load(vtk, fields_vtu)
     renderer, lut, rng = _scene(vtk, grid, temperature, scalar_range, title, time, window_size)
     planes = slice_planes(bounds) if planes is None else planes
@@ -231,7 +237,7 @@ def _slices_renderer(vtk, fields_vtu, *, planes, interfaces_vtu, arrows, scalar_
     renderer.AddActor(_actor(vtk, _outline(vtk, grid), color=(0.3, 0.3, 0.3)))
     axes, _ = _axes(vtk, renderer, bounds, window_size)
     renderer.AddViewProp(axes)
-    _camera(renderer, bounds, (1.0, -1.3, 0.9))
+    _camera(renderer, bounds, view)
     return renderer
 
 
@@ -239,7 +245,7 @@ def render_slices(fields_vtu: str | Path, png: str | Path, *,
                   planes: Optional[Sequence[tuple[ArrayLike, ArrayLike]]] = None,
                   interfaces_vtu: Optional[str | Path] = None, arrows: int = 120,
                   scalar_range: Optional[tuple[float, float]] = None, title: str = "",
-                  time: Optional[float] = None,
+                  time: Optional[float] = None, view: ArrayLike = (1.0, -1.3, 0.9),
                   window_size: Sequence[int] = (1200, 900)) -> Path:
     """Slices of a 3D result coloured by the (discontinuous) temperature, to a PNG.
 
@@ -260,13 +266,16 @@ def render_slices(fields_vtu: str | Path, png: str | Path, *,
         Colour range [K] (default: the file's min and max).
     time
         Time [s] to print (a time label with its unit).
+    view
+        Direction from the body's centre to the camera (z is up; y is up when
+        looking along z).
     """
     vtk = _vtk()
     planes = None if planes is None else [(np.asarray(o, float), np.asarray(n, float))
                                           for o, n in planes]
     renderer = _slices_renderer(vtk, fields_vtu, planes=planes, interfaces_vtu=interfaces_vtu,
                                 arrows=arrows, scalar_range=scalar_range, title=title,
-                                time=time, window_size=window_size)
+                                time=time, window_size=window_size, view=view)
     png = Path(png)
     _snapshot(vtk, renderer, window_size, png)
     return png
