@@ -189,7 +189,7 @@ def _plot(args: argparse.Namespace) -> int:
     if not path.is_dir():
         raise FemheatInputError(f"{str(path)!r} is not a result folder; give the folder "
                                 "written by `femheat run`")
-    res = plot_result(path, render=not args.no_render)
+    res = plot_result(path, render=not args.no_render, animate=args.animate)
     files = res["files"]
     if not args.no_report:
         files.append(write_report(path, res).name)
@@ -199,6 +199,11 @@ def _plot(args: argparse.Namespace) -> int:
         print(f"flux: {v['vortices']} vortices, {v['saddles']} saddles, {v['eddies']} eddies; "
               f"Hodge energy fractions " + ", ".join(
                   f"{k} {val:.3g}" for k, val in fa["hodge"]["fractions"].items()))
+    anim = res.get("animation")
+    if anim is not None:
+        print(f"animation: {anim['frames']} frames of {anim['steps']} saved steps, T from "
+              f"{anim['scalar_range'][0]:.6g} to {anim['scalar_range'][1]:.6g} K"
+              + (f"; {anim['mp4_note']}" if anim["mp4_note"] else ""))
     print(f"wrote {', '.join(files)} in {path}/")
     return EXIT_OK
 
@@ -342,6 +347,9 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("path", help="a folder written by femheat run")
     plot.add_argument("--no-render", action="store_true", help="skip the PyVista render")
     plot.add_argument("--no-report", action="store_true", help="do not write report.html")
+    plot.add_argument("--animate", action="store_true",
+                      help="also write plots/temperature.gif (T over the saved steps, at most "
+                           "60 frames; temperature.mp4 too when ffmpeg is on PATH)")
     plot.set_defaults(handler=_plot)
     cases = sub.add_parser("cases", parents=[common], help="list the shipped cases")
     cases.add_argument("folder", nargs="?", help="cases folder (default: the shipped one)")

@@ -15,8 +15,18 @@ Pictures (PNG, in ``RESULT_DIR/plots/``), matplotlib (Agg) unless noted:
   vortices (○) and saddles (×) of the flux, eddy separatrices;
 * ``potentials.png``: stream function ψ [W m⁻¹] with its contours (the
   streamlines of the divergence-free part) and the vorticity ω [W m⁻³];
-* ``interface_jumps.png``: T_A − T_B [K] along each interface (arclength, or
-  the polar angle about its centre for a closed interface);
+* ``interface_jumps.png``: T_A − T_B [K] along each interface (2D: against the
+  coordinate along it, or the polar angle about its centre for a closed
+  interface; 3D: a map per interface surface over its two longest extents, or
+  over azimuth and polar angle for a closed surface);
+* 3D runs: ``slices.png`` (three orthogonal planes through the centre, T
+  discontinuous at interfaces, flux arrows, interfaces cut in white) and
+  ``clip.png`` (the body cut open, streamlines of q), from
+  :mod:`femheat.visuals.slices` (VTK); the 2D flux analysis is skipped with a
+  log note (no 3D Helmholtz–Hodge/vortex analysis);
+* ``temperature.gif`` (+ ``.mp4`` with ffmpeg) with ``animate=True``
+  (``femheat plot --animate``): T over the saved steps, fixed colours
+  (:mod:`femheat.visuals.animation`);
 * ``history.png``: energy and boundary heat flows against time (transient runs);
 * ``vortex_history.png`` (+ ``vortex_history.csv``): counts of vortices, saddles
   and eddies and the solenoidal energy fraction over the saved steps (2D runs);
@@ -40,7 +50,7 @@ from ..errors import FemheatInputError
 from ..io.atomic import write_text
 
 __all__ = ["ResultFields", "read_result", "flux_analysis", "plot_result", "interface_jumps",
-           "series", "vortex_history"]
+           "interface_jump_maps", "series", "vortex_history"]
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +198,44 @@ def interface_jumps(r: ResultFields) -> dict[int, tuple[np.ndarray, np.ndarray, 
     return out
 
 
+def interface_jump_maps(r: ResultFields) -> dict[int, dict[str, Any]]:
+    """Per interface id of a 3D result: the facets in two map coordinates and T_A − T_B.
+
+    ``u``, ``v`` (per facet point; for a closed surface, per facet centre: azimuth
+    and polar angle [deg] about its centre), ``triangles`` (facets as rows of point
+    indices into ``u``/``v``, or None for a closed surface), ``jump`` per facet [K]
+    (the interfaces VTU's ``temperature_jump``) and ``labels`` of the two axes.
+    """
+    out: dict[int, dict[str, Any]] = {}
+    if r.interfaces is None or r.dim != 3:
+        return out
+    pts = np.asarray(r.interfaces.points)[:, :3]
+    facets = np.asarray(r.interfaces.cells[0].data)
+    cd = {k: np.asarray(v[0]) for k, v in r.interfaces.cell_data.items()}
+    ids = cd.get("interface_id", np.zeros(facets.shape[0], int))
+    for i in np.unique(ids):
+        sel = ids == i
+        f = facets[sel]
+        edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+        _, counts = np.unique(edges, axis=0, return_counts=True)
+        if np.all(counts == 2):  # closed: angles of the facet centres about the centre
+            mid = pts[f].mean(axis=1)
+            d = mid - mid.mean(axis=0)
+            u = np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+            v = np.degrees(np.arccos(np.clip(d[:, 2] / np.linalg.norm(d, axis=1), -1, 1)))
+            out[int(i)] = {"u": u, "v": v, "triangles": None,
+                           "jump": cd["temperature_jump"][sel],
+                           "labels": ("azimuth [deg]", "polar angle [deg]")}
+            continue
+        used, local = np.unique(f, return_inverse=True)
+        axes = np.argsort(np.ptp(pts[used], axis=0))[::-1][:2]
+        axes.sort()
+        out[int(i)] = {"u": pts[used, axes[0]], "v": pts[used, axes[1]],
+                       "triangles": local.reshape(f.shape), "jump": cd["temperature_jump"][sel],
+                       "labels": tuple(f"{'xyz'[a]} [m]" for a in axes)}
+    return out
+
+
 def _plt():
     import matplotlib
 
@@ -288,6 +336,41 @@ def _jumps_png(jumps: dict, names: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
+def _jump_maps_png(maps: dict, names: dict, path: Path) -> Path:
+    import matplotlib.tri as mtri
+
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(maps), figsize=(5.2 * len(maps), 4.4), squeeze=False)
+    for ax, (i, m) in zip(axes[0], maps.items()):
+        if m["triangles"] is None:
+            im = ax.scatter(m["u"], m["v"], c=m["jump"], s=12, cmap="coolwarm")
+        else:
+            tri = mtri.Triangulation(m["u"], m["v"], m["triangles"])
+            im = ax.tripcolor(tri, facecolors=m["jump"], cmap="coolwarm", edgecolors="none")
+            ax.set_aspect("equal")
+        fig.colorbar(im, ax=ax, label="T_A − T_B [K]")
+        ax.set(xlabel=m["labels"][0], ylabel=m["labels"][1],
+               title=f"{names.get(str(i), f'interface {i}')}: mean jump "
+                     f"{float(np.mean(m['jump'])):.4g} K")
+    fig.suptitle("temperature jump over the interfaces")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _pictures_3d(r: ResultFields, out: Path) -> list[Path]:
+    """slices.png and clip.png of a 3D result (VTK); none, with a log note, without VTK."""
+    try:
+        from .slices import render_clip, render_slices
+    except ImportError as exc:
+        log.info("no 3D slices/clip (VTK is missing): %s", exc)
+        return []
+    iface = r.vtu.with_name(r.vtu.name.replace("fields_", "interfaces_"))
+    iface = iface if iface.exists() else None
+    t = r.time if len(series(r.folder)) > 1 else None  # a time label for transient runs
+    return [render_slices(r.vtu, out / "slices.png", interfaces_vtu=iface, time=t),
+            render_clip(r.vtu, out / "clip.png", interfaces_vtu=iface, time=t)]
+
+
 def _history_png(csv_path: Path, path: Path) -> Optional[Path]:
     with open(csv_path, newline="") as f:
         rows = list(csv.reader(f))
@@ -374,30 +457,41 @@ def _vortex_history_png(rows: list[list[float]], path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_result(folder: str | Path, *, render: bool = True) -> dict[str, Any]:
+def plot_result(folder: str | Path, *, render: bool = True,
+                animate: bool = False) -> dict[str, Any]:
     """Render the standard picture set of a result folder into ``folder/plots``.
 
     Returns ``{"files": [relative paths], "flux_analysis": summary or None,
-    "interface_jumps": {...}}``; the flux analysis is also written to
-    ``flux_analysis.json``. ``render`` adds the PyVista render (skipped with a
-    log message when PyVista is missing).
+    "interface_jumps": {...}, "animation": ... or None}``; the flux analysis
+    (2D only; 3D results are skipped with a log note) is also written to
+    ``flux_analysis.json``. ``render`` adds the PyVista render (skipped with a log
+    message when PyVista is missing). 3D results get ``slices.png`` and
+    ``clip.png``. ``animate`` adds ``temperature.gif`` of a series of two or more
+    saved steps (:func:`femheat.visuals.animation.animate_result`: at most 60
+    frames, evenly subsampled; ``temperature.mp4`` as well when ffmpeg is on PATH).
     """
     r = read_result(folder)
     out = r.folder / "plots"
     out.mkdir(exist_ok=True)
     files: list[Path] = []
+    names: dict = {}
+    if (r.folder / "summary.json").exists():
+        names = json.loads((r.folder / "summary.json").read_text()).get("interface_ids", {})
     if r.dim == 2:
         files.append(_temperature_png(r, out / "temperature.png"))
+    else:
+        files += _pictures_3d(r, out)
+        log.info("flux analysis (Helmholtz-Hodge, vortices) is 2D only: skipped for this "
+                 "3D result")
     fa = flux_analysis(r)
     if fa is not None:
         files.append(_flux_png(r, fa, out / "heat_flux.png"))
         files.append(_potentials_png(fa, out / "potentials.png"))
         write_text(r.folder / "flux_analysis.json", json.dumps(fa["summary"], indent=2))
     jumps = interface_jumps(r)
-    if jumps:
-        names: dict = {}
-        if (r.folder / "summary.json").exists():
-            names = json.loads((r.folder / "summary.json").read_text()).get("interface_ids", {})
+    if jumps and r.dim == 3:
+        files.append(_jump_maps_png(interface_jump_maps(r), names, out / "interface_jumps.png"))
+    elif jumps:
         files.append(_jumps_png(jumps, names, out / "interface_jumps.png"))
     if (r.folder / "history.csv").exists():
         h = _history_png(r.folder / "history.csv", out / "history.png")
@@ -408,6 +502,13 @@ def plot_result(folder: str | Path, *, render: bool = True) -> dict[str, Any]:
         if rows:
             files.append(_vortex_history_png(rows, out / "vortex_history.png"))
             files.append(r.folder / "vortex_history.csv")
+    anim = None
+    if animate:
+        from .animation import animate_result
+
+        anim = animate_result(r.folder)
+        if anim is not None:
+            files += [anim["gif"]] + ([anim["mp4"]] if anim["mp4"] else [])
     if render:
         try:
             from .rendering import render_temperature
@@ -419,5 +520,9 @@ def plot_result(folder: str | Path, *, render: bool = True) -> dict[str, Any]:
             log.info("no PyVista render: %s", exc)
     rel = [str(f.relative_to(r.folder)) for f in files]
     log.info("plots: %s", ", ".join(rel))
+    if anim is not None:
+        anim = {k: (str(v.relative_to(r.folder)) if isinstance(v, Path) else v)
+                for k, v in anim.items()}
     return {"files": rel, "flux_analysis": None if fa is None else fa["summary"],
-            "interface_jumps": {k: v[1].tolist() for k, v in jumps.items()}}
+            "interface_jumps": {k: v[1].tolist() for k, v in jumps.items()},
+            "animation": anim}

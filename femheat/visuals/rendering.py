@@ -90,17 +90,8 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
     flat = np.ptp(points[:, 2]) == 0
     grid.GetPointData().SetActiveScalars("temperature")
 
-    lut = vtk.core.vtkLookupTable()
-    lut.SetNumberOfTableValues(256)
-    lut.Build()
-    anchors = np.asarray(_INFERNO)
-    xs = np.linspace(0, 1, len(anchors))
-    for i, x in enumerate(np.linspace(0, 1, 256)):
-        lut.SetTableValue(i, *(float(np.interp(x, xs, anchors[:, k])) for k in range(3)), 1.0)
-    lo, hi = float(temperature.min()), float(temperature.max())
-    if hi <= lo:
-        hi = lo + max(abs(lo), 1.0) * 1e-12
-    lut.SetTableRange(lo, hi)
+    lo, hi = _range(temperature)
+    lut = _lut(vtk, lo, hi)
 
     renderer = vtk.render.vtkRenderer()
     renderer.SetBackground(1.0, 1.0, 1.0)
@@ -122,25 +113,7 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
         field.GetProperty().SetOpacity(0.55)  # let the flux arrows show
     renderer.AddActor(field)
 
-    bar = vtk.annotation.vtkScalarBarActor()
-    bar.SetLookupTable(lut)
-    bar.SetTitle("T [K]")
-    bar.SetLabelFormat(_bar_format(temperature))
-    bar.SetOrientationToVertical()
-    bar.SetPosition(0.86, 0.15)
-    bar.SetWidth(0.08)
-    bar.SetHeight(0.7)
-    bar.SetNumberOfLabels(5)
-    bar.SetMaximumNumberOfColors(256)
-    bar.UnconstrainedFontSizeOn()
-    font = max(12, int(0.02 * window_size[1]))
-    for text, size in ((bar.GetTitleTextProperty(), font), (bar.GetLabelTextProperty(), font)):
-        text.SetFontSize(size)
-        text.SetColor(0.0, 0.0, 0.0)
-        text.SetItalic(False)
-        text.SetBold(False)
-        text.SetShadow(False)
-    renderer.AddViewProp(bar)
+    renderer.AddViewProp(_colorbar(vtk, lut, "T [K]", _bar_format(temperature), window_size))
 
     if arrows:
         glyphs = _flux_glyphs(vtk, grid, arrows, flat)
@@ -173,17 +146,78 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
         camera.SetViewUp(0.0, 0.0, 1.0)
     renderer.ResetCamera()
     if title:
-        label = vtk.render.vtkTextActor()
-        label.SetInput(title)
-        prop = label.GetTextProperty()
-        prop.SetColor(0.0, 0.0, 0.0)
-        prop.SetFontSize(max(12, int(0.022 * window_size[1])))
-        prop.SetJustificationToCentered()
-        prop.SetVerticalJustificationToTop()
-        label.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-        label.GetPositionCoordinate().SetValue(0.5, 0.97)
-        renderer.AddViewProp(label)
+        renderer.AddViewProp(_label(vtk, title, window_size))
 
+    png = Path(png)
+    _snapshot(vtk, renderer, window_size, png)
+    return png
+
+
+def _range(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) of ``values``, widened when they are all equal (a colour range)."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if hi <= lo:
+        hi = lo + max(abs(lo), 1.0) * 1e-12
+    return lo, hi
+
+
+def _lut(vtk, lo: float, hi: float):
+    """matplotlib's "inferno" as a 256-entry VTK lookup table over [lo, hi]."""
+    lut = vtk.core.vtkLookupTable()
+    lut.SetNumberOfTableValues(256)
+    lut.Build()
+    anchors = np.asarray(_INFERNO)
+    xs = np.linspace(0, 1, len(anchors))
+    for i, x in enumerate(np.linspace(0, 1, 256)):
+        lut.SetTableValue(i, *(float(np.interp(x, xs, anchors[:, k])) for k in range(3)), 1.0)
+    lut.SetTableRange(lo, hi)
+    return lut
+
+
+def _colorbar(vtk, lut, title: str, label_format: str, window_size: Sequence[int]):
+    """A vertical colour bar at the right edge, black text, titled with its unit."""
+    bar = vtk.annotation.vtkScalarBarActor()
+    bar.SetLookupTable(lut)
+    bar.SetTitle(title)
+    bar.SetLabelFormat(label_format)
+    bar.SetOrientationToVertical()
+    bar.SetPosition(0.86, 0.15)
+    bar.SetWidth(0.08)
+    bar.SetHeight(0.7)
+    bar.SetNumberOfLabels(5)
+    bar.SetMaximumNumberOfColors(256)
+    bar.UnconstrainedFontSizeOn()
+    font = max(12, int(0.02 * window_size[1]))
+    for text in (bar.GetTitleTextProperty(), bar.GetLabelTextProperty()):
+        _black(text, font)
+    return bar
+
+
+def _black(text, size: int) -> None:
+    text.SetFontSize(size)
+    text.SetColor(0.0, 0.0, 0.0)
+    text.SetItalic(False)
+    text.SetBold(False)
+    text.SetShadow(False)
+
+
+def _label(vtk, text: str, window_size: Sequence[int], y: float = 0.97):
+    """A centred line of black text near the top of the picture."""
+    label = vtk.render.vtkTextActor()
+    label.SetInput(text)
+    prop = label.GetTextProperty()
+    prop.SetColor(0.0, 0.0, 0.0)
+    prop.SetFontSize(max(12, int(0.022 * window_size[1])))
+    prop.SetJustificationToCentered()
+    prop.SetVerticalJustificationToTop()
+    label.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+    label.GetPositionCoordinate().SetValue(0.5, y)
+    return label
+
+
+def _snapshot(vtk, renderer, window_size: Sequence[int],
+              png: Optional[str | Path] = None) -> np.ndarray:
+    """Render ``renderer`` off-screen; the RGB image (rows top to bottom), also as ``png``."""
     window = vtk.render.vtkRenderWindow()
     window.SetOffScreenRendering(1)
     window.SetMultiSamples(0)  # 8x MSAA costs ~0.4 s of CPU in a software (Mesa) render
@@ -194,13 +228,16 @@ def render_temperature(fields_vtu: str | Path, png: str | Path, *,
     shot.SetInput(window)
     shot.ReadFrontBufferOff()
     shot.Update()
-    png = Path(png)
-    writer = vtk.image.vtkPNGWriter()
-    writer.SetFileName(str(png))
-    writer.SetInputConnection(shot.GetOutputPort())
-    writer.Write()
+    if png is not None:
+        writer = vtk.image.vtkPNGWriter()
+        writer.SetFileName(str(png))
+        writer.SetInputConnection(shot.GetOutputPort())
+        writer.Write()
+    image = shot.GetOutput()
+    w, h, _ = image.GetDimensions()
+    rgb = vtk.np.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(h, w, -1)[::-1, :, :3]
     window.Finalize()
-    return png
+    return np.ascontiguousarray(rgb)
 
 
 def _bar_format(values: np.ndarray) -> str:
@@ -232,8 +269,11 @@ def _flux_glyphs(vtk, grid, arrows: int, flat: bool):
         return None
     lo, hi = centers.min(axis=0), centers.max(axis=0)
     ext = np.where(hi - lo > 0, hi - lo, 0.0)
-    ndim = 2 if flat else 3
-    spacing = (np.prod(ext[:ndim]) / arrows) ** (1.0 / ndim)
+    # a lattice in the directions the cells span (2D, a slice plane, or 3D)
+    ndim = int(np.count_nonzero(ext > 0))
+    if ndim == 0:
+        return None
+    spacing = (np.prod(ext[ext > 0]) / arrows) ** (1.0 / ndim)
     axes = [np.arange(lo[i] + spacing / 2, hi[i], spacing) if ext[i] > 0 else np.array([lo[i]])
             for i in range(3)]
     # per lattice box, the cell whose centre is nearest to the box centre (no KD-tree:

@@ -3,8 +3,8 @@
 The page holds the case (title, description, the resolved input), the mesh, the
 model and its DOFs, the heat flows, the interfaces, the conservation audit, the
 flux analysis (Helmholtz–Hodge fractions, vortices and eddies) and every
-picture of the run (``*.png`` and ``plots/*.png``), embedded as base64 data, so
-it reads offline and can be mailed as one file. No script, no external
+picture of the run (``*.png``, ``plots/*.png``, the animation ``plots/*.gif``),
+embedded as base64 data, so it reads offline and can be mailed as one file. No script, no external
 resource.
 """
 
@@ -58,7 +58,8 @@ def _table(rows: Iterable[tuple], head: Optional[tuple] = None) -> str:
 
 def _figure(path: Path, caption: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{data}">'
+    mime = "image/gif" if path.suffix == ".gif" else "image/png"
+    return (f'<figure><img alt="{_e(caption)}" src="data:{mime};base64,{data}">'
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
@@ -73,7 +74,8 @@ def _audit(summary: dict) -> str:
 
 def _flux_section(fa: Optional[dict]) -> str:
     if not fa:
-        return "<p>flux analysis: 2D results only</p>"
+        return ("<p>flux analysis (Helmholtz–Hodge, vortices): 2D results only; 3D results "
+                "show slices, a clip with streamlines and interface-jump maps</p>")
     h = fa["hodge"]
     rows = [(k, v, h["fractions"].get(k, 1.0)) for k, v in h["l2_norms"].items()]
     v = fa["vortices"]
@@ -144,7 +146,8 @@ def write_report(folder: str | Path, plots: Optional[dict] = None) -> Path:
                             ("interface", "sides", "R_K [m² K/W]", "heat flow",
                              "mean jump [K]", "min jump [K]", "max jump [K]")))
     parts.append("<h2>Flux analysis</h2>" + _flux_section(fa))
-    pics = sorted(folder.glob("*.png")) + sorted((folder / "plots").glob("*.png"))
+    pics = (sorted(folder.glob("*.png")) + sorted((folder / "plots").glob("*.png"))
+            + sorted((folder / "plots").glob("*.gif")))
     if pics:
         parts.append("<h2>Pictures</h2>")
         parts += [_figure(p, str(p.relative_to(folder))) for p in pics]
