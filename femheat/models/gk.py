@@ -26,11 +26,42 @@ from ..solve.steady import State, solve_linear_steady
 from ..validation import finite_array
 from .mixed import FluxOperators, MixedModel
 
-__all__ = ["GKModel", "GK_BETAS"]
+__all__ = ["GKModel", "GK_BETAS", "check_axisymmetric_gk"]
 
 #: Accepted β of the GK law: 0 (seed 004 eq. 19, "simplified") and 2
 #: (Guyer & Krumhansl 1966).
 GK_BETAS = (0, 2)
+
+
+def check_axisymmetric_gk(problem: HeatProblem) -> None:
+    """Refuse what the (r, z) viscous forms (:mod:`femheat.assembly.axisymmetric`) do
+    not cover: anisotropic κ (ν_θθ unknown), walls given a smooth ``normal``, walls
+    on the axis, and the Landau quartic term."""
+    from ..assembly.axisymmetric import axis_boundaries
+
+    where = "mesh.coordinates = 'axisymmetric' with the viscous l^2 term"
+    for name, mat in problem.materials.items():
+        k = mat.conductivity
+        if not callable(k) and not isinstance(k, str) and np.ndim(k) > 0:
+            raise FemheatInputError(
+                f"materials.{name}.conductivity: {where} needs an isotropic (scalar) "
+                f"conductivity, got {np.asarray(k).tolist()!r} (the hoop component of "
+                "l^2 kappa^-1 is not defined by the (r, z) tensor); use a scalar, or a "
+                "3D mesh")
+        if getattr(mat, "quartic", 0.0):
+            raise FemheatInputError(
+                f"materials.{name}.landau: the quartic term is not available with {where}; "
+                "use b = 0 or a 3D mesh")
+    axis = set(axis_boundaries(problem.regions))
+    for name, wall in problem.walls.items():
+        if name in axis:
+            raise FemheatInputError(
+                f"walls.{name} lies on the axis r = 0, where q_r = 0 and dq_z/dr = 0 are "
+                "natural; remove the wall condition")
+        if getattr(wall, "normal", None) is not None:
+            raise FemheatInputError(
+                f"walls.{name}: a smooth wall normal (weak impermeability) is not "
+                f"available with {where}; drop normal= (the facet normals are used)")
 
 
 class GKModel(MixedModel):
@@ -70,6 +101,8 @@ class GKModel(MixedModel):
             raise FemheatInputError(
                 f"penalty = {pen} is below the stability bound {MIN_PENALTY} of the "
                 "interior-penalty method; use a value >= 1 (the default)")
+        if getattr(problem, "axisymmetric", False):
+            check_axisymmetric_gk(problem)
         lengths = [m.nonlocal_length for m in problem.materials.values()]
         if lengths and all(not callable(v) and np.all(np.asarray(v) == 0) for v in lengths):
             warnings.warn(
