@@ -30,7 +30,7 @@ import femheat as fh
 from femheat.errors import FemheatInputError
 from femheat.physics.memory import MemoryMaterial
 from femheat.solve.frequency import FrequencySolver
-from test_memory_modes import CAP, K, MODES, T0, _strip, exact_grating
+from tests.test_memory_modes import CAP, K, MODES, T0, _strip, exact_grating
 
 ELL = 0.2
 BETA = 2
