@@ -22,11 +22,11 @@ degree, β          n                   T rate / q rate                   balanc
 =================  ==================  ================================  ==========
 
 FDTR stack (80 nm film over a substrate, Kapitza interface, film τ = 1 ns; BDM2×P1,
-coarse graded mesh, 13 677 unknowns, f = 0.1 and 20 MHz): GK against the transfer-matrix solution of the
-MCV stack (Fourier with κ(ω) = κ/(1 + iωτ)): amplitude / phase errors 0.64 % / 0.11°
-at l = 10 nm, 0.066 % / 0.013° at l = 1 nm (MCV on RT2×P1: 0.014 % / 0.010°). The
-approach is O(l), not O(l²): the flux boundary layers of thickness l at the heated
-surface and at the no-slip interface.
+coarse graded mesh, 13 677 unknowns, f = 0.1 and 20 MHz): GK against the
+transfer-matrix solution of the MCV stack (Fourier with κ(ω) = κ/(1 + iωτ)): amplitude
+/ phase errors 0.64 % / 0.11° at l = 10 nm, 0.066 % / 0.013° at l = 1 nm (MCV on
+RT2×P1: 0.014 % / 0.010°). The approach is O(l), not O(l²): the flux boundary layers
+of thickness l at the heated surface and at the no-slip interface.
 """
 
 from __future__ import annotations
