@@ -30,6 +30,36 @@ RT0×P0 leaves an O(1) pointwise (O(h) in L²) spurious q_r in the axis cells. E
 still conserved cell by cell: the divergence form integrates exactly to the
 2πr-weighted facet fluxes.
 
+**Guyer–Krumhansl in (r, z).** For an axisymmetric flux without swirl,
+q = (q_r, 0, q_z), the 3D gradient ∇q has the meridian components ∂_r q_r, ∂_z q_r,
+∂_r q_z, ∂_z q_z and the hoop component (∇q)_θθ = q_r/r, so the vector Laplacian's
+r-component carries −q_r/r²,
+
+.. math::
+
+    (\nabla^2 q)_r = \frac{1}{r}\partial_r(r\,\partial_r q_r) + \partial_{zz} q_r
+                     - \frac{q_r}{r^2}, \qquad
+    (\nabla^2 q)_z = \frac{1}{r}\partial_r(r\,\partial_r q_z) + \partial_{zz} q_z ,
+
+and the viscous energy ∫ν ∇q:∇v dV of the Cartesian form is, restricted to such fields,
+
+.. math::
+
+    (\nu\nabla q, \nabla v)_{2\pi r} = \int 2\pi\,\nu\,\Bigl(r\,\nabla_{rz} q :
+       \nabla_{rz} v + \frac{q_r v_r}{r}\Bigr)\, dr\, dz ,
+    \qquad
+    \beta(\nu\nabla\cdot q, \nabla\cdot v)_{2\pi r} = \int 2\pi\,\beta\nu\,
+       \frac{(r\nabla_{rz}\cdot q + q_r)(r\nabla_{rz}\cdot v + v_r)}{r}\, dr\, dz
+
+(:func:`flux_viscosity`, :func:`flux_grad_div`). The hoop term has no derivative, so
+integration by parts leaves the Cartesian facet terms, with the measure 2πr ds: the
+interior penalty and the Nitsche wall terms are their Cartesian namesakes times 2πr
+(σ ~ 1/h unchanged). On the axis the q_r = 0 DOFs (above) make q_r/r bounded in the
+axis cells; the boundary term ⟨ν(∇q)n, v⟩ 2πr vanishes there, so ∂_r q_z = 0 is
+natural. Not available in (r, z): an anisotropic κ (its ν_θθ is not given by the
+meridian tensor), walls given a smooth ``normal`` (weak impermeability) and the
+Landau quartic term; :class:`~femheat.models.gk.GKModel` refuses them.
+
 Units as in :mod:`femheat.assembly.forms`, with one more length from the measure.
 """
 
@@ -38,14 +68,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from skfem import BilinearForm, LinearForm
-from skfem.helpers import div
+from skfem.helpers import ddot, div, grad
 
 from . import forms as cartesian
 from ..errors import FemheatInputError, MeshError
 
 __all__ = ["COORDINATES", "FormSet", "form_set", "axisymmetric", "divergence",
            "flux_mass", "capacity", "normal_resistance", "boundary_temperature",
-           "heat_source", "normal_flux", "check_coordinates", "axis_facets", "axis_boundaries",
+           "heat_source", "normal_flux", "flux_viscosity", "flux_grad_div",
+           "interior_penalty", "wall_no_slip", "wall_slip", "wall_tangential_flux",
+           "check_coordinates", "axis_facets", "axis_boundaries",
            "AXIS_TOLERANCE"]
 
 COORDINATES = ("cartesian", "axisymmetric")
@@ -90,6 +122,32 @@ normal_resistance = axisymmetric(cartesian.normal_resistance)
 boundary_temperature = axisymmetric(cartesian.boundary_temperature)
 heat_source = axisymmetric(cartesian.heat_source)
 normal_flux = axisymmetric(cartesian.normal_flux)
+interior_penalty = axisymmetric(cartesian.interior_penalty)
+wall_no_slip = axisymmetric(cartesian.wall_no_slip)
+wall_slip = axisymmetric(cartesian.wall_slip)
+wall_tangential_flux = axisymmetric(cartesian.wall_tangential_flux)
+
+
+@BilinearForm
+def flux_viscosity(q, v, w):
+    r"""Axisymmetric GK viscous term :math:`\int 2\pi\nu\,(r\,\nabla q:\nabla v
+    + q_r v_r/r)\, dr\,dz`, ``w.nu`` = l²/κ [m³ K W⁻¹] (a scalar field).
+
+    The second part is the hoop component (∇q)_θθ = q_r/r of the 3D gradient: its
+    Euler–Lagrange term is the −q_r/r² of the vector Laplacian (module docstring).
+    """
+    return 2 * np.pi * w.nu * (w.x[0] * ddot(grad(q), grad(v))
+                               + q.value[0] * v.value[0] / w.x[0])
+
+
+@BilinearForm
+def flux_grad_div(q, v, w):
+    r"""Axisymmetric grad-div term :math:`\int 2\pi\nu_\beta\,(r\nabla\cdot q + q_r)
+    (r\nabla\cdot v + v_r)/r\; dr\,dz`, i.e. (ν_β ∇·q, ∇·v) with the axisymmetric
+    divergence and the measure 2πr; ``w.nu`` = βl²/κ [m³ K W⁻¹]."""
+    dq = w.x[0] * div(q) + q.value[0]
+    dv = w.x[0] * div(v) + v.value[0]
+    return 2 * np.pi * w.nu * dq * dv / w.x[0]
 
 
 @dataclass(frozen=True)
@@ -109,10 +167,18 @@ class FormSet:
     boundary_temperature: LinearForm
     heat_source: LinearForm
     normal_flux: LinearForm
+    flux_viscosity: BilinearForm
+    flux_grad_div: BilinearForm
+    interior_penalty: BilinearForm
+    wall_no_slip: BilinearForm
+    wall_slip: BilinearForm
+    wall_tangential_flux: LinearForm
 
 
 _NAMES = ("flux_mass", "divergence", "capacity", "normal_resistance",
-          "boundary_temperature", "heat_source", "normal_flux")
+          "boundary_temperature", "heat_source", "normal_flux", "flux_viscosity",
+          "flux_grad_div", "interior_penalty", "wall_no_slip", "wall_slip",
+          "wall_tangential_flux")
 _SETS = {
     "cartesian": FormSet("cartesian", *(getattr(cartesian, n) for n in _NAMES)),
     "axisymmetric": FormSet("axisymmetric", *(globals()[n] for n in _NAMES)),

@@ -79,6 +79,10 @@ Measured on a wire (R = 1, l = 0.5, BDM1 × P0): free slip gives the uniform
 flux to round-off (κ_eff error = the facets' area defect, O(h²)); slip length
 C_s = 1 converges at O(h^1.9); see ``tests/test_gk_curved_walls.py``.
 
+Axisymmetric (r, z) problems take the viscous, grad-div, penalty and wall forms from
+:mod:`femheat.assembly.axisymmetric` (the hoop term q_r v_r/r, the 2πr measure on
+cells and facets); the penalty scale is the same.
+
 Penalty: σ_F = η (k+1)(k+d)/d · |∂K|/|K| (the mean over the two cells on
 interior facets), k the polynomial degree of the flux space -- Shahbazi's
 explicit trace-inequality bound (J. Comput. Phys. 205, 2005) times η. η ≥ 1 is
@@ -155,6 +159,7 @@ import scipy.sparse as sp
 import skfem
 
 from . import forms
+from .axisymmetric import form_set
 from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
 from ..physics.materials import CoefficientFields, material_fields
@@ -355,13 +360,14 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     rm: RegionMesh = problem.regions
     mesh, elem = rm.mesh, qb.elem
     eta, beta = problem.penalty, problem.beta
+    fs = form_set(getattr(problem, "coordinates", "cartesian"))  # dx, or 2πr dr dz
     x = qb.global_coordinates().value
     fields = material_fields(rm, problem.materials, x)
     tensor = not fields.isotropic  # anisotropic κ: ν = l²κ⁻¹ is a tensor field
     nu, nu_mean = _viscosities(fields, tensor)
-    G = forms.flux_viscosity.assemble(qb, nu=nu)
+    G = fs.flux_viscosity.assemble(qb, nu=nu)
     if beta:
-        G = G + forms.flux_grad_div.assemble(qb, nu=beta * nu_mean)
+        G = G + fs.flux_grad_div.assemble(qb, nu=beta * nu_mean)
     weak = weak_walls(problem)
     if not np.any(nu > 0) and not weak:
         return G.tocsr()
@@ -378,7 +384,7 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
         xf = fbs[0].global_coordinates().value
         nu0 = _nu(problem, xf, mesh.f2t[0, interior], tensor)
         nu1 = _nu(problem, xf, mesh.f2t[1, interior], tensor)
-        G = G + skfem.asm(forms.interior_penalty, fbs, fbs, nu0=nu0, nu1=nu1,
+        G = G + skfem.asm(fs.interior_penalty, fbs, fbs, nu0=nu0, nu1=nu1,
                           nu_max=_spd_max(nu0, nu1),
                           sigma=_field(eta * facet_sigma[interior], fbs[0]))
 
@@ -411,12 +417,12 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
                 G = G + forms.wall_temperature_trace.assemble(
                     fb, kinv=f.resistivity, **_cell_moments(mesh, cells, fb))
         if isinstance(wall, (NoSlip, TangentialFlux)):
-            G = G + forms.wall_no_slip.assemble(
+            G = G + fs.wall_no_slip.assemble(
                 fb, nu=nu_w, sigma=_field(eta * cell_sigma[cells], fb))
         elif isinstance(wall, SlipLength):
             ell = f.nonlocal_length[None, None] if tensor else f.nonlocal_length
             friction = ell * kinv_w / wall.coefficient
-            G = G + forms.wall_slip.assemble(fb, friction=friction, **normal)
+            G = G + fs.wall_slip.assemble(fb, friction=friction, **normal)
     return G.tocsr()
 
 
@@ -431,6 +437,7 @@ def tangential_flux_load(problem, qb: skfem.CellBasis, order: int, flux_degree: 
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     tensor = not material_fields(rm, problem.materials, qb.global_coordinates().value).isotropic
+    fs = form_set(getattr(problem, "coordinates", "cartesian"))
     cell_sigma = penalty_scale(mesh, flux_degree)[0]
     parts = []
     for name, wall in walls:
@@ -452,7 +459,7 @@ def tangential_flux_load(problem, qb: skfem.CellBasis, order: int, flux_degree: 
         out = np.zeros(qb.N)
         for (fb, wall, where, nu, sigma), xf in zip(parts, x):
             g = wall.tangential(xf, fb.normals, t, where)
-            out += forms.wall_tangential_flux.assemble(fb, nu=nu, sigma=sigma, flux=g)
+            out += fs.wall_tangential_flux.assemble(fb, nu=nu, sigma=sigma, flux=g)
         cache["f"] = out
         return out
 

@@ -92,12 +92,6 @@ class HeatProblem:
         model = get_model(self.model, "model")
         rm = self.regions
         check_coordinates(rm, self.coordinates)
-        if self.axisymmetric and getattr(model, "viscous", False):
-            raise FemheatInputError(
-                f"mesh.coordinates = 'axisymmetric' is not available for model "
-                f"{self.model!r} yet: the viscous l^2 term needs its hoop term "
-                "(q_r/r^2) and r-weighted penalty/wall terms in (r, z); use fourier, mcv "
-                "or memory, or a 3D mesh")
         axis = axis_boundaries(rm) if self.axisymmetric else []
         for name in axis:
             bc = self.boundary_conditions.get(name)

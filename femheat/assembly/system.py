@@ -225,7 +225,7 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     forms = form_set(getattr(problem, "coordinates", "cartesian"))
     rm = problem.regions
     mesh = rm.mesh
-    qelem, telem, flux_degree = model.elements(mesh, problem.degree)
+    qelem, telem, flux_degree = model.problem_elements(problem)
     order = quadrature_order(problem.degree)
     qb = skfem.Basis(mesh, qelem, intorder=order)
     tb = qb.with_element(telem)

@@ -26,11 +26,73 @@ from ..solve.steady import State, solve_linear_steady
 from ..validation import finite_array
 from .mixed import FluxOperators, MixedModel, refuse_ordered_steady
 
-__all__ = ["GKModel", "GK_BETAS"]
+__all__ = ["GKModel", "GK_BETAS", "check_gk_options", "check_axisymmetric_gk",
+           "gk_flux_operators"]
 
 #: Accepted β of the GK law: 0 (seed 004 eq. 19, "simplified") and 2
 #: (Guyer & Krumhansl 1966).
 GK_BETAS = (0, 2)
+
+
+def check_gk_options(problem: HeatProblem) -> None:
+    """The checks of the viscous (l²) term's options, shared by the gk and memory
+    models: the degree of the GK pair, β, the penalty η, and in (r, z)
+    :func:`check_axisymmetric_gk`."""
+    gk_elements(problem.regions.mesh, problem.degree)  # validates the degree
+    if problem.beta not in GK_BETAS:
+        raise FemheatInputError(
+            f"beta = {problem.beta!r} is not supported; use 2 (Guyer-Krumhansl 1966, "
+            "lap q + 2 grad div q) or 0 (seed 004 eq. 19, lap q)")
+    pen = float(finite_array(problem.penalty, "penalty"))
+    if pen < MIN_PENALTY:
+        raise FemheatInputError(
+            f"penalty = {pen} is below the stability bound {MIN_PENALTY} of the "
+            "interior-penalty method; use a value >= 1 (the default)")
+    if getattr(problem, "axisymmetric", False):
+        check_axisymmetric_gk(problem)
+
+
+def check_axisymmetric_gk(problem: HeatProblem) -> None:
+    """Refuse what the (r, z) viscous forms (:mod:`femheat.assembly.axisymmetric`) do
+    not cover: anisotropic κ (ν_θθ unknown), walls given a smooth ``normal``, walls
+    on the axis, and the Landau quartic term."""
+    from ..assembly.axisymmetric import axis_boundaries
+
+    where = "mesh.coordinates = 'axisymmetric' with the viscous l^2 term"
+    for name, mat in problem.materials.items():
+        k = mat.conductivity
+        if not callable(k) and not isinstance(k, str) and np.ndim(k) > 0:
+            raise FemheatInputError(
+                f"materials.{name}.conductivity: {where} needs an isotropic (scalar) "
+                f"conductivity, got {np.asarray(k).tolist()!r} (the hoop component of "
+                "l^2 kappa^-1 is not defined by the (r, z) tensor); use a scalar, or a "
+                "3D mesh")
+        if getattr(mat, "quartic", 0.0):
+            raise FemheatInputError(
+                f"materials.{name}.landau: the quartic term is not available with {where}; "
+                "use b = 0 or a 3D mesh")
+    axis = set(axis_boundaries(problem.regions))
+    for name, wall in problem.walls.items():
+        if name in axis:
+            raise FemheatInputError(
+                f"walls.{name} lies on the axis r = 0, where q_r = 0 and dq_z/dr = 0 are "
+                "natural; remove the wall condition")
+        if getattr(wall, "normal", None) is not None:
+            raise FemheatInputError(
+                f"walls.{name}: a smooth wall normal (weak impermeability) is not "
+                f"available with {where}; drop normal= (the facet normals are used)")
+
+
+def gk_flux_operators(problem: HeatProblem, flux_basis: skfem.CellBasis,
+                      temperature_basis: skfem.CellBasis, intorder: int,
+                      flux_degree: int) -> FluxOperators:
+    """The viscous term, its walls and their loads as :class:`FluxOperators` (gk model,
+    and the memory model with a nonlocal length: the term on the total flux)."""
+    extra = gk_operator(problem, flux_basis, intorder, flux_degree)
+    weak = weak_walls(problem)  # curved walls made impermeable weakly
+    W = wall_coupling(problem, flux_basis, temperature_basis, intorder) if weak else None
+    load = tangential_flux_load(problem, flux_basis, intorder, flux_degree)
+    return FluxOperators(extra, W, weak, load)
 
 
 class GKModel(MixedModel):
@@ -60,16 +122,7 @@ class GKModel(MixedModel):
         return out
 
     def validate(self, problem: HeatProblem) -> None:
-        gk_elements(problem.regions.mesh, problem.degree)  # validates the degree
-        if problem.beta not in GK_BETAS:
-            raise FemheatInputError(
-                f"beta = {problem.beta!r} is not supported; use 2 (Guyer-Krumhansl 1966, "
-                "lap q + 2 grad div q) or 0 (seed 004 eq. 19, lap q)")
-        pen = float(finite_array(problem.penalty, "penalty"))
-        if pen < MIN_PENALTY:
-            raise FemheatInputError(
-                f"penalty = {pen} is below the stability bound {MIN_PENALTY} of the "
-                "interior-penalty method; use a value >= 1 (the default)")
+        check_gk_options(problem)
         lengths = [m.nonlocal_length for m in problem.materials.values()]
         if lengths and all(not callable(v) and np.all(np.asarray(v) == 0) for v in lengths):
             warnings.warn(
@@ -82,11 +135,8 @@ class GKModel(MixedModel):
 
     def flux_operators(self, problem, flux_basis, temperature_basis, intorder, flux_degree,
                        fields) -> FluxOperators:
-        extra = gk_operator(problem, flux_basis, intorder, flux_degree)
-        weak = weak_walls(problem)  # curved walls made impermeable weakly
-        W = wall_coupling(problem, flux_basis, temperature_basis, intorder) if weak else None
-        load = tangential_flux_load(problem, flux_basis, intorder, flux_degree)
-        return FluxOperators(extra, W, weak, load)
+        return gk_flux_operators(problem, flux_basis, temperature_basis, intorder,
+                                 flux_degree)
 
     def steady(self, system, **options: Any) -> State:
         refuse_ordered_steady(system)

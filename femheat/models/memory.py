@@ -6,6 +6,25 @@ the single MCV mode (κ, τ). The static conductivity κ = Σκₘ (eq. 27) is w
 runs use and what is reported. Transient runs eliminate the mode fluxes in the
 θ-scheme (:mod:`femheat.solve.memory`): with modes of one spatial shape, M modes
 cost one MCV-sized solve per step, exactly.
+
+**With a nonlocal length** (``nonlocal_length`` = l > 0 in some material) the
+Guyer–Krumhansl viscous term acts on the total flux (issue 11 item 1):
+
+.. math::
+
+    \tau_m \partial_t q_m + q_m = -\kappa_m\Bigl(\nabla T
+        - \kappa^{-1} l^2 (\nabla^2 q + \beta\nabla\nabla\cdot q)\Bigr),
+    \qquad q = \sum_m q_m ,
+
+i.e. each mode is driven by the same generalized force, so that summing the modes
+gives Σₘ(τₘ∂ₜqₘ + qₘ) = −κ∇T + l²(∇²q + β∇∇·q): one mode is exactly the GK law, and
+in the frequency domain (κ/κ(ω)) κ⁻¹q̂ = −∇T̂ + κ⁻¹l²(∇²q̂ + β∇∇·q̂), the flux
+impedance Z(ω) = (κ/κ(ω)) P + K_ext with the viscous operator in K_ext. The weak
+term, its interior penalty and the wall conditions are GK's
+(:func:`~femheat.models.gk.gk_flux_operators`, in (r, z) too), on the GK element
+pair (BDM1 × P0, BDM2 × P1DG); the options ``beta`` and ``penalty`` and the
+``walls`` are those of the gk model. Being part of K_ext, the term costs nothing in
+the mode elimination.
 """
 
 from __future__ import annotations
@@ -13,14 +32,25 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Optional
 
 import numpy as np
+import skfem
+
+from ..element.spaces import gk_elements
+from ..errors import FemheatInputError
 
 from ..physics.memory import MemoryMaterial, material_modes
 from ..registry import register
 from ..solve.memory import MemoryState, memory_operators, memory_steps
 from ..solve.steady import State
-from .mixed import MixedModel
+from .gk import check_gk_options, gk_flux_operators
+from .mixed import FluxOperators, MixedModel
 
-__all__ = ["MemoryModel"]
+__all__ = ["MemoryModel", "has_nonlocal_length"]
+
+
+def has_nonlocal_length(problem) -> bool:
+    """True if some material gives a nonlocal length l > 0 (or l as a function)."""
+    return any(callable(m.nonlocal_length) or np.any(np.asarray(m.nonlocal_length) > 0)
+               for m in problem.materials.values())
 
 
 class MemoryModel(MixedModel):
@@ -28,15 +58,59 @@ class MemoryModel(MixedModel):
 
     name = "memory"
     description = ("multi-mode memory: q = sum q_m, tau_m dq_m/dt + q_m = -kappa_m grad T "
-                   "(Prony series of a Zwanzig kernel)")
+                   "(Prony series of a Zwanzig kernel); optional GK term l^2 lap q on the "
+                   "total flux")
     has_inertia = True
     material_keys = {
         "conductivity": "kappa, W/(m K) (single-mode material; with modes: sum of kappa_m)",
         "heat_capacity": "C = rho c, J/(m^3 K)",
         "relaxation_time": "tau, s (single-mode material)",
         "modes": "[{conductivity = kappa_m, relaxation_time = tau_m}, ...] (W/(m K), s)",
+        "nonlocal_length": "l, m: GK term l^2 (lap q + beta grad div q) on the total flux "
+                           "(0: none)",
     }
     transient_material_keys: dict = {}
+    options = {"degree": "polynomial degree: 0 or 1 (RT x DG; with a nonlocal length "
+                         "BDM1 x P0 or BDM2 x P1DG)",
+               "beta": "with a nonlocal length: 2 (Guyer-Krumhansl 1966) or 0",
+               "penalty": "with a nonlocal length: interior-penalty factor eta >= 1"}
+
+    def parse_options(self, table: Mapping[str, Any], where: str) -> dict:
+        out = super().parse_options(table, where)
+        if "beta" in table:
+            out["beta"] = table["beta"]
+        penalty = table.get("penalty", 1.0)
+        if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
+            raise FemheatInputError(f"{where}.penalty must be a number, got {penalty!r}")
+        out["penalty"] = float(penalty)
+        return out
+
+    def validate(self, problem) -> None:
+        if not has_nonlocal_length(problem):
+            if problem.walls:
+                raise FemheatInputError(
+                    f"wall conditions {sorted(problem.walls)} act on the tangential flux "
+                    "through the nonlocal length; give materials a nonlocal_length > 0 (m) "
+                    "or remove the walls")
+            return super().validate(problem)
+        check_gk_options(problem)
+        for name, mat in problem.materials.items():
+            if getattr(mat, "quartic", 0.0):
+                raise FemheatInputError(
+                    f"materials.{name}.landau: the quartic term is not available in the "
+                    "memory model; use model 'gk'")
+
+    def problem_elements(self, problem) -> tuple[skfem.Element, skfem.Element, int]:
+        if has_nonlocal_length(problem):
+            return gk_elements(problem.regions.mesh, problem.degree)
+        return self.elements(problem.regions.mesh, problem.degree)
+
+    def flux_operators(self, problem, flux_basis, temperature_basis, intorder, flux_degree,
+                       fields) -> FluxOperators:
+        if not has_nonlocal_length(problem):
+            return FluxOperators()
+        return gk_flux_operators(problem, flux_basis, temperature_basis, intorder,
+                                 flux_degree)
 
     def initial_state(self, system, temperature: Any = 0.0, flux: Any = None) -> MemoryState:
         s = super().initial_state(system, temperature, flux)
@@ -60,12 +134,11 @@ class MemoryModel(MixedModel):
                            np.array(arrays["modes"]))
 
     def flux_impedance(self, system, omega: float):
-        """Z(ω) = (κ/κ(ω)) P + K_ext, κ(ω) = Σκₘ/(1 + iωτₘ): the exact elimination of
+        """Z(ω) = (κ/κ(ω)) P + K_ext, κ(ω) = Σκₘ/(1 + iωτₘ) (K_ext: Kapitza, convection
+        and the viscous l² term on the total flux): the exact elimination of
         the mode amplitudes q̂ₘ = wₘ/(1 + iωτₘ) P⁻¹c when the modes share one shape."""
         ops = memory_operators(system)
         if not ops.shared:
-            from ..errors import FemheatInputError
-
             raise FemheatInputError(
                 "frequency study of the memory model: the modes of the materials must share "
                 "one spatial shape (kappa_m = w_m kappa(x), constant tau_m, the same "

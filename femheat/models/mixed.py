@@ -114,6 +114,12 @@ class MixedModel(Model):
         q, t = mixed_elements(mesh, degree)
         return q, t, degree + 1
 
+    def problem_elements(self, problem: HeatProblem
+                         ) -> tuple[skfem.Element, skfem.Element, int]:
+        """The element pair of ``problem`` (default :meth:`elements` of its mesh and
+        degree; the memory model picks the GK pair when a nonlocal length is given)."""
+        return self.elements(problem.regions.mesh, problem.degree)
+
     def flux_operators(self, problem: HeatProblem, flux_basis: skfem.CellBasis,
                        temperature_basis: skfem.CellBasis, intorder: int,
                        flux_degree: int, fields) -> FluxOperators:

@@ -102,9 +102,10 @@ class MemoryMaterial(Material):
 
     @classmethod
     def from_modes(cls, modes: Sequence[Any], heat_capacity: Coefficient = 1.0,
-                   name: str = "") -> "MemoryMaterial":
+                   name: str = "", nonlocal_length: Coefficient = 0.0) -> "MemoryMaterial":
         """A material from its modes: κ = Σκₘ, τ̄ = Σκₘτₘ/κ (constant modes) or
-        position-dependent sums (callable modes)."""
+        position-dependent sums (callable modes). ``nonlocal_length`` l [m] adds the
+        Guyer–Krumhansl term l²(∇²q + β∇∇·q) on the total flux (memory model)."""
         where = f"materials.{name}.modes" if name else "modes"
         ms = check_modes(modes, where)
         if all(not callable(k) and not callable(t) for k, t in ms):
@@ -118,13 +119,14 @@ class MemoryMaterial(Material):
                 num = sum(np.asarray(k(x) if callable(k) else k, dtype=float)
                           * np.asarray(t(x) if callable(t) else t, dtype=float) for k, t in ms)
                 return num / kappa(x)
-        return cls(kappa, heat_capacity, tau, name=name, modes=ms)
+        return cls(kappa, heat_capacity, tau, name=name, modes=ms,
+                   nonlocal_length=nonlocal_length)
 
     @classmethod
     def from_prony(cls, fit: Any, heat_capacity: Coefficient = 1.0,
-                   name: str = "") -> "MemoryMaterial":
+                   name: str = "", nonlocal_length: Coefficient = 0.0) -> "MemoryMaterial":
         """A material from a :class:`~femheat.analysis.prony.PronyFit` (its ``modes``)."""
-        return cls.from_modes(fit.modes, heat_capacity, name)
+        return cls.from_modes(fit.modes, heat_capacity, name, nonlocal_length)
 
 
 def material_modes(material: Material) -> tuple[Mode, ...]:

@@ -23,7 +23,8 @@ kelvin, everything SI. Minimal example::
     temperature = 310.0                     # K (number or expression in x, y, z, t)
     [boundaries.top]
     heat_flux = 0.0                         # outward q.n, W/m^2
-    wall = "no_slip"                        # gk only: "no_slip" | "free_slip" (default)
+    wall = "no_slip"                        # gk (or memory with nonlocal_length):
+    #                                       #   "no_slip" | "free_slip" (default)
     # or slip_coefficient = 1.0             # gk only: q_t = -C_s l dq_t/dn
     # or wall_flux = 5e3                    # gk only: q.t = g (2D, t counter-clockwise),
     #                                       #   or [gx, gy, gz]: q_t = tangential part, W/m^2

@@ -58,10 +58,12 @@ def _modes(spec: dict, where: str, name: str) -> Material:
                 raise FemheatInputError(f"{here}.{key} is missing")
         parsed.append({k: coefficient(m[k], f"{here}.{k}") for k in m})
     cap = coefficient(spec.get("heat_capacity", 1.0), f"{where}.heat_capacity")
-    mat = MemoryMaterial.from_modes(parsed, cap, name)
+    ell = coefficient(spec.get("nonlocal_length", 0.0), f"{where}.nonlocal_length")
+    mat = MemoryMaterial.from_modes(parsed, cap, name, ell)
     if "conductivity" in spec:
         mat = MemoryMaterial(coefficient(spec["conductivity"], f"{where}.conductivity"), cap,
-                             mat.relaxation_time, name=name, modes=mat.modes)
+                             mat.relaxation_time, name=name, modes=mat.modes,
+                             nonlocal_length=ell)
     return mat
 
 
