@@ -43,7 +43,7 @@ s > s₀ with −ζ∂_sT ≈ 2s₀²(b + 2cs₀²)(s − s₀) > 0: a finite-si
 a = −1, b = ζ = 1, λ = 0.0025, the four-domain flux-closure state of the unit
 square, which a random start also reaches): at (0.5, 0.1) |q|/s₀ − 1 = +9.6 %,
 +8.6 %, +8.1 % on 12², 24², 48² meshes, with ∂_sT = −0.24, −0.20, −0.19 K/m
-(:func:`ordered_balance` predicts +9.4, +8.1, +7.7 %). Where the drive vanishes
+(:func:`ordered_balance`, radius 0.08 m, predicts +8.1 and +7.7 % on 24² and 48²). Where the drive vanishes
 exactly (a single domain in a channel, a vortex) |q| = s₀ to round-off.
 """
 
