@@ -132,6 +132,9 @@ class KernelProblem:
     period: Optional[tuple[Optional[float], ...]] = None
     preconditioner: str = "auto"
     info: dict = field(default_factory=dict)
+    #: memory modes (:class:`~femheat.kernels.memory_modes.MemoryModes`) of
+    #: ``model.memory``; None: the single τ of ``relaxation_time``
+    memory: Any = None
 
     #: the registered model's name (``Case.model``)
     model = "kernel"

@@ -23,6 +23,9 @@ Case file::
     # that sqrt(second moment) = length)
     local_fraction = 0.0       # xi in [0, 1]: q = -xi kappa grad T - (1 - xi) int Z grad T
     relaxation_time = 0.0      # tau [s]: MCV memory on the kernel flux (transient runs)
+    memory = [{weight = 0.4, relaxation_time = 0.0}, {weight = 0.6, relaxation_time = 1e-11}]
+                               # several modes Z = sum w_m Z_D e^(-t/tau_m)/tau_m (weights
+                               # > 0 summing to 1, tau_m >= 0 s); not with relaxation_time
     quadrature = "exact"       # cell-pair rule; "centroid" for kernels smooth at r = 0
     method = "auto"            # "fft" on lattice meshes, else "cutoff" (decaying) or
                                # "hmatrix" (long-range); or "dense", "cutoff", "hmatrix", "fft"
@@ -156,6 +159,7 @@ class KernelModel(Model):
         "kernel": "{family, length [m], exponent (power_law), file (tabulated)}",
         "local_fraction": "xi in [0, 1]",
         "relaxation_time": "tau [s]: MCV memory on the kernel flux",
+        "memory": "[{weight, relaxation_time [s]}, ...]: memory modes (weights sum to 1)",
         "quadrature": "'exact' or 'centroid'",
         "method": "'auto' ('fft' on lattice meshes), 'dense', 'cutoff', 'hmatrix', 'fft'",
         "regularization": "Tikhonov eps in [0, 0.1] of the steady solve",
@@ -194,6 +198,15 @@ class KernelModel(Model):
         tau = _number(table.get("relaxation_time", 0.0), f"{where}.relaxation_time", "s")
         if tau < 0:
             raise FemheatInputError(f"{where}.relaxation_time must be >= 0 s, got {tau}")
+        memory = None
+        if "memory" in table:
+            from ..kernels.memory_modes import parse_memory
+
+            if "relaxation_time" in table:
+                raise FemheatInputError(
+                    f"{where}.memory and {where}.relaxation_time are both given; one mode "
+                    "{weight = 1, relaxation_time = tau} is relaxation_time = tau: keep one")
+            memory = parse_memory(table["memory"], f"{where}.memory")
         eps = _number(table.get("regularization", 0.0), f"{where}.regularization")
         if not 0.0 <= eps <= 0.1:
             raise FemheatInputError(f"{where}.regularization must be in [0, 0.1], got {eps}")
@@ -208,6 +221,7 @@ class KernelModel(Model):
                                         f"got {boundary!r}")
         out.update(
             local_fraction=xi, relaxation_time=tau, regularization=eps, tolerance=tol,
+            memory=memory,
             boundary=boundary,
             quadrature=_choice(table.get("quadrature", "exact"), _QUADRATURES,
                                f"{where}.quadrature"),
@@ -286,7 +300,7 @@ class KernelModel(Model):
             regions, dict(materials), kernel, temperature, _static(source),
             opts["local_fraction"], opts["relaxation_time"], opts["quadrature"], method,
             opts["tolerance"], opts["regularization"], mirror, period,
-            opts["preconditioner"], info)
+            opts["preconditioner"], info, opts.get("memory"))
 
     # ------------------------------------------------------------- checks
     @staticmethod
@@ -461,9 +475,19 @@ class KernelModel(Model):
                   initial, origin=None) -> Iterator[tuple[float, Any]]:
         if origin is not None:  # no restart files are written for this model
             raise NotImplementedError("the kernel model cannot resume a run")
+        if system.problem.memory is not None:
+            from ..kernels.memory_steps import theta_steps_kernel_modes
+
+            return theta_steps_kernel_modes(system, dt, end, theta, initial)
         from ..kernels.pipeline import theta_steps_kernel
 
         return theta_steps_kernel(system, dt, end, theta, initial)
+
+    def frequency_solver(self, system):
+        """The :class:`~femheat.kernels.frequency.KernelFrequencySolver` of ``system``."""
+        from ..kernels.frequency import KernelFrequencySolver
+
+        return KernelFrequencySolver(system)
 
     def energy_balance(self, system, theta: float):
         from ..kernels.pipeline import KernelEnergyBalance
@@ -515,6 +539,7 @@ class KernelModel(Model):
         kernel = {**p.info["kernel"], "dimension": p.regions.dim,
                   "characteristic_length": float(p.kernel.length),
                   "local_fraction": p.local_fraction, "relaxation_time": p.relaxation_time,
+                  "memory": p.memory.as_list() if p.memory is not None else None,
                   "quadrature": p.quadrature, "method_requested": p.info["method_requested"],
                   "method": op.method, "lattice_mesh": p.info["lattice"],
                   "boundary": p.info["boundary"], "mirror": list(p.mirror),

@@ -208,6 +208,10 @@ def run_frequency(case, outdir: str | Path, progress: Optional[Callable[[int, in
 
 def _sweep(case, model, out: Path, summary: dict, progress) -> dict:
     write_summary(out / "summary.json", summary)
+    if model.family == "kernel":  # nonlocal kernel: P1 temperatures, no mixed blocks
+        from .kernel_frequency import kernel_sweep
+
+        return kernel_sweep(case, model, out, summary, progress)
     t0 = _time.perf_counter()
     system = model.assemble(case.problem)
     timings = {"assembly_s": _time.perf_counter() - t0}

@@ -203,10 +203,10 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
                 f"[{clash[0]}] is not used by a [frequency] study (the time-periodic state "
                 "needs no time stepping or initial state); remove it, or remove [frequency] "
                 "for a transient run")
-        if model.family != "mixed":
+        if model.family not in ("mixed", "kernel"):
             raise FemheatInputError(
                 f"frequency: model {model.name!r} has no frequency-domain solver; use "
-                "fourier, mcv, gk or memory")
+                "fourier, mcv, gk, memory or kernel")
         frequency = parse_frequency(data)
         if frequency.fdtr is not None and coordinates != "axisymmetric":
             raise FemheatInputError(
