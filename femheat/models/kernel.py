@@ -20,7 +20,10 @@ Case file::
     # family = "yukawa" (length l; = steady GK with beta = 0), "power_law" (length c,
     # exponent p > d), "tabulated" (file = "g.csv": columns r [m], g(r) [any unit,
     # normalized]; relative to the case file; optional length rescales the table so
-    # that sqrt(second moment) = length)
+    # that sqrt(second moment) = length; allow_negative = true for a sign-changing g,
+    # refused if xi + (1 - xi) g^(k) < 0 somewhere), "gray_bte" (length = mean free
+    # path; closure = "energy" | "kinetic", BENCHMARKS N6), "mfp_spectrum" (file = CSV of
+    # MFP [m], conductivity fraction, or a phono3py kappa-m*.hdf5 with temperature [K])
     local_fraction = 0.0       # xi in [0, 1]: q = -xi kappa grad T - (1 - xi) int Z grad T
     relaxation_time = 0.0      # tau [s]: MCV memory on the kernel flux (transient runs)
     quadrature = "exact"       # cell-pair rule; "centroid" for kernels smooth at r = 0
@@ -70,7 +73,14 @@ KERNEL_FAMILIES = {
     "yukawa": {"length": "l [m]: symbol 1/(1 + l^2 k^2), steady GK with beta = 0"},
     "power_law": {"length": "core radius c [m]", "exponent": "decay exponent p > d"},
     "tabulated": {"file": "CSV of r [m], g(r), relative to the case file",
-                  "length": "optional [m]: rescale so that sqrt(second moment) = length"},
+                  "length": "optional [m]: rescale so that sqrt(second moment) = length",
+                  "allow_negative": "true: accept a sign-changing g (its symbol is checked)"},
+    "gray_bte": {"length": "mean free path Lambda [m] (BENCHMARKS N6)",
+                 "closure": "'energy' (default: 3(x/arctan x - 1)/x^2) or 'kinetic'"},
+    "mfp_spectrum": {"file": "CSV of MFP [m], conductivity fraction; or a phono3py "
+                             "kappa-m*.hdf5 (with temperature)",
+                     "temperature": "K: the temperature of the phono3py file",
+                     "closure": "'energy' (default) or 'kinetic'"},
 }
 KERNEL_METHODS = ("auto", "dense", "cutoff", "hmatrix", "fft")
 KERNEL_BOUNDARIES = ("truncate", "mirror", "periodic")
@@ -145,6 +155,22 @@ def _read_table(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
     return data[:, 0], data[:, 1]
 
 
+def _mfp_kernel(spec: dict, dim: int, base: Path, where: str):
+    """MFP-spectrum kernel from a CSV (MFP [m], fraction) or a phono3py kappa hdf5 file."""
+    from ..kernels.mfp import MFPSpectrumKernel
+
+    path = (base / spec["file"]).resolve()
+    closure = spec.get("closure", "energy")
+    if path.suffix in (".hdf5", ".h5"):
+        from ..io.phono3py import read_kappa_hdf5
+
+        data = read_kappa_hdf5(path)
+        return data.mfp_kernel(data.temperature_index(spec["temperature"]), dim,
+                               closure=closure)
+    mfp, frac = _read_table(path, f"{where}.file")
+    return MFPSpectrumKernel(mfp, frac, dim, closure)
+
+
 class KernelModel(Model):
     """Nonlocal kernel conduction on P1 temperatures (module docstring)."""
 
@@ -153,7 +179,9 @@ class KernelModel(Model):
     description = ("nonlocal kernel: q = -xi kappa grad T - (1 - xi) int Z grad T dR, "
                    "optional MCV memory tau")
     options = {
-        "kernel": "{family, length [m], exponent (power_law), file (tabulated)}",
+        "kernel": "{family, length [m], exponent (power_law), file (tabulated, mfp_spectrum), "
+                  "closure (gray_bte, mfp_spectrum), temperature (phono3py file), "
+                  "allow_negative (tabulated)}",
         "local_fraction": "xi in [0, 1]",
         "relaxation_time": "tau [s]: MCV memory on the kernel flux",
         "quadrature": "'exact' or 'centroid'",
@@ -231,9 +259,11 @@ class KernelModel(Model):
             raise FemheatInputError(f"{where}: unknown key(s) {unknown} for family {family!r}; "
                                     f"allowed: {', '.join(sorted(allowed))}")
         out: dict[str, Any] = {"family": family}
-        required = ["file"] if family == "tabulated" else ["length"]
+        required = ["file"] if family in ("tabulated", "mfp_spectrum") else ["length"]
         if family == "power_law":
             required.append("exponent")
+        if family == "mfp_spectrum" and str(spec.get("file", "")).endswith((".hdf5", ".h5")):
+            required.append("temperature")
         for key in required:
             if key not in spec:
                 raise FemheatInputError(
@@ -245,6 +275,15 @@ class KernelModel(Model):
             out["length"] = length
         if "exponent" in spec:
             out["exponent"] = _number(spec["exponent"], f"{where}.exponent")
+        if "closure" in spec:
+            out["closure"] = _choice(spec["closure"], ("energy", "kinetic"), f"{where}.closure")
+        if "allow_negative" in spec:
+            if not isinstance(spec["allow_negative"], bool):
+                raise FemheatInputError(f"{where}.allow_negative must be true or false, got "
+                                        f"{spec['allow_negative']!r}")
+            out["allow_negative"] = spec["allow_negative"]
+        if "temperature" in spec:
+            out["temperature"] = _number(spec["temperature"], f"{where}.temperature", "K")
         if "file" in spec:
             if not isinstance(spec["file"], str):
                 raise FemheatInputError(f"{where}.file must be a path string, got {spec['file']!r}")
@@ -272,6 +311,15 @@ class KernelModel(Model):
         self._check_materials(regions, materials)
         temperature = self._temperatures(regions, boundary_conditions)
         kernel = self._kernel(opts["kernel"], regions.dim, Path(base))
+        from ..kernels.functions import TabulatedKernel
+
+        if isinstance(kernel, TabulatedKernel):  # user table: refuse a negative symbol now
+            from ..kernels.general import check_kernel_symbol
+
+            try:
+                check_kernel_symbol(kernel, opts["local_fraction"])
+            except FemheatInputError as exc:
+                raise type(exc)(f"model.kernel: {exc}") from None
         from ..kernels.quadrature import check_rule
 
         try:
@@ -355,8 +403,14 @@ class KernelModel(Model):
                         f"{where}.exponent must exceed the mesh dimension d = {dim} (the "
                         f"kernel is not normalizable otherwise), got {spec['exponent']}")
                 return PowerLawKernel(spec["length"], spec["exponent"], dim)
+            if family == "gray_bte":
+                from ..kernels.mfp import GrayBTEKernel
+
+                return GrayBTEKernel(spec["length"], dim, spec.get("closure", "energy"))
+            if family == "mfp_spectrum":
+                return _mfp_kernel(spec, dim, base, where)
             r, g = _read_table((base / spec["file"]).resolve(), f"{where}.file")
-            kernel = TabulatedKernel(r, g, dim)
+            kernel = TabulatedKernel(r, g, dim, allow_negative=spec.get("allow_negative", False))
             return kernel.scaled(spec["length"]) if "length" in spec else kernel
         except FemheatInputError as exc:
             text = str(exc)
