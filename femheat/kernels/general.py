@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import FemheatInputError
-from .functions import GaussianKernel, RadialKernel, TabulatedKernel
+from .functions import RadialKernel, YukawaKernel
 from .operator import NonlocalOperator
 from .solver_base import IllConditionedWarning, IllPosedError
 from .well_posedness import ILL_CONDITIONED_AMPLIFICATION
@@ -160,22 +160,16 @@ class SpectrumCheck:
     asymmetry: float
 
 
-def _proxy_kernel(x: np.ndarray, Z: np.ndarray, kappa: float) -> RadialKernel:
-    """Translation-averaged radial kernel ḡ(|s|) of the table (diagnostics only)."""
-    h = np.diff(x)
-    try:
-        if np.allclose(h, h[0], rtol=1e-6):
-            m = x.size
-            lags = np.arange(m) * h[0]
-            gbar = np.array([np.mean(np.concatenate([np.diagonal(Z, d), np.diagonal(Z, -d)]))
-                             for d in range(m)])
-            return TabulatedKernel(lags, gbar / kappa, 1, allow_negative=True, normalize=True)
-    except FemheatInputError:
-        pass
+def _proxy_kernel(x: np.ndarray, Z: np.ndarray) -> RadialKernel:
+    """A Yukawa kernel of the table's mean second moment (∫Z s² = 2l²∫Z), for the solvers'
+    symbol-based diagnostics and preconditioner choice only: the well-posedness of a pair
+    table is decided by its spectrum (:meth:`PairKernelOperator._spectrum`), and a Yukawa
+    proxy (symbol ≥ 1/(1 + l²k²), never smoothing) leaves that decision to it."""
     s = x[None, :] - x[:, None]
-    w = Z * np.gradient(x)[None, :]
-    m2 = float(np.sum(w * s * s) / max(np.sum(w), 1e-300))
-    return GaussianKernel(math.sqrt(max(m2, (x[-1] - x[0]) ** 2 * 1e-6)), 1)
+    w = np.abs(Z)
+    m2 = float(np.sum(w * s * s) / max(float(np.sum(w)), 1e-300))
+    h = float(np.min(np.diff(x)))
+    return YukawaKernel(max(math.sqrt(max(m2, 0.0) / 2.0), h), 1)
 
 
 class PairKernelOperator(NonlocalOperator):
@@ -256,8 +250,7 @@ class PairKernelOperator(NonlocalOperator):
             cond_arg = _PerCell(conductivity)
         else:
             cond_arg = conductivity
-        proxy = _proxy_kernel(x if interpolation == "linear" else 0.5 * (x[1:] + x[:-1]), Z,
-                              float(np.mean(np.abs(row))))
+        proxy = _proxy_kernel(x if interpolation == "linear" else 0.5 * (x[1:] + x[:-1]), Z)
         super().__init__(mesh, cond_arg, proxy, local_fraction=1.0, method="dense")
         xi = float(local_fraction)
         if not 0.0 <= xi <= 1.0:
