@@ -39,12 +39,14 @@ def _mode_kappa(c, v, g, w):
     return np.stack([full[..., i, j] for i, j in idx], axis=-1)
 
 
-def _write(path, c, v, g, w, drop=None, reshape=None):
-    mk = _mode_kappa(c, v, g, w)
+def _write(path, c, v, g, w, drop=None, reshape=None, iso=None):
+    mk = _mode_kappa(c, v, g if iso is None else g + iso, w)
     data = {"temperature": np.array([100.0, 200.0, 300.0]), "frequency": np.ones((NGP, NB)),
             "gamma": g, "group_velocity": v, "heat_capacity": c, "mode_kappa": mk,
             "kappa": mk.sum(axis=(1, 2)) / w.sum(), "weight": w, "mesh": np.array([4, 4, 4]),
             "qpoint": np.zeros((NGP, 3))}
+    if iso is not None:
+        data["gamma_isotope"] = iso
     if reshape:
         data[reshape] = data[reshape][..., :-1]
     with h5py.File(path, "w") as f:
@@ -125,3 +127,12 @@ def test_other_bad_input(tmp_path):
     (tmp_path / "text.hdf5").write_text("not hdf5")
     with pytest.raises(FemheatInputError, match="not a readable hdf5"):
         read_kappa_hdf5(tmp_path / "text.hdf5")
+
+
+def test_isotope_scattering_is_added(tmp_path):
+    c, v, g, w = _arrays(seed=3)
+    iso = np.full((NGP, NB), 0.1)
+    data = read_kappa_hdf5(_write(tmp_path / "k.hdf5", c, v, g, w, iso=iso), volume=VOL)
+    ref = _by_hand(c, v, g + iso, w, 1)
+    assert np.abs(data.conductivity(1) - ref).max() <= 1e-10 * np.abs(ref).max()
+    assert np.abs(data.kinetic_conductivity(1) - ref).max() <= 1e-10 * np.abs(ref).max()

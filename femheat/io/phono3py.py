@@ -13,10 +13,11 @@ yy, zz, yz, xz, xy)
 
 where (v⊗v)_⋆ is summed over the star of q (w_q points; for a q-point without symmetry it
 is w_q v⊗v), V the primitive-cell volume [Å³] and Σw_q = N the number of grid points
-(phono3py ``conductivity_RTA``: ``mode_kappa = gv_sum2 · cv / (2 g) · conversion_factor``,
-``conversion_factor = unit_to_WmK / volume``; ``kappa = mode_kappa.sum() / N``). The
-lifetime is τ_λ = 1/(2·2πΓ_λ) [ps] and the mean free path Λ_λ = |v_λ| τ_λ (1 THz Å =
-100 m s⁻¹).
+(phono3py ``conductivity_RTA``: ``mode_kappa = gv_by_gv · cv / (g · 2) · conversion_factor``,
+``conversion_factor = unit_to_WmK / volume``; ``kappa = mode_kappa.sum() / N``; modes
+below phono3py's cut-off frequency are left at zero). The lifetime is
+τ_λ = 1/(2·2πΓ_λ) [ps] with Γ = ``gamma`` (+ ``gamma_isotope`` when the file has it, as
+phono3py adds it) and the mean free path Λ_λ = |v_λ| τ_λ (1 THz Å = 100 m s⁻¹).
 
 From these, :class:`Phono3pyKappa` gives (per temperature index)
 
@@ -81,7 +82,7 @@ class Phono3pyKappa:
     frequency
         (ngp, nb) [THz].
     gamma
-        (nT, ngp, nb) [THz]; τ = 1/(4πΓ) [ps].
+        (nT, ngp, nb) [THz], isotope scattering included; τ = 1/(4πΓ) [ps].
     group_velocity
         (ngp, nb, 3) [THz Å].
     heat_capacity
@@ -292,7 +293,7 @@ def read_kappa_hdf5(path: str | Path, volume: float | None = None) -> Phono3pyKa
                 if data[name].ndim != ndim:
                     raise FemheatInputError(f"{path.name}: dataset {name!r} must be {axes}, got "
                                             f"shape {data[name].shape}")
-            for name in ("kappa", "qpoint"):
+            for name in ("kappa", "qpoint", "gamma_isotope"):
                 if name in f:
                     data[name] = np.asarray(f[name][()], dtype=float)
     except OSError as exc:
@@ -307,6 +308,12 @@ def read_kappa_hdf5(path: str | Path, volume: float | None = None) -> Phono3pyKa
             raise FemheatInputError(
                 f"{path.name}: dataset {name!r} has shape {data[name].shape}, expected {shape} "
                 f"({nt} temperatures, {ngp} irreducible q-points, {nb} bands)")
+    if "gamma_isotope" in data:  # phono3py: Γ = Γ_ph-ph + Γ_iso in the RTA lifetime
+        iso = data.pop("gamma_isotope")
+        if iso.shape not in ((ngp, nb), (nt, ngp, nb)):
+            raise FemheatInputError(f"{path.name}: dataset 'gamma_isotope' has shape {iso.shape}, "
+                                    f"expected ({ngp}, {nb}) or ({nt}, {ngp}, {nb})")
+        data["gamma"] = data["gamma"] + iso
     for name, arr in data.items():
         if not np.all(np.isfinite(arr)):
             raise FemheatInputError(f"{path.name}: dataset {name!r} holds NaN or inf values")
