@@ -28,11 +28,18 @@ Y_l the unit-mass Yukawa profile of :class:`~femheat.kernels.functions.YukawaKer
 (1D e^{−|x|/l}/(2l), 2D K₀(r/l)/(2πl²), 3D e^{−r/l}/(4πl²r)). The kernel is non-negative
 and its planar marginal is the 1D kernel with the same symbol, so a 1D slab or grating
 sees exactly the 3D response. The t-integral is a composite Gauss rule in v = artanh t
-(geometric panels down to v = 10⁻⁴ so that S is resolved to x ≈ 10⁴; 80 nodes,
+(geometric panels down to v = 10⁻⁴ so that S is resolved to x ≈ 10⁴; 96 nodes,
 |S_mix/S − 1| ≤ 5·10⁻⁸ for x ≤ 10³, measured), and the weights are renormalized to unit
 mass. A spectrum of mean free paths Λ_m carrying the conductivity fractions f_m = κ_m/κ
 is the superposition κ(k)/κ = Σ_m f_m S(kΛ_m) (:class:`MFPSpectrumKernel`): exact for
 the kinetic closure, the standard suppression-function approximation for the energy one.
+
+Near r = 0 the small-l components add up to a stronger singularity than one Yukawa's
+(2D ~1/r, 3D ~1/r²; integrable): the cell-pair quadrature integrates touching pairs
+through the potential H (ΔH = g), which stays bounded. A mixture of more than 8
+components evaluates its profile, radial mass, potential and Ψ from log–log cubic
+splines of the sums (6000 nodes on [10⁻⁶ l_min, 50 l_max]; relative accuracy 1e-10,
+measured), so the cost per evaluation does not grow with the number of components.
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ from numpy.typing import ArrayLike
 from ..errors import FemheatInputError
 from .functions import YukawaKernel
 from .radial import RadialKernel, _check_dim, _check_length, _check_tol
+
+#: mixtures with more components are evaluated from log–log splines of the sums
+_TABULATE_ABOVE = 8
+_TABLE_NODES = 6000
 
 __all__ = ["CLOSURES", "GrayBTEKernel", "MFPSpectrumKernel", "YukawaMixtureKernel",
            "gray_bte_suppression"]
@@ -139,12 +150,38 @@ class YukawaMixtureKernel(RadialKernel):
             self._h_cusp = tuple(float(sum(w * p._h_cusp[i] for w, p in zip(self.weights, self._parts)))
                                  for i in range(2))
 
-    def _sum(self, method: str, r) -> np.ndarray:
-        r = np.asarray(r, dtype=float)
+    def _exact(self, method: str, r: np.ndarray) -> np.ndarray:
         out = np.zeros(r.shape)
         for w, p in zip(self.weights, self._parts):
             out = out + w * getattr(p, method)(r)
         return out
+
+    def _sum(self, method: str, r) -> np.ndarray:
+        """Σ_j w_j f_j(r); with many components from a log–log spline of the sum on
+        [10⁻⁶ l_min, 50 l_max] (every f here is positive for r > 0 and a smooth function
+        of ln r; relative accuracy ~1e-9), the exact sum outside that range."""
+        r = np.asarray(r, dtype=float)
+        if self.weights.size <= _TABULATE_ABOVE:
+            return self._exact(method, r)
+        spline, lo, hi = self._table(method)
+        inside = (r >= lo) & (r <= hi)
+        out = np.empty(r.shape)
+        out[inside] = np.exp(spline(np.log(r[inside])))
+        if not np.all(inside):
+            out[~inside] = self._exact(method, r[~inside])
+        return out
+
+    def _table(self, method: str):
+        cache = self.__dict__.setdefault("_tables", {})
+        if method not in cache:
+            from scipy.interpolate import CubicSpline
+
+            lo, hi = 1e-6 * float(self.lengths.min()), 50.0 * float(self.lengths.max())
+            u = np.linspace(math.log(lo), math.log(hi), _TABLE_NODES)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                f = self._exact(method, np.exp(u))
+            cache[method] = (CubicSpline(u, np.log(np.maximum(f, 1e-300))), lo, hi)
+        return cache[method]
 
     def scaled(self, length: float) -> "YukawaMixtureKernel":
         s = _check_length(length, "length") / self.length
@@ -193,7 +230,7 @@ class GrayBTEKernel(YukawaMixtureKernel):
 
     ĝ(k) = S(kΛ) with S the ``closure``'s suppression function (``"energy"``: N6,
     1 − (4/15)(kΛ)² + …; ``"kinetic"``: 3(x − arctan x)/x³), realized as a positive
-    mixture of 80 Yukawa profiles of lengths tΛ, t ∈ (0, 1). Second moment per axis
+    mixture of 96 Yukawa profiles of lengths tΛ, t ∈ (0, 1). Second moment per axis
     (8/15)Λ² (energy) or (6/5)Λ² (kinetic); equivalent GK length (β = 0)
     l = √(4/15)·Λ resp. √(3/5)·Λ.
 
