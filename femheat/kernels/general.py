@@ -19,9 +19,10 @@ Two ways a kernel leaves the radial, non-negative families of
   of σ falls below :data:`MARGINAL_SYMBOL`. :class:`NonlocalOperator` runs it for every
   signed kernel, with k_max the mesh's resolvable wavenumber.
 
-* a **point-pair kernel** Z(x, X) on a 1D mesh (:class:`PairKernelOperator`), not
-  translation invariant and of any sign: given on a sample grid (x_i, X_j) and
-  interpolated bilinearly, or per bin pair (the estimator
+* a **point-pair kernel** Z(x, X) (:class:`PairKernelOperator`), not translation
+  invariant and of any sign: a Python function Z(x, X) on 1D/2D/3D meshes (bounded
+  kernels: the pair integrals are product Gauss rules), or on a 1D mesh a table given on
+  a sample grid (x_i, X_j) and interpolated bilinearly, or per bin pair (the estimator
   :func:`femheat.analysis.greenkubo_space.space_resolved_kernel` gives W_ij with
   j_i = −Σ_j W_ij ∇T_j, i.e. Z = W_ij/Δx_j on bin i × bin j). The cell-pair matrix is
 
@@ -42,8 +43,10 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
+import skfem
 from numpy.typing import ArrayLike
 
 from ..errors import FemheatInputError
@@ -160,34 +163,41 @@ class SpectrumCheck:
     asymmetry: float
 
 
-def _proxy_kernel(x: np.ndarray, Z: np.ndarray) -> RadialKernel:
-    """A Yukawa kernel of the table's mean second moment (∫Z s² = 2l²∫Z), for the solvers'
-    symbol-based diagnostics and preconditioner choice only: the well-posedness of a pair
-    table is decided by its spectrum (:meth:`PairKernelOperator._spectrum`), and a Yukawa
-    proxy (symbol ≥ 1/(1 + l²k²), never smoothing) leaves that decision to it."""
-    s = x[None, :] - x[:, None]
-    w = np.abs(Z)
-    m2 = float(np.sum(w * s * s) / max(float(np.sum(w)), 1e-300))
-    h = float(np.min(np.diff(x)))
-    return YukawaKernel(max(math.sqrt(max(m2, 0.0) / 2.0), h), 1)
+def _proxy_kernel(centroids: np.ndarray, W: np.ndarray) -> RadialKernel:
+    """A Yukawa kernel of W's mean second moment per axis (∫Z s_x² = 2l²∫Z), for the
+    solvers' symbol-based diagnostics and preconditioner choice only: the well-posedness
+    of a pair kernel is decided by its spectrum (:meth:`PairKernelOperator._spectrum`), and
+    a Yukawa proxy (symbol 1/(1 + l²k²), never smoothing) leaves that decision to it."""
+    n, d = centroids.shape
+    s2 = np.zeros((n, n))
+    for k in range(d):
+        s2 += (centroids[:, k][None, :] - centroids[:, k][:, None]) ** 2
+    w = np.abs(W)
+    m2 = float(np.sum(w * s2) / max(float(np.sum(w)), 1e-300)) / d
+    diam = float(np.max(np.ptp(centroids, axis=0)))
+    return YukawaKernel(max(math.sqrt(max(m2, 0.0) / 2.0), 1e-6 * max(diam, 1e-300)), d)
 
 
 class PairKernelOperator(NonlocalOperator):
-    r"""Nonlocal operator of a tabulated point-pair kernel Z(x, X) on a 1D P1 mesh.
+    r"""Nonlocal operator of a point-pair kernel Z(x, X) (table on 1D meshes, or function).
 
-    q(x) = −ξκ(x)T'(x) − (1−ξ)∫ Z(x, X) T'(X) dX (module docstring). It is a
+    q(x) = −ξκ(x)∇T(x) − (1−ξ)∫ Z(x, X) ∇T(X) dX (module docstring). It is a
     :class:`NonlocalOperator` (dense W), so the steady and transient solvers of
     :mod:`femheat.kernels.solvers` and :mod:`femheat.kernels.transient` take it.
 
     Parameters
     ----------
     mesh
-        ``skfem.MeshLine`` (or a 1D RegionMesh) inside the table's extent.
+        ``skfem.MeshLine`` (or a 1D RegionMesh) inside the table's extent; with
+        ``function`` also a 2D/3D RegionMesh or scikit-fem mesh.
     positions
         Sample coordinates x_i [m], strictly increasing; with ``interpolation="bins"``
         the bin edges (m + 1 values for m × m values).
     values
         Z(x_i, X_j) [W m⁻² K⁻¹] (the 1D kernel density), any sign.
+    function
+        Instead of a table: Z(x, X) [W m⁻¹⁻ᵈ K⁻¹] for points x (d, n) and X (d, m),
+        returning (n, m) (a scalar kernel, Z·I on ∇T); bounded.
     conductivity
         κ of the local part [W m⁻¹ K⁻¹] (scalar, callable or per-subdomain dict); default:
         the row integrals ∫Z(x, X) dX at the cell centroids (the local limit of the kernel).
@@ -196,14 +206,79 @@ class PairKernelOperator(NonlocalOperator):
     interpolation
         ``"linear"`` (bilinear on the sample grid) or ``"bins"`` (constant per bin pair).
     gauss_points
-        Gauss points per cell of the pair integrals.
+        Pair integrals exact for polynomials of degree 2·gauss_points − 1 per cell.
     check
         Run the spectrum check (refuse ill-posed, warn marginal).
+    max_cells
+        Largest mesh (the cell-pair matrix is dense).
     """
 
-    def __init__(self, mesh, positions: ArrayLike, values: ArrayLike, *, conductivity=None,
-                 local_fraction: float = 0.0, interpolation: str = "linear",
-                 gauss_points: int = 4, check: bool = True):
+    def __init__(self, mesh, positions: ArrayLike | None = None, values: ArrayLike | None = None,
+                 *, function: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                 conductivity=None, local_fraction: float = 0.0, interpolation: str = "linear",
+                 gauss_points: int = 4, check: bool = True, max_cells: int = 4000):
+        m_ = getattr(mesh, "mesh", mesh)
+        p, t = m_.p, m_.t
+        d = p.shape[0]
+        if function is not None:
+            if positions is not None or values is not None:
+                raise FemheatInputError("PairKernelOperator takes a table (positions, values) or "
+                                        "a function, not both")
+            if not callable(function):
+                raise FemheatInputError(f"function must be callable Z(x, X), got {function!r}")
+            self._table = None
+            self._function = function
+        else:
+            self._function = None
+            self._table = self._check_table(positions, values, interpolation, p)
+        if t.shape[1] > max_cells:
+            raise FemheatInputError(
+                f"PairKernelOperator assembles a dense ncells² matrix; {t.shape[1]} cells exceed "
+                f"max_cells = {max_cells}")
+        elem = {1: skfem.ElementLineP1, 2: skfem.ElementTriP1, 3: skfem.ElementTetP1}[d]()
+        basis = skfem.CellBasis(m_, elem, intorder=2 * int(gauss_points) - 1)
+        xq = basis.mapping.F(basis.X)  # (d, ncells, nqp)
+        wq = np.asarray(basis.dx)  # (ncells, nqp)
+        W = self._pair_integrals(xq, wq)
+        sym = 0.5 * (W + W.T)
+        asym = float(np.linalg.norm(W - W.T) / max(np.linalg.norm(W + W.T), 1e-300))
+        if asym > 0.05:
+            warnings.warn(f"PairKernelOperator: the table's antisymmetric part is {asym:.1%} of "
+                          "the symmetric one (Onsager symmetry Z(x, X) = Z(X, x) is expected "
+                          "for a scalar kernel); only the symmetric part is used",
+                          IllConditionedWarning, stacklevel=2)
+        meas = wq.sum(axis=1)
+        row = sym.sum(axis=1) / meas  # ∫_K ∫ Z dX dx / |K|: the local-limit κ_K
+        if conductivity is None:
+            mean_row = float(np.mean(row))
+            if not mean_row > 0:
+                raise IllPosedError(
+                    f"PairKernelOperator: the kernel's mean integral ∫Z(x, X)dX = {mean_row:.3g} "
+                    "W/(m K) is not positive; the kernel does not conduct heat")
+            cond_arg = _PerCell(np.where(row > 0, row, mean_row))
+        else:
+            cond_arg = conductivity
+        centroids = p[:, t].mean(axis=1).T
+        super().__init__(mesh, cond_arg, _proxy_kernel(centroids, sym), local_fraction=1.0,
+                         method="dense")
+        xi = float(local_fraction)
+        if not 0.0 <= xi <= 1.0:
+            raise FemheatInputError(f"local_fraction must be in [0, 1], got {local_fraction!r}")
+        self.local_fraction = xi
+        self.method = "dense"
+        s = self._s
+        self._W = sym / np.outer(s, s)
+        self._perm = None
+        self.stats.update(method="pair table" if self._table else "pair function", nnz=sym.size,
+                          asymmetry=asym)
+        self.spectrum = self._spectrum(sym, asym) if check else None
+
+    # ------------------------------------------------------------- pieces
+    @staticmethod
+    def _check_table(positions, values, interpolation: str, p: np.ndarray):
+        if positions is None or values is None:
+            raise FemheatInputError("PairKernelOperator needs positions and values (a table) "
+                                    "or function=Z(x, X)")
         x = np.asarray(positions, dtype=float)
         Z = np.asarray(values, dtype=float)
         if interpolation not in ("linear", "bins"):
@@ -218,61 +293,36 @@ class PairKernelOperator(NonlocalOperator):
             raise FemheatInputError("PairKernelOperator positions and values must be finite")
         if np.any(np.diff(x) <= 0):
             raise FemheatInputError("PairKernelOperator positions must be strictly increasing")
-        self._table = (x, Z, interpolation)
-        p = getattr(getattr(mesh, "mesh", mesh), "p")
         if p.shape[0] != 1:
-            raise FemheatInputError(f"PairKernelOperator needs a 1D mesh, got {p.shape[0]}D")
+            raise FemheatInputError(f"a tabulated Z(x, X) needs a 1D mesh, got {p.shape[0]}D; "
+                                    "give function=Z(x, X) on 2D/3D meshes")
         span = x[-1] - x[0]
         if p.min() < x[0] - 1e-9 * span or p.max() > x[-1] + 1e-9 * span:
             raise FemheatInputError(
                 f"the mesh [{p.min():g}, {p.max():g}] m reaches outside the kernel table "
                 f"[{x[0]:g}, {x[-1]:g}] m; Z(x, X) is not known there")
-        xq, wq, cells = self._cell_points(p, getattr(getattr(mesh, "mesh", mesh), "t"),
-                                          gauss_points)
-        zq = self._evaluate(xq.ravel(), xq.ravel()).reshape(xq.shape + xq.shape)
-        W = np.einsum("ka,kalb,lb->kl", wq, zq, wq)
-        sym = 0.5 * (W + W.T)
-        asym = float(np.linalg.norm(W - W.T) / max(np.linalg.norm(W + W.T), 1e-300))
-        if asym > 0.05:
-            warnings.warn(f"PairKernelOperator: the table's antisymmetric part is {asym:.1%} of "
-                          "the symmetric one (Onsager symmetry Z(x, X) = Z(X, x) is expected "
-                          "for a scalar kernel); only the symmetric part is used",
-                          IllConditionedWarning, stacklevel=2)
-        meas = np.array([c[1] - c[0] for c in cells])
-        row = sym.sum(axis=1) / meas  # ∫∫ Z over K × mesh / |K|: the local-limit κ_K
-        if conductivity is None:
-            mean_row = float(np.mean(row))
-            if not mean_row > 0:
-                raise IllPosedError(
-                    f"PairKernelOperator: the kernel's mean integral ∫Z(x, X)dX = {mean_row:.3g} "
-                    "W/(m K) is not positive; the table does not conduct heat")
-            conductivity = np.where(row > 0, row, mean_row)
-            cond_arg = _PerCell(conductivity)
-        else:
-            cond_arg = conductivity
-        proxy = _proxy_kernel(x if interpolation == "linear" else 0.5 * (x[1:] + x[:-1]), Z)
-        super().__init__(mesh, cond_arg, proxy, local_fraction=1.0, method="dense")
-        xi = float(local_fraction)
-        if not 0.0 <= xi <= 1.0:
-            raise FemheatInputError(f"local_fraction must be in [0, 1], got {local_fraction!r}")
-        self.local_fraction = xi
-        self.method = "dense"
-        s = self._s
-        self._W = sym / np.outer(s, s)
-        self._perm = None
-        self.stats.update(method="pair table", nnz=sym.size, asymmetry=asym)
-        self.spectrum = self._spectrum(sym, asym) if check else None
+        return x, Z, interpolation
 
-    # ------------------------------------------------------------- pieces
-    @staticmethod
-    def _cell_points(p, t, ng: int):
-        xg, wg = np.polynomial.legendre.leggauss(int(ng))
-        a = p[0, t[0]]
-        b = p[0, t[1]]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        xq = lo[:, None] + (hi - lo)[:, None] * (xg + 1) / 2
-        wq = (hi - lo)[:, None] * wg / 2
-        return xq, wq, list(zip(lo, hi))
+    def _pair_integrals(self, xq: np.ndarray, wq: np.ndarray) -> np.ndarray:
+        """W[K,K'] = Σ_ab w_Ka w_K'b Z(x_Ka, x_K'b), in row blocks of cells."""
+        d, n, nq = xq.shape
+        flat = xq.reshape(d, n * nq)
+        W = np.empty((n, n))
+        step = max(1, 4_000_000 // (n * nq * nq))
+        for k0 in range(0, n, step):
+            k1 = min(n, k0 + step)
+            rows = xq[:, k0:k1].reshape(d, -1)
+            if self._function is None:
+                z = self._evaluate(rows[0], flat[0])
+            else:
+                z = np.asarray(self._function(rows, flat), dtype=float)
+                if z.shape != (rows.shape[1], flat.shape[1]) or not np.all(np.isfinite(z)):
+                    raise FemheatInputError(
+                        f"function Z(x, X) must return finite values of shape (n, m) for x of "
+                        f"shape {rows.shape} and X of shape {flat.shape}; got {z.shape}")
+            z = z.reshape(k1 - k0, nq, n, nq)
+            W[k0:k1] = np.einsum("ka,kalb,lb->kl", wq[k0:k1], z, wq)
+        return W
 
     def _evaluate(self, x: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Z at all pairs (x_a, X_b), shape (len(x), len(X))."""
