@@ -55,13 +55,16 @@ from .operator import NonlocalOperator
 from .solver_base import IllConditionedWarning, IllPosedError
 from .well_posedness import ILL_CONDITIONED_AMPLIFICATION
 
-__all__ = ["MARGINAL_SYMBOL", "SYMBOL_NOISE", "PairKernelOperator", "SymbolCheck", "SpectrumCheck",
+__all__ = ["MARGINAL_SYMBOL", "SPECTRUM_NOISE", "SYMBOL_NOISE", "PairKernelOperator", "SymbolCheck", "SpectrumCheck",
            "check_kernel_symbol"]
 
 log = logging.getLogger(__name__)
 
 #: an interior minimum of σ(k) = ξ + (1−ξ)ĝ(k) below this warns (marginally well posed)
 MARGINAL_SYMBOL = 0.02
+#: a pair operator's λ_min below −SPECTRUM_NOISE·λ_max is refused (between that and
+#: λ_max/ILL_CONDITIONED_AMPLIFICATION it is warned as marginal)
+SPECTRUM_NOISE = 1e-8
 #: σ below −SYMBOL_NOISE is refused (the numerical transform of a table is accurate to ~1e-7)
 SYMBOL_NOISE = 1e-5
 
@@ -347,7 +350,7 @@ class PairKernelOperator(NonlocalOperator):
         lam = np.linalg.eigvalsh(xi * np.eye(A.shape[0]) + (1 - xi) * A)
         lo, hi = float(lam[0]), float(lam[-1])
         out = SpectrumCheck(lo, hi, asym)
-        if lo <= 1e-9 * abs(hi):
+        if lo < -SPECTRUM_NOISE * abs(hi):
             la = float(np.linalg.eigvalsh(A)[0])
             fix = -la / (1.0 - la) if la < 1 else 1.0
             raise IllPosedError(
@@ -360,7 +363,7 @@ class PairKernelOperator(NonlocalOperator):
         if lo < hi / ILL_CONDITIONED_AMPLIFICATION:
             warnings.warn(
                 f"PairKernelOperator: the kernel operator is marginally well posed "
-                f"(eigenvalues {lo:.3g} ... {hi:.3g}, ratio {hi / lo:.3g} > "
+                f"(eigenvalues {lo:.3g} ... {hi:.3g}, ratio {hi / max(lo, 1e-300):.3g} > "
                 f"{ILL_CONDITIONED_AMPLIFICATION:g}); grid-scale modes are amplified in "
                 "steady solutions", IllConditionedWarning, stacklevel=3)
         log.info("PairKernelOperator: eigenvalues %.3g ... %.3g, asymmetry %.2e", lo, hi, asym)
