@@ -20,8 +20,9 @@ bin-pair kernel W_ij [W/(m K)] (j_i = −Σ_j W_ij ∇T_j, seed 004 eqs. 54–55
 information inside a bin) takes W, symmetrized (Onsager; the antisymmetric part of the
 estimate is noise, reported) and averaged over each periodic lag (the sample is
 homogeneous; ``--position-resolved`` keeps Z(x_i, x_j) as estimated), cut to zero beyond
-12 nm (noise only there), as a point-pair table per bin (:class:`femheat.kernels.general.PairKernelOperator`: minimum-image pairs,
-i.e. the periodic kernel; symmetric part, spectrum checked), and solves the steady
+12 nm (noise only there), as a point-pair table per bin
+(:class:`femheat.kernels.general.PairKernelOperator`: minimum-image pairs, i.e. the
+periodic kernel; spectrum checked), and solves the steady
 temperature of a periodic hot spot Q = Q₀(e^{−(x−L/2)²/2w²} − mean), w = 3 nm;
 (3) the fitted GK model is the steady GK law with the measured κ⁽⁰⁾ and l, solved as its
 exact kernel (Yukawa, BENCHMARKS N5; the kernel and GK solvers agree to 1e-4 there) on the

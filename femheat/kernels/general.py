@@ -17,7 +17,8 @@ Two ways a kernel leaves the radial, non-negative families of
   and the local fraction that would fix it) when σ < −SYMBOL_NOISE, and warns
   :class:`~femheat.kernels.solver_base.IllConditionedWarning` when an interior minimum
   of σ falls below :data:`MARGINAL_SYMBOL`. :class:`NonlocalOperator` runs it for every
-  signed kernel, with k_max the mesh's resolvable wavenumber.
+  :class:`~femheat.kernels.functions.TabulatedKernel` (a non-negative table can still
+  have a negative transform), with k_max ≥ the mesh's resolvable wavenumber.
 
 * a **point-pair kernel** Z(x, X) (:class:`PairKernelOperator`), not translation
   invariant and of any sign: a Python function Z(x, X) on 1D/2D/3D meshes (bounded
@@ -26,14 +27,14 @@ Two ways a kernel leaves the radial, non-negative families of
   :func:`femheat.analysis.greenkubo_space.space_resolved_kernel` gives W_ij with
   j_i = −Σ_j W_ij ∇T_j, i.e. Z = W_ij/Δx_j on bin i × bin j). The cell-pair matrix is
 
-  .. math:: W[K,K'] = \int_K\int_{K'} Z(x, X)\,dX\,dx \quad [\mathrm{W\,m\,K^{-1}}\cdot\mathrm m^{-1}]
+  .. math:: W[K,K'] = \int_K\int_{K'} Z(x, X)\,dX\,dx \quad [\mathrm{W\,m^{d-1}\,K^{-1}}]
 
   by a Gauss rule per cell (exact for the per-bin form when cells do not straddle bin
   edges), symmetrized (Onsager: Z(x, X) = Z(X, x) for a scalar 1D kernel; the relative
   antisymmetric part is reported, and warned above 5 %). Well-posedness is the spectrum
   of the assembled symmetric part: with D = diag(|K|κ_K) (κ_K the local conductivity),
   the eigenvalues λ of D^{−1/2}(ξD + (1−ξ)W)D^{−1/2} must be positive (refused
-  otherwise, with the local fraction ξ ≥ −λ_min/(1 − λ_min) that would restore
+  below −:data:`SPECTRUM_NOISE`·λ_max, with the local fraction ξ ≥ −λ_min/(1 − λ_min) that would restore
   coercivity), and λ_min/λ_max below 1/:data:`ILL_CONDITIONED_AMPLIFICATION` warns.
 """
 
@@ -55,8 +56,8 @@ from .operator import NonlocalOperator
 from .solver_base import IllConditionedWarning, IllPosedError
 from .well_posedness import ILL_CONDITIONED_AMPLIFICATION
 
-__all__ = ["MARGINAL_SYMBOL", "SPECTRUM_NOISE", "SYMBOL_NOISE", "PairKernelOperator", "SymbolCheck", "SpectrumCheck",
-           "check_kernel_symbol"]
+__all__ = ["MARGINAL_SYMBOL", "SPECTRUM_NOISE", "SYMBOL_NOISE", "PairKernelOperator",
+           "SymbolCheck", "SpectrumCheck", "check_kernel_symbol"]
 
 log = logging.getLogger(__name__)
 

@@ -111,9 +111,10 @@ class YukawaMixtureKernel(RadialKernel):
     .. math:: \hat g(k) = \sum_j \frac{w_j}{1 + l_j^2k^2},\qquad
               \int g\,s_x^2 = 2\sum_j w_j l_j^2 .
 
-    The characteristic length is the largest l_j. Every quantity the quadrature needs (profile, radial mass, potential, the 3D cusp
-    terms) is the weighted sum of the components' closed forms, so touching cell pairs
-    are integrated as accurately as for one Yukawa kernel.
+    The characteristic length is the largest l_j. Every quantity the quadrature needs
+    (profile, radial mass, potential, the 3D cusp terms) is the weighted sum of the
+    components' closed forms (tabulated above 8 components, module docstring), so
+    touching cell pairs are integrated as accurately as for one Yukawa kernel.
 
     Parameters
     ----------
