@@ -33,9 +33,10 @@ Two ways a kernel leaves the radial, non-negative families of
   edges), symmetrized (Onsager: Z(x, X) = Z(X, x) for a scalar 1D kernel; the relative
   antisymmetric part is reported, and warned above 5 %). Well-posedness is the spectrum
   of the assembled symmetric part: with D = diag(|K|κ_K) (κ_K the local conductivity),
-  the eigenvalues λ of D^{−1/2}(ξD + (1−ξ)W)D^{−1/2} must be positive (refused
-  below −:data:`SPECTRUM_NOISE`·λ_max, with the local fraction ξ ≥ −λ_min/(1 − λ_min) that would restore
-  coercivity), and λ_min/λ_max below 1/:data:`ILL_CONDITIONED_AMPLIFICATION` warns.
+  the eigenvalues λ of D^{−1/2}(ξD + (1−ξ)W)D^{−1/2} must be positive (refused below
+  −:data:`SPECTRUM_NOISE`·λ_max, with the local fraction ξ ≥ −λ_min/(1 − λ_min) that
+  would restore coercivity), and λ_min/λ_max below 1/:data:`ILL_CONDITIONED_AMPLIFICATION`
+  warns (a steady solve amplifies such modes by λ_max/λ_min; transient runs are fine).
 """
 
 from __future__ import annotations
