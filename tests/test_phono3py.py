@@ -86,6 +86,12 @@ def test_reader_reproduces_kappa_by_hand(tmp_path):
     lam_s, cum = data.mfp_spectrum(it)
     assert np.all(np.diff(lam_s) >= 0) and np.all(np.diff(cum) >= 0)
     assert cum[-1] == pytest.approx(np.trace(data.conductivity(it)) / 3, rel=1e-12)
+    par = data.gk_parameters(it)
+    assert par["nonlocal_length"] == data.gk_length(it) and par["temperature"] == 200.0
+    assert par["isotropic_conductivity"] == pytest.approx(cum[-1], rel=1e-12)
+    assert lam_s[0] <= par["median_mfp"] <= lam_s[-1]
+    half = np.interp(par["median_mfp"], lam_s, cum)
+    assert half == pytest.approx(0.5 * cum[-1], rel=0.2)
     kern = data.mfp_kernel(it, dim=1, bins=8)
     assert kern.second_moment() == pytest.approx(8 / 15 * l2, rel=1e-6)  # ⟨Λ²⟩ kept per bin
 

@@ -29,8 +29,9 @@ From these, :class:`Phono3pyKappa` gives (per temperature index)
   eq. 34, l² = κ⁽²⁾/(2(1+β)κ⁽⁰⁾) per axis, with κ⁽²⁾/κ = (6/5)⟨Λ²⟩_κ (kinetic closure;
   (8/15)⟨Λ²⟩_κ with the energy closure of BENCHMARKS N6); seed 004 eq. 18 is the
   one-mode version l² = Π²/(γε), which this average generalizes over the spectrum;
-* the cumulative MFP spectrum κ_c(Λ) and the MFP-spectrum kernel
-  (:class:`femheat.kernels.mfp.MFPSpectrumKernel`).
+* the cumulative MFP spectrum κ_c(Λ), its median MFP and the MFP-spectrum kernel
+  (:class:`femheat.kernels.mfp.MFPSpectrumKernel`);
+* all of it as GK material parameters (:meth:`~Phono3pyKappa.gk_parameters`).
 
 h5py is imported when a file is read.
 """
@@ -215,6 +216,24 @@ class Phono3pyKappa:
         k = self.mode_conductivity(it).ravel()
         order = np.argsort(lam, kind="stable")
         return lam[order], np.cumsum(k[order])
+
+    def median_mfp(self, it: int = 0) -> float:
+        """Λ at which the cumulative conductivity reaches half of κ [m] (linear between modes)."""
+        lam, cum = self.mfp_spectrum(it)
+        return float(np.interp(0.5 * cum[-1], cum, lam))
+
+    def gk_parameters(self, it: int = 0, beta: float = 2.0, closure: str = "kinetic") -> dict:
+        """GK/MCV material parameters at temperature index ``it``, SI units: ``conductivity``
+        (3 × 3 list), ``isotropic_conductivity`` (tr κ/3), ``relaxation_time`` (τ̄),
+        ``nonlocal_length`` (:meth:`gk_length`), ``beta``, ``median_mfp``, ``temperature``
+        — the values a ``[materials]`` table of the ``gk`` model takes."""
+        kap = self.conductivity(it)
+        return {"temperature": float(self.temperature[self._it(it)]),
+                "conductivity": kap.tolist(),
+                "isotropic_conductivity": float(np.trace(kap) / 3.0),
+                "relaxation_time": self.relaxation_time(it),
+                "nonlocal_length": self.gk_length(it, beta, closure), "beta": float(beta),
+                "median_mfp": self.median_mfp(it)}
 
     def mfp_kernel(self, it: int = 0, dim: int = 3, bins: int = 24, closure: str = "energy"):
         """:class:`~femheat.kernels.mfp.MFPSpectrumKernel` of the binned spectrum.
