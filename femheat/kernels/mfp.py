@@ -147,6 +147,8 @@ class YukawaMixtureKernel(RadialKernel):
         self.singularity = self._parts[0].singularity
         self.smooth = False
         self.length = float(self.lengths.max())
+        #: shortest length carrying ≥ 0.1 % of the weight: sets the touching-pair face rules
+        self.quadrature_length = float(self.lengths[self.weights >= 1e-3].min())
         if self.dim == 3:
             self._h_cusp = tuple(float(sum(w * p._h_cusp[i] for w, p in zip(self.weights, self._parts)))
                                  for i in range(2))
