@@ -92,7 +92,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ..errors import FemheatInputError
 from .cell_data import _as_regions, _conductivity_per_cell, cell_gradient
-from .functions import RadialKernel
+from .functions import RadialKernel, TabulatedKernel
 from .images import _ImageTerms
 from .lattice import LatticeConvolution, detect_lattice
 from .pairs import _Growable, _spatial_order, neighbour_pairs
@@ -201,6 +201,14 @@ class NonlocalOperator(_ImageTerms):
         if not (0.0 < tol <= 0.1):
             raise FemheatInputError(f"tol must be in (0, 0.1], got {tol!r}")
         self.tol = tol
+        if isinstance(kernel, TabulatedKernel) or getattr(kernel, "signed", False):
+            # a user table (of any sign) may have a negative Fourier transform: refuse an
+            # indefinite total symbol, warn a marginal one (femheat.kernels.general)
+            from .general import check_kernel_symbol
+
+            h = float((np.mean(cell_gradient(mesh)[1]) * math.factorial(d)) ** (1.0 / d))
+            check_kernel_symbol(kernel, xi, k_max=max(50.0 / kernel.length,
+                                                      math.pi * math.sqrt(d) / h))
         self.quadrature = check_rule(quadrature, kernel)
         self.threads = max(1, int(threads))
 

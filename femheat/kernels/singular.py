@@ -192,7 +192,9 @@ class _SingularPairs:
         # face rules: touching (non-coplanar) faces carry the r-cusp of H on a shared edge
         # or vertex, separated faces are smooth; orders from tol (measured on the cube test)
         # H varies on the kernel length: faces larger than it get composite rules
-        ratio = float(np.max(self.diameter)) / (self.kernel.length * (1.0 if lam is None else float(np.min(lam))))
+        # (a mixture of lengths names its shortest significant one: quadrature_length)
+        ell = float(getattr(self.kernel, "quadrature_length", self.kernel.length))
+        ratio = float(np.max(self.diameter)) / (ell * (1.0 if lam is None else float(np.min(lam))))
         extra = 0 if ratio <= 1.5 else 1
         if self.tol >= 1e-5:
             x2, w2 = simplex_rule(2, 6, extra)

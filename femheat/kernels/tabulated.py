@@ -46,17 +46,27 @@ class TabulatedKernel(RadialKernel):
     r
         Radii [m], strictly increasing, r_0 ≥ 0 (g is held constant below r_0).
     g
-        Values ≥ 0 [m⁻ᵈ] (or any unit when normalized).
+        Values [m⁻ᵈ] (or any unit when normalized), ≥ 0 unless ``allow_negative``.
     dim
         Dimension of the normalization.
     length
         Characteristic length [m]; default √(second moment).
     normalize, rtol
         See above.
+    allow_negative
+        Accept a sign-changing profile (e.g. a kernel extracted from correlations, or a
+        model with a negative lobe). Such a kernel is flagged :attr:`signed`, and the
+        :class:`~femheat.kernels.operator.NonlocalOperator` built on it checks that the
+        total symbol ξ + (1−ξ)ĝ(k) stays positive
+        (:func:`femheat.kernels.general.check_kernel_symbol`): it refuses an ill-posed
+        kernel and warns for a marginal one. The cut-off radius is then r_max.
     """
 
+    #: True for a profile with negative values (allow_negative=True)
+    signed: bool = False
+
     def __init__(self, r: ArrayLike, g: ArrayLike, dim: int = 3, *, length: float | None = None,
-                 normalize: bool = True, rtol: float = 1e-6):
+                 normalize: bool = True, rtol: float = 1e-6, allow_negative: bool = False):
         self.dim = _check_dim(dim)
         r = np.asarray(r, dtype=float)
         g = np.asarray(g, dtype=float)
@@ -71,10 +81,12 @@ class TabulatedKernel(RadialKernel):
             raise FemheatInputError(
                 f"TabulatedKernel r must start at >= 0 and be strictly increasing; "
                 f"r[{bad}] = {r[bad]:g}, r[{bad + 1}] = {r[min(bad + 1, r.size - 1)]:g}")
-        if np.any(g < 0):
+        if np.any(g < 0) and not allow_negative:
             raise FemheatInputError(
                 f"TabulatedKernel g must be >= 0 (a negative kernel violates the second law), "
-                f"min g = {g.min():g}")
+                f"min g = {g.min():g}; pass allow_negative=True for a sign-changing kernel "
+                "whose operator is checked for well-posedness instead")
+        self.signed = bool(np.any(g < 0))
         self._r = r
         self._spline = interpolate.PchipInterpolator(r, g, extrapolate=False)
         self.rmax = float(r[-1])
@@ -83,13 +95,15 @@ class TabulatedKernel(RadialKernel):
         self.scale = _normalization(float(self._mass_at(self.rmax)), self.dim, normalize,
                                     rtol, "TabulatedKernel g")
         if length is None:
-            self.length = math.sqrt(self.second_moment())
+            m2 = self.second_moment()
+            self.length = math.sqrt(m2) if m2 > 0 else 0.25 * self.rmax
         self.smooth = False
 
     def scaled(self, length: float) -> "TabulatedKernel":
         s = _check_length(length, "length") / self.length
         return TabulatedKernel(self._r * s, self._spline(self._r) * self.scale * s ** (-self.dim),
-                               self.dim, length=length, normalize=False, rtol=1e-3)
+                               self.dim, length=length, normalize=False, rtol=1e-3,
+                               allow_negative=self.signed)
 
     def profile(self, r):
         r = np.asarray(r, dtype=float)
@@ -121,6 +135,8 @@ class TabulatedKernel(RadialKernel):
 
     def cutoff_radius(self, tol):
         tol = _check_tol(tol)
+        if self.signed:  # the mass is not monotone in r: keep the whole table
+            return self.rmax
         f = lambda x: (1.0 - self._mass_at(x)) - tol  # noqa: E731
         if f(self.rmax) > 0:
             return self.rmax

@@ -20,7 +20,10 @@ Case file::
     # family = "yukawa" (length l; = steady GK with beta = 0), "power_law" (length c,
     # exponent p > d), "tabulated" (file = "g.csv": columns r [m], g(r) [any unit,
     # normalized]; relative to the case file; optional length rescales the table so
-    # that sqrt(second moment) = length)
+    # that sqrt(second moment) = length; allow_negative = true for a sign-changing g,
+    # refused if xi + (1 - xi) g^(k) < 0 somewhere), "gray_bte" (length = mean free
+    # path; closure = "energy" | "kinetic", BENCHMARKS N6), "mfp_spectrum" (file = CSV of
+    # MFP [m], conductivity fraction, or a phono3py kappa-m*.hdf5 with temperature [K])
     local_fraction = 0.0       # xi in [0, 1]: q = -xi kappa grad T - (1 - xi) int Z grad T
     relaxation_time = 0.0      # tau [s]: MCV memory on the kernel flux (transient runs)
     memory = [{weight = 0.4, relaxation_time = 0.0}, {weight = 0.6, relaxation_time = 1e-11}]
@@ -64,17 +67,10 @@ import numpy as np
 from ..errors import BoundaryConditionError, FemheatInputError, RegionError
 from ..physics.conditions import Convection, HeatFlux, Temperature
 from ..registry import Model, register
+from .kernel_families import KERNEL_FAMILIES, build_kernel
 
 __all__ = ["KernelModel", "KERNEL_FAMILIES", "KERNEL_METHODS", "KERNEL_BOUNDARIES"]
 
-#: kernel families and the keys of ``model.kernel`` each takes (besides ``family``)
-KERNEL_FAMILIES = {
-    "gaussian": {"length": "a [m]: g = exp(-r^2/2a^2)/((2 pi)^(d/2) a^d)"},
-    "yukawa": {"length": "l [m]: symbol 1/(1 + l^2 k^2), steady GK with beta = 0"},
-    "power_law": {"length": "core radius c [m]", "exponent": "decay exponent p > d"},
-    "tabulated": {"file": "CSV of r [m], g(r), relative to the case file",
-                  "length": "optional [m]: rescale so that sqrt(second moment) = length"},
-}
 KERNEL_METHODS = ("auto", "dense", "cutoff", "hmatrix", "fft")
 KERNEL_BOUNDARIES = ("truncate", "mirror", "periodic")
 _QUADRATURES = ("exact", "centroid")
@@ -130,24 +126,6 @@ def _static(f: Any) -> Any:
     return f
 
 
-def _read_table(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """Columns r [m], g(r) of a CSV file ('#' comments, an optional header line)."""
-    if not path.is_file():
-        raise FemheatInputError(f"{where}: file {str(path)!r} does not exist (paths are "
-                                "relative to the case file)")
-    data = None
-    for skip in (0, 1):
-        try:
-            data = np.loadtxt(path, delimiter=",", comments="#", skiprows=skip, ndmin=2)
-            break
-        except ValueError:
-            continue
-    if data is None or data.shape[1] != 2 or data.shape[0] < 2:
-        raise FemheatInputError(f"{where}: {str(path)!r} must hold two numeric columns "
-                                "r [m], g(r) (comma separated, >= 2 rows)")
-    return data[:, 0], data[:, 1]
-
-
 class KernelModel(Model):
     """Nonlocal kernel conduction on P1 temperatures (module docstring)."""
 
@@ -156,7 +134,9 @@ class KernelModel(Model):
     description = ("nonlocal kernel: q = -xi kappa grad T - (1 - xi) int Z grad T dR, "
                    "optional MCV memory tau")
     options = {
-        "kernel": "{family, length [m], exponent (power_law), file (tabulated)}",
+        "kernel": "{family, length [m], exponent (power_law), file (tabulated, mfp_spectrum), "
+                  "closure (gray_bte, mfp_spectrum), temperature (phono3py file), "
+                  "allow_negative (tabulated)}",
         "local_fraction": "xi in [0, 1]",
         "relaxation_time": "tau [s]: MCV memory on the kernel flux",
         "memory": "[{weight, relaxation_time [s]}, ...]: memory modes (weights sum to 1)",
@@ -245,9 +225,11 @@ class KernelModel(Model):
             raise FemheatInputError(f"{where}: unknown key(s) {unknown} for family {family!r}; "
                                     f"allowed: {', '.join(sorted(allowed))}")
         out: dict[str, Any] = {"family": family}
-        required = ["file"] if family == "tabulated" else ["length"]
+        required = ["file"] if family in ("tabulated", "mfp_spectrum") else ["length"]
         if family == "power_law":
             required.append("exponent")
+        if family == "mfp_spectrum" and str(spec.get("file", "")).endswith((".hdf5", ".h5")):
+            required.append("temperature")
         for key in required:
             if key not in spec:
                 raise FemheatInputError(
@@ -259,6 +241,15 @@ class KernelModel(Model):
             out["length"] = length
         if "exponent" in spec:
             out["exponent"] = _number(spec["exponent"], f"{where}.exponent")
+        if "closure" in spec:
+            out["closure"] = _choice(spec["closure"], ("energy", "kinetic"), f"{where}.closure")
+        if "allow_negative" in spec:
+            if not isinstance(spec["allow_negative"], bool):
+                raise FemheatInputError(f"{where}.allow_negative must be true or false, got "
+                                        f"{spec['allow_negative']!r}")
+            out["allow_negative"] = spec["allow_negative"]
+        if "temperature" in spec:
+            out["temperature"] = _number(spec["temperature"], f"{where}.temperature", "K")
         if "file" in spec:
             if not isinstance(spec["file"], str):
                 raise FemheatInputError(f"{where}.file must be a path string, got {spec['file']!r}")
@@ -286,6 +277,15 @@ class KernelModel(Model):
         self._check_materials(regions, materials)
         temperature = self._temperatures(regions, boundary_conditions)
         kernel = self._kernel(opts["kernel"], regions.dim, Path(base))
+        from ..kernels.functions import TabulatedKernel
+
+        if isinstance(kernel, TabulatedKernel):  # user table: refuse a negative symbol now
+            from ..kernels.general import check_kernel_symbol
+
+            try:
+                check_kernel_symbol(kernel, opts["local_fraction"])
+            except FemheatInputError as exc:
+                raise type(exc)(f"model.kernel: {exc}") from None
         from ..kernels.quadrature import check_rule
 
         try:
@@ -354,28 +354,7 @@ class KernelModel(Model):
 
     @staticmethod
     def _kernel(spec: dict, dim: int, base: Path):
-        from ..kernels.functions import (GaussianKernel, PowerLawKernel, TabulatedKernel,
-                                         YukawaKernel)
-
-        family, where = spec["family"], "model.kernel"
-        try:
-            if family == "gaussian":
-                return GaussianKernel(spec["length"], dim)
-            if family == "yukawa":
-                return YukawaKernel(spec["length"], dim)
-            if family == "power_law":
-                if not spec["exponent"] > dim:
-                    raise FemheatInputError(
-                        f"{where}.exponent must exceed the mesh dimension d = {dim} (the "
-                        f"kernel is not normalizable otherwise), got {spec['exponent']}")
-                return PowerLawKernel(spec["length"], spec["exponent"], dim)
-            r, g = _read_table((base / spec["file"]).resolve(), f"{where}.file")
-            kernel = TabulatedKernel(r, g, dim)
-            return kernel.scaled(spec["length"]) if "length" in spec else kernel
-        except FemheatInputError as exc:
-            text = str(exc)
-            raise FemheatInputError(text if text.startswith(where) else f"{where}: {text}") \
-                from None
+        return build_kernel(spec, dim, base)
 
     @staticmethod
     def _boundary(regions, opts: dict, temperature: dict):
