@@ -39,7 +39,6 @@ from numpy.typing import ArrayLike
 
 from ..errors import FemheatInputError
 from ..validation import finite_array
-from .krylov import _pcg, _restrict
 from .solver_base import _dim, _mesh
 from .transient import NonlocalTheta
 
@@ -209,7 +208,7 @@ class MultiModeTheta(NonlocalTheta):
         self.mode_flux = qm
         self.flux = qm.sum(axis=0)
         dt, th, cf = self.dt, self.theta, self.cf
-        free, Mc = self.free, self.Mc
+        Mc = self.Mc
         t = t_start
         yield t, T.copy()
         b_old = self._b(t)
@@ -218,30 +217,13 @@ class MultiModeTheta(NonlocalTheta):
         def apply_full(x):
             return Mc @ x / dt + (th * cf) * op.apply(x)
 
-        mv = _restrict(apply_full, n, free)
         for _ in range(steps):
             t_new = t + dt
             b_new = self._b(t_new) if self._timed else b_old
             b_th = th * b_new + (1 - th) * b_old
             rhs = b_th - cf * op.apply(T) + self.memory_load()
-            guess = np.zeros(free.size) if last is None else last
-            xf, its, _ = _pcg(mv, rhs[free], self._solveP, guess, self.tol,
-                              self.max_iterations, f"time step to t = {t_new:.4g} s")
-            last = xf
-            self.iterations.append(its)
-            dT = np.zeros(n)
-            dT[free] = xf
+            dT, last = self._increment(apply_full, rhs, b_th, last, t_new)
             T_new = T + dT
-            full = apply_full(dT) - rhs
-            dE = float(np.sum(Mc @ dT)) / dt
-            S = float(b_th.sum())
-            H = 0.0
-            for nm, dofs in self.owners.items():
-                h = -float(full[dofs].sum())
-                self.boundary_heat_flow[nm] = h
-                H += h
-            scale = float(np.abs(Mc @ dT).sum()) / dt + abs(S) + abs(H) + 1e-300
-            self.energy_errors.append(abs(dE - S + H) / scale)
             q_T = np.asarray(op.flux(th * T_new + (1 - th) * T), dtype=float)
             q_th = (self.cm_modes[:, None, None] * self.mode_flux
                     + (w * self.cf_modes)[:, None, None] * q_T[None])

@@ -220,7 +220,6 @@ class NonlocalTheta:
                 q = finite_array(initial_flux, "initial_flux").reshape(ncells, d).copy()
             self.flux = q
         dt, th, cf, cm = self.dt, self.theta, self.cf, self.cm
-        free = self.free
         Mc = self.Mc
         t = t_start
         yield t, T.copy()
@@ -239,32 +238,41 @@ class NonlocalTheta:
             def apply_full(x):
                 return Mc @ x / dt + (th * cf) * op.apply(x)
 
-            mv = _restrict(apply_full, n, free)
-            guess = np.zeros(free.size) if last is None else last
-            xf, its, _ = _pcg(mv, rhs[free], self._solveP, guess, self.tol,
-                              self.max_iterations, f"time step to t = {t_new:.4g} s")
-            last = xf
-            self.iterations.append(its)
-            dT = np.zeros(n)
-            dT[free] = xf
+            dT, last = self._increment(apply_full, rhs, b_th, last, t_new)
             T_new = T + dT
-            # energy balance: reactions of the Dirichlet rows are the outflows
-            full = apply_full(dT) - rhs
-            dE = float(np.sum(Mc @ dT)) / dt
-            S = float(b_th.sum())
-            H = 0.0
-            for nm, dofs in self.owners.items():
-                h = -float(full[dofs].sum())
-                self.boundary_heat_flow[nm] = h
-                H += h
-            scale = float(np.abs(Mc @ dT).sum()) / dt + abs(S) + abs(H) + 1e-300
-            self.energy_errors.append(abs(dE - S + H) / scale)
             if memory:
                 T_th = th * T_new + (1 - th) * T
                 q_th = cm * self.flux + cf * np.asarray(op.flux(T_th), dtype=float)
                 self.flux = (q_th - (1 - th) * self.flux) / th
             T, t, b_old = T_new, t_new, b_new
             yield t, T.copy()
+
+    def _increment(self, apply_full: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray,
+                   b_th: np.ndarray, last: np.ndarray | None, t_new: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Solve (M_C/Δt + θ c_f K) ΔT = rhs on the free DOFs by PCG (warm-started from
+        the previous step's ``last``), record the iterations, the boundary heat flows
+        (the Dirichlet rows' reactions) and the step's energy-balance error
+        |ΔE/Δt − S + H| / scale; return (ΔT, the free-DOF solution)."""
+        n, free, Mc, dt = self.n, self.free, self.Mc, self.dt
+        mv = _restrict(apply_full, n, free)
+        guess = np.zeros(free.size) if last is None else last
+        xf, its, _ = _pcg(mv, rhs[free], self._solveP, guess, self.tol,
+                          self.max_iterations, f"time step to t = {t_new:.4g} s")
+        self.iterations.append(its)
+        dT = np.zeros(n)
+        dT[free] = xf
+        full = apply_full(dT) - rhs
+        dE = float(np.sum(Mc @ dT)) / dt
+        S = float(b_th.sum())
+        H = 0.0
+        for nm, dofs in self.owners.items():
+            h = -float(full[dofs].sum())
+            self.boundary_heat_flow[nm] = h
+            H += h
+        scale = float(np.abs(Mc @ dT).sum()) / dt + abs(S) + abs(H) + 1e-300
+        self.energy_errors.append(abs(dE - S + H) / scale)
+        return dT, xf
 
     def report(self) -> SolveReport:
         """Iteration counts and the worst per-step energy balance so far."""

@@ -137,6 +137,23 @@ class _FrequencyWriter:
         return [f for _, f in self.entries] + (["frequency.pvd"] if self.entries else [])
 
 
+def write_frequency_table(rows: list[dict], path: Path) -> list[str]:
+    """``frequency.csv``: per frequency f [Hz] and ω [rad/s], the amplitude and phase
+    [deg] of every complex observable of ``rows`` (dicts with a ``"frequency"`` key);
+    returns the observables' names."""
+    keys = [k for k in rows[0] if k != "frequency"]
+    header = ["frequency_Hz", "omega_rad_s"] + [f"{k}:{p}" for k in keys
+                                                 for p in ("amplitude", "phase_deg")]
+    lines = [",".join(header)]
+    for r in rows:
+        vals = [r["frequency"], 2 * np.pi * r["frequency"]]
+        for k in keys:
+            vals += [abs(r[k]), float(np.degrees(np.angle(r[k])))]
+        lines.append(",".join(f"{v:.12g}" for v in vals))
+    write_text(path, "\n".join(lines) + "\n")
+    return keys
+
+
 def _bode(rows: list[dict], keys: list[str], png: Path, title: str) -> None:
     import matplotlib
 
@@ -242,16 +259,7 @@ def _sweep(case, model, out: Path, summary: dict, progress) -> dict:
             progress(k + 1, len(freqs))
     timings["solve_s"] = _time.perf_counter() - ts
     timings["per_frequency_s"] = timings["solve_s"] / len(freqs)
-    keys = [k for k in rows[0] if k != "frequency"]
-    header = ["frequency_Hz", "omega_rad_s"] + [f"{k}:{p}" for k in keys
-                                                 for p in ("amplitude", "phase_deg")]
-    lines = [",".join(header)]
-    for r in rows:
-        vals = [r["frequency"], 2 * np.pi * r["frequency"]]
-        for k in keys:
-            vals += [abs(r[k]), float(np.degrees(np.angle(r[k])))]
-        lines.append(",".join(f"{v:.12g}" for v in vals))
-    write_text(out / "frequency.csv", "\n".join(lines) + "\n")
+    keys = write_frequency_table(rows, out / "frequency.csv")
     files = list(summary["inputs_kept"]) + (writer.files if writer else []) + ["frequency.csv"]
     bcs = case.problem.boundary_conditions
     response = [f"heat_flow:{b}" if isinstance(bcs.get(b), Temperature) else f"temperature:{b}"

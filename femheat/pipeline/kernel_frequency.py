@@ -31,7 +31,6 @@ from typing import Callable
 import numpy as np
 import skfem
 
-from ..io.atomic import write_text
 from ..io.writers import write_pvd, write_summary, write_vtu
 from ..physics.conditions import Temperature
 
@@ -83,7 +82,7 @@ def _write_vtu(system, out: Path, k: int, state) -> str:
 
 def kernel_sweep(case, model, out: Path, summary: dict, progress) -> dict:
     """Solve and write every frequency of ``case.frequency``; return the summary."""
-    from .frequency import _bode
+    from .frequency import _bode, write_frequency_table
 
     t0 = _time.perf_counter()
     system = model.assemble(case.problem)
@@ -109,16 +108,7 @@ def kernel_sweep(case, model, out: Path, summary: dict, progress) -> dict:
             progress(k + 1, len(freqs))
     timings["solve_s"] = _time.perf_counter() - ts
     timings["per_frequency_s"] = timings["solve_s"] / len(freqs)
-    keys = [k for k in rows[0] if k != "frequency"]
-    header = ["frequency_Hz", "omega_rad_s"] + [f"{k}:{p}" for k in keys
-                                                 for p in ("amplitude", "phase_deg")]
-    lines = [",".join(header)]
-    for r in rows:
-        vals = [r["frequency"], 2 * np.pi * r["frequency"]]
-        for k in keys:
-            vals += [abs(r[k]), float(np.degrees(np.angle(r[k])))]
-        lines.append(",".join(f"{v:.12g}" for v in vals))
-    write_text(out / "frequency.csv", "\n".join(lines) + "\n")
+    keys = write_frequency_table(rows, out / "frequency.csv")
     files = list(summary["inputs_kept"]) + [n for _, n in vtus] + (
         ["frequency.pvd"] if vtus else []) + ["frequency.csv"]
     bcs = case.problem.temperature
