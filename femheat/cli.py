@@ -194,7 +194,11 @@ def _plot(args: argparse.Namespace) -> int:
     if not args.no_report:
         files.append(write_report(path, res).name)
     fa = res["flux_analysis"]
-    if fa is not None:
+    if fa is not None and fa.get("vortices") is None:
+        print("flux (3D): Hodge energy fractions " + ", ".join(
+            f"{k} {val:.3g}" for k, val in fa["hodge"]["fractions"].items())
+            + f"; max |curl q| {fa['vorticity_max']:.3g} W/m^3")
+    elif fa is not None:
         v = fa["vortices"]
         print(f"flux: {v['vortices']} vortices, {v['saddles']} saddles, {v['eddies']} eddies; "
               f"Hodge energy fractions " + ", ".join(

@@ -99,7 +99,15 @@ def test_plot_3d_result_renders_slices_clip_and_jump_maps(stack_3d, caplog):
     for f in ("plots/slices.png", "plots/clip.png", "plots/interface_jumps.png"):
         assert f in res["files"], res["files"]
         assert_not_blank(out / f)
-    assert res["flux_analysis"] is None and not (out / "flux_analysis.json").exists()
+    # 3D Helmholtz–Hodge numbers in flux_analysis.json; the vortex analysis stays 2D-only
+    fa = json.loads((out / "flux_analysis.json").read_text())
+    assert fa == res["flux_analysis"] and fa["dimension"] == 3 and fa["vortices"] is None
+    for variant in ("hodge", "tangential"):
+        n = fa[variant]["l2_norms"]
+        assert n["flux"] > 0 and fa[variant]["orthogonality_defect"] < 1e-10, fa[variant]
+        assert abs(sum(fa[variant]["fractions"].values()) - 1) < 1e-10
+    assert np.isfinite(fa["vorticity_max"]) and fa["vorticity_max"] >= 0
+    assert "plots/heat_flux.png" not in res["files"]
     assert "2D only: skipped for this 3D result" in caplog.text
 
 

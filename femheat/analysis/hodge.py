@@ -215,9 +215,14 @@ def _solve(K: sp.spmatrix, b: np.ndarray, P: Optional[sp.spmatrix], mass: np.nda
     return spla.spsolve(A, np.concatenate([b, [0.0]]))[:-1]
 
 
-def helmholtz_hodge(mesh: skfem.MeshTri, flux: FluxSource, *, boundary: str = "normal",
+def helmholtz_hodge(mesh: skfem.Mesh, flux: FluxSource, *, boundary: str = "normal",
                     absorb_harmonic: bool = False, intorder: int = 4) -> HodgeDecomposition:
     """Helmholtz–Hodge decomposition q = ∇φ + curl ψ + h on a triangle mesh.
+
+    A tetrahedral mesh is passed on to
+    :func:`femheat.analysis.hodge3d.helmholtz_hodge_3d` (q = ∇φ + curl A + h,
+    A in Nédélec N0), which returns a
+    :class:`~femheat.analysis.hodge3d.HodgeDecomposition3D`.
 
     Parameters
     ----------
@@ -240,11 +245,20 @@ def helmholtz_hodge(mesh: skfem.MeshTri, flux: FluxSource, *, boundary: str = "n
         from ..errors import FemheatInputError
 
         raise FemheatInputError(f"boundary = {boundary!r}; choose one of {BOUNDARY_VARIANTS}")
+    if mesh.p.shape[0] == 3:
+        from .hodge3d import helmholtz_hodge_3d
+
+        if absorb_harmonic:
+            from ..errors import FemheatInputError
+
+            raise FemheatInputError("absorb_harmonic = True is 2D only; 3D harmonic fields "
+                                    "stay in the remainder h (femheat.analysis.hodge3d)")
+        return helmholtz_hodge_3d(mesh, flux, boundary=boundary, intorder=intorder)
     if mesh.p.shape[0] != 2:
         from ..errors import FemheatInputError
 
         raise FemheatInputError("the Helmholtz–Hodge decomposition is implemented for 2D "
-                                f"meshes; this one has dimension {mesh.p.shape[0]}")
+                                f"and 3D meshes; this one has dimension {mesh.p.shape[0]}")
     basis = skfem.CellBasis(mesh, skfem.ElementTriP1(), intorder=intorder)
     q = _Flux(mesh, flux, intorder).cell(basis)  # (2, ne, nq)
     # load vectors (q, ∇v_i) and (q, curl v_i), stiffness (∇u, ∇v) = (curl u, curl v)

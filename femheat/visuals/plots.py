@@ -22,8 +22,9 @@ Pictures (PNG, in ``RESULT_DIR/plots/``), matplotlib (Agg) unless noted:
 * 3D runs: ``slices.png`` (three orthogonal planes through the centre, T
   discontinuous at interfaces, flux arrows, interfaces cut in white) and
   ``clip.png`` (the body cut open, streamlines of q), from
-  :mod:`femheat.visuals.slices` (VTK); the 2D flux analysis is skipped with a
-  log note (no 3D Helmholtz–Hodge/vortex analysis);
+  :mod:`femheat.visuals.slices` (VTK); ``flux_analysis.json`` holds the 3D
+  Helmholtz–Hodge norms and max vorticity (:mod:`femheat.analysis.hodge3d`);
+  the vortex analysis stays 2D-only (a log note);
 * ``temperature.gif`` (+ ``.mp4`` with ffmpeg) with ``animate=True``
   (``femheat plot --animate``): T over the saved steps, fixed colours
   (:mod:`femheat.visuals.animation`);
@@ -118,33 +119,39 @@ def read_result(folder: str | Path, vtu: Optional[str | Path] = None) -> ResultF
 
 
 def _merged_mesh(r: ResultFields):
-    """The skfem triangle mesh behind the exploded VTU mesh (duplicated points merged)."""
+    """The skfem triangle (tetrahedral) mesh behind the exploded VTU mesh
+    (duplicated points merged)."""
     import skfem
 
-    xy = r.points[:, :2]
+    xy = r.points[:, : r.dim]
     scale = max(float(np.ptp(xy)), 1e-300)
     key = np.round(xy / scale, 10)
     uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    p = np.zeros((2, uniq.shape[0]))
+    p = np.zeros((r.dim, uniq.shape[0]))
     p[:, inv.ravel()] = xy.T
-    t = inv.ravel()[r.cells].T  # (3, n_cells), the writer's cell order
-    mesh = skfem.MeshTri(p, np.ascontiguousarray(t), sort_t=False)
+    t = inv.ravel()[r.cells].T  # (d + 1, n_cells), the writer's cell order
+    cls = skfem.MeshTri if r.dim == 2 else skfem.MeshTet
+    mesh = cls(p, np.ascontiguousarray(t), sort_t=False)
     if not np.array_equal(mesh.t, t):  # keep the writer's vertex order per cell
         raise FemheatInputError("cannot rebuild the mesh of the VTU in its cell order")
     return mesh
 
 
 def flux_analysis(r: ResultFields, flux_scale: Optional[float] = None) -> Optional[dict]:
-    """Helmholtz–Hodge and vortex analysis of a 2D result (None in 3D).
+    """Helmholtz–Hodge and vortex analysis of a result.
 
-    Returns ``mesh``, ``qv`` (vertex flux), ``hodge`` (boundary="normal"),
+    2D: returns ``mesh``, ``qv`` (vertex flux), ``hodge`` (boundary="normal"),
     ``stream`` (the tangential-variant ψ, for streamlines and eddies),
     ``vorticity``, ``vortices`` (:class:`~femheat.analysis.vortices.VortexReport`)
     and ``summary`` (JSON-ready). ``flux_scale`` [W m⁻²]: see
     :func:`~femheat.analysis.vortices.critical_points` (round-off zeros).
+    3D: ``mesh``, ``hodge`` and ``tangential``
+    (:class:`~femheat.analysis.hodge3d.HodgeDecomposition3D`, both variants) and
+    ``summary`` (their norms, energy fractions and the largest |curl q|);
+    ``summary["vortices"]`` is None (critical points are 2D only).
     """
-    if r.dim != 2:
-        return None
+    if r.dim == 3:
+        return _flux_analysis_3d(r)
     import skfem
 
     from ..analysis.hodge import helmholtz_hodge, vorticity
@@ -170,6 +177,28 @@ def flux_analysis(r: ResultFields, flux_scale: Optional[float] = None) -> Option
                "vortices": rep.summary()}
     return {"mesh": mesh, "qv": qv, "hodge": normal, "stream": tangential.stream_function,
             "vorticity": omega, "vortices": rep, "summary": summary}
+
+
+def _flux_analysis_3d(r: ResultFields) -> dict:
+    """3D Helmholtz–Hodge (:mod:`femheat.analysis.hodge3d`) of the vertex-linear flux."""
+    import skfem
+
+    from ..analysis.hodge3d import helmholtz_hodge_3d
+
+    mesh = _merged_mesh(r)
+    basis = skfem.CellBasis(mesh, skfem.ElementVector(skfem.ElementTetDG(skfem.ElementTetP1())),
+                            intorder=2)
+    dofs = np.zeros(basis.N)
+    qx = r.heat_flux[:, :3].reshape(-1, 4, 3)  # (cell, vertex, component)
+    for v in range(4):
+        for c in range(3):
+            dofs[basis.element_dofs[3 * v + c]] = qx[:, v, c]
+    normal = helmholtz_hodge_3d(mesh, (basis, dofs))
+    tangential = helmholtz_hodge_3d(mesh, (basis, dofs), boundary="tangential")
+    hs = normal.summary()
+    summary = {"dimension": 3, "hodge": hs, "tangential": tangential.summary(),
+               "vorticity_max": hs["vorticity_max"], "vortices": None}
+    return {"mesh": mesh, "hodge": normal, "tangential": tangential, "summary": summary}
 
 
 def interface_jumps(r: ResultFields) -> dict[int, tuple[np.ndarray, np.ndarray, str]]:
@@ -463,8 +492,8 @@ def plot_result(folder: str | Path, *, render: bool = True,
 
     Returns ``{"files": [relative paths], "flux_analysis": summary or None,
     "interface_jumps": {...}, "animation": ... or None}``; the flux analysis
-    (2D only; 3D results are skipped with a log note) is also written to
-    ``flux_analysis.json``. ``render`` adds the PyVista render (skipped with a log
+    (3D: Helmholtz–Hodge norms and vorticity only, the vortex analysis is 2D
+    only, with a log note) is also written to ``flux_analysis.json``. ``render`` adds the PyVista render (skipped with a log
     message when PyVista is missing). 3D results get ``slices.png`` and
     ``clip.png``. ``animate`` adds ``temperature.gif`` of a series of two or more
     saved steps (:func:`femheat.visuals.animation.animate_result`: at most 60
@@ -481,12 +510,14 @@ def plot_result(folder: str | Path, *, render: bool = True,
         files.append(_temperature_png(r, out / "temperature.png"))
     else:
         files += _pictures_3d(r, out)
-        log.info("flux analysis (Helmholtz-Hodge, vortices) is 2D only: skipped for this "
-                 "3D result")
+        log.info("vortex/critical-point analysis (and its flux pictures) is 2D only: "
+                 "skipped for this 3D result; 3D Helmholtz-Hodge norms and vorticity go "
+                 "to flux_analysis.json")
     fa = flux_analysis(r)
     if fa is not None:
-        files.append(_flux_png(r, fa, out / "heat_flux.png"))
-        files.append(_potentials_png(fa, out / "potentials.png"))
+        if r.dim == 2:
+            files.append(_flux_png(r, fa, out / "heat_flux.png"))
+            files.append(_potentials_png(fa, out / "potentials.png"))
         write_text(r.folder / "flux_analysis.json", json.dumps(fa["summary"], indent=2))
     jumps = interface_jumps(r)
     if jumps and r.dim == 3:

@@ -79,6 +79,11 @@ def _flux_section(fa: Optional[dict]) -> str:
     h = fa["hodge"]
     rows = [(k, v, h["fractions"].get(k, 1.0)) for k, v in h["l2_norms"].items()]
     v = fa["vortices"]
+    if v is None:  # 3D: no critical-point analysis
+        return "\n".join(["<h3>Helmholtz–Hodge decomposition q = ∇φ + curl A + h</h3>",
+                          _table(rows, ("part", "L² norm [W/m]", "energy fraction")),
+                          _table([("max |curl q| [W/m³]", fa.get("vorticity_max"))]),
+                          "<p>vortex analysis: 2D results only</p>"])
     parts = ["<h3>Helmholtz–Hodge decomposition q = ∇φ + curl ψ + h</h3>",
              _table(rows, ("part", "L² norm [W/m]", "energy fraction")),
              "<h3>Critical points and eddies</h3>",
