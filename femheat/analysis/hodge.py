@@ -147,8 +147,24 @@ def _prolongation(mesh: skfem.Mesh, absorb: bool) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, m))
 
 
+class PartNorms:
+    """L² norms of a decomposition's parts (values at the quadrature points of
+    ``self.basis``, shape (d, n_cells, n_q) or cellwise (d, n_cells))."""
+
+    def _l2(self, v: np.ndarray) -> float:
+        if v.ndim == 2:
+            v = v[:, :, None]
+        return float(np.sqrt(((v**2).sum(axis=0) * self.basis.dx).sum()))
+
+    @property
+    def norms(self) -> dict[str, float]:
+        """‖q‖, ‖∇φ‖, ‖solenoidal part‖, ‖h‖ [W m⁻² · m^(d/2)]."""
+        return {"flux": self._l2(self.flux_values), "gradient": self._l2(self.gradient),
+                "solenoidal": self._l2(self.solenoidal), "harmonic": self._l2(self.harmonic)}
+
+
 @dataclass
-class HodgeDecomposition:
+class HodgeDecomposition(PartNorms):
     """The parts of q = ∇φ + curl ψ + h on one triangle mesh.
 
     Attributes
@@ -174,16 +190,6 @@ class HodgeDecomposition:
     harmonic: np.ndarray
     basis: skfem.CellBasis = field(repr=False)
     flux_values: np.ndarray = field(repr=False)
-
-    def _l2(self, v: np.ndarray) -> float:
-        if v.ndim == 2:
-            v = v[:, :, None]
-        return float(np.sqrt(((v**2).sum(axis=0) * self.basis.dx).sum()))
-
-    @property
-    def norms(self) -> dict[str, float]:
-        return {"flux": self._l2(self.flux_values), "gradient": self._l2(self.gradient),
-                "solenoidal": self._l2(self.solenoidal), "harmonic": self._l2(self.harmonic)}
 
     @property
     def harmonic_mean(self) -> np.ndarray:

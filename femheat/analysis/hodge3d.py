@@ -76,7 +76,7 @@ import scipy.sparse.linalg as spla
 import skfem
 from skfem.helpers import cross, curl, dot, grad
 
-from .hodge import BOUNDARY_VARIANTS, FluxSource, _Flux
+from .hodge import BOUNDARY_VARIANTS, FluxSource, PartNorms, _Flux
 
 __all__ = ["HodgeDecomposition3D", "helmholtz_hodge_3d", "vorticity_3d",
            "laplace", "curl_curl", "gauge", "vector_mass"]
@@ -130,7 +130,7 @@ def _unit(v, w):
 
 
 @dataclass
-class HodgeDecomposition3D:
+class HodgeDecomposition3D(PartNorms):
     """The parts of q = ∇φ + curl A + h on one tetrahedral mesh.
 
     Attributes
@@ -161,16 +161,6 @@ class HodgeDecomposition3D:
     edge_basis: skfem.CellBasis = field(repr=False)
     flux_values: np.ndarray = field(repr=False)
     absorb_harmonic: bool = False
-
-    def _l2(self, v: np.ndarray) -> float:
-        if v.ndim == 2:
-            v = v[:, :, None]
-        return float(np.sqrt(((v**2).sum(axis=0) * self.basis.dx).sum()))
-
-    @property
-    def norms(self) -> dict[str, float]:
-        return {"flux": self._l2(self.flux_values), "gradient": self._l2(self.gradient),
-                "solenoidal": self._l2(self.solenoidal), "harmonic": self._l2(self.harmonic)}
 
     @property
     def vorticity_values(self) -> np.ndarray:

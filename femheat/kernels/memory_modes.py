@@ -181,15 +181,7 @@ class MultiModeTheta(NonlocalTheta):
         with τ = 0 always start at wₘ q[T0]. ``self.flux`` is the total Σₘ qₘ.
         """
         op, n = self.op, self.n
-        basis = op.basis
-        if callable(T0):
-            T = np.asarray(T0(basis.doflocs), dtype=float).copy()
-        else:
-            arr = finite_array(T0, "T0")
-            T = np.full(n, float(arr)) if arr.ndim == 0 else arr.copy()
-        if T.shape != (n,) or not np.all(np.isfinite(T)):
-            raise FemheatInputError(f"T0 must give {n} finite nodal values")
-        T[self.fixed] = self.values
+        T = self._initial_temperature(T0)
         steps = max(1, int(round((float(t_end) - t_start) / self.dt)))
         M, ncells, d = self.modes.count, _mesh(op).t.shape[1], _dim(op)
         w = np.asarray(self.modes.weights)

@@ -191,15 +191,7 @@ class NonlocalTheta:
             (q = q[T0]) or an array (ncells, d) [W m⁻²].
         """
         op, n = self.op, self.n
-        basis = op.basis
-        if callable(T0):
-            T = np.asarray(T0(basis.doflocs), dtype=float).copy()
-        else:
-            arr = finite_array(T0, "T0")
-            T = np.full(n, float(arr)) if arr.ndim == 0 else arr.copy()
-        if T.shape != (n,) or not np.all(np.isfinite(T)):
-            raise FemheatInputError(f"T0 must give {n} finite nodal values")
-        T[self.fixed] = self.values
+        T = self._initial_temperature(T0)
         steps = max(1, int(round((float(t_end) - t_start) / self.dt)))
         if abs(steps * self.dt - (t_end - t_start)) > 1e-9 * max(abs(t_end - t_start), 1e-300):
             log.info("t_end %g s is not a multiple of dt; running %d steps to %g s",
@@ -246,6 +238,21 @@ class NonlocalTheta:
                 self.flux = (q_th - (1 - th) * self.flux) / th
             T, t, b_old = T_new, t_new, b_new
             yield t, T.copy()
+
+    def _initial_temperature(self, T0: Union[float, ArrayLike, Callable[[np.ndarray], np.ndarray]]
+                             ) -> np.ndarray:
+        """Nodal T0 [K] from a constant, ``f(x)`` or n values; Dirichlet nodes get their
+        prescribed values."""
+        n = self.n
+        if callable(T0):
+            T = np.asarray(T0(self.op.basis.doflocs), dtype=float).copy()
+        else:
+            arr = finite_array(T0, "T0")
+            T = np.full(n, float(arr)) if arr.ndim == 0 else arr.copy()
+        if T.shape != (n,) or not np.all(np.isfinite(T)):
+            raise FemheatInputError(f"T0 must give {n} finite nodal values")
+        T[self.fixed] = self.values
+        return T
 
     def _increment(self, apply_full: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray,
                    b_th: np.ndarray, last: np.ndarray | None, t_new: float

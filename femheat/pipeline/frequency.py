@@ -154,6 +154,13 @@ def write_frequency_table(rows: list[dict], path: Path) -> list[str]:
     return keys
 
 
+def amplitude_phase_table(rows: list[dict]) -> list[dict]:
+    """``rows`` for summary.json: each complex observable as its amplitude and phase [deg]."""
+    return [{k: (v if k == "frequency" else {"amplitude": abs(v),
+                                              "phase_deg": float(np.degrees(np.angle(v)))})
+             for k, v in r.items()} for r in rows]
+
+
 def _bode(rows: list[dict], keys: list[str], png: Path, title: str) -> None:
     import matplotlib
 
@@ -275,9 +282,7 @@ def _sweep(case, model, out: Path, summary: dict, progress) -> dict:
         files.append("bode.png")
     summary["frequency"] = {
         "frequencies_Hz": [float(f) for f in freqs],
-        "table": [{k: (v if k == "frequency" else {"amplitude": abs(v),
-                                                     "phase_deg": float(np.degrees(np.angle(v)))})
-                   for k, v in r.items()} for r in rows]}
+        "table": amplitude_phase_table(rows)}
     summary["energy_balance_relative_error"] = worst
     timings["total_s"] = _time.perf_counter() - t0
     summary["files"] = files

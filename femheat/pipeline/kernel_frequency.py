@@ -32,7 +32,6 @@ import numpy as np
 import skfem
 
 from ..io.writers import write_pvd, write_summary, write_vtu
-from ..physics.conditions import Temperature
 
 __all__ = ["kernel_sweep"]
 
@@ -82,7 +81,7 @@ def _write_vtu(system, out: Path, k: int, state) -> str:
 
 def kernel_sweep(case, model, out: Path, summary: dict, progress) -> dict:
     """Solve and write every frequency of ``case.frequency``; return the summary."""
-    from .frequency import _bode, write_frequency_table
+    from .frequency import _bode, amplitude_phase_table, write_frequency_table
 
     t0 = _time.perf_counter()
     system = model.assemble(case.problem)
@@ -124,9 +123,7 @@ def kernel_sweep(case, model, out: Path, summary: dict, progress) -> dict:
     summary["frequency"] = {
         "frequencies_Hz": [float(f) for f in freqs],
         "gmres_iterations": its,
-        "table": [{k: (v if k == "frequency" else {"amplitude": abs(v),
-                                                     "phase_deg": float(np.degrees(np.angle(v)))})
-                   for k, v in r.items()} for r in rows]}
+        "table": amplitude_phase_table(rows)}
     summary["energy_balance_relative_error"] = worst
     timings["total_s"] = _time.perf_counter() - t0
     summary["files"] = files
@@ -136,5 +133,3 @@ def kernel_sweep(case, model, out: Path, summary: dict, progress) -> dict:
              timings["total_s"])
     return summary
 
-
-_ = Temperature  # boundary temperatures are amplitudes (read by the kernel model)
