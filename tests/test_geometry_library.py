@@ -476,5 +476,5 @@ def test_library_refuses_bad_input(tmp_path, builder, params, match):
 def test_every_builder_is_registered():
     assert set(geometry.BUILDERS) == {
         "layered_stack", "superlattice", "inclusions_2d", "inclusion_3d", "box_inclusions",
-        "particle_composite", "thin_film", "channel", "strip", "wire", "ball_sector"}
+        "particle_composite", "thin_film", "channel", "strip", "wire", "ball_sector", "layered_cylinder"}
     assert all(geometry.BUILDERS[name] is getattr(geometry, name) for name in geometry.BUILDERS)
