@@ -115,10 +115,22 @@ class CaseForward:
             return parse_case(data, self.base, mesh=self.mesh)
 
     def trace(self, p: Sequence[float]):
-        """The observable's whole :class:`~femheat.analysis.observables.Trace` at ``p``."""
+        """The observable's whole :class:`~femheat.analysis.observables.Trace` at ``p``.
+
+        The :data:`CACHE_SIZE` most recently used traces are kept by ``p``: fits sharing this forward
+        model (noise draws of one study, a fit and its report) solve each point once,
+        e.g. the initial values and their finite-difference neighbours."""
+        key = np.asarray(p, dtype=float).tobytes()
+        cache = self.__dict__.setdefault("_traces", {})
+        if key in cache:
+            cache[key] = cache.pop(key)  # most recently used last
+            return cache[key]
         observable = OBSERVABLES[self.experiment][0]
         trace = observable(self.case(p), self.options)
         self.solves += 1
+        if len(cache) >= CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = trace
         return trace
 
     def __call__(self, p: Sequence[float]) -> np.ndarray:
@@ -131,6 +143,10 @@ class CaseForward:
         for k, v in zip(self.keys, p):
             set_path(data, k, float(v))
         return data
+
+
+#: traces kept per CaseForward (least recently used dropped first)
+CACHE_SIZE = 64
 
 
 class JointForward:
