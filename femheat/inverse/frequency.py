@@ -12,8 +12,12 @@ memory, with Kapitza interfaces) at the data's frequencies. Per frequency
     \hat T = c - (i\omega)^{-1} H \hat q, \quad c = (i\omega C)^{-1}\hat F,\ H = C^{-1}B,
 
 (``f`` the free flux dofs; ``b`` holds the loads and the prescribed normal fluxes),
-and the probe is a linear functional s = w·T̂ [K] (default: the mean temperature of
-a named boundary, :func:`~femheat.analysis.observables.boundary_mean_functional`).
+and the probe is a linear functional s = w·T̂ [K]: the mean temperature of a named
+boundary (``"temperature:NAME"``,
+:func:`~femheat.analysis.observables.boundary_mean_functional`) or, for FDTR
+(``"fdtr"``, the default when the case has ``[frequency.fdtr]``), the Gaussian-probe
+average ∫T̂ e^{−2r²/w₁²} 2πr dr / ∫e^{−2r²/w₁²} 2πr dr of the pumped surface of an
+axisymmetric sample (:func:`~femheat.analysis.thermoreflectance.probe_functional`).
 The signal is arg s [rad] (``quantity = "phase"``; a lag is negative) or |s| [K].
 
 **Tangent-linear derivatives.** For a parameter p (any case key path),
@@ -29,15 +33,18 @@ already made for the forward solve:
     \partial_p \arg s = \operatorname{Im}(\partial_p s / s), \quad
     \partial_p |s| = \operatorname{Re}(\bar s\, \partial_p s)/|s| .
 
-The operator derivatives ∂_p K, ∂_p b, ∂_p c, ∂_p H are the central differences of
-the *assembled* operators at p(1 ± δ), δ = 10⁻⁵ (two assemblies per parameter, no
-extra factorization): exact for operators affine in p (τ in M = (τκ⁻¹q, v), a
-Kapitza resistance R_K, a boundary flux amplitude), with relative error δ² ≈ 10⁻¹⁰
-for κ⁻¹ and C⁻¹. A fit uses them by default (``jacobian = "tangent"``).
-
-Geometry is Cartesian here; an axisymmetric FDTR model plugs in by passing its own
-probe (``probe=callable(system) -> w``) or its own forward callable to
-:func:`~femheat.inverse.fit.fit`.
+**Operator reuse** (``reuse=True``, the default). The ω-independent pieces (R, M with
+Z = R + iωM, S = GᵀC⁻¹B, H = C⁻¹B, C⁻¹F, f, q_e, w) are multi-affine in p or 1/p of
+every material/interface number (:mod:`~femheat.inverse.affine`): they are assembled
+at 2^m + m + 1 points once and interpolated exactly afterwards, and ∂_p K, ∂_p b,
+∂_p c, ∂_p H are the exact derivatives of the interpolation (no assembly in the
+Jacobian). Where a parameter is not (a spot radius, a thickness), or with
+``reuse=False``, every evaluation re-parses and re-assembles the case and the operator
+derivatives are the central differences of the assembled pieces at p(1 ± δ),
+δ = 10⁻⁵ (two assemblies per parameter, no extra factorization; relative error δ² ≈
+10⁻¹⁰ for κ⁻¹ and C⁻¹). A fit uses the tangent Jacobian by default
+(``jacobian = "tangent"``). The case's setup checks (e.g. the FDTR penetration depth)
+run once, at the initial values and the data's frequencies.
 """
 
 from __future__ import annotations
