@@ -118,7 +118,7 @@ class CaseForward:
         """The observable's whole :class:`~femheat.analysis.observables.Trace` at ``p``.
 
         The :data:`CACHE_SIZE` most recently used traces are kept by ``p``: fits
-        sharing this forward model (noise draws of one study, a fit and its report) solve each point once,
+        sharing this forward model (noise draws of one study) solve each point once,
         e.g. the initial values and their finite-difference neighbours."""
         key = np.asarray(p, dtype=float).tobytes()
         cache = self.__dict__.setdefault("_traces", {})
