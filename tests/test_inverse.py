@@ -245,13 +245,12 @@ def test_dump_toml_round_trips_a_case():
 
 def test_cli_fit_writes_report_and_runnable_case(tmp_path, capsys):
     out = tmp_path / "fit"
-    # the CLI route (options, report, fitted case) with forward differences: 3 instead
-    # of 5 solves per Jacobian; the README example runs the same fit with central ones
-    # (a single-parameter fit with the other at its true value is not an honest check:
-    # its conditional interval excludes the truth for this noise draw)
+    # the same fit as the README example: the process's trace cache (CaseForward)
+    # serves whichever of the two runs second (a single-parameter fit with the other at
+    # its true value would not be an honest check: its conditional interval excludes
+    # the truth for this noise draw)
     rc = main(["fit", str(CASES / "flash_gk.toml"), "--data",
-               str(CASES / "data" / "flash_gk.csv"), "--jacobian", "forward",
-               "-o", str(out)])
+               str(CASES / "data" / "flash_gk.csv"), "-o", str(out)])
     assert rc == 0, capsys.readouterr().err
     report = json.loads((out / "fit.json").read_text())
     tau = report["parameters"][KEYS[0]]

@@ -61,8 +61,19 @@ class _Item:
         first = values[0]
         self.sparse = sp.issparse(first)
         if self.sparse:
-            mats = [sp.coo_matrix(v) for v in values]
             self.shape = first.shape
+            csr = [sp.csr_matrix(v) for v in values]
+            for m in csr:
+                m.sort_indices()
+            if all(np.array_equal(m.indptr, csr[0].indptr) and
+                   np.array_equal(m.indices, csr[0].indices) for m in csr[1:]):
+                # the usual case: one pattern at every corner (no union needed)
+                data = np.array([m.data for m in csr])
+                self._order = np.arange(data.shape[1])
+                self._indices, self._indptr = csr[0].indices, csr[0].indptr
+                self._finish(data)
+                return
+            mats = [sp.coo_matrix(v) for v in values]
             lin = [m.row.astype(np.int64) * self.shape[1] + m.col for m in mats]
             union = np.unique(np.concatenate(lin))
             data = np.zeros((len(mats), union.size), dtype=np.result_type(*mats))
@@ -75,6 +86,9 @@ class _Item:
             self._indices, self._indptr = pattern.indices, pattern.indptr
         else:
             data = np.array([np.asarray(v) for v in values])
+        self._finish(data)
+
+    def _finish(self, data: np.ndarray) -> None:
         scale = float(np.abs(data).max()) if data.size else 0.0
         scale = scale or 1.0
         self.constant = bool(data.size == 0 or
