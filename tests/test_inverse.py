@@ -5,6 +5,11 @@ parameters and Gaussian noise; the reported 95 % intervals must contain the trut
 >= 90 % of 20 seeded fits (slow) and in the 3-seed default version. Sensitivities are
 checked against finite differences with another step, unidentifiable combinations
 are named, and bad input is refused before any solve where possible.
+
+Cost: the noise draws share one CaseForward and the process keeps the last transient
+traces by (case, p), so points common to several fits (the initial values and their
+finite-difference neighbours; the README example's fit and the CLI's, which are the
+same fit) are solved once: 33.4 s -> 25.2 s CPU for the 3-seed, CLI and README tests.
 """
 
 from __future__ import annotations
