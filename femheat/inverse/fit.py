@@ -50,7 +50,8 @@ from ..errors import FemheatInputError, SolverError
 from .data import Dataset
 from .parameters import FitParameter
 
-__all__ = ["FitResult", "fit", "jacobian", "sensitivities", "identifiability"]
+__all__ = ["FitResult", "fit", "jacobian", "sensitivities", "identifiability",
+           "SensitivityAnalysis", "sensitivity_analysis"]
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +286,45 @@ class FitResult:
             "monte_carlo": None if not self.monte_carlo else
             {k: v for k, v in self.monte_carlo.items() if k != "samples"},
         }
+
+
+@dataclass
+class SensitivityAnalysis:
+    """Before any fit: S_p = ∂ ln f/∂ ln p (points, parameters), the correlation matrix
+    of the parameter estimates that data of noise σ would give, C = (J_wᵀJ_w)⁻¹
+    normalised (J_w = (∂f/∂z)/σ), and the nearly collinear pairs (|ρ| > limit)."""
+
+    keys: list[str]
+    values: np.ndarray
+    sensitivities: np.ndarray
+    correlation: np.ndarray
+    collinear: list[tuple[str, str, float]]
+    messages: list[str]
+
+
+def sensitivity_analysis(forward: Forward, parameters: Sequence[FitParameter],
+                         p: Optional[Sequence[float]] = None, *, sigma: Any = 1.0,
+                         method: str = "auto", step: float = 1e-3,
+                         collinearity: float = 0.95) -> SensitivityAnalysis:
+    """Sensitivities and identifiability at ``p`` (default: the initial values), with
+    a warning naming every pair whose estimates would correlate beyond
+    ``collinearity`` (item 3 of issue 12: the analysis made before any fit)."""
+    params = [_checked(q) for q in parameters]
+    p = np.array([q.initial for q in params] if p is None else p, dtype=float)
+    f = np.concatenate([np.ravel(a) for a in _as_list(forward(p))])
+    J = jacobian(forward, params, p, method=method, step=step)
+    S = sensitivities(forward, params, p, J=J, f=f)
+    Jw = J / np.broadcast_to(np.asarray(sigma, dtype=float), f.shape)[:, None]
+    with np.errstate(all="ignore"):
+        corr = _correlation(np.linalg.inv(Jw.T @ Jw))
+    names = [q.key for q in params]
+    pairs = [(names[i], names[j], float(corr[i, j])) for i in range(len(names))
+             for j in range(i + 1, len(names)) if abs(corr[i, j]) > collinearity]
+    messages = _collinear_pairs(corr, names, collinearity)
+    for w in messages:
+        warnings.warn(f"sensitivity analysis: {w}; only a combination of them is "
+                      "determined by these data", UserWarning, stacklevel=2)
+    return SensitivityAnalysis(names, p, S, corr, pairs, messages)
 
 
 def _quantile(estimated: bool, dof: int, confidence: float) -> float:

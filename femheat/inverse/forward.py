@@ -11,6 +11,7 @@ parameters through :class:`JointForward`.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -107,18 +108,29 @@ class CaseForward:
         """The parsed case with the parameters ``p`` set at their key paths."""
         from ..io.case import parse_case
 
-        data = copy.deepcopy(self.table)
-        for k, v in zip(self.keys, p):
-            set_path(data, k, float(v))
         with warnings.catch_warnings():  # plausibility warnings: once, in __post_init__
             warnings.simplefilter("ignore")
-            return parse_case(data, self.base, mesh=self.mesh)
+            return parse_case(self.fitted_table(p), self.base, mesh=self.mesh)
 
     def trace(self, p: Sequence[float]):
-        """The observable's whole :class:`~femheat.analysis.observables.Trace` at ``p``."""
+        """The observable's whole :class:`~femheat.analysis.observables.Trace` at ``p``.
+
+        The :data:`CACHE_SIZE` most recently used traces of the process are kept by
+        (case table with ``p`` set, folder, observable): fits of the same case (noise
+        draws of one study, the same fit from the API and the CLI) solve each point
+        once, e.g. the initial values and their finite-difference neighbours."""
+        data = self.fitted_table(p)
+        key = json.dumps([data, str(self.base.resolve()), self.experiment, dict(self.options)],
+                         sort_keys=True, default=str)
+        if key in _TRACES:
+            _TRACES[key] = _TRACES.pop(key)  # most recently used last
+            return _TRACES[key]
         observable = OBSERVABLES[self.experiment][0]
         trace = observable(self.case(p), self.options)
         self.solves += 1
+        if len(_TRACES) >= CACHE_SIZE:
+            _TRACES.pop(next(iter(_TRACES)))
+        _TRACES[key] = trace
         return trace
 
     def __call__(self, p: Sequence[float]) -> np.ndarray:
@@ -131,6 +143,11 @@ class CaseForward:
         for k, v in zip(self.keys, p):
             set_path(data, k, float(v))
         return data
+
+
+#: transient traces kept per process (least recently used dropped first)
+CACHE_SIZE = 128
+_TRACES: dict[str, Any] = {}
 
 
 class JointForward:

@@ -12,8 +12,12 @@ memory, with Kapitza interfaces) at the data's frequencies. Per frequency
     \hat T = c - (i\omega)^{-1} H \hat q, \quad c = (i\omega C)^{-1}\hat F,\ H = C^{-1}B,
 
 (``f`` the free flux dofs; ``b`` holds the loads and the prescribed normal fluxes),
-and the probe is a linear functional s = w·T̂ [K] (default: the mean temperature of
-a named boundary, :func:`~femheat.analysis.observables.boundary_mean_functional`).
+and the probe is a linear functional s = w·T̂ [K]: the mean temperature of a named
+boundary (``"temperature:NAME"``,
+:func:`~femheat.analysis.observables.boundary_mean_functional`) or, for FDTR
+(``"fdtr"``, the default when the case has ``[frequency.fdtr]``), the Gaussian-probe
+average ∫T̂ e^{−2r²/w₁²} 2πr dr / ∫e^{−2r²/w₁²} 2πr dr of the pumped surface of an
+axisymmetric sample (:func:`~femheat.analysis.thermoreflectance.probe_functional`).
 The signal is arg s [rad] (``quantity = "phase"``; a lag is negative) or |s| [K].
 
 **Tangent-linear derivatives.** For a parameter p (any case key path),
@@ -29,20 +33,24 @@ already made for the forward solve:
     \partial_p \arg s = \operatorname{Im}(\partial_p s / s), \quad
     \partial_p |s| = \operatorname{Re}(\bar s\, \partial_p s)/|s| .
 
-The operator derivatives ∂_p K, ∂_p b, ∂_p c, ∂_p H are the central differences of
-the *assembled* operators at p(1 ± δ), δ = 10⁻⁵ (two assemblies per parameter, no
-extra factorization): exact for operators affine in p (τ in M = (τκ⁻¹q, v), a
-Kapitza resistance R_K, a boundary flux amplitude), with relative error δ² ≈ 10⁻¹⁰
-for κ⁻¹ and C⁻¹. A fit uses them by default (``jacobian = "tangent"``).
-
-Geometry is Cartesian here; an axisymmetric FDTR model plugs in by passing its own
-probe (``probe=callable(system) -> w``) or its own forward callable to
-:func:`~femheat.inverse.fit.fit`.
+**Operator reuse** (``reuse=True``, the default). The ω-independent pieces (R, M with
+Z = R + iωM, S = GᵀC⁻¹B, H = C⁻¹B, C⁻¹F, f, q_e, w) are multi-affine in p or 1/p of
+every material/interface number (:mod:`~femheat.inverse.affine`): they are assembled
+at 2^m + m + 1 points once and interpolated exactly afterwards, and ∂_p K, ∂_p b,
+∂_p c, ∂_p H are the exact derivatives of the interpolation (no assembly in the
+Jacobian). Where a parameter is not (a spot radius, a thickness), or with
+``reuse=False``, every evaluation re-parses and re-assembles the case and the operator
+derivatives are the central differences of the assembled pieces at p(1 ± δ),
+δ = 10⁻⁵ (two assemblies per parameter, no extra factorization; relative error δ² ≈
+10⁻¹⁰ for κ⁻¹ and C⁻¹). A fit uses the tangent Jacobian by default
+(``jacobian = "tangent"``). The case's setup checks (e.g. the FDTR penetration depth)
+run once, at the initial values and the data's frequencies.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +63,8 @@ from ..errors import FemheatInputError, SolverError
 from ..pipeline.sweep_params import set_path, shared_mesh
 from .data import Dataset
 
+log = logging.getLogger(__name__)
+
 __all__ = ["FrequencyForward", "QUANTITIES"]
 
 #: Signal of the complex probe s: phase arg s [rad] or amplitude |s|.
@@ -63,24 +73,70 @@ QUANTITIES = ("phase", "amplitude")
 Probe = Union[str, Callable[[Any], np.ndarray]]
 
 
-def _probe_functional(system: Any, probe: Probe) -> np.ndarray:
-    """w with s = w·T̂: ``"temperature:NAME"`` (boundary mean) or a callable."""
+def _probe_functional(system: Any, probe: Probe, fdtr: Optional[Mapping] = None
+                      ) -> np.ndarray:
+    """w with s = w·T̂: ``"temperature:NAME"`` (boundary mean), ``"fdtr"`` (the
+    Gaussian-probe average of ``[frequency.fdtr]``,
+    :func:`~femheat.analysis.thermoreflectance.probe_functional`) or a callable."""
     from ..analysis.observables import boundary_mean_functional
 
     if callable(probe):
         return np.asarray(probe(system))
+    if probe == "fdtr":
+        from ..analysis.thermoreflectance import probe_functional
+
+        if fdtr is None:
+            raise FemheatInputError("fit.probe = 'fdtr' needs a [frequency.fdtr] section "
+                                    "(pump_radius, probe_radius) in the case")
+        return probe_functional(system, fdtr["probe_radius"], fdtr["surface"])
     kind, _, name = str(probe).partition(":")
     if kind != "temperature" or not name:
         raise FemheatInputError(f"fit.probe = {probe!r}; use 'temperature:BOUNDARY' (the mean "
-                                "temperature amplitude of a named boundary)")
+                                "temperature amplitude of a named boundary) or 'fdtr' (the "
+                                "Gaussian probe of [frequency.fdtr])")
     return boundary_mean_functional(system, name)
+
+
+def _standard_impedance(system: Any) -> bool:
+    """Whether Z(ω) = R + iωM (the mixed family's own ``flux_impedance``)."""
+    from ..models.mixed import MixedModel
+
+    return type(system.model).flux_impedance is MixedModel.flux_impedance
+
+
+def _snapshot(system: Any, w: np.ndarray) -> dict[str, Any]:
+    r"""The ω-independent pieces of the reduced system (module docstring), each linear in
+    the assembled operators: R, M (Z = R + iωM) split into free/essential columns,
+    S = GᵀC⁻¹B, H = C⁻¹B, C⁻¹F, f, the prescribed fluxes and the probe w."""
+    free, ess = system.free_dofs, system.essential_dofs
+    B, G = system.divergence, system.gradient
+    Cinv = system.capacity_inverse
+    S = sp.csr_matrix(G.T @ Cinv @ B)[free]
+    CF = Cinv @ system.heat_load(0.0)
+    out: dict[str, Any] = dict(
+        Sff=S[:, free].tocsr(), Sfe=S[:, ess].tocsr(), H=sp.csr_matrix(Cinv @ B),
+        CF=np.asarray(CF, dtype=float), GtCF=np.asarray(G.T @ CF)[free],
+        f=np.asarray(system.flux_load(0.0))[free],
+        qe=np.asarray(system.essential_values(0.0), dtype=float), w=np.asarray(w))
+    if _standard_impedance(system):
+        R = sp.csr_matrix(system.resistance)[free]
+        M = sp.csr_matrix(system.inertia)[free]
+        out.update(Rff=R[:, free].tocsr(), Rfe=R[:, ess].tocsr(), Mff=M[:, free].tocsr(),
+                   Mfe=M[:, ess].tocsr())
+    else:
+        def impedance(omega: float) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+            Z = sp.csr_matrix(system.model.flux_impedance(system, omega))[free]
+            return Z[:, free].tocsr(), Z[:, ess].tocsr()
+
+        out["impedance"] = impedance
+    return out
 
 
 @dataclass
 class _Parts:
-    """The reduced complex system of one frequency (see the module docstring), its
-    ω-independent pieces kept apart so that their differences in p do not cancel
-    against the large G^T C⁻¹ B/(iω) term: K = Z + S/(iω), b = b₀ − Z_e q_e − S_e q_e/(iω)."""
+    """The reduced complex system of one frequency (see the module docstring):
+    K = Z + S/(iω), b = b₀ − Z_e q_e − S_e q_e/(iω); linear in the snapshot, so the
+    parts of a snapshot's derivative are the derivatives of the parts."""
 
     Z: sp.csr_matrix        # Z(ω)_ff
     S: sp.csr_matrix        # (G^T C⁻¹ B)_ff
@@ -101,23 +157,18 @@ class _Parts:
         return self.b0 - self.Ze @ self.qe - (self.Se @ self.qe) / self.iw
 
 
-def _parts(system: Any, omega: float, cache: dict) -> _Parts:
-    """The pieces of K, b, c, H/(iω) of ``system`` at ω [rad/s]."""
-    free, ess = system.free_dofs, system.essential_dofs
-    if "S" not in cache:
-        B, G = system.divergence, system.gradient
-        Cinv = system.capacity_inverse
-        S = (G.T @ Cinv @ B).tocsr()
-        cache.update(S=S[free][:, free].tocsr(), Se=S[free][:, ess].tocsr(),
-                     H=(Cinv @ B).tocsr(), Cinv=Cinv, Gt=sp.csr_matrix(G.T),
-                     f=system.flux_load(0.0), F=system.heat_load(0.0),
-                     qe=np.asarray(system.essential_values(0.0), dtype=complex))
+def _parts(snap: Mapping[str, Any], omega: float) -> _Parts:
+    """The pieces of K, b, c, H/(iω) of a snapshot at ω [rad/s]."""
     iw = 1j * omega
-    Z = sp.csr_matrix(system.model.flux_impedance(system, omega))[free]
-    c = cache["Cinv"] @ cache["F"] / iw
-    b0 = (cache["f"] + cache["Gt"] @ c)[free]
-    return _Parts(Z[:, free].tocsr(), cache["S"], Z[:, ess].tocsr(), cache["Se"], b0, c,
-                  (cache["H"] / iw).tocsr(), cache["qe"], iw)
+    if "impedance" in snap:
+        Zff, Zfe = snap["impedance"](omega)
+    else:
+        Zff = (snap["Rff"] + iw * snap["Mff"]).tocsr()
+        Zfe = (snap["Rfe"] + iw * snap["Mfe"]).tocsr()
+    c = snap["CF"] / iw
+    b0 = snap["f"] + snap["GtCF"] / iw
+    return _Parts(Zff, snap["Sff"], Zfe, snap["Sfe"], b0, c, (snap["H"] / iw).tocsr(),
+                  snap["qe"], iw)
 
 
 @dataclass
@@ -134,22 +185,33 @@ class FrequencyForward:
     datasets
         Data sets whose ``x`` are frequencies f [Hz] (> 0).
     probe
-        ``"temperature:BOUNDARY"`` or a callable ``system -> w`` (s = w·T̂).
+        ``"temperature:BOUNDARY"``, ``"fdtr"`` (the Gaussian probe of
+        ``[frequency.fdtr]``; the default when the case has one, else
+        ``"temperature:left"``) or a callable ``system -> w`` (s = w·T̂).
     quantity
         ``"phase"`` (arg s [rad]) or ``"amplitude"`` (|s|).
     step
-        Relative δ of the operator differences of the tangent model.
+        Relative δ of the operator differences of the tangent model (re-assembling
+        forward models only).
+    reuse
+        Interpolate the assembled operators between evaluations
+        (:class:`~femheat.inverse.affine.MultiAffine`: 2^m + m + 1 assemblies once,
+        exact where the operators are multi-affine in p or 1/p of every parameter);
+        where they are not, or with ``reuse=False``, every evaluation re-parses and
+        re-assembles the case (and the tangent model two more per parameter).
     """
 
     table: dict
     base: Path
     keys: Sequence[str]
     datasets: Sequence[Dataset]
-    probe: Probe = "temperature:left"
+    probe: Optional[Probe] = None
     quantity: str = "phase"
     step: float = 1e-5
+    reuse: bool = True
     solves: int = 0
     tangent_solves: int = 0
+    assemblies: int = 0
     experiment: str = field(default="frequency", init=False)
 
     def __post_init__(self) -> None:
@@ -163,18 +225,28 @@ class FrequencyForward:
         if "frequency" not in self.table:
             raise FemheatInputError("fit.experiment = 'frequency' needs a [frequency] case "
                                     "(the time-periodic state); add a [frequency] section")
-        self.mesh = shared_mesh(self.table.get("mesh"), self.base)
-        case = parse_case(copy.deepcopy(self.table), self.base, mesh=self.mesh)  # checks now
-        from ..registry import get_model
-
-        system = get_model(case.model).assemble(case.problem)
-        _probe_functional(system, self.probe)  # an unknown boundary is named now
         for d in self.datasets:
             if not np.all(d.x > 0):
                 raise FemheatInputError(f"data set {d.name!r}: frequencies must be > 0 Hz, "
                                         f"got {d.x.min():g}")
         self.frequencies = np.unique(np.concatenate([d.x for d in self.datasets]))
-        self._last: Optional[tuple[bytes, Any, list, list]] = None
+        self.mesh = shared_mesh(self.table.get("mesh"), self.base)
+        # every check now, at the data's frequencies (an FDTR sample must be 3 penetration
+        # depths deep at the lowest one: data outside the model's range are refused)
+        case = parse_case(self._at_frequencies(self.table, self.frequencies), self.base,
+                          mesh=self.mesh)
+        if self.probe is None:
+            self.probe = "fdtr" if case.frequency.fdtr is not None else "temperature:left"
+        from ..registry import get_model
+
+        system = get_model(case.model).assemble(case.problem)
+        _probe_functional(system, self.probe, case.frequency.fdtr)  # unknown names now
+        # the flux dofs with a prescribed value (q·n of a flux condition): geometry only
+        self._dofs = (np.asarray(system.free_dofs), np.asarray(system.essential_dofs))
+        self._symmetric = bool(system.symmetric)  # complex symmetric K (no thermal Hall)
+        self._last: Optional[tuple[bytes, Any, list, np.ndarray]] = None
+        self.affine: Optional[Any] = None
+        self._affine_tried = not self.reuse
 
     # ------------------------------------------------------------------ model
     def fitted_table(self, p: Sequence[float]) -> dict:
@@ -184,15 +256,44 @@ class FrequencyForward:
             set_path(data, k, float(v))
         return data
 
+    @staticmethod
+    def _at_frequencies(table: dict, frequencies: np.ndarray) -> dict:
+        data = copy.deepcopy(table)
+        data["frequency"]["frequencies"] = [float(f) for f in frequencies]
+        return data
+
     def system(self, p: Sequence[float]) -> Any:
         """The assembled system of the case with ``p`` set at the key paths."""
+        return self._assemble(p)[0]
+
+    def _assemble(self, p: Sequence[float]) -> tuple[Any, np.ndarray]:
         from ..io.case import parse_case
         from ..registry import get_model
 
         with warnings.catch_warnings():  # plausibility warnings: once, in __post_init__
             warnings.simplefilter("ignore")
-            case = parse_case(self.fitted_table(p), self.base, mesh=self.mesh)
-        return get_model(case.model).assemble(case.problem)
+            # the setup checks were made at the initial values (__post_init__); at other
+            # values only the operators are wanted: checked at the highest frequency only
+            table = self._at_frequencies(self.fitted_table(p), self.frequencies[-1:])
+            case = parse_case(table, self.base, mesh=self.mesh)
+        system = get_model(case.model).assemble(case.problem)
+        self.assemblies += 1
+        return system, _probe_functional(system, self.probe, case.frequency.fdtr)
+
+    def snapshot(self, p: Sequence[float]) -> dict[str, Any]:
+        """The ω-independent operators at p: interpolated (``reuse``) or assembled."""
+        p = np.asarray(p, dtype=float)
+        if not self._affine_tried:
+            from .affine import MultiAffine, NotAffine
+
+            self._affine_tried = True
+            try:
+                self.affine = MultiAffine(lambda x: _snapshot(*self._assemble(x)), p, self.keys)
+            except NotAffine as exc:
+                log.info("frequency fit: re-assembling per evaluation (%s)", exc)
+        if self.affine is not None:
+            return self.affine(p)
+        return _snapshot(*self._assemble(p))
 
     def response(self, p: Sequence[float]) -> np.ndarray:
         """The complex probe s(f) [K] at :attr:`frequencies` (factorizations kept)."""
@@ -202,31 +303,30 @@ class FrequencyForward:
         key = p.tobytes()
         if self._last is not None and self._last[0] == key:
             return self._last[3]
-        system = self.system(p)
-        w = _probe_functional(system, self.probe)
-        cache: dict = {}
+        snap = self.snapshot(p)
+        symmetric = self._symmetric
         solves, s = [], []
         for f in self.frequencies:
-            pa = _parts(system, 2 * np.pi * f, cache)
+            pa = _parts(snap, 2 * np.pi * f)
             try:
-                solve = factorize(pa.K, symmetric=system.symmetric)
+                solve = factorize(pa.K, symmetric=symmetric)
             except SolverError as exc:
                 raise SolverError(f"frequency fit: the solve at {f:g} Hz failed ({exc}) at "
                                   f"p = {p.tolist()}") from exc
             qf = solve(np.asarray(pa.b, dtype=complex))
-            q = self._full(system, qf, pa.qe)
-            s.append(complex(w @ (pa.c - pa.H @ q)))
-            solves.append((solve, qf, q, pa))
+            T = pa.c - pa.H @ self._full(qf, pa.qe)
+            s.append(complex(snap["w"] @ T))
+            solves.append((solve, qf, T, pa))
         self.solves += 1
         s = np.array(s)
-        self._last = (key, (system, w), solves, s)
+        self._last = (key, snap, solves, s)
         return s
 
-    @staticmethod
-    def _full(system: Any, qf: np.ndarray, qe: np.ndarray) -> np.ndarray:
-        q = np.zeros(system.n_flux, dtype=complex)
-        q[system.free_dofs] = qf
-        q[system.essential_dofs] = qe
+    def _full(self, qf: np.ndarray, qe: np.ndarray) -> np.ndarray:
+        free, ess = self._dofs
+        q = np.zeros(free.size + ess.size, dtype=complex)
+        q[free] = qf
+        q[ess] = qe
         return q
 
     def _signal(self, s: np.ndarray) -> np.ndarray:
@@ -239,40 +339,50 @@ class FrequencyForward:
     def __call__(self, p: Sequence[float]) -> np.ndarray:
         return self._at_data(self._signal(self.response(p)))
 
+    def _snapshot_derivative(self, p: np.ndarray, j: int) -> dict[str, Any]:
+        """∂(snapshot)/∂p_j: exact from the interpolation, else the central difference
+        of two assemblies at p_j(1 ± δ) (module docstring)."""
+        if self.affine is not None:
+            return self.affine.derivative(p, j)
+        h = self.step * (abs(p[j]) or 1.0)
+        sides = []
+        for sign in (1.0, -1.0):
+            pp = p.copy()
+            pp[j] += sign * h
+            sides.append(_snapshot(*self._assemble(pp)))
+        plus, minus = sides
+        out: dict[str, Any] = {}
+        for k in plus:
+            if k == "impedance":
+                out[k] = lambda om, a=plus[k], b=minus[k]: tuple(
+                    (x - y) / (2 * h) for x, y in zip(a(om), b(om)))
+            else:
+                out[k] = (plus[k] - minus[k]) / (2 * h)
+        return out
+
     def jacobian_p(self, p: Sequence[float]) -> np.ndarray:
         """∂signal/∂p at every data point, (points, parameters), by tangent-linear
         solves with the forward factorizations (module docstring)."""
         p = np.asarray(p, dtype=float)
         s = self.response(p)
-        (system, w), solves = self._last[1], self._last[2]
-        iw = 2j * np.pi * self.frequencies
+        snap, solves = self._last[1], self._last[2]
         J = np.empty((self.frequencies.size, p.size))
         for j in range(p.size):
-            h = self.step * (abs(p[j]) or 1.0)
-            sides = []
-            for sign in (1.0, -1.0):
-                pp = p.copy()
-                pp[j] += sign * h
-                sys_ = self.system(pp)
-                sides.append((sys_, _probe_functional(sys_, self.probe), {}))
+            dsnap = self._snapshot_derivative(p, j)
             ds = np.empty(self.frequencies.size, dtype=complex)
-            for i, (solve, qf, q, pa) in enumerate(solves):
-                plus, minus = (_parts(x[0], iw[i].imag, x[2]) for x in sides)
-                dZ, dS = (plus.Z - minus.Z) / (2 * h), (plus.S - minus.S) / (2 * h)
-                dK = dZ + dS / pa.iw
-                db = ((plus.b0 - minus.b0) - (plus.Ze @ plus.qe - minus.Ze @ minus.qe)
-                      - (plus.Se @ plus.qe - minus.Se @ minus.qe) / pa.iw) / (2 * h)
+            for i, (solve, qf, T, pa) in enumerate(solves):
+                d = _parts(dsnap, pa.iw.imag)
+                dK = d.Z + d.S / pa.iw
+                db = d.b0 - (d.Ze @ pa.qe + pa.Ze @ d.qe) - (d.Se @ pa.qe + pa.Se @ d.qe) / pa.iw
                 dqf = solve(np.asarray(db - dK @ qf, dtype=complex))
                 self.tangent_solves += 1
-                dq = self._full(system, dqf, (plus.qe - minus.qe) / (2 * h))
-                T = pa.c - pa.H @ q
-                dT = (plus.c - minus.c) / (2 * h) - ((plus.H - minus.H) / (2 * h)) @ q \
-                    - pa.H @ dq
-                dw = (sides[0][1] - sides[1][1]) / (2 * h)
-                ds[i] = dw @ T + w @ dT
+                dq = self._full(dqf, d.qe)
+                dT = d.c - d.H @ self._full(qf, pa.qe) - pa.H @ dq
+                ds[i] = dsnap["w"] @ T + snap["w"] @ dT
             if self.quantity == "phase":
                 J[:, j] = (ds / s).imag
             else:
                 J[:, j] = (np.conj(s) * ds).real / np.abs(s)
         return np.vstack([J[[list(self.frequencies).index(f) for f in d.x]]
                           for d in self.datasets])
+

@@ -38,8 +38,8 @@ from .parameters import FitParameter, parse_fit_parameters, resolve_parameters
 __all__ = ["fit_case", "write_report", "dump_toml", "FIT_KEYS"]
 
 FIT_KEYS = {"experiment", "parameters", "jacobian", "step", "monte_carlo", "seed",
-            "collinearity", "rear", "period", "axis", "probe", "quantity"}
-_FREQUENCY_OPTIONS = ("probe", "quantity")
+            "collinearity", "rear", "period", "axis", "probe", "quantity", "reuse"}
+_FREQUENCY_OPTIONS = ("probe", "quantity", "reuse")
 
 
 def fit_case(case: str | Path | Mapping, data: Sequence[str | Path | Dataset], *,
