@@ -43,6 +43,10 @@ import tempfile
 import time
 import tracemalloc
 
+# time every factorization from scratch (the best-of-N repeats would otherwise be
+# answered by the shared symbolic/numeric cache of femheat.solve.factorization)
+os.environ.setdefault("FEMHEAT_SYMBOLIC_CACHE", "0")
+
 # run_all.py (make bench) sets FEMHEAT_BENCH_CLOCK=cpu and one BLAS thread: process CPU time
 # is what the code costs whatever else shares the cores; run by hand, wall time
 _clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" else time.perf_counter

@@ -55,6 +55,10 @@ import subprocess
 import sys
 import time
 
+# time every factorization from scratch (the best-of-N repeats would otherwise be
+# answered by the shared symbolic/numeric cache of femheat.solve.factorization)
+os.environ.setdefault("FEMHEAT_SYMBOLIC_CACHE", "0")
+
 import numpy as np
 
 # run_all.py (make bench) sets FEMHEAT_BENCH_CLOCK=cpu and one BLAS thread: process CPU time
