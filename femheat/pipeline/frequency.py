@@ -161,6 +161,23 @@ def amplitude_phase_table(rows: list[dict]) -> list[dict]:
              for k, v in r.items()} for r in rows]
 
 
+def finish_frequency_summary(summary: dict, out: Path, freqs, rows: list[dict], worst: float,
+                             files: list[str], t0: float, title: str, **extra: Any) -> dict:
+    """Complete and write summary.json of a frequency study: the frequencies, the
+    amplitude/phase table (and ``extra`` entries of ``summary["frequency"]``), the worst
+    energy residual, the files, the total time and status "completed"."""
+    summary["frequency"] = {"frequencies_Hz": [float(f) for f in freqs], **extra,
+                            "table": amplitude_phase_table(rows)}
+    summary["energy_balance_relative_error"] = worst
+    summary["wall_time"]["total_s"] = _time.perf_counter() - t0
+    summary["files"] = files
+    summary["status"] = "completed"
+    write_summary(out / "summary.json", summary)
+    log.info("frequency study %r: %d frequencies in %.2f s", title, len(freqs),
+             summary["wall_time"]["total_s"])
+    return summary
+
+
 def _bode(rows: list[dict], keys: list[str], png: Path, title: str) -> None:
     import matplotlib
 
@@ -280,14 +297,4 @@ def _sweep(case, model, out: Path, summary: dict, progress) -> dict:
     if case.output.png:
         _bode(rows, response, out / "bode.png", case.title)
         files.append("bode.png")
-    summary["frequency"] = {
-        "frequencies_Hz": [float(f) for f in freqs],
-        "table": amplitude_phase_table(rows)}
-    summary["energy_balance_relative_error"] = worst
-    timings["total_s"] = _time.perf_counter() - t0
-    summary["files"] = files
-    summary["status"] = "completed"
-    write_summary(out / "summary.json", summary)
-    log.info("frequency study %r: %d frequencies in %.2f s", case.title, len(freqs),
-             timings["total_s"])
-    return summary
+    return finish_frequency_summary(summary, out, freqs, rows, worst, files, t0, case.title)

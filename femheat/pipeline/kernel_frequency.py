@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import skfem
 
-from ..io.writers import write_pvd, write_summary, write_vtu
+from ..io.writers import write_pvd, write_vtu
 
 __all__ = ["kernel_sweep"]
 
@@ -81,7 +81,7 @@ def _write_vtu(system, out: Path, k: int, state) -> str:
 
 def kernel_sweep(case, model, out: Path, summary: dict, progress) -> dict:
     """Solve and write every frequency of ``case.frequency``; return the summary."""
-    from .frequency import _bode, amplitude_phase_table, write_frequency_table
+    from .frequency import _bode, finish_frequency_summary, write_frequency_table
 
     t0 = _time.perf_counter()
     system = model.assemble(case.problem)
@@ -120,16 +120,6 @@ def kernel_sweep(case, model, out: Path, summary: dict, progress) -> dict:
                          "method": system.operator.method,
                          "local_fraction": p.local_fraction,
                          "memory": solver.modes.as_list()}
-    summary["frequency"] = {
-        "frequencies_Hz": [float(f) for f in freqs],
-        "gmres_iterations": its,
-        "table": amplitude_phase_table(rows)}
-    summary["energy_balance_relative_error"] = worst
-    timings["total_s"] = _time.perf_counter() - t0
-    summary["files"] = files
-    summary["status"] = "completed"
-    write_summary(out / "summary.json", summary)
-    log.info("kernel frequency study %r: %d frequencies in %.2f s", case.title, len(freqs),
-             timings["total_s"])
-    return summary
+    return finish_frequency_summary(summary, out, freqs, rows, worst, files, t0, case.title,
+                                    gmres_iterations=its)
 
