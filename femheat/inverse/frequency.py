@@ -57,10 +57,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import FemheatInputError, SolverError
 from ..pipeline.sweep_params import set_path, shared_mesh
+from ..solve.frequency import operator_snapshot, reduced_system
 from .data import Dataset
 
 log = logging.getLogger(__name__)
@@ -95,80 +95,6 @@ def _probe_functional(system: Any, probe: Probe, fdtr: Optional[Mapping] = None
                                 "temperature amplitude of a named boundary) or 'fdtr' (the "
                                 "Gaussian probe of [frequency.fdtr])")
     return boundary_mean_functional(system, name)
-
-
-def _standard_impedance(system: Any) -> bool:
-    """Whether Z(ω) = R + iωM (the mixed family's own ``flux_impedance``)."""
-    from ..models.mixed import MixedModel
-
-    return type(system.model).flux_impedance is MixedModel.flux_impedance
-
-
-def _snapshot(system: Any, w: np.ndarray) -> dict[str, Any]:
-    r"""The ω-independent pieces of the reduced system (module docstring), each linear in
-    the assembled operators: R, M (Z = R + iωM) split into free/essential columns,
-    S = GᵀC⁻¹B, H = C⁻¹B, C⁻¹F, f, the prescribed fluxes and the probe w."""
-    free, ess = system.free_dofs, system.essential_dofs
-    B, G = system.divergence, system.gradient
-    Cinv = system.capacity_inverse
-    S = sp.csr_matrix(G.T @ Cinv @ B)[free]
-    CF = Cinv @ system.heat_load(0.0)
-    out: dict[str, Any] = dict(
-        Sff=S[:, free].tocsr(), Sfe=S[:, ess].tocsr(), H=sp.csr_matrix(Cinv @ B),
-        CF=np.asarray(CF, dtype=float), GtCF=np.asarray(G.T @ CF)[free],
-        f=np.asarray(system.flux_load(0.0))[free],
-        qe=np.asarray(system.essential_values(0.0), dtype=float), w=np.asarray(w))
-    if _standard_impedance(system):
-        R = sp.csr_matrix(system.resistance)[free]
-        M = sp.csr_matrix(system.inertia)[free]
-        out.update(Rff=R[:, free].tocsr(), Rfe=R[:, ess].tocsr(), Mff=M[:, free].tocsr(),
-                   Mfe=M[:, ess].tocsr())
-    else:
-        def impedance(omega: float) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-            Z = sp.csr_matrix(system.model.flux_impedance(system, omega))[free]
-            return Z[:, free].tocsr(), Z[:, ess].tocsr()
-
-        out["impedance"] = impedance
-    return out
-
-
-@dataclass
-class _Parts:
-    """The reduced complex system of one frequency (see the module docstring):
-    K = Z + S/(iω), b = b₀ − Z_e q_e − S_e q_e/(iω); linear in the snapshot, so the
-    parts of a snapshot's derivative are the derivatives of the parts."""
-
-    Z: sp.csr_matrix        # Z(ω)_ff
-    S: sp.csr_matrix        # (G^T C⁻¹ B)_ff
-    Ze: sp.csr_matrix       # Z(ω)_fe
-    Se: sp.csr_matrix       # (G^T C⁻¹ B)_fe
-    b0: np.ndarray          # (f + G^T c)_f
-    c: np.ndarray
-    H: sp.csr_matrix        # (iω)⁻¹ C⁻¹ B
-    qe: np.ndarray          # prescribed flux values
-    iw: complex
-
-    @property
-    def K(self) -> sp.csr_matrix:
-        return (self.Z + self.S / self.iw).tocsr()
-
-    @property
-    def b(self) -> np.ndarray:
-        return self.b0 - self.Ze @ self.qe - (self.Se @ self.qe) / self.iw
-
-
-def _parts(snap: Mapping[str, Any], omega: float) -> _Parts:
-    """The pieces of K, b, c, H/(iω) of a snapshot at ω [rad/s]."""
-    iw = 1j * omega
-    if "impedance" in snap:
-        Zff, Zfe = snap["impedance"](omega)
-    else:
-        Zff = (snap["Rff"] + iw * snap["Mff"]).tocsr()
-        Zfe = (snap["Rfe"] + iw * snap["Mfe"]).tocsr()
-    c = snap["CF"] / iw
-    b0 = snap["f"] + snap["GtCF"] / iw
-    return _Parts(Zff, snap["Sff"], Zfe, snap["Sfe"], b0, c, (snap["H"] / iw).tocsr(),
-                  snap["qe"], iw)
 
 
 @dataclass
@@ -288,12 +214,12 @@ class FrequencyForward:
 
             self._affine_tried = True
             try:
-                self.affine = MultiAffine(lambda x: _snapshot(*self._assemble(x)), p, self.keys)
+                self.affine = MultiAffine(lambda x: operator_snapshot(*self._assemble(x)), p, self.keys)
             except NotAffine as exc:
                 log.info("frequency fit: re-assembling per evaluation (%s)", exc)
         if self.affine is not None:
             return self.affine(p)
-        return _snapshot(*self._assemble(p))
+        return operator_snapshot(*self._assemble(p))
 
     def response(self, p: Sequence[float]) -> np.ndarray:
         """The complex probe s(f) [K] at :attr:`frequencies` (factorizations kept)."""
@@ -307,7 +233,7 @@ class FrequencyForward:
         symmetric = self._symmetric
         solves, s = [], []
         for f in self.frequencies:
-            pa = _parts(snap, 2 * np.pi * f)
+            pa = reduced_system(snap, 2 * np.pi * f)
             try:
                 solve = factorize(pa.K, symmetric=symmetric)
             except SolverError as exc:
@@ -349,7 +275,7 @@ class FrequencyForward:
         for sign in (1.0, -1.0):
             pp = p.copy()
             pp[j] += sign * h
-            sides.append(_snapshot(*self._assemble(pp)))
+            sides.append(operator_snapshot(*self._assemble(pp)))
         plus, minus = sides
         out: dict[str, Any] = {}
         for k in plus:
@@ -371,7 +297,7 @@ class FrequencyForward:
             dsnap = self._snapshot_derivative(p, j)
             ds = np.empty(self.frequencies.size, dtype=complex)
             for i, (solve, qf, T, pa) in enumerate(solves):
-                d = _parts(dsnap, pa.iw.imag)
+                d = reduced_system(dsnap, pa.iw.imag)
                 dK = d.Z + d.S / pa.iw
                 db = d.b0 - (d.Ze @ pa.qe + pa.Ze @ d.qe) - (d.Se @ pa.qe + pa.Se @ d.qe) / pa.iw
                 dqf = solve(np.asarray(db - dK @ qf, dtype=complex))

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,7 +44,8 @@ from ..errors import FemheatInputError, SolverError
 from ..validation import finite_array
 from .factorization import factorize
 
-__all__ = ["FrequencyState", "FrequencySolver", "frequency_sweep", "check_frequencies"]
+__all__ = ["FrequencyState", "FrequencySolver", "frequency_sweep", "check_frequencies",
+           "operator_snapshot", "ReducedSystem", "reduced_system"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,84 @@ def check_frequencies(values: Iterable[float], where: str = "frequency.frequenci
     return f
 
 
+def _standard_impedance(system: Any) -> bool:
+    """Whether Z(ω) = R + iωM (the mixed family's own ``flux_impedance``)."""
+    from ..models.mixed import MixedModel
+
+    return type(system.model).flux_impedance is MixedModel.flux_impedance
+
+
+def operator_snapshot(system: Any, w: Optional[np.ndarray] = None) -> dict[str, Any]:
+    r"""The ω-independent pieces of the reduced system (module docstring), each linear in
+    the assembled operators: R, M (Z = R + iωM) split into free/essential columns,
+    S = GᵀC⁻¹B, H = C⁻¹B, C⁻¹F, f, the prescribed fluxes and an optional probe w (a
+    linear functional of T). Models whose Z(ω) is not R + iωM (memory modes) keep
+    their ``flux_impedance``. :func:`reduced_system` builds one frequency from it; the
+    fits of :mod:`femheat.inverse.frequency` interpolate and differentiate it."""
+    free, ess = system.free_dofs, system.essential_dofs
+    B, G = system.divergence, system.gradient
+    Cinv = system.capacity_inverse
+    S = sp.csr_matrix(G.T @ Cinv @ B)[free]
+    CF = Cinv @ system.heat_load(0.0)
+    out: dict[str, Any] = dict(
+        Sff=S[:, free].tocsr(), Sfe=S[:, ess].tocsr(), H=sp.csr_matrix(Cinv @ B),
+        CF=np.asarray(CF, dtype=float), GtCF=np.asarray(G.T @ CF)[free],
+        f=np.asarray(system.flux_load(0.0))[free],
+        qe=np.asarray(system.essential_values(0.0), dtype=float),
+        w=None if w is None else np.asarray(w))
+    if _standard_impedance(system):
+        R = sp.csr_matrix(system.resistance)[free]
+        M = sp.csr_matrix(system.inertia)[free]
+        out.update(Rff=R[:, free].tocsr(), Rfe=R[:, ess].tocsr(), Mff=M[:, free].tocsr(),
+                   Mfe=M[:, ess].tocsr())
+    else:
+        def impedance(omega: float) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+            Z = sp.csr_matrix(system.model.flux_impedance(system, omega))[free]
+            return Z[:, free].tocsr(), Z[:, ess].tocsr()
+
+        out["impedance"] = impedance
+    return out
+
+
+@dataclass
+class ReducedSystem:
+    """The reduced complex system of one frequency (see the module docstring):
+    K = Z + S/(iω), b = b₀ − Z_e q_e − S_e q_e/(iω); linear in the snapshot, so the
+    parts of a snapshot's derivative are the derivatives of the parts."""
+
+    Z: sp.csr_matrix        # Z(ω)_ff
+    S: sp.csr_matrix        # (G^T C⁻¹ B)_ff
+    Ze: sp.csr_matrix       # Z(ω)_fe
+    Se: sp.csr_matrix       # (G^T C⁻¹ B)_fe
+    b0: np.ndarray          # (f + G^T c)_f
+    c: np.ndarray
+    H: sp.csr_matrix        # (iω)⁻¹ C⁻¹ B
+    qe: np.ndarray          # prescribed flux values
+    iw: complex
+
+    @property
+    def K(self) -> sp.csr_matrix:
+        return (self.Z + self.S / self.iw).tocsr()
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.b0 - self.Ze @ self.qe - (self.Se @ self.qe) / self.iw
+
+
+def reduced_system(snap: Mapping[str, Any], omega: float) -> ReducedSystem:
+    """The pieces of K, b, c, H/(iω) of a snapshot at ω [rad/s]."""
+    iw = 1j * omega
+    if "impedance" in snap:
+        Zff, Zfe = snap["impedance"](omega)
+    else:
+        Zff = (snap["Rff"] + iw * snap["Mff"]).tocsr()
+        Zfe = (snap["Rfe"] + iw * snap["Mfe"]).tocsr()
+    c = snap["CF"] / iw
+    b0 = snap["f"] + snap["GtCF"] / iw
+    return ReducedSystem(Zff, snap["Sff"], Zfe, snap["Sfe"], b0, c, (snap["H"] / iw).tocsr(),
+                  snap["qe"], iw)
+
+
 class FrequencySolver:
     """Solve the time-periodic state of an assembled mixed system at given ω.
 
@@ -99,14 +178,9 @@ class FrequencySolver:
             raise FemheatInputError(
                 "the Landau-Khalatnikov quartic term (b > 0) is nonlinear and has no "
                 "frequency response; use b = 0 for a frequency study")
-        B, G = system.divergence, system.gradient
-        tb = system.temperature_basis
-        self._Cinv = system.capacity_inverse
-        self._S = (G.T @ self._Cinv @ B).tocsr()  # G^T C^-1 B
-        self._H = (self._Cinv @ B).tocsr()
-        self._Gt = sp.csr_matrix(G.T)
-        self._impedance = model.flux_impedance
-        self._ntemp = tb.N
+        if _standard_impedance(system):
+            model.flux_impedance(system, 1.0)  # its checks (e.g. Landau terms refused)
+        self._snapshot = operator_snapshot(system)  # ω-independent, built once
 
     def solve(self, omega: float) -> FrequencyState:
         """The complex amplitudes at ω [rad/s] > 0."""
@@ -114,17 +188,10 @@ class FrequencySolver:
         if omega <= 0:
             raise FemheatInputError(f"frequency: omega must be > 0 rad/s, got {omega}")
         sys = self.system
-        Z = self._impedance(sys, omega)
-        K = (Z + self._S / (1j * omega)).tocsr()
-        free, ess = sys.free_dofs, sys.essential_dofs
-        CF = self._Cinv @ sys.heat_load(0.0) / (1j * omega)
-        rhs = (sys.flux_load(0.0) + self._Gt @ CF)[free]
-        qd = sys.essential_values(0.0).astype(complex)
-        if qd.size:
-            rhs = rhs - K[free][:, ess] @ qd
+        red = reduced_system(self._snapshot, omega)
         try:
-            solve = factorize(K[free][:, free], symmetric=sys.symmetric)
-            x = solve(np.asarray(rhs, dtype=complex))
+            solve = factorize(red.K, symmetric=sys.symmetric)
+            x = solve(np.asarray(red.b, dtype=complex))
         except SolverError as exc:
             raise SolverError(f"frequency-domain solve at omega = {omega:g} rad/s failed "
                               f"({exc}); check the boundary conditions and material "
@@ -133,8 +200,8 @@ class FrequencySolver:
             raise SolverError(f"frequency-domain solve at omega = {omega:g} rad/s produced "
                               "non-finite values")
         q = np.zeros(sys.n_flux, dtype=complex)
-        q[free], q[ess] = x, qd
-        T = CF - self._H @ q / (1j * omega)
+        q[sys.free_dofs], q[sys.essential_dofs] = x, red.qe
+        T = red.c - red.H @ q
         return FrequencyState(omega, T, q)
 
 
