@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from ..errors import FemheatInputError, SolverError
 from ..validation import finite_array
 from .factorization import factorize
+from .landau import landau_active
 
 __all__ = ["FrequencyState", "FrequencySolver", "frequency_sweep", "check_frequencies",
            "operator_snapshot", "ReducedSystem", "reduced_system"]
@@ -173,13 +174,12 @@ class FrequencySolver:
 
     def __init__(self, system):
         self.system = system
-        model = system.model
-        if np.any(system.fields.cubic > 0):
+        if landau_active(system):
             raise FemheatInputError(
-                "the Landau-Khalatnikov quartic term (b > 0) is nonlinear and has no "
-                "frequency response; use b = 0 for a frequency study")
-        if _standard_impedance(system):
-            model.flux_impedance(system, 1.0)  # its checks (e.g. Landau terms refused)
+                "a frequency-domain run linearizes about q = 0; Landau-Khalatnikov "
+                "materials with b > 0, c > 0 or a < 0 are nonlinear or ordered there "
+                "(no frequency response): use a transient run, or b = 0 for a frequency "
+                "study")
         self._snapshot = operator_snapshot(system)  # ω-independent, built once
 
     def solve(self, omega: float) -> FrequencyState:

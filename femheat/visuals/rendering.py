@@ -248,13 +248,20 @@ def _bar_format(values: np.ndarray) -> str:
     return f"%.{min(max(digits, 4), 12)}g"
 
 
+def _cell_flux_key(cell_data) -> Optional[str]:
+    """Name of the cell-mean flux array: mixed models write ``heat_flux_mean``; the kernel
+    model's P1 flux is cell-constant and written as ``heat_flux``; None if neither."""
+    for key in ("heat_flux_mean", "heat_flux"):
+        if cell_data.HasArray(key):
+            return key
+    return None
+
+
 def _flux_glyphs(vtk, grid, arrows: int, flat: bool):
     """Arrows of the cell-mean flux on a regular lattice (independent of mesh grading)."""
     cd = grid.GetCellData()
-    # mixed models write the cell mean as heat_flux_mean; the kernel model's P1 flux is
-    # cell-constant and written as heat_flux
-    key = "heat_flux_mean" if cd.HasArray("heat_flux_mean") else "heat_flux"
-    if not cd.HasArray(key):
+    key = _cell_flux_key(cd)
+    if key is None:
         return None
     centres = vtk.filters.vtkCellCenters()
     centres.SetInputData(grid)

@@ -28,8 +28,8 @@ from typing import Optional, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .rendering import (_bar_format, _black, _colorbar, _flux_glyphs, _label, _lut, _range,
-                        _read, _snapshot, _vtk)
+from .rendering import (_bar_format, _black, _cell_flux_key, _colorbar, _flux_glyphs, _label,
+                        _lut, _range, _read, _snapshot, _vtk)
 
 __all__ = ["length_unit", "slice_planes", "render_slices", "render_clip", "slice_image",
            "time_label"]
@@ -301,8 +301,8 @@ def _merged_flux(vtk, grid):
     clean.Update()
     merged = clean.GetOutput()
     cd = merged.GetCellData()
-    key = "heat_flux_mean" if cd.HasArray("heat_flux_mean") else "heat_flux"
-    if not cd.HasArray(key):
+    key = _cell_flux_key(cd)
+    if key is None:
         return None
     c2p = vtk.filters.vtkCellDataToPointData()
     c2p.SetInputData(merged)
