@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.femheat-installed
 .PHONY: demo test test-all bench bench-check bench-record meshes clean
 
 demo: $(STAMP)  ## run the flagship case end to end (mesh -> solve -> VTU/PVD + PNG + summary)
-	$(BIN)/femheat run cases/composite_kapitza.toml -o results/composite_kapitza
+	$(BIN)/femheat run cases/composite_kapitza.toml -o results/composite_kapitza --overwrite
 
 test: $(STAMP)  ## the test suite CI runs (slow studies deselected)
 	$(BIN)/python -m pytest -q
