@@ -39,6 +39,7 @@ __all__ = [
     "flux_moment",
     "flux_viscosity",
     "flux_grad_div",
+    "flux_curl_coupling",
     "interior_penalty",
     "wall_no_slip",
     "wall_tangential_flux",
@@ -392,3 +393,14 @@ def landau_flux_jacobian(u, v, w):
     qu = sum(q[i] * ua[i] for i in range(d))
     qv = sum(q[i] * va[i] for i in range(d))
     return w.alpha * uv + w.beta * qu * qv
+
+
+@BilinearForm
+def flux_curl_coupling(q, phi, w):
+    r"""Weak rotation :math:`(q, \mathrm{curl}\,\varphi)`, curl φ = (∂_yφ, −∂_xφ), for a
+    flux q (trial) and a continuous scalar φ (test, 2D).
+
+    By parts, ∫ rot q φ = (q, curl φ) + ∮ (q·t) φ with rot q = ∂_x q_y − ∂_y q_x and
+    t = (−n_y, n_x): the vorticity form of :mod:`femheat.assembly.vorticity`.
+    """
+    return q.value[0] * phi.grad[1] - q.value[1] * phi.grad[0]

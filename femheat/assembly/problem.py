@@ -65,6 +65,11 @@ class HeatProblem:
         not listed are stress-free (free slip on an impermeable wall).
     penalty
         GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
+    viscous
+        GK only: discretization of the viscous term, ``"penalty"`` (default; BDM
+        fluxes with an interior penalty, :mod:`femheat.assembly.gk`) or
+        ``"vorticity"`` (2D, degree 0: RT0 fluxes and a lumped P1 vorticity,
+        :mod:`femheat.assembly.vorticity`; no spurious slow temperature modes).
     coordinates
         ``"cartesian"`` (default) or ``"axisymmetric"``: the 2D mesh is the (r, z)
         meridian section of a body of revolution (x = r ≥ 0, y = z), integrals carry
@@ -87,6 +92,7 @@ class HeatProblem:
     walls: Mapping[str, WallCondition] = field(default_factory=dict)
     penalty: float = 1.0
     coordinates: str = "cartesian"
+    viscous: str = "penalty"
 
     def __post_init__(self) -> None:
         model = get_model(self.model, "model")

@@ -18,7 +18,9 @@ import skfem
 from ..assembly.gk import (MIN_PENALTY, gk_operator, tangential_flux_load, wall_coupling,
                            weak_walls)
 from ..assembly.problem import HeatProblem
-from ..element.spaces import gk_elements
+from ..assembly.vorticity import (VISCOUS_FORMS, check_vorticity, uses_vorticity,
+                                  vorticity_operator)
+from ..element.spaces import gk_elements, mixed_elements
 from ..errors import FemheatInputError
 from ..registry import register
 from ..solve.newton import newton_steady
@@ -27,7 +29,7 @@ from ..validation import finite_array
 from .mixed import FluxOperators, MixedModel, refuse_ordered_steady
 
 __all__ = ["GKModel", "GK_BETAS", "check_gk_options", "check_axisymmetric_gk",
-           "gk_flux_operators"]
+           "gk_flux_operators", "gk_problem_elements", "parse_viscous"]
 
 #: Accepted β of the GK law: 0 (seed 004 eq. 19, "simplified") and 2
 #: (Guyer & Krumhansl 1966).
@@ -36,8 +38,10 @@ GK_BETAS = (0, 2)
 
 def check_gk_options(problem: HeatProblem) -> None:
     """The checks of the viscous (l²) term's options, shared by the gk and memory
-    models: the degree of the GK pair, β, the penalty η, and in (r, z)
+    models: the degree of the GK pair, β, the penalty η, the viscous form
+    (:func:`~femheat.assembly.vorticity.check_vorticity`), and in (r, z)
     :func:`check_axisymmetric_gk`."""
+    check_vorticity(problem)
     gk_elements(problem.regions.mesh, problem.degree)  # validates the degree
     if problem.beta not in GK_BETAS:
         raise FemheatInputError(
@@ -83,11 +87,32 @@ def check_axisymmetric_gk(problem: HeatProblem) -> None:
                 f"available with {where}; drop normal= (the facet normals are used)")
 
 
+def parse_viscous(table: Mapping[str, Any], where: str) -> str:
+    """The case file's ``viscous`` key (gk and memory models)."""
+    viscous = table.get("viscous", "penalty")
+    if viscous not in VISCOUS_FORMS:
+        raise FemheatInputError(
+            f"{where}.viscous = {viscous!r} is unknown; use one of {list(VISCOUS_FORMS)}")
+    return viscous
+
+
+def gk_problem_elements(problem: HeatProblem) -> tuple[skfem.Element, skfem.Element, int]:
+    """The element pair of the viscous term's discretization: BDM_{k+1} × P_k with the
+    interior penalty, RT0 × P0 with the vorticity form."""
+    if uses_vorticity(problem):
+        q, t = mixed_elements(problem.regions.mesh, 0)
+        return q, t, 1
+    return gk_elements(problem.regions.mesh, problem.degree)
+
+
 def gk_flux_operators(problem: HeatProblem, flux_basis: skfem.CellBasis,
                       temperature_basis: skfem.CellBasis, intorder: int,
                       flux_degree: int) -> FluxOperators:
     """The viscous term, its walls and their loads as :class:`FluxOperators` (gk model,
     and the memory model with a nonlocal length: the term on the total flux)."""
+    if uses_vorticity(problem):
+        extra, load = vorticity_operator(problem, flux_basis, intorder)
+        return FluxOperators(extra, None, {}, load)
     extra = gk_operator(problem, flux_basis, intorder, flux_degree)
     weak = weak_walls(problem)  # curved walls made impermeable weakly
     W = wall_coupling(problem, flux_basis, temperature_basis, intorder) if weak else None
@@ -105,7 +130,8 @@ class GKModel(MixedModel):
     viscous = True
     options = {"degree": "polynomial degree: 0 (BDM1 x P0) or 1 (BDM2 x P1DG)",
                "beta": "2 (Guyer-Krumhansl 1966) or 0 (seed 004 eq. 19)",
-               "penalty": "interior-penalty factor eta >= 1"}
+               "penalty": "interior-penalty factor eta >= 1",
+               "viscous": "'penalty' (default) or 'vorticity' (2D, degree 0, RT0 x P0)"}
     required_material_keys = {
         "nonlocal_length": "the gk model needs l (m), 0 for a region without "
                            "hydrodynamic effects"}
@@ -119,6 +145,7 @@ class GKModel(MixedModel):
         if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
             raise FemheatInputError(f"{where}.penalty must be a number, got {penalty!r}")
         out["penalty"] = float(penalty)
+        out["viscous"] = parse_viscous(table, where)
         return out
 
     def validate(self, problem: HeatProblem) -> None:
@@ -132,6 +159,10 @@ class GKModel(MixedModel):
 
     def elements(self, mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element, int]:
         return gk_elements(mesh, degree)
+
+    def problem_elements(self, problem: HeatProblem
+                         ) -> tuple[skfem.Element, skfem.Element, int]:
+        return gk_problem_elements(problem)
 
     def flux_operators(self, problem, flux_basis, temperature_basis, intorder, flux_degree,
                        fields) -> FluxOperators:

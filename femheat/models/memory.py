@@ -34,14 +34,13 @@ from typing import Any, Iterator, Mapping, Optional
 import numpy as np
 import skfem
 
-from ..element.spaces import gk_elements
 from ..errors import FemheatInputError
 
 from ..physics.memory import MemoryMaterial, material_modes
 from ..registry import register
 from ..solve.memory import MemoryState, memory_operators, memory_steps
 from ..solve.steady import State
-from .gk import check_gk_options, gk_flux_operators
+from .gk import check_gk_options, gk_flux_operators, gk_problem_elements, parse_viscous
 from .mixed import FluxOperators, MixedModel
 
 __all__ = ["MemoryModel", "has_nonlocal_length"]
@@ -73,7 +72,9 @@ class MemoryModel(MixedModel):
     options = {"degree": "polynomial degree: 0 or 1 (RT x DG; with a nonlocal length "
                          "BDM1 x P0 or BDM2 x P1DG)",
                "beta": "with a nonlocal length: 2 (Guyer-Krumhansl 1966) or 0",
-               "penalty": "with a nonlocal length: interior-penalty factor eta >= 1"}
+               "penalty": "with a nonlocal length: interior-penalty factor eta >= 1",
+               "viscous": "with a nonlocal length: 'penalty' (default) or 'vorticity' "
+                          "(2D, degree 0)"}
 
     def parse_options(self, table: Mapping[str, Any], where: str) -> dict:
         out = super().parse_options(table, where)
@@ -83,6 +84,7 @@ class MemoryModel(MixedModel):
         if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
             raise FemheatInputError(f"{where}.penalty must be a number, got {penalty!r}")
         out["penalty"] = float(penalty)
+        out["viscous"] = parse_viscous(table, where)
         return out
 
     def validate(self, problem) -> None:
@@ -102,7 +104,7 @@ class MemoryModel(MixedModel):
 
     def problem_elements(self, problem) -> tuple[skfem.Element, skfem.Element, int]:
         if has_nonlocal_length(problem):
-            return gk_elements(problem.regions.mesh, problem.degree)
+            return gk_problem_elements(problem)
         return self.elements(problem.regions.mesh, problem.degree)
 
     def flux_operators(self, problem, flux_basis, temperature_basis, intorder, flux_degree,

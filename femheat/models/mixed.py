@@ -108,6 +108,10 @@ class MixedModel(Model):
             raise FemheatInputError(
                 f"wall conditions {sorted(problem.walls)} need the gk model (they act on "
                 f"the tangential flux through l); model is {problem.model!r}")
+        if getattr(problem, "viscous", "penalty") != "penalty":
+            raise FemheatInputError(
+                f"model.viscous = {problem.viscous!r} discretizes the GK viscous (l^2) "
+                f"term; model {problem.model!r} has none (use the gk model)")
 
     def elements(self, mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element, int]:
         """(flux element, temperature element, flux polynomial degree)."""

@@ -242,6 +242,11 @@ def _mass_part(system: MixedSystem, dt: float | None, theta: float) -> sp.csr_ma
 def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
              smoother, grad_div=0.0, auxiliary_space="auto") -> str:
     """Validate the solver options; return the resolved flux preconditioner."""
+    if getattr(system.problem, "viscous", "penalty") == "vorticity":
+        raise FemheatInputError(
+            "the iterative solver has no preconditioner for model.viscous = 'vorticity' "
+            "(RT0 fluxes); use the direct solver (2D problems of this form factorize "
+            "cheaply) or viscous = 'penalty'")
     if auxiliary_space not in AUXILIARY_SPACES:
         raise FemheatInputError(
             f"auxiliary_space = {auxiliary_space!r} is unknown; choose one of "

@@ -1,0 +1,244 @@
+r"""The Guyer–Krumhansl viscous term in vorticity (Hodge-Laplacian) form, 2D, degree 0.
+
+An alternative to the interior-penalty discretization of :mod:`femheat.assembly.gk`
+(HeatProblem option ``viscous = "vorticity"``). With ∇²q = ∇∇·q − curl rot q
+(rot q = ∂_x q_y − ∂_y q_x [W m⁻³], curl ω = (∂_y ω, −∂_x ω)) the GK law
+τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q) has the energy form
+
+.. math::
+
+    (\kappa^{-1}(\tau\partial_t q + q), v) + (\omega, \mathrm{rot}\,v)
+    + ((1+\beta)\nu\,\nabla\cdot q, \nabla\cdot v) - (T, \nabla\cdot v) = \dots,
+    \qquad \omega = \nu\,\mathrm{rot}\,q ,
+
+ν = l²/κ [m³ K W⁻¹]; ω [K] plays for the rotation the part T plays for the
+divergence. Discretized with
+the exact sequence P1 → RT0 → P0 (curl P1 ⊂ RT0, ∇·RT0 = P0): q in RT0, T in P0, ω in
+continuous P1 defined weakly by
+
+.. math::
+
+    (\nu^{-1}\omega, \varphi)_h + \langle (\ell_s/\nu)\,\omega, \varphi\rangle_h
+    = (q, \mathrm{curl}\,\varphi) + \langle g_t, \varphi\rangle ,
+
+(∫ rot q φ = (q, curl φ) + ∮(q·t)φ, t = (−n_y, n_x)), with the vertex-lumped
+(diagonal) mass (·,·)_h, so ω is eliminated exactly: the flux block gains the sparse,
+symmetric positive semidefinite
+
+.. math::
+
+    V = C^\top M_\omega^{-1} C + (1+\beta)(\nu\,\nabla\cdot q, \nabla\cdot v),
+    \qquad C_{ij} = (\psi_j, \mathrm{curl}\,\varphi_i),
+
+and the flux load −Cᵀ M_ω⁻¹ G (G_i = ⟨g_t, φ_i⟩, prescribed tangential flux).
+
+Wall conditions live in the ω equation, no penalty:
+
+* no-slip (q·t = 0) and :class:`~femheat.physics.conditions.TangentialFlux` (q·t = g):
+  ω is free at the wall's vertices and ⟨q·t, φ⟩ is data (natural);
+* :class:`~femheat.physics.conditions.SlipLength` (q_t = −C_s l ∂q_t/∂n): the wall
+  energy ½⟨(ν/ℓ_s)q_t²⟩, ℓ_s = C_s l, becomes the boundary mass ⟨(ℓ_s/ν)ω, φ⟩ =
+  ⟨(C_s κ/l)ω, φ⟩ (minimizing over the wall's tangential trace); C_s → 0 is no-slip,
+  C_s → ∞ free slip;
+* every other boundary (no wall condition, or :class:`~femheat.physics.conditions.FreeSlip`), Kapitza interfaces declared ``tangential="free"``, and the
+  vertices of cells with l = 0 are stress-free: ω = 0 there (on an impermeable flat
+  wall this is free slip, ∂q_t/∂n = 0).
+
+Why: discrete gradients carry no viscous energy. The flux space splits into curl P1
+(divergence-free) and its L²-orthogonal complement, on which C vanishes; with
+constant coefficients and free-slip walls the two parts decouple, and the
+quasi-static temperature modes decay at μ/(1 + (1 + β)νμ) over the eigenvalues μ of
+the mixed (RT0 × P0) Darcy operator, i.e. every discrete rate lies below the
+saturation α/((1+β)l²) and the slowest one converges to the physical one. The
+interior penalty instead penalizes the tangential jumps of discrete gradients, and
+its grid-scale temperature modes decay at ~0.12α/(ηl²) (``tests/test_gk_modes.py``).
+The mass lumping does not enter that argument (C vanishes on the complement whatever
+M_ω is).
+
+Cost: RT0 has half the unknowns of BDM1 and V couples each edge to the edges of the
+cells around its two vertices (about 6× the entries of the MCV step operator; BDM1
+with the interior penalty: 10×).
+
+Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): q and T converge
+at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²) for q).
+The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient
+energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to
+boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
+materials, or with l(r)) the two closures differ by terms in ∇ν: here the
+interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
+cell mean in M_ω. 2D Cartesian triangles, degree 0, isotropic κ only (3D needs
+Nédélec vorticities, whose mass cannot be lumped); curved walls with a smooth normal,
+the Landau quartic term and the iterative solver are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+import scipy.sparse as sp
+import skfem
+from skfem import LinearForm
+
+from . import forms
+from ..errors import FemheatInputError
+from ..mesh.regions import RegionMesh
+from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
+from ..physics.materials import material_fields
+
+__all__ = ["VISCOUS_FORMS", "check_vorticity", "vorticity_operator", "uses_vorticity"]
+
+#: Discretizations of the viscous (l²) term: the interior penalty of
+#: :mod:`femheat.assembly.gk` (default) and this module's vorticity form.
+VISCOUS_FORMS = ("penalty", "vorticity")
+
+_WHERE = "model.viscous = 'vorticity'"
+
+
+def uses_vorticity(problem) -> bool:
+    """True if ``problem`` asks for the vorticity form of the viscous term."""
+    return getattr(problem, "viscous", "penalty") == "vorticity"
+
+
+def check_vorticity(problem) -> None:
+    """Refuse, naming the key, what the vorticity form does not cover."""
+    viscous = getattr(problem, "viscous", "penalty")
+    if viscous not in VISCOUS_FORMS:
+        raise FemheatInputError(
+            f"model.viscous = {viscous!r} is unknown; use 'penalty' (interior penalty, "
+            "the default) or 'vorticity' (2D, degree 0)")
+    if viscous != "vorticity":
+        return
+    mesh = problem.regions.mesh
+    if not isinstance(mesh, skfem.MeshTri1):
+        raise FemheatInputError(
+            f"{_WHERE} is available on 2D triangle meshes only (got "
+            f"{type(mesh).__name__}); use viscous = 'penalty' in 3D")
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
+        raise FemheatInputError(
+            f"{_WHERE} is Cartesian only; use viscous = 'penalty' with "
+            "mesh.coordinates = 'axisymmetric'")
+    if problem.degree != 0:
+        raise FemheatInputError(
+            f"{_WHERE} is available at degree 0 (RT0 x P0 x P1 vorticity) only, got "
+            f"model.degree = {problem.degree}; use degree = 0 or viscous = 'penalty'")
+    if problem.penalty != 1.0:
+        raise FemheatInputError(
+            f"model.penalty = {problem.penalty} has no effect with {_WHERE} (no penalty); "
+            "remove it")
+    for name, mat in problem.materials.items():
+        k = mat.conductivity
+        if not callable(k) and not isinstance(k, str) and np.ndim(k) > 0:
+            raise FemheatInputError(
+                f"materials.{name}.conductivity: {_WHERE} needs an isotropic (scalar) "
+                f"conductivity, got {np.asarray(k).tolist()!r}; use viscous = 'penalty'")
+        if getattr(mat, "quartic", 0.0):
+            raise FemheatInputError(
+                f"materials.{name}.landau: the quartic term is not available with {_WHERE}; "
+                "use viscous = 'penalty'")
+    for name, wall in problem.walls.items():
+        if getattr(wall, "normal", None) is not None:
+            raise FemheatInputError(
+                f"walls.{name}: a smooth wall normal (weak impermeability) is not "
+                f"available with {_WHERE}; drop normal= or use viscous = 'penalty'")
+
+
+def _cell_means(values: np.ndarray, basis: skfem.CellBasis) -> np.ndarray:
+    return (values * basis.dx).sum(axis=1) / basis.dx.sum(axis=1)
+
+
+def vorticity_operator(problem, qb: skfem.CellBasis, order: int
+                       ) -> tuple[sp.csr_matrix, Optional[Callable[[float], np.ndarray]]]:
+    """(V, load): the viscous flux block and the load of prescribed tangential fluxes
+    (None without :class:`~femheat.physics.conditions.TangentialFlux` walls); see the
+    module docstring. ``qb`` is the RT0 flux basis of a 2D triangle mesh."""
+    rm: RegionMesh = problem.regions
+    mesh = rm.mesh
+    x = qb.global_coordinates().value
+    fields = material_fields(rm, problem.materials, x)
+    kinv = fields.resistivity[0, 0]
+    ell = np.broadcast_to(fields.nonlocal_length, kinv.shape)
+    nu = ell**2 * kinv
+    V = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
+    nu_cell, ell_cell = _cell_means(nu, qb), _cell_means(ell, qb)
+    if not np.any(nu_cell > 0):
+        return V, None
+
+    nv = mesh.p.shape[1]
+    # lumped (ν⁻¹ω, φ): |K|/3 ν_K⁻¹ at each vertex of K; ν_K = 0 makes ω = 0 there
+    area = qb.dx.sum(axis=1)
+    viscous = nu_cell > 0
+    mass = np.zeros(nv)
+    np.add.at(mass, mesh.t[:, viscous], area[viscous] / (3.0 * nu_cell[viscous]))
+    fixed = np.zeros(nv, dtype=bool)
+    fixed[np.unique(mesh.t[:, ~viscous])] = True
+
+    # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
+    facets_of = {}
+    for name, wall in problem.walls.items():
+        if isinstance(wall, (NoSlip, TangentialFlux, SlipLength)):
+            facets_of[name] = rm.boundary(name)
+    held = (np.concatenate(list(facets_of.values())) if facets_of
+            else np.zeros(0, dtype=np.int64))
+    stress_free = np.setdiff1d(mesh.boundary_facets(), held)
+    free_ifaces = [rm.interface(n) for n, k in problem.interfaces.items()
+                   if k.tangential == "free"]
+    for facets in [stress_free, *free_ifaces]:
+        fixed[mesh.facets[:, facets].ravel()] = True
+
+    # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped to the facet's vertices
+    for name, wall in problem.walls.items():
+        if not isinstance(wall, SlipLength):
+            continue
+        facets = facets_of[name]
+        cells = mesh.f2t[0, facets]
+        ends = mesh.p[:, mesh.facets[1, facets]] - mesh.p[:, mesh.facets[0, facets]]
+        length = np.linalg.norm(ends, axis=0)
+        with np.errstate(divide="ignore"):
+            coef = np.where(viscous[cells], wall.coefficient * ell_cell[cells]
+                            / np.where(viscous[cells], nu_cell[cells], 1.0), 0.0)
+        for side in (0, 1):
+            np.add.at(mass, mesh.facets[side, facets], 0.5 * length * coef)
+
+    active = np.nonzero(~fixed & (mass > 0))[0]
+    wb = skfem.Basis(mesh, skfem.ElementTriP1(), intorder=order)
+    C = forms.flux_curl_coupling.assemble(qb, wb).tocsr()[active]
+    inv_mass = 1.0 / mass[active]
+    V = (V + C.T @ sp.diags(inv_mass) @ C).tocsr()
+    return V, _tangential_load(problem, mesh, order, C, inv_mass, active)
+
+
+@LinearForm
+def _wall_data(phi, w):
+    return w.g * phi
+
+
+def _tangential_load(problem, mesh, order, C, inv_mass, active):
+    """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩."""
+    walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
+    if not walls:
+        return None
+    rm: RegionMesh = problem.regions
+    parts = []
+    for name, wall in walls:
+        fb = skfem.FacetBasis(mesh, skfem.ElementTriP1(), facets=rm.boundary(name),
+                              intorder=order)
+        where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
+        parts.append((fb, wall, where, fb.global_coordinates().value))
+    steady = not any(w.time_dependent for _, w, *_ in parts)
+    cache: dict = {}
+
+    def load(t: float) -> np.ndarray:
+        if steady and "f" in cache:
+            return cache["f"]
+        G = np.zeros(mesh.p.shape[1])
+        for fb, wall, where, xf in parts:
+            n = fb.normals
+            g = wall.tangential(xf, n, t, where)
+            G += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
+        out = -(C.T @ (inv_mass * G[active]))
+        cache["f"] = out
+        return out
+
+    return load
+
