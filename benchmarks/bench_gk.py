@@ -5,7 +5,10 @@ with T fixed at both ends and no-slip walls), one subprocess per (model, n) so
 that peak memory (ru_maxrss) belongs to that run alone:
 
 * ``mcv``: RT0 x P0 (5n² unknowns), the foundation's transient path;
-* ``gk``:  BDM1 x P0 (8n² unknowns), GK with l = 0.1, no-slip walls, β = 2.
+* ``gk``:  BDM1 x P0 (8n² unknowns), GK with l = 0.1, no-slip walls, β = 2, interior
+  penalty (the default ``viscous = "penalty"``);
+* ``gkv``: the same GK problem with ``viscous = "vorticity"`` (RT0 x P0, 5n² unknowns,
+  the lumped P1 vorticity eliminated; :mod:`femheat.assembly.vorticity`).
 
 Measured: assembly, steady solve (scaled saddle point, SuperLU LU), transient
 θ-scheme factorization (eliminated SPD flux operator, SuperLU symmetric mode,
@@ -48,8 +51,11 @@ def one(model: str, n: int, steps: int, repeats: int = 1) -> dict:
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
         "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > 1 - tol,
         "walls": lambda x: ((x[1] < tol) | (x[1] > 1 - tol)) & (x[0] > tol) & (x[0] < 1 - tol)})
-    mat = fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.1 if model == "gk" else 0.0)
-    kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2) if model == "gk" else dict(model="mcv")
+    gk = model in ("gk", "gkv")
+    mat = fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.1 if gk else 0.0)
+    kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2) if gk else dict(model="mcv")
+    if model == "gkv":
+        kw["viscous"] = "vorticity"
     problem = fh.HeatProblem(regions, {"domain": mat},
                              {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0),
                               "walls": fh.Insulated()}, **kw)
@@ -98,14 +104,15 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         pair = {}
-        for model in ("mcv", "gk"):
+        for model in ("mcv", "gk", "gkv"):
             out = subprocess.run([sys.executable, __file__, "--child", model, str(n),
                                   "--steps", str(args.steps), "--repeats", str(args.repeats)],
                                  capture_output=True, text=True, check=True)
             pair[model] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(pair)
         m, g = pair["mcv"], pair["gk"]
-        print(f"n = {n}: MCV {m['unknowns']:,} unk., GK {g['unknowns']:,} unk.", flush=True)
+        print(f"n = {n}: MCV {m['unknowns']:,} unk., GK {g['unknowns']:,} unk., GK vorticity "
+              f"{pair['gkv']['unknowns']:,} unk.", flush=True)
     head = ("n", "MCV unk.", "GK unk.", "GK asm s", "MCV steady s", "GK steady s",
             "MCV fact. s", "GK fact. s", "MCV step ms", "GK step ms", "MCV GB", "GK GB",
             "step GK/MCV", "steady GK/MCV", "GB GK/MCV")
@@ -119,6 +126,19 @@ def main() -> None:
                 f"{1e3 * g['step_s']:.1f}", f"{m['peak_rss_gb']:.2f}", f"{g['peak_rss_gb']:.2f}",
                 f"{g['step_s'] / m['step_s']:.2f}", f"{g['steady_s'] / m['steady_s']:.2f}",
                 f"{g['peak_rss_gb'] / m['peak_rss_gb']:.2f}")
+        print("| " + " | ".join(str(v) for v in vals) + " |")
+    head = ("n", "GKv unk.", "GKv asm s", "GKv steady s", "GKv fact. s", "GKv step ms",
+            "GKv GB", "step GKv/MCV", "steady GKv/MCV", "GB GKv/MCV", "step GKv/GK")
+    print("\nGK with viscous = 'vorticity' (GKv) against MCV and the interior penalty (GK):")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---:|" * len(head))
+    for pair in rows:
+        m, g, v = pair["mcv"], pair["gk"], pair["gkv"]
+        vals = (m["n"], f"{v['unknowns']:,}", f"{v['assembly_s']:.2f}", f"{v['steady_s']:.2f}",
+                f"{v['factorization_s']:.2f}", f"{1e3 * v['step_s']:.1f}",
+                f"{v['peak_rss_gb']:.2f}", f"{v['step_s'] / m['step_s']:.2f}",
+                f"{v['steady_s'] / m['steady_s']:.2f}",
+                f"{v['peak_rss_gb'] / m['peak_rss_gb']:.2f}", f"{v['step_s'] / g['step_s']:.2f}")
         print("| " + " | ".join(str(v) for v in vals) + " |")
     if args.json:
         with open(args.json, "w") as f:

@@ -71,14 +71,15 @@ def _grad_phi(x):
 
 def cos_mode(model: str, n: int, degree: int, ell: float = 0.0, beta: int = 2, dim: int = 2,
              kappa: float = 1.5, cap: float = 2.0, tau: float = 0.1, rate: float = 1.0,
-             dt: float = 0.01, t_end: float = 0.5, penalty: float = 1.0):
+             dt: float = 0.01, t_end: float = 0.5, penalty: float = 1.0,
+             viscous: str = "penalty"):
     """Relative L2 errors (T, q) at t_end (transient, ``rate`` = s > 0) or steady (s = 0)."""
     k2 = dim * math.pi**2
     if model == "fourier":
         tau, ell = 0.0, 0.0
     c0 = kappa / (1 + (1 + beta) * ell**2 * k2 - tau * rate)  # flux amplitude for T = φ
     material = fh.Material(kappa, cap, tau, nonlocal_length=ell)
-    kw = dict(beta=beta, penalty=penalty) if model == "gk" else {}
+    kw = dict(beta=beta, penalty=penalty, viscous=viscous) if model == "gk" else {}
 
     def source(x, t):
         return (-cap * rate + c0 * k2) * math.exp(-rate * t) * _phi(x)
@@ -88,6 +89,9 @@ def cos_mode(model: str, n: int, degree: int, ell: float = 0.0, beta: int = 2, d
         # T_D = T − ν ∂_n q_n − βν ∇·q = (c/κ)(1 + (d − 1) π² l²) φ (tangential
         # traction ν ∂_n q_t = 0 there), so that the temperature level is fixed
         wall_temperature = (c0 / kappa) * (1 + (dim - 1) * math.pi**2 * ell**2)
+        if viscous == "vorticity":
+            # its natural condition: ω = ν rot q = 0 and T − (1 + β)ν∇·q = T_D = (c/κ) φ
+            wall_temperature = c0 / kappa
         bc = fh.Temperature(lambda x, t: wall_temperature * _phi(x))
     else:
         bc = fh.Insulated()
@@ -175,7 +179,7 @@ def _strip_dq(x):  # q' = −(κ' f' + κ f'')
     return -(0.5 * _df(x) + _kappa(x) * _d2f(x))
 
 
-def strip(n: int, degree: int, beta: int, dim: int = 2):
+def strip(n: int, degree: int, beta: int, dim: int = 2, viscous: str = "penalty"):
     """Steady heterogeneous-κ, l strip [0, 1] × [0, H]^(d−1): relative L2 errors (T, q)."""
     m = max(1, round(n * STRIP_H))
     edges = [np.linspace(0, 1, n + 1)] + [np.linspace(0, STRIP_H, m + 1)] * (dim - 1)
@@ -187,7 +191,7 @@ def strip(n: int, degree: int, beta: int, dim: int = 2):
     problem = fh.HeatProblem(regions, {"domain": material},
                              {"ends": fh.Temperature(lambda x, t: _f(x)), "walls": fh.Insulated()},
                              source=lambda x, t: _strip_dq(x), model="gk", degree=degree,
-                             beta=beta)
+                             beta=beta, viscous=viscous)
     system = fh.assemble(problem)
     state = fh.solve_steady(system)
     tb, qb = system.temperature_basis, system.flux_basis

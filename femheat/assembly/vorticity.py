@@ -168,8 +168,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     # lumped (ν⁻¹ω, φ): |K|/3 ν_K⁻¹ at each vertex of K; ν_K = 0 makes ω = 0 there
     area = qb.dx.sum(axis=1)
     viscous = nu_cell > 0
-    mass = np.zeros(nv)
-    np.add.at(mass, mesh.t[:, viscous], area[viscous] / (3.0 * nu_cell[viscous]))
+    # (np.bincount: numpy 2.4's np.add.at with values broadcast against a 2D index
+    # array returned garbage here)
+    share = np.where(viscous, area / (3.0 * np.where(viscous, nu_cell, 1.0)), 0.0)
+    mass = np.bincount(mesh.t.ravel(), np.tile(share, mesh.t.shape[0]), minlength=nv)
     fixed = np.zeros(nv, dtype=bool)
     fixed[np.unique(mesh.t[:, ~viscous])] = True
 
@@ -198,7 +200,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             coef = np.where(viscous[cells], wall.coefficient * ell_cell[cells]
                             / np.where(viscous[cells], nu_cell[cells], 1.0), 0.0)
         for side in (0, 1):
-            np.add.at(mass, mesh.facets[side, facets], 0.5 * length * coef)
+            mass += np.bincount(mesh.facets[side, facets], 0.5 * length * coef, minlength=nv)
 
     active = np.nonzero(~fixed & (mass > 0))[0]
     wb = skfem.Basis(mesh, skfem.ElementTriP1(), intorder=order)

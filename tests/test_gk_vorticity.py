@@ -1,0 +1,301 @@
+r"""The GK viscous term in vorticity form (``viscous = "vorticity"``,
+:mod:`femheat.assembly.vorticity`): RT0 × P0 with a lumped P1 vorticity.
+
+Proven here against exact solutions:
+
+* the quasi-static temperature spectrum has no spurious slow modes (the strict xfail
+  of the interior penalty in ``tests/test_gk_modes.py``), for β = 0 and 2;
+* manufactured smooth solutions (steady cos mode, heterogeneous κ(x), l(x) strip)
+  converge at O(h) in T and q, and the transient GK temperature is within 2× the
+  Fourier model's error on the same mesh for l/h from 0.1 to 9.6;
+* wall conditions: phonon Poiseuille flow between no-slip walls (cosh profile), with
+  a slip length, and heat Couette flow driven by a prescribed tangential flux (sinh
+  profile), each converging at O(h) in q and with the heat flow;
+* a divergence-free vortex decays at the GK rate (1 + 2l²k²)/τ (G5) with the
+  temperature uniform to round-off; energy is conserved to round-off; a Kapitza
+  bilayer gives the series-resistance heat flow to round-off;
+* what the form does not cover is refused before any work, naming the key.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse.linalg
+import skfem
+import skfem.helpers
+
+import femheat as fh
+from femheat.assembly import forms
+from femheat.errors import FemheatInputError
+from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
+from tests.test_gk_temperature import _orders, _relative_l2, cos_mode, strip
+
+
+def _square(n: int, length: float = 1.0, **boundaries):
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, length, n + 1),
+                                     np.linspace(0, length, n + 1))
+    boundaries = boundaries or {"walls": lambda x: np.ones(x.shape[1], dtype=bool)}
+    return fh.RegionMesh.from_skfem(mesh, boundaries=boundaries)
+
+
+# ------------------------------------------------------------------ spectrum
+def quasi_static_rates(n: int, beta: int, viscous: str, ell2: float = 0.1) -> np.ndarray:
+    """Rates of dT/dt = −C⁻¹ B A⁻¹ Bᵀ T (τ = 0, insulated free-slip unit square)."""
+    material = fh.Material(1.0, 1.0, 0.0, nonlocal_length=math.sqrt(ell2))
+    problem = fh.HeatProblem(_square(n), {"domain": material}, {"walls": fh.Insulated()},
+                             model="gk", degree=0, beta=beta, viscous=viscous)
+    system = fh.assemble(problem)
+    free = system.free_dofs
+    A = system.resistance[free][:, free].toarray()
+    B = system.divergence[:, free].toarray()
+    return np.sort(scipy.linalg.eigvalsh(B @ np.linalg.solve(A, B.T),
+                                         system.capacity.toarray()))
+
+
+@pytest.mark.parametrize("beta", [0, 2])
+def test_no_spurious_slow_temperature_modes(beta):
+    """Continuum rates K²/(1 + (1 + β)l²K²): slowest nonzero π²/(1 + (1 + β)π²l²) =
+    4.9678 (β = 0) / 2.4916 (β = 2), all below 1/((1 + β)l²). Measured slowest nonzero
+    discrete rate 4.9479 / 2.4869 at n = 8 (the interior penalty: 1.17 / 0.95)."""
+    ell2 = 0.1
+    physical = math.pi**2 / (1 + (1 + beta) * math.pi**2 * ell2)
+    rates = quasi_static_rates(8, beta, "vorticity", ell2)
+    assert abs(rates[0]) <= 1e-10 * rates[-1], f"mean-temperature mode rate {rates[0]:.2e}"
+    assert abs(rates[1] / physical - 1) <= 1e-2, (
+        f"beta {beta}: slowest nonzero rate {rates[1]:.4f}, physical {physical:.4f}; "
+        f"next {np.round(rates[2:5], 4)}")
+    assert rates[-1] <= 1 / ((1 + beta) * ell2), f"fastest rate {rates[-1]:.4f}"
+
+
+# ------------------------------------------------------ manufactured solutions
+@pytest.mark.parametrize("beta", [0, 2])
+def test_steady_cos_mode_and_heterogeneous_strip_converge_at_first_order(beta):
+    """Measured T / q relative L2 errors (β = 0): cos mode l = 0.2, n = 16, 32, 64:
+    6.5e-2 / 3.3e-2 / 1.6e-2 and 5.7e-2 / 2.8e-2 / 1.4e-2 (orders 1.0 / 1.0); strip
+    κ = 1 + x/2, l = 0.05 + 0.1x, n = 8, 16, 32: T orders 1.0, q orders 1.0."""
+    errs = [cos_mode("gk", n, 0, ell=0.2, beta=beta, rate=0.0, viscous="vorticity")
+            for n in (16, 32, 64)]
+    errs_strip = [strip(n, 0, beta, viscous="vorticity") for n in (8, 16, 32)]
+    for name, e in (("cos mode", errs), ("strip", errs_strip)):
+        eT, eq = [x[0] for x in e], [x[1] for x in e]
+        assert min(_orders(eT)) >= 0.9 and min(_orders(eq)) >= 0.9, (
+            f"{name}, beta {beta}: T errors {eT} orders {_orders(eT)}; q errors {eq} "
+            f"orders {_orders(eq)}")
+        assert eT[-1] <= 0.02 and eq[-1] <= 0.03, f"{name}: finest errors {eT[-1]}, {eq[-1]}"
+
+
+@pytest.mark.parametrize("ell", [0.0125, 0.6])
+def test_transient_temperature_matches_fourier(ell):
+    """Crank–Nicolson cos mode (τ = 0.1, t_end = 0.5), l/h = 0.1 (l = 0.0125, n = 8) to
+    9.6 (l = 0.6, n = 16): measured GK / Fourier error ratios 0.999–1.000, order 1.0."""
+    fourier = [cos_mode("fourier", n, 0)[0] for n in (8, 16)]
+    for beta in (0, 2):
+        gk = [cos_mode("gk", n, 0, ell=ell, beta=beta, viscous="vorticity")[0]
+              for n in (8, 16)]
+        ratio = [g / f for g, f in zip(gk, fourier)]
+        assert max(ratio) <= 1.2 and _orders(gk)[0] >= 0.9, (
+            f"l = {ell}, beta = {beta}: GK T errors {gk}, Fourier {fourier}, ratios {ratio}")
+
+
+# ------------------------------------------------------------ wall conditions
+CH_L, CH_W, CH_L_NL, CH_KAPPA = 2.0, 1.0, 0.3, 1.5
+
+
+def channel(n: int, side_wall, top_wall=None, dT: float = 1.0):
+    """[0, L] × [−W/2, W/2] (2n × n cells), T = dT, 0 at the ends (q·t = 0 there),
+    ``side_wall`` on y = −W/2 (and on y = +W/2 unless ``top_wall``). Returns the system
+    and the steady state."""
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, CH_L, 2 * n + 1),
+                                     np.linspace(-CH_W / 2, CH_W / 2, n + 1))
+    tol = 1e-9
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > CH_L - tol,
+        "bottom": lambda x: (x[1] < -CH_W / 2 + tol) & (x[0] > tol) & (x[0] < CH_L - tol),
+        "top": lambda x: (x[1] > CH_W / 2 - tol) & (x[0] > tol) & (x[0] < CH_L - tol)})
+    material = fh.Material(CH_KAPPA, 1.0, 0.0, nonlocal_length=CH_L_NL)
+    walls = {"inlet": NoSlip(), "outlet": NoSlip(), "bottom": side_wall,
+             "top": top_wall if top_wall is not None else side_wall}
+    problem = fh.HeatProblem(
+        regions, {"domain": material},
+        {"inlet": fh.Temperature(dT), "outlet": fh.Temperature(0.0),
+         "top": fh.Insulated(), "bottom": fh.Insulated()},
+        model="gk", degree=0, beta=2, walls=walls, viscous="vorticity")
+    system = fh.assemble(problem)
+    return system, fh.solve_steady(system)
+
+
+def _flux_error(system, state, exact_qx) -> float:
+    qb = system.flux_basis
+    x = qb.global_coordinates().value
+    exact = np.zeros_like(x)
+    exact[0] = exact_qx(x[1])
+    return _relative_l2(qb, qb.interpolate(state.flux).value, exact)
+
+
+def _poiseuille(coefficient: float):
+    """q_x(y) = κG(1 − A cosh(y/l)), A = 1/(cosh(W/2l) + C_s sinh(W/2l)), G = ΔT/L."""
+    h = CH_W / (2 * CH_L_NL)
+    a = 1.0 / (math.cosh(h) + coefficient * math.sinh(h))
+    return lambda y: CH_KAPPA / CH_L * (1 - a * np.cosh(y / CH_L_NL))
+
+
+@pytest.mark.parametrize("wall, coefficient", [(NoSlip(), 0.0), (SlipLength(0.5), 0.5)])
+def test_poiseuille_flow_between_walls(wall, coefficient):
+    """No-slip and slip-length (C_s = 0.5) walls, W/l = 3.33, ΔT = 1 K, n = 8, 16, 32:
+    relative L2 flux errors 1.18e-1 / 5.83e-2 / 2.91e-2 (no-slip) and 6.0e-2 / 3.0e-2 /
+    1.5e-2 (slip), order 1.0; the heat flow ∫ q_x dy = κG W (1 − (2A l/W) sinh(W/2l))
+    to 2.7e-2 / 7.0e-3 / 1.8e-3 (no-slip) and 9.5e-3 / 2.4e-3 / 6.1e-4 (order 2)."""
+    exact = _poiseuille(coefficient)
+    h = CH_W / (2 * CH_L_NL)
+    a = 1.0 / (math.cosh(h) + coefficient * math.sinh(h))
+    flow = CH_KAPPA / CH_L * CH_W * (1 - 2 * a * CH_L_NL / CH_W * math.sinh(h))
+    errors, flows = [], []
+    for n in (8, 16, 32):
+        system, state = channel(n, wall)
+        errors.append(_flux_error(system, state, exact))
+        flows.append(fh.boundary_heat_flow(system, state.flux)["outlet"])
+    rel = [abs(f / flow - 1) for f in flows]
+    assert min(_orders(errors)) >= 0.85 and errors[-1] <= 0.03, (
+        f"{wall}: flux errors {errors} orders {_orders(errors)}")
+    assert rel[-1] <= 3e-3 and min(_orders(rel)) >= 1.8, (
+        f"{wall}: heat flows {flows} vs {flow}, relative errors {rel}")
+
+
+def test_couette_flow_from_prescribed_tangential_flux():
+    """Top wall q = (U, 0) (TangentialFlux), bottom no-slip, no temperature drop:
+    q_x = U sinh((y + W/2)/l)/sinh(W/l), T = 0."""
+    U = 2.0
+
+    def exact(y):
+        return U * np.sinh((y + CH_W / 2) / CH_L_NL) / math.sinh(CH_W / CH_L_NL)
+
+    errors = []
+    for n in (8, 16, 32):
+        system, state = channel(n, NoSlip(), top_wall=TangentialFlux((U, 0.0)), dT=0.0)
+        errors.append(_flux_error(system, state, exact))
+    assert min(_orders(errors)) >= 0.85 and errors[-1] <= 0.04, (
+        f"Couette flux errors {errors} orders {_orders(errors)}")
+    # the scalar form q.t (t counter-clockwise: -x on the top wall) is the same data
+    _, vec = channel(8, NoSlip(), top_wall=TangentialFlux((U, 0.0)), dT=0.0)
+    _, scal = channel(8, NoSlip(), top_wall=TangentialFlux(-U), dT=0.0)
+    assert np.allclose(vec.flux, scal.flux, rtol=0, atol=1e-12 * U)
+
+
+# --------------------------------------------------- vortex, energy, Kapitza
+def test_vortex_decays_at_the_gk_rate_with_uniform_temperature():
+    """ψ = sin kx sin ky on [0, π/k]² (free slip, insulated), q = curl ψ: div q = 0,
+    ∇²q = −2k²q, so q ∝ exp(−(1 + 2l²k²)t/τ) and T stays uniform. The initial flux is
+    curl ψ_h (ψ_h the P1 interpolant; in RT0 exactly, discretely divergence-free),
+    q_h = M⁻¹Cᵀψ_h; the L² projection of curl ψ is not divergence-free and would move T
+    by O(h). Crank–Nicolson; measured amplitude error after one e-fold."""
+    k, tau, ell2 = 2.0, 0.5, 0.2
+    rate = (1 + 2 * ell2 * k * k) / tau
+    t_end = 1.0 / rate
+    errors = []
+    for n in (16, 32):
+        regions = _square(n, math.pi / k)
+        material = fh.Material(2.0, 3.0, tau, nonlocal_length=math.sqrt(ell2))
+        problem = fh.HeatProblem(regions, {"domain": material}, {"walls": fh.Insulated()},
+                                 model="gk", degree=0, beta=2, viscous="vorticity")
+        system = fh.assemble(problem)
+        qb = system.flux_basis
+
+        def vortex(x):
+            return k * np.stack([np.sin(k * x[0]) * np.cos(k * x[1]),
+                                 -np.cos(k * x[0]) * np.sin(k * x[1])])
+
+        qe = vortex(qb.global_coordinates().value)
+        norm = float((np.sum(qe * qe, axis=0) * qb.dx).sum())
+        wb = skfem.Basis(qb.mesh, skfem.ElementTriP1(), intorder=4)
+        C = forms.flux_curl_coupling.assemble(qb, wb)
+        M = skfem.BilinearForm(lambda u, v, w: skfem.helpers.dot(u, v)).assemble(qb)
+        psi = np.sin(k * qb.mesh.p[0]) * np.sin(k * qb.mesh.p[1])
+        flux = scipy.sparse.linalg.spsolve(M.tocsc(), C.T @ psi)
+        T0 = fh.initial_state(system, temperature=300.0).temperature
+        init = fh.State(0.0, T0, flux)
+        for t, state in fh.theta_steps(system, t_end / 100, t_end, 0.5, init):
+            pass
+        q = qb.interpolate(state.flux).value
+        amp = float((np.sum(q * qe, axis=0) * qb.dx).sum()) / norm
+        errors.append(abs(amp / math.exp(-rate * t) - 1))
+        assert np.ptp(state.temperature) <= 1e-10 * 300, "temperature not uniform"
+    assert errors[-1] <= 2e-3 and errors[0] / errors[1] >= 3, f"amplitude errors {errors}"
+
+
+def test_energy_is_conserved_to_round_off():
+    """Insulated square, random initial flux, Crank–Nicolson: ∫C T changes by
+    round-off only (every cell's balance is exact in the mixed form)."""
+    rng = np.random.default_rng(3)
+    material = fh.Material(1.0, 2.0, 0.1, nonlocal_length=0.2)
+    problem = fh.HeatProblem(_square(8), {"domain": material}, {"walls": fh.Insulated()},
+                             model="gk", degree=0, beta=0, viscous="vorticity")
+    system = fh.assemble(problem)
+    init = fh.initial_state(system, temperature=1.0)
+    flux = rng.standard_normal(system.flux_basis.N)
+    flux[~np.isin(np.arange(flux.size), system.free_dofs)] = 0.0
+    init = fh.State(0.0, init.temperature, flux)
+    e = system.energy_weights
+    e0 = float(e @ init.temperature)
+    for _, state in fh.theta_steps(system, 0.01, 0.2, 0.5, init):
+        assert abs(float(e @ state.temperature) - e0) <= 1e-12 * abs(e0)
+
+
+def test_kapitza_bilayer_series_resistance():
+    """Two layers (κ 1 and 3, l 0.1 and 0.3) behind R_K = 0.2 m² K/W: the uniform flux
+    ΔT / (L1/κ1 + R + L2/κ2) to round-off (it carries no vorticity)."""
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 2, 17), np.linspace(0, 0.5, 5))
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 1, "b": lambda x: x[0] > 1},
+        boundaries={"left": lambda x: np.isclose(x[0], 0), "right": lambda x: np.isclose(x[0], 2),
+                    "sides": lambda x: np.isclose(x[1], 0) | np.isclose(x[1], 0.5)},
+        interfaces={"gap": lambda x: np.isclose(x[0], 1)})
+    problem = fh.HeatProblem(
+        regions, {"a": fh.Material(1.0, nonlocal_length=0.1),
+                  "b": fh.Material(3.0, nonlocal_length=0.3)},
+        {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "sides": fh.Insulated()},
+        interfaces={"gap": fh.KapitzaResistance(0.2)}, model="gk", degree=0,
+        viscous="vorticity")
+    system = fh.assemble(problem)
+    state = fh.solve_steady(system)
+    expected = 1.0 / (1 / 1.0 + 0.2 + 1 / 3.0) * 0.5
+    assert abs(fh.boundary_heat_flow(system, state.flux)["right"] / expected - 1) <= 1e-10
+
+
+# ------------------------------------------------------------------ refusals
+def _problem(**kw):
+    mesh = kw.pop("mesh", None)
+    regions = fh.RegionMesh.from_skfem(
+        mesh if mesh is not None else skfem.MeshTri.init_tensor(*[np.linspace(0, 1, 3)] * 2),
+        boundaries={"walls": lambda x: np.ones(x.shape[1], dtype=bool)})
+    material = kw.pop("material", fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.1))
+    kw.setdefault("model", "gk")
+    kw.setdefault("viscous", "vorticity")
+    return fh.HeatProblem(regions, {"domain": material}, {"walls": fh.Insulated()}, **kw)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(viscous="hodge"), r"model\.viscous = 'hodge' is unknown"),
+    (dict(degree=1), r"degree 0 .* model\.degree = 1"),
+    (dict(penalty=4.0), r"model\.penalty = 4\.0 has no effect"),
+    (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3)), r"2D triangle"),
+    (dict(material=fh.Material([[1.0, 0.0], [0.0, 2.0]], 1.0, 0.1, nonlocal_length=0.1)),
+     r"materials\.domain\.conductivity: .*isotropic"),
+    (dict(model="mcv"), r"model 'mcv' has none"),
+    (dict(walls={"walls": fh.FreeSlip(normal=lambda x: x / np.linalg.norm(x, axis=0))}),
+     r"walls\.walls: a smooth wall normal"),
+])
+def test_unsupported_input_is_refused_naming_the_key(kw, match):
+    with pytest.raises(FemheatInputError, match=match):
+        _problem(**kw)
+
+
+def test_iterative_solver_is_refused():
+    from femheat.solve.iterative import solve_steady_iterative
+
+    system = fh.assemble(_problem())
+    with pytest.raises(FemheatInputError, match="iterative solver .*viscous = 'vorticity'"):
+        solve_steady_iterative(system)
