@@ -241,7 +241,7 @@ def extract_mcv(raw: dict) -> dict:
 
 
 def extract_gk(raw: dict) -> dict:
-    ratios, rows = {}, []
+    ratios, rows, vrows = {}, [], []
     for pair in raw["rows"]:
         m, g = pair["mcv"], pair["gk"]
         n = m["n"]
@@ -256,11 +256,28 @@ def extract_gk(raw: dict) -> dict:
                      g["steady_s"], m["factorization_s"], g["factorization_s"],
                      1e3 * m["step_s"], 1e3 * g["step_s"], m["peak_rss_gb"], g["peak_rss_gb"],
                      step, steady, mem])
-    return {"ratios": ratios, "tables": [_table(
+        v = pair.get("gkv")
+        if v is not None:
+            vstep, vsteady = v["step_s"] / m["step_s"], v["steady_s"] / m["steady_s"]
+            if n >= MIN_CHECKED_N:
+                ratios[f"step GK-vorticity/MCV, n={n}"] = vstep
+                ratios[f"steady GK-vorticity/MCV, n={n}"] = vsteady
+            vrows.append([n, v["unknowns"], v["assembly_s"], v["steady_s"],
+                          v["factorization_s"], 1e3 * v["step_s"], v["peak_rss_gb"], vstep,
+                          vsteady, v["peak_rss_gb"] / m["peak_rss_gb"],
+                          v["step_s"] / g["step_s"]])
+    tables = [_table(
         "Guyer–Krumhansl (BDM1 × P0, l = 0.1, β = 2, no-slip walls) vs MCV (RT0 × P0)",
         ["n", "MCV unk.", "GK unk.", "GK asm s", "MCV steady s", "GK steady s", "MCV fact. s",
          "GK fact. s", "MCV step ms", "GK step ms", "MCV GB", "GK GB", "step GK/MCV",
-         "steady GK/MCV", "GB GK/MCV"], rows)]}
+         "steady GK/MCV", "GB GK/MCV"], rows)]
+    if vrows:
+        tables.append(_table(
+            "GK with viscous = \"vorticity\" (RT0 × P0, lumped P1 vorticity) vs MCV and the "
+            "interior penalty", ["n", "GKv unk.", "GKv asm s", "GKv steady s", "GKv fact. s",
+                                 "GKv step ms", "GKv GB", "step GKv/MCV", "steady GKv/MCV",
+                                 "GB GKv/MCV", "step GKv/GK"], vrows))
+    return {"ratios": ratios, "tables": tables}
 
 
 def extract_kernels(raw: dict) -> dict:
