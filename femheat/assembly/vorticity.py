@@ -147,11 +147,32 @@ def _cell_means(values: np.ndarray, basis: skfem.CellBasis) -> np.ndarray:
     return (values * basis.dx).sum(axis=1) / basis.dx.sum(axis=1)
 
 
+def _rt0_cell_data(qb: skfem.CellBasis) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell and local DOF j of RT0: ∫_K ψ_j dx (2, 3, n) and ∇·ψ_j (3, n), constant
+    on the cell (orientation signs included)."""
+    means = np.stack([(qb.basis[j][0].value * qb.dx).sum(axis=-1) for j in range(3)], axis=1)
+    divs = np.stack([qb.basis[j][0].div[:, 0] for j in range(3)])
+    return means, divs
+
+
+def _p1_gradients(mesh: skfem.Mesh) -> np.ndarray:
+    """∇λ_i of the barycentric coordinates, shape (2, 3, n) [m⁻¹]."""
+    p, t = mesh.p, mesh.t
+    e1, e2 = p[:, t[1]] - p[:, t[0]], p[:, t[2]] - p[:, t[0]]
+    det = e1[0] * e2[1] - e1[1] * e2[0]
+    g1 = np.stack([e2[1], -e2[0]]) / det  # rows of J⁻ᵀ
+    g2 = np.stack([-e1[1], e1[0]]) / det
+    return np.stack([-(g1 + g2), g1, g2], axis=1)
+
+
 def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                        ) -> tuple[sp.csr_matrix, Optional[Callable[[float], np.ndarray]]]:
     """(V, load): the viscous flux block and the load of prescribed tangential fluxes
     (None without :class:`~femheat.physics.conditions.TangentialFlux` walls); see the
-    module docstring. ``qb`` is the RT0 flux basis of a 2D triangle mesh."""
+    module docstring. ``qb`` is the RT0 flux basis of a 2D triangle mesh. Both parts
+    are assembled cell by cell from closed forms (RT0 divergences and P1 gradients are
+    constant on a cell): ∫_K ψ_j·curl φ_i = curl φ_i · ∫_K ψ_j and
+    ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν."""
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     x = qb.global_coordinates().value
@@ -159,14 +180,21 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     kinv = fields.resistivity[0, 0]
     ell = np.broadcast_to(fields.nonlocal_length, kinv.shape)
     nu = ell**2 * kinv
-    V = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
-    nu_cell, ell_cell = _cell_means(nu, qb), _cell_means(ell, qb)
+    area = qb.dx.sum(axis=1)
+    nu_int = (nu * qb.dx).sum(axis=1)  # ∫_K ν
+    nu_cell, ell_cell = nu_int / area, (ell * qb.dx).sum(axis=1) / area
+    dofs = qb.element_dofs
+    means, divs = _rt0_cell_data(qb)
+    # cell divergences D (n_cells × n_q): the grad-div part is Dᵀ diag((1+β)∫_K ν) D
+    ncell = area.size
+    D = sp.csr_matrix((divs.T.ravel(), dofs.T.ravel(), 3 * np.arange(ncell + 1)),
+                      shape=(ncell, qb.N))
+    grad_div = (1 + problem.beta) * nu_int
     if not np.any(nu_cell > 0):
-        return V, None
+        return (D.T @ sp.diags(grad_div) @ D).tocsr(), None
 
     nv = mesh.p.shape[1]
     # lumped (ν⁻¹ω, φ): |K|/3 ν_K⁻¹ at each vertex of K; ν_K = 0 makes ω = 0 there
-    area = qb.dx.sum(axis=1)
     viscous = nu_cell > 0
     # (np.bincount: numpy 2.4's np.add.at with values broadcast against a 2D index
     # array returned garbage here)
@@ -196,18 +224,24 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         cells = mesh.f2t[0, facets]
         ends = mesh.p[:, mesh.facets[1, facets]] - mesh.p[:, mesh.facets[0, facets]]
         length = np.linalg.norm(ends, axis=0)
-        with np.errstate(divide="ignore"):
-            coef = np.where(viscous[cells], wall.coefficient * ell_cell[cells]
-                            / np.where(viscous[cells], nu_cell[cells], 1.0), 0.0)
+        coef = np.where(viscous[cells], wall.coefficient * ell_cell[cells]
+                        / np.where(viscous[cells], nu_cell[cells], 1.0), 0.0)
         for side in (0, 1):
             mass += np.bincount(mesh.facets[side, facets], 0.5 * length * coef, minlength=nv)
 
-    active = np.nonzero(~fixed & (mass > 0))[0]
-    wb = skfem.Basis(mesh, skfem.ElementTriP1(), intorder=order)
-    C = forms.flux_curl_coupling.assemble(qb, wb).tocsr()[active]
+    active = ~fixed & (mass > 0)
+    grads = _p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
+    local = grads[1][:, None] * means[0][None] - grads[0][:, None] * means[1][None]
+    index = np.cumsum(active) - 1  # vertex -> row of the active vertices
+    rows = np.where(active[mesh.t], index[mesh.t], -1)
+    keep = np.broadcast_to((rows >= 0)[:, None, :], local.shape)
+    r = np.broadcast_to(rows[:, None, :], local.shape)[keep]
+    c = np.broadcast_to(dofs[None, :, :], local.shape)[keep]
+    C = sp.csr_matrix((local[keep], (r, c)), shape=(int(active.sum()), qb.N))
     inv_mass = 1.0 / mass[active]
-    V = (V + C.T @ sp.diags(inv_mass) @ C).tocsr()
-    return V, _tangential_load(problem, mesh, order, C, inv_mass, active)
+    stacked = sp.vstack([C, D], format="csr")  # one product, no sum of two patterns
+    V = (stacked.T @ sp.diags(np.concatenate([inv_mass, grad_div])) @ stacked).tocsr()
+    return V, _tangential_load(problem, mesh, order, C, inv_mass, np.nonzero(active)[0])
 
 
 @LinearForm
