@@ -244,8 +244,10 @@ def test_energy_is_conserved_to_round_off():
         assert abs(float(e @ state.temperature) - e0) <= 1e-12 * abs(e0)
 
 
-def test_kapitza_bilayer_series_resistance():
-    """Two layers (κ 1 and 3, l 0.1 and 0.3) behind R_K = 0.2 m² K/W: the uniform flux
+@pytest.mark.parametrize("ell_a", [0.1, 0.0])
+def test_kapitza_bilayer_series_resistance(ell_a):
+    """Two layers (κ 1 and 3, l = ell_a and 0.3; l = 0 makes layer a an MCV region,
+    its vertices stress-free) behind R_K = 0.2 m² K/W: the uniform flux
     ΔT / (L1/κ1 + R + L2/κ2) to round-off (it carries no vorticity)."""
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 2, 17), np.linspace(0, 0.5, 5))
     regions = fh.RegionMesh.from_skfem(
@@ -254,7 +256,7 @@ def test_kapitza_bilayer_series_resistance():
                     "sides": lambda x: np.isclose(x[1], 0) | np.isclose(x[1], 0.5)},
         interfaces={"gap": lambda x: np.isclose(x[0], 1)})
     problem = fh.HeatProblem(
-        regions, {"a": fh.Material(1.0, nonlocal_length=0.1),
+        regions, {"a": fh.Material(1.0, nonlocal_length=ell_a),
                   "b": fh.Material(3.0, nonlocal_length=0.3)},
         {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "sides": fh.Insulated()},
         interfaces={"gap": fh.KapitzaResistance(0.2)}, model="gk", degree=0,
