@@ -20,23 +20,47 @@ Typical use::
     print(fh.boundary_heat_flow(system, state.flux))
 """
 
-from .analysis.postprocess import (EnergyBalance, boundary_heat_flow, cell_averages, flux_at_vertices,
-                       interface_heat_flow, interface_report, vertex_temperature)
-from .analysis.conductance import (crossover_resistance, fit_resistance, maxwell_garnett,
-                          sweep_resistance)
+from importlib import import_module
+
 from .physics.conditions import (Convection, FreeSlip, HeatFlux, Insulated, KapitzaResistance, NoSlip,
                          SlipLength, TangentialFlux, Temperature)
 from .errors import (BoundaryConditionError, FemheatInputError, MeshError, RegionError,
                      SolverError)
-from .analysis.homogenization import CellProblem, Homogenization, homogenize
 from .physics.materials import Material
 from .mesh.regions import RegionMesh, load_mesh
 from .assembly.system import HeatProblem, MixedSystem, assemble
 from .registry import MODELS, get_model, register
-from .mesh.quality import MeshQuality, check_mesh_quality, mesh_quality
 from .solve.steady import State, consistent_flux, solve_steady
 from .solve.timestepping import ThetaScheme, initial_state, theta_steps
-from .solve.landau import LandauScheme, landau_steps
+
+#: Public names imported on first use (PEP 562): post-processing, homogenization,
+#: conductance fits, mesh quality and Landau dynamics are not needed to set up and
+#: solve a problem, and keep ``import femheat`` close to ``import skfem``.
+_LAZY = {
+    **dict.fromkeys(("EnergyBalance", "boundary_heat_flow", "cell_averages",
+                     "flux_at_vertices", "interface_heat_flow", "interface_report",
+                     "vertex_temperature"), ".analysis.postprocess"),
+    **dict.fromkeys(("crossover_resistance", "fit_resistance", "maxwell_garnett",
+                     "sweep_resistance"), ".analysis.conductance"),
+    **dict.fromkeys(("CellProblem", "Homogenization", "homogenize"),
+                    ".analysis.homogenization"),
+    **dict.fromkeys(("MeshQuality", "check_mesh_quality", "mesh_quality"), ".mesh.quality"),
+    **dict.fromkeys(("LandauScheme", "landau_steps"), ".solve.landau"),
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'femheat' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
