@@ -358,3 +358,11 @@ def test_case_file_vorticity_ribbon(tmp_path):
     path.write_text(text.replace('viscous = "vorticity"', 'viscous = "hodge"'))
     with pytest.raises(FemheatInputError, match=r"model\.viscous = 'hodge' is unknown"):
         load_case(path)
+
+
+def test_homogenization_refuses_the_vorticity_form():
+    regions = fh.RegionMesh.from_skfem(
+        skfem.MeshTri.init_tensor(*[np.linspace(0, 1, 3)] * 2))
+    with pytest.raises(FemheatInputError, match=r"model\.viscous = 'vorticity': homogenization"):
+        fh.CellProblem(regions, {"domain": fh.Material(1.0, nonlocal_length=0.1)},
+                       model="gk", boundary="mixed", viscous="vorticity")

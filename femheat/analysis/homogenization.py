@@ -352,6 +352,8 @@ class CellProblem:
         ``"periodic"`` or ``"mixed"`` (see the module docstring).
     beta, penalty
         GK only, as in :class:`~femheat.assembly.system.HeatProblem`.
+    viscous
+        ``"penalty"`` only (the vorticity form is refused here).
     axes
         Directions to load (default all).
     """
@@ -359,7 +361,13 @@ class CellProblem:
     def __init__(self, regions: RegionMesh, materials: Mapping[str, Material],
                  interfaces: Mapping[str, KapitzaResistance | ResistanceValue] | None = None, *,
                  model: str = "fourier", degree: int = 0, boundary: str = "periodic",
-                 beta: int = 2, penalty: float = 1.0, axes: Sequence[int] | None = None):
+                 beta: int = 2, penalty: float = 1.0, axes: Sequence[int] | None = None,
+                 viscous: str = "penalty"):
+        if viscous != "penalty":
+            raise FemheatInputError(
+                f"model.viscous = {viscous!r}: homogenization cell problems use the "
+                "interior-penalty GK form only (the cell faces' conditions are written for "
+                "it); remove viscous or set it to 'penalty'")
         t0 = time.perf_counter()
         if boundary not in CELL_BOUNDARY_CONDITIONS:
             raise FemheatInputError(
@@ -610,6 +618,6 @@ def homogenize(regions: RegionMesh, materials: Mapping[str, Material],
     """κ_eff of a cell in one call: ``CellProblem(regions, materials, interfaces, **options).solve()``.
 
     See :class:`CellProblem` for the options (``model``, ``degree``, ``boundary``,
-    ``beta``, ``penalty``, ``axes``) and the module docstring for the method.
+    ``beta``, ``penalty``, ``viscous``, ``axes``) and the module docstring for the method.
     """
     return CellProblem(regions, materials, interfaces, **options).solve()
