@@ -132,10 +132,11 @@ def check_vorticity(problem) -> None:
             raise FemheatInputError(
                 f"materials.{name}.conductivity: {_WHERE} needs an isotropic (scalar) "
                 f"conductivity, got {np.asarray(k).tolist()!r}; use viscous = 'penalty'")
-        if getattr(mat, "quartic", 0.0):
+        if getattr(mat, "quartic", 0.0) or getattr(mat, "sextic", 0.0) or \
+                getattr(mat, "ordered", False):
             raise FemheatInputError(
-                f"materials.{name}.landau: the quartic term is not available with {_WHERE}; "
-                "use viscous = 'penalty'")
+                f"materials.{name}.landau: the Landau-Khalatnikov terms (b, c, a < 0) are "
+                f"not available with {_WHERE}; use viscous = 'penalty'")
     for name, wall in problem.walls.items():
         if getattr(wall, "normal", None) is not None:
             raise FemheatInputError(
