@@ -68,7 +68,8 @@ materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
 cell mean in M_ω. 2D Cartesian triangles, degree 0, isotropic κ only (3D needs
 Nédélec vorticities, whose mass cannot be lumped); curved walls with a smooth normal,
-the Landau quartic term and the iterative solver are refused.
+the Landau–Khalatnikov terms, homogenization cell problems and the iterative solver
+are refused.
 """
 
 from __future__ import annotations
