@@ -60,7 +60,9 @@ cells around its two vertices (about 6× the entries of the MCV step operator; B
 with the interior penalty: 10×).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): q and T converge
-at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²) for q).
+at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²) for q);
+the P0 values at the cell centroids superconverge at O(h²) like the Fourier model's
+(steady cos mode, l = 0.2: 1.1e-2 → 1.7e-4 from n = 8 to 64; the penalty form: O(h)).
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient
 energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to
 boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
