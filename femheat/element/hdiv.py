@@ -185,10 +185,24 @@ class HdivWithGradient(ElementHdiv):
     def _n(self) -> int:
         return self._coefficients.shape[0]
 
+    def _last(self, name: str, key: tuple, compute):
+        """A one-entry memo per ``name`` keyed by the *identity* of the objects in
+        ``key`` (kept referenced, so their ids cannot be reused): scikit-fem calls
+        :meth:`gbasis` once per local DOF with the same mapping, points and cells,
+        and the monomials and the Jacobians are the same for every DOF."""
+        memo = self.__dict__.setdefault("_memo", {})
+        hit = memo.get(name)
+        if hit is not None and len(hit[0]) == len(key) and all(
+                a is b for a, b in zip(hit[0], key)):
+            return hit[1]
+        value = compute()
+        memo[name] = (key, value)
+        return value
+
     def _reference(self, X, i):
         if not 0 <= i < self._n:
             self._index_error()
-        vals, divs, grads = _monomials(X, self.space)
+        vals, divs, grads = self._last("monomials", (X,), lambda: _monomials(X, self.space))
         c = self._coefficients[:, i]
         return (np.tensordot(c, vals, axes=1), np.tensordot(c, divs, axes=1),
                 np.tensordot(c, grads, axes=1))
@@ -200,6 +214,7 @@ class HdivWithGradient(ElementHdiv):
 
     def gbasis(self, mapping, X, i, tind=None):
         """Contravariant Piola map of value, divergence and gradient."""
+        cells = tind  # the caller's object (None or an array): the memo key
         if tind is None:
             tind = slice(None)
         d = self.refdom.p.shape[0]
@@ -227,10 +242,12 @@ class HdivWithGradient(ElementHdiv):
             gphi = np.stack([c[2] for c in cand])[pick, :, :, k].transpose(1, 2, 0, 3)
         else:  # a symmetric facet DOF (2D BDM2 edge bubble) or an interior DOF
             phi, dphi, gphi = (per_element(r) for r in self._reference(X, i))
-        DF = mapping.DF(X, tind)
-        invDF = mapping.invDF(X, tind)
+        DF, invDF, inv_det = self._last(
+            "jacobians", (mapping, X, cells),
+            lambda: (mapping.DF(X, tind), mapping.invDF(X, tind),
+                     1.0 / np.abs(mapping.detDF(X, tind))))
         orient = self.orient(mapping, i, tind)
-        scale = 1.0 / np.abs(mapping.detDF(X, tind)) * orient[:, None]
+        scale = inv_det * orient[:, None]
         # two pairwise contractions: a single four-operand einsum is ~10x slower
         grad = np.einsum("ikel,kmel->imel", DF, gphi * scale)
         grad = np.einsum("imel,mjel->ijel", grad, invDF)
