@@ -33,3 +33,27 @@ def test_interior_penalty_matrix_equals_pairwise_assembly(dim, element, tensor):
                          sigma=sigma)
     got = interior_penalty_matrix(fbs, nu0, nu1, nu_max, sigma, chunk_entries=3000)
     assert abs(got - expected).max() <= 1e-13 * abs(expected).max()
+
+
+def test_gk_operator_is_the_same_in_facet_chunks(monkeypatch):
+    """The interior-penalty facets are assembled in chunks (FACET_CHUNK) to bound the
+    transient memory; any chunking gives the same operator to round-off (two materials,
+    a Kapitza interface, no-slip walls)."""
+    import femheat as fh
+    import femheat.assembly.gk as gk
+    from femheat.physics.conditions import NoSlip
+
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 9), np.linspace(0, 1, 7))
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
+        boundaries={"walls": lambda x: np.ones(x.shape[1], dtype=bool)},
+        interfaces={"mid": lambda x: np.isclose(x[0], 0.5)})
+    problem = fh.HeatProblem(
+        regions, {"a": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.1),
+                  "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.3)},
+        {"walls": fh.Insulated()}, interfaces={"mid": fh.KapitzaResistance(0.1)},
+        model="gk", walls={"walls": NoSlip()})
+    whole = fh.assemble(problem).resistance
+    monkeypatch.setattr(gk, "FACET_CHUNK", 7)
+    chunked = fh.assemble(problem).resistance
+    assert abs(whole - chunked).max() <= 1e-13 * abs(whole).max()
