@@ -337,17 +337,9 @@ def test_iterative_solver_is_refused():
 
 
 def _two_region(model, mats):
-    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 17), np.linspace(0, 0.5, 7))
-    rm = fh.RegionMesh.from_skfem(
-        mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
-        boundaries={"left": lambda x: x[0] < 1e-9, "right": lambda x: x[0] > 1 - 1e-9,
-                    "tb": lambda x: (x[1] < 1e-9) | (x[1] > 0.5 - 1e-9)},
-        interfaces={"mid": lambda x: np.abs(x[0] - 0.5) < 1e-9})
-    problem = fh.HeatProblem(
-        rm, mats, {"left": fh.Temperature(1.0), "right": fh.HeatFlux(0.4), "tb": fh.Insulated()},
-        interfaces={"mid": fh.KapitzaResistance(0.2)}, model=model, degree=0, beta=0,
-        walls={"tb": NoSlip()}, viscous="vorticity")
-    return fh.assemble(problem)
+    from tests.test_memory_gk import _two_region as two_region
+
+    return two_region(model, mats, degree=0, viscous="vorticity")
 
 
 def test_memory_model_with_one_mode_is_gk_in_frequency_domain():

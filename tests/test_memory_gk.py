@@ -129,7 +129,7 @@ def test_one_mode_with_nonlocal_length_is_gk_to_roundoff():
     assert e_m < 1e-10
 
 
-def _two_region(model, mats):
+def _two_region(model, mats, degree=1, **options):
     import skfem
 
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 17), np.linspace(0, 0.5, 7))
@@ -141,8 +141,8 @@ def _two_region(model, mats):
     problem = fh.HeatProblem(
         rm, mats, {"left": fh.Temperature(1.0), "right": fh.HeatFlux(0.4),
                    "tb": fh.Insulated()},
-        interfaces={"mid": fh.KapitzaResistance(0.2)}, model=model, degree=1, beta=0,
-        walls={"tb": fh.NoSlip()})
+        interfaces={"mid": fh.KapitzaResistance(0.2)}, model=model, degree=degree, beta=0,
+        walls={"tb": fh.NoSlip()}, **options)
     return fh.assemble(problem)
 
 
