@@ -37,12 +37,15 @@ that runs in the same worker shares it; ``FEMHEAT_SYMBOLIC_CACHE=0`` turns it of
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import glob
 import hashlib
 import logging
 import os
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -51,7 +54,9 @@ from scipy.sparse.linalg import splu
 from ..errors import FemheatInputError, SolverError
 
 __all__ = ["factorize", "direct_solver", "SymbolicCache", "SYMBOLIC", "DIRECT_SOLVER_ENV",
-           "SYMBOLIC_CACHE_ENV", "CHOLMOD_ORDERING", "pattern_digest", "values_digest"]
+           "SYMBOLIC_CACHE_ENV", "CHOLMOD_ORDERING", "CHOLMOD_MODE_ENV", "cholmod_mode",
+           "choose_cholmod_mode", "fill_statistics", "FillStatistics", "STEPPING_SOLVES",
+           "pattern_digest", "values_digest"]
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +72,17 @@ SYMBOLIC_CACHE_ENV = "FEMHEAT_SYMBOLIC_CACHE"
 #: ordering costs more than the whole AMD factorization (benchmarks/README.md).
 CHOLMOD_ORDERING = "amd"
 
+#: Environment variable that picks CHOLMOD's numeric factorization: ``"supernodal"``,
+#: ``"simplicial"`` or unset/``"auto"`` (chosen per matrix by :func:`choose_cholmod_mode`).
+CHOLMOD_MODE_ENV = "FEMHEAT_CHOLMOD_MODE"
+
+#: Back-substitutions assumed to follow a factorization made for time stepping when the
+#: caller does not know its step count (a :class:`~femheat.solve.timestepping.ThetaScheme`
+#: built by hand, the nonlocal steppers whose step count comes with ``run``).
+STEPPING_SOLVES = 100
+
 _BACKENDS = ("auto", "cholmod", "superlu")
+_MODES = ("auto", "supernodal", "simplicial")
 _SUPERLU_SYMMETRIC = dict(SymmetricMode=True, DiagPivotThresh=0.0)
 
 
@@ -105,6 +120,106 @@ def direct_solver(backend: str | None = None) -> str:
     return "cholmod"
 
 
+def cholmod_mode(mode: str | None = None) -> str:
+    """CHOLMOD's factorization requested by ``mode`` or, if None, ``FEMHEAT_CHOLMOD_MODE``:
+    ``"auto"`` (default), ``"supernodal"`` or ``"simplicial"``."""
+    choice = (mode if mode is not None
+              else os.environ.get(CHOLMOD_MODE_ENV, "auto")).strip().lower() or "auto"
+    if choice not in _MODES:
+        raise FemheatInputError(
+            f"{CHOLMOD_MODE_ENV if mode is None else 'mode'} = {choice!r}: "
+            f"use one of {', '.join(_MODES)}")
+    return choice
+
+
+class FillStatistics(NamedTuple):
+    """Size of the Cholesky factor of a matrix in approximate-minimum-degree order."""
+
+    n: int          #: dimension
+    lnz: float      #: nonzeros of L, diagonal included
+    flops: float    #: multiply-subtract pairs of the numeric factorization (LDLᵀ)
+
+
+_LIBAMD: list = []  # [ctypes library or None], loaded once
+
+
+def _libamd():
+    """SuiteSparse's AMD (the library CHOLMOD orders with), or None where it cannot be loaded."""
+    if not _LIBAMD:
+        lib = None
+        names = [ctypes.util.find_library("amd")]
+        cholmod = _cholmod()
+        if cholmod is not None:  # wheels ship their own copy next to the extension
+            here = os.path.dirname(os.path.dirname(os.path.abspath(cholmod.__file__)))
+            names += sorted(glob.glob(os.path.join(here, "*sparse*.libs", "libamd*")))
+        for name in filter(None, names):
+            try:
+                lib = ctypes.CDLL(name)
+                fn = lib.amd_l_order
+            except (OSError, AttributeError):
+                lib = None
+                continue
+            i64 = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
+            f64 = np.ctypeslib.ndpointer(np.float64, flags="C_CONTIGUOUS")
+            fn.restype = ctypes.c_int64
+            fn.argtypes = [ctypes.c_int64, i64, i64, i64, f64, f64]
+            break
+        _LIBAMD.append(lib)
+    return _LIBAMD[0]
+
+
+def fill_statistics(K: sp.csc_matrix) -> Optional[tuple[FillStatistics, np.ndarray]]:
+    """AMD ordering of the (structurally symmetric, sorted CSC) ``K`` and its factor's size.
+
+    Returns ``(FillStatistics, p)`` with ``K[p][:, p]`` the ordered matrix, from
+    SuiteSparse's ``amd_l_order`` with CHOLMOD's defaults (dense rows > 10 √n,
+    aggressive absorption); its ``lnz`` and flop count are exact for this ordering
+    up to AMD's approximate degrees (slight upper bounds). None where libamd cannot
+    be loaded.
+    """
+    lib = _libamd()
+    n = K.shape[0]
+    if lib is None or n == 0:
+        return None
+    p = np.empty(n, dtype=np.int64)
+    control = np.array([10.0, 1.0, 0.0, 0.0, 0.0])
+    info = np.zeros(20)
+    status = lib.amd_l_order(n, np.ascontiguousarray(K.indptr, dtype=np.int64),
+                             np.ascontiguousarray(K.indices, dtype=np.int64), p, control, info)
+    if status < 0:  # out of memory or invalid: CHOLMOD orders by itself
+        log.debug("amd_l_order failed (status %d)", status)
+        return None
+    return FillStatistics(n, float(info[9]) + n, float(info[11])), p
+
+
+#: Cost model of CHOLMOD's two factorizations [s]: coefficients of (flops, nnz(L), n) for the
+#: numeric factorization (symbolic analysis included) and for one back-substitution, fitted
+#: by :func:`choose_cholmod_mode`'s measurements (benchmarks/README.md, "supernodal or
+#: simplicial"): one OpenBLAS thread, process CPU time.
+CHOLMOD_COST = {
+    "supernodal": {"factor": (0.0, 8.66e-08, 1.62e-06), "solve": (8.63e-13, 1.48e-09, 1.29e-07)},
+    "simplicial": {"factor": (2.06e-09, 0.0, 5.85e-07), "solve": (0.0, 2.76e-09, 1.1e-08)},
+}
+
+
+def choose_cholmod_mode(stats: FillStatistics, solves: int = 1) -> str:
+    """``"simplicial"`` or ``"supernodal"``: the one with the smaller modelled cost of one
+    factorization followed by ``solves`` back-substitutions (:data:`CHOLMOD_COST`).
+
+    The supernodal factorization runs dense BLAS kernels on column blocks: it wins where
+    the factor is dense (many flops per stored entry: large 2D meshes, any 3D mesh);
+    the simplicial LDLᵀ has no block overhead, so its factorization of a sparse factor
+    is as fast or faster and its back-substitution about twice as fast on 2D operators
+    (equal in 3D).
+    """
+    def cost(mode: str) -> float:
+        c = CHOLMOD_COST[mode]
+        x = (stats.flops, stats.lnz, stats.n)
+        return float(np.dot(c["factor"], x) + max(int(solves), 1) * np.dot(c["solve"], x))
+
+    return "simplicial" if cost("simplicial") < cost("supernodal") else "supernodal"
+
+
 def values_digest(K: sp.csc_matrix, pattern: str) -> str:
     """A digest of the stored values of ``K`` added to its pattern digest."""
     h = hashlib.blake2b(digest_size=20)
@@ -133,13 +248,14 @@ class SymbolicCache:
     Parameters
     ----------
     maxsize
-        Patterns kept (each holds an ordering and, for CHOLMOD, the supernodal
-        structure: O(nnz(L)) integers, no values).
+        Entries kept: per pattern an ordering and, for CHOLMOD, the AMD statistics
+        (one entry) and the symbolic factor of each mode used (one entry per mode:
+        O(nnz(L)) integers, no values).
 
     Attributes ``hits`` and ``misses`` count lookups since the last :meth:`clear`.
     """
 
-    def __init__(self, maxsize: int = 8, numeric_maxsize: int = 2):
+    def __init__(self, maxsize: int = 16, numeric_maxsize: int = 2):
         self.maxsize = int(maxsize)
         self.numeric_maxsize = int(numeric_maxsize)
         self._store: OrderedDict[str, Any] = OrderedDict()
@@ -156,14 +272,16 @@ class SymbolicCache:
         value = os.environ.get(SYMBOLIC_CACHE_ENV, "1").strip().lower()
         return value not in ("0", "off", "false", "no")
 
-    def get(self, key: str) -> Optional[Any]:
+    def get(self, key: str, count: bool = True) -> Optional[Any]:
+        """The item stored under ``key`` or None; ``count=False``: not counted in
+        ``hits``/``misses`` (auxiliary data such as the ordering statistics)."""
         with self._lock:
             item = self._store.get(key)
             if item is None:
-                self.misses += 1
+                self.misses += count
                 return None
             self._store.move_to_end(key)
-            self.hits += 1
+            self.hits += count
             return item
 
     def put(self, key: str, item: Any) -> None:
@@ -227,34 +345,87 @@ def _checked(solve: Callable[[np.ndarray], np.ndarray], dtype=float
         return x
 
     checked.backend = getattr(solve, "backend", "superlu")
+    checked.mode = getattr(solve, "mode", None)
     checked.shared_symbolic = getattr(solve, "shared_symbolic", False)
     return checked
 
 
-def _cholmod_solve(K: sp.csc_matrix, key: Optional[str]):
-    """CHOLMOD's ``solve_A``, the symbolic analysis shared by pattern digest ``key``
-    (None: not shared); None if the matrix is not positive definite."""
+class _CholmodPlan(NamedTuple):
+    mode: str                       # "supernodal" or "simplicial"
+    perm: Optional[np.ndarray]      # AMD ordering (None: CHOLMOD orders by itself)
+    stats: Optional[FillStatistics]
+
+
+def _cholmod_plan(K: sp.csc_matrix, key: Optional[str], solves: int) -> _CholmodPlan:
+    """The ordering and the factorization mode of ``K`` (its AMD statistics shared by
+    pattern digest ``key``; None: not shared)."""
+    requested = cholmod_mode()
+    ordered = SYMBOLIC.get(f"amd|{key}", count=False) if key is not None else None
+    if ordered is None:
+        ordered = fill_statistics(K) or (None, None)
+        if key is not None:
+            SYMBOLIC.put(f"amd|{key}", ordered)
+    stats, perm = ordered
+    if requested != "auto":
+        mode = requested
+    elif stats is None:  # no libamd: CHOLMOD's own choice for a sparse factor
+        mode = "supernodal"
+    else:
+        mode = choose_cholmod_mode(stats, solves)
+    return _CholmodPlan(mode, perm, stats)
+
+
+def _symmetric_permutation(K: sp.csc_matrix, p: np.ndarray) -> sp.csc_matrix:
+    """``K[p][:, p]`` for a structurally symmetric CSC matrix (columns taken, rows renumbered)."""
+    Kp = K[:, p]
+    pinv = np.empty_like(p)
+    pinv[p] = np.arange(p.size, dtype=p.dtype)
+    Kp = sp.csc_matrix((Kp.data, pinv[Kp.indices].astype(Kp.indices.dtype), Kp.indptr),
+                       shape=K.shape)
+    Kp.has_sorted_indices = False
+    Kp.sort_indices()
+    return Kp
+
+
+def _cholmod_solve(K: sp.csc_matrix, key: Optional[str], plan: _CholmodPlan):
+    """CHOLMOD's ``solve_A`` in ``plan.mode``, the symbolic analysis shared by pattern
+    digest ``key`` (None: not shared); None if the matrix is not positive definite.
+
+    With an AMD ordering in the plan, CHOLMOD factorizes ``K[p][:, p]`` in its natural
+    order (the ordering is not computed twice)."""
     cholmod = _cholmod()
     share = key is not None
-    key = f"cholmod|{key}"
+    key = f"cholmod|{plan.mode}|{key}"
     symbolic = SYMBOLIC.get(key) if share else None
+    p = plan.perm
+    A = K if p is None else _symmetric_permutation(K, p)
     try:
         if symbolic is None:
-            symbolic = cholmod.analyze(K, ordering_method=CHOLMOD_ORDERING)
+            symbolic = cholmod.analyze(A, mode=plan.mode, ordering_method=(
+                CHOLMOD_ORDERING if p is None else "natural"))
             if share:
                 SYMBOLIC.put(key, symbolic)
             reused = False
         else:
             reused = True
-        factor = symbolic.cholesky(K)
+        factor = symbolic.cholesky(A)
     except cholmod.CholmodNotPositiveDefiniteError:
         log.debug("CHOLMOD: matrix not positive definite; SuperLU's symmetric mode instead")
         return None
+    del A
 
-    def solve(b: np.ndarray) -> np.ndarray:
-        return factor.solve_A(b)
+    if p is None:
+        def solve(b: np.ndarray) -> np.ndarray:
+            return factor.solve_A(b)
+    else:
+        def solve(b: np.ndarray) -> np.ndarray:
+            b = np.asarray(b)
+            x = np.empty(b.shape, dtype=np.result_type(b.dtype, K.dtype))
+            x[p] = factor.solve_A(b[p])
+            return x
 
     solve.backend = "cholmod"
+    solve.mode = plan.mode
     solve.shared_symbolic = reused
     return solve
 
@@ -283,8 +454,8 @@ def _superlu_symmetric(K: sp.csc_matrix, key: Optional[str]):
 
 
 def factorize(matrix: sp.spmatrix, symmetric: bool,
-              backend: str | None = None, *, share_symbolic: bool | None = None
-              ) -> Callable[[np.ndarray], np.ndarray]:
+              backend: str | None = None, *, share_symbolic: bool | None = None,
+              solves: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """Factorize once and return ``solve(b)``; raises :class:`SolverError` if singular.
 
     Parameters
@@ -305,34 +476,46 @@ def factorize(matrix: sp.spmatrix, symmetric: bool,
         with the same sparsity pattern (:data:`SYMBOLIC`); default True unless
         ``FEMHEAT_SYMBOLIC_CACHE=0``. Symmetric matrices only: COLAMD's LU pivots
         on values.
+    solves
+        How many solves are expected to follow (a time loop: its step count; default 1,
+        a one-shot solve). With CHOLMOD it picks the supernodal or the simplicial
+        factorization, whichever the cost model of :func:`choose_cholmod_mode` finds
+        cheaper for one factorization and that many solves, unless
+        ``FEMHEAT_CHOLMOD_MODE`` names one.
 
-    The returned function has attributes ``backend`` (the solver used) and
+    The returned function has attributes ``backend`` (the solver used), ``mode``
+    (CHOLMOD's ``"supernodal"`` or ``"simplicial"``; None for SuperLU) and
     ``shared_symbolic`` (True when the symbolic work came from the cache). With
-    sharing on, a matrix factorized twice before (same pattern, same values) is
-    not factorized again: the kept factorization is returned.
+    sharing on, a matrix factorized twice before (same pattern, same values, same
+    mode) is not factorized again: the kept factorization is returned.
     """
     K = sp.csc_matrix(matrix)
     K.sort_indices()
     share = SymbolicCache.enabled() if share_symbolic is None else bool(share_symbolic)
     complex_ = np.iscomplexobj(K.data)
+    solver = direct_solver(backend)
     pkey = vkey = None
     if share:
         pkey = pattern_digest(K)
-        vkey = values_digest(K, f"{pkey}|{symmetric}|{direct_solver(backend)}")
+    plan = None
+    if symmetric and not complex_ and solver == "cholmod":
+        plan = _cholmod_plan(K, pkey, 1 if solves is None else int(solves))
+    if share:
+        vkey = values_digest(K, f"{pkey}|{symmetric}|{solver}|{plan and plan.mode}")
         kept = SYMBOLIC.numeric(vkey)
         if kept is not None:
             return kept
-    solve = _factorize(K, symmetric, backend, pkey, complex_)
+    solve = _factorize(K, symmetric, plan, pkey)
     if vkey is not None and SYMBOLIC.seen_before(vkey):
         SYMBOLIC.keep(vkey, solve)
     return solve
 
 
-def _factorize(K: sp.csc_matrix, symmetric: bool, backend: str | None, pkey: Optional[str],
-               complex_: bool) -> Callable[[np.ndarray], np.ndarray]:
+def _factorize(K: sp.csc_matrix, symmetric: bool, plan: Optional[_CholmodPlan],
+               pkey: Optional[str]) -> Callable[[np.ndarray], np.ndarray]:
     try:
-        if symmetric and not complex_ and direct_solver(backend) == "cholmod":
-            solve = _cholmod_solve(K, pkey)
+        if plan is not None:
+            solve = _cholmod_solve(K, pkey, plan)
             if solve is not None:
                 return _checked(solve)
         if symmetric:
