@@ -139,7 +139,7 @@ def test_the_rule_follows_the_factor_density_and_the_solve_count():
     deep = FillStatistics(95_200, 2.04e7, 1.46e10)
     assert fz.choose_cholmod_mode(flat, 100) == "simplicial"
     assert fz.choose_cholmod_mode(deep, 1) == "supernodal"
-    assert fz.choose_cholmod_mode(deep, 10_000) == "supernodal"
+    assert fz.choose_cholmod_mode(deep, 1000) == "supernodal"
     # a factor with ~170 flops per entry (2D, n = 500) goes supernodal for one solve
     # and simplicial for a long run, whose solves then dominate
     big = FillStatistics(750_000, 2.34e7, 3.95e9)

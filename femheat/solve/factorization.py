@@ -1,13 +1,35 @@
 """Sparse direct factorizations, with the symbolic work shared between matrices.
 
 :func:`factorize` is the one entry point of every direct solve. Symmetric
-(positive definite) matrices get a supernodal Cholesky factorization (CHOLMOD,
-through scikit-sparse) where it is installed, and otherwise SuperLU with a
+(positive definite) matrices get a Cholesky factorization (CHOLMOD, supernodal or
+simplicial, through scikit-sparse) where it is installed, and otherwise SuperLU with a
 symmetric minimum-degree ordering on A + Aᵀ in its symmetric mode; both give the
 same solution to round-off. The environment variable
 ``FEMHEAT_DIRECT_SOLVER=superlu`` forces SuperLU (``cholmod`` requires CHOLMOD).
 Non-symmetric (thermal Hall) operators and indefinite systems use SuperLU's
 general LU.
+
+Supernodal or simplicial
+------------------------
+CHOLMOD factorizes either supernodally (dense BLAS kernels on blocks of columns) or
+column by column (simplicial LDLᵀ). Which is cheaper depends on the factor and on
+how many solves follow: on femheat's 2D flux operators (factor 15-30 entries per
+row, 15-170 flops per entry) the simplicial factorization is as fast up to ~200 000
+unknowns and its back-substitution 2-3x faster at every size, while the supernodal
+one factorizes 3x faster at 750 000 unknowns and 10-20x faster on any 3D operator
+(hundreds of flops per entry), whose solves cost the same in both modes. A time
+loop factorizes once and solves every step, so :func:`factorize` takes the number
+of solves expected (``solves``; the θ-scheme, memory and Landau steppers pass their
+step count, one-shot steady solves nothing) and :func:`choose_cholmod_mode` picks
+the mode of least modelled cost, factorization + ``solves`` × solve, from the
+factor's size given by SuiteSparse's AMD (``amd_l_order``: nnz(L) and the flop
+count, about 10 % of a factorization): a linear model in (flops, nnz(L), n) fitted
+to measurements (:data:`CHOLMOD_COST`, benchmarks/README.md). The AMD ordering
+computed for these statistics is the one CHOLMOD is given (it factorizes
+``K[p][:, p]`` in natural order), so the ordering is not computed twice and both
+modes eliminate in the same order. ``FEMHEAT_CHOLMOD_MODE=supernodal|simplicial``
+forces a mode; where libamd cannot be loaded the choice is CHOLMOD's supernodal
+default with its own AMD ordering. The mode used is ``solve.mode``.
 
 Shared symbolic factorization
 -----------------------------
@@ -19,7 +41,8 @@ pattern and different values, so :class:`SymbolicCache` keeps the symbolic part 
 recent patterns, keyed by a digest of (shape, column pointers, row indices, value
 kind): a later matrix with that pattern skips the fill-reducing ordering and the
 analysis. For CHOLMOD the cached object is the analysed factor
-(``cholmod.analyze``; each matrix then calls ``factor.cholesky(K)``); for
+(``cholmod.analyze``, one per mode; each matrix then calls ``factor.cholesky(K)``)
+and the AMD ordering with its statistics; for
 SuperLU's symmetric mode it is the column permutation of the first factorization,
 applied to later matrices with the ``NATURAL`` ordering. The numbers are the
 same to round-off as an unshared factorization (same ordering, same pivots).
@@ -193,12 +216,18 @@ def fill_statistics(K: sp.csc_matrix) -> Optional[tuple[FillStatistics, np.ndarr
 
 
 #: Cost model of CHOLMOD's two factorizations [s]: coefficients of (flops, nnz(L), n) for the
-#: numeric factorization (symbolic analysis included) and for one back-substitution, fitted
-#: by :func:`choose_cholmod_mode`'s measurements (benchmarks/README.md, "supernodal or
-#: simplicial"): one OpenBLAS thread, process CPU time.
+#: symbolic analysis + numeric factorization and for one back-substitution. Fitted (non-
+#: negative least squares on relative errors) to 19 operators femheat builds -- MCV and GK
+#: θ-scheme flux operators, 2D (2 200-750 000 unknowns) and 3D tetrahedra (2 200-186 000)
+#: -- with one OpenBLAS thread, process CPU time (``benchmarks/bench_cholmod_mode.py``,
+#: benchmarks/README.md). The fit is within -35…+50 % of a measured factorization and
+#: -50…+80 % of a (noisier) solve, but the choice is robust: for 1, 10, 100 and 1000
+#: solves it picks the measured cheaper mode in 72 of the 76 (operator, count) pairs; the
+#: other four lie near the break-even, where the pick costs at most 1.33× the other.
+#: Another BLAS (the reference one: supernodal ~2-4× slower) would move the break-even.
 CHOLMOD_COST = {
-    "supernodal": {"factor": (0.0, 8.66e-08, 1.62e-06), "solve": (8.63e-13, 1.48e-09, 1.29e-07)},
-    "simplicial": {"factor": (2.06e-09, 0.0, 5.85e-07), "solve": (0.0, 2.76e-09, 1.1e-08)},
+    "supernodal": {"factor": (3.77e-11, 6.59e-08, 2.01e-06), "solve": (2.23e-12, 0.0, 1.60e-07)},
+    "simplicial": {"factor": (1.72e-09, 0.0, 7.77e-07), "solve": (4.94e-13, 1.55e-09, 3.40e-08)},
 }
 
 
