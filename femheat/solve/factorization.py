@@ -13,23 +13,25 @@ Supernodal or simplicial
 ------------------------
 CHOLMOD factorizes either supernodally (dense BLAS kernels on blocks of columns) or
 column by column (simplicial LDLᵀ). Which is cheaper depends on the factor and on
-how many solves follow: on femheat's 2D flux operators (factor 15-30 entries per
-row, 15-170 flops per entry) the simplicial factorization is as fast up to ~200 000
-unknowns and its back-substitution 2-3x faster at every size, while the supernodal
-one factorizes 3x faster at 750 000 unknowns and 10-20x faster on any 3D operator
-(hundreds of flops per entry), whose solves cost the same in both modes. A time
-loop factorizes once and solves every step, so :func:`factorize` takes the number
-of solves expected (``solves``; the θ-scheme, memory and Landau steppers pass their
-step count, one-shot steady solves nothing) and :func:`choose_cholmod_mode` picks
-the mode of least modelled cost, factorization + ``solves`` × solve, from the
-factor's size given by SuiteSparse's AMD (``amd_l_order``: nnz(L) and the flop
-count, about 10 % of a factorization): a linear model in (flops, nnz(L), n) fitted
-to measurements (:data:`CHOLMOD_COST`, benchmarks/README.md). The AMD ordering
-computed for these statistics is the one CHOLMOD is given (it factorizes
-``K[p][:, p]`` in natural order), so the ordering is not computed twice and both
-modes eliminate in the same order. ``FEMHEAT_CHOLMOD_MODE=supernodal|simplicial``
-forces a mode; where libamd cannot be loaded the choice is CHOLMOD's supernodal
-default with its own AMD ordering. The mode used is ``solve.mode``.
+how many solves follow. On the MCV flux operators in 2D (RT0: 15-30 factor entries
+per row, 15-170 flops per entry) the simplicial factorization is as fast or faster
+up to ~250 000 unknowns and its back-substitution 2-3× faster at every size, but the
+supernodal one factorizes 3× faster at 500 000-750 000 unknowns; on the GK operators
+(BDM1, 100-210 entries per row) and on any 3D operator (tetrahedra: hundreds of flops
+per entry) the supernodal factorization is 2-20× faster and its solves as fast or
+faster. A time loop factorizes once and solves every step, so :func:`factorize`
+takes the number of solves expected (``solves``; the θ-scheme, memory and Landau
+steppers pass their step count, one-shot steady solves nothing) and
+:func:`choose_cholmod_mode` picks the mode of least modelled cost, factorization +
+``solves`` × solve (simplicial only where it saves 20 %), from the factor's size
+given by SuiteSparse's AMD (``amd_l_order``: nnz(L) and the flop count): a linear
+model in (flops, nnz(L), n) fitted to measurements (:data:`CHOLMOD_COST`,
+benchmarks/README.md). The AMD ordering computed for these statistics is the one
+CHOLMOD is given (it factorizes ``K[p][:, p]`` in natural order), so the ordering is
+not computed twice and both modes eliminate in the same order.
+``FEMHEAT_CHOLMOD_MODE=supernodal|simplicial`` forces a mode; where libamd cannot be
+loaded the choice is CHOLMOD's supernodal default with its own AMD ordering. The
+mode used is ``solve.mode``.
 
 Shared symbolic factorization
 -----------------------------
@@ -79,6 +81,7 @@ from ..errors import FemheatInputError, SolverError
 __all__ = ["factorize", "direct_solver", "SymbolicCache", "SYMBOLIC", "DIRECT_SOLVER_ENV",
            "SYMBOLIC_CACHE_ENV", "CHOLMOD_ORDERING", "CHOLMOD_MODE_ENV", "cholmod_mode",
            "choose_cholmod_mode", "fill_statistics", "FillStatistics", "STEPPING_SOLVES",
+           "CHOLMOD_COST", "SIMPLICIAL_MARGIN",
            "pattern_digest", "values_digest"]
 
 log = logging.getLogger(__name__)
@@ -221,19 +224,29 @@ def fill_statistics(K: sp.csc_matrix) -> Optional[tuple[FillStatistics, np.ndarr
 #: θ-scheme flux operators, 2D (2 200-750 000 unknowns) and 3D tetrahedra (2 200-186 000)
 #: -- with one OpenBLAS thread, process CPU time (``benchmarks/bench_cholmod_mode.py``,
 #: benchmarks/README.md). The fit is within -35…+50 % of a measured factorization and
-#: -50…+80 % of a (noisier) solve, but the choice is robust: for 1, 10, 100 and 1000
-#: solves it picks the measured cheaper mode in 72 of the 76 (operator, count) pairs; the
-#: other four lie near the break-even, where the pick costs at most 1.33× the other.
-#: Another BLAS (the reference one: supernodal ~2-4× slower) would move the break-even.
+#: -50…+80 % of a (noisier) solve, but the choice is robust: with
+#: :data:`SIMPLICIAL_MARGIN`, for 1, 10, 100 and 1000 solves it picks the measured cheaper
+#: mode in 71 of the 76 (operator, count) pairs; the other five lie near the break-even,
+#: where the pick costs 1.10-1.51× the other. Another BLAS (the reference one: supernodal
+#: ~2-4× slower) would move the break-even.
 CHOLMOD_COST = {
     "supernodal": {"factor": (3.77e-11, 6.59e-08, 2.01e-06), "solve": (2.23e-12, 0.0, 1.60e-07)},
     "simplicial": {"factor": (1.72e-09, 0.0, 7.77e-07), "solve": (4.94e-13, 1.55e-09, 3.40e-08)},
 }
 
 
+#: The simplicial factorization is chosen only where its modelled cost is below this
+#: fraction of the supernodal one: it is memory-bound, and its time varied 1.2-1.5× between
+#: runs on a shared machine (8.4-15 s at 750 000 2D unknowns) where the supernodal one
+#: varied ±20 %; and a run that stops early has paid the factorization in full. Near the
+#: break-even CHOLMOD's own (supernodal) choice is kept.
+SIMPLICIAL_MARGIN = 0.8
+
+
 def choose_cholmod_mode(stats: FillStatistics, solves: int = 1) -> str:
     """``"simplicial"`` or ``"supernodal"``: the one with the smaller modelled cost of one
-    factorization followed by ``solves`` back-substitutions (:data:`CHOLMOD_COST`).
+    factorization followed by ``solves`` back-substitutions (:data:`CHOLMOD_COST`),
+    simplicial only if it saves at least 20 % (:data:`SIMPLICIAL_MARGIN`).
 
     The supernodal factorization runs dense BLAS kernels on column blocks: it wins where
     the factor is dense (many flops per stored entry: large 2D meshes, any 3D mesh);
@@ -246,7 +259,8 @@ def choose_cholmod_mode(stats: FillStatistics, solves: int = 1) -> str:
         x = (stats.flops, stats.lnz, stats.n)
         return float(np.dot(c["factor"], x) + max(int(solves), 1) * np.dot(c["solve"], x))
 
-    return "simplicial" if cost("simplicial") < cost("supernodal") else "supernodal"
+    return ("simplicial" if cost("simplicial") < SIMPLICIAL_MARGIN * cost("supernodal")
+            else "supernodal")
 
 
 def values_digest(K: sp.csc_matrix, pattern: str) -> str:
