@@ -236,10 +236,10 @@ CHOLMOD_COST = {
 
 
 #: The simplicial factorization is chosen only where its modelled cost is below this
-#: fraction of the supernodal one: it is memory-bound, and its time varied 1.2-1.5× between
-#: runs on a shared machine (8.4-15 s at 750 000 2D unknowns) where the supernodal one
-#: varied ±20 %; and a run that stops early has paid the factorization in full. Near the
-#: break-even CHOLMOD's own (supernodal) choice is kept.
+#: fraction of the supernodal one: it is memory-bound, and its time varied 1.4× between
+#: runs on a shared machine (7.3-10.3 s at 750 000 2D unknowns) where the supernodal one
+#: varied 1.25× (2.5-3.1 s); and a run that stops early has paid the factorization in
+#: full. Near the break-even CHOLMOD's own (supernodal) choice is kept.
 SIMPLICIAL_MARGIN = 0.8
 
 
@@ -249,10 +249,10 @@ def choose_cholmod_mode(stats: FillStatistics, solves: int = 1) -> str:
     simplicial only if it saves at least 20 % (:data:`SIMPLICIAL_MARGIN`).
 
     The supernodal factorization runs dense BLAS kernels on column blocks: it wins where
-    the factor is dense (many flops per stored entry: large 2D meshes, any 3D mesh);
-    the simplicial LDLᵀ has no block overhead, so its factorization of a sparse factor
-    is as fast or faster and its back-substitution about twice as fast on 2D operators
-    (equal in 3D).
+    the factor is dense (many flops per stored entry: large 2D meshes, GK's BDM1
+    operators, any 3D mesh), and its solves are then as fast or faster; the simplicial
+    LDLᵀ has no block overhead, so on a sparse factor (2D MCV) its factorization is as
+    fast or faster and its back-substitution 2-3× faster.
     """
     def cost(mode: str) -> float:
         c = CHOLMOD_COST[mode]
