@@ -35,10 +35,13 @@ __all__ = ["provenance", "resolved_input", "input_hash", "mesh_hash", "keep_inpu
 
 def provenance(command: list[str] | None = None) -> dict:
     from .. import __version__
+    from ..solve.factorization import cholmod_mode
     from ..solve.steady import direct_solver
 
+    solver = direct_solver()
     return {"femheat_version": __version__, "python": platform.python_version(),
-            "direct_solver": direct_solver(),
+            "direct_solver": solver,
+            "cholmod_mode": cholmod_mode() if solver == "cholmod" else None,
             "command": list(sys.argv if command is None else command),
             "host": socket.gethostname(), "pid": os.getpid(),
             "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}

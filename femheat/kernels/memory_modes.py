@@ -156,12 +156,14 @@ class MultiModeTheta(NonlocalTheta):
         self.cf = float(np.sum(w * self.cf_modes))
         self.cm = float(np.sum(self.cm_modes))  # for reports only; the load is per mode
         if self.cf != 1.0:  # the preconditioner was built for c_f = 1: rebuild it
+            from ..solve.factorization import STEPPING_SOLVES
             from ..solve.steady import factorize
 
             Kloc = op.local_stiffness().tocsr()
             self.beta, self.symbol_condition = self._choose_beta()
             P = (self.Mc / self.dt + (self.theta * self.cf * self.beta) * Kloc).tocsr()
-            self._solveP = factorize(P[self.free][:, self.free], symmetric=True)
+            self._solveP = factorize(P[self.free][:, self.free], symmetric=True,
+                                     solves=STEPPING_SOLVES)
         #: mode fluxes (M, ncells, d) [W m⁻²]
         self.mode_flux: np.ndarray | None = None
 

@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 from skfem.helpers import dot, grad
 
 from ..errors import FemheatInputError
+from ..solve.factorization import STEPPING_SOLVES
 from ..solve.steady import factorize
 from ..validation import finite_array, theta_and_step
 from .krylov import SolveReport, _pcg, _restrict
@@ -140,7 +141,8 @@ class NonlocalTheta:
         Kloc = op.local_stiffness().tocsr()
         self.beta, self.symbol_condition = self._choose_beta()
         P = (self.Mc / dt + (theta * self.cf * self.beta) * Kloc).tocsr()
-        self._solveP = factorize(P[self.free][:, self.free], symmetric=True)
+        self._solveP = factorize(P[self.free][:, self.free], symmetric=True,
+                                 solves=STEPPING_SOLVES)
         self.iterations: list[int] = []
         self.energy_errors: list[float] = []
         self.boundary_heat_flow: dict[str, float] = {nm: 0.0 for nm in self.owners}

@@ -1,13 +1,37 @@
 """Sparse direct factorizations, with the symbolic work shared between matrices.
 
 :func:`factorize` is the one entry point of every direct solve. Symmetric
-(positive definite) matrices get a supernodal Cholesky factorization (CHOLMOD,
-through scikit-sparse) where it is installed, and otherwise SuperLU with a
+(positive definite) matrices get a Cholesky factorization (CHOLMOD, supernodal or
+simplicial, through scikit-sparse) where it is installed, and otherwise SuperLU with a
 symmetric minimum-degree ordering on A + Aᵀ in its symmetric mode; both give the
 same solution to round-off. The environment variable
 ``FEMHEAT_DIRECT_SOLVER=superlu`` forces SuperLU (``cholmod`` requires CHOLMOD).
 Non-symmetric (thermal Hall) operators and indefinite systems use SuperLU's
 general LU.
+
+Supernodal or simplicial
+------------------------
+CHOLMOD factorizes either supernodally (dense BLAS kernels on blocks of columns) or
+column by column (simplicial LDLᵀ). Which is cheaper depends on the factor and on
+how many solves follow. On the MCV flux operators in 2D (RT0: 15-30 factor entries
+per row, 15-170 flops per entry) the simplicial factorization is as fast or faster
+up to ~250 000 unknowns and its back-substitution 2-3× faster at every size, but the
+supernodal one factorizes 3× faster at 500 000-750 000 unknowns; on the GK operators
+(BDM1, 100-210 entries per row) and on any 3D operator (tetrahedra: hundreds of flops
+per entry) the supernodal factorization is 2-20× faster and its solves as fast or
+faster. A time loop factorizes once and solves every step, so :func:`factorize`
+takes the number of solves expected (``solves``; the θ-scheme, memory and Landau
+steppers pass their step count, one-shot steady solves nothing) and
+:func:`choose_cholmod_mode` picks the mode of least modelled cost, factorization +
+``solves`` × solve (simplicial only where it saves 20 %), from the factor's size
+given by SuiteSparse's AMD (``amd_l_order``: nnz(L) and the flop count): a linear
+model in (flops, nnz(L), n) fitted to measurements (:data:`CHOLMOD_COST`,
+benchmarks/README.md). The AMD ordering computed for these statistics is the one
+CHOLMOD is given (it factorizes ``K[p][:, p]`` in natural order), so the ordering is
+not computed twice and both modes eliminate in the same order.
+``FEMHEAT_CHOLMOD_MODE=supernodal|simplicial`` forces a mode; where libamd cannot be
+loaded the choice is CHOLMOD's supernodal default with its own AMD ordering. The
+mode used is ``solve.mode``.
 
 Shared symbolic factorization
 -----------------------------
@@ -19,7 +43,8 @@ pattern and different values, so :class:`SymbolicCache` keeps the symbolic part 
 recent patterns, keyed by a digest of (shape, column pointers, row indices, value
 kind): a later matrix with that pattern skips the fill-reducing ordering and the
 analysis. For CHOLMOD the cached object is the analysed factor
-(``cholmod.analyze``; each matrix then calls ``factor.cholesky(K)``); for
+(``cholmod.analyze``, one per mode; each matrix then calls ``factor.cholesky(K)``)
+and the AMD ordering with its statistics; for
 SuperLU's symmetric mode it is the column permutation of the first factorization,
 applied to later matrices with the ``NATURAL`` ordering. The numbers are the
 same to round-off as an unshared factorization (same ordering, same pivots).
@@ -37,12 +62,15 @@ that runs in the same worker shares it; ``FEMHEAT_SYMBOLIC_CACHE=0`` turns it of
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import glob
 import hashlib
 import logging
 import os
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -51,7 +79,10 @@ from scipy.sparse.linalg import splu
 from ..errors import FemheatInputError, SolverError
 
 __all__ = ["factorize", "direct_solver", "SymbolicCache", "SYMBOLIC", "DIRECT_SOLVER_ENV",
-           "SYMBOLIC_CACHE_ENV", "CHOLMOD_ORDERING", "pattern_digest", "values_digest"]
+           "SYMBOLIC_CACHE_ENV", "CHOLMOD_ORDERING", "CHOLMOD_MODE_ENV", "cholmod_mode",
+           "choose_cholmod_mode", "fill_statistics", "FillStatistics", "STEPPING_SOLVES",
+           "CHOLMOD_COST", "SIMPLICIAL_MARGIN",
+           "pattern_digest", "values_digest"]
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +98,17 @@ SYMBOLIC_CACHE_ENV = "FEMHEAT_SYMBOLIC_CACHE"
 #: ordering costs more than the whole AMD factorization (benchmarks/README.md).
 CHOLMOD_ORDERING = "amd"
 
+#: Environment variable that picks CHOLMOD's numeric factorization: ``"supernodal"``,
+#: ``"simplicial"`` or unset/``"auto"`` (chosen per matrix by :func:`choose_cholmod_mode`).
+CHOLMOD_MODE_ENV = "FEMHEAT_CHOLMOD_MODE"
+
+#: Back-substitutions assumed to follow a factorization made for time stepping when the
+#: caller does not know its step count (a :class:`~femheat.solve.timestepping.ThetaScheme`
+#: built by hand, the nonlocal steppers whose step count comes with ``run``).
+STEPPING_SOLVES = 100
+
 _BACKENDS = ("auto", "cholmod", "superlu")
+_MODES = ("auto", "supernodal", "simplicial")
 _SUPERLU_SYMMETRIC = dict(SymmetricMode=True, DiagPivotThresh=0.0)
 
 
@@ -105,6 +146,123 @@ def direct_solver(backend: str | None = None) -> str:
     return "cholmod"
 
 
+def cholmod_mode(mode: str | None = None) -> str:
+    """CHOLMOD's factorization requested by ``mode`` or, if None, ``FEMHEAT_CHOLMOD_MODE``:
+    ``"auto"`` (default), ``"supernodal"`` or ``"simplicial"``."""
+    choice = (mode if mode is not None
+              else os.environ.get(CHOLMOD_MODE_ENV, "auto")).strip().lower() or "auto"
+    if choice not in _MODES:
+        raise FemheatInputError(
+            f"{CHOLMOD_MODE_ENV if mode is None else 'mode'} = {choice!r}: "
+            f"use one of {', '.join(_MODES)}")
+    return choice
+
+
+class FillStatistics(NamedTuple):
+    """Size of the Cholesky factor of a matrix in approximate-minimum-degree order."""
+
+    n: int          #: dimension
+    lnz: float      #: nonzeros of L, diagonal included
+    flops: float    #: multiply-subtract pairs of the numeric factorization (LDLᵀ)
+
+
+_LIBAMD: list = []  # [ctypes library or None], loaded once
+
+
+def _libamd():
+    """SuiteSparse's AMD (the library CHOLMOD orders with), or None where it cannot be loaded."""
+    if not _LIBAMD:
+        lib = None
+        names = [ctypes.util.find_library("amd")]
+        cholmod = _cholmod()
+        if cholmod is not None:  # wheels ship their own copy next to the extension
+            here = os.path.dirname(os.path.dirname(os.path.abspath(cholmod.__file__)))
+            names += sorted(glob.glob(os.path.join(here, "*sparse*.libs", "libamd*")))
+        for name in filter(None, names):
+            try:
+                lib = ctypes.CDLL(name)
+                fn = lib.amd_l_order
+            except (OSError, AttributeError):
+                lib = None
+                continue
+            i64 = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
+            f64 = np.ctypeslib.ndpointer(np.float64, flags="C_CONTIGUOUS")
+            fn.restype = ctypes.c_int64
+            fn.argtypes = [ctypes.c_int64, i64, i64, i64, f64, f64]
+            break
+        _LIBAMD.append(lib)
+    return _LIBAMD[0]
+
+
+def fill_statistics(K: sp.csc_matrix) -> Optional[tuple[FillStatistics, np.ndarray]]:
+    """AMD ordering of the (structurally symmetric, sorted CSC) ``K`` and its factor's size.
+
+    Returns ``(FillStatistics, p)`` with ``K[p][:, p]`` the ordered matrix, from
+    SuiteSparse's ``amd_l_order`` with CHOLMOD's defaults (dense rows > 10 √n,
+    aggressive absorption); its ``lnz`` and flop count are exact for this ordering
+    up to AMD's approximate degrees (slight upper bounds). None where libamd cannot
+    be loaded.
+    """
+    lib = _libamd()
+    n = K.shape[0]
+    if lib is None or n == 0:
+        return None
+    p = np.empty(n, dtype=np.int64)
+    control = np.array([10.0, 1.0, 0.0, 0.0, 0.0])
+    info = np.zeros(20)
+    status = lib.amd_l_order(n, np.ascontiguousarray(K.indptr, dtype=np.int64),
+                             np.ascontiguousarray(K.indices, dtype=np.int64), p, control, info)
+    if status < 0:  # out of memory or invalid: CHOLMOD orders by itself
+        log.debug("amd_l_order failed (status %d)", status)
+        return None
+    return FillStatistics(n, float(info[9]) + n, float(info[11])), p
+
+
+#: Cost model of CHOLMOD's two factorizations [s]: coefficients of (flops, nnz(L), n) for the
+#: symbolic analysis + numeric factorization and for one back-substitution. Fitted (non-
+#: negative least squares on relative errors) to 19 operators femheat builds -- MCV and GK
+#: θ-scheme flux operators, 2D (2 200-750 000 unknowns) and 3D tetrahedra (2 200-186 000)
+#: -- with one OpenBLAS thread, process CPU time (``benchmarks/bench_cholmod_mode.py``,
+#: benchmarks/README.md). The fit is within -35…+50 % of a measured factorization and
+#: -50…+80 % of a (noisier) solve, but the choice is robust: with
+#: :data:`SIMPLICIAL_MARGIN`, for 1, 10, 100 and 1000 solves it picks the measured cheaper
+#: mode in 71 of the 76 (operator, count) pairs; the other five lie near the break-even,
+#: where the pick costs 1.10-1.51× the other. Another BLAS (the reference one: supernodal
+#: ~2-4× slower) would move the break-even.
+CHOLMOD_COST = {
+    "supernodal": {"factor": (3.77e-11, 6.59e-08, 2.01e-06), "solve": (2.23e-12, 0.0, 1.60e-07)},
+    "simplicial": {"factor": (1.72e-09, 0.0, 7.77e-07), "solve": (4.94e-13, 1.55e-09, 3.40e-08)},
+}
+
+
+#: The simplicial factorization is chosen only where its modelled cost is below this
+#: fraction of the supernodal one: it is memory-bound, and its time varied 1.4× between
+#: runs on a shared machine (7.3-10.3 s at 750 000 2D unknowns) where the supernodal one
+#: varied 1.25× (2.5-3.1 s); and a run that stops early has paid the factorization in
+#: full. Near the break-even CHOLMOD's own (supernodal) choice is kept.
+SIMPLICIAL_MARGIN = 0.8
+
+
+def choose_cholmod_mode(stats: FillStatistics, solves: int = 1) -> str:
+    """``"simplicial"`` or ``"supernodal"``: the one with the smaller modelled cost of one
+    factorization followed by ``solves`` back-substitutions (:data:`CHOLMOD_COST`),
+    simplicial only if it saves at least 20 % (:data:`SIMPLICIAL_MARGIN`).
+
+    The supernodal factorization runs dense BLAS kernels on column blocks: it wins where
+    the factor is dense (many flops per stored entry: large 2D meshes, GK's BDM1
+    operators, any 3D mesh), and its solves are then as fast or faster; the simplicial
+    LDLᵀ has no block overhead, so on a sparse factor (2D MCV) its factorization is as
+    fast or faster and its back-substitution 2-3× faster.
+    """
+    def cost(mode: str) -> float:
+        c = CHOLMOD_COST[mode]
+        x = (stats.flops, stats.lnz, stats.n)
+        return float(np.dot(c["factor"], x) + max(int(solves), 1) * np.dot(c["solve"], x))
+
+    return ("simplicial" if cost("simplicial") < SIMPLICIAL_MARGIN * cost("supernodal")
+            else "supernodal")
+
+
 def values_digest(K: sp.csc_matrix, pattern: str) -> str:
     """A digest of the stored values of ``K`` added to its pattern digest."""
     h = hashlib.blake2b(digest_size=20)
@@ -133,13 +291,14 @@ class SymbolicCache:
     Parameters
     ----------
     maxsize
-        Patterns kept (each holds an ordering and, for CHOLMOD, the supernodal
-        structure: O(nnz(L)) integers, no values).
+        Entries kept: per pattern an ordering and, for CHOLMOD, the AMD statistics
+        (one entry) and the symbolic factor of each mode used (one entry per mode:
+        O(nnz(L)) integers, no values).
 
     Attributes ``hits`` and ``misses`` count lookups since the last :meth:`clear`.
     """
 
-    def __init__(self, maxsize: int = 8, numeric_maxsize: int = 2):
+    def __init__(self, maxsize: int = 16, numeric_maxsize: int = 2):
         self.maxsize = int(maxsize)
         self.numeric_maxsize = int(numeric_maxsize)
         self._store: OrderedDict[str, Any] = OrderedDict()
@@ -156,14 +315,16 @@ class SymbolicCache:
         value = os.environ.get(SYMBOLIC_CACHE_ENV, "1").strip().lower()
         return value not in ("0", "off", "false", "no")
 
-    def get(self, key: str) -> Optional[Any]:
+    def get(self, key: str, count: bool = True) -> Optional[Any]:
+        """The item stored under ``key`` or None; ``count=False``: not counted in
+        ``hits``/``misses`` (auxiliary data such as the ordering statistics)."""
         with self._lock:
             item = self._store.get(key)
             if item is None:
-                self.misses += 1
+                self.misses += count
                 return None
             self._store.move_to_end(key)
-            self.hits += 1
+            self.hits += count
             return item
 
     def put(self, key: str, item: Any) -> None:
@@ -227,34 +388,87 @@ def _checked(solve: Callable[[np.ndarray], np.ndarray], dtype=float
         return x
 
     checked.backend = getattr(solve, "backend", "superlu")
+    checked.mode = getattr(solve, "mode", None)
     checked.shared_symbolic = getattr(solve, "shared_symbolic", False)
     return checked
 
 
-def _cholmod_solve(K: sp.csc_matrix, key: Optional[str]):
-    """CHOLMOD's ``solve_A``, the symbolic analysis shared by pattern digest ``key``
-    (None: not shared); None if the matrix is not positive definite."""
+class _CholmodPlan(NamedTuple):
+    mode: str                       # "supernodal" or "simplicial"
+    perm: Optional[np.ndarray]      # AMD ordering (None: CHOLMOD orders by itself)
+    stats: Optional[FillStatistics]
+
+
+def _cholmod_plan(K: sp.csc_matrix, key: Optional[str], solves: int) -> _CholmodPlan:
+    """The ordering and the factorization mode of ``K`` (its AMD statistics shared by
+    pattern digest ``key``; None: not shared)."""
+    requested = cholmod_mode()
+    ordered = SYMBOLIC.get(f"amd|{key}", count=False) if key is not None else None
+    if ordered is None:
+        ordered = fill_statistics(K) or (None, None)
+        if key is not None:
+            SYMBOLIC.put(f"amd|{key}", ordered)
+    stats, perm = ordered
+    if requested != "auto":
+        mode = requested
+    elif stats is None:  # no libamd: CHOLMOD's own choice for a sparse factor
+        mode = "supernodal"
+    else:
+        mode = choose_cholmod_mode(stats, solves)
+    return _CholmodPlan(mode, perm, stats)
+
+
+def _symmetric_permutation(K: sp.csc_matrix, p: np.ndarray) -> sp.csc_matrix:
+    """``K[p][:, p]`` for a structurally symmetric CSC matrix (columns taken, rows renumbered)."""
+    Kp = K[:, p]
+    pinv = np.empty_like(p)
+    pinv[p] = np.arange(p.size, dtype=p.dtype)
+    Kp = sp.csc_matrix((Kp.data, pinv[Kp.indices].astype(Kp.indices.dtype), Kp.indptr),
+                       shape=K.shape)
+    Kp.has_sorted_indices = False
+    Kp.sort_indices()
+    return Kp
+
+
+def _cholmod_solve(K: sp.csc_matrix, key: Optional[str], plan: _CholmodPlan):
+    """CHOLMOD's ``solve_A`` in ``plan.mode``, the symbolic analysis shared by pattern
+    digest ``key`` (None: not shared); None if the matrix is not positive definite.
+
+    With an AMD ordering in the plan, CHOLMOD factorizes ``K[p][:, p]`` in its natural
+    order (the ordering is not computed twice)."""
     cholmod = _cholmod()
     share = key is not None
-    key = f"cholmod|{key}"
+    key = f"cholmod|{plan.mode}|{key}"
     symbolic = SYMBOLIC.get(key) if share else None
+    p = plan.perm
+    A = K if p is None else _symmetric_permutation(K, p)
     try:
         if symbolic is None:
-            symbolic = cholmod.analyze(K, ordering_method=CHOLMOD_ORDERING)
+            symbolic = cholmod.analyze(A, mode=plan.mode, ordering_method=(
+                CHOLMOD_ORDERING if p is None else "natural"))
             if share:
                 SYMBOLIC.put(key, symbolic)
             reused = False
         else:
             reused = True
-        factor = symbolic.cholesky(K)
+        factor = symbolic.cholesky(A)
     except cholmod.CholmodNotPositiveDefiniteError:
         log.debug("CHOLMOD: matrix not positive definite; SuperLU's symmetric mode instead")
         return None
+    del A
 
-    def solve(b: np.ndarray) -> np.ndarray:
-        return factor.solve_A(b)
+    if p is None:
+        def solve(b: np.ndarray) -> np.ndarray:
+            return factor.solve_A(b)
+    else:
+        def solve(b: np.ndarray) -> np.ndarray:
+            b = np.asarray(b)
+            x = np.empty(b.shape, dtype=np.result_type(b.dtype, K.dtype))
+            x[p] = factor.solve_A(b[p])
+            return x
 
     solve.backend = "cholmod"
+    solve.mode = plan.mode
     solve.shared_symbolic = reused
     return solve
 
@@ -283,8 +497,8 @@ def _superlu_symmetric(K: sp.csc_matrix, key: Optional[str]):
 
 
 def factorize(matrix: sp.spmatrix, symmetric: bool,
-              backend: str | None = None, *, share_symbolic: bool | None = None
-              ) -> Callable[[np.ndarray], np.ndarray]:
+              backend: str | None = None, *, share_symbolic: bool | None = None,
+              solves: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """Factorize once and return ``solve(b)``; raises :class:`SolverError` if singular.
 
     Parameters
@@ -305,34 +519,46 @@ def factorize(matrix: sp.spmatrix, symmetric: bool,
         with the same sparsity pattern (:data:`SYMBOLIC`); default True unless
         ``FEMHEAT_SYMBOLIC_CACHE=0``. Symmetric matrices only: COLAMD's LU pivots
         on values.
+    solves
+        How many solves are expected to follow (a time loop: its step count; default 1,
+        a one-shot solve). With CHOLMOD it picks the supernodal or the simplicial
+        factorization, whichever the cost model of :func:`choose_cholmod_mode` finds
+        cheaper for one factorization and that many solves, unless
+        ``FEMHEAT_CHOLMOD_MODE`` names one.
 
-    The returned function has attributes ``backend`` (the solver used) and
+    The returned function has attributes ``backend`` (the solver used), ``mode``
+    (CHOLMOD's ``"supernodal"`` or ``"simplicial"``; None for SuperLU) and
     ``shared_symbolic`` (True when the symbolic work came from the cache). With
-    sharing on, a matrix factorized twice before (same pattern, same values) is
-    not factorized again: the kept factorization is returned.
+    sharing on, a matrix factorized twice before (same pattern, same values, same
+    mode) is not factorized again: the kept factorization is returned.
     """
     K = sp.csc_matrix(matrix)
     K.sort_indices()
     share = SymbolicCache.enabled() if share_symbolic is None else bool(share_symbolic)
     complex_ = np.iscomplexobj(K.data)
+    solver = direct_solver(backend)
     pkey = vkey = None
     if share:
         pkey = pattern_digest(K)
-        vkey = values_digest(K, f"{pkey}|{symmetric}|{direct_solver(backend)}")
+    plan = None
+    if symmetric and not complex_ and solver == "cholmod":
+        plan = _cholmod_plan(K, pkey, 1 if solves is None else int(solves))
+    if share:
+        vkey = values_digest(K, f"{pkey}|{symmetric}|{solver}|{plan and plan.mode}")
         kept = SYMBOLIC.numeric(vkey)
         if kept is not None:
             return kept
-    solve = _factorize(K, symmetric, backend, pkey, complex_)
+    solve = _factorize(K, symmetric, plan, pkey)
     if vkey is not None and SYMBOLIC.seen_before(vkey):
         SYMBOLIC.keep(vkey, solve)
     return solve
 
 
-def _factorize(K: sp.csc_matrix, symmetric: bool, backend: str | None, pkey: Optional[str],
-               complex_: bool) -> Callable[[np.ndarray], np.ndarray]:
+def _factorize(K: sp.csc_matrix, symmetric: bool, plan: Optional[_CholmodPlan],
+               pkey: Optional[str]) -> Callable[[np.ndarray], np.ndarray]:
     try:
-        if symmetric and not complex_ and direct_solver(backend) == "cholmod":
-            solve = _cholmod_solve(K, pkey)
+        if plan is not None:
+            solve = _cholmod_solve(K, pkey, plan)
             if solve is not None:
                 return _checked(solve)
         if symmetric:

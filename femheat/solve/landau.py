@@ -70,7 +70,7 @@ from ..validation import theta_and_step
 from .factorization import factorize
 from .newton import NewtonReport, cubic_term
 from .steady import State
-from .timestepping import ThetaScheme, initial_state, march, step_count
+from .timestepping import ThetaScheme, initial_state, march, step_count, stepping_solves
 
 __all__ = ["LandauScheme", "landau_steps", "landau_active"]
 
@@ -102,6 +102,8 @@ class LandauScheme(ThetaScheme):
         Newton stops when the relative update ‖δq‖/‖q‖ is below ``tol``.
     max_iterations
         Newton iterations per step before :class:`~femheat.errors.SolverError`.
+    steps
+        Steps that will be taken, as for :class:`ThetaScheme` (linear case only).
 
     Each state returned by :meth:`step` carries its :class:`~femheat.solve.newton.NewtonReport`
     as ``state.newton``. Without a nonlinear term (b = c = 0, a > 0) the operator is
@@ -109,7 +111,7 @@ class LandauScheme(ThetaScheme):
     """
 
     def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5, *,
-                 tol: float = 1e-12, max_iterations: int = 25):
+                 tol: float = 1e-12, max_iterations: int = 25, steps: Optional[int] = None):
         theta, dt = theta_and_step(theta, dt, "time.")
         fields = system.fields
         if fields.ordered:
@@ -128,7 +130,8 @@ class LandauScheme(ThetaScheme):
         # factorization falls back to SuperLU by itself
         self._symmetric = system.symmetric
         self._guess: Optional[tuple[np.ndarray, np.ndarray]] = None
-        self._solve = None if self.nonlinear else factorize(self._L, self._symmetric)
+        self._solve = None if self.nonlinear else factorize(
+            self._L, self._symmetric, solves=stepping_solves(steps))
         free = system.free_dofs
         self._all_free = free.size == system.n_flux
         self.iterations: list[int] = []
@@ -202,5 +205,6 @@ def landau_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.
     state = initial if initial is not None else initial_state(system)
     t_start, done = origin if origin is not None else (state.time, 0)
     nsteps, dt = step_count(dt, t_end, t_start)
-    scheme = LandauScheme(system, dt, theta, tol=tol, max_iterations=max_iterations)
+    scheme = LandauScheme(system, dt, theta, tol=tol, max_iterations=max_iterations,
+                          steps=nsteps - done)
     yield from march(scheme, system, state, t_start, done, nsteps, dt)

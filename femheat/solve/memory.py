@@ -55,7 +55,7 @@ import scipy.sparse as sp
 
 from ..assembly.memory import ModeOperators, mode_operators
 from .steady import State, factorize
-from .timestepping import ThetaScheme, march, step_count
+from .timestepping import ThetaScheme, march, step_count, stepping_solves
 
 __all__ = ["MemoryState", "MemoryScheme", "memory_operators", "memory_steps"]
 
@@ -79,8 +79,9 @@ def memory_operators(system) -> ModeOperators:
 class MemoryScheme:
     """One fixed-Δt θ-scheme of the memory law (see the module docstring)."""
 
-    def __init__(self, system, dt: float, theta: float = 0.5):
+    def __init__(self, system, dt: float, theta: float = 0.5, *, steps: Optional[int] = None):
         dt, theta = ThetaScheme._validate(system, dt, theta)
+        solves = stepping_solves(steps)  # ThetaScheme's ``steps``
         self.system, self.dt, self.theta = system, dt, theta
         ops = self.ops = memory_operators(system)
         B, Gt = system.divergence, system.gradient.T
@@ -99,7 +100,7 @@ class MemoryScheme:
             Ps = (ops.bulk / self._sigma).tocsr()
             K = (Ps + common).tocsr()
             self._Ps = Ps[free]
-            self._solve = factorize(K[free][:, free], system.symmetric)
+            self._solve = factorize(K[free][:, free], system.symmetric, solves=solves)
             self._K_fe = K[free][:, ess]
             self._Rext, self._G = self._Rext[free], self._G[free]
             log.info("memory step: %d modes eliminated, one %d x %d flux operator",
@@ -116,7 +117,7 @@ class MemoryScheme:
             cols = np.tile(np.arange(ess.size), M)
             E = sp.csr_matrix((np.ones(rows.size), (cols, rows)), shape=(ess.size, M * n))
             K = sp.bmat([[K, -E.T], [E, None]], format="csr")
-        self._solve = factorize(K, system.symmetric and not ess.size)
+        self._solve = factorize(K, system.symmetric and not ess.size, solves=solves)
         log.info("memory step: %d modes of different shape, coupled %d x %d operator",
                  M, K.shape[0], K.shape[0])
 
@@ -167,5 +168,5 @@ def memory_steps(system, dt: float, t_end: float, theta: float = 0.5,
                             memory_operators(system).split(state.flux))
     t_start, done = origin if origin is not None else (state.time, 0)
     nsteps, dt = step_count(dt, t_end, t_start)
-    scheme = MemoryScheme(system, dt, theta)
+    scheme = MemoryScheme(system, dt, theta, steps=nsteps - done)
     yield from march(scheme, system, state, t_start, done, nsteps, dt)

@@ -37,6 +37,7 @@ import scipy.sparse as sp
 from ..errors import FemheatInputError
 from ..assembly.system import MixedSystem
 from .projection import l2_project
+from .factorization import STEPPING_SOLVES
 from .steady import State, consistent_flux, factorize
 from ..validation import finite_array, theta_and_step
 
@@ -45,6 +46,11 @@ __all__ = ["ThetaScheme", "theta_steps", "initial_state", "step_count", "march"]
 log = logging.getLogger(__name__)
 
 FieldInit = Union[float, Callable[[np.ndarray], np.ndarray], None]
+
+
+def stepping_solves(steps: Optional[int]) -> int:
+    """Solves expected from a stepper told ``steps`` (None: :data:`STEPPING_SOLVES`)."""
+    return STEPPING_SOLVES if steps is None else max(int(steps), 1)
 
 
 def step_count(dt: float, t_end: float, t_start: float = 0.0) -> tuple[int, float]:
@@ -110,16 +116,21 @@ class ThetaScheme:
         Time step [s], > 0.
     theta
         1/2 (Crank–Nicolson) to 1 (backward Euler).
+    steps
+        How many steps will be taken (default :data:`~femheat.solve.factorization.STEPPING_SOLVES`):
+        the factorization is chosen for one factorization and that many solves
+        (:func:`~femheat.solve.factorization.factorize`'s ``solves``).
     """
 
-    def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5):
+    def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5, *,
+                 steps: Optional[int] = None):
         dt, theta = self._validate(system, dt, theta)
         K = self._operators(system, dt, theta)
-        self._solve = factorize(K, system.symmetric)
+        self._solve = factorize(K, system.symmetric, solves=stepping_solves(steps))
         del K
-        log.info("factorized %d x %d flux operator (dt = %g s, theta = %g, %s)",
+        log.info("factorized %d x %d flux operator (dt = %g s, theta = %g, %s %s)",
                  system.free_dofs.size, system.free_dofs.size, dt, theta,
-                 getattr(self._solve, "backend", "?"))
+                 getattr(self._solve, "backend", "?"), getattr(self._solve, "mode", None) or "")
 
     def _operators(self, system: MixedSystem, dt: float, theta: float) -> sp.csc_matrix:
         """Form R (free rows) and K_fe; return K on the free DOFs (to factorize)."""
@@ -237,7 +248,8 @@ def theta_steps(system: MixedSystem, dt: float, t_end: float, theta: float = 0.5
     state = initial if initial is not None else initial_state(system)
     t_start, done = origin if origin is not None else (state.time, 0)
     nsteps, dt = step_count(dt, t_end, t_start)
-    yield from march(ThetaScheme(system, dt, theta), system, state, t_start, done, nsteps, dt)
+    yield from march(ThetaScheme(system, dt, theta, steps=nsteps - done), system, state, t_start,
+                     done, nsteps, dt)
 
 
 def march(scheme, system: MixedSystem, state: State, t_start: float, done: int, nsteps: int,
