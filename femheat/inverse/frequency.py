@@ -182,6 +182,7 @@ class FrequencyForward:
         self._last: Optional[tuple] = None  # (key, snapshot, factorizations, s, ∂s/∂p)
         self.affine: Optional[Any] = None
         self._pattern: Optional[ReducedPattern] = None
+        self._kept: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # p -> (s, ∂s/∂p)
         self._affine_tried = not self.reuse
 
     # ------------------------------------------------------------------ model
@@ -244,6 +245,8 @@ class FrequencyForward:
         key = p.tobytes()
         if self._last is not None and self._last[0] == key:
             return self._last[3]
+        if key in self._kept:
+            return self._kept[key][0]
         snap = self.snapshot(p)
         eager = self._eager()
         dsnaps = [self._snapshot_derivative(p, j) for j in range(p.size)] if eager else None
@@ -273,7 +276,16 @@ class FrequencyForward:
                 solves.append((solve, qf, q, T, pa))
         self.solves += 1
         self._last = (key, snap, solves, s, ds)
+        if eager:
+            self._keep(key, s, ds)
         return s
+
+    def _keep(self, key: bytes, s: np.ndarray, ds: np.ndarray) -> None:
+        """Remember s and ∂s/∂p at p (a few complex numbers per frequency): a fit asks
+        for the Jacobian again at its best point after trying others."""
+        self._kept[key] = (s, ds)
+        while len(self._kept) > 32:
+            self._kept.pop(next(iter(self._kept)))
 
     def _tangents(self, solve: Callable, snap: Mapping[str, Any], dsnaps: Sequence[Mapping],
                   pa: Any, qf: np.ndarray, q: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -335,13 +347,18 @@ class FrequencyForward:
         solves with the forward factorizations (module docstring); kept for a second
         request at the same p."""
         p = np.asarray(p, dtype=float)
-        s = self.response(p)
-        key, snap, solves, _, ds = self._last
-        if ds is None:
-            dsnaps = [self._snapshot_derivative(p, j) for j in range(p.size)]
-            ds = np.array([self._tangents(solve, snap, dsnaps, pa, qf, q, T)
-                           for solve, qf, q, T, pa in solves]).reshape(s.size, p.size)
-            self._last = (key, snap, [], s, ds)  # the factorizations are no longer needed
+        key = p.tobytes()
+        if key in self._kept:
+            s, ds = self._kept[key]
+        else:
+            s = self.response(p)
+            key, snap, solves, _, ds = self._last
+            if ds is None:
+                dsnaps = [self._snapshot_derivative(p, j) for j in range(p.size)]
+                ds = np.array([self._tangents(solve, snap, dsnaps, pa, qf, q, T)
+                               for solve, qf, q, T, pa in solves]).reshape(s.size, p.size)
+                self._last = (key, snap, [], s, ds)  # the factorizations are not needed
+                self._keep(key, s, ds)
         if self.quantity == "phase":
             J = (ds / s[:, None]).imag
         else:
