@@ -43,7 +43,22 @@ Jacobian). Where a parameter is not (a spot radius, a thickness), or with
 derivatives are the central differences of the assembled pieces at p(1 ± δ),
 δ = 10⁻⁵ (two assemblies per parameter, no extra factorization; relative error δ² ≈
 10⁻¹⁰ for κ⁻¹ and C⁻¹). A fit uses the tangent Jacobian by default
-(``jacobian = "tangent"``). The case's setup checks (e.g. the FDTR penetration depth)
+(``jacobian = "tangent"``).
+
+**When the tangent solves are made** (``tangents``). With interpolated operators
+(``"auto"`` then means ``"eager"``) the m tangent right-hand sides of a frequency are
+formed right after its forward solve and solved in one call with the same
+factorization, which is then dropped: one factorization is alive at a time. Keeping
+all of them for a later Jacobian request (``"lazy"``, the re-assembling default,
+whose operator derivatives cost two assemblies per parameter) holds 30 complex
+factorizations per evaluation, and the next evaluation's until it replaces them (1.8
+GB max RSS for a fit at 19.7k unknowns against 0.46 GB eager; benchmarks/README.md,
+bench_fit_fdtr). The signal and its derivatives at recent points are kept (a few
+numbers per frequency), so the Jacobian a fit asks for again at its best point costs
+nothing. K(ω) is combined on a union pattern found once
+(:class:`~femheat.solve.frequency.ReducedPattern`).
+
+The case's setup checks (e.g. the FDTR penetration depth)
 run once, at the initial values and the data's frequencies.
 """
 
@@ -124,6 +139,10 @@ class FrequencyForward:
     step
         Relative δ of the operator differences of the tangent model (re-assembling
         forward models only).
+    tangents
+        ``"eager"`` (tangent solves with every forward solve), ``"lazy"`` (on a
+        Jacobian request, the factorizations kept until then) or ``"auto"`` (eager
+        with interpolated operators, else lazy); see the module docstring.
     reuse
         Interpolate the assembled operators between evaluations
         (:class:`~femheat.inverse.affine.MultiAffine`: 2^m + m + 1 assemblies once,
