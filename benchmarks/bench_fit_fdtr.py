@@ -9,7 +9,7 @@ and the top surface (refine 3: ~50k unknowns); the data are the model's own phas
 G_K = 1e8, kappa_sub = 35, kappa_film = 200 plus 0.1 deg noise; the fit starts from
 (5e7, 25, 150). Process CPU time, OPENBLAS_NUM_THREADS=1 (set before numpy).
 
-Run:  python benchmarks/bench_fit_fdtr.py [--refine 3] [--frequencies 30] [--json OUT]
+Run:  python benchmarks/bench_fit_fdtr.py [--refine 3] [--frequencies 30] [--repeats 1] [--json OUT]
 """
 
 from __future__ import annotations
@@ -40,12 +40,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--refine", type=float, default=3.0)
     parser.add_argument("--frequencies", type=int, default=30)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="pairs of fits, the order alternating (reuse first, then "
+                             "re-assemble first, ...); the ratio reported is the median")
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))  # this checkout's femheat, not an installed one
     sys.path.insert(0, str(ROOT / "cases"))
     import fdtr_fit
 
     from femheat.inverse import Dataset, FitParameter, fit
     from femheat.io.case import read_case_table
+    from femheat.solve.factorization import SYMBOLIC
 
     table = fdtr_fit.refined(read_case_table(ROOT / "cases" / "fdtr_fit.toml"), args.refine)
     f = np.logspace(np.log10(2e4), np.log10(2e7), args.frequencies)
@@ -55,22 +60,31 @@ def main(argv=None) -> dict:
     y = clean + noise * np.random.default_rng(0).standard_normal(f.size)
     data = [Dataset.from_arrays(f, y, noise)]
     params = [FitParameter(k, v, v / 100, v * 100) for k, v in zip(KEYS, START)]
-    out: dict = {"frequencies": int(f.size)}
+    out: dict = {"frequencies": int(f.size), "load_average_start": os.getloadavg()[0]}
     results = {}
-    for reuse in (True, False):
-        fwd = fdtr_fit.forward(KEYS, f, table=table, reuse=reuse)
-        t0 = time.process_time()
-        r = fit(fwd, data, params)
-        cpu = time.process_time() - t0
-        name = "reuse" if reuse else "reassemble"
-        results[name] = r
-        out[name] = {"cpu_s": cpu, "forward_solves": r.forward_solves,
-                     "case_evaluations": fwd.solves, "assemblies": fwd.assemblies,
-                     "tangent_solves": fwd.tangent_solves, "values": r.values.tolist(),
-                     "interval_95": r.interval.tolist()}
-        out["unknowns"] = int(fwd._dofs[0].size + fwd._dofs[1].size
-                              + fwd.snapshot(r.values)["CF"].size)
-    out["ratio"] = out["reassemble"]["cpu_s"] / out["reuse"]["cpu_s"]
+    cpu: dict = {"reuse": [], "reassemble": []}
+    for rep in range(args.repeats):
+        for reuse in ((True, False) if rep % 2 == 0 else (False, True)):
+            SYMBOLIC.clear()  # each fit computes its own ordering (no head start)
+            fwd = fdtr_fit.forward(KEYS, f, table=table, reuse=reuse)
+            t0 = time.process_time()
+            r = fit(fwd, data, params)
+            name = "reuse" if reuse else "reassemble"
+            cpu[name].append(time.process_time() - t0)
+            results[name] = r
+            out[name] = {"cpu_s": cpu[name][-1], "forward_solves": r.forward_solves,
+                         "case_evaluations": fwd.solves, "assemblies": fwd.assemblies,
+                         "tangent_solves": fwd.tangent_solves, "values": r.values.tolist(),
+                         "interval_95": r.interval.tolist()}
+            out["unknowns"] = int(fwd._dofs[0].size + fwd._dofs[1].size
+                                  + fwd.snapshot(r.values)["CF"].size)
+    ratios = [b / a for a, b in zip(cpu["reuse"], cpu["reassemble"])]
+    for name in cpu:
+        out[name]["cpu_s"] = float(np.median(cpu[name]))
+        out[name]["cpu_s_each"] = cpu[name]
+    out["ratio"] = float(np.median(ratios))
+    out["ratios"] = ratios
+    out["load_average_end"] = os.getloadavg()[0]
     out["max_relative_difference"] = float(np.abs(results["reuse"].values
                                                   / results["reassemble"].values - 1).max())
     text = json.dumps(out, indent=2)

@@ -75,6 +75,7 @@ def test_tangent_jacobian_agrees_with_finite_differences():
     # tau enters the operators affinely: its operator difference is exact, any step
     fwd.step = 1e-3
     fwd._last = None
+    fwd._kept.clear()
     J3 = fwd.jacobian_p(TRUTH)
     assert np.abs(J3[:, 1] - J[:, 1]).max() < 1e-8 * np.abs(J[:, 1]).max()
 
@@ -111,3 +112,38 @@ def test_frequency_bad_input(tmp_path):
     with pytest.raises(FemheatInputError, match="no exact derivatives"):
         fit_case(CASES / "flash_gk.toml", [CASES / "data" / "flash_gk.csv"],
                  jacobian="tangent")
+
+
+def test_interpolated_operators_give_the_assembled_reduced_matrix():
+    """K(ω) = R + iωM + S/(iω) combined on the fixed union pattern (ReducedPattern) is
+    the sparse sum of the snapshot's matrices, for interpolated and assembled snapshots
+    alike, with the same index dtype; the eager tangents (one solve with m right-hand
+    sides after each forward factorization) equal the lazy ones."""
+    from femheat.solve.frequency import ReducedPattern, reduced_system
+
+    fast, slow = _forward(), _forward()
+    slow.reuse, slow._affine_tried, slow.tangents = False, True, "lazy"
+    p = TRUTH * [1.3, 0.8]
+    Jf, Js = fast.jacobian_p(p), slow.jacobian_p(p)
+    assert fast.affine is not None and fast._eager() and not slow._eager()
+    assert np.abs(Jf - Js).max() < 1e-6 * np.abs(Js).max()   # exact vs O(δ²) operators
+    lazy = _forward()
+    lazy.tangents = "lazy"
+    assert np.abs(lazy.jacobian_p(p) - Jf).max() < 1e-12 * np.abs(Jf).max()
+    snaps = [fast.snapshot(p), slow.snapshot(p)]
+    assert snaps[0]["Mff"].nnz > 0                           # tau: the inertia enters
+    pattern = ReducedPattern(snaps[1])
+    for snap in snaps:
+        values = pattern.values(snap)
+        assert values is not None
+        for f in (0.05, 1.7):
+            red = reduced_system(snap, 2 * np.pi * f)
+            K, ref = pattern.matrix(values, red.omega), red.K.tocsc()
+            assert K.indices.dtype == ref.indices.dtype == np.int32
+            assert K.has_sorted_indices and K.nnz >= ref.nnz
+            assert abs(K - ref).max() <= 1e-14 * abs(ref).max()
+            x = np.linspace(1, 2, K.shape[0]) * (1 + 0.5j)
+            assert np.abs(red.K_dot(x) - ref @ x).max() <= 1e-12 * np.abs(ref @ x).max()
+    # another pattern (a different snapshot's): refused, the caller forms the sum
+    other = dict(snaps[1], Sff=snaps[1]["Sff"][:, ::-1].tocsr())
+    assert pattern.values(other) is None

@@ -113,3 +113,38 @@ def test_serial_r_k_sweep_shares_the_pattern_and_matches_the_unshared_run(tmp_pa
         assert a["heat_flow.right"] == pytest.approx(b["heat_flow.right"], rel=1e-12)
         assert a["interfaces.interface_1.mean_jump"] == pytest.approx(
             b["interfaces.interface_1.mean_jump"], rel=1e-12)
+
+
+def test_the_cached_permutation_gathers_the_permuted_matrix():
+    """_Permutation.apply(K) is K[p][:, p] (CSC, sorted, same index dtype) for every
+    matrix with the first one's pattern; a non-repeating factorization keeps nothing."""
+    rng = np.random.default_rng(4)
+    n = 15
+    K1 = laplacian(n)
+    K1.sort_indices()
+    p = rng.permutation(n * n)
+    perm = fz._Permutation(K1, p)
+    K2 = sp.csc_matrix(K1 + 1j * sp.diags(rng.random(n * n)) @ abs(K1))
+    K2 = sp.csc_matrix((K2.data, K2.indices, K2.indptr), shape=K2.shape)
+    assert K2.nnz == K1.nnz and np.array_equal(K2.indices, K1.indices)
+    got, ref = perm.apply(K2), sp.csc_matrix(K2[p][:, p])
+    ref.sort_indices()
+    assert got.has_sorted_indices and got.indices.dtype == ref.indices.dtype
+    assert np.array_equal(got.indptr, ref.indptr) and np.array_equal(got.indices, ref.indices)
+    assert np.array_equal(got.data, ref.data)
+    for _ in range(3):
+        factorize(K2, True, repeats=False)
+    assert len(SYMBOLIC._numeric) == 0
+
+
+@pytest.mark.skipif(fz._cholmod() is None, reason="CHOLMOD not installed")
+def test_complex_symmetric_orderings_give_the_same_solution():
+    """SuperLU's symmetric mode on CHOLMOD's AMD ordering (the default where CHOLMOD is
+    the backend) and on its own MMD ordering solve a complex symmetric system alike."""
+    n = 30
+    A = sp.csc_matrix(laplacian(n) + 0.3j * sp.identity(n * n))
+    b = np.linspace(1, 2, n * n) + 0j
+    x = factorize(A, True, "cholmod")(b)
+    y = factorize(A, True, "superlu")(b)
+    assert np.max(np.abs(x - y)) <= 1e-12 * np.max(np.abs(y))
+    assert any(k.startswith("superlu-sym|cholmod|") for k in SYMBOLIC._store)

@@ -43,7 +43,22 @@ Jacobian). Where a parameter is not (a spot radius, a thickness), or with
 derivatives are the central differences of the assembled pieces at p(1 ± δ),
 δ = 10⁻⁵ (two assemblies per parameter, no extra factorization; relative error δ² ≈
 10⁻¹⁰ for κ⁻¹ and C⁻¹). A fit uses the tangent Jacobian by default
-(``jacobian = "tangent"``). The case's setup checks (e.g. the FDTR penetration depth)
+(``jacobian = "tangent"``).
+
+**When the tangent solves are made** (``tangents``). With interpolated operators
+(``"auto"`` then means ``"eager"``) the m tangent right-hand sides of a frequency are
+formed right after its forward solve and solved in one call with the same
+factorization, which is then dropped: one factorization is alive at a time. Keeping
+all of them for a later Jacobian request (``"lazy"``, the re-assembling default,
+whose operator derivatives cost two assemblies per parameter) holds 30 complex
+factorizations per evaluation, and the next evaluation's until it replaces them (1.8
+GB max RSS for a fit at 19.7k unknowns against 0.46 GB eager; benchmarks/README.md,
+bench_fit_fdtr). The signal and its derivatives at recent points are kept (a few
+numbers per frequency), so the Jacobian a fit asks for again at its best point costs
+nothing. K(ω) is combined on a union pattern found once
+(:class:`~femheat.solve.frequency.ReducedPattern`).
+
+The case's setup checks (e.g. the FDTR penetration depth)
 run once, at the initial values and the data's frequencies.
 """
 
@@ -60,7 +75,8 @@ import numpy as np
 
 from ..errors import FemheatInputError, SolverError
 from ..pipeline.sweep_params import set_path, shared_mesh
-from ..solve.frequency import operator_snapshot, reduced_system
+from ..solve.factorization import factorize
+from ..solve.frequency import ReducedPattern, operator_snapshot, reduced_system
 from .data import Dataset
 
 log = logging.getLogger(__name__)
@@ -69,6 +85,10 @@ __all__ = ["FrequencyForward", "QUANTITIES"]
 
 #: Signal of the complex probe s: phase arg s [rad] or amplitude |s|.
 QUANTITIES = ("phase", "amplitude")
+
+#: When the tangent solves are made: with every forward solve, on request, or eagerly
+#: where the operator derivatives are interpolated (cheap).
+TANGENTS = ("auto", "eager", "lazy")
 
 Probe = Union[str, Callable[[Any], np.ndarray]]
 
@@ -119,6 +139,10 @@ class FrequencyForward:
     step
         Relative δ of the operator differences of the tangent model (re-assembling
         forward models only).
+    tangents
+        ``"eager"`` (tangent solves with every forward solve), ``"lazy"`` (on a
+        Jacobian request, the factorizations kept until then) or ``"auto"`` (eager
+        with interpolated operators, else lazy); see the module docstring.
     reuse
         Interpolate the assembled operators between evaluations
         (:class:`~femheat.inverse.affine.MultiAffine`: 2^m + m + 1 assemblies once,
@@ -135,6 +159,7 @@ class FrequencyForward:
     quantity: str = "phase"
     step: float = 1e-5
     reuse: bool = True
+    tangents: str = "auto"
     solves: int = 0
     tangent_solves: int = 0
     assemblies: int = 0
@@ -143,6 +168,9 @@ class FrequencyForward:
     def __post_init__(self) -> None:
         from ..io.case import parse_case
 
+        if self.tangents not in TANGENTS:
+            raise FemheatInputError(f"tangents = {self.tangents!r}; use one of "
+                                    f"{', '.join(TANGENTS)}")
         if self.quantity not in QUANTITIES:
             raise FemheatInputError(f"fit.quantity = {self.quantity!r}; use one of "
                                     f"{', '.join(QUANTITIES)}")
@@ -170,8 +198,10 @@ class FrequencyForward:
         # the flux dofs with a prescribed value (q·n of a flux condition): geometry only
         self._dofs = (np.asarray(system.free_dofs), np.asarray(system.essential_dofs))
         self._symmetric = bool(system.symmetric)  # complex symmetric K (no thermal Hall)
-        self._last: Optional[tuple[bytes, Any, list, np.ndarray]] = None
+        self._last: Optional[tuple] = None  # (key, snapshot, factorizations, s, ∂s/∂p)
         self.affine: Optional[Any] = None
+        self._pattern: Optional[ReducedPattern] = None
+        self._kept: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # p -> (s, ∂s/∂p)
         self._affine_tried = not self.reuse
 
     # ------------------------------------------------------------------ model
@@ -221,32 +251,77 @@ class FrequencyForward:
             return self.affine(p)
         return operator_snapshot(*self._assemble(p))
 
-    def response(self, p: Sequence[float]) -> np.ndarray:
-        """The complex probe s(f) [K] at :attr:`frequencies` (factorizations kept)."""
-        from ..solve.factorization import factorize
+    def _eager(self) -> bool:
+        """Whether the tangent solves are made with the forward solves (module docstring)."""
+        if self.tangents == "auto":
+            return self.affine is not None
+        return self.tangents == "eager"
 
+    def response(self, p: Sequence[float]) -> np.ndarray:
+        """The complex probe s(f) [K] at :attr:`frequencies` (with the tangent
+        derivatives when they are eager; else the factorizations are kept for them)."""
         p = np.asarray(p, dtype=float)
         key = p.tobytes()
         if self._last is not None and self._last[0] == key:
             return self._last[3]
+        if key in self._kept:
+            return self._kept[key][0]
         snap = self.snapshot(p)
-        symmetric = self._symmetric
-        solves, s = [], []
-        for f in self.frequencies:
+        eager = self._eager()
+        dsnaps = [self._snapshot_derivative(p, j) for j in range(p.size)] if eager else None
+        values = None
+        if "impedance" not in snap:
+            if self._pattern is None:
+                self._pattern = ReducedPattern(snap)
+            values = self._pattern.values(snap)
+        solves, s = [], np.empty(self.frequencies.size, dtype=complex)
+        ds = np.empty((self.frequencies.size, p.size), dtype=complex) if eager else None
+        for i, f in enumerate(self.frequencies):
             pa = reduced_system(snap, 2 * np.pi * f)
+            K = pa.K if values is None else self._pattern.matrix(values, pa.omega)
             try:
-                solve = factorize(pa.K, symmetric=symmetric)
+                solve = factorize(K, symmetric=self._symmetric, repeats=False)
             except SolverError as exc:
                 raise SolverError(f"frequency fit: the solve at {f:g} Hz failed ({exc}) at "
                                   f"p = {p.tolist()}") from exc
+            del K
             qf = solve(np.asarray(pa.b, dtype=complex))
-            T = pa.c - pa.H @ self._full(qf, pa.qe)
-            s.append(complex(snap["w"] @ T))
-            solves.append((solve, qf, T, pa))
+            q = self._full(qf, pa.qe)
+            T = pa.c - pa.H_dot(q)
+            s[i] = complex(snap["w"] @ T)
+            if eager:
+                ds[i] = self._tangents(solve, snap, dsnaps, pa, qf, q, T)
+            else:
+                solves.append((solve, qf, q, T, pa))
         self.solves += 1
-        s = np.array(s)
-        self._last = (key, snap, solves, s)
+        self._last = (key, snap, solves, s, ds)
+        if eager:
+            self._keep(key, s, ds)
         return s
+
+    def _keep(self, key: bytes, s: np.ndarray, ds: np.ndarray) -> None:
+        """Remember s and ∂s/∂p at p (a few complex numbers per frequency): a fit asks
+        for the Jacobian again at its best point after trying others."""
+        self._kept[key] = (s, ds)
+        while len(self._kept) > 32:
+            self._kept.pop(next(iter(self._kept)))
+
+    def _tangents(self, solve: Callable, snap: Mapping[str, Any], dsnaps: Sequence[Mapping],
+                  pa: Any, qf: np.ndarray, q: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """∂s/∂p_j at one frequency, all j: one solve with m right-hand sides."""
+        parts = [reduced_system(d, pa.omega) for d in dsnaps]
+        rhs = np.empty((qf.size, len(parts)), dtype=complex)
+        for j, d in enumerate(parts):
+            db = (d.b0 - (d.Ze_dot(pa.qe) + pa.Ze_dot(d.qe))
+                  - (d.Se @ pa.qe + pa.Se @ d.qe) / pa.iw)
+            rhs[:, j] = db - d.K_dot(qf)
+        dqf = solve(rhs).reshape(rhs.shape)
+        self.tangent_solves += len(parts)
+        ds = np.empty(len(parts), dtype=complex)
+        for j, (d, dsnap) in enumerate(zip(parts, dsnaps)):
+            dT = d.c - d.H_dot(q) - pa.H_dot(self._full(dqf[:, j], d.qe))
+            ds[j] = dsnap["w"] @ T + snap["w"] @ dT
+        return ds
 
     def _full(self, qf: np.ndarray, qe: np.ndarray) -> np.ndarray:
         free, ess = self._dofs
@@ -288,27 +363,24 @@ class FrequencyForward:
 
     def jacobian_p(self, p: Sequence[float]) -> np.ndarray:
         """∂signal/∂p at every data point, (points, parameters), by tangent-linear
-        solves with the forward factorizations (module docstring)."""
+        solves with the forward factorizations (module docstring); kept for a second
+        request at the same p."""
         p = np.asarray(p, dtype=float)
-        s = self.response(p)
-        snap, solves = self._last[1], self._last[2]
-        J = np.empty((self.frequencies.size, p.size))
-        for j in range(p.size):
-            dsnap = self._snapshot_derivative(p, j)
-            ds = np.empty(self.frequencies.size, dtype=complex)
-            for i, (solve, qf, T, pa) in enumerate(solves):
-                d = reduced_system(dsnap, pa.iw.imag)
-                dK = d.Z + d.S / pa.iw
-                db = d.b0 - (d.Ze @ pa.qe + pa.Ze @ d.qe) - (d.Se @ pa.qe + pa.Se @ d.qe) / pa.iw
-                dqf = solve(np.asarray(db - dK @ qf, dtype=complex))
-                self.tangent_solves += 1
-                dq = self._full(dqf, d.qe)
-                dT = d.c - d.H @ self._full(qf, pa.qe) - pa.H @ dq
-                ds[i] = dsnap["w"] @ T + snap["w"] @ dT
-            if self.quantity == "phase":
-                J[:, j] = (ds / s).imag
-            else:
-                J[:, j] = (np.conj(s) * ds).real / np.abs(s)
+        key = p.tobytes()
+        if key in self._kept:
+            s, ds = self._kept[key]
+        else:
+            s = self.response(p)
+            key, snap, solves, _, ds = self._last
+            if ds is None:
+                dsnaps = [self._snapshot_derivative(p, j) for j in range(p.size)]
+                ds = np.array([self._tangents(solve, snap, dsnaps, pa, qf, q, T)
+                               for solve, qf, q, T, pa in solves]).reshape(s.size, p.size)
+                self._last = (key, snap, [], s, ds)  # the factorizations are not needed
+                self._keep(key, s, ds)
+        if self.quantity == "phase":
+            J = (ds / s[:, None]).imag
+        else:
+            J = (np.conj(s)[:, None] * ds).real / np.abs(s)[:, None]
         return np.vstack([J[[list(self.frequencies).index(f) for f in d.x]]
                           for d in self.datasets])
-

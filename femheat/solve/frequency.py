@@ -46,7 +46,7 @@ from .factorization import factorize
 from .landau import landau_active
 
 __all__ = ["FrequencyState", "FrequencySolver", "frequency_sweep", "check_frequencies",
-           "operator_snapshot", "ReducedSystem", "reduced_system"]
+           "operator_snapshot", "ReducedSystem", "reduced_system", "ReducedPattern"]
 
 log = logging.getLogger(__name__)
 
@@ -124,21 +124,53 @@ def operator_snapshot(system: Any, w: Optional[np.ndarray] = None) -> dict[str, 
     return out
 
 
-@dataclass
 class ReducedSystem:
     """The reduced complex system of one frequency (see the module docstring):
     K = Z + S/(iω), b = b₀ − Z_e q_e − S_e q_e/(iω); linear in the snapshot, so the
-    parts of a snapshot's derivative are the derivatives of the parts."""
+    parts of a snapshot's derivative are the derivatives of the parts.
 
-    Z: sp.csr_matrix        # Z(ω)_ff
-    S: sp.csr_matrix        # (G^T C⁻¹ B)_ff
-    Ze: sp.csr_matrix       # Z(ω)_fe
-    Se: sp.csr_matrix       # (G^T C⁻¹ B)_fe
-    b0: np.ndarray          # (f + G^T c)_f
-    c: np.ndarray
-    H: sp.csr_matrix        # (iω)⁻¹ C⁻¹ B
-    qe: np.ndarray          # prescribed flux values
-    iw: complex
+    The sparse pieces are formed only when asked for (``Z``, ``Ze``, ``H``, ``K``);
+    the products ``K_dot``, ``Ze_dot`` and ``H_dot`` apply them by matrix-vector
+    products of the snapshot's own matrices, without forming sums."""
+
+    def __init__(self, snap: Mapping[str, Any], omega: float):
+        self.snap = snap
+        self.omega = float(omega)
+        self.iw = 1j * self.omega
+        self.S = snap["Sff"]        # (G^T C⁻¹ B)_ff
+        self.Se = snap["Sfe"]       # (G^T C⁻¹ B)_fe
+        self.qe = snap["qe"]        # prescribed flux values
+        self.c = snap["CF"] / self.iw
+        self.b0 = snap["f"] + snap["GtCF"] / self.iw   # (f + G^T c)_f
+        self._Z: Optional[tuple[sp.csr_matrix, sp.csr_matrix]] = None
+        self._H: Optional[sp.csr_matrix] = None
+
+    def _impedance(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        if self._Z is None:
+            snap, iw = self.snap, self.iw
+            if "impedance" in snap:
+                self._Z = snap["impedance"](self.omega)
+            else:
+                self._Z = ((snap["Rff"] + iw * snap["Mff"]).tocsr(),
+                           (snap["Rfe"] + iw * snap["Mfe"]).tocsr())
+        return self._Z
+
+    @property
+    def Z(self) -> sp.csr_matrix:
+        """Z(ω)_ff."""
+        return self._impedance()[0]
+
+    @property
+    def Ze(self) -> sp.csr_matrix:
+        """Z(ω)_fe."""
+        return self._impedance()[1]
+
+    @property
+    def H(self) -> sp.csr_matrix:
+        """(iω)⁻¹ C⁻¹ B."""
+        if self._H is None:
+            self._H = (self.snap["H"] / self.iw).tocsr()
+        return self._H
 
     @property
     def K(self) -> sp.csr_matrix:
@@ -146,21 +178,90 @@ class ReducedSystem:
 
     @property
     def b(self) -> np.ndarray:
-        return self.b0 - self.Ze @ self.qe - (self.Se @ self.qe) / self.iw
+        return self.b0 - self.Ze_dot(self.qe) - (self.Se @ self.qe) / self.iw
+
+    def _Z_dot(self, x: np.ndarray, part: str) -> np.ndarray:
+        snap = self.snap
+        if "impedance" in snap:
+            return self._impedance()[part == "fe"] @ x
+        return snap[f"R{part}"] @ x + self.iw * (snap[f"M{part}"] @ x)
+
+    def K_dot(self, x: np.ndarray) -> np.ndarray:
+        """K x."""
+        return self._Z_dot(x, "ff") + (self.S @ x) / self.iw
+
+    def Ze_dot(self, x: np.ndarray) -> np.ndarray:
+        """Z(ω)_fe x."""
+        return self._Z_dot(x, "fe")
+
+    def H_dot(self, q: np.ndarray) -> np.ndarray:
+        """(iω)⁻¹ C⁻¹ B q."""
+        return (self.snap["H"] @ q) / self.iw
 
 
 def reduced_system(snap: Mapping[str, Any], omega: float) -> ReducedSystem:
     """The pieces of K, b, c, H/(iω) of a snapshot at ω [rad/s]."""
-    iw = 1j * omega
-    if "impedance" in snap:
-        Zff, Zfe = snap["impedance"](omega)
-    else:
-        Zff = (snap["Rff"] + iw * snap["Mff"]).tocsr()
-        Zfe = (snap["Rfe"] + iw * snap["Mfe"]).tocsr()
-    c = snap["CF"] / iw
-    b0 = snap["f"] + snap["GtCF"] / iw
-    return ReducedSystem(Zff, snap["Sff"], Zfe, snap["Sfe"], b0, c, (snap["H"] / iw).tocsr(),
-                  snap["qe"], iw)
+    return ReducedSystem(snap, omega)
+
+
+class ReducedPattern:
+    """K(ω) = R_ff + iω M_ff + S_ff/(iω) for snapshots whose three matrices keep one
+    sparsity pattern each (the snapshots of one mesh: assembled or interpolated):
+    the union pattern in CSC order and the position of every stored entry in it are
+    found once, so a frequency costs one complex combination of three value
+    vectors (no sparse sums, no CSR -> CSC conversion).
+
+    :meth:`values` returns None for a snapshot with other patterns (or a model
+    impedance); the caller then forms ``ReducedSystem.K``."""
+
+    KEYS = ("Rff", "Mff", "Sff")
+
+    def __init__(self, snap: Mapping[str, Any]):
+        mats = [sp.csr_matrix(snap[k]) for k in self.KEYS]
+        self.shape = mats[0].shape
+        nrow, ncol = self.shape
+        lins, srcs = [], []
+        for m in mats:
+            pos = sp.csr_matrix((np.arange(1, m.nnz + 1, dtype=float), m.indices, m.indptr),
+                                shape=m.shape).tocsc()
+            col = np.repeat(np.arange(ncol, dtype=np.int64), np.diff(pos.indptr))
+            lins.append(col * nrow + pos.indices)
+            srcs.append(pos.data.astype(np.int64) - 1)
+        union = np.unique(np.concatenate(lins))
+        cols, rows = np.divmod(union, nrow)
+        self.nnz = int(union.size)
+        index = np.int32 if max(self.nnz, nrow) < 2 ** 31 - 1 else np.int64
+        self.indptr = np.searchsorted(cols, np.arange(ncol + 1)).astype(index)
+        self.indices = rows.astype(index)
+        self._maps = [(src, np.searchsorted(union, lin)) for src, lin in zip(srcs, lins)]
+        self._patterns = [(m.indptr.copy(), m.indices.copy()) for m in mats]
+
+    def values(self, snap: Mapping[str, Any]) -> Optional[tuple[np.ndarray, ...]]:
+        """R_ff, M_ff, S_ff of ``snap`` on the union pattern, or None if the patterns
+        differ from the first snapshot's."""
+        if "impedance" in snap:
+            return None
+        out = []
+        for k, (ptr, ind), (src, dst) in zip(self.KEYS, self._patterns, self._maps):
+            m = snap[k]
+            if not (sp.isspmatrix_csr(m) and m.shape == self.shape
+                    and np.array_equal(m.indptr, ptr) and np.array_equal(m.indices, ind)):
+                return None
+            data = m.data[src]
+            if np.iscomplexobj(data):
+                out.append(np.bincount(dst, data.real, self.nnz)
+                           + 1j * np.bincount(dst, data.imag, self.nnz))
+            else:
+                out.append(np.bincount(dst, data, self.nnz))
+        return tuple(out)
+
+    def matrix(self, values: tuple[np.ndarray, ...], omega: float) -> sp.csc_matrix:
+        """K(ω) (CSC, sorted indices) from :meth:`values`."""
+        iw = 1j * omega
+        r, m, s = values
+        K = sp.csc_matrix((r + iw * m + s / iw, self.indices, self.indptr), shape=self.shape)
+        K.has_sorted_indices = True
+        return K
 
 
 class FrequencySolver:
