@@ -347,7 +347,7 @@ FACET_CHUNK = 20000
 
 
 def interior_penalty_matrix(fbs, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.ndarray,
-                            sigma: np.ndarray, chunk_entries: int = 4_000_000
+                            sigma: np.ndarray, chunk_entries: int = 1_000_000
                             ) -> sp.csr_matrix:
     """The matrix of :func:`~femheat.assembly.forms.interior_penalty` on the two sides
     ``fbs`` = [InteriorFacetBasis(side=0), InteriorFacetBasis(side=1)], equal to
