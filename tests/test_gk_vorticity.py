@@ -328,6 +328,15 @@ def test_unsupported_input_is_refused_naming_the_key(kw, match):
         _problem(**kw)
 
 
+def test_tensor_valued_conductivity_function_is_refused():
+    def kappa(x):
+        return np.stack([np.stack([1 + 0 * x[0], 0 * x[0]]), np.stack([0 * x[0], 2 + 0 * x[0]])])
+
+    problem = _problem(material=fh.Material(kappa, 1.0, 0.1, nonlocal_length=0.1))
+    with pytest.raises(FemheatInputError, match="isotropic conductivity"):
+        fh.assemble(problem)
+
+
 def test_iterative_solver_is_refused():
     from femheat.solve.iterative import solve_steady_iterative
 

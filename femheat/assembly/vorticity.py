@@ -147,10 +147,6 @@ def check_vorticity(problem) -> None:
                 f"available with {_WHERE}; drop normal= or use viscous = 'penalty'")
 
 
-def _cell_means(values: np.ndarray, basis: skfem.CellBasis) -> np.ndarray:
-    return (values * basis.dx).sum(axis=1) / basis.dx.sum(axis=1)
-
-
 def _rt0_cell_data(qb: skfem.CellBasis) -> tuple[np.ndarray, np.ndarray]:
     """Per cell and local DOF j of RT0: ∫_K ψ_j dx (2, 3, n) and ∇·ψ_j (3, n), constant
     on the cell (orientation signs included)."""
@@ -181,6 +177,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     mesh = rm.mesh
     x = qb.global_coordinates().value
     fields = material_fields(rm, problem.materials, x)
+    if not fields.isotropic:  # a conductivity function returning a tensor
+        raise FemheatInputError(
+            f"{_WHERE} needs an isotropic conductivity, but a material's conductivity "
+            "evaluates to a tensor; return a scalar, or use viscous = 'penalty'")
     kinv = fields.resistivity[0, 0]
     ell = np.broadcast_to(fields.nonlocal_length, kinv.shape)
     nu = ell**2 * kinv
