@@ -189,7 +189,8 @@ class HdivWithGradient(ElementHdiv):
         """A one-entry memo per ``name`` keyed by the *identity* of the objects in
         ``key`` (kept referenced, so their ids cannot be reused): scikit-fem calls
         :meth:`gbasis` once per local DOF with the same mapping, points and cells,
-        and the monomials and the Jacobians are the same for every DOF."""
+        and the monomials and the Jacobians are the same for every DOF. The memo is
+        dropped after the last DOF (it holds arrays the size of the mesh)."""
         memo = self.__dict__.setdefault("_memo", {})
         hit = memo.get(name)
         if hit is not None and len(hit[0]) == len(key) and all(
@@ -251,10 +252,11 @@ class HdivWithGradient(ElementHdiv):
         # two pairwise contractions: a single four-operand einsum is ~10x slower
         grad = np.einsum("ikel,kmel->imel", DF, gphi * scale)
         grad = np.einsum("imel,mjel->ijel", grad, invDF)
-        return (DiscreteField(
-            value=np.einsum("ijkl,jkl->ikl", DF, phi * scale),
-            div=dphi * scale,
-            grad=grad),)
+        field = DiscreteField(value=np.einsum("ijkl,jkl->ikl", DF, phi * scale),
+                              div=dphi * scale, grad=grad)
+        if i == self._n - 1:  # scikit-fem asks for the DOFs in order: the last one frees
+            self.__dict__.pop("_memo", None)  # the memo (Jacobians of every cell)
+        return (field,)
 
 
 class ElementTriBDM1G(HdivWithGradient):
