@@ -45,6 +45,8 @@ import subprocess
 import sys
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # this checkout's femheat, also in the subprocesses
 os.environ.setdefault("FEMHEAT_SYMBOLIC_CACHE", "0")
 
 _STAGE = {"stage": "start"}
