@@ -7,7 +7,7 @@ T = 1 / 0 on x = 0 / 1, the other four faces insulated:
   is Fourier's linear field T = 1 − x, q = (1, 0, 0), which RT0 × P0 reproduces
   exactly (q_h = q, T_h = the cell means): checked are the heat flows through
   x = 0 and x = 1 (exactly ∓κ · area = ∓1) and max |T_h − (1 − x_centroid)|.
-* **GK**: degree 0 (BDM1 × P0, ≈ 42 n³ unknowns; n = 29: 1.02M), l = 2/n (l/h = 2),
+* **GK**: degree 0 (BDM1 × P0, ≈ 42.6 n³ unknowns; n = 30: 1.15M), l = 2/n (l/h = 2),
   β = 2, no-slip walls, penalty η = 1, unit source (as ``bench_gk_iterative.py``).
   Checked: the steady energy balance |∫Q − ∮q·n| / ∫Q, and where the direct solve
   ran too, max |q_it − q_direct| / max |q_direct|.
@@ -24,12 +24,14 @@ relative energy-balance error of the steps (``femheat.EnergyBalance``). Direct r
 then the steps); the direct solver is femheat's default (CHOLMOD where
 scikit-sparse is installed, else SuperLU). Times: process CPU time and wall time.
 
-A child that fails (memory limit, kill) is recorded with the stage it reached.
+A child that fails (memory limit, kill) is recorded with the stage it reached (each
+child's stages go live to ``<ref-dir>/<model>_<n>_<kind>.log``).
 Every child runs under an address-space limit (``--mem-limit-gb``, default 18)
 so that an oversized run stops with a MemoryError instead of taking the machine.
 
+    python benchmarks/bench_3d_million.py        # MCV n = 10, 20, 30, 40; GK n = 8, 12, 20, 30 (~1 h)
     python benchmarks/bench_3d_million.py --mcv 10 20 --gk 8 12 --direct-max 12 12
-    python benchmarks/bench_3d_million.py --mcv 40 --gk 29 --direct-max 0 0 --out /tmp/r.jsonl
+    python benchmarks/bench_3d_million.py --mcv 40 --gk 30 --direct-max 0 0 --out /tmp/r.jsonl
     python benchmarks/bench_3d_million.py --report /tmp/r.jsonl      # markdown table only
 """
 
@@ -195,15 +197,19 @@ def run_child(model: str, n: int, kind: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child", model, str(n), kind, args.ref_dir,
            "--steps", str(args.steps), "--mem-limit-gb", str(args.mem_limit_gb)]
     t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    log = os.path.join(args.ref_dir, f"{model}_{n}_{kind}.log")  # the stages, live
+    with open(log, "w") as err:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+    with open(log) as err:
+        stderr = err.read()
     lines = proc.stdout.strip().splitlines()
     if proc.returncode == 0 and lines:
         res = json.loads(lines[-1])
     else:
-        stages = [ln for ln in proc.stderr.splitlines() if "stage" in ln]
-        tail = proc.stderr.strip().splitlines()[-3:]
+        stages = [ln for ln in stderr.splitlines() if "stage" in ln]
+        tail = stderr.strip().splitlines()[-3:]
         res = {"model": model, "n": n, "kind": kind, "failed": proc.returncode,
-               "stage": stages[-1] if stages else "?", "error": " | ".join(tail)}
+               "stage": stages[-1] if stages else "?", "error": "; ".join(tail).replace("|", "/")}
     res["child_wall"] = time.perf_counter() - t
     return res
 
@@ -243,9 +249,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mcv", type=int, nargs="*", default=[10, 20, 30, 40],
                         help="MCV refinements n (≈ 18 n³ unknowns)")
-    parser.add_argument("--gk", type=int, nargs="*", default=[8, 12, 20, 29],
+    parser.add_argument("--gk", type=int, nargs="*", default=[8, 12, 20, 30],
                         help="GK refinements n (≈ 42 n³ unknowns)")
-    parser.add_argument("--direct-max", type=int, nargs=2, default=[30, 12],
+    parser.add_argument("--direct-max", type=int, nargs=2, default=[40, 12],
                         metavar=("MCV", "GK"), help="largest n with a direct run")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--mem-limit-gb", type=float, default=18.0)
