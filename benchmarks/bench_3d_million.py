@@ -151,6 +151,7 @@ def child(model: str, n: int, kind: str, n_steps: int, ref_dir: str) -> dict:
     res.update(assembly_cpu=c.cpu, assembly_wall=c.wall, unknowns=int(system.ndofs),
                flux_dofs=int(system.n_flux), cells=int(mesh.t.shape[1]),
                rss_asm=rss_gb(), peak_asm=peak_gb())
+    print(f"unknowns {res['unknowns']}", file=sys.stderr, flush=True)
     ref = os.path.join(ref_dir, f"q_{model}_{n}.npy")
     if kind == "direct":
         stage("direct steady")
@@ -199,16 +200,23 @@ def run_child(model: str, n: int, kind: str, args) -> dict:
     t = time.perf_counter()
     log = os.path.join(args.ref_dir, f"{model}_{n}_{kind}.log")  # the stages, live
     with open(log, "w") as err:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                                  timeout=args.child_timeout)
+            rc, stdout = proc.returncode, proc.stdout
+        except subprocess.TimeoutExpired:  # the child is killed
+            rc, stdout = f"timeout {args.child_timeout:g} s", ""
     with open(log) as err:
         stderr = err.read()
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode == 0 and lines:
+    lines = stdout.strip().splitlines()
+    if rc == 0 and lines:
         res = json.loads(lines[-1])
     else:
         stages = [ln for ln in stderr.splitlines() if "stage" in ln]
         tail = stderr.strip().splitlines()[-3:]
-        res = {"model": model, "n": n, "kind": kind, "failed": proc.returncode,
+        size = [ln.split()[1] for ln in stderr.splitlines() if ln.startswith("unknowns ")]
+        res = {"model": model, "n": n, "kind": kind, "failed": rc,
+               **({"unknowns": int(size[0])} if size else {}),
                "stage": stages[-1] if stages else "?", "error": "; ".join(tail).replace("|", "/")}
     res["child_wall"] = time.perf_counter() - t
     return res
@@ -221,8 +229,9 @@ def fmt_table(rows: list[dict]) -> str:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if "failed" in r:
-            out.append(f"| {r['model'].upper()} | {r['n']} | {r.get('unknowns', '—')} | "
-                       f"{r['kind']} | **stopped** (rc {r['failed']}) at {r['stage']}: "
+            size = f"{r['unknowns']:,}" if "unknowns" in r else "—"
+            out.append(f"| {r['model'].upper()} | {r['n']} | {size} | "
+                       f"{r['kind']} | **stopped** ({r['failed']}) at {r['stage']}: "
                        f"{r['error'][:160]} |" + " |" * (len(head) - 5))
             continue
         step_c = sorted(r["step_cpu"])[len(r["step_cpu"]) // 2]
@@ -255,6 +264,10 @@ def main() -> None:
                         metavar=("MCV", "GK"), help="largest n with a direct run")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--mem-limit-gb", type=float, default=18.0)
+    parser.add_argument("--child-timeout", type=float, default=3600.0,
+                        help="seconds before a child is killed and recorded as stopped "
+                             "(under a tight --mem-limit-gb a native allocation failure "
+                             "was seen to spin instead of raising)")
     parser.add_argument("--ref-dir", default="/tmp/bench_3d_million")
     parser.add_argument("--out", help="append each run's JSON record to this file")
     parser.add_argument("--report", help="print the table of a JSON-lines file and exit")
