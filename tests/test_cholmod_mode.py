@@ -16,16 +16,9 @@ import femheat as fh
 from femheat.errors import FemheatInputError
 from femheat.solve import factorization as fz
 from femheat.solve.factorization import SYMBOLIC, FillStatistics, factorize
+from tests.test_shared_factorization import laplacian
 
 pytestmark = pytest.mark.skipif(fz._cholmod() is None, reason="scikit-sparse not installed")
-
-
-def laplacian(n: int, scale: np.ndarray | float = 1.0) -> sp.csc_matrix:
-    d = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(n, n))
-    eye = sp.identity(n)
-    K = sp.kron(d, eye) + sp.kron(eye, d) + 0.1 * sp.identity(n * n)
-    D = sp.diags(np.broadcast_to(scale, (n * n,)))
-    return sp.csc_matrix(D @ K @ D)
 
 
 @pytest.fixture(autouse=True)
