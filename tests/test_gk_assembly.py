@@ -57,3 +57,23 @@ def test_gk_operator_is_the_same_in_facet_chunks(monkeypatch):
     monkeypatch.setattr(gk, "FACET_CHUNK", 7)
     chunked = fh.assemble(problem).resistance
     assert abs(whole - chunked).max() <= 1e-13 * abs(whole).max()
+
+
+def test_interior_penalty_matrix_with_the_axisymmetric_measure():
+    """(r, z): the form of femheat.assembly.axisymmetric is the Cartesian one times 2πr;
+    the batched assembly with measure = 2πr equals scikit-fem's pairwise one."""
+    import femheat.element.hdiv as hdiv
+    from femheat.assembly import axisymmetric
+    from femheat.assembly.gk import interior_penalty_matrix
+
+    rng = np.random.default_rng(1)
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 2, 6))
+    interior = np.nonzero(mesh.f2t[1] >= 0)[0]
+    fbs = [skfem.InteriorFacetBasis(mesh, hdiv.ElementTriBDM1G(), facets=interior, side=s,
+                                    intorder=4) for s in (0, 1)]
+    nu0, nu1, sigma = (rng.random(fbs[0].dx.shape) for _ in range(3))
+    expected = skfem.asm(axisymmetric.interior_penalty, fbs, fbs, nu0=nu0, nu1=nu1,
+                         nu_max=np.maximum(nu0, nu1), sigma=sigma)
+    r = fbs[0].global_coordinates().value[0]
+    got = interior_penalty_matrix(fbs, nu0, nu1, np.maximum(nu0, nu1), sigma, 2 * np.pi * r)
+    assert abs(got - expected).max() <= 1e-13 * abs(expected).max()

@@ -167,8 +167,8 @@ from ..errors import FemheatInputError
 from ..physics.materials import CoefficientFields, material_fields
 from ..mesh.regions import RegionMesh
 
-__all__ = ["gk_operator", "interior_penalty_matrix", "penalty_scale", "weak_walls", "wall_coupling", "surface_normal",
-           "tangential_flux_load", "MIN_PENALTY"]
+__all__ = ["gk_operator", "interior_penalty_matrix", "penalty_scale", "weak_walls",
+           "wall_coupling", "surface_normal", "tangential_flux_load", "MIN_PENALTY"]
 
 #: Smallest accepted penalty factor η (Shahbazi's sufficient value).
 MIN_PENALTY = 1.0
@@ -347,8 +347,8 @@ FACET_CHUNK = 20000
 
 
 def interior_penalty_matrix(fbs, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.ndarray,
-                            sigma: np.ndarray, chunk_entries: int = 1_000_000
-                            ) -> sp.csr_matrix:
+                            sigma: np.ndarray, measure: np.ndarray | None = None,
+                            chunk_entries: int = 1_000_000) -> sp.csr_matrix:
     """The matrix of :func:`~femheat.assembly.forms.interior_penalty` on the two sides
     ``fbs`` = [InteriorFacetBasis(side=0), InteriorFacetBasis(side=1)], equal to
     ``skfem.asm(interior_penalty, fbs, fbs, nu0=, nu1=, nu_max=, sigma=)``.
@@ -358,9 +358,13 @@ def interior_penalty_matrix(fbs, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.nd
     BDM1 in 2D); here every local function's jump J, ν(∇u)n and νᵀ(∇u)n is formed
     once and all pairs come from two batched matrix products per facet,
     K_ij = Σ_q dx [σ ν_max J_j·J_i − ½ ν(∇u_j)n·J_i − ½ νᵀ(∇u_i)n·J_j],
-    over chunks of facets of at most ``chunk_entries`` local entries.
+    over chunks of facets of at most ``chunk_entries`` local entries. ``measure`` (facet
+    points, optional) multiplies dx: 2πr for the (r, z) form of
+    :mod:`femheat.assembly.axisymmetric`, which is the Cartesian form times 2πr.
     """
     n, dx = fbs[0].normals, fbs[0].dx
+    if measure is not None:
+        dx = dx * measure
     nloc = sum(fb.Nbfun for fb in fbs)
     nf = dx.shape[0]
     step = max(1, chunk_entries // (nloc * nloc))
@@ -442,7 +446,7 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
         # in chunks of facets: the two-sided facet bases (values and gradients of every
         # basis function at every point) cost ~60 kB per facet (BDM1, 3D), ~17 GB at
         # 290k facets (1M unknowns) in one piece; chunked, the peak is one chunk's
-        cartesian = getattr(problem, "coordinates", "cartesian") == "cartesian"
+        axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
         for part in np.array_split(interior, -(-interior.size // FACET_CHUNK)):
             fbs = [skfem.InteriorFacetBasis(mesh, elem, facets=part, side=s, intorder=order)
                    for s in (0, 1)]
@@ -450,11 +454,8 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
             nu0 = _nu(problem, xf, mesh.f2t[0, part], tensor)
             nu1 = _nu(problem, xf, mesh.f2t[1, part], tensor)
             sigma = _field(eta * facet_sigma[part], fbs[0])
-            if cartesian:
-                G = G + interior_penalty_matrix(fbs, nu0, nu1, _spd_max(nu0, nu1), sigma)
-            else:  # (r, z): the form times 2πr, by scikit-fem's pairwise assembly
-                G = G + skfem.asm(fs.interior_penalty, fbs, fbs, nu0=nu0, nu1=nu1,
-                                  nu_max=_spd_max(nu0, nu1), sigma=sigma)
+            G = G + interior_penalty_matrix(fbs, nu0, nu1, _spd_max(nu0, nu1), sigma,
+                                            2 * np.pi * xf[0] if axisymmetric else None)
             del fbs, xf, nu0, nu1, sigma
 
     for name, wall in problem.walls.items():

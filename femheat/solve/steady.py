@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import skfem
 
 from ..assembly import forms
+from ..element.spaces import quadrature_order
 from .factorization import (CHOLMOD_ORDERING, DIRECT_SOLVER_ENV, _cholmod,  # noqa: F401
                             direct_solver, factorize)
 from ..errors import BoundaryConditionError, SolverError
@@ -174,22 +175,12 @@ def source_quadrature_error(system: MixedSystem) -> float:
         return 0.0
     from ..physics.conditions import evaluate  # as the system's heat_load evaluates Q
 
-    fine = skfem.Basis(tb.mesh, tb.elem, intorder=_order(tb) + BALANCE_EXTRA_ORDER)
+    fine = skfem.Basis(tb.mesh, tb.elem,
+                       intorder=quadrature_order(problem.degree) + BALANCE_EXTRA_ORDER)
     Q = np.asarray(evaluate(problem.source, fine.global_coordinates().value, 0.0))
     high = float(system.forms.heat_source.assemble(fine, source=np.broadcast_to(
         Q, fine.dx.shape)).sum())
     return abs(high - float(system.heat_load(0.0).sum()))
-
-
-def _order(basis) -> int:
-    """The quadrature order of a basis (the smallest scikit-fem order with its point count)."""
-    from skfem.quadrature import get_quadrature
-
-    n = basis.X.shape[-1]
-    for order in range(1, 20):
-        if get_quadrature(basis.mesh.refdom, order)[0].shape[-1] == n:
-            return order
-    return 10
 
 
 def _check_balance(system: MixedSystem, imbalance: float, scale: float) -> None:
@@ -355,9 +346,9 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
     if mean_temperature is not None:  # all boundaries prescribe q·n: 1ᵀ B q = 0
         _check_balance(system, float(np.sum(g)), float(np.abs(g).sum()))
         weights = _volume_weights(tb)
-        # B q has zero sum here, so the quadrature residue of a balanced source (within
-        # the check's 1e-8) is removed, spread as a uniform density; left in g, the
-        # divergence residual could not fall below it and the iteration stalled
+        # B q has zero sum here, so the residue the check accepted (round-off, or the
+        # source's quadrature error) is removed, spread as a uniform density; left in g,
+        # the divergence residual could not fall below it and the iteration stalled
         g = g - weights * (float(np.sum(g)) / float(weights.sum()))
     al = AugmentedLagrangian(A[free][:, free], system.divergence[:, free],
                              dg_mass_inverse(tb), mean_weights=weights,
