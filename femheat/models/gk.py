@@ -18,8 +18,7 @@ import skfem
 from ..assembly.gk import (MIN_PENALTY, gk_operator, tangential_flux_load, wall_coupling,
                            weak_walls)
 from ..assembly.problem import HeatProblem
-from ..assembly.vorticity import (VISCOUS_FORMS, check_vorticity, uses_vorticity,
-                                  vorticity_operator)
+from ..assembly.vorticity import check_vorticity, uses_vorticity, vorticity_operator
 from ..element.spaces import gk_elements, mixed_elements
 from ..errors import FemheatInputError
 from ..registry import register
@@ -29,7 +28,7 @@ from ..validation import finite_array
 from .mixed import FluxOperators, MixedModel, refuse_ordered_steady
 
 __all__ = ["GKModel", "GK_BETAS", "check_gk_options", "check_axisymmetric_gk",
-           "gk_flux_operators", "gk_problem_elements", "parse_viscous"]
+           "gk_flux_operators", "gk_problem_elements"]
 
 #: Accepted β of the GK law: 0 (seed 004 eq. 19, "simplified") and 2
 #: (Guyer & Krumhansl 1966).
@@ -87,15 +86,6 @@ def check_axisymmetric_gk(problem: HeatProblem) -> None:
                 f"available with {where}; drop normal= (the facet normals are used)")
 
 
-def parse_viscous(table: Mapping[str, Any], where: str) -> str:
-    """The case file's ``viscous`` key (gk and memory models)."""
-    viscous = table.get("viscous", "penalty")
-    if viscous not in VISCOUS_FORMS:
-        raise FemheatInputError(
-            f"{where}.viscous = {viscous!r} is unknown; use one of {list(VISCOUS_FORMS)}")
-    return viscous
-
-
 def gk_problem_elements(problem: HeatProblem) -> tuple[skfem.Element, skfem.Element, int]:
     """The element pair of the viscous term's discretization: BDM_{k+1} × P_k with the
     interior penalty, RT0 × P0 with the vorticity form."""
@@ -145,7 +135,7 @@ class GKModel(MixedModel):
         if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
             raise FemheatInputError(f"{where}.penalty must be a number, got {penalty!r}")
         out["penalty"] = float(penalty)
-        out["viscous"] = parse_viscous(table, where)
+        out["viscous"] = table.get("viscous", "penalty")  # checked by check_vorticity
         return out
 
     def validate(self, problem: HeatProblem) -> None:

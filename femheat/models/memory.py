@@ -40,7 +40,7 @@ from ..physics.memory import MemoryMaterial, material_modes
 from ..registry import register
 from ..solve.memory import MemoryState, memory_operators, memory_steps
 from ..solve.steady import State
-from .gk import check_gk_options, gk_flux_operators, gk_problem_elements, parse_viscous
+from .gk import check_gk_options, gk_flux_operators, gk_problem_elements
 from .mixed import FluxOperators, MixedModel
 
 __all__ = ["MemoryModel", "has_nonlocal_length"]
@@ -84,7 +84,7 @@ class MemoryModel(MixedModel):
         if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
             raise FemheatInputError(f"{where}.penalty must be a number, got {penalty!r}")
         out["penalty"] = float(penalty)
-        out["viscous"] = parse_viscous(table, where)
+        out["viscous"] = table.get("viscous", "penalty")  # checked by check_vorticity
         return out
 
     def validate(self, problem) -> None:
