@@ -15,7 +15,10 @@ import math
 import os
 import shutil
 import signal
+import tempfile
 import socket
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,7 @@ distributed = pytest.importorskip("distributed")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from femheat.pipeline.sweep import local_cluster, run_point, run_sweep  # noqa: E402
+from femheat.pipeline.sweep_dask import _attempt_counts  # noqa: E402
 
 MESH = ROOT / "meshes" / "layered_2d.msh"  # layers 1, 2, 1 um along x, 1 um high
 
@@ -97,6 +101,27 @@ def _kill_workers(task):
             fh.write(f"{os.getpid()}\n")
         os.kill(os.getpid(), signal.SIGKILL)
     return run_point(task)
+
+
+def _die_after_finishing(task):
+    """Point 0, first attempt: finish the point, then SIGKILL the worker as soon as
+    the end of the run is logged, before its result can reach the scheduler (the
+    killing thread outlives the task: only one point may be swept with this)."""
+    marker = Path(task.folder).parent / f"finished-then-died-{task.index}"
+    if task.index != 0 or marker.exists():
+        return run_point(task)
+    marker.write_text(f"{os.getpid()}\n")
+    log = Path(task.folder) / "attempts.log"
+    ends = log.read_text().count(" end ")
+
+    def kill_after_the_end_line():
+        while log.read_text().count(" end ") == ends:
+            time.sleep(1e-4)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    row = run_point(task)
+    threading.Thread(target=kill_after_the_end_line, daemon=True).start()
+    return row
 
 
 # ----------------------------------------------------------------------- tests
@@ -211,8 +236,9 @@ def test_killed_worker_is_retried_then_reported(client, case_file, tmp_path):
     assert len((out / "points" / "killed-0").read_text().split()) == 1
     assert len((out / "points" / "killed-1").read_text().split()) == 2
     assert "KilledWorker: 2 worker(s) died" in result.rows[1]["error"]
-    starts = (out / result.rows[1]["folder"] / "attempts.log").read_text().splitlines()
-    assert len(starts) == 2
+    events = [line.split()[1] for line in
+              (out / result.rows[1]["folder"] / "attempts.log").read_text().splitlines()]
+    assert events == ["start", "start"]  # two runs, both cut short
     summary = json.loads((out / result.rows[1]["folder"] / "summary.json").read_text())
     assert summary["status"] == "killed"
     assert not list(out.rglob(".*.part-*"))  # no half-written file anywhere
@@ -223,6 +249,30 @@ def test_killed_worker_is_retried_then_reported(client, case_file, tmp_path):
                       runner=_kill_workers)
     assert (again.computed, again.reused) == (1, 2)
     assert again.column("status") == ["completed", "killed", "completed"]
+
+
+def test_a_worker_dying_after_its_point_finished_is_not_blamed(client, case_file, tmp_path):
+    """The scheduler may hear of the death before the finish and report the point
+    as killed; its attempts.log has the end of the run, so it is resubmitted."""
+    out = tmp_path / "out"  # one point: no other point may start before the kill
+    result = run_sweep(case_file, {KEY: VALUES[:1]}, out, client=client, retries=0,
+                       runner=_die_after_finishing)
+    assert result.column("status") == ["completed"]
+    assert (out / "points" / "finished-then-died-0").exists()
+    for r in result.rows:
+        assert r["heat_flow.right"] == pytest.approx(series_heat_flow(r[KEY]), rel=1e-9)
+
+
+def test_attempt_accounting_counts_runs_without_an_end():
+    log = ["a1 start h:1 t", "a1 end h:1 t", "b2 start h:2 t", "b2 start h:3 t",
+           "b2 end h:3 t", "c3 start h:4 t"]
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "attempts.log").write_text("\n".join(log) + "\n")
+        assert _attempt_counts(folder, "a1") == (0, 1)  # finished: not blamed
+        assert _attempt_counts(folder, "b2") == (1, 2)  # one of two runs cut short
+        assert _attempt_counts(folder, "c3") == (1, 1)
+        assert _attempt_counts(folder, "d4") == (0, 0)  # never started: waited
+    assert _attempt_counts("/nonexistent/folder", "a1") == (0, 0)
 
 
 def test_cli_sweep_on_a_running_scheduler(client, case_file, tmp_path, capsys):

@@ -27,10 +27,14 @@ Fault tolerance, resumption:
   Dask reports the death to the sweep as ``KilledWorker`` (:func:`local_cluster`
   sets the scheduler's ``allowed-failures`` to 0), and the sweep resubmits the
   point until it has killed ``retries + 1`` workers, when its row says ``killed``.
-  Only deaths while the point *ran* count (each start is logged in the point's
-  ``attempts.log``): a point that merely waited on a dying worker is resubmitted
-  without penalty, which Dask's own counter cannot tell apart;
+  Only deaths while the point *ran* count (each start and each end is logged in
+  the point's ``attempts.log``): a point that merely waited on a dying worker, or
+  had finished on it just before it died, is resubmitted without penalty, which
+  Dask's own counter cannot tell apart;
 * every file (tables, summaries, manifests) is written atomically.
+
+The Dask side (cluster, tasks, the accounting of worker deaths) is in
+:mod:`~femheat.pipeline.sweep_dask`.
 
 Work is shared where the science allows: within a worker process, points with the
 same ``[mesh]`` table and mesh files share one loaded or built mesh.
@@ -45,7 +49,6 @@ import logging
 import os
 import socket
 import time
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,11 +58,12 @@ from ..errors import FemheatInputError, SolverError
 from ..io.atomic import write_text
 from ..io.info import run_status
 from ..io.tables import write_tables
+from .sweep_dask import BLAS_ENV, local_cluster, run_dask
 from .sweep_params import (Axis, check_quantity, design_points, make_axis, point_hash,
                            resolve_points, shared_mesh, validate_points)
 
 if TYPE_CHECKING:  # dask is imported only when a sweep runs on it
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
 __all__ = ["run_sweep", "run_point", "PointTask", "SweepResult", "local_cluster",
            "summary_row", "MODES", "BLAS_ENV"]
@@ -70,8 +74,6 @@ log = logging.getLogger(__name__)
 #: but the folder must hold this very sweep), ``"overwrite"`` (recompute every point).
 MODES = ("reuse", "resume", "overwrite")
 
-#: One BLAS/OpenMP thread per worker process: the workers are the parallelism.
-BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 _LEAD = ["point", "hash", "status"]
 _TAIL = ["reused", "point_wall_s", "worker", "folder", "error", "warnings"]
@@ -240,69 +242,6 @@ def _columns(rows: Sequence[Mapping], keys: Sequence[str]) -> list[str]:
     return _LEAD + list(keys) + list(middle) + _TAIL
 
 
-# ------------------------------------------------------------------ clusters
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def local_cluster(workers: Optional[int] = None, **kwargs: Any) -> LocalCluster:
-    """A ``dask.distributed.LocalCluster`` for sweeps.
-
-    One worker process per core (or ``workers``), one thread each, one BLAS
-    thread each (:data:`BLAS_ENV` in the workers' environment), the scheduler
-    and its HTTP server on 127.0.0.1. A worker death is reported at once
-    (``allowed-failures`` 0): :func:`run_sweep` decides on retries, and does not
-    blame a point that only waited on the dying worker (Dask's default
-    ``worker-saturation`` keeps one point in reserve on each worker, which hides
-    the scheduler's round trip). ``kwargs`` go to ``LocalCluster``.
-    """
-    dask, _ = _dask()
-    from dask.distributed import LocalCluster
-
-    n = int(workers) if workers else _cpu_count()
-    options = dict(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                   dashboard_address=None, env=dict(BLAS_ENV))
-    options.update(kwargs)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        return LocalCluster(**options)
-
-
-def _dask() -> tuple[Any, tuple[Any, Any]]:
-    """``dask`` and ``(KilledWorker, as_completed)``, or a clear error without them."""
-    try:
-        import dask
-        from dask.distributed import KilledWorker, as_completed
-    except ImportError:
-        raise FemheatInputError(
-            "femheat sweep runs its points on dask.distributed, which is not installed: "
-            "pip install 'dask[distributed]' (or femheat[full]), or run with --serial"
-        ) from None
-    return dask, (KilledWorker, as_completed)
-
-
-def _connect(client: Any, workers: Optional[int]) -> tuple[Any, list]:
-    """(client, things to close) for a Client, a scheduler address or None."""
-    from dask.distributed import Client, LocalCluster
-
-    if client is None:
-        cluster = local_cluster(workers)
-        c = Client(cluster)
-        return c, [c, cluster]
-    if isinstance(client, str):
-        try:
-            c = Client(client, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise FemheatInputError(
-                f"cannot reach the Dask scheduler at {client!r} ({exc}); start one "
-                "(`dask scheduler`, `dask worker ADDRESS`) or leave out --scheduler to run "
-                "on a local cluster") from None
-        return c, [c]
-    return client, []
-
-
 # --------------------------------------------------------------------- sweep
 def _case_table(case: Any, base: Optional[str | Path]) -> tuple[dict, Path, Optional[str]]:
     if isinstance(case, Mapping):
@@ -344,27 +283,6 @@ def _lock(out: Path, mode: str, hashes: list[str]) -> Optional[dict]:
                 f"the sweep in {str(out)!r} has other points than this one; run without "
                 "--resume to run this sweep there (identical points are reused)")
     return previous
-
-
-def _failed_future(exc: BaseException, task: PointTask, kills: int) -> dict:
-    """The row of a point whose task erred (retries spent) or that killed its workers."""
-    from dask.distributed import KilledWorker
-
-    killed = isinstance(exc, KilledWorker)
-    error = (f"KilledWorker: {kills} worker(s) died while running this point (out of "
-             "memory? a crash in a compiled library?); see the workers' logs" if killed
-             else f"{type(exc).__name__}: {exc}")
-    status = "killed" if killed else "failed"
-    path = Path(task.folder) / "summary.json"
-    try:  # make the point's own summary tell the truth too
-        summary = json.loads(path.read_text()) if path.exists() else {}
-        summary.update(status=status, error=error)
-        from ..io.writers import write_summary
-
-        write_summary(path, summary)
-    except (OSError, ValueError):
-        pass
-    return task.row(status=status, error=error)
 
 
 Params = Union[Mapping[str, Any], Sequence[Axis]]
@@ -483,7 +401,7 @@ def run_sweep(case: str | Path | Mapping[str, Any], params: Params, outdir: str 
         if serial:
             _run_serial(todo, runner, retries, record)
         else:
-            _run_dask(todo, runner, retries, record, client, workers)
+            run_dask(todo, runner, retries, record, client, workers)
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -510,80 +428,6 @@ def _run_serial(todo: Mapping[str, list[PointTask]], runner: Callable, retries: 
                 log.warning("sweep point %d raised %s (attempt %d of %d)", group[0].index,
                             exc, attempt + 1, retries + 1)
         record(group, row)
-
-
-def _execute(runner: Callable[[PointTask], dict], task: PointTask, submission: str) -> dict:
-    """The Dask task of one point: log the start in ``attempts.log``, then run it."""
-    folder = Path(task.folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "attempts.log", "a") as fh:
-        fh.write(f"{submission} {socket.gethostname()}:{os.getpid()} "
-                 f"{time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
-    return runner(task)
-
-
-def _starts(task: PointTask, submission: str) -> int:
-    """How often ``submission`` of ``task`` started, from the point's ``attempts.log``.
-
-    No log means no start: the sweep folder must be shared with the workers (as
-    for the point results); without it a dying point is resubmitted up to 10
-    times before its row says ``killed``.
-    """
-    try:
-        lines = (Path(task.folder) / "attempts.log").read_text().splitlines()
-    except OSError:
-        return 0
-    return sum(line.split(" ", 1)[0] == submission for line in lines)
-
-
-def _run_dask(todo: Mapping[str, list[PointTask]], runner: Callable, retries: int,
-              record: Callable, client: Any, workers: Optional[int]) -> None:
-    """Submit one task per point and record each as it finishes (see the module doc)."""
-    if not todo:
-        return
-    dask, (KilledWorker, as_completed) = _dask()
-
-    pending: dict = {}
-    kills: collections.Counter = collections.Counter()
-    waits: collections.Counter = collections.Counter()
-    queue = as_completed()
-    # An in-process LocalCluster drops a nanny whose worker has not come back within
-    # lost-worker-timeout (15 s): too short for a worker restarting on a busy machine.
-    with dask.config.set({"distributed.deploy.lost-worker-timeout": "1 hour"}):
-        c, close = _connect(client, workers)
-
-        def submit(h: str, group: list[PointTask]) -> None:
-            sid = uuid.uuid4().hex[:12]
-            Path(group[0].folder).mkdir(parents=True, exist_ok=True)  # for attempts.log
-            fut = c.submit(_execute, runner, group[0], sid,
-                           key=f"femheat-point-{h[:16]}-{sid}", pure=False, retries=retries)
-            pending[fut] = (h, group, sid)
-            queue.add(fut)
-
-        try:
-            for h, group in todo.items():
-                submit(h, group)
-            for fut in queue:
-                h, group, sid = pending.pop(fut)
-                if fut.status == "finished":
-                    record(group, fut.result())
-                    continue
-                exc = fut.exception()
-                if isinstance(exc, KilledWorker):
-                    started = _starts(group[0], sid)
-                    kills[h] += started
-                    waits[h] += not started
-                    if kills[h] <= retries and waits[h] <= 10:
-                        log.warning("sweep point %d: its worker died (%d of %d allowed); "
-                                    "resubmitted", group[0].index, kills[h], retries)
-                        submit(h, group)
-                        continue
-                record(group, _failed_future(exc, group[0], kills[h]))
-        finally:
-            for fut in pending:
-                fut.cancel()
-            for thing in close:
-                thing.close()
 
 
 def _finish(tasks: Sequence[PointTask], rows: Mapping[int, dict], keys: Sequence[str],
