@@ -1,5 +1,5 @@
-"""The batched interior-penalty assembly of the GK viscous term
-(:func:`femheat.assembly.gk.interior_penalty_matrix`) against scikit-fem's pairwise one."""
+"""The batched assembly of the GK viscous term (:mod:`femheat.assembly.batched`: the
+interior penalty and the cell terms) against scikit-fem's pairwise one."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from femheat.assembly import forms
 @pytest.mark.parametrize("dim, element", [(2, "ElementTriBDM1G"), (2, "ElementTriBDM2G"),
                                           (3, "ElementTetBDM1")])
 def test_interior_penalty_matrix_equals_pairwise_assembly(dim, element, tensor):
-    """femheat.assembly.gk.interior_penalty_matrix (batched per facet, in chunks) is the
+    """femheat.assembly.batched.interior_penalty_matrix (batched per facet, in chunks) is the
     matrix scikit-fem assembles pair by pair from forms.interior_penalty (measured
     agreement 1e-16 relative; 5-10x faster), scalar and tensor ν."""
     import femheat.element.hdiv as hdiv
-    from femheat.assembly.gk import interior_penalty_matrix
+    from femheat.assembly.batched import interior_penalty_matrix
 
     rng = np.random.default_rng(0)
     mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
@@ -33,6 +33,30 @@ def test_interior_penalty_matrix_equals_pairwise_assembly(dim, element, tensor):
                          sigma=sigma)
     got = interior_penalty_matrix(fbs, nu0, nu1, nu_max, sigma, chunk_entries=3000)
     assert abs(got - expected).max() <= 1e-13 * abs(expected).max()
+
+
+@pytest.mark.parametrize("tensor", [False, True])
+@pytest.mark.parametrize("dim, element", [(2, "ElementTriBDM1G"), (2, "ElementTriBDM2G"),
+                                          (3, "ElementTetBDM1"), (3, "ElementTetBDM2")])
+def test_cell_viscosity_matrix_equals_pairwise_assembly(dim, element, tensor):
+    """femheat.assembly.batched.cell_viscosity_matrix (batched per cell, in chunks) is
+    flux_viscosity + flux_grad_div as scikit-fem assembles them pair by pair, for
+    scalar and (non-symmetric) tensor ν on a distorted mesh, with and without the
+    grad-div term."""
+    import femheat.element.hdiv as hdiv
+    from femheat.assembly.batched import cell_viscosity_matrix
+
+    rng = np.random.default_rng(1)
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
+        *[np.linspace(0, 1, 5 if dim == 2 else 3) ** 1.3] * dim)
+    basis = skfem.Basis(mesh, getattr(hdiv, element)(), intorder=4)
+    nu = rng.random(((dim, dim) if tensor else ()) + basis.dx.shape)
+    nu_div = rng.random(basis.dx.shape)
+    viscous = skfem.asm(forms.flux_viscosity, basis, nu=nu)
+    grad_div = skfem.asm(forms.flux_grad_div, basis, nu=nu_div)
+    for got, expected in [(cell_viscosity_matrix(basis, nu, chunk_entries=2000), viscous),
+                          (cell_viscosity_matrix(basis, nu, nu_div), viscous + grad_div)]:
+        assert abs(got - expected).max() <= 1e-13 * abs(expected).max()
 
 
 def test_gk_operator_is_the_same_in_facet_chunks(monkeypatch):
@@ -64,7 +88,7 @@ def test_interior_penalty_matrix_with_the_axisymmetric_measure():
     the batched assembly with measure = 2πr equals scikit-fem's pairwise one."""
     import femheat.element.hdiv as hdiv
     from femheat.assembly import axisymmetric
-    from femheat.assembly.gk import interior_penalty_matrix
+    from femheat.assembly.batched import interior_penalty_matrix
 
     rng = np.random.default_rng(1)
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 2, 6))

@@ -161,6 +161,7 @@ import scipy.sparse as sp
 import skfem
 
 from . import forms
+from .batched import cell_viscosity_matrix, interior_penalty_matrix
 from .axisymmetric import form_set
 from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
@@ -346,64 +347,6 @@ def wall_coupling(problem, qb: skfem.CellBasis, tb: skfem.CellBasis, order: int
 FACET_CHUNK = 20000
 
 
-def interior_penalty_matrix(fbs, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.ndarray,
-                            sigma: np.ndarray, measure: np.ndarray | None = None,
-                            chunk_entries: int = 1_000_000) -> sp.csr_matrix:
-    """The matrix of :func:`~femheat.assembly.forms.interior_penalty` on the two sides
-    ``fbs`` = [InteriorFacetBasis(side=0), InteriorFacetBasis(side=1)], equal to
-    ``skfem.asm(interior_penalty, fbs, fbs, nu0=, nu1=, nu_max=, sigma=)``.
-
-    scikit-fem evaluates a form once per pair of local basis functions, recomputing
-    each one's normal derivative for every partner (144 passes over all facets for
-    BDM1 in 2D); here every local function's jump J, ν(∇u)n and νᵀ(∇u)n is formed
-    once and all pairs come from two batched matrix products per facet,
-    K_ij = Σ_q dx [σ ν_max J_j·J_i − ½ ν(∇u_j)n·J_i − ½ νᵀ(∇u_i)n·J_j],
-    over chunks of facets of at most ``chunk_entries`` local entries. ``measure`` (facet
-    points, optional) multiplies dx: 2πr for the (r, z) form of
-    :mod:`femheat.assembly.axisymmetric`, which is the Cartesian form times 2πr.
-    """
-    n, dx = fbs[0].normals, fbs[0].dx
-    if measure is not None:
-        dx = dx * measure
-    nloc = sum(fb.Nbfun for fb in fbs)
-    nf = dx.shape[0]
-    step = max(1, chunk_entries // (nloc * nloc))
-    dofs = np.concatenate([fb.element_dofs for fb in fbs])  # (nloc, nf)
-
-    def times(nu, u):  # ν acting on the component index of a stack u (m, d, f, q)
-        return nu[None] * u if np.ndim(nu) <= 2 else np.einsum("ijfq,mjfq->mifq", nu, u)
-
-    rows, cols, vals = [], [], []
-    for a in range(0, nf, step):
-        f = slice(a, min(a + step, nf))
-        jump, a_term, b_term = [], [], []
-        for side, fb in enumerate(fbs):
-            nu = (nu0 if side == 0 else nu1)
-            nu = nu[..., f, :]
-            u = np.stack([fb.basis[i][0].value[:, f] for i in range(fb.Nbfun)])
-            du = np.stack([np.einsum("ijfq,jfq->ifq", fb.basis[i][0].grad[:, :, f], n[:, f])
-                           for i in range(fb.Nbfun)])  # (∇u) n
-            jump.append(u if side == 0 else -u)
-            a_term.append(times(nu, du))
-            b_term.append(times(nu if np.ndim(nu) <= 2 else np.swapaxes(nu, 0, 1), du))
-        J, A, Bt = (np.concatenate(x) for x in (jump, a_term, b_term))
-        w = dx[f]
-        X = sigma[f] * times(nu_max[..., f, :], J) - 0.5 * A  # trial-side factors
-
-        def per_facet(u):  # (m, d, f, q) -> (f, m, d q): batched products per facet
-            return np.ascontiguousarray(np.moveaxis(u, 2, 0)).reshape(u.shape[2], nloc, -1)
-
-        Jw = per_facet(J * w)
-        K = Jw @ per_facet(X).transpose(0, 2, 1) - 0.5 * (per_facet(Bt) @ Jw.transpose(0, 2, 1))
-        d = dofs[:, f].T  # (f, m)
-        rows.append(np.broadcast_to(d[:, :, None], K.shape).ravel())
-        cols.append(np.broadcast_to(d[:, None, :], K.shape).ravel())
-        vals.append(K.ravel())
-    N = fbs[0].N
-    return sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=(N, N)).tocsr()
-
-
 def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> sp.csr_matrix:
     """The GK additions to the flux block A (see module docstring).
 
@@ -429,9 +372,12 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     fields = material_fields(rm, problem.materials, x)
     tensor = not fields.isotropic  # anisotropic κ: ν = l²κ⁻¹ is a tensor field
     nu, nu_mean = _viscosities(fields, tensor)
-    G = fs.flux_viscosity.assemble(qb, nu=nu)
-    if beta:
-        G = G + fs.flux_grad_div.assemble(qb, nu=beta * nu_mean)
+    if getattr(problem, "coordinates", "cartesian") == "cartesian":
+        G = cell_viscosity_matrix(qb, nu, beta * nu_mean if beta else None)
+    else:  # the (r, z) forms carry 2πr and the hoop terms
+        G = fs.flux_viscosity.assemble(qb, nu=nu)
+        if beta:
+            G = G + fs.flux_grad_div.assemble(qb, nu=beta * nu_mean)
     weak = weak_walls(problem)
     if not np.any(nu > 0) and not weak:
         return G.tocsr()
