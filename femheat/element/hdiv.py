@@ -213,11 +213,14 @@ class HdivWithGradient(ElementHdiv):
 
     def _reference_all(self, X):
         """Reference values (n, d, ...), divergences (n, ...) and gradients (n, d, d, ...)
-        of all n local functions at X (one contraction of the monomials per array)."""
+        of all n local functions at X (one contraction of the monomials per array).
+        BDM1 gradients are constant: they are given at the first point only."""
         def compute():
             coefficients = self._coefficients.T  # (n, m): function i = Σ_m c_mi monomial_m
-            return tuple(np.tensordot(coefficients, a, axes=1)
-                         for a in _monomials(X, self.space))
+            vals, divs, grads = _monomials(X, self.space)
+            if self.space == "bdm1":
+                grads = grads[..., :1]
+            return tuple(np.tensordot(coefficients, a, axes=1) for a in (vals, divs, grads))
         return self._last("reference", (X,), compute)
 
     def _reference(self, X, i):
@@ -263,8 +266,8 @@ class HdivWithGradient(ElementHdiv):
         else:  # a symmetric facet DOF (2D BDM2 edge bubble) or an interior DOF
             phi, dphi, gphi = vals[i], divs[i], grads[i]
             if X.ndim == 2:
-                phi, dphi, gphi = (np.broadcast_to(r[..., None, :], r.shape[:-1] + (nel, npts))
-                                   for r in (phi, dphi, gphi))
+                phi, dphi, gphi = (np.broadcast_to(r[..., None, :], r.shape[:-1] + (nel,)
+                                                   + r.shape[-1:]) for r in (phi, dphi, gphi))
         DF, invDF, inv_det = self._last(
             "jacobians", (mapping, X, cells),
             lambda: (np.ascontiguousarray(mapping.DF(X, tind)),
@@ -272,10 +275,14 @@ class HdivWithGradient(ElementHdiv):
                      1.0 / np.abs(mapping.detDF(X, tind))))
         orient = self.orient(mapping, i, tind)
         scale = inv_det * orient[:, None]
-        # ∇φ = DF ∇̂φ̂ DF⁻¹ / |det DF| and φ = DF φ̂ / |det DF| as sums of d x d products
-        # of C-ordered (cells, points) arrays (einsum on the strided views left by the
-        # selection above is ~5x slower)
-        grad = _matmul_fields(_matmul_fields(DF, np.multiply(gphi, scale, order="C")), invDF)
+        # ∇φ = DF ∇̂φ̂ DF⁻¹ / |det DF| and φ = DF φ̂ / |det DF| (affine cells) as sums of
+        # d x d products of C-ordered (cells, points) arrays (einsum on the strided views
+        # left by the selection above is ~5x slower); a gradient given at one point
+        # (BDM1: constant on the cell) is mapped there and broadcast to every point
+        g = gphi.shape[-1]
+        grad = _matmul_fields(_matmul_fields(DF[..., :g], np.multiply(
+            gphi, scale[..., :g], order="C")), invDF[..., :g])
+        grad = np.broadcast_to(grad, grad.shape[:-1] + (npts,))
         value = _matmul_fields(DF, np.multiply(phi, scale, order="C")[:, None])[:, 0]
         field = DiscreteField(value=value, div=dphi * scale, grad=grad)
         if i == self._n - 1:  # scikit-fem asks for the DOFs in order: the last one frees
