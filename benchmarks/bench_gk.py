@@ -8,7 +8,11 @@ that peak memory (ru_maxrss) belongs to that run alone:
 * ``gk``:  BDM1 x P0 (8n² unknowns), GK with l = 0.1, no-slip walls, β = 2, interior
   penalty (the default ``viscous = "penalty"``);
 * ``gkv``: the same GK problem with ``viscous = "vorticity"`` (RT0 x P0, 5n² unknowns,
-  the lumped P1 vorticity eliminated; :mod:`femheat.assembly.vorticity`).
+  the lumped P1 vorticity; :mod:`femheat.assembly.vorticity`); its time steps keep ω
+  as an unknown (the quasi-definite augmented factorization of
+  :mod:`femheat.solve.augmented`, chosen for the default 100 steps);
+* ``gkvf``: the same with the formed operator K₀ + CᵀwC (``FEMHEAT_VORTICITY_SOLVE=formed``),
+  for the augmented/formed ratios.
 
 Measured: assembly, steady solve (scaled saddle point, SuperLU LU), transient
 θ-scheme factorization (eliminated SPD flux operator, SuperLU symmetric mode,
@@ -51,10 +55,12 @@ def one(model: str, n: int, steps: int, repeats: int = 1) -> dict:
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
         "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > 1 - tol,
         "walls": lambda x: ((x[1] < tol) | (x[1] > 1 - tol)) & (x[0] > tol) & (x[0] < 1 - tol)})
-    gk = model in ("gk", "gkv")
+    gk = model in ("gk", "gkv", "gkvf")
+    if model == "gkvf":
+        os.environ["FEMHEAT_VORTICITY_SOLVE"] = "formed"
     mat = fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.1 if gk else 0.0)
     kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2) if gk else dict(model="mcv")
-    if model == "gkv":
+    if model in ("gkv", "gkvf"):
         kw["viscous"] = "vorticity"
     problem = fh.HeatProblem(regions, {"domain": mat},
                              {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0),
@@ -104,7 +110,7 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         pair = {}
-        for model in ("mcv", "gk", "gkv"):
+        for model in ("mcv", "gk", "gkv", "gkvf"):
             out = subprocess.run([sys.executable, __file__, "--child", model, str(n),
                                   "--steps", str(args.steps), "--repeats", str(args.repeats)],
                                  capture_output=True, text=True, check=True)
@@ -128,17 +134,21 @@ def main() -> None:
                 f"{g['peak_rss_gb'] / m['peak_rss_gb']:.2f}")
         print("| " + " | ".join(str(v) for v in vals) + " |")
     head = ("n", "GKv unk.", "GKv asm s", "GKv steady s", "GKv fact. s", "GKv step ms",
-            "GKv GB", "step GKv/MCV", "steady GKv/MCV", "GB GKv/MCV", "step GKv/GK")
+            "GKv GB", "step GKv/MCV", "steady GKv/MCV", "GB GKv/MCV", "step GKv/GK",
+            "formed fact. s", "formed step ms", "step augm./formed", "fact. augm./formed")
     print("\nGK with viscous = 'vorticity' (GKv) against MCV and the interior penalty (GK):")
     print("| " + " | ".join(head) + " |")
     print("|" + "---:|" * len(head))
     for pair in rows:
-        m, g, v = pair["mcv"], pair["gk"], pair["gkv"]
+        m, g, v, f = pair["mcv"], pair["gk"], pair["gkv"], pair["gkvf"]
         vals = (m["n"], f"{v['unknowns']:,}", f"{v['assembly_s']:.2f}", f"{v['steady_s']:.2f}",
                 f"{v['factorization_s']:.2f}", f"{1e3 * v['step_s']:.1f}",
                 f"{v['peak_rss_gb']:.2f}", f"{v['step_s'] / m['step_s']:.2f}",
                 f"{v['steady_s'] / m['steady_s']:.2f}",
-                f"{v['peak_rss_gb'] / m['peak_rss_gb']:.2f}", f"{v['step_s'] / g['step_s']:.2f}")
+                f"{v['peak_rss_gb'] / m['peak_rss_gb']:.2f}", f"{v['step_s'] / g['step_s']:.2f}",
+                f"{f['factorization_s']:.2f}", f"{1e3 * f['step_s']:.1f}",
+                f"{v['step_s'] / f['step_s']:.2f}",
+                f"{v['factorization_s'] / f['factorization_s']:.2f}")
         print("| " + " | ".join(str(v) for v in vals) + " |")
     if args.json:
         with open(args.json, "w") as f:

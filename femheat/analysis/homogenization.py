@@ -513,7 +513,8 @@ class CellProblem:
             for n, k in self.kapitza.items()})
         A = self.flux_matrix(R) if flux_matrix is None else flux_matrix
         return dataclasses.replace(self.system, problem=problem, resistance=A,
-                                   _cache=self.system._cache)
+                                   _cache=self.system._cache, rotation=None,
+                                   resistance_base=None)  # A is the whole of it
 
     def flux_matrix(self, resistances: Mapping[str, float | KapitzaResistance]
                     ) -> sp.csr_matrix:

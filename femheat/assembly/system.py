@@ -65,6 +65,10 @@ class MixedSystem:
     wall_coupling
         W (n_T × n_q) on GK walls made impermeable weakly (curved walls given a
         smooth normal, :mod:`femheat.assembly.gk`), else None; see :attr:`gradient`.
+    rotation
+        (C, w) where A = A₀ + Cᵀ diag(w) C keeps a part in factors (the GK vorticity
+        form, :mod:`femheat.assembly.vorticity`), else None; A₀ is
+        :attr:`resistance_base`.
     """
 
     problem: HeatProblem
@@ -83,6 +87,8 @@ class MixedSystem:
     _cache: dict = field(default_factory=dict, repr=False)
     wall_coupling: Optional[sp.csr_matrix] = field(default=None, repr=False)
     model: Optional[Model] = field(default=None, repr=False)
+    rotation: Optional[tuple[sp.csr_matrix, np.ndarray]] = field(default=None, repr=False)
+    resistance_base: Optional[sp.csr_matrix] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.model is None:
@@ -290,9 +296,14 @@ def assemble(problem: HeatProblem) -> MixedSystem:
 
     log.info("assembled %s system: %d flux + %d temperature DOFs",
              problem.model, qb.N, tb.N)
+    A0, rotation = None, getattr(ops, "rotation", None)
+    if rotation is not None:  # A = A₀ + Cᵀ diag(w) C, the factors kept
+        A0 = A.tocsr()
+        A = A0 + rotation[0].T @ sp.diags(rotation[1]) @ rotation[0]
     return MixedSystem(problem, qb, tb, fields, A.tocsr(), M.tocsr(), B.tocsr(), C.tocsr(),
                        essential_dofs, fields.symmetric and W is None, flux_load, heat_load,
-                       essential_values, wall_coupling=W, model=model)
+                       essential_values, wall_coupling=W, model=model, rotation=rotation,
+                       resistance_base=A0)
 
 
 def _flux_masses(qb: skfem.CellBasis, fields: CoefficientFields, inertia: bool,

@@ -57,7 +57,9 @@ M_ω is).
 
 Cost: RT0 has half the unknowns of BDM1 and V couples each edge to the edges of the
 cells around its two vertices (about 6× the entries of the MCV step operator; BDM1
-with the interior penalty: 10×).
+with the interior penalty: 10×). The system keeps V's rotation part in its factors
+(``MixedSystem.rotation``), so that time loops can keep ω as an unknown and
+factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): q and T converge
 at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²) for q);
@@ -166,10 +168,17 @@ def _p1_gradients(mesh: skfem.Mesh) -> np.ndarray:
 
 
 def vorticity_operator(problem, qb: skfem.CellBasis, order: int
-                       ) -> tuple[sp.csr_matrix, Optional[Callable[[float], np.ndarray]]]:
-    """(V, load): the viscous flux block and the load of prescribed tangential fluxes
-    (None without :class:`~femheat.physics.conditions.TangentialFlux` walls); see the
-    module docstring. ``qb`` is the RT0 flux basis of a 2D triangle mesh. Both parts
+                       ) -> tuple[sp.csr_matrix, Optional[Callable[[float], np.ndarray]],
+                                  Optional[tuple[sp.csr_matrix, np.ndarray]]]:
+    """(G, load, rotation): the grad-div part G of the viscous flux block, the load of
+    prescribed tangential fluxes (None without
+    :class:`~femheat.physics.conditions.TangentialFlux` walls) and the rotation part
+    as its factors (C, w): V = G + Cᵀ diag(w) C, w = M_ω⁻¹ on the active vertices
+    (None where no cell is viscous); see the module docstring. A solver may keep ω =
+    diag(w) C q as an unknown instead of forming CᵀwC, whose pattern (each edge with
+    the edges of its vertices' patches) fills ~3x more in a factorization
+    (:func:`~femheat.solve.augmented.factorize_augmented`). ``qb`` is the RT0 flux
+    basis of a 2D triangle mesh. Both parts
     are assembled cell by cell from closed forms (RT0 divergences and P1 gradients are
     constant on a cell): ∫_K ψ_j·curl φ_i = curl φ_i · ∫_K ψ_j and
     ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν."""
@@ -194,8 +203,9 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     D = sp.csr_matrix((divs.T.ravel(), dofs.T.ravel(), 3 * np.arange(ncell + 1)),
                       shape=(ncell, qb.N))
     grad_div = (1 + problem.beta) * nu_int
+    G = (D.T @ sp.diags(grad_div) @ D).tocsr()
     if not np.any(nu_cell > 0):
-        return (D.T @ sp.diags(grad_div) @ D).tocsr(), None
+        return G, None, None
 
     nv = mesh.p.shape[1]
     # lumped (ν⁻¹ω, φ): |K|/3 ν_K⁻¹ at each vertex of K; ν_K = 0 makes ω = 0 there
@@ -243,9 +253,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     c = np.broadcast_to(dofs[None, :, :], local.shape)[keep]
     C = sp.csr_matrix((local[keep], (r, c)), shape=(int(active.sum()), qb.N))
     inv_mass = 1.0 / mass[active]
-    stacked = sp.vstack([C, D], format="csr")  # one product, no sum of two patterns
-    V = (stacked.T @ sp.diags(np.concatenate([inv_mass, grad_div])) @ stacked).tocsr()
-    return V, _tangential_load(problem, mesh, order, C, inv_mass, np.nonzero(active)[0])
+    load = _tangential_load(problem, mesh, order, C, inv_mass, np.nonzero(active)[0])
+    return G, load, (C, inv_mass)
 
 
 @LinearForm

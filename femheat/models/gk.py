@@ -101,8 +101,8 @@ def gk_flux_operators(problem: HeatProblem, flux_basis: skfem.CellBasis,
     """The viscous term, its walls and their loads as :class:`FluxOperators` (gk model,
     and the memory model with a nonlocal length: the term on the total flux)."""
     if uses_vorticity(problem):
-        extra, load = vorticity_operator(problem, flux_basis, intorder)
-        return FluxOperators(extra, None, {}, load)
+        extra, load, rotation = vorticity_operator(problem, flux_basis, intorder)
+        return FluxOperators(extra, None, {}, load, rotation)
     extra = gk_operator(problem, flux_basis, intorder, flux_degree)
     weak = weak_walls(problem)  # curved walls made impermeable weakly
     W = wall_coupling(problem, flux_basis, temperature_basis, intorder) if weak else None

@@ -47,15 +47,19 @@ class FluxOperators:
     """What a model adds to the flux block: A += ``extra``; ``coupling`` W makes the
     flux equation's temperature term −(B + W)ᵀT; ``weak_walls`` are walls whose
     normal flux is not fixed strongly (name -> condition); ``load(t)`` is added to
-    the flux equation's load f(t) (e.g. GK walls with a prescribed tangential flux)."""
+    the flux equation's load f(t) (e.g. GK walls with a prescribed tangential flux);
+    ``rotation`` = (C, w) adds A += Cᵀ diag(w) C, kept in factors (the vorticity form
+    of :mod:`femheat.assembly.vorticity`: ω = diag(w) C q may be kept as an unknown)."""
 
     def __init__(self, extra: Optional[sp.spmatrix] = None,
                  coupling: Optional[sp.spmatrix] = None,
                  weak_walls: Optional[Mapping[str, Any]] = None,
-                 load: Optional[Callable[[float], np.ndarray]] = None):
+                 load: Optional[Callable[[float], np.ndarray]] = None,
+                 rotation: Optional[tuple[sp.spmatrix, np.ndarray]] = None):
         self.extra, self.coupling = extra, coupling
         self.weak_walls = dict(weak_walls or {})
         self.load = load
+        self.rotation = rotation
 
 
 class MixedModel(Model):

@@ -23,6 +23,7 @@ import skfem
 
 from ..assembly import forms
 from ..element.spaces import quadrature_order
+from .augmented import factorize_augmented, prefer_augmented
 from .factorization import (CHOLMOD_ORDERING, DIRECT_SOLVER_ENV, _cholmod,  # noqa: F401
                             direct_solver, factorize)
 from ..errors import BoundaryConditionError, SolverError
@@ -246,12 +247,17 @@ class AugmentedLagrangian:
     schur_diagonal
         mean diag(BᵀW⁻¹B), if known (it depends on B only: a resistance sweep
         computes it once); see :attr:`schur_diagonal`.
+    rotation
+        (A₀, C, w) with A = A₀ + Cᵀ diag(w) C (free DOFs; the GK vorticity form):
+        K_r is then factorized as the augmented system of
+        :func:`~femheat.solve.augmented.factorize_augmented` with K₀ = A₀ + r BᵀW⁻¹B.
     """
 
     def __init__(self, A: sp.spmatrix, B: sp.spmatrix, W_inverse: sp.spmatrix, *,
                  mean_weights: np.ndarray | None = None, rho: float = 1e2, dim: int = 2,
                  temperature_solver: Callable[[np.ndarray], np.ndarray] | None = None,
-                 schur_diagonal: float | None = None):
+                 schur_diagonal: float | None = None,
+                 rotation: tuple[sp.spmatrix, sp.spmatrix, np.ndarray] | None = None):
         self.A = sp.csr_matrix(A)
         self.B = sp.csr_matrix(B)
         self.W_inverse = W_inverse
@@ -271,7 +277,11 @@ class AugmentedLagrangian:
             * n_T ** (2.0 / dim)
         self.W_penalty = (r * W_inverse).tocsr()
         self.BtW = (self.B.T @ self.W_penalty).tocsr()
-        self.solve_flux = factorize(self.A + self.BtW @ self.B, symmetric=True)
+        if rotation is None:
+            self.solve_flux = factorize(self.A + self.BtW @ self.B, symmetric=True)
+        else:
+            A0, C, w = rotation
+            self.solve_flux = factorize_augmented(A0 + self.BtW @ self.B, C, w)
         self._temperature = temperature_solver
         self._absB = abs(self.B)
 
@@ -350,9 +360,13 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
         # source's quadrature error) is removed, spread as a uniform density; left in g,
         # the divergence residual could not fall below it and the iteration stalled
         g = g - weights * (float(np.sum(g)) / float(weights.sum()))
+    rotation = None
+    if system.rotation is not None and A is system.resistance and prefer_augmented():
+        C, w = system.rotation  # the GK vorticity form: ω kept as an unknown
+        rotation = (system.resistance_base[free][:, free], C[:, free], w)
     al = AugmentedLagrangian(A[free][:, free], system.divergence[:, free],
                              dg_mass_inverse(tb), mean_weights=weights,
-                             dim=system.problem.regions.dim)
+                             dim=system.problem.regions.dim, rotation=rotation)
     q, T, _ = al.solve(rhs_q, g, 0.0 if mean_temperature is None else mean_temperature)
     out = np.zeros(system.n_flux)
     out[free] = q

@@ -37,6 +37,7 @@ import scipy.sparse as sp
 from ..errors import FemheatInputError
 from ..assembly.system import MixedSystem
 from .projection import l2_project
+from .augmented import factorize_augmented, prefer_augmented
 from .factorization import STEPPING_SOLVES
 from .steady import State, consistent_flux, factorize
 from ..validation import finite_array, theta_and_step
@@ -126,7 +127,16 @@ class ThetaScheme:
                  steps: Optional[int] = None):
         dt, theta = self._validate(system, dt, theta)
         K = self._operators(system, dt, theta)
-        self._solve = factorize(K, system.symmetric, solves=stepping_solves(steps))
+        solves = stepping_solves(steps)
+        if system.rotation is not None and system.symmetric and prefer_augmented():
+            # the GK vorticity form: ω kept as an unknown (femheat.solve.augmented)
+            K = None
+            free = system.free_dofs
+            C, w = system.rotation
+            K0 = self._step_matrix(system, system.resistance_base, dt, theta)
+            self._solve = factorize_augmented(K0[free][:, free], C[:, free], theta * w)
+        else:
+            self._solve = factorize(K, system.symmetric, solves=solves)
         del K
         log.info("factorized %d x %d flux operator (dt = %g s, theta = %g, %s %s)",
                  system.free_dofs.size, system.free_dofs.size, dt, theta,
@@ -140,7 +150,7 @@ class ThetaScheme:
         Cinv = system.capacity_inverse
         free, ess = system.free_dofs, system.essential_dofs
         S = (Gt @ Cinv @ B).tocsr()
-        K = (M / dt + theta * A + (theta**2 * dt) * S).tocsr()
+        K = self._step_matrix(system, A, dt, theta, S)
         # Right-hand side: rhs = R q + [Gᵀ (T + θΔt C⁻¹F_θ)]_free + f_θ − K_fe q_D and
         # Tⁿ⁺¹ = Tⁿ + Δt (C⁻¹F_θ − C⁻¹B q_θ). At θ = 1, R = M/Δt is applied as
         # (M q)/Δt; otherwise R = M/Δt − (1−θ)A − θ(1−θ)Δt GᵀC⁻¹B is a new operator,
@@ -155,6 +165,14 @@ class ThetaScheme:
         self._K_fe = K[:, ess]
         self._M, self._Gt, self._B, self._Cinv = M, Gt, B, Cinv
         return K[:, free].tocsc()  # the only copy handed to the factorization
+
+    @staticmethod
+    def _step_matrix(system: MixedSystem, A: sp.spmatrix, dt: float, theta: float,
+                     S: Optional[sp.spmatrix] = None) -> sp.csr_matrix:
+        """K = M/Δt + θA + θ²Δt GᵀC⁻¹B (all DOFs) for the resistance ``A``."""
+        if S is None:
+            S = system.gradient.T @ system.capacity_inverse @ system.divergence
+        return (system.inertia / dt + theta * A + (theta**2 * dt) * S).tocsr()
 
     @staticmethod
     def _validate(system: MixedSystem, dt: float, theta: float) -> tuple[float, float]:

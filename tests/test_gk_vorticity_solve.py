@@ -1,0 +1,115 @@
+"""Time steps of the GK vorticity form with ω kept as an unknown
+(:mod:`femheat.solve.augmented`): the quasi-definite augmented factorization gives
+the steps of the formed operator K₀ + Cᵀ diag(w) C to round-off, with every kind
+of boundary data the form takes, on CHOLMOD's LDLᵀ and on SuperLU."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import skfem
+
+import femheat as fh
+from femheat.errors import SolverError
+from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
+from femheat.solve.augmented import factorize_augmented
+from femheat.solve.factorization import direct_solver
+
+
+def _bilayer_system():
+    """Two layers (κ 1 and 3, l 0.15 and 0.3) behind a Kapitza resistance, a heat
+    source, T fixed on the left, a heat flux into the right end (essential flux
+    DOFs), a slip-length floor and a ceiling with a prescribed tangential flux."""
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 2, 17), np.linspace(0, 0.75, 7))
+    tol = 1e-9
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 1, "b": lambda x: x[0] > 1},
+        boundaries={"left": lambda x: x[0] < tol, "right": lambda x: x[0] > 2 - tol,
+                    "floor": lambda x: (x[1] < tol) & (x[0] > tol) & (x[0] < 2 - tol),
+                    "ceiling": lambda x: (x[1] > 0.75 - tol) & (x[0] > tol) & (x[0] < 2 - tol)},
+        interfaces={"gap": lambda x: np.isclose(x[0], 1)})
+    problem = fh.HeatProblem(
+        regions, {"a": fh.Material(1.0, 2.0, 0.05, nonlocal_length=0.15),
+                  "b": fh.Material(3.0, 1.0, 0.02, nonlocal_length=0.3)},
+        {"left": fh.Temperature(1.0), "right": fh.HeatFlux(-0.5),
+         "floor": fh.Insulated(), "ceiling": fh.Insulated()},
+        interfaces={"gap": fh.KapitzaResistance(0.1)},
+        walls={"left": NoSlip(), "floor": SlipLength(0.5), "ceiling": TangentialFlux(0.3)},
+        source=lambda x, t: 1.0 + x[0] * x[1], model="gk", degree=0, beta=2,
+        viscous="vorticity")
+    return fh.assemble(problem)
+
+
+def _march(system, theta: float, steps: int = 12):
+    scheme = fh.ThetaScheme(system, 2e-3, theta, steps=steps)
+    state = fh.initial_state(system, temperature=lambda x: 0.5 * np.cos(x[0]))
+    for _ in range(steps):
+        state = scheme.step(state)
+    return scheme, state
+
+
+@pytest.mark.parametrize("backend", ["cholmod", "superlu"])
+@pytest.mark.parametrize("theta", [0.5, 1.0])
+def test_augmented_steps_equal_the_formed_operators(monkeypatch, theta, backend):
+    if backend == "cholmod" and direct_solver("auto") != "cholmod":
+        pytest.skip("scikit-sparse (CHOLMOD) not installed")
+    monkeypatch.setenv("FEMHEAT_DIRECT_SOLVER", backend)
+    system = _bilayer_system()
+    assert system.rotation is not None and system.essential_dofs.size > 0
+    monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "formed")
+    formed, reference = _march(system, theta)
+    monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "augmented")
+    augmented, state = _march(system, theta)
+    assert not getattr(formed._solve, "augmented", False)
+    assert augmented._solve.augmented and augmented._solve.backend == backend
+    scale = np.abs(reference.flux).max()
+    assert np.abs(state.flux - reference.flux).max() <= 1e-10 * scale
+    assert np.abs(state.temperature - reference.temperature).max() <= 1e-10 * \
+        np.abs(reference.temperature).max()
+    assert scale > 0.1  # the run moved heat
+
+
+def test_steady_solve_with_the_augmented_factorization(monkeypatch):
+    """The augmented-Lagrangian steady solve factorizes K_r with ω kept: the same
+    state as with the formed operator."""
+    system = _bilayer_system()
+    monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "formed")
+    reference = fh.solve_steady(system)
+    monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "augmented")
+    calls = []
+    import femheat.solve.steady as steady
+    real = steady.factorize_augmented
+    monkeypatch.setattr(steady, "factorize_augmented",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    state = fh.solve_steady(system)
+    assert calls, "the augmented factorization was not used"
+    assert np.abs(state.flux - reference.flux).max() <= 1e-9 * np.abs(reference.flux).max()
+    assert np.abs(state.temperature - reference.temperature).max() <= 1e-9 * \
+        np.abs(reference.temperature).max()
+
+
+def test_the_choice_is_refused_when_misspelt(monkeypatch):
+    system = _bilayer_system()
+    monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "elimnated")
+    with pytest.raises(SolverError, match="FEMHEAT_VORTICITY_SOLVE.*'augmented' or 'formed'"):
+        fh.ThetaScheme(system, 1e-3, 1.0, steps=100)
+    monkeypatch.delenv("FEMHEAT_VORTICITY_SOLVE")
+    assert fh.ThetaScheme(system, 1e-3, 1.0, steps=3)._solve.augmented  # the default
+
+
+def test_factorize_augmented_solves_the_formed_system():
+    rng = np.random.default_rng(7)
+    n, m = 40, 15
+    R = sp.random(n, n, density=0.1, random_state=rng)
+    K0 = (R @ R.T + sp.identity(n)).tocsc()
+    C = sp.random(m, n, density=0.2, random_state=rng).tocsr()
+    w = rng.uniform(0.1, 100.0, m)
+    b = rng.standard_normal(n)
+    x = spla.spsolve((K0 + C.T @ sp.diags(w) @ C).tocsc(), b)
+    for backend in {"superlu", direct_solver("auto")}:
+        got = factorize_augmented(K0, C, w, backend=backend)(b)
+        assert np.abs(got - x).max() <= 1e-10 * np.abs(x).max()
+    with pytest.raises(SolverError, match="w > 0"):
+        factorize_augmented(K0, C, np.r_[w[:-1], 0.0])
