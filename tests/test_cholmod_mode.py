@@ -169,6 +169,26 @@ def test_time_loops_pass_their_step_count(monkeypatch):
     assert seen in ([fz.STEPPING_SOLVES], [])
 
 
+def test_the_steady_solve_passes_its_iteration_count(monkeypatch):
+    """The augmented-Lagrangian steady solve factorizes K_r for AL_SOLVES solves (and
+    its temperature recovery for one); it takes about that many iterations."""
+    from femheat.solve.steady import AL_SOLVES
+
+    system = channel(10)
+    seen = []
+    real = fz.choose_cholmod_mode
+
+    def spy(stats, solves=1):
+        seen.append(solves)
+        return real(stats, solves)
+
+    monkeypatch.setattr(fz, "choose_cholmod_mode", spy)
+    fh.solve_steady(system)
+    if fz.fill_statistics(sp.identity(3, format="csc")) is not None:
+        assert seen == [AL_SOLVES, 1]
+    assert 2 <= AL_SOLVES <= 10
+
+
 def test_time_stepping_is_the_same_in_both_modes(monkeypatch):
     system = channel(12)
     final = {}
