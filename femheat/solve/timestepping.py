@@ -126,31 +126,39 @@ class ThetaScheme:
     def __init__(self, system: MixedSystem, dt: float, theta: float = 0.5, *,
                  steps: Optional[int] = None):
         dt, theta = self._validate(system, dt, theta)
-        K = self._operators(system, dt, theta)
-        solves = stepping_solves(steps)
-        if system.rotation is not None and system.symmetric and prefer_augmented():
-            # the GK vorticity form: ω kept as an unknown (femheat.solve.augmented)
-            K = None
-            free = system.free_dofs
-            C, w = system.rotation
-            K0 = self._step_matrix(system, system.resistance_base, dt, theta)
-            self._solve = factorize_augmented(K0[free][:, free], C[:, free], theta * w)
+        # the GK vorticity form: ω kept as an unknown (femheat.solve.augmented), the
+        # operators formed without the rotation part Cᵀ diag(w) C
+        rotation = system.rotation if (system.rotation is not None and system.symmetric
+                                       and prefer_augmented()) else None
+        K = self._operators(system, dt, theta, rotation)
+        if rotation is None:
+            self._solve = factorize(K, system.symmetric, solves=stepping_solves(steps))
         else:
-            self._solve = factorize(K, system.symmetric, solves=solves)
+            C, w = rotation
+            self._solve = factorize_augmented(K, C[:, system.free_dofs], theta * w)
         del K
         log.info("factorized %d x %d flux operator (dt = %g s, theta = %g, %s %s)",
                  system.free_dofs.size, system.free_dofs.size, dt, theta,
                  getattr(self._solve, "backend", "?"), getattr(self._solve, "mode", None) or "")
 
-    def _operators(self, system: MixedSystem, dt: float, theta: float) -> sp.csc_matrix:
-        """Form R (free rows) and K_fe; return K on the free DOFs (to factorize)."""
+    def _operators(self, system: MixedSystem, dt: float, theta: float,
+                   rotation: Optional[tuple[sp.csr_matrix, np.ndarray]] = None
+                   ) -> sp.csc_matrix:
+        """Form R (free rows) and K_fe; return K on the free DOFs (to factorize).
+
+        With ``rotation`` = (C, w), K and R are formed from A₀ = A − Cᵀ diag(w) C
+        (:attr:`~femheat.assembly.system.MixedSystem.resistance_base`) and the
+        rotation part is applied in factors: K_fe gains θ Cᵀ diag(w) C, R q gains
+        −(1−θ) Cᵀ (w ⊙ C q); the returned K is K₀ (the caller keeps ω).
+        """
         self.system, self.dt, self.theta = system, dt, theta
-        M, A, B = system.inertia, system.resistance, system.divergence
+        M, B = system.inertia, system.divergence
+        A = system.resistance if rotation is None else system.resistance_base
         Gt = system.gradient.T  # = B.T except on weakly impermeable walls
         Cinv = system.capacity_inverse
         free, ess = system.free_dofs, system.essential_dofs
         S = (Gt @ Cinv @ B).tocsr()
-        K = self._step_matrix(system, A, dt, theta, S)
+        K = (M / dt + theta * A + (theta**2 * dt) * S).tocsr()
         # Right-hand side: rhs = R q + [Gᵀ (T + θΔt C⁻¹F_θ)]_free + f_θ − K_fe q_D and
         # Tⁿ⁺¹ = Tⁿ + Δt (C⁻¹F_θ − C⁻¹B q_θ). At θ = 1, R = M/Δt is applied as
         # (M q)/Δt; otherwise R = M/Δt − (1−θ)A − θ(1−θ)Δt GᵀC⁻¹B is a new operator,
@@ -163,16 +171,16 @@ class ThetaScheme:
         del S
         K = K[free]
         self._K_fe = K[:, ess]
+        self._rotation = None
+        if rotation is not None:
+            C, w = rotation
+            Cf = C[:, free].tocsc()
+            if ess.size:
+                self._K_fe = (self._K_fe + theta * (Cf.T @ sp.diags(w) @ C[:, ess])).tocsr()
+            if theta < 1:
+                self._rotation = (C.tocsr(), Cf.T.tocsr(), (1 - theta) * w)
         self._M, self._Gt, self._B, self._Cinv = M, Gt, B, Cinv
         return K[:, free].tocsc()  # the only copy handed to the factorization
-
-    @staticmethod
-    def _step_matrix(system: MixedSystem, A: sp.spmatrix, dt: float, theta: float,
-                     S: Optional[sp.spmatrix] = None) -> sp.csr_matrix:
-        """K = M/Δt + θA + θ²Δt GᵀC⁻¹B (all DOFs) for the resistance ``A``."""
-        if S is None:
-            S = system.gradient.T @ system.capacity_inverse @ system.divergence
-        return (system.inertia / dt + theta * A + (theta**2 * dt) * S).tocsr()
 
     @staticmethod
     def _validate(system: MixedSystem, dt: float, theta: float) -> tuple[float, float]:
@@ -218,6 +226,9 @@ class ThetaScheme:
             rhs = grad[free]
         else:
             rhs = self._R @ q + grad[free]
+            if self._rotation is not None:  # −(1−θ) Cᵀ diag(w) C q, kept in factors
+                C, CfT, w = self._rotation
+                rhs -= CfT @ (w * (C @ q))
         rhs += f_th
         if qd.size:
             rhs -= self._K_fe @ qd
