@@ -20,8 +20,9 @@ without pivoting; without CHOLMOD, SuperLU's LU.
 
 Measured on the bench_gk channel (2D, RT0 × P0, l = 0.1, β = 2, no-slip walls,
 backward-Euler step operator, process CPU, ``benchmarks/bench_gk.py``, n = 50 to
-250): a step costs 0.41–0.56× the formed operator's and the factorization
-0.39–0.61×, so the GK vorticity step is 1.5–2.5× an MCV step (formed: 2.4–5.5×).
+250, three runs): a step costs 0.33–0.57× the formed operator's and the
+factorization 0.40–0.66×, so the GK vorticity step is 1.4–2.7× an MCV step (formed:
+2.6–6.0×).
 The augmented factor has ~3× fewer entries than the Cholesky factor of the formed
 operator (6.6M against 19.4M at n = 180, AMD). Time steps and steady solves use it
 whenever the system keeps the factors (:func:`prefer_augmented`).
