@@ -113,3 +113,32 @@ def test_factorize_augmented_solves_the_formed_system():
         assert np.abs(got - x).max() <= 1e-10 * np.abs(x).max()
     with pytest.raises(SolverError, match="w > 0"):
         factorize_augmented(K0, C, np.r_[w[:-1], 0.0])
+
+
+@pytest.mark.parametrize("theta", [0.5, 1.0])
+def test_memory_model_steps_with_the_augmented_factorization(monkeypatch, theta):
+    """The memory model with a nonlocal length (two modes of one shape, the vorticity
+    form, a Kapitza interface, a heat-flux end): its eliminated step keeps ω as an
+    unknown too, with the formed operator's steps to round-off."""
+    from femheat.physics.memory import MemoryMaterial
+    from femheat.solve.memory import MemoryScheme
+    from tests.test_memory_gk import _two_region
+
+    system = _two_region("memory", {
+        "a": MemoryMaterial.from_modes([(1.2, 0.3), (0.8, 0.05)], 1.0, nonlocal_length=0.1),
+        "b": MemoryMaterial.from_modes([(0.6, 0.3), (0.4, 0.05)], 2.0, nonlocal_length=0.05)},
+        degree=0, viscous="vorticity")
+    assert system.rotation is not None and system.essential_dofs.size > 0
+    states = {}
+    for choice in ("formed", "augmented"):
+        monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", choice)
+        scheme = MemoryScheme(system, 0.02, theta)
+        assert getattr(scheme._solve, "augmented", False) == (choice == "augmented")
+        state = system.model.initial_state(system, temperature=0.3)
+        for _ in range(8):
+            state = scheme.step(state)
+        states[choice] = state
+    a, b = states["formed"], states["augmented"]
+    assert np.abs(a.flux).max() > 1e-3  # heat moved
+    assert np.abs(b.flux - a.flux).max() <= 1e-10 * np.abs(a.flux).max()
+    assert np.abs(b.temperature - a.temperature).max() <= 1e-10 * np.abs(a.temperature).max()

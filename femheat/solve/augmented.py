@@ -24,8 +24,10 @@ backward-Euler step operator, process CPU, ``benchmarks/bench_gk.py``, n = 50 to
 factorization 0.40–0.66×, so the GK vorticity step is 1.4–2.7× an MCV step (formed:
 2.6–6.0×).
 The augmented factor has ~3× fewer entries than the Cholesky factor of the formed
-operator (6.6M against 19.4M at n = 180, AMD). Time steps and steady solves use it
-whenever the system keeps the factors (:func:`prefer_augmented`).
+operator (6.6M against 19.4M at n = 180, AMD). The θ-scheme, the memory model's
+eliminated step (modes of one shape) and the steady augmented Lagrangian use it
+whenever the system keeps the factors (:func:`prefer_augmented`); the frequency
+solver and the memory model's coupled modes factorize the formed operator.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..assembly.memory import ModeOperators, mode_operators
+from .augmented import factorize_augmented, prefer_augmented
 from .steady import State, factorize
 from .timestepping import ThetaScheme, march, step_count, stepping_solves
 
@@ -98,10 +99,20 @@ class MemoryScheme:
             self._b = (tau / dt - (1 - theta)) / w
             self._sigma = float(np.sum(1.0 / self._a))
             Ps = (ops.bulk / self._sigma).tocsr()
-            K = (Ps + common).tocsr()
             self._Ps = Ps[free]
-            self._solve = factorize(K[free][:, free], system.symmetric, solves=solves)
-            self._K_fe = K[free][:, ess]
+            rotation = system.rotation if (system.rotation is not None and system.symmetric
+                                           and prefer_augmented()) else None
+            if rotation is None:
+                K = (Ps + common).tocsr()
+                self._solve = factorize(K[free][:, free], system.symmetric, solves=solves)
+                self._K_fe = K[free][:, ess]
+            else:  # GK vorticity form: ω kept as an unknown (femheat.solve.augmented)
+                C, w = rotation
+                external0 = system.resistance_base - ops.bulk  # A₀ − P: no rotation part
+                K = (Ps + theta * external0 + (theta**2 * dt) * S).tocsr()
+                Cf = C[:, free].tocsc()
+                self._solve = factorize_augmented(K[free][:, free], Cf, theta * w)
+                self._K_fe = (K[free][:, ess] + theta * (Cf.T @ sp.diags(w) @ C[:, ess])).tocsr()
             self._Rext, self._G = self._Rext[free], self._G[free]
             log.info("memory step: %d modes eliminated, one %d x %d flux operator",
                      ops.count, free.size, free.size)
