@@ -18,7 +18,7 @@ test-all: $(STAMP)  ## including the slow convergence studies
 # quick sizes by default (~10 min on 2 shared cores); `make bench BENCH_MODE=` runs the full sizes
 BENCH_MODE ?= --quick
 
-bench: $(STAMP)  ## every benchmark with its baseline -> benchmarks/results-latest.json (ratios, figures, calibration)
+bench: $(STAMP)  ## the benchmarks with a baseline (run_all.py's list) -> benchmarks/results-latest.json (ratios, figures, calibration)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_MODE) $(BENCH_ARGS)
 
 bench-check: $(STAMP)  ## latest ratios vs the recorded benchmarks/results.json (> 30 % drift fails); README tables vs that JSON

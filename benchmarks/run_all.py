@@ -425,6 +425,59 @@ def extract_startup(raw: dict) -> dict:
                  f["process_cpu_s"], f.get("compute_cpu_s"), f.get("non_solve_over_solve_cpu")]])]}
 
 
+def extract_mcv_assembly(raw: dict) -> dict:
+    """bench_mcv_assembly.py: femheat's MCV path against a plain scikit-fem script."""
+    ratios, rows, inter = {}, [], []
+    by = {}
+    for r in raw["rows"]:
+        by.setdefault(r["n"], {})[r["variant"]] = r
+    for n, v in sorted(by.items()):
+        i, f, p = v.get("interleaved"), v.get("femheat"), v.get("plain")
+        if i:
+            asm = i["femheat_assembly_s"] / i["plain_assembly_s"]
+            fact = i["femheat_factorization_s"] / i["plain_factorization_s"]
+            step = i["femheat_step_s"] / i["plain_step_s"]
+            if n >= 2 * MIN_CHECKED_N:  # n = 125: a 50 ms factorization, 3 ms steps
+                ratios[f"assembly femheat/plain (interleaved), n={n}"] = asm
+                ratios[f"factorization femheat/plain (interleaved), n={n}"] = fact
+                ratios[f"step femheat/plain (interleaved), n={n}"] = step
+            inter.append([n, i["femheat_assembly_s"], i["plain_assembly_s"], asm,
+                          i["femheat_factorization_s"], i["plain_factorization_s"], fact,
+                          1e3 * i["femheat_step_s"], 1e3 * i["plain_step_s"], step,
+                          i["energy_rel_diff"]])
+        if f and p:
+            mem = f["peak_rss_gb"] / p["peak_rss_gb"]
+            ratios[f"peak memory femheat/plain, n={n}"] = mem
+            rows.append([n, f["unknowns"], f.get("solver", ""), f["assembly_s"], p["assembly_s"],
+                         f["factorization_s"], p["factorization_s"], 1e3 * f["step_best_s"],
+                         1e3 * p["step_best_s"], f["peak_rss_gb"], p["peak_rss_gb"], mem,
+                         abs(f["energy"] / p["energy"] - 1)])
+    return {"ratios": ratios, "tables": [
+        _table("femheat and the plain scikit-fem script alternated in one process (best of the "
+               "repeats)",
+               ["n", "femheat asm s", "plain asm s", "asm femheat/plain", "femheat fact. s",
+                "plain fact. s", "fact. femheat/plain", "femheat step ms", "plain step ms",
+                "step femheat/plain", "energy rel. diff"], inter),
+        _table("Separate processes (peak memory of each run alone)",
+               ["n", "unknowns", "solver", "femheat asm s", "plain asm s", "femheat fact. s",
+                "plain fact. s", "femheat step ms", "plain step ms", "femheat GB", "plain GB",
+                "memory femheat/plain", "energy rel. diff"], rows)]}
+
+
+def extract_memory_modes(raw: dict) -> dict:
+    """bench_memory.py: a Crank–Nicolson step with M = 8 memory modes against M = 1."""
+    runs = raw["runs"]
+    return {"ratios": {f"step M=8 / M=1 (median), n={raw['n']}": raw["median_ratio"]},
+            "tables": [
+        _table(f"Memory model, n = {raw['n']} ({raw['flux_dofs']:,} flux + "
+               f"{raw['temperature_dofs']:,} temperature DOFs), {raw['steps']} alternated "
+               "Crank–Nicolson steps",
+               ["modes", "setup s", "step best ms", "step median ms"],
+               [[int(M), r["setup_s"], 1e3 * r["step_best_s"], 1e3 * r["step_median_s"]]
+                for M, r in runs.items()] + [["M=8 / M=1", None, raw["best_ratio"],
+                                              raw["median_ratio"]]])]}
+
+
 def extract_cases(raw: dict) -> dict:
     return {"ratios": {}, "tables": [_table("Case scripts (wall time, no baseline)",
                                             ["case", "best s", "median s"],
@@ -454,6 +507,11 @@ BENCHMARKS: dict[str, Benchmark] = {
                                 ["--full"], extract_homogenization),
     "gk_iterative": Benchmark("bench_gk_iterative.py", ["--quick"], [], extract_gk_iterative),
     "cases": Benchmark("bench_cases.py", ["--quick"], [], extract_cases),
+    "mcv_assembly": Benchmark("bench_mcv_assembly.py",
+                              ["--sizes", "125", "250", "--steps", "20", "--repeats", "2",
+                               "--skip", "femheat-superlu", "direct"], ["--full"],
+                              extract_mcv_assembly),
+    "memory_modes": Benchmark("bench_memory.py", ["--quick"], [], extract_memory_modes),
 }
 
 
