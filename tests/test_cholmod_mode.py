@@ -150,8 +150,9 @@ def test_without_libamd_auto_is_supernodal_with_cholmods_ordering(monkeypatch):
     assert np.allclose(solve(b), ref, rtol=1e-12, atol=0)
 
 
-def test_time_loops_pass_their_step_count(monkeypatch):
-    system = channel(10)
+@pytest.fixture
+def solve_counts(monkeypatch) -> list:
+    """The ``solves`` each mode choice is made for, in order (a spy on the cost model)."""
     seen = []
     real = fz.choose_cholmod_mode
 
@@ -160,6 +161,12 @@ def test_time_loops_pass_their_step_count(monkeypatch):
         return real(stats, solves)
 
     monkeypatch.setattr(fz, "choose_cholmod_mode", spy)
+    return seen
+
+
+def test_time_loops_pass_their_step_count(solve_counts):
+    system = channel(10)
+    seen = solve_counts
     SYMBOLIC.clear()
     states = list(fh.theta_steps(system, 1e-3, 7e-3, theta=1.0))
     assert len(states) == 8
@@ -169,23 +176,14 @@ def test_time_loops_pass_their_step_count(monkeypatch):
     assert seen in ([fz.STEPPING_SOLVES], [])
 
 
-def test_the_steady_solve_passes_its_iteration_count(monkeypatch):
+def test_the_steady_solve_passes_its_iteration_count(solve_counts):
     """The augmented-Lagrangian steady solve factorizes K_r for AL_SOLVES solves (and
     its temperature recovery for one); it takes about that many iterations."""
     from femheat.solve.steady import AL_SOLVES
 
-    system = channel(10)
-    seen = []
-    real = fz.choose_cholmod_mode
-
-    def spy(stats, solves=1):
-        seen.append(solves)
-        return real(stats, solves)
-
-    monkeypatch.setattr(fz, "choose_cholmod_mode", spy)
-    fh.solve_steady(system)
+    fh.solve_steady(channel(10))
     if fz.fill_statistics(sp.identity(3, format="csc")) is not None:
-        assert seen == [AL_SOLVES, 1]
+        assert solve_counts == [AL_SOLVES, 1]
     assert 2 <= AL_SOLVES <= 10
 
 
