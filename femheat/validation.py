@@ -6,12 +6,15 @@ to fix it; none uses ``assert``.
 
 from __future__ import annotations
 
+import os
+from typing import Optional, Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .errors import FemheatInputError
 
-__all__ = ["finite_array", "nonnegative", "positive", "spd_tensor"]
+__all__ = ["finite_array", "nonnegative", "positive", "spd_tensor", "setting"]
 
 
 def _show(value) -> str:
@@ -97,3 +100,17 @@ def theta_and_step(theta: ArrayLike, dt: ArrayLike, prefix: str = "") -> tuple[f
     if dt <= 0:
         raise FemheatInputError(f"{prefix}dt must be > 0 s, got {dt}")
     return theta, dt
+
+
+def setting(env: str, choices: Sequence[str], given: Optional[str] = None,
+            label: str = "") -> str:
+    """One of ``choices`` (the first is the default): ``given`` if not None (an argument
+    called ``label``), else the environment variable ``env``; case and surrounding
+    spaces ignored, anything else refused naming where it came from."""
+    raw = given if given is not None else os.environ.get(env, "")
+    choice = raw.strip().lower() or choices[0]
+    if choice not in choices:
+        raise FemheatInputError(f"{env if given is None else label} = {choice!r}: use one "
+                                f"of {', '.join(choices)}")
+    return choice
+

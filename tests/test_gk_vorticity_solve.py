@@ -12,7 +12,7 @@ import scipy.sparse.linalg as spla
 import skfem
 
 import femheat as fh
-from femheat.errors import SolverError
+from femheat.errors import FemheatInputError, SolverError
 from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
 from femheat.solve.augmented import factorize_augmented
 from femheat.solve.factorization import direct_solver
@@ -93,7 +93,8 @@ def test_steady_solve_with_the_augmented_factorization(monkeypatch):
 def test_the_choice_is_refused_when_misspelt(monkeypatch):
     system = _bilayer_system()
     monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "elimnated")
-    with pytest.raises(SolverError, match="FEMHEAT_VORTICITY_SOLVE.*'augmented' or 'formed'"):
+    with pytest.raises(FemheatInputError,
+                       match="FEMHEAT_VORTICITY_SOLVE = 'elimnated': use one of augmented, formed"):
         fh.ThetaScheme(system, 1e-3, 1.0, steps=100)
     monkeypatch.delenv("FEMHEAT_VORTICITY_SOLVE")
     assert fh.ThetaScheme(system, 1e-3, 1.0, steps=3)._solve.augmented  # the default

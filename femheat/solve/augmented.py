@@ -33,7 +33,6 @@ solver and the memory model's coupled modes factorize the formed operator.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Callable
 
 import numpy as np
@@ -41,20 +40,21 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import SolverError
+from ..validation import setting
 from .factorization import direct_solver
 
-__all__ = ["factorize_augmented", "prefer_augmented"]
+__all__ = ["factorize_augmented", "prefer_augmented", "VORTICITY_SOLVE_ENV"]
 
 log = logging.getLogger(__name__)
+
+#: Environment variable choosing how the vorticity form is solved.
+VORTICITY_SOLVE_ENV = "FEMHEAT_VORTICITY_SOLVE"
+
 
 def prefer_augmented() -> bool:
     """Whether to factorize the augmented system (default) or the formed operator:
     ``FEMHEAT_VORTICITY_SOLVE`` = ``"augmented"`` or ``"formed"`` chooses."""
-    choice = os.environ.get("FEMHEAT_VORTICITY_SOLVE", "").strip().lower()
-    if choice in ("", "augmented", "formed"):
-        return choice != "formed"
-    raise SolverError(f"FEMHEAT_VORTICITY_SOLVE = {choice!r}; use 'augmented' or "
-                      "'formed' (or leave it unset)")
+    return setting(VORTICITY_SOLVE_ENV, ("augmented", "formed")) == "augmented"
 
 
 def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, w: np.ndarray,
@@ -78,27 +78,21 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, w: np.ndarray,
         from sksparse.cholmod import CholmodError, cholesky
 
         try:
-            factor = cholesky(aug, mode="simplicial", ordering_method="amd")
+            inner, mode = cholesky(aug, mode="simplicial", ordering_method="amd"), "ldl"
         except CholmodError as exc:  # a zero pivot: not quasi-definite after all
             raise SolverError(f"augmented LDL^T factorization failed ({exc})") from None
-        mode = "ldl"
-
-        def solve(b: np.ndarray) -> np.ndarray:
-            rhs = np.zeros((n + m,) + np.shape(b)[1:], dtype=np.result_type(b, float))
-            rhs[:n] = b
-            return factor(rhs)[:n]
-    else:
+    else:  # LU with partial pivoting (the second block is negative definite)
         try:
-            lu = spla.splu(aug, permc_spec="MMD_AT_PLUS_A",
-                           options=dict(SymmetricMode=True))
+            inner = spla.splu(aug, permc_spec="MMD_AT_PLUS_A",
+                              options=dict(SymmetricMode=True)).solve
         except RuntimeError as exc:
             raise SolverError(f"augmented LU factorization failed ({exc})") from None
         mode = None
 
-        def solve(b: np.ndarray) -> np.ndarray:
-            rhs = np.zeros((n + m,) + np.shape(b)[1:], dtype=np.result_type(b, float))
-            rhs[:n] = b
-            return lu.solve(rhs)[:n]
+    def solve(b: np.ndarray) -> np.ndarray:
+        rhs = np.zeros((n + m,) + np.shape(b)[1:], dtype=np.result_type(b, float))
+        rhs[:n] = b
+        return inner(rhs)[:n]
     solve.backend, solve.mode, solve.augmented = solver, mode, True
     solve.shared_symbolic = False
     log.debug("augmented %d + %d factorization (%s %s)", n, m, solver, mode or "")

@@ -17,7 +17,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import FemheatInputError
+from ..validation import setting
 
 __all__ = ["CHOLMOD_MODE_ENV", "cholmod_mode", "FillStatistics", "fill_statistics",
            "CHOLMOD_COST", "SIMPLICIAL_MARGIN", "choose_cholmod_mode"]
@@ -43,13 +43,7 @@ def _cholmod():
 def cholmod_mode(mode: str | None = None) -> str:
     """CHOLMOD's factorization requested by ``mode`` or, if None, ``FEMHEAT_CHOLMOD_MODE``:
     ``"auto"`` (default), ``"supernodal"`` or ``"simplicial"``."""
-    choice = (mode if mode is not None
-              else os.environ.get(CHOLMOD_MODE_ENV, "auto")).strip().lower() or "auto"
-    if choice not in _MODES:
-        raise FemheatInputError(
-            f"{CHOLMOD_MODE_ENV if mode is None else 'mode'} = {choice!r}: "
-            f"use one of {', '.join(_MODES)}")
-    return choice
+    return setting(CHOLMOD_MODE_ENV, _MODES, mode, "mode")
 
 
 class FillStatistics(NamedTuple):

@@ -77,6 +77,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from ..errors import FemheatInputError, SolverError
+from ..validation import setting
 from .cholmod_mode import (CHOLMOD_COST, CHOLMOD_MODE_ENV, SIMPLICIAL_MARGIN, FillStatistics,
                            choose_cholmod_mode, cholmod_mode, fill_statistics)
 
@@ -125,12 +126,7 @@ def direct_solver(backend: str | None = None) -> str:
     is ``"auto"`` (CHOLMOD where scikit-sparse is installed, else SuperLU),
     ``"cholmod"`` or ``"superlu"``.
     """
-    choice = (backend if backend is not None
-              else os.environ.get(DIRECT_SOLVER_ENV, "auto")).strip().lower() or "auto"
-    if choice not in _BACKENDS:
-        raise FemheatInputError(
-            f"{DIRECT_SOLVER_ENV if backend is None else 'backend'} = {choice!r}: "
-            f"use one of {', '.join(_BACKENDS)}")
+    choice = setting(DIRECT_SOLVER_ENV, _BACKENDS, backend, "backend")
     if choice == "superlu":
         return "superlu"
     if _cholmod() is None:
