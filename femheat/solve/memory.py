@@ -88,7 +88,6 @@ class MemoryScheme:
         B, Gt = system.divergence, system.gradient.T
         Cinv = system.capacity_inverse
         S = (Gt @ Cinv @ B).tocsr()
-        common = (theta * ops.external + (theta**2 * dt) * S).tocsr()
         self._Rext = (-(1 - theta) * ops.external - (theta * (1 - theta) * dt) * S).tocsr()
         self._G = sp.csr_matrix(Gt)
         self._H = (Cinv @ B).tocsr()
@@ -102,14 +101,15 @@ class MemoryScheme:
             self._Ps = Ps[free]
             rotation = system.rotation if (system.rotation is not None and system.symmetric
                                            and prefer_augmented()) else None
+            # GK vorticity form: ω kept as an unknown (femheat.solve.augmented), K
+            # formed from A₀ − P, the rotation part Cᵀ diag(w) C in factors
+            external = ops.external if rotation is None else system.resistance_base - ops.bulk
+            K = (Ps + theta * external + (theta**2 * dt) * S).tocsr()
             if rotation is None:
-                K = (Ps + common).tocsr()
                 self._solve = factorize(K[free][:, free], system.symmetric, solves=solves)
                 self._K_fe = K[free][:, ess]
-            else:  # GK vorticity form: ω kept as an unknown (femheat.solve.augmented)
+            else:
                 C, w = rotation
-                external0 = system.resistance_base - ops.bulk  # A₀ − P: no rotation part
-                K = (Ps + theta * external0 + (theta**2 * dt) * S).tocsr()
                 Cf = C[:, free].tocsc()
                 self._solve = factorize_augmented(K[free][:, free], Cf, theta * w)
                 self._K_fe = (K[free][:, ess] + theta * (Cf.T @ sp.diags(w) @ C[:, ess])).tocsr()
@@ -118,6 +118,7 @@ class MemoryScheme:
                      ops.count, free.size, free.size)
             return
         n, M = system.n_flux, ops.count
+        common = (theta * ops.external + (theta**2 * dt) * S).tocsr()
         self._lhs = [(Tm / dt + theta * Pm).tocsr() for Tm, Pm in zip(ops.inertia, ops.resistance)]
         self._rhs = [(Tm / dt - (1 - theta) * Pm).tocsr()
                      for Tm, Pm in zip(ops.inertia, ops.resistance)]
