@@ -1,16 +1,19 @@
 r"""The GK viscous term in vorticity form (``viscous = "vorticity"``,
-:mod:`femheat.assembly.vorticity`): RT0 × P0 with a lumped P1 vorticity.
+:mod:`femheat.assembly.vorticity`): RT0 × P0 with a lumped P1 vorticity (degree 0),
+BDM2 × P1DG with a lumped P3 vorticity (degree 1).
 
 Proven here against exact solutions:
 
 * the quasi-static temperature spectrum has no spurious slow modes (the strict xfail
-  of the interior penalty in ``tests/test_gk_modes.py``), for β = 0 and 2;
+  of the interior penalty in ``tests/test_gk_modes.py``), for β = 0 and 2, degree 0
+  and 1;
 * manufactured smooth solutions (steady cos mode, heterogeneous κ(x), l(x) strip)
-  converge at O(h) in T and q, and the transient GK temperature is within 2× the
-  Fourier model's error on the same mesh for l/h from 0.1 to 9.6;
+  converge at O(h) in T and q at degree 0, O(h²) in T and O(h³) in q at degree 1,
+  and the transient GK temperature is within 2× the Fourier model's error on the
+  same mesh for l/h from 0.1 to 9.6;
 * wall conditions: phonon Poiseuille flow between no-slip walls (cosh profile), with
   a slip length, and heat Couette flow driven by a prescribed tangential flux (sinh
-  profile), each converging at O(h) in q and with the heat flow;
+  profile), each converging at O(h^(k+1)) in q and with the heat flow;
 * a divergence-free vortex decays at the GK rate (1 + 2l²k²)/τ (G5) with the
   temperature uniform to round-off; energy is conserved to round-off; a Kapitza
   bilayer gives the series-resistance heat flow to round-off;
@@ -30,6 +33,7 @@ import skfem.helpers
 
 import femheat as fh
 from femheat.assembly import forms
+from femheat.assembly.vorticity import vorticity_element
 from femheat.errors import FemheatInputError
 from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
 from tests.test_gk_temperature import _orders, _relative_l2, cos_mode, strip
@@ -43,11 +47,12 @@ def _square(n: int, length: float = 1.0, **boundaries):
 
 
 # ------------------------------------------------------------------ spectrum
-def quasi_static_rates(n: int, beta: int, viscous: str, ell2: float = 0.1) -> np.ndarray:
+def quasi_static_rates(n: int, beta: int, viscous: str, ell2: float = 0.1,
+                       degree: int = 0) -> np.ndarray:
     """Rates of dT/dt = −C⁻¹ B A⁻¹ Bᵀ T (τ = 0, insulated free-slip unit square)."""
     material = fh.Material(1.0, 1.0, 0.0, nonlocal_length=math.sqrt(ell2))
     problem = fh.HeatProblem(_square(n), {"domain": material}, {"walls": fh.Insulated()},
-                             model="gk", degree=0, beta=beta, viscous=viscous)
+                             model="gk", degree=degree, beta=beta, viscous=viscous)
     system = fh.assemble(problem)
     free = system.free_dofs
     A = system.resistance[free][:, free].toarray()
@@ -56,14 +61,16 @@ def quasi_static_rates(n: int, beta: int, viscous: str, ell2: float = 0.1) -> np
                                          system.capacity.toarray()))
 
 
+@pytest.mark.parametrize("degree", [0, 1])
 @pytest.mark.parametrize("beta", [0, 2])
-def test_no_spurious_slow_temperature_modes(beta):
+def test_no_spurious_slow_temperature_modes(beta, degree):
     """Continuum rates K²/(1 + (1 + β)l²K²): slowest nonzero π²/(1 + (1 + β)π²l²) =
     4.9678 (β = 0) / 2.4916 (β = 2), all below 1/((1 + β)l²). Measured slowest nonzero
-    discrete rate 4.9479 / 2.4869 at n = 8 (the interior penalty: 1.17 / 0.95)."""
+    discrete rate at n = 8, degree 0: 4.9479 / 2.4869; degree 1 (BDM2, P3 vorticity):
+    4.96724 / 2.49178 (the interior penalty: 1.17 / 0.95 at degree 0)."""
     ell2 = 0.1
     physical = math.pi**2 / (1 + (1 + beta) * math.pi**2 * ell2)
-    rates = quasi_static_rates(8, beta, "vorticity", ell2)
+    rates = quasi_static_rates(8, beta, "vorticity", ell2, degree)
     assert abs(rates[0]) <= 1e-10 * rates[-1], f"mean-temperature mode rate {rates[0]:.2e}"
     assert abs(rates[1] / physical - 1) <= 1e-2, (
         f"beta {beta}: slowest nonzero rate {rates[1]:.4f}, physical {physical:.4f}; "
@@ -86,6 +93,23 @@ def test_steady_cos_mode_and_heterogeneous_strip_converge_at_first_order(beta):
             f"{name}, beta {beta}: T errors {eT} orders {_orders(eT)}; q errors {eq} "
             f"orders {_orders(eq)}")
         assert eT[-1] <= 0.02 and eq[-1] <= 0.03, f"{name}: finest errors {eT[-1]}, {eq[-1]}"
+
+
+@pytest.mark.parametrize("beta", [0, 2])
+def test_degree_one_converges_at_second_order_in_t_and_third_in_q(beta):
+    """BDM2 × P1DG × lumped P3 vorticity. Measured T / q relative L2 errors, n = 8, 16,
+    32: cos mode (l = 0.2) 9.9e-3 / 2.5e-3 / 6.2e-4 and 8.3e-4 / 1.1e-4 / 1.3e-5
+    (orders 2.0 / 3.0; the interior penalty: 1.06e-2 ... 6.7e-4 and 9.6e-4 ... 1.6e-5);
+    heterogeneous strip (β = 0) 1.9e-3 / 4.8e-4 / 1.2e-4 and 2.3e-4 / 2.9e-5 / 3.6e-6."""
+    errs = [cos_mode("gk", n, 1, ell=0.2, beta=beta, rate=0.0, viscous="vorticity")
+            for n in (8, 16, 32)]
+    errs_strip = [strip(n, 1, beta, viscous="vorticity") for n in (8, 16, 32)]
+    for name, e in (("cos mode", errs), ("strip", errs_strip)):
+        eT, eq = [x[0] for x in e], [x[1] for x in e]
+        assert min(_orders(eT)) >= 1.9 and min(_orders(eq)) >= 2.8, (
+            f"{name}, beta {beta}: T errors {eT} orders {_orders(eT)}; q errors {eq} "
+            f"orders {_orders(eq)}")
+        assert eT[-1] <= 1e-3 and eq[-1] <= 3e-5, f"{name}: finest errors {eT[-1]}, {eq[-1]}"
 
 
 def _centroid_error(n: int, viscous: str, ell: float = 0.2, beta: int = 2,
@@ -118,16 +142,18 @@ def test_cell_means_superconverge_like_fourier():
     assert _centroid_error(16, "penalty") > 10 * errors[1]  # the first-order form
 
 
+@pytest.mark.parametrize("degree", [0, 1])
 @pytest.mark.parametrize("ell", [0.0125, 0.6])
-def test_transient_temperature_matches_fourier(ell):
+def test_transient_temperature_matches_fourier(ell, degree):
     """Crank–Nicolson cos mode (τ = 0.1, t_end = 0.5), l/h = 0.1 (l = 0.0125, n = 8) to
-    9.6 (l = 0.6, n = 16): measured GK / Fourier error ratios 0.999–1.000, order 1.0."""
-    fourier = [cos_mode("fourier", n, 0)[0] for n in (8, 16)]
+    9.6 (l = 0.6, n = 16): measured GK / Fourier error ratios 0.999–1.000, order 1.0
+    (degree 0) and 2.0 (degree 1)."""
+    fourier = [cos_mode("fourier", n, degree)[0] for n in (8, 16)]
     for beta in (0, 2):
-        gk = [cos_mode("gk", n, 0, ell=ell, beta=beta, viscous="vorticity")[0]
+        gk = [cos_mode("gk", n, degree, ell=ell, beta=beta, viscous="vorticity")[0]
               for n in (8, 16)]
         ratio = [g / f for g, f in zip(gk, fourier)]
-        assert max(ratio) <= 1.2 and _orders(gk)[0] >= 0.9, (
+        assert max(ratio) <= 1.2 and _orders(gk)[0] >= 0.9 + degree, (
             f"l = {ell}, beta = {beta}: GK T errors {gk}, Fourier {fourier}, ratios {ratio}")
 
 
@@ -135,7 +161,7 @@ def test_transient_temperature_matches_fourier(ell):
 CH_L, CH_W, CH_L_NL, CH_KAPPA = 2.0, 1.0, 0.3, 1.5
 
 
-def channel(n: int, side_wall, top_wall=None, dT: float = 1.0):
+def channel(n: int, side_wall, top_wall=None, dT: float = 1.0, degree: int = 0):
     """[0, L] × [−W/2, W/2] (2n × n cells), T = dT, 0 at the ends (q·t = 0 there),
     ``side_wall`` on y = −W/2 (and on y = +W/2 unless ``top_wall``). Returns the system
     and the steady state."""
@@ -153,7 +179,7 @@ def channel(n: int, side_wall, top_wall=None, dT: float = 1.0):
         regions, {"domain": material},
         {"inlet": fh.Temperature(dT), "outlet": fh.Temperature(0.0),
          "top": fh.Insulated(), "bottom": fh.Insulated()},
-        model="gk", degree=0, beta=2, walls=walls, viscous="vorticity")
+        model="gk", degree=degree, beta=2, walls=walls, viscous="vorticity")
     system = fh.assemble(problem)
     return system, fh.solve_steady(system)
 
@@ -178,7 +204,11 @@ def test_poiseuille_flow_between_walls(wall, coefficient):
     """No-slip and slip-length (C_s = 0.5) walls, W/l = 3.33, ΔT = 1 K, n = 8, 16, 32:
     relative L2 flux errors 1.18e-1 / 5.83e-2 / 2.91e-2 (no-slip) and 6.0e-2 / 3.0e-2 /
     1.5e-2 (slip), order 1.0; the heat flow ∫ q_x dy = κG W (1 − (2A l/W) sinh(W/2l))
-    to 2.7e-2 / 7.0e-3 / 1.8e-3 (no-slip) and 9.5e-3 / 2.4e-3 / 6.1e-4 (order 2)."""
+    to 2.7e-2 / 7.0e-3 / 1.8e-3 (no-slip) and 9.5e-3 / 2.4e-3 / 6.1e-4 (order 2).
+    Degree 1 (n = 4, 8, 16): flux 1.7e-2 / 4.2e-3 / 1.05e-3 (no-slip) and 8.4e-3 /
+    2.1e-3 / 5.4e-4 (slip), order 2.0 (the lumped vorticity mass at the wall; the
+    interior penalty reaches O(h³) there); heat flow 1.1e-3 / 2.2e-4 / 3.3e-5 (no-slip),
+    4e-5 / 2e-7 / 1e-7 (slip)."""
     exact = _poiseuille(coefficient)
     h = CH_W / (2 * CH_L_NL)
     a = 1.0 / (math.cosh(h) + coefficient * math.sinh(h))
@@ -216,21 +246,24 @@ def test_couette_flow_from_prescribed_tangential_flux():
 
 
 # --------------------------------------------------- vortex, energy, Kapitza
-def test_vortex_decays_at_the_gk_rate_with_uniform_temperature():
+@pytest.mark.parametrize("degree", [0, 1])
+def test_vortex_decays_at_the_gk_rate_with_uniform_temperature(degree):
     """ψ = sin kx sin ky on [0, π/k]² (free slip, insulated), q = curl ψ: div q = 0,
     ∇²q = −2k²q, so q ∝ exp(−(1 + 2l²k²)t/τ) and T stays uniform. The initial flux is
-    curl ψ_h (ψ_h the P1 interpolant; in RT0 exactly, discretely divergence-free),
+    curl ψ_h (ψ_h the P1 / P3 interpolant; in RT0 / BDM2 exactly, discretely
+    divergence-free),
     q_h = M⁻¹Cᵀψ_h; the L² projection of curl ψ is not divergence-free and would move T
-    by O(h). Crank–Nicolson; measured amplitude error after one e-fold."""
+    by O(h). Crank–Nicolson; measured amplitude error after one e-fold: 4.4e-3 /
+    1.1e-3 at n = 16 / 32 (degree 0), 5.6e-3 / 3.2e-4 at n = 2 / 4 (degree 1)."""
     k, tau, ell2 = 2.0, 0.5, 0.2
     rate = (1 + 2 * ell2 * k * k) / tau
     t_end = 1.0 / rate
     errors = []
-    for n in (16, 32):
+    for n in ((16, 32) if degree == 0 else (2, 4)):
         regions = _square(n, math.pi / k)
         material = fh.Material(2.0, 3.0, tau, nonlocal_length=math.sqrt(ell2))
         problem = fh.HeatProblem(regions, {"domain": material}, {"walls": fh.Insulated()},
-                                 model="gk", degree=0, beta=2, viscous="vorticity")
+                                 model="gk", degree=degree, beta=2, viscous="vorticity")
         system = fh.assemble(problem)
         qb = system.flux_basis
 
@@ -240,10 +273,11 @@ def test_vortex_decays_at_the_gk_rate_with_uniform_temperature():
 
         qe = vortex(qb.global_coordinates().value)
         norm = float((np.sum(qe * qe, axis=0) * qb.dx).sum())
-        wb = skfem.Basis(qb.mesh, skfem.ElementTriP1(), intorder=4)
+        wb = skfem.Basis(qb.mesh, vorticity_element(degree), intorder=4 + 2 * degree)
+        qb = skfem.Basis(qb.mesh, qb.elem, quadrature=(wb.X, wb.W))
         C = forms.flux_curl_coupling.assemble(qb, wb)
         M = skfem.BilinearForm(lambda u, v, w: skfem.helpers.dot(u, v)).assemble(qb)
-        psi = np.sin(k * qb.mesh.p[0]) * np.sin(k * qb.mesh.p[1])
+        psi = np.sin(k * wb.doflocs[0]) * np.sin(k * wb.doflocs[1])
         flux = scipy.sparse.linalg.spsolve(M.tocsc(), C.T @ psi)
         T0 = fh.initial_state(system, temperature=300.0).temperature
         init = fh.State(0.0, T0, flux)
@@ -256,13 +290,32 @@ def test_vortex_decays_at_the_gk_rate_with_uniform_temperature():
     assert errors[-1] <= 2e-3 and errors[0] / errors[1] >= 3, f"amplitude errors {errors}"
 
 
-def test_energy_is_conserved_to_round_off():
+def test_degree_one_walls_converge_at_second_order():
+    """The Poiseuille and Couette channels of the tests above at degree 1: flux orders
+    >= 1.9, heat flows to <= 1e-3 (numbers in test_poiseuille_flow_between_walls)."""
+    U = 2.0
+    cases = [
+        ("no-slip", dict(side_wall=NoSlip()), _poiseuille(0.0)),
+        ("slip", dict(side_wall=SlipLength(0.5)), _poiseuille(0.5)),
+        ("couette", dict(side_wall=NoSlip(), top_wall=TangentialFlux((U, 0.0)), dT=0.0),
+         lambda y: U * np.sinh((y + CH_W / 2) / CH_L_NL) / math.sinh(CH_W / CH_L_NL))]
+    for name, kw, exact in cases:
+        errors = []
+        for n in (4, 8, 16):
+            system, state = channel(n, degree=1, **kw)
+            errors.append(_flux_error(system, state, exact))
+        assert min(_orders(errors)) >= 1.9 and errors[-1] <= 1.5e-3, (
+            f"{name}: degree-1 flux errors {errors} orders {_orders(errors)}")
+
+
+@pytest.mark.parametrize("degree", [0, 1])
+def test_energy_is_conserved_to_round_off(degree):
     """Insulated square, random initial flux, Crank–Nicolson: ∫C T changes by
     round-off only (every cell's balance is exact in the mixed form)."""
     rng = np.random.default_rng(3)
     material = fh.Material(1.0, 2.0, 0.1, nonlocal_length=0.2)
     problem = fh.HeatProblem(_square(8), {"domain": material}, {"walls": fh.Insulated()},
-                             model="gk", degree=0, beta=0, viscous="vorticity")
+                             model="gk", degree=degree, beta=0, viscous="vorticity")
     system = fh.assemble(problem)
     init = fh.initial_state(system, temperature=1.0)
     flux = rng.standard_normal(system.flux_basis.N)
@@ -274,8 +327,9 @@ def test_energy_is_conserved_to_round_off():
         assert abs(float(e @ state.temperature) - e0) <= 1e-12 * abs(e0)
 
 
+@pytest.mark.parametrize("degree", [0, 1])
 @pytest.mark.parametrize("ell_a", [0.1, 0.0])
-def test_kapitza_bilayer_series_resistance(ell_a):
+def test_kapitza_bilayer_series_resistance(ell_a, degree):
     """Two layers (κ 1 and 3, l = ell_a and 0.3; l = 0 makes layer a an MCV region,
     its vertices stress-free) behind R_K = 0.2 m² K/W: the uniform flux
     ΔT / (L1/κ1 + R + L2/κ2) to round-off (it carries no vorticity)."""
@@ -289,7 +343,7 @@ def test_kapitza_bilayer_series_resistance(ell_a):
         regions, {"a": fh.Material(1.0, nonlocal_length=ell_a),
                   "b": fh.Material(3.0, nonlocal_length=0.3)},
         {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "sides": fh.Insulated()},
-        interfaces={"gap": fh.KapitzaResistance(0.2)}, model="gk", degree=0,
+        interfaces={"gap": fh.KapitzaResistance(0.2)}, model="gk", degree=degree,
         viscous="vorticity")
     system = fh.assemble(problem)
     state = fh.solve_steady(system)
@@ -311,7 +365,6 @@ def _problem(**kw):
 
 @pytest.mark.parametrize("kw, match", [
     (dict(viscous="hodge"), r"model\.viscous = 'hodge' is unknown"),
-    (dict(degree=1), r"degree 0 .* model\.degree = 1"),
     (dict(penalty=4.0), r"model\.penalty = 4\.0 has no effect"),
     (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3)), r"2D triangle"),
     (dict(material=fh.Material([[1.0, 0.0], [0.0, 2.0]], 1.0, 0.1, nonlocal_length=0.1)),

@@ -123,10 +123,6 @@ def check_vorticity(problem) -> None:
         raise FemheatInputError(
             f"{_WHERE} is Cartesian only; use viscous = 'penalty' with "
             "mesh.coordinates = 'axisymmetric'")
-    if problem.degree != 0:
-        raise FemheatInputError(
-            f"{_WHERE} is available at degree 0 (RT0 x P0 x P1 vorticity) only, got "
-            f"model.degree = {problem.degree}; use degree = 0 or viscous = 'penalty'")
     if problem.penalty != 1.0:
         raise FemheatInputError(
             f"model.penalty = {problem.penalty} has no effect with {_WHERE} (no penalty); "
@@ -167,21 +163,32 @@ def _p1_gradients(mesh: skfem.Mesh) -> np.ndarray:
     return np.stack([-(g1 + g2), g1, g2], axis=1)
 
 
+def vorticity_element(degree: int) -> skfem.Element:
+    """The vorticity space of the flux pair at ``degree``: continuous P1 with RT0
+    (degree 0), continuous P3 with BDM2 (degree 1); curl of it lies in the flux space."""
+    return skfem.ElementTriP1() if degree == 0 else skfem.ElementTriP3()
+
+
+@LinearForm
+def _lumped_mass(phi, w):
+    return w.weight * phi
+
+
 def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                        ) -> tuple[sp.csr_matrix, Optional[Callable[[float], np.ndarray]],
                                   Optional[tuple[sp.csr_matrix, np.ndarray]]]:
     """(G, load, rotation): the grad-div part G of the viscous flux block, the load of
     prescribed tangential fluxes (None without
     :class:`~femheat.physics.conditions.TangentialFlux` walls) and the rotation part
-    as its factors (C, w): V = G + Cᵀ diag(w) C, w = M_ω⁻¹ on the active vertices
-    (None where no cell is viscous); see the module docstring. A solver may keep ω =
-    diag(w) C q as an unknown instead of forming CᵀwC, whose pattern (each edge with
-    the edges of its vertices' patches) fills ~3x more in a factorization
-    (:func:`~femheat.solve.augmented.factorize_augmented`). ``qb`` is the RT0 flux
-    basis of a 2D triangle mesh. Both parts
+    as its factors (C, w): V = G + Cᵀ diag(w) C, w = M_ω⁻¹ on the active vorticity
+    DOFs (None where no cell is viscous); see the module docstring. A solver may keep
+    ω = diag(w) C q as an unknown instead of forming CᵀwC, whose pattern (each flux
+    DOF with those of its vertices' patches) fills ~3x more in a factorization
+    (:func:`~femheat.solve.augmented.factorize_augmented`). ``qb`` is the flux basis
+    (RT0 at degree 0, BDM2 at degree 1) of a 2D triangle mesh. At degree 0 both parts
     are assembled cell by cell from closed forms (RT0 divergences and P1 gradients are
     constant on a cell): ∫_K ψ_j·curl φ_i = curl φ_i · ∫_K ψ_j and
-    ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν."""
+    ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν; at degree 1 by quadrature."""
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     x = qb.global_coordinates().value
@@ -196,26 +203,28 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     area = qb.dx.sum(axis=1)
     nu_int = (nu * qb.dx).sum(axis=1)  # ∫_K ν
     nu_cell, ell_cell = nu_int / area, (ell * qb.dx).sum(axis=1) / area
-    dofs = qb.element_dofs
-    means, divs = _rt0_cell_data(qb)
-    # cell divergences D (n_cells × n_q): the grad-div part is Dᵀ diag((1+β)∫_K ν) D
-    ncell = area.size
-    D = sp.csr_matrix((divs.T.ravel(), dofs.T.ravel(), 3 * np.arange(ncell + 1)),
-                      shape=(ncell, qb.N))
-    grad_div = (1 + problem.beta) * nu_int
-    G = (D.T @ sp.diags(grad_div) @ D).tocsr()
+    degree = problem.degree
+    if degree == 0:
+        dofs = qb.element_dofs
+        means, divs = _rt0_cell_data(qb)
+        # cell divergences D (n_cells × n_q): the grad-div part is Dᵀ diag((1+β)∫_K ν) D
+        ncell = area.size
+        D = sp.csr_matrix((divs.T.ravel(), dofs.T.ravel(), 3 * np.arange(ncell + 1)),
+                          shape=(ncell, qb.N))
+        G = (D.T @ sp.diags((1 + problem.beta) * nu_int) @ D).tocsr()
+    else:
+        G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
     if not np.any(nu_cell > 0):
         return G, None, None
 
-    nv = mesh.p.shape[1]
-    # lumped (ν⁻¹ω, φ): |K|/3 ν_K⁻¹ at each vertex of K; ν_K = 0 makes ω = 0 there
+    wb = skfem.CellBasis(mesh, vorticity_element(degree), quadrature=(qb.X, qb.W))
+    # lumped (ν⁻¹ω, φ): ∫_K φ_i / ν_K, positive for P1 (|K|/3) and P3 (|K|/30 at the
+    # vertices, 3|K|/40 on the edges, 9|K|/20 inside); ν_K = 0 makes ω = 0 on K
     viscous = nu_cell > 0
-    # (np.bincount: numpy 2.4's np.add.at with values broadcast against a 2D index
-    # array returned garbage here)
-    share = np.where(viscous, area / (3.0 * np.where(viscous, nu_cell, 1.0)), 0.0)
-    mass = np.bincount(mesh.t.ravel(), np.tile(share, mesh.t.shape[0]), minlength=nv)
-    fixed = np.zeros(nv, dtype=bool)
-    fixed[np.unique(mesh.t[:, ~viscous])] = True
+    inv_nu = np.where(viscous, 1.0 / np.where(viscous, nu_cell, 1.0), 0.0)
+    mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
+    fixed = np.zeros(wb.N, dtype=bool)
+    fixed[np.unique(wb.element_dofs[:, ~viscous])] = True
 
     # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
     facets_of = {}
@@ -228,32 +237,34 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     free_ifaces = [rm.interface(n) for n, k in problem.interfaces.items()
                    if k.tangential == "free"]
     for facets in [stress_free, *free_ifaces]:
-        fixed[mesh.facets[:, facets].ravel()] = True
+        if facets.size:
+            fixed[wb.get_dofs(facets=facets).all()] = True
 
-    # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped to the facet's vertices
+    # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1 and P3)
     for name, wall in problem.walls.items():
-        if not isinstance(wall, SlipLength):
+        if not isinstance(wall, SlipLength) or not facets_of[name].size:
             continue
         facets = facets_of[name]
         cells = mesh.f2t[0, facets]
-        ends = mesh.p[:, mesh.facets[1, facets]] - mesh.p[:, mesh.facets[0, facets]]
-        length = np.linalg.norm(ends, axis=0)
-        coef = np.where(viscous[cells], wall.coefficient * ell_cell[cells]
-                        / np.where(viscous[cells], nu_cell[cells], 1.0), 0.0)
-        for side in (0, 1):
-            mass += np.bincount(mesh.facets[side, facets], 0.5 * length * coef, minlength=nv)
+        coef = wall.coefficient * ell_cell[cells] * inv_nu[cells]
+        fb = skfem.FacetBasis(mesh, wb.elem, facets=facets, intorder=max(order, 3))
+        mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
 
     active = ~fixed & (mass > 0)
-    grads = _p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
-    local = grads[1][:, None] * means[0][None] - grads[0][:, None] * means[1][None]
-    index = np.cumsum(active) - 1  # vertex -> row of the active vertices
-    rows = np.where(active[mesh.t], index[mesh.t], -1)
-    keep = np.broadcast_to((rows >= 0)[:, None, :], local.shape)
-    r = np.broadcast_to(rows[:, None, :], local.shape)[keep]
-    c = np.broadcast_to(dofs[None, :, :], local.shape)[keep]
-    C = sp.csr_matrix((local[keep], (r, c)), shape=(int(active.sum()), qb.N))
+    if degree == 0:
+        grads = _p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
+        local = grads[1][:, None] * means[0][None] - grads[0][:, None] * means[1][None]
+        index = np.cumsum(active) - 1  # vertex -> row of the active vertices
+        rows = np.where(active[mesh.t], index[mesh.t], -1)
+        keep = np.broadcast_to((rows >= 0)[:, None, :], local.shape)
+        r = np.broadcast_to(rows[:, None, :], local.shape)[keep]
+        c = np.broadcast_to(dofs[None, :, :], local.shape)[keep]
+        C = sp.csr_matrix((local[keep], (r, c)), shape=(int(active.sum()), qb.N))
+    else:
+        C = forms.flux_curl_coupling.assemble(qb, wb).tocsr()[active]
+        C.eliminate_zeros()
     inv_mass = 1.0 / mass[active]
-    load = _tangential_load(problem, mesh, order, C, inv_mass, np.nonzero(active)[0])
+    load = _tangential_load(problem, wb, order, C, inv_mass, np.nonzero(active)[0])
     return G, load, (C, inv_mass)
 
 
@@ -262,7 +273,7 @@ def _wall_data(phi, w):
     return w.g * phi
 
 
-def _tangential_load(problem, mesh, order, C, inv_mass, active):
+def _tangential_load(problem, wb, order, C, inv_mass, active):
     """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩."""
     walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
     if not walls:
@@ -270,8 +281,8 @@ def _tangential_load(problem, mesh, order, C, inv_mass, active):
     rm: RegionMesh = problem.regions
     parts = []
     for name, wall in walls:
-        fb = skfem.FacetBasis(mesh, skfem.ElementTriP1(), facets=rm.boundary(name),
-                              intorder=order)
+        fb = skfem.FacetBasis(wb.mesh, wb.elem, facets=rm.boundary(name),
+                              intorder=order + wb.elem.maxdeg - 1)
         where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
         parts.append((fb, wall, where, fb.global_coordinates().value))
     steady = not any(w.time_dependent for _, w, *_ in parts)
@@ -280,7 +291,7 @@ def _tangential_load(problem, mesh, order, C, inv_mass, active):
     def load(t: float) -> np.ndarray:
         if steady and "f" in cache:
             return cache["f"]
-        G = np.zeros(mesh.p.shape[1])
+        G = np.zeros(wb.N)
         for fb, wall, where, xf in parts:
             n = fb.normals
             g = wall.tangential(xf, n, t, where)

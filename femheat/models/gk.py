@@ -89,7 +89,7 @@ def check_axisymmetric_gk(problem: HeatProblem) -> None:
 def gk_problem_elements(problem: HeatProblem) -> tuple[skfem.Element, skfem.Element, int]:
     """The element pair of the viscous term's discretization: BDM_{k+1} × P_k with the
     interior penalty, RT0 × P0 with the vorticity form."""
-    if uses_vorticity(problem):
+    if uses_vorticity(problem) and problem.degree == 0:
         q, t = mixed_elements(problem.regions.mesh, 0)
         return q, t, 1
     return gk_elements(problem.regions.mesh, problem.degree)
