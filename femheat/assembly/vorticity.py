@@ -91,7 +91,8 @@ from ..mesh.regions import RegionMesh
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 
-__all__ = ["VISCOUS_FORMS", "check_vorticity", "vorticity_operator", "uses_vorticity"]
+__all__ = ["VISCOUS_FORMS", "check_vorticity", "vorticity_element", "vorticity_operator",
+           "uses_vorticity"]
 
 #: Discretizations of the viscous (l²) term: the interior penalty of
 #: :mod:`femheat.assembly.gk` (default) and this module's vorticity form.
@@ -105,44 +106,62 @@ def uses_vorticity(problem) -> bool:
     return getattr(problem, "viscous", "penalty") == "vorticity"
 
 
+def _vorticity_obstacles(problem) -> list[FemheatInputError]:
+    """What keeps ``problem`` from the vorticity form, as the errors an explicit
+    ``viscous = "vorticity"`` raises (empty if nothing does)."""
+    out: list[FemheatInputError] = []
+    mesh = problem.regions.mesh
+    if not isinstance(mesh, skfem.MeshTri1):
+        out.append(FemheatInputError(
+            f"{_WHERE} is available on 2D triangle meshes only (got "
+            f"{type(mesh).__name__}); use viscous = 'penalty' in 3D"))
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
+        out.append(FemheatInputError(
+            f"{_WHERE} is Cartesian only; use viscous = 'penalty' with "
+            "mesh.coordinates = 'axisymmetric'"))
+    if problem.penalty != 1.0:
+        out.append(FemheatInputError(
+            f"model.penalty = {problem.penalty} has no effect with {_WHERE} (no penalty); "
+            "remove it"))
+    for name, mat in problem.materials.items():
+        k = mat.conductivity
+        if not callable(k) and not isinstance(k, str) and np.ndim(k) > 0:
+            out.append(FemheatInputError(
+                f"materials.{name}.conductivity: {_WHERE} needs an isotropic (scalar) "
+                f"conductivity, got {np.asarray(k).tolist()!r}; use viscous = 'penalty'"))
+        if getattr(mat, "quartic", 0.0) or getattr(mat, "sextic", 0.0) or \
+                getattr(mat, "ordered", False):
+            out.append(FemheatInputError(
+                f"materials.{name}.landau: the Landau-Khalatnikov terms (b, c, a < 0) are "
+                f"not available with {_WHERE}; use viscous = 'penalty'"))
+    for name, wall in problem.walls.items():
+        if getattr(wall, "normal", None) is not None:
+            out.append(FemheatInputError(
+                f"walls.{name}: a smooth wall normal (weak impermeability) is not "
+                f"available with {_WHERE}; drop normal= or use viscous = 'penalty'"))
+    if not out and any(callable(m.conductivity) or isinstance(m.conductivity, str)
+                       for m in problem.materials.values()):
+        # a conductivity function: its value at the cell centroids decides
+        x = mesh.p[:, mesh.t].mean(axis=1)[:, :, None]
+        if not material_fields(problem.regions, problem.materials, x).isotropic:
+            out.append(FemheatInputError(
+                f"{_WHERE} needs an isotropic conductivity, but a material's conductivity "
+                "evaluates to a tensor; return a scalar, or use viscous = 'penalty'"))
+    return out
+
+
 def check_vorticity(problem) -> None:
     """Refuse, naming the key, what the vorticity form does not cover."""
     viscous = getattr(problem, "viscous", "penalty")
     if viscous not in VISCOUS_FORMS:
         raise FemheatInputError(
             f"model.viscous = {viscous!r} is unknown; use 'penalty' (interior penalty, "
-            "the default) or 'vorticity' (2D, degree 0)")
+            "the default) or 'vorticity' (2D)")
     if viscous != "vorticity":
         return
-    mesh = problem.regions.mesh
-    if not isinstance(mesh, skfem.MeshTri1):
-        raise FemheatInputError(
-            f"{_WHERE} is available on 2D triangle meshes only (got "
-            f"{type(mesh).__name__}); use viscous = 'penalty' in 3D")
-    if getattr(problem, "coordinates", "cartesian") != "cartesian":
-        raise FemheatInputError(
-            f"{_WHERE} is Cartesian only; use viscous = 'penalty' with "
-            "mesh.coordinates = 'axisymmetric'")
-    if problem.penalty != 1.0:
-        raise FemheatInputError(
-            f"model.penalty = {problem.penalty} has no effect with {_WHERE} (no penalty); "
-            "remove it")
-    for name, mat in problem.materials.items():
-        k = mat.conductivity
-        if not callable(k) and not isinstance(k, str) and np.ndim(k) > 0:
-            raise FemheatInputError(
-                f"materials.{name}.conductivity: {_WHERE} needs an isotropic (scalar) "
-                f"conductivity, got {np.asarray(k).tolist()!r}; use viscous = 'penalty'")
-        if getattr(mat, "quartic", 0.0) or getattr(mat, "sextic", 0.0) or \
-                getattr(mat, "ordered", False):
-            raise FemheatInputError(
-                f"materials.{name}.landau: the Landau-Khalatnikov terms (b, c, a < 0) are "
-                f"not available with {_WHERE}; use viscous = 'penalty'")
-    for name, wall in problem.walls.items():
-        if getattr(wall, "normal", None) is not None:
-            raise FemheatInputError(
-                f"walls.{name}: a smooth wall normal (weak impermeability) is not "
-                f"available with {_WHERE}; drop normal= or use viscous = 'penalty'")
+    reasons = _vorticity_obstacles(problem)
+    if reasons:
+        raise reasons[0]
 
 
 def _rt0_cell_data(qb: skfem.CellBasis) -> tuple[np.ndarray, np.ndarray]:
