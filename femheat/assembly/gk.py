@@ -130,9 +130,11 @@ stabilization bounds γ in the same way as the penalty; (v) a mixed vorticity
 (Hodge-Laplacian) form ν(rot q, rot v) + (1+β)ν(∇·q, ∇·v) with a continuous
 vorticity unknown: discrete gradients would carry no penalty (no slow modes, see
 below), but it adds a global unknown, changes every wall condition and differs
-from (ν∇q, ∇v) where l varies; implemented since for 2D at degree 0 as the option
+from (ν∇q, ∇v) where l varies; implemented since for 2D as the option
 ``viscous = "vorticity"`` (:mod:`femheat.assembly.vorticity`: RT0 × P0 with a lumped,
-eliminated P1 vorticity). A dense prototype
+eliminated P1 vorticity at degree 0, BDM2 × P1DG with a lumped P3 one at degree 1;
+not the default: its stress-free condition on boundaries that heat crosses is ω = 0,
+not ν∂q/∂n = 0, and at degree 0 its flux is O(h), not O(h²)). A dense prototype
 (``benchmarks/bench_gk_modes.py``) confirms the first point: with the vorticity
 in P_{k+1} Lagrange the slowest quasi-static rate is the physical one (4.967 for
 β = 0, 2.492 for β = 2; to 0.3 % at degree 0, 4 digits at degree 1).

@@ -1,4 +1,4 @@
-r"""The Guyer–Krumhansl viscous term in vorticity (Hodge-Laplacian) form, 2D, degree 0.
+r"""The Guyer–Krumhansl viscous term in vorticity (Hodge-Laplacian) form, 2D.
 
 An alternative to the interior-penalty discretization of :mod:`femheat.assembly.gk`
 (HeatProblem option ``viscous = "vorticity"``). With ∇²q = ∇∇·q − curl rot q
@@ -12,17 +12,19 @@ An alternative to the interior-penalty discretization of :mod:`femheat.assembly.
     \qquad \omega = \nu\,\mathrm{rot}\,q ,
 
 ν = l²/κ [m³ K W⁻¹]; ω [K] plays for the rotation the part T plays for the
-divergence. Discretized with
-the exact sequence P1 → RT0 → P0 (curl P1 ⊂ RT0, ∇·RT0 = P0): q in RT0, T in P0, ω in
-continuous P1 defined weakly by
+divergence. Discretized with the exact sequences P1 → RT0 → P0 (degree 0) and
+P3 → BDM2 → P1DG (degree 1; curl P_{k} ⊂ flux space, ∇· flux space = T space): ω in
+continuous P1 / P3 defined weakly by
 
 .. math::
 
     (\nu^{-1}\omega, \varphi)_h + \langle (\ell_s/\nu)\,\omega, \varphi\rangle_h
     = (q, \mathrm{curl}\,\varphi) + \langle g_t, \varphi\rangle ,
 
-(∫ rot q φ = (q, curl φ) + ∮(q·t)φ, t = (−n_y, n_x)), with the vertex-lumped
-(diagonal) mass (·,·)_h, so ω is eliminated exactly: the flux block gains the sparse,
+(∫ rot q φ = (q, curl φ) + ∮(q·t)φ, t = (−n_y, n_x)), with the row-sum lumped
+(diagonal) mass (·,·)_h — ∫_K φ_i/ν_K, positive for P1 (|K|/3) and for P3 (|K|/30 at
+the vertices, 3|K|/40 at the edge nodes, 9|K|/20 inside; on a wall edge 1/8, 3/8) —
+so ω is eliminated exactly: the flux block gains the sparse,
 symmetric positive semidefinite
 
 .. math::
@@ -41,14 +43,20 @@ Wall conditions live in the ω equation, no penalty:
   ⟨(C_s κ/l)ω, φ⟩ (minimizing over the wall's tangential trace); C_s → 0 is no-slip,
   C_s → ∞ free slip;
 * every other boundary (no wall condition, or :class:`~femheat.physics.conditions.FreeSlip`), Kapitza interfaces declared ``tangential="free"``, and the
-  vertices of cells with l = 0 are stress-free: ω = 0 there (on an impermeable flat
-  wall this is free slip, ∂q_t/∂n = 0).
+  vorticity DOFs of cells with l = 0 are stress-free: ω = 0 there (on an impermeable
+  flat wall this is free slip, ∂q_t/∂n = 0). On a boundary that heat crosses (a
+  Temperature condition) ω = 0 is *not* the interior penalty's natural condition
+  ν ∂q/∂n = 0: a fully developed channel flow (q ∥ n at an inlet) has rot q ≠ 0 there
+  but q·t = 0, so give such boundaries :class:`~femheat.physics.conditions.NoSlip`
+  (as ``tests/test_gk_vorticity.py`` does); left stress-free, ω = 0 bends the profile
+  near them (the interior penalty's Couette and ribbon tests fail by 40 % to 3.5x
+  with this form and their open ends left stress-free).
 
-Why: discrete gradients carry no viscous energy. The flux space splits into curl P1
+Why: discrete gradients carry no viscous energy. The flux space splits into curl P_k
 (divergence-free) and its L²-orthogonal complement, on which C vanishes; with
 constant coefficients and free-slip walls the two parts decouple, and the
 quasi-static temperature modes decay at μ/(1 + (1 + β)νμ) over the eigenvalues μ of
-the mixed (RT0 × P0) Darcy operator, i.e. every discrete rate lies below the
+the mixed Darcy operator of the pair, i.e. every discrete rate lies below the
 saturation α/((1+β)l²) and the slowest one converges to the physical one. The
 interior penalty instead penalizes the tangential jumps of discrete gradients, and
 its grid-scale temperature modes decay at ~0.12α/(ηl²) (``tests/test_gk_modes.py``).
@@ -59,19 +67,26 @@ Cost: RT0 has half the unknowns of BDM1 and V couples each edge to the edges of 
 cells around its two vertices (about 6× the entries of the MCV step operator; BDM1
 with the interior penalty: 10×). The system keeps V's rotation part in its factors
 (``MixedSystem.rotation``), so that time loops can keep ω as an unknown and
-factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`).
+factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`). At
+degree 1 the flux space is the interior penalty's (BDM2): on the unit square, n = 100
+(210,600 unknowns, no-slip walls) assembly 2.7 s against 2.6 s, the Crank–Nicolson
+factorization 4.4 s against 4.2 s, a step 0.050 s against 0.137 s, a steady solve
+5.7 s against 4.7 s (process CPU, one run; ω eliminated instead: 11.8 s, 0.23 s).
 
-Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): q and T converge
-at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²) for q);
-the P0 values at the cell centroids superconverge at O(h²) like the Fourier model's
-(steady cos mode, l = 0.2: 1.1e-2 → 1.7e-4 from n = 8 to 64; the penalty form: O(h)).
+Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): at degree 0 q and
+T converge at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²)
+for q); the P0 values at the cell centroids superconverge at O(h²) like the Fourier
+model's (steady cos mode, l = 0.2: 1.1e-2 → 1.7e-4 from n = 8 to 64; the penalty
+form: O(h)). At degree 1 T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
+the penalty form's), O(h²) in q next to no-slip, slip and tangential-flux walls (the
+lumped P3 mass there; the penalty form: O(h³)).
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient
 energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to
 boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
 materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
-cell mean in M_ω. 2D Cartesian triangles, degree 0, isotropic κ only (3D needs
-Nédélec vorticities, whose mass cannot be lumped); curved walls with a smooth normal,
+cell mean in M_ω. 2D Cartesian triangles, isotropic κ only (3D needs Nédélec
+vorticities, whose mass cannot be lumped); curved walls with a smooth normal,
 the Landau–Khalatnikov terms, homogenization cell problems and the iterative solver
 are refused.
 """

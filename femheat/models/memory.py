@@ -74,7 +74,7 @@ class MemoryModel(MixedModel):
                "beta": "with a nonlocal length: 2 (Guyer-Krumhansl 1966) or 0",
                "penalty": "with a nonlocal length: interior-penalty factor eta >= 1",
                "viscous": "with a nonlocal length: 'penalty' (default) or 'vorticity' "
-                          "(2D, degree 0)"}
+                          "(2D)"}
 
     def parse_options(self, table: Mapping[str, Any], where: str) -> dict:
         out = super().parse_options(table, where)
