@@ -399,24 +399,26 @@ def test_iterative_solver_is_refused():
         solve_steady_iterative(system)
 
 
-def _two_region(model, mats):
+def _two_region(model, mats, degree=0):
     from tests.test_memory_gk import _two_region as two_region
 
-    return two_region(model, mats, degree=0, viscous="vorticity")
+    return two_region(model, mats, degree=degree, viscous="vorticity")
 
 
-def test_memory_model_with_one_mode_is_gk_in_frequency_domain():
+@pytest.mark.parametrize("degree", [0, 1])
+def test_memory_model_with_one_mode_is_gk_in_frequency_domain(degree):
     """The memory model with a nonlocal length takes the same vorticity form: one mode
     equals GK (Kapitza interface, no-slip walls, two materials) to round-off."""
     from femheat.physics.memory import MemoryMaterial
     from femheat.solve.frequency import FrequencySolver
 
     gk = _two_region("gk", {"a": fh.Material(2.0, 1.0, 0.3, nonlocal_length=0.1),
-                            "b": fh.Material(1.0, 2.0, 0.3, nonlocal_length=0.05)})
+                            "b": fh.Material(1.0, 2.0, 0.3, nonlocal_length=0.05)}, degree)
     mem = _two_region("memory", {
         "a": MemoryMaterial.from_modes([(2.0, 0.3)], 1.0, nonlocal_length=0.1),
-        "b": MemoryMaterial.from_modes([(1.0, 0.3)], 2.0, nonlocal_length=0.05)})
-    assert gk.flux_basis.N == mem.flux_basis.N == gk.problem.regions.mesh.facets.shape[1]  # RT0
+        "b": MemoryMaterial.from_modes([(1.0, 0.3)], 2.0, nonlocal_length=0.05)}, degree)
+    assert gk.flux_basis.N == mem.flux_basis.N
+    assert type(gk.flux_basis.elem).__name__ == ["ElementTriRT1", "ElementTriBDM2G"][degree]
     for omega in (0.5, 7.0):
         x, y = FrequencySolver(gk).solve(omega), FrequencySolver(mem).solve(omega)
         assert np.abs(x.temperature - y.temperature).max() < 1e-11 * np.abs(x.temperature).max()

@@ -118,8 +118,9 @@ def test_factorize_augmented_solves_the_formed_system():
         factorize_augmented(K0, C, np.r_[w[:-1], 0.0])
 
 
+@pytest.mark.parametrize("degree", [0, 1])
 @pytest.mark.parametrize("theta", [0.5, 1.0])
-def test_memory_model_steps_with_the_augmented_factorization(monkeypatch, theta):
+def test_memory_model_steps_with_the_augmented_factorization(monkeypatch, theta, degree):
     """The memory model with a nonlocal length (two modes of one shape, the vorticity
     form, a Kapitza interface, a heat-flux end): its eliminated step keeps ω as an
     unknown too, with the formed operator's steps to round-off."""
@@ -130,7 +131,7 @@ def test_memory_model_steps_with_the_augmented_factorization(monkeypatch, theta)
     system = _two_region("memory", {
         "a": MemoryMaterial.from_modes([(1.2, 0.3), (0.8, 0.05)], 1.0, nonlocal_length=0.1),
         "b": MemoryMaterial.from_modes([(0.6, 0.3), (0.4, 0.05)], 2.0, nonlocal_length=0.05)},
-        degree=0, viscous="vorticity")
+        degree=degree, viscous="vorticity")
     assert system.rotation is not None and system.essential_dofs.size > 0
     states = {}
     for choice in ("formed", "augmented"):
