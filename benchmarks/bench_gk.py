@@ -14,6 +14,9 @@ that peak memory (ru_maxrss) belongs to that run alone:
 * ``gkvf``: the same with the formed operator K₀ + CᵀwC (``FEMHEAT_VORTICITY_SOLVE=formed``),
   for the augmented/formed ratios.
 
+``--degree 1``: the same four at degree 1 (MCV RT1 x P1DG; GK BDM2 x P1DG with the
+interior penalty; the vorticity form on BDM2 x P1DG with a lumped P3 vorticity).
+
 Measured: assembly, steady solve (scaled saddle point, SuperLU LU), transient
 θ-scheme factorization (eliminated SPD flux operator, SuperLU symmetric mode,
 reused by every step) and time per backward-Euler step (best of the timed steps).
@@ -22,6 +25,7 @@ Prints a table and the GK/MCV ratios.
     python benchmarks/bench_gk.py                 # n = 50, 100, 180, 250
     python benchmarks/bench_gk.py --sizes 50 100 --steps 5
     python benchmarks/bench_gk.py --quick --json /tmp/gk.json   # n = 50, 100
+    python benchmarks/bench_gk.py --degree 1 --sizes 25 50 100
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ os.environ.setdefault("FEMHEAT_SYMBOLIC_CACHE", "0")
 _clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" else time.perf_counter
 
 
-def one(model: str, n: int, steps: int, repeats: int = 1) -> dict:
+def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0) -> dict:
     import numpy as np
     import skfem
 
@@ -60,6 +64,7 @@ def one(model: str, n: int, steps: int, repeats: int = 1) -> dict:
         os.environ["FEMHEAT_VORTICITY_SOLVE"] = "formed"
     mat = fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.1 if gk else 0.0)
     kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2) if gk else dict(model="mcv")
+    kw["degree"] = degree
     if model in ("gkv", "gkvf"):
         kw["viscous"] = "vorticity"
     problem = fh.HeatProblem(regions, {"domain": mat},
@@ -99,11 +104,14 @@ def main() -> None:
                         help="steady solves and factorizations per run, best kept")
     parser.add_argument("--quick", action="store_true",
                         help="n = 50 and 100, 5 steps, best of 3 steady solves and factorizations")
+    parser.add_argument("--degree", type=int, default=0, choices=(0, 1),
+                        help="polynomial degree of every discretization (default 0)")
     parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(one(args.child[0], int(args.child[1]), args.steps, args.repeats)))
+        print(json.dumps(one(args.child[0], int(args.child[1]), args.steps, args.repeats,
+                             args.degree)))
         return
     if args.quick:
         args.sizes, args.steps, args.repeats = [50, 100], 5, 3
@@ -112,7 +120,8 @@ def main() -> None:
         pair = {}
         for model in ("mcv", "gk", "gkv", "gkvf"):
             out = subprocess.run([sys.executable, __file__, "--child", model, str(n),
-                                  "--steps", str(args.steps), "--repeats", str(args.repeats)],
+                                  "--steps", str(args.steps), "--repeats", str(args.repeats),
+                                  "--degree", str(args.degree)],
                                  capture_output=True, text=True, check=True)
             pair[model] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(pair)
@@ -152,7 +161,7 @@ def main() -> None:
         print("| " + " | ".join(str(v) for v in vals) + " |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"steps": args.steps, "rows": rows}, f, indent=1)
+            json.dump({"steps": args.steps, "degree": args.degree, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":
