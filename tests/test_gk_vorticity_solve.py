@@ -14,6 +14,7 @@ import skfem
 import femheat as fh
 from femheat.errors import FemheatInputError, SolverError
 from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
+from femheat.assembly.vorticity import VorticityMass
 from femheat.solve.augmented import factorize_augmented
 from femheat.solve.factorization import direct_solver
 
@@ -112,10 +113,17 @@ def test_factorize_augmented_solves_the_formed_system():
     b = rng.standard_normal(n)
     x = spla.spsolve((K0 + C.T @ sp.diags(w) @ C).tocsc(), b)
     for backend in {"superlu", direct_solver("auto")}:
-        got = factorize_augmented(K0, C, w, backend=backend)(b)
+        got = factorize_augmented(K0, C, VorticityMass(1.0 / w), backend=backend)(b)
         assert np.abs(got - x).max() <= 1e-10 * np.abs(x).max()
-    with pytest.raises(SolverError, match="w > 0"):
-        factorize_augmented(K0, C, np.r_[w[:-1], 0.0])
+        # a consistent (non-diagonal) mass, and the θ scaling: K₀ + θ Cᵀ M⁻¹ C
+        R = sp.random(m, m, density=0.3, random_state=rng)
+        M = (R @ R.T + sp.identity(m)).tocsr()
+        x2 = spla.spsolve((K0 + 0.5 * C.T @ sp.csr_matrix(np.linalg.inv(M.toarray())) @ C)
+                          .tocsc(), b)
+        got = factorize_augmented(K0, C, VorticityMass(M), 0.5, backend=backend)(b)
+        assert np.abs(got - x2).max() <= 1e-10 * np.abs(x2).max()
+    with pytest.raises(SolverError, match="positive values"):
+        VorticityMass(np.r_[1.0 / w[:-1], 0.0])
 
 
 @pytest.mark.parametrize("degree", [0, 1])

@@ -40,6 +40,8 @@ __all__ = [
     "flux_viscosity",
     "flux_grad_div",
     "flux_curl_coupling",
+    "flux_edge_curl_coupling",
+    "edge_mass",
     "interior_penalty",
     "wall_no_slip",
     "wall_tangential_flux",
@@ -404,3 +406,20 @@ def flux_curl_coupling(q, phi, w):
     t = (−n_y, n_x): the vorticity form of :mod:`femheat.assembly.vorticity`.
     """
     return q.value[0] * phi.grad[1] - q.value[1] * phi.grad[0]
+
+
+@BilinearForm
+def flux_edge_curl_coupling(q, tau, w):
+    r"""Weak curl :math:`(q, \nabla\times\tau)` for a flux q (trial) and a Nédélec
+    (edge) field τ (test, 3D).
+
+    By parts, ∫ (∇×q)·τ = (q, ∇×τ) + ∮ (n × q)·τ: the 3D vorticity form of
+    :mod:`femheat.assembly.vorticity`.
+    """
+    return dot(q.value, tau.curl)
+
+
+@BilinearForm
+def edge_mass(omega, tau, w):
+    """(w.weight ω, τ) of Nédélec (edge) fields."""
+    return w.weight * dot(omega.value, tau.value)

@@ -27,6 +27,7 @@ from scipy.sparse.linalg import splu
 
 from .axisymmetric import FormSet, axis_facets, form_set
 from .problem import HeatProblem
+from .vorticity import RotationOperator, VorticityMass
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
 from ..physics.conditions import Convection, HeatFlux, KapitzaResistance, Temperature, evaluate
@@ -66,9 +67,11 @@ class MixedSystem:
         W (n_T × n_q) on GK walls made impermeable weakly (curved walls given a
         smooth normal, :mod:`femheat.assembly.gk`), else None; see :attr:`gradient`.
     rotation
-        (C, w) where A = A₀ + Cᵀ diag(w) C keeps a part in factors (the GK vorticity
-        form, :mod:`femheat.assembly.vorticity`), else None; A₀ is
-        :attr:`resistance_base`.
+        (C, M_ω) where A = A₀ + Cᵀ M_ω⁻¹ C keeps a part in factors (the GK vorticity
+        form, :mod:`femheat.assembly.vorticity`; M_ω a
+        :class:`~femheat.assembly.vorticity.VorticityMass`), else None; A₀ is
+        :attr:`resistance_base`. In 3D M_ω is not lumped and ``resistance`` is a
+        :class:`~femheat.assembly.vorticity.RotationOperator` (applied, not formed).
     """
 
     problem: HeatProblem
@@ -87,7 +90,7 @@ class MixedSystem:
     _cache: dict = field(default_factory=dict, repr=False)
     wall_coupling: Optional[sp.csr_matrix] = field(default=None, repr=False)
     model: Optional[Model] = field(default=None, repr=False)
-    rotation: Optional[tuple[sp.csr_matrix, np.ndarray]] = field(default=None, repr=False)
+    rotation: Optional[tuple[sp.csr_matrix, VorticityMass]] = field(default=None, repr=False)
     resistance_base: Optional[sp.csr_matrix] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -297,10 +300,14 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     log.info("assembled %s system: %d flux + %d temperature DOFs",
              problem.model, qb.N, tb.N)
     A0, rotation = None, getattr(ops, "rotation", None)
-    if rotation is not None:  # A = A₀ + Cᵀ diag(w) C, the factors kept
+    if rotation is not None:  # A = A₀ + Cᵀ M_ω⁻¹ C, the factors kept
         A0 = A.tocsr()
-        A = A0 + rotation[0].T @ sp.diags(rotation[1]) @ rotation[0]
-    return MixedSystem(problem, qb, tb, fields, A.tocsr(), M.tocsr(), B.tocsr(), C.tocsr(),
+        Cr, mass = rotation
+        # formed where M_ω is lumped (2D); applied only where it is not (3D)
+        A = A0 + mass.formed(Cr, Cr) if mass.lumped else RotationOperator(A0, Cr, mass)
+    else:
+        A = A.tocsr()
+    return MixedSystem(problem, qb, tb, fields, A, M.tocsr(), B.tocsr(), C.tocsr(),
                        essential_dofs, fields.symmetric and W is None, flux_load, heat_load,
                        essential_values, wall_coupling=W, model=model, rotation=rotation,
                        resistance_base=A0)

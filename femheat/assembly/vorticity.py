@@ -98,16 +98,18 @@ from typing import Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 import skfem
 from skfem import LinearForm
 
 from . import forms
-from ..errors import FemheatInputError
+from ..errors import FemheatInputError, SolverError
 from ..mesh.regions import RegionMesh
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 
-__all__ = ["VISCOUS_FORMS", "check_vorticity", "vorticity_element", "vorticity_operator",
+__all__ = ["VISCOUS_FORMS", "RotationOperator", "VorticityMass", "check_vorticity",
+           "formed_resistance", "not_formed", "vorticity_element", "vorticity_operator",
            "uses_vorticity"]
 
 #: Discretizations of the viscous (l²) term: the interior penalty of
@@ -127,10 +129,25 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
     ``viscous = "vorticity"`` raises (empty if nothing does)."""
     out: list[FemheatInputError] = []
     mesh = problem.regions.mesh
-    if not isinstance(mesh, skfem.MeshTri1):
+    if not isinstance(mesh, (skfem.MeshTri1, skfem.MeshTet1)):
         out.append(FemheatInputError(
-            f"{_WHERE} is available on 2D triangle meshes only (got "
-            f"{type(mesh).__name__}); use viscous = 'penalty' in 3D"))
+            f"{_WHERE} is available on triangle and tetrahedral meshes only (got "
+            f"{type(mesh).__name__}); use viscous = 'penalty'"))
+    elif isinstance(mesh, skfem.MeshTet1):  # Nédélec vorticity kept as an unknown
+        if problem.degree != 0:
+            out.append(FemheatInputError(
+                f"{_WHERE} in 3D is available at degree 0 (RT0 x P0 x Nedelec N0) only, "
+                f"got model.degree = {problem.degree}; use degree = 0 or viscous = 'penalty'"))
+        if problem.model != "gk":
+            out.append(FemheatInputError(
+                f"{_WHERE} in 3D is available with model = 'gk' only (got "
+                f"{problem.model!r}: its solvers need the formed flux block); use "
+                "viscous = 'penalty'"))
+        for name, wall in problem.walls.items():
+            if isinstance(wall, (SlipLength, TangentialFlux)):
+                out.append(FemheatInputError(
+                    f"walls.{name}: {type(wall).__name__} is not available with {_WHERE} "
+                    "in 3D (no-slip and stress-free walls are); use viscous = 'penalty'"))
     if getattr(problem, "coordinates", "cartesian") != "cartesian":
         out.append(FemheatInputError(
             f"{_WHERE} is Cartesian only; use viscous = 'penalty' with "
@@ -198,9 +215,99 @@ def _p1_gradients(mesh: skfem.Mesh) -> np.ndarray:
     return np.stack([-(g1 + g2), g1, g2], axis=1)
 
 
-def vorticity_element(degree: int) -> skfem.Element:
+class VorticityMass:
+    r"""The vorticity mass M_ω = (ν⁻¹ω, φ) (+ slip-length wall terms) on the active
+    vorticity DOFs, and what the solvers need of it.
+
+    Lumped (2D: a positive diagonal, ``values``), ω can be eliminated and A = A₀ +
+    Cᵀ M_ω⁻¹ C formed; consistent (3D Nédélec edges: a sparse SPD ``matrix``), M_ω⁻¹
+    is dense and ω stays an unknown of every solve
+    (:func:`~femheat.solve.augmented.factorize_augmented`)."""
+
+    def __init__(self, mass):
+        if sp.issparse(mass):
+            self.lumped, self.matrix = False, sp.csr_matrix(mass)
+            self.values = None
+        else:
+            self.lumped, self.values = True, np.asarray(mass, dtype=float)
+            if self.values.ndim != 1 or not np.all(self.values > 0):
+                raise SolverError("a lumped vorticity mass needs positive values")
+            self.matrix = sp.diags(self.values).tocsr()
+        self._solve: Optional[Callable[[np.ndarray], np.ndarray]] = None
+
+    @property
+    def size(self) -> int:
+        return self.matrix.shape[0]
+
+    def block(self, scale: float = 1.0) -> sp.csr_matrix:
+        """−M_ω/``scale``: the second diagonal block of the augmented matrix of
+        K₀ + ``scale`` Cᵀ M_ω⁻¹ C."""
+        return (-(1.0 / scale) * self.matrix).tocsr()
+
+    def inverse_times(self, x: np.ndarray) -> np.ndarray:
+        """M_ω⁻¹ x (one sparse Cholesky of M_ω, kept, when it is not lumped)."""
+        if self.lumped:
+            return x / self.values if np.ndim(x) == 1 else x / self.values[:, None]
+        if self._solve is None:
+            from ..solve.factorization import factorize  # the solver layer, on demand
+
+            self._solve = factorize(self.matrix.tocsc(), symmetric=True)
+        return self._solve(x)
+
+    def formed(self, left: sp.spmatrix, right: sp.spmatrix) -> sp.csr_matrix:
+        """leftᵀ M_ω⁻¹ right as a sparse matrix (lumped only)."""
+        if not self.lumped:
+            raise SolverError("the consistent (3D) vorticity mass has a dense inverse; "
+                              "keep ω as an unknown instead of forming Cᵀ M_ω⁻¹ C")
+        return (left.T @ sp.diags(1.0 / self.values) @ right).tocsr()
+
+
+class RotationOperator(spla.LinearOperator):
+    """The flux block A = A₀ + Cᵀ M_ω⁻¹ C of the 3D vorticity form, applied but never
+    formed (M_ω⁻¹ is dense): ``MixedSystem.resistance`` there. The θ-scheme and the
+    steady solve keep ω as an unknown instead; everything that needs A as a matrix
+    is refused, naming the fix."""
+
+    def __init__(self, base: sp.csr_matrix, C: sp.csr_matrix, mass: VorticityMass):
+        super().__init__(dtype=float, shape=base.shape)
+        self.base, self.C, self.mass = base, C, mass
+
+    def _matvec(self, x):
+        return self.base @ x + self.C.T @ self.mass.inverse_times(self.C @ x)
+
+    def _adjoint(self):
+        return self
+
+    def __getitem__(self, key):
+        raise not_formed("this operation")
+
+    def diagonal(self):
+        raise not_formed("this operation")
+
+
+def not_formed(what: str) -> FemheatInputError:
+    """The error for a consumer that needs the formed flux block of a 3D vorticity
+    system."""
+    return FemheatInputError(
+        f"{what} needs the flux block A as a matrix, which the 3D vorticity form "
+        f"({_WHERE} on tetrahedra) does not form (its Nédélec vorticity mass has a dense "
+        "inverse, so ω stays an unknown: steady solves and theta-scheme steps only); "
+        "use viscous = 'penalty'")
+
+
+def formed_resistance(system, what: str) -> sp.csr_matrix:
+    """``system.resistance`` as a sparse matrix, or :func:`not_formed`'s error."""
+    if isinstance(system.resistance, RotationOperator):
+        raise not_formed(what)
+    return system.resistance
+
+
+def vorticity_element(degree: int, dim: int = 2) -> skfem.Element:
     """The vorticity space of the flux pair at ``degree``: continuous P1 with RT0
-    (degree 0), continuous P3 with BDM2 (degree 1); curl of it lies in the flux space."""
+    (degree 0), continuous P3 with BDM2 (degree 1); in 3D lowest-order Nédélec edges
+    with RT0. Its curl lies in the flux space."""
+    if dim == 3:
+        return skfem.ElementTetN0()
     return skfem.ElementTriP1() if degree == 0 else skfem.ElementTriP3()
 
 
@@ -211,16 +318,17 @@ def _lumped_mass(phi, w):
 
 def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                        ) -> tuple[sp.csr_matrix, Optional[Callable[[float], np.ndarray]],
-                                  Optional[tuple[sp.csr_matrix, np.ndarray]]]:
+                                  Optional[tuple[sp.csr_matrix, VorticityMass]]]:
     """(G, load, rotation): the grad-div part G of the viscous flux block, the load of
     prescribed tangential fluxes (None without
     :class:`~femheat.physics.conditions.TangentialFlux` walls) and the rotation part
-    as its factors (C, w): V = G + Cᵀ diag(w) C, w = M_ω⁻¹ on the active vorticity
-    DOFs (None where no cell is viscous); see the module docstring. A solver may keep
-    ω = diag(w) C q as an unknown instead of forming CᵀwC, whose pattern (each flux
+    as its factors (C, M_ω): V = G + Cᵀ M_ω⁻¹ C on the active vorticity DOFs (None
+    where no cell is viscous); see the module docstring. A solver may keep ω =
+    M_ω⁻¹ C q as an unknown instead of forming Cᵀ M_ω⁻¹ C, whose pattern (each flux
     DOF with those of its vertices' patches) fills ~3x more in a factorization
-    (:func:`~femheat.solve.augmented.factorize_augmented`). ``qb`` is the flux basis
-    (RT0 at degree 0, BDM2 at degree 1) of a 2D triangle mesh. At degree 0 both parts
+    (:func:`~femheat.solve.augmented.factorize_augmented`); in 3D it must (the
+    Nédélec mass is not lumped). ``qb`` is the flux basis (RT0 at degree 0, BDM2 at
+    degree 1) of a 2D triangle mesh, or RT0 on tetrahedra. In 2D at degree 0 both parts
     are assembled cell by cell from closed forms (RT0 divergences and P1 gradients are
     constant on a cell): ∫_K ψ_j·curl φ_i = curl φ_i · ∫_K ψ_j and
     ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν; at degree 1 by quadrature."""
@@ -238,8 +346,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     area = qb.dx.sum(axis=1)
     nu_int = (nu * qb.dx).sum(axis=1)  # ∫_K ν
     nu_cell, ell_cell = nu_int / area, (ell * qb.dx).sum(axis=1) / area
-    degree = problem.degree
-    if degree == 0:
+    degree, dim = problem.degree, mesh.dim()
+    if degree == 0 and dim == 2:
         dofs = qb.element_dofs
         means, divs = _rt0_cell_data(qb)
         # cell divergences D (n_cells × n_q): the grad-div part is Dᵀ diag((1+β)∫_K ν) D
@@ -252,16 +360,22 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     if not np.any(nu_cell > 0):
         return G, None, None
 
-    wb = skfem.CellBasis(mesh, vorticity_element(degree), quadrature=(qb.X, qb.W))
-    # lumped (ν⁻¹ω, φ): ∫_K φ_i / ν_K, positive for P1 (|K|/3) and P3 (|K|/30 at the
-    # vertices, 3|K|/40 on the edges, 9|K|/20 inside); ν_K = 0 makes ω = 0 on K
+    wb = skfem.CellBasis(mesh, vorticity_element(degree, dim), quadrature=(qb.X, qb.W))
+    # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D: row-sum lumped,
+    # ∫_K φ_i / ν_K, positive for P1 (|K|/3) and P3 (|K|/30 at the vertices, 3|K|/40
+    # on the edges, 9|K|/20 inside); 3D: the consistent Nédélec mass
     viscous = nu_cell > 0
     inv_nu = np.where(viscous, 1.0 / np.where(viscous, nu_cell, 1.0), 0.0)
-    mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
+    if dim == 3:
+        consistent = forms.edge_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
+        mass = consistent.diagonal()
+    else:
+        mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
     fixed = np.zeros(wb.N, dtype=bool)
     fixed[np.unique(wb.element_dofs[:, ~viscous])] = True
 
     # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
+    # (3D: its tangential components, the edge DOFs there)
     facets_of = {}
     for name, wall in problem.walls.items():
         if isinstance(wall, (NoSlip, TangentialFlux, SlipLength)):
@@ -275,7 +389,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         if facets.size:
             fixed[wb.get_dofs(facets=facets).all()] = True
 
-    # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1 and P3)
+    # slip length (2D): boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1, P3)
     for name, wall in problem.walls.items():
         if not isinstance(wall, SlipLength) or not facets_of[name].size:
             continue
@@ -286,7 +400,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
 
     active = ~fixed & (mass > 0)
-    if degree == 0:
+    if degree == 0 and dim == 2:
         grads = _p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
         local = grads[1][:, None] * means[0][None] - grads[0][:, None] * means[1][None]
         index = np.cumsum(active) - 1  # vertex -> row of the active vertices
@@ -296,11 +410,15 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         c = np.broadcast_to(dofs[None, :, :], local.shape)[keep]
         C = sp.csr_matrix((local[keep], (r, c)), shape=(int(active.sum()), qb.N))
     else:
-        C = forms.flux_curl_coupling.assemble(qb, wb).tocsr()[active]
+        coupling = forms.flux_edge_curl_coupling if dim == 3 else forms.flux_curl_coupling
+        C = coupling.assemble(qb, wb).tocsr()[active]
         C.eliminate_zeros()
-    inv_mass = 1.0 / mass[active]
-    load = _tangential_load(problem, wb, order, C, inv_mass, np.nonzero(active)[0])
-    return G, load, (C, inv_mass)
+    if dim == 3:
+        omega_mass = VorticityMass(consistent.tocsr()[active][:, active])
+    else:
+        omega_mass = VorticityMass(mass[active])
+    load = _tangential_load(problem, wb, order, C, omega_mass, np.nonzero(active)[0])
+    return G, load, (C, omega_mass)
 
 
 @LinearForm
@@ -308,7 +426,7 @@ def _wall_data(phi, w):
     return w.g * phi
 
 
-def _tangential_load(problem, wb, order, C, inv_mass, active):
+def _tangential_load(problem, wb, order, C, omega_mass, active):
     """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩."""
     walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
     if not walls:
@@ -331,7 +449,7 @@ def _tangential_load(problem, wb, order, C, inv_mass, active):
             n = fb.normals
             g = wall.tangential(xf, n, t, where)
             G += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
-        out = -(C.T @ (inv_mass * G[active]))
+        out = -(C.T @ omega_mass.inverse_times(G[active]))
         cache["f"] = out
         return out
 

@@ -22,6 +22,7 @@ from ..analysis.postprocess import (EnergyBalance, boundary_heat_flow, interface
                                     vertex_temperature)
 from ..assembly.problem import HeatProblem
 from ..assembly.system import MixedSystem, assemble
+from ..assembly.vorticity import formed_resistance
 from ..element.spaces import mixed_elements
 from ..errors import FemheatInputError
 from ..io.writers import VTKSeriesWriter
@@ -208,7 +209,8 @@ class MixedModel(Model):
             raise FemheatInputError(
                 "a frequency-domain run linearizes about q = 0; Landau materials with "
                 "b > 0, c > 0 or a < 0 are nonlinear or ordered there: use a transient run")
-        return (system.resistance + (1j * omega) * system.inertia).tocsr()
+        A = formed_resistance(system, "the frequency-domain solver")
+        return (A + (1j * omega) * system.inertia).tocsr()
 
     def summary_extras(self, system: MixedSystem, state: State) -> dict:
         """Model-specific entries of summary.json (e.g. the Newton history)."""

@@ -1,17 +1,19 @@
-r"""Solves with K₀ + Cᵀ diag(w) C through the quasi-definite augmented system.
+r"""Solves with K₀ + Cᵀ M_ω⁻¹ C through the quasi-definite augmented system.
 
 The GK vorticity form (:mod:`femheat.assembly.vorticity`) adds to the flux
-operator the rotation term Cᵀ diag(w) C (C: weak rot onto the P1 vorticity, w > 0
-its inverse lumped mass). Formed, it couples each edge with every edge of the
-cells around its two vertices: ~6× the entries of an MCV step operator and ~6×
-its Cholesky fill. Keeping ω = diag(w) C x as an unknown instead,
+operator the rotation term Cᵀ M_ω⁻¹ C (C: weak rot onto the vorticity space, M_ω
+its mass, :class:`~femheat.assembly.vorticity.VorticityMass`: lumped in 2D,
+consistent Nédélec in 3D, where its inverse is dense and this is the only way).
+Formed (2D), it couples each edge with every edge of the cells around its two
+vertices: ~6× the entries of an MCV step operator and ~6× its Cholesky fill.
+Keeping ω = M_ω⁻¹ C x as an unknown instead,
 
 .. math::
 
-    \begin{pmatrix} K_0 & C^\top \\ C & -\mathrm{diag}(w)^{-1} \end{pmatrix}
+    \begin{pmatrix} K_0 & C^\top \\ C & -M_\omega \end{pmatrix}
     \begin{pmatrix} x \\ -\omega \end{pmatrix} =
     \begin{pmatrix} b \\ 0 \end{pmatrix}
-    \quad\Longleftrightarrow\quad (K_0 + C^\top \mathrm{diag}(w)\, C)\, x = b ,
+    \quad\Longleftrightarrow\quad (K_0 + C^\top M_\omega^{-1} C)\, x = b ,
 
 gives a symmetric quasi-definite matrix (K₀ positive definite, the second block
 negative definite): it has an LDLᵀ factorization for every symmetric ordering
@@ -33,17 +35,18 @@ solver and the memory model's coupled modes factorize the formed operator.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ..assembly.vorticity import VorticityMass
 from ..errors import SolverError
 from ..validation import setting
 from .factorization import direct_solver
 
-__all__ = ["factorize_augmented", "prefer_augmented", "VORTICITY_SOLVE_ENV"]
+__all__ = ["factorize_augmented", "kept_rotation", "prefer_augmented", "VORTICITY_SOLVE_ENV"]
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +60,36 @@ def prefer_augmented() -> bool:
     return setting(VORTICITY_SOLVE_ENV, ("augmented", "formed")) == "augmented"
 
 
-def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, w: np.ndarray,
-                        backend: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """``solve(b)`` = (K₀ + Cᵀ diag(w) C)⁻¹ b from the augmented system (module doc).
+def kept_rotation(system) -> Optional[tuple[sp.csr_matrix, VorticityMass]]:
+    """The system's rotation factors (C, M_ω) if its solves keep ω as an unknown, else
+    None: always where M_ω is consistent (3D), by default where it is lumped
+    (``FEMHEAT_VORTICITY_SOLVE=formed`` factorizes the formed operator there)."""
+    rotation = system.rotation
+    if rotation is None or not system.symmetric:
+        return None
+    if not rotation[1].lumped:
+        return rotation
+    return rotation if prefer_augmented() else None
 
-    K₀ (n × n) symmetric positive definite, C (m × n), w (m,) > 0. The returned
+
+def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
+                        scale: float = 1.0, backend: str | None = None
+                        ) -> Callable[[np.ndarray], np.ndarray]:
+    """``solve(b)`` = (K₀ + ``scale`` Cᵀ M_ω⁻¹ C)⁻¹ b from the augmented system
+    [[K₀, Cᵀ], [C, −M_ω/scale]] (module doc).
+
+    K₀ (n × n) symmetric positive definite, C (m × n), ``mass`` the vorticity mass
+    M_ω (m × m, lumped or consistent), ``scale`` > 0 (θ in a θ-scheme). The returned
     function has the attributes ``backend`` ("cholmod" or "superlu"), ``mode``
     ("ldl" with CHOLMOD) and ``augmented`` = True, as
     :func:`~femheat.solve.factorization.factorize`'s. Raises :class:`SolverError`
     if the factorization fails.
     """
-    w = np.asarray(w, dtype=float)
-    if w.ndim != 1 or w.size != C.shape[0] or not np.all(w > 0):
-        raise SolverError("factorize_augmented needs w > 0, one value per row of C")
+    if mass.size != C.shape[0] or not scale > 0:
+        raise SolverError("factorize_augmented needs one vorticity mass row per row of C "
+                          "and scale > 0")
     n, m = K0.shape[0], C.shape[0]
-    aug = sp.bmat([[K0, C.T], [C, sp.diags(-1.0 / w)]], format="csc")
+    aug = sp.bmat([[K0, C.T], [C, mass.block(scale)]], format="csc")
     aug.sum_duplicates()
     solver = direct_solver(backend)
     if solver == "cholmod":

@@ -40,6 +40,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 import numpy as np
 import scipy.sparse as sp
 
+from ..assembly.vorticity import formed_resistance
 from ..errors import FemheatInputError, SolverError
 from ..validation import finite_array
 from .factorization import factorize
@@ -99,6 +100,7 @@ def operator_snapshot(system: Any, w: Optional[np.ndarray] = None) -> dict[str, 
     linear functional of T). Models whose Z(ω) is not R + iωM (memory modes) keep
     their ``flux_impedance``. :func:`reduced_system` builds one frequency from it; the
     fits of :mod:`femheat.inverse.frequency` interpolate and differentiate it."""
+    formed_resistance(system, "the frequency-domain solver")  # refuses the 3D vorticity form
     free, ess = system.free_dofs, system.essential_dofs
     B, G = system.divergence, system.gradient
     Cinv = system.capacity_inverse

@@ -54,7 +54,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..assembly.memory import ModeOperators, mode_operators
-from .augmented import factorize_augmented, prefer_augmented
+from .augmented import factorize_augmented, kept_rotation
 from .steady import State, factorize
 from .timestepping import ThetaScheme, march, step_count, stepping_solves
 
@@ -99,20 +99,20 @@ class MemoryScheme:
             self._sigma = float(np.sum(1.0 / self._a))
             Ps = (ops.bulk / self._sigma).tocsr()
             self._Ps = Ps[free]
-            rotation = system.rotation if (system.rotation is not None and system.symmetric
-                                           and prefer_augmented()) else None
+            rotation = kept_rotation(system)
             # GK vorticity form: ω kept as an unknown (femheat.solve.augmented), K
-            # formed from A₀ − P, the rotation part Cᵀ diag(w) C in factors
+            # formed from A₀ − P, the rotation part Cᵀ M_ω⁻¹ C in factors (lumped M_ω:
+            # the memory model takes the vorticity form in 2D only)
             external = ops.external if rotation is None else system.resistance_base - ops.bulk
             K = (Ps + theta * external + (theta**2 * dt) * S).tocsr()
             if rotation is None:
                 self._solve = factorize(K[free][:, free], system.symmetric, solves=solves)
                 self._K_fe = K[free][:, ess]
             else:
-                C, w = rotation
+                C, mass = rotation
                 Cf = C[:, free].tocsc()
-                self._solve = factorize_augmented(K[free][:, free], Cf, theta * w)
-                self._K_fe = (K[free][:, ess] + theta * (Cf.T @ sp.diags(w) @ C[:, ess])).tocsr()
+                self._solve = factorize_augmented(K[free][:, free], Cf, mass, theta)
+                self._K_fe = (K[free][:, ess] + theta * mass.formed(Cf, C[:, ess])).tocsr()
             self._Rext, self._G = self._Rext[free], self._G[free]
             log.info("memory step: %d modes eliminated, one %d x %d flux operator",
                      ops.count, free.size, free.size)

@@ -22,8 +22,9 @@ import scipy.sparse as sp
 import skfem
 
 from ..assembly import forms
+from ..assembly.vorticity import RotationOperator, VorticityMass
 from ..element.spaces import quadrature_order
-from .augmented import factorize_augmented, prefer_augmented
+from .augmented import factorize_augmented, kept_rotation
 from .factorization import (CHOLMOD_ORDERING, DIRECT_SOLVER_ENV, _cholmod,  # noqa: F401
                             direct_solver, factorize)
 from ..errors import BoundaryConditionError, SolverError
@@ -153,7 +154,12 @@ def _loads(system: MixedSystem, A: sp.csr_matrix, extra_load):
     free, ess = system.free_dofs, system.essential_dofs
     qd = system.essential_values(0.0)
     f = system.flux_load(0.0) if extra_load is None else system.flux_load(0.0) + extra_load
-    rhs_q = f[free] - A[free][:, ess] @ qd
+    if isinstance(A, RotationOperator):  # A₀ q_D + Cᵀ M_ω⁻¹ C q_D, A not formed (3D)
+        lift = A.base[free][:, ess] @ qd + A.C[:, free].T @ A.mass.inverse_times(
+            A.C[:, ess] @ qd) if ess.size else 0.0
+    else:
+        lift = A[free][:, ess] @ qd
+    rhs_q = f[free] - lift
     g = system.heat_load(0.0) - system.divergence[:, ess] @ qd  # B_free q = g
     return qd, rhs_q, g
 
@@ -235,7 +241,8 @@ class AugmentedLagrangian:
     Parameters
     ----------
     A
-        Symmetric positive definite flux block (free flux DOFs only).
+        Symmetric positive definite flux block (free flux DOFs only); None with a
+        ``rotation`` whose M_ω is not lumped (A = A₀ + Cᵀ M_ω⁻¹ C is then applied).
     B
         Divergence block (n_T × n_q).
     W_inverse
@@ -253,17 +260,23 @@ class AugmentedLagrangian:
         mean diag(BᵀW⁻¹B), if known (it depends on B only: a resistance sweep
         computes it once); see :attr:`schur_diagonal`.
     rotation
-        (A₀, C, w) with A = A₀ + Cᵀ diag(w) C (free DOFs; the GK vorticity form):
-        K_r is then factorized as the augmented system of
-        :func:`~femheat.solve.augmented.factorize_augmented` with K₀ = A₀ + r BᵀW⁻¹B.
+        (A₀, C, M_ω) with A = A₀ + Cᵀ M_ω⁻¹ C (free DOFs; the GK vorticity form, M_ω a
+        :class:`~femheat.assembly.vorticity.VorticityMass`): K_r is then factorized as
+        the augmented system of :func:`~femheat.solve.augmented.factorize_augmented`
+        with K₀ = A₀ + r BᵀW⁻¹B.
     """
 
-    def __init__(self, A: sp.spmatrix, B: sp.spmatrix, W_inverse: sp.spmatrix, *,
+    def __init__(self, A: sp.spmatrix | None, B: sp.spmatrix, W_inverse: sp.spmatrix, *,
                  mean_weights: np.ndarray | None = None, rho: float = 1e2, dim: int = 2,
                  temperature_solver: Callable[[np.ndarray], np.ndarray] | None = None,
                  schur_diagonal: float | None = None,
-                 rotation: tuple[sp.spmatrix, sp.spmatrix, np.ndarray] | None = None):
-        self.A = sp.csr_matrix(A)
+                 rotation: tuple[sp.spmatrix, sp.spmatrix, VorticityMass] | None = None):
+        if A is None:  # applied from the rotation's factors (3D vorticity form)
+            A0, C, mass = rotation
+            self.A = RotationOperator(sp.csr_matrix(A0), sp.csr_matrix(C), mass)
+        else:
+            self.A = sp.csr_matrix(A)
+        diag_A = (self.A.base if A is None else self.A).diagonal()
         self.B = sp.csr_matrix(B)
         self.W_inverse = W_inverse
         self.mean_weights = mean_weights
@@ -278,7 +291,7 @@ class AugmentedLagrangian:
                 float(np.mean((self.B.T @ W_inverse @ self.B).diagonal()))
         self.schur_diagonal = schur_diagonal
         n_T = max(int(self.B.shape[0]), 1)
-        self.r = r = rho * float(np.mean(self.A.diagonal())) / schur_diagonal \
+        self.r = r = rho * float(np.mean(diag_A)) / schur_diagonal \
             * n_T ** (2.0 / dim)
         self.W_penalty = (r * W_inverse).tocsr()
         self.BtW = (self.B.T @ self.W_penalty).tocsr()
@@ -286,8 +299,8 @@ class AugmentedLagrangian:
             self.solve_flux = factorize(self.A + self.BtW @ self.B, symmetric=True,
                                         solves=AL_SOLVES)
         else:
-            A0, C, w = rotation
-            self.solve_flux = factorize_augmented(A0 + self.BtW @ self.B, C, w)
+            A0, C, mass = rotation
+            self.solve_flux = factorize_augmented(A0 + self.BtW @ self.B, C, mass)
         self._temperature = temperature_solver
         self._absB = abs(self.B)
 
@@ -366,11 +379,12 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
         # source's quadrature error) is removed, spread as a uniform density; left in g,
         # the divergence residual could not fall below it and the iteration stalled
         g = g - weights * (float(np.sum(g)) / float(weights.sum()))
-    rotation = None
-    if system.rotation is not None and A is system.resistance and prefer_augmented():
-        C, w = system.rotation  # the GK vorticity form: ω kept as an unknown
-        rotation = (system.resistance_base[free][:, free], C[:, free], w)
-    al = AugmentedLagrangian(A[free][:, free], system.divergence[:, free],
+    rotation, kept = None, kept_rotation(system) if A is system.resistance else None
+    if kept is not None:  # the GK vorticity form: ω kept as an unknown
+        C, mass = kept
+        rotation = (system.resistance_base[free][:, free], C[:, free], mass)
+    formed = None if isinstance(A, RotationOperator) else A[free][:, free]
+    al = AugmentedLagrangian(formed, system.divergence[:, free],
                              dg_mass_inverse(tb), mean_weights=weights,
                              dim=system.problem.regions.dim, rotation=rotation)
     q, T, _ = al.solve(rhs_q, g, 0.0 if mean_temperature is None else mean_temperature)

@@ -36,8 +36,9 @@ import scipy.sparse as sp
 
 from ..errors import FemheatInputError
 from ..assembly.system import MixedSystem
+from ..assembly.vorticity import VorticityMass
 from .projection import l2_project
-from .augmented import factorize_augmented, prefer_augmented
+from .augmented import factorize_augmented, kept_rotation
 from .factorization import STEPPING_SOLVES
 from .steady import State, consistent_flux, factorize
 from ..validation import finite_array, theta_and_step
@@ -127,29 +128,28 @@ class ThetaScheme:
                  steps: Optional[int] = None):
         dt, theta = self._validate(system, dt, theta)
         # the GK vorticity form: ω kept as an unknown (femheat.solve.augmented), the
-        # operators formed without the rotation part Cᵀ diag(w) C
-        rotation = system.rotation if (system.rotation is not None and system.symmetric
-                                       and prefer_augmented()) else None
+        # operators formed without the rotation part Cᵀ M_ω⁻¹ C
+        rotation = kept_rotation(system)
         K = self._operators(system, dt, theta, rotation)
         if rotation is None:
             self._solve = factorize(K, system.symmetric, solves=stepping_solves(steps))
         else:
-            C, w = rotation
-            self._solve = factorize_augmented(K, C[:, system.free_dofs], theta * w)
+            C, mass = rotation
+            self._solve = factorize_augmented(K, C[:, system.free_dofs], mass, theta)
         del K
         log.info("factorized %d x %d flux operator (dt = %g s, theta = %g, %s %s)",
                  system.free_dofs.size, system.free_dofs.size, dt, theta,
                  getattr(self._solve, "backend", "?"), getattr(self._solve, "mode", None) or "")
 
     def _operators(self, system: MixedSystem, dt: float, theta: float,
-                   rotation: Optional[tuple[sp.csr_matrix, np.ndarray]] = None
+                   rotation: Optional[tuple[sp.csr_matrix, VorticityMass]] = None
                    ) -> sp.csc_matrix:
         """Form R (free rows) and K_fe; return K on the free DOFs (to factorize).
 
-        With ``rotation`` = (C, w), K and R are formed from A₀ = A − Cᵀ diag(w) C
+        With ``rotation`` = (C, M_ω), K and R are formed from A₀ = A − Cᵀ M_ω⁻¹ C
         (:attr:`~femheat.assembly.system.MixedSystem.resistance_base`) and the
-        rotation part is applied in factors: K_fe gains θ Cᵀ diag(w) C, R q gains
-        −(1−θ) Cᵀ (w ⊙ C q); the returned K is K₀ (the caller keeps ω).
+        rotation part is applied in factors: K_fe q_D gains θ Cᵀ M_ω⁻¹ C q_D, R q gains
+        −(1−θ) Cᵀ M_ω⁻¹ C q; the returned K is K₀ (the caller keeps ω).
         """
         self.system, self.dt, self.theta = system, dt, theta
         M, B = system.inertia, system.divergence
@@ -171,14 +171,16 @@ class ThetaScheme:
         del S
         K = K[free]
         self._K_fe = K[:, ess]
-        self._rotation = None
+        self._rotation = self._lift = None
         if rotation is not None:
-            C, w = rotation
+            C, mass = rotation
             Cf = C[:, free].tocsc()
-            if ess.size:
-                self._K_fe = (self._K_fe + theta * (Cf.T @ sp.diags(w) @ C[:, ess])).tocsr()
+            if ess.size and mass.lumped:
+                self._K_fe = (self._K_fe + theta * mass.formed(Cf, C[:, ess])).tocsr()
+            elif ess.size:  # θ Cᵀ M_ω⁻¹ C q_D applied in _rhs (M_ω⁻¹ is dense)
+                self._lift = (Cf.T.tocsr(), C[:, ess].tocsr(), mass, theta)
             if theta < 1:
-                self._rotation = (C.tocsr(), Cf.T.tocsr(), (1 - theta) * w)
+                self._rotation = (C.tocsr(), Cf.T.tocsr(), mass, 1 - theta)
         self._M, self._Gt, self._B, self._Cinv = M, Gt, B, Cinv
         return K[:, free].tocsc()  # the only copy handed to the factorization
 
@@ -226,12 +228,15 @@ class ThetaScheme:
             rhs = grad[free]
         else:
             rhs = self._R @ q + grad[free]
-            if self._rotation is not None:  # −(1−θ) Cᵀ diag(w) C q, kept in factors
-                C, CfT, w = self._rotation
-                rhs -= CfT @ (w * (C @ q))
+            if self._rotation is not None:  # −(1−θ) Cᵀ M_ω⁻¹ C q, kept in factors
+                C, CfT, mass, weight = self._rotation
+                rhs -= weight * (CfT @ mass.inverse_times(C @ q))
         rhs += f_th
         if qd.size:
             rhs -= self._K_fe @ qd
+            if self._lift is not None:
+                CfT, Ce, mass, weight = self._lift
+                rhs -= weight * (CfT @ mass.inverse_times(Ce @ qd))
         return rhs, qd, CF, t1
 
     def _temperature(self, q: np.ndarray, q1: np.ndarray, T: np.ndarray,

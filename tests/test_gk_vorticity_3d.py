@@ -1,0 +1,235 @@
+r"""The GK vorticity form in 3D (``viscous = "vorticity"`` on tetrahedra): RT0 × P0
+with a lowest-order Nédélec vorticity kept as an unknown (its mass is not lumped,
+:mod:`femheat.assembly.vorticity`, ``benchmarks/bench_gk_vorticity_3d.py``).
+
+Proven here:
+
+* the quasi-static temperature spectrum on the insulated free-slip cube has no
+  spurious slow modes (the interior penalty's slowest rates are 0.86–0.92 against the
+  physical 4.967), and every rate stays below the saturation 1/l²;
+* a steady smooth solution converges at O(h) in T and q, equal to an independent
+  prototype's errors; the transient T is within 1.2× the Fourier model's error;
+* plane Poiseuille flow between no-slip plates: the flux at O(h), the heat flow at
+  O(h²);
+* a Kapitza bilayer with a prescribed heat flux carries the uniform series flux to
+  round-off (the essential-flux lifting through Cᵀ M_ω⁻¹ C), backward-Euler steps
+  reach the steady solve's state, Crank–Nicolson conserves energy to round-off;
+* what needs the formed flux block is refused, naming the fix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import skfem
+
+import femheat as fh
+from femheat.errors import FemheatInputError
+from femheat.physics.conditions import NoSlip
+from tests.test_gk_temperature import _orders, cos_mode
+
+
+def _cube(n: int, **boundaries):
+    mesh = skfem.MeshTet.init_tensor(*[np.linspace(0, 1, n + 1)] * 3)
+    boundaries = boundaries or {"walls": lambda x: np.ones(x.shape[1], dtype=bool)}
+    return fh.RegionMesh.from_skfem(mesh, boundaries=boundaries)
+
+
+def _formed(system) -> np.ndarray:
+    """A = A₀ + Cᵀ M_ω⁻¹ C as a dense matrix (small meshes only)."""
+    C, mass = system.rotation
+    A0 = system.resistance_base.toarray()
+    return A0 + C.T.toarray() @ np.linalg.solve(mass.matrix.toarray(), C.toarray())
+
+
+def test_no_spurious_slow_temperature_modes_in_3d():
+    """κ = C = 1, l² = 0.1, β = 0, n = 3: measured slowest nonzero rates 4.847 (twice),
+    4.977; fastest 9.835 (physical slowest 4.967, all below 10)."""
+    ell2 = 0.1
+    material = fh.Material(1.0, 1.0, 0.0, nonlocal_length=math.sqrt(ell2))
+    problem = fh.HeatProblem(_cube(3), {"domain": material}, {"walls": fh.Insulated()},
+                             model="gk", degree=0, beta=0, viscous="vorticity")
+    system = fh.assemble(problem)
+    free = system.free_dofs
+    A = _formed(system)[np.ix_(free, free)]
+    B = system.divergence[:, free].toarray()
+    rates = np.sort(scipy.linalg.eigvalsh(B @ np.linalg.solve(A, B.T),
+                                          system.capacity.toarray()))
+    physical = math.pi**2 / (1 + math.pi**2 * ell2)
+    assert abs(rates[0]) <= 1e-10 * rates[-1]
+    assert rates[1] >= 0.95 * physical, (
+        f"slowest nonzero rate {rates[1]:.4f}, physical {physical:.4f}; next "
+        f"{np.round(rates[2:5], 4)}")
+    assert rates[-1] <= 1 / ell2
+
+
+def test_steady_and_transient_cos_mode_converge_at_first_order():
+    """l = 0.2, β = 2, n = 4 / 8: steady T 2.710e-1 / 1.380e-1 and q 2.588e-1 / 1.305e-1
+    (orders 0.97 / 0.99; the prototype of bench_gk_vorticity_3d.py gives the same
+    numbers; the interior penalty: T 3.05e-1 / 1.64e-1, q at O(h^1.8)); Crank–Nicolson
+    to t = 0.5: T 2.710e-1 / 1.380e-1 against Fourier's 2.719e-1 / 1.381e-1."""
+    steady = [cos_mode("gk", n, 0, ell=0.2, beta=2, dim=3, rate=0.0, viscous="vorticity")
+              for n in (4, 8)]
+    eT, eq = [e[0] for e in steady], [e[1] for e in steady]
+    assert _orders(eT)[0] >= 0.9 and _orders(eq)[0] >= 0.9, (eT, eq)
+    assert abs(eT[1] / 0.1380 - 1) <= 0.01 and abs(eq[1] / 0.1305 - 1) <= 0.01, (eT, eq)
+    gk = [cos_mode("gk", n, 0, ell=0.2, beta=2, dim=3, viscous="vorticity")[0] for n in (4, 8)]
+    fourier = [cos_mode("fourier", n, 0, dim=3)[0] for n in (4, 8)]
+    ratio = [g / f for g, f in zip(gk, fourier)]
+    assert max(ratio) <= 1.2 and _orders(gk)[0] >= 0.9, (gk, fourier)
+
+
+def _bilayer(tau: float = 0.0, walls: dict | None = None):
+    """Two layers (κ 1 and 3, l 0.15 and 0.3) behind R_K = 0.2, T = 1 on the left, a
+    heat flux 0.5 W/m² leaving on the right, stress-free sides unless ``walls``."""
+    mesh = skfem.MeshTet.init_tensor(np.linspace(0, 2, 9), np.linspace(0, 0.5, 3),
+                                     np.linspace(0, 0.5, 3))
+    tol = 1e-9
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 1, "b": lambda x: x[0] > 1},
+        boundaries={"left": lambda x: x[0] < tol, "right": lambda x: x[0] > 2 - tol,
+                    "sides": lambda x: (x[0] > tol) & (x[0] < 2 - tol)},
+        interfaces={"gap": lambda x: np.isclose(x[0], 1)})
+    problem = fh.HeatProblem(
+        regions, {"a": fh.Material(1.0, 2.0, tau, nonlocal_length=0.15),
+                  "b": fh.Material(3.0, 1.0, tau, nonlocal_length=0.3)},
+        {"left": fh.Temperature(1.0), "right": fh.HeatFlux(0.5), "sides": fh.Insulated()},
+        interfaces={"gap": fh.KapitzaResistance(0.2)}, walls=walls or {},
+        model="gk", degree=0, beta=2, viscous="vorticity")
+    return fh.assemble(problem)
+
+
+def test_kapitza_bilayer_with_a_prescribed_flux_carries_the_series_flux():
+    """The uniform flux q = (0.5, 0, 0) carries no vorticity: it is the exact solution,
+    reached to round-off only if the essential (heat-flux) DOFs are lifted through the
+    unformed Cᵀ M_ω⁻¹ C. T at the right end: 1 − 0.5 (1/1 + 0.2 + 1/3)."""
+    system = _bilayer()
+    assert system.essential_dofs.size > 0 and not system.rotation[1].lumped
+    state = fh.solve_steady(system)
+    flows = fh.boundary_heat_flow(system, state.flux)
+    assert abs(flows["left"] + 0.5 * 0.25) <= 1e-10 and abs(flows["right"] - 0.5 * 0.25) <= 1e-10
+    qb = system.flux_basis
+    q = qb.interpolate(state.flux).value
+    assert np.abs(q[0] - 0.5).max() <= 1e-9 and np.abs(q[1:]).max() <= 1e-9
+    tb = system.temperature_basis
+    x = tb.mesh.p[:, tb.mesh.t].mean(axis=1)
+    exact = np.where(x[0] < 1, 1 - 0.5 * x[0], 1 - 0.5 * (1 + 0.2 + (x[0] - 1) / 3))
+    assert np.abs(state.temperature - exact).max() <= 1e-9
+
+
+def test_backward_euler_steps_reach_the_steady_state():
+    """Long backward-Euler steps (the θ-scheme's own lifting and explicit terms) end in
+    the steady solve's state (no-slip sides: a nonuniform flux with vorticity)."""
+    system = _bilayer(tau=0.05, walls={"sides": NoSlip()})
+    steady = fh.solve_steady(system)
+    state = fh.initial_state(system, temperature=0.3)
+    for _, state in fh.theta_steps(system, 5.0, 400.0, 1.0, state):
+        pass
+    assert np.abs(state.flux - steady.flux).max() <= 1e-8 * np.abs(steady.flux).max()
+    assert np.abs(state.temperature - steady.temperature).max() <= 1e-8
+
+
+def _plane_poiseuille(n: int) -> tuple[float, float]:
+    """Flow between no-slip plates z = 0, W (T = 1, 0 at x = 0, L, whose walls are
+    no-slip too: q·t = 0 holds there for developed flow; stress-free sides y = 0, H),
+    mesh n × n/4 × n: relative L2 flux error against q_x = κG(1 − cosh((z − W/2)/l) /
+    cosh(W/2l)) and relative error of the heat flow HκGW(1 − (2l/W) tanh(W/2l))."""
+    L, H, W, ell, kappa = 1.0, 0.25, 1.0, 0.2, 1.5
+    mesh = skfem.MeshTet.init_tensor(np.linspace(0, L, n + 1),
+                                     np.linspace(0, H, max(n // 4, 1) + 1),
+                                     np.linspace(0, W, n + 1))
+    tol = 1e-9
+
+    def inner(x):
+        return (x[0] > tol) & (x[0] < L - tol)
+
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > L - tol,
+        "plates": lambda x: ((x[2] < tol) | (x[2] > W - tol)) & inner(x),
+        "sides": lambda x: ((x[1] < tol) | (x[1] > H - tol)) & inner(x)
+        & (x[2] > tol) & (x[2] < W - tol)})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(kappa, nonlocal_length=ell)},
+        {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0),
+         "plates": fh.Insulated(), "sides": fh.Insulated()},
+        walls={"plates": NoSlip(), "inlet": NoSlip(), "outlet": NoSlip()},
+        model="gk", degree=0, beta=2, viscous="vorticity")
+    system = fh.assemble(problem)
+    state = fh.solve_steady(system)
+    qb = system.flux_basis
+    x = qb.global_coordinates().value
+    exact = kappa / L * (1 - np.cosh((x[2] - W / 2) / ell) / math.cosh(W / (2 * ell)))
+    q = qb.interpolate(state.flux).value
+    err = math.sqrt(float((((q[0] - exact) ** 2 + q[1] ** 2 + q[2] ** 2) * qb.dx).sum())
+                    / float((exact**2 * qb.dx).sum()))
+    flow = fh.boundary_heat_flow(system, state.flux)["outlet"]
+    expected = H * kappa / L * W * (1 - (2 * ell / W) * math.tanh(W / (2 * ell)))
+    return err, abs(flow / expected - 1)
+
+
+def test_plane_poiseuille_flow_between_no_slip_plates():
+    """n = 4, 8, 16: flux errors 0.189 / 0.096 / 0.048 (order 1.0), heat flow 5.7e-2 /
+    1.5e-2 / 3.3e-3 (order 2; the interior penalty: flux 5.8e-2 / 1.7e-2 / 4.7e-3,
+    heat flow 3.4e-2 / 9.6e-3 / 2.5e-3)."""
+    errors, flows = zip(*[_plane_poiseuille(n) for n in (4, 8, 16)])
+    assert min(_orders(errors)) >= 0.9 and errors[-1] <= 0.06, errors
+    assert min(_orders(flows)) >= 1.8 and flows[-1] <= 5e-3, flows
+
+
+def test_crank_nicolson_conserves_energy_and_matches_the_dense_operator():
+    """Insulated cube, random initial flux: ∫C T is constant to round-off, and the
+    steps equal those with the dense formed A = A₀ + Cᵀ M_ω⁻¹ C (explicit part
+    −(1−θ) Cᵀ M_ω⁻¹ C q through the kept M_ω factorization)."""
+    rng = np.random.default_rng(5)
+    material = fh.Material(1.0, 2.0, 0.1, nonlocal_length=0.2)
+    problem = fh.HeatProblem(_cube(3), {"domain": material}, {"walls": fh.Insulated()},
+                             model="gk", degree=0, beta=0, viscous="vorticity")
+    system = fh.assemble(problem)
+    free = system.free_dofs
+    flux = np.zeros(system.n_flux)
+    flux[free] = rng.standard_normal(free.size)
+    state = fh.State(0.0, fh.initial_state(system, temperature=1.0).temperature, flux)
+    e = system.energy_weights
+    e0 = float(e @ state.temperature)
+    dt, theta = 0.01, 0.5
+    # the dense reference step: (M/dt + θA + θ²dt S) q1 = (M/dt − (1−θ)A − θ(1−θ)dt S) q0
+    # + Gᵀ T0 (insulated, no loads), T1 = T0 − dt C⁻¹B q_θ
+    A = _formed(system)[np.ix_(free, free)]
+    M = system.inertia.toarray()[np.ix_(free, free)]
+    B = system.divergence.toarray()[:, free]
+    Ci = np.diag(1.0 / system.capacity.diagonal())
+    S = B.T @ Ci @ B
+    lhs = M / dt + theta * A + theta**2 * dt * S
+    rhs_op = M / dt - (1 - theta) * A - theta * (1 - theta) * dt * S
+    q_ref, T_ref = flux[free].copy(), state.temperature.copy()
+    for t, state in fh.theta_steps(system, dt, 0.1, theta, state):
+        if t == 0.0:  # the initial state comes first
+            continue
+        q1 = np.linalg.solve(lhs, rhs_op @ q_ref + B.T @ T_ref)
+        T_ref = T_ref - dt * Ci @ (B @ (theta * q1 + (1 - theta) * q_ref))
+        q_ref = q1
+        assert abs(float(e @ state.temperature) - e0) <= 1e-12 * abs(e0)
+    assert np.abs(state.flux[free] - q_ref).max() <= 1e-9 * np.abs(q_ref).max()
+    assert np.abs(state.temperature - T_ref).max() <= 1e-10
+
+
+def test_what_needs_the_formed_flux_block_is_refused():
+    from femheat.physics.memory import MemoryMaterial
+    from femheat.solve.frequency import FrequencySolver
+    from femheat.solve.iterative import solve_steady_iterative
+
+    system = _bilayer(tau=0.05)
+    with pytest.raises(FemheatInputError, match="frequency-domain solver needs the flux "
+                                                "block A as a matrix.*viscous = 'penalty'"):
+        FrequencySolver(system).solve(2.0)
+    with pytest.raises(FemheatInputError, match="needs the flux block A as a matrix"):
+        system.resistance[system.free_dofs]
+    with pytest.raises(FemheatInputError, match="iterative solver has no preconditioner"):
+        solve_steady_iterative(system)
+    with pytest.raises(FemheatInputError, match="model = 'gk' only"):
+        fh.HeatProblem(_cube(1), {"domain": MemoryMaterial.from_modes(
+            [(1.0, 0.1)], 1.0, nonlocal_length=0.1)}, {"walls": fh.Insulated()},
+            model="memory", viscous="vorticity")
