@@ -36,6 +36,7 @@ from femheat.assembly import forms
 from femheat.assembly.vorticity import vorticity_element
 from femheat.errors import FemheatInputError
 from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
+from femheat.physics.memory import MemoryMaterial
 from tests.test_gk_temperature import _orders, _relative_l2, cos_mode, strip
 
 
@@ -363,8 +364,9 @@ def _problem(**kw):
     (dict(penalty=4.0), r"model\.penalty = 4\.0 has no effect"),
     (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3), degree=1),
      r"in 3D is available at degree 0 .* model\.degree = 1"),
-    (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3),
-          walls={"walls": SlipLength(0.5)}), r"walls\.walls: SlipLength is not available"),
+    (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3), model="memory",
+          material=MemoryMaterial.from_modes([(1.0, 0.1)], 1.0, nonlocal_length=0.1)),
+     r"in 3D is available with model = 'gk' only"),
     (dict(mesh=skfem.MeshQuad.init_tensor(*[np.linspace(0, 1, 3)] * 2)),
      r"triangle and tetrahedral meshes only"),
     (dict(material=fh.Material([[1.0, 0.0], [0.0, 2.0]], 1.0, 0.1, nonlocal_length=0.1)),

@@ -9,8 +9,8 @@ Proven here:
   physical 4.967), and every rate stays below the saturation 1/l²;
 * a steady smooth solution converges at O(h) in T and q, equal to an independent
   prototype's errors; the transient T is within 1.2× the Fourier model's error;
-* plane Poiseuille flow between no-slip plates: the flux at O(h), the heat flow at
-  O(h²);
+* plane Poiseuille flow between no-slip plates (the flux at O(h), the heat flow at
+  O(h²)) and slip-length plates, heat Couette flow from a prescribed tangential flux;
 * a Kapitza bilayer with a prescribed heat flux carries the uniform series flux to
   round-off (the essential-flux lifting through Cᵀ M_ω⁻¹ C), backward-Euler steps
   reach the steady solve's state, Crank–Nicolson conserves energy to round-off;
@@ -28,7 +28,7 @@ import skfem
 
 import femheat as fh
 from femheat.errors import FemheatInputError
-from femheat.physics.conditions import NoSlip
+from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
 from tests.test_gk_temperature import _orders, cos_mode
 
 
@@ -132,12 +132,15 @@ def test_backward_euler_steps_reach_the_steady_state():
     assert np.abs(state.temperature - steady.temperature).max() <= 1e-8
 
 
-def _plane_poiseuille(n: int) -> tuple[float, float]:
-    """Flow between no-slip plates z = 0, W (T = 1, 0 at x = 0, L, whose walls are
-    no-slip too: q·t = 0 holds there for developed flow; stress-free sides y = 0, H),
-    mesh n × n/4 × n: relative L2 flux error against q_x = κG(1 − cosh((z − W/2)/l) /
-    cosh(W/2l)) and relative error of the heat flow HκGW(1 − (2l/W) tanh(W/2l))."""
-    L, H, W, ell, kappa = 1.0, 0.25, 1.0, 0.2, 1.5
+PL_L, PL_H, PL_W, PL_ELL, PL_KAPPA = 1.0, 0.25, 1.0, 0.2, 1.5
+
+
+def _plates(n: int, bottom, top=None, dT: float = 1.0):
+    """Flow between the plates z = 0 (``bottom``) and z = W (``top``, default the
+    same), T = dT, 0 at x = 0, L (no-slip walls: q·t = 0 holds there for developed
+    flow), stress-free sides y = 0, H; mesh n × n/4 × n. Returns the system, the
+    steady state, the flux basis' points and the flux there."""
+    L, H, W = PL_L, PL_H, PL_W
     mesh = skfem.MeshTet.init_tensor(np.linspace(0, L, n + 1),
                                      np.linspace(0, H, max(n // 4, 1) + 1),
                                      np.linspace(0, W, n + 1))
@@ -148,35 +151,65 @@ def _plane_poiseuille(n: int) -> tuple[float, float]:
 
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
         "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > L - tol,
-        "plates": lambda x: ((x[2] < tol) | (x[2] > W - tol)) & inner(x),
+        "bottom": lambda x: (x[2] < tol) & inner(x), "top": lambda x: (x[2] > W - tol) & inner(x),
         "sides": lambda x: ((x[1] < tol) | (x[1] > H - tol)) & inner(x)
         & (x[2] > tol) & (x[2] < W - tol)})
     problem = fh.HeatProblem(
-        regions, {"domain": fh.Material(kappa, nonlocal_length=ell)},
-        {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0),
-         "plates": fh.Insulated(), "sides": fh.Insulated()},
-        walls={"plates": NoSlip(), "inlet": NoSlip(), "outlet": NoSlip()},
+        regions, {"domain": fh.Material(PL_KAPPA, nonlocal_length=PL_ELL)},
+        {"inlet": fh.Temperature(dT), "outlet": fh.Temperature(0.0), "bottom": fh.Insulated(),
+         "top": fh.Insulated(), "sides": fh.Insulated()},
+        walls={"bottom": bottom, "top": top if top is not None else bottom,
+               "inlet": NoSlip(), "outlet": NoSlip()},
         model="gk", degree=0, beta=2, viscous="vorticity")
     system = fh.assemble(problem)
     state = fh.solve_steady(system)
     qb = system.flux_basis
-    x = qb.global_coordinates().value
-    exact = kappa / L * (1 - np.cosh((x[2] - W / 2) / ell) / math.cosh(W / (2 * ell)))
-    q = qb.interpolate(state.flux).value
-    err = math.sqrt(float((((q[0] - exact) ** 2 + q[1] ** 2 + q[2] ** 2) * qb.dx).sum())
-                    / float((exact**2 * qb.dx).sum()))
-    flow = fh.boundary_heat_flow(system, state.flux)["outlet"]
-    expected = H * kappa / L * W * (1 - (2 * ell / W) * math.tanh(W / (2 * ell)))
-    return err, abs(flow / expected - 1)
+    return system, state, qb, qb.interpolate(state.flux).value
 
 
-def test_plane_poiseuille_flow_between_no_slip_plates():
-    """n = 4, 8, 16: flux errors 0.189 / 0.096 / 0.048 (order 1.0), heat flow 5.7e-2 /
-    1.5e-2 / 3.3e-3 (order 2; the interior penalty: flux 5.8e-2 / 1.7e-2 / 4.7e-3,
-    heat flow 3.4e-2 / 9.6e-3 / 2.5e-3)."""
-    errors, flows = zip(*[_plane_poiseuille(n) for n in (4, 8, 16)])
+def _flux_error(qb, q, exact_x) -> float:
+    """Relative L2 error against q = (exact_x, 0, 0)."""
+    return math.sqrt(float((((q[0] - exact_x) ** 2 + q[1] ** 2 + q[2] ** 2) * qb.dx).sum())
+                     / float((exact_x**2 * qb.dx).sum()))
+
+
+def _poiseuille(coefficient: float):
+    """q_x(z) = κG(1 − A cosh((z − W/2)/l)), A = 1/(cosh(W/2l) + C_s sinh(W/2l)), and
+    the heat flow through the channel, H κG W (1 − (2A l/W) sinh(W/2l))."""
+    h = PL_W / (2 * PL_ELL)
+    a = 1.0 / (math.cosh(h) + coefficient * math.sinh(h))
+    G = 1.0 / PL_L
+    flow = PL_H * PL_KAPPA * G * PL_W * (1 - 2 * a * PL_ELL / PL_W * math.sinh(h))
+    return (lambda z: PL_KAPPA * G * (1 - a * np.cosh((z - PL_W / 2) / PL_ELL))), flow
+
+
+@pytest.mark.parametrize("wall, coefficient", [(NoSlip(), 0.0), (SlipLength(0.5), 0.5)])
+def test_plane_poiseuille_flow_between_plates(wall, coefficient):
+    """n = 4, 8, 16, no-slip: flux errors 0.189 / 0.096 / 0.048 (order 1.0), heat flow
+    5.7e-2 / 1.5e-2 / 3.3e-3 (order 2; the interior penalty: flux 5.8e-2 / 1.7e-2 /
+    4.7e-3, heat flow 3.4e-2 / 9.6e-3 / 2.5e-3); slip length C_s = 0.5 (tangential
+    boundary mass on the edges): flux 0.106 / 0.055 / 0.028."""
+    exact, flow = _poiseuille(coefficient)
+    errors, flows = [], []
+    for n in (4, 8, 16):
+        system, state, qb, q = _plates(n, wall)
+        errors.append(_flux_error(qb, q, exact(qb.global_coordinates().value[2])))
+        flows.append(abs(fh.boundary_heat_flow(system, state.flux)["outlet"] / flow - 1))
     assert min(_orders(errors)) >= 0.9 and errors[-1] <= 0.06, errors
-    assert min(_orders(flows)) >= 1.8 and flows[-1] <= 5e-3, flows
+    assert flows[-1] <= 5e-3 and flows[-1] < flows[0] / 8, flows
+
+
+def test_couette_flow_from_a_prescribed_tangential_flux():
+    """Top plate q = (U, 0, 0) (TangentialFlux, the load ⟨n × g, τ⟩), bottom no-slip,
+    no temperature drop: q_x = U sinh(z/l)/sinh(W/l); flux errors 0.287 / 0.146 / 0.073
+    at n = 4, 8, 16 (order 1.0)."""
+    U = 2.0
+    errors = []
+    for n in (4, 8, 16):
+        _, _, qb, q = _plates(n, NoSlip(), TangentialFlux((U, 0.0, 0.0)), dT=0.0)
+        z = qb.global_coordinates().value[2]
+        errors.append(_flux_error(qb, q, U * np.sinh(z / PL_ELL) / math.sinh(PL_W / PL_ELL)))
+    assert min(_orders(errors)) >= 0.9 and errors[-1] <= 0.08, errors
 
 
 def test_crank_nicolson_conserves_energy_and_matches_the_dense_operator():
@@ -217,7 +250,6 @@ def test_crank_nicolson_conserves_energy_and_matches_the_dense_operator():
 
 
 def test_what_needs_the_formed_flux_block_is_refused():
-    from femheat.physics.memory import MemoryMaterial
     from femheat.solve.frequency import FrequencySolver
     from femheat.solve.iterative import solve_steady_iterative
 
@@ -229,7 +261,3 @@ def test_what_needs_the_formed_flux_block_is_refused():
         system.resistance[system.free_dofs]
     with pytest.raises(FemheatInputError, match="iterative solver has no preconditioner"):
         solve_steady_iterative(system)
-    with pytest.raises(FemheatInputError, match="model = 'gk' only"):
-        fh.HeatProblem(_cube(1), {"domain": MemoryMaterial.from_modes(
-            [(1.0, 0.1)], 1.0, nonlocal_length=0.1)}, {"walls": fh.Insulated()},
-            model="memory", viscous="vorticity")

@@ -100,7 +100,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import skfem
-from skfem import LinearForm
+from skfem import BilinearForm, LinearForm
+from skfem.helpers import dot
 
 from . import forms
 from ..errors import FemheatInputError, SolverError
@@ -143,11 +144,7 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
                 f"{_WHERE} in 3D is available with model = 'gk' only (got "
                 f"{problem.model!r}: its solvers need the formed flux block); use "
                 "viscous = 'penalty'"))
-        for name, wall in problem.walls.items():
-            if isinstance(wall, (SlipLength, TangentialFlux)):
-                out.append(FemheatInputError(
-                    f"walls.{name}: {type(wall).__name__} is not available with {_WHERE} "
-                    "in 3D (no-slip and stress-free walls are); use viscous = 'penalty'"))
+
     if getattr(problem, "coordinates", "cartesian") != "cartesian":
         out.append(FemheatInputError(
             f"{_WHERE} is Cartesian only; use viscous = 'penalty' with "
@@ -389,7 +386,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         if facets.size:
             fixed[wb.get_dofs(facets=facets).all()] = True
 
-    # slip length (2D): boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1, P3)
+    # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1, P3);
+    # 3D: ⟨(C_s κ/l) ω_t, τ_t⟩ on the edges, consistent
     for name, wall in problem.walls.items():
         if not isinstance(wall, SlipLength) or not facets_of[name].size:
             continue
@@ -397,7 +395,12 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         cells = mesh.f2t[0, facets]
         coef = wall.coefficient * ell_cell[cells] * inv_nu[cells]
         fb = skfem.FacetBasis(mesh, wb.elem, facets=facets, intorder=max(order, 3))
-        mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
+        if dim == 3:
+            wall_mass = _tangential_edge_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
+            consistent = consistent + wall_mass
+            mass += wall_mass.diagonal()
+        else:
+            mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
 
     active = ~fixed & (mass > 0)
     if degree == 0 and dim == 2:
@@ -426,8 +429,21 @@ def _wall_data(phi, w):
     return w.g * phi
 
 
+@LinearForm
+def _wall_data_3d(tau, w):
+    return dot(w.ng, tau.value)
+
+
+@BilinearForm
+def _tangential_edge_mass(omega, tau, w):
+    """(w.weight ω_t, τ_t) on a wall, ω_t = ω − (ω·n)n."""
+    return w.weight * (dot(omega.value, tau.value)
+                       - dot(omega.value, w.n) * dot(tau.value, w.n))
+
+
 def _tangential_load(problem, wb, order, C, omega_mass, active):
-    """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩."""
+    """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩ (2D),
+    ⟨n × g, τ_i⟩ (3D)."""
     walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
     if not walls:
         return None
@@ -448,7 +464,10 @@ def _tangential_load(problem, wb, order, C, omega_mass, active):
         for fb, wall, where, xf in parts:
             n = fb.normals
             g = wall.tangential(xf, n, t, where)
-            G += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
+            if n.shape[0] == 3:  # ⟨n × g, τ⟩ on the Nédélec edges
+                G += _wall_data_3d.assemble(fb, ng=np.cross(n, g, axis=0))
+            else:
+                G += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
         out = -(C.T @ omega_mass.inverse_times(G[active]))
         cache["f"] = out
         return out
