@@ -16,6 +16,9 @@ that peak memory (ru_maxrss) belongs to that run alone:
 
 ``--degree 1``: the same four at degree 1 (MCV RT1 x P1DG; GK BDM2 x P1DG with the
 interior penalty; the vorticity form on BDM2 x P1DG with a lumped P3 vorticity).
+``--dim 3``: the channel in the unit cube (n³ cells of 6 tetrahedra, no-slip walls on
+the four sides), degree 0; the vorticity form keeps its Nédélec vorticity (no formed
+variant, ``gkvf`` is skipped).
 
 Measured: assembly, steady solve (scaled saddle point, SuperLU LU), transient
 θ-scheme factorization (eliminated SPD flux operator, SuperLU symmetric mode,
@@ -26,6 +29,7 @@ Prints a table and the GK/MCV ratios.
     python benchmarks/bench_gk.py --sizes 50 100 --steps 5
     python benchmarks/bench_gk.py --quick --json /tmp/gk.json   # n = 50, 100
     python benchmarks/bench_gk.py --degree 1 --sizes 25 50 100
+    python benchmarks/bench_gk.py --dim 3 --sizes 8 12 16
 """
 
 from __future__ import annotations
@@ -47,18 +51,20 @@ os.environ.setdefault("FEMHEAT_SYMBOLIC_CACHE", "0")
 _clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" else time.perf_counter
 
 
-def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0) -> dict:
+def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
+        dim: int = 2) -> dict:
     import numpy as np
     import skfem
 
     import femheat as fh
     from femheat.physics.conditions import NoSlip
 
-    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+    edges = [np.linspace(0, 1, n + 1)] * dim
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(*edges)
     tol = 1e-9
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
         "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > 1 - tol,
-        "walls": lambda x: ((x[1] < tol) | (x[1] > 1 - tol)) & (x[0] > tol) & (x[0] < 1 - tol)})
+        "walls": lambda x: (x[0] > tol) & (x[0] < 1 - tol)})
     gk = model in ("gk", "gkv", "gkvf")
     if model == "gkvf":
         os.environ["FEMHEAT_VORTICITY_SOLVE"] = "formed"
@@ -106,22 +112,24 @@ def main() -> None:
                         help="n = 50 and 100, 5 steps, best of 3 steady solves and factorizations")
     parser.add_argument("--degree", type=int, default=0, choices=(0, 1),
                         help="polynomial degree of every discretization (default 0)")
+    parser.add_argument("--dim", type=int, default=2, choices=(2, 3),
+                        help="2 (unit square, default) or 3 (unit cube, degree 0)")
     parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one(args.child[0], int(args.child[1]), args.steps, args.repeats,
-                             args.degree)))
+                             args.degree, args.dim)))
         return
     if args.quick:
         args.sizes, args.steps, args.repeats = [50, 100], 5, 3
     rows = []
     for n in args.sizes:
         pair = {}
-        for model in ("mcv", "gk", "gkv", "gkvf"):
+        for model in ("mcv", "gk", "gkv") + (("gkvf",) if args.dim == 2 else ()):
             out = subprocess.run([sys.executable, __file__, "--child", model, str(n),
                                   "--steps", str(args.steps), "--repeats", str(args.repeats),
-                                  "--degree", str(args.degree)],
+                                  "--degree", str(args.degree), "--dim", str(args.dim)],
                                  capture_output=True, text=True, check=True)
             pair[model] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(pair)
@@ -149,7 +157,8 @@ def main() -> None:
     print("| " + " | ".join(head) + " |")
     print("|" + "---:|" * len(head))
     for pair in rows:
-        m, g, v, f = pair["mcv"], pair["gk"], pair["gkv"], pair["gkvf"]
+        m, g, v = pair["mcv"], pair["gk"], pair["gkv"]
+        f = pair.get("gkvf", {"factorization_s": float("nan"), "step_s": float("nan")})
         vals = (m["n"], f"{v['unknowns']:,}", f"{v['assembly_s']:.2f}", f"{v['steady_s']:.2f}",
                 f"{v['factorization_s']:.2f}", f"{1e3 * v['step_s']:.1f}",
                 f"{v['peak_rss_gb']:.2f}", f"{v['step_s'] / m['step_s']:.2f}",
@@ -161,7 +170,8 @@ def main() -> None:
         print("| " + " | ".join(str(v) for v in vals) + " |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"steps": args.steps, "degree": args.degree, "rows": rows}, f, indent=1)
+            json.dump({"steps": args.steps, "degree": args.degree, "dim": args.dim, "rows": rows},
+                      f, indent=1)
 
 
 if __name__ == "__main__":

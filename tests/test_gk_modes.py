@@ -251,7 +251,7 @@ def test_quasi_static_spectrum_physical_modes(degree):
     "makes grid-scale temperature modes decay at ~0.12 alpha/(eta l^2), far below the "
     "slowest physical rate; mesh independent, proportional to 1/eta (unchanged by "
     "BDM2 at degree 1, which fixed the O(nu h) temperature error of issue 16); the "
-    "2D option viscous = 'vorticity' has none at degree 0 and 1 (tests/test_gk_vorticity.py)"))
+    "option viscous = 'vorticity' has none (tests/test_gk_vorticity*.py)"))
 @pytest.mark.parametrize("degree", [0, 1])
 def test_no_spurious_slow_temperature_modes(degree):
     """No discrete quasi-static mode may decay much slower than every physical one.

@@ -133,6 +133,7 @@ below), but it adds a global unknown, changes every wall condition and differs
 from (ν∇q, ∇v) where l varies; implemented since for 2D as the option
 ``viscous = "vorticity"`` (:mod:`femheat.assembly.vorticity`: RT0 × P0 with a lumped,
 eliminated P1 vorticity at degree 0, BDM2 × P1DG with a lumped P3 one at degree 1;
+in 3D RT0 × P0 with a Nédélec vorticity kept as an unknown;
 not the default: its stress-free condition on boundaries that heat crosses is ω = 0,
 not ν∂q/∂n = 0, and at degree 0 its flux is O(h), not O(h²)). A dense prototype
 (``benchmarks/bench_gk_modes.py``) confirms the first point: with the vorticity

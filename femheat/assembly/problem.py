@@ -69,8 +69,9 @@ class HeatProblem:
         GK only: discretization of the viscous term, ``"penalty"`` (default; BDM
         fluxes with an interior penalty, :mod:`femheat.assembly.gk`) or
         ``"vorticity"`` (2D: RT0 fluxes and a lumped P1 vorticity at degree 0,
-        BDM2 and a lumped P3 vorticity at degree 1, :mod:`femheat.assembly.vorticity`;
-        no spurious slow temperature modes).
+        BDM2 and a lumped P3 vorticity at degree 1; 3D, degree 0: RT0 and a Nédélec
+        vorticity kept as an unknown; :mod:`femheat.assembly.vorticity`; no spurious
+        slow temperature modes).
     coordinates
         ``"cartesian"`` (default) or ``"axisymmetric"``: the 2D mesh is the (r, z)
         meridian section of a body of revolution (x = r ≥ 0, y = z), integrals carry

@@ -1,4 +1,4 @@
-r"""The Guyer–Krumhansl viscous term in vorticity (Hodge-Laplacian) form, 2D.
+r"""The Guyer–Krumhansl viscous term in vorticity (Hodge-Laplacian) form, 2D and 3D.
 
 An alternative to the interior-penalty discretization of :mod:`femheat.assembly.gk`
 (HeatProblem option ``viscous = "vorticity"``). With ∇²q = ∇∇·q − curl rot q
@@ -24,7 +24,7 @@ continuous P1 / P3 defined weakly by
 (∫ rot q φ = (q, curl φ) + ∮(q·t)φ, t = (−n_y, n_x)), with the row-sum lumped
 (diagonal) mass (·,·)_h — ∫_K φ_i/ν_K, positive for P1 (|K|/3) and for P3 (|K|/30 at
 the vertices, 3|K|/40 at the edge nodes, 9|K|/20 inside; on a wall edge 1/8, 3/8) —
-so ω is eliminated exactly: the flux block gains the sparse,
+so ω is eliminated exactly (2D): the flux block gains the sparse,
 symmetric positive semidefinite
 
 .. math::
@@ -34,7 +34,17 @@ symmetric positive semidefinite
 
 and the flux load −Cᵀ M_ω⁻¹ G (G_i = ⟨g_t, φ_i⟩, prescribed tangential flux).
 
-Wall conditions live in the ω equation, no penalty:
+In 3D the rotation is the curl and ω a vector in lowest-order Nédélec edges (N0 →
+RT0 → P0 is exact; degree 0 only): (ν⁻¹ω, τ) + ⟨(ℓ_s/ν)ω_t, τ_t⟩ = (q, ∇×τ) +
+⟨n × g, τ⟩. The Nédélec mass cannot be lumped (the diagonal exact for constant
+fields has zero or negative edge weights on ordinary meshes,
+``benchmarks/bench_gk_vorticity_3d.py``), so M_ω stays consistent and ω an unknown of
+every solve: the system's flux block is a :class:`RotationOperator` (A₀ + Cᵀ M_ω⁻¹ C
+applied, never formed), the θ-scheme and the steady augmented Lagrangian factorize
+[[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), and what needs A as a
+matrix (the frequency solver, the memory model, the iterative solver) is refused.
+
+Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential part):
 
 * no-slip (q·t = 0) and :class:`~femheat.physics.conditions.TangentialFlux` (q·t = g):
   ω is free at the wall's vertices and ⟨q·t, φ⟩ is data (natural);
@@ -62,7 +72,8 @@ saturation α/((1+β)l²) and the slowest one converges to the physical one. The
 interior penalty instead penalizes the tangential jumps of discrete gradients, and
 its grid-scale temperature modes decay at ~0.12α/(ηl²) (``tests/test_gk_modes.py``).
 The mass lumping does not enter that argument (C vanishes on the complement whatever
-M_ω is).
+M_ω is), and it holds in 3D (slowest rate 4.85 against the physical 4.97 at n = 3; the
+penalty form: 0.88, ``tests/test_gk_vorticity_3d.py``).
 
 Cost: RT0 has half the unknowns of BDM1 and V couples each edge to the edges of the
 cells around its two vertices (about 6× the entries of the MCV step operator; BDM1
@@ -73,6 +84,7 @@ degree 1 the flux space is the interior penalty's (BDM2): on the unit square, n 
 (210,600 unknowns, no-slip walls) assembly 2.7 s against 2.6 s, the Crank–Nicolson
 factorization 4.4 s against 4.2 s, a step 0.050 s against 0.137 s, a steady solve
 5.7 s against 4.7 s (process CPU, one run; ω eliminated instead: 11.8 s, 0.23 s).
+3D costs: ``benchmarks/bench_gk.py --dim 3`` (benchmarks/README.md).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): at degree 0 q and
 T converge at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²)
@@ -80,16 +92,19 @@ for q); the P0 values at the cell centroids superconverge at O(h²) like the Fou
 model's (steady cos mode, l = 0.2: 1.1e-2 → 1.7e-4 from n = 8 to 64; the penalty
 form: O(h)). At degree 1 T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
 the penalty form's), O(h²) in q next to no-slip, slip and tangential-flux walls (the
-lumped P3 mass there; the penalty form: O(h³)).
+lumped P3 mass there; the penalty form: O(h³)). In 3D (``tests/test_gk_vorticity_3d.py``)
+T and q converge at O(h) (T errors 0.82–0.85× the penalty form's, q at O(h) where
+BDM1 gives O(h^1.9)); plane Poiseuille flow's heat flow at O(h²); no-slip, slip-length
+and tangential-flux walls at O(h) in q.
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient
 energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to
 boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
 materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
-cell mean in M_ω. 2D Cartesian triangles, isotropic κ only (3D needs Nédélec
-vorticities, whose mass cannot be lumped); curved walls with a smooth normal,
-the Landau–Khalatnikov terms, homogenization cell problems and the iterative solver
-are refused.
+cell mean in M_ω. Cartesian triangles (degree 0 and 1) and tetrahedra (degree 0, gk
+model only), isotropic κ only; curved walls with a smooth normal, the
+Landau–Khalatnikov terms, homogenization cell problems and the iterative solver are
+refused.
 """
 
 from __future__ import annotations
