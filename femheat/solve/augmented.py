@@ -67,9 +67,8 @@ def kept_rotation(system) -> Optional[tuple[sp.csr_matrix, VorticityMass]]:
     rotation = system.rotation
     if rotation is None or not system.symmetric:
         return None
-    if not rotation[1].lumped:
-        return rotation
-    return rotation if prefer_augmented() else None
+    prefer = prefer_augmented()  # validates FEMHEAT_VORTICITY_SOLVE either way
+    return rotation if prefer or not rotation[1].lumped else None
 
 
 def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
