@@ -199,3 +199,59 @@ def test_time_stepping_is_the_same_in_both_modes(monkeypatch):
         final[mode] = np.concatenate([state.flux, state.temperature])
     ref = final["supernodal"]
     assert np.linalg.norm(final["simplicial"] - ref) <= 1e-12 * np.linalg.norm(ref)
+
+
+def _cube_gk(n: int = 3) -> fh.MixedSystem:
+    import skfem
+
+    from femheat.physics.conditions import NoSlip
+
+    x = np.linspace(0.0, 1.0, n + 1)
+    regions = fh.RegionMesh.from_skfem(skfem.MeshTet.init_tensor(x, x, x), boundaries={
+        "left": lambda p: np.isclose(p[0], 0.0), "right": lambda p: np.isclose(p[0], 1.0),
+        "walls": lambda p: ~(np.isclose(p[0], 0.0) | np.isclose(p[0], 1.0))})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.2)},
+        {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()},
+        walls={"walls": NoSlip()}, model="gk")
+    return fh.assemble(problem)
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_nested_dissection_gives_the_same_solution(share):
+    """The 3D ordering (nested dissection, supernodal) against AMD on a 3D GK step
+    operator: the same solution to 1e-12; the permutation is shared by pattern."""
+    system = _cube_gk()
+    free = system.free_dofs
+    K = (system.inertia / 1e-3 + system.resistance).tocsr()[free][:, free]
+    b = np.random.default_rng(2).standard_normal(free.size)
+    amd = factorize(K, True, share_symbolic=share)(b)
+    solve = factorize(K, True, share_symbolic=share, ordering="nesdis")
+    assert solve.backend == "cholmod" and solve.mode == "supernodal"
+    x = solve(b)
+    assert np.linalg.norm(x - amd) <= 1e-12 * np.linalg.norm(amd)
+    assert np.linalg.norm(K @ x - b) <= 1e-10 * np.linalg.norm(b)
+    if share:
+        assert any(key.startswith("nesdis|") for key in SYMBOLIC._store)
+
+
+def test_time_loops_and_steady_solves_order_3d_meshes_by_nested_dissection(monkeypatch):
+    calls = []
+    real = fz.factorize
+
+    def spy(*args, **kw):
+        calls.append(kw.get("ordering", fz.CHOLMOD_ORDERING))
+        return real(*args, **kw)
+
+    import femheat.solve.steady as steady
+    import femheat.solve.timestepping as timestepping
+    monkeypatch.setattr(timestepping, "factorize", spy)
+    monkeypatch.setattr(steady, "factorize", spy)
+    cube, square = _cube_gk(), channel(8)
+    fh.ThetaScheme(cube, 1e-3, 1.0)
+    fh.solve_steady(cube)
+    assert calls[:2] == ["nesdis", "nesdis"], calls
+    calls.clear()
+    fh.ThetaScheme(square, 1e-3, 1.0)
+    fh.solve_steady(square)
+    assert calls[:2] == ["amd", "amd"], calls

@@ -55,6 +55,7 @@ import scipy.sparse as sp
 
 from ..assembly.memory import ModeOperators, mode_operators
 from .augmented import factorize_augmented, kept_rotation
+from .factorization import ordering_for
 from .steady import State, factorize
 from .timestepping import ThetaScheme, march, step_count, stepping_solves
 
@@ -106,7 +107,8 @@ class MemoryScheme:
             external = ops.external if rotation is None else system.resistance_base - ops.bulk
             K = (Ps + theta * external + (theta**2 * dt) * S).tocsr()
             if rotation is None:
-                self._solve = factorize(K[free][:, free], system.symmetric, solves=solves)
+                self._solve = factorize(K[free][:, free], system.symmetric, solves=solves,
+                                        ordering=ordering_for(system.problem.regions.dim))
                 self._K_fe = K[free][:, ess]
             else:
                 C, mass = rotation
@@ -129,7 +131,8 @@ class MemoryScheme:
             cols = np.tile(np.arange(ess.size), M)
             E = sp.csr_matrix((np.ones(rows.size), (cols, rows)), shape=(ess.size, M * n))
             K = sp.bmat([[K, -E.T], [E, None]], format="csr")
-        self._solve = factorize(K, system.symmetric and not ess.size, solves=solves)
+        self._solve = factorize(K, system.symmetric and not ess.size, solves=solves,
+                                ordering=ordering_for(system.problem.regions.dim))
         log.info("memory step: %d modes of different shape, coupled %d x %d operator",
                  M, K.shape[0], K.shape[0])
 

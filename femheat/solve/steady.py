@@ -26,7 +26,7 @@ from ..assembly.vorticity import RotationOperator, VorticityMass
 from ..element.spaces import quadrature_order
 from .augmented import factorize_augmented, kept_rotation
 from .factorization import (CHOLMOD_ORDERING, DIRECT_SOLVER_ENV, _cholmod,  # noqa: F401
-                            direct_solver, factorize)
+                            direct_solver, factorize, ordering_for)
 from ..errors import BoundaryConditionError, SolverError
 from ..assembly.system import MixedSystem, block_diagonal_inverse
 from ..physics.plausibility import suspicious_values
@@ -297,7 +297,7 @@ class AugmentedLagrangian:
         self.BtW = (self.B.T @ self.W_penalty).tocsr()
         if rotation is None:
             self.solve_flux = factorize(self.A + self.BtW @ self.B, symmetric=True,
-                                        solves=AL_SOLVES)
+                                        solves=AL_SOLVES, ordering=ordering_for(dim))
         else:
             A0, C, mass = rotation
             self.solve_flux = factorize_augmented(A0 + self.BtW @ self.B, C, mass)

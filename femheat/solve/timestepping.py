@@ -39,7 +39,7 @@ from ..assembly.system import MixedSystem
 from ..assembly.vorticity import VorticityMass
 from .projection import l2_project
 from .augmented import factorize_augmented, kept_rotation
-from .factorization import STEPPING_SOLVES
+from .factorization import STEPPING_SOLVES, ordering_for
 from .steady import State, consistent_flux, factorize
 from ..validation import finite_array, theta_and_step
 
@@ -132,7 +132,8 @@ class ThetaScheme:
         rotation = kept_rotation(system)
         K = self._operators(system, dt, theta, rotation)
         if rotation is None:
-            self._solve = factorize(K, system.symmetric, solves=stepping_solves(steps))
+            self._solve = factorize(K, system.symmetric, solves=stepping_solves(steps),
+                                    ordering=ordering_for(system.problem.regions.dim))
         else:
             C, mass = rotation
             self._solve = factorize_augmented(K, C[:, system.free_dofs], mass, theta)
