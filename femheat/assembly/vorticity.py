@@ -236,7 +236,9 @@ class VorticityMass:
     is dense and ω stays an unknown of every solve
     (:func:`~femheat.solve.augmented.factorize_augmented`)."""
 
-    def __init__(self, mass):
+    def __init__(self, mass: np.ndarray | sp.spmatrix):
+        """``mass``: the diagonal ∫φ_i/ν of a lumped mass (ν⁻¹ in W K⁻¹ m⁻³), or a
+        sparse symmetric positive definite matrix."""
         if sp.issparse(mass):
             self.lumped, self.matrix = False, sp.csr_matrix(mass)
             self.values = None
