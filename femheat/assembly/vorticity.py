@@ -80,11 +80,11 @@ cells around its two vertices (about 6× the entries of the MCV step operator; B
 with the interior penalty: 10×). The system keeps V's rotation part in its factors
 (``MixedSystem.rotation``), so that time loops can keep ω as an unknown and
 factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`). At
-degree 1 the flux space is the interior penalty's (BDM2): on the unit square, n = 100
-(210,600 unknowns, no-slip walls) assembly 2.7 s against 2.6 s, the Crank–Nicolson
-factorization 4.4 s against 4.2 s, a step 0.050 s against 0.137 s, a steady solve
-5.7 s against 4.7 s (process CPU, one run; ω eliminated instead: 11.8 s, 0.23 s).
-3D costs: ``benchmarks/bench_gk.py --dim 3`` (benchmarks/README.md).
+degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
+n = 25–100 (13k–211k unknowns), a step costs 0.6–0.9× the penalty form's and a steady
+solve 0.7–1.5× (ω eliminated instead: ~2× the augmented factorization and step); in
+3D a step 0.17–0.29×, a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``,
+``--dim 3``; benchmarks/README.md).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): at degree 0 q and
 T converge at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²)
