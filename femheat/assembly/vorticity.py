@@ -82,7 +82,8 @@ with the interior penalty: 10×). The system keeps V's rotation part in its fact
 factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`). At
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns), a step costs 0.6–0.9× the penalty form's and a steady
-solve 0.7–1.5× (ω eliminated instead: ~2× the augmented factorization and step); in
+solve 0.7–1.5× (ω eliminated instead: 1.9–3.3× the augmented factorization, 2.1–3.8×
+its step); in
 3D a step 0.17–0.29×, a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``,
 ``--dim 3``; benchmarks/README.md).
 
