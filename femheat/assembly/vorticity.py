@@ -202,7 +202,7 @@ def check_vorticity(problem) -> None:
     if viscous not in VISCOUS_FORMS:
         raise FemheatInputError(
             f"model.viscous = {viscous!r} is unknown; use 'penalty' (interior penalty, "
-            "the default) or 'vorticity' (2D)")
+            "the default) or 'vorticity' (2D; 3D at degree 0)")
     if viscous != "vorticity":
         return
     reasons = _vorticity_obstacles(problem)
