@@ -393,12 +393,29 @@ def test_tensor_valued_conductivity_function_is_refused():
                          viscous="penalty"))  # the interior penalty takes it
 
 
-def test_iterative_solver_is_refused():
+@pytest.mark.parametrize("degree", [0, 1])
+def test_iterative_solver_agrees_with_direct(degree):
+    """MINRES with the auxiliary-space flux preconditioner on the formed (2D) vorticity
+    operator: measured steady counts at n = 8 / 16 / 32, l/h = 2, rtol 1e-12: 56 / 74 /
+    96 (degree 0, P1ᵈ space), 104 / 180 / 195 (degree 1, P2ᵈ): it works, but 2D
+    problems of this form factorize cheaply."""
     from femheat.solve.iterative import solve_steady_iterative
 
-    system = fh.assemble(_problem())
-    with pytest.raises(FemheatInputError, match="iterative solver .*viscous = 'vorticity'"):
-        solve_steady_iterative(system)
+    n = 8
+    x = np.linspace(0, 1, n + 1)
+    regions = fh.RegionMesh.from_skfem(skfem.MeshTri.init_tensor(x, x), boundaries={
+        "left": lambda p: np.isclose(p[0], 0), "right": lambda p: np.isclose(p[0], 1),
+        "walls": lambda p: ~(np.isclose(p[0], 0) | np.isclose(p[0], 1))})
+    system = fh.assemble(fh.HeatProblem(
+        regions, {"domain": fh.Material(1.0, 1.0, 0.05, nonlocal_length=2.0 / n)},
+        {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()},
+        walls={"walls": NoSlip()}, model="gk", beta=2, degree=degree, viscous="vorticity",
+        source=lambda x, t: 1.0 + 0 * x[0]))
+    ref = fh.solve_steady(system)
+    state, report = solve_steady_iterative(system, rtol=1e-12)
+    assert np.abs(state.flux - ref.flux).max() < 1e-7 * np.abs(ref.flux).max()
+    assert np.abs(state.temperature - ref.temperature).max() < 1e-7
+    assert report.iterations[0] < 150, report.iterations
 
 
 def _two_region(model, mats, degree=0):

@@ -41,8 +41,9 @@ fields has zero or negative edge weights on ordinary meshes,
 ``benchmarks/bench_gk_vorticity_3d.py``), so M_ω stays consistent and ω an unknown of
 every solve: the system's flux block is a :class:`RotationOperator` (A₀ + Cᵀ M_ω⁻¹ C
 applied, never formed), the θ-scheme and the steady augmented Lagrangian factorize
-[[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), and what needs A as a
-matrix (the frequency solver, the memory model, the iterative solver) is refused.
+[[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), the iterative solver
+applies it and preconditions with A₀ + Cᵀ diag(M_ω)⁻¹ C, and what needs A as a matrix
+(the frequency solver, the memory model) is refused.
 
 Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential part):
 
@@ -104,8 +105,7 @@ materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
 cell mean in M_ω. Cartesian triangles (degree 0 and 1) and tetrahedra (degree 0, gk
 model only), isotropic κ only; curved walls with a smooth normal, the
-Landau–Khalatnikov terms, homogenization cell problems and the iterative solver are
-refused.
+Landau–Khalatnikov terms and homogenization cell problems are refused.
 """
 
 from __future__ import annotations
@@ -306,7 +306,8 @@ def not_formed(what: str) -> FemheatInputError:
     return FemheatInputError(
         f"{what} needs the flux block A as a matrix, which the 3D vorticity form "
         f"({_WHERE} on tetrahedra) does not form (its Nédélec vorticity mass has a dense "
-        "inverse, so ω stays an unknown: steady solves and theta-scheme steps only); "
+        "inverse, so ω stays an unknown: steady solves and theta-scheme steps, direct "
+        "or iterative); "
         "use viscous = 'penalty'")
 
 
