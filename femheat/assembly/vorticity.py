@@ -55,8 +55,9 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
   C_s → ∞ free slip;
 * every other boundary (no wall condition, or
   :class:`~femheat.physics.conditions.FreeSlip`), Kapitza interfaces declared
-  ``tangential="free"``, and the vorticity DOFs of cells with l = 0 are stress-free: ω = 0 there (on an impermeable
-  flat wall this is free slip, ∂q_t/∂n = 0). On a boundary that heat crosses (a
+  ``tangential="free"``, and the vorticity DOFs of cells with l = 0 are stress-free:
+  ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). On a
+  boundary that heat crosses (a
   Temperature condition) ω = 0 is *not* the interior penalty's natural condition
   ν ∂q/∂n = 0: a fully developed channel flow (q ∥ n at an inlet) has rot q ≠ 0 there
   but q·t = 0, so give such boundaries :class:`~femheat.physics.conditions.NoSlip`
