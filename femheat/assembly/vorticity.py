@@ -281,18 +281,26 @@ class VorticityMass:
 class RotationOperator(spla.LinearOperator):
     """The flux block A = A₀ + Cᵀ M_ω⁻¹ C of the 3D vorticity form, applied but never
     formed (M_ω⁻¹ is dense): ``MixedSystem.resistance`` there. The θ-scheme and the
-    steady solve keep ω as an unknown instead; everything that needs A as a matrix
-    is refused, naming the fix."""
+    steady solves keep ω as an unknown instead; everything that needs A as a matrix
+    is refused, naming the fix. ``right`` (default C): a sub-block A[rows, cols] is
+    A₀[rows, cols] + C[:, rows]ᵀ M_ω⁻¹ C[:, cols] (:meth:`block`)."""
 
-    def __init__(self, base: sp.csr_matrix, C: sp.csr_matrix, mass: VorticityMass):
+    def __init__(self, base: sp.csr_matrix, C: sp.csr_matrix, mass: VorticityMass,
+                 right: Optional[sp.csr_matrix] = None):
         super().__init__(dtype=float, shape=base.shape)
         self.base, self.C, self.mass = base, C, mass
+        self.right = C if right is None else right
 
     def _matvec(self, x):
-        return self.base @ x + self.C.T @ self.mass.inverse_times(self.C @ x)
+        return self.base @ x + self.C.T @ self.mass.inverse_times(self.right @ x)
 
     def _adjoint(self):
         return self
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> "RotationOperator":
+        """A[rows][:, cols], applied from its factors (sliced once)."""
+        return RotationOperator(self.base[rows][:, cols].tocsr(), self.C[:, rows].tocsr(),
+                                self.mass, self.C[:, cols].tocsr())
 
     def __getitem__(self, key):
         raise not_formed("this operation")

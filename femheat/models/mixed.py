@@ -22,7 +22,7 @@ from ..analysis.postprocess import (EnergyBalance, boundary_heat_flow, interface
                                     vertex_temperature)
 from ..assembly.problem import HeatProblem
 from ..assembly.system import MixedSystem, assemble
-from ..assembly.vorticity import formed_resistance
+from ..assembly.vorticity import VorticityMass, formed_resistance
 from ..element.spaces import mixed_elements
 from ..errors import FemheatInputError
 from ..io.writers import VTKSeriesWriter
@@ -49,14 +49,16 @@ class FluxOperators:
     flux equation's temperature term −(B + W)ᵀT; ``weak_walls`` are walls whose
     normal flux is not fixed strongly (name -> condition); ``load(t)`` is added to
     the flux equation's load f(t) (e.g. GK walls with a prescribed tangential flux);
-    ``rotation`` = (C, w) adds A += Cᵀ diag(w) C, kept in factors (the vorticity form
-    of :mod:`femheat.assembly.vorticity`: ω = diag(w) C q may be kept as an unknown)."""
+    ``rotation`` = (C, M_ω) adds A += Cᵀ M_ω⁻¹ C, kept in factors (the vorticity form
+    of :mod:`femheat.assembly.vorticity`, M_ω a
+    :class:`~femheat.assembly.vorticity.VorticityMass`: ω = M_ω⁻¹ C q may be, and in
+    3D must be, kept as an unknown)."""
 
     def __init__(self, extra: Optional[sp.spmatrix] = None,
                  coupling: Optional[sp.spmatrix] = None,
                  weak_walls: Optional[Mapping[str, Any]] = None,
                  load: Optional[Callable[[float], np.ndarray]] = None,
-                 rotation: Optional[tuple[sp.spmatrix, np.ndarray]] = None):
+                 rotation: Optional[tuple[sp.spmatrix, VorticityMass]] = None):
         self.extra, self.coupling = extra, coupling
         self.weak_walls = dict(weak_walls or {})
         self.load = load

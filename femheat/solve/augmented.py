@@ -29,8 +29,9 @@ factorization 0.40–0.66×, so the GK vorticity step is 1.4–2.7× an MCV step
 The augmented factor has ~3× fewer entries than the Cholesky factor of the formed
 operator (6.6M against 19.4M at n = 180, AMD). The θ-scheme, the memory model's
 eliminated step (modes of one shape) and the steady augmented Lagrangian use it
-whenever the system keeps the factors (:func:`prefer_augmented`); the frequency
-solver and the memory model's coupled modes factorize the formed operator.
+whenever the system keeps the factors (:func:`kept_rotation`: always in 3D, by
+default in 2D); in 2D the frequency solver and the memory model's coupled modes
+factorize the formed operator.
 """
 
 from __future__ import annotations

@@ -293,43 +293,27 @@ def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
 
 
 def _flux_block(system: MixedSystem):
-    """(A as a sparse matrix, rotation): the system's flux block, and for the 3D
-    vorticity form (A not formed, :class:`~femheat.assembly.vorticity.RotationOperator`)
-    the sparse spectrally equivalent A₀ + Cᵀ diag(M_ω)⁻¹ C the preconditioners are
-    built from, with the factors (A₀, C, M_ω) the true operator is applied from."""
+    """(A as a sparse matrix, the unformed operator or None): the system's flux block;
+    for the 3D vorticity form (:class:`~femheat.assembly.vorticity.RotationOperator`)
+    the sparse, spectrally equivalent A₀ + Cᵀ diag(M_ω)⁻¹ C the preconditioners are
+    built from, and the operator MINRES applies (the true A)."""
     A = system.resistance
     if not isinstance(A, RotationOperator):
         return A.tocsr(), None
     D = sp.diags(1.0 / A.mass.matrix.diagonal())
-    return (A.base + A.C.T @ D @ A.C).tocsr(), (A.base, A.C, A.mass)
+    return (A.base + A.C.T @ D @ A.C).tocsr(), A
 
 
-def _kept_operator(system: MixedSystem, P: sp.csr_matrix, rotation, theta: float):
-    """q ↦ the true flux block on the free DOFs: ``P`` with θ Cᵀ diag(M_ω)⁻¹ C replaced
-    by θ Cᵀ M_ω⁻¹ C (None without a kept rotation)."""
-    if rotation is None:
+def _kept_operator(system: MixedSystem, P: sp.csr_matrix, approx: sp.csr_matrix,
+                   unformed, theta: float):
+    """q ↦ the true flux block on the free DOFs: ``P``, built from :func:`_flux_block`'s
+    sparse ``approx``imation, with θ (A_approx − A) removed (None where A is formed)."""
+    if unformed is None:
         return None
     free = system.free_dofs
-    _, C, mass = rotation
-    Cf = C[:, free].tocsr()
-    approx = (Cf.T @ sp.diags(1.0 / mass.matrix.diagonal()) @ Cf).tocsr()
-    base = (P - theta * approx).tocsr()
-    return lambda q: base @ q + theta * (Cf.T @ mass.inverse_times(Cf @ q))
-
-
-def _lift(system: MixedSystem, A: sp.csr_matrix, rotation, theta: float,
-          qd: np.ndarray) -> np.ndarray:
-    """The essential-flux lifting on the free rows: A[free, ess] q_D, or with a kept
-    rotation θ (A₀ + Cᵀ M_ω⁻¹ C)[free, ess] q_D from its factors (the true A, not the
-    diagonal approximation ``A`` the preconditioner is built from)."""
-    free, ess = system.free_dofs, system.essential_dofs
-    if not ess.size:
-        return np.zeros(free.size)
-    if rotation is None:
-        return A[free][:, ess] @ qd
-    base, C, mass = rotation
-    return theta * (base[free][:, ess] @ qd
-                    + C[:, free].T @ mass.inverse_times(C[:, ess] @ qd))
+    true = unformed.block(free, free)
+    base = (P - theta * approx[free][:, free]).tocsr()
+    return lambda q: base @ q + theta * (true @ q)
 
 
 def solve_steady_iterative(system: MixedSystem, rtol: float = 1e-10,
@@ -390,11 +374,12 @@ def solve_steady_iterative(system: MixedSystem, rtol: float = 1e-10,
     if not system.symmetric or np.any(system.fields.cubic > 0):
         raise SolverError("the iterative solver handles symmetric, linear problems only")
     free, ess = system.free_dofs, system.essential_dofs
-    A, rotation = _flux_block(system)
+    A, unformed = _flux_block(system)
     B = system.divergence.tocsr()
     qd = system.essential_values(0.0)
     zero = sp.csr_matrix((system.n_temperature, system.n_temperature))
-    rhs_q = system.flux_load(0.0)[free] - _lift(system, A, rotation, 1.0, qd)
+    lift = A[free][:, ess] if unformed is None else unformed.block(free, ess)
+    rhs_q = system.flux_load(0.0)[free] - lift @ qd
     g = system.heat_load(0.0) - B[:, ess] @ qd
     Af = A[free][:, free]
     nu = _viscosity(system)
@@ -410,7 +395,7 @@ def solve_steady_iterative(system: MixedSystem, rtol: float = 1e-10,
     solver = _BlockSolver(system, Af, _mass_part(system, None, 1.0), 1.0,
                           zero, 1.0, rtol, maxiter, kind, sweeps, smoother,
                           1.0 + system.problem.beta + alpha, auxiliary_space,
-                          _kept_operator(system, Af, rotation, 1.0))
+                          _kept_operator(system, Af, A, unformed, 1.0))
     x, its = solver.solve(np.concatenate([rhs_q, -g]))
     q = np.zeros(system.n_flux)
     q[free], q[ess] = x[: free.size], qd
@@ -441,15 +426,24 @@ class IterativeThetaScheme:
             raise SolverError("the iterative solver handles symmetric problems only")
         self.system, self.dt, self.theta = system, float(dt), float(theta)
         free = system.free_dofs
-        A, self._rotation = _flux_block(system)
+        A, unformed = _flux_block(system)
         P = (system.inertia / dt + theta * A).tocsr()
-        self._P, self._free = P, free
+        self._free = free
+        ess = system.essential_dofs
+        # the lifting of prescribed fluxes, (M/Δt + θA)[free, ess], with the true A
+        self._P_fe = P[free][:, ess]
+        if unformed is not None:
+            inertia, rotation = (system.inertia / dt)[free][:, ess].tocsr(), \
+                unformed.block(free, ess)
+            self._P_fe = LinearOperator(
+                (free.size, ess.size), dtype=float,
+                matvec=lambda x: inertia @ x + theta * (rotation @ x))
         Pf = P[free][:, free]
         self._solver = _BlockSolver(system, Pf, _mass_part(system, dt, theta),
                                     theta, system.capacity / dt, theta, rtol, maxiter,
                                     kind, sweeps, smoother, 1.0 + system.problem.beta,
                                     auxiliary_space,
-                                    _kept_operator(system, Pf, self._rotation, theta))
+                                    _kept_operator(system, Pf, A, unformed, theta))
         self.report = IterativeReport(flux_preconditioner=kind,
                                       auxiliary_space=self._solver.auxiliary_space)
 
@@ -464,9 +458,7 @@ class IterativeThetaScheme:
         qd = sys.essential_values(t1)
         h = M @ q0 / dt - (1 - th) * (A @ q0) + (1 - th) * (B.T @ T0) + f
         g = C @ T0 / dt + F - (1 - th) * (B @ q0)
-        h = h[free] - (self._P[free][:, ess] @ qd if self._rotation is None else
-                       (sys.inertia / dt)[free][:, ess] @ qd
-                       + _lift(sys, self._P, self._rotation, th, qd))
+        h = h[free] - self._P_fe @ qd
         g = g - th * (B[:, ess] @ qd)
         x, its = self._solver.solve(np.concatenate([h, -g]),
                                     x0=np.concatenate([q0[free], T0]))

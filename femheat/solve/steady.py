@@ -154,12 +154,8 @@ def _loads(system: MixedSystem, A: sp.csr_matrix, extra_load):
     free, ess = system.free_dofs, system.essential_dofs
     qd = system.essential_values(0.0)
     f = system.flux_load(0.0) if extra_load is None else system.flux_load(0.0) + extra_load
-    if isinstance(A, RotationOperator):  # A₀ q_D + Cᵀ M_ω⁻¹ C q_D, A not formed (3D)
-        lift = A.base[free][:, ess] @ qd + A.C[:, free].T @ A.mass.inverse_times(
-            A.C[:, ess] @ qd) if ess.size else 0.0
-    else:
-        lift = A[free][:, ess] @ qd
-    rhs_q = f[free] - lift
+    block = A.block(free, ess) if isinstance(A, RotationOperator) else A[free][:, ess]
+    rhs_q = f[free] - block @ qd  # (3D vorticity form: applied, A not formed)
     g = system.heat_load(0.0) - system.divergence[:, ess] @ qd  # B_free q = g
     return qd, rhs_q, g
 
@@ -241,8 +237,8 @@ class AugmentedLagrangian:
     Parameters
     ----------
     A
-        Symmetric positive definite flux block (free flux DOFs only); None with a
-        ``rotation`` whose M_ω is not lumped (A = A₀ + Cᵀ M_ω⁻¹ C is then applied).
+        Symmetric positive definite flux block (free flux DOFs only), sparse or (3D
+        vorticity form) a :class:`~femheat.assembly.vorticity.RotationOperator`.
     B
         Divergence block (n_T × n_q).
     W_inverse
@@ -266,17 +262,15 @@ class AugmentedLagrangian:
         with K₀ = A₀ + r BᵀW⁻¹B.
     """
 
-    def __init__(self, A: sp.spmatrix | None, B: sp.spmatrix, W_inverse: sp.spmatrix, *,
+    def __init__(self, A: sp.spmatrix | RotationOperator, B: sp.spmatrix,
+                 W_inverse: sp.spmatrix, *,
                  mean_weights: np.ndarray | None = None, rho: float = 1e2, dim: int = 2,
                  temperature_solver: Callable[[np.ndarray], np.ndarray] | None = None,
                  schur_diagonal: float | None = None,
                  rotation: tuple[sp.spmatrix, sp.spmatrix, VorticityMass] | None = None):
-        if A is None:  # applied from the rotation's factors (3D vorticity form)
-            A0, C, mass = rotation
-            self.A = RotationOperator(sp.csr_matrix(A0), sp.csr_matrix(C), mass)
-        else:
-            self.A = sp.csr_matrix(A)
-        diag_A = (self.A.base if A is None else self.A).diagonal()
+        unformed = isinstance(A, RotationOperator)  # applied from its factors (3D)
+        self.A = A if unformed else sp.csr_matrix(A)
+        diag_A = (A.base if unformed else self.A).diagonal()
         self.B = sp.csr_matrix(B)
         self.W_inverse = W_inverse
         self.mean_weights = mean_weights
@@ -383,8 +377,8 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
     if kept is not None:  # the GK vorticity form: ω kept as an unknown
         C, mass = kept
         rotation = (system.resistance_base[free][:, free], C[:, free], mass)
-    formed = None if isinstance(A, RotationOperator) else A[free][:, free]
-    al = AugmentedLagrangian(formed, system.divergence[:, free],
+    Af = A.block(free, free) if isinstance(A, RotationOperator) else A[free][:, free]
+    al = AugmentedLagrangian(Af, system.divergence[:, free],
                              dg_mass_inverse(tb), mean_weights=weights,
                              dim=system.problem.regions.dim, rotation=rotation)
     q, T, _ = al.solve(rhs_q, g, 0.0 if mean_temperature is None else mean_temperature)
