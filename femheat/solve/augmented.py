@@ -103,10 +103,12 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
         try:
             try:
                 inner = cholesky(aug, mode="simplicial", ordering_method=ordering)
-            except CholmodError as exc:
-                if ordering == "amd" or "METIS" not in str(exc).upper():
+            except CholmodError:
+                if ordering == "amd":
                     raise
-                ordering = "amd"  # CHOLMOD built without METIS
+                # e.g. CHOLMOD built without METIS; a matrix that is not quasi-definite
+                # fails again below and is reported
+                ordering = "amd"
                 inner = cholesky(aug, mode="simplicial", ordering_method=ordering)
             mode = "ldl"
         except CholmodError as exc:  # a zero pivot: not quasi-definite after all
