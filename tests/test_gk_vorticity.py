@@ -444,6 +444,89 @@ def test_memory_model_with_one_mode_is_gk_in_frequency_domain(degree):
         assert np.abs(x.flux - y.flux).max() < 1e-11 * np.abs(x.flux).max()
 
 
+def gk_thermal_wave(x: np.ndarray, omega: float, kappa: float, capacity: float,
+                    tau: float, ell2: float, beta: float, length: float) -> np.ndarray:
+    r"""Complex amplitude T̂(x) of the GK thermal wave in a slab 0 < x < ``length``
+    driven by T̂_D = 1 at x = 0, insulated at x = ``length`` (q = 0).
+
+    For q = q(x) eₓ the rotation vanishes and the viscous term is (1+β)l² q'':
+    iωC T̂ + q̂' = 0 and (1 + iωτ) q̂ + κT̂' − L² q̂'' = 0 (L² = (1+β)l²) give
+    T̂'' = k² T̂, k² = iωC(1 + iωτ)/(κ + iωC L²), q̂ = −(κ + iωCL²) T̂'/(1 + iωτ).
+    The weak forms' natural condition at the heated face, T − (L²/κ) q' = T_D, is
+    T̂(0) (1 + iωC L²/κ) = 1; so T̂ = cosh(k(length − x)) / ((1 + iωCL²/κ) cosh(k length))."""
+    iw = 1j * omega
+    L2 = (1 + beta) * ell2
+    k = np.sqrt(iw * capacity * (1 + iw * tau) / (kappa + iw * capacity * L2))
+    return np.cosh(k * (length - x)) / ((1 + iw * capacity * L2 / kappa)
+                                         * np.cosh(k * length))
+
+
+#: the slab of the thermal-wave tests: κ, C, τ, l, β, ω
+WAVE = dict(kappa=2.0, capacity=1.5, tau=0.05, ell2=0.01, beta=2, omega=6.0)
+
+
+def wave_slab(n: int, dim: int, degree: int = 0, viscous: str = "vorticity"):
+    """The assembled slab [0, 1] × [0, 1/4]^(d−1): T̂ = 1 at x = 0, insulated
+    elsewhere, stress-free (the 1D wave has no rotation)."""
+    xs, ys = np.linspace(0, 1, n + 1), np.linspace(0, 0.25, max(2, n // 4) + 1)
+    mesh = (skfem.MeshTet.init_tensor(xs, ys, ys) if dim == 3
+            else skfem.MeshTri.init_tensor(xs, ys))
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "left": lambda x: np.isclose(x[0], 0), "right": lambda x: np.isclose(x[0], 1),
+        "sides": lambda x: ~(np.isclose(x[0], 0) | np.isclose(x[0], 1))})
+    material = fh.Material(WAVE["kappa"], WAVE["capacity"], WAVE["tau"],
+                           nonlocal_length=math.sqrt(WAVE["ell2"]))
+    problem = fh.HeatProblem(
+        regions, {"domain": material},
+        {"left": fh.Temperature(1.0), "right": fh.Insulated(), "sides": fh.Insulated()},
+        model="gk", degree=degree, beta=WAVE["beta"], viscous=viscous)
+    return fh.assemble(problem)
+
+
+def wave_error(system) -> float:
+    """Relative L2 error of the frequency solver's T̂ against :func:`gk_thermal_wave`."""
+    from femheat.solve.frequency import FrequencySolver
+
+    state = FrequencySolver(system).solve(WAVE["omega"])
+    tb = system.temperature_basis
+    exact = gk_thermal_wave(tb.global_coordinates().value[0], WAVE["omega"], WAVE["kappa"],
+                            WAVE["capacity"], WAVE["tau"], WAVE["ell2"], WAVE["beta"], 1.0)
+    T = (tb.interpolate(state.temperature.real).value
+         + 1j * tb.interpolate(state.temperature.imag).value)
+    return float(np.sqrt((np.abs(T - exact) ** 2 * tb.dx).sum()
+                         / (np.abs(exact) ** 2 * tb.dx).sum()))
+
+
+@pytest.mark.parametrize("degree", [0, 1])
+def test_frequency_response_converges_to_the_gk_thermal_wave(degree):
+    """The frequency solver keeps ω an unknown (complex augmented system) and its T̂
+    converges to the analytic GK thermal wave at O(h^(k+1)) (measured degree 0:
+    6.5e-2 / 3.2e-2 / 1.6e-2, order 1.00; degree 1: 2.1e-3 / 5.2e-4 / 1.3e-4, order
+    2.00 at n = 8 / 16 / 32)."""
+    errors = [wave_error(wave_slab(n, 2, degree)) for n in (8, 16, 32)]
+    orders = np.array(_orders(errors))
+    assert np.all(orders > degree + 0.9), f"T errors {errors}, orders {orders}"
+    assert errors[-1] < [2e-2, 2e-4][degree], errors
+
+
+@pytest.mark.parametrize("degree", [0, 1])
+def test_frequency_augmented_solve_equals_the_formed_operator(degree, monkeypatch):
+    """The augmented complex solve (default) and the formed Cᵀ M_ω⁻¹ C
+    (FEMHEAT_VORTICITY_SOLVE=formed) give the same amplitudes to round-off, with
+    prescribed fluxes (their lifting) and no-slip walls."""
+    from femheat.solve.frequency import FrequencySolver
+
+    system = _two_region("gk", {"a": fh.Material(2.0, 1.0, 0.3, nonlocal_length=0.1),
+                                "b": fh.Material(1.0, 2.0, 0.3, nonlocal_length=0.05)},
+                         degree)
+    assert system.essential_dofs.size and system.rotation is not None
+    augmented = FrequencySolver(system).solve(3.0)
+    monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "formed")
+    formed = FrequencySolver(system).solve(3.0)
+    for a, b in [(augmented.flux, formed.flux), (augmented.temperature, formed.temperature)]:
+        assert np.abs(a - b).max() <= 1e-10 * np.abs(b).max()
+
+
 def test_case_file_vorticity_ribbon(tmp_path):
     """cases/ribbon_poiseuille.toml with model.viscous = "vorticity" and q.t = 0 at the
     reservoirs (wall = "no_slip" on the Dirichlet ends): κ_eff/κ = 1 − (2l/W) tanh(W/2l)

@@ -140,11 +140,15 @@ def test_the_cached_permutation_gathers_the_permuted_matrix():
 @pytest.mark.skipif(fz._cholmod() is None, reason="CHOLMOD not installed")
 def test_complex_symmetric_orderings_give_the_same_solution():
     """SuperLU's symmetric mode on CHOLMOD's AMD ordering (the default where CHOLMOD is
-    the backend) and on its own MMD ordering solve a complex symmetric system alike."""
+    the backend; nested dissection for 3D meshes) and on its own MMD ordering solve a
+    complex symmetric system alike."""
     n = 30
     A = sp.csc_matrix(laplacian(n) + 0.3j * sp.identity(n * n))
     b = np.linspace(1, 2, n * n) + 0j
     x = factorize(A, True, "cholmod")(b)
     y = factorize(A, True, "superlu")(b)
     assert np.max(np.abs(x - y)) <= 1e-12 * np.max(np.abs(y))
-    assert any(k.startswith("superlu-sym|cholmod|") for k in SYMBOLIC._store)
+    assert any(k.startswith("superlu-sym|cholmod-amd|") for k in SYMBOLIC._store)
+    z = factorize(A, True, "cholmod", ordering="nesdis")(b)  # a 3D mesh's ordering
+    assert np.max(np.abs(z - y)) <= 1e-12 * np.max(np.abs(y))
+    assert any(k.startswith("superlu-sym|cholmod-nesdis|") for k in SYMBOLIC._store)

@@ -414,14 +414,18 @@ def _cholmod_ordering(K: sp.csc_matrix, ordering: str = CHOLMOD_ORDERING) -> np.
         return np.asarray(cholmod.analyze(pattern, ordering_method=CHOLMOD_ORDERING).P())
 
 
-def _superlu_symmetric(K: sp.csc_matrix, key: Optional[str], ordering: str = "mmd"):
+def _superlu_symmetric(K: sp.csc_matrix, key: Optional[str], ordering: str = "mmd",
+                       cholmod_ordering: str = CHOLMOD_ORDERING):
     """SuperLU in symmetric mode; the fill-reducing ordering shared by pattern digest.
 
     ``ordering`` ``"mmd"``: SuperLU's minimum degree on A + Aᵀ; ``"cholmod"``:
-    CHOLMOD's (AMD) on the same pattern, computed by CHOLMOD's analysis and given to
-    SuperLU as a symmetric permutation (~10 % less fill and ~35 % less time than
-    MMD on the complex FDTR matrices of benchmarks/README.md)."""
+    CHOLMOD's (``cholmod_ordering``: AMD, or nested dissection for 3D meshes) on the
+    same pattern, computed by CHOLMOD's analysis and given to SuperLU as a symmetric
+    permutation (AMD: ~10 % less fill and ~35 % less time than MMD on the complex
+    FDTR matrices of benchmarks/README.md)."""
     share = key is not None
+    if ordering == "cholmod":
+        ordering = f"cholmod-{cholmod_ordering}"
     key = f"superlu-sym|{ordering}|{key}"
     cached = SYMBOLIC.get(key) if share else None
     if cached is None:
@@ -430,7 +434,7 @@ def _superlu_symmetric(K: sp.csc_matrix, key: Optional[str], ordering: str = "mm
             if share:
                 SYMBOLIC.put(key, _Permutation(K, np.argsort(lu.perm_c)))
             return lu.solve
-        cached = _Permutation(K, _cholmod_ordering(K))
+        cached = _Permutation(K, _cholmod_ordering(K, cholmod_ordering))
         if share:
             SYMBOLIC.put(key, cached)
         reused = False
@@ -486,8 +490,9 @@ def factorize(matrix: sp.spmatrix, symmetric: bool,
         skips the digest (a few ms per 10⁵ complex entries) for callers whose
         matrices never repeat, e.g. a fit's K(ω, p) at new parameters.
     ordering
-        CHOLMOD's fill-reducing ordering of a real symmetric matrix: ``"amd"`` (the
-        default) or ``"nesdis"`` (nested dissection, for 3D meshes: :func:`ordering_for`).
+        CHOLMOD's fill-reducing ordering of a symmetric matrix: ``"amd"`` (the
+        default) or ``"nesdis"`` (nested dissection, for 3D meshes: :func:`ordering_for`);
+        a complex symmetric matrix takes it too (as SuperLU's symmetric permutation).
 
     The returned function has attributes ``backend`` (the solver used), ``mode``
     (CHOLMOD's ``"supernodal"`` or ``"simplicial"``; None for SuperLU) and
@@ -511,22 +516,23 @@ def factorize(matrix: sp.spmatrix, symmetric: bool,
         kept = SYMBOLIC.numeric(vkey)
         if kept is not None:
             return kept
-    solve = _factorize(K, symmetric, plan, pkey, solver)
+    solve = _factorize(K, symmetric, plan, pkey, solver, ordering)
     if vkey is not None and SYMBOLIC.seen_before(vkey):
         SYMBOLIC.keep(vkey, solve)
     return solve
 
 
 def _factorize(K: sp.csc_matrix, symmetric: bool, plan: Optional[_CholmodPlan],
-               pkey: Optional[str], solver: str) -> Callable[[np.ndarray], np.ndarray]:
+               pkey: Optional[str], solver: str, ordering: str = CHOLMOD_ORDERING
+               ) -> Callable[[np.ndarray], np.ndarray]:
     try:
         if plan is not None:
             solve = _cholmod_solve(K, pkey, plan)
             if solve is not None:
                 return _checked(solve)
         if symmetric:
-            ordering = "cholmod" if solver == "cholmod" else "mmd"
-            solve = _superlu_symmetric(K, pkey, ordering)
+            solve = _superlu_symmetric(K, pkey, "cholmod" if solver == "cholmod" else "mmd",
+                                       ordering)
         else:
             solve = splu(K, permc_spec="COLAMD").solve
     except RuntimeError as exc:

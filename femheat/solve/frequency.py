@@ -20,7 +20,12 @@ viscous term), (κ/κ(ω)) P + K_ext for the memory model with
       = \hat f + G^T (i\omega C)^{-1}\hat F, \qquad
     \hat T = (i\omega C)^{-1}(\hat F - B\hat q),
 
-one complex sparse solve per frequency. A sweep reuses the assembled blocks and,
+one complex sparse solve per frequency. The GK vorticity form
+(:mod:`femheat.assembly.vorticity`, Z = A₀ + Cᵀ M_ω⁻¹ C + iωM) keeps the vorticity
+as an unknown here as in the θ-scheme: the complex symmetric augmented system
+[[K₀(ω), Cᵀ], [C, −M_ω]] is factorized (SuperLU on CHOLMOD's ordering, nested
+dissection in 3D), which needs no formed Cᵀ M_ω⁻¹ C (in 3D there is none: M_ω⁻¹
+is dense). A sweep reuses the assembled blocks and,
 for symmetric systems, the fill-reducing ordering of the first factorization
 (the sparsity pattern is the same at every ω: the shared symbolic factorization
 of :mod:`femheat.solve.factorization`), so later frequencies skip the ordering
@@ -40,10 +45,11 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from ..assembly.vorticity import formed_resistance
+from ..assembly.vorticity import formed_resistance, not_formed
 from ..errors import FemheatInputError, SolverError
 from ..validation import finite_array
-from .factorization import factorize
+from .augmented import kept_rotation
+from .factorization import factorize, ordering_for
 from .landau import landau_active
 
 __all__ = ["FrequencyState", "FrequencySolver", "frequency_sweep", "check_frequencies",
@@ -93,14 +99,23 @@ def _standard_impedance(system: Any) -> bool:
     return type(system.model).flux_impedance is MixedModel.flux_impedance
 
 
-def operator_snapshot(system: Any, w: Optional[np.ndarray] = None) -> dict[str, Any]:
+def operator_snapshot(system: Any, w: Optional[np.ndarray] = None,
+                      keep_rotation: bool = False) -> dict[str, Any]:
     r"""The ω-independent pieces of the reduced system (module docstring), each linear in
     the assembled operators: R, M (Z = R + iωM) split into free/essential columns,
     S = GᵀC⁻¹B, H = C⁻¹B, C⁻¹F, f, the prescribed fluxes and an optional probe w (a
     linear functional of T). Models whose Z(ω) is not R + iωM (memory modes) keep
     their ``flux_impedance``. :func:`reduced_system` builds one frequency from it; the
-    fits of :mod:`femheat.inverse.frequency` interpolate and differentiate it."""
-    formed_resistance(system, "the frequency-domain solver")  # refuses the 3D vorticity form
+    fits of :mod:`femheat.inverse.frequency` interpolate and differentiate it.
+
+    ``keep_rotation`` (a vorticity-form system whose solves keep ω,
+    :func:`~femheat.solve.augmented.kept_rotation`, with Z = R + iωM): R is A₀ and the snapshot's
+    ``"rotation"`` holds (C_f, C_e, M_ω), the columns of C on the free and the
+    prescribed flux DOFs; otherwise a 3D vorticity system (no formed A) is refused."""
+    rotation = (kept_rotation(system) if keep_rotation and _standard_impedance(system)
+                else None)  # a memory model's impedance forms A (2D only)
+    if rotation is None:
+        formed_resistance(system, "the frequency-domain solver")  # refuses the 3D form
     free, ess = system.free_dofs, system.essential_dofs
     B, G = system.divergence, system.gradient
     Cinv = system.capacity_inverse
@@ -112,7 +127,14 @@ def operator_snapshot(system: Any, w: Optional[np.ndarray] = None) -> dict[str, 
         f=np.asarray(system.flux_load(0.0))[free],
         qe=np.asarray(system.essential_values(0.0), dtype=float),
         w=None if w is None else np.asarray(w))
-    if _standard_impedance(system):
+    if rotation is not None:
+        C, mass = rotation
+        R = sp.csr_matrix(system.resistance_base)[free]
+        M = sp.csr_matrix(system.inertia)[free]
+        out.update(Rff=R[:, free].tocsr(), Rfe=R[:, ess].tocsr(), Mff=M[:, free].tocsr(),
+                   Mfe=M[:, ess].tocsr(),
+                   rotation=(C[:, free].tocsr(), C[:, ess].tocsr(), mass))
+    elif _standard_impedance(system):
         R = sp.csr_matrix(system.resistance)[free]
         M = sp.csr_matrix(system.inertia)[free]
         out.update(Rff=R[:, free].tocsr(), Rfe=R[:, ess].tocsr(), Mff=M[:, free].tocsr(),
@@ -176,17 +198,34 @@ class ReducedSystem:
 
     @property
     def K(self) -> sp.csr_matrix:
-        return (self.Z + self.S / self.iw).tocsr()
+        """K as a sparse matrix (formed Cᵀ M_ω⁻¹ C of a lumped vorticity mass included;
+        refused for a consistent one)."""
+        K = (self.Z + self.S / self.iw).tocsr()
+        if "rotation" in self.snap:
+            Cf, _, mass = self.snap["rotation"]
+            if not mass.lumped:
+                raise not_formed("the reduced frequency-domain matrix K")
+            K = (K + mass.formed(Cf, Cf)).tocsr()
+        return K
+
+    @property
+    def b_base(self) -> np.ndarray:
+        """b without the rotation part of the lifting (that of Cᵀ M_ω⁻¹ C_e q_e)."""
+        return self.b0 - self._Z_dot(self.qe, "fe", False) - (self.Se @ self.qe) / self.iw
 
     @property
     def b(self) -> np.ndarray:
         return self.b0 - self.Ze_dot(self.qe) - (self.Se @ self.qe) / self.iw
 
-    def _Z_dot(self, x: np.ndarray, part: str) -> np.ndarray:
+    def _Z_dot(self, x: np.ndarray, part: str, rotation: bool = True) -> np.ndarray:
         snap = self.snap
         if "impedance" in snap:
             return self._impedance()[part == "fe"] @ x
-        return snap[f"R{part}"] @ x + self.iw * (snap[f"M{part}"] @ x)
+        out = snap[f"R{part}"] @ x + self.iw * (snap[f"M{part}"] @ x)
+        if rotation and "rotation" in snap:
+            Cf, Ce, mass = snap["rotation"]
+            out = out + Cf.T @ mass.inverse_times((Cf if part == "ff" else Ce) @ x)
+        return out
 
     def K_dot(self, x: np.ndarray) -> np.ndarray:
         """K x."""
@@ -241,7 +280,7 @@ class ReducedPattern:
     def values(self, snap: Mapping[str, Any]) -> Optional[tuple[np.ndarray, ...]]:
         """R_ff, M_ff, S_ff of ``snap`` on the union pattern, or None if the patterns
         differ from the first snapshot's."""
-        if "impedance" in snap:
+        if "impedance" in snap or "rotation" in snap:
             return None
         out = []
         for k, (ptr, ind), (src, dst) in zip(self.KEYS, self._patterns, self._maps):
@@ -283,7 +322,9 @@ class FrequencySolver:
                 "materials with b > 0, c > 0 or a < 0 are nonlinear or ordered there "
                 "(no frequency response): use a transient run, or b = 0 for a frequency "
                 "study")
-        self._snapshot = operator_snapshot(system)  # ω-independent, built once
+        # ω-independent, built once; the vorticity form keeps ω an unknown
+        self._snapshot = operator_snapshot(system, keep_rotation=True)
+        self._ordering = ordering_for(system.problem.regions.dim)
 
     def solve(self, omega: float) -> FrequencyState:
         """The complex amplitudes at ω [rad/s] > 0."""
@@ -293,8 +334,11 @@ class FrequencySolver:
         sys = self.system
         red = reduced_system(self._snapshot, omega)
         try:
-            solve = factorize(red.K, symmetric=sys.symmetric)
-            x = solve(np.asarray(red.b, dtype=complex))
+            if "rotation" in self._snapshot:
+                x = self._solve_augmented(red)
+            else:
+                solve = factorize(red.K, symmetric=sys.symmetric, ordering=self._ordering)
+                x = solve(np.asarray(red.b, dtype=complex))
         except SolverError as exc:
             raise SolverError(f"frequency-domain solve at omega = {omega:g} rad/s failed "
                               f"({exc}); check the boundary conditions and material "
@@ -306,6 +350,18 @@ class FrequencySolver:
         q[sys.free_dofs], q[sys.essential_dofs] = x, red.qe
         T = red.c - red.H @ q
         return FrequencyState(omega, T, q)
+
+    def _solve_augmented(self, red: ReducedSystem) -> np.ndarray:
+        r"""x = q_f from [[K₀, C_fᵀ], [C_f, −M_ω]] (x, y) = (b₀, −C_e q_e), K₀ = K
+        without Cᵀ M_ω⁻¹ C: the second row gives y = M_ω⁻¹ (C_f x + C_e q_e) (the
+        vorticity), the first K₀x + C_fᵀ y = b₀, the reduced system with its lifting."""
+        Cf, Ce, mass = self._snapshot["rotation"]
+        K0 = (red.Z + red.S / red.iw).tocsr()
+        aug = sp.bmat([[K0, Cf.T], [Cf, mass.block()]], format="csc")
+        rhs = np.concatenate([np.asarray(red.b_base, dtype=complex),
+                              -(Ce @ red.qe).astype(complex)])
+        solve = factorize(aug, symmetric=True, ordering=self._ordering)
+        return solve(rhs)[:Cf.shape[1]]
 
 
 def frequency_sweep(system, frequencies: Iterable[float]) -> Iterator[FrequencyState]:
