@@ -364,9 +364,6 @@ def _problem(**kw):
     (dict(penalty=4.0), r"model\.penalty = 4\.0 has no effect"),
     (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3), degree=1),
      r"in 3D is available at degree 0 .* model\.degree = 1"),
-    (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3), model="memory",
-          material=MemoryMaterial.from_modes([(1.0, 0.1)], 1.0, nonlocal_length=0.1)),
-     r"in 3D is available with model = 'gk' only"),
     (dict(mesh=skfem.MeshQuad.init_tensor(*[np.linspace(0, 1, 3)] * 2)),
      r"triangle and tetrahedral meshes only"),
     (dict(material=fh.Material([[1.0, 0.0], [0.0, 2.0]], 1.0, 0.1, nonlocal_length=0.1)),
@@ -445,7 +442,8 @@ def test_memory_model_with_one_mode_is_gk_in_frequency_domain(degree):
 
 
 def gk_thermal_wave(x: np.ndarray, omega: float, kappa: float, capacity: float,
-                    tau: float, ell2: float, beta: float, length: float) -> np.ndarray:
+                    tau: float, ell2: float, beta: float, length: float,
+                    modes: list[tuple[float, float]] | None = None) -> np.ndarray:
     r"""Complex amplitude T̂(x) of the GK thermal wave in a slab 0 < x < ``length``
     driven by T̂_D = 1 at x = 0, insulated at x = ``length`` (q = 0).
 
@@ -453,10 +451,16 @@ def gk_thermal_wave(x: np.ndarray, omega: float, kappa: float, capacity: float,
     iωC T̂ + q̂' = 0 and (1 + iωτ) q̂ + κT̂' − L² q̂'' = 0 (L² = (1+β)l²) give
     T̂'' = k² T̂, k² = iωC(1 + iωτ)/(κ + iωC L²), q̂ = −(κ + iωCL²) T̂'/(1 + iωτ).
     The weak forms' natural condition at the heated face, T − (L²/κ) q' = T_D, is
-    T̂(0) (1 + iωC L²/κ) = 1; so T̂ = cosh(k(length − x)) / ((1 + iωCL²/κ) cosh(k length))."""
+    T̂(0) (1 + iωC L²/κ) = 1; so T̂ = cosh(k(length − x)) / ((1 + iωCL²/κ) cosh(k length)).
+    With memory ``modes`` [(κₘ, τₘ)] (κ = Σκₘ, ``tau`` unused) κ/(1 + iωτ) becomes
+    κ(ω) = Σκₘ/(1 + iωτₘ): k² = iωC / (κ(ω) (1 + iωCL²/κ))."""
     iw = 1j * omega
     L2 = (1 + beta) * ell2
-    k = np.sqrt(iw * capacity * (1 + iw * tau) / (kappa + iw * capacity * L2))
+    if modes is None:
+        modes = [(kappa, tau)]
+    kappa = sum(k for k, _ in modes)
+    kappa_w = sum(k / (1 + iw * t) for k, t in modes)
+    k = np.sqrt(iw * capacity / (kappa_w * (1 + iw * capacity * L2 / kappa)))
     return np.cosh(k * (length - x)) / ((1 + iw * capacity * L2 / kappa)
                                          * np.cosh(k * length))
 
@@ -465,32 +469,38 @@ def gk_thermal_wave(x: np.ndarray, omega: float, kappa: float, capacity: float,
 WAVE = dict(kappa=2.0, capacity=1.5, tau=0.05, ell2=0.01, beta=2, omega=6.0)
 
 
-def wave_slab(n: int, dim: int, degree: int = 0, viscous: str = "vorticity"):
+def wave_slab(n: int, dim: int, degree: int = 0, viscous: str = "vorticity",
+              modes: list[tuple[float, float]] | None = None):
     """The assembled slab [0, 1] × [0, 1/4]^(d−1): T̂ = 1 at x = 0, insulated
-    elsewhere, stress-free (the 1D wave has no rotation)."""
+    elsewhere, stress-free (the 1D wave has no rotation); GK, or the memory model
+    with ``modes``."""
     xs, ys = np.linspace(0, 1, n + 1), np.linspace(0, 0.25, max(2, n // 4) + 1)
     mesh = (skfem.MeshTet.init_tensor(xs, ys, ys) if dim == 3
             else skfem.MeshTri.init_tensor(xs, ys))
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
         "left": lambda x: np.isclose(x[0], 0), "right": lambda x: np.isclose(x[0], 1),
         "sides": lambda x: ~(np.isclose(x[0], 0) | np.isclose(x[0], 1))})
-    material = fh.Material(WAVE["kappa"], WAVE["capacity"], WAVE["tau"],
-                           nonlocal_length=math.sqrt(WAVE["ell2"]))
+    ell = math.sqrt(WAVE["ell2"])
+    material = (fh.Material(WAVE["kappa"], WAVE["capacity"], WAVE["tau"], nonlocal_length=ell)
+                if modes is None else
+                MemoryMaterial.from_modes(modes, WAVE["capacity"], nonlocal_length=ell))
     problem = fh.HeatProblem(
         regions, {"domain": material},
         {"left": fh.Temperature(1.0), "right": fh.Insulated(), "sides": fh.Insulated()},
-        model="gk", degree=degree, beta=WAVE["beta"], viscous=viscous)
+        model="gk" if modes is None else "memory", degree=degree, beta=WAVE["beta"],
+        viscous=viscous)
     return fh.assemble(problem)
 
 
-def wave_error(system) -> float:
+def wave_error(system, modes: list[tuple[float, float]] | None = None) -> float:
     """Relative L2 error of the frequency solver's T̂ against :func:`gk_thermal_wave`."""
     from femheat.solve.frequency import FrequencySolver
 
     state = FrequencySolver(system).solve(WAVE["omega"])
     tb = system.temperature_basis
     exact = gk_thermal_wave(tb.global_coordinates().value[0], WAVE["omega"], WAVE["kappa"],
-                            WAVE["capacity"], WAVE["tau"], WAVE["ell2"], WAVE["beta"], 1.0)
+                            WAVE["capacity"], WAVE["tau"], WAVE["ell2"], WAVE["beta"], 1.0,
+                            modes)
     T = (tb.interpolate(state.temperature.real).value
          + 1j * tb.interpolate(state.temperature.imag).value)
     return float(np.sqrt((np.abs(T - exact) ** 2 * tb.dx).sum()

@@ -320,6 +320,85 @@ def test_frequency_solve_equals_the_dense_formed_operator():
     assert np.abs(state.temperature - T).max() <= 1e-10 * np.abs(T).max()
 
 
+#: two memory modes of one shape (weights 0.6 and 1.4, τ 0.02 and 0.2): κ = 2
+MODES = [(0.6, 0.02), (1.4, 0.2)]
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_memory_model_frequency_response_converges_to_the_memory_wave(dim):
+    """The memory model with a nonlocal length in the vorticity form (2D: lumped P1,
+    3D: the Nédélec vorticity kept): two modes, κ(ω) = Σκₘ/(1 + iωτₘ); T̂ converges
+    to the analytic wave at O(h) (measured at n = 8 / 16: 2D 8.1e-2 / 4.0e-2, 3D
+    7.0e-2 / 3.5e-2)."""
+    from tests.test_gk_vorticity import wave_error, wave_slab
+
+    errors = [wave_error(wave_slab(n, dim, modes=MODES), MODES) for n in (8, 16)]
+    orders = np.array(_orders(errors))
+    assert np.all(orders > 0.9), f"T errors {errors}, orders {orders}"
+    assert errors[-1] < 5e-2, errors
+
+
+def _memory_bilayer(modes_a, modes_b, walls=None):
+    """:func:`_bilayer` with memory materials (the same κ, C and l)."""
+    from femheat.physics.memory import MemoryMaterial
+
+    gk = _bilayer(walls=walls)
+    problem = gk.problem
+    mats = {"a": MemoryMaterial.from_modes(modes_a, 2.0, nonlocal_length=0.15),
+            "b": MemoryMaterial.from_modes(modes_b, 1.0, nonlocal_length=0.3)}
+    return fh.assemble(fh.HeatProblem(
+        problem.regions, mats, problem.boundary_conditions, interfaces=problem.interfaces,
+        walls=problem.walls, model="memory", degree=0, beta=2, viscous="vorticity"))
+
+
+@pytest.mark.parametrize("theta", [0.5, 1.0])
+def test_memory_model_with_one_mode_steps_as_gk(theta):
+    """One mode per material is GK: the memory stepper (ω kept, the explicit rotation
+    and the prescribed-flux lifting through M_ω⁻¹) gives GK's θ-scheme states to
+    round-off on the Kapitza bilayer with no-slip sides, and the same frequency
+    response."""
+    from femheat.solve.frequency import FrequencySolver
+    from femheat.solve.memory import memory_steps
+
+    walls = {"sides": NoSlip()}
+    gk = _bilayer(tau=0.05, walls=walls)
+    mem = _memory_bilayer([(1.0, 0.05)], [(3.0, 0.05)], walls)
+    g0, m0 = fh.initial_state(gk, 0.3), mem.model.initial_state(mem, 0.3)
+    gstates = list(fh.theta_steps(gk, 0.01, 0.05, theta, g0))
+    mstates = list(memory_steps(mem, 0.01, 0.05, theta, m0))
+    assert len(gstates) == len(mstates) == 6
+    for (tg, g), (tm, m) in zip(gstates, mstates):
+        assert tg == tm
+        assert np.abs(g.flux - m.flux).max() <= 1e-10 * max(np.abs(g.flux).max(), 1e-300)
+        assert np.abs(g.temperature - m.temperature).max() <= 1e-10
+    x, y = FrequencySolver(gk).solve(3.0), FrequencySolver(mem).solve(3.0)
+    assert np.abs(x.flux - y.flux).max() <= 1e-10 * np.abs(x.flux).max()
+    assert np.abs(x.temperature - y.temperature).max() <= 1e-10 * np.abs(x.temperature).max()
+
+
+def test_memory_model_reaches_its_steady_state():
+    """Two modes of one shape: backward-Euler steps of the memory model reach the steady
+    solve's state (the series flux of the bilayer), which is GK's."""
+    from femheat.solve.memory import memory_steps
+
+    mem = _memory_bilayer([(0.4, 0.02), (0.6, 0.2)], [(1.2, 0.02), (1.8, 0.2)],
+                          {"sides": NoSlip()})
+    steady = fh.solve_steady(mem)
+    gk_steady = fh.solve_steady(_bilayer(walls={"sides": NoSlip()}))
+    assert np.abs(steady.flux - gk_steady.flux).max() <= 1e-10
+    *_, (t, last) = memory_steps(mem, 5.0, 400.0, 1.0, mem.model.initial_state(mem, 0.0))
+    assert np.abs(last.flux - steady.flux).max() <= 1e-8
+    assert np.abs(last.temperature - steady.temperature).max() <= 1e-8
+
+
+def test_memory_modes_of_different_shape_are_refused_in_3d():
+    from femheat.solve.memory import memory_operators
+
+    mem = _memory_bilayer([(0.4, 0.02), (0.6, 0.2)], [(3.0, 0.1)])
+    with pytest.raises(FemheatInputError, match="same modes, or use viscous = 'penalty'"):
+        memory_operators(mem)
+
+
 def test_what_needs_the_formed_flux_block_is_refused():
     from femheat.solve.frequency import operator_snapshot
 

@@ -38,8 +38,10 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import FemheatInputError
 from ..physics.materials import Material, material_fields
 from ..physics.memory import Mode, material_modes
+from .vorticity import RotationOperator
 
 __all__ = ["ModeOperators", "mode_operators", "padded_modes"]
 
@@ -76,7 +78,10 @@ class ModeOperators:
     bulk
         P = (κ⁻¹ q, v), κ = Σκₘ (n_q × n_q).
     external
-        K_ext = A − P: Kapitza, convection and model flux operators (n_q × n_q).
+        K_ext = A − P: Kapitza, convection and model flux operators (n_q × n_q); for
+        the 3D vorticity form a
+        :class:`~femheat.assembly.vorticity.RotationOperator` (A₀ − P applied with
+        Cᵀ M_ω⁻¹ C, never formed).
     resistance, inertia
         General case: Pₘ = (κₘ⁻¹q, v) and Tₘ = (τₘκₘ⁻¹q, v) per mode.
     """
@@ -84,7 +89,7 @@ class ModeOperators:
     count: int
     shared: bool
     bulk: sp.csr_matrix
-    external: sp.csr_matrix
+    external: sp.csr_matrix | RotationOperator
     weights: Optional[np.ndarray] = None
     times: Optional[np.ndarray] = None
     resistance: list = field(default_factory=list)
@@ -120,7 +125,11 @@ def mode_operators(system, coupled: bool = False) -> ModeOperators:
     kinv = system.fields.resistivity
     forms = system.forms
     P = forms.flux_mass.assemble(qb, kinv=kinv).tocsr()
-    external = (system.resistance - P).tocsr()
+    if isinstance(system.resistance, RotationOperator):  # 3D vorticity form: unformed
+        external = RotationOperator((system.resistance_base - P).tocsr(),
+                                    system.resistance.C, system.resistance.mass)
+    else:
+        external = (system.resistance - P).tocsr()
     kinvs, taus = [], []
     for m in range(count):
         mats = {n: Material(padded[n][m][0], 1.0, padded[n][m][1], name=n)
@@ -143,6 +152,13 @@ def mode_operators(system, coupled: bool = False) -> ModeOperators:
                  "elimination", count, np.array2string(weights, precision=4))
         return ModeOperators(count, True, P, external, weights,
                              np.array([t.flat[0] for t in taus]))
+    if isinstance(external, RotationOperator):
+        raise FemheatInputError(
+            "memory modes of different spatial shape (kappa_m not proportional to one "
+            "kappa(x), or tau_m varying in space) couple the mode fluxes in one system, "
+            "which the 3D vorticity form (model.viscous = 'vorticity' on tetrahedra) "
+            "does not build; give every material the same modes, or use viscous = "
+            "'penalty'")
     log.info("memory: %d modes of different spatial shape: coupled mode fluxes "
              "(%d x n_q unknowns)", count, count)
     res = [forms.flux_mass.assemble(qb, kinv=k).tocsr() for k in kinvs]

@@ -41,9 +41,12 @@ fields has zero or negative edge weights on ordinary meshes,
 ``benchmarks/bench_gk_vorticity_3d.py``), so M_ω stays consistent and ω an unknown of
 every solve: the system's flux block is a :class:`RotationOperator` (A₀ + Cᵀ M_ω⁻¹ C
 applied, never formed), the θ-scheme and the steady augmented Lagrangian factorize
-[[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), the iterative solver
+[[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), the memory model's step
+too (modes of one shape), the frequency solver the complex
+[[K₀(ω), Cᵀ], [C, −M_ω]] (:mod:`femheat.solve.frequency`), the iterative solver
 applies it and preconditions with A₀ + Cᵀ diag(M_ω)⁻¹ C, and what needs A as a matrix
-(the frequency solver, the memory model) is refused.
+(the operator snapshots of the frequency fits, memory modes of different shapes,
+indexing A) is refused.
 
 Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential part):
 
@@ -104,8 +107,8 @@ energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν
 boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
 materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
-cell mean in M_ω. Cartesian triangles (degree 0 and 1) and tetrahedra (degree 0, gk
-model only), isotropic κ only; curved walls with a smooth normal, the
+cell mean in M_ω. Cartesian triangles (degree 0 and 1) and tetrahedra (degree 0),
+isotropic κ only; curved walls with a smooth normal, the
 Landau–Khalatnikov terms and homogenization cell problems are refused.
 """
 
@@ -156,11 +159,6 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
             out.append(FemheatInputError(
                 f"{_WHERE} in 3D is available at degree 0 (RT0 x P0 x Nedelec N0) only, "
                 f"got model.degree = {problem.degree}; use degree = 0 or viscous = 'penalty'"))
-        if problem.model != "gk":
-            out.append(FemheatInputError(
-                f"{_WHERE} in 3D is available with model = 'gk' only (got "
-                f"{problem.model!r}: its solvers need the formed flux block); use "
-                "viscous = 'penalty'"))
 
     if getattr(problem, "coordinates", "cartesian") != "cartesian":
         out.append(FemheatInputError(

@@ -34,6 +34,7 @@ from typing import Any, Iterator, Mapping, Optional
 import numpy as np
 import skfem
 
+from ..assembly.vorticity import formed_resistance
 from ..errors import FemheatInputError
 
 from ..physics.memory import MemoryMaterial, material_modes
@@ -135,10 +136,12 @@ class MemoryModel(MixedModel):
         return MemoryState(time, np.array(arrays["temperature"]), np.array(arrays["flux"]),
                            np.array(arrays["modes"]))
 
-    def flux_impedance(self, system, omega: float):
+    def flux_impedance(self, system, omega: float, kept_rotation: bool = False):
         """Z(ω) = (κ/κ(ω)) P + K_ext, κ(ω) = Σκₘ/(1 + iωτₘ) (K_ext: Kapitza, convection
         and the viscous l² term on the total flux): the exact elimination of
-        the mode amplitudes q̂ₘ = wₘ/(1 + iωτₘ) P⁻¹c when the modes share one shape."""
+        the mode amplitudes q̂ₘ = wₘ/(1 + iωτₘ) P⁻¹c when the modes share one shape.
+        ``kept_rotation``: K_ext without the vorticity form's Cᵀ M_ω⁻¹ C, which the
+        caller keeps in factors (in 3D K_ext is not formed otherwise)."""
         ops = memory_operators(system)
         if not ops.shared:
             raise FemheatInputError(
@@ -146,7 +149,12 @@ class MemoryModel(MixedModel):
                 "one spatial shape (kappa_m = w_m kappa(x), constant tau_m, the same "
                 "spectrum in every material); give every material the same modes")
         ratio = complex(np.sum(ops.weights / (1.0 + 1j * omega * ops.times)))  # kappa(w)/kappa
-        return (ops.bulk / ratio + ops.external).tocsr()
+        if kept_rotation:
+            external = system.resistance_base - ops.bulk
+        else:
+            formed_resistance(system, "the frequency-domain solver")  # refuses the 3D form
+            external = ops.external
+        return (ops.bulk / ratio + external).tocsr()
 
     def summary_extras(self, system, state) -> dict:
         ops = memory_operators(system)

@@ -204,14 +204,17 @@ class MixedModel(Model):
             return XDMFSeriesWriter(system, directory)
         return VTKSeriesWriter(system, directory)
 
-    def flux_impedance(self, system: MixedSystem, omega: float) -> sp.csr_matrix:
+    def flux_impedance(self, system: MixedSystem, omega: float,
+                       kept_rotation: bool = False) -> sp.csr_matrix:
         """Z(ω) = A + iωM, the flux block for fields ∝ e^{iωt}
-        (:mod:`femheat.solve.frequency`)."""
+        (:mod:`femheat.solve.frequency`); ``kept_rotation``: without the vorticity
+        form's Cᵀ M_ω⁻¹ C (A₀ for A), which the caller keeps in factors."""
         if landau_active(system):
             raise FemheatInputError(
                 "a frequency-domain run linearizes about q = 0; Landau materials with "
                 "b > 0, c > 0 or a < 0 are nonlinear or ordered there: use a transient run")
-        A = formed_resistance(system, "the frequency-domain solver")
+        A = (system.resistance_base if kept_rotation
+             else formed_resistance(system, "the frequency-domain solver"))
         return (A + (1j * omega) * system.inertia).tocsr()
 
     def summary_extras(self, system: MixedSystem, state: State) -> dict:

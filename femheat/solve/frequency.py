@@ -109,11 +109,11 @@ def operator_snapshot(system: Any, w: Optional[np.ndarray] = None,
     fits of :mod:`femheat.inverse.frequency` interpolate and differentiate it.
 
     ``keep_rotation`` (a vorticity-form system whose solves keep ω,
-    :func:`~femheat.solve.augmented.kept_rotation`, with Z = R + iωM): R is A₀ and the snapshot's
+    :func:`~femheat.solve.augmented.kept_rotation`): R (or a model's Z) leaves out
+    Cᵀ M_ω⁻¹ C and the snapshot's
     ``"rotation"`` holds (C_f, C_e, M_ω), the columns of C on the free and the
     prescribed flux DOFs; otherwise a 3D vorticity system (no formed A) is refused."""
-    rotation = (kept_rotation(system) if keep_rotation and _standard_impedance(system)
-                else None)  # a memory model's impedance forms A (2D only)
+    rotation = kept_rotation(system) if keep_rotation else None
     if rotation is None:
         formed_resistance(system, "the frequency-domain solver")  # refuses the 3D form
     free, ess = system.free_dofs, system.essential_dofs
@@ -127,24 +127,22 @@ def operator_snapshot(system: Any, w: Optional[np.ndarray] = None,
         f=np.asarray(system.flux_load(0.0))[free],
         qe=np.asarray(system.essential_values(0.0), dtype=float),
         w=None if w is None else np.asarray(w))
-    if rotation is not None:
-        C, mass = rotation
-        R = sp.csr_matrix(system.resistance_base)[free]
-        M = sp.csr_matrix(system.inertia)[free]
-        out.update(Rff=R[:, free].tocsr(), Rfe=R[:, ess].tocsr(), Mff=M[:, free].tocsr(),
-                   Mfe=M[:, ess].tocsr(),
-                   rotation=(C[:, free].tocsr(), C[:, ess].tocsr(), mass))
-    elif _standard_impedance(system):
-        R = sp.csr_matrix(system.resistance)[free]
+    if _standard_impedance(system):
+        R = sp.csr_matrix(system.resistance if rotation is None
+                          else system.resistance_base)[free]
         M = sp.csr_matrix(system.inertia)[free]
         out.update(Rff=R[:, free].tocsr(), Rfe=R[:, ess].tocsr(), Mff=M[:, free].tocsr(),
                    Mfe=M[:, ess].tocsr())
     else:
         def impedance(omega: float) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-            Z = sp.csr_matrix(system.model.flux_impedance(system, omega))[free]
+            Z = system.model.flux_impedance(system, omega, rotation is not None)
+            Z = sp.csr_matrix(Z)[free]
             return Z[:, free].tocsr(), Z[:, ess].tocsr()
 
         out["impedance"] = impedance
+    if rotation is not None:
+        C, mass = rotation
+        out["rotation"] = (C[:, free].tocsr(), C[:, ess].tocsr(), mass)
     return out
 
 
@@ -220,8 +218,9 @@ class ReducedSystem:
     def _Z_dot(self, x: np.ndarray, part: str, rotation: bool = True) -> np.ndarray:
         snap = self.snap
         if "impedance" in snap:
-            return self._impedance()[part == "fe"] @ x
-        out = snap[f"R{part}"] @ x + self.iw * (snap[f"M{part}"] @ x)
+            out = self._impedance()[part == "fe"] @ x
+        else:
+            out = snap[f"R{part}"] @ x + self.iw * (snap[f"M{part}"] @ x)
         if rotation and "rotation" in snap:
             Cf, Ce, mass = snap["rotation"]
             out = out + Cf.T @ mass.inverse_times((Cf if part == "ff" else Ce) @ x)

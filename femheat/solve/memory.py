@@ -89,10 +89,17 @@ class MemoryScheme:
         B, Gt = system.divergence, system.gradient.T
         Cinv = system.capacity_inverse
         S = (Gt @ Cinv @ B).tocsr()
-        self._Rext = (-(1 - theta) * ops.external - (theta * (1 - theta) * dt) * S).tocsr()
+        free, ess = system.free_dofs, system.essential_dofs
+        # GK vorticity form: ω kept as an unknown (femheat.solve.augmented); the
+        # operators are formed from A₀ − P, the rotation part Cᵀ M_ω⁻¹ C in factors
+        # (applied in the explicit part and the lifting: M_ω⁻¹ through its kept
+        # Cholesky in 3D, where ops.external is not formed)
+        rotation = kept_rotation(system) if ops.shared else None
+        external = ops.external if rotation is None else system.resistance_base - ops.bulk
+        self._Rext = (-(1 - theta) * external - (theta * (1 - theta) * dt) * S).tocsr()
         self._G = sp.csr_matrix(Gt)
         self._H = (Cinv @ B).tocsr()
-        free, ess = system.free_dofs, system.essential_dofs
+        self._rotation = None
         if ops.shared:
             w, tau = ops.weights, ops.times
             self._a = (tau / dt + theta) / w
@@ -100,21 +107,16 @@ class MemoryScheme:
             self._sigma = float(np.sum(1.0 / self._a))
             Ps = (ops.bulk / self._sigma).tocsr()
             self._Ps = Ps[free]
-            rotation = kept_rotation(system)
-            # GK vorticity form: ω kept as an unknown (femheat.solve.augmented), K
-            # formed from A₀ − P, the rotation part Cᵀ M_ω⁻¹ C in factors (lumped M_ω:
-            # the memory model takes the vorticity form in 2D only)
-            external = ops.external if rotation is None else system.resistance_base - ops.bulk
             K = (Ps + theta * external + (theta**2 * dt) * S).tocsr()
+            self._K_fe = K[free][:, ess]
             if rotation is None:
                 self._solve = factorize(K[free][:, free], system.symmetric, solves=solves,
                                         ordering=ordering_for(system.problem.regions.dim))
-                self._K_fe = K[free][:, ess]
             else:
                 C, mass = rotation
-                Cf = C[:, free].tocsc()
+                Cf = C[:, free].tocsr()
                 self._solve = factorize_augmented(K[free][:, free], Cf, mass, theta)
-                self._K_fe = (K[free][:, ess] + theta * mass.formed(Cf, C[:, ess])).tocsr()
+                self._rotation = (Cf.T.tocsr(), C, C[:, ess].tocsr(), mass)
             self._Rext, self._G = self._Rext[free], self._G[free]
             log.info("memory step: %d modes eliminated, one %d x %d flux operator",
                      ops.count, free.size, free.size)
@@ -153,6 +155,13 @@ class MemoryScheme:
             rhs = self._Ps @ X + self._Rext @ q + self._G @ (T + (th * dt) * CF) + f_th[free]
             if qd.size:
                 rhs -= self._K_fe @ qd
+            if self._rotation is not None:  # −Cᵀ M_ω⁻¹ ((1−θ) C qⁿ + θ C_e q_D)
+                CfT, C, Ce, mass = self._rotation
+                w = (1 - th) * (C @ q) if th != 1 else np.zeros(C.shape[0])
+                if qd.size:
+                    w += th * (Ce @ qd)
+                if np.any(w):
+                    rhs -= CfT @ mass.inverse_times(w)
             q1 = np.empty_like(q)
             q1[free] = self._solve(rhs)
             q1[ess] = qd
