@@ -20,13 +20,14 @@ from femheat.physics.conditions import FreeSlip, sphere_normal
 from tests.conftest import ROOT
 
 
-def square(material, n=8, bcs=None, L=1.0):
+def square(material, n=8, bcs=None, L=1.0, viscous="penalty"):
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, L, n + 1), np.linspace(0, L, n + 1))
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
         "left": lambda x: np.isclose(x[0], 0), "right": lambda x: np.isclose(x[0], L),
         "walls": lambda x: np.isclose(x[1], 0) | np.isclose(x[1], L)})
     bcs = bcs or {"left": fh.Insulated(), "right": fh.Insulated(), "walls": fh.Insulated()}
-    return fh.assemble(fh.HeatProblem(regions, {"domain": material}, bcs, model="gk", beta=0))
+    return fh.assemble(fh.HeatProblem(regions, {"domain": material}, bcs, model="gk", beta=0,
+                                      viscous=viscous))
 
 
 def noise(system, amplitude=0.01, seed=1):
@@ -74,14 +75,16 @@ def _audit(system, theta, initial, dt, end):
     return balance, np.array(residuals[1:])
 
 
+@pytest.mark.parametrize("viscous", ["penalty", "vorticity"])
 @pytest.mark.parametrize("theta", [0.5, 1.0])
-def test_energy_identity_per_step_a_positive(theta):
+def test_energy_identity_per_step_a_positive(theta, viscous):
     """(ii) a > 0 with b, c > 0, a hot wall and a prescribed heat flux (boundary work
     through natural and essential DOFs): the identity holds at every step to round-off;
-    backward Euler's numerical dissipation is positive and reported, the midpoint's zero."""
+    backward Euler's numerical dissipation is positive and reported, the midpoint's zero.
+    The vorticity form's dissipation carries its Hodge energy ν|rot q|² + ν|∇·q|²."""
     mat = fh.Material.from_landau(a=1.0, b=2.0, Gamma=0.2, lam=0.01, zeta=1.0, c=0.5)
     system = square(mat, bcs={"left": fh.HeatFlux(-0.5), "right": fh.Temperature(1.0),
-                              "walls": fh.Insulated()})
+                              "walls": fh.Insulated()}, viscous=viscous)
     balance, res = _audit(system, theta, smooth_start(system), 0.02, 0.2)
     assert res.max() < 1e-10, res
     summary = balance.summary()["landau_energy_identity"]
@@ -93,24 +96,29 @@ def test_energy_identity_per_step_a_positive(theta):
     assert balance.max_relative_error < 1e-10
 
 
+@pytest.mark.parametrize("viscous", ["penalty", "vorticity"])
 @pytest.mark.parametrize("theta", [0.5, 1.0])
-def test_energy_identity_per_step_a_negative(theta):
+def test_energy_identity_per_step_a_negative(theta, viscous):
     """(ii) a < 0 (ordered phase, insulated): the "dissipation" (1/ζ)∫(a|q|² + b|q|⁴ + ...)
     changes sign (negative while the flux orders, positive while the noise smooths out),
     and the identity holds to round-off at every step."""
     mat = fh.Material.from_landau(a=-1.0, b=1.0, Gamma=1.0, lam=0.01, zeta=1.0, c=0.2)
-    system = square(mat)
+    system = square(mat, viscous=viscous)
     balance, res = _audit(system, theta, noise(system, 0.1), 0.1, 2.0)
     assert res.max() < 1e-10, res
     assert balance.rates.min() < 0 < balance.rates.max()  # a|q|² < 0 drives the ordering
 
 
-def _vortex(nrefs, a=-1.0, b=1.0, lam=0.04):
+def _vortex(nrefs, a=-1.0, b=1.0, lam=0.04, viscous="penalty"):
+    """The insulated disc: free-slip rim with the circle's normal (penalty form), or a
+    no-slip rim (``viscous = "vorticity"``, which takes no smooth normal)."""
     mesh = skfem.MeshTri.init_circle(nrefs)
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={"rim": lambda x: np.ones(x.shape[1], bool)})
     mat = fh.Material.from_landau(a=a, b=b, Gamma=1.0, lam=lam, zeta=1.0)
+    wall = (FreeSlip(normal=sphere_normal((0.0, 0.0))) if viscous == "penalty"
+            else fh.NoSlip())
     problem = fh.HeatProblem(regions, {"domain": mat}, {"rim": fh.Insulated()}, model="gk",
-                             beta=0, walls={"rim": FreeSlip(normal=sphere_normal((0.0, 0.0)))})
+                             beta=0, walls={"rim": wall}, viscous=viscous)
     system = fh.assemble(problem)
     xi = np.sqrt(lam / -a)
 
@@ -125,8 +133,9 @@ def _vortex(nrefs, a=-1.0, b=1.0, lam=0.04):
     return system, state
 
 
-def _radial_profile(a=-1.0, b=1.0, lam=0.04, R=1.0):
-    """λ(q'' + q'/r − q/r²) = a q + b q³, q ~ r at 0, q'(R) = 0 (free slip)."""
+def _radial_profile(a=-1.0, b=1.0, lam=0.04, R=1.0, no_slip=False):
+    """λ(q'' + q'/r − q/r²) = a q + b q³, q ~ r at 0, q'(R) = 0 (free slip) or
+    q(R) = 0 (``no_slip``)."""
     r0 = 1e-4
     r = np.linspace(r0, R, 400)
 
@@ -134,19 +143,24 @@ def _radial_profile(a=-1.0, b=1.0, lam=0.04, R=1.0):
         return np.vstack([y[1], (a * y[0] + b * y[0] ** 3) / lam - y[1] / r + y[0] / r**2])
 
     guess = np.vstack([np.tanh(r / 0.2), 1 / 0.2 / np.cosh(r / 0.2) ** 2])
-    sol = solve_bvp(rhs, lambda ya, yb: np.array([ya[0] - r0 * ya[1], yb[1]]), r, guess,
-                    tol=1e-9, max_nodes=200_000)
+    sol = solve_bvp(rhs, lambda ya, yb: np.array([ya[0] - r0 * ya[1],
+                                                  yb[0] if no_slip else yb[1]]),
+                    r, guess, tol=1e-9, max_nodes=200_000)
     assert sol.success
     return sol.sol
 
 
-def test_disc_vortex_relaxes_to_the_radial_profile():
-    """(iv) q = q_θ(r) e_θ in an insulated disc (free-slip rim with the circle's normal)
-    relaxes to the solve_bvp profile; the L2 error falls with h."""
-    profile = _radial_profile()
+@pytest.mark.parametrize("viscous", ["penalty", "vorticity"])
+def test_disc_vortex_relaxes_to_the_radial_profile(viscous):
+    """(iv) q = q_θ(r) e_θ in an insulated disc (free-slip rim with the circle's normal;
+    the vorticity form: a no-slip rim) relaxes to the solve_bvp profile; the L2 error
+    falls with h (measured nrefs = 3 / 4: penalty BDM1 1.3e-2 / 4.0e-3, order 1.7;
+    vorticity RT0 1.7e-1 / 8.4e-2, order 0.99, the O(h) of RT0; at degree 1 (BDM2,
+    16 s) 1.4e-2 / 3.3e-3, order 2.0)."""
+    profile = _radial_profile(no_slip=viscous == "vorticity")
     errors, hs = [], []
     for nrefs in (3, 4):
-        system, state = _vortex(nrefs)
+        system, state = _vortex(nrefs, viscous=viscous)
         qb = system.flux_basis
         x = qb.global_coordinates().value
         r = np.hypot(x[0], x[1])
@@ -159,7 +173,7 @@ def test_disc_vortex_relaxes_to_the_radial_profile():
         hs.append(system.problem.regions.mesh.params().max()
                   if hasattr(system.problem.regions.mesh, "params") else 2.0 ** -nrefs)
     rate = np.log(errors[0] / errors[1]) / np.log(2.0)
-    assert errors[1] < 0.03 and rate > 0.8, (errors, rate)
+    assert errors[1] < (0.03 if viscous == "penalty" else 0.1) and rate > 0.8, (errors, rate)
     print(f"disc vortex L2 errors {errors}, rate {rate:.2f}")
 
 
