@@ -108,8 +108,8 @@ boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
 materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
 cell mean in M_ω. Cartesian triangles (degree 0 and 1) and tetrahedra (degree 0),
-isotropic κ only; curved walls with a smooth normal and homogenization cell problems
-are refused, and so are the Landau–Khalatnikov terms in 3D (Newton's Jacobian
+isotropic κ only; curved walls with a smooth normal are refused, and so are 3D
+homogenization cells and the Landau–Khalatnikov terms in 3D (Newton's Jacobian
 A + J(q) needs A formed). In 2D they run as with the penalty form, the gradient
 energy λ|∇q|² taken as its Hodge form λ(|rot q|² + |∇·q|²) (the same on flat
 impermeable walls): nonlinear Poiseuille flow against solve_bvp to 9e-4 (degree 0)
