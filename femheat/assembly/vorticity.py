@@ -245,9 +245,12 @@ class VorticityMass:
     is dense and ω stays an unknown of every solve
     (:func:`~femheat.solve.augmented.factorize_augmented`)."""
 
-    def __init__(self, mass: np.ndarray | sp.spmatrix):
+    def __init__(self, mass: np.ndarray | sp.spmatrix, ordering: Optional[str] = None):
         """``mass``: the diagonal ∫φ_i/ν of a lumped mass (ν⁻¹ in W K⁻¹ m⁻³), or a
-        sparse symmetric positive definite matrix."""
+        sparse symmetric positive definite matrix. ``ordering``: CHOLMOD's
+        fill-reducing ordering for the augmented systems with this mass
+        (:func:`~femheat.solve.augmented.factorize_augmented`); default AMD for a
+        lumped mass, nested dissection ("nesdis") for a consistent one."""
         if sp.issparse(mass):
             self.lumped, self.matrix = False, sp.csr_matrix(mass)
             self.values = None
@@ -256,6 +259,7 @@ class VorticityMass:
             if self.values.ndim != 1 or not np.all(self.values > 0):
                 raise SolverError("a lumped vorticity mass needs positive values")
             self.matrix = sp.diags(self.values).tocsr()
+        self.ordering = ordering or ("amd" if self.lumped else "nesdis")
         self._solve: Optional[Callable[[np.ndarray], np.ndarray]] = None
 
     @property
@@ -454,7 +458,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     if dim == 3:
         omega_mass = VorticityMass(consistent.tocsr()[active][:, active])
     else:
-        omega_mass = VorticityMass(mass[active])
+        # degree 1 (BDM2, P3): nested dissection gives the augmented factor 24 % less
+        # fill than AMD at the same factorization time (n = 100); degree 0: AMD is 2x
+        # faster to compute at the same fill
+        omega_mass = VorticityMass(mass[active], "amd" if degree == 0 else "nesdis")
     load = _tangential_load(problem, wb, order, C, omega_mass, np.nonzero(active)[0])
     return G, load, (C, omega_mass)
 

@@ -96,10 +96,11 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
     if solver == "cholmod":
         from sksparse.cholmod import CholmodError, cholesky
 
-        # AMD for the 2D lumped masses; nested dissection (METIS) for the 3D Nédélec
-        # mass: half the fill and 3.5-4.9x faster there (n = 12, 16 cubes), while in
-        # 2D (degree 0) AMD is 2x faster than computing the dissection
-        ordering = "amd" if mass.lumped else "nesdis"
+        # the mass's ordering: AMD for the 2D degree-0 lumped mass; nested dissection
+        # (METIS) at degree 1 and for the 3D Nédélec mass: half the fill and 3.5-4.9x
+        # faster there (n = 12, 16 cubes), while in 2D at degree 0 AMD is 2x faster
+        # than computing the dissection
+        ordering = mass.ordering
         try:
             try:
                 inner = cholesky(aug, mode="simplicial", ordering_method=ordering)

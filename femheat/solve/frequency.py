@@ -359,7 +359,7 @@ class FrequencySolver:
         aug = sp.bmat([[K0, Cf.T], [Cf, mass.block()]], format="csc")
         rhs = np.concatenate([np.asarray(red.b_base, dtype=complex),
                               -(Ce @ red.qe).astype(complex)])
-        solve = factorize(aug, symmetric=True, ordering=self._ordering)
+        solve = factorize(aug, symmetric=True, ordering=mass.ordering)
         return solve(rhs)[:Cf.shape[1]]
 
 
