@@ -370,9 +370,6 @@ def _problem(**kw):
      r"materials\.domain\.conductivity: .*isotropic"),
     (dict(model="mcv"), r"model 'mcv' has none"),
     (dict(coordinates="axisymmetric"), r"viscous = 'vorticity' is Cartesian only"),
-    (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3),
-          material=fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.1, quartic=0.5)),
-     r"materials\.domain\.landau: the Landau-Khalatnikov terms .* in 3D"),
     (dict(walls={"walls": fh.FreeSlip(normal=lambda x: x / np.linalg.norm(x, axis=0))}),
      r"walls\.walls: a smooth wall normal"),
 ])

@@ -108,14 +108,15 @@ boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
 materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
 cell mean in M_ω. Cartesian triangles (degree 0 and 1) and tetrahedra (degree 0),
-isotropic κ only; curved walls with a smooth normal are refused, and so are 3D
-homogenization cells and the Landau–Khalatnikov terms in 3D (Newton's Jacobian
-A + J(q) needs A formed). In 2D they run as with the penalty form, the gradient
+isotropic κ only; curved walls with a smooth normal and 3D homogenization cells are
+refused. The Landau–Khalatnikov terms run as with the penalty form, the gradient
 energy λ|∇q|² taken as its Hodge form λ(|rot q|² + |∇·q|²) (the same on flat
-impermeable walls): nonlinear Poiseuille flow against solve_bvp to 9e-4 (degree 0)
-and 1e-5 (degree 1), the discrete energy identity to round-off for a > 0 and a < 0,
-a disc vortex with a no-slip rim relaxing to its radial profile at O(h^(k+1))
-(``tests/test_landau*.py``).
+impermeable walls); in 3D Newton's Jacobian solves keep ω (A₀ + θJ(q) augmented,
+LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow against solve_bvp to
+9e-4 (2D degree 0), 1e-5 (degree 1) and 3.7e-3 (3D, order 2), the discrete energy
+identity to round-off for a > 0 and a < 0, a 2D disc vortex with a no-slip rim
+relaxing to its radial profile at O(h^(k+1)) (``tests/test_landau*.py``,
+``tests/test_gk_vorticity_3d.py``).
 """
 
 from __future__ import annotations
@@ -180,14 +181,6 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
             out.append(FemheatInputError(
                 f"materials.{name}.conductivity: {_WHERE} needs an isotropic (scalar) "
                 f"conductivity, got {np.asarray(k).tolist()!r}; use viscous = 'penalty'"))
-        if isinstance(mesh, skfem.MeshTet1) and (
-                getattr(mat, "quartic", 0.0) or getattr(mat, "sextic", 0.0)
-                or getattr(mat, "ordered", False)):
-            # Newton needs A + J(q) as a matrix; in 3D A is not formed
-            out.append(FemheatInputError(
-                f"materials.{name}.landau: the Landau-Khalatnikov terms (b, c, a < 0) are "
-                f"not available with {_WHERE} in 3D (Newton's Jacobian needs the formed "
-                "flux block); use viscous = 'penalty' or a 2D mesh"))
     for name, wall in problem.walls.items():
         if getattr(wall, "normal", None) is not None:
             out.append(FemheatInputError(

@@ -67,6 +67,7 @@ import numpy as np
 from ..assembly.system import MixedSystem
 from ..errors import FemheatInputError, SolverError
 from ..validation import theta_and_step
+from .augmented import factorize_augmented, kept_rotation
 from .factorization import factorize
 from .newton import NewtonReport, cubic_term
 from .steady import State
@@ -122,7 +123,16 @@ class LandauScheme(ThetaScheme):
                 raise FemheatInputError(
                     "Landau materials with a < 0 need the relaxation term Gamma dq/dt > 0; "
                     f"model {system.model.name!r} drops it (use model.type = \"gk\")")
-        self._L = self._operators(system, dt, theta)
+        # the 3D vorticity form: A is not formed, ω stays an unknown of every solve
+        # (L = L₀ + θ Cᵀ M_ω⁻¹ C); in 2D its lumped rotation is formed into A
+        kept = kept_rotation(system)
+        self._kept = None if kept is None or kept[1].lumped else kept
+        self._L = self._operators(system, dt, theta, self._kept)
+        free = system.free_dofs
+        if self._kept is not None:
+            C, mass = self._kept
+            Cf = C[:, free].tocsr()
+            self._kept = (Cf, Cf.T.tocsr(), mass)
         self.tol, self.max_iterations = float(tol), int(max_iterations)
         self.nonlinear = fields.nonlinear
         # symmetric: Cholesky (CHOLMOD, symbolic analysis shared by every Newton
@@ -130,13 +140,32 @@ class LandauScheme(ThetaScheme):
         # factorization falls back to SuperLU by itself
         self._symmetric = system.symmetric
         self._guess: Optional[tuple[np.ndarray, np.ndarray]] = None
-        self._solve = None if self.nonlinear else factorize(
-            self._L, self._symmetric, solves=stepping_solves(steps))
-        free = system.free_dofs
+        self._solve = None if self.nonlinear else self._factorize(
+            self._L, solves=stepping_solves(steps))
         self._all_free = free.size == system.n_flux
         self.iterations: list[int] = []
         log.info("Landau-Khalatnikov stepper: %d flux DOFs, dt = %g s, theta = %g, %s",
                  free.size, dt, theta, "Newton" if self.nonlinear else "linear")
+
+    def _factorize(self, K, solves: Optional[int] = None):
+        """Solve with K (+ θ Cᵀ M_ω⁻¹ C through the augmented system, 3D vorticity
+        form; LU where a < 0 makes K indefinite and LDLᵀ breaks down)."""
+        if self._kept is None:
+            return factorize(K, self._symmetric, solves=solves,
+                             share_symbolic=self._symmetric)
+        Cf, _, mass = self._kept
+        try:
+            return factorize_augmented(K, Cf, mass, self.theta)
+        except SolverError:
+            return factorize_augmented(K, Cf, mass, self.theta, backend="superlu")
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        """L x on the free DOFs (the kept rotation applied through M_ω⁻¹)."""
+        out = self._L @ x
+        if self._kept is not None:
+            Cf, CfT, mass = self._kept
+            out = out + self.theta * (CfT @ mass.inverse_times(Cf @ x))
+        return out
 
     def _jacobian_block(self, J):
         if self._all_free:
@@ -164,7 +193,7 @@ class LandauScheme(ThetaScheme):
             for k in range(1, self.max_iterations + 1):
                 q_th = th * q1 + (1 - th) * q
                 N = cubic_term(sys, q_th, jacobian=False)[0]
-                res = self._L @ q1[free] - rhs + N[free]
+                res = self._apply(q1[free]) - rhs + N[free]
                 scale = np.linalg.norm(rhs) + np.linalg.norm(N[free]) + 1e-300
                 report.residuals.append(float(np.linalg.norm(res) / scale))
                 if report.residuals[-1] <= RESIDUAL_ROUNDOFF:  # nothing left to solve
@@ -172,7 +201,7 @@ class LandauScheme(ThetaScheme):
                     break
                 J = cubic_term(sys, q_th)[1]
                 K = (self._L + th * self._jacobian_block(J)).tocsc()
-                delta = factorize(K, self._symmetric, share_symbolic=self._symmetric)(-res)
+                delta = self._factorize(K)(-res)
                 q1[free] += delta
                 update = float(np.linalg.norm(delta) / (np.linalg.norm(q1[free]) + 1e-300))
                 report.iterations = k

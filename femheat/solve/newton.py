@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..assembly import forms
-from ..errors import SolverError
 from ..assembly.system import MixedSystem
+from ..assembly.vorticity import RotationOperator
+from ..errors import SolverError
 from .steady import State, _linear_steady
 
 __all__ = ["NewtonReport", "newton_steady", "cubic_term"]
@@ -81,8 +82,11 @@ def newton_steady(system: MixedSystem, initial: State, mean_temperature=None,
     report = NewtonReport(False, 0)
     for k in range(1, max_iterations + 1):
         N, J = cubic_term(system, state.flux)
-        new = _linear_steady(system, system.resistance + J, J @ state.flux - N,
-                             mean_temperature)
+        A = system.resistance
+        # the 3D vorticity form: A₀ + J with the rotation kept in factors
+        A = (RotationOperator(A.base + J, A.C, A.mass) if isinstance(A, RotationOperator)
+             else A + J)
+        new = _linear_steady(system, A, J @ state.flux - N, mean_temperature)
         update = np.linalg.norm(new.flux - state.flux) / (np.linalg.norm(new.flux) + 1e-300)
         state = new
         report.iterations = k

@@ -138,7 +138,9 @@ def _linear_steady(system: MixedSystem, A_full: sp.spmatrix | None,
     method below; non-symmetric ones (thermal Hall) a scaled LU of the saddle
     point.
     """
-    A = system.resistance if A_full is None else sp.csr_matrix(A_full)
+    A = system.resistance if A_full is None else A_full
+    if A_full is not None and not isinstance(A, RotationOperator):
+        A = sp.csr_matrix(A)
     try:
         if system.symmetric:
             return _augmented_lagrangian(system, A, extra_load, mean_temperature)
@@ -377,6 +379,8 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
     if kept is not None:  # the GK vorticity form: ω kept as an unknown
         C, mass = kept
         rotation = (system.resistance_base[free][:, free], C[:, free], mass)
+    elif isinstance(A, RotationOperator):  # e.g. A₀ + J of a Newton step (3D)
+        rotation = (A.base[free][:, free], A.C[:, free], A.mass)
     Af = A.block(free, free) if isinstance(A, RotationOperator) else A[free][:, free]
     al = AugmentedLagrangian(Af, system.divergence[:, free],
                              dg_mass_inverse(tb), mean_weights=weights,
