@@ -221,37 +221,12 @@ def test_poiseuille_flow_between_walls(wall, coefficient):
         f"{wall}: heat flows {flows} vs {flow}, relative errors {rel}")
 
 
-def annulus(nr: int, inner: float = 0.5, outer: float = 1.0) -> fh.RegionMesh:
-    """A polar-structured annulus, nr cells across and cells of aspect ~1, with the
-    boundaries "inner" and "outer"."""
-    nt = int(round(2 * np.pi * 0.75 * nr / (outer - inner)))
-    r, th = np.linspace(inner, outer, nr + 1), np.linspace(0, 2 * np.pi, nt + 1)[:-1]
-    R, TH = np.meshgrid(r, th, indexing="ij")
-    p = np.vstack([(R * np.cos(TH)).ravel(), (R * np.sin(TH)).ravel()])
-    i, j = np.meshgrid(np.arange(nr), np.arange(nt), indexing="ij")
-    a0, a1 = i * nt + j, i * nt + (j + 1) % nt
-    b0, b1 = a0 + nt, a1 + nt
-    t = np.hstack([np.vstack([a0.ravel(), a1.ravel(), b1.ravel()]),
-                   np.vstack([a0.ravel(), b1.ravel(), b0.ravel()])])
-    mid = 0.5 * (inner + outer)
-    return fh.RegionMesh.from_skfem(skfem.MeshTri(p, t), boundaries={
-        "inner": lambda x: np.hypot(x[0], x[1]) < mid,
-        "outer": lambda x: np.hypot(x[0], x[1]) > mid})
+def _hollow_cylinder():
+    """cases/gk_hollow_cylinder.py: its polar annulus mesh and each boundary model's
+    exact heat flow."""
+    from tests.test_cases_gk import _load
 
-
-def radial_heat_flow(viscous: str, ell: float, kappa: float = 1.0, inner: float = 0.5,
-                     outer: float = 1.0) -> tuple[float, float]:
-    """(heat flow H [W/m] of the GK annulus with T = 1 / 0 on r = ``inner`` / ``outer``,
-    T(inner)) of each form's boundary model. q = c/r e_r is curl- and divergence-free,
-    so ∇²q = 0 and κT' = −c/r in the bulk; the forms differ at the circles. The
-    vorticity form's conditions T − (1+β)ν∇·q = T_D and ω = 0 hold as they are: H is
-    Fourier's 2πκ/ln(R₂/R₁). The interior penalty's T − ν∂q_n/∂n = T_D, with
-    ∂q_r/∂r = −c/r², shifts each wall temperature by −νc/R² (ν = l²/κ): a contact
-    resistance, H = 2π/(ln(R₂/R₁)/κ + (l²/κ)(1/R₁² − 1/R₂²))."""
-    extra = ell**2 / kappa * (1 / inner**2 - 1 / outer**2) if viscous == "penalty" else 0.0
-    c = 1.0 / (np.log(outer / inner) / kappa + extra)
-    shift = ell**2 / kappa * c / inner**2 if viscous == "penalty" else 0.0
-    return 2 * np.pi * c, 1.0 - shift
+    return _load("gk_hollow_cylinder")
 
 
 @pytest.mark.parametrize("viscous, degree, t_order, h_order, t_last, h_last", [
@@ -260,20 +235,22 @@ def radial_heat_flow(viscous: str, ell: float, kappa: float = 1.0, inner: float 
 def test_radial_flow_in_an_annulus_meets_each_boundary_model(viscous, degree, t_order,
                                                                h_order, t_last, h_last):
     """T = 1 / 0 on the circles r = 1/2, 1, l = 0.2: each form converges to the exact
-    solution of its own boundary model (:func:`radial_heat_flow`), T = T(R₁) −
+    solution of its own boundary model (the case's ``exact_flow``), T = T(R₁) −
     (c/κ) ln(r/R₁). Measured at nr = 4 / 8 / 16 cells across: vorticity T 1.2e-1 /
     6.1e-2 / 3.0e-2 (degree 0), 7.5e-3 / 1.9e-3 / 4.8e-4 (degree 1), its heat flow at
     O(h^(k+2)); penalty T 4.0e-1 / 2.2e-1 / 1.1e-1 and 2.0e-2 / 5.5e-3 / 1.4e-3, heat
     flow at O(h²). The two models' heat flows differ by 1.1 / 4.2 / 14.8 % at l = 0.05 /
     0.1 / 0.2 (README, limits): where heat crosses a curved boundary, the form is a
-    modelling choice."""
+    modelling choice (cases/gk_hollow_cylinder.py, where the closed forms are derived)."""
+    case = _hollow_cylinder()
     kappa, ell = 1.0, 0.2
-    flow, t_inner = radial_heat_flow(viscous, ell, kappa)
+    flow, t_inner = case.exact_flow(viscous, ell, kappa, inner=0.5, outer=1.0, drop=1.0)
     c = flow / (2 * np.pi)
     t_errors, h_errors = [], []
     for nr in (4, 8, 16):
         problem = fh.HeatProblem(
-            annulus(nr), {"domain": fh.Material(kappa, 1.0, 0.1, nonlocal_length=ell)},
+            case.annulus(nr, 0.5, 1.0),
+            {"domain": fh.Material(kappa, 1.0, 0.1, nonlocal_length=ell)},
             {"inner": fh.Temperature(1.0), "outer": fh.Temperature(0.0)}, model="gk",
             degree=degree, viscous=viscous)
         system = fh.assemble(problem)
