@@ -392,11 +392,27 @@ def test_memory_model_reaches_its_steady_state():
 
 
 def test_memory_modes_of_different_shape_are_refused_in_3d():
+    """Before assembly for constant modes (materials.*.modes); functions of position
+    are decided on the assembled fields, before any solve."""
+    from femheat.physics.memory import MemoryMaterial
     from femheat.solve.memory import memory_operators
 
-    mem = _memory_bilayer([(0.4, 0.02), (0.6, 0.2)], [(3.0, 0.1)])
+    with pytest.raises(FemheatInputError, match=r"materials\.\*\.modes: .*same modes, or "
+                                                r"use viscous = 'penalty'"):
+        _memory_bilayer([(0.4, 0.02), (0.6, 0.2)], [(3.0, 0.1)])
+    mem = _memory_bilayer([(0.4, 0.02), (0.6, 0.2)], [(1.2, 0.02), (1.8, 0.2)])
+    assert memory_operators(mem).shared  # proportional modes pass
+    ramp = lambda x: 0.4 * (1 + x[0])  # noqa: E731  (κ_1 varies: shapes differ)
+    problem = mem.problem
+    varying = fh.HeatProblem(
+        problem.regions, {"a": MemoryMaterial.from_modes([(ramp, 0.02), (0.6, 0.2)], 2.0,
+                                                        nonlocal_length=0.15),
+                          "b": MemoryMaterial.from_modes([(1.2, 0.02), (1.8, 0.2)], 1.0,
+                                                        nonlocal_length=0.3)},
+        problem.boundary_conditions, interfaces=problem.interfaces, model="memory",
+        degree=0, beta=2, viscous="vorticity")
     with pytest.raises(FemheatInputError, match="same modes, or use viscous = 'penalty'"):
-        memory_operators(mem)
+        memory_operators(fh.assemble(varying))
 
 
 def _landau_cube(material, n: int = 3, bcs=None):

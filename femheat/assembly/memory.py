@@ -43,7 +43,7 @@ from ..physics.materials import Material, material_fields
 from ..physics.memory import Mode, material_modes
 from .vorticity import RotationOperator
 
-__all__ = ["ModeOperators", "mode_operators", "padded_modes"]
+__all__ = ["ModeOperators", "mode_operators", "modes_share_one_shape", "padded_modes"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,25 @@ def padded_modes(modes: tuple[Mode, ...], count: int) -> list[Mode]:
         k, t = out.pop()
         out += [(_scaled(k, 0.5), t), (_scaled(k, 0.5), t)]
     return out
+
+
+def modes_share_one_shape(materials) -> Optional[bool]:
+    """Whether the materials' memory modes share one spatial shape (κₘ = wₘκ(x) with
+    the same weights wₘ and times τₘ everywhere, after padding to one count), decided
+    from constant scalar modes before assembly; None where a mode is a function or a
+    tensor (:func:`mode_operators` then decides on the assembled fields)."""
+    spectra = [material_modes(m) for m in materials.values()]
+    count = max(len(s) for s in spectra)
+    shapes = set()
+    for spectrum in spectra:
+        modes = padded_modes(spectrum, count)
+        if any(callable(k) or callable(t) or np.ndim(k) or np.ndim(t) for k, t in modes):
+            return None
+        total = sum(float(k) for k, _ in modes)
+        if total <= 0:
+            return None
+        shapes.add(tuple((round(float(k) / total, 12), round(float(t), 15)) for k, t in modes))
+    return len(shapes) == 1
 
 
 @dataclass

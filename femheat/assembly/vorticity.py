@@ -166,6 +166,15 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
             out.append(FemheatInputError(
                 f"{_WHERE} in 3D is available at degree 0 (RT0 x P0 x Nedelec N0) only, "
                 f"got model.degree = {problem.degree}; use degree = 0 or viscous = 'penalty'"))
+        if problem.model == "memory":
+            from .memory import modes_share_one_shape  # (memory imports this module)
+
+            if modes_share_one_shape(problem.materials) is False:
+                out.append(FemheatInputError(
+                    f"materials.*.modes: memory modes of different spatial shape (other "
+                    "weights kappa_m/kappa or times tau_m in different materials) couple "
+                    f"the mode fluxes in one system, which {_WHERE} in 3D does not build; "
+                    "give every material the same modes, or use viscous = 'penalty'"))
 
     if getattr(problem, "coordinates", "cartesian") != "cartesian":
         out.append(FemheatInputError(
