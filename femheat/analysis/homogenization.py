@@ -70,6 +70,7 @@ import scipy.sparse as sp
 import skfem
 
 from ..assembly import forms
+from ..assembly.gk import gk_wall_terms
 from .postprocess import InterfaceReport, interface_report
 from ..physics.conditions import KapitzaResistance, NoSlip, ResistanceValue, Temperature
 from ..physics.kapitza import check_interfaces
@@ -300,13 +301,8 @@ class CellProblem:
         self._walls = {axis: {} for axis in self.axes}
         if spec.viscous and boundary == "mixed":
             self._walls = {axis: {n: NoSlip() for n in _FACES[axis]} for axis in self.axes}
-        systems = {axis: assemble(dataclasses.replace(self.problem, walls=walls))
-                   for axis, walls in self._walls.items() if walls}
-        self.system: MixedSystem = (systems[self.axes[0]] if systems
-                                    else assemble(self.problem))
-        self._bulk = {axis: sp.csr_matrix(systems[axis].resistance if axis in systems
-                                          else self.system.resistance)
-                      for axis in self.axes}
+        self.system: MixedSystem = assemble(self.problem)
+        self._bulk = {axis: self._flux_block(walls) for axis, walls in self._walls.items()}
         qb, tb = self.system.flux_basis, self.system.temperature_basis
         order = quadrature_order(degree)
         self.interface_matrices = {
@@ -347,6 +343,21 @@ class CellProblem:
         self.assembly_time = time.perf_counter() - t0
         log.info("cell problem assembled in %.2f s (%d flux + %d temperature DOFs)",
                  self.assembly_time, qb.N, tb.N)
+
+    def _flux_block(self, walls: Mapping[str, NoSlip]) -> sp.csr_matrix:
+        """A_bulk with the wall conditions ``walls``: the cell's own flux block plus
+        their Nitsche terms (interior penalty), or assembled with them (the 2D
+        vorticity form, whose rotation part depends on where ω is free)."""
+        A = sp.csr_matrix(self.system.resistance)
+        if not walls:
+            return A
+        problem = dataclasses.replace(self.problem, walls=walls)
+        if problem.viscous == "vorticity":
+            return sp.csr_matrix(assemble(problem).resistance)
+        _, _, flux_degree = get_model(self.model).problem_elements(problem)
+        order = quadrature_order(problem.degree)
+        return (A + gk_wall_terms(problem, self.system.flux_basis, order, flux_degree,
+                                  walls)).tocsr()
 
     def _plus_face_load(self, axis: int) -> np.ndarray:
         """f = −⟨T_D, v·n⟩ with T_D = −L_axis on the plus face (unit gradient)."""

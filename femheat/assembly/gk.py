@@ -165,6 +165,7 @@ insensitive to η (tested for η from 1 to 64).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Callable
@@ -418,40 +419,69 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
             del fbs, xf, nu0, nu1, sigma
 
     for name, wall in problem.walls.items():
-        facets = rm.boundary(name)
-        fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=order)
-        cells = mesh.f2t[0, facets]
-        f = material_fields(rm, problem.materials, fb.global_coordinates().value, cells)
-        nu_w, nu_w_mean = _viscosities(f, tensor)
-        kinv_w = f.resistivity if tensor else f.resistivity[0, 0]
-        normal = {}
-        if name in weak:
-            # tangential/normal are those of the true surface; q.n = 0 weakly (Nitsche)
-            normal = {"n": surface_normal(wall, name, fb)}
-            # penalty: Nitsche's σν, plus a Darcy part κ⁻¹(|K|/|F|)² that closes the
-            # wall where l << h (the viscous terms then no longer do); a tensor enters
-            # by its normal-normal part n·a_s n
-            height = _field(_measures(mesh)[0][cells] / fb.dx.sum(axis=1), fb)
-            scale = _field(eta * cell_sigma[cells], fb)
-            if tensor:
-                n = normal["n"]
-                gamma = scale * (_normal_part(nu_w, n) + beta * nu_w_mean
-                                 + (1 + beta) * height**2 * _normal_part(kinv_w, n))
-            else:
-                gamma = _field(eta * (1 + beta) * cell_sigma[cells], fb) * (
-                    nu_w + kinv_w * height**2)
-            G = G + forms.wall_impermeable.assemble(
-                fb, nu=nu_w, nu_beta=beta * nu_w_mean, gamma=gamma, **normal)
-            if problem.degree == 0:  # P0 temperature: its wall trace, from the flux
-                G = G + forms.wall_temperature_trace.assemble(
-                    fb, kinv=f.resistivity, **_cell_moments(mesh, cells, fb))
-        if isinstance(wall, (NoSlip, TangentialFlux)):
-            G = G + fs.wall_no_slip.assemble(
-                fb, nu=nu_w, sigma=_field(eta * cell_sigma[cells], fb))
-        elif isinstance(wall, SlipLength):
-            ell = f.nonlocal_length[None, None] if tensor else f.nonlocal_length
-            friction = ell * kinv_w / wall.coefficient
-            G = G + fs.wall_slip.assemble(fb, friction=friction, **normal)
+        G = G + _wall_matrix(problem, qb, order, name, wall, tensor, cell_sigma, weak)
+    return G.tocsr()
+
+
+def _wall_matrix(problem, qb: skfem.CellBasis, order: int, name: str, wall, tensor: bool,
+                 cell_sigma: np.ndarray, weak: dict) -> sp.csr_matrix:
+    """The flux-block terms of wall ``name`` (module docstring): Nitsche no-slip /
+    tangential flux, a slip length's Robin term, weak impermeability with a smooth
+    normal."""
+    rm: RegionMesh = problem.regions
+    mesh, elem = rm.mesh, qb.elem
+    eta, beta = problem.penalty, problem.beta
+    fs = form_set(getattr(problem, "coordinates", "cartesian"))
+    G = sp.csr_matrix((qb.N, qb.N))
+    facets = rm.boundary(name)
+    fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=order)
+    cells = mesh.f2t[0, facets]
+    f = material_fields(rm, problem.materials, fb.global_coordinates().value, cells)
+    nu_w, nu_w_mean = _viscosities(f, tensor)
+    kinv_w = f.resistivity if tensor else f.resistivity[0, 0]
+    normal = {}
+    if name in weak:
+        # tangential/normal are those of the true surface; q.n = 0 weakly (Nitsche)
+        normal = {"n": surface_normal(wall, name, fb)}
+        # penalty: Nitsche's σν, plus a Darcy part κ⁻¹(|K|/|F|)² that closes the
+        # wall where l << h (the viscous terms then no longer do); a tensor enters
+        # by its normal-normal part n·a_s n
+        height = _field(_measures(mesh)[0][cells] / fb.dx.sum(axis=1), fb)
+        scale = _field(eta * cell_sigma[cells], fb)
+        if tensor:
+            n = normal["n"]
+            gamma = scale * (_normal_part(nu_w, n) + beta * nu_w_mean
+                             + (1 + beta) * height**2 * _normal_part(kinv_w, n))
+        else:
+            gamma = _field(eta * (1 + beta) * cell_sigma[cells], fb) * (
+                nu_w + kinv_w * height**2)
+        G = G + forms.wall_impermeable.assemble(
+            fb, nu=nu_w, nu_beta=beta * nu_w_mean, gamma=gamma, **normal)
+        if problem.degree == 0:  # P0 temperature: its wall trace, from the flux
+            G = G + forms.wall_temperature_trace.assemble(
+                fb, kinv=f.resistivity, **_cell_moments(mesh, cells, fb))
+    if isinstance(wall, (NoSlip, TangentialFlux)):
+        G = G + fs.wall_no_slip.assemble(
+            fb, nu=nu_w, sigma=_field(eta * cell_sigma[cells], fb))
+    elif isinstance(wall, SlipLength):
+        ell = f.nonlocal_length[None, None] if tensor else f.nonlocal_length
+        friction = ell * kinv_w / wall.coefficient
+        G = G + fs.wall_slip.assemble(fb, friction=friction, **normal)
+    return G.tocsr()
+
+
+def gk_wall_terms(problem, qb: skfem.CellBasis, order: int, flux_degree: int,
+                  walls: dict) -> sp.csr_matrix:
+    """The flux-block terms of ``walls`` (name -> condition) alone, as
+    :func:`gk_operator` adds them: what changing a problem's walls changes in A
+    (homogenization cells, one set of walls per load axis)."""
+    x = qb.global_coordinates().value
+    tensor = not material_fields(problem.regions, problem.materials, x).isotropic
+    cell_sigma, _ = penalty_scale(problem.regions.mesh, flux_degree)
+    weak = weak_walls(dataclasses.replace(problem, walls=walls))
+    G = sp.csr_matrix((qb.N, qb.N))
+    for name, wall in walls.items():
+        G = G + _wall_matrix(problem, qb, order, name, wall, tensor, cell_sigma, weak)
     return G.tocsr()
 
 
