@@ -581,8 +581,9 @@ def test_what_needs_the_formed_flux_block_is_refused():
     from femheat.solve.frequency import operator_snapshot
 
     system = _bilayer(tau=0.05)
-    with pytest.raises(FemheatInputError, match="frequency-domain solver needs the flux "
-                                                "block A as a matrix.*viscous = 'penalty'"):
+    with pytest.raises(FemheatInputError, match=r"a frequency fit \(its operator snapshot\) "
+                                                r"needs the flux block A as a matrix.*"
+                                                r"viscous = 'penalty'"):
         operator_snapshot(system)  # what the frequency fits interpolate
     with pytest.raises(FemheatInputError, match="needs the flux block A as a matrix"):
         system.resistance[system.free_dofs]

@@ -328,9 +328,8 @@ def not_formed(what: str) -> FemheatInputError:
     return FemheatInputError(
         f"{what} needs the flux block A as a matrix, which the 3D vorticity form "
         f"({_WHERE} on tetrahedra) does not form (its Nédélec vorticity mass has a dense "
-        "inverse, so ω stays an unknown: steady solves and theta-scheme steps, direct "
-        "or iterative); "
-        "use viscous = 'penalty'")
+        "inverse, so ω stays an unknown of steady, transient, frequency, memory and "
+        "Landau runs, direct or iterative); use viscous = 'penalty'")
 
 
 def formed_resistance(system, what: str) -> sp.csr_matrix:

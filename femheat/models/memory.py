@@ -152,7 +152,7 @@ class MemoryModel(MixedModel):
         if kept_rotation:
             external = system.resistance_base - ops.bulk
         else:
-            formed_resistance(system, "the frequency-domain solver")  # refuses the 3D form
+            formed_resistance(system, "Z(omega) as a matrix (flux_impedance)")  # 3D form
             external = ops.external
         return (ops.bulk / ratio + external).tocsr()
 

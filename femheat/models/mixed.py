@@ -214,7 +214,7 @@ class MixedModel(Model):
                 "a frequency-domain run linearizes about q = 0; Landau materials with "
                 "b > 0, c > 0 or a < 0 are nonlinear or ordered there: use a transient run")
         A = (system.resistance_base if kept_rotation
-             else formed_resistance(system, "the frequency-domain solver"))
+             else formed_resistance(system, "Z(omega) as a matrix (flux_impedance)"))
         return (A + (1j * omega) * system.inertia).tocsr()
 
     def summary_extras(self, system: MixedSystem, state: State) -> dict:
