@@ -35,7 +35,7 @@ Two cell boundary conditions are offered:
     inclusion with heterogeneous l (``tests/test_homogenization.py``): the mixed
     cell equals the middle cell of a seven-cell strip to 3e-6 (penalty) and 1e-9
     (``viscous = "vorticity"``); a stress-free face normal to x_j (the penalty
-    form's natural ν∂q/∂n = 0, this module's condition before) is off by 4.6e-4.
+    form's natural ν∂q/∂n = 0, this module's condition before) is off by 4.8e-4.
 
 Besides the tensor, each load case reports how the macroscopic dissipation
 D = |Ω| G·κ_eff G = (q, κ⁻¹q) + Σ_Γ R_Γ‖q·n‖²_Γ (+ the GK viscous part) splits
