@@ -38,12 +38,11 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import FemheatInputError
 from ..physics.materials import Material, material_fields
 from ..physics.memory import Mode, material_modes
 from .vorticity import RotationOperator
 
-__all__ = ["ModeOperators", "mode_operators", "modes_share_one_shape", "padded_modes"]
+__all__ = ["ModeOperators", "mode_operators", "padded_modes"]
 
 log = logging.getLogger(__name__)
 
@@ -61,25 +60,6 @@ def padded_modes(modes: tuple[Mode, ...], count: int) -> list[Mode]:
         k, t = out.pop()
         out += [(_scaled(k, 0.5), t), (_scaled(k, 0.5), t)]
     return out
-
-
-def modes_share_one_shape(materials) -> Optional[bool]:
-    """Whether the materials' memory modes share one spatial shape (κₘ = wₘκ(x) with
-    the same weights wₘ and times τₘ everywhere, after padding to one count), decided
-    from constant scalar modes before assembly; None where a mode is a function or a
-    tensor (:func:`mode_operators` then decides on the assembled fields)."""
-    spectra = [material_modes(m) for m in materials.values()]
-    count = max(len(s) for s in spectra)
-    shapes = set()
-    for spectrum in spectra:
-        modes = padded_modes(spectrum, count)
-        if any(callable(k) or callable(t) or np.ndim(k) or np.ndim(t) for k, t in modes):
-            return None
-        total = sum(float(k) for k, _ in modes)
-        if total <= 0:
-            return None
-        shapes.add(tuple((round(float(k) / total, 12), round(float(t), 15)) for k, t in modes))
-    return len(shapes) == 1
 
 
 @dataclass
@@ -171,13 +151,6 @@ def mode_operators(system, coupled: bool = False) -> ModeOperators:
                  "elimination", count, np.array2string(weights, precision=4))
         return ModeOperators(count, True, P, external, weights,
                              np.array([t.flat[0] for t in taus]))
-    if isinstance(external, RotationOperator):
-        raise FemheatInputError(
-            "memory modes of different spatial shape (kappa_m not proportional to one "
-            "kappa(x), or tau_m varying in space) couple the mode fluxes in one system, "
-            "which the 3D vorticity form (model.viscous = 'vorticity' on tetrahedra) "
-            "does not build; give every material the same modes, or use viscous = "
-            "'penalty'")
     log.info("memory: %d modes of different spatial shape: coupled mode fluxes "
              "(%d x n_q unknowns)", count, count)
     res = [forms.flux_mass.assemble(qb, kinv=k).tocsr() for k in kinvs]

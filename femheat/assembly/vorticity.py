@@ -41,12 +41,11 @@ fields has zero or negative edge weights on ordinary meshes,
 ``benchmarks/bench_gk_vorticity_3d.py``), so M_ω stays consistent and ω an unknown of
 every solve: the system's flux block is a :class:`RotationOperator` (A₀ + Cᵀ M_ω⁻¹ C
 applied, never formed), the θ-scheme and the steady augmented Lagrangian factorize
-[[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), the memory model's step
-too (modes of one shape), the frequency solver the complex
+[[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), the memory model's steps
+too (coupled modes: one ω for the total flux), the frequency solver the complex
 [[K₀(ω), Cᵀ], [C, −M_ω]] (:mod:`femheat.solve.frequency`), the iterative solver
 applies it and preconditions with A₀ + Cᵀ diag(M_ω)⁻¹ C, and what needs A as a matrix
-(the operator snapshots of the frequency fits, memory modes of different shapes,
-indexing A) is refused.
+(the operator snapshots of the frequency fits, indexing A) is refused.
 
 Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential part):
 
@@ -166,15 +165,6 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
             out.append(FemheatInputError(
                 f"{_WHERE} in 3D is available at degree 0 (RT0 x P0 x Nedelec N0) only, "
                 f"got model.degree = {problem.degree}; use degree = 0 or viscous = 'penalty'"))
-        if problem.model == "memory":
-            from .memory import modes_share_one_shape  # (memory imports this module)
-
-            if modes_share_one_shape(problem.materials) is False:
-                out.append(FemheatInputError(
-                    f"materials.*.modes: memory modes of different spatial shape (other "
-                    "weights kappa_m/kappa or times tau_m in different materials) couple "
-                    f"the mode fluxes in one system, which {_WHERE} in 3D does not build; "
-                    "give every material the same modes, or use viscous = 'penalty'"))
 
     if getattr(problem, "coordinates", "cartesian") != "cartesian":
         out.append(FemheatInputError(

@@ -39,7 +39,9 @@ operator plus O(M n_q) vector operations.
 
 **General case**: the M mode equations are solved together (unknowns M n_q, plus
 one Lagrange multiplier per prescribed normal-flux DOF for Σqₘ·n = g), also exact,
-at about M times the cost.
+at about M times the cost. With the GK vorticity form kept in factors (3D), θCᵀM_ω⁻¹C
+acts on the total flux: one vorticity y for all modes, rows C Σqₘ − M_ω y/θ = 0 and
+Cᵀy in every mode's rows.
 
 Tⁿ⁺¹ = Tⁿ + Δt C⁻¹(F_θ − B q_θ) in both cases, so energy is conserved cell by cell.
 """
@@ -94,7 +96,9 @@ class MemoryScheme:
         # operators are formed from A₀ − P, the rotation part Cᵀ M_ω⁻¹ C in factors
         # (applied in the explicit part and the lifting: M_ω⁻¹ through its kept
         # Cholesky in 3D, where ops.external is not formed)
-        rotation = kept_rotation(system) if ops.shared else None
+        rotation = kept_rotation(system)
+        if rotation is not None and not ops.shared and rotation[1].lumped:
+            rotation = None  # 2D coupled modes: the formed (lumped) rotation in K_ext
         external = ops.external if rotation is None else system.resistance_base - ops.bulk
         self._Rext = (-(1 - theta) * external - (theta * (1 - theta) * dt) * S).tocsr()
         self._G = sp.csr_matrix(Gt)
@@ -122,18 +126,26 @@ class MemoryScheme:
                      ops.count, free.size, free.size)
             return
         n, M = system.n_flux, ops.count
-        common = (theta * ops.external + (theta**2 * dt) * S).tocsr()
+        common = (theta * external + (theta**2 * dt) * S).tocsr()
         self._lhs = [(Tm / dt + theta * Pm).tocsr() for Tm, Pm in zip(ops.inertia, ops.resistance)]
         self._rhs = [(Tm / dt - (1 - theta) * Pm).tocsr()
                      for Tm, Pm in zip(ops.inertia, ops.resistance)]
         K = sp.bmat([[self._lhs[i] + common if i == j else common for j in range(M)]
                      for i in range(M)], format="csr")
+        if rotation is not None:
+            # 3D vorticity form: θ Cᵀ M_ω⁻¹ C acts on the total flux Σqₘ, so one ω for
+            # all modes: rows C(Σqₘ) − M_ω y/θ = 0, and Cᵀy in every mode's rows
+            C, mass = rotation
+            Cs = sp.hstack([C] * M, format="csr")
+            K = sp.bmat([[K, Cs.T], [Cs, mass.block(theta)]], format="csr")
+            self._rotation = (C.T.tocsr(), C, None, mass)
         if ess.size:
             rows = (np.arange(M)[:, None] * n + ess[None, :]).ravel()
             cols = np.tile(np.arange(ess.size), M)
-            E = sp.csr_matrix((np.ones(rows.size), (cols, rows)), shape=(ess.size, M * n))
+            E = sp.csr_matrix((np.ones(rows.size), (cols, rows)), shape=(ess.size, K.shape[0]))
             K = sp.bmat([[K, -E.T], [E, None]], format="csr")
-        self._solve = factorize(K, system.symmetric and not ess.size, solves=solves,
+        self._solve = factorize(K, system.symmetric and not ess.size and rotation is None,
+                                solves=solves,
                                 ordering=ordering_for(system.problem.regions.dim))
         log.info("memory step: %d modes of different shape, coupled %d x %d operator",
                  M, K.shape[0], K.shape[0])
@@ -170,7 +182,13 @@ class MemoryScheme:
         else:
             n, M = sys.n_flux, ops.count
             c = self._Rext @ q + self._G @ (T + (th * dt) * CF) + f_th
-            rhs = np.concatenate([R @ Qm + c for R, Qm in zip(self._rhs, Q)] + [qd])
+            extra = []
+            if self._rotation is not None:  # −(1−θ) Cᵀ M_ω⁻¹ C qⁿ; the ω rows' zeros
+                CT, C, _, mass = self._rotation
+                if th != 1:
+                    c = c - (1 - th) * (CT @ mass.inverse_times(C @ q))
+                extra = [np.zeros(C.shape[0])]
+            rhs = np.concatenate([R @ Qm + c for R, Qm in zip(self._rhs, Q)] + extra + [qd])
             Q1 = self._solve(rhs)[:M * n].reshape(M, n)
             q1 = Q1.sum(axis=0)
             q1[ess] = qd  # equal to round-off; exact for the stored state
