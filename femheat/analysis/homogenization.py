@@ -356,8 +356,8 @@ class CellProblem:
             return sp.csr_matrix(assemble(problem).resistance)
         _, _, flux_degree = get_model(self.model).problem_elements(problem)
         order = quadrature_order(problem.degree)
-        return (A + gk_wall_terms(problem, self.system.flux_basis, order, flux_degree,
-                                  walls)).tocsr()
+        return (A + gk_wall_terms(problem, self.system.flux_basis, order,
+                                  flux_degree)).tocsr()
 
     def _plus_face_load(self, axis: int) -> np.ndarray:
         """f = −⟨T_D, v·n⟩ with T_D = −L_axis on the plus face (unit gradient)."""
@@ -432,10 +432,19 @@ class CellProblem:
         R_K, else assembled now). ``axis``: the load axis, whose GK wall terms A_bulk
         carries in a mixed cell (default the first).
         """
-        A = self._bulk[self.axes[0] if axis is None else axis]
-        for name, R in resistances.items():
-            if isinstance(R, KapitzaResistance) or R > 0:
-                A = A + self.interface_term(name, R)
+        return self._with_interfaces(self._bulk[self.axes[0] if axis is None else axis],
+                                     self._interface_terms(resistances))
+
+    def _interface_terms(self, resistances: Mapping[str, float | KapitzaResistance]
+                         ) -> list[sp.csr_matrix]:
+        """R_Γ A_Γ (or the variable ⟨R_K q·n, v·n⟩) of every resisting interface."""
+        return [self.interface_term(name, R) for name, R in resistances.items()
+                if isinstance(R, KapitzaResistance) or R > 0]
+
+    @staticmethod
+    def _with_interfaces(A: sp.csr_matrix, terms: list[sp.csr_matrix]) -> sp.csr_matrix:
+        for term in terms:
+            A = A + term
         return sp.csr_matrix(A)
 
     def interface_term(self, name: str, resistance: float | KapitzaResistance
@@ -465,8 +474,7 @@ class CellProblem:
             False in sweeps that need only the tensor).
         """
         R = self.resistances(resistances)
-        terms = {n: self.interface_term(n, r) for n, r in R.items()
-                 if isinstance(r, KapitzaResistance) or r > 0}
+        terms = self._interface_terms(R)  # once: the flux blocks differ per axis only
         dim = self.regions.dim
         kappa = np.full((dim, dim), np.nan)
         loads: list[LoadCase] = []
@@ -475,10 +483,7 @@ class CellProblem:
         for axis in self.axes:
             key = None if self.boundary == "periodic" else axis
             P, weights, B = self._reduced[key]
-            A = self._bulk[axis]
-            for term in terms.values():
-                A = A + term
-            A = sp.csr_matrix(A)
+            A = self._with_interfaces(self._bulk[axis], terms)
             if key not in solvers:
                 t0 = time.perf_counter()
                 solvers[key] = AugmentedLagrangian(

@@ -165,7 +165,6 @@ insensitive to η (tested for η from 1 to 64).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 from typing import Callable
@@ -418,6 +417,13 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
                                             2 * np.pi * xf[0] if axisymmetric else None)
             del fbs, xf, nu0, nu1, sigma
 
+    return (G + _walls_matrix(problem, qb, order, tensor, cell_sigma, weak)).tocsr()
+
+
+def _walls_matrix(problem, qb: skfem.CellBasis, order: int, tensor: bool,
+                  cell_sigma: np.ndarray, weak: dict) -> sp.csr_matrix:
+    """The flux-block terms of every wall of ``problem`` (:func:`_wall_matrix`)."""
+    G = sp.csr_matrix((qb.N, qb.N))
     for name, wall in problem.walls.items():
         G = G + _wall_matrix(problem, qb, order, name, wall, tensor, cell_sigma, weak)
     return G.tocsr()
@@ -470,19 +476,15 @@ def _wall_matrix(problem, qb: skfem.CellBasis, order: int, name: str, wall, tens
     return G.tocsr()
 
 
-def gk_wall_terms(problem, qb: skfem.CellBasis, order: int, flux_degree: int,
-                  walls: dict) -> sp.csr_matrix:
-    """The flux-block terms of ``walls`` (name -> condition) alone, as
-    :func:`gk_operator` adds them: what changing a problem's walls changes in A
-    (homogenization cells, one set of walls per load axis)."""
+def gk_wall_terms(problem, qb: skfem.CellBasis, order: int, flux_degree: int
+                  ) -> sp.csr_matrix:
+    """The flux-block terms of ``problem.walls`` alone, as :func:`gk_operator` adds
+    them: what changing a problem's walls changes in A (homogenization cells, one set
+    of walls per load axis)."""
     x = qb.global_coordinates().value
     tensor = not material_fields(problem.regions, problem.materials, x).isotropic
     cell_sigma, _ = penalty_scale(problem.regions.mesh, flux_degree)
-    weak = weak_walls(dataclasses.replace(problem, walls=walls))
-    G = sp.csr_matrix((qb.N, qb.N))
-    for name, wall in walls.items():
-        G = G + _wall_matrix(problem, qb, order, name, wall, tensor, cell_sigma, weak)
-    return G.tocsr()
+    return _walls_matrix(problem, qb, order, tensor, cell_sigma, weak_walls(problem))
 
 
 def tangential_flux_load(problem, qb: skfem.CellBasis, order: int, flux_degree: int

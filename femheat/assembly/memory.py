@@ -83,6 +83,9 @@ class ModeOperators:
         Cᵀ M_ω⁻¹ C, never formed).
     resistance, inertia
         General case: Pₘ = (κₘ⁻¹q, v) and Tₘ = (τₘκₘ⁻¹q, v) per mode.
+    external_base
+        The GK vorticity form: K_ext without its rotation part, A₀ − P (what the
+        solvers that keep ω form); None for the other models.
     """
 
     count: int
@@ -93,6 +96,7 @@ class ModeOperators:
     times: Optional[np.ndarray] = None
     resistance: list = field(default_factory=list)
     inertia: list = field(default_factory=list)
+    external_base: Optional[sp.csr_matrix] = None
 
     def split(self, flux: np.ndarray) -> np.ndarray:
         """Mode fluxes (M, n_q) of a total flux in the steady (Fourier) proportion,
@@ -124,9 +128,9 @@ def mode_operators(system, coupled: bool = False) -> ModeOperators:
     kinv = system.fields.resistivity
     forms = system.forms
     P = forms.flux_mass.assemble(qb, kinv=kinv).tocsr()
+    base = None if system.rotation is None else (system.resistance_base - P).tocsr()
     if isinstance(system.resistance, RotationOperator):  # 3D vorticity form: unformed
-        external = RotationOperator((system.resistance_base - P).tocsr(),
-                                    system.resistance.C, system.resistance.mass)
+        external = RotationOperator(base, system.resistance.C, system.resistance.mass)
     else:
         external = (system.resistance - P).tocsr()
     kinvs, taus = [], []
@@ -150,10 +154,11 @@ def mode_operators(system, coupled: bool = False) -> ModeOperators:
         log.info("memory: %d modes of one shape (weights %s): exact single-system "
                  "elimination", count, np.array2string(weights, precision=4))
         return ModeOperators(count, True, P, external, weights,
-                             np.array([t.flat[0] for t in taus]))
+                             np.array([t.flat[0] for t in taus]), external_base=base)
     log.info("memory: %d modes of different spatial shape: coupled mode fluxes "
              "(%d x n_q unknowns)", count, count)
     res = [forms.flux_mass.assemble(qb, kinv=k).tocsr() for k in kinvs]
     ine = [forms.flux_mass.assemble(qb, kinv=k * t[None, None]).tocsr()
            for k, t in zip(kinvs, taus)]
-    return ModeOperators(count, False, P, external, resistance=res, inertia=ine)
+    return ModeOperators(count, False, P, external, resistance=res, inertia=ine,
+                         external_base=base)

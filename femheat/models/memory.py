@@ -150,7 +150,7 @@ class MemoryModel(MixedModel):
                 "spectrum in every material); give every material the same modes")
         ratio = complex(np.sum(ops.weights / (1.0 + 1j * omega * ops.times)))  # kappa(w)/kappa
         if kept_rotation:
-            external = system.resistance_base - ops.bulk
+            external = ops.external_base
         else:
             formed_resistance(system, "Z(omega) as a matrix (flux_impedance)")  # 3D form
             external = ops.external

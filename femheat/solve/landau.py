@@ -126,13 +126,14 @@ class LandauScheme(ThetaScheme):
         # the 3D vorticity form: A is not formed, ω stays an unknown of every solve
         # (L = L₀ + θ Cᵀ M_ω⁻¹ C); in 2D its lumped rotation is formed into A
         kept = kept_rotation(system)
-        self._kept = None if kept is None or kept[1].lumped else kept
-        self._L = self._operators(system, dt, theta, self._kept)
+        if kept is not None and kept[1].lumped:
+            kept = None
+        self._L = self._operators(system, dt, theta, kept)
         free = system.free_dofs
-        if self._kept is not None:
-            C, mass = self._kept
-            Cf = C[:, free].tocsr()
-            self._kept = (Cf, Cf.T.tocsr(), mass)
+        self._kept = None  # (C_f, C_fᵀ, M_ω) where ω is kept
+        if kept is not None:
+            Cf = kept[0][:, free].tocsr()
+            self._kept = (Cf, Cf.T.tocsr(), kept[1])
         self.tol, self.max_iterations = float(tol), int(max_iterations)
         self.nonlinear = fields.nonlinear
         # symmetric: Cholesky (CHOLMOD, symbolic analysis shared by every Newton

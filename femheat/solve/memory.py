@@ -99,7 +99,7 @@ class MemoryScheme:
         rotation = kept_rotation(system)
         if rotation is not None and not ops.shared and rotation[1].lumped:
             rotation = None  # 2D coupled modes: the formed (lumped) rotation in K_ext
-        external = ops.external if rotation is None else system.resistance_base - ops.bulk
+        external = ops.external if rotation is None else ops.external_base
         self._Rext = (-(1 - theta) * external - (theta * (1 - theta) * dt) * S).tocsr()
         self._G = sp.csr_matrix(Gt)
         self._H = (Cinv @ B).tocsr()
