@@ -18,8 +18,8 @@ Proven here:
   solves;
 * the frequency solver (ω kept, complex augmented system) converges to the analytic
   GK thermal wave and equals a dense solve with the formed operator;
-* what needs the formed flux block (the fits' operator snapshot, indexing A) is
-  refused, naming the fix.
+* what needs the formed flux block (indexing A, a formed operator snapshot) is
+  refused, naming the fix (the frequency fits keep ω: tests/test_frequency_fit_gk3d.py).
 """
 
 from __future__ import annotations
@@ -596,10 +596,10 @@ def test_what_needs_the_formed_flux_block_is_refused():
     from femheat.solve.frequency import operator_snapshot
 
     system = _bilayer(tau=0.05)
-    with pytest.raises(FemheatInputError, match=r"a frequency fit \(its operator snapshot\) "
+    with pytest.raises(FemheatInputError, match=r"operator_snapshot without keep_rotation "
                                                 r"needs the flux block A as a matrix.*"
                                                 r"viscous = 'penalty'"):
-        operator_snapshot(system)  # what the frequency fits interpolate
+        operator_snapshot(system)  # formed: R would hold Cᵀ M_ω⁻¹ C
     with pytest.raises(FemheatInputError, match="needs the flux block A as a matrix"):
         system.resistance[system.free_dofs]
 

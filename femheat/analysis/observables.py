@@ -37,7 +37,8 @@ from numpy.typing import ArrayLike
 
 from ..errors import FemheatInputError
 
-__all__ = ["Trace", "transient_trace", "boundary_mean_functional", "grating_mode_functional",
+__all__ = ["Trace", "transient_trace", "boundary_mean_functional", "region_mean_functional",
+           "grating_mode_functional",
            "flash_rear_face", "grating_decay", "parker_rise", "slab_modal_rise"]
 
 
@@ -106,6 +107,24 @@ def boundary_mean_functional(system: Any, boundary: str) -> np.ndarray:
         return v
 
     return one.assemble(fb) / float(fb.dx.sum())
+
+
+def region_mean_functional(system: Any, region: str) -> np.ndarray:
+    """w with w·T = (1/|Ω_r|) ∫_{Ω_r} T dx, the mean temperature of the named material
+    region Ω_r (a transducer layer's volume-averaged temperature, for instance). With a
+    piecewise-constant temperature and C uniform on Ω_r, iωC|Ω_r| times this mean is
+    the net heat flow into Ω_r (the discrete energy balance of a frequency run), so it
+    converges as the normal fluxes do, faster than a boundary trace."""
+    regions = system.problem.regions
+    cells = regions.subdomain(region)
+    tb = system.temperature_basis
+    cb = skfem.CellBasis(regions.mesh, tb.elem, elements=cells, intorder=2 * tb.elem.maxdeg)
+
+    @skfem.LinearForm
+    def one(v, w):
+        return v
+
+    return one.assemble(cb) / float(cb.dx.sum())
 
 
 def grating_mode_functional(system: Any, period: float, axis: int = 0) -> np.ndarray:

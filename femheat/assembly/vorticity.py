@@ -44,8 +44,9 @@ applied, never formed), the θ-scheme and the steady augmented Lagrangian factor
 [[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), the memory model's steps
 too (coupled modes: one ω for the total flux), the frequency solver the complex
 [[K₀(ω), Cᵀ], [C, −M_ω]] (:mod:`femheat.solve.frequency`), the iterative solver
-applies it and preconditions with A₀ + Cᵀ diag(M_ω)⁻¹ C, and what needs A as a matrix
-(the operator snapshots of the frequency fits, indexing A) is refused.
+applies it and preconditions with A₀ + Cᵀ diag(M_ω)⁻¹ C, the frequency fits interpolate
+C and M_ω as items of their own (:func:`~femheat.inverse.frequency.fit_snapshot`), and
+what needs A as a matrix (indexing A, a formed operator snapshot) is refused.
 
 Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential part):
 
@@ -319,7 +320,7 @@ def not_formed(what: str) -> FemheatInputError:
         f"{what} needs the flux block A as a matrix, which the 3D vorticity form "
         f"({_WHERE} on tetrahedra) does not form (its Nédélec vorticity mass has a dense "
         "inverse, so ω stays an unknown of steady, transient, frequency, memory and "
-        "Landau runs, direct or iterative); use viscous = 'penalty'")
+        "Landau runs and of frequency fits, direct or iterative); use viscous = 'penalty'")
 
 
 def formed_resistance(system, what: str) -> sp.csr_matrix:

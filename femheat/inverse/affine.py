@@ -5,8 +5,10 @@ The operators of a mixed heat problem depend on its material and interface numbe
 through a few natural coordinates: the flux block A = Σ_m κ_m⁻¹ (q, v)_m + Σ_i R_i
 (q·n, v·n)_i is affine in 1/κ_m [m K/W] and in R_K = 1/G_K [m² K/W], the inertia
 (τκ⁻¹q, v) in τ [s] (and in 1/κ), the capacity block C⁻¹ in 1/C [m³ K/J], the loads in
-a flux or temperature amplitude. With g_j(p_j) ∈ {p_j, 1/p_j} such a coordinate, every
-assembled item X (a sparse matrix or a vector) is *multi-affine*:
+a flux or temperature amplitude, the GK viscous term (ν∇q, ∇v), ν = l²/κ, in l² [m²]
+and the 3D vorticity mass (ν⁻¹ω, τ) in κ and in 1/l². With g_j(p_j) ∈ {p_j, 1/p_j,
+p_j², 1/p_j²} such a coordinate, chosen per item and parameter, every assembled item X
+(a sparse matrix or a vector) is *multi-affine*:
 
 .. math::
 
@@ -18,10 +20,11 @@ exactly (to round-off), from the 2^m "corner" assemblies X_c at p_j ∈ {a_j, b_
 ∂X/∂p_j = g_j'(p_j)/(g_j(b_j) − g_j(a_j)) Σ_c (∂W_c/∂t_j) X_c.
 
 :class:`MultiAffine` builds the corners (a = p₀, b = ``ratio``·p₀), picks g_j per
-parameter from one extra assembly at p_j = 1.5 a_j (whichever of p, 1/p predicts it,
-to ``tolerance``) and checks the whole interpolation at one more point where every
-parameter changes; parameters that are not multi-affine in either coordinate (a
-spot radius, a layer thickness, a temperature-dependent κ) raise
+item and parameter from one extra assembly at p_j = 1.5 a_j (whichever coordinate
+predicts the item, to ``tolerance``; one item can be affine in κ while another is in
+1/κ) and checks the whole interpolation at one more point where every parameter
+changes; parameters that are not multi-affine in any coordinate (a spot radius, a
+layer thickness, a temperature-dependent κ, l with a slip-length wall) raise
 :class:`NotAffine`, and the caller re-assembles per evaluation instead. Cost:
 2^m + m + 1 assemblies once, then none: an evaluation is a weighted sum of the stored
 corner values (the constant items are stored once).
@@ -30,7 +33,7 @@ corner values (the constant items are stored once).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,6 +50,8 @@ MAX_PARAMETERS = 5
 _COORDINATES: tuple[tuple[str, Callable, Callable], ...] = (
     ("p", lambda p: p, lambda p: np.ones_like(p)),
     ("1/p", lambda p: 1.0 / p, lambda p: -1.0 / (p * p)),
+    ("p^2", lambda p: p * p, lambda p: 2.0 * p),
+    ("1/p^2", lambda p: 1.0 / (p * p), lambda p: -2.0 / (p * p * p)),
 )
 
 
@@ -149,41 +154,73 @@ class MultiAffine:
         corners = [dict(build(np.where(c, self.b, self.a))) for c in self.bits]
         self.items = {k: _Item([c[k] for c in corners]) for k in corners[0]}
         self.assemblies = len(corners)
-        self.coordinates = []
         varying = [k for k, it in self.items.items() if not it.constant]
+        #: per item, the index into _COORDINATES of each parameter's coordinate
+        self._choice = {k: np.zeros(m, dtype=int) for k in self.items}
         for j in range(m):
             p = self.a.copy()
             p[j] *= 1.5
             actual = build(p)
             self.assemblies += 1
-            errors = []
-            for _, g, _ in _COORDINATES:
-                t = np.zeros(m)
-                t[j] = (g(p[j]) - g(self.a[j])) / (g(self.b[j]) - g(self.a[j]))
-                w = self._weights_t(t)
-                errors.append(max([self.items[k].error(actual[k], w) for k in varying] or [0.0]))
-            best = int(np.argmin(errors))
-            if errors[best] > tolerance:
-                raise NotAffine(f"{self.names[j]}: the assembled operators are affine in "
-                                f"neither p nor 1/p (relative errors {errors[0]:.1e}, "
-                                f"{errors[1]:.1e})")
-            self.coordinates.append(_COORDINATES[best])
+            for k in varying:
+                errors = [self.items[k].error(actual[k], self._weights_t(
+                    self._t_single(j, p[j], g))) for _, g, _ in _COORDINATES]
+                best = int(np.argmin(errors))
+                if errors[best] > tolerance:
+                    raise NotAffine(
+                        f"{self.names[j]}: the assembled operators ({k}) are affine in none "
+                        "of " + ", ".join(c[0] for c in _COORDINATES) + " (relative errors "
+                        + ", ".join(f"{e:.1e}" for e in errors) + ")")
+                self._choice[k][j] = best
         check = self.a * (1.0 + 0.7 * (ratio - 1.0) * ((np.arange(m) % 3) / 2.0 + 0.25))
         actual = build(check)
         self.assemblies += 1
-        w = self.weights(check)
-        err = max([self.items[k].error(actual[k], w) for k in varying] or [0.0])
+        err = max([self.items[k].error(actual[k], self._weights(check, k)) for k in varying]
+                  or [0.0])
         if err > tolerance:
             raise NotAffine(f"the operators are not multi-affine in "
                             f"{', '.join(self.names)} jointly (relative error {err:.1e})")
         log.info("multi-affine operators in %s (%s): %d assemblies, %d of %d items vary",
-                 ", ".join(self.names), ", ".join(c[0] for c in self.coordinates),
+                 ", ".join(self.names), ", ".join(
+                     "/".join(sorted({_COORDINATES[self._choice[k][j]][0] for k in varying}
+                                     or {"p"})) for j in range(m)),
                  self.assemblies, len(varying), len(self.items))
 
-    def _t(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """t_j and dt_j/dp_j."""
+    @property
+    def coordinates(self) -> list[tuple[str, Callable, Callable]]:
+        """Per parameter, the coordinate g_j of the items that depend on it (the first
+        such item's where items differ, :meth:`item_coordinates`)."""
+        out = []
+        for j in range(self.m):
+            used = [c[j] for k, c in self._choice.items() if not self.items[k].constant
+                    and self._depends(k, j)]
+            out.append(_COORDINATES[used[0] if used else 0])
+        return out
+
+    def item_coordinates(self, key: str) -> list[str]:
+        """The coordinate names (``"p"``, ``"1/p"``, ``"p^2"``, ``"1/p^2"``) of item
+        ``key``, one per parameter."""
+        return [_COORDINATES[c][0] for c in self._choice[key]]
+
+    def _depends(self, key: str, j: int) -> bool:
+        """Whether item ``key`` changes between the corners that differ in p_j only."""
+        it = self.items[key]
+        if it.constant:
+            return False
+        lo = self.bits[:, j] == 0
+        return bool(np.abs(it.data[lo] - it.data[~lo]).max() > 1e-14 * it.scale)
+
+    def _t_single(self, j: int, pj: float, g: Callable) -> np.ndarray:
+        """t with p_j alone moved off the lower corner, in coordinate g."""
+        t = np.zeros(self.m)
+        t[j] = (g(pj) - g(self.a[j])) / (g(self.b[j]) - g(self.a[j]))
+        return t
+
+    def _t(self, p: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """t_j and dt_j/dp_j in item ``key``'s coordinates."""
         t, dt = np.empty(p.size), np.empty(p.size)
-        for j, (_, g, dg) in enumerate(self.coordinates):
+        for j, c in enumerate(self._choice[key]):
+            _, g, dg = _COORDINATES[c]
             span = g(self.b[j]) - g(self.a[j])
             t[j] = (g(p[j]) - g(self.a[j])) / span
             dt[j] = dg(p[j]) / span
@@ -192,31 +229,34 @@ class MultiAffine:
     def _weights_t(self, t: np.ndarray) -> np.ndarray:
         return np.prod(np.where(self.bits == 1, t, 1.0 - t), axis=1)
 
-    def weights(self, p: ArrayLike) -> np.ndarray:
-        """The corner weights W_c(t(p))."""
-        return self._weights_t(self._t(np.asarray(p, dtype=float))[0])
+    def _weights(self, p: np.ndarray, key: str) -> np.ndarray:
+        return self._weights_t(self._t(np.asarray(p, dtype=float), key)[0])
 
-    def derivative_weights(self, p: ArrayLike, j: int) -> np.ndarray:
-        """∂W_c/∂p_j."""
+    def weights(self, p: ArrayLike, key: Optional[str] = None) -> np.ndarray:
+        """The corner weights W_c(t(p)) of item ``key`` (default: the first item)."""
+        return self._weights(np.asarray(p, dtype=float), key or next(iter(self.items)))
+
+    def derivative_weights(self, p: ArrayLike, j: int, key: Optional[str] = None
+                           ) -> np.ndarray:
+        """∂W_c/∂p_j of item ``key`` (default: the first item)."""
         p = np.asarray(p, dtype=float)
-        t, dt = self._t(p)
+        t, dt = self._t(p, key or next(iter(self.items)))
         f = np.where(self.bits == 1, t, 1.0 - t)
         f[:, j] = np.where(self.bits[:, j] == 1, 1.0, -1.0)
         return np.prod(f, axis=1) * dt[j]
 
     def __call__(self, p: ArrayLike) -> dict[str, Any]:
         """The items at p."""
-        w = self.weights(p)
-        return {k: it.combine(w) for k, it in self.items.items()}
+        p = np.asarray(p, dtype=float)
+        return {k: it.combine(self._weights(p, k)) for k, it in self.items.items()}
 
     def derivative(self, p: ArrayLike, j: int) -> dict[str, Any]:
         """∂(items)/∂p_j at p (the constant items: zero)."""
-        w = self.derivative_weights(p, j)
         out = {}
         for k, it in self.items.items():
             if it.constant:
                 out[k] = (sp.csr_matrix(it.shape, dtype=it.data.dtype) if it.sparse
                           else np.zeros_like(it.data[0]))
             else:
-                out[k] = it.combine(w)
+                out[k] = it.combine(self.derivative_weights(p, j, k))
         return out

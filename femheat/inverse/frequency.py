@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import FemheatInputError, SolverError
 from ..pipeline.sweep_params import set_path, shared_mesh
@@ -93,12 +94,36 @@ TANGENTS = ("auto", "eager", "lazy")
 Probe = Union[str, Callable[[Any], np.ndarray]]
 
 
+def fit_snapshot(system: Any, w: Optional[np.ndarray] = None) -> dict[str, Any]:
+    """The operator snapshot a fit interpolates and differentiates
+    (:func:`~femheat.solve.frequency.operator_snapshot` with the probe ``w``). A system
+    whose vorticity mass M_ω is consistent (the 3D GK vorticity form: Cᵀ M_ω⁻¹ C is
+    dense) keeps ω as an unknown: the snapshot's R leaves that term out and holds C on
+    the free and the prescribed flux DOFs (``"Cf"``, ``"Ce"``) and M_ω (``"Mw"``) as
+    plain sparse items, each multi-affine in the material numbers on its own (M_ω in κ
+    and 1/l², R in 1/κ). A lumped (2D) mass is formed into R as before."""
+    rotation = getattr(system, "rotation", None)
+    keep = rotation is not None and not rotation[1].lumped
+    snap = operator_snapshot(system, w, keep_rotation=keep)
+    if "rotation" in snap:
+        Cf, Ce, mass = snap.pop("rotation")
+        snap.update(Cf=Cf, Ce=Ce, Mw=mass.matrix)
+    return snap
+
+
+def _augmented(K0: sp.spmatrix, snap: Mapping[str, Any]) -> sp.csc_matrix:
+    """[[K₀, C_fᵀ], [C_f, −M_ω]] of a snapshot that keeps ω (:func:`fit_snapshot`)."""
+    Cf = snap["Cf"]
+    return sp.bmat([[K0, Cf.T], [Cf, -snap["Mw"]]], format="csc")
+
+
 def _probe_functional(system: Any, probe: Probe, fdtr: Optional[Mapping] = None
                       ) -> np.ndarray:
-    """w with s = w·T̂: ``"temperature:NAME"`` (boundary mean), ``"fdtr"`` (the
+    """w with s = w·T̂: ``"temperature:NAME"`` (the mean over a boundary, or over a
+    material region of that name), ``"fdtr"`` (the
     Gaussian-probe average of ``[frequency.fdtr]``,
     :func:`~femheat.analysis.thermoreflectance.probe_functional`) or a callable."""
-    from ..analysis.observables import boundary_mean_functional
+    from ..analysis.observables import boundary_mean_functional, region_mean_functional
 
     if callable(probe):
         return np.asarray(probe(system))
@@ -111,9 +136,12 @@ def _probe_functional(system: Any, probe: Probe, fdtr: Optional[Mapping] = None
         return probe_functional(system, fdtr["probe_radius"], fdtr["surface"])
     kind, _, name = str(probe).partition(":")
     if kind != "temperature" or not name:
-        raise FemheatInputError(f"fit.probe = {probe!r}; use 'temperature:BOUNDARY' (the mean "
-                                "temperature amplitude of a named boundary) or 'fdtr' (the "
+        raise FemheatInputError(f"fit.probe = {probe!r}; use 'temperature:NAME' (the mean "
+                                "temperature amplitude of a named boundary or material) or 'fdtr' (the "
                                 "Gaussian probe of [frequency.fdtr])")
+    regions = system.problem.regions
+    if name in regions.subdomains and name not in regions.boundaries:
+        return region_mean_functional(system, name)
     return boundary_mean_functional(system, name)
 
 
@@ -198,6 +226,8 @@ class FrequencyForward:
         # the flux dofs with a prescribed value (q·n of a flux condition): geometry only
         self._dofs = (np.asarray(system.free_dofs), np.asarray(system.essential_dofs))
         self._symmetric = bool(system.symmetric)  # complex symmetric K (no thermal Hall)
+        rotation = getattr(system, "rotation", None)  # ω kept: the mass's ordering
+        self._ordering = rotation[1].ordering if rotation is not None else None
         self._last: Optional[tuple] = None  # (key, snapshot, factorizations, s, ∂s/∂p)
         self.affine: Optional[Any] = None
         self._pattern: Optional[ReducedPattern] = None
@@ -244,12 +274,12 @@ class FrequencyForward:
 
             self._affine_tried = True
             try:
-                self.affine = MultiAffine(lambda x: operator_snapshot(*self._assemble(x)), p, self.keys)
+                self.affine = MultiAffine(lambda x: fit_snapshot(*self._assemble(x)), p, self.keys)
             except NotAffine as exc:
                 log.info("frequency fit: re-assembling per evaluation (%s)", exc)
         if self.affine is not None:
             return self.affine(p)
-        return operator_snapshot(*self._assemble(p))
+        return fit_snapshot(*self._assemble(p))
 
     def _eager(self) -> bool:
         """Whether the tangent solves are made with the forward solves (module docstring)."""
@@ -279,20 +309,25 @@ class FrequencyForward:
         for i, f in enumerate(self.frequencies):
             pa = reduced_system(snap, 2 * np.pi * f)
             K = pa.K if values is None else self._pattern.matrix(values, pa.omega)
+            rhs = np.asarray(pa.b, dtype=complex)
+            if "Mw" in snap:  # ω kept: K₀ and b without Cᵀ M_ω⁻¹ C and its lifting
+                K = _augmented(K, snap)
+                rhs = np.concatenate([rhs, -(snap["Ce"] @ pa.qe).astype(complex)])
             try:
-                solve = factorize(K, symmetric=self._symmetric, repeats=False)
+                solve = factorize(K, symmetric=self._symmetric, repeats=False,
+                                  **({"ordering": self._ordering} if "Mw" in snap else {}))
             except SolverError as exc:
                 raise SolverError(f"frequency fit: the solve at {f:g} Hz failed ({exc}) at "
                                   f"p = {p.tolist()}") from exc
             del K
-            qf = solve(np.asarray(pa.b, dtype=complex))
-            q = self._full(qf, pa.qe)
+            x = solve(rhs)  # q_f (and the vorticity y where ω is kept)
+            q = self._full(x, pa.qe)
             T = pa.c - pa.H_dot(q)
             s[i] = complex(snap["w"] @ T)
             if eager:
-                ds[i] = self._tangents(solve, snap, dsnaps, pa, qf, q, T)
+                ds[i] = self._tangents(solve, snap, dsnaps, pa, x, q, T)
             else:
-                solves.append((solve, qf, q, T, pa))
+                solves.append((solve, x, q, T, pa))
         self.solves += 1
         self._last = (key, snap, solves, s, ds)
         if eager:
@@ -307,26 +342,36 @@ class FrequencyForward:
             self._kept.pop(next(iter(self._kept)))
 
     def _tangents(self, solve: Callable, snap: Mapping[str, Any], dsnaps: Sequence[Mapping],
-                  pa: Any, qf: np.ndarray, q: np.ndarray, T: np.ndarray) -> np.ndarray:
-        """∂s/∂p_j at one frequency, all j: one solve with m right-hand sides."""
+                  pa: Any, x: np.ndarray, q: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """∂s/∂p_j at one frequency, all j: one solve with m right-hand sides. ``x`` is
+        the forward solution: q_f, or (q_f, y) where ω is kept, whose tangent system is
+        [[K₀, C_fᵀ], [C_f, −M_ω]] (∂q_f, ∂y) = (∂b − ∂K₀ q_f − ∂C_fᵀ y,
+        −∂C_e q_e − C_e ∂q_e − ∂C_f q_f + ∂M_ω y)."""
         parts = [reduced_system(d, pa.omega) for d in dsnaps]
-        rhs = np.empty((qf.size, len(parts)), dtype=complex)
-        for j, d in enumerate(parts):
+        n = self._dofs[0].size
+        qf, y = x[:n], x[n:]
+        rhs = np.empty((x.size, len(parts)), dtype=complex)
+        for j, (d, dsnap) in enumerate(zip(parts, dsnaps)):
             db = (d.b0 - (d.Ze_dot(pa.qe) + pa.Ze_dot(d.qe))
                   - (d.Se @ pa.qe + pa.Se @ d.qe) / pa.iw)
-            rhs[:, j] = db - d.K_dot(qf)
-        dqf = solve(rhs).reshape(rhs.shape)
+            rhs[:n, j] = db - d.K_dot(qf)
+            if y.size:
+                rhs[:n, j] -= dsnap["Cf"].T @ y
+                rhs[n:, j] = (-(dsnap["Ce"] @ pa.qe) - snap["Ce"] @ d.qe
+                              - dsnap["Cf"] @ qf + dsnap["Mw"] @ y)
+        dx = solve(rhs).reshape(rhs.shape)
         self.tangent_solves += len(parts)
         ds = np.empty(len(parts), dtype=complex)
         for j, (d, dsnap) in enumerate(zip(parts, dsnaps)):
-            dT = d.c - d.H_dot(q) - pa.H_dot(self._full(dqf[:, j], d.qe))
+            dT = d.c - d.H_dot(q) - pa.H_dot(self._full(dx[:n, j], d.qe))
             ds[j] = dsnap["w"] @ T + snap["w"] @ dT
         return ds
 
-    def _full(self, qf: np.ndarray, qe: np.ndarray) -> np.ndarray:
+    def _full(self, x: np.ndarray, qe: np.ndarray) -> np.ndarray:
+        """The whole flux from the free values (the first entries of ``x``) and q_e."""
         free, ess = self._dofs
         q = np.zeros(free.size + ess.size, dtype=complex)
-        q[free] = qf
+        q[free] = x[:free.size]
         q[ess] = qe
         return q
 
@@ -350,7 +395,7 @@ class FrequencyForward:
         for sign in (1.0, -1.0):
             pp = p.copy()
             pp[j] += sign * h
-            sides.append(operator_snapshot(*self._assemble(pp)))
+            sides.append(fit_snapshot(*self._assemble(pp)))
         plus, minus = sides
         out: dict[str, Any] = {}
         for k in plus:
@@ -374,8 +419,8 @@ class FrequencyForward:
             key, snap, solves, _, ds = self._last
             if ds is None:
                 dsnaps = [self._snapshot_derivative(p, j) for j in range(p.size)]
-                ds = np.array([self._tangents(solve, snap, dsnaps, pa, qf, q, T)
-                               for solve, qf, q, T, pa in solves]).reshape(s.size, p.size)
+                ds = np.array([self._tangents(solve, snap, dsnaps, pa, x, q, T)
+                               for solve, x, q, T, pa in solves]).reshape(s.size, p.size)
                 self._last = (key, snap, [], s, ds)  # the factorizations are not needed
                 self._keep(key, s, ds)
         if self.quantity == "phase":

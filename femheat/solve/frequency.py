@@ -114,8 +114,8 @@ def operator_snapshot(system: Any, w: Optional[np.ndarray] = None,
     ``"rotation"`` holds (C_f, C_e, M_ω), the columns of C on the free and the
     prescribed flux DOFs; otherwise a 3D vorticity system (no formed A) is refused."""
     rotation = kept_rotation(system) if keep_rotation else None
-    if rotation is None:  # the frequency fits interpolate formed snapshots
-        formed_resistance(system, "a frequency fit (its operator snapshot)")
+    if rotation is None:  # a formed snapshot: R holds Cᵀ M_ω⁻¹ C
+        formed_resistance(system, "operator_snapshot without keep_rotation")
     free, ess = system.free_dofs, system.essential_dofs
     B, G = system.divergence, system.gradient
     Cinv = system.capacity_inverse
