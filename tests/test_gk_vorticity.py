@@ -605,17 +605,3 @@ def test_case_file_vorticity_ribbon(tmp_path):
     with pytest.raises(FemheatInputError, match=r"model\.viscous = 'hodge' is unknown"):
         load_case(path)
 
-
-def test_homogenization_refuses_the_vorticity_form_in_3d():
-    """2D cells take the vorticity form (tests/test_homogenization.py); 3D cells need
-    the formed flux block."""
-    regions = fh.RegionMesh.from_skfem(
-        skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 3)] * 3), boundaries={
-            name: (lambda x, a=a, v=v: np.isclose(x[a], v))
-            for a, names in enumerate([("left", "right"), ("bottom", "top"),
-                                       ("front", "back")])
-            for name, v in zip(names, (0.0, 1.0))})
-    with pytest.raises(FemheatInputError, match=r"model\.viscous = 'vorticity': homogenization"
-                                                r".* 3D"):
-        fh.CellProblem(regions, {"domain": fh.Material(1.0, nonlocal_length=0.1)},
-                       model="gk", boundary="mixed", viscous="vorticity")

@@ -36,6 +36,10 @@ Two cell boundary conditions are offered:
     cell equals the middle cell of a seven-cell strip to 3e-6 (penalty) and 1e-9
     (``viscous = "vorticity"``); a stress-free face normal to x_j (the penalty
     form's natural ν∂q/∂n = 0, this module's condition before) is off by 4.8e-4.
+    In 3D (``tests/test_homogenization_gk3d.py``) a laminate loaded along its layers
+    converges to the layer ODE's κ_eff with both forms, and a cubic inclusion's
+    mixed cell tends to a five-cell strip's middle cell (9.5e-6 / 5.2e-7 at n = 4 /
+    8: the structured tetrahedral mesh is not mirror-symmetric).
 
 Besides the tensor, each load case reports how the macroscopic dissipation
 D = |Ω| G·κ_eff G = (q, κ⁻¹q) + Σ_Γ R_Γ‖q·n‖²_Γ (+ the GK viscous part) splits
@@ -63,7 +67,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, Union
 
 import numpy as np
 import scipy.sparse as sp
@@ -71,6 +75,7 @@ import skfem
 
 from ..assembly import forms
 from ..assembly.gk import gk_wall_terms
+from ..assembly.vorticity import RotationOperator
 from .postprocess import InterfaceReport, interface_report
 from ..physics.conditions import KapitzaResistance, NoSlip, ResistanceValue, Temperature
 from ..physics.kapitza import check_interfaces
@@ -82,6 +87,9 @@ from ..registry import get_model
 from ..solve.steady import AugmentedLagrangian, State, dg_mass_inverse
 from ..element.spaces import quadrature_order
 from .periodic import FACES as _FACES, _cell_extent, _periodic_map, periodic_facet_pairs
+
+#: a cell's flux block: sparse, or unformed (3D vorticity form, ω kept in the solves)
+FluxBlock = Union[sp.csr_matrix, RotationOperator]
 
 __all__ = [
     "CELL_BOUNDARY_CONDITIONS",
@@ -236,7 +244,8 @@ class CellProblem:
         ``"periodic"`` or ``"mixed"`` (see the module docstring).
     beta, penalty, viscous
         GK only, as in :class:`~femheat.assembly.system.HeatProblem`
-        (``viscous = "vorticity"``: 2D cells).
+        (``viscous = "vorticity"``: 2D cells, and 3D cells at degree 0, whose Nédélec
+        vorticity stays an unknown of the augmented-Lagrangian solves).
     axes
         Directions to load (default all).
     """
@@ -261,11 +270,6 @@ class CellProblem:
                 "coupling across the periodic faces is not implemented); use "
                 "boundary='mixed', exact for cells with mirror symmetry")
         dim = regions.dim
-        if viscous == "vorticity" and dim == 3:
-            raise FemheatInputError(
-                "model.viscous = 'vorticity': homogenization cell problems need the formed "
-                "flux block, which the 3D vorticity form does not build; use viscous = "
-                "'penalty' for 3D cells")
         self.axes = list(range(dim)) if axes is None else [int(a) for a in axes]
         if not self.axes or any(a < 0 or a >= dim for a in self.axes):
             raise FemheatInputError(f"axes = {axes!r}; give directions among {list(range(dim))}")
@@ -344,20 +348,22 @@ class CellProblem:
         log.info("cell problem assembled in %.2f s (%d flux + %d temperature DOFs)",
                  self.assembly_time, qb.N, tb.N)
 
-    def _flux_block(self, walls: Mapping[str, NoSlip]) -> sp.csr_matrix:
+    def _flux_block(self, walls: Mapping[str, NoSlip]) -> FluxBlock:
         """A_bulk with the wall conditions ``walls``: the cell's own flux block plus
-        their Nitsche terms (interior penalty), or assembled with them (the 2D
-        vorticity form, whose rotation part depends on where ω is free)."""
-        A = sp.csr_matrix(self.system.resistance)
-        if not walls:
-            return A
+        their Nitsche terms (interior penalty), or assembled with them (the vorticity
+        form, whose rotation part depends on where ω is free; in 3D the unformed
+        :class:`~femheat.assembly.vorticity.RotationOperator`)."""
+        if walls and self.problem.viscous == "vorticity":
+            A = assemble(dataclasses.replace(self.problem, walls=walls)).resistance
+            return A if isinstance(A, RotationOperator) else sp.csr_matrix(A)
+        A = self.system.resistance
+        if isinstance(A, RotationOperator) or not walls:
+            return A if isinstance(A, RotationOperator) else sp.csr_matrix(A)
         problem = dataclasses.replace(self.problem, walls=walls)
-        if problem.viscous == "vorticity":
-            return sp.csr_matrix(assemble(problem).resistance)
         _, _, flux_degree = get_model(self.model).problem_elements(problem)
         order = quadrature_order(problem.degree)
-        return (A + gk_wall_terms(problem, self.system.flux_basis, order,
-                                  flux_degree)).tocsr()
+        return (sp.csr_matrix(A) + gk_wall_terms(problem, self.system.flux_basis, order,
+                                                 flux_degree)).tocsr()
 
     def _plus_face_load(self, axis: int) -> np.ndarray:
         """f = −⟨T_D, v·n⟩ with T_D = −L_axis on the plus face (unit gradient)."""
@@ -419,13 +425,19 @@ class CellProblem:
             if isinstance(R[n], KapitzaResistance) else KapitzaResistance(R[n], k.tangential)
             for n, k in self.kapitza.items()})
         A = self.flux_matrix(R, axis) if flux_matrix is None else flux_matrix
+        if isinstance(A, RotationOperator):  # 3D vorticity form: A = A₀ + Cᵀ M_ω⁻¹ C
+            return dataclasses.replace(self.system, problem=problem, resistance=A,
+                                       _cache=self.system._cache, rotation=(A.C, A.mass),
+                                       resistance_base=A.base)
         return dataclasses.replace(self.system, problem=problem, resistance=A,
                                    _cache=self.system._cache, rotation=None,
                                    resistance_base=None)  # A is the whole of it
 
     def flux_matrix(self, resistances: Mapping[str, float | KapitzaResistance],
-                    axis: int | None = None) -> sp.csr_matrix:
-        """A(R) = A_bulk + Σ_Γ R_Γ A_Γ (the only part that depends on R_K).
+                    axis: int | None = None) -> FluxBlock:
+        """A(R) = A_bulk + Σ_Γ R_Γ A_Γ (the only part that depends on R_K); for the 3D
+        vorticity form a :class:`~femheat.assembly.vorticity.RotationOperator` whose
+        A₀ carries the interface terms.
 
         A constant R_Γ scales the unit-resistance matrix A_Γ; a variable one adds its
         own ⟨R_K(x) q·n, v·n⟩ (the interface's assembled term if it is the cell's own
@@ -442,10 +454,13 @@ class CellProblem:
                 if isinstance(R, KapitzaResistance) or R > 0]
 
     @staticmethod
-    def _with_interfaces(A: sp.csr_matrix, terms: list[sp.csr_matrix]) -> sp.csr_matrix:
+    def _with_interfaces(A: FluxBlock, terms: list[sp.csr_matrix]) -> FluxBlock:
+        """A + Σ terms (the terms join A₀ of an unformed 3D vorticity block)."""
+        base = A.base if isinstance(A, RotationOperator) else A
         for term in terms:
-            A = A + term
-        return sp.csr_matrix(A)
+            base = base + term
+        base = sp.csr_matrix(base)
+        return RotationOperator(base, A.C, A.mass) if isinstance(A, RotationOperator) else base
 
     def interface_term(self, name: str, resistance: float | KapitzaResistance
                        ) -> sp.csr_matrix:
@@ -486,11 +501,15 @@ class CellProblem:
             A = self._with_interfaces(self._bulk[axis], terms)
             if key not in solvers:
                 t0 = time.perf_counter()
+                if isinstance(A, RotationOperator):  # 3D vorticity: ω kept in the solves
+                    base, C = (P.T @ A.base @ P).tocsr(), (A.C @ P).tocsr()
+                    Ar, rotation = RotationOperator(base, C, A.mass), (base, C, A.mass)
+                else:
+                    Ar, rotation = (P.T @ A @ P).tocsr(), None
                 solvers[key] = AugmentedLagrangian(
-                    (P.T @ A @ P).tocsr(), B, self._W_inverse, mean_weights=weights,
-                    dim=self.regions.dim,
+                    Ar, B, self._W_inverse, mean_weights=weights, dim=self.regions.dim,
                     temperature_solver=self._temperature_solvers.get(key),
-                    schur_diagonal=self._schur.get(key))
+                    schur_diagonal=self._schur.get(key), rotation=rotation)
                 # the temperature recovery and diag(BᵀW⁻¹B) do not depend on R_K
                 self._temperature_solvers[key] = solvers[key].temperature_solver()
                 self._schur.setdefault(key, solvers[key].schur_diagonal)
