@@ -273,8 +273,9 @@ def _cell_moments(mesh: skfem.Mesh, cells: np.ndarray, fb: skfem.FacetBasis) -> 
 def weak_walls(problem) -> dict:
     """Walls whose impermeability is imposed weakly: name -> wall condition.
 
-    These are the :class:`~femheat.physics.conditions.FreeSlip` and
-    :class:`~femheat.physics.conditions.SlipLength` walls given a smooth ``normal``;
+    These are the :class:`~femheat.physics.conditions.FreeSlip`,
+    :class:`~femheat.physics.conditions.SlipLength` and
+    :class:`~femheat.physics.conditions.TangentialFlux` walls given a smooth ``normal``;
     their normal-flux DOFs must not be fixed. Each must be insulated
     (``HeatFlux(0)``), which is checked here.
     """
@@ -468,7 +469,7 @@ def _wall_matrix(problem, qb: skfem.CellBasis, order: int, name: str, wall, tens
                 fb, kinv=f.resistivity, **_cell_moments(mesh, cells, fb))
     if isinstance(wall, (NoSlip, TangentialFlux)):
         G = G + fs.wall_no_slip.assemble(
-            fb, nu=nu_w, sigma=_field(eta * cell_sigma[cells], fb))
+            fb, nu=nu_w, sigma=_field(eta * cell_sigma[cells], fb), **normal)
     elif isinstance(wall, SlipLength):
         ell = f.nonlocal_length[None, None] if tensor else f.nonlocal_length
         friction = ell * kinv_w / wall.coefficient
@@ -508,8 +509,10 @@ def tangential_flux_load(problem, qb: skfem.CellBasis, order: int, flux_degree: 
         f = material_fields(rm, problem.materials, fb.global_coordinates().value, cells)
         where = (f"walls.{name}: TangentialFlux.value (case file: "
                  f"boundaries.{name}.wall_flux)")
+        # the smooth normal of a weakly impermeable wall, else the facet normals
+        normal = surface_normal(wall, name, fb) if wall.normal is not None else fb.normals
         parts.append((fb, wall, where, _viscosities(f, tensor)[0],
-                      _field(problem.penalty * cell_sigma[cells], fb)))
+                      _field(problem.penalty * cell_sigma[cells], fb), normal))
     x = [fb.global_coordinates().value for fb, *_ in parts]
     steady = not any(w.time_dependent for _, w, *_ in parts)
     cache: dict = {}
@@ -518,9 +521,10 @@ def tangential_flux_load(problem, qb: skfem.CellBasis, order: int, flux_degree: 
         if steady and "f" in cache:
             return cache["f"]
         out = np.zeros(qb.N)
-        for (fb, wall, where, nu, sigma), xf in zip(parts, x):
-            g = wall.tangential(xf, fb.normals, t, where)
-            out += fs.wall_tangential_flux.assemble(fb, nu=nu, sigma=sigma, flux=g)
+        for (fb, wall, where, nu, sigma, normal), xf in zip(parts, x):
+            g = wall.tangential(xf, normal, t, where)
+            out += fs.wall_tangential_flux.assemble(fb, nu=nu, sigma=sigma, flux=g,
+                                                    n=normal)
         cache["f"] = out
         return out
 

@@ -402,13 +402,24 @@ class TangentialFlux:
 
     (ν = l²κ⁻¹, σ ~ 1/h the penalty scale of :mod:`femheat.assembly.gk`). The normal
     component is set by the thermal condition of the boundary (insulated for a
-    wall); g_t uses the facet normals, so on a curved faceted wall the data are
-    those of the polygon. ``TangentialFlux(0)`` is :class:`NoSlip`.
+    wall). Without ``normal``, g_t and q_t use the facet normals, so on a curved
+    faceted wall the data are those of the polygon: the imposed direction turns at
+    every vertex, and each turn is a small driven-lid corner whose temperature
+    singularity keeps the temperature at O(h^½) (a circular Couette annulus,
+    ``tests/test_gk_tangential_flux.py``). ``TangentialFlux(0)`` is :class:`NoSlip`.
+
+    normal
+        Optional outward unit normal n(x) of the true curved wall (see
+        :class:`FreeSlip`): the wall is then impermeable in the weak sense, and the
+        data g_t (in 2D g t with t = (−n_y, n_x)) and the Nitsche terms use the
+        smooth n, so the driven flux turns with the surface (interior-penalty form;
+        the wall must be insulated).
     """
 
     value: Value | tuple
-
+    normal: SurfaceNormal | None = None
     def __post_init__(self) -> None:
+        _check_normal(self.normal, "TangentialFlux")
         v = self.value
         if isinstance(v, (list, tuple)):
             if len(v) not in (2, 3):
