@@ -108,8 +108,15 @@ boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
 materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
 cell mean in M_ω. Cartesian triangles (degree 0 and 1) and tetrahedra (degree 0),
-isotropic κ only; curved walls with a smooth normal and 3D homogenization cells are
-refused. The Landau–Khalatnikov terms run as with the penalty form, the gradient
+isotropic κ only. Curved walls need no smooth normal: the wall conditions act on ω,
+and free-slip and slip-length walls meshed by flat facets converge at O(h²) (a wire,
+a disc's swirl mode, ``tests/test_gk_vorticity_curved.py``; the penalty form locks
+there without the true normal), so ``normal=`` is refused as not needed (and for a
+:class:`~femheat.physics.conditions.TangentialFlux` wall as not available: its data
+follow the facets, O(h^½) in T at degree 1 on a circular Couette annulus, exact at
+degree 0). On a curved wall ω = 0 is a different free-slip model from the penalty
+form's ∂q_t/∂n = 0 (they differ by the curvature term q_t/R; a disc's swirl mode has
+J₀(k) = 0 here, J₁'(k) = 0 there). The Landau–Khalatnikov terms run as with the penalty form, the gradient
 energy λ|∇q|² taken as its Hodge form λ(|rot q|² + |∇·q|²) (the same on flat
 impermeable walls); in 3D Newton's Jacobian solves keep ω (A₀ + θJ(q) augmented,
 LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow against solve_bvp to
@@ -182,10 +189,20 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
                 f"materials.{name}.conductivity: {_WHERE} needs an isotropic (scalar) "
                 f"conductivity, got {np.asarray(k).tolist()!r}; use viscous = 'penalty'"))
     for name, wall in problem.walls.items():
-        if getattr(wall, "normal", None) is not None:
+        if getattr(wall, "normal", None) is None:
+            continue
+        if isinstance(wall, TangentialFlux):
             out.append(FemheatInputError(
                 f"walls.{name}: a smooth wall normal (weak impermeability) is not "
-                f"available with {_WHERE}; drop normal= or use viscous = 'penalty'"))
+                f"available with {_WHERE}; drop normal= (the data q.t then follow the "
+                "facets: exact at degree 0 on a circular Couette annulus, O(h^0.5) in T "
+                "at degree 1) or use viscous = 'penalty'"))
+        else:
+            out.append(FemheatInputError(
+                f"walls.{name}: a smooth wall normal is not needed with {_WHERE}: its "
+                "free-slip and slip-length conditions act on the vorticity and converge "
+                "at O(h^2) on faceted curved walls (tests/test_gk_vorticity_curved.py); "
+                "drop normal="))
     if not out and any(callable(m.conductivity) or isinstance(m.conductivity, str)
                        for m in problem.materials.values()):
         # a conductivity function: its value at the cell centroids decides
