@@ -408,8 +408,6 @@ def _problem(**kw):
 @pytest.mark.parametrize("kw, match", [
     (dict(viscous="hodge"), r"model\.viscous = 'hodge' is unknown"),
     (dict(penalty=4.0), r"model\.penalty = 4\.0 has no effect"),
-    (dict(mesh=skfem.MeshTet.init_tensor(*[np.linspace(0, 1, 2)] * 3), degree=1),
-     r"in 3D is available at degree 0 .* model\.degree = 1"),
     (dict(mesh=skfem.MeshQuad.init_tensor(*[np.linspace(0, 1, 3)] * 2)),
      r"triangle and tetrahedral meshes only"),
     (dict(material=fh.Material([[1.0, 0.0], [0.0, 2.0]], 1.0, 0.1, nonlocal_length=0.1)),

@@ -113,7 +113,7 @@ def test_steady_and_transient_cos_mode_converge_at_first_order():
     assert max(ratio) <= 1.2 and _orders(gk)[0] >= 0.9, (gk, fourier)
 
 
-def _bilayer(tau: float = 0.0, walls: dict | None = None):
+def _bilayer(tau: float = 0.0, walls: dict | None = None, degree: int = 0):
     """Two layers (κ 1 and 3, l 0.15 and 0.3) behind R_K = 0.2, T = 1 on the left, a
     heat flux 0.5 W/m² leaving on the right, stress-free sides unless ``walls``."""
     mesh = skfem.MeshTet.init_tensor(np.linspace(0, 2, 9), np.linspace(0, 0.5, 3),
@@ -129,7 +129,7 @@ def _bilayer(tau: float = 0.0, walls: dict | None = None):
                   "b": fh.Material(3.0, 1.0, tau, nonlocal_length=0.3)},
         {"left": fh.Temperature(1.0), "right": fh.HeatFlux(0.5), "sides": fh.Insulated()},
         interfaces={"gap": fh.KapitzaResistance(0.2)}, walls=walls or {},
-        model="gk", degree=0, beta=2, viscous="vorticity")
+        model="gk", degree=degree, beta=2, viscous="vorticity")
     return fh.assemble(problem)
 
 
@@ -166,7 +166,7 @@ def test_backward_euler_steps_reach_the_steady_state():
 PL_L, PL_H, PL_W, PL_ELL, PL_KAPPA = 1.0, 0.25, 1.0, 0.2, 1.5
 
 
-def _plates(n: int, bottom, top=None, dT: float = 1.0):
+def _plates(n: int, bottom, top=None, dT: float = 1.0, degree: int = 0):
     """Flow between the plates z = 0 (``bottom``) and z = W (``top``, default the
     same), T = dT, 0 at x = 0, L (no-slip walls: q·t = 0 holds there for developed
     flow), stress-free sides y = 0, H; mesh n × n/4 × n. Returns the system, the
@@ -191,7 +191,7 @@ def _plates(n: int, bottom, top=None, dT: float = 1.0):
          "top": fh.Insulated(), "sides": fh.Insulated()},
         walls={"bottom": bottom, "top": top if top is not None else bottom,
                "inlet": NoSlip(), "outlet": NoSlip()},
-        model="gk", degree=0, beta=2, viscous="vorticity")
+        model="gk", degree=degree, beta=2, viscous="vorticity")
     system = fh.assemble(problem)
     state = fh.solve_steady(system)
     qb = system.flux_basis
@@ -338,17 +338,17 @@ def test_memory_model_frequency_response_converges_to_the_memory_wave(dim):
     assert errors[-1] < 5e-2, errors
 
 
-def _memory_bilayer(modes_a, modes_b, walls=None):
+def _memory_bilayer(modes_a, modes_b, walls=None, degree: int = 0):
     """:func:`_bilayer` with memory materials (the same κ, C and l)."""
     from femheat.physics.memory import MemoryMaterial
 
-    gk = _bilayer(walls=walls)
+    gk = _bilayer(walls=walls, degree=degree)
     problem = gk.problem
     mats = {"a": MemoryMaterial.from_modes(modes_a, 2.0, nonlocal_length=0.15),
             "b": MemoryMaterial.from_modes(modes_b, 1.0, nonlocal_length=0.3)}
     return fh.assemble(fh.HeatProblem(
         problem.regions, mats, problem.boundary_conditions, interfaces=problem.interfaces,
-        walls=problem.walls, model="memory", degree=0, beta=2, viscous="vorticity"))
+        walls=problem.walls, model="memory", degree=degree, beta=2, viscous="vorticity"))
 
 
 @pytest.mark.parametrize("theta", [0.5, 1.0])
@@ -430,7 +430,7 @@ def test_memory_modes_of_different_shape_couple_with_one_vorticity(theta):
     assert abs(float(ones @ (mixed.divergence @ last.flux - mixed.heat_load(0.0)))) <= 1e-12
 
 
-def _landau_cube(material, n: int = 3, bcs=None):
+def _landau_cube(material, n: int = 3, bcs=None, degree: int = 0):
     """Unit cube of Landau material, β = 0, stress-free walls (insulated unless
     ``bcs`` = conditions of "left" (x = 0), "right" (x = 1) and "walls")."""
     regions = fh.RegionMesh.from_skfem(
@@ -439,7 +439,7 @@ def _landau_cube(material, n: int = 3, bcs=None):
             "walls": lambda x: ~(np.isclose(x[0], 0) | np.isclose(x[0], 1))})
     bcs = bcs or {"left": fh.Insulated(), "right": fh.Insulated(), "walls": fh.Insulated()}
     return fh.assemble(fh.HeatProblem(regions, {"domain": material}, bcs, model="gk",
-                                      beta=0, viscous="vorticity"))
+                                      degree=degree, beta=0, viscous="vorticity"))
 
 
 def _smooth_start(system, amplitude: float = 1.0):
@@ -604,7 +604,7 @@ def test_what_needs_the_formed_flux_block_is_refused():
         system.resistance[system.free_dofs]
 
 
-def _sourced_cube(n: int):
+def _sourced_cube(n: int, degree: int = 0):
     """Unit cube, T = 1 / 0 on x = 0 / 1, no-slip insulated sides, unit source,
     l = 2/n (l/h = 2), β = 2."""
     x = np.linspace(0, 1, n + 1)
@@ -614,7 +614,7 @@ def _sourced_cube(n: int):
     problem = fh.HeatProblem(
         regions, {"domain": fh.Material(1.0, 1.0, 0.05, nonlocal_length=2.0 / n)},
         {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()},
-        walls={"walls": NoSlip()}, model="gk", beta=2, viscous="vorticity",
+        walls={"walls": NoSlip()}, model="gk", degree=degree, beta=2, viscous="vorticity",
         source=lambda x, t: 1.0 + 0 * x[0])
     return fh.assemble(problem)
 

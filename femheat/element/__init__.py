@@ -1,8 +1,10 @@
-"""Element layer: femheat's own H(div) elements (:mod:`.hdiv`) and the choice of the
-flux/temperature pair per model and degree (:mod:`.spaces`)."""
+"""Element layer: femheat's own H(div) elements (:mod:`.hdiv`), the second-order
+Nédélec tetrahedron (:mod:`.hcurl`) and the choice of the flux/temperature pair per
+model and degree (:mod:`.spaces`)."""
 
+from .hcurl import ElementTetN1Curl2
 from .hdiv import (ElementTetBDM1, ElementTetBDM2, ElementTetRT2, ElementTriBDM1G,
                    ElementTriBDM2G, ElementTriRT2G)
 
-__all__ = ["ElementTetBDM1", "ElementTetBDM2", "ElementTetRT2", "ElementTriBDM1G",
-           "ElementTriBDM2G", "ElementTriRT2G"]
+__all__ = ["ElementTetBDM1", "ElementTetBDM2", "ElementTetN1Curl2", "ElementTetRT2",
+           "ElementTriBDM1G", "ElementTriBDM2G", "ElementTriRT2G"]

@@ -89,10 +89,13 @@ def check_axisymmetric_gk(problem: HeatProblem) -> None:
 def gk_problem_elements(problem: HeatProblem) -> tuple[skfem.Element, skfem.Element, int]:
     """The element pair of the viscous term's discretization: BDM_{k+1} × P_k with the
     interior penalty; with the vorticity form RT0 × P0 (degree 0, triangles and
-    tetrahedra), BDM2 × P1DG (degree 1, triangles)."""
-    if uses_vorticity(problem) and problem.degree == 0:
-        q, t = mixed_elements(problem.regions.mesh, 0)
-        return q, t, 1
+    tetrahedra), BDM2 × P1DG (degree 1, triangles), RT of order 1 × P1DG (degree 1,
+    tetrahedra)."""
+    mesh = problem.regions.mesh
+    if uses_vorticity(problem) and (problem.degree == 0 or mesh.dim() == 3):
+        # RT_k × P_k: the curl of the Nédélec vorticity space is RT_k's divergence-free part
+        q, t = mixed_elements(mesh, problem.degree)
+        return q, t, problem.degree + 1
     return gk_elements(problem.regions.mesh, problem.degree)
 
 
@@ -122,7 +125,7 @@ class GKModel(MixedModel):
     options = {"degree": "polynomial degree: 0 (BDM1 x P0) or 1 (BDM2 x P1DG)",
                "beta": "2 (Guyer-Krumhansl 1966) or 0 (seed 004 eq. 19)",
                "penalty": "interior-penalty factor eta >= 1",
-               "viscous": "'penalty' (default) or 'vorticity' (2D; 3D at degree 0)"}
+               "viscous": "'penalty' (default) or 'vorticity'"}
     required_material_keys = {
         "nonlocal_length": "the gk model needs l (m), 0 for a region without "
                            "hydrodynamic effects"}

@@ -11,7 +11,7 @@ kelvin, everything SI. Minimal example::
     type = "fourier"                        # a registered model: "fourier" | "mcv" | "gk" | ...
     degree = 0
     # gk only: beta = 2 (lap q + 2 grad div q) or 0 (lap q); penalty = 1.0;
-    # viscous = "penalty" (default) or "vorticity" (2D; 3D at degree 0)
+    # viscous = "penalty" (default) or "vorticity"
     [materials.layer_1]
     conductivity = 150.0                    # W/(m K), scalar or [[kxx,kxy],[kyx,kyy]]
     heat_capacity = 1.66e6                  # J/(m^3 K)

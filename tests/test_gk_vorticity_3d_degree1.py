@@ -1,0 +1,205 @@
+r"""The GK vorticity form in 3D at degree 1: RT of order 1 × P1 DG with the second-order
+Nédélec vorticity (femheat.element.hcurl.ElementTetN1Curl2: P2 → N1curl₂ → RT₁ → P1DG
+is exact), kept as an unknown of every solve as at degree 0.
+
+Proven here:
+
+* the element: tangential traces continuous across every interior face of a mesh whose
+  cells list their vertices in random orders (normal traces are not), fields of the
+  space reproduced to round-off by the H(curl) projection;
+* no spurious slow temperature modes: slowest nonzero quasi-static rate 4.962 against
+  the physical 4.967 (n = 2, l² = 0.1; the penalty form at degree 1: 1.42 in 2D), the
+  fastest below 1/l²;
+* the steady smooth cos mode converges at O(h²) in T and q (T 1.81e-1 / 4.90e-2 /
+  1.25e-2, q 1.48e-1 / 3.92e-2 / 9.94e-3 at n = 2 / 4 / 8); the transient T equals
+  the Fourier model's error (ratio 0.99–1.00; the penalty form 1.04–1.06);
+* plane Poiseuille flow between no-slip and slip-length plates and Couette flow from a
+  prescribed tangential flux at O(h^1.9) in q (heat flow: 7.9e-4 → 3.4e-5); the
+  Kapitza bilayer's series flux to round-off; the frequency solver's T̂ at O(h²);
+* the memory model with one mode per material, and a Landau material with b = 0, step
+  as GK to round-off; the Landau energy identity holds to round-off;
+* the iterative solver agrees with the direct one (its counts are ~4x degree 0's:
+  310 / 487 / 533 at n = 2 / 3 / 4 steady, the auxiliary-space preconditioner was
+  built for degree 0);
+* a laminate homogenization cell converges to the layer ODE at O(h^2.6) (5.7e-3 /
+  9.4e-4 at n = 2 / 4; 8.9e-5 at n = 8).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import skfem
+from skfem.helpers import curl, dot
+
+import femheat as fh
+from femheat.element.hcurl import ElementTetN1Curl2
+from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
+from tests.test_gk_temperature import _orders, cos_mode
+from tests.test_gk_vorticity_3d import (PL_ELL, PL_W, _bilayer, _cube, _flux_error, _formed,
+                                        _landau_cube, _memory_bilayer, _plates, _poiseuille,
+                                        _smooth_start, _sourced_cube)
+
+
+def _scrambled_cube(n: int, seed: int = 1) -> skfem.MeshTet:
+    """A structured cube whose cells list their vertices in random orders."""
+    mesh = skfem.MeshTet.init_tensor(*[np.linspace(0, 1, n + 1)] * 3)
+    rng = np.random.default_rng(seed)
+    t = np.array([col[rng.permutation(4)] for col in mesh.t.T]).T
+    return skfem.MeshTet(mesh.p, np.ascontiguousarray(t))
+
+
+def test_second_order_nedelec_element_is_conforming_and_exact():
+    mesh = _scrambled_cube(3)
+    element = ElementTetN1Curl2()
+    basis = skfem.Basis(mesh, element, intorder=4)
+    assert basis.N == 2 * mesh.edges.shape[1] + 2 * mesh.facets.shape[1]
+    x = np.random.default_rng(2).standard_normal(basis.N)
+    sides = [skfem.InteriorFacetBasis(mesh, element, side=s, intorder=4).interpolate(x)
+             for s in (0, 1)]
+    n = skfem.InteriorFacetBasis(mesh, element, side=0, intorder=4).normals
+
+    def tangential(u):
+        return u - np.einsum("ieq,ieq->eq", u, n)[None] * n
+
+    scale = np.abs(sides[0].value).max()
+    assert np.abs(tangential(sides[0].value) - tangential(sides[1].value)).max() < 1e-12 * scale
+    assert np.abs(np.einsum("ieq,ieq->eq", sides[0].value - sides[1].value, n)).max() > 1e-3
+    jump = np.einsum("ieq,ieq->eq", sides[0].curl - sides[1].curl, n)
+    assert np.abs(jump).max() < 1e-11 * scale
+
+    def field(X):  # P1³ + x × (x e_z) ∈ R₂, and its curl
+        u = np.stack([1 + X[1] - 2 * X[2] + X[0] * X[1], 0.5 * X[0] + 3 - X[0] ** 2, X[1] - X[0]])
+        return u, np.stack([1 + 0 * X[0], -1 + 0 * X[0], -0.5 - 3 * X[0]])
+
+    @skfem.BilinearForm
+    def hcurl(u, v, w):
+        return dot(u, v) + dot(curl(u), curl(v))
+
+    @skfem.LinearForm
+    def load(v, w):
+        u, cu = field(w.x)
+        return dot(u, v) + dot(cu, curl(v))
+
+    uh = basis.interpolate(np.linalg.solve(hcurl.assemble(basis).toarray(),
+                                           load.assemble(basis)))
+    u, cu = field(basis.global_coordinates().value)
+    assert np.abs(uh.value - u).max() < 1e-10 and np.abs(uh.curl - cu).max() < 1e-10
+
+
+def test_no_spurious_slow_temperature_modes_at_degree_1():
+    ell2 = 0.1
+    material = fh.Material(1.0, 1.0, 0.0, nonlocal_length=math.sqrt(ell2))
+    system = fh.assemble(fh.HeatProblem(_cube(2), {"domain": material},
+                                        {"walls": fh.Insulated()}, model="gk", degree=1,
+                                        beta=0, viscous="vorticity"))
+    assert isinstance(system.flux_basis.elem, fh.element.ElementTetRT2)
+    free = system.free_dofs
+    A = _formed(system)[np.ix_(free, free)]
+    B = system.divergence[:, free].toarray()
+    rates = np.sort(scipy.linalg.eigvalsh(B @ np.linalg.solve(A, B.T),
+                                          system.capacity.toarray()))
+    physical = math.pi**2 / (1 + math.pi**2 * ell2)
+    assert abs(rates[0]) <= 1e-10 * rates[-1]
+    assert abs(rates[1] / physical - 1) < 3e-3, (rates[1:4], physical)
+    assert rates[-1] <= 1 / ell2
+
+
+def test_cos_mode_converges_at_second_order():
+    steady = [cos_mode("gk", n, 1, ell=0.2, beta=2, dim=3, rate=0.0, viscous="vorticity")
+              for n in (2, 4)]
+    eT, eq = [e[0] for e in steady], [e[1] for e in steady]
+    assert _orders(eT)[0] > 1.8 and _orders(eq)[0] > 1.8, (eT, eq)
+    assert abs(eT[1] / 4.90e-2 - 1) < 0.01 and abs(eq[1] / 3.92e-2 - 1) < 0.01, (eT, eq)
+    gk = cos_mode("gk", 4, 1, ell=0.2, beta=2, dim=3, viscous="vorticity")[0]
+    fourier = cos_mode("fourier", 4, 1, dim=3)[0]
+    assert gk / fourier < 1.02, (gk, fourier)
+
+
+def test_walls_and_the_kapitza_bilayer():
+    for wall, coefficient in ((NoSlip(), 0.0), (SlipLength(0.5), 0.5)):
+        exact, flow = _poiseuille(coefficient)
+        errors, flows = [], []
+        for n in (4, 8):
+            system, state, qb, q = _plates(n, wall, degree=1)
+            errors.append(_flux_error(qb, q, exact(qb.global_coordinates().value[2])))
+            flows.append(abs(fh.boundary_heat_flow(system, state.flux)["outlet"] / flow - 1))
+        assert _orders(errors)[0] > 1.8 and errors[-1] < 8e-3, (wall, errors)
+        assert flows[-1] < 5e-5 and flows[-1] < flows[0] / 10, (wall, flows)
+    U, errors = 2.0, []
+    for n in (4, 8):
+        _, _, qb, q = _plates(n, NoSlip(), TangentialFlux((U, 0.0, 0.0)), dT=0.0, degree=1)
+        z = qb.global_coordinates().value[2]
+        errors.append(_flux_error(qb, q, U * np.sinh(z / PL_ELL) / math.sinh(PL_W / PL_ELL)))
+    assert _orders(errors)[0] > 1.8 and errors[-1] < 1.2e-2, errors
+
+    system = _bilayer(degree=1)
+    state = fh.solve_steady(system)
+    q = system.flux_basis.interpolate(state.flux).value
+    assert np.abs(q[0] - 0.5).max() <= 1e-10 and np.abs(q[1:]).max() <= 1e-10
+    tb = system.temperature_basis
+    x = tb.global_coordinates().value[0]
+    in_a = np.isin(np.arange(x.shape[0]), system.problem.regions.subdomains["a"])[:, None]
+    exact = np.where(in_a, 1 - 0.5 * x, 1 - 0.5 * (1 + 0.2 + (x - 1) / 3))
+    assert np.abs(tb.interpolate(state.temperature).value - exact).max() <= 1e-10
+
+
+def test_frequency_response_converges_at_second_order():
+    from tests.test_gk_vorticity import wave_error, wave_slab
+
+    errors = [wave_error(wave_slab(n, 3, degree=1)) for n in (4, 8)]
+    assert _orders(errors)[0] > 1.9 and errors[-1] < 2e-3, errors
+
+
+def test_memory_and_landau_models_step_as_gk():
+    from femheat.solve.memory import memory_steps
+    from tests.test_landau_transient import _audit
+
+    walls = {"sides": NoSlip()}
+    gk = _bilayer(tau=0.05, walls=walls, degree=1)
+    mem = _memory_bilayer([(1.0, 0.05)], [(3.0, 0.05)], walls, degree=1)
+    pairs = zip(fh.theta_steps(gk, 0.01, 0.05, 0.5, fh.initial_state(gk, 0.3)),
+                memory_steps(mem, 0.01, 0.05, 0.5, mem.model.initial_state(mem, 0.3)))
+    for (_, g), (_, m) in pairs:
+        assert np.abs(g.flux - m.flux).max() <= 1e-10 * max(np.abs(g.flux).max(), 1e-300)
+        assert np.abs(g.temperature - m.temperature).max() <= 1e-10
+
+    lk = _landau_cube(fh.Material.from_landau(a=2.0, b=0.0, Gamma=0.1, lam=0.02, zeta=3.0,
+                                              heat_capacity=1.5), n=2, degree=1)
+    plain = _landau_cube(fh.Material(1.5, 1.5, 0.05, nonlocal_length=0.1), n=2, degree=1)
+    newton = fh.LandauScheme(lk, 0.01, 0.5)
+    newton.nonlinear, newton._solve = True, None  # force the Newton iteration
+    state = _smooth_start(lk)
+    for _, a in list(fh.theta_steps(plain, 0.01, 0.05, 0.5, _smooth_start(plain)))[1:]:
+        state = newton.step(state)
+        assert np.abs(a.flux - state.flux).max() <= 1e-10 * np.abs(a.flux).max()
+    material = fh.Material.from_landau(a=1.0, b=1.0, Gamma=0.5, lam=0.01, zeta=1.0, c=0.2)
+    system = _landau_cube(material, n=2, degree=1, bcs={
+        "left": fh.HeatFlux(-0.5), "right": fh.Temperature(1.0), "walls": fh.Insulated()})
+    _, residuals = _audit(system, 0.5, _smooth_start(system), 0.02, 0.1)
+    assert residuals.max() < 1e-10, residuals
+
+
+def test_iterative_solver_agrees_with_direct():
+    from femheat.solve.iterative import solve_steady_iterative
+
+    for n in (2, 3):
+        system = _sourced_cube(n, degree=1)
+        ref = fh.solve_steady(system)
+        state, report = solve_steady_iterative(system, rtol=1e-12)
+        assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
+        assert np.abs(state.temperature - ref.temperature).max() < 1e-6
+        assert report.iterations[0] < 700, report.iterations
+
+
+def test_laminate_cell_converges_fast():
+    from femheat.analysis.homogenization import homogenize
+    from tests.test_homogenization_gk3d import LAMINATE, _laminate, laminate_ode
+
+    errors = [abs(homogenize(_laminate(n), LAMINATE, model="gk", boundary="mixed",
+                             viscous="vorticity", degree=1, axes=[0]).conductivity[0, 0]
+                  / laminate_ode() - 1) for n in (2, 4)]
+    assert errors[1] < 1.2e-3 and np.log2(errors[0] / errors[1]) > 2.2, errors
