@@ -17,8 +17,10 @@ that peak memory (ru_maxrss) belongs to that run alone:
 ``--degree 1``: the same four at degree 1 (MCV RT1 x P1DG; GK BDM2 x P1DG with the
 interior penalty; the vorticity form on BDM2 x P1DG with a lumped P3 vorticity).
 ``--dim 3``: the channel in the unit cube (n³ cells of 6 tetrahedra, no-slip walls on
-the four sides), degree 0; the vorticity form keeps its Nédélec vorticity (no formed
-variant, ``gkvf`` is skipped).
+the four sides); the vorticity form keeps its Nédélec vorticity (no formed variant,
+``gkvf`` is skipped); with ``--degree 1`` MCV is RT of order 1 × P1DG, the penalty form
+BDM2 × P1DG and the vorticity form RT of order 1 × P1DG with the second-order Nédélec
+vorticity.
 
 Measured: assembly, steady solve, transient θ-scheme factorization (reused by every
 step), time per backward-Euler step (best of the timed steps) and one frequency-domain
@@ -124,7 +126,7 @@ def main() -> None:
     parser.add_argument("--degree", type=int, default=0, choices=(0, 1),
                         help="polynomial degree of every discretization (default 0)")
     parser.add_argument("--dim", type=int, default=2, choices=(2, 3),
-                        help="2 (unit square, default) or 3 (unit cube, degree 0)")
+                        help="2 (unit square, default) or 3 (unit cube)")
     parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -38,6 +38,7 @@ from femheat.inverse import Dataset
 from femheat.inverse.affine import MultiAffine, NotAffine
 from femheat.inverse.frequency import FrequencyForward, _probe_functional
 from femheat.inverse.report import fit_case
+from tests.test_inverse_frequency import richardson_jacobian
 
 KEYS = ["materials.slab.conductivity", "materials.slab.nonlocal_length"]
 TRUTH = np.array([2.0, 0.2])
@@ -133,12 +134,7 @@ def test_augmented_fit_solves_tangents_and_interpolation():
     assert np.abs(s - direct).max() <= 1e-10 * np.abs(direct).max()
 
     J = fwd.jacobian_p(TRUTH)
-
-    def central(h):
-        return np.column_stack([(fwd(TRUTH * (1 + h * e)) - fwd(TRUTH * (1 - h * e)))
-                                / (2 * h * TRUTH[j]) for j, e in enumerate(np.eye(2))])
-
-    fd = (4 * central(1e-3) - central(2e-3)) / 3
+    fd = richardson_jacobian(fwd, TRUTH)
     rel = np.abs(J - fd).max(axis=0) / np.abs(fd).max(axis=0)
     assert rel.max() < 1e-7, f"tangent vs central differences: relative {rel}"
 

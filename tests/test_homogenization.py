@@ -262,6 +262,17 @@ def _inclusion_strip(cells: int, n: int):
         boundaries=faces, interfaces={"surface": surface})
 
 
+def middle_cell_flux(problem: fh.HeatProblem, cells: int) -> float:
+    """∫ q_x over the middle unit cell (cells//2 < x < cells//2 + 1) of a strip of
+    ``cells`` cells: the steady solve of ``problem``."""
+    system = fh.assemble(problem)
+    qb = system.flux_basis
+    q = qb.interpolate(fh.solve_steady(system).flux).value[0]
+    x = qb.global_coordinates().value[0]
+    middle = (x > cells // 2) & (x < cells // 2 + 1)
+    return float((q * qb.dx * middle).sum())
+
+
 #: GK materials with different κ and l (the viscous term couples the cells)
 GK_CELL = {"matrix": fh.Material(1.0, 1.0, nonlocal_length=0.2),
            "inclusion": fh.Material(0.3, 1.0, nonlocal_length=0.1)}
@@ -290,12 +301,7 @@ def test_gk_mixed_cell_is_the_periodic_problem(viscous, degree, rtol):
                                "bottom": fh.Insulated(), "top": fh.Insulated()},
             interfaces={"surface": fh.KapitzaResistance(R)}, model="gk", degree=degree,
             viscous=viscous, walls=ends)
-        system = fh.assemble(problem)
-        qb = system.flux_basis
-        q = qb.interpolate(fh.solve_steady(system).flux).value[0]
-        x = qb.global_coordinates().value[0]
-        mid = (x > cells // 2) & (x < cells // 2 + 1)
-        return float((q * qb.dx * mid).sum())
+        return middle_cell_flux(problem, cells)
 
     no_slip_ends = {"left": fh.NoSlip(), "right": fh.NoSlip()}
     strip = middle_flux(7, no_slip_ends)

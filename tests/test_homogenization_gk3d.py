@@ -26,7 +26,7 @@ import skfem
 
 import femheat as fh
 from femheat.analysis.homogenization import CellProblem, homogenize
-from tests.test_homogenization import box_faces
+from tests.test_homogenization import box_faces, middle_cell_flux
 
 #: the laminate: y < 1/2 "lower" (κ, l), y > 1/2 "upper"
 LOWER, UPPER, SPLIT = (1.0, 0.3), (3.0, 0.1), 0.5
@@ -105,12 +105,7 @@ def _middle_cell_flux(cells: int, n: int, R: float) -> float:
                              interfaces={"surface": fh.KapitzaResistance(R)}, model="gk",
                              degree=0, viscous="vorticity",
                              walls={"left": fh.NoSlip(), "right": fh.NoSlip()})
-    system = fh.assemble(problem)
-    qb = system.flux_basis
-    q = qb.interpolate(fh.solve_steady(system).flux).value[0]
-    x = qb.global_coordinates().value[0]
-    middle = (x > cells // 2) & (x < cells // 2 + 1)
-    return float((q * qb.dx * middle).sum())
+    return middle_cell_flux(problem, cells)
 
 
 def test_vorticity_mixed_cell_tends_to_the_periodic_problem():
