@@ -137,8 +137,8 @@ def _probe_functional(system: Any, probe: Probe, fdtr: Optional[Mapping] = None
     kind, _, name = str(probe).partition(":")
     if kind != "temperature" or not name:
         raise FemheatInputError(f"fit.probe = {probe!r}; use 'temperature:NAME' (the mean "
-                                "temperature amplitude of a named boundary or material) or 'fdtr' (the "
-                                "Gaussian probe of [frequency.fdtr])")
+                                "temperature amplitude of a named boundary or material) or "
+                                "'fdtr' (the Gaussian probe of [frequency.fdtr])")
     regions = system.problem.regions
     if name in regions.subdomains and name not in regions.boundaries:
         return region_mean_functional(system, name)
