@@ -153,3 +153,58 @@ def test_interpolated_operators_give_the_assembled_reduced_matrix():
     # another pattern (a different snapshot's): refused, the caller forms the sum
     other = dict(snaps[1], Sff=snaps[1]["Sff"][:, ::-1].tocsr())
     assert pattern.values(other) is None
+
+
+#: a two-mode memory slab (κ₁ = κ₂ = 1 W/(m K), τ 0.1 and 0.5 s, C = 2 J/(m³ K), 2 m)
+MEMORY_KEYS = ["materials.medium.heat_capacity", "materials.medium.modes.1.relaxation_time"]
+MEMORY_TRUTH = np.array([2.0, 0.5])
+
+
+def memory_table(n: int = 160) -> dict:
+    return {"mesh": {"builder": "strip", "parameters": {"length": 2.0, "height": 0.05,
+                                                        "n_length": n, "n_height": 1}},
+            "model": {"type": "memory", "degree": 1},
+            "materials": {"medium": {"heat_capacity": 2.0, "modes": [
+                {"conductivity": 1.0, "relaxation_time": 0.1},
+                {"conductivity": 1.0, "relaxation_time": 0.5}]}},
+            "boundaries": {"left": {"heat_flux": -1.0}, "right": {"temperature": 0.0},
+                           "sides": {"heat_flux": 0.0}},
+            "frequency": {"frequencies": [0.1]}, "output": {"png": False, "vtu": False}}
+
+
+def memory_phase(f, cap=2.0, tau2=0.5, length=2.0):
+    """arg T̂(0) of the memory slab: κ(ω) = Σκₘ/(1 + iωτₘ), γ² = iωC/κ(ω),
+    T̂(0) = tanh(γL)/(κ(ω)γ) for a unit flux in and T̂(L) = 0."""
+    w = 2 * np.pi * np.asarray(f)
+    kw = 1.0 / (1 + 1j * w * 0.1) + 1.0 / (1 + 1j * w * tau2)
+    g = np.sqrt(1j * w * cap / kw)
+    return np.angle(np.tanh(g * length) / (kw * g))
+
+
+def test_memory_model_frequency_fit():
+    """The memory model's impedance Z(ω) is a function of ω, not an assembled item:
+    the fit re-assembles (it used to stop with a TypeError in the interpolation). Its
+    phase matches the analytic memory wave within 0.01° (measured 3.2e-2° / 7.5e-3° at
+    80 / 160 cells: O(h²)), its tangent Jacobian the Richardson differences, and a fit
+    recovers C and τ₂ from the analytic phase."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fwd = FrequencyForward(memory_table(), CASES, MEMORY_KEYS,
+                               [Dataset.from_arrays(FREQ, 0 * FREQ)])
+        phase = fwd(MEMORY_TRUTH)
+    assert fwd.affine is None and fwd.assemblies > 1
+    assert np.degrees(np.abs(phase - memory_phase(FREQ))).max() < 0.01
+    J = fwd.jacobian_p(MEMORY_TRUTH)
+    fd = richardson_jacobian(fwd, MEMORY_TRUTH)
+    assert (np.abs(J - fd).max(axis=0) / np.abs(fd).max(axis=0)).max() < 1e-6
+    table = memory_table()
+    table["fit"] = {"experiment": "frequency", "probe": "temperature:left",
+                    "parameters": {MEMORY_KEYS[0]: {"initial": 3.0},
+                                   MEMORY_KEYS[1]: {"initial": 0.3}}}
+    sigma = np.radians(0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result, _ = fit_case(table, [Dataset.from_arrays(FREQ, memory_phase(FREQ),
+                                                         np.full(FREQ.size, sigma))],
+                             base=CASES)
+    assert np.all(np.abs(result.values / MEMORY_TRUTH - 1) < 2e-3), result.values

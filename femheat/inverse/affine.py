@@ -64,6 +64,9 @@ class _Item:
 
     def __init__(self, values: Sequence[Any]):
         first = values[0]
+        if callable(first):
+            raise NotAffine("the operators include a function of the frequency (a model "
+                            "impedance Z(omega), e.g. memory modes), not assembled items")
         self.sparse = sp.issparse(first)
         if self.sparse:
             self.shape = first.shape
