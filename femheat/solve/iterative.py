@@ -111,8 +111,9 @@ its formed operator; in 3D, where A = A₀ + Cᵀ M_ω⁻¹ C is not formed, MIN
 it through the kept M_ω and the flux preconditioner is built from A₀ + Cᵀ
 diag(M_ω)⁻¹ C (the Nédélec mass is spectrally equivalent to its diagonal): steady
 129 / 136 / 139 iterations at n = 4 / 6 / 8 (l/h = 2, β = 2), Crank–Nicolson steps
-37–47 (``tests/test_gk_vorticity_3d.py``); in 2D 56–96 (degree 0) and 104–195
-(degree 1, P2ᵈ space) from n = 8 to 32.
+37–47 (``tests/test_gk_vorticity_3d.py``); at degree 1 in 3D (RT of order 1, the P1ᵈ
+space) 367–402 from n = 3 to 8 at rtol 1e-10, bounded; in 2D 56–96 (degree 0) and
+104–195 (degree 1, P2ᵈ space) from n = 8 to 32.
 Known limitations: Kapitza interfaces declared ``tangential="free"`` leave
 a tangential discontinuity that the continuous auxiliary space does not
 represent (the solver converges, but the counts are not guaranteed to stay
