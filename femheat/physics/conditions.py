@@ -391,6 +391,12 @@ class TangentialFlux:
         shape ``x.shape[1:]``: g = q·t with t = (−n_y, n_x), the tangent that runs
         counter-clockwise around the domain (n outward): +x on a bottom wall,
         −x on a top wall.
+    normal
+        Optional outward unit normal n(x) of the true curved wall (see
+        :class:`FreeSlip`): the wall is then impermeable in the weak sense, and the
+        data g_t (in 2D g t with t = (−n_y, n_x)) and the Nitsche terms use the
+        smooth n, so the driven flux turns with the surface (interior-penalty form;
+        the wall must be insulated).
 
     The flux block gains the terms of :func:`~femheat.assembly.forms.wall_no_slip`
     and the flux equation the load
@@ -407,17 +413,11 @@ class TangentialFlux:
     every vertex, and each turn is a small driven-lid corner whose temperature
     singularity keeps the temperature at O(h^½) (a circular Couette annulus,
     ``tests/test_gk_tangential_flux.py``). ``TangentialFlux(0)`` is :class:`NoSlip`.
-
-    normal
-        Optional outward unit normal n(x) of the true curved wall (see
-        :class:`FreeSlip`): the wall is then impermeable in the weak sense, and the
-        data g_t (in 2D g t with t = (−n_y, n_x)) and the Nitsche terms use the
-        smooth n, so the driven flux turns with the surface (interior-penalty form;
-        the wall must be insulated).
     """
 
     value: Value | tuple
     normal: SurfaceNormal | None = None
+
     def __post_init__(self) -> None:
         _check_normal(self.normal, "TangentialFlux")
         v = self.value
