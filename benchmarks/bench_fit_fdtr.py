@@ -14,7 +14,8 @@ l = 10 nm in the film, 100 nm in the substrate) and the third parameter is the
 substrate's nonlocal length l (truth 100 nm, start 60 nm) in place of the film's κ:
 the viscous term is affine in l², the coordinate the interpolation picks for it.
 
-Run:  python benchmarks/bench_fit_fdtr.py [--refine 3] [--frequencies 30] [--repeats 1] [--gk] [--json OUT]
+Run:  python benchmarks/bench_fit_fdtr.py [--refine 3] [--frequencies 30] [--repeats 1] [--gk]
+          [--json OUT]
 """
 
 from __future__ import annotations

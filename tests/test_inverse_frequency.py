@@ -111,6 +111,9 @@ def test_frequency_bad_input(tmp_path):
         fit_case(CASE, d, probe="heat_flow:left")
     with pytest.raises(FemheatInputError, match="boundar"):
         fit_case(CASE, d, probe="temperature:front")
+    with pytest.raises(FemheatInputError, match=r"'front' is neither a boundary nor a "
+                                                r"material.*materials: medium"):
+        fit_case(CASE, d, probe="temperature:front")
     with pytest.raises(FemheatInputError, match="quantity"):
         fit_case(CASE, d, quantity="real")
     with pytest.raises(FemheatInputError, match=r"option\(s\) \['rear'\] do not apply"):

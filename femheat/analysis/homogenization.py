@@ -91,6 +91,11 @@ from .periodic import FACES as _FACES, _cell_extent, _periodic_map, periodic_fac
 #: a cell's flux block: sparse, or unformed (3D vorticity form, ω kept in the solves)
 FluxBlock = Union[sp.csr_matrix, RotationOperator]
 
+
+def _sparse_or_unformed(A) -> FluxBlock:
+    """A flux block as CSR, or as it is where it is not formed (3D vorticity form)."""
+    return A if isinstance(A, RotationOperator) else sp.csr_matrix(A)
+
 __all__ = [
     "CELL_BOUNDARY_CONDITIONS",
     "CellProblem",
@@ -244,8 +249,8 @@ class CellProblem:
         ``"periodic"`` or ``"mixed"`` (see the module docstring).
     beta, penalty, viscous
         GK only, as in :class:`~femheat.assembly.system.HeatProblem`
-        (``viscous = "vorticity"``: 2D cells, and 3D cells at degree 0, whose Nédélec
-        vorticity stays an unknown of the augmented-Lagrangian solves).
+        (``viscous = "vorticity"`` in 2D and 3D; in 3D its Nédélec vorticity stays an
+        unknown of the augmented-Lagrangian solves).
     axes
         Directions to load (default all).
     """
@@ -353,17 +358,15 @@ class CellProblem:
         their Nitsche terms (interior penalty), or assembled with them (the vorticity
         form, whose rotation part depends on where ω is free; in 3D the unformed
         :class:`~femheat.assembly.vorticity.RotationOperator`)."""
-        if walls and self.problem.viscous == "vorticity":
-            A = assemble(dataclasses.replace(self.problem, walls=walls)).resistance
-            return A if isinstance(A, RotationOperator) else sp.csr_matrix(A)
-        A = self.system.resistance
-        if isinstance(A, RotationOperator) or not walls:
-            return A if isinstance(A, RotationOperator) else sp.csr_matrix(A)
+        if not walls:
+            return _sparse_or_unformed(self.system.resistance)
         problem = dataclasses.replace(self.problem, walls=walls)
+        if problem.viscous == "vorticity":
+            return _sparse_or_unformed(assemble(problem).resistance)
         _, _, flux_degree = get_model(self.model).problem_elements(problem)
         order = quadrature_order(problem.degree)
-        return (sp.csr_matrix(A) + gk_wall_terms(problem, self.system.flux_basis, order,
-                                                 flux_degree)).tocsr()
+        return (sp.csr_matrix(self.system.resistance)
+                + gk_wall_terms(problem, self.system.flux_basis, order, flux_degree)).tocsr()
 
     def _plus_face_load(self, axis: int) -> np.ndarray:
         """f = −⟨T_D, v·n⟩ with T_D = −L_axis on the plus face (unit gradient)."""

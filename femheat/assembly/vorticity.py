@@ -38,7 +38,8 @@ In 3D the rotation is the curl and ω a vector in Nédélec's first-kind space: 
 order with RT0 × P0 (degree 0; P1 → N0 → RT0 → P0 is exact), second order with RT of
 order 1 × P1 DG (degree 1; P2 → N1curl₂ → RT₁ → P1DG,
 :class:`~femheat.element.hcurl.ElementTetN1Curl2`):
-(ν⁻¹ω, τ) + ⟨(ℓ_s/ν)ω_t, τ_t⟩ = (q, ∇×τ) + ⟨n × g, τ⟩. The Nédélec mass cannot be lumped (the diagonal exact for constant
+(ν⁻¹ω, τ) + ⟨(ℓ_s/ν)ω_t, τ_t⟩ = (q, ∇×τ) + ⟨n × g, τ⟩. The Nédélec mass cannot be
+lumped (the diagonal exact for constant
 fields has zero or negative edge weights on ordinary meshes,
 ``benchmarks/bench_gk_vorticity_3d.py``), so M_ω stays consistent and ω an unknown of
 every solve: the system's flux block is a :class:`RotationOperator` (A₀ + Cᵀ M_ω⁻¹ C
@@ -122,8 +123,8 @@ follow the facets, O(h^½) in T at degree 1 on a circular Couette annulus, exact
 degree 0). On a curved wall ω = 0 is a different free-slip model from the penalty
 form's ∂q_t/∂n = 0 (they differ by the curvature term q_t/R; a disc's swirl mode has
 J₀(k) = 0 here, J₁'(k) = 0 there). The Landau–Khalatnikov terms run as with the
-penalty form, the gradient energy λ|∇q|² taken as its Hodge form λ(|rot q|² + |∇·q|²) (the same on flat
-impermeable walls); in 3D Newton's Jacobian solves keep ω (A₀ + θJ(q) augmented,
+penalty form, the gradient energy λ|∇q|² taken as its Hodge form
+λ(|rot q|² + |∇·q|²) (the same on flat impermeable walls); in 3D Newton's Jacobian solves keep ω (A₀ + θJ(q) augmented,
 LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow against solve_bvp to
 9e-4 (2D degree 0), 1e-5 (degree 1) and 3.7e-3 (3D, order 2), the discrete energy
 identity to round-off for a > 0 and a < 0, a 2D disc vortex with a no-slip rim

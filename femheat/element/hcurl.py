@@ -36,6 +36,8 @@ from skfem.element.element_hcurl import ElementHcurl
 from skfem.quadrature import get_quadrature
 from skfem.refdom import RefTet, RefTri
 
+from .hdiv import LastCallMemo
+
 __all__ = ["ElementTetN1Curl2"]
 
 
@@ -94,7 +96,7 @@ def _face_transform(perm: np.ndarray) -> np.ndarray:
     return np.stack([g1 - g0, g2 - g0], axis=-2)
 
 
-class ElementTetN1Curl2(ElementHcurl):
+class ElementTetN1Curl2(LastCallMemo, ElementHcurl):
     """Nédélec first kind, degree 2, on tetrahedra (20 DOFs: 2 per edge, 2 per face)."""
 
     edge_dofs = 2
@@ -109,10 +111,13 @@ class ElementTetN1Curl2(ElementHcurl):
     _coefficients = np.linalg.inv(_dof_matrix())
 
     def _reference_all(self, X):
-        """Values (20, 3, ...) and curls (20, 3, ...) of the local reference basis."""
-        vals, curls = _monomials(X)
-        C = self._coefficients.T  # basis j = Σ_m C[j, m] monomial m
-        return np.tensordot(C, vals, axes=1), np.tensordot(C, curls, axes=1)
+        """Values (20, 3, ...) and curls (20, 3, ...) of the local reference basis
+        (memoized per X while scikit-fem walks through the 20 DOFs)."""
+        def compute():
+            vals, curls = _monomials(X)
+            C = self._coefficients.T  # basis j = Σ_m C[j, m] monomial m
+            return np.tensordot(C, vals, axes=1), np.tensordot(C, curls, axes=1)
+        return self._last("reference", (X,), compute)
 
     def lbasis(self, X, i):
         vals, curls = self._reference_all(X)
@@ -142,6 +147,7 @@ class ElementTetN1Curl2(ElementHcurl):
         """Covariant Piola map of the global basis function i."""
         if not 0 <= i < 20:
             self._index_error()
+        cells = tind  # the caller's object (None or an array): the memo key
         if tind is None:
             tind = slice(None)
         idx, w = self._combination(mapping, i, tind)
@@ -152,8 +158,11 @@ class ElementTetN1Curl2(ElementHcurl):
         else:  # points per cell: (2, 3, nel, nq)
             phi = np.einsum("jceq,je->ceq", vals[idx], w)
             cphi = np.einsum("jceq,je->ceq", curls[idx], w)
-        DF = mapping.DF(X, tind)
-        invDF = mapping.invDF(X, tind)
-        detDF = mapping.detDF(X, tind)
-        return (DiscreteField(value=np.einsum("ijeq,ieq->jeq", invDF, phi),
-                              curl=np.einsum("ijeq,jeq->ieq", DF, cphi) / detDF),)
+        DF, invDF, detDF = self._last(
+            "jacobians", (mapping, X, cells),
+            lambda: (mapping.DF(X, tind), mapping.invDF(X, tind), mapping.detDF(X, tind)))
+        field = DiscreteField(value=np.einsum("ijeq,ieq->jeq", invDF, phi),
+                              curl=np.einsum("ijeq,jeq->ieq", DF, cphi) / detDF)
+        if i == 19:  # scikit-fem asks for the DOFs in order: the last one frees the memo
+            self._forget()
+        return (field,)

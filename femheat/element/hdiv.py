@@ -48,7 +48,7 @@ from skfem.quadrature import get_quadrature
 from skfem.refdom import RefTet, RefTri
 
 __all__ = ["ElementTriBDM1G", "ElementTriRT2G", "ElementTriBDM2G", "ElementTetBDM1",
-           "ElementTetRT2", "ElementTetBDM2", "HdivWithGradient"]
+           "ElementTetRT2", "ElementTetBDM2", "HdivWithGradient", "LastCallMemo"]
 
 
 def _scalars(X: np.ndarray, degree: int):
@@ -172,7 +172,32 @@ def _matmul_fields(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return out
 
 
-class HdivWithGradient(ElementHdiv):
+class LastCallMemo:
+    """A one-entry memo per name for elements whose global basis is asked for one
+    local DOF at a time (scikit-fem's ``gbasis(mapping, X, i, tind)``): the reference
+    arrays and the Jacobians are the same for every i."""
+
+    def _last(self, name: str, key: tuple, compute):
+        """A one-entry memo per ``name`` keyed by the *identity* of the objects in
+        ``key`` (kept referenced, so their ids cannot be reused): scikit-fem calls
+        :meth:`gbasis` once per local DOF with the same mapping, points and cells,
+        and the monomials and the Jacobians are the same for every DOF. The memo is
+        dropped after the last DOF (it holds arrays the size of the mesh)."""
+        memo = self.__dict__.setdefault("_memo", {})
+        hit = memo.get(name)
+        if hit is not None and len(hit[0]) == len(key) and all(
+                a is b for a, b in zip(hit[0], key)):
+            return hit[1]
+        value = compute()
+        memo[name] = (key, value)
+        return value
+
+    def _forget(self) -> None:
+        """Drop the memo (after the last DOF: it holds arrays the size of the mesh)."""
+        self.__dict__.pop("_memo", None)
+
+
+class HdivWithGradient(LastCallMemo, ElementHdiv):
     """An H(div) element whose global basis also carries its Piola-mapped gradient."""
 
     space: str = "bdm1"
@@ -195,21 +220,6 @@ class HdivWithGradient(ElementHdiv):
     @property
     def _n(self) -> int:
         return self._coefficients.shape[0]
-
-    def _last(self, name: str, key: tuple, compute):
-        """A one-entry memo per ``name`` keyed by the *identity* of the objects in
-        ``key`` (kept referenced, so their ids cannot be reused): scikit-fem calls
-        :meth:`gbasis` once per local DOF with the same mapping, points and cells,
-        and the monomials and the Jacobians are the same for every DOF. The memo is
-        dropped after the last DOF (it holds arrays the size of the mesh)."""
-        memo = self.__dict__.setdefault("_memo", {})
-        hit = memo.get(name)
-        if hit is not None and len(hit[0]) == len(key) and all(
-                a is b for a, b in zip(hit[0], key)):
-            return hit[1]
-        value = compute()
-        memo[name] = (key, value)
-        return value
 
     def _reference_all(self, X):
         """Reference values (n, d, ...), divergences (n, ...) and gradients (n, d, d, ...)
@@ -286,7 +296,7 @@ class HdivWithGradient(ElementHdiv):
         value = _matmul_fields(DF, np.multiply(phi, scale, order="C")[:, None])[:, 0]
         field = DiscreteField(value=value, div=dphi * scale, grad=grad)
         if i == self._n - 1:  # scikit-fem asks for the DOFs in order: the last one frees
-            self.__dict__.pop("_memo", None)  # the memo (Jacobians of every cell)
+            self._forget()
         return (field,)
 
 

@@ -33,7 +33,7 @@ corner values (the constant items are stored once).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -56,7 +56,8 @@ _COORDINATES: tuple[tuple[str, Callable, Callable], ...] = (
 
 
 class NotAffine(ValueError):
-    """The assembled items are not multi-affine in p or 1/p of every parameter."""
+    """The assembled items are not multi-affine in a natural coordinate of every
+    parameter (p, 1/p, p² or 1/p², chosen per item)."""
 
 
 class _Item:
@@ -139,8 +140,8 @@ class MultiAffine:
     Raises
     ------
     NotAffine
-        When a parameter is not affine in p or 1/p, or the cross terms are not
-        multi-affine (the message names the parameter or says so).
+        When an item is affine in none of p, 1/p, p², 1/p² of a parameter, or the
+        cross terms are not multi-affine (the message names the parameter or says so).
     """
 
     def __init__(self, build: Callable[[np.ndarray], Mapping[str, Any]], p0: ArrayLike,
@@ -185,20 +186,20 @@ class MultiAffine:
                             f"{', '.join(self.names)} jointly (relative error {err:.1e})")
         log.info("multi-affine operators in %s (%s): %d assemblies, %d of %d items vary",
                  ", ".join(self.names), ", ".join(
-                     "/".join(sorted({_COORDINATES[self._choice[k][j]][0] for k in varying}
-                                     or {"p"})) for j in range(m)),
+                     "/".join(sorted({_COORDINATES[c][0] for c in self._used(j)}) or "-")
+                     for j in range(m)),
                  self.assemblies, len(varying), len(self.items))
+
+    def _used(self, j: int) -> list[int]:
+        """The coordinates (indices into _COORDINATES) of parameter j, one per item
+        that depends on it."""
+        return [c[j] for k, c in self._choice.items() if self._depends(k, j)]
 
     @property
     def coordinates(self) -> list[tuple[str, Callable, Callable]]:
         """Per parameter, the coordinate g_j of the items that depend on it (the first
         such item's where items differ, :meth:`item_coordinates`)."""
-        out = []
-        for j in range(self.m):
-            used = [c[j] for k, c in self._choice.items() if not self.items[k].constant
-                    and self._depends(k, j)]
-            out.append(_COORDINATES[used[0] if used else 0])
-        return out
+        return [_COORDINATES[(self._used(j) or [0])[0]] for j in range(self.m)]
 
     def item_coordinates(self, key: str) -> list[str]:
         """The coordinate names (``"p"``, ``"1/p"``, ``"p^2"``, ``"1/p^2"``) of item
@@ -233,17 +234,12 @@ class MultiAffine:
         return np.prod(np.where(self.bits == 1, t, 1.0 - t), axis=1)
 
     def _weights(self, p: np.ndarray, key: str) -> np.ndarray:
+        """The corner weights W_c(t(p)) of item ``key``."""
         return self._weights_t(self._t(np.asarray(p, dtype=float), key)[0])
 
-    def weights(self, p: ArrayLike, key: Optional[str] = None) -> np.ndarray:
-        """The corner weights W_c(t(p)) of item ``key`` (default: the first item)."""
-        return self._weights(np.asarray(p, dtype=float), key or next(iter(self.items)))
-
-    def derivative_weights(self, p: ArrayLike, j: int, key: Optional[str] = None
-                           ) -> np.ndarray:
-        """∂W_c/∂p_j of item ``key`` (default: the first item)."""
-        p = np.asarray(p, dtype=float)
-        t, dt = self._t(p, key or next(iter(self.items)))
+    def _derivative_weights(self, p: np.ndarray, j: int, key: str) -> np.ndarray:
+        """∂W_c/∂p_j of item ``key``."""
+        t, dt = self._t(np.asarray(p, dtype=float), key)
         f = np.where(self.bits == 1, t, 1.0 - t)
         f[:, j] = np.where(self.bits[:, j] == 1, 1.0, -1.0)
         return np.prod(f, axis=1) * dt[j]
@@ -261,5 +257,5 @@ class MultiAffine:
                 out[k] = (sp.csr_matrix(it.shape, dtype=it.data.dtype) if it.sparse
                           else np.zeros_like(it.data[0]))
             else:
-                out[k] = it.combine(self.derivative_weights(p, j, k))
+                out[k] = it.combine(self._derivative_weights(p, j, k))
         return out

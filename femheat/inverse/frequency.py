@@ -34,11 +34,13 @@ already made for the forward solve:
     \partial_p |s| = \operatorname{Re}(\bar s\, \partial_p s)/|s| .
 
 **Operator reuse** (``reuse=True``, the default). The ω-independent pieces (R, M with
-Z = R + iωM, S = GᵀC⁻¹B, H = C⁻¹B, C⁻¹F, f, q_e, w) are multi-affine in p or 1/p of
-every material/interface number (:mod:`~femheat.inverse.affine`): they are assembled
+Z = R + iωM, S = GᵀC⁻¹B, H = C⁻¹B, C⁻¹F, f, q_e, w; C and M_ω where the 3D vorticity
+form keeps ω) are each multi-affine in p, 1/p, p² or 1/p² of every material/interface
+number (:mod:`~femheat.inverse.affine`): they are assembled
 at 2^m + m + 1 points once and interpolated exactly afterwards, and ∂_p K, ∂_p b,
 ∂_p c, ∂_p H are the exact derivatives of the interpolation (no assembly in the
-Jacobian). Where a parameter is not (a spot radius, a thickness), or with
+Jacobian). Where a parameter is not (a spot radius, a thickness, a model impedance
+Z(ω) of memory modes), or with
 ``reuse=False``, every evaluation re-parses and re-assembles the case and the operator
 derivatives are the central differences of the assembled pieces at p(1 ± δ),
 δ = 10⁻⁵ (two assemblies per parameter, no extra factorization; relative error δ² ≈
@@ -140,9 +142,14 @@ def _probe_functional(system: Any, probe: Probe, fdtr: Optional[Mapping] = None
                                 "temperature amplitude of a named boundary or material) or "
                                 "'fdtr' (the Gaussian probe of [frequency.fdtr])")
     regions = system.problem.regions
-    if name in regions.subdomains and name not in regions.boundaries:
+    if name in regions.boundaries:
+        return boundary_mean_functional(system, name)
+    if name in regions.subdomains:
         return region_mean_functional(system, name)
-    return boundary_mean_functional(system, name)
+    raise FemheatInputError(
+        f"fit.probe = {probe!r}: {name!r} is neither a boundary nor a material of the "
+        f"mesh; boundaries: {', '.join(sorted(regions.boundaries))}; materials: "
+        f"{', '.join(sorted(regions.subdomains))}")
 
 
 @dataclass
@@ -174,7 +181,8 @@ class FrequencyForward:
     reuse
         Interpolate the assembled operators between evaluations
         (:class:`~femheat.inverse.affine.MultiAffine`: 2^m + m + 1 assemblies once,
-        exact where the operators are multi-affine in p or 1/p of every parameter);
+        exact where the operators are multi-affine in p, 1/p, p² or 1/p² of every
+        parameter);
         where they are not, or with ``reuse=False``, every evaluation re-parses and
         re-assembles the case (and the tangent model two more per parameter).
     """
