@@ -37,12 +37,24 @@ peak resident memory (``ru_maxrss``) is that run's alone:
 * "direct": femheat's eliminated operator factorized with CHOLMOD and with
   SuperLU alternately (``factorize(..., backend=...)``), best of
   ``--repeats``; three solves each (best kept), and the largest relative
-  difference of the two solutions.
+  difference of the two solutions;
+* "fenicsx", where an interpreter with dolfinx is found (``FEMHEAT_FENICSX_PYTHON``,
+  else ``python3`` / ``/usr/bin/python3`` if it imports dolfinx; Debian 12:
+  ``apt-get install python3-dolfinx``): the same problem in FEniCSx 0.5 with MUMPS
+  (``benchmarks/fenicsx_mcv.py``: natural mixed form, one LU reused by every step),
+  after a tiny run that fills its form-compiler cache. The report gives femheat /
+  FEniCSx per step, for assembly + factorization + steps, for the whole process (wall,
+  interpreter start and imports included) and for the peak memory, and the two final
+  energies' relative difference (same mesh, same discretization: solver precision).
+
+``--dim 3``: the same problem on the unit cube (n^3 cubes, 6 tetrahedra each, RT0 x P0,
+insulated walls y, z = 0, 1).
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_mcv_assembly.py                 # n = 125, 250
     .venv/bin/python benchmarks/bench_mcv_assembly.py --full          # n = 125, 250, 500
+    .venv/bin/python benchmarks/bench_mcv_assembly.py --dim 3 --sizes 16 24 32
     .venv/bin/python benchmarks/bench_mcv_assembly.py --sizes 100 --steps 10 --markdown
 """
 
@@ -56,6 +68,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 # time every factorization from scratch (the best-of-N repeats would otherwise be
@@ -88,11 +101,23 @@ def clock(fn):
     return time.perf_counter() - t, out
 
 
+#: 2 (the unit square) or 3 (the unit cube, ``--dim 3``; walls y, z = 0, 1)
+DIM = 2
+
+
 def square(n: int):
+    """The n x n tensor triangulation of the unit square (n^3 cube split into 6 n^3
+    tetrahedra where DIM = 3)."""
     import skfem
 
     x = np.linspace(0.0, 1.0, n + 1)
-    return skfem.MeshTri.init_tensor(x, x)
+    return skfem.MeshTri.init_tensor(x, x) if DIM == 2 else skfem.MeshTet.init_tensor(x, x, x)
+
+
+def on_walls(p):
+    """y = 0, 1 (and z = 0, 1 in 3D): the insulated walls."""
+    return np.any([np.isclose(p[k], 0.0) | np.isclose(p[k], 1.0)
+                   for k in range(1, p.shape[0])], axis=0)
 
 
 # ------------------------------------------------------------ plain scikit-fem
@@ -119,8 +144,9 @@ def plain_assemble(mesh, intorder: int | None = ORDER):
         return -w.T * dot(v, w.n)
 
     kw = {} if intorder is None else {"intorder": intorder}
-    qb = skfem.Basis(mesh, skfem.ElementTriRT0(), **kw)
-    tb = qb.with_element(skfem.ElementTriP0())
+    tri = mesh.dim() == 2
+    qb = skfem.Basis(mesh, skfem.ElementTriRT0() if tri else skfem.ElementTetRT0(), **kw)
+    tb = qb.with_element(skfem.ElementTriP0() if tri else skfem.ElementTetP0())
     Q = flux_mass.assemble(qb)
     A = Q / KAPPA
     M = (TAU / KAPPA) * Q
@@ -133,8 +159,7 @@ def plain_assemble(mesh, intorder: int | None = ORDER):
     T_b = np.zeros((left.size + right.size, fb.X.shape[-1]))
     T_b[: left.size] = 1.0
     f = temperature_load.assemble(fb, T=T_b)
-    walls = mesh.facets_satisfying(lambda p: np.isclose(p[1], 0.0) | np.isclose(p[1], 1.0),
-                                   boundaries_only=True)
+    walls = mesh.facets_satisfying(on_walls, boundaries_only=True)
     ess = np.unique(qb.get_dofs(walls).all())
     return qb, tb, A, M, B, C, f, ess
 
@@ -190,7 +215,7 @@ def femheat_problem(mesh):
     rm = fh.RegionMesh.from_skfem(mesh, boundaries={
         "left": lambda p: np.isclose(p[0], 0.0),
         "right": lambda p: np.isclose(p[0], 1.0),
-        "walls": lambda p: np.isclose(p[1], 0.0) | np.isclose(p[1], 1.0),
+        "walls": on_walls,
     })
     return fh.HeatProblem(
         rm, materials={"domain": fh.Material(KAPPA, CAPACITY, TAU)},
@@ -313,6 +338,23 @@ def direct_ratio(n: int, repeats: int) -> dict:
 
 
 # ---------------------------------------------------------------------- driver
+def fenicsx_python() -> str | None:
+    """An interpreter that imports dolfinx, or None."""
+    candidates = [os.environ.get("FEMHEAT_FENICSX_PYTHON"), "python3", "/usr/bin/python3"]
+    for exe in filter(None, candidates):
+        try:
+            ok = subprocess.run([exe, "-c", "import dolfinx"], capture_output=True,
+                                timeout=120).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        if ok:
+            return exe
+    return None
+
+
+FENICSX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fenicsx_mcv.py")
+
+
 def worker(kind: str, n: int, steps: int, repeats: int) -> dict:
     if kind in ("femheat", "femheat-superlu"):
         return femheat_run(n, steps)
@@ -328,7 +370,14 @@ def spawn(kind: str, n: int, args) -> dict | None:
     if kind == "femheat-superlu":
         env["FEMHEAT_DIRECT_SOLVER"] = "superlu"
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, str(n),
-           "--steps", str(args.steps), "--repeats", str(args.repeats)]
+           "--steps", str(args.steps), "--repeats", str(args.repeats), "--dim", str(DIM)]
+    if kind.startswith("fenicsx"):  # the same cells, through a file
+        mesh = square(n)
+        path = os.path.join(tempfile.gettempdir(), f"femheat-bench-mesh-{os.getpid()}.npz")
+        np.savez(path, p=mesh.p, t=mesh.t)
+        cmd = [args.fenicsx, FENICSX, str(n), str(args.steps), "--mesh", path]
+        if kind == "fenicsx-ldlt":
+            cmd.append("--symmetric")
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -376,6 +425,29 @@ def report(results, steps, markdown):
                      ratio("peak_rss_gb"), fmt(diff, "{:.1e}")])
     print(f"\nfemheat vs the plain scikit-fem script (separate processes; {steps} steps)\n")
     print(table(head, rows, markdown))
+    femheat = {r["n"]: r for r in runs if r["variant"] == "femheat"}
+    pairs = [(femheat[r["n"]], r) for r in runs
+             if r["variant"].startswith("fenicsx") and r["n"] in femheat]
+    if pairs:
+        print("\nfemheat against FEniCSx (separate processes; ratios femheat / FEniCSx, "
+              "below 1 = femheat faster or smaller)\n")
+        rows = []
+        for f, x in pairs:
+            work = [r["assembly_s"] + r["factorization_s"] + r["steps_total_s"] for r in (f, x)]
+            rows.append([str(f["n"]), x["solver"], f"{f['unknowns']:,}", f"{x['unknowns']:,}",
+                         f"{f['assembly_s'] / x['assembly_s']:.2f}",
+                         f"{f['factorization_s'] / x['factorization_s']:.2f}",
+                         f"{f['step_best_s'] / x['step_best_s']:.3f}",
+                         f"{f['step_median_s'] / x['step_median_s']:.3f}",
+                         f"{work[0]:.3g} / {work[1]:.3g} = {work[0] / work[1]:.3f}",
+                         f"{f['wall_s']:.3g} / {x['wall_s']:.3g} = {f['wall_s'] / x['wall_s']:.3f}",
+                         f"{f['peak_rss_gb']:.2f} / {x['peak_rss_gb']:.2f} = "
+                         f"{f['peak_rss_gb'] / x['peak_rss_gb']:.2f}",
+                         f"{abs(f['energy'] - x['energy']) / abs(x['energy']):.1e}"])
+        print(table(["n", "FEniCSx solver", "femheat unk.", "FEniCSx unk.", "assembly",
+                     "factorization",
+                     "step (best)", "step (median)", "asm. + fact. + steps s",
+                     "process wall s", "peak RSS GB", "energy rel. diff"], rows, markdown))
     inter = [r for r in results if r["variant"] == "interleaved"]
     if inter:
         print("\nfemheat and the plain script alternated in one process (best of the repeats; "
@@ -425,12 +497,17 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3,
                     help="alternations for the interleaved and direct-solver ratios (default 3)")
     ap.add_argument("--skip", nargs="*", default=[],
-                    choices=["femheat", "femheat-superlu", "plain", "interleaved", "direct"],
+                    choices=["femheat", "femheat-superlu", "plain", "interleaved", "direct",
+                             "fenicsx", "fenicsx-ldlt"],
                     help="runs to leave out")
+    ap.add_argument("--dim", type=int, default=2, choices=(2, 3),
+                    help="2: the unit square (default); 3: the unit cube, n^3 x 6 tetrahedra")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    global DIM
+    DIM = args.dim
     args.steps = max(3, args.steps)
     args.repeats = max(1, args.repeats)
     if args.worker:
@@ -446,12 +523,27 @@ def main(argv=None) -> int:
 
     info = (f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, "
             f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-fem {skfem.__version__}, "
-            f"direct solver {steady.direct_solver()}, dt = {DT:g} s, theta = 1, "
+            f"direct solver {steady.direct_solver()}, dim {DIM}, dt = {DT:g} s, theta = 1, "
             f"steps = {args.steps}, repeats = {args.repeats}")
     print(info, flush=True)
     results = []
-    kinds = [k for k in ("interleaved", "femheat", "femheat-superlu", "plain", "direct")
-             if k not in args.skip]
+    kinds = [k for k in ("interleaved", "femheat", "femheat-superlu", "plain", "direct",
+                         "fenicsx", "fenicsx-ldlt") if k not in args.skip]
+    wanted = [k for k in kinds if k.startswith("fenicsx")]
+    args.fenicsx = fenicsx_python() if wanted else None
+    if wanted and args.fenicsx is None:
+        print("FEniCSx: no interpreter imports dolfinx (set FEMHEAT_FENICSX_PYTHON); "
+              "skipped", flush=True)
+        kinds = [k for k in kinds if k not in wanted]
+    elif args.fenicsx:  # fill the form compiler's cache: the timed runs compile nothing
+        tiny = os.path.join(tempfile.gettempdir(), f"femheat-bench-tiny-{os.getpid()}.npz")
+        mesh = square(2)
+        np.savez(tiny, p=mesh.p, t=mesh.t)
+        for extra in ([], ["--symmetric"]):
+            subprocess.run([args.fenicsx, FENICSX, "2", "2", "--mesh", tiny, *extra],
+                           capture_output=True)
+        info += f", FEniCSx via {args.fenicsx}"
+        print(f"FEniCSx via {args.fenicsx}", flush=True)
     for n in sizes:
         for kind in kinds:
             r = spawn(kind, n, args)

@@ -465,6 +465,33 @@ def extract_mcv_assembly(raw: dict) -> dict:
                          f["factorization_s"], p["factorization_s"], 1e3 * f["step_best_s"],
                          1e3 * p["step_best_s"], f["peak_rss_gb"], p["peak_rss_gb"], mem,
                          abs(f["energy"] / p["energy"] - 1)])
+    tables = []
+    fenicsx = []  # FEniCSx 0.5 + MUMPS where an interpreter with dolfinx was found
+    for n, v in sorted(by.items()):
+        f = v.get("femheat")
+        for variant, label in (("fenicsx", "LU"), ("fenicsx (LDLT)", "LDLT")):
+            x = v.get(variant)
+            if not (f and x):
+                continue
+            work = [r["assembly_s"] + r["factorization_s"] + r["steps_total_s"] for r in (f, x)]
+            step, mem = f["step_best_s"] / x["step_best_s"], f["peak_rss_gb"] / x["peak_rss_gb"]
+            if n >= 2 * MIN_CHECKED_N:  # n = 125: millisecond steps, 0.15 GB processes
+                ratios[f"step femheat/FEniCSx MUMPS {label}, n={n}"] = step
+                ratios[f"assembly+factorization+steps femheat/FEniCSx MUMPS {label}, "
+                       f"n={n}"] = work[0] / work[1]
+                ratios[f"peak memory femheat/FEniCSx MUMPS {label}, n={n}"] = mem
+            fenicsx.append([n, label, f["unknowns"], x["assembly_s"], x["factorization_s"],
+                            1e3 * x["step_best_s"], x["peak_rss_gb"], step, work[0] / work[1],
+                            f["wall_s"] / x["wall_s"], mem,
+                            abs(f["energy"] / x["energy"] - 1)])
+    if fenicsx:
+        tables.append(_table(
+            "femheat against FEniCSx 0.5 + MUMPS (benchmarks/fenicsx_mcv.py, natural mixed "
+            "form; separate processes)",
+            ["n", "MUMPS", "unknowns", "FEniCSx asm s", "FEniCSx fact. s", "FEniCSx step ms",
+             "FEniCSx GB", "step femheat/FEniCSx", "asm+fact+steps femheat/FEniCSx",
+             "process wall femheat/FEniCSx", "memory femheat/FEniCSx", "energy rel. diff"],
+            fenicsx))
     return {"ratios": ratios, "tables": [
         _table("femheat and the plain scikit-fem script alternated in one process (best of the "
                "repeats)",
@@ -474,7 +501,7 @@ def extract_mcv_assembly(raw: dict) -> dict:
         _table("Separate processes (peak memory of each run alone)",
                ["n", "unknowns", "solver", "femheat asm s", "plain asm s", "femheat fact. s",
                 "plain fact. s", "femheat step ms", "plain step ms", "femheat GB", "plain GB",
-                "memory femheat/plain", "energy rel. diff"], rows)]}
+                "memory femheat/plain", "energy rel. diff"], rows)] + tables}
 
 
 def extract_memory_modes(raw: dict) -> dict:

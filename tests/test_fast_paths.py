@@ -185,3 +185,55 @@ def test_without_scikit_sparse_superlu_is_used(monkeypatch):
     assert factorize(sp.diags([2.0, 4.0]).tocsc(), True).backend == "superlu"
     with pytest.raises(FemheatInputError, match="scikit-sparse is not installed"):
         direct_solver("cholmod")
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_lowest_order_elements_store_cell_constants_once(dim):
+    """femheat's RT0 and P0 give scikit-fem's basis values, divergences and gradients
+    bit for bit, on cell and facet bases, while the RT0 divergence and the P0 gradient
+    are views of one value per cell (stride 0 along the points)."""
+    from femheat.element import lowest
+
+    if dim == 2:
+        mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 6), np.linspace(0, 1, 4))
+        pairs = [(lowest.ElementTriRT0(), skfem.ElementTriRT1()),
+                 (lowest.ElementTriP0(), skfem.ElementTriP0())]
+    else:
+        mesh = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 3),) * 3)
+        pairs = [(lowest.ElementTetRT0(), skfem.ElementTetRT1()),
+                 (lowest.ElementTetP0(), skfem.ElementTetP0())]
+    mesh = mesh.with_boundaries({"left": lambda x: x[0] < 1e-9})
+    for lean, plain in pairs:
+        for make in (lambda e: skfem.Basis(mesh, e, intorder=4),
+                     lambda e: skfem.FacetBasis(mesh, e, facets="left", intorder=4)):
+            a, b = make(lean), make(plain)
+            for fa, fb in zip(a.basis, b.basis):
+                (fa,), (fb,) = fa, fb
+                assert np.array_equal(np.asarray(fa), np.asarray(fb))
+                for key in ("div", "grad"):
+                    va, vb = getattr(fa, key), getattr(fb, key)
+                    if vb is None:
+                        assert va is None
+                        continue
+                    assert va.shape == vb.shape and np.array_equal(va, vb), key
+                    assert va.strides[-1] == 0, f"{type(lean).__name__}.{key} is stored per point"
+
+
+def test_assembled_system_drops_the_quadrature_point_caches():
+    """After fh.assemble the bases hold no cached coordinates or cell sizes (scikit-fem
+    fills them in every form assembly); asked again, they are recomputed identically."""
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "left": lambda x: x[0] < 1e-9, "rest": lambda x: x[0] > 1e-9})
+    problem = fh.HeatProblem(regions, {"domain": fh.Material(1.0, 1.0, 0.1)},
+                             {"left": fh.Temperature(1.0), "rest": fh.Insulated()},
+                             source=lambda x, t: x[0] * (1 + t))
+    system = fh.assemble(problem)
+    for basis in (system.flux_basis, system.temperature_basis):
+        assert basis._global_coordinates is None and basis._mesh_parameters is None
+    fresh = skfem.Basis(mesh, type(system.flux_basis.elem)(), intorder=4)
+    assert np.array_equal(system.flux_basis.global_coordinates().value,
+                          fresh.global_coordinates().value)
+    # the time-dependent source still reads its points
+    f1, f2 = system.heat_load(0.0), system.heat_load(1.0)
+    assert np.allclose(f2, 2 * f1) and np.abs(f1).max() > 0

@@ -307,10 +307,22 @@ def assemble(problem: HeatProblem) -> MixedSystem:
         A = A0 + mass.formed(Cr, Cr) if mass.lumped else RotationOperator(A0, Cr, mass)
     else:
         A = A.tocsr()
+    release_quadrature_caches(qb, tb)
     return MixedSystem(problem, qb, tb, fields, A, M.tocsr(), B.tocsr(), C.tocsr(),
                        essential_dofs, fields.symmetric and W is None, flux_load, heat_load,
                        essential_values, wall_coupling=W, model=model, rotation=rotation,
                        resistance_base=A0)
+
+
+def release_quadrature_caches(*bases: skfem.AbstractBasis) -> None:
+    """Drop scikit-fem's per-basis caches of the quadrature points' coordinates and
+    cell sizes (``global_coordinates()``, ``mesh_parameters()``), which every form
+    assembly fills (its ``w.x``, ``w.h``) and nothing after assembly needs: 48 + 24 MB
+    per basis at 500 000 triangles, 11 % of an MCV run's peak memory at 1.25 M
+    unknowns. They are recomputed (and cached again) on the next call."""
+    for basis in bases:
+        basis._global_coordinates = None
+        basis._mesh_parameters = None
 
 
 def _flux_masses(qb: skfem.CellBasis, fields: CoefficientFields, inertia: bool,

@@ -14,6 +14,8 @@ degree  cell       flux q              temperature T      L² error of T and q
 
 ``ElementTetRT2`` (RT of order 1 on tetrahedra) is femheat's own
 (:mod:`femheat.element.hdiv`): scikit-fem 12 has no higher-order H(div) tetrahedron.
+At degree 0 the elements are scikit-fem's, subclassed in :mod:`femheat.element.lowest`
+to store the cell-constant RT0 divergence and P0 gradient once per cell.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import skfem
 
 from .hdiv import (ElementTetBDM1, ElementTetBDM2, ElementTetRT2, ElementTriBDM1G,
                    ElementTriBDM2G)
+from .lowest import ElementTetP0, ElementTetRT0, ElementTriP0, ElementTriRT0
 from ..errors import FemheatInputError
 
 __all__ = ["mixed_elements", "gk_elements", "quadrature_order"]
@@ -30,10 +33,10 @@ __all__ = ["mixed_elements", "gk_elements", "quadrature_order"]
 def mixed_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element]:
     """The (flux, temperature) element pair for ``mesh`` and polynomial ``degree``."""
     if isinstance(mesh, skfem.MeshTri1):
-        pairs = {0: (skfem.ElementTriRT1, skfem.ElementTriP0),
+        pairs = {0: (ElementTriRT0, ElementTriP0),
                  1: (skfem.ElementTriRT2, skfem.ElementTriP1DG)}
     elif isinstance(mesh, skfem.MeshTet1):
-        pairs = {0: (skfem.ElementTetRT1, skfem.ElementTetP0),
+        pairs = {0: (ElementTetRT0, ElementTetP0),
                  1: (ElementTetRT2, lambda: skfem.ElementDG(skfem.ElementTetP1()))}
     else:
         raise FemheatInputError(
@@ -66,10 +69,10 @@ def gk_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Ele
     :mod:`femheat.assembly.gk`.)
     """
     if isinstance(mesh, skfem.MeshTri1):
-        pairs = {0: (ElementTriBDM1G, skfem.ElementTriP0, 1),
+        pairs = {0: (ElementTriBDM1G, ElementTriP0, 1),
                  1: (ElementTriBDM2G, skfem.ElementTriP1DG, 2)}
     elif isinstance(mesh, skfem.MeshTet1):
-        pairs = {0: (ElementTetBDM1, skfem.ElementTetP0, 1),
+        pairs = {0: (ElementTetBDM1, ElementTetP0, 1),
                  1: (ElementTetBDM2, lambda: skfem.ElementDG(skfem.ElementTetP1()), 2)}
     else:
         raise FemheatInputError(
