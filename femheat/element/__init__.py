@@ -1,6 +1,7 @@
 """Element layer: femheat's own H(div) elements (:mod:`.hdiv`), the second-order
-Nédélec tetrahedron (:mod:`.hcurl`) and the choice of the flux/temperature pair per
-model and degree (:mod:`.spaces`)."""
+Nédélec tetrahedron (:mod:`.hcurl`), scikit-fem's RT0 and P0 storing their
+cell-constant divergence / gradient once per cell (:mod:`.lowest`) and the choice of
+the flux/temperature pair per model and degree (:mod:`.spaces`)."""
 
 from .hcurl import ElementTetN1Curl2
 from .hdiv import (ElementTetBDM1, ElementTetBDM2, ElementTetRT2, ElementTriBDM1G,
