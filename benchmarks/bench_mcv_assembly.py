@@ -41,8 +41,9 @@ peak resident memory (``ru_maxrss``) is that run's alone:
 * "fenicsx", where an interpreter with dolfinx is found (``FEMHEAT_FENICSX_PYTHON``,
   else ``python3`` / ``/usr/bin/python3`` if it imports dolfinx; Debian 12:
   ``apt-get install python3-dolfinx``): the same problem in FEniCSx 0.5 with MUMPS
-  (``benchmarks/fenicsx_mcv.py``: natural mixed form, one LU reused by every step),
-  after a tiny run that fills its form-compiler cache. The report gives femheat /
+  (``benchmarks/fenicsx_mcv.py``: natural mixed form, one LU reused by every step;
+  "fenicsx-ldlt": the symmetric indefinite form with MUMPS's LDLᵀ, its leanest), after
+  a tiny run that fills its form-compiler cache. The report gives femheat /
   FEniCSx per step, for assembly + factorization + steps, for the whole process (wall,
   interpreter start and imports included) and for the peak memory, and the two final
   energies' relative difference (same mesh, same discretization: solver precision).
@@ -379,7 +380,11 @@ def spawn(kind: str, n: int, args) -> dict | None:
         if kind == "fenicsx-ldlt":
             cmd.append("--symmetric")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    finally:
+        if kind.startswith("fenicsx"):
+            os.remove(path)
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not line:
         print(f"n = {n}, {kind}: worker failed (exit {proc.returncode})\n{proc.stderr[-3000:]}",
@@ -542,6 +547,7 @@ def main(argv=None) -> int:
         for extra in ([], ["--symmetric"]):
             subprocess.run([args.fenicsx, FENICSX, "2", "2", "--mesh", tiny, *extra],
                            capture_output=True)
+        os.remove(tiny)
         info += f", FEniCSx via {args.fenicsx}"
         print(f"FEniCSx via {args.fenicsx}", flush=True)
     for n in sizes:
