@@ -88,14 +88,6 @@ from ..solve.steady import AugmentedLagrangian, State, dg_mass_inverse
 from ..element.spaces import quadrature_order
 from .periodic import FACES as _FACES, _cell_extent, _periodic_map, periodic_facet_pairs
 
-#: a cell's flux block: sparse, or unformed (3D vorticity form, ω kept in the solves)
-FluxBlock = Union[sp.csr_matrix, RotationOperator]
-
-
-def _sparse_or_unformed(A) -> FluxBlock:
-    """A flux block as CSR, or as it is where it is not formed (3D vorticity form)."""
-    return A if isinstance(A, RotationOperator) else sp.csr_matrix(A)
-
 __all__ = [
     "CELL_BOUNDARY_CONDITIONS",
     "CellProblem",
@@ -106,6 +98,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: a cell's flux block: sparse, or unformed (3D vorticity form, ω kept in the solves)
+FluxBlock = Union[sp.csr_matrix, RotationOperator]
+
+
+def _sparse_or_unformed(A) -> FluxBlock:
+    """A flux block as CSR, or as it is where it is not formed (3D vorticity form)."""
+    return A if isinstance(A, RotationOperator) else sp.csr_matrix(A)
+
 
 #: Boundary conditions of the cell problem (see the module docstring).
 CELL_BOUNDARY_CONDITIONS = ("periodic", "mixed")

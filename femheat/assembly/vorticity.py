@@ -124,8 +124,8 @@ degree 0). On a curved wall ω = 0 is a different free-slip model from the penal
 form's ∂q_t/∂n = 0 (they differ by the curvature term q_t/R; a disc's swirl mode has
 J₀(k) = 0 here, J₁'(k) = 0 there). The Landau–Khalatnikov terms run as with the
 penalty form, the gradient energy λ|∇q|² taken as its Hodge form
-λ(|rot q|² + |∇·q|²) (the same on flat impermeable walls); in 3D Newton's Jacobian solves keep ω (A₀ + θJ(q) augmented,
-LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow against solve_bvp to
+λ(|rot q|² + |∇·q|²) (the same on flat impermeable walls); in 3D Newton's Jacobian
+solves keep ω (A₀ + θJ(q) augmented, LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow against solve_bvp to
 9e-4 (2D degree 0), 1e-5 (degree 1) and 3.7e-3 (3D, order 2), the discrete energy
 identity to round-off for a > 0 and a < 0, a 2D disc vortex with a no-slip rim
 relaxing to its radial profile at O(h^(k+1)) (``tests/test_landau*.py``,

@@ -96,7 +96,7 @@ def gk_problem_elements(problem: HeatProblem) -> tuple[skfem.Element, skfem.Elem
         # RT_k × P_k: the curl of the Nédélec vorticity space is RT_k's divergence-free part
         q, t = mixed_elements(mesh, problem.degree)
         return q, t, problem.degree + 1
-    return gk_elements(problem.regions.mesh, problem.degree)
+    return gk_elements(mesh, problem.degree)
 
 
 def gk_flux_operators(problem: HeatProblem, flux_basis: skfem.CellBasis,
