@@ -413,7 +413,8 @@ def _problem(**kw):
     (dict(material=fh.Material([[1.0, 0.0], [0.0, 2.0]], 1.0, 0.1, nonlocal_length=0.1)),
      r"materials\.domain\.conductivity: .*isotropic"),
     (dict(model="mcv"), r"model 'mcv' has none"),
-    (dict(coordinates="axisymmetric"), r"viscous = 'vorticity' is Cartesian only"),
+    (dict(coordinates="axisymmetric", degree=1),
+     r"viscous = 'vorticity' in \(r, z\) .* lowest order only .* degree = 1"),
     (dict(walls={"walls": fh.FreeSlip(normal=lambda x: x / np.linalg.norm(x, axis=0))}),
      r"walls\.walls: a smooth wall normal"),
 ])

@@ -44,7 +44,10 @@ def _cube(n: int, **boundaries):
 
 
 def _formed(system) -> np.ndarray:
-    """A = A₀ + Cᵀ M_ω⁻¹ C as a dense matrix (small meshes only)."""
+    """A = A₀ + Cᵀ M_ω⁻¹ C as a dense matrix (small meshes only; the penalty form's
+    A as it is)."""
+    if system.rotation is None:
+        return system.resistance.toarray()
     C, mass = system.rotation
     A0 = system.resistance_base.toarray()
     return A0 + C.T.toarray() @ np.linalg.solve(mass.matrix.toarray(), C.toarray())

@@ -113,8 +113,9 @@ energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν
 boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
 materials, or with l(r)) the two closures differ by terms in ∇ν: here the
 interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
-cell mean in M_ω. Cartesian triangles and tetrahedra, degree 0 and 1,
-isotropic κ only. Curved walls need no smooth normal: the wall conditions act on ω,
+cell mean in M_ω. Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z)
+triangles at degree 0 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by
+the stream function rω), isotropic κ only. Curved walls need no smooth normal: the wall conditions act on ω,
 and free-slip and slip-length walls meshed by flat facets converge at O(h²) (a wire,
 a disc's swirl mode, ``tests/test_gk_vorticity_curved.py``; the penalty form locks
 there without the true normal), so ``normal=`` is refused as not needed (and for a
@@ -144,6 +145,7 @@ from skfem import BilinearForm, LinearForm
 from skfem.helpers import dot
 
 from . import forms
+from . import vorticity_axisymmetric as rz
 from ..errors import FemheatInputError, SolverError
 from ..mesh.regions import RegionMesh
 from ..element.hcurl import ElementTetN1Curl2
@@ -176,10 +178,11 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
             f"{_WHERE} is available on triangle and tetrahedral meshes only (got "
             f"{type(mesh).__name__}); use viscous = 'penalty'"))
 
-    if getattr(problem, "coordinates", "cartesian") != "cartesian":
+    if getattr(problem, "coordinates", "cartesian") != "cartesian" and problem.degree != 0:
         out.append(FemheatInputError(
-            f"{_WHERE} is Cartesian only; use viscous = 'penalty' with "
-            "mesh.coordinates = 'axisymmetric'"))
+            f"{_WHERE} in (r, z) (mesh.coordinates = 'axisymmetric') is lowest order "
+            f"only (RT0 x P0), got degree = {problem.degree}; use degree = 0, or "
+            "viscous = 'penalty' at degree 1"))
     if problem.penalty != 1.0:
         out.append(FemheatInputError(
             f"model.penalty = {problem.penalty} has no effect with {_WHERE} (no penalty); "
@@ -396,7 +399,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     nu_int = (nu * qb.dx).sum(axis=1)  # ∫_K ν
     nu_cell, ell_cell = nu_int / area, (ell * qb.dx).sum(axis=1) / area
     degree, dim = problem.degree, mesh.dim()
-    if degree == 0 and dim == 2:
+    axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
+    if axisymmetric:  # on the cell divergences of B (:mod:`.vorticity_axisymmetric`)
+        G = rz.grad_div(qb, (1 + problem.beta) * nu)
+    elif degree == 0 and dim == 2:
         dofs = qb.element_dofs
         means, divs = _rt0_cell_data(qb)
         # cell divergences D (n_cells × n_q): the grad-div part is Dᵀ diag((1+β)∫_K ν) D
@@ -418,10 +424,14 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     if dim == 3:
         consistent = forms.edge_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
         mass = consistent.diagonal()
+    elif axisymmetric:  # the stream function ψ = rω, zero on the axis
+        mass = rz.stream_mass(mesh, inv_nu)
     else:
         mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
     fixed = np.zeros(wb.N, dtype=bool)
     fixed[np.unique(wb.element_dofs[:, ~viscous])] = True
+    if axisymmetric:
+        fixed |= rz.axis_vertices(mesh)
 
     # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
     # (3D: its tangential components, the edge DOFs there)
@@ -451,11 +461,16 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             wall_mass = _tangential_edge_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
             consistent = consistent + wall_mass
             mass += wall_mass.diagonal()
+        elif axisymmetric:
+            mass += rz.stream_wall_mass(mesh, facets, coef)
         else:
             mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
 
     active = ~fixed & (mass > 0)
-    if degree == 0 and dim == 2:
+    if axisymmetric:
+        C = rz.stream_coupling(qb, _p1_gradients(mesh),
+                               np.where(active, np.cumsum(active) - 1, -1), int(active.sum()))
+    elif degree == 0 and dim == 2:
         grads = _p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
         local = grads[1][:, None] * means[0][None] - grads[0][:, None] * means[1][None]
         index = np.cumsum(active) - 1  # vertex -> row of the active vertices
@@ -475,7 +490,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         # fill than AMD at the same factorization time (n = 100); degree 0: AMD is 2x
         # faster to compute at the same fill
         omega_mass = VorticityMass(mass[active], "amd" if degree == 0 else "nesdis")
-    load = _tangential_load(problem, wb, order, C, omega_mass, np.nonzero(active)[0])
+    load = _tangential_load(problem, wb, order, C, omega_mass, np.nonzero(active)[0],
+                            2 * np.pi if axisymmetric else 1.0)
     return G, load, (C, omega_mass)
 
 
@@ -496,9 +512,10 @@ def _tangential_edge_mass(omega, tau, w):
                        - dot(omega.value, w.n) * dot(tau.value, w.n))
 
 
-def _tangential_load(problem, wb, order, C, omega_mass, active):
+def _tangential_load(problem, wb, order, C, omega_mass, active, scale=1.0):
     """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩ (2D),
-    ⟨n × g, τ_i⟩ (3D)."""
+    ⟨n × g, τ_i⟩ (3D), times ``scale`` (2π in (r, z), where φ_i is the stream
+    function's basis)."""
     walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
     if not walls:
         return None
@@ -523,7 +540,7 @@ def _tangential_load(problem, wb, order, C, omega_mass, active):
                 G += _wall_data_3d.assemble(fb, ng=np.cross(n, g, axis=0))
             else:
                 G += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
-        out = -(C.T @ omega_mass.inverse_times(G[active]))
+        out = -(C.T @ omega_mass.inverse_times(scale * G[active]))
         cache["f"] = out
         return out
 
