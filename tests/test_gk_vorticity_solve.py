@@ -5,6 +5,8 @@ of boundary data the form takes, on CHOLMOD's LDLᵀ and on SuperLU."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -43,6 +45,17 @@ def _bilayer_system(degree: int = 0):
     return fh.assemble(problem)
 
 
+def _formed(system):
+    """The system with A = A₀ + Cᵀ M_ω⁻¹ C formed densely (small meshes only): the
+    reference where M_ω is consistent (degree 1 with walls that leave ω free) and has
+    no sparse formed operator."""
+    C, mass = system.rotation
+    dense = system.resistance_base.toarray() + C.T.toarray() @ np.linalg.solve(
+        mass.matrix.toarray(), C.toarray())
+    return dataclasses.replace(system, resistance=sp.csr_matrix(dense), rotation=None,
+                               resistance_base=None, _cache={})
+
+
 def _march(system, theta: float, steps: int = 12):
     scheme = fh.ThetaScheme(system, 2e-3, theta, steps=steps)
     state = fh.initial_state(system, temperature=lambda x: 0.5 * np.cos(x[0]))
@@ -60,8 +73,13 @@ def test_augmented_steps_equal_the_formed_operators(monkeypatch, theta, backend,
     monkeypatch.setenv("FEMHEAT_DIRECT_SOLVER", backend)
     system = _bilayer_system(degree)
     assert system.rotation is not None and system.essential_dofs.size > 0
+    # degree 0: the lumped mass, formed on request; degree 1 (walls): consistent, so ω
+    # is kept whatever the setting, and the reference is the dense formed operator
+    assert system.rotation[1].lumped == (degree == 0)
     monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "formed")
-    formed, reference = _march(system, theta)
+    formed, reference = _march(system if degree == 0 else _formed(system), theta)
+    if degree == 1:
+        assert _march(system, theta)[0]._solve.augmented  # the setting cannot form it
     monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", "augmented")
     augmented, state = _march(system, theta)
     assert not getattr(formed._solve, "augmented", False)
@@ -144,7 +162,8 @@ def test_memory_model_steps_with_the_augmented_factorization(monkeypatch, theta,
     states = {}
     for choice in ("formed", "augmented"):
         monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", choice)
-        scheme = MemoryScheme(system, 0.02, theta)
+        formed = choice == "formed" and degree == 1  # consistent M_ω: dense reference
+        scheme = MemoryScheme(_formed(system) if formed else system, 0.02, theta)
         assert getattr(scheme._solve, "augmented", False) == (choice == "augmented")
         state = system.model.initial_state(system, temperature=0.3)
         for _ in range(8):

@@ -99,12 +99,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: a cell's flux block: sparse, or unformed (3D vorticity form, ω kept in the solves)
+#: a cell's flux block: sparse, or unformed (vorticity form with a consistent M_ω,
+#: ω kept in the solves)
 FluxBlock = Union[sp.csr_matrix, RotationOperator]
 
 
 def _sparse_or_unformed(A) -> FluxBlock:
-    """A flux block as CSR, or as it is where it is not formed (3D vorticity form)."""
+    """A flux block as CSR, or as it is where it is not formed (consistent M_ω)."""
     return A if isinstance(A, RotationOperator) else sp.csr_matrix(A)
 
 
@@ -429,7 +430,7 @@ class CellProblem:
             if isinstance(R[n], KapitzaResistance) else KapitzaResistance(R[n], k.tangential)
             for n, k in self.kapitza.items()})
         A = self.flux_matrix(R, axis) if flux_matrix is None else flux_matrix
-        if isinstance(A, RotationOperator):  # 3D vorticity form: A = A₀ + Cᵀ M_ω⁻¹ C
+        if isinstance(A, RotationOperator):  # consistent M_ω: A = A₀ + Cᵀ M_ω⁻¹ C
             return dataclasses.replace(self.system, problem=problem, resistance=A,
                                        _cache=self.system._cache, rotation=(A.C, A.mass),
                                        resistance_base=A.base)

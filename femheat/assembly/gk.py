@@ -142,7 +142,8 @@ vorticity unknown: discrete gradients would carry no penalty (no slow modes, see
 below), but it adds a global unknown, changes every wall condition and differs
 from (ν∇q, ∇v) where l varies; implemented since for 2D as the option
 ``viscous = "vorticity"`` (:mod:`femheat.assembly.vorticity`: RT0 × P0 with a lumped,
-eliminated P1 vorticity at degree 0, BDM2 × P1DG with a lumped P3 one at degree 1;
+eliminated P1 vorticity at degree 0, BDM2 × P1DG with a P3 one at degree 1, lumped, or
+consistent and kept as an unknown next to walls that leave it free;
 in 3D RT0 × P0 with a Nédélec vorticity kept as an unknown;
 not the default: its stress-free condition on boundaries that heat crosses is ω = 0,
 not ν∂q/∂n = 0, and at degree 0 its flux is O(h), not O(h²)). A dense prototype

@@ -78,7 +78,7 @@ class ModeOperators:
         P = (κ⁻¹ q, v), κ = Σκₘ (n_q × n_q).
     external
         K_ext = A − P: Kapitza, convection and model flux operators (n_q × n_q); for
-        the 3D vorticity form a
+        the vorticity form with a consistent M_ω (3D; 2D degree 1 with walls) a
         :class:`~femheat.assembly.vorticity.RotationOperator` (A₀ − P applied with
         Cᵀ M_ω⁻¹ C, never formed).
     resistance, inertia
@@ -129,7 +129,7 @@ def mode_operators(system, coupled: bool = False) -> ModeOperators:
     forms = system.forms
     P = forms.flux_mass.assemble(qb, kinv=kinv).tocsr()
     base = None if system.rotation is None else (system.resistance_base - P).tocsr()
-    if isinstance(system.resistance, RotationOperator):  # 3D vorticity form: unformed
+    if isinstance(system.resistance, RotationOperator):  # consistent M_ω: unformed
         external = RotationOperator(base, system.resistance.C, system.resistance.mass)
     else:
         external = (system.resistance - P).tocsr()

@@ -68,10 +68,12 @@ class HeatProblem:
     viscous
         GK only: discretization of the viscous term, ``"penalty"`` (default; BDM
         fluxes with an interior penalty, :mod:`femheat.assembly.gk`) or
-        ``"vorticity"`` (2D: RT0 fluxes and a lumped P1 vorticity at degree 0,
-        BDM2 and a lumped P3 vorticity at degree 1; 3D, degree 0: RT0 and a Nédélec
-        vorticity kept as an unknown; :mod:`femheat.assembly.vorticity`; no spurious
-        slow temperature modes).
+        ``"vorticity"`` (2D: RT0 fluxes and a lumped P1 vorticity at degree 0
+        (also in (r, z), as the stream function rω), BDM2 and a P3 vorticity at
+        degree 1 (lumped; consistent and kept as an unknown with no-slip, slip-length
+        or tangential-flux walls); 3D: RT fluxes and a Nédélec vorticity kept as an
+        unknown; :mod:`femheat.assembly.vorticity`; no spurious slow temperature
+        modes).
     coordinates
         ``"cartesian"`` (default) or ``"axisymmetric"``: the 2D mesh is the (r, z)
         meridian section of a body of revolution (x = r ≥ 0, y = z), integrals carry

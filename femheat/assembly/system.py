@@ -70,7 +70,8 @@ class MixedSystem:
         (C, M_ω) where A = A₀ + Cᵀ M_ω⁻¹ C keeps a part in factors (the GK vorticity
         form, :mod:`femheat.assembly.vorticity`; M_ω a
         :class:`~femheat.assembly.vorticity.VorticityMass`), else None; A₀ is
-        :attr:`resistance_base`. In 3D M_ω is not lumped and ``resistance`` is a
+        :attr:`resistance_base`. Where M_ω is consistent (3D; 2D degree 1 with
+        no-slip, slip-length or tangential-flux walls) ``resistance`` is a
         :class:`~femheat.assembly.vorticity.RotationOperator` (applied, not formed).
     """
 
@@ -303,7 +304,7 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     if rotation is not None:  # A = A₀ + Cᵀ M_ω⁻¹ C, the factors kept
         A0 = A.tocsr()
         Cr, mass = rotation
-        # formed where M_ω is lumped (2D); applied only where it is not (3D)
+        # formed where M_ω is lumped; applied only where it is consistent
         A = A0 + mass.formed(Cr, Cr) if mass.lumped else RotationOperator(A0, Cr, mass)
     else:
         A = A.tocsr()

@@ -33,6 +33,11 @@ symmetric positive semidefinite
     \qquad C_{ij} = (\psi_j, \mathrm{curl}\,\varphi_i),
 
 and the flux load −Cᵀ M_ω⁻¹ G (G_i = ⟨g_t, φ_i⟩, prescribed tangential flux).
+At degree 1 with walls that leave ω free (no-slip, slip-length, tangential-flux)
+the P3 mass is consistent instead, and ω stays an unknown as in 3D (below): the
+row-sum weight of a wall node averages rot q over half a patch, and with the lumped
+mass q converged at O(h²) and T at O(h^1.3) next to such walls (the consistent mass:
+O(h³) and O(h^2.2), ``test_degree_one_walls_converge_at_third_order_in_q``).
 
 In 3D the rotation is the curl and ω a vector in Nédélec's first-kind space: lowest
 order with RT0 × P0 (degree 0; P1 → N0 → RT0 → P0 is exact), second order with RT of
@@ -89,10 +94,8 @@ with the interior penalty: 10×). The system keeps V's rotation part in its fact
 (``MixedSystem.rotation``), so that time loops can keep ω as an unknown and
 factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`). At
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
-n = 25–100 (13k–211k unknowns), a step costs 0.6–0.9× the penalty form's and a steady
-solve 0.7–1.5× (ω eliminated instead: 1.9–3.3× the augmented factorization, 2.1–3.8×
-its step); in
-3D a step 0.17–0.29×, a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``,
+n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
+0.91–0.96× the penalty form's and a steady solve 1.0–1.5×; in 3D a step 0.17–0.29×, a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``,
 ``--dim 3``; benchmarks/README.md).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): at degree 0 q and
@@ -100,8 +103,9 @@ T converge at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty giv
 for q); the P0 values at the cell centroids superconverge at O(h²) like the Fourier
 model's (steady cos mode, l = 0.2: 1.1e-2 → 1.7e-4 from n = 8 to 64; the penalty
 form: O(h)). At degree 1 T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
-the penalty form's), O(h²) in q next to no-slip, slip and tangential-flux walls (the
-lumped P3 mass there; the penalty form: O(h³)). In 3D (``tests/test_gk_vorticity_3d.py``)
+the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
+and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,
+the penalty form's 3.9e-5). In 3D (``tests/test_gk_vorticity_3d.py``)
 T and q converge at O(h) (T errors 0.82–0.85× the penalty form's, q at O(h) where
 BDM1 gives O(h^1.9)); plane Poiseuille flow's heat flow at O(h²); no-slip, slip-length
 and tangential-flux walls at O(h) in q. At degree 1 in 3D
@@ -305,8 +309,9 @@ class VorticityMass:
 
 
 class RotationOperator(spla.LinearOperator):
-    """The flux block A = A₀ + Cᵀ M_ω⁻¹ C of the 3D vorticity form, applied but never
-    formed (M_ω⁻¹ is dense): ``MixedSystem.resistance`` there. The θ-scheme and the
+    """The flux block A = A₀ + Cᵀ M_ω⁻¹ C of the vorticity form with a consistent M_ω
+    (3D; 2D degree 1 with walls that leave ω free), applied but never formed (M_ω⁻¹
+    is dense): ``MixedSystem.resistance`` there. The θ-scheme and the
     steady solves keep ω as an unknown instead; everything that needs A as a matrix
     is refused, naming the fix. ``right`` (default C): a sub-block A[rows, cols] is
     A₀[rows, cols] + C[:, rows]ᵀ M_ω⁻¹ C[:, cols] (:meth:`block`)."""
@@ -336,13 +341,14 @@ class RotationOperator(spla.LinearOperator):
 
 
 def not_formed(what: str) -> FemheatInputError:
-    """The error for a consumer that needs the formed flux block of a 3D vorticity
-    system."""
+    """The error for a consumer that needs the formed flux block of a vorticity
+    system with a consistent vorticity mass."""
     return FemheatInputError(
-        f"{what} needs the flux block A as a matrix, which the 3D vorticity form "
-        f"({_WHERE} on tetrahedra) does not form (its Nédélec vorticity mass has a dense "
-        "inverse, so ω stays an unknown of steady, transient, frequency, memory and "
-        "Landau runs and of frequency fits, direct or iterative); use viscous = 'penalty'")
+        f"{what} needs the flux block A as a matrix, which the vorticity form ({_WHERE}) "
+        "does not form on tetrahedra, nor at degree 1 with no-slip, slip-length or "
+        "tangential-flux walls (its consistent vorticity mass has a dense inverse, so ω "
+        "stays an unknown of steady, transient, frequency, memory and Landau runs and of "
+        "frequency fits, direct or iterative); use viscous = 'penalty'")
 
 
 def formed_resistance(system, what: str) -> sp.csr_matrix:
@@ -368,6 +374,11 @@ def _lumped_mass(phi, w):
     return w.weight * phi
 
 
+@BilinearForm
+def _weighted_mass(omega, phi, w):
+    return w.weight * omega * phi
+
+
 def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                        ) -> tuple[sp.csr_matrix, Optional[Callable[[float], np.ndarray]],
                                   Optional[tuple[sp.csr_matrix, VorticityMass]]]:
@@ -378,9 +389,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     where no cell is viscous); see the module docstring. A solver may keep ω =
     M_ω⁻¹ C q as an unknown instead of forming Cᵀ M_ω⁻¹ C, whose pattern (each flux
     DOF with those of its vertices' patches) fills ~3x more in a factorization
-    (:func:`~femheat.solve.augmented.factorize_augmented`); in 3D it must (the
-    Nédélec mass is not lumped). ``qb`` is the flux basis (RT0 at degree 0, BDM2 at
-    degree 1) of a 2D triangle mesh, or RT0 on tetrahedra. In 2D at degree 0 both parts
+    (:func:`~femheat.solve.augmented.factorize_augmented`); where M_ω is consistent
+    it must (3D; 2D degree 1 with walls that leave ω free). ``qb`` is the flux basis
+    (RT0 at degree 0, BDM2 at degree 1) of a 2D triangle mesh (Cartesian or (r, z)),
+    or RT0 / RT of order 1 on tetrahedra. In 2D at degree 0 both parts
     are assembled cell by cell from closed forms (RT0 divergences and P1 gradients are
     constant on a cell): ∫_K ψ_j·curl φ_i = curl φ_i · ∫_K ψ_j and
     ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν; at degree 1 by quadrature."""
@@ -415,12 +427,22 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     if not np.any(nu_cell > 0):
         return G, None, None
 
+    # walls where ω is free (no-slip, slip length, tangential flux)
+    facets_of = {}
+    for name, wall in problem.walls.items():
+        if isinstance(wall, (NoSlip, TangentialFlux, SlipLength)):
+            facets_of[name] = rm.boundary(name)
+    held = (np.concatenate(list(facets_of.values())) if facets_of
+            else np.zeros(0, dtype=np.int64))
+
     wb = skfem.CellBasis(mesh, vorticity_element(degree, dim), quadrature=(qb.X, qb.W))
     # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D: row-sum lumped,
     # ∫_K φ_i / ν_K, positive for P1 (|K|/3) and P3 (|K|/30 at the vertices, 3|K|/40
-    # on the edges, 9|K|/20 inside); 3D: the consistent Nédélec mass
+    # on the edges, 9|K|/20 inside); consistent at degree 1 where ω is free on a wall
+    # (module docstring); 3D: the consistent Nédélec mass
     viscous = nu_cell > 0
     inv_nu = np.where(viscous, 1.0 / np.where(viscous, nu_cell, 1.0), 0.0)
+    consistent = None
     if dim == 3:
         consistent = forms.edge_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
         mass = consistent.diagonal()
@@ -428,6 +450,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         mass = rz.stream_mass(mesh, inv_nu)
     else:
         mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
+        if degree == 1 and held.size:
+            consistent = _weighted_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
     fixed = np.zeros(wb.N, dtype=bool)
     fixed[np.unique(wb.element_dofs[:, ~viscous])] = True
     if axisymmetric:
@@ -435,12 +459,6 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
 
     # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
     # (3D: its tangential components, the edge DOFs there)
-    facets_of = {}
-    for name, wall in problem.walls.items():
-        if isinstance(wall, (NoSlip, TangentialFlux, SlipLength)):
-            facets_of[name] = rm.boundary(name)
-    held = (np.concatenate(list(facets_of.values())) if facets_of
-            else np.zeros(0, dtype=np.int64))
     stress_free = np.setdiff1d(mesh.boundary_facets(), held)
     free_ifaces = [rm.interface(n) for n, k in problem.interfaces.items()
                    if k.tangential == "free"]
@@ -465,6 +483,9 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             mass += rz.stream_wall_mass(mesh, facets, coef)
         else:
             mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
+            if consistent is not None:
+                consistent = consistent + _weighted_mass.assemble(
+                    fb, weight=coef[:, None] + 0.0 * fb.dx)
 
     active = ~fixed & (mass > 0)
     if axisymmetric:
@@ -483,7 +504,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         coupling = forms.flux_edge_curl_coupling if dim == 3 else forms.flux_curl_coupling
         C = coupling.assemble(qb, wb).tocsr()[active]
         C.eliminate_zeros()
-    if dim == 3:
+    if consistent is not None:
         omega_mass = VorticityMass(consistent.tocsr()[active][:, active])
     else:
         # degree 1 (BDM2, P3): nested dissection gives the augmented factor 24 % less

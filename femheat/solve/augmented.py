@@ -2,8 +2,9 @@ r"""Solves with K₀ + Cᵀ M_ω⁻¹ C through the quasi-definite augmented sys
 
 The GK vorticity form (:mod:`femheat.assembly.vorticity`) adds to the flux
 operator the rotation term Cᵀ M_ω⁻¹ C (C: weak rot onto the vorticity space, M_ω
-its mass, :class:`~femheat.assembly.vorticity.VorticityMass`: lumped in 2D,
-consistent Nédélec in 3D, where its inverse is dense and this is the only way).
+its mass, :class:`~femheat.assembly.vorticity.VorticityMass`: lumped in 2D, except
+at degree 1 next to walls that leave ω free, consistent Nédélec in 3D; where it is
+consistent its inverse is dense and this is the only way).
 Formed (2D), it couples each edge with every edge of the cells around its two
 vertices: ~6× the entries of an MCV step operator and ~6× its Cholesky fill.
 Keeping ω = M_ω⁻¹ C x as an unknown instead,
@@ -29,9 +30,9 @@ factorization 0.40–0.66×, so the GK vorticity step is 1.4–2.7× an MCV step
 The augmented factor has ~3× fewer entries than the Cholesky factor of the formed
 operator (6.6M against 19.4M at n = 180, AMD). The θ-scheme, the memory model's
 eliminated step (modes of one shape) and the steady augmented Lagrangian use it
-whenever the system keeps the factors (:func:`kept_rotation`: always in 3D, by
-default in 2D); in 2D the frequency solver and the memory model's coupled modes
-factorize the formed operator.
+whenever the system keeps the factors (:func:`kept_rotation`: always where M_ω is
+consistent, by default where it is lumped); with a lumped mass the frequency solver
+and the memory model's coupled modes factorize the formed operator.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def prefer_augmented() -> bool:
 
 def kept_rotation(system) -> Optional[tuple[sp.csr_matrix, VorticityMass]]:
     """The system's rotation factors (C, M_ω) if its solves keep ω as an unknown, else
-    None: always where M_ω is consistent (3D), by default where it is lumped
+    None: always where M_ω is consistent, by default where it is lumped
     (``FEMHEAT_VORTICITY_SOLVE=formed`` factorizes the formed operator there)."""
     rotation = system.rotation
     if rotation is None or not system.symmetric:

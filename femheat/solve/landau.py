@@ -123,8 +123,8 @@ class LandauScheme(ThetaScheme):
                 raise FemheatInputError(
                     "Landau materials with a < 0 need the relaxation term Gamma dq/dt > 0; "
                     f"model {system.model.name!r} drops it (use model.type = \"gk\")")
-        # the 3D vorticity form: A is not formed, ω stays an unknown of every solve
-        # (L = L₀ + θ Cᵀ M_ω⁻¹ C); in 2D its lumped rotation is formed into A
+        # a consistent vorticity mass: A is not formed, ω stays an unknown of every
+        # solve (L = L₀ + θ Cᵀ M_ω⁻¹ C); a lumped rotation is formed into A
         kept = kept_rotation(system)
         if kept is not None and kept[1].lumped:
             kept = None
