@@ -6,7 +6,7 @@ divergence).
 Measured (tables in the test docstrings):
 
 * quasi-static temperature modes of an insulated free-slip cylinder: slowest nonzero
-  rate 4.9465 (β = 0) / 2.4802 (β = 2) against the physical 4.9672 / 2.4918; the
+  rate 4.9566 (β = 0) / 2.4891 (β = 2) against the physical 4.9672 / 2.4918; the
   interior penalty in (r, z): 1.179 / 0.954 (its grid-scale modes);
 * a pipe's Poiseuille flow (no-slip and slip-length walls): q at O(h), the heat flow
   at O(h²);
@@ -77,7 +77,7 @@ def test_no_spurious_slow_temperature_modes_in_rz(beta):
     """Continuum rates K²/(1 + (1 + β)l²K²), K² = α² + m²π² (α a zero of J₁): slowest
     nonzero π²/(1 + (1 + β)π²l²) = 4.9672 (β = 0) / 2.4918 (β = 2), the next
     (α = 3.8317, m = 0) 5.949 / 3.000, all below 1/((1 + β)l²). Measured at n = 8:
-    4.9465, 5.902 / 2.4802, 2.684. The interior penalty: 1.179 / 0.954, a cluster of
+    4.9566, 5.928 / 2.4891, 2.712. The interior penalty: 1.179 / 0.954, a cluster of
     grid-scale modes below the physical one."""
     ell2 = 0.1
     physical = math.pi**2 / (1 + (1 + beta) * math.pi**2 * ell2)
