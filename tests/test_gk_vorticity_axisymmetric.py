@@ -369,3 +369,42 @@ def test_layered_rod_with_kapitza_interface_and_memory_model_in_frequency():
         x, y = FrequencySolver(gk).solve(omega), FrequencySolver(mem).solve(omega)
         assert np.abs(x.temperature - y.temperature).max() < 1e-11 * np.abs(x.temperature).max()
         assert np.abs(x.flux - y.flux).max() < 1e-11 * np.abs(x.flux).max()
+
+
+def test_fdtr_sample_tends_to_mcv_at_second_order_in_l():
+    """FDTR on an 80 nm GK film over a substrate behind a Kapitza interface (the
+    stack of tests/test_axisymmetric_gk.py, coarse graded mesh, f = 0.1 and 20 MHz),
+    the vorticity form at degree 0 through ``fdtr_problem(..., viscous=...)``. On the
+    same RT0 × P0 mesh the MCV model is the l = 0 limit; the probe response approaches
+    it at O(l²): amplitude 1.3e-4 / 1.3e-6 and phase 2.1e-2° / 2.1e-4° at l = 10 / 1 nm.
+    (The interior-penalty form, BDM1 × P0, differs from MCV's RT0 by its
+    discretization: 0.9-1.0 % and 0.17° at both l.)"""
+    import warnings
+
+    from femheat.analysis import thermoreflectance as tr
+    from tests.test_thermoreflectance import FILM, RK, SUBSTRATE, W0, W1, _sample
+
+    f = np.array([1e5, 2e7])
+    depth = 3.2 * tr.penetration_depth(*SUBSTRATE, f[0])
+    regions = _sample(depth + W0, depth, [FILM[0]], ["film", "substrate"], fine=False)
+
+    def response(model, ell):
+        mats = {"film": fh.Material(FILM[1], FILM[2], 1e-9, nonlocal_length=ell),
+                "substrate": fh.Material(*SUBSTRATE, 1e-15, nonlocal_length=0.0)}
+        options = {"viscous": "vorticity"} if model == "gk" else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # l = 0 in the substrate
+            problem = tr.fdtr_problem(regions, mats, {"interface_1": fh.KapitzaResistance(RK)},
+                                      pump_radius=W0, degree=0, model=model, **options)
+        system = fh.assemble(problem)
+        result = tr.fdtr_sweep(system, f, W1, pump_radius=W0)
+        return result.amplitude, result.phase
+
+    amp0, phase0 = response("mcv", 0.0)
+    gaps = []
+    for ell in (1e-8, 1e-9):
+        amp, phase = response("gk", ell)
+        gaps.append((np.abs(amp / amp0 - 1).max(), np.abs(phase - phase0).max()))
+    (a10, p10), (a1, p1) = gaps
+    assert 30 < a10 / a1 < 300 and 30 < p10 / p1 < 300, gaps  # O(l²): 100x per decade
+    assert a10 < 1e-3 and p10 < 0.05, gaps

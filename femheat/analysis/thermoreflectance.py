@@ -164,12 +164,15 @@ def check_fdtr_setup(regions, materials: Mapping, frequencies: ArrayLike,
 
 def fdtr_problem(regions, materials: Mapping, interfaces: Optional[Mapping] = None, *,
                  pump_power: float = 1.0, pump_radius: float, model: str = "fourier",
-                 degree: int = 0, surface: str = "top", bottom: str = "bottom"):
+                 degree: int = 0, surface: str = "top", bottom: str = "bottom",
+                 **options):
     """The FDTR sample as an axisymmetric :class:`~femheat.assembly.problem.HeatProblem`.
 
     The Gaussian pump (:func:`gaussian_pump`) on ``surface``; ``bottom`` at the ambient
     temperature (amplitude T̂ = 0); every other boundary but the axis insulated.
-    ``materials`` and ``interfaces`` (name -> KapitzaResistance) as for HeatProblem.
+    ``materials`` and ``interfaces`` (name -> KapitzaResistance) as for HeatProblem;
+    ``options`` go to it too (the GK ones: ``beta``, ``penalty``, ``viscous``,
+    ``walls``).
     """
     from ..assembly.axisymmetric import axis_boundaries
     from ..assembly.problem import HeatProblem
@@ -182,7 +185,7 @@ def fdtr_problem(regions, materials: Mapping, interfaces: Optional[Mapping] = No
     bcs[surface] = HeatFlux(gaussian_pump(pump_power, pump_radius))
     bcs[bottom] = Temperature(0.0)
     return HeatProblem(regions, materials, bcs, dict(interfaces or {}), model=model,
-                       degree=degree, coordinates="axisymmetric")
+                       degree=degree, coordinates="axisymmetric", **options)
 
 
 def probe_functional(system, probe_radius: float, surface: str = "top") -> np.ndarray:
