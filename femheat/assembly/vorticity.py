@@ -95,8 +95,9 @@ with the interior penalty: 10×). The system keeps V's rotation part in its fact
 factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`). At
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
-0.91–0.96× the penalty form's and a steady solve 1.0–1.5×; in 3D a step 0.17–0.29×, a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``,
-``--dim 3``; benchmarks/README.md).
+0.91–0.96× the penalty form's and a steady solve 1.0–1.5×; in 3D a step 0.17–0.29×,
+a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``, ``--dim 3``;
+benchmarks/README.md).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): at degree 0 q and
 T converge at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²)
@@ -112,28 +113,28 @@ and tangential-flux walls at O(h) in q. At degree 1 in 3D
 (``tests/test_gk_vorticity_3d_degree1.py``) T and q converge at O(h²) (the transient
 T within 1 % of the Fourier model's error), walls at O(h^1.9) in q, the slowest
 quasi-static rate 4.962 against the physical 4.967.
-The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient
-energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to
-boundary terms that vanish on flat walls with q·n = 0; where ν varies (between
-materials, or with l(r)) the two closures differ by terms in ∇ν: here the
-interface conditions are continuity of ν rot q and (weakly) of q·t. ν is taken as its
-cell mean in M_ω. Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z)
-triangles at degree 0 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by
-the stream function rω), isotropic κ only. Curved walls need no smooth normal: the wall conditions act on ω,
-and free-slip and slip-length walls meshed by flat facets converge at O(h²) (a wire,
-a disc's swirl mode, ``tests/test_gk_vorticity_curved.py``; the penalty form locks
-there without the true normal), so ``normal=`` is refused as not needed (and for a
+The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
+ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
+vanish on flat walls with q·n = 0; where ν varies (between materials, or with l(r)) the
+two closures differ by terms in ∇ν: here the interface conditions are continuity of ν
+rot q and (weakly) of q·t. ν is taken as its cell mean in M_ω. Cartesian triangles and
+tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
+(:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
+isotropic κ only. Curved walls need no smooth normal: the wall conditions act on ω, and
+free-slip and slip-length walls meshed by flat facets converge at O(h²) (a wire, a
+disc's swirl mode, ``tests/test_gk_vorticity_curved.py``; the penalty form locks there
+without the true normal), so ``normal=`` is refused as not needed (and for a
 :class:`~femheat.physics.conditions.TangentialFlux` wall as not available: its data
 follow the facets, O(h^½) in T at degree 1 on a circular Couette annulus, exact at
-degree 0). On a curved wall ω = 0 is a different free-slip model from the penalty
-form's ∂q_t/∂n = 0 (they differ by the curvature term q_t/R; a disc's swirl mode has
-J₀(k) = 0 here, J₁'(k) = 0 there). The Landau–Khalatnikov terms run as with the
-penalty form, the gradient energy λ|∇q|² taken as its Hodge form
-λ(|rot q|² + |∇·q|²) (the same on flat impermeable walls); in 3D Newton's Jacobian
-solves keep ω (A₀ + θJ(q) augmented, LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow against solve_bvp to
-9e-4 (2D degree 0), 1e-5 (degree 1) and 3.7e-3 (3D, order 2), the discrete energy
-identity to round-off for a > 0 and a < 0, a 2D disc vortex with a no-slip rim
-relaxing to its radial profile at O(h^(k+1)) (``tests/test_landau*.py``,
+degree 0). On a curved wall ω = 0 is a different free-slip model from the penalty form's
+∂q_t/∂n = 0 (they differ by the curvature term q_t/R; a disc's swirl mode has J₀(k) = 0
+here, J₁'(k) = 0 there). The Landau–Khalatnikov terms run as with the penalty form, the
+gradient energy λ|∇q|² taken as its Hodge form λ(|rot q|² + |∇·q|²) (the same on flat
+impermeable walls); where M_ω is consistent Newton's Jacobian solves keep ω (A₀ +
+θJ(q) augmented, LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow against solve_bvp to 9e-4
+(2D degree 0), 1e-5 (degree 1) and 3.7e-3 (3D, order 2), the discrete energy identity to
+round-off for a > 0 and a < 0, a 2D disc vortex with a no-slip rim relaxing to its
+radial profile at O(h^(k+1)) (``tests/test_landau*.py``,
 ``tests/test_gk_vorticity_3d.py``).
 """
 
@@ -376,6 +377,7 @@ def _lumped_mass(phi, w):
 
 @BilinearForm
 def _weighted_mass(omega, phi, w):
+    """(w.weight ω, φ) of scalar fields: the consistent 2D vorticity mass."""
     return w.weight * omega * phi
 
 

@@ -44,7 +44,12 @@ the coupling is C = Sᵀ M_r, M_r = (ψ_j, ψ_k)_{2πr} the r-weighted RT0 mass 
 basis's own quadrature: the flux mass with constant κ, up to the factor κ⁻¹. So, as
 in Cartesian coordinates, C vanishes on the discrete temperature gradients
 (M_r⁻¹Bᵀ T: C M_r⁻¹ Bᵀ = (B S)ᵀ = 0) and those carry no viscous energy: no spurious
-slow temperature modes (``tests/test_gk_vorticity_axisymmetric.py``).
+slow temperature modes (``tests/test_gk_vorticity_axisymmetric.py``). C is not the
+continuous 2π(q, curl ψ_i) exactly: S ψ takes 1/r at each facet's midpoint, an
+O(h²) relative defect per row. At lowest order that is below the RT0 error (q at O(h),
+the heat flow at O(h²) on a pipe); at degree 1 the same construction (BDM2, ψ in P3,
+r-weighted BDM2 moments) left T at O(h^1.3) next to no-slip walls, so (r, z) stays
+lowest order (README, limits).
 
 The mass is lumped by the vertex rule, ∫_K f ≈ |K|/3 Σ f(vertex):
 (M_ω)_ii = 2π Σ_K |K| / (3 ν_K r_i), positive at every vertex off the axis. A
@@ -89,10 +94,10 @@ def stream_coupling(qb: skfem.CellBasis, grads: np.ndarray, rows: np.ndarray,
                     n_rows: int) -> sp.csr_matrix:
     """C = Sᵀ M_r on the RT0 flux basis ``qb`` of an (r, z) triangle mesh, ``grads``
     the P1 gradients ∇λ_i per cell (2, 3, cells): row ``rows[i]`` for vertex i (−1: not
-    an unknown), ``n_rows`` rows; see the module docstring. Cell by cell: curl λ_i = Σ_m a_im ψ_m on K (a = C_K M_K⁻¹ with the
-    Cartesian C_K = (ψ_j, curl λ_i)_K and M_K = (ψ_m, ψ_j)_K, so the orientation signs
-    come from the basis itself); S λ_i = Σ_m (a_im / r_{F_m}) ψ_m; C_K^{(r)} =
-    (S λ_i, ψ_j)_{2πr, K}."""
+    an unknown), ``n_rows`` rows; see the module docstring. Cell by cell: curl λ_i = Σ_m
+    a_im ψ_m on K (a = C_K M_K⁻¹ with the Cartesian C_K = (ψ_j, curl λ_i)_K and M_K =
+    (ψ_m, ψ_j)_K, so the orientation signs come from the basis itself); S λ_i = Σ_m
+    (a_im / r_{F_m}) ψ_m; C_K^{(r)} = (S λ_i, ψ_j)_{2πr, K}."""
     mesh = qb.mesh
     p, t = mesh.p, mesh.t
     values = np.stack([qb.basis[j][0].value for j in range(3)])  # (3, 2, cells, points)
@@ -119,7 +124,7 @@ def stream_coupling(qb: skfem.CellBasis, grads: np.ndarray, rows: np.ndarray,
 
 def stream_mass(mesh: skfem.Mesh, inv_nu: np.ndarray) -> np.ndarray:
     """The lumped (ν⁻¹ω, φ)_{2πr} on the stream-function DOFs: 2π Σ_K |K| ν_K⁻¹ /
-    (3 r_i) per vertex [W K⁻¹ m⁻¹]; zero on the axis (fixed there)."""
+    (3 r_i) per vertex [W K⁻¹ m⁻²]; zero on the axis (fixed there)."""
     p, t = mesh.p, mesh.t
     e1, e2 = p[:, t[1]] - p[:, t[0]], p[:, t[2]] - p[:, t[0]]
     area = 0.5 * np.abs(e1[0] * e2[1] - e1[1] * e2[0])

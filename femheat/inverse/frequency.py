@@ -100,10 +100,11 @@ def fit_snapshot(system: Any, w: Optional[np.ndarray] = None) -> dict[str, Any]:
     """The operator snapshot a fit interpolates and differentiates
     (:func:`~femheat.solve.frequency.operator_snapshot` with the probe ``w``). A system
     whose vorticity mass M_ω is consistent (the 3D GK vorticity form, and 2D degree 1
-    with walls that leave ω free: Cᵀ M_ω⁻¹ C is dense) keeps ω as an unknown: the snapshot's R leaves that term out and holds C on
-    the free and the prescribed flux DOFs (``"Cf"``, ``"Ce"``) and M_ω (``"Mw"``) as
-    plain sparse items, each multi-affine in the material numbers on its own (M_ω in κ
-    and 1/l², R in 1/κ). A lumped mass is formed into R as before."""
+    with walls that leave ω free: Cᵀ M_ω⁻¹ C is dense) keeps ω as an unknown: the
+    snapshot's R leaves that term out and holds C on the free and the prescribed flux
+    DOFs (``"Cf"``, ``"Ce"``) and M_ω (``"Mw"``) as plain sparse items, each
+    multi-affine in the material numbers on its own (M_ω in κ and 1/l², R in 1/κ). A
+    lumped mass is formed into R as before."""
     rotation = getattr(system, "rotation", None)
     keep = rotation is not None and not rotation[1].lumped
     snap = operator_snapshot(system, w, keep_rotation=keep)
