@@ -35,6 +35,7 @@ ratios.
     python benchmarks/bench_gk.py --quick --json /tmp/gk.json   # n = 50, 100
     python benchmarks/bench_gk.py --degree 1 --sizes 25 50 100
     python benchmarks/bench_gk.py --dim 3 --sizes 8 12 16
+    python benchmarks/bench_gk.py --axisymmetric --sizes 50 100 180   # (r, z), degree 0
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ _clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" els
 
 
 def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
-        dim: int = 2) -> dict:
+        dim: int = 2, axisymmetric: bool = False) -> dict:
     import numpy as np
     import skfem
 
@@ -67,9 +68,15 @@ def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
     edges = [np.linspace(0, 1, n + 1)] * dim
     mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(*edges)
     tol = 1e-9
-    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
-        "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > 1 - tol,
-        "walls": lambda x: (x[0] > tol) & (x[0] < 1 - tol)})
+    if axisymmetric:  # the (r, z) section of a pipe: axis x = r = 0, ends at z = 0, 1
+        regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+            "axis": lambda x: x[0] < tol, "inlet": lambda x: (x[1] < tol) & (x[0] > tol),
+            "outlet": lambda x: (x[1] > 1 - tol) & (x[0] > tol),
+            "walls": lambda x: (x[0] > 1 - tol) & (x[1] > tol) & (x[1] < 1 - tol)})
+    else:
+        regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+            "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > 1 - tol,
+            "walls": lambda x: (x[0] > tol) & (x[0] < 1 - tol)})
     gk = model in ("gk", "gkv", "gkvf")
     if model == "gkvf":
         os.environ["FEMHEAT_VORTICITY_SOLVE"] = "formed"
@@ -78,6 +85,8 @@ def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
     kw["degree"] = degree
     if model in ("gkv", "gkvf"):
         kw["viscous"] = "vorticity"
+    if axisymmetric:
+        kw["coordinates"] = "axisymmetric"
     problem = fh.HeatProblem(regions, {"domain": mat},
                              {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0),
                               "walls": fh.Insulated()}, **kw)
@@ -134,13 +143,19 @@ def main() -> None:
                         help="polynomial degree of every discretization (default 0)")
     parser.add_argument("--dim", type=int, default=2, choices=(2, 3),
                         help="2 (unit square, default) or 3 (unit cube)")
+    parser.add_argument("--axisymmetric", action="store_true",
+                        help="2D only: the (r, z) section of a pipe (axis r = 0, no-slip "
+                             "mantle r = 1, T on the ends z = 0, 1)")
     parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one(args.child[0], int(args.child[1]), args.steps, args.repeats,
-                             args.degree, args.dim)))
+                             args.degree, args.dim, args.axisymmetric)))
         return
+    if args.axisymmetric and (args.dim != 2 or args.degree != 0):
+        parser.error("--axisymmetric: 2D at degree 0 only (the vorticity form in (r, z) "
+                     "is lowest order)")
     if args.quick:
         args.sizes, args.steps, args.repeats = [50, 100], 5, 3
     rows = []
@@ -150,7 +165,8 @@ def main() -> None:
         for model in ("mcv", "gk", "gkv") + (("gkvf",) if formed else ()):
             out = subprocess.run([sys.executable, __file__, "--child", model, str(n),
                                   "--steps", str(args.steps), "--repeats", str(args.repeats),
-                                  "--degree", str(args.degree), "--dim", str(args.dim)],
+                                  "--degree", str(args.degree), "--dim", str(args.dim)]
+                                 + (["--axisymmetric"] if args.axisymmetric else []),
                                  capture_output=True, text=True, check=True)
             pair[model] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(pair)
@@ -205,7 +221,8 @@ def main() -> None:
         print("| " + " | ".join(_dash(v) for v in vals) + " |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"steps": args.steps, "degree": args.degree, "dim": args.dim, "rows": rows},
+            json.dump({"steps": args.steps, "degree": args.degree, "dim": args.dim,
+                       "axisymmetric": args.axisymmetric, "rows": rows},
                       f, indent=1)
 
 
