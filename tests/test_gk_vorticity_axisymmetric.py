@@ -14,7 +14,10 @@ Measured (tables in the test docstrings):
   Fourier's, 4πκΔT/(1/R₁ − 1/R₂), met at O(h²) (the interior penalty's LK model gives
   36 % less at l/R₁ = 0.4);
 * an axial Couette flow between cylinders driven by a tangential flux: q at O(h);
-* a decaying toroidal vortex with uniform temperature at the GK rate.
+* a decaying toroidal vortex with uniform temperature at the GK rate;
+* a layered rod with a Kapitza interface (series heat flow; memory model = GK in the
+  frequency domain);
+* an FDTR sample tending to MCV on the same mesh at O(l²).
 """
 
 from __future__ import annotations
