@@ -77,7 +77,7 @@ __all__ = ["COORDINATES", "FormSet", "form_set", "axisymmetric", "divergence",
            "flux_mass", "capacity", "normal_resistance", "boundary_temperature",
            "heat_source", "normal_flux", "flux_viscosity", "flux_grad_div",
            "interior_penalty", "wall_no_slip", "wall_slip", "wall_tangential_flux",
-           "check_coordinates", "axis_facets", "axis_boundaries",
+           "check_coordinates", "axis_vertices", "axis_facets", "axis_boundaries",
            "AXIS_TOLERANCE"]
 
 COORDINATES = ("cartesian", "axisymmetric")
@@ -221,13 +221,17 @@ def check_coordinates(regions, coordinates: str, where: str = "mesh.coordinates"
             "shift or cut the mesh")
 
 
+def axis_vertices(mesh) -> np.ndarray:
+    """Boolean mask of the mesh's vertices on the axis r = 0 (|r| ≤ ``AXIS_TOLERANCE``
+    times the mesh diameter)."""
+    return np.abs(mesh.p[0]) <= AXIS_TOLERANCE * float(np.ptp(mesh.p, axis=1).max())
+
+
 def axis_facets(regions) -> np.ndarray:
     """Boundary facets lying on the axis r = 0 (both vertices at |r| ≤ tolerance)."""
     mesh = regions.mesh
-    size = float(np.ptp(mesh.p, axis=1).max())
-    on = np.abs(mesh.p[0]) <= AXIS_TOLERANCE * size
     bnd = np.nonzero(mesh.f2t[1] == -1)[0]
-    return bnd[on[mesh.facets[:, bnd]].all(axis=0)]
+    return bnd[axis_vertices(mesh)[mesh.facets[:, bnd]].all(axis=0)]
 
 
 def axis_boundaries(regions) -> list[str]:

@@ -151,6 +151,7 @@ from skfem.helpers import dot
 
 from . import forms
 from . import vorticity_axisymmetric as rz
+from .axisymmetric import axis_vertices
 from ..errors import FemheatInputError, SolverError
 from ..mesh.regions import RegionMesh
 from ..element.hcurl import ElementTetN1Curl2
@@ -457,7 +458,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     fixed = np.zeros(wb.N, dtype=bool)
     fixed[np.unique(wb.element_dofs[:, ~viscous])] = True
     if axisymmetric:
-        fixed |= rz.axis_vertices(mesh)
+        fixed |= axis_vertices(mesh)
 
     # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
     # (3D: its tangential components, the edge DOFs there)

@@ -67,17 +67,17 @@ import numpy as np
 import scipy.sparse as sp
 import skfem
 
-from .axisymmetric import AXIS_TOLERANCE
+from .axisymmetric import axis_vertices
 from .axisymmetric import divergence as axisymmetric_divergence
 
-__all__ = ["axis_vertices", "grad_div", "stream_coupling", "stream_mass",
-           "stream_wall_mass"]
+__all__ = ["grad_div", "stream_coupling", "stream_mass", "stream_wall_mass"]
 
 
-def axis_vertices(mesh: skfem.Mesh) -> np.ndarray:
-    """Boolean mask of the vertices on the axis r = 0 (to within the axis tolerance)."""
-    size = float(np.ptp(mesh.p, axis=1).max())
-    return np.abs(mesh.p[0]) <= AXIS_TOLERANCE * size
+def _over_radius(mesh: skfem.Mesh, patch: np.ndarray) -> np.ndarray:
+    """2π ``patch`` / r_i per vertex, 0 on the axis (where the stream function is held
+    at zero)."""
+    axis = axis_vertices(mesh)
+    return np.where(axis, 0.0, 2 * np.pi * patch / np.where(axis, 1.0, mesh.p[0]))
 
 
 def grad_div(qb: skfem.CellBasis, nu: np.ndarray) -> sp.csr_matrix:
@@ -110,7 +110,7 @@ def stream_coupling(qb: skfem.CellBasis, grads: np.ndarray, rows: np.ndarray,
     a = np.linalg.solve(gram, np.transpose(local, (2, 1, 0)))  # (cells, m, i): M_K a = C_Kᵀ
     facets = mesh.facets[:, mesh.t2f]  # (2, 3, cells): facet m of each cell
     radius = p[0][facets].mean(axis=0).T  # r_F, (cells, 3)
-    on_axis = radius <= AXIS_TOLERANCE * float(np.ptp(p, axis=1).max())
+    on_axis = axis_vertices(mesh)[facets].all(axis=0).T  # axis facets (cells, 3)
     a = np.where(on_axis[:, :, None], 0.0, a / np.where(on_axis, 1.0, radius)[:, :, None])
     coupling = np.einsum("kmi,kmj->kij", a, gram_r)  # (cells, i, j)
     row = rows[t.T][:, :, None]  # (cells, i, 1)
@@ -129,8 +129,7 @@ def stream_mass(mesh: skfem.Mesh, inv_nu: np.ndarray) -> np.ndarray:
     e1, e2 = p[:, t[1]] - p[:, t[0]], p[:, t[2]] - p[:, t[0]]
     area = 0.5 * np.abs(e1[0] * e2[1] - e1[1] * e2[0])
     patch = np.bincount(t.ravel(), np.tile(area * inv_nu / 3.0, 3), minlength=mesh.nvertices)
-    axis = axis_vertices(mesh)
-    return np.where(axis, 0.0, 2 * np.pi * patch / np.where(axis, 1.0, p[0]))
+    return _over_radius(mesh, patch)
 
 
 def stream_wall_mass(mesh: skfem.Mesh, facets: np.ndarray, coefficient: np.ndarray
@@ -142,5 +141,4 @@ def stream_wall_mass(mesh: skfem.Mesh, facets: np.ndarray, coefficient: np.ndarr
     length = np.linalg.norm(p[:, ends[1]] - p[:, ends[0]], axis=0)
     patch = np.bincount(ends.ravel(), np.tile(coefficient * length / 2.0, 2),
                         minlength=mesh.nvertices)
-    axis = axis_vertices(mesh)
-    return np.where(axis, 0.0, 2 * np.pi * patch / np.where(axis, 1.0, p[0]))
+    return _over_radius(mesh, patch)
