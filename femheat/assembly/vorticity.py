@@ -33,6 +33,15 @@ symmetric positive semidefinite
     \qquad C_{ij} = (\psi_j, \mathrm{curl}\,\varphi_i),
 
 and the flux load −Cᵀ M_ω⁻¹ G (G_i = ⟨g_t, φ_i⟩, prescribed tangential flux).
+At degree 0 (Cartesian) each vertex weight is the row sum times γ_i
+(:func:`~femheat.assembly.rt0_closed_forms.rotation_lumping_weights`), chosen so that
+the discrete ω of a rigid rotation about the vertex is exact: the row sum alone is
+exact only on patches symmetric about the vertex, and left ω off by a fixed fraction
+at a channel's corners (γ = 3/2 or 3/4) and on distorted patches, T with it (2 % of
+the drop in a no-slip channel's corner cells at every n; now exact to round-off
+there; on a distorted mesh T at O(h) where it was O(h^0.7),
+``tests/test_gk_vorticity_lumping.py``). The weights change M_ω only, so C and its
+kernel (below) are untouched.
 At degree 1 with walls that leave ω free (no-slip, slip-length, tangential-flux)
 the P3 mass is consistent instead, and ω stays an unknown as in 3D (below): the
 row-sum weight of a wall node averages rot q over half a patch, and with the lumped
@@ -103,7 +112,13 @@ Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): at degree 0 q 
 T converge at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²)
 for q); the P0 values at the cell centroids superconverge at O(h²) like the Fourier
 model's (steady cos mode, l = 0.2: 1.1e-2 → 1.7e-4 from n = 8 to 64; the penalty
-form: O(h)). At degree 1 T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
+form: O(h)). In the max norm T converges where patches are regular; on meshes that
+stay irregular under refinement (gmsh, distorted) ω keeps an O(1) relative error from
+the strain part of ∇q, which γ cannot correct (a Poiseuille channel on gmsh meshes,
+n = 8 / 16 / 32 / 64: max T error 6.4e-3 / 8.6e-3 / 5.6e-3 / 2.8e-3 of a 1 K drop,
+RMS 1.1e-3 / 8.6e-4 / 3.4e-4 / 5.4e-5; the penalty form's max error 3.1e-2 / 2.4e-2 /
+1.2e-2 / 5.0e-3; degree 1: 1.5e-4 / 4.9e-5 / 1.2e-5 at n = 8 / 16 / 32). At degree 1
+T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
 the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
 and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,
 the penalty form's 3.9e-5). In 3D (``tests/test_gk_vorticity_3d.py``)
@@ -140,6 +155,7 @@ radial profile at O(h^(k+1)) (``tests/test_landau*.py``,
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Optional
 
 import numpy as np
@@ -151,6 +167,7 @@ from skfem.helpers import dot
 
 from . import forms
 from . import vorticity_axisymmetric as rz
+from .rt0_closed_forms import p1_gradients, rotation_lumping_weights, rt0_cell_data
 from .axisymmetric import axis_vertices
 from ..errors import FemheatInputError, SolverError
 from ..mesh.regions import RegionMesh
@@ -237,24 +254,6 @@ def check_vorticity(problem) -> None:
     reasons = _vorticity_obstacles(problem)
     if reasons:
         raise reasons[0]
-
-
-def _rt0_cell_data(qb: skfem.CellBasis) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell and local DOF j of RT0: ∫_K ψ_j dx (2, 3, n) and ∇·ψ_j (3, n), constant
-    on the cell (orientation signs included)."""
-    means = np.stack([(qb.basis[j][0].value * qb.dx).sum(axis=-1) for j in range(3)], axis=1)
-    divs = np.stack([qb.basis[j][0].div[:, 0] for j in range(3)])
-    return means, divs
-
-
-def _p1_gradients(mesh: skfem.Mesh) -> np.ndarray:
-    """∇λ_i of the barycentric coordinates, shape (2, 3, n) [m⁻¹]."""
-    p, t = mesh.p, mesh.t
-    e1, e2 = p[:, t[1]] - p[:, t[0]], p[:, t[2]] - p[:, t[0]]
-    det = e1[0] * e2[1] - e1[1] * e2[0]
-    g1 = np.stack([e2[1], -e2[0]]) / det  # rows of J⁻ᵀ
-    g2 = np.stack([-e1[1], e1[0]]) / det
-    return np.stack([-(g1 + g2), g1, g2], axis=1)
 
 
 class VorticityMass:
@@ -419,7 +418,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         G = rz.grad_div(qb, (1 + problem.beta) * nu)
     elif degree == 0 and dim == 2:
         dofs = qb.element_dofs
-        means, divs = _rt0_cell_data(qb)
+        means, divs = rt0_cell_data(qb)
         # cell divergences D (n_cells × n_q): the grad-div part is Dᵀ diag((1+β)∫_K ν) D
         ncell = area.size
         D = sp.csr_matrix((divs.T.ravel(), dofs.T.ravel(), 3 * np.arange(ncell + 1)),
@@ -453,6 +452,14 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         mass = rz.stream_mass(mesh, inv_nu)
     else:
         mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
+        if degree == 0:  # rotation-consistent weights (module docstring)
+            gamma = rotation_lumping_weights(mesh)
+            lopsided = ~(gamma > 0)
+            if np.any(lopsided & (mass > 0)):
+                warnings.warn(f"{int(lopsided.sum())} vertices have patches so distorted "
+                              "that the rotation-consistent vorticity weight is not "
+                              "positive; they keep the row-sum weight", stacklevel=2)
+            mass = np.where(lopsided, mass, gamma * mass)
         if degree == 1 and held.size:
             consistent = _weighted_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
     fixed = np.zeros(wb.N, dtype=bool)
@@ -492,10 +499,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
 
     active = ~fixed & (mass > 0)
     if axisymmetric:
-        C = rz.stream_coupling(qb, _p1_gradients(mesh),
+        C = rz.stream_coupling(qb, p1_gradients(mesh),
                                np.where(active, np.cumsum(active) - 1, -1), int(active.sum()))
     elif degree == 0 and dim == 2:
-        grads = _p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
+        grads = p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
         local = grads[1][:, None] * means[0][None] - grads[0][:, None] * means[1][None]
         index = np.cumsum(active) - 1  # vertex -> row of the active vertices
         rows = np.where(active[mesh.t], index[mesh.t], -1)
