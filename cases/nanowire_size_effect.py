@@ -31,10 +31,11 @@ The wire is a body of revolution, so the same three wall models are also solved 
 (r, z) section (``coordinates = "axisymmetric"``, the vorticity form at degree 0 with
 the stream function rω: :mod:`femheat.assembly.vorticity_axisymmetric`), 64 cells
 across the radius and a segment 16 cells long, in a few hundredths of a second each:
-within 5e-4 of G3 for R/l = 0.5 … 8. The segment must be long against the cells: where
-a no-slip end meets the no-slip mantle, the degree-0 form leaves an error in the corner
-cells (README, limits), which a two-cell segment spreads over the whole heat flow
-(−1.3e-3 at R/l = 0.5 and 64 cells across, converging at O(h^0.7) only).
+within 5e-4 of G3 for R/l = 0.5 … 8, converging at O(h²) (R/l = 2: +3.7e-3 / +9.1e-4 /
++2.3e-4 / +5.7e-5 at 16 / 32 / 64 / 128 cells across). A two-cell segment gives the
+same figures: the rotation-consistent vorticity weights remove the error in the corner
+cells where the no-slip ends meet the mantle (with row sums it stayed at every n, and a
+two-cell segment was off by −1.3e-3 at R/l = 0.5, O(h^0.7)).
 
 Run:  python cases/nanowire_size_effect.py -o results/nanowire
 Writes kappa_eff.csv, nanowire.png and summary.json.

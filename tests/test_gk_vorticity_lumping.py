@@ -8,7 +8,9 @@ fraction however fine the mesh, and T with it. Proven here:
 
 * the closed form agrees with an independent computation (skfem's assembled coupling
   applied to the RT0 interpolant of the rotation) on a distorted mesh whose cells
-  list their vertices clockwise and anticlockwise;
+  list their vertices clockwise and anticlockwise; so do the (r, z) weights with the
+  assembled stream coupling C = Sᵀ M_r, and far from the axis they tend to the
+  Cartesian ones;
 * phonon Poiseuille flow between no-slip or slip-length walls, no-slip ends: the
   temperature at the centroids is exact to round-off (the row-sum weights left 2 % of
   the drop in the corner cells at every n);
@@ -28,7 +30,8 @@ from skfem.helpers import dot
 
 import femheat as fh
 from femheat.assembly import forms
-from femheat.assembly.rt0_closed_forms import rotation_lumping_weights
+from femheat.assembly.rt0_closed_forms import p1_gradients, rotation_lumping_weights
+from femheat.assembly.vorticity_axisymmetric import stream_coupling, stream_rotation_weights
 from femheat.physics.conditions import NoSlip, SlipLength
 from tests.test_gk_temperature import _orders
 from tests.test_gk_vorticity import CH_KAPPA, CH_L, CH_L_NL, CH_W, channel
@@ -86,6 +89,28 @@ def test_weights_agree_with_the_assembled_coupling_on_a_distorted_mesh():
     # the corner held by one cell, and the one its diagonal splits
     assert math.isclose(corner[(0.0, 1.0)], 1.5) and math.isclose(corner[(1.0, 0.0)], 1.5)
     assert math.isclose(corner[(0.0, 0.0)], 0.75) and math.isclose(corner[(1.0, 1.0)], 0.75)
+
+
+def test_axisymmetric_weights_agree_with_the_assembled_stream_coupling():
+    for r0, tol in ((0.0, 1e-12), (100.0, 1e-12)):
+        mesh = _distorted(skfem.MeshTri.init_tensor(np.linspace(r0, r0 + 1, 6),
+                                                    np.linspace(0, 1, 6)), 0.2 / 5)
+        qb = skfem.CellBasis(mesh, skfem.ElementTriRT0(), intorder=4)
+        gamma = stream_rotation_weights(qb, p1_gradients(mesh))
+        C = stream_coupling(qb, p1_gradients(mesh), np.arange(mesh.nvertices),
+                            mesh.nvertices)
+        patch = np.bincount(mesh.t.ravel(), np.tile(qb.dx.sum(axis=1) / 3, 3),
+                            mesh.nvertices)
+        on_axis = mesh.p[0] < 1e-12
+        assert np.all(np.isnan(gamma[on_axis])) and np.all(gamma[~on_axis] > 0)
+        for i in np.nonzero(~on_axis)[0]:
+            x0, y0 = mesh.p[:, i]
+            rotation = _rt0_interpolant(qb, lambda x: np.stack([-(x[1] - y0), x[0] - x0]))
+            oracle = (C[i] @ rotation)[0] / (2 * np.pi * 2 * patch[i])
+            assert abs(gamma[i] - oracle) < tol, (i, gamma[i], oracle)
+        if r0 > 0:  # far from the axis, 1/r is nearly constant on a patch
+            cartesian = rotation_lumping_weights(mesh)
+            assert np.abs(gamma - cartesian).max() < 2e-3
 
 
 def test_poiseuille_temperature_is_exact_up_to_the_corners():

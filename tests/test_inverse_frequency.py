@@ -189,7 +189,11 @@ def test_memory_model_frequency_fit():
     the fit re-assembles (it used to stop with a TypeError in the interpolation). Its
     phase matches the analytic memory wave within 0.01° (measured 3.2e-2° / 7.5e-3° at
     80 / 160 cells: O(h²)), its tangent Jacobian the Richardson differences, and a fit
-    recovers C and τ₂ from the analytic phase."""
+    recovers C and τ₂ from the analytic phase. The tangent model differences two
+    assemblies at C(1 ± 1e-5): their round-off leaves 6.0e-6 / 5.9e-7 (C, τ₂) relative
+    to the Richardson Jacobian on an AVX-512 machine (steps 1e-3 / 1e-4 / 1e-6: C
+    9.9e-7 / 1.7e-6 / 5.3e-6; 1e-7: 1.8e-3), below 1e-6 on the machine this test was
+    written on; held to 2e-5."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fwd = FrequencyForward(memory_table(), CASES, MEMORY_KEYS,
@@ -199,7 +203,7 @@ def test_memory_model_frequency_fit():
     assert np.degrees(np.abs(phase - memory_phase(FREQ))).max() < 0.01
     J = fwd.jacobian_p(MEMORY_TRUTH)
     fd = richardson_jacobian(fwd, MEMORY_TRUTH)
-    assert (np.abs(J - fd).max(axis=0) / np.abs(fd).max(axis=0)).max() < 1e-6
+    assert (np.abs(J - fd).max(axis=0) / np.abs(fd).max(axis=0)).max() < 2e-5
     table = memory_table()
     table["fit"] = {"experiment": "frequency", "probe": "temperature:left",
                     "parameters": {MEMORY_KEYS[0]: {"initial": 3.0},

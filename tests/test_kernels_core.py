@@ -550,7 +550,15 @@ def test_fft_equals_dense_to_roundoff(dim, quadrature, tol, ordering):
     exceeds the mesh: every offset is in the FFT's reach, so nothing but rounding differs.
     The transposed type-pair block is taken from one evaluation only where the pair rule is
     symmetric to round-off (a 2-evaluation average otherwise, as the oracle does): taking it
-    from the float32 rule gave 7e-8 here and 1.9e-8 on the bench_kernels mesh (issue 19)."""
+    from the float32 rule gave 7e-8 here and 1.9e-8 on the bench_kernels mesh (issue 19).
+
+    The float32 rules are round-off equal at their own precision only: their weighted
+    sums over quadrature points are BLAS sgemv products, whose rounding on AVX-512
+    machines depends on a pair's row within its batch, and the FFT operator batches its
+    representative pairs differently from the oracle (measured 4.7e-11 / 8.6e-11 in 2D /
+    3D there, ≤ 1e-12 on the machines this test was written on; an einsum makes it
+    1e-12 everywhere but costs 2–10× on that product). So they are held to 1e-9, the
+    float64 rules to 1e-12."""
     mesh = _reordered(_lattice_mesh(dim), ordering, np.random.default_rng(3))
     regions = fh.RegionMesh.from_skfem(mesh)
     kern = GaussianKernel(0.4 if dim == 3 else 0.3, dim)
@@ -561,7 +569,8 @@ def test_fft_equals_dense_to_roundoff(dim, quadrature, tol, ordering):
     T = np.random.default_rng(1).standard_normal(dense.n)
     a, b = dense.apply(T), fft.apply(T)
     err = np.linalg.norm(a - b) / np.linalg.norm(a)
-    assert err <= 1e-12, err
+    float32_rule = quadrature == "exact" and tol >= 1e-6
+    assert err <= (1e-9 if float32_rule else 1e-12), err
     ntypes = fft.stats["lattice_types"]
     blocks = ntypes * (ntypes + 1) // 2
     symmetric = quadrature == "centroid" or tol < 1e-6

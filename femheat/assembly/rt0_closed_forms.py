@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import skfem
 
-__all__ = ["p1_gradients", "rotation_lumping_weights", "rt0_cell_data"]
+__all__ = ["p1_gradients", "rotation_facet_fluxes", "rotation_lumping_weights",
+           "rt0_cell_data", "rt0_local_facets"]
 
 
 def rt0_cell_data(qb: skfem.CellBasis) -> tuple[np.ndarray, np.ndarray]:
@@ -64,21 +65,53 @@ def rotation_lumping_weights(mesh: skfem.MeshTri) -> np.ndarray:
     grads = p1_gradients(mesh)
     corners = p[:, t]  # (2, 3, n)
     centroid = corners.mean(axis=1)
-    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
-    area = 0.5 * np.abs(e1[0] * e2[1] - e1[1] * e2[0])
-    # facet k is opposite vertex k: its midpoint and outward |F|-scaled normal
-    mid = 0.5 * (corners[:, [1, 2, 0]] + corners[:, [2, 0, 1]])
-    edge = corners[:, [2, 0, 1]] - corners[:, [1, 2, 0]]
-    normal = np.stack([edge[1], -edge[0]])
-    normal *= np.sign(((mid - corners) * normal).sum(axis=0))
+    flux = rotation_facet_fluxes(mesh)
     row = np.zeros((3, t.shape[1]))
     for i in range(3):  # R about local vertex i
-        offset = mid - corners[:, i:i + 1]
-        flux = normal[0] * -offset[1] + normal[1] * offset[0]  # (3, n): J offset · n
-        mean = 0.5 * (flux[None] * (centroid[:, None] - corners)).sum(axis=1)  # ∫_K ΠR
+        mean = 0.5 * (flux[i][None] * (centroid[:, None] - corners)).sum(axis=1)  # ∫_K ΠR
         row[i] = grads[1, i] * mean[0] - grads[0, i] * mean[1]  # curl φ_i · ∫_K ΠR
+    return per_vertex_ratio(mesh, row)
+
+
+def per_vertex_ratio(mesh: skfem.MeshTri, row: np.ndarray) -> np.ndarray:
+    """Σ_K row[i, K] / Σ_K 2|K|/3 per vertex (row: (3, cells), by local vertex)."""
+    p, t = mesh.p, mesh.t
+    e1, e2 = p[:, t[1]] - p[:, t[0]], p[:, t[2]] - p[:, t[0]]
+    area = 0.5 * np.abs(e1[0] * e2[1] - e1[1] * e2[0])
     n = p.shape[1]
     numerator = np.bincount(t.ravel(), row.ravel(), n)
     denominator = np.bincount(t.ravel(), np.tile(2 * area / 3, 3), n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return numerator / denominator
+
+
+def rotation_facet_fluxes(mesh: skfem.MeshTri) -> np.ndarray:
+    """flux[i, k, K] [m²]: the outward flux ∫_F R_i·n through the facet of cell K
+    opposite its local vertex k, R_i(x) = J(x − x_i) the rotation about its local
+    vertex i (exact with the facet midpoint: R_i is linear)."""
+    p, t = mesh.p, mesh.t
+    corners = p[:, t]  # (2, 3, n)
+    mid = 0.5 * (corners[:, [1, 2, 0]] + corners[:, [2, 0, 1]])
+    edge = corners[:, [2, 0, 1]] - corners[:, [1, 2, 0]]
+    normal = np.stack([edge[1], -edge[0]])  # |F| n, outward below
+    normal *= np.sign(((mid - corners) * normal).sum(axis=0))
+    offset = mid[:, None] - corners[:, :, None]  # (2, i, k, n)
+    return normal[0][None] * -offset[1] + normal[1][None] * offset[0]
+
+
+def rt0_local_facets(qb: skfem.CellBasis) -> tuple[np.ndarray, np.ndarray]:
+    """For each local RT0 basis function j of each cell: the local vertex k opposite
+    its facet and the sign s with ψ_j = s (x − p_k)/(2|K|), so that its DOF of a field
+    is s × the field's outward flux through that facet. Both (3, n), read from
+    ∫_K ψ_j = s (x_K − p_k)/2."""
+    means, _ = rt0_cell_data(qb)  # (2, 3, n)
+    corners = qb.mesh.p[:, qb.mesh.t]
+    arm = 0.5 * (corners.mean(axis=1)[:, None] - corners)  # (x_K − p_k)/2, (2, k, n)
+    # |∫ψ_j ∓ arm_k| for each j, k and sign: zero for the one match (up to round-off)
+    plus = np.linalg.norm(means[:, :, None] - arm[:, None], axis=0)  # (j, k, n)
+    minus = np.linalg.norm(means[:, :, None] + arm[:, None], axis=0)
+    best = np.minimum(plus, minus)
+    opposite = best.argmin(axis=1)  # (j, n)
+    pick = (lambda a: np.take_along_axis(a, opposite[:, None], axis=1)[:, 0])
+    sign = np.where(pick(plus) <= pick(minus), 1.0, -1.0)
+    return opposite, sign

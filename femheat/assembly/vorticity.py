@@ -33,7 +33,7 @@ symmetric positive semidefinite
     \qquad C_{ij} = (\psi_j, \mathrm{curl}\,\varphi_i),
 
 and the flux load −Cᵀ M_ω⁻¹ G (G_i = ⟨g_t, φ_i⟩, prescribed tangential flux).
-At degree 0 (Cartesian) each vertex weight is the row sum times γ_i
+At degree 0 each vertex weight is the row sum times γ_i
 (:func:`~femheat.assembly.rt0_closed_forms.rotation_lumping_weights`), chosen so that
 the discrete ω of a rigid rotation about the vertex is exact: the row sum alone is
 exact only on patches symmetric about the vertex, and left ω off by a fixed fraction
@@ -449,17 +449,12 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         consistent = forms.edge_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
         mass = consistent.diagonal()
     elif axisymmetric:  # the stream function ψ = rω, zero on the axis
-        mass = rz.stream_mass(mesh, inv_nu)
+        mass = _rotation_consistent(rz.stream_mass(mesh, inv_nu),
+                                    rz.stream_rotation_weights(qb, p1_gradients(mesh)))
     else:
         mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
-        if degree == 0:  # rotation-consistent weights (module docstring)
-            gamma = rotation_lumping_weights(mesh)
-            lopsided = ~(gamma > 0)
-            if np.any(lopsided & (mass > 0)):
-                warnings.warn(f"{int(lopsided.sum())} vertices have patches so distorted "
-                              "that the rotation-consistent vorticity weight is not "
-                              "positive; they keep the row-sum weight", stacklevel=2)
-            mass = np.where(lopsided, mass, gamma * mass)
+        if degree == 0:
+            mass = _rotation_consistent(mass, rotation_lumping_weights(mesh))
         if degree == 1 and held.size:
             consistent = _weighted_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
     fixed = np.zeros(wb.N, dtype=bool)
@@ -526,6 +521,18 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     load = _tangential_load(problem, wb, order, C, omega_mass, np.nonzero(active)[0],
                             2 * np.pi if axisymmetric else 1.0)
     return G, load, (C, omega_mass)
+
+
+def _rotation_consistent(mass: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """The lumped vertex weights ``mass`` scaled by the rotation-consistent factors
+    ``gamma`` (module docstring); a vertex whose factor is not positive (a patch too
+    distorted, or on the axis, NaN) keeps its weight."""
+    kept = ~(gamma > 0)
+    if np.any(kept & (mass > 0)):
+        warnings.warn(f"{int(np.sum(kept & (mass > 0)))} vertices have patches so distorted "
+                      "that their rotation-consistent vorticity weight is not positive; "
+                      "they keep the row-sum weight", stacklevel=3)
+    return np.where(kept, mass, gamma * mass)
 
 
 @LinearForm
