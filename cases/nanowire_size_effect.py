@@ -31,7 +31,7 @@ The wire is a body of revolution, so the same three wall models are also solved 
 (r, z) section (``coordinates = "axisymmetric"``, the vorticity form at degree 0 with
 the stream function rω: :mod:`femheat.assembly.vorticity_axisymmetric`), 64 cells
 across the radius and a segment 16 cells long, in a few hundredths of a second each:
-within 5e-4 of G3 for R/l = 0.5 … 8, converging at O(h²) (R/l = 2: +3.7e-3 / +9.1e-4 /
+within 5.4e-4 of G3 for R/l = 0.5 … 8, converging at O(h²) (R/l = 2: +3.7e-3 / +9.1e-4 /
 +2.3e-4 / +5.7e-5 at 16 / 32 / 64 / 128 cells across). A two-cell segment gives the
 same figures: the rotation-consistent vorticity weights remove the error in the corner
 cells where the no-slip ends meet the mantle (with row sums it stayed at every n, and a

@@ -34,8 +34,8 @@ def test_nanowire_size_effect_meets_the_closed_forms(tmp_path):
     radius): the vorticity form within 0.6 % of G3 for diffuse, slipping and specular
     walls on the faceted wire (measured 5.9e-3 at most); free slip with the penalty
     form and the facet normals locks: −75 % and −17 %. On the (r, z) section (degree
-    0, 64 cells across) within 5e-4 (measured 1.2e-4 at most here, 4.6e-4 over
-    R/l = 0.5 … 8)."""
+    0, 64 cells across) within 5e-4 (measured 2.3e-4 at most here, 5.4e-4 over
+    R/l = 0.5 … 8, O(h²))."""
     case = _load("nanowire_size_effect")
     summary = case.run(tmp_path, ratios=[0.5, 2.0])
     assert summary["max_relative_error_vorticity"] < 8e-3, summary

@@ -59,6 +59,23 @@ def test_same_pattern_reuses_the_symbolic_factorization(backend):
     assert not other.shared_symbolic
 
 
+def test_superlu_first_factorization_equals_a_shared_one_bitwise():
+    """SuperLU's first factorization of a pattern runs the arithmetic of the later ones
+    that reuse its ordering, so a result does not depend on what the process factorized
+    before (a run resumed in a warm process equals a fresh one, tests/test_run_safety.py,
+    without CHOLMOD too). Real SPD and complex symmetric. Factorizing the first matrix
+    with SuperLU's own MMD ordering differed from the shared path in the last bits."""
+    rng = np.random.default_rng(2)
+    K = laplacian(40, 1.0 + rng.random(1600))
+    for A in (K, sp.csc_matrix(K + 3j * sp.identity(1600))):
+        b = rng.standard_normal(1600) * (1 + 0.5j if A.dtype.kind == "c" else 1)
+        cold = factorize(A, True, "superlu")
+        warm = factorize(A, True, "superlu")
+        assert not cold.shared_symbolic and warm.shared_symbolic
+        assert np.array_equal(cold(b), warm(b))
+        SYMBOLIC.clear()
+
+
 def test_complex_symmetric_frequency_matrices_share_the_ordering():
     n = 30
     K = laplacian(n)
