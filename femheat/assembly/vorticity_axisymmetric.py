@@ -52,7 +52,10 @@ r-weighted BDM2 moments) left T at O(h^1.3) next to no-slip walls, so (r, z) sta
 lowest order (README, limits).
 
 The mass is lumped by the vertex rule, ∫_K f ≈ |K|/3 Σ f(vertex):
-(M_ω)_ii = 2π Σ_K |K| / (3 ν_K r_i), positive at every vertex off the axis. A
+(M_ω)_ii = 2π Σ_K |K| / (3 ν_K r_i), positive at every vertex off the axis, times the
+rotation-consistent factor γ_i of :func:`stream_rotation_weights` (as in Cartesian
+coordinates: exact ψ for a rigid rotation about the vertex; without it a pipe's T kept
+0.02 of the drop in the corner cells where the no-slip mantle meets no-slip ends). A
 slip-length wall adds the lumped boundary mass 2π Σ_F (C_s κ/l)|F| / (2 r_i), and a
 prescribed tangential flux the data 2π⟨g_t, ψ_i⟩ (unweighted ds), both as in the
 Cartesian form with φ = ψ/r.
