@@ -16,7 +16,8 @@ fraction however fine the mesh, and T with it. Proven here:
   the drop in the corner cells at every n);
 * on a distorted channel mesh T converges at O(h) (RMS 6.3e-4 / 2.8e-4 / 1.4e-4 at
   n = 8 / 16 / 32; the row-sum weights: 3.0e-3 / 1.8e-3 / 1.1e-3, O(h^0.7); the
-  interior-penalty form: 1.0e-2 / 5.0e-3 / 2.5e-3).
+  interior-penalty form: 1.0e-2 / 5.0e-3 / 2.5e-3);
+* a vertex whose factor is not positive (held by a sliver) keeps its row sum, warned.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import scipy.sparse.linalg as spla
 import skfem
 from skfem.helpers import dot
@@ -148,3 +150,21 @@ def test_distorted_channel_temperature_converges_at_first_order():
     errors = [_distorted_channel(n) for n in (8, 16, 32)]
     assert min(_orders(errors)) > 0.9 and errors[-1] < 2e-4, (
         f"RMS T errors {errors}, orders {_orders(errors)}")
+
+
+def test_a_sliver_keeps_its_row_sum_weight_with_a_warning():
+    """A boundary vertex held by one sliver (179°) gets γ < 0 (−4.9e3): its weight stays
+    the row sum, with a warning, so M_ω stays positive."""
+    p = np.array([[0.0, 1.0, 0.5, 0.5], [0.0, 0.0, 0.5 * math.tan(math.radians(0.5)), -0.5]])
+    mesh = skfem.MeshTri(p, np.array([[0, 0], [1, 3], [2, 1]]))
+    gamma = rotation_lumping_weights(mesh)
+    assert gamma[2] > 0 and np.any(gamma < 0), gamma
+    regions = fh.RegionMesh.from_skfem(
+        mesh, boundaries={"wall": lambda x: np.ones(x.shape[1], bool)})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=0.1)},
+        {"wall": fh.Temperature(0.0)}, model="gk", viscous="vorticity",
+        walls={"wall": NoSlip()})
+    with pytest.warns(UserWarning, match="rotation-consistent vorticity weight is not positive"):
+        system = fh.assemble(problem)
+    assert np.all(system.rotation[1].values > 0)
