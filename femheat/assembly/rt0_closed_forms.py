@@ -54,7 +54,7 @@ def rotation_lumping_weights(mesh: skfem.MeshTri) -> np.ndarray:
     3 at 120°), and 0.87–1.18 on gmsh meshes. Where the row-sum weight is used there
     (γ = 1), ω at such a vertex is off by a fixed fraction however fine the mesh, and
     T by that fraction of ν rot q: at the corners of a no-slip channel 2 % of the
-    temperature drop at every n (``tests/test_gk_vorticity.py``).
+    temperature drop at every n (``tests/test_gk_vorticity_lumping.py``).
 
     The RT0 interpolant of a linear field is exact with facet midpoints:
     ∫_F R·n = |F| R(x_F)·n_F; on a cell ΠR = Σ_k F_k ψ_k, ψ_k = (x − p_k)/(2|K|)
