@@ -33,7 +33,8 @@ from skfem.helpers import dot
 import femheat as fh
 from femheat.assembly import forms
 from femheat.assembly.rt0_closed_forms import p1_gradients, rotation_lumping_weights
-from femheat.assembly.vorticity_axisymmetric import stream_coupling, stream_rotation_weights
+from femheat.assembly.vorticity_axisymmetric import (cell_coupling, stream_coupling,
+                                                     stream_rotation_weights)
 from femheat.physics.conditions import NoSlip, SlipLength
 from tests.test_gk_temperature import _orders
 from tests.test_gk_vorticity import CH_KAPPA, CH_L, CH_L_NL, CH_W, channel
@@ -98,9 +99,9 @@ def test_axisymmetric_weights_agree_with_the_assembled_stream_coupling():
         mesh = _distorted(skfem.MeshTri.init_tensor(np.linspace(r0, r0 + 1, 6),
                                                     np.linspace(0, 1, 6)), 0.2 / 5)
         qb = skfem.CellBasis(mesh, skfem.ElementTriRT0(), intorder=4)
-        gamma = stream_rotation_weights(qb, p1_gradients(mesh))
-        C = stream_coupling(qb, p1_gradients(mesh), np.arange(mesh.nvertices),
-                            mesh.nvertices)
+        blocks = cell_coupling(qb, p1_gradients(mesh))
+        gamma = stream_rotation_weights(qb, blocks)
+        C = stream_coupling(qb, blocks, np.arange(mesh.nvertices), mesh.nvertices)
         patch = np.bincount(mesh.t.ravel(), np.tile(qb.dx.sum(axis=1) / 3, 3),
                             mesh.nvertices)
         on_axis = mesh.p[0] < 1e-12

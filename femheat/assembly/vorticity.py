@@ -453,8 +453,9 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         consistent = forms.edge_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
         mass = consistent.diagonal()
     elif axisymmetric:  # the stream function ψ = rω, zero on the axis
+        blocks = rz.cell_coupling(qb, p1_gradients(mesh))
         mass = _rotation_consistent(rz.stream_mass(mesh, inv_nu),
-                                    rz.stream_rotation_weights(qb, p1_gradients(mesh)))
+                                    rz.stream_rotation_weights(qb, blocks))
     else:
         mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
         if degree == 0:
@@ -498,8 +499,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
 
     active = ~fixed & (mass > 0)
     if axisymmetric:
-        C = rz.stream_coupling(qb, p1_gradients(mesh),
-                               np.where(active, np.cumsum(active) - 1, -1), int(active.sum()))
+        C = rz.stream_coupling(qb, blocks, np.where(active, np.cumsum(active) - 1, -1),
+                               int(active.sum()))
     elif degree == 0 and dim == 2:
         grads = p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
         local = grads[1][:, None] * means[0][None] - grads[0][:, None] * means[1][None]

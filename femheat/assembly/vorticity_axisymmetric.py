@@ -74,7 +74,7 @@ from .axisymmetric import axis_vertices
 from .axisymmetric import divergence as axisymmetric_divergence
 from .rt0_closed_forms import per_vertex_ratio, rotation_facet_fluxes, rt0_local_facets
 
-__all__ = ["grad_div", "stream_coupling", "stream_mass", "stream_rotation_weights",
+__all__ = ["cell_coupling", "grad_div", "stream_coupling", "stream_mass", "stream_rotation_weights",
            "stream_wall_mass"]
 
 
@@ -95,9 +95,9 @@ def grad_div(qb: skfem.CellBasis, nu: np.ndarray) -> sp.csr_matrix:
     return (D.T @ sp.diags(nu_int / volume**2) @ D).tocsr()
 
 
-def _cell_coupling(qb: skfem.CellBasis, grads: np.ndarray) -> np.ndarray:
-    """C_K^{(r)} = (S λ_i, ψ_j)_{2πr, K} per cell, (cells, i, j); see
-    :func:`stream_coupling`."""
+def cell_coupling(qb: skfem.CellBasis, grads: np.ndarray) -> np.ndarray:
+    """C_K^{(r)} = (S λ_i, ψ_j)_{2πr, K} per cell, (cells, i, j), ``grads`` the P1
+    gradients per cell (2, 3, cells); see :func:`stream_coupling`."""
     mesh = qb.mesh
     p = mesh.p
     values = np.stack([qb.basis[j][0].value for j in range(3)])  # (3, 2, cells, points)
@@ -115,15 +115,14 @@ def _cell_coupling(qb: skfem.CellBasis, grads: np.ndarray) -> np.ndarray:
     return np.einsum("kmi,kmj->kij", a, gram_r)  # (cells, i, j)
 
 
-def stream_coupling(qb: skfem.CellBasis, grads: np.ndarray, rows: np.ndarray,
+def stream_coupling(qb: skfem.CellBasis, coupling: np.ndarray, rows: np.ndarray,
                     n_rows: int) -> sp.csr_matrix:
-    """C = Sᵀ M_r on the RT0 flux basis ``qb`` of an (r, z) triangle mesh, ``grads``
-    the P1 gradients ∇λ_i per cell (2, 3, cells): row ``rows[i]`` for vertex i (−1: not
-    an unknown), ``n_rows`` rows; see the module docstring. Cell by cell: curl λ_i = Σ_m
+    """C = Sᵀ M_r on the RT0 flux basis ``qb`` of an (r, z) triangle mesh, from its
+    cell blocks ``coupling`` (:func:`cell_coupling`): row ``rows[i]`` for vertex i (−1:
+    not an unknown), ``n_rows`` rows; see the module docstring. Cell by cell: curl λ_i = Σ_m
     a_im ψ_m on K (a = C_K M_K⁻¹ with the Cartesian C_K = (ψ_j, curl λ_i)_K and M_K =
     (ψ_m, ψ_j)_K, so the orientation signs come from the basis itself); S λ_i = Σ_m
     (a_im / r_{F_m}) ψ_m; C_K^{(r)} = (S λ_i, ψ_j)_{2πr, K}."""
-    coupling = _cell_coupling(qb, grads)
     row = rows[qb.mesh.t.T][:, :, None]  # (cells, i, 1)
     keep = np.broadcast_to(row >= 0, coupling.shape)
     rr = np.broadcast_to(row, coupling.shape)[keep]
@@ -133,10 +132,11 @@ def stream_coupling(qb: skfem.CellBasis, grads: np.ndarray, rows: np.ndarray,
     return C
 
 
-def stream_rotation_weights(qb: skfem.CellBasis, grads: np.ndarray) -> np.ndarray:
+def stream_rotation_weights(qb: skfem.CellBasis, coupling: np.ndarray) -> np.ndarray:
     r"""γ_i per vertex, the (r, z) twin of
     :func:`~femheat.assembly.rt0_closed_forms.rotation_lumping_weights`: the row of C
-    applied to the RT0 interpolant of the rotation R_i about vertex i (rot R_i = 2,
+    (its cell blocks ``coupling``, :func:`cell_coupling`) applied to the RT0
+    interpolant of the rotation R_i about vertex i (rot R_i = 2,
     so ψ_i = 2ν r_i and the lumped row should read 2π · 2 Σ_K |K|/3),
 
     .. math::
@@ -145,7 +145,6 @@ def stream_rotation_weights(qb: skfem.CellBasis, grads: np.ndarray) -> np.ndarra
 
     NaN on the axis (ψ = 0 there)."""
     mesh = qb.mesh
-    coupling = _cell_coupling(qb, grads)  # (cells, i, j)
     flux = rotation_facet_fluxes(mesh)  # (i, k, cells)
     opposite, sign = rt0_local_facets(qb)  # (j, cells)
     dofs = sign[None] * np.take_along_axis(flux, opposite[None], axis=1)  # (i, j, cells)
