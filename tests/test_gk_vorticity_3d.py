@@ -235,13 +235,13 @@ def test_plane_poiseuille_flow_between_plates(wall, coefficient):
     assert flows[-1] <= 5e-3 and flows[-1] < flows[0] / 8, flows
 
 
-@pytest.mark.xfail(strict=True, reason="3D degree-0 vorticity: the rotation rows miss a "
-                   "rigid rotation by a third at interior edges, T of walled flows does "
-                   "not converge (README, accuracy)")
+@pytest.mark.xfail(strict=True, reason="3D degree-0 vorticity: T of walled flows does not "
+                   "converge in the cells along the walls (README, accuracy)")
 def test_plates_temperature_converges_at_first_order():
     """The no-slip plates above, T exact linear: RMS T errors at the centroids 6.7e-3 /
     5.7e-3 / 5.0e-3 at n = 4 / 8 / 12 (orders 0.2, 0.3; the largest 2.7e-2 / 4.3e-2 /
-    4.5e-2), where the penalty form converges at O(h) (6.0e-3 / 3.2e-3 / 2.3e-3)."""
+    4.5e-2, in the cells along the plates; the core converges), where the penalty form
+    converges at O(h) (6.0e-3 / 3.2e-3 / 2.3e-3)."""
     errors = []
     for n in (4, 8, 12):
         system, state, _, _ = _plates(n, NoSlip())

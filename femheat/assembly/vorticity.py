@@ -128,10 +128,11 @@ and tangential-flux walls at O(h) in q. At degree 1 in 3D
 (``tests/test_gk_vorticity_3d_degree1.py``) T and q converge at O(h²) (the transient
 T within 1 % of the Fourier model's error), walls at O(h^1.9) in q, the slowest
 quasi-static rate 4.962 against the physical 4.967. Those T figures are for fluxes
-without rotation: where walls make q rotate, 3D T converges slowly or not at all (the
-degree-0 rows miss a rigid rotation's ω by a third at interior edges, and the Nédélec
-mass admits no per-edge fix like γ; no-slip plates: RMS 5.0e-3 at n = 12, the penalty
-form 2.3e-3; ``test_plates_temperature_converges_at_first_order``, strict xfail).
+without rotation: where walls make q rotate, 3D T converges slowly or not at all, the
+error sitting in the cells along the walls (no-slip plates: RMS 5.0e-3 at n = 12, the
+penalty form 2.3e-3; ``test_plates_temperature_converges_at_first_order``, strict
+xfail). The degree-0 rows miss a rigid rotation's ω by a third even at interior edges,
+and the Nédélec mass admits no per-edge fix like γ.
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
 vanish on flat walls with q·n = 0; where ν varies (between materials, or with l(r)) the
