@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import skfem
 
-__all__ = ["p1_gradients", "rotation_facet_fluxes", "rotation_lumping_weights",
-           "rt0_cell_data", "rt0_local_facets"]
+__all__ = ["p1_gradients", "per_vertex_ratio", "rotation_facet_fluxes",
+           "rotation_lumping_weights", "rt0_cell_data", "rt0_local_facets", "triangle_areas"]
 
 
 def rt0_cell_data(qb: skfem.CellBasis) -> tuple[np.ndarray, np.ndarray]:
@@ -73,14 +73,18 @@ def rotation_lumping_weights(mesh: skfem.MeshTri) -> np.ndarray:
     return per_vertex_ratio(mesh, row)
 
 
-def per_vertex_ratio(mesh: skfem.MeshTri, row: np.ndarray) -> np.ndarray:
-    """Σ_K row[i, K] / Σ_K 2|K|/3 per vertex (row: (3, cells), by local vertex)."""
+def triangle_areas(mesh: skfem.MeshTri) -> np.ndarray:
+    """|K| of every cell [m²]."""
     p, t = mesh.p, mesh.t
     e1, e2 = p[:, t[1]] - p[:, t[0]], p[:, t[2]] - p[:, t[0]]
-    area = 0.5 * np.abs(e1[0] * e2[1] - e1[1] * e2[0])
-    n = p.shape[1]
+    return 0.5 * np.abs(e1[0] * e2[1] - e1[1] * e2[0])
+
+
+def per_vertex_ratio(mesh: skfem.MeshTri, row: np.ndarray) -> np.ndarray:
+    """Σ_K row[i, K] / Σ_K 2|K|/3 per vertex (row: (3, cells), by local vertex)."""
+    t, n = mesh.t, mesh.p.shape[1]
     numerator = np.bincount(t.ravel(), row.ravel(), n)
-    denominator = np.bincount(t.ravel(), np.tile(2 * area / 3, 3), n)
+    denominator = np.bincount(t.ravel(), np.tile(2 * triangle_areas(mesh) / 3, 3), n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return numerator / denominator
 
