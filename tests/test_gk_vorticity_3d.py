@@ -241,7 +241,8 @@ def test_plates_temperature_converges_at_first_order():
     """The no-slip plates above, T exact linear: RMS T errors at the centroids 6.7e-3 /
     5.7e-3 / 5.0e-3 at n = 4 / 8 / 12 (orders 0.2, 0.3; the largest 2.7e-2 / 4.3e-2 /
     4.5e-2, in the cells along the plates; the core converges), where the penalty form
-    converges at O(h) (6.0e-3 / 3.2e-3 / 2.3e-3)."""
+    converges at O(h) (6.0e-3 / 3.2e-3 / 2.3e-3). The mixed method's known
+    suboptimality under no-slip walls (README, accuracy)."""
     errors = []
     for n in (4, 8, 12):
         system, state, _, _ = _plates(n, NoSlip())

@@ -131,8 +131,13 @@ quasi-static rate 4.962 against the physical 4.967. Those T figures are for flux
 without rotation: where walls make q rotate, 3D T converges slowly or not at all, the
 error sitting in the cells along the walls (no-slip plates: RMS 5.0e-3 at n = 12, the
 penalty form 2.3e-3; ``test_plates_temperature_converges_at_first_order``, strict
-xfail). The degree-0 rows miss a rigid rotation's ω by a third even at interior edges,
-and the Nédélec mass admits no per-edge fix like γ.
+xfail). That is the known suboptimality of this mixed method where walls hold both
+flux components (Arnold, Falk & Gopalakrishnan, M3AS 22, 1250024, 2012; in 3D
+arXiv:2603.14026: order k − ½ in the energy norm); in 2D the consistent P1 mass shows
+it too (no-slip channel: largest T error 4.6e-2 at n = 64), and γ removes it. The 3D
+degree-0 rows miss a rigid rotation's ω by a third even at interior edges, and the
+Nédélec mass admits no per-edge fix like γ; a vertex-lumped second-kind space and a
+vertex-lumped N0 mass were measured and dropped (README, accuracy).
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
 vanish on flat walls with q·n = 0; where ν varies (between materials, or with l(r)) the
