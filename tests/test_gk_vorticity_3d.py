@@ -25,6 +25,7 @@ Proven here:
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ import skfem
 
 import femheat as fh
 from femheat.errors import FemheatInputError
-from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
+from femheat.physics.conditions import FreeSlip, NoSlip, SlipLength, TangentialFlux
 from tests.test_gk_temperature import _orders, cos_mode
 
 
@@ -233,6 +234,17 @@ def test_plane_poiseuille_flow_between_plates(wall, coefficient):
         flows.append(abs(fh.boundary_heat_flow(system, state.flux)["outlet"] / flow - 1))
     assert min(_orders(errors)) >= 0.9 and errors[-1] <= 0.06, errors
     assert flows[-1] <= 5e-3 and flows[-1] < flows[0] / 8, flows
+
+
+def test_sheared_no_slip_walls_are_warned_about():
+    """The plates' T limit (below) is said at assembly, naming the walls; no-slip ends
+    that heat crosses (T given, the flux normal to them) and free-slip plates are not
+    warned about."""
+    with pytest.warns(UserWarning, match=r"walls\.bottom, walls\.top: .* 3D at degree 0"):
+        _plates(4, NoSlip())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _plates(4, FreeSlip())
 
 
 @pytest.mark.xfail(strict=True, reason="3D degree-0 vorticity: T of walled flows does not "
