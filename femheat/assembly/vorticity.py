@@ -456,7 +456,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             "the cells along a wall that holds the tangential flux does not converge "
             "where the flux shears along it (between no-slip plates the largest error "
             "stays at 2-5 % of the drop at every n; README, accuracy); use viscous = "
-            "'penalty' or degree = 1 where T next to such walls matters", stacklevel=4)
+            "'penalty' or degree = 1 where T next to such walls matters", stacklevel=5)
 
     wb = skfem.CellBasis(mesh, vorticity_element(degree, dim), quadrature=(qb.X, qb.W))
     # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D: row-sum lumped,
