@@ -117,7 +117,10 @@ stay irregular under refinement (gmsh, distorted) ω keeps an O(1) relative erro
 the strain part of ∇q, which γ cannot correct (a Poiseuille channel on gmsh meshes,
 n = 8 / 16 / 32 / 64: max T error 6.4e-3 / 8.6e-3 / 5.6e-3 / 2.8e-3 of a 1 K drop,
 RMS 1.1e-3 / 8.6e-4 / 3.4e-4 / 5.4e-5; the penalty form's max error 3.1e-2 / 2.4e-2 /
-1.2e-2 / 5.0e-3; degree 1: 1.5e-4 / 4.9e-5 / 1.2e-5 at n = 8 / 16 / 32). At degree 1
+1.2e-2 / 5.0e-3; degree 1: 1.5e-4 / 4.9e-5 / 1.2e-5 at n = 8 / 16 / 32). Tried and
+dropped: rows of C mixed with their neighbours' (least change) so that ω_i is exact
+for every linear flux, not only rotations; the kernel of C stays, but the max T error
+grew (1.1e-2 / 9.3e-3 / 1.2e-2 / 4.3e-3 on the same meshes). At degree 1
 T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
 the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
 and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,
