@@ -16,7 +16,7 @@ import skfem
 import femheat as fh
 from femheat.errors import FemheatInputError, SolverError
 from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
-from femheat.assembly.vorticity import VorticityMass
+from femheat.assembly.rotation import VorticityMass
 from femheat.solve.augmented import factorize_augmented
 from femheat.solve.factorization import direct_solver
 

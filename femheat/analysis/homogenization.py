@@ -75,7 +75,7 @@ import skfem
 
 from ..assembly import forms
 from ..assembly.gk import gk_wall_terms
-from ..assembly.vorticity import RotationOperator
+from ..assembly.rotation import RotationOperator
 from .postprocess import InterfaceReport, interface_report
 from ..physics.conditions import KapitzaResistance, NoSlip, ResistanceValue, Temperature
 from ..physics.kapitza import check_interfaces
@@ -359,7 +359,7 @@ class CellProblem:
         """A_bulk with the wall conditions ``walls``: the cell's own flux block plus
         their Nitsche terms (interior penalty), or assembled with them (the vorticity
         form, whose rotation part depends on where ω is free; in 3D the unformed
-        :class:`~femheat.assembly.vorticity.RotationOperator`)."""
+        :class:`~femheat.assembly.rotation.RotationOperator`)."""
         if not walls:
             return _sparse_or_unformed(self.system.resistance)
         problem = dataclasses.replace(self.problem, walls=walls)
@@ -441,7 +441,7 @@ class CellProblem:
     def flux_matrix(self, resistances: Mapping[str, float | KapitzaResistance],
                     axis: int | None = None) -> FluxBlock:
         """A(R) = A_bulk + Σ_Γ R_Γ A_Γ (the only part that depends on R_K); for the 3D
-        vorticity form a :class:`~femheat.assembly.vorticity.RotationOperator` whose
+        vorticity form a :class:`~femheat.assembly.rotation.RotationOperator` whose
         A₀ carries the interface terms.
 
         A constant R_Γ scales the unit-resistance matrix A_Γ; a variable one adds its

@@ -40,7 +40,7 @@ import scipy.sparse as sp
 
 from ..physics.materials import Material, material_fields
 from ..physics.memory import Mode, material_modes
-from .vorticity import RotationOperator
+from .rotation import RotationOperator
 
 __all__ = ["ModeOperators", "mode_operators", "padded_modes"]
 
@@ -79,7 +79,7 @@ class ModeOperators:
     external
         K_ext = A − P: Kapitza, convection and model flux operators (n_q × n_q); for
         the vorticity form with a consistent M_ω (3D; 2D degree 1 with walls) a
-        :class:`~femheat.assembly.vorticity.RotationOperator` (A₀ − P applied with
+        :class:`~femheat.assembly.rotation.RotationOperator` (A₀ − P applied with
         Cᵀ M_ω⁻¹ C, never formed).
     resistance, inertia
         General case: Pₘ = (κₘ⁻¹q, v) and Tₘ = (τₘκₘ⁻¹q, v) per mode.

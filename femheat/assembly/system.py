@@ -27,7 +27,7 @@ from scipy.sparse.linalg import splu
 
 from .axisymmetric import FormSet, axis_facets, form_set
 from .problem import HeatProblem
-from .vorticity import RotationOperator, VorticityMass
+from .rotation import RotationOperator, VorticityMass
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
 from ..physics.conditions import Convection, HeatFlux, KapitzaResistance, Temperature, evaluate
@@ -69,10 +69,10 @@ class MixedSystem:
     rotation
         (C, M_ω) where A = A₀ + Cᵀ M_ω⁻¹ C keeps a part in factors (the GK vorticity
         form, :mod:`femheat.assembly.vorticity`; M_ω a
-        :class:`~femheat.assembly.vorticity.VorticityMass`), else None; A₀ is
+        :class:`~femheat.assembly.rotation.VorticityMass`), else None; A₀ is
         :attr:`resistance_base`. Where M_ω is consistent (3D; 2D degree 1 with
         no-slip, slip-length or tangential-flux walls) ``resistance`` is a
-        :class:`~femheat.assembly.vorticity.RotationOperator` (applied, not formed).
+        :class:`~femheat.assembly.rotation.RotationOperator` (applied, not formed).
     """
 
     problem: HeatProblem

@@ -56,8 +56,9 @@ order 1 × P1 DG (degree 1; P2 → N1curl₂ → RT₁ → P1DG,
 lumped (the diagonal exact for constant
 fields has zero or negative edge weights on ordinary meshes,
 ``benchmarks/bench_gk_vorticity_3d.py``), so M_ω stays consistent and ω an unknown of
-every solve: the system's flux block is a :class:`RotationOperator` (A₀ + Cᵀ M_ω⁻¹ C
-applied, never formed), the θ-scheme and the steady augmented Lagrangian factorize
+every solve: the system's flux block is a
+:class:`~femheat.assembly.rotation.RotationOperator` (A₀ + Cᵀ M_ω⁻¹ C applied, never
+formed), the θ-scheme and the steady augmented Lagrangian factorize
 [[K₀, Cᵀ], [C, −M_ω/θ]] (:mod:`femheat.solve.augmented`), the memory model's steps
 too (coupled modes: one ω for the total flux), the frequency solver the complex
 [[K₀(ω), Cᵀ], [C, −M_ω]] (:mod:`femheat.solve.frequency`), the iterative solver
@@ -159,11 +160,12 @@ degree 0). On a curved wall ω = 0 is a different free-slip model from the penal
 here, J₁'(k) = 0 there). The Landau–Khalatnikov terms run as with the penalty form, the
 gradient energy λ|∇q|² taken as its Hodge form λ(|rot q|² + |∇·q|²) (the same on flat
 impermeable walls); where M_ω is consistent Newton's Jacobian solves keep ω (A₀ +
-θJ(q) augmented, LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow against solve_bvp to 9e-4
-(2D degree 0), 1e-5 (degree 1) and 3.7e-3 (3D, order 2), the discrete energy identity to
-round-off for a > 0 and a < 0, a 2D disc vortex with a no-slip rim relaxing to its
-radial profile at O(h^(k+1)) (``tests/test_landau*.py``,
-``tests/test_gk_vorticity_3d.py``).
+θJ(q) augmented, LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow
+against solve_bvp to 9e-4 (2D degree 0), 1e-5 (degree 1) and 3.7e-3 (3D, order 2), the
+discrete energy identity to round-off for a > 0 and a < 0, a 2D disc vortex with a
+no-slip rim relaxing to its radial profile at O(h^(k+1)) (``tests/test_landau*.py``,
+``tests/test_gk_vorticity_3d.py``). The vorticity mass and the flux block applied from
+its factors, as the solvers use them, live in :mod:`femheat.assembly.rotation`.
 """
 
 from __future__ import annotations
@@ -173,7 +175,6 @@ from typing import Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 import skfem
 from skfem import BilinearForm, LinearForm
 from skfem.helpers import dot
@@ -182,7 +183,8 @@ from . import forms
 from . import vorticity_axisymmetric as rz
 from .rt0_closed_forms import p1_gradients, rotation_lumping_weights, rt0_cell_data
 from .axisymmetric import axis_vertices
-from ..errors import FemheatInputError, SolverError
+from .rotation import RotationOperator, VorticityMass, formed_resistance, not_formed
+from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
 from ..element.hcurl import ElementTetN1Curl2
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux, Temperature
@@ -267,109 +269,6 @@ def check_vorticity(problem) -> None:
     reasons = _vorticity_obstacles(problem)
     if reasons:
         raise reasons[0]
-
-
-class VorticityMass:
-    r"""The vorticity mass M_ω = (ν⁻¹ω, φ) (+ slip-length wall terms) on the active
-    vorticity DOFs, and what the solvers need of it.
-
-    Lumped (2D: a positive diagonal, ``values``), ω can be eliminated and A = A₀ +
-    Cᵀ M_ω⁻¹ C formed; consistent (3D Nédélec edges: a sparse SPD ``matrix``), M_ω⁻¹
-    is dense and ω stays an unknown of every solve
-    (:func:`~femheat.solve.augmented.factorize_augmented`)."""
-
-    def __init__(self, mass: np.ndarray | sp.spmatrix, ordering: Optional[str] = None):
-        """``mass``: the diagonal ∫φ_i/ν of a lumped mass (ν⁻¹ in W K⁻¹ m⁻³), or a
-        sparse symmetric positive definite matrix. ``ordering``: CHOLMOD's
-        fill-reducing ordering for the augmented systems with this mass
-        (:func:`~femheat.solve.augmented.factorize_augmented`); default AMD for a
-        lumped mass, nested dissection ("nesdis") for a consistent one."""
-        if sp.issparse(mass):
-            self.lumped, self.matrix = False, sp.csr_matrix(mass)
-            self.values = None
-        else:
-            self.lumped, self.values = True, np.asarray(mass, dtype=float)
-            if self.values.ndim != 1 or not np.all(self.values > 0):
-                raise SolverError("a lumped vorticity mass needs positive values")
-            self.matrix = sp.diags(self.values).tocsr()
-        self.ordering = ordering or ("amd" if self.lumped else "nesdis")
-        self._solve: Optional[Callable[[np.ndarray], np.ndarray]] = None
-
-    @property
-    def size(self) -> int:
-        return self.matrix.shape[0]
-
-    def block(self, scale: float = 1.0) -> sp.csr_matrix:
-        """−M_ω/``scale``: the second diagonal block of the augmented matrix of
-        K₀ + ``scale`` Cᵀ M_ω⁻¹ C."""
-        return (-(1.0 / scale) * self.matrix).tocsr()
-
-    def inverse_times(self, x: np.ndarray) -> np.ndarray:
-        """M_ω⁻¹ x (one sparse Cholesky of M_ω, kept, when it is not lumped)."""
-        if self.lumped:
-            return x / self.values if np.ndim(x) == 1 else x / self.values[:, None]
-        if self._solve is None:
-            from ..solve.factorization import factorize  # the solver layer, on demand
-
-            self._solve = factorize(self.matrix.tocsc(), symmetric=True)
-        return self._solve(x)
-
-    def formed(self, left: sp.spmatrix, right: sp.spmatrix) -> sp.csr_matrix:
-        """leftᵀ M_ω⁻¹ right as a sparse matrix (lumped only)."""
-        if not self.lumped:
-            raise SolverError("the consistent (3D) vorticity mass has a dense inverse; "
-                              "keep ω as an unknown instead of forming Cᵀ M_ω⁻¹ C")
-        return (left.T @ sp.diags(1.0 / self.values) @ right).tocsr()
-
-
-class RotationOperator(spla.LinearOperator):
-    """The flux block A = A₀ + Cᵀ M_ω⁻¹ C of the vorticity form with a consistent M_ω
-    (3D; 2D degree 1 with walls that leave ω free), applied but never formed (M_ω⁻¹
-    is dense): ``MixedSystem.resistance`` there. The θ-scheme and the
-    steady solves keep ω as an unknown instead; everything that needs A as a matrix
-    is refused, naming the fix. ``right`` (default C): a sub-block A[rows, cols] is
-    A₀[rows, cols] + C[:, rows]ᵀ M_ω⁻¹ C[:, cols] (:meth:`block`)."""
-
-    def __init__(self, base: sp.csr_matrix, C: sp.csr_matrix, mass: VorticityMass,
-                 right: Optional[sp.csr_matrix] = None):
-        super().__init__(dtype=float, shape=base.shape)
-        self.base, self.C, self.mass = base, C, mass
-        self.right = C if right is None else right
-
-    def _matvec(self, x):
-        return self.base @ x + self.C.T @ self.mass.inverse_times(self.right @ x)
-
-    def _adjoint(self):
-        return self
-
-    def block(self, rows: np.ndarray, cols: np.ndarray) -> "RotationOperator":
-        """A[rows][:, cols], applied from its factors (sliced once)."""
-        return RotationOperator(self.base[rows][:, cols].tocsr(), self.C[:, rows].tocsr(),
-                                self.mass, self.C[:, cols].tocsr())
-
-    def __getitem__(self, key):
-        raise not_formed("this operation")
-
-    def diagonal(self):
-        raise not_formed("this operation")
-
-
-def not_formed(what: str) -> FemheatInputError:
-    """The error for a consumer that needs the formed flux block of a vorticity
-    system with a consistent vorticity mass."""
-    return FemheatInputError(
-        f"{what} needs the flux block A as a matrix, which the vorticity form ({_WHERE}) "
-        "does not form on tetrahedra, nor at degree 1 with no-slip, slip-length or "
-        "tangential-flux walls (its consistent vorticity mass has a dense inverse, so ω "
-        "stays an unknown of steady, transient, frequency, memory and Landau runs and of "
-        "frequency fits, direct or iterative); use viscous = 'penalty'")
-
-
-def formed_resistance(system, what: str) -> sp.csr_matrix:
-    """``system.resistance`` as a sparse matrix, or :func:`not_formed`'s error."""
-    if isinstance(system.resistance, RotationOperator):
-        raise not_formed(what)
-    return system.resistance
 
 
 def vorticity_element(degree: int, dim: int = 2) -> skfem.Element:

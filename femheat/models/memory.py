@@ -34,7 +34,7 @@ from typing import Any, Iterator, Mapping, Optional
 import numpy as np
 import skfem
 
-from ..assembly.vorticity import formed_resistance
+from ..assembly.rotation import formed_resistance
 from ..errors import FemheatInputError
 
 from ..physics.memory import MemoryMaterial, material_modes

@@ -22,7 +22,7 @@ from ..analysis.postprocess import (EnergyBalance, boundary_heat_flow, interface
                                     vertex_temperature)
 from ..assembly.problem import HeatProblem
 from ..assembly.system import MixedSystem, assemble
-from ..assembly.vorticity import VorticityMass, formed_resistance
+from ..assembly.rotation import VorticityMass, formed_resistance
 from ..element.spaces import mixed_elements
 from ..errors import FemheatInputError
 from ..io.writers import VTKSeriesWriter
@@ -51,7 +51,7 @@ class FluxOperators:
     the flux equation's load f(t) (e.g. GK walls with a prescribed tangential flux);
     ``rotation`` = (C, M_ω) adds A += Cᵀ M_ω⁻¹ C, kept in factors (the vorticity form
     of :mod:`femheat.assembly.vorticity`, M_ω a
-    :class:`~femheat.assembly.vorticity.VorticityMass`: ω = M_ω⁻¹ C q may be, and in
+    :class:`~femheat.assembly.rotation.VorticityMass`: ω = M_ω⁻¹ C q may be, and in
     3D must be, kept as an unknown)."""
 
     def __init__(self, extra: Optional[sp.spmatrix] = None,

@@ -2,7 +2,7 @@ r"""Solves with K₀ + Cᵀ M_ω⁻¹ C through the quasi-definite augmented sys
 
 The GK vorticity form (:mod:`femheat.assembly.vorticity`) adds to the flux
 operator the rotation term Cᵀ M_ω⁻¹ C (C: weak rot onto the vorticity space, M_ω
-its mass, :class:`~femheat.assembly.vorticity.VorticityMass`: lumped in 2D, except
+its mass, :class:`~femheat.assembly.rotation.VorticityMass`: lumped in 2D, except
 at degree 1 next to walls that leave ω free, consistent Nédélec in 3D; where it is
 consistent its inverse is dense and this is the only way).
 Formed (2D), it couples each edge with every edge of the cells around its two
@@ -44,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..assembly.vorticity import VorticityMass
+from ..assembly.rotation import VorticityMass
 from ..errors import SolverError
 from ..validation import setting
 from .factorization import direct_solver

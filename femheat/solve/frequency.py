@@ -45,7 +45,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from ..assembly.vorticity import formed_resistance, not_formed
+from ..assembly.rotation import formed_resistance, not_formed
 from ..errors import FemheatInputError, SolverError
 from ..validation import finite_array
 from .augmented import kept_rotation

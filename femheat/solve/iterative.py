@@ -133,7 +133,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, minres
 
 from ..assembly import forms
-from ..assembly.vorticity import RotationOperator
+from ..assembly.rotation import RotationOperator
 from ..errors import BoundaryConditionError, FemheatInputError, SolverError
 from ..assembly.system import MixedSystem, block_diagonal_inverse
 from .auxiliary import (_AuxiliarySpace, _amg, _auxiliary_degree, _block_size,  # noqa: F401
@@ -295,7 +295,7 @@ def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
 
 def _flux_block(system: MixedSystem):
     """(A as a sparse matrix, the unformed operator or None): the system's flux block;
-    for the 3D vorticity form (:class:`~femheat.assembly.vorticity.RotationOperator`)
+    for the 3D vorticity form (:class:`~femheat.assembly.rotation.RotationOperator`)
     the sparse, spectrally equivalent A₀ + Cᵀ diag(M_ω)⁻¹ C the preconditioners are
     built from, and the operator MINRES applies (the true A)."""
     A = system.resistance

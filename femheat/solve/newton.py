@@ -24,7 +24,7 @@ import numpy as np
 
 from ..assembly import forms
 from ..assembly.system import MixedSystem
-from ..assembly.vorticity import RotationOperator
+from ..assembly.rotation import RotationOperator
 from ..errors import SolverError
 from .steady import State, _linear_steady
 

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 import skfem
 
 from ..assembly import forms
-from ..assembly.vorticity import RotationOperator, VorticityMass
+from ..assembly.rotation import RotationOperator, VorticityMass
 from ..element.spaces import quadrature_order
 from .augmented import factorize_augmented, kept_rotation
 from .factorization import (CHOLMOD_ORDERING, DIRECT_SOLVER_ENV, _cholmod,  # noqa: F401
@@ -240,7 +240,7 @@ class AugmentedLagrangian:
     ----------
     A
         Symmetric positive definite flux block (free flux DOFs only), sparse or (3D
-        vorticity form) a :class:`~femheat.assembly.vorticity.RotationOperator`.
+        vorticity form) a :class:`~femheat.assembly.rotation.RotationOperator`.
     B
         Divergence block (n_T × n_q).
     W_inverse
@@ -259,7 +259,7 @@ class AugmentedLagrangian:
         computes it once); see :attr:`schur_diagonal`.
     rotation
         (A₀, C, M_ω) with A = A₀ + Cᵀ M_ω⁻¹ C (free DOFs; the GK vorticity form, M_ω a
-        :class:`~femheat.assembly.vorticity.VorticityMass`): K_r is then factorized as
+        :class:`~femheat.assembly.rotation.VorticityMass`): K_r is then factorized as
         the augmented system of :func:`~femheat.solve.augmented.factorize_augmented`
         with K₀ = A₀ + r BᵀW⁻¹B.
     """

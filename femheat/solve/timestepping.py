@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from ..errors import FemheatInputError
 from ..assembly.system import MixedSystem
-from ..assembly.vorticity import VorticityMass
+from ..assembly.rotation import VorticityMass
 from .projection import l2_project
 from .augmented import factorize_augmented, kept_rotation
 from .factorization import STEPPING_SOLVES, ordering_for

@@ -1,0 +1,123 @@
+r"""The rotation part of the GK vorticity form as the solvers see it: the vorticity
+mass M_ω (:class:`VorticityMass`, lumped or consistent) and, where M_ω is consistent,
+the flux block A = A₀ + Cᵀ M_ω⁻¹ C applied from its factors (:class:`RotationOperator`),
+with the error for consumers that need A as a matrix (:func:`not_formed`). The
+operators themselves are assembled in :mod:`femheat.assembly.vorticity`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..errors import FemheatInputError, SolverError
+
+__all__ = ["RotationOperator", "VorticityMass", "formed_resistance", "not_formed"]
+
+_WHERE = "model.viscous = 'vorticity'"
+
+
+class VorticityMass:
+    r"""The vorticity mass M_ω = (ν⁻¹ω, φ) (+ slip-length wall terms) on the active
+    vorticity DOFs, and what the solvers need of it.
+
+    Lumped (2D: a positive diagonal, ``values``), ω can be eliminated and A = A₀ +
+    Cᵀ M_ω⁻¹ C formed; consistent (3D Nédélec edges: a sparse SPD ``matrix``), M_ω⁻¹
+    is dense and ω stays an unknown of every solve
+    (:func:`~femheat.solve.augmented.factorize_augmented`)."""
+
+    def __init__(self, mass: np.ndarray | sp.spmatrix, ordering: Optional[str] = None):
+        """``mass``: the diagonal ∫φ_i/ν of a lumped mass (ν⁻¹ in W K⁻¹ m⁻³), or a
+        sparse symmetric positive definite matrix. ``ordering``: CHOLMOD's
+        fill-reducing ordering for the augmented systems with this mass
+        (:func:`~femheat.solve.augmented.factorize_augmented`); default AMD for a
+        lumped mass, nested dissection ("nesdis") for a consistent one."""
+        if sp.issparse(mass):
+            self.lumped, self.matrix = False, sp.csr_matrix(mass)
+            self.values = None
+        else:
+            self.lumped, self.values = True, np.asarray(mass, dtype=float)
+            if self.values.ndim != 1 or not np.all(self.values > 0):
+                raise SolverError("a lumped vorticity mass needs positive values")
+            self.matrix = sp.diags(self.values).tocsr()
+        self.ordering = ordering or ("amd" if self.lumped else "nesdis")
+        self._solve: Optional[Callable[[np.ndarray], np.ndarray]] = None
+
+    @property
+    def size(self) -> int:
+        return self.matrix.shape[0]
+
+    def block(self, scale: float = 1.0) -> sp.csr_matrix:
+        """−M_ω/``scale``: the second diagonal block of the augmented matrix of
+        K₀ + ``scale`` Cᵀ M_ω⁻¹ C."""
+        return (-(1.0 / scale) * self.matrix).tocsr()
+
+    def inverse_times(self, x: np.ndarray) -> np.ndarray:
+        """M_ω⁻¹ x (one sparse Cholesky of M_ω, kept, when it is not lumped)."""
+        if self.lumped:
+            return x / self.values if np.ndim(x) == 1 else x / self.values[:, None]
+        if self._solve is None:
+            from ..solve.factorization import factorize  # the solver layer, on demand
+
+            self._solve = factorize(self.matrix.tocsc(), symmetric=True)
+        return self._solve(x)
+
+    def formed(self, left: sp.spmatrix, right: sp.spmatrix) -> sp.csr_matrix:
+        """leftᵀ M_ω⁻¹ right as a sparse matrix (lumped only)."""
+        if not self.lumped:
+            raise SolverError("the consistent (3D) vorticity mass has a dense inverse; "
+                              "keep ω as an unknown instead of forming Cᵀ M_ω⁻¹ C")
+        return (left.T @ sp.diags(1.0 / self.values) @ right).tocsr()
+
+
+class RotationOperator(spla.LinearOperator):
+    """The flux block A = A₀ + Cᵀ M_ω⁻¹ C of the vorticity form with a consistent M_ω
+    (3D; 2D degree 1 with walls that leave ω free), applied but never formed (M_ω⁻¹
+    is dense): ``MixedSystem.resistance`` there. The θ-scheme and the
+    steady solves keep ω as an unknown instead; everything that needs A as a matrix
+    is refused, naming the fix. ``right`` (default C): a sub-block A[rows, cols] is
+    A₀[rows, cols] + C[:, rows]ᵀ M_ω⁻¹ C[:, cols] (:meth:`block`)."""
+
+    def __init__(self, base: sp.csr_matrix, C: sp.csr_matrix, mass: VorticityMass,
+                 right: Optional[sp.csr_matrix] = None):
+        super().__init__(dtype=float, shape=base.shape)
+        self.base, self.C, self.mass = base, C, mass
+        self.right = C if right is None else right
+
+    def _matvec(self, x):
+        return self.base @ x + self.C.T @ self.mass.inverse_times(self.right @ x)
+
+    def _adjoint(self):
+        return self
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> "RotationOperator":
+        """A[rows][:, cols], applied from its factors (sliced once)."""
+        return RotationOperator(self.base[rows][:, cols].tocsr(), self.C[:, rows].tocsr(),
+                                self.mass, self.C[:, cols].tocsr())
+
+    def __getitem__(self, key):
+        raise not_formed("this operation")
+
+    def diagonal(self):
+        raise not_formed("this operation")
+
+
+def not_formed(what: str) -> FemheatInputError:
+    """The error for a consumer that needs the formed flux block of a vorticity
+    system with a consistent vorticity mass."""
+    return FemheatInputError(
+        f"{what} needs the flux block A as a matrix, which the vorticity form ({_WHERE}) "
+        "does not form on tetrahedra, nor at degree 1 with no-slip, slip-length or "
+        "tangential-flux walls (its consistent vorticity mass has a dense inverse, so ω "
+        "stays an unknown of steady, transient, frequency, memory and Landau runs and of "
+        "frequency fits, direct or iterative); use viscous = 'penalty'")
+
+
+def formed_resistance(system, what: str) -> sp.csr_matrix:
+    """``system.resistance`` as a sparse matrix, or :func:`not_formed`'s error."""
+    if isinstance(system.resistance, RotationOperator):
+        raise not_formed(what)
+    return system.resistance
