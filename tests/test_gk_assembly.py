@@ -101,3 +101,92 @@ def test_interior_penalty_matrix_with_the_axisymmetric_measure():
     r = fbs[0].global_coordinates().value[0]
     got = interior_penalty_matrix(fbs, nu0, nu1, np.maximum(nu0, nu1), sigma, 2 * np.pi * r)
     assert abs(got - expected).max() <= 1e-13 * abs(expected).max()
+
+
+@pytest.mark.parametrize("dim, element", [(2, "ElementTriBDM1G"), (3, "ElementTetBDM1")])
+def test_affine_facet_traces_equal_the_facet_bases(dim, element):
+    """BDM1 on affine cells: the interior-facet traces read from the cell basis
+    (AffineFacetTraces: cell mean + constant gradient) equal scikit-fem's two
+    InteriorFacetBasis sides (points, weights, values, (∇u)n, DOFs, cells) on a graded
+    mesh, and so does the interior-penalty matrix, with the one-sided blocks folded
+    into per-cell blocks or not."""
+    import femheat.element.hdiv as hdiv
+    from femheat.assembly.batched import (AffineFacetTraces, FacetTraces, blocks_matrix,
+                                          interior_penalty_matrix, sum_matrices)
+
+    rng = np.random.default_rng(3)
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
+        *[np.linspace(0, 1, 6 if dim == 2 else 4) ** 1.4] * dim)
+    basis = skfem.Basis(mesh, getattr(hdiv, element)(), intorder=3)
+    interior = np.nonzero(mesh.f2t[1] >= 0)[0]
+    fbs = [skfem.InteriorFacetBasis(mesh, getattr(hdiv, element)(), facets=interior, side=s,
+                                    intorder=3) for s in (0, 1)]
+    expected, got = FacetTraces.from_bases(fbs), AffineFacetTraces(basis)(interior, 3)
+    assert np.array_equal(got.x, expected.x) and np.array_equal(got.dx, expected.dx)
+    for s in (0, 1):
+        for name in ("values", "normal_derivatives"):
+            a, b = getattr(expected, name)[s], getattr(got, name)[s]
+            assert np.abs(a - b).max() <= 1e-13 * np.abs(a).max(), (name, s)
+        assert np.array_equal(got.dofs[s], expected.dofs[s])
+        assert np.array_equal(got.cells[s], expected.cells[s])
+
+    nu = rng.random((dim, dim) + expected.dx.shape)  # a non-symmetric tensor ν
+    sigma = rng.random(expected.dx.shape)
+    reference = interior_penalty_matrix(fbs, nu, nu[::-1], nu + nu[::-1], sigma)
+    blocks = np.zeros((mesh.nelements, basis.Nbfun, basis.Nbfun))
+    coupling = interior_penalty_matrix(got, nu, nu[::-1], nu + nu[::-1], sigma,
+                                       chunk_entries=5000, cell_blocks=blocks)
+    folded = sum_matrices([coupling, blocks_matrix(blocks, basis.element_dofs, basis.N)],
+                          basis.N)
+    assert abs(folded - reference).max() <= 1e-13 * abs(reference).max()
+
+
+@pytest.mark.parametrize("dim, element", [(2, "ElementTriBDM1G"), (2, "ElementTriBDM2G"),
+                                          (3, "ElementTetBDM1")])
+def test_cell_mass_matrix_equals_pairwise_assembly(dim, element):
+    """femheat.assembly.batched.cell_mass_matrix is forms.flux_mass as scikit-fem
+    assembles it pair by pair, for a number, a scalar, a diagonal and a full tensor
+    coefficient, in chunks, on a graded mesh."""
+    import femheat.element.hdiv as hdiv
+    from femheat.assembly.batched import cell_mass_matrix
+
+    rng = np.random.default_rng(4)
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
+        *[np.linspace(0, 1, 5 if dim == 2 else 3) ** 1.3] * dim)
+    basis = skfem.Basis(mesh, getattr(hdiv, element)(), intorder=4)
+    for shape in [(), basis.dx.shape, (dim,) + basis.dx.shape, (dim, dim) + basis.dx.shape]:
+        kinv = rng.random(shape) if shape else 0.7
+        expected = skfem.asm(forms.flux_mass, basis, kinv=kinv)
+        got = cell_mass_matrix(basis, kinv, chunk_entries=700)
+        assert abs(got - expected).max() <= 1e-13 * abs(expected).max(), len(shape)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_gk_operator_is_the_same_without_the_affine_traces(monkeypatch, dim):
+    """The GK flux block assembled through the affine BDM1 traces and per-cell blocks
+    equals the one through scikit-fem's interior facet bases (the route of curved
+    cells and BDM2): two materials, a Kapitza interface, an anisotropic κ, no-slip
+    walls."""
+    import femheat as fh
+    import femheat.assembly.batched as batched
+    from femheat.physics.conditions import NoSlip
+
+    edges = [np.linspace(0, 1, 7 if dim == 2 else 4) ** 1.2] * dim
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(*edges)
+    half = edges[0][len(edges[0]) // 2]
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < half, "b": lambda x: x[0] > half},
+        boundaries={"walls": lambda x: np.ones(x.shape[1], dtype=bool)},
+        interfaces={"mid": lambda x: np.isclose(x[0], half)})
+    kappa = np.diag(np.arange(1.0, dim + 1)) + 0.2
+    problem = fh.HeatProblem(
+        regions, {"a": fh.Material(kappa, 1.0, 0.1, nonlocal_length=0.1),
+                  "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.3)},
+        {"walls": fh.Insulated()}, interfaces={"mid": fh.KapitzaResistance(0.1)},
+        model="gk", beta=2, walls={"walls": NoSlip()})
+    affine = fh.assemble(problem).resistance
+    monkeypatch.setattr(batched, "affine_traces_apply", lambda basis: False)
+    import femheat.assembly.gk as gk
+    monkeypatch.setattr(gk, "affine_traces_apply", lambda basis: False)
+    bases = fh.assemble(problem).resistance
+    assert abs(affine - bases).max() <= 1e-13 * abs(bases).max()

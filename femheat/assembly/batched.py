@@ -8,16 +8,36 @@ product, in chunks of cells (facets) of at most ``chunk_entries`` local entries,
 which bounds the transient memory. The forms of :mod:`femheat.assembly.forms`
 (:func:`~femheat.assembly.forms.flux_viscosity`,
 :func:`~femheat.assembly.forms.flux_grad_div`,
-:func:`~femheat.assembly.forms.interior_penalty`) stay the definition: the matrices
+:func:`~femheat.assembly.forms.interior_penalty`,
+:func:`~femheat.assembly.forms.flux_mass`) stay the definition: the matrices
 here equal theirs to round-off (``tests/test_gk_assembly.py``).
+
+Three further savings for the interior penalty (2D BDM1 at 260k unknowns: the GK flux
+block 2.13 → 1.2 s; ``benchmarks/README.md``):
+
+* the facet traces of BDM1 on affine cells come from the cell basis
+  (:class:`AffineFacetTraces`: u is affine on a cell) instead of two
+  :class:`skfem.InteriorFacetBasis`, in a facet-major layout that the batched
+  products read without transposing;
+* each facet's blocks that couple a side with itself go into per-cell blocks, with
+  the cell terms (:func:`cell_viscosity_blocks`), so the COO → CSR conversion sorts
+  about half the entries;
+* the pieces are summed in one conversion (:func:`sum_matrices`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
+import skfem
+from skfem.mapping import MappingAffine
 
-__all__ = ["cell_viscosity_matrix", "interior_penalty_matrix"]
+__all__ = ["FacetTraces", "AffineFacetTraces", "affine_traces_apply",
+           "blocks_matrix", "cell_mass_matrix", "cell_viscosity_blocks", "cell_viscosity_matrix",
+           "interior_penalty_matrix",
+           "sum_matrices"]
 
 
 def _times(nu, u):
@@ -47,12 +67,59 @@ def _to_csr(rows: list, cols: list, vals: list, N: int) -> sp.csr_matrix:
                          shape=(N, N)).tocsr()
 
 
-def cell_viscosity_matrix(basis, nu, nu_div=None, chunk_entries: int = 1_000_000
-                          ) -> sp.csr_matrix:
-    r"""Σ_K (ν∇q, ∇v)_K + (ν_div ∇·q, ∇·v): the matrices of
-    :func:`~femheat.assembly.forms.flux_viscosity` (``nu``) plus
-    :func:`~femheat.assembly.forms.flux_grad_div` (``nu_div``, optional) on the cell
-    basis ``basis`` of an element with gradients (:mod:`femheat.element.hdiv`),
+def blocks_matrix(blocks: np.ndarray, dofs: np.ndarray, N: int) -> sp.csr_matrix:
+    """The N × N matrix of per-entity local matrices ``blocks`` (n, m, m), row = test
+    function, on the DOFs ``dofs`` (m, n)."""
+    rows, cols, vals = [], [], []
+    _append(blocks, dofs, rows, cols, vals)
+    return _to_csr(rows, cols, vals, N)
+
+
+def sum_matrices(matrices: list, N: int) -> sp.csr_matrix:
+    """Σ matrices (N × N) in one COO → CSR conversion: adding k CSR matrices one by one
+    merges and re-sorts the growing sum k times."""
+    if not matrices:
+        return sp.csr_matrix((N, N))
+    coo = [m.tocoo() for m in matrices]
+    return sp.coo_matrix((np.concatenate([m.data for m in coo]),
+                          (np.concatenate([m.row for m in coo]),
+                           np.concatenate([m.col for m in coo]))), shape=(N, N)).tocsr()
+
+
+def cell_mass_matrix(basis, kinv, chunk_entries: int = 1_000_000) -> sp.csr_matrix:
+    r"""Σ_K (A q, v)_K: the matrix of :func:`~femheat.assembly.forms.flux_mass` on the
+    cell basis ``basis`` (Cartesian dx),
+
+    K_ij = Σ_q dx (A φ_j)·φ_i,
+
+    A = ``kinv`` a number, a scalar field (cells, points), the diagonal (d, cells,
+    points) or the tensor (d, d, cells, points) acting on the flux components.
+    """
+    dx = basis.dx
+    nloc, nel = basis.Nbfun, dx.shape[0]
+    step = max(1, chunk_entries // (nloc * nloc))
+    a = np.asarray(kinv, dtype=float)
+    rows, cols, vals = [], [], []
+    for start in range(0, nel, step):
+        c = slice(start, min(start + step, nel))
+        u = np.stack([basis.basis[i][0].value[:, c] for i in range(nloc)])  # (m, d, n, q)
+        if a.ndim == 4:
+            au = np.einsum("ij...,mj...->mi...", a[:, :, c], u)
+        else:
+            au = (a if a.ndim == 0 else a[..., c, :]) * u
+        K = _per_entity(au * dx[c], 2) @ _per_entity(u, 2).transpose(0, 2, 1)
+        # K[n, j(trial), i(test)] -> the matrix row is the test function
+        _append(np.ascontiguousarray(K.transpose(0, 2, 1)), basis.element_dofs[:, c],
+                rows, cols, vals)
+    return _to_csr(rows, cols, vals, basis.N)
+
+
+def cell_viscosity_blocks(basis, nu, nu_div=None, chunk_entries: int = 1_000_000
+                          ) -> np.ndarray:
+    r"""The local matrices (cells, m, m), row = test function, of
+    Σ_K (ν∇q, ∇v)_K + (ν_div ∇·q, ∇·v): :func:`~femheat.assembly.forms.flux_viscosity`
+    (``nu``) plus :func:`~femheat.assembly.forms.flux_grad_div` (``nu_div``, optional)
+    on the cell basis ``basis`` of an element with gradients (:mod:`femheat.element.hdiv`),
 
     K_ij = Σ_q dx [ (ν ∇φ_j) : ∇φ_i + ν_div ∇·φ_j ∇·φ_i ],
 
@@ -62,8 +129,7 @@ def cell_viscosity_matrix(basis, nu, nu_div=None, chunk_entries: int = 1_000_000
     dx = basis.dx
     nloc, nel = basis.Nbfun, dx.shape[0]
     step = max(1, chunk_entries // (nloc * nloc))
-    dofs = basis.element_dofs
-    rows, cols, vals = [], [], []
+    out = np.empty((nel, nloc, nloc))
     for a in range(0, nel, step):
         c = slice(a, min(a + step, nel))
         w = dx[c]
@@ -76,17 +142,137 @@ def cell_viscosity_matrix(basis, nu, nu_div=None, chunk_entries: int = 1_000_000
             nd = nu_div if np.ndim(nu_div) == 0 else nu_div[c]
             dtest = _per_entity(div, 1)
             K += _per_entity(div * (nd * w), 1) @ dtest.transpose(0, 2, 1)
-        # K[n, j(trial), i(test)] -> the matrix row is the test function
-        _append(np.ascontiguousarray(K.transpose(0, 2, 1)), dofs[:, c], rows, cols, vals)
-    return _to_csr(rows, cols, vals, basis.N)
+        out[c] = K.transpose(0, 2, 1)  # K[n, j(trial), i(test)]: the row is the test
+    return out
 
 
-def interior_penalty_matrix(fbs, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.ndarray,
+def cell_viscosity_matrix(basis, nu, nu_div=None, chunk_entries: int = 1_000_000
+                          ) -> sp.csr_matrix:
+    """The matrix of :func:`cell_viscosity_blocks` (same arguments)."""
+    return blocks_matrix(cell_viscosity_blocks(basis, nu, nu_div, chunk_entries),
+                         basis.element_dofs, basis.N)
+
+
+@dataclass
+class FacetTraces:
+    """The two one-sided traces of a flux space on interior facets: what the interior
+    penalty needs of :class:`skfem.InteriorFacetBasis` ``side=0, 1``, facet-major.
+
+    ``values[s]`` (nf, m, d, nq) and ``normal_derivatives[s]`` (∇u)n (nf, m, d, nq) of
+    the m local functions of side s's cell ``cells[s]`` (nf), ``dofs[s]`` (m, nf) their
+    global DOFs;
+    ``x`` (d, nf, nq) the quadrature points, ``dx`` (nf, nq) their weights [m^(d−1)];
+    ``N`` the number of global DOFs.
+    """
+
+    values: list
+    normal_derivatives: list
+    cells: list
+    dofs: list
+    x: np.ndarray
+    dx: np.ndarray
+    N: int
+
+    @classmethod
+    def from_bases(cls, fbs) -> "FacetTraces":
+        """From [InteriorFacetBasis(side=0), InteriorFacetBasis(side=1)] (any element
+        with gradients, any mesh)."""
+        n = fbs[0].normals.value
+        values, derivatives = [], []
+        for fb in fbs:
+            u = np.stack([fb.basis[i][0].value for i in range(fb.Nbfun)])
+            du = np.stack([np.einsum("ijfq,jfq->ifq", fb.basis[i][0].grad, n)
+                           for i in range(fb.Nbfun)])
+            values.append(np.ascontiguousarray(np.moveaxis(u, 2, 0)))
+            derivatives.append(np.ascontiguousarray(np.moveaxis(du, 2, 0)))
+        return cls(values, derivatives, [fb.tind for fb in fbs], [fb.element_dofs for fb in fbs],
+                   fbs[0].global_coordinates().value, fbs[0].dx, fbs[0].N)
+
+
+def affine_traces_apply(basis) -> bool:
+    """Whether :class:`AffineFacetTraces` applies to the cell basis ``basis``: an
+    element of polynomial degree 1 (BDM1, :mod:`femheat.element.hdiv`) on a mesh of
+    affine simplices."""
+    return (getattr(basis.elem, "space", None) == "bdm1"
+            and isinstance(basis.mapping, MappingAffine)
+            and getattr(basis.mesh.refdom, "__name__", "") in ("RefTri", "RefTet"))
+
+
+class AffineFacetTraces:
+    r"""The traces of a degree-1 flux space (BDM1) on interior facets, from the cell
+    basis ``basis`` alone: ``AffineFacetTraces(basis)(facets, order)`` is a
+    :class:`FacetTraces`.
+
+    A BDM1 function u is affine on each (affine) cell K: u(x) = u(x_K) + ∇u (x − x_K),
+    with ∇u constant and u(x_K) the cell mean of u (x_K the centroid), both read once
+    from the cell basis already evaluated for the cell terms. Its traces at the facet
+    quadrature points and (∇u)n follow without a facet basis (scikit-fem's maps every
+    local function's value and gradient at every facet point, twice per facet). Equal
+    to :meth:`FacetTraces.from_bases` of InteriorFacetBasis(..., intorder=order) to
+    round-off (``tests/test_gk_assembly.py``). Requires :func:`affine_traces_apply`.
+    """
+
+    def __init__(self, basis):
+        if not affine_traces_apply(basis):
+            raise ValueError("AffineFacetTraces needs BDM1 on affine simplices")
+        self.basis = basis
+        w = basis.dx / basis.dx.sum(axis=1, keepdims=True)
+        fields = [basis.basis[i][0] for i in range(basis.Nbfun)]
+        # cell-major: (cells, m, d) means and (cells, m·d, d) gradients (∂_j u_i at [i, j])
+        self.means = np.ascontiguousarray(np.stack(
+            [(f.value * w).sum(axis=-1) for f in fields]).transpose(2, 0, 1))
+        grads = np.stack([f.grad[..., 0] for f in fields])  # (m, d, d, cells)
+        self.gradients = np.ascontiguousarray(grads.transpose(3, 0, 1, 2)).reshape(
+            grads.shape[-1], -1, grads.shape[2])
+        self.centroids = basis.mesh.p[:, basis.mesh.t].mean(axis=1)  # (d, cells)
+
+    def __call__(self, facets: np.ndarray, order: int) -> FacetTraces:
+        basis, mesh = self.basis, self.basis.mesh
+        d, m = mesh.p.shape[0], basis.Nbfun
+        X, W = skfem.quadrature.get_quadrature(mesh.brefdom, order)
+        x = basis.mapping.G(X, find=facets)  # (d, nf, nq), scikit-fem's facet points
+        dx = np.abs(basis.mapping.detDG(X, find=facets)) * W
+        corners = mesh.p[:, mesh.facets[:, facets]]  # (d, d, nf): coordinate, vertex, facet
+        edges = corners[:, 1:] - corners[:, :1]
+        if d == 2:
+            n = np.stack([edges[1, 0], -edges[0, 0]])
+        else:
+            n = np.cross(edges[:, 0], edges[:, 1], axis=0)
+        inner = mesh.f2t[0, facets]
+        n *= np.sign(np.sum(n * (corners.mean(axis=1) - self.centroids[:, inner]), axis=0))
+        n /= np.linalg.norm(n, axis=0)
+
+        values, derivatives, sides, dofs = [], [], [], []
+        nf, nq = x.shape[1:]
+        for side in (0, 1):
+            cells = mesh.f2t[side, facets]
+            r = (x - self.centroids[:, cells, None]).transpose(1, 0, 2)  # (nf, d, nq)
+            grad = self.gradients[cells]  # (nf, m·d, d)
+            u = (grad @ r).reshape(nf, m, d, nq) + self.means[cells][..., None]
+            du = (grad @ n.T[:, :, None]).reshape(nf, m, d, 1)
+            values.append(u)
+            derivatives.append(np.broadcast_to(du, u.shape))
+            sides.append(cells)
+            dofs.append(basis.element_dofs[:, cells])
+        return FacetTraces(values, derivatives, sides, dofs, x, dx, basis.N)
+
+
+def _times_facets(nu, u):
+    """ν acting on the component index of facet-major u (nf, m, d, nq): ν a scalar
+    field (nf, nq) or a tensor field (d, d, nf, nq)."""
+    if np.ndim(nu) <= 2:
+        return np.asarray(nu)[:, None, None, :] * u
+    return np.einsum("ijfq,fmjq->fmiq", nu, u)
+
+
+def interior_penalty_matrix(sides, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.ndarray,
                             sigma: np.ndarray, measure: np.ndarray | None = None,
-                            chunk_entries: int = 1_000_000) -> sp.csr_matrix:
+                            chunk_entries: int = 1_000_000,
+                            cell_blocks: np.ndarray | None = None) -> sp.csr_matrix:
     """The matrix of :func:`~femheat.assembly.forms.interior_penalty` on the two sides
-    ``fbs`` = [InteriorFacetBasis(side=0), InteriorFacetBasis(side=1)], equal to
-    ``skfem.asm(interior_penalty, fbs, fbs, nu0=, nu1=, nu_max=, sigma=)``.
+    ``sides``: the :class:`FacetTraces` of a flux space on interior facets, or the pair
+    [InteriorFacetBasis(side=0), InteriorFacetBasis(side=1)] (then equal to
+    ``skfem.asm(interior_penalty, fbs, fbs, nu0=, nu1=, nu_max=, sigma=)``).
 
     scikit-fem evaluates a form once per pair of local basis functions, recomputing
     each one's normal derivative for every partner (144 passes over all facets for
@@ -96,34 +282,47 @@ def interior_penalty_matrix(fbs, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.nd
     over chunks of facets of at most ``chunk_entries`` local entries. ``measure`` (facet
     points, optional) multiplies dx: 2πr for the (r, z) form of
     :mod:`femheat.assembly.axisymmetric`, which is the Cartesian form times 2πr.
+
+    ``cell_blocks`` (cells, m, m), optional, the per-cell local matrices of the same
+    flux space (:func:`cell_viscosity_blocks`): each facet's blocks coupling a side
+    with itself are added there (in place) and only the blocks coupling the two sides
+    are returned, which halves the entries the COO → CSR conversion sorts.
     """
-    n, dx = fbs[0].normals, fbs[0].dx
+    traces = sides if isinstance(sides, FacetTraces) else FacetTraces.from_bases(sides)
+    dx = traces.dx
     if measure is not None:
         dx = dx * measure
-    nloc = sum(fb.Nbfun for fb in fbs)
+    nloc = sum(u.shape[1] for u in traces.values)
     nf = dx.shape[0]
     step = max(1, chunk_entries // (nloc * nloc))
-    dofs = np.concatenate([fb.element_dofs for fb in fbs])  # (nloc, nf)
+    dofs = np.concatenate(traces.dofs)  # (nloc, nf)
 
     rows, cols, vals = [], [], []
     for a in range(0, nf, step):
         f = slice(a, min(a + step, nf))
         jump, a_term, b_term = [], [], []
-        for side, fb in enumerate(fbs):
-            nu = (nu0 if side == 0 else nu1)
-            nu = nu[..., f, :]
-            u = np.stack([fb.basis[i][0].value[:, f] for i in range(fb.Nbfun)])
-            du = np.stack([np.einsum("ijfq,jfq->ifq", fb.basis[i][0].grad[:, :, f], n[:, f])
-                           for i in range(fb.Nbfun)])  # (∇u) n
+        for side in (0, 1):
+            nu = (nu0 if side == 0 else nu1)[..., f, :]
+            u = traces.values[side][f]
+            du = traces.normal_derivatives[side][f]  # (∇u) n
             jump.append(u if side == 0 else -u)
-            a_term.append(_times(nu, du))
-            b_term.append(_times(nu if np.ndim(nu) <= 2 else np.swapaxes(nu, 0, 1), du))
-        J, A, Bt = (np.concatenate(x) for x in (jump, a_term, b_term))
-        w = dx[f]
-        X = sigma[f] * _times(nu_max[..., f, :], J) - 0.5 * A  # trial-side factors
-
-        Jw = _per_entity(J * w, 2)
-        K = Jw @ _per_entity(X, 2).transpose(0, 2, 1) \
-            - 0.5 * (_per_entity(Bt, 2) @ Jw.transpose(0, 2, 1))
-        _append(K, dofs[:, f], rows, cols, vals)
-    return _to_csr(rows, cols, vals, fbs[0].N)
+            a_term.append(_times_facets(nu, du))
+            b_term.append(_times_facets(nu if np.ndim(nu) <= 2 else np.swapaxes(nu, 0, 1), du))
+        J, A, Bt = (np.concatenate(x, axis=1) for x in (jump, a_term, b_term))
+        X = _times_facets(nu_max[..., f, :], J) * sigma[f][:, None, None, :] - 0.5 * A
+        shape = (J.shape[0], nloc, -1)  # (facets, local functions, components × points)
+        Jw = (J * dx[f][:, None, None, :]).reshape(shape)
+        K = Jw @ X.reshape(shape).transpose(0, 2, 1) \
+            - 0.5 * (Bt.reshape(shape) @ Jw.transpose(0, 2, 1))
+        if cell_blocks is None:
+            _append(K, dofs[:, f], rows, cols, vals)
+            continue
+        m = traces.values[0].shape[1]
+        d0, d1 = traces.dofs[0][:, f].T, traces.dofs[1][:, f].T  # (facets, m)
+        np.add.at(cell_blocks, traces.cells[0][f], K[:, :m, :m])
+        np.add.at(cell_blocks, traces.cells[1][f], K[:, m:, m:])
+        for block, r, c in ((K[:, :m, m:], d0, d1), (K[:, m:, :m], d1, d0)):
+            rows.append(np.broadcast_to(r[:, :, None], block.shape).ravel())
+            cols.append(np.broadcast_to(c[:, None, :], block.shape).ravel())
+            vals.append(block.ravel())
+    return _to_csr(rows, cols, vals, traces.N)

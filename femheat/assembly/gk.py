@@ -175,7 +175,8 @@ import scipy.sparse as sp
 import skfem
 
 from . import forms
-from .batched import cell_viscosity_matrix, interior_penalty_matrix
+from .batched import (AffineFacetTraces, FacetTraces, affine_traces_apply, blocks_matrix,
+                      cell_viscosity_blocks, interior_penalty_matrix, sum_matrices)
 from .axisymmetric import form_set
 from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
@@ -387,15 +388,18 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     fields = material_fields(rm, problem.materials, x)
     tensor = not fields.isotropic  # anisotropic κ: ν = l²κ⁻¹ is a tensor field
     nu, nu_mean = _viscosities(fields, tensor)
+    parts = []  # summed once at the end (sum_matrices)
     if getattr(problem, "coordinates", "cartesian") == "cartesian":
-        G = cell_viscosity_matrix(qb, nu, beta * nu_mean if beta else None)
+        # per-cell blocks: the interior penalty adds each facet's one-sided blocks there
+        blocks = cell_viscosity_blocks(qb, nu, beta * nu_mean if beta else None)
     else:  # the (r, z) forms carry 2πr and the hoop terms
-        G = fs.flux_viscosity.assemble(qb, nu=nu)
+        blocks = np.zeros((qb.nelems, qb.Nbfun, qb.Nbfun))
+        parts.append(fs.flux_viscosity.assemble(qb, nu=nu))
         if beta:
-            G = G + fs.flux_grad_div.assemble(qb, nu=beta * nu_mean)
+            parts.append(fs.flux_grad_div.assemble(qb, nu=beta * nu_mean))
     weak = weak_walls(problem)
     if not np.any(nu > 0) and not weak:
-        return G.tocsr()
+        return sum_matrices(parts + [blocks_matrix(blocks, qb.element_dofs, qb.N)], qb.N)
     cell_sigma, facet_sigma = penalty_scale(mesh, flux_degree)
 
     # interior facets, minus Kapitza interfaces whose tangential flux is free
@@ -407,28 +411,35 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
         # in chunks of facets: the two-sided facet bases (values and gradients of every
         # basis function at every point) cost ~60 kB per facet (BDM1, 3D), ~17 GB at
         # 290k facets (1M unknowns) in one piece; chunked, the peak is one chunk's
+        # (BDM1 on affine cells: the traces come from the cell basis, no facet basis)
         axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
+        affine = AffineFacetTraces(qb) if affine_traces_apply(qb) else None
         for part in np.array_split(interior, -(-interior.size // FACET_CHUNK)):
-            fbs = [skfem.InteriorFacetBasis(mesh, elem, facets=part, side=s, intorder=order)
-                   for s in (0, 1)]
-            xf = fbs[0].global_coordinates().value
+            if affine is not None:
+                sides = affine(part, order)
+            else:
+                sides = FacetTraces.from_bases(
+                    [skfem.InteriorFacetBasis(mesh, elem, facets=part, side=s, intorder=order)
+                     for s in (0, 1)])
+            xf = sides.x
             nu0 = _nu(problem, xf, mesh.f2t[0, part], tensor)
             nu1 = _nu(problem, xf, mesh.f2t[1, part], tensor)
-            sigma = _field(eta * facet_sigma[part], fbs[0])
-            G = G + interior_penalty_matrix(fbs, nu0, nu1, _spd_max(nu0, nu1), sigma,
-                                            2 * np.pi * xf[0] if axisymmetric else None)
-            del fbs, xf, nu0, nu1, sigma
+            sigma = np.repeat(eta * facet_sigma[part][:, None], xf.shape[-1], axis=1)
+            parts.append(interior_penalty_matrix(
+                sides, nu0, nu1, _spd_max(nu0, nu1), sigma,
+                2 * np.pi * xf[0] if axisymmetric else None, cell_blocks=blocks))
+            del sides, xf, nu0, nu1, sigma
 
-    return (G + _walls_matrix(problem, qb, order, tensor, cell_sigma, weak)).tocsr()
+    parts.append(_walls_matrix(problem, qb, order, tensor, cell_sigma, weak))
+    parts.append(blocks_matrix(blocks, qb.element_dofs, qb.N))
+    return sum_matrices(parts, qb.N)
 
 
 def _walls_matrix(problem, qb: skfem.CellBasis, order: int, tensor: bool,
                   cell_sigma: np.ndarray, weak: dict) -> sp.csr_matrix:
     """The flux-block terms of every wall of ``problem`` (:func:`_wall_matrix`)."""
-    G = sp.csr_matrix((qb.N, qb.N))
-    for name, wall in problem.walls.items():
-        G = G + _wall_matrix(problem, qb, order, name, wall, tensor, cell_sigma, weak)
-    return G.tocsr()
+    return sum_matrices([_wall_matrix(problem, qb, order, name, wall, tensor, cell_sigma, weak)
+                         for name, wall in problem.walls.items()], qb.N)
 
 
 def _wall_matrix(problem, qb: skfem.CellBasis, order: int, name: str, wall, tensor: bool,

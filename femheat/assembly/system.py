@@ -26,6 +26,7 @@ import skfem
 from scipy.sparse.linalg import splu
 
 from .axisymmetric import FormSet, axis_facets, form_set
+from .batched import cell_mass_matrix
 from .problem import HeatProblem
 from .rotation import RotationOperator, VorticityMass
 from ..errors import FemheatInputError
@@ -333,7 +334,7 @@ def _flux_masses(qb: skfem.CellBasis, fields: CoefficientFields, inertia: bool,
     Where τ is one number over the whole mesh, M = τA exactly (up to round-off),
     so the flux mass is assembled once.
     """
-    A = forms.flux_mass.assemble(qb, kinv=fields.resistivity_coefficient)
+    A = _flux_mass(qb, fields.resistivity_coefficient, forms)
     if not inertia:
         return A, sp.csr_matrix((qb.N, qb.N))
     tau = np.asarray(fields.relaxation_time)
@@ -342,7 +343,16 @@ def _flux_masses(qb: skfem.CellBasis, fields: CoefficientFields, inertia: bool,
         tau = fields.cell_values("relaxation_time")
     if np.all(tau == tau0):
         return A, (A * tau0 if tau0 else sp.csr_matrix((qb.N, qb.N)))
-    return A, forms.flux_mass.assemble(qb, kinv=fields.inertia_coefficient)
+    return A, _flux_mass(qb, fields.inertia_coefficient, forms)
+
+
+def _flux_mass(qb: skfem.CellBasis, kinv, forms: FormSet) -> sp.csr_matrix:
+    """``forms.flux_mass`` on ``qb``; batched (one product per cell, equal to round-off)
+    for Cartesian elements with more local functions than RT0 has, where scikit-fem's
+    pass per pair of local functions costs most (BDM1 in 3D: 144 passes)."""
+    if forms.coordinates == "cartesian" and qb.Nbfun > qb.mesh.p.shape[0] + 1:
+        return cell_mass_matrix(qb, kinv)
+    return forms.flux_mass.assemble(qb, kinv=kinv)
 
 
 def kapitza_matrix(regions: RegionMesh, flux_element: skfem.Element, intorder: int,
