@@ -130,9 +130,25 @@ def cell_viscosity_blocks(basis, nu, nu_div=None, chunk_entries: int = 1_000_000
     nloc, nel = basis.Nbfun, dx.shape[0]
     step = max(1, chunk_entries // (nloc * nloc))
     out = np.empty((nel, nloc, nloc))
+    constant = affine_traces_apply(basis)  # BDM1 on affine cells: ∇φ constant per cell
     for a in range(0, nel, step):
         c = slice(a, min(a + step, nel))
         w = dx[c]
+        if constant:  # Σ_q dx ν ∇φ_j:∇φ_i = (Σ_q dx ν) ∇φ_j:∇φ_i, one point per cell
+            w = w.sum(axis=1, keepdims=True)
+            nu_c = nu if np.ndim(nu) == 0 else np.einsum("...nq,nq->...n", nu[..., c, :],
+                                                         dx[c])[..., None] / w
+            grad = np.stack([basis.basis[i][0].grad[:, :, c, :1] for i in range(nloc)])
+            test = _per_entity(grad, 3)
+            K = _per_entity(_times(nu_c, grad) * w, 3) @ test.transpose(0, 2, 1)
+            if nu_div is not None:
+                div = np.stack([basis.basis[i][0].div[c, :1] for i in range(nloc)])  # (m, n, 1)
+                nd = nu_div if np.ndim(nu_div) == 0 else np.einsum(
+                    "nq,nq->n", nu_div[c], dx[c])[:, None] / w
+                dtest = _per_entity(div, 1)
+                K += _per_entity(div * (nd * w), 1) @ dtest.transpose(0, 2, 1)
+            out[c] = K.transpose(0, 2, 1)
+            continue
         grad = np.stack([basis.basis[i][0].grad[:, :, c] for i in range(nloc)])  # (m,d,d,n,q)
         nu_c = nu if np.ndim(nu) == 0 else nu[..., c, :]
         test = _per_entity(grad, 3)
@@ -300,6 +316,7 @@ def interior_penalty_matrix(sides, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.
     rows, cols, vals = [], [], []
     for a in range(0, nf, step):
         f = slice(a, min(a + step, nf))
+        scalar = np.ndim(nu0) <= 2
         jump, a_term, b_term = [], [], []
         for side in (0, 1):
             nu = (nu0 if side == 0 else nu1)[..., f, :]
@@ -307,13 +324,19 @@ def interior_penalty_matrix(sides, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.
             du = traces.normal_derivatives[side][f]  # (∇u) n
             jump.append(u if side == 0 else -u)
             a_term.append(_times_facets(nu, du))
-            b_term.append(_times_facets(nu if np.ndim(nu) <= 2 else np.swapaxes(nu, 0, 1), du))
-        J, A, Bt = (np.concatenate(x, axis=1) for x in (jump, a_term, b_term))
-        X = _times_facets(nu_max[..., f, :], J) * sigma[f][:, None, None, :] - 0.5 * A
+            if not scalar:
+                b_term.append(_times_facets(np.swapaxes(nu, 0, 1), du))
+        J, A = (np.concatenate(x, axis=1) for x in (jump, a_term))
         shape = (J.shape[0], nloc, -1)  # (facets, local functions, components × points)
         Jw = (J * dx[f][:, None, None, :]).reshape(shape)
-        K = Jw @ X.reshape(shape).transpose(0, 2, 1) \
-            - 0.5 * (Bt.reshape(shape) @ Jw.transpose(0, 2, 1))
+        if scalar:  # νᵀ = ν: K = Y + Yᵀ, Y = Jw (½σν_max J − ½A)ᵀ
+            X = (0.5 * sigma[f] * nu_max[f])[:, None, None, :] * J - 0.5 * A
+            K = Jw @ X.reshape(shape).transpose(0, 2, 1)
+            K += K.transpose(0, 2, 1)
+        else:
+            X = _times_facets(nu_max[..., f, :], J) * sigma[f][:, None, None, :] - 0.5 * A
+            K = Jw @ X.reshape(shape).transpose(0, 2, 1) \
+                - 0.5 * (np.concatenate(b_term, axis=1).reshape(shape) @ Jw.transpose(0, 2, 1))
         if cell_blocks is None:
             _append(K, dofs[:, f], rows, cols, vals)
             continue
