@@ -175,8 +175,9 @@ import scipy.sparse as sp
 import skfem
 
 from . import forms
-from .batched import (AffineFacetTraces, FacetTraces, affine_traces_apply, blocks_matrix,
-                      cell_viscosity_blocks, interior_penalty_matrix, sum_matrices)
+from .batched import (AffineFacetTraces, FacetTraces, MatrixSum, affine_traces_apply,
+                      blocks_matrix, cell_viscosity_blocks, interior_penalty_matrix,
+                      sum_matrices)
 from .axisymmetric import form_set
 from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
@@ -388,18 +389,19 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     fields = material_fields(rm, problem.materials, x)
     tensor = not fields.isotropic  # anisotropic κ: ν = l²κ⁻¹ is a tensor field
     nu, nu_mean = _viscosities(fields, tensor)
-    parts = []  # summed once at the end (sum_matrices)
+    G = MatrixSum(qb.N)
     if getattr(problem, "coordinates", "cartesian") == "cartesian":
         # per-cell blocks: the interior penalty adds each facet's one-sided blocks there
         blocks = cell_viscosity_blocks(qb, nu, beta * nu_mean if beta else None)
     else:  # the (r, z) forms carry 2πr and the hoop terms
         blocks = np.zeros((qb.nelems, qb.Nbfun, qb.Nbfun))
-        parts.append(fs.flux_viscosity.assemble(qb, nu=nu))
+        G.add(fs.flux_viscosity.assemble(qb, nu=nu))
         if beta:
-            parts.append(fs.flux_grad_div.assemble(qb, nu=beta * nu_mean))
+            G.add(fs.flux_grad_div.assemble(qb, nu=beta * nu_mean))
     weak = weak_walls(problem)
     if not np.any(nu > 0) and not weak:
-        return sum_matrices(parts + [blocks_matrix(blocks, qb.element_dofs, qb.N)], qb.N)
+        G.add(blocks_matrix(blocks, qb.element_dofs, qb.N))
+        return G.result()
     cell_sigma, facet_sigma = penalty_scale(mesh, flux_degree)
 
     # interior facets, minus Kapitza interfaces whose tangential flux is free
@@ -425,14 +427,14 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
             nu0 = _nu(problem, xf, mesh.f2t[0, part], tensor)
             nu1 = _nu(problem, xf, mesh.f2t[1, part], tensor)
             sigma = np.repeat(eta * facet_sigma[part][:, None], xf.shape[-1], axis=1)
-            parts.append(interior_penalty_matrix(
+            G.add(interior_penalty_matrix(
                 sides, nu0, nu1, _spd_max(nu0, nu1), sigma,
                 2 * np.pi * xf[0] if axisymmetric else None, cell_blocks=blocks))
             del sides, xf, nu0, nu1, sigma
 
-    parts.append(_walls_matrix(problem, qb, order, tensor, cell_sigma, weak))
-    parts.append(blocks_matrix(blocks, qb.element_dofs, qb.N))
-    return sum_matrices(parts, qb.N)
+    G.add(_walls_matrix(problem, qb, order, tensor, cell_sigma, weak))
+    G.add(blocks_matrix(blocks, qb.element_dofs, qb.N))
+    return G.result()
 
 
 def _walls_matrix(problem, qb: skfem.CellBasis, order: int, tensor: bool,
