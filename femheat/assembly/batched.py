@@ -88,21 +88,35 @@ class MatrixSum:
     O(nnz log k) instead of the O(k nnz) of adding each to the growing sum, while at
     most the pieces of one level and their merge are held, not all of them at once."""
 
-    def __init__(self, N: int):
+    def __init__(self, N: int, max_level: int | None = None):
         self.N = N
-        self._stack: list = []  # (level, csr), levels strictly decreasing
+        # partial sums of at most 2**max_level pieces until result(): the caller frees
+        # its own arrays first, so the largest merges meet a smaller footprint
+        self.max_level = max_level
+        self._stack: list = []  # (level, csr), levels decreasing
 
     def add(self, matrix) -> None:
         level, total = 0, sp.csr_matrix(matrix)
-        while self._stack and self._stack[-1][0] == level:
+        while (self._stack and self._stack[-1][0] == level
+               and (self.max_level is None or level < self.max_level)):
             total = self._stack.pop()[1] + total
             level += 1
         self._stack.append((level, total))
 
+    def add_blocks(self, blocks: np.ndarray, dofs: np.ndarray,
+                   chunk_entries: int = 4_000_000) -> None:
+        """Add the per-entity local matrices ``blocks`` (n, m, m) on ``dofs`` (m, n)
+        (:func:`blocks_matrix`), converted in pieces of at most ``chunk_entries``."""
+        step = max(1, chunk_entries // max(1, blocks[0].size if len(blocks) else 1))
+        for a in range(0, len(blocks), step):
+            self.add(blocks_matrix(blocks[a:a + step], dofs[:, a:a + step], self.N))
+
     def result(self) -> sp.csr_matrix:
+        """The sum; the pieces are merged smallest first and released as they go."""
+        self._stack.sort(key=lambda item: item[1].nnz)
         total = sp.csr_matrix((self.N, self.N))
         while self._stack:
-            total = self._stack.pop()[1] + total
+            total = self._stack.pop(0)[1] + total
         return total.tocsr()
 
 

@@ -176,8 +176,7 @@ import skfem
 
 from . import forms
 from .batched import (AffineFacetTraces, FacetTraces, MatrixSum, affine_traces_apply,
-                      blocks_matrix, cell_viscosity_blocks, interior_penalty_matrix,
-                      sum_matrices)
+                      cell_viscosity_blocks, interior_penalty_matrix, sum_matrices)
 from .axisymmetric import form_set
 from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
@@ -389,7 +388,7 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     fields = material_fields(rm, problem.materials, x)
     tensor = not fields.isotropic  # anisotropic κ: ν = l²κ⁻¹ is a tensor field
     nu, nu_mean = _viscosities(fields, tensor)
-    G = MatrixSum(qb.N)
+    G = MatrixSum(qb.N, max_level=2)
     if getattr(problem, "coordinates", "cartesian") == "cartesian":
         # per-cell blocks: the interior penalty adds each facet's one-sided blocks there
         blocks = cell_viscosity_blocks(qb, nu, beta * nu_mean if beta else None)
@@ -400,7 +399,7 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
             G.add(fs.flux_grad_div.assemble(qb, nu=beta * nu_mean))
     weak = weak_walls(problem)
     if not np.any(nu > 0) and not weak:
-        G.add(blocks_matrix(blocks, qb.element_dofs, qb.N))
+        G.add_blocks(blocks, qb.element_dofs)
         return G.result()
     cell_sigma, facet_sigma = penalty_scale(mesh, flux_degree)
 
@@ -431,9 +430,11 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
                 sides, nu0, nu1, _spd_max(nu0, nu1), sigma,
                 2 * np.pi * xf[0] if axisymmetric else None, cell_blocks=blocks))
             del sides, xf, nu0, nu1, sigma
+        del affine
 
     G.add(_walls_matrix(problem, qb, order, tensor, cell_sigma, weak))
-    G.add(blocks_matrix(blocks, qb.element_dofs, qb.N))
+    G.add_blocks(blocks, qb.element_dofs)
+    del blocks
     return G.result()
 
 
