@@ -45,6 +45,7 @@ _LAZY = {
     **dict.fromkeys(("CellProblem", "Homogenization", "homogenize"),
                     ".analysis.homogenization"),
     **dict.fromkeys(("MeshQuality", "check_mesh_quality", "mesh_quality"), ".mesh.quality"),
+    "boundary_normal": ".mesh.normals",
     **dict.fromkeys(("LandauScheme", "landau_steps"), ".solve.landau"),
 }
 
@@ -74,4 +75,5 @@ __all__ = [
     "load_mesh", "solve_steady", "theta_steps", "vertex_temperature",
     "CellProblem", "Homogenization", "homogenize", "crossover_resistance", "fit_resistance",
     "maxwell_garnett", "sweep_resistance", "MeshQuality", "check_mesh_quality", "mesh_quality",
+    "boundary_normal",
 ]

@@ -139,7 +139,7 @@ def test_tangential_flux_zero_is_no_slip_and_time_dependent_data():
 
 # ------------------------------------------------------------------ case file
 def test_case_file_wall_flux():
-    bcs, walls = parse_boundaries({"boundaries": {
+    bcs, walls, _ = parse_boundaries({"boundaries": {
         "top": {"heat_flux": 0.0, "wall_flux": 5.0},
         "bottom": {"heat_flux": 0.0, "wall_flux": "2*x"},
         "side": {"heat_flux": 0.0, "wall_flux": [1.0, "y", 0.0]}}})

@@ -29,6 +29,8 @@ kelvin, everything SI. Minimal example::
     # or slip_coefficient = 1.0             # gk only: q_t = -C_s l dq_t/dn
     # or wall_flux = 5e3                    # gk only: q.t = g (2D, t counter-clockwise),
     #                                       #   or [gx, gy, gz]: q_t = tangential part, W/m^2
+    # surface_normal = "mesh"               # gk, curved insulated wall: smooth normal from
+    #                                       #   the facets (not with no_slip)
     [boundaries.right]
     convection = {heat_transfer_coefficient = 1e4, ambient_temperature = 300.0}
     [source]
@@ -90,7 +92,7 @@ from typing import Any, Optional
 from ...errors import FemheatInputError, PlausibilityError
 from ...mesh.regions import RegionMesh
 from ...physics import plausibility
-from .boundaries import parse_boundaries
+from .boundaries import mesh_normal_walls, parse_boundaries
 from .common import check_keys, table
 from .homogenization import HomogenizationSettings, parse_homogenization
 from .interfaces import parse_interfaces
@@ -213,7 +215,7 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
             raise FemheatInputError(
                 "frequency.fdtr: the Gaussian pump and probe act on an axisymmetric sample; "
                 "set [mesh] coordinates = \"axisymmetric\" (builder = \"layered_cylinder\")")
-    bcs, walls = parse_boundaries(data)
+    bcs, walls, smooth_walls = parse_boundaries(data)
     if frequency is not None and frequency.fdtr is not None:
         from ...analysis.thermoreflectance import gaussian_pump
         from ...physics.conditions import HeatFlux
@@ -250,6 +252,7 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
             regions.boundary(name)
     plausibility.check_with_mesh(regions, interfaces=interfaces, transient=time is not None,
                                  **check)
+    walls = mesh_normal_walls(walls, smooth_walls, regions)
     problem = model.build_problem(regions=regions, materials=materials,
                                   boundary_conditions=bcs, interfaces=interfaces,
                                   source=source, walls=walls, options=options, base=base)

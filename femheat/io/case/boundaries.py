@@ -1,4 +1,8 @@
-"""``[boundaries.NAME]``: temperature, heat flux or convection, and GK walls."""
+"""``[boundaries.NAME]``: temperature, heat flux or convection, and GK walls.
+
+A GK wall on a curved surface may add ``surface_normal = "mesh"``: the wall then takes
+the smooth normal reconstructed from its facets (:func:`femheat.mesh.normals.boundary_normal`),
+set by :func:`mesh_normal_walls` once the mesh is read."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from ...physics.conditions import (Convection, FreeSlip, HeatFlux, NoSlip, SlipL
                                    TangentialFlux, Temperature)
 from .common import check_keys, number, table, value
 
-__all__ = ["parse_boundaries"]
+__all__ = ["parse_boundaries", "mesh_normal_walls"]
 
 _KINDS = {"temperature", "heat_flux", "convection"}
 
@@ -66,15 +70,45 @@ def _convection(val, w: str) -> Convection:
     return Convection(h, value(val["ambient_temperature"], f"{w}.ambient_temperature"))
 
 
-def parse_boundaries(data: dict) -> tuple[dict, dict]:
-    """(boundary conditions, GK walls), both name -> condition."""
-    bcs, walls = {}, {}
+def _surface_normal(spec: dict, wall, where: str) -> bool:
+    """Whether the boundary asks for the mesh's smooth normal (surface_normal = "mesh")."""
+    if "surface_normal" not in spec:
+        return False
+    w = f"{where}.surface_normal"
+    if spec["surface_normal"] != "mesh":
+        raise FemheatInputError(
+            f"{w} = {spec['surface_normal']!r}; the only value is \"mesh\" (the smooth normal "
+            "reconstructed from the wall's facets); remove the key for the facet normals")
+    if isinstance(wall, NoSlip):
+        raise FemheatInputError(
+            f"{w} is for free-slip (the default), slip-length or tangential-flux walls on "
+            "curved surfaces; a no-slip wall needs no normal (q = 0 whatever the normal): "
+            "remove it")
+    thermal = spec.get("heat_flux")
+    if not (isinstance(thermal, (int, float)) and not isinstance(thermal, bool)
+            and thermal == 0):
+        given = ", ".join(f"{k} = {spec[k]!r}" for k in sorted(_KINDS) if k in spec)
+        raise FemheatInputError(
+            f"{w}: a wall given its smooth normal is made impermeable (q.n = 0) weakly, so "
+            f"the boundary must be insulated: give heat_flux = 0 (got {given or 'nothing'}), "
+            "or remove surface_normal")
+    return True
+
+
+def parse_boundaries(data: dict) -> tuple[dict, dict, set]:
+    """(boundary conditions, GK walls, names of the walls that take the mesh's smooth
+    normal); the first two name -> condition."""
+    bcs, walls, smooth = {}, {}, set()
     for name, spec in table(data, "boundaries", "").items():
         where = f"boundaries.{name}"
         if not isinstance(spec, dict):
             raise FemheatInputError(f"{where} must be a table")
-        check_keys(spec, _KINDS | {"wall", "slip_coefficient", "wall_flux"}, where)
+        check_keys(spec, _KINDS | {"wall", "slip_coefficient", "wall_flux", "surface_normal"},
+                   where)
         wall = _wall(spec, where)
+        if _surface_normal(spec, wall, where):
+            smooth.add(name)
+            wall = FreeSlip() if wall is None else wall  # free slip: every boundary's default
         if wall is not None:
             walls[name] = wall
         spec = {k: v for k, v in spec.items() if k in _KINDS}
@@ -89,4 +123,17 @@ def parse_boundaries(data: dict) -> tuple[dict, dict]:
             bcs[name] = HeatFlux(value(val, f"{where}.heat_flux"))
         else:
             bcs[name] = _convection(val, f"{where}.convection")
-    return bcs, walls
+    return bcs, walls, smooth
+
+
+def mesh_normal_walls(walls: dict, smooth: set, regions) -> dict:
+    """``walls`` with the reconstructed smooth normal of each boundary in ``smooth``
+    (:func:`~femheat.mesh.normals.boundary_normal`)."""
+    if not smooth:
+        return walls
+    from dataclasses import replace
+
+    from ...mesh.normals import boundary_normal
+
+    return {name: replace(wall, normal=boundary_normal(regions, name)) if name in smooth
+            else wall for name, wall in walls.items()}
