@@ -272,3 +272,42 @@ def test_case_file_surface_normal_bad_input(spec, match):
 
     with pytest.raises(FemheatInputError, match=match):
         parse_boundaries({"boundaries": {"wall": spec}})
+
+
+def test_faceted_curved_walls_are_warned_about():
+    """A free-slip (slip-length, tangential-flux) wall on a curved surface with the facet
+    normals draws a warning naming it and the fix; flat walls, walls given a normal,
+    no-slip walls, the vorticity form and heat-crossing boundaries do not."""
+    import warnings
+
+    from femheat.physics.conditions import NoSlip, TangentialFlux
+
+    disc = fh.RegionMesh.from_skfem(skfem.MeshTri.init_circle(3), boundaries={
+        "hot": lambda x: x[0] < -0.9, "wall": lambda x: x[0] >= -0.9})
+    square = fh.RegionMesh.from_skfem(
+        skfem.MeshTri.init_tensor(*[np.linspace(0, 1, 5)] * 2),
+        boundaries={"hot": lambda x: x[0] < 1e-9, "wall": lambda x: x[0] >= 1e-9})
+
+    def user_warnings(regions, wall, condition=None, **options):
+        problem = fh.HeatProblem(
+            regions, {"domain": fh.Material(1.0, nonlocal_length=0.1)},
+            {"hot": fh.Temperature(1.0), "wall": condition or fh.Insulated()}, model="gk",
+            walls={"wall": wall}, **options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fh.assemble(problem)
+        return [w for w in caught if issubclass(w.category, UserWarning)]
+
+    for wall in (FreeSlip(), SlipLength(1.0), TangentialFlux(1.0)):
+        caught = user_warnings(disc, wall)
+        assert len(caught) == 1, [str(w.message) for w in caught]
+        message = str(caught[0].message)
+        assert message.startswith("walls.wall: on a curved surface (facet normals turn by 11")
+        assert f"{type(wall).__name__}(..., normal=fh.boundary_normal(regions, 'wall'))" in message
+        assert 'surface_normal = "mesh"' in message
+        assert caught[0].filename == __file__  # points at the caller of fh.assemble
+    assert not user_warnings(disc, FreeSlip(normal=boundary_normal(disc, "wall")))
+    assert not user_warnings(disc, NoSlip())
+    assert not user_warnings(disc, FreeSlip(), viscous="vorticity")
+    assert not user_warnings(disc, FreeSlip(), condition=fh.Temperature(0.0))
+    assert not user_warnings(square, FreeSlip())

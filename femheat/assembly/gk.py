@@ -272,6 +272,42 @@ def _cell_moments(mesh: skfem.Mesh, cells: np.ndarray, fb: skfem.FacetBasis) -> 
             "second_moment": np.repeat(moment[:, :, :, None], nq, axis=3)}
 
 
+#: A wall whose facet normals turn by more than this [degrees] at most of its vertices
+#: (and less than a corner's, femheat.mesh.normals.CORNER_ANGLE) is taken for curved.
+CURVED_WALL_ANGLE = 0.5
+
+
+def faceted_curved_walls(problem) -> list[tuple[str, float]]:
+    """The insulated slip and tangential-flux walls of ``problem`` that lie on a curved
+    surface but take the facet normals (no ``normal=``), with the median turning
+    angle [degrees] of their facet normals at a vertex: (name, angle) pairs.
+
+    There q·n_h = 0 facet by facet locks the tangential flux (free slip in a wire:
+    −10 % at h = R/5, O(h); a prescribed tangential flux: T at O(h^½)). Linear
+    Cartesian meshes only (the remedies, a smooth ``normal=`` or
+    :func:`~femheat.mesh.normals.boundary_normal`, need them).
+    """
+    from ..mesh.normals import CORNER_ANGLE, turning_angles
+
+    rm: RegionMesh = problem.regions
+    if (getattr(problem, "coordinates", "cartesian") != "cartesian"
+            or type(rm.mesh).__name__ not in ("MeshTri1", "MeshTet1")):
+        return []
+    out = []
+    for name, wall in problem.walls.items():
+        if isinstance(wall, NoSlip) or getattr(wall, "normal", None) is not None:
+            continue
+        bc = problem.boundary_conditions.get(name)
+        if not (isinstance(bc, HeatFlux) and not callable(bc.value)
+                and np.all(np.asarray(bc.value) == 0)):
+            continue  # not insulated: a smooth normal is not available there
+        angles = turning_angles(rm, name)
+        curved = (angles > CURVED_WALL_ANGLE) & (angles < CORNER_ANGLE)
+        if angles.size >= 4 and curved.mean() >= 0.5:
+            out.append((name, float(np.median(angles[curved]))))
+    return out
+
+
 def weak_walls(problem) -> dict:
     """Walls whose impermeability is imposed weakly: name -> wall condition.
 
@@ -383,6 +419,17 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     rm: RegionMesh = problem.regions
     mesh, elem = rm.mesh, qb.elem
     eta, beta = problem.penalty, problem.beta
+    curved = faceted_curved_walls(problem)
+    if curved:
+        names = ", ".join(f"walls.{n}" for n, _ in curved)
+        turn = ", ".join(f"{a:.2g}" for _, a in curved)
+        warnings.warn(
+            f"{names}: on a curved surface (facet normals turn by {turn} degrees at a "
+            "vertex) the facet normals lock the tangential flux (errors O(h): free slip "
+            "in a wire -10 % at h = R/5); give the surface normal, e.g. "
+            f"{type(problem.walls[curved[0][0]]).__name__}(..., "
+            f"normal=fh.boundary_normal(regions, {curved[0][0]!r})) (case file: "
+            "surface_normal = \"mesh\"), or use viscous = 'vorticity'", stacklevel=5)
     fs = form_set(getattr(problem, "coordinates", "cartesian"))  # dx, or 2πr dr dz
     x = qb.global_coordinates().value
     fields = material_fields(rm, problem.materials, x)

@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import FemheatInputError
 from .regions import RegionMesh
 
-__all__ = ["boundary_normal", "BoundaryNormal"]
+__all__ = ["boundary_normal", "BoundaryNormal", "turning_angles"]
 
 #: Neighbouring boundary facets further apart than this [degrees] meet at a corner/edge.
 CORNER_ANGLE = 30.0
@@ -197,6 +197,31 @@ class BoundaryNormal:
     def __repr__(self) -> str:
         return (f"boundary_normal({', '.join(map(repr, self.names))}, "
                 f"corner_angle={self.corner_angle:g})")
+
+
+def turning_angles(regions: RegionMesh, name: str) -> np.ndarray:
+    """Per vertex of the boundary ``name``: how far its facets' outward normals turn
+    there [degrees], twice the largest angle between one of them and their mean (in 2D
+    the angle between the two facets; 0 on a flat wall, ~h/R rad on a faceted curve of
+    radius R, large at corners and edges)."""
+    mesh = regions.mesh
+    facets = regions.boundary(name)
+    if facets.size == 0:
+        return np.zeros(0)
+    normals, _ = _facet_geometry(mesh, facets)
+    d = mesh.p.shape[0]
+    inc_vertex = mesh.facets[:, facets].ravel()
+    inc_facet = np.tile(np.arange(facets.size), d)
+    order = np.argsort(inc_vertex, kind="stable")
+    inc_vertex, inc_facet = inc_vertex[order], inc_facet[order]
+    vertices, starts = np.unique(inc_vertex, return_index=True)
+    mean = np.add.reduceat(normals[:, inc_facet], starts, axis=1)
+    mean /= np.linalg.norm(mean, axis=0)
+    cos = np.sum(normals[:, inc_facet] * mean[:, np.repeat(np.arange(vertices.size),
+                                                         np.diff(np.r_[starts, order.size]))],
+                 axis=0)
+    spread = np.minimum.reduceat(np.clip(cos, -1.0, 1.0), starts)
+    return 2.0 * np.degrees(np.arccos(spread))
 
 
 def boundary_normal(regions: RegionMesh, names: str | Sequence[str], *,
