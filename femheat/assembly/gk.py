@@ -272,22 +272,13 @@ def _cell_moments(mesh: skfem.Mesh, cells: np.ndarray, fb: skfem.FacetBasis) -> 
             "second_moment": np.repeat(moment[:, :, :, None], nq, axis=3)}
 
 
-#: A wall whose facet normals turn by more than this [degrees] at most of its vertices
-#: (and less than a corner's, femheat.mesh.normals.CORNER_ANGLE) is taken for curved.
-CURVED_WALL_ANGLE = 0.5
-
-
 def faceted_curved_walls(problem) -> list[tuple[str, float]]:
-    """The insulated slip and tangential-flux walls of ``problem`` that lie on a curved
-    surface but take the facet normals (no ``normal=``), with the median turning
-    angle [degrees] of their facet normals at a vertex: (name, angle) pairs.
-
-    There q·n_h = 0 facet by facet locks the tangential flux (free slip in a wire:
-    −10 % at h = R/5, O(h); a prescribed tangential flux: T at O(h^½)). Linear
-    Cartesian meshes only (the remedies, a smooth ``normal=`` or
-    :func:`~femheat.mesh.normals.boundary_normal`, need them).
-    """
-    from ..mesh.normals import CORNER_ANGLE, turning_angles
+    """The insulated slip and tangential-flux walls of ``problem`` without ``normal=``
+    that lie on a curved surface (:func:`~femheat.mesh.normals.curved_turning`), with
+    their median facet-normal turning [degrees]: there q·n_h = 0 facet by facet locks
+    the tangential flux (free slip in a wire −10 % at h = R/5, O(h)). Linear Cartesian
+    meshes only (where the remedies apply)."""
+    from ..mesh.normals import curved_turning
 
     rm: RegionMesh = problem.regions
     if (getattr(problem, "coordinates", "cartesian") != "cartesian"
@@ -295,16 +286,14 @@ def faceted_curved_walls(problem) -> list[tuple[str, float]]:
         return []
     out = []
     for name, wall in problem.walls.items():
-        if isinstance(wall, NoSlip) or getattr(wall, "normal", None) is not None:
-            continue
         bc = problem.boundary_conditions.get(name)
-        if not (isinstance(bc, HeatFlux) and not callable(bc.value)
-                and np.all(np.asarray(bc.value) == 0)):
-            continue  # not insulated: a smooth normal is not available there
-        angles = turning_angles(rm, name)
-        curved = (angles > CURVED_WALL_ANGLE) & (angles < CORNER_ANGLE)
-        if angles.size >= 4 and curved.mean() >= 0.5:
-            out.append((name, float(np.median(angles[curved]))))
+        if (isinstance(wall, NoSlip) or getattr(wall, "normal", None) is not None
+                or not (isinstance(bc, HeatFlux) and not callable(bc.value)
+                        and np.all(np.asarray(bc.value) == 0))):
+            continue  # no normal needed, given, or not available (heat crosses)
+        turning = curved_turning(rm, name)
+        if turning is not None:
+            out.append((name, turning))
     return out
 
 

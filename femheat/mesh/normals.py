@@ -35,10 +35,13 @@ import numpy as np
 from ..errors import FemheatInputError
 from .regions import RegionMesh
 
-__all__ = ["boundary_normal", "BoundaryNormal", "turning_angles"]
+__all__ = ["boundary_normal", "BoundaryNormal", "curved_turning", "turning_angles"]
 
 #: Neighbouring boundary facets further apart than this [degrees] meet at a corner/edge.
 CORNER_ANGLE = 30.0
+#: A boundary whose facet normals turn by more than this [degrees] at half its vertices
+#: or more (and by less than CORNER_ANGLE) is taken for a faceted curved surface.
+CURVED_ANGLE = 0.5
 
 
 def _facet_geometry(mesh, facets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,6 +225,18 @@ def turning_angles(regions: RegionMesh, name: str) -> np.ndarray:
                  axis=0)
     spread = np.minimum.reduceat(np.clip(cos, -1.0, 1.0), starts)
     return 2.0 * np.degrees(np.arccos(spread))
+
+
+def curved_turning(regions: RegionMesh, name: str) -> float | None:
+    """The median turning [degrees] of the facet normals of boundary ``name`` if it is a
+    faceted curved surface (:data:`CURVED_ANGLE` < turning < :data:`CORNER_ANGLE` at
+    half its vertices or more, at least 4 vertices), else None (flat, or flat faces
+    meeting at corners and edges)."""
+    angles = turning_angles(regions, name)
+    curved = (angles > CURVED_ANGLE) & (angles < CORNER_ANGLE)
+    if angles.size >= 4 and curved.mean() >= 0.5:
+        return float(np.median(angles[curved]))
+    return None
 
 
 def boundary_normal(regions: RegionMesh, names: str | Sequence[str], *,
