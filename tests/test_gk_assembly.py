@@ -190,3 +190,27 @@ def test_gk_operator_is_the_same_without_the_affine_traces(monkeypatch, dim):
     monkeypatch.setattr(gk, "affine_traces_apply", lambda basis: False)
     bases = fh.assemble(problem).resistance
     assert abs(affine - bases).max() <= 1e-13 * abs(bases).max()
+
+
+@pytest.mark.parametrize("dim, element", [(2, "ElementTriBDM1G"), (3, "ElementTetBDM1")])
+def test_wall_no_slip_matrix_equals_pairwise_assembly(dim, element):
+    """The batched Nitsche no-slip wall (one-sided affine traces) is forms.wall_no_slip
+    as scikit-fem assembles it pair by pair on a FacetBasis, scalar ν and σ varying
+    over the points, on a graded mesh."""
+    import femheat.element.hdiv as hdiv
+    from femheat.assembly.batched import AffineFacetTraces, wall_no_slip_matrix
+
+    rng = np.random.default_rng(5)
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
+        *[np.linspace(0, 1, 6 if dim == 2 else 4) ** 1.4] * dim)
+    elem = getattr(hdiv, element)()
+    basis = skfem.Basis(mesh, elem, intorder=3)
+    wall = mesh.boundary_facets()
+    fb = skfem.FacetBasis(mesh, elem, facets=wall, intorder=3)
+    nu, sigma = rng.random(fb.dx.shape), rng.random(fb.dx.shape)
+    expected = forms.wall_no_slip.assemble(fb, nu=nu, sigma=sigma)
+    traces = AffineFacetTraces(basis)
+    one_sided = traces(wall, 3, sides=(0,))
+    assert np.array_equal(one_sided.x, fb.global_coordinates().value)
+    got = wall_no_slip_matrix(one_sided, traces.normals, nu, sigma)
+    assert abs(got - expected).max() <= 1e-13 * abs(expected).max()

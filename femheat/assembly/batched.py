@@ -38,7 +38,7 @@ from skfem.mapping import MappingAffine
 __all__ = ["FacetTraces", "AffineFacetTraces", "affine_traces_apply",
            "blocks_matrix", "cell_mass_matrix", "cell_viscosity_blocks", "cell_viscosity_matrix",
            "interior_penalty_matrix",
-           "MatrixSum", "sum_matrices"]
+           "MatrixSum", "sum_matrices", "wall_no_slip_matrix"]
 
 
 def _times(nu, u):
@@ -284,7 +284,10 @@ class AffineFacetTraces:
             grads.shape[-1], -1, grads.shape[2])
         self.centroids = basis.mesh.p[:, basis.mesh.t].mean(axis=1)  # (d, cells)
 
-    def __call__(self, facets: np.ndarray, order: int) -> FacetTraces:
+    def __call__(self, facets: np.ndarray, order: int, sides: tuple = (0, 1)) -> FacetTraces:
+        """The traces of ``sides`` (0: the facets' first cells, 1: their second; a
+        boundary facet has side 0 only) at the points of a rule of order ``order``;
+        :attr:`normals` of the last call: the facets' unit normals out of side 0 (d, nf)."""
         basis, mesh = self.basis, self.basis.mesh
         d, m = mesh.p.shape[0], basis.Nbfun
         X, W = skfem.quadrature.get_quadrature(mesh.brefdom, order)
@@ -299,10 +302,11 @@ class AffineFacetTraces:
         inner = mesh.f2t[0, facets]
         n *= np.sign(np.sum(n * (corners.mean(axis=1) - self.centroids[:, inner]), axis=0))
         n /= np.linalg.norm(n, axis=0)
+        self.normals = n
 
-        values, derivatives, sides, dofs = [], [], [], []
+        values, derivatives, cells_of, dofs = [], [], [], []
         nf, nq = x.shape[1:]
-        for side in (0, 1):
+        for side in sides:
             cells = mesh.f2t[side, facets]
             r = (x - self.centroids[:, cells, None]).transpose(1, 0, 2)  # (nf, d, nq)
             grad = self.gradients[cells]  # (nf, m·d, d)
@@ -310,9 +314,30 @@ class AffineFacetTraces:
             du = (grad @ n.T[:, :, None]).reshape(nf, m, d, 1)
             values.append(u)
             derivatives.append(np.broadcast_to(du, u.shape))
-            sides.append(cells)
+            cells_of.append(cells)
             dofs.append(basis.element_dofs[:, cells])
-        return FacetTraces(values, derivatives, sides, dofs, x, dx, basis.N)
+        return FacetTraces(values, derivatives, cells_of, dofs, x, dx, basis.N)
+
+
+def wall_no_slip_matrix(traces: FacetTraces, normals: np.ndarray, nu: np.ndarray,
+                        sigma: np.ndarray) -> sp.csr_matrix:
+    r"""The matrix of :func:`~femheat.assembly.forms.wall_no_slip` (Nitsche q_t = 0)
+    on boundary facets, from their one-sided :class:`FacetTraces` (side 0), their unit
+    outward ``normals`` (d, nf) and scalar fields ν, σ (nf, nq):
+
+    K_ij = Σ_q dx [σν J_j·J_i − ν(∇u_j)n·J_i − ν(∇u_i)n·J_j],  J = u − (u·n)n,
+
+    as Y + Yᵀ with Y = Jw (½σνJ − ν(∇u)n)ᵀ, one batched product per facet.
+    """
+    u, du = traces.values[0], traces.normal_derivatives[0]  # (nf, m, d, nq)
+    n = normals.T[:, None, :, None]  # (nf, 1, d, 1)
+    J = u - np.sum(u * n, axis=2, keepdims=True) * n
+    shape = (u.shape[0], u.shape[1], -1)
+    Jw = (J * traces.dx[:, None, None, :]).reshape(shape)
+    X = (0.5 * sigma * nu)[:, None, None, :] * J - nu[:, None, None, :] * du
+    Y = Jw @ X.reshape(shape).transpose(0, 2, 1)
+    return blocks_matrix(np.ascontiguousarray(Y + Y.transpose(0, 2, 1)), traces.dofs[0],
+                         traces.N)
 
 
 def _times_facets(nu, u):

@@ -176,7 +176,8 @@ import skfem
 
 from . import forms
 from .batched import (AffineFacetTraces, FacetTraces, MatrixSum, affine_traces_apply,
-                      cell_viscosity_blocks, interior_penalty_matrix, sum_matrices)
+                      cell_viscosity_blocks, interior_penalty_matrix, sum_matrices,
+                      wall_no_slip_matrix)
 from .axisymmetric import form_set
 from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
@@ -466,23 +467,28 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
                 sides, nu0, nu1, _spd_max(nu0, nu1), sigma,
                 2 * np.pi * xf[0] if axisymmetric else None, cell_blocks=blocks))
             del sides, xf, nu0, nu1, sigma
-        del affine
+    else:
+        affine = None
 
-    G.add(_walls_matrix(problem, qb, order, tensor, cell_sigma, weak))
+    G.add(_walls_matrix(problem, qb, order, tensor, cell_sigma, weak, affine))
+    del affine
     G.add_blocks(blocks, qb.element_dofs)
     del blocks
     return G.result()
 
 
 def _walls_matrix(problem, qb: skfem.CellBasis, order: int, tensor: bool,
-                  cell_sigma: np.ndarray, weak: dict) -> sp.csr_matrix:
-    """The flux-block terms of every wall of ``problem`` (:func:`_wall_matrix`)."""
-    return sum_matrices([_wall_matrix(problem, qb, order, name, wall, tensor, cell_sigma, weak)
-                         for name, wall in problem.walls.items()], qb.N)
+                  cell_sigma: np.ndarray, weak: dict,
+                  affine: AffineFacetTraces | None = None) -> sp.csr_matrix:
+    """The flux-block terms of every wall of ``problem`` (:func:`_wall_matrix`);
+    ``affine``: the BDM1 traces of ``qb`` where they apply (batched no-slip walls)."""
+    return sum_matrices([_wall_matrix(problem, qb, order, name, wall, tensor, cell_sigma, weak,
+                                      affine) for name, wall in problem.walls.items()], qb.N)
 
 
 def _wall_matrix(problem, qb: skfem.CellBasis, order: int, name: str, wall, tensor: bool,
-                 cell_sigma: np.ndarray, weak: dict) -> sp.csr_matrix:
+                 cell_sigma: np.ndarray, weak: dict,
+                 affine: AffineFacetTraces | None = None) -> sp.csr_matrix:
     """The flux-block terms of wall ``name`` (module docstring): Nitsche no-slip /
     tangential flux, a slip length's Robin term, weak impermeability with a smooth
     normal."""
@@ -490,8 +496,16 @@ def _wall_matrix(problem, qb: skfem.CellBasis, order: int, name: str, wall, tens
     mesh, elem = rm.mesh, qb.elem
     eta, beta = problem.penalty, problem.beta
     fs = form_set(getattr(problem, "coordinates", "cartesian"))
-    G = sp.csr_matrix((qb.N, qb.N))
     facets = rm.boundary(name)
+    if (affine is not None and isinstance(wall, (NoSlip, TangentialFlux)) and not tensor
+            and name not in weak and fs.coordinates == "cartesian"):
+        # BDM1 on affine cells, facet normals, scalar ν: batched from the cell basis
+        traces = affine(facets, order, sides=(0,))
+        cells = mesh.f2t[0, facets]
+        f = material_fields(rm, problem.materials, traces.x, cells)
+        sigma = np.repeat(eta * cell_sigma[cells][:, None], traces.dx.shape[1], axis=1)
+        return wall_no_slip_matrix(traces, affine.normals, _viscosities(f, False)[0], sigma)
+    G = sp.csr_matrix((qb.N, qb.N))
     fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=order)
     cells = mesh.f2t[0, facets]
     f = material_fields(rm, problem.materials, fb.global_coordinates().value, cells)
