@@ -157,7 +157,7 @@ class BoundaryNormal:
         if self._tree is None:
             self._tree = cKDTree(self.corners.mean(axis=1).T)
         d, nf = self.corners.shape[0], self.corners.shape[2]
-        k = min(8, nf)
+        k = min(16, nf)  # the containing facet is among them also on skinny facets
         _, cand = self._tree.query(x.T, k=k)
         cand = cand.reshape(x.shape[1], k)
         a = self.corners[:, 0][:, cand]  # (d, P, k)
