@@ -35,6 +35,8 @@ import scipy.sparse as sp
 import skfem
 from skfem.mapping import MappingAffine
 
+from ..mesh.normals import facet_normals
+
 __all__ = ["FacetTraces", "AffineFacetTraces", "affine_traces_apply",
            "blocks_matrix", "cell_mass_matrix", "cell_viscosity_blocks", "cell_viscosity_matrix",
            "interior_penalty_matrix",
@@ -293,15 +295,7 @@ class AffineFacetTraces:
         X, W = skfem.quadrature.get_quadrature(mesh.brefdom, order)
         x = basis.mapping.G(X, find=facets)  # (d, nf, nq), scikit-fem's facet points
         dx = np.abs(basis.mapping.detDG(X, find=facets)) * W
-        corners = mesh.p[:, mesh.facets[:, facets]]  # (d, d, nf): coordinate, vertex, facet
-        edges = corners[:, 1:] - corners[:, :1]
-        if d == 2:
-            n = np.stack([edges[1, 0], -edges[0, 0]])
-        else:
-            n = np.cross(edges[:, 0], edges[:, 1], axis=0)
-        inner = mesh.f2t[0, facets]
-        n *= np.sign(np.sum(n * (corners.mean(axis=1) - self.centroids[:, inner]), axis=0))
-        n /= np.linalg.norm(n, axis=0)
+        n, _ = facet_normals(mesh, facets, self.centroids)  # out of side 0
         self.normals = n
 
         values, derivatives, cells_of, dofs = [], [], [], []

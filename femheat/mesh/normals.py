@@ -35,7 +35,8 @@ import numpy as np
 from ..errors import FemheatInputError
 from .regions import RegionMesh
 
-__all__ = ["boundary_normal", "BoundaryNormal", "curved_turning", "turning_angles"]
+__all__ = ["boundary_normal", "BoundaryNormal", "curved_turning", "facet_normals",
+           "turning_angles"]
 
 #: Neighbouring boundary facets further apart than this [degrees] meet at a corner/edge.
 CORNER_ANGLE = 30.0
@@ -44,8 +45,12 @@ CORNER_ANGLE = 30.0
 CURVED_ANGLE = 0.5
 
 
-def _facet_geometry(mesh, facets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Outward unit normals (d, nf) and measures (nf) of boundary ``facets``."""
+def facet_normals(mesh, facets: np.ndarray, centroids: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals (d, nf) of ``facets`` pointing out of their first cells
+    (``mesh.f2t[0]``: outward on the boundary, scikit-fem's interior-facet convention),
+    and the facets' measures (nf) [m^(d−1)]. ``centroids``: the cells' centroids (d,
+    cells), if already at hand."""
     p = mesh.p[:, mesh.facets[:, facets]]  # (d, vertices, nf)
     d = p.shape[0]
     if d == 2:
@@ -53,8 +58,10 @@ def _facet_geometry(mesh, facets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = np.stack([e[1], -e[0]])
     else:
         n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0], axis=0)
-    centroids = mesh.p[:, mesh.t].mean(axis=1)[:, mesh.f2t[0, facets]]
-    n = n * np.sign(np.sum(n * (p.mean(axis=1) - centroids), axis=0))
+    inner = mesh.f2t[0, facets]
+    c = (mesh.p[:, mesh.t[:, inner]].mean(axis=1) if centroids is None
+         else centroids[:, inner])
+    n = n * np.sign(np.sum(n * (p.mean(axis=1) - c), axis=0))
     size = np.linalg.norm(n, axis=0)
     return n / size, size / (1.0 if d == 2 else 2.0)
 
@@ -111,7 +118,7 @@ class BoundaryNormal:
         self.corner_angle = corner_angle
         d = mesh.p.shape[0]
         exterior = np.nonzero(mesh.f2t[1] < 0)[0]
-        normals, _ = _facet_geometry(mesh, exterior)
+        normals, _ = facet_normals(mesh, exterior)
         weights = _vertex_weights(mesh, exterior)
         ne = exterior.size
         # every (vertex, facet) incidence, a = vertex position in the facet: a·ne + facet
@@ -211,7 +218,7 @@ def turning_angles(regions: RegionMesh, name: str) -> np.ndarray:
     facets = regions.boundary(name)
     if facets.size == 0:
         return np.zeros(0)
-    normals, _ = _facet_geometry(mesh, facets)
+    normals, _ = facet_normals(mesh, facets)
     d = mesh.p.shape[0]
     inc_vertex = mesh.facets[:, facets].ravel()
     inc_facet = np.tile(np.arange(facets.size), d)
