@@ -16,7 +16,7 @@ import skfem
 import femheat as fh
 from femheat.errors import FemheatInputError, SolverError
 from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
-from femheat.assembly.rotation import VorticityMass
+from femheat.assembly.rotation import RotationOperator, VorticityMass
 from femheat.solve.augmented import factorize_augmented
 from femheat.solve.factorization import direct_solver
 
@@ -109,6 +109,26 @@ def test_steady_solve_with_the_augmented_factorization(monkeypatch, degree):
     assert np.abs(state.flux - reference.flux).max() <= 1e-9 * np.abs(reference.flux).max()
     assert np.abs(state.temperature - reference.temperature).max() <= 1e-9 * \
         np.abs(reference.temperature).max()
+
+
+def test_the_lumped_operator_is_formed_only_when_read(monkeypatch):
+    """With a lumped M_ω, steady solves and steps keep ω and never form A = A₀ +
+    Cᵀ M_ω⁻¹ C (assembly no longer pays for it); read, A is that sum, and the
+    unformed operator's diagonal (the augmented Lagrangian's scaling) is A's."""
+    monkeypatch.delenv("FEMHEAT_VORTICITY_SOLVE", raising=False)
+    system = _bilayer_system(0)
+    fh.solve_steady(system)
+    _march(system, 1.0, steps=2)
+    assert "resistance" not in vars(system)
+    C, mass = system.rotation
+    expected = (system.resistance_base + C.T @ sp.diags(1 / mass.values) @ C).toarray()
+    unformed = RotationOperator(system.resistance_base, C, mass)
+    free = system.free_dofs
+    np.testing.assert_allclose(unformed.block(free, free).diagonal(),
+                               np.diag(expected)[free], rtol=1e-13)
+    assert np.abs(system.resistance.toarray() - expected).max() <= \
+        1e-13 * np.abs(expected).max()
+    assert "resistance" in vars(system)  # formed once, kept
 
 
 def test_the_choice_is_refused_when_misspelt(monkeypatch):

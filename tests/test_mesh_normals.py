@@ -258,6 +258,19 @@ def test_case_file_surface_normal(tmp_path, wire):
         assert abs(err - api) < 1e-10, (err, api)
 
 
+def test_case_file_surface_normal_needs_a_gk_model(tmp_path):
+    """On a model without walls the error names the case-file keys to remove."""
+    pytest.importorskip("gmsh")
+    from femheat.io.case import load_case
+
+    path = tmp_path / "wire.toml"
+    path.write_text(CASE.format(wall='surface_normal = "mesh"').replace(
+        'type = "gk"', 'type = "mcv"').replace("nonlocal_length = 0.5", ""))
+    with pytest.raises(FemheatInputError, match=r"wall conditions \['surface'\] need the gk "
+                       r"model .* remove the keys .*surface_normal from \[boundaries\.surface\]"):
+        load_case(path)
+
+
 @pytest.mark.parametrize("spec, match", [
     ({"heat_flux": 0.0, "surface_normal": "smooth"},
      r"boundaries\.wall\.surface_normal = 'smooth'; the only value is \"mesh\""),

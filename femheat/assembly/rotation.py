@@ -74,9 +74,10 @@ class VorticityMass:
 
 
 class RotationOperator(spla.LinearOperator):
-    """The flux block A = A₀ + Cᵀ M_ω⁻¹ C of the vorticity form with a consistent M_ω
-    (3D; 2D degree 1 with walls that leave ω free), applied but never formed (M_ω⁻¹
-    is dense): ``MixedSystem.resistance`` there. The θ-scheme and the
+    """The flux block A = A₀ + Cᵀ M_ω⁻¹ C of the vorticity form applied but not formed:
+    with a consistent M_ω (3D; 2D degree 1 with walls that leave ω free; M_ω⁻¹ is
+    dense) ``MixedSystem.resistance`` itself; with a lumped one, the steady solves'
+    operator where ω is kept. The θ-scheme and the
     steady solves keep ω as an unknown instead; everything that needs A as a matrix
     is refused, naming the fix. ``right`` (default C): a sub-block A[rows, cols] is
     A₀[rows, cols] + C[:, rows]ᵀ M_ω⁻¹ C[:, cols] (:meth:`block`)."""
@@ -101,8 +102,13 @@ class RotationOperator(spla.LinearOperator):
     def __getitem__(self, key):
         raise not_formed("this operation")
 
-    def diagonal(self):
-        raise not_formed("this operation")
+    def diagonal(self) -> np.ndarray:
+        """diag A₀ + Σ_k C_ki R_ki / m_k where M_ω is lumped (a square block); else the
+        :func:`not_formed` error."""
+        if not self.mass.lumped or self.shape[0] != self.shape[1]:
+            raise not_formed("this operation")
+        return self.base.diagonal() + np.asarray(
+            self.C.multiply(self.right).T @ (1.0 / self.mass.values)).ravel()
 
 
 def not_formed(what: str) -> FemheatInputError:

@@ -73,7 +73,9 @@ class MixedSystem:
         :class:`~femheat.assembly.rotation.VorticityMass`), else None; A₀ is
         :attr:`resistance_base`. Where M_ω is consistent (3D; 2D degree 1 with
         no-slip, slip-length or tangential-flux walls) ``resistance`` is a
-        :class:`~femheat.assembly.rotation.RotationOperator` (applied, not formed).
+        :class:`~femheat.assembly.rotation.RotationOperator` (applied, not formed);
+        where it is lumped (2D) ``resistance`` is formed on first access, since
+        steps and steady solves that keep ω never read it.
     """
 
     problem: HeatProblem
@@ -98,6 +100,19 @@ class MixedSystem:
     def __post_init__(self) -> None:
         if self.model is None:
             self.model = get_model(self.problem.model)
+        if self.resistance is None:  # A₀ + Cᵀ M_ω⁻¹ C, formed by __getattr__ when read
+            if self.rotation is None or not self.rotation[1].lumped:
+                raise ValueError("resistance=None needs a lumped rotation part")
+            del self.resistance
+
+    def __getattr__(self, name: str):
+        # only reached for attributes that are not set: the deferred resistance
+        if name == "resistance" and self.__dict__.get("rotation") is not None:
+            Cr, mass = self.rotation
+            A = (self.resistance_base + mass.formed(Cr, Cr)).tocsr()
+            self.__dict__["resistance"] = A
+            return A
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def forms(self) -> FormSet:
@@ -305,8 +320,8 @@ def assemble(problem: HeatProblem) -> MixedSystem:
     if rotation is not None:  # A = A₀ + Cᵀ M_ω⁻¹ C, the factors kept
         A0 = A.tocsr()
         Cr, mass = rotation
-        # formed where M_ω is lumped; applied only where it is consistent
-        A = A0 + mass.formed(Cr, Cr) if mass.lumped else RotationOperator(A0, Cr, mass)
+        # formed on first access where M_ω is lumped; applied where it is consistent
+        A = None if mass.lumped else RotationOperator(A0, Cr, mass)
     else:
         A = A.tocsr()
     release_quadrature_caches(qb, tb)

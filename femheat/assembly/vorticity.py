@@ -360,7 +360,11 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             "stays at 2-5 % of the drop at every n; README, accuracy); use viscous = "
             "'penalty' or degree = 1 where T next to such walls matters", stacklevel=5)
 
-    wb = skfem.CellBasis(mesh, vorticity_element(degree, dim), quadrature=(qb.X, qb.W))
+    elem = vorticity_element(degree, dim)
+    # 2D degree 0: P1 on the vertices, its masses in closed form (∫_K φ_i = |K|/3)
+    closed = degree == 0 and dim == 2
+    wb = None if closed else skfem.CellBasis(mesh, elem, quadrature=(qb.X, qb.W))
+    n_omega = mesh.p.shape[1] if closed else wb.N
     # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D: row-sum lumped,
     # ∫_K φ_i / ν_K, positive for P1 (|K|/3) and P3 (|K|/30 at the vertices, 3|K|/40
     # on the edges, 9|K|/20 inside); consistent at degree 1 where ω is free on a wall
@@ -376,13 +380,15 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         mass = _rotation_consistent(rz.stream_mass(mesh, inv_nu),
                                     rz.stream_rotation_weights(qb, blocks))
     else:
-        mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
-        if degree == 0:
+        if closed:
+            mass = np.bincount(mesh.t.ravel(), np.tile(area * inv_nu / 3, 3), n_omega)
             mass = _rotation_consistent(mass, rotation_lumping_weights(mesh))
+        else:
+            mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
         if degree == 1 and held.size:
             consistent = _weighted_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
-    fixed = np.zeros(wb.N, dtype=bool)
-    fixed[np.unique(wb.element_dofs[:, ~viscous])] = True
+    fixed = np.zeros(n_omega, dtype=bool)
+    fixed[np.unique((mesh.t if closed else wb.element_dofs)[:, ~viscous])] = True
     if axisymmetric:
         fixed |= axis_vertices(mesh)
 
@@ -393,7 +399,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                    if k.tangential == "free"]
     for facets in [stress_free, *free_ifaces]:
         if facets.size:
-            fixed[wb.get_dofs(facets=facets).all()] = True
+            fixed[mesh.facets[:, facets] if closed else wb.get_dofs(facets=facets).all()] = True
 
     # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1, P3);
     # 3D: ⟨(C_s κ/l) ω_t, τ_t⟩ on the edges, consistent
@@ -403,7 +409,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         facets = facets_of[name]
         cells = mesh.f2t[0, facets]
         coef = wall.coefficient * ell_cell[cells] * inv_nu[cells]
-        fb = skfem.FacetBasis(mesh, wb.elem, facets=facets, intorder=max(order, 3))
+        fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=max(order, 3))
         if dim == 3:
             wall_mass = _tangential_edge_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
             consistent = consistent + wall_mass
@@ -442,8 +448,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         # the bench_gk pipe has 1.8x the fill of nested dissection's (n = 180)
         amd = degree == 0 and not axisymmetric
         omega_mass = VorticityMass(mass[active], "amd" if amd else "nesdis")
-    load = _tangential_load(problem, wb, order, C, omega_mass, np.nonzero(active)[0],
-                            2 * np.pi if axisymmetric else 1.0)
+    load = _tangential_load(problem, elem, n_omega, order, C, omega_mass,
+                            np.nonzero(active)[0], 2 * np.pi if axisymmetric else 1.0)
     return G, load, (C, omega_mass)
 
 
@@ -476,7 +482,7 @@ def _tangential_edge_mass(omega, tau, w):
                        - dot(omega.value, w.n) * dot(tau.value, w.n))
 
 
-def _tangential_load(problem, wb, order, C, omega_mass, active, scale=1.0):
+def _tangential_load(problem, elem, n_omega, order, C, omega_mass, active, scale=1.0):
     """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩ (2D),
     ⟨n × g, τ_i⟩ (3D), times ``scale`` (2π in (r, z), where φ_i is the stream
     function's basis)."""
@@ -486,8 +492,8 @@ def _tangential_load(problem, wb, order, C, omega_mass, active, scale=1.0):
     rm: RegionMesh = problem.regions
     parts = []
     for name, wall in walls:
-        fb = skfem.FacetBasis(wb.mesh, wb.elem, facets=rm.boundary(name),
-                              intorder=order + wb.elem.maxdeg - 1)
+        fb = skfem.FacetBasis(rm.mesh, elem, facets=rm.boundary(name),
+                              intorder=order + elem.maxdeg - 1)
         where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
         parts.append((fb, wall, where, fb.global_coordinates().value))
     steady = not any(w.time_dependent for _, w, *_ in parts)
@@ -496,7 +502,7 @@ def _tangential_load(problem, wb, order, C, omega_mass, active, scale=1.0):
     def load(t: float) -> np.ndarray:
         if steady and "f" in cache:
             return cache["f"]
-        G = np.zeros(wb.N)
+        G = np.zeros(n_omega)
         for fb, wall, where, xf in parts:
             n = fb.normals
             g = wall.tangential(xf, n, t, where)

@@ -114,7 +114,9 @@ class MixedModel(Model):
         if problem.walls:
             raise FemheatInputError(
                 f"wall conditions {sorted(problem.walls)} need the gk model (they act on "
-                f"the tangential flux through l); model is {problem.model!r}")
+                f"the tangential flux through l); model is {problem.model!r} (case file: "
+                f"remove the keys wall, slip_coefficient, wall_flux and surface_normal "
+                f"from [boundaries.{sorted(problem.walls)[0]}], or use the gk model)")
         if getattr(problem, "viscous", "penalty") != "penalty":
             raise FemheatInputError(
                 f"model.viscous = {problem.viscous!r} discretizes the GK viscous (l^2) "

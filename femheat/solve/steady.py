@@ -138,9 +138,14 @@ def _linear_steady(system: MixedSystem, A_full: sp.spmatrix | None,
     method below; non-symmetric ones (thermal Hall) a scaled LU of the saddle
     point.
     """
-    A = system.resistance if A_full is None else A_full
-    if A_full is not None and not isinstance(A, RotationOperator):
-        A = sp.csr_matrix(A)
+    if A_full is not None:
+        A = A_full if isinstance(A_full, RotationOperator) else sp.csr_matrix(A_full)
+    elif system.symmetric and kept_rotation(system) is not None \
+            and "resistance" not in vars(system):
+        # the vorticity form, ω kept: A applied from A₀, C, M_ω (not formed for this)
+        A = RotationOperator(system.resistance_base, *system.rotation)
+    else:
+        A = system.resistance
     try:
         if system.symmetric:
             return _augmented_lagrangian(system, A, extra_load, mean_temperature)
@@ -272,7 +277,7 @@ class AugmentedLagrangian:
                  rotation: tuple[sp.spmatrix, sp.spmatrix, VorticityMass] | None = None):
         unformed = isinstance(A, RotationOperator)  # applied from its factors (3D)
         self.A = A if unformed else sp.csr_matrix(A)
-        diag_A = (A.base if unformed else self.A).diagonal()
+        diag_A = (A.base if unformed and not A.mass.lumped else self.A).diagonal()
         self.B = sp.csr_matrix(B)
         self.W_inverse = W_inverse
         self.mean_weights = mean_weights
@@ -375,11 +380,13 @@ def _augmented_lagrangian(system: MixedSystem, A: sp.csr_matrix, extra_load,
         # source's quadrature error) is removed, spread as a uniform density; left in g,
         # the divergence residual could not fall below it and the iteration stalled
         g = g - weights * (float(np.sum(g)) / float(weights.sum()))
-    rotation, kept = None, kept_rotation(system) if A is system.resistance else None
+    rotation, kept = None, None
+    if not isinstance(A, RotationOperator) and A is vars(system).get("resistance"):
+        kept = kept_rotation(system)
     if kept is not None:  # the GK vorticity form: ω kept as an unknown
         C, mass = kept
         rotation = (system.resistance_base[free][:, free], C[:, free], mass)
-    elif isinstance(A, RotationOperator):  # e.g. A₀ + J of a Newton step (3D)
+    elif isinstance(A, RotationOperator):  # ω kept; or A₀ + J of a Newton step (3D)
         rotation = (A.base[free][:, free], A.C[:, free], A.mass)
     Af = A.block(free, free) if isinstance(A, RotationOperator) else A[free][:, free]
     al = AugmentedLagrangian(Af, system.divergence[:, free],
