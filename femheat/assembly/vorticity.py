@@ -102,7 +102,9 @@ Cost: RT0 has half the unknowns of BDM1 and V couples each edge to the edges of 
 cells around its two vertices (about 6× the entries of the MCV step operator; BDM1
 with the interior penalty: 10×). The system keeps V's rotation part in its factors
 (``MixedSystem.rotation``), so that time loops can keep ω as an unknown and
-factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`). At
+factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`); with a
+lumped M_ω the formed A is built only if something reads ``MixedSystem.resistance``
+(steps and steady solves do not). At
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
 0.91–0.96× the penalty form's and a steady solve 1.0–1.5×; in 3D a step 0.17–0.29×,
