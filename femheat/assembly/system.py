@@ -100,19 +100,9 @@ class MixedSystem:
     def __post_init__(self) -> None:
         if self.model is None:
             self.model = get_model(self.problem.model)
-        if self.resistance is None:  # A₀ + Cᵀ M_ω⁻¹ C, formed by __getattr__ when read
-            if self.rotation is None or not self.rotation[1].lumped:
-                raise ValueError("resistance=None needs a lumped rotation part")
-            del self.resistance
-
-    def __getattr__(self, name: str):
-        # only reached for attributes that are not set: the deferred resistance
-        if name == "resistance" and self.__dict__.get("rotation") is not None:
-            Cr, mass = self.rotation
-            A = (self.resistance_base + mass.formed(Cr, Cr)).tocsr()
-            self.__dict__["resistance"] = A
-            return A
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if "resistance" not in vars(self) and (self.rotation is None
+                                               or not self.rotation[1].lumped):
+            raise ValueError("resistance=None needs a lumped rotation part")
 
     @property
     def forms(self) -> FormSet:
@@ -329,6 +319,32 @@ def assemble(problem: HeatProblem) -> MixedSystem:
                        essential_dofs, fields.symmetric and W is None, flux_load, heat_load,
                        essential_values, wall_coupling=W, model=model, rotation=rotation,
                        resistance_base=A0)
+
+
+class _FormedOnRead:
+    """``MixedSystem.resistance``: the value given, or, where None was given (the
+    vorticity form with a lumped M_ω), A = A₀ + Cᵀ M_ω⁻¹ C formed from
+    ``resistance_base`` and ``rotation`` when first read and kept."""
+
+    def __get__(self, system, owner=None):
+        if system is None:
+            return self
+        try:
+            return system.__dict__["resistance"]
+        except KeyError:
+            Cr, mass = system.rotation
+            A = (system.resistance_base + mass.formed(Cr, Cr)).tocsr()
+            system.__dict__["resistance"] = A
+            return A
+
+    def __set__(self, system, value) -> None:
+        if value is None:  # deferred
+            system.__dict__.pop("resistance", None)
+        else:
+            system.__dict__["resistance"] = value
+
+
+MixedSystem.resistance = _FormedOnRead()  # after @dataclass, which gave it no default
 
 
 def release_quadrature_caches(*bases: skfem.AbstractBasis) -> None:
