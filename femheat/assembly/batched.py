@@ -55,11 +55,14 @@ def _per_entity(u: np.ndarray, axis: int) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(u, axis, 0)).reshape(u.shape[axis], u.shape[0], -1)
 
 
-def _append(K: np.ndarray, dofs: np.ndarray, rows: list, cols: list, vals: list) -> None:
-    """Queue the local matrices K (n, m, m) of entities with DOFs ``dofs`` (m, n)."""
-    d = _index(dofs.T)
-    rows.append(np.broadcast_to(d[:, :, None], K.shape).ravel())
-    cols.append(np.broadcast_to(d[:, None, :], K.shape).ravel())
+def _append(K: np.ndarray, dofs: np.ndarray, rows: list, cols: list, vals: list,
+            col_dofs: np.ndarray | None = None) -> None:
+    """Queue the local matrices K (n, m, k) of entities with row DOFs ``dofs`` (m, n)
+    and column DOFs ``col_dofs`` (k, n; default ``dofs``)."""
+    r = _index(dofs.T)
+    c = r if col_dofs is None else _index(col_dofs.T)
+    rows.append(np.broadcast_to(r[:, :, None], K.shape).ravel())
+    cols.append(np.broadcast_to(c[:, None, :], K.shape).ravel())
     vals.append(K.ravel())
 
 
@@ -402,11 +405,9 @@ def interior_penalty_matrix(sides, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.
             _append(K, dofs[:, f], rows, cols, vals)
             continue
         m = traces.values[0].shape[1]
-        d0, d1 = _index(traces.dofs[0][:, f].T), _index(traces.dofs[1][:, f].T)  # (facets, m)
+        d0, d1 = traces.dofs[0][:, f], traces.dofs[1][:, f]  # (m, facets)
         np.add.at(cell_blocks, traces.cells[0][f], K[:, :m, :m])
         np.add.at(cell_blocks, traces.cells[1][f], K[:, m:, m:])
-        for block, r, c in ((K[:, :m, m:], d0, d1), (K[:, m:, :m], d1, d0)):
-            rows.append(np.broadcast_to(r[:, :, None], block.shape).ravel())
-            cols.append(np.broadcast_to(c[:, None, :], block.shape).ravel())
-            vals.append(block.ravel())
+        _append(K[:, :m, m:], d0, rows, cols, vals, d1)
+        _append(K[:, m:, :m], d1, rows, cols, vals, d0)
     return _to_csr(rows, cols, vals, traces.N)

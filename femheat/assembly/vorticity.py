@@ -123,7 +123,12 @@ RMS 1.1e-3 / 8.6e-4 / 3.4e-4 / 5.4e-5; the penalty form's max error 3.1e-2 / 2.4
 1.2e-2 / 5.0e-3; degree 1: 1.5e-4 / 4.9e-5 / 1.2e-5 at n = 8 / 16 / 32). Tried and
 dropped: rows of C mixed with their neighbours' (least change) so that ω_i is exact
 for every linear flux, not only rotations; the kernel of C stays, but the max T error
-grew (1.1e-2 / 9.3e-3 / 1.2e-2 / 4.3e-3 on the same meshes). At degree 1
+grew (1.1e-2 / 9.3e-3 / 1.2e-2 / 4.3e-3 on the same meshes; the distorted channel of
+``tests/test_gk_vorticity_lumping.py``: RMS 2.6e-2 / 1.4e-2 / 1.5e-2 at n = 8 / 16 / 32
+against 6.3e-4 / 2.8e-4 / 1.4e-4). The cause: with the diagonal mass, (WC)ᵀD⁻¹(WC)
+puts W on the test side too, while the flux equation's Galerkin term Cᵀω needs the
+nodal ω itself; a consistent variant needs a symmetric non-diagonal inverse mass S
+(Cᵀ S C, usable only formed, with wider fill than the formed operator's). At degree 1
 T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
 the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
 and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,

@@ -118,7 +118,7 @@ class BoundaryNormal:
         self.corner_angle = corner_angle
         d = mesh.p.shape[0]
         exterior = np.nonzero(mesh.f2t[1] < 0)[0]
-        normals, _ = facet_normals(mesh, exterior)
+        normals, measure = facet_normals(mesh, exterior)  # measure: 2D facet lengths
         weights = _vertex_weights(mesh, exterior)
         ne = exterior.size
         # every (vertex, facet) incidence, a = vertex position in the facet: a·ne + facet
@@ -143,10 +143,7 @@ class BoundaryNormal:
         if d == 2:  # a facet alone at a corner: extrapolate its patch's turning there
             other = np.full(order.size, -1)
             other[order[first[keep & (fi != fj)]]] = fj[keep & (fi != fj)]
-            by_incidence = _extrapolate_corners(by_incidence, other, normals,
-                                                np.linalg.norm(mesh.p[:, mesh.facets[1, exterior]]
-                                                               - mesh.p[:, mesh.facets[0, exterior]],
-                                                               axis=0))
+            by_incidence = _extrapolate_corners(by_incidence, other, normals, measure)
         local = np.full(mesh.facets.shape[1], -1)
         local[exterior] = np.arange(ne)
         own = np.concatenate([regions.boundary(n) for n in self.names])
