@@ -164,6 +164,44 @@ def test_factorize_augmented_solves_the_formed_system():
         VorticityMass(np.r_[1.0 / w[:-1], 0.0])
 
 
+@pytest.mark.skipif(direct_solver("auto") != "cholmod", reason="CHOLMOD not installed")
+@pytest.mark.parametrize("ordering", ["amd", "nesdis", "amd-or-rcm"])
+def test_augmented_analysis_is_shared_by_pattern(monkeypatch, ordering):
+    """A second augmented matrix of the same pattern (new values, as in a Newton
+    iteration, a sweep's or a fit's next point) reuses the ordering and symbolic
+    factor, and solves as a fresh analysis does; another pattern does not share."""
+    from femheat.solve import factorization as fz
+
+    monkeypatch.delenv(fz.SYMBOLIC_CACHE_ENV, raising=False)
+    fz.SYMBOLIC.clear()
+    rng = np.random.default_rng(11)
+    n, m = 300, 90
+    R = sp.random(n, n, density=0.02, random_state=rng)
+    pattern = (R @ R.T + sp.identity(n)).tocsc()
+    C = sp.random(m, n, density=0.05, random_state=rng).tocsr()
+    b = rng.standard_normal(n)
+    try:
+        solves = []
+        for scale in (1.0, 3.0):
+            K0 = pattern.copy()
+            K0.data = np.abs(K0.data) * scale + (K0.indices == np.repeat(
+                np.arange(n), np.diff(K0.indptr))) * n * scale  # new values, same pattern
+            w = rng.uniform(0.1, 10.0, m)
+            mass = VorticityMass(1.0 / w, ordering=ordering)
+            solve = factorize_augmented(K0, C, mass)
+            x = spla.spsolve((K0 + C.T @ sp.diags(w) @ C).tocsc(), b)
+            assert np.abs(solve(b) - x).max() <= 1e-10 * np.abs(x).max()
+            solves.append(solve)
+        assert [s.shared_symbolic for s in solves] == [False, True]
+        assert fz.SYMBOLIC.hits == 1 and fz.SYMBOLIC.misses == 1
+        other = factorize_augmented(K0, C[:-1], VorticityMass(1.0 / w[:-1], ordering=ordering))
+        assert not other.shared_symbolic
+        monkeypatch.setenv(fz.SYMBOLIC_CACHE_ENV, "0")  # sharing off: analysed afresh
+        assert not factorize_augmented(K0, C, mass).shared_symbolic
+    finally:
+        fz.SYMBOLIC.clear()
+
+
 @pytest.mark.parametrize("degree", [0, 1])
 @pytest.mark.parametrize("theta", [0.5, 1.0])
 def test_memory_model_steps_with_the_augmented_factorization(monkeypatch, theta, degree):

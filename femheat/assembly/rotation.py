@@ -15,9 +15,15 @@ import scipy.sparse.linalg as spla
 
 from ..errors import FemheatInputError, SolverError
 
-__all__ = ["RotationOperator", "VorticityMass", "formed_resistance", "not_formed"]
+__all__ = ["AMD_OR_RCM", "RotationOperator", "VorticityMass", "formed_resistance", "not_formed"]
 
 _WHERE = "model.viscous = 'vorticity'"
+
+
+#: A :class:`VorticityMass` ordering: AMD on the augmented matrix's own numbering or
+#: after a reverse Cuthill-McKee renumbering, whichever AMD predicts fewer flops for
+#: (:func:`femheat.solve.augmented.amd_or_rcm_permutation`).
+AMD_OR_RCM = "amd-or-rcm"
 
 
 class VorticityMass:
@@ -33,8 +39,9 @@ class VorticityMass:
         """``mass``: the diagonal ∫φ_i/ν of a lumped mass (ν⁻¹ in W K⁻¹ m⁻³), or a
         sparse symmetric positive definite matrix. ``ordering``: CHOLMOD's
         fill-reducing ordering for the augmented systems with this mass
-        (:func:`~femheat.solve.augmented.factorize_augmented`); default AMD for a
-        lumped mass, nested dissection ("nesdis") for a consistent one."""
+        (:func:`~femheat.solve.augmented.factorize_augmented`): ``"amd"``,
+        ``"nesdis"`` (nested dissection) or :data:`AMD_OR_RCM`; default AMD for a
+        lumped mass, nested dissection for a consistent one."""
         if sp.issparse(mass):
             self.lumped, self.matrix = False, sp.csr_matrix(mass)
             self.values = None

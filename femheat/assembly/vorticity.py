@@ -190,7 +190,8 @@ from . import forms
 from . import vorticity_axisymmetric as rz
 from .rt0_closed_forms import p1_gradients, rotation_lumping_weights, rt0_cell_data
 from .axisymmetric import axis_vertices
-from .rotation import RotationOperator, VorticityMass, formed_resistance, not_formed
+from .rotation import (AMD_OR_RCM, RotationOperator, VorticityMass, formed_resistance,
+                       not_formed)
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
 from ..element.hcurl import ElementTetN1Curl2
@@ -452,9 +453,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         # degree 1 (BDM2, P3): nested dissection gives the augmented factor 24 % less
         # fill than AMD at the same factorization time (n = 100); degree 0: AMD is 2x
         # faster to compute at the same fill, except in (r, z), where AMD's factor of
-        # the bench_gk pipe has 1.8x the fill of nested dissection's (n = 180)
-        amd = degree == 0 and not axisymmetric
-        omega_mass = VorticityMass(mass[active], "amd" if amd else "nesdis")
+        # the bench_gk pipe has 1.8x the fill of nested dissection's (n = 180): there
+        # AMD after RCM where that predicts less work (AMD_OR_RCM)
+        ordering = "nesdis" if degree > 0 else AMD_OR_RCM if axisymmetric else "amd"
+        omega_mass = VorticityMass(mass[active], ordering)
     load = _tangential_load(problem, elem, n_omega, order, C, omega_mass,
                             np.nonzero(active)[0], 2 * np.pi if axisymmetric else 1.0)
     return G, load, (C, omega_mass)

@@ -32,7 +32,10 @@ operator (6.6M against 19.4M at n = 180, AMD). The θ-scheme, the memory model's
 eliminated step (modes of one shape) and the steady augmented Lagrangian use it
 whenever the system keeps the factors (:func:`kept_rotation`: always where M_ω is
 consistent, by default where it is lumped); with a lumped mass the frequency solver
-and the memory model's coupled modes factorize the formed operator.
+and the memory model's coupled modes factorize the formed operator. The ordering and
+symbolic analysis are shared by sparsity pattern through
+:data:`~femheat.solve.factorization.SYMBOLIC`, as :func:`~femheat.solve.factorization.factorize`
+shares them (``FEMHEAT_SYMBOLIC_CACHE=0`` turns both off).
 """
 
 from __future__ import annotations
@@ -44,17 +47,47 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..assembly.rotation import VorticityMass
+from ..assembly.rotation import AMD_OR_RCM, VorticityMass
 from ..errors import SolverError
 from ..validation import setting
-from .factorization import direct_solver
+from .cholmod_mode import fill_statistics
+from .factorization import (SYMBOLIC, SymbolicCache, _symmetric_permutation, direct_solver,
+                            pattern_digest)
 
-__all__ = ["factorize_augmented", "kept_rotation", "prefer_augmented", "VORTICITY_SOLVE_ENV"]
+__all__ = ["AMD_OR_RCM", "amd_or_rcm_permutation", "factorize_augmented", "kept_rotation",
+           "prefer_augmented", "VORTICITY_SOLVE_ENV"]
 
 log = logging.getLogger(__name__)
 
 #: Environment variable choosing how the vorticity form is solved.
 VORTICITY_SOLVE_ENV = "FEMHEAT_VORTICITY_SOLVE"
+
+
+def amd_or_rcm_permutation(K: sp.csc_matrix) -> Optional[np.ndarray]:
+    """A fill-reducing ordering p of the structurally symmetric, sorted CSC ``K``
+    (``K[p][:, p]`` is factorized in its natural order): AMD's on ``K`` as numbered,
+    or AMD's after a reverse Cuthill-McKee renumbering, whichever has the smaller
+    predicted flop count. None where libamd cannot be loaded.
+
+    AMD breaks ties by the input numbering, and the row-by-row numbering of a
+    structured mesh can mislead it: on the (r, z) pipe of ``benchmarks/bench_gk.py``
+    (n = 180, the vorticity form's steady augmented matrix, 129k rows) its LDLᵀ
+    factor has 10.5M entries, 6.8M after RCM, 5.9M with METIS nested dissection.
+    Nested dissection costs more to compute than it saves in one factorization
+    there (1.57 s analysis and factorization against 1.06 s for this choice, process
+    CPU), while on a gmsh mesh RCM adds fill (8.4M → 9.0M) and is not taken.
+    """
+    first = fill_statistics(K)
+    if first is None:
+        return None
+    stats, p = first
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    r = reverse_cuthill_mckee(sp.csr_matrix(K), symmetric_mode=True).astype(np.int64)
+    second = fill_statistics(_symmetric_permutation(K, r))
+    if second is not None and second[0].flops < stats.flops:
+        return r[second[1]]
+    return p
 
 
 def prefer_augmented() -> bool:
@@ -94,24 +127,42 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
     aug = sp.bmat([[K0, C.T], [C, mass.block(scale)]], format="csc")
     aug.sum_duplicates()
     solver = direct_solver(backend)
+    shared, perm = False, None
     if solver == "cholmod":
-        from sksparse.cholmod import CholmodError, cholesky
+        from sksparse.cholmod import CholmodError, analyze
 
-        # the mass's ordering: AMD for the 2D degree-0 lumped mass; nested dissection
-        # (METIS) at degree 1 and for the 3D Nédélec mass: half the fill and 3.5-4.9x
-        # faster there (n = 12, 16 cubes), while in 2D at degree 0 AMD is 2x faster
-        # than computing the dissection
+        # the mass's ordering (VorticityMass.ordering): AMD for the 2D degree-0 lumped
+        # mass; AMD or RCM + AMD (AMD_OR_RCM) in (r, z); nested dissection (METIS) at
+        # degree 1 and for the 3D Nédélec mass: half the fill and 3.5-4.9x faster there
+        # (n = 12, 16 cubes). The analysis (ordering and symbolic factor) is shared by
+        # sparsity pattern (SYMBOLIC): a time loop's Newton iterations, a sweep's or a
+        # fit's points factorize one pattern many times
         ordering = mass.ordering
+        key = None
+        if SymbolicCache.enabled():
+            key = f"augmented|{ordering}|{pattern_digest(aug)}"
+            cached = SYMBOLIC.get(key)
+            if cached is not None:
+                symbolic, ordering, perm = cached
+                shared = True
+        if not shared and ordering == AMD_OR_RCM:
+            perm = amd_or_rcm_permutation(aug)
+            ordering = "natural" if perm is not None else "amd"
+        A = aug if perm is None else _symmetric_permutation(aug, perm)
         try:
-            try:
-                inner = cholesky(aug, mode="simplicial", ordering_method=ordering)
-            except CholmodError:
-                if ordering == "amd":
-                    raise
-                # e.g. CHOLMOD built without METIS; a matrix that is not quasi-definite
-                # fails again below and is reported
-                ordering = "amd"
-                inner = cholesky(aug, mode="simplicial", ordering_method=ordering)
+            if not shared:
+                try:
+                    symbolic = analyze(A, mode="simplicial", ordering_method=ordering)
+                except CholmodError:
+                    if ordering in ("amd", "natural"):
+                        raise
+                    # e.g. CHOLMOD built without METIS; a matrix that is not
+                    # quasi-definite fails again below and is reported
+                    ordering = "amd"
+                    symbolic = analyze(aug, mode="simplicial", ordering_method=ordering)
+                if key is not None:
+                    SYMBOLIC.put(key, (symbolic, ordering, perm))
+            inner = symbolic.cholesky(A)
             mode = "ldl"
         except CholmodError as exc:  # a zero pivot: not quasi-definite after all
             raise SolverError(f"augmented LDL^T factorization failed ({exc})") from None
@@ -126,8 +177,12 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
     def solve(b: np.ndarray) -> np.ndarray:
         rhs = np.zeros((n + m,) + np.shape(b)[1:], dtype=np.result_type(b, float))
         rhs[:n] = b
-        return inner(rhs)[:n]
+        if perm is None:
+            return inner(rhs)[:n]
+        x = np.empty_like(rhs)
+        x[perm] = inner(rhs[perm])
+        return x[:n]
     solve.backend, solve.mode, solve.augmented = solver, mode, True
-    solve.shared_symbolic = False
+    solve.shared_symbolic = shared
     log.debug("augmented %d + %d factorization (%s %s)", n, m, solver, mode or "")
     return solve
