@@ -128,7 +128,14 @@ grew (1.1e-2 / 9.3e-3 / 1.2e-2 / 4.3e-3 on the same meshes; the distorted channe
 against 6.3e-4 / 2.8e-4 / 1.4e-4). The cause: with the diagonal mass, (WC)ᵀD⁻¹(WC)
 puts W on the test side too, while the flux equation's Galerkin term Cᵀω needs the
 nodal ω itself; a consistent variant needs a symmetric non-diagonal inverse mass S
-(Cᵀ S C, usable only formed, with wider fill than the formed operator's). At degree 1
+(Cᵀ S C, usable only formed, with wider fill than the formed operator's). Also tried
+and dropped (2026-12-05, a one-off study): weights at wall vertices made exact for the
+wall's shear flow t (n·(x − x_i)) instead of the rotation (γ_S/γ_R = 0.92–1.08 on gmsh
+walls): the gmsh channel's max T error 2.0e-3 / 2.5e-3 / 8.2e-4 / 7.8e-4 / 8.1e-4 at
+n = 8 … 128 against 3.5e-3 / 5.5e-3 / 3.2e-3 / 2.0e-3 / 2.4e-3, still not converging,
+the error 4–8 h from the walls 5× larger; on a mesh with regular walls and randomly
+moved interior vertices (max 1.4e-3 / 1.0e-3 at n = 32 / 64, both weights) the
+interior strain leak alone keeps the max error. At degree 1
 T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
 the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
 and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,
