@@ -19,8 +19,8 @@ Keeping ω = M_ω⁻¹ C x as an unknown instead,
 gives a symmetric quasi-definite matrix (K₀ positive definite, the second block
 negative definite): it has an LDLᵀ factorization for every symmetric ordering
 (Vanderbei 1995), so CHOLMOD's simplicial LDLᵀ applies
-without pivoting (AMD ordering for the lumped 2D masses, nested dissection for the
-3D Nédélec one); without CHOLMOD, SuperLU's LU.
+without pivoting (AMD ordering for the lumped 2D masses, AMD or RCM + AMD in (r, z),
+nested dissection for the consistent ones); without CHOLMOD, SuperLU's LU.
 
 Measured on the bench_gk channel (2D, RT0 × P0, l = 0.1, β = 2, no-slip walls,
 backward-Euler step operator, process CPU, ``benchmarks/bench_gk.py``, n = 50 to
