@@ -152,7 +152,11 @@ penalty form 2.3e-3; ``test_plates_temperature_converges_at_first_order``, stric
 xfail). That is the known suboptimality of this mixed method where walls hold both
 flux components (Arnold, Falk & Gopalakrishnan, M3AS 22, 1250024, 2012; in 3D
 arXiv:2603.14026: order k − ½ in the energy norm); in 2D the consistent P1 mass shows
-it too (no-slip channel: largest T error 4.6e-2 at n = 64), and γ removes it. The 3D
+it too (no-slip channel: largest T error 4.6e-2 at n = 64), and γ removes it; the
+wall rows carry it: the consistent mass inside with γ-lumped rows at the wall vertices
+(inside rows' wall couplings added to their diagonal) gives 1.0e-3 / 9.1e-4 / 6.4e-4 /
+3.9e-4 at n = 8 … 64 on the structured channel (consistent: 2.3e-2 … 3.2e-2; lumped:
+round-off), and on gmsh channels is 2× worse than lumping everywhere. The 3D
 degree-0 rows miss a rigid rotation's ω by a third even at interior edges, and the
 Nédélec mass admits no per-edge fix like γ; a vertex-lumped second-kind space and a
 vertex-lumped N0 mass were measured and dropped (README, accuracy).
