@@ -159,7 +159,10 @@ wall rows carry it: the consistent mass inside with γ-lumped rows at the wall v
 round-off), and on gmsh channels is 2× worse than lumping everywhere. The 3D
 degree-0 rows miss a rigid rotation's ω by a third even at interior edges, and the
 Nédélec mass admits no per-edge fix like γ; a vertex-lumped second-kind space and a
-vertex-lumped N0 mass were measured and dropped (README, accuracy).
+vertex-lumped N0 mass were measured and dropped (README, accuracy), and so was (2026-12-05)
+the consistent mass with its wall-wall block replaced by diagonal weights that make each
+plate edge's row exact for the rigid rotation about it (SPD there): plates RMS 6.1e-3 /
+8.2e-3 at n = 4 / 8, against 6.7e-3 / 5.7e-3.
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
 vanish on flat walls with q·n = 0; where ν varies (between materials, or with l(r)) the
