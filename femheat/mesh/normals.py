@@ -66,6 +66,15 @@ def facet_normals(mesh, facets: np.ndarray, centroids: np.ndarray | None = None
     return n / size, size / (1.0 if d == 2 else 2.0)
 
 
+def _incidences(mesh, facets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (vertex, facet) incidence of ``facets``, numbered a·nf + k (a the vertex's
+    position in facet k): its vertex, its facet position k, and the stable order that
+    groups the incidences by vertex."""
+    inc_vertex = mesh.facets[:, facets].ravel()
+    inc_facet = np.tile(np.arange(facets.size), mesh.facets.shape[0])
+    return inc_vertex, inc_facet, np.argsort(inc_vertex, kind="stable")
+
+
 def _vertex_weights(mesh, facets: np.ndarray) -> np.ndarray:
     """(vertices of the facet, nf) weight of each facet's normal in its vertices' means:
     1/|F| in 2D, Max's |e₁ × e₂|/(|e₁|²|e₂|²) in 3D (the unit normal times it is Max's
@@ -121,10 +130,7 @@ class BoundaryNormal:
         normals, measure = facet_normals(mesh, exterior)  # measure: 2D facet lengths
         weights = _vertex_weights(mesh, exterior)
         ne = exterior.size
-        # every (vertex, facet) incidence, a = vertex position in the facet: a·ne + facet
-        inc_vertex = mesh.facets[:, exterior].ravel()
-        inc_facet = np.tile(np.arange(ne), d)
-        order = np.argsort(inc_vertex, kind="stable")
+        inc_vertex, inc_facet, order = _incidences(mesh, exterior)
         starts = np.searchsorted(inc_vertex[order], np.arange(mesh.p.shape[1] + 1))
         # all pairs (i, j) of incidences at the same vertex, i, j in sorted order
         size = np.diff(starts)[inc_vertex[order]]
@@ -216,10 +222,7 @@ def turning_angles(regions: RegionMesh, name: str) -> np.ndarray:
     if facets.size == 0:
         return np.zeros(0)
     normals, _ = facet_normals(mesh, facets)
-    d = mesh.p.shape[0]
-    inc_vertex = mesh.facets[:, facets].ravel()
-    inc_facet = np.tile(np.arange(facets.size), d)
-    order = np.argsort(inc_vertex, kind="stable")
+    inc_vertex, inc_facet, order = _incidences(mesh, facets)
     inc_vertex, inc_facet = inc_vertex[order], inc_facet[order]
     vertices, starts = np.unique(inc_vertex, return_index=True)
     mean = np.add.reduceat(normals[:, inc_facet], starts, axis=1)
