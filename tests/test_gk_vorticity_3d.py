@@ -237,11 +237,15 @@ def test_plane_poiseuille_flow_between_plates(wall, coefficient):
 
 
 def test_sheared_no_slip_walls_are_warned_about():
-    """The plates' T limit (below) is said at assembly, naming the walls; no-slip ends
-    that heat crosses (T given, the flux normal to them) and free-slip plates are not
+    """The plates' T limit (below; at degree 1 O(h^1.3),
+    tests/test_gk_vorticity_3d_degree1.py) is said at assembly, naming the walls; no-slip
+    ends that heat crosses (T given, the flux normal to them) and free-slip plates are not
     warned about."""
     with pytest.warns(UserWarning, match=r"walls\.bottom, walls\.top: .* 3D at degree 0"):
         _plates(4, NoSlip())
+    with pytest.warns(UserWarning, match=r"walls\.bottom, walls\.top: .* 3D at degree 1"
+                      r".* O\(h\^1\.3\)"):
+        _plates(2, NoSlip(), degree=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         _plates(4, FreeSlip())
