@@ -34,22 +34,26 @@ __all__ = ["main"]
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _progress_bar(quiet: bool, unit: str, desc: str):
-    """(tqdm bar or None, callback ``progress(done, total)``); tqdm is optional."""
+def _progress_bar(quiet: bool, unit: str, desc: str, file=None):
+    """(tqdm bar or None, callback ``progress(done, total)``); tqdm is optional.
+
+    The bar is drawn on ``file`` (default standard error) only where that is a terminal
+    (tqdm's ``disable=None``), so logs of batch runs do not collect a redraw per step,
+    and at most every 0.1 s (tqdm's ``mininterval``: the callback counts steps with
+    ``update``, which throttles, not ``refresh``, which draws every time)."""
     bar = None
     if not quiet:
         try:
             from tqdm import tqdm
 
-            bar = tqdm(total=0, unit=unit, desc=desc, leave=True)
+            bar = tqdm(total=0, unit=unit, desc=desc, leave=True, disable=None, file=file)
         except ImportError:
             pass
 
     def progress(done: int, total: int) -> None:
-        if bar is not None:
+        if bar is not None and not bar.disable:
             bar.total = total
-            bar.n = done
-            bar.refresh()
+            bar.update(done - bar.n)
 
     return bar, progress
 

@@ -338,3 +338,34 @@ def test_models(capsys):
 def test_verbosity_flags_before_or_after_the_subcommand(capsys, argv):
     code, out, err = run_cli(argv, capsys)
     assert code == 0, err and out
+
+
+def test_progress_bar_is_throttled_and_silent_in_logs():
+    """The run's step bar draws at most every 0.1 s on a terminal (2000 steps in a few
+    ms: the opening and the closing draw), and nothing where standard error is a file
+    or a pipe (a batch job's log); it used to redraw once per step in both."""
+    import io
+
+    pytest.importorskip("tqdm")
+    from femheat.cli import _progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    import time
+
+    for stream in (Terminal(), io.StringIO()):
+        bar, progress = _progress_bar(False, "step", "case", file=stream)
+        start = time.monotonic()
+        for done in range(1, 2001):
+            progress(done, 2000)
+        # a loaded machine may stretch the loop: one draw more per 0.1 s it took
+        allowed = 2 + int((time.monotonic() - start) / 0.1) if stream.isatty() else 0
+        bar.close()
+        text = stream.getvalue()
+        assert text.count("\r") <= allowed, text[-300:]
+        if stream.isatty():
+            assert "2000/2000" in text
+        else:
+            assert text == ""
