@@ -315,3 +315,25 @@ def test_lattice_detection_tolerates_round_off():
     lat = detect_lattice(p, m.t)
     assert lat is not None and tuple(lat.boxes) == (3, 1)
     np.testing.assert_allclose(lat.spacing, [1e-7, 1e-7])
+
+
+def test_regularization_of_a_transient_run_is_said_to_be_unused(tmp_path, capsys):
+    """model.regularization is the Tikhonov ε of steady solves; a transient run (here one
+    Crank–Nicolson step) solves without it and says so, where it used to drop it
+    silently. The steady run of the same case uses it and does not warn."""
+    text = BASE.replace(TYPE, TYPE + "\nregularization = 1e-4", 1)
+    transient = text.replace("conductivity = 150.0\n", "conductivity = 150.0\n"
+                             "heat_capacity = 1.66e6\n") \
+        + "[initial]\ntemperature = 300.0\n[time]\ndt = 2e-11\nend = 2e-11\n" \
+        + "[output]\npng = false\nvtu = false\n"
+    for name, case_text, warned in (("transient", transient, True),
+                                    ("steady", text + "[output]\npng = false\nvtu = false\n",
+                                     False)):
+        case = tmp_path / f"{name}.toml"
+        case.write_text(case_text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IllConditionedWarning)
+            assert main(["run", str(case), "-o", str(tmp_path / name), "-q"]) == 0
+        err = capsys.readouterr().err
+        said = "model.regularization = 0.0001 is not used by this transient run" in err
+        assert said == warned, err

@@ -58,6 +58,7 @@ written; errors name the key path (``model.kernel.length must be > 0 m, ...``).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -450,10 +451,23 @@ class KernelModel(Model):
 
         return initial_kernel_state(system, temperature, flux)
 
+    @staticmethod
+    def _unused_regularization(system, run: str) -> None:
+        """Warn that ``model.regularization`` (the Tikhonov ε of steady solves) is not
+        used by a ``run`` (transient or frequency) solve, which C ∂T/∂t (iωC) keeps well
+        posed; it used to be dropped silently."""
+        eps = system.problem.regularization
+        if eps > 0:
+            warnings.warn(
+                f"model.regularization = {eps:g} is not used by this {run} run: it is the "
+                "Tikhonov weight of steady solves, and the heat capacity term keeps a "
+                f"{run} solve well posed without it; remove it", UserWarning, stacklevel=3)
+
     def transient(self, system, dt: float, end: float, theta: float,
                   initial, origin=None) -> Iterator[tuple[float, Any]]:
         if origin is not None:  # no restart files are written for this model
             raise NotImplementedError("the kernel model cannot resume a run")
+        self._unused_regularization(system, "transient")
         if system.problem.memory is not None:
             from ..kernels.memory_steps import theta_steps_kernel_modes
 
@@ -466,6 +480,7 @@ class KernelModel(Model):
         """The :class:`~femheat.kernels.frequency.KernelFrequencySolver` of ``system``."""
         from ..kernels.frequency import KernelFrequencySolver
 
+        self._unused_regularization(system, "frequency")
         return KernelFrequencySolver(system)
 
     def energy_balance(self, system, theta: float):
