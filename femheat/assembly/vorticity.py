@@ -151,20 +151,20 @@ error sitting in the cells along the walls (no-slip plates: RMS 5.0e-3 at n = 12
 penalty form 2.3e-3; ``test_plates_temperature_converges_at_first_order``, strict
 xfail; at degree 1 relative L² 3.8e-4 at n = 12, O(h^1.3), the penalty form 1.1e-4,
 O(h²), ``test_plates_temperature_converges_at_second_order``, strict xfail; the
-assembly warns at both degrees). That is the known suboptimality of this mixed method where walls hold both
-flux components (Arnold, Falk & Gopalakrishnan, M3AS 22, 1250024, 2012; in 3D
-arXiv:2603.14026: order k − ½ in the energy norm); in 2D the consistent P1 mass shows
-it too (no-slip channel: largest T error 4.6e-2 at n = 64), and γ removes it; the
-wall rows carry it: the consistent mass inside with γ-lumped rows at the wall vertices
-(inside rows' wall couplings added to their diagonal) gives 1.0e-3 / 9.1e-4 / 6.4e-4 /
-3.9e-4 at n = 8 … 64 on the structured channel (consistent: 2.3e-2 … 3.2e-2; lumped:
-round-off), and on gmsh channels is 2× worse than lumping everywhere. The 3D
-degree-0 rows miss a rigid rotation's ω by a third even at interior edges, and the
-Nédélec mass admits no per-edge fix like γ; a vertex-lumped second-kind space and a
-vertex-lumped N0 mass were measured and dropped (README, accuracy), and so was (2026-12-05)
-the consistent mass with its wall-wall block replaced by diagonal weights that make each
-plate edge's row exact for the rigid rotation about it (SPD there): plates RMS 6.1e-3 /
-8.2e-3 at n = 4 / 8, against 6.7e-3 / 5.7e-3.
+assembly warns at both degrees). That is the known suboptimality of this mixed method
+where walls hold both flux components (Arnold, Falk & Gopalakrishnan, M3AS 22,
+1250024, 2012; in 3D arXiv:2603.14026: order k − ½ in the energy norm); in 2D the
+consistent P1 mass shows it too (no-slip channel: largest T error 4.6e-2 at n = 64),
+and γ removes it; the wall rows carry it: the consistent mass inside with γ-lumped rows
+at the wall vertices (inside rows' wall couplings added to their diagonal) gives 1.0e-3
+/ 9.1e-4 / 6.4e-4 / 3.9e-4 at n = 8 … 64 on the structured channel (consistent: 2.3e-2 …
+3.2e-2; lumped: round-off), and on gmsh channels is 2× worse than lumping everywhere.
+The 3D degree-0 rows miss a rigid rotation's ω by a third even at interior edges, and
+the Nédélec mass admits no per-edge fix like γ; a vertex-lumped second-kind space and a
+vertex-lumped N0 mass were measured and dropped (README, accuracy), and so was
+(2026-12-05) the consistent mass with its wall-wall block replaced by diagonal weights
+that make each plate edge's row exact for the rigid rotation about it (SPD there):
+plates RMS 6.1e-3 / 8.2e-3 at n = 4 / 8, against 6.7e-3 / 5.7e-3.
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
 vanish on flat walls with q·n = 0; where ν varies (between materials, or with l(r)) the
