@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import skfem
 
-__all__ = ["p1_gradients", "per_vertex_ratio", "rotation_facet_fluxes",
+__all__ = ["lumped_vertex_mass", "p1_gradients", "per_vertex_ratio", "rotation_facet_fluxes",
            "rotation_lumping_weights", "rt0_cell_data", "rt0_local_facets", "triangle_areas"]
 
 
@@ -78,6 +78,13 @@ def triangle_areas(mesh: skfem.MeshTri) -> np.ndarray:
     p, t = mesh.p, mesh.t
     e1, e2 = p[:, t[1]] - p[:, t[0]], p[:, t[2]] - p[:, t[0]]
     return 0.5 * np.abs(e1[0] * e2[1] - e1[1] * e2[0])
+
+
+def lumped_vertex_mass(mesh: skfem.MeshTri, density: np.ndarray) -> np.ndarray:
+    """The row-sum lumped P1 mass Σ_K |K| density_K / 3 per vertex (∫_K λ_i = |K|/3),
+    ``density`` per cell (here ν⁻¹ [W K⁻¹ m⁻³])."""
+    weight = triangle_areas(mesh) * density / 3.0
+    return np.bincount(mesh.t.ravel(), np.tile(weight, 3), minlength=mesh.p.shape[1])
 
 
 def per_vertex_ratio(mesh: skfem.MeshTri, row: np.ndarray) -> np.ndarray:

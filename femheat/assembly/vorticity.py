@@ -204,7 +204,8 @@ from skfem.helpers import dot
 
 from . import forms
 from . import vorticity_axisymmetric as rz
-from .rt0_closed_forms import p1_gradients, rotation_lumping_weights, rt0_cell_data
+from .rt0_closed_forms import (lumped_vertex_mass, p1_gradients, rotation_lumping_weights,
+                               rt0_cell_data)
 from .axisymmetric import axis_vertices
 from .rotation import (AMD_OR_RCM, RotationOperator, VorticityMass, formed_resistance,
                        not_formed)
@@ -410,7 +411,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                                     rz.stream_rotation_weights(qb, blocks))
     else:
         if closed:
-            mass = np.bincount(mesh.t.ravel(), np.tile(area * inv_nu / 3, 3), n_omega)
+            mass = lumped_vertex_mass(mesh, inv_nu)
             mass = _rotation_consistent(mass, rotation_lumping_weights(mesh))
         else:
             mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)

@@ -72,8 +72,8 @@ import skfem
 
 from .axisymmetric import axis_vertices
 from .axisymmetric import divergence as axisymmetric_divergence
-from .rt0_closed_forms import (per_vertex_ratio, rotation_facet_fluxes, rt0_local_facets,
-                               triangle_areas)
+from .rt0_closed_forms import (lumped_vertex_mass, per_vertex_ratio, rotation_facet_fluxes,
+                               rt0_local_facets)
 
 __all__ = ["cell_coupling", "grad_div", "stream_coupling", "stream_mass", "stream_rotation_weights",
            "stream_wall_mass"]
@@ -157,9 +157,7 @@ def stream_rotation_weights(qb: skfem.CellBasis, coupling: np.ndarray) -> np.nda
 def stream_mass(mesh: skfem.Mesh, inv_nu: np.ndarray) -> np.ndarray:
     """The lumped (ν⁻¹ω, φ)_{2πr} on the stream-function DOFs: 2π Σ_K |K| ν_K⁻¹ /
     (3 r_i) per vertex [W K⁻¹ m⁻²]; zero on the axis (fixed there)."""
-    weight = triangle_areas(mesh) * inv_nu / 3.0
-    patch = np.bincount(mesh.t.ravel(), np.tile(weight, 3), minlength=mesh.nvertices)
-    return _over_radius(mesh, patch)
+    return _over_radius(mesh, lumped_vertex_mass(mesh, inv_nu))
 
 
 def stream_wall_mass(mesh: skfem.Mesh, facets: np.ndarray, coefficient: np.ndarray
