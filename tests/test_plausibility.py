@@ -199,3 +199,55 @@ def test_check_problem_and_solver_hint(bilayer):
     assert hint.startswith("suspicious input: interfaces.ab.kapitza_resistance = 1000")
     with pytest.raises(PlausibilityError, match=r"boundaries\.left\.temperature = 0 K"):
         plausibility.check_before_mesh(boundary_conditions={"left": fh.Temperature(0.0)})
+
+
+# ------------------------------------------------------------------ scale_free
+SCALED = (("conductivity = 2.0", "conductivity = 2e-5"),
+          ("heat_capacity = 1.6e6\nrelaxation_time = 1e-10\n[materials.layer_2]",
+           "heat_capacity = 1.0\nrelaxation_time = 1e-10\n[materials.layer_2]"),
+          ("relaxation_time = 1e-10\n[materials.layer_3]",
+           "relaxation_time = 0.05\n[materials.layer_3]"))
+
+
+def test_scale_free_case_turns_the_warnings_off_and_keeps_the_refusals(tmp_path):
+    """`scale_free = true`: the three implausible values above give no warning (each
+    does without it), the case is the same otherwise and records the flag; T <= 0 K
+    and the step count are still refused; a non-boolean is refused with the fix."""
+    with pytest.warns(PlausibilityWarning) as record:
+        plain = case(tmp_path, *SCALED)
+    assert len(record) == 3, [str(w.message) for w in record]
+    scaled_text = "scale_free = true\n" + BASE
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlausibilityWarning)
+        scaled = case(tmp_path, *SCALED, text=scaled_text)
+    assert scaled.scale_free and not plain.scale_free
+    assert scaled.problem.materials["layer_2"].conductivity == 2e-5
+    from femheat.io.provenance import resolved_input
+
+    assert resolved_input(scaled)["scale_free"] is True
+    assert "scale_free" not in resolved_input(plain)  # earlier runs' input hashes hold
+    with pytest.raises(PlausibilityError, match=r"boundaries\.left\.temperature"):
+        case(tmp_path, ("temperature = 301.0", "temperature = -1.0"), text=scaled_text)
+    with pytest.raises(PlausibilityError, match=r"confirm_steps = true"):
+        case(tmp_path, ("dt = 1e-10", "dt = 1e-15"), text=scaled_text)
+    with pytest.raises(fh.FemheatInputError, match=r"scale_free = 'yes': give a TOML boolean"):
+        case(tmp_path, text='scale_free = "yes"\n' + BASE)
+    # outside the block the warnings are back (a context variable, not a global filter)
+    with pytest.warns(PlausibilityWarning):
+        case(tmp_path, *SCALED[:1])
+
+
+@pytest.mark.parametrize("name", ["frequency_mcv_fit", "grating_two_mode", "memory_grating",
+                                  "periodic_heating", "second_sound_pulse", "thermal_grating"])
+def test_shipped_scale_free_cases_load_without_warnings(name):
+    """The benchmark reproductions with kappa = C = tau ~ 1 declare it and load quietly;
+    without the key the same text warns (so the key, not the values, silences them)."""
+    from femheat.io.case import load_case
+
+    path = ROOT / "cases" / f"{name}.toml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlausibilityWarning)
+        assert load_case(path).scale_free
+    text = path.read_text().replace("scale_free = true", "scale_free = false", 1)
+    with pytest.warns(PlausibilityWarning):
+        parse_case(tomllib.loads(text), path.parent, path)

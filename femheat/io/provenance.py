@@ -89,6 +89,8 @@ def resolved_input(case: Any) -> dict:
     """Every parameter of a case after defaults (materials, conditions, model options,
     time and output settings) as JSON-able data."""
     out: dict = {"title": case.title}
+    if getattr(case, "scale_free", False):  # only when set: earlier runs' hashes hold
+        out["scale_free"] = True
     problem = case.problem
     if problem is not None:
         fields = {f.name for f in dataclasses.fields(problem)} if dataclasses.is_dataclass(

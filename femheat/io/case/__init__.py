@@ -5,6 +5,9 @@ model, the time stepping and the outputs. Lengths in metres, temperatures in
 kelvin, everything SI. Minimal example::
 
     title = "bilayer"
+    # scale_free = true                     # values of order one, not a material's (a
+    #                                       #   benchmark in scaled form): no warnings
+    #                                       #   about implausible kappa, C, tau, l, R_K
     [mesh]
     file = "../meshes/layered_2d.msh"      # relative to the case file
     [model]
@@ -54,8 +57,9 @@ kelvin, everything SI. Minimal example::
 Absolute temperatures (boundary, ambient, initial) must be > 0 K; values that are
 legal but almost surely unit mistakes (κ, C, τ, l, R_K far outside their physical
 range) are warned about, naming the key and the ratio
-(:mod:`femheat.physics.plausibility`). Everything that needs no mesh is checked
-before the mesh is read or built.
+(:mod:`femheat.physics.plausibility`); ``scale_free = true`` turns those warnings off
+(the refusals stay) and is recorded in the run's resolved input. Everything that needs
+no mesh is checked before the mesh is read or built.
 
 ``[mesh]`` may instead name a geometry builder of :mod:`femheat.mesh.geometry`:
 ``builder = "inclusions_2d"`` with its arguments under ``[mesh.parameters]``.
@@ -84,6 +88,7 @@ loaded by unit gradients::
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +111,8 @@ __all__ = ["Case", "TimeSettings", "OutputSettings", "HomogenizationSettings", "
            "parse_case", "read_case_table"]
 
 _TOP = {"title", "description", "mesh", "model", "materials", "interfaces", "boundaries",
-        "source", "initial", "time", "output", "homogenization", "frequency", "fit"}
+        "source", "initial", "time", "output", "homogenization", "frequency", "fit",
+        "scale_free"}
 
 
 @dataclass
@@ -130,6 +136,7 @@ class Case:
     raw: dict = field(default_factory=dict)
     homogenization: Optional[HomogenizationSettings] = None
     frequency: Optional[Any] = None  # FrequencySettings of a [frequency] study
+    scale_free: bool = False  # `scale_free = true`: no plausibility warnings
 
     @property
     def model(self) -> str:
@@ -161,6 +168,22 @@ def parse_case(data: dict, base: Path = Path("."), path: Optional[Path] = None, 
         vouches that it is that section's mesh, which is then not read again.
     """
     check_keys(data, _TOP, "case")
+    scale_free = data.get("scale_free", False)
+    if not isinstance(scale_free, bool):
+        raise FemheatInputError(
+            f"scale_free = {scale_free!r}: give a TOML boolean, true (the values are of "
+            "order one, not a material's: no warnings about implausible conductivity, heat "
+            "capacity, relaxation time, nonlocal length or Kapitza resistance) or false")
+    quiet = plausibility.warnings_off() if scale_free else contextlib.nullcontext()
+    with quiet:
+        case = _parse_case(data, base, path, confirm=confirm, mesh=mesh)
+    case.scale_free = scale_free
+    return case
+
+
+def _parse_case(data: dict, base: Path, path: Optional[Path], *, confirm: bool,
+                mesh: Optional[RegionMesh]) -> Case:
+    """:func:`parse_case` after the top-level keys are checked."""
     model, options = parse_model(data)
     coordinates = parse_coordinates(data)
     if coordinates != "cartesian":
