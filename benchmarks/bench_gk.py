@@ -85,6 +85,8 @@ def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
     kw["degree"] = degree
     if model in ("gkv", "gkvf"):
         kw["viscous"] = "vorticity"
+    elif gk:
+        kw["viscous"] = "penalty"
     if axisymmetric:
         kw["coordinates"] = "axisymmetric"
     problem = fh.HeatProblem(regions, {"domain": mat},

@@ -14,8 +14,9 @@ k = 2 (second sound: damping 0.8, angular frequency 1.833030) and k = 0.25
 (overdamped).
 
 The run is a half-period box [0, π/k] × [0, h] with impermeable, free-slip walls,
-which is exactly the infinite grating by symmetry; GK with RT order 1 × P1 DG,
-Crank–Nicolson, dt = τ/100.
+which is exactly the infinite grating by symmetry; GK at degree 1 (BDM2 × P1DG; the
+default viscous = "auto" takes the vorticity form in this closed box, and the penalty
+form gives the same amplitudes), Crank–Nicolson, dt = τ/100.
 
 Run:  python cases/thermal_grating.py -o results/grating
 Writes amplitude.csv, grating.png and summary.json.

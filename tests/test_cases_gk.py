@@ -108,6 +108,10 @@ def test_grating_case_file_amplitude(tmp_path):
     case = load_case(ROOT / "cases" / "thermal_grating.toml")
     summary = run_case(case, tmp_path)
     assert summary["energy_balance_relative_error"] < 1e-10
+    # a closed box at degree 1: viscous = "auto" took the vorticity form, and the run's
+    # record names the form used (not "auto")
+    assert case.problem.viscous == "auto" and case.problem.viscous_form == "vorticity"
+    assert summary["input"]["problem"]["viscous"] == "vorticity"
     last = list(ET.parse(tmp_path / "fields.pvd").iter("DataSet"))[-1].attrib
     vol = meshio.read(tmp_path / last["file"])
     x = vol.points[:, 0]

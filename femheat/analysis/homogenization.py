@@ -363,7 +363,7 @@ class CellProblem:
         if not walls:
             return _sparse_or_unformed(self.system.resistance)
         problem = dataclasses.replace(self.problem, walls=walls)
-        if problem.viscous == "vorticity":
+        if problem.viscous_form == "vorticity":
             return _sparse_or_unformed(assemble(problem).resistance)
         _, _, flux_degree = get_model(self.model).problem_elements(problem)
         order = quadrature_order(problem.degree)

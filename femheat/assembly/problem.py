@@ -9,6 +9,7 @@ generic checks here, model-specific ones by the registered model.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
@@ -25,8 +26,11 @@ from ..physics.kapitza import check_interfaces
 from ..physics.materials import Material
 from ..registry import get_model
 from ..validation import finite_array
+from .viscous_choice import auto_reason, viscous_form
 
 __all__ = ["HeatProblem"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,7 +70,10 @@ class HeatProblem:
     penalty
         GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
     viscous
-        GK only: discretization of the viscous term, ``"penalty"`` (default; BDM
+        GK only: discretization of the viscous term, ``"auto"`` (default: the
+        vorticity form where both forms model the same problem, at degree 1 in 2D with
+        every boundary insulated, one ν = l²/κ and no Kapitza interface; the penalty
+        form elsewhere: :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM
         fluxes with an interior penalty, :mod:`femheat.assembly.gk`) or
         ``"vorticity"`` (2D: RT0 fluxes and a lumped P1 vorticity at degree 0
         (also in (r, z), as the stream function rω), BDM2 and a P3 vorticity at
@@ -96,7 +103,7 @@ class HeatProblem:
     walls: Mapping[str, WallCondition] = field(default_factory=dict)
     penalty: float = 1.0
     coordinates: str = "cartesian"
-    viscous: str = "penalty"
+    viscous: str = "auto"
 
     def __post_init__(self) -> None:
         model = get_model(self.model, "model")
@@ -164,6 +171,17 @@ class HeatProblem:
         if self.source is not None and not callable(self.source):
             finite_array(self.source, "source")
         model.validate(self)  # degree, model options, walls (femheat.models)
+        if self.viscous == "auto" and model.viscous:
+            reason = auto_reason(self)
+            log.info("model.viscous = 'auto': the %s form (%s)",
+                     "penalty" if reason else "vorticity",
+                     reason or "2D, degree 1, every boundary insulated, one l^2/kappa")
+
+    @property
+    def viscous_form(self) -> str:
+        """The discretization of the GK viscous term this problem gets, ``"penalty"`` or
+        ``"vorticity"`` (``viscous``, or what ``"auto"`` chooses)."""
+        return viscous_form(self)
 
     @property
     def axisymmetric(self) -> bool:

@@ -1,7 +1,8 @@
 r"""The Guyer–Krumhansl viscous term in vorticity (Hodge-Laplacian) form, 2D and 3D.
 
 An alternative to the interior-penalty discretization of :mod:`femheat.assembly.gk`
-(HeatProblem option ``viscous = "vorticity"``). With ∇²q = ∇∇·q − curl rot q
+(HeatProblem option ``viscous = "vorticity"``; the default ``"auto"`` takes it where
+both model the same problem, :mod:`femheat.assembly.viscous_choice`). With ∇²q = ∇∇·q − curl rot q
 (rot q = ∂_x q_y − ∂_y q_x [W m⁻³], curl ω = (∂_y ω, −∂_x ω)) the GK law
 τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q) has the energy form
 
@@ -214,24 +215,23 @@ from ..mesh.regions import RegionMesh
 from ..element.hcurl import ElementTetN1Curl2
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux, Temperature
 from ..physics.materials import material_fields
+from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 
-__all__ = ["VISCOUS_FORMS", "RotationOperator", "VorticityMass", "check_vorticity",
-           "formed_resistance", "not_formed", "vorticity_element", "vorticity_operator",
-           "uses_vorticity"]
-
-#: Discretizations of the viscous (l²) term: the interior penalty of
-#: :mod:`femheat.assembly.gk` (default) and this module's vorticity form.
-VISCOUS_FORMS = ("penalty", "vorticity")
+__all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMass",
+           "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",
+           "vorticity_obstacles", "vorticity_operator", "uses_vorticity", "viscous_form"]
 
 _WHERE = "model.viscous = 'vorticity'"
 
 
 def uses_vorticity(problem) -> bool:
-    """True if ``problem`` asks for the vorticity form of the viscous term."""
-    return getattr(problem, "viscous", "penalty") == "vorticity"
+    """True if ``problem`` gets the vorticity form of the viscous term (asked for, or
+    chosen by ``viscous = "auto"``:
+    :func:`~femheat.assembly.viscous_choice.viscous_form`)."""
+    return viscous_form(problem) == "vorticity"
 
 
-def _vorticity_obstacles(problem) -> list[FemheatInputError]:
+def vorticity_obstacles(problem) -> list[FemheatInputError]:
     """What keeps ``problem`` from the vorticity form, as the errors an explicit
     ``viscous = "vorticity"`` raises (empty if nothing does)."""
     out: list[FemheatInputError] = []
@@ -285,13 +285,14 @@ def _vorticity_obstacles(problem) -> list[FemheatInputError]:
 def check_vorticity(problem) -> None:
     """Refuse, naming the key, what the vorticity form does not cover."""
     viscous = getattr(problem, "viscous", "penalty")
-    if viscous not in VISCOUS_FORMS:
+    if viscous not in VISCOUS_CHOICES:
         raise FemheatInputError(
-            f"model.viscous = {viscous!r} is unknown; use 'penalty' (interior penalty, "
-            "the default) or 'vorticity'")
+            f"model.viscous = {viscous!r} is unknown; use 'auto' (the default: the "
+            "vorticity form where it and the penalty form model the same problem), "
+            "'penalty' (interior penalty) or 'vorticity'")
     if viscous != "vorticity":
         return
-    reasons = _vorticity_obstacles(problem)
+    reasons = vorticity_obstacles(problem)
     if reasons:
         raise reasons[0]
 

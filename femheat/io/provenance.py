@@ -97,6 +97,10 @@ def resolved_input(case: Any) -> dict:
             problem) else set(vars(problem))
         out["problem"] = {k: _plain(getattr(problem, k)) for k in sorted(fields)
                           if k != "regions"}
+        if "viscous" in out["problem"] and hasattr(problem, "viscous_form"):
+            # the form used, not "auto": a run's record (and input hash) names the
+            # discretization, so it changes only where "auto" changed the form
+            out["problem"]["viscous"] = problem.viscous_form
     if case.homogenization is not None:
         cell = {k: v for k, v in case.homogenization.cell.items() if k != "regions"}
         hom = dataclasses.asdict(dataclasses.replace(case.homogenization, cell={}))

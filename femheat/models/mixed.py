@@ -117,7 +117,7 @@ class MixedModel(Model):
                 f"the tangential flux through l); model is {problem.model!r} (case file: "
                 f"remove the keys wall, slip_coefficient, wall_flux and surface_normal "
                 f"from [boundaries.{sorted(problem.walls)[0]}], or use the gk model)")
-        if getattr(problem, "viscous", "penalty") != "penalty":
+        if getattr(problem, "viscous", "penalty") not in ("auto", "penalty"):
             raise FemheatInputError(
                 f"model.viscous = {problem.viscous!r} discretizes the GK viscous (l^2) "
                 f"term; model {problem.model!r} has none (use the gk model)")

@@ -1,0 +1,114 @@
+r"""Which discretization of the Guyer–Krumhansl viscous term a problem gets.
+
+``HeatProblem(viscous=...)`` (case file ``model.viscous``) takes
+
+* ``"penalty"``: BDM fluxes with the interior penalty (:mod:`femheat.assembly.gk`);
+* ``"vorticity"``: the vorticity (Hodge-Laplacian) form
+  (:mod:`femheat.assembly.vorticity`);
+* ``"auto"`` (the default): the vorticity form where both forms discretize the *same*
+  continuous problem and the vorticity form is at least as accurate, the penalty form
+  everywhere else (:func:`viscous_form`).
+
+Why a choice. The penalty form's temperature has grid-scale quasi-static modes that
+decay at ~0.12 α/(η l²), slower than every physical mode (slowest rate 1.42 against
+the physical 4.967 on the unit square at degree 1); the vorticity form has none
+(4.96724). But the two are different *boundary models* wherever heat crosses a
+boundary (the penalty form: T − ν∂q_n/∂n − βν∇·q = T_D and ν∂q_t/∂n = 0; the
+vorticity form: T − (1+β)ν∇·q = T_D and ω = 0; 19 % apart in T on a square at
+l = 0.2), where ν = l²/κ jumps between materials (continuity of ν∂q/∂n against
+ν rot q) and across Kapitza interfaces, so a blanket switch would change users'
+answers. Where none of these occurs they converge to one solution, and ``"auto"``
+takes the vorticity form when all of the following hold:
+
+* model ``gk``, 2D Cartesian triangles, degree 1: both forms then use BDM2 × P1DG, so
+  q keeps its O(h³) and T its O(h²); the vorticity form's errors are 0.85–0.93× the
+  penalty form's, 0.18× next to no-slip walls (channel T 7.1e-6 against 3.9e-5 at
+  n = 16; README, accuracy), at about the same cost (no-slip channel: steps 0.91–0.96×,
+  steady solves 1.0–1.5×, memory 0.78–0.94×; benchmarks/README.md).
+  Degree 0 keeps the penalty form (RT0 × P0 would lower the flux to O(h) from
+  BDM1's O(h²)); 3D keeps it (the vorticity form's T next to no-slip walls is
+  O(h^1.3)); (r, z) has no degree-1 vorticity form;
+* one viscosity ν = l²/κ > 0 in every material (constant scalars κ and l), and no
+  Kapitza interface;
+* every boundary insulated (``HeatFlux(0)``, with or without a wall condition): a
+  closed, walled or periodic domain. Where heat crosses a boundary the models differ;
+* no wall given a smooth surface normal, and no interior-penalty factor other than 1
+  (both ask for the penalty form);
+* nothing else keeps the problem from the vorticity form (an explicit
+  ``viscous = "vorticity"`` would be accepted).
+
+On a curved insulated boundary without a smooth normal the penalty form locks the
+tangential flux on the facets (O(h) errors, and a warning) and the vorticity form
+converges at O(h²) (tests/test_gk_vorticity_curved.py), so the choice holds there
+too. The choice is logged (INFO) when the problem is made; it is
+:attr:`~femheat.assembly.problem.HeatProblem.viscous_form`, which runs record in
+their summary.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "viscous_form", "auto_reason"]
+
+#: Discretizations of the viscous (l²) term.
+VISCOUS_FORMS = ("penalty", "vorticity")
+#: What ``viscous`` accepts: a form, or "auto" (the default) to let :func:`viscous_form`
+#: choose.
+VISCOUS_CHOICES = ("auto",) + VISCOUS_FORMS
+
+
+def _constant(value: Any) -> float | None:
+    """A scalar constant coefficient as a float, else None (functions, tensors)."""
+    if callable(value) or isinstance(value, str) or np.ndim(value) != 0:
+        return None
+    return float(value)
+
+
+def auto_reason(problem) -> str | None:
+    """Why ``viscous = "auto"`` keeps the penalty form for ``problem``, or None where it
+    takes the vorticity form (module doc)."""
+    from ..physics.conditions import HeatFlux
+
+    if problem.model != "gk":
+        return f"model {problem.model!r}"
+    if problem.regions.dim != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
+        return "not a 2D Cartesian mesh"
+    if problem.degree != 1:
+        return f"degree {problem.degree} (the vorticity form would lower q to O(h))"
+    if problem.penalty != 1.0:
+        return f"model.penalty = {problem.penalty} given"
+    if problem.interfaces:
+        return "Kapitza interfaces"
+    viscosities = []
+    for name, mat in problem.materials.items():
+        kappa, ell = _constant(mat.conductivity), _constant(mat.nonlocal_length)
+        if kappa is None or ell is None:
+            return f"materials.{name}: conductivity or nonlocal_length not a constant scalar"
+        viscosities.append(ell * ell / kappa)
+    nu = np.asarray(viscosities)
+    if nu.size == 0 or not nu.min() > 0 or nu.max() > nu.min() * (1 + 1e-12):
+        return "nu = l^2/kappa not one positive value in every material"
+    for name, bc in problem.boundary_conditions.items():
+        if not (isinstance(bc, HeatFlux) and _constant(bc.value) == 0.0):
+            return f"boundaries.{name}: heat crosses it ({type(bc).__name__})"
+    if any(getattr(wall, "normal", None) is not None for wall in problem.walls.values()):
+        return "a wall with a smooth surface normal"
+    from .vorticity import vorticity_obstacles
+
+    obstacles = vorticity_obstacles(problem)
+    if obstacles:
+        return str(obstacles[0])
+    return None
+
+
+def viscous_form(problem) -> str:
+    """The discretization ``problem`` gets: ``"penalty"`` or ``"vorticity"``:
+    ``problem.viscous`` itself where it names one; for ``"auto"`` the vorticity form
+    where :func:`auto_reason` finds nothing against it (module doc)."""
+    requested = getattr(problem, "viscous", "penalty")
+    if requested != "auto":
+        return requested
+    return "vorticity" if auto_reason(problem) is None else "penalty"

@@ -1,0 +1,147 @@
+"""viscous = "auto" (femheat.assembly.viscous_choice): the vorticity form only where the
+penalty and vorticity forms model the same continuous problem, the penalty form wherever
+they differ or the vorticity form would be less accurate; explicit choices are kept.
+
+The physics of the choice is tested where it matters: the default's quasi-static
+spectrum on the insulated square (tests/test_gk_modes.py), the orders of a manufactured
+no-slip flow in both forms (tests/test_gk_channel.py) and the grating case file's
+record (tests/test_cases_gk.py)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import numpy as np
+import pytest
+import skfem
+
+import femheat as fh
+from femheat.assembly.viscous_choice import auto_reason
+from femheat.io.case import parse_case
+from femheat.physics.conditions import FreeSlip, NoSlip
+
+
+def _square(n=4, dim=2, split=False):
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
+        *[np.linspace(0, 1, n + 1)] * dim)
+    subdomains = {"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5} if split else None
+    interfaces = {"mid": lambda x: np.isclose(x[0], 0.5)} if split else None
+    return fh.RegionMesh.from_skfem(
+        mesh, subdomains=subdomains, interfaces=interfaces,
+        boundaries={"left": lambda x: np.isclose(x[0], 0),
+                    "rest": lambda x: ~np.isclose(x[0], 0)})
+
+
+def _problem(regions=None, materials=None, bcs=None, **options):
+    regions = regions if regions is not None else _square()
+    if materials is None:
+        materials = {name: fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)
+                     for name in regions.subdomain_names}
+    bcs = bcs if bcs is not None else {"left": fh.Insulated(), "rest": fh.Insulated()}
+    options = {"model": "gk", "degree": 1, **options}
+    return fh.HeatProblem(regions, materials, bcs, **options)
+
+
+def test_auto_takes_the_vorticity_form_where_both_model_the_same_problem():
+    """Closed and walled 2D boxes at degree 1 with one l^2/kappa: every wall condition,
+    several subdomains with one viscosity (no Kapitza resistance), beta = 0."""
+    assert _problem().viscous_form == "vorticity"
+    assert _problem(walls={"rest": NoSlip()}, beta=0).viscous_form == "vorticity"
+    split = _square(split=True)
+    same_nu = {"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+               "b": fh.Material(8.0, 3.0, 0.2, nonlocal_length=0.4)}  # l^2/kappa = 0.02
+    assert _problem(split, same_nu).viscous_form == "vorticity"
+    assert auto_reason(_problem()) is None
+
+
+@pytest.mark.filterwarnings("ignore:model 'gk' with nonlocal_length = 0")
+@pytest.mark.parametrize("change, reason", [
+    (dict(degree=0), r"degree 0 \(the vorticity form would lower q to O\(h\)\)"),
+    (dict(bcs={"left": fh.Temperature(301.0), "rest": fh.Insulated()}),
+     r"boundaries\.left: heat crosses it \(Temperature\)"),
+    (dict(bcs={"left": fh.HeatFlux(5.0), "rest": fh.Insulated()}),
+     r"boundaries\.left: heat crosses it \(HeatFlux\)"),
+    (dict(bcs={"left": fh.Convection(10.0, 300.0), "rest": fh.Insulated()}),
+     r"boundaries\.left: heat crosses it \(Convection\)"),
+    (dict(penalty=4.0), r"model\.penalty = 4\.0 given"),
+    (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
+                                           nonlocal_length=0.2)}),
+     r"materials\.domain: conductivity or nonlocal_length not a constant scalar"),
+    (dict(materials={"domain": fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
+                                           nonlocal_length=0.2)}),
+     r"materials\.domain: conductivity or nonlocal_length not a constant scalar"),
+    (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
+     r"nu = l\^2/kappa not one positive value"),
+    (dict(regions=_square(split=True),
+          materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)}),
+     r"nu = l\^2/kappa not one positive value"),
+    (dict(regions=_square(split=True), interfaces={"mid": fh.KapitzaResistance(1e-3)}),
+     r"Kapitza interfaces"),
+    (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
+     r"a wall with a smooth surface normal"),
+    (dict(regions=_square(2, dim=3)), r"not a 2D Cartesian mesh"),
+    (dict(model="memory", degree=0), r"model 'memory'"),
+])
+def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
+    """Where heat crosses a boundary, nu varies or jumps, a Kapitza interface sits, a
+    smooth wall normal or a penalty factor is given, at degree 0, in 3D and for other
+    models, "auto" is the penalty form; the reason names the key."""
+    problem = _problem(**change)
+    assert problem.viscous == "auto" and problem.viscous_form == "penalty"
+    assert re.search(reason, auto_reason(problem)), auto_reason(problem)
+
+
+def test_auto_keeps_the_penalty_form_in_rz():
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "axis": lambda x: np.isclose(x[0], 0), "rest": lambda x: ~np.isclose(x[0], 0)})
+    problem = fh.HeatProblem(regions, {"domain": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)},
+                             {"rest": fh.Insulated()}, model="gk", degree=1,
+                             coordinates="axisymmetric")
+    assert problem.viscous_form == "penalty" and "not a 2D Cartesian" in auto_reason(problem)
+
+
+def test_explicit_forms_are_kept_and_unknown_ones_refused():
+    assert _problem(viscous="penalty").viscous_form == "penalty"
+    assert _problem(degree=0, viscous="vorticity").viscous_form == "vorticity"
+    with pytest.raises(fh.FemheatInputError, match=r"model\.viscous = 'hodge' is unknown; use "
+                                                   r"'auto' \(the default"):
+        _problem(viscous="hodge")
+    with pytest.raises(fh.FemheatInputError, match=r"model\.viscous = 'vorticity' discretizes"):
+        fh.HeatProblem(_square(), {"domain": fh.Material(1.0, 1.0, 0.1)},
+                       {"left": fh.Insulated(), "rest": fh.Insulated()}, model="mcv",
+                       viscous="vorticity")
+
+
+CASE = """
+[mesh]
+builder = "strip"
+[mesh.parameters]
+length = 1.0
+height = 0.5
+n_length = 4
+n_height = 2
+[model]
+type = "gk"
+degree = 1
+{viscous}
+[materials.medium]
+conductivity = 1.0
+nonlocal_length = 0.1
+[boundaries.left]
+heat_flux = 0.0
+[boundaries.right]
+heat_flux = 0.0
+[boundaries.sides]
+heat_flux = 0.0
+"""
+
+
+@pytest.mark.parametrize("line, form", [("", "vorticity"), ('viscous = "auto"', "vorticity"),
+                                         ('viscous = "penalty"', "penalty")])
+def test_case_file_default_is_auto(tmp_path, line, form):
+    case = parse_case(tomllib.loads(CASE.format(viscous=line)), tmp_path)
+    assert case.problem.viscous == (line.split('"')[1] if line else "auto")
+    assert case.problem.viscous_form == form
