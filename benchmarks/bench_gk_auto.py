@@ -1,0 +1,105 @@
+"""What the default ``viscous = "auto"`` costs where it takes the vorticity form.
+
+``"auto"`` (:mod:`femheat.assembly.viscous_choice`) takes the vorticity form for GK at
+degree 1 in 2D when every boundary is insulated and one l²/κ holds everywhere. This
+script times that class against the penalty form (the default before) on the same
+meshes: the unit square, n × n tensor triangles, BDM2 × P1DG, l = 0.1, β = 2,
+τ = 0.01, with free-slip walls (insulated, no wall condition: the vorticity is zero
+there and its P3 mass lumped) or no-slip walls (the vorticity free on the walls: a
+consistent P3 mass kept as an unknown). Per (layout, n, form), alternated, best of
+``--repeats``: assembly, the θ-scheme factorization (Crank–Nicolson, Δt = τ/10) and a
+step; and, in the same run, the relative L² distance between the two forms'
+temperatures after ``--steps`` steps from T = cos πx cos πy (both converge to the
+same solution here, so it is of the order of their discretization errors).
+
+    python benchmarks/bench_gk_auto.py                  # n = 25, 50, 100
+    python benchmarks/bench_gk_auto.py --sizes 25 50 --repeats 2
+
+Process CPU time with ``FEMHEAT_BENCH_CLOCK=cpu`` (as ``make bench`` runs them), wall
+time otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("FEMHEAT_SYMBOLIC_CACHE", "0")  # every factorization from scratch
+
+import numpy as np  # noqa: E402
+import skfem  # noqa: E402
+
+import femheat as fh  # noqa: E402
+from femheat.physics.conditions import NoSlip  # noqa: E402
+
+_clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" else time.perf_counter
+TAU = 0.01
+
+
+def problem(n: int, layout: str, viscous: str) -> fh.HeatProblem:
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+    regions = fh.RegionMesh.from_skfem(
+        mesh, boundaries={"walls": lambda x: np.ones(x.shape[1], dtype=bool)})
+    walls = {"walls": NoSlip()} if layout == "no-slip" else {}
+    return fh.HeatProblem(regions, {"domain": fh.Material(1.0, 1.0, TAU, nonlocal_length=0.1)},
+                          {"walls": fh.Insulated()}, model="gk", degree=1, beta=2,
+                          walls=walls, viscous=viscous)
+
+
+def one(n: int, layout: str, viscous: str, steps: int) -> dict:
+    p = problem(n, layout, viscous)
+    t = _clock()
+    system = fh.assemble(p)
+    out = {"form": p.viscous_form, "assembly_s": _clock() - t, "unknowns": int(system.ndofs)}
+    t = _clock()
+    scheme = fh.ThetaScheme(system, TAU / 10, 0.5)
+    out["factorization_s"] = _clock() - t
+    state = fh.initial_state(
+        system, temperature=lambda x: 300.0 + np.cos(np.pi * x[0]) * np.cos(np.pi * x[1]))
+    best = np.inf
+    for _ in range(steps):
+        t = _clock()
+        state = scheme.step(state)
+        best = min(best, _clock() - t)
+    out["step_s"] = best
+    tb = system.temperature_basis
+    out["T"] = tb.interpolate(state.temperature).value
+    out["dx"] = tb.dx
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[25, 50, 100])
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    head = ("layout", "n", "unknowns", "form", "asm s", "fact. s", "step ms",
+            "asm auto/penalty", "fact. auto/penalty", "step auto/penalty", "rel. L2(T) diff.")
+    print("| " + " | ".join(head) + " |")
+    print("|---|" + "---:|" * (len(head) - 1))
+    for layout in ("free-slip", "no-slip"):
+        for n in args.sizes:
+            best: dict = {}
+            for _ in range(args.repeats):  # alternated: the cores are shared
+                for viscous in ("penalty", "auto"):
+                    r = one(n, layout, viscous, args.steps)
+                    b = best.setdefault(viscous, r)
+                    for key in ("assembly_s", "factorization_s", "step_s"):
+                        b[key] = min(b[key], r[key])
+            p, a = best["penalty"], best["auto"]
+            diff = np.sqrt(((a["T"] - p["T"]) ** 2 * p["dx"]).sum()
+                           / ((p["T"] - 300.0) ** 2 * p["dx"]).sum())
+            for r in (p, a):
+                ratios = ("", "", "", "") if r is p else (
+                    f"{a['assembly_s'] / p['assembly_s']:.2f}",
+                    f"{a['factorization_s'] / p['factorization_s']:.2f}",
+                    f"{a['step_s'] / p['step_s']:.2f}", f"{diff:.1e}")
+                print(f"| {layout} | {n} | {r['unknowns']:,} | {r['form']} | "
+                      f"{r['assembly_s']:.3f} | {r['factorization_s']:.3f} | "
+                      f"{1e3 * r['step_s']:.2f} | " + " | ".join(ratios) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
