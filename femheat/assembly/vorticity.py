@@ -2,9 +2,9 @@ r"""The Guyer–Krumhansl viscous term in vorticity (Hodge-Laplacian) form, 2D a
 
 An alternative to the interior-penalty discretization of :mod:`femheat.assembly.gk`
 (HeatProblem option ``viscous = "vorticity"``; the default ``"auto"`` takes it where
-both model the same problem, :mod:`femheat.assembly.viscous_choice`). With ∇²q = ∇∇·q − curl rot q
-(rot q = ∂_x q_y − ∂_y q_x [W m⁻³], curl ω = (∂_y ω, −∂_x ω)) the GK law
-τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q) has the energy form
+both model the same problem, :mod:`femheat.assembly.viscous_choice`). With
+∇²q = ∇∇·q − curl rot q (rot q = ∂_x q_y − ∂_y q_x [W m⁻³], curl ω = (∂_y ω, −∂_x ω))
+the GK law τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q) has the energy form
 
 .. math::
 
