@@ -23,7 +23,8 @@ takes the vorticity form when all of the following hold:
 * model ``gk``, 2D Cartesian triangles, degree 1: both forms then use BDM2 × P1DG, so
   q keeps its O(h³) and T its O(h²); the vorticity form's errors are 0.85–0.93× the
   penalty form's, 0.18× next to no-slip walls (channel T 7.1e-6 against 3.9e-5 at
-  n = 16; README, accuracy), at less cost (closed square, n = 25–100: assembly
+  n = 16; README, accuracy); a decaying vortex (G5) keeps T uniform to 3.9e-7 K at
+  n = 32 where the penalty form's moves by 9.8e-4 K; at less cost (closed square, n = 25–100: assembly
   0.60–0.78×, steps 0.61–1.08×, factorizations 0.84–1.34×;
   ``benchmarks/bench_gk_auto.py``).
   Degree 0 keeps the penalty form (RT0 × P0 would lower the flux to O(h) from
