@@ -6,7 +6,8 @@ that peak memory (ru_maxrss) belongs to that run alone:
 
 * ``mcv``: RT0 x P0 (5n² unknowns), the foundation's transient path;
 * ``gk``:  BDM1 x P0 (8n² unknowns), GK with l = 0.1, no-slip walls, β = 2, interior
-  penalty (the default ``viscous = "penalty"``);
+  penalty (``viscous = "penalty"``, what the default ``"auto"`` takes here: heat
+  crosses the channel ends);
 * ``gkv``: the same GK problem with ``viscous = "vorticity"`` (RT0 x P0, 5n² unknowns,
   the lumped P1 vorticity; :mod:`femheat.assembly.vorticity`); its time steps keep ω
   as an unknown (the quasi-definite augmented factorization of
