@@ -33,14 +33,15 @@ def test_nanowire_size_effect_meets_the_closed_forms(tmp_path):
     """cases/nanowire_size_effect.py at R/l = 0.5 and 2 (degree 1, 4 cells across the
     radius): the vorticity form within 0.6 % of G3 for diffuse, slipping and specular
     walls on the faceted wire (measured 5.9e-3 at most); free slip with the penalty
-    form and the facet normals locks: −75 % and −17 %. On the (r, z) section (degree
+    form and the facet normals locks: −50 % and −6.0 % (−75 % and −17 % with the
+    penalty on the full tangential jumps). On the (r, z) section (degree
     0, 64 cells across) within 5e-4 (measured 2.3e-4 at most here, 5.4e-4 over
     R/l = 0.5 … 8, O(h²))."""
     case = _load("nanowire_size_effect")
     summary = case.run(tmp_path, ratios=[0.5, 2.0])
     assert summary["max_relative_error_vorticity"] < 8e-3, summary
     assert summary["max_relative_error_section"] < 5e-4, summary
-    assert summary["penalty_facet_free_slip_error"][1] < -0.1, summary
+    assert summary["penalty_facet_free_slip_error"][1] < -0.04, summary
     assert (tmp_path / "nanowire.png").stat().st_size > 20_000
     assert len((tmp_path / "kappa_eff.csv").read_text().splitlines()) == 1 + 2 * (4 + 3)
 

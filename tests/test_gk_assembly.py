@@ -214,3 +214,78 @@ def test_wall_no_slip_matrix_equals_pairwise_assembly(dim, element):
     assert np.array_equal(one_sided.x, fb.global_coordinates().value)
     got = wall_no_slip_matrix(one_sided, traces.normals, nu, sigma)
     assert abs(got - expected).max() <= 1e-13 * abs(expected).max()
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("degree", [0, 1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_facet_orthonormal_basis(dim, degree, weighted):
+    """The facet basis of the projected jumps is orthonormal in the (2πr-weighted) L²(F)
+    product, reproduces P_degree on every facet and leaves a remainder orthogonal to
+    it (a quadratic x_0² here)."""
+    from femheat.assembly.batched import _project_on_facets, facet_orthonormal_basis
+
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
+        *[np.linspace(0.5, 1.5, 4)] * dim)
+    fb = skfem.FacetBasis(mesh, skfem.ElementTriP1() if dim == 2 else skfem.ElementTetP1(),
+                          facets=np.arange(mesh.facets.shape[1]), intorder=4)
+    x = fb.global_coordinates().value  # (d, nf, nq)
+    dx = fb.dx * (2 * np.pi * x[0] if weighted else 1.0)
+    phi = facet_orthonormal_basis(x, dx, degree)
+    assert phi.shape == dx.shape + (1 if degree == 0 else dim,)
+    gram = np.einsum("fqa,fq,fqb->fab", phi, dx, phi)
+    assert np.abs(gram - np.eye(phi.shape[-1])).max() < 1e-10
+    linear = 1.0 + 2.0 * x[0] - x[-1] if degree == 1 else np.full(x.shape[1:], 3.0)
+    field = np.stack([linear, x[0] ** 2])[None].transpose(2, 0, 1, 3)  # (nf, 1, 2, nq)
+    projected = _project_on_facets(field, dx, phi)
+    assert np.abs(projected[:, 0, 0] - linear).max() < 1e-12 * np.abs(linear).max()
+    remainder = field[:, 0, 1] - projected[:, 0, 1]
+    assert np.abs(np.einsum("fq,fq,fqk->fk", remainder, dx, phi)).max() < 1e-13
+
+
+@pytest.mark.parametrize("element, degree", [("ElementTriBDM1G", 0), ("ElementTriBDM2G", 1)])
+def test_projected_interior_penalty_equals_its_definition(element, degree):
+    """interior_penalty_matrix(projection_degree=p): the consistency terms of
+    forms.interior_penalty (σ = 0, pairwise) plus σν_max Σ_a M_a M_aᵀ with the jumps'
+    moments M_a = ∫_F [φ] ψ_a against Legendre polynomials ψ_a of degree ≤ p in the
+    arc length of each facet (built from its end points here)."""
+    import femheat.element.hdiv as hdiv
+    from femheat.assembly.batched import interior_penalty_matrix
+
+    rng = np.random.default_rng(2)
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 4))
+    mesh = mesh.translated((0.1, 0.2)).scaled((1.0, 1.3))
+    interior = np.nonzero(mesh.f2t[1] >= 0)[0]
+    fbs = [skfem.InteriorFacetBasis(mesh, getattr(hdiv, element)(), facets=interior, side=s,
+                                    intorder=5) for s in (0, 1)]
+    nf = interior.size
+    nu0, nu1 = (np.repeat(rng.random(nf)[:, None], fbs[0].dx.shape[1], axis=1) for _ in "01")
+    nu_max = np.maximum(nu0, nu1)
+    sigma = np.repeat(1 + rng.random(nf)[:, None], fbs[0].dx.shape[1], axis=1)
+    consistency = skfem.asm(forms.interior_penalty, fbs, fbs, nu0=nu0, nu1=nu1,
+                            nu_max=nu_max, sigma=0 * sigma).toarray()
+    a, b = mesh.p[:, mesh.facets[0, interior]], mesh.p[:, mesh.facets[1, interior]]
+    x = fbs[0].global_coordinates().value
+    length = np.linalg.norm(b - a, axis=0)
+    s = np.einsum("dfq,df->fq", x - a[:, :, None], (b - a) / length) / length[:, None]
+    legendre = [np.ones_like(s), np.sqrt(3.0) * (2 * s - 1)][:degree + 1]
+    penalty = np.zeros_like(consistency)
+    for side_i, fi in enumerate(fbs):
+        for side_j, fj in enumerate(fbs):
+            sign = (1 if side_i == 0 else -1) * (1 if side_j == 0 else -1)
+            for i in range(fi.Nbfun):
+                ui = fi.basis[i][0].value  # (d, nf, nq)
+                for j in range(fj.Nbfun):
+                    uj = fj.basis[j][0].value
+                    block = 0.0
+                    for psi in legendre:
+                        w = fbs[0].dx * psi / np.sqrt(length)[:, None]
+                        block = block + np.einsum("dfq,fq,dfp,fp->f", ui, w, uj, w)
+                    np.add.at(penalty, (fi.element_dofs[i], fj.element_dofs[j]),
+                              sign * sigma[:, 0] * nu_max[:, 0] * block)
+    expected = consistency + penalty
+    got = interior_penalty_matrix(fbs, nu0, nu1, nu_max, sigma, chunk_entries=3000,
+                                  projection_degree=degree).toarray()
+    assert np.abs(got - expected).max() <= 1e-12 * np.abs(expected).max()
+    full = interior_penalty_matrix(fbs, nu0, nu1, nu_max, sigma).toarray()
+    assert np.abs(full - expected).max() > 1e-3 * np.abs(expected).max()  # not the full jumps

@@ -105,7 +105,8 @@ def _wire(regions, wall, offset=0.0, degree=0):
 
 def test_free_slip_wire_carries_uniform_flux(wire_meshes):
     """Free slip along a smooth cylinder: the flux is uniform, H/A_cold = κ to round-off, no
-    heat leaks through the wall. Facet normals instead (strong q·n_h = 0): -10.4 % at h = 0.2."""
+    heat leaks through the wall. Facet normals instead (strong q·n_h = 0): -1.8 % at h = 0.2
+    (-10.4 % with the penalty on the full tangential jumps: projected jumps lock less)."""
     regions = wire_meshes(0.2)
     flows, area, system, state = _wire(regions, FreeSlip(normal=cylinder_normal()))
     qb = system.flux_basis
@@ -115,8 +116,8 @@ def test_free_slip_wire_carries_uniform_flux(wire_meshes):
     assert abs(flows["surface"]) < 1e-10 * flows["cold"]
     err_pi = flows["cold"] / (np.pi * R**2) - 1  # measured -0.64 %: the area defect, O(h^2)
     strong, _, _, _ = _wire(regions, FreeSlip())
-    err_strong = strong["cold"] / (np.pi * R**2) - 1  # measured -10.4 %
-    assert abs(err_pi) < 8e-3 and err_strong < -0.05, (err_pi, err_strong)
+    err_strong = strong["cold"] / (np.pi * R**2) - 1  # measured -1.78 %
+    assert abs(err_pi) < 8e-3 and err_strong < -0.012, (err_pi, err_strong)
 
 
 def test_slip_length_wire_coarse(wire_meshes):
@@ -187,9 +188,12 @@ def _slip_arcs(Cs=1.0):
 
 
 def test_curved_channel_slip_leakage_converges():
-    """Slip (C_s = 1) along both arcs: the heat flow converges fast (successive differences
-    1.8e-3, 2.4e-4, 1.8e-5 for n = 4..32) and the heat crossing the walls, relative to the
-    through-flow, falls at O(h^1.7) (measured 5.3e-3, 1.7e-3, 4.8e-4 for n = 8, 16, 32).
+    """Slip (C_s = 1) along both arcs: the heat flow converges at O(h²) (successive
+    differences 5.4e-4, 1.3e-4, 3.2e-5 for n = 8..64; with the penalty on the full
+    tangential jumps 2.4e-4, 1.8e-5, -0.9e-6, faster from further away: 0.34537 at n = 8
+    against the new 0.34492, both tending to 0.34563) and the heat crossing the walls,
+    relative to the through-flow, falls at O(h^1.7) (measured 1.2e-3, 3.7e-4, 1.0e-4
+    for n = 8, 16, 32; 5.3e-3, 1.7e-3, 4.8e-4 with full jumps).
     A 300 K offset of both end temperatures changes nothing: the flux equation keeps the
     facets' ⟨T, v·n_h⟩ (a coupling symmetric with a non-locking energy equation cannot, and
     then a constant temperature pushes on the tilted facets: measured 0.14 % on a wire)."""
@@ -200,8 +204,8 @@ def test_curved_channel_slip_leakage_converges():
         H.append(flows["cold"])
         leak.append(abs(flows["outer"] + flows["inner"]) / flows["cold"])
     order = np.polyfit(np.log(1.0 / ns), np.log(leak), 1)[0]
-    assert order > 1.6 and leak[-1] < 1e-3, (leak, order)
-    assert abs(H[2] - H[1]) < 0.2 * abs(H[1] - H[0]), H
+    assert order > 1.6 and leak[-1] < 2e-4, (leak, order)
+    assert abs(H[2] - H[1]) < 0.3 * abs(H[1] - H[0]), H
     _, shifted = _sector(8, _slip_arcs(), offset=300.0)
     _, flows = _sector(8, _slip_arcs())
     assert shifted["cold"] == pytest.approx(flows["cold"], rel=1e-9)
@@ -287,9 +291,11 @@ def _swirl_errors(wall, nrefs, degree, ell=0.1, tau=1.0):
 @pytest.mark.parametrize("degree", [0, 1])
 def test_disc_swirl_mode_converges_at_second_order(degree):
     """Transverse mode of a unit disc with free slip, l = 0.1: decay-rate errors for 2..4
-    refinements (measured) degree 0: 3.3e-2, 8.9e-3, 2.3e-3 (order 1.9; 5.8e-4 at 5) with the
-    smooth normal, 4.7e-2, 2.4e-2, 1.25e-2 (order 0.95) with facet normals; degree 1: 1.9e-3,
-    5.1e-4, 1.4e-4 vs 7.3e-2, 4.1e-2, 2.3e-2."""
+    refinements (measured) degree 0: 3.2e-2, 8.7e-3, 2.3e-3 (order 1.9) with the smooth
+    normal, 2.1e-2, 1.08e-2, 5.3e-3 (order 1.0) with facet normals; degree 1: 9.8e-4,
+    2.1e-4, 5.1e-5 vs 2.47e-2, 2.35e-2, 2.32e-2 (stalled). With the penalty on the full
+    tangential jumps: facet normals 4.7e-2, 2.4e-2, 1.25e-2 and 7.3e-2, 4.1e-2, 2.3e-2,
+    smooth at degree 1 1.9e-3, 5.1e-4, 1.4e-4."""
     nrefs = (2, 3, 4)
     weak = _swirl_errors(FreeSlip(normal=sphere_normal((0.0, 0.0))), nrefs, degree)
     strong = _swirl_errors(FreeSlip(), nrefs, degree)
@@ -297,7 +303,7 @@ def test_disc_swirl_mode_converges_at_second_order(degree):
     ow = np.polyfit(np.log(h), np.log(np.abs(weak)), 1)[0]
     os_ = np.polyfit(np.log(h), np.log(np.abs(strong)), 1)[0]
     msg = f"smooth normal {weak} (order {ow:.2f}); facet normals {strong} (order {os_:.2f})"
-    assert ow > 1.8 and os_ < 1.2 and abs(weak[-1]) < 0.25 * abs(strong[-1]), msg
+    assert ow > 1.8 and os_ < 1.2 and abs(weak[-1]) < 0.5 * abs(strong[-1]), msg
 
 
 def test_disc_longitudinal_mode_checks_the_beta_term():

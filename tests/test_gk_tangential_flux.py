@@ -119,9 +119,10 @@ def test_uniform_tangential_flux_to_round_off(dim, degree):
 
 def test_couette_3d():
     """Tetrahedra, degree 0, free-slip sides: the same sinh profile (n = 4, 8; measured
-    relative L2 errors 4.25e-2, 1.18e-2, order 1.85)."""
+    relative L2 errors 3.0e-2, 9.4e-3, order 1.67; 4.25e-2, 1.18e-2 with the penalty on
+    the full tangential jumps)."""
     errs = [couette_error(n, 0, dim=3)[0] for n in (4, 8)]
-    assert errs[1] < 0.02 and math.log2(errs[0] / errs[1]) > 1.7, errs
+    assert errs[1] < 0.012 and math.log2(errs[0] / errs[1]) > 1.5, errs
 
 
 def test_tangential_flux_zero_is_no_slip_and_time_dependent_data():
@@ -196,15 +197,18 @@ def annulus_couette(nr: int, degree: int, smooth: bool, ell=0.2, U=1.0):
 
 def test_circular_couette_converges_with_the_smooth_normal():
     """Degree 1, nr = 4 / 8 / 16 cells across: with the facet normals T stays
-    4.1e-2 / 2.9e-2 / 2.0e-2 (O(h^½), a small driven-lid corner at every vertex) while
-    q converges; with the smooth normal T 1.3e-2 / 3.6e-3 / 9.5e-4 and q 6.3e-3 /
-    1.9e-3 / 4.8e-4 (O(h^1.9)); degree 0 with it: T 7.0e-2 / 3.7e-2 / 1.9e-2 (O(h))."""
+    3.1e-2 / 1.3e-2 at nr = 4 / 16 (O(h^0.6), a small driven-lid corner at every vertex)
+    while q converges; with the smooth normal T 2.2e-3 / 9.5e-4 / 3.7e-4 (O(h^1.3) so
+    far: the penalty on projected jumps lowered the coarse errors most) and q 7.4e-3 /
+    2.0e-3 / 4.9e-4 (O(h^1.9)). With the penalty on the full tangential jumps: facet
+    normals 4.1e-2 / 2.0e-2, smooth T 1.3e-2 / 3.6e-3 / 9.5e-4, q 6.3e-3 / 1.9e-3 /
+    4.8e-4."""
     facet = [annulus_couette(n, 1, False) for n in (4, 16)]
     smooth = [annulus_couette(n, 1, True) for n in (4, 8, 16)]
     t_smooth, q_smooth = [e[0] for e in smooth], [e[1] for e in smooth]
-    assert np.all(np.log2(np.divide(t_smooth[:-1], t_smooth[1:])) > 1.7), t_smooth
+    assert np.all(np.log2(np.divide(t_smooth[:-1], t_smooth[1:])) > 1.1), t_smooth
     assert np.all(np.log2(np.divide(q_smooth[:-1], q_smooth[1:])) > 1.7), q_smooth
-    assert t_smooth[-1] < 1.2e-3 and q_smooth[-1] < 6e-4, smooth
+    assert t_smooth[-1] < 5e-4 and q_smooth[-1] < 6e-4, smooth
     t_facet = [e[0] for e in facet]
     assert t_facet[-1] > 10 * t_smooth[-1] and t_facet[-1] / t_facet[0] > 0.3, facet
 

@@ -145,3 +145,14 @@ def test_case_file_default_is_auto(tmp_path, line, form):
     case = parse_case(tomllib.loads(CASE.format(viscous=line)), tmp_path)
     assert case.problem.viscous == (line.split('"')[1] if line else "auto")
     assert case.problem.viscous_form == form
+    from femheat.io.provenance import resolved_input
+
+    # the penalty form's record names its projected jumps (a run begun with the full
+    # jumps must not resume with them); the vorticity form's and MCV's records do not
+    recorded = resolved_input(case)["problem"]
+    assert recorded["viscous"] == form
+    assert recorded.get("penalty_jumps") == ("projected" if form == "penalty" else None)
+    mcv = parse_case(tomllib.loads(CASE.format(viscous="").replace('"gk"', '"mcv"').replace(
+        "degree = 1", "degree = 0").replace("nonlocal_length = 0.1", "relaxation_time = 1e-11")),
+        tmp_path)
+    assert "penalty_jumps" not in resolved_input(mcv)["problem"]

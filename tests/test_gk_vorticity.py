@@ -131,11 +131,13 @@ def test_cell_means_superconverge_like_fourier():
     """The P0 cell values at the centroids converge at O(h²), as the Fourier model's do
     (RT0 × P0), because discrete gradients carry no viscous energy. Measured, l = 0.2,
     n = 8 / 16 / 32 / 64: vorticity 1.11e-2 / 2.79e-3 / 6.98e-4 / 1.75e-4 (order 2.0);
-    the interior penalty (BDM1 × P0) 7.6e-2 / 4.0e-2 / 2.1e-2 / 1.0e-2 (order 1.0)."""
+    the interior penalty (BDM1 × P0) 1.23e-2 / 3.89e-3 / 1.53e-3 / 7.0e-4 (orders 1.7,
+    1.3, 1.1: first order in the end; 7.6e-2 / 4.0e-2 / 2.1e-2 / 1.0e-2 with the
+    penalty on the full tangential jumps)."""
     errors = [_centroid_error(n, "vorticity") for n in (8, 16, 32)]
     assert min(_orders(errors)) >= 1.9 and errors[-1] <= 1e-3, (
         f"centroid errors {errors} orders {_orders(errors)}")
-    assert _centroid_error(16, "penalty") > 10 * errors[1]  # the first-order form
+    assert _centroid_error(32, "penalty") > 1.5 * errors[2]  # the first-order form
 
 
 @pytest.mark.parametrize("degree", [0, 1])

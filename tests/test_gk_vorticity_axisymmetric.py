@@ -81,8 +81,10 @@ def test_no_spurious_slow_temperature_modes_in_rz(beta):
     """Continuum rates K²/(1 + (1 + β)l²K²), K² = α² + m²π² (α a zero of J₁): slowest
     nonzero π²/(1 + (1 + β)π²l²) = 4.9672 (β = 0) / 2.4918 (β = 2), the next
     (α = 3.8317, m = 0) 5.949 / 3.000, all below 1/((1 + β)l²). Measured at n = 8:
-    4.9566, 5.928 / 2.4891, 2.712. The interior penalty: 1.179 / 0.954, a cluster of
-    grid-scale modes below the physical one."""
+    4.9566, 5.928 / 2.4891, 2.712. The interior penalty on projected jumps: 4.992 /
+    2.498, physical too at this l (with the penalty on the full tangential jumps 1.179
+    / 0.954, a cluster of grid-scale modes below the physical one); its fastest rates
+    exceed the saturation (19.65 / 3.98, tests/test_gk_modes.py)."""
     ell2 = 0.1
     physical = math.pi**2 / (1 + (1 + beta) * math.pi**2 * ell2)
     rates = _rates(8, beta, "vorticity", ell2)
@@ -92,7 +94,8 @@ def test_no_spurious_slow_temperature_modes_in_rz(beta):
         f"next {np.round(rates[2:5], 4)}")
     assert rates[-1] <= 1 / ((1 + beta) * ell2), f"fastest rate {rates[-1]:.4f}"
     penalty = _rates(8, beta, "penalty", ell2)
-    assert penalty[1] < 0.5 * physical, "the penalty form's slow modes were expected"
+    assert abs(penalty[1] / physical - 1) <= 1e-2, (
+        f"penalty form: slowest nonzero rate {penalty[1]:.4f}, physical {physical:.4f}")
 
 
 def test_stream_fields_are_divergence_free_and_orthogonal_to_gradients():

@@ -83,8 +83,11 @@ def test_gk_iterations_bounded_under_refinement_2d(beta):
 
 def test_gk_3d_iterations_bounded_and_agree_with_direct():
     """3D, BDM1 x P0, beta = 2, l = 0.5 on n = 3 and 6 (l/h = 1.5, 3): the counts stay
-    put (measured 58, 64 at rtol 1e-12) and the answer agrees with the direct solve,
-    with and without the grad-div augmentation (which leaves the solution unchanged)."""
+    put (measured 106, 127 at rtol 1e-12; 131, 130 at n = 9, 12) and the answer agrees
+    with the direct solve, with and without the grad-div augmentation (which leaves the
+    solution unchanged). With the penalty on the full tangential jumps the counts were
+    58, 64, 67, 67: the P1 auxiliary space has zero jumps, and the projected penalty
+    leaves the linear part of the jumps to the cell smoother (two sweeps: 84, 86)."""
     counts = []
     for n in (3, 6):
         system = box(n, "gk", 0.5, 2)
@@ -97,7 +100,7 @@ def test_gk_3d_iterations_bounded_and_agree_with_direct():
     plain, report = solve_steady_iterative(system, rtol=1e-12, grad_div=0.0)
     assert np.abs(plain.flux - ref.flux).max() < 1e-7 * np.abs(ref.flux).max()
     assert report.iterations[0] > counts[1], (report.iterations, counts)
-    assert counts[1] < 1.3 * counts[0] and max(counts) < 80, counts
+    assert counts[1] < 1.3 * counts[0] and max(counts) < 150, counts
 
 
 def test_gk_degree_one_and_transient_crank_nicolson_agree_with_direct():

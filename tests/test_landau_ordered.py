@@ -95,9 +95,10 @@ def test_no_slip_channel_interior_converges_to_the_landau_magnitude(c):
     equation λs'' = (a + bs² + cs⁴)s (width ξ = √(λ/|a|) = 0.1) and T ≡ 0. The flux
     converges to the solve_bvp profile (L2 order > 1.4 from h = 1/8 to 1/16), the
     centre-line |q| to the profile's centre value, which is s₀ up to the physical
-    finite-width deficit (−3.4e-3 at c = 0, H = 10ξ). T stays at its grid-scale
-    discretization error (BDM1 × P0, O(νh), femheat.assembly.gk; L2 norm 8.0e-4,
-    6.8e-4, 4.2e-4 K at h = 1/8, 1/16, 1/32: pre-asymptotic, as ξ = 0.8 h at 1/8)."""
+    finite-width deficit (−3.4e-3 at c = 0, H = 10ξ). T stays at its discretization
+    error (BDM1 × P0, femheat.assembly.gk; L2 norm 2.1e-3, 1.05e-3, 5.1e-4 K at h = 1/8,
+    1/16, 1/32, O(h); 8.0e-4, 6.8e-4, 4.2e-4 K with the penalty on the full tangential
+    jumps, pre-asymptotic as ξ = 0.8 h at 1/8)."""
     lam = 0.01
     profile = _wall_profile(lam, c)
     s0 = ordered_magnitude(A, B, c)
@@ -122,7 +123,7 @@ def test_no_slip_channel_interior_converges_to_the_landau_magnitude(c):
           f"T L2 {tmax}")
     assert rate > 1.4 and errors[1] < 0.01, (errors, rate)
     assert centre[1] < 1e-3 and centre[1] < centre[0], centre
-    assert tmax[1] < min(tmax[0], 1e-3), tmax
+    assert tmax[1] < min(0.6 * tmax[0], 1.5e-3), tmax
 
 
 def closure(x):

@@ -181,14 +181,15 @@ def wire(tmp_path_factory):
 
 
 def test_wire_walls_on_the_reconstructed_normal(wire):
-    """G3 at h = R/5 (κ_eff/κ error): free slip -5.9e-3 (exact normal -6.4e-3; the facet
-    normals lock: -10.4 %), slip length C_s = 1 -9.5e-3 (exact normal -1.02e-2). The
-    slow study below checks the order."""
+    """G3 at h = R/5 (κ_eff/κ error): free slip -5.2e-3 (exact normal -6.4e-3; the facet
+    normals lock: -1.8 %), slip length C_s = 1 -9.5e-3 (exact normal -1.02e-2). The
+    slow study below checks the order. (With the penalty on the full tangential jumps
+    free slip gave -5.9e-3 and the facet normals -10.4 %.)"""
     normal = boundary_normal(wire, "surface")
     free = _wire_error(wire, FreeSlip(normal=normal))
     slip = _wire_error(wire, SlipLength(1.0, normal=normal), cs=1.0)
     exact_free = _wire_error(wire, FreeSlip(normal=cylinder_normal()))
-    assert -8e-3 < free < 0 and abs(free - exact_free) < 1e-3, (free, exact_free)
+    assert -8e-3 < free < 0 and abs(free - exact_free) < 1.5e-3, (free, exact_free)
     assert -1.3e-2 < slip < 0, slip
 
 

@@ -39,7 +39,7 @@ from ..mesh.normals import facet_normals
 
 __all__ = ["FacetTraces", "AffineFacetTraces", "affine_traces_apply",
            "blocks_matrix", "cell_mass_matrix", "cell_viscosity_blocks", "cell_viscosity_matrix",
-           "interior_penalty_matrix",
+           "facet_orthonormal_basis", "interior_penalty_matrix",
            "MatrixSum", "sum_matrices", "wall_no_slip_matrix"]
 
 
@@ -345,10 +345,39 @@ def _times_facets(nu, u):
     return np.einsum("ijfq,fmjq->fmiq", nu, u)
 
 
+def facet_orthonormal_basis(x: np.ndarray, dx: np.ndarray, degree: int) -> np.ndarray:
+    """An orthonormal basis of P_degree on each facet, ``degree`` 0 or 1, at its
+    quadrature points ``x`` (d, nf, nq) with weights ``dx`` (nf, nq) [m^(d−1)]:
+    Φ (nf, nq, m) with Σ_q dx Φ_a Φ_b = δ_ab (m = 1, or d for degree 1: 1 and the
+    d − 1 tangential coordinates, orthonormalized by Cholesky of their Gram matrix).
+    Weights that carry 2πr give the r-weighted basis of the (r, z) forms."""
+    if degree not in (0, 1):
+        raise ValueError(f"facet moments of degree {degree}: only 0 and 1 are implemented")
+    nf, nq = dx.shape
+    V = [np.ones((nf, nq))]
+    if degree == 1:
+        centred = np.moveaxis(x - x.mean(axis=2, keepdims=True), 0, 2)  # (nf, nq, d)
+        # the facet's tangent frame: the d − 1 leading principal directions of its points
+        frame = np.linalg.svd(centred, full_matrices=False)[2][:, :x.shape[0] - 1]
+        V += list(np.einsum("fqd,ftd->tfq", centred, frame))
+    V = np.stack(V, axis=-1)  # (nf, nq, m)
+    gram = np.einsum("fqa,fq,fqb->fab", V, dx, V)
+    L = np.linalg.cholesky(gram)
+    return np.swapaxes(np.linalg.solve(L, np.swapaxes(V, 1, 2)), 1, 2)
+
+
+def _project_on_facets(J: np.ndarray, dx: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """The L²(F) projection of facet-major traces J (nf, m, d, nq) onto the span of the
+    orthonormal Φ (nf, nq, k) (:func:`facet_orthonormal_basis`), component-wise."""
+    moments = np.einsum("fmdq,fq,fqk->fmdk", J, dx, phi)
+    return np.einsum("fmdk,fqk->fmdq", moments, phi)
+
+
 def interior_penalty_matrix(sides, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.ndarray,
                             sigma: np.ndarray, measure: np.ndarray | None = None,
                             chunk_entries: int = 1_000_000,
-                            cell_blocks: np.ndarray | None = None) -> sp.csr_matrix:
+                            cell_blocks: np.ndarray | None = None,
+                            projection_degree: int | None = None) -> sp.csr_matrix:
     """The matrix of :func:`~femheat.assembly.forms.interior_penalty` on the two sides
     ``sides``: the :class:`FacetTraces` of a flux space on interior facets, or the pair
     [InteriorFacetBasis(side=0), InteriorFacetBasis(side=1)] (then equal to
@@ -362,6 +391,11 @@ def interior_penalty_matrix(sides, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.
     over chunks of facets of at most ``chunk_entries`` local entries. ``measure`` (facet
     points, optional) multiplies dx: 2πr for the (r, z) form of
     :mod:`femheat.assembly.axisymmetric`, which is the Cartesian form times 2πr.
+
+    ``projection_degree`` p (optional): the penalty takes the jumps' L²(F) projections
+    onto P_p, σ ν_max Π_p J_j·Π_p J_i (projected jumps, Lehrenfeld & Schöberl, CMAME
+    307, 2016); the two consistency terms keep the full jumps
+    (:mod:`femheat.assembly.gk`, "Projected jumps").
 
     ``cell_blocks`` (cells, m, m), optional, the per-cell local matrices of the same
     flux space (:func:`cell_viscosity_blocks`): each facet's blocks coupling a side
@@ -393,13 +427,21 @@ def interior_penalty_matrix(sides, nu0: np.ndarray, nu1: np.ndarray, nu_max: np.
         J, A = (np.concatenate(x, axis=1) for x in (jump, a_term))
         shape = (J.shape[0], nloc, -1)  # (facets, local functions, components × points)
         Jw = (J * dx[f][:, None, None, :]).reshape(shape)
-        if scalar:  # νᵀ = ν: K = Y + Yᵀ, Y = Jw (½σν_max J − ½A)ᵀ
-            X = (0.5 * sigma[f] * nu_max[f])[:, None, None, :] * J - 0.5 * A
-            Y = Jw @ X.reshape(shape).transpose(0, 2, 1)
+        if projection_degree is None:
+            P, Pw = J, Jw
+        else:
+            P = _project_on_facets(J, dx[f], facet_orthonormal_basis(
+                traces.x[:, f], dx[f], projection_degree))
+            Pw = (P * dx[f][:, None, None, :]).reshape(shape)
+        if scalar:  # νᵀ = ν: K = Y + Yᵀ, Y = Pw (½σν_max P)ᵀ − Jw (½A)ᵀ
+            S = (0.5 * sigma[f] * nu_max[f])[:, None, None, :] * P
+            Y = Pw @ S.reshape(shape).transpose(0, 2, 1) \
+                - Jw @ (0.5 * A).reshape(shape).transpose(0, 2, 1)
             K = Y + Y.transpose(0, 2, 1)
         else:
-            X = _times_facets(nu_max[..., f, :], J) * sigma[f][:, None, None, :] - 0.5 * A
-            K = Jw @ X.reshape(shape).transpose(0, 2, 1) \
+            S = _times_facets(nu_max[..., f, :], P) * sigma[f][:, None, None, :]
+            K = Pw @ S.reshape(shape).transpose(0, 2, 1) \
+                - 0.5 * (Jw @ A.reshape(shape).transpose(0, 2, 1)) \
                 - 0.5 * (np.concatenate(b_term, axis=1).reshape(shape) @ Jw.transpose(0, 2, 1))
         if cell_blocks is None:
             _append(K, dofs[:, f], rows, cols, vals)

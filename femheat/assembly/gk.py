@@ -173,6 +173,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 import skfem
+from skfem.mapping import MappingAffine
 
 from . import forms
 from .batched import (AffineFacetTraces, FacetTraces, MatrixSum, affine_traces_apply,
@@ -452,6 +453,7 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
         # (BDM1 on affine cells: the traces come from the cell basis, no facet basis)
         axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
         affine = AffineFacetTraces(qb) if affine_traces_apply(qb) else None
+        projection = projected_jump_degree(qb, flux_degree)
         for part in np.array_split(interior, -(-interior.size // FACET_CHUNK)):
             if affine is not None:
                 sides = affine(part, order)
@@ -465,7 +467,8 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
             sigma = np.repeat(eta * facet_sigma[part][:, None], xf.shape[-1], axis=1)
             G.add(interior_penalty_matrix(
                 sides, nu0, nu1, _spd_max(nu0, nu1), sigma,
-                2 * np.pi * xf[0] if axisymmetric else None, cell_blocks=blocks))
+                2 * np.pi * xf[0] if axisymmetric else None, cell_blocks=blocks,
+                projection_degree=projection))
             del sides, xf, nu0, nu1, sigma
     else:
         affine = None
@@ -475,6 +478,14 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     G.add_blocks(blocks, qb.element_dofs)
     del blocks
     return G.result()
+
+
+def projected_jump_degree(qb: skfem.CellBasis, flux_degree: int) -> int | None:
+    """The degree k − 1 onto which the interior penalty projects the tangential jumps of
+    a flux space of degree k on affine simplices (module docstring, "Projected jumps");
+    None (full jumps) on other cells, where (∇q)n is not a polynomial of degree k − 1
+    on a facet."""
+    return flux_degree - 1 if isinstance(qb.mapping, MappingAffine) else None
 
 
 def _walls_matrix(problem, qb: skfem.CellBasis, order: int, tensor: bool,

@@ -85,6 +85,18 @@ def _plain(value: Any) -> Any:
     return repr(value)  # e.g. a kernel object: its parameters in its repr
 
 
+def _has_viscous_term(problem: Any) -> bool:
+    """Whether ``problem`` assembles the GK viscous (l²) term: the gk model, or the
+    memory model with a nonlocal length."""
+    if problem.model == "gk":
+        return True
+    if problem.model == "memory":
+        from ..models.memory import has_nonlocal_length
+
+        return has_nonlocal_length(problem)
+    return False
+
+
 def resolved_input(case: Any) -> dict:
     """Every parameter of a case after defaults (materials, conditions, model options,
     time and output settings) as JSON-able data."""
@@ -101,6 +113,10 @@ def resolved_input(case: Any) -> dict:
             # the form used, not "auto": a run's record (and input hash) names the
             # discretization, so it changes only where "auto" changed the form
             out["problem"]["viscous"] = problem.viscous_form
+            if problem.viscous_form == "penalty" and _has_viscous_term(problem):
+                # the interior penalty acts on projected jumps since issue 16 (not on
+                # the whole tangential jump): a run started before must not resume
+                out["problem"]["penalty_jumps"] = "projected"
     if case.homogenization is not None:
         cell = {k: v for k, v in case.homogenization.cell.items() if k != "regions"}
         hom = dataclasses.asdict(dataclasses.replace(case.homogenization, cell={}))
