@@ -7,9 +7,12 @@ continuum mode cos(mπx) cos(nπy) decays at K²/(1 + (1 + β) l² K²), so the 
 physical rate is π²/(1 + (1 + β) π² l²) (4.968 for β = 0, 2.492 for β = 2) and every rate
 is below 1/((1 + β) l²). This prints the three slowest nonzero discrete rates of
 
-* ``ip``: femheat's discretization (BDM1 × P0 at degree 0, BDM2 × P1 DG at degree 1, the
-  symmetric interior penalty of ``femheat.assembly.gk``) for penalty factors η from 0.25
-  (below the accepted minimum 1, measured coercive down to ≈ 0.2) to 4;
+* ``ip``: femheat's penalty form (BDM1 × P0 at degree 0, BDM2 × P1 DG at degree 1, the
+  symmetric interior penalty of ``femheat.assembly.gk`` on the jumps' projection onto
+  P_{k−1}) for penalty factors η from 0.25 (below the accepted minimum 1, measured
+  coercive down to ≈ 0.2) to 4;
+* ``ip-full``: the same with the penalty on the whole tangential jump (femheat before
+  projected jumps; ``projected_jump_degree`` switched off here);
 * ``hodge``: a prototype (not in femheat) for constant l: the viscous term written as
   ν rot·rot + (1 + β)ν div·div with a continuous vorticity ω = ν rot q in P_{k+1}
   Lagrange (P2 with BDM1, P3 with BDM2), ω = 0 on the walls (free slip on flat walls):
@@ -35,8 +38,10 @@ from skfem.helpers import div
 L2 = 0.1
 
 
-def system_for(degree: int, n: int, penalty: float, beta: int, ell2: float):
+def system_for(degree: int, n: int, penalty: float, beta: int, ell2: float,
+               projected: bool = True):
     import femheat as fh
+    import femheat.assembly.gk as gk_assembly
     import femheat.models.gk as gk
 
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
@@ -44,12 +49,17 @@ def system_for(degree: int, n: int, penalty: float, beta: int, ell2: float):
         mesh, boundaries={"walls": lambda x: np.ones(x.shape[1], bool)})
     material = fh.Material(1.0, 1.0, 0.0, nonlocal_length=math.sqrt(ell2))
     low, gk.MIN_PENALTY = gk.MIN_PENALTY, 0.0  # measure below the accepted minimum too
+    jumps = gk_assembly.projected_jump_degree
+    if not projected:
+        gk_assembly.projected_jump_degree = lambda qb, k: None
     try:
         problem = fh.HeatProblem(regions, {"domain": material}, {"walls": fh.Insulated()},
-                                 model="gk", degree=degree, beta=beta, penalty=penalty)
+                                 model="gk", degree=degree, beta=beta, penalty=penalty,
+                                 viscous="penalty")
+        return fh.assemble(problem)
     finally:
         gk.MIN_PENALTY = low
-    return fh.assemble(problem)
+        gk_assembly.projected_jump_degree = jumps
 
 
 def rates(system, A: np.ndarray) -> np.ndarray:
@@ -101,9 +111,10 @@ def main() -> None:
         physical = math.pi**2 / (1 + (1 + beta) * math.pi**2 * L2)
         for degree in (0, 1):
             for n in args.sizes:
-                rows = [("ip", eta, rates(s, s.resistance.toarray()))
+                rows = [(form, eta, rates(s, s.resistance.toarray()))
+                        for form, projected in (("ip", True), ("ip-full", False))
                         for eta in args.penalties
-                        for s in [system_for(degree, n, eta, beta, L2)]]
+                        for s in [system_for(degree, n, eta, beta, L2, projected)]]
                 rows.append(("hodge", "—", hodge_rates(degree, n, beta)))
                 for form, eta, r in rows:
                     print(f"| {beta} | {degree} | {n} | {form} | {eta} | "

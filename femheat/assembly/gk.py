@@ -100,6 +100,29 @@ required (smaller values are refused) and is the default. Measured: the viscous
 operator stays coercive down to η ≈ 0.2 on regular and distorted triangulations
 (indefinite at η = 0.1), so η = 1 has a margin of ~5.
 
+Projected jumps. On affine simplices the normal derivative (∇q)n of a flux of degree k
+is a polynomial of degree k − 1 on each facet, so the two consistency terms see only
+Π_{k−1}[q], the L²(F) projection of the tangential jump onto P_{k−1} (the mean for
+BDM1, the linear part for BDM2; with the 2πr weight in (r, z)). The penalty therefore
+acts on Π_{k−1}[q] alone, ⟨σν_max Π[q], Π[v]⟩ (Lehrenfeld & Schöberl, Comput. Methods
+Appl. Mech. Engrg. 307, 2016, "projected jumps"): coercivity follows with the same σ,
+and the form stays consistent. A penalty on the whole jump also stiffened the
+grid-scale flux patterns that carry a temperature mode, which is what made those
+modes slow (below); on walls (Nitsche) the penalty keeps the whole trace (projecting
+it changed nothing measurable). Measured against the whole-jump penalty (unit square,
+η = 1): slowest quasi-static rate 4.986 / 3.61 at degree 0 / 1 (1.17 / 1.42), 3D
+4.997 / 3.26 (0.86 / 0.75); steady cos mode T at degree 0 0.65× at n = 64; the
+heterogeneous strip's q at O(h²) (O(h^1.76)); a manufactured no-slip flow's T 0.30×
+(degree 0) and 0.56× (degree 1) at n = 32; the G4 bump error independent of η
+(−5.4e-3 at h0 = 0.05 for η = 1 and 4; it was a + bη, b ≈ 4.4e-3); free slip on a
+faceted wire −1.8 % (−10.4 %). Costs: none in assembly; the 3D iterative solver's
+counts double (106–131 against 58–67, bounded: the P1 auxiliary space has no jumps
+and the cell smoother takes the unpenalized linear part). Not better: a no-slip
+channel's T at degree 1 (5.5e-5 against 3.9e-5 at n = 16), and the grid-scale modes
+now decay up to d α/l² (19.9 against the saturation 10: the broken viscous energy of
+a cell bounds only (∇·q)²/d), which costs no accuracy. Other cells (not affine): the
+whole jump (:func:`projected_jump_degree`).
+
 Spaces and temperature accuracy (issue 16). The flux space must carry complete
 polynomials one degree above the temperature's: degree 0 is BDM1 × P0, degree 1
 BDM2 × P1 DG (:func:`~femheat.element.spaces.gk_elements`). The flux equation is a
@@ -134,7 +157,8 @@ Candidates considered: (i) a larger or smaller penalty: no effect on the order
 (above); (ii) BDM_{k+1} × P_k: removes the O(νh) term, chosen; (iii) penalizing only
 the tangential jump of (I − Π_RT0)q, the part that B does not see: the
 consistency term ⟨{ν(∇q)n}, [v]⟩ then meets unpenalized jumps, so the form loses
-coercivity unless it also loses consistency; (iv) a hybridized (HDG) facet unknown
+coercivity unless it also loses consistency (the projection onto P_{k−1} on each
+facet has no such conflict: "Projected jumps" above, adopted); (iv) a hybridized (HDG) facet unknown
 for q_t: same approximation property as (ii) with the same flux space, and its
 stabilization bounds γ in the same way as the penalty; (v) a mixed vorticity
 (Hodge-Laplacian) form ν(rot q, rot v) + (1+β)ν(∇·q, ∇·v) with a continuous
@@ -151,17 +175,18 @@ not ν∂q/∂n = 0, and at degree 0 its flux is O(h), not O(h²)). A dense prot
 in P_{k+1} Lagrange the slowest quasi-static rate is the physical one (4.967 for
 β = 0, 2.492 for β = 2; to 0.3 % at degree 0, 4 digits at degree 1).
 
-Remaining limitation: the tangential penalty still bounds γ by ~1/√η, so
-grid-scale temperature modes of the quasi-static operator decay more slowly than
-the slowest physical mode: slowest nonzero rate 1.17 (BDM1) / 1.42 (BDM2) at η = 1,
-0.30 / 0.40 at η = 4, against 4.97 (unit square, l² = 0.1; mesh independent; RT1
-had 0.60 / 0.15). Rescaling the penalty only moves along rate ∝ 1/η: 3.95 / 4.24 at
-η = 0.25, the edge of coercivity (``benchmarks/README.md``). Smooth data excite
-these modes only at the truncation level, so temperature errors keep the optimal
-order with a constant insensitive to η
-(above); with a P0 temperature the cell means lose the superconvergence of the
-Fourier mixed method (O(h) against O(h²)). Fluxes and heat flows (κ_eff) are
-insensitive to η (tested for η from 1 to 64).
+Remaining limitation: the penalty on the projected jumps still bounds γ, so
+grid-scale temperature modes of the quasi-static operator decay at c(η) α/l² with
+c ≈ 0.58 η^−0.4 (BDM1) / 0.36 η^−0.6 (BDM2): slower than the slowest physical mode
+α π²/(L² + π² l²) once l > ~0.37 L / 0.24 L (unit square, mesh independent; 3.38 /
+1.49 at η = 4 and l² = 0.1 against 4.97). With the whole-jump penalty c was ~0.12/η
+(1.17 / 1.42 at η = 1; RT1 had 0.60 / 0.15), and rescaling it moved along rate ∝ 1/η
+only (3.95 / 4.24 at η = 0.25, the edge of coercivity; ``benchmarks/README.md``).
+Smooth data excite these modes only at the truncation level, so temperature errors
+keep the optimal order with a constant insensitive to η (above); with a P0
+temperature the cell means converge at O(h) in the end (1.5e-3 / 7.0e-4 at n = 32 /
+64, l = 0.2; the vorticity form and Fourier's mixed method: O(h²)). Fluxes and heat
+flows (κ_eff) are insensitive to η (tested for η from 1 to 64).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ r"""Which discretization of the Guyer–Krumhansl viscous term a problem gets.
   everywhere else (:func:`viscous_form`).
 
 Why a choice. The penalty form's temperature has grid-scale quasi-static modes that
-decay at ~0.12 α/(η l²), slower than every physical mode (slowest rate 1.42 against
-the physical 4.967 on the unit square at degree 1); the vorticity form has none
-(4.96724). But the two are different *boundary models* wherever heat crosses a
+decay at ~0.58 / 0.36 α/l² (degree 0 / 1, η = 1, projected jumps), slower than every
+physical mode once l > ~0.37 L / 0.24 L (slowest rate 3.61 against the physical 4.967
+on the unit square at degree 1, l = 0.32); the vorticity form has none (4.96724). But the two are different *boundary models* wherever heat crosses a
 boundary (the penalty form: T − ν∂q_n/∂n − βν∇·q = T_D and ν∂q_t/∂n = 0; the
 vorticity form: T − (1+β)ν∇·q = T_D and ω = 0; 19 % apart in T on a square at
 l = 0.2), where ν = l²/κ jumps between materials (continuity of ν∂q/∂n against
@@ -21,11 +21,12 @@ answers. Where none of these occurs they converge to one solution, and ``"auto"`
 takes the vorticity form when all of the following hold:
 
 * model ``gk``, 2D Cartesian triangles, degree 1: both forms then use BDM2 × P1DG, so
-  q keeps its O(h³) and T its O(h²); the vorticity form's errors are 0.85–0.93× the
-  penalty form's, 0.18× next to no-slip walls (channel T 7.1e-6 against 3.9e-5 at
-  n = 16; README, accuracy); a decaying vortex (G5) keeps T uniform to 3.9e-7 K at
-  n = 32 where the penalty form's moves by 9.8e-4 K; at less cost (closed square, n = 25–100: assembly
-  0.60–0.78×, steps 0.61–1.08×, factorizations 0.84–1.34×;
+  q keeps its O(h³) and T its O(h²); the vorticity form's T errors are 0.87–0.99×
+  the penalty form's on a manufactured no-slip flow (n = 32), 0.13× next to no-slip
+  walls (channel T 7.1e-6 against 5.5e-5 at n = 16; README, accuracy); a decaying
+  vortex (G5) keeps T uniform to 3.9e-7 K at n = 32 where the penalty form's moves
+  by 1.0e-4 K; at less cost (closed square,
+  n = 25–100: assembly 0.60–0.78×, steps 0.61–1.08×, factorizations 0.84–1.34×;
   ``benchmarks/bench_gk_auto.py``).
   Degree 0 keeps the penalty form (RT0 × P0 would lower the flux to O(h) from
   BDM1's O(h²)); 3D keeps it (the vorticity form's T next to no-slip walls is

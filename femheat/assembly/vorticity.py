@@ -137,10 +137,10 @@ n = 8 … 128 against 3.5e-3 / 5.5e-3 / 3.2e-3 / 2.0e-3 / 2.4e-3, still not conv
 the error 4–8 h from the walls 5× larger; on a mesh with regular walls and randomly
 moved interior vertices (max 1.4e-3 / 1.0e-3 at n = 32 / 64, both weights) the
 interior strain leak alone keeps the max error. At degree 1
-T converges at O(h²) and q at O(h³) (errors 0.93× / 0.85×
+T converges at O(h²) and q at O(h³) (errors 0.96× / 0.83×
 the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
 and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,
-the penalty form's 3.9e-5). In 3D (``tests/test_gk_vorticity_3d.py``)
+the penalty form's 5.5e-5). In 3D (``tests/test_gk_vorticity_3d.py``)
 T and q converge at O(h) (T errors 0.82–0.85× the penalty form's, q at O(h) where
 BDM1 gives O(h^1.9)); plane Poiseuille flow's heat flow at O(h²); no-slip, slip-length
 and tangential-flux walls at O(h) in q. At degree 1 in 3D
