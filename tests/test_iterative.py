@@ -170,7 +170,8 @@ def _component_dofs(vector_basis, scalar_basis, c):
 @pytest.mark.parametrize("beta", [0, 2])
 def test_gk_3d_iterations_bounded_under_refinement_slow(beta):
     """3D unit cube, fixed l = 0.5 on n = 4, 8, 12 (l/h = 2, 4, 6; 75k unknowns at n = 12).
-    Measured at rtol 1e-10: beta = 0: 52, 55, 54; beta = 2: 49, 52, 51."""
+    Measured at rtol 1e-10: beta = 0: 100, 102, 98; beta = 2: 95, 97, 94 (with the
+    penalty on the whole tangential jump 52, 55, 54 and 49, 52, 51)."""
     counts = []
     for n in (4, 8, 12):
         system = box(n, "gk", 0.5, beta)
@@ -180,7 +181,7 @@ def test_gk_3d_iterations_bounded_under_refinement_slow(beta):
             ref = fh.solve_steady(system)
             assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
     growth = np.array(counts[1:]) / np.array(counts[:-1])
-    assert growth.max() < 1.3 and max(counts) < 80, counts
+    assert growth.max() < 1.3 and max(counts) < 130, counts
 
 
 def test_gk_iterative_agrees_with_direct():

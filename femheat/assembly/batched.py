@@ -10,7 +10,11 @@ which bounds the transient memory. The forms of :mod:`femheat.assembly.forms`
 :func:`~femheat.assembly.forms.flux_grad_div`,
 :func:`~femheat.assembly.forms.interior_penalty`,
 :func:`~femheat.assembly.forms.flux_mass`) stay the definition: the matrices
-here equal theirs to round-off (``tests/test_gk_assembly.py``).
+here equal theirs to round-off (``tests/test_gk_assembly.py``). The penalty on
+projected jumps (``projection_degree``, what :mod:`femheat.assembly.gk` uses on affine
+simplices) is interior_penalty's consistency terms plus σν_max Σ_a M_a M_aᵀ over the
+jumps' moments against an orthonormal facet basis (:func:`facet_orthonormal_basis`;
+tested against that definition).
 
 Three further savings for the interior penalty (``fh.assemble`` of a 2D BDM1 channel at
 260k unknowns 2.25 → 1.05 s, 3D at 1.15M 50 → 19 s; ``benchmarks/README.md``):

@@ -123,57 +123,11 @@ now decay up to d α/l² (19.9 against the saturation 10: the broken viscous ene
 a cell bounds only (∇·q)²/d), which costs no accuracy. Other cells (not affine): the
 whole jump (:func:`projected_jump_degree`).
 
-Spaces and temperature accuracy (issue 16). The flux space must carry complete
-polynomials one degree above the temperature's: degree 0 is BDM1 × P0, degree 1
-BDM2 × P1 DG (:func:`~femheat.element.spaces.gk_elements`). The flux equation is a
-Brinkman problem in (q, T), and its temperature error is bounded by the best
-approximation of T plus ν/γ times the broken-H¹ error of the flux (γ the discrete
-inf-sup constant). Raviart–Thomas of order 1, the former degree-1 flux, contains
-complete P1 only: its H¹ error is O(h), so T converged at O(νh) -- a grid-scale
-oscillation between neighbouring cells, 13-57× the Fourier model's error on a
-smooth transient problem -- while q, one order better, hid it. Measured on the
-unit square (cos πx cos πy mode, Crank–Nicolson to t = 0.5, τ = 0.1, η = 1,
-relative L2 errors; ``tests/test_gk_temperature.py``):
-
-=======================  ====  =============================  =========  ==========
-pair (degree)            l     T at n = 8 / 16 / 32           T order    vs Fourier
-=======================  ====  =============================  =========  ==========
-RT1 × P1DG (old 1)       0.1   1.33e-1 / 6.92e-2 / 3.53e-2    0.97       13-57×
-RT1 × P1DG (old 1)       0.5   -- / 4.73e-2 / 2.36e-2         1.0        19-38×
-BDM2 × P1DG (1)          0.1   1.00e-2 / 2.52e-3 / 6.31e-4    2.0        1.0×
-BDM2 × P1DG (1)          0.5   -- / 2.65e-3 / 6.61e-4         2.0        1.1×
-BDM2 × P1DG (1)          0.01  -- / 2.49e-3 / 6.22e-4         2.0        1.0×
-BDM1 × P0 (0)            0.1   1.45e-1 / 7.35e-2 / 3.70e-2    1.0        1.1×
-=======================  ====  =============================  =========  ==========
-
-(β = 0; β = 2 alike. Flux errors at n = 32: RT1 6.4e-4 (order 1.9), BDM2 1.3e-5
-(order 3.0). Penalty η = 1 → 16 changes every T error by ≤ 13 %: the penalty is not
-the cause. Cost: BDM2 has 1.5× the flux unknowns of RT1 in 2D, 2× in 3D; measured on
-a 64 × 64 square, 86k unknowns, 2 shared cores: assembly 18.5 s against 11.2 s,
-factorization 15.8 s against 5.3 s, Crank–Nicolson step 0.21 s against 0.12 s; an MCV
-step on the same mesh takes 0.035 s.)
-
-Candidates considered: (i) a larger or smaller penalty: no effect on the order
-(above); (ii) BDM_{k+1} × P_k: removes the O(νh) term, chosen; (iii) penalizing only
-the tangential jump of (I − Π_RT0)q, the part that B does not see: the
-consistency term ⟨{ν(∇q)n}, [v]⟩ then meets unpenalized jumps, so the form loses
-coercivity unless it also loses consistency (the projection onto P_{k−1} on each
-facet has no such conflict: "Projected jumps" above, adopted); (iv) a hybridized (HDG) facet unknown
-for q_t: same approximation property as (ii) with the same flux space, and its
-stabilization bounds γ in the same way as the penalty; (v) a mixed vorticity
-(Hodge-Laplacian) form ν(rot q, rot v) + (1+β)ν(∇·q, ∇·v) with a continuous
-vorticity unknown: discrete gradients would carry no penalty (no slow modes, see
-below), but it adds a global unknown, changes every wall condition and differs
-from (ν∇q, ∇v) where l varies; implemented since for 2D as the option
-``viscous = "vorticity"`` (:mod:`femheat.assembly.vorticity`: RT0 × P0 with a lumped,
-eliminated P1 vorticity at degree 0, BDM2 × P1DG with a P3 one at degree 1, lumped, or
-consistent and kept as an unknown next to walls that leave it free;
-in 3D RT0 × P0 with a Nédélec vorticity kept as an unknown;
-not the default: its stress-free condition on boundaries that heat crosses is ω = 0,
-not ν∂q/∂n = 0, and at degree 0 its flux is O(h), not O(h²)). A dense prototype
-(``benchmarks/bench_gk_modes.py``) confirms the first point: with the vorticity
-in P_{k+1} Lagrange the slowest quasi-static rate is the physical one (4.967 for
-β = 0, 2.492 for β = 2; to 0.3 % at degree 0, 4 digits at degree 1).
+Spaces and temperature accuracy (issue 16): the flux space carries complete
+polynomials one degree above the temperature's (BDM1 × P0, BDM2 × P1DG), because
+the GK temperature error is bounded by ν/γ times the flux's broken-H¹ error; the
+measurements and the candidates considered (penalty scaling, HDG, the vorticity
+form, ...) are in ``docs/gk_accuracy.md``.
 
 Remaining limitation: the penalty on the projected jumps still bounds γ, so
 grid-scale temperature modes of the quasi-static operator decay at c(η) α/l² with
