@@ -21,7 +21,7 @@ is below 1/((1 + β) l²). This prints the three slowest nonzero discrete rates 
   No penalty: the discrete complex curl P_{k+1} ⊂ BDM_{k+1}, div BDM_{k+1} = P_k makes
   L = μ/(1 + (1 + β) ν μ) over the eigenvalues μ of the mixed Darcy Laplacian.
 
-    python benchmarks/bench_gk_modes.py            # n = 8, 16, β = 0 and 2 (~2 min)
+    python benchmarks/bench_gk_modes.py            # n = 8, 16, β = 0 and 2 (~4 min)
 """
 
 from __future__ import annotations
