@@ -12,8 +12,9 @@ r"""Which discretization of the Guyer–Krumhansl viscous term a problem gets.
 Why a choice. The penalty form's temperature has grid-scale quasi-static modes that
 decay at ~0.58 / 0.36 α/l² (degree 0 / 1, η = 1, projected jumps), slower than every
 physical mode once l > ~0.37 L / 0.24 L (slowest rate 3.61 against the physical 4.967
-on the unit square at degree 1, l = 0.32); the vorticity form has none (4.96724). But the two are different *boundary models* wherever heat crosses a
-boundary (the penalty form: T − ν∂q_n/∂n − βν∇·q = T_D and ν∂q_t/∂n = 0; the
+on the unit square at degree 1, l = 0.32); the vorticity form has none (4.96724).
+But the two are different *boundary models* wherever heat crosses a boundary (the
+penalty form: T − ν∂q_n/∂n − βν∇·q = T_D and ν∂q_t/∂n = 0; the
 vorticity form: T − (1+β)ν∇·q = T_D and ω = 0; 19 % apart in T on a square at
 l = 0.2), where ν = l²/κ jumps between materials (continuity of ν∂q/∂n against
 ν rot q) and across Kapitza interfaces, so a blanket switch would change users'
