@@ -85,6 +85,11 @@ class Model:
     transient_material_keys: ClassVar[Mapping[str, str]] = {}
     fields: ClassVar[tuple[str, ...]] = ()
 
+    def has_viscous_term(self, problem) -> bool:
+        """Whether ``problem`` assembles the GK viscous (l²) term with this model (what
+        a run records about that term's discretization); False unless a model says so."""
+        return False
+
     # --- case file ---------------------------------------------------------
     def parse_options(self, table: Mapping[str, Any], where: str) -> dict:
         """Validate the ``[model]`` table (without ``type``); return problem options."""

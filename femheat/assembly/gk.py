@@ -115,7 +115,8 @@ it changed nothing measurable). Measured against the whole-jump penalty (unit sq
 heterogeneous strip's q at O(h²) (O(h^1.76)); a manufactured no-slip flow's T 0.30×
 (degree 0) and 0.56× (degree 1) at n = 32; the G4 bump error independent of η
 (−5.4e-3 at h0 = 0.05 for η = 1 and 4; it was a + bη, b ≈ 4.4e-3); free slip on a
-faceted wire −1.8 % (−10.4 %). Costs: none in assembly; the 3D iterative solver's
+faceted wire −1.8 % (−10.4 %). Costs: the same sparsity, assembly 1.08–1.19×
+(the projection per facet; ``benchmarks/bench_gk_jumps.py``); the 3D iterative solver's
 counts double (106–131 against 58–67, bounded: the P1 auxiliary space has no jumps
 and the cell smoother takes the unpenalized linear part). Not better: a no-slip
 channel's T at degree 1 (5.5e-5 against 3.9e-5 at n = 16), and the grid-scale modes

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..mesh.regions import RegionMesh
+from ..registry import get_model
 
 __all__ = ["provenance", "resolved_input", "input_hash", "mesh_hash", "keep_inputs"]
 
@@ -85,18 +86,6 @@ def _plain(value: Any) -> Any:
     return repr(value)  # e.g. a kernel object: its parameters in its repr
 
 
-def _has_viscous_term(problem: Any) -> bool:
-    """Whether ``problem`` assembles the GK viscous (l²) term: the gk model, or the
-    memory model with a nonlocal length."""
-    if problem.model == "gk":
-        return True
-    if problem.model == "memory":
-        from ..models.memory import has_nonlocal_length
-
-        return has_nonlocal_length(problem)
-    return False
-
-
 def resolved_input(case: Any) -> dict:
     """Every parameter of a case after defaults (materials, conditions, model options,
     time and output settings) as JSON-able data."""
@@ -113,7 +102,8 @@ def resolved_input(case: Any) -> dict:
             # the form used, not "auto": a run's record (and input hash) names the
             # discretization, so it changes only where "auto" changed the form
             out["problem"]["viscous"] = problem.viscous_form
-            if problem.viscous_form == "penalty" and _has_viscous_term(problem):
+            if (problem.viscous_form == "penalty"
+                    and get_model(problem.model).has_viscous_term(problem)):
                 # the interior penalty acts on projected jumps since issue 16 (not on
                 # the whole tangential jump): a run started before must not resume
                 out["problem"]["penalty_jumps"] = "projected"

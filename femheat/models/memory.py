@@ -88,6 +88,10 @@ class MemoryModel(MixedModel):
         out["viscous"] = table.get("viscous", "penalty")  # checked by check_vorticity
         return out
 
+    def has_viscous_term(self, problem) -> bool:
+        """With a nonlocal length the GK term acts on the total flux."""
+        return has_nonlocal_length(problem)
+
     def validate(self, problem) -> None:
         if not has_nonlocal_length(problem):
             if problem.walls:

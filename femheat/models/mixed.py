@@ -92,6 +92,9 @@ class MixedModel(Model):
               "heat_flux_magnitude", "material_id")
 
     # --- case file ---------------------------------------------------------
+    def has_viscous_term(self, problem) -> bool:
+        return self.viscous
+
     def parse_options(self, table: Mapping[str, Any], where: str) -> dict:
         unknown = sorted(set(table) - set(self.options))
         if unknown:
