@@ -74,7 +74,7 @@ def _constant(value: Any) -> float | None:
 def auto_reason(problem) -> str | None:
     """Why ``viscous = "auto"`` keeps the penalty form for ``problem``, or None where it
     takes the vorticity form (module doc)."""
-    from ..physics.conditions import HeatFlux
+    from ..physics.conditions import HeatFlux, NoSlip
 
     if problem.model != "gk":
         return f"model {problem.model!r}"
@@ -96,8 +96,11 @@ def auto_reason(problem) -> str | None:
     if nu.size == 0 or not nu.min() > 0 or nu.max() > nu.min() * (1 + 1e-12):
         return "nu = l^2/kappa not one positive value in every material"
     for name, bc in problem.boundary_conditions.items():
-        if not (isinstance(bc, HeatFlux) and _constant(bc.value) == 0.0):
-            return f"boundaries.{name}: heat crosses it ({type(bc).__name__})"
+        wall = problem.walls.get(name)
+        crosses = not (isinstance(bc, HeatFlux) and _constant(bc.value) == 0.0)
+        if crosses and wall is not None and not isinstance(wall, NoSlip):
+            return (f"boundaries.{name}: heat crosses it and it has a "
+                    f"{type(wall).__name__} wall")
     if any(getattr(wall, "normal", None) is not None for wall in problem.walls.values()):
         return "a wall with a smooth surface normal"
     from .vorticity import vorticity_obstacles

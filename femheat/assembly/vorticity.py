@@ -216,6 +216,7 @@ from ..element.hcurl import ElementTetN1Curl2
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux, Temperature
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
+from .vorticity_open import open_boundaries, tangential_trace
 
 __all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMass",
            "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",
@@ -366,6 +367,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
     if not np.any(nu_cell > 0):
         return G, None, None
+    # boundaries that heat crosses: ω free, the gradient energy's model (vorticity_open)
+    opened, open_form = open_boundaries(problem, qb.elem, nu_cell, order)
+    if opened.size:
+        G = (G - open_form).tocsr()
 
     # walls where ω is free (no-slip, slip length, tangential flux)
     facets_of = {}
@@ -416,7 +421,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             mass = _rotation_consistent(mass, rotation_lumping_weights(mesh))
         else:
             mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
-        if degree == 1 and held.size:
+        if degree == 1 and (held.size or opened.size):
             consistent = _weighted_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
     fixed = np.zeros(n_omega, dtype=bool)
     fixed[np.unique((mesh.t if closed else wb.element_dofs)[:, ~viscous])] = True
@@ -425,7 +430,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
 
     # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
     # (3D: its tangential components, the edge DOFs there)
-    stress_free = np.setdiff1d(mesh.boundary_facets(), held)
+    stress_free = np.setdiff1d(mesh.boundary_facets(), np.concatenate([held, opened]))
     free_ifaces = [rm.interface(n) for n, k in problem.interfaces.items()
                    if k.tangential == "free"]
     for facets in [stress_free, *free_ifaces]:
@@ -470,6 +475,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         coupling = forms.flux_edge_curl_coupling if dim == 3 else forms.flux_curl_coupling
         C = coupling.assemble(qb, wb).tocsr()[active]
         C.eliminate_zeros()
+    if opened.size:
+        C = (C + tangential_trace(mesh, qb.elem, elem, opened, order)[active]).tocsr()
     if consistent is not None:
         omega_mass = VorticityMass(consistent.tocsr()[active][:, active])
     else:

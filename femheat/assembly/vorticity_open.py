@@ -1,0 +1,240 @@
+r"""Boundaries that heat crosses in the 2D vorticity form: the interior penalty's model.
+
+The vorticity form (:mod:`femheat.assembly.vorticity`) writes the viscous energy as
+ν|rot q|² + (1+β)ν|∇·q|². For constant ν and q, v ∈ H¹ the two energies differ only by
+a boundary integral (a null Lagrangian; t = (−n_y, n_x), a × b = a_x b_y − a_y b_x):
+
+.. math::
+
+    (\nabla q, \nabla v) = (\nabla\cdot q, \nabla\cdot v) + (\mathrm{rot}\,q,
+    \mathrm{rot}\,v) - \oint_{\partial\Omega} q \times \partial_t v \,\mathrm{d}s .
+
+On an impermeable flat wall the integral vanishes; where heat crosses a boundary it
+does not, and leaving it out (with ω = 0 there) gives a different boundary model:
+T − (1+β)ν∇·q = T_D and ω = 0, where the gradient energy of :mod:`femheat.assembly.gk`
+(DESIGN's GK) has T − ν ∂q_n/∂n − βν∇·q = T_D and ν ∂q_t/∂n = 0 (19 % apart in T on a
+square at l = 0.2). On such "open" boundaries (a Temperature, Convection or nonzero
+HeatFlux condition and no wall condition) this module restores the gradient energy's
+model:
+
+* ω is free at the boundary's vorticity DOFs, and the ω equation takes the boundary
+  trace back, (ν⁻¹ω, φ) = (q, curl φ) + ⟨q·t, φ⟩_open, so that ω = ν rot q holds with
+  rot q the distributional rotation inside the domain
+  (:func:`tangential_trace`);
+* the flux block gains −ν S_h, the boundary integral in a form that stays symmetric
+  and consistent for fluxes whose traces jump at the boundary vertices
+  (:func:`boundary_rotation_form`):
+
+.. math::
+
+    S_h(q, v) = \sum_F \int_F \tfrac12 (v \times \partial_t q + q \times \partial_t v)
+    \,\mathrm{d}s - \sum_P \tfrac12 ([v] \times \{q\} + [q] \times \{v\}) ,
+
+over the open facets F and the vertices P shared by two of them ([u] = u_{F₂} − u_{F₁}
+along t, {u} the mean). For smooth q it equals Σ_F ∫_F v × ∂_t q, which is what makes
+the discrete form consistent with −ν∇²q and the gradient energy's natural condition
+(tested on a manufactured flow with both conditions' data: q at O(h³), T at O(h²) at
+degree 1). The flux block C ᵀM_ω⁻¹C − νS_h + (1+β)ν(∇·q, ∇·v) stays positive
+semidefinite (measured to round-off on structured and distorted meshes), and the
+discrete gradients still carry no rotation energy inside the domain: the closed
+square's spurious slow modes of the interior penalty do not return (quasi-static rates
+on a square with T given on its edges, l = L, n = 8: slowest 0.909 α/l², the penalty
+form 0.377; grid modes along the open boundary, one cell deep, decay at ≥ 0.81 α/l² on
+distorted meshes).
+
+2D Cartesian only: in 3D and in (r, z) open boundaries keep ω = 0 (the integral is a
+surface form with tangential derivatives on faces and jumps on edges).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import skfem
+from skfem import BilinearForm
+from skfem.helpers import div, grad, mul
+
+from ..physics.conditions import HeatFlux, NoSlip
+
+__all__ = ["open_boundary_facets", "open_boundaries", "tangential_trace", "boundary_rotation_form"]
+
+
+def _crosses(bc) -> bool:
+    """True if heat may cross a boundary with condition ``bc`` (anything but a
+    constant zero HeatFlux)."""
+    if isinstance(bc, HeatFlux) and not callable(bc.value):
+        return bool(np.any(np.asarray(bc.value, dtype=float) != 0.0))
+    return True
+
+
+def open_boundary_facets(problem) -> np.ndarray:
+    """Boundary facets that heat may cross and that carry no wall condition: where the
+    vorticity form takes the gradient energy's boundary model (module doc). Empty at
+    degree 0, in 3D and in (r, z)."""
+    rm = problem.regions
+    if (rm.mesh.dim() != 2 or problem.degree != 1
+            or getattr(problem, "coordinates", "cartesian") != "cartesian"):
+        return np.zeros(0, dtype=np.int64)
+    parts = [rm.boundary(name) for name, bc in problem.boundary_conditions.items()
+             if name not in problem.walls and _crosses(bc)]
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(parts))
+
+
+def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
+                    intorder: int) -> tuple[np.ndarray, sp.csr_matrix | None]:
+    """(facets, ν S_h): the open boundary facets of ``problem`` and the boundary form the
+    flux block loses there (None without open facets)."""
+    facets = open_boundary_facets(problem)
+    if not facets.size:
+        return facets, None
+    rm = problem.regions
+    sheared = [rm.boundary(name) for name, wall in problem.walls.items()
+               if isinstance(wall, NoSlip) and name in problem.boundary_conditions
+               and _crosses(problem.boundary_conditions[name])]
+    sheared = np.concatenate(sheared) if sheared else np.zeros(0, dtype=np.int64)
+    return facets, boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
+                                          sheared)
+
+
+def _cross(a, b):
+    return a[0] * b[1] - a[1] * b[0]
+
+
+def _tangent_derivative(u, t):
+    """∂_t u = (∇u) t; for lowest-order Raviart–Thomas fields (no gradient stored),
+    ∇u = (∇·u/2) I."""
+    if u.grad is None:
+        return 0.5 * div(u) * t
+    return mul(grad(u), t)
+
+
+@BilinearForm
+def _trace_form(q, phi, w):
+    """⟨q·t, φ⟩, t = (−n_y, n_x)."""
+    return (q.value[1] * w.n[0] - q.value[0] * w.n[1]) * phi
+
+
+@BilinearForm
+def _facet_form(q, v, w):
+    """ν ½(v × ∂_t q + q × ∂_t v) on a boundary facet."""
+    t = np.array([-w.n[1], w.n[0]])
+    return 0.5 * w.nu * (_cross(v.value, _tangent_derivative(q, t))
+                         + _cross(q.value, _tangent_derivative(v, t)))
+
+
+def tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
+                     vorticity_element: skfem.Element, facets: np.ndarray,
+                     intorder: int) -> sp.csr_matrix:
+    """The matrix ⟨q·t, φ_i⟩ over ``facets`` (rows: vorticity DOFs, columns: flux
+    DOFs), added to the weak rotation C of open boundaries."""
+    fq = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
+    fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
+    return _trace_form.assemble(fq, fw).tocsr()
+
+
+def _uses_rt0_identity(element: skfem.Element) -> bool:
+    from ..element.lowest import ElementTriRT0
+
+    return isinstance(element, (ElementTriRT0, skfem.ElementTriRT0))
+
+
+def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
+                           facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
+                           sheared: np.ndarray = np.zeros(0, dtype=np.int64)
+                           ) -> sp.csr_matrix:
+    """ν S_h(q, v) over the open ``facets`` (module doc), ν the cell mean ``nu_cell`` of
+    each facet's cell (the mean of the two cells at a vertex term). At an end P of the
+    open boundary the neighbouring boundary facet holds q·n_w = 0, or q·t_w = 0 if it
+    is in ``sheared`` (a no-slip wall that heat crosses); the end term ±½ W(q, v) uses
+    the symmetric form of v × q consistent with that condition (module doc)."""
+    facets = np.asarray(facets, dtype=np.int64)
+    cells = mesh.f2t[0, facets]
+    fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
+    if fb.basis[0][0].grad is None and not _uses_rt0_identity(flux_element):
+        raise TypeError(f"{type(flux_element).__name__} has no gradient")
+    S = _facet_form.assemble(fb, nu=nu_cell[cells][:, None] + 0.0 * fb.dx)
+
+    # the vertex terms: trace values at both ends of every facet
+    ends = skfem.FacetBasis(mesh, flux_element, facets=facets,
+                            quadrature=(np.array([[0.0, 1.0]]), np.array([0.5, 0.5])))
+    x = ends.global_coordinates().value  # (2, n_facets, 2)
+    n = ends.normals[:, :, 0]
+    t = np.array([-n[1], n[0]])
+    ends_of = mesh.facets[:, facets]  # the facet's two vertices
+    # which vertex sits at each quadrature point
+    d0 = np.linalg.norm(x - mesh.p[:, ends_of[0]][:, :, None], axis=0)
+    vertex = np.where(d0 < np.linalg.norm(x - mesh.p[:, ends_of[1]][:, :, None], axis=0),
+                      ends_of[0][:, None], ends_of[1][:, None])  # (n_facets, 2)
+    downstream = np.einsum("ifk,if->fk", x - x.mean(axis=2, keepdims=True), t) > 0
+    values = np.stack([ends.basis[i][0].value for i in range(ends.Nbfun)])  # (nl, 2, nf, 2)
+    dofs = ends.element_dofs  # (nl, nf)
+
+    # F1: the facet the vertex ends (upstream along t), F2: the facet it starts
+    f_idx, k_idx = np.nonzero(np.ones_like(vertex, dtype=bool))
+    upstream_of = {int(vertex[f, k]): (f, k) for f, k in zip(f_idx, k_idx) if downstream[f, k]}
+    pairs = [(upstream_of[int(vertex[f, k])], (f, k)) for f, k in zip(f_idx, k_idx)
+             if not downstream[f, k] and int(vertex[f, k]) in upstream_of]
+    S = S + _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_cell[cells],
+                       sheared, S.shape)
+    if not pairs:
+        return S.tocsr()
+    (f1, k1), (f2, k2) = (np.array(p).T for p in zip(*pairs))
+    v1 = np.moveaxis(values[:, :, f1, k1], 2, 0)  # (np, nl, 2)
+    v2 = np.moveaxis(values[:, :, f2, k2], 2, 0)
+    jump = np.concatenate([v2, -v1], axis=1)  # on the stacked DOFs (F2's, then F1's)
+    mean = 0.5 * np.concatenate([v2, v1], axis=1)
+    stacked = np.concatenate([dofs[:, f2].T, dofs[:, f1].T], axis=1)  # (np, 2 nl)
+    nu_p = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
+    jxm = (jump[:, :, None, 0] * mean[:, None, :, 1]
+           - jump[:, :, None, 1] * mean[:, None, :, 0])  # [v_i] × {q_j}
+    block = -0.5 * nu_p[:, None, None] * (jxm + np.swapaxes(jxm, 1, 2))
+    rows = np.broadcast_to(stacked[:, :, None], block.shape)
+    cols = np.broadcast_to(stacked[:, None, :], block.shape)
+    V = sp.csr_matrix((block.ravel(), (rows.ravel(), cols.ravel())), shape=S.shape)
+    return (S + V).tocsr()
+
+
+def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_facet, sheared, shape):
+    """½ν(W(P_end) − W(P_start)) at the vertices where the open boundary meets another
+    boundary: W(q, v) = (v·n_w)(q·t_w) + (q·n_w)(v·t_w) next to an impermeable facet
+    (exact q·n_w = 0, so W = v × q), −(v·t_w)(q·n_w) − (q·t_w)(v·n_w) next to a
+    ``sheared`` one (q·t_w = 0), with n_w × t_w = 1 the neighbour's frame."""
+    count = np.bincount(vertex.ravel(), minlength=mesh.p.shape[1])
+    f_idx, k_idx = np.nonzero(count[vertex] == 1)
+    if f_idx.size == 0:
+        return sp.csr_matrix(shape)
+    open_set = set(int(f) for f in facets)
+    boundary = mesh.boundary_facets()
+    others = boundary[[int(f) not in open_set for f in boundary]]
+    neighbour = {}
+    for g in others:
+        for v in mesh.facets[:, g]:
+            neighbour.setdefault(int(v), int(g))
+    sheared = set(int(g) for g in sheared)
+    rows, cols, data = [], [], []
+    for f, k in zip(f_idx, k_idx):
+        g = neighbour.get(int(vertex[f, k]))
+        if g is None:
+            continue
+        a, b = mesh.p[:, mesh.facets[0, g]], mesh.p[:, mesh.facets[1, g]]
+        tw = (b - a) / np.linalg.norm(b - a)
+        nw = np.array([tw[1], -tw[0]])
+        inside = mesh.p[:, mesh.t[:, mesh.f2t[0, g]]].mean(axis=1)
+        if np.dot(nw, 0.5 * (a + b) - inside) < 0:  # outward
+            nw = -nw
+        tw = np.array([-nw[1], nw[0]])
+        u = values[:, :, f, k]  # (nl, 2) traces at P from the open facet's cell
+        un, ut = u @ nw, u @ tw
+        W = np.outer(un, ut) + np.outer(ut, un)  # W[i, j]: test i, trial j
+        if g in sheared:
+            W = -W
+        sign = 0.5 if downstream[f, k] else -0.5
+        rows.append(np.repeat(dofs[:, f], dofs.shape[0]))
+        cols.append(np.tile(dofs[:, f], dofs.shape[0]))
+        data.append((sign * nu_facet[f] * W).ravel())
+    if not data:
+        return sp.csr_matrix(shape)
+    return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=shape)

@@ -1,0 +1,226 @@
+r"""The 2D vorticity form where heat crosses a boundary (femheat.assembly.vorticity_open).
+
+At degree 1 the vorticity form keeps ω free on boundaries with a Temperature,
+Convection or nonzero HeatFlux condition and no wall condition, and adds the boundary
+integral by which ν|∇q|² and ν(|rot q|² + |∇·q|²) differ. It then models DESIGN's GK
+(the interior penalty's gradient energy) there: T − ν∂q_n/∂n − βν∇·q = T_D and
+ν∂q_t/∂n = 0, instead of its former T − (1+β)ν∇·q = T_D and ω = 0.
+
+Measured (unit square, l = 0.3, κ = 1, relative L2 errors at n = 4 / 8 / 16 / 32) on a
+manufactured flow that satisfies neither condition homogeneously (both are given as
+data, with a body force in the flux equation):
+
+* vorticity form: q 1.25e-4 / 1.56e-5 / 1.95e-6 / 2.43e-7 (order 3.00), T 1.51e-3 /
+  3.78e-4 / 9.45e-5 / 2.36e-5 (order 2.00); interior penalty q 1.39e-4 … 2.83e-7, T
+  1.52e-3 … 2.37e-5. On interior vertices moved by up to 0.25 h: q order 3.0, T 1.9.
+* Without the boundary integral and with ω = 0 (the former model) the errors stay at
+  0.5 (q) and 0.04 (T): it is a different problem.
+* Quasi-static rates with T given on the whole boundary (l = L, β = 0, n = 8): slowest
+  0.909 α/l² (the penalty form: 0.377), fastest 1.8558 α/l², a boundary-layer mode of
+  both forms (penalty 1.8560): the same continuous problem.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse as sp
+import scipy.sparse.linalg
+import skfem
+import sympy
+from skfem import BilinearForm, LinearForm
+from skfem.helpers import dot, mul
+
+import femheat as fh
+from femheat.physics.conditions import NoSlip
+
+
+def _square(n: int, distort: float = 0.0) -> fh.RegionMesh:
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+    if distort:
+        rng = np.random.default_rng(0)
+        inner = ~np.isin(np.arange(mesh.p.shape[1]), mesh.boundary_nodes())
+        mesh = skfem.MeshTri(mesh.p + inner * distort / n * rng.uniform(-1, 1, mesh.p.shape),
+                             mesh.t)
+    return fh.RegionMesh.from_skfem(mesh, boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+
+
+def _manufactured(ell: float, beta: int, kappa: float = 1.0):
+    """Callables (q, T, f, Q, g_N) of the flow q = (sin(1.3x + 0.7y) + xy,
+    cos(0.9x − 1.4y) + x²/2), T = e^{x/2} cos 1.1y + xy: f = κ⁻¹q − ν(∇²q + β∇∇·q) + ∇T
+    the body force of the flux equation, Q = ∇·q, and g_N = ν(∇q)n + βν(∇·q)n − Tn the
+    boundary traction (both natural conditions' data)."""
+    x, y = sympy.symbols("x y")
+    nu = ell**2 / kappa
+    q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y) + x * y,
+                      sympy.cos(0.9 * x - 1.4 * y) + x**2 / 2])
+    T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y
+    div = sympy.diff(q[0], x) + sympy.diff(q[1], y)
+    lap = sympy.Matrix([sympy.diff(c, x, 2) + sympy.diff(c, y, 2) for c in q])
+    f = q / kappa - nu * (lap + beta * sympy.Matrix([sympy.diff(div, x), sympy.diff(div, y)])) \
+        + sympy.Matrix([sympy.diff(T, x), sympy.diff(T, y)])
+
+    def fn(e):
+        g = sympy.lambdify((x, y), e, "numpy")
+        return lambda X: np.broadcast_to(np.asarray(g(X[0], X[1]), dtype=float), X.shape[1:])
+
+    q_, f_ = [fn(c) for c in q], [fn(c) for c in f]
+    grad_q = [[fn(sympy.diff(q[i], v)) for v in (x, y)] for i in range(2)]
+    T_, Q_ = fn(T), fn(div)
+
+    def traction(X, n):
+        G = np.array([[g(X) for g in row] for row in grad_q])
+        return nu * mul(G, n) + (beta * nu * Q_(X) - T_(X)) * n
+
+    return (lambda X: np.array([c(X) for c in q_]), T_,
+            lambda X: np.array([c(X) for c in f_]), Q_, traction)
+
+
+def _manufactured_errors(n: int, viscous: str, beta: int = 0, ell: float = 0.3,
+                         distort: float = 0.0) -> tuple[float, float]:
+    """Relative L2 errors (q, T) of a steady solve of femheat's assembled operators
+    with the manufactured loads (module doc)."""
+    q_ex, T_ex, force, source, traction = _manufactured(ell, beta)
+    regions = _square(n, distort)
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=ell)},
+        {"edge": fh.Temperature(0.0)}, model="gk", degree=1, beta=beta, viscous=viscous)
+    system = fh.assemble(problem)
+    mesh = regions.mesh
+    qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=8)
+    tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=8)
+    fb = skfem.FacetBasis(mesh, system.flux_basis.elem, facets=mesh.boundary_facets(),
+                          intorder=8)
+    load = (LinearForm(lambda v, w: dot(force(w.x), v)).assemble(qb)
+            + LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb))
+    heat = LinearForm(lambda s, w: source(w.x) * s).assemble(tb)
+    B = system.divergence
+    if system.rotation is not None:  # ω kept as an unknown (consistent P3 mass)
+        C, mass = system.rotation
+        K = sp.bmat([[system.resistance_base, C.T, -B.T], [C, -mass.matrix, None],
+                     [-B, None, None]]).tocsc()
+        n_omega = C.shape[0]
+    else:
+        K = sp.bmat([[system.resistance, -B.T], [-B, None]]).tocsc()
+        n_omega = 0
+    sol = scipy.sparse.linalg.spsolve(K, np.concatenate([load, np.zeros(n_omega), -heat]))
+    q, T = sol[:qb.N], sol[qb.N + n_omega:]
+    X = qb.global_coordinates().value
+    qh, Th = qb.interpolate(q).value, tb.interpolate(T).value
+    qe, Te = q_ex(X), T_ex(X)
+    eq = np.sqrt((((qh - qe) ** 2).sum(0) * qb.dx).sum() / ((qe**2).sum(0) * qb.dx).sum())
+    eT = np.sqrt((((Th - Te) ** 2) * qb.dx).sum() / ((Te**2) * qb.dx).sum())
+    return float(eq), float(eT)
+
+
+def _orders(errors):
+    return [math.log2(a / b) for a, b in zip(errors, errors[1:])]
+
+
+@pytest.mark.parametrize("beta, distort", [(0, 0.0), (2, 0.25)])
+def test_manufactured_flow_with_both_natural_conditions_converges(beta, distort):
+    """q at O(h³), T at O(h²), within 1.1x of the interior penalty's T error (module
+    doc: 2.36e-5 against 2.37e-5 at n = 32)."""
+    errors = [_manufactured_errors(n, "vorticity", beta, distort=distort) for n in (4, 8, 16)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert min(_orders(eq)) >= 2.75 and min(_orders(eT)) >= 1.85, (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = _manufactured_errors(16, "penalty", beta, distort=distort)
+    assert eT[-1] <= 1.1 * penalty[1] and eq[-1] <= 1.1 * penalty[0], (errors[-1], penalty)
+
+
+def _rates(n: int, viscous: str, ell: float = 1.0) -> np.ndarray:
+    """Quasi-static rates (τ = 0, β = 0) on the unit square with T = 0 on its edges."""
+    problem = fh.HeatProblem(
+        _square(n), {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=ell)},
+        {"edge": fh.Temperature(0.0)}, model="gk", degree=1, beta=0, viscous=viscous)
+    system = fh.assemble(problem)
+    B = system.divergence.toarray()
+    if system.rotation is not None:
+        C, mass = system.rotation
+        A = system.resistance_base.toarray() + C.T.toarray() @ np.linalg.solve(
+            mass.matrix.toarray(), C.toarray())
+    else:
+        A = system.resistance.toarray()
+    return np.sort(scipy.linalg.eigvalsh(B @ np.linalg.solve(A, B.T),
+                                         system.capacity.toarray()))
+
+
+def test_open_square_spectrum_is_the_penalty_forms_without_its_slow_modes():
+    """T = 0 on the edges, l = L: the fastest (boundary-layer) rates of both forms agree
+    to 1e-3 (1.8558 against 1.8560 α/l²), so both discretize one problem; the vorticity
+    form's slowest rate is 0.909 α/l², the penalty form's grid modes 0.377."""
+    vorticity, penalty = _rates(8, "vorticity"), _rates(8, "penalty")
+    assert abs(vorticity[-1] / penalty[-1] - 1) <= 1e-3, (vorticity[-1], penalty[-1])
+    assert vorticity[0] >= 0.85, f"slowest rate {vorticity[0]:.4f}; next {vorticity[1:4]}"
+    assert penalty[0] <= 0.5  # documents the penalty form's modes (tests/test_gk_modes.py)
+
+
+# ------------------------------------------------------------ developed channel flow
+CH_L, CH_W, CH_KAPPA, CH_ELL = 2.0, 1.0, 1.5, 0.2
+
+
+def _open_channel(n: int, viscous: str):
+    """[0, L] × [−W/2, W/2], no-slip walls, T = 1 / 0 at the open ends (no wall
+    condition there): steady heat flow and the relative L2 error of T against the
+    developed flow T = 1 − x/L, q_x = κG(1 − cosh(y/l)/cosh(W/2l))."""
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, CH_L, 2 * n + 1),
+                                     np.linspace(-CH_W / 2, CH_W / 2, n + 1))
+    tol = 1e-9
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > CH_L - tol,
+        "sides": lambda x: (np.abs(x[1]) > CH_W / 2 - tol) & (x[0] > tol)
+        & (x[0] < CH_L - tol)})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(CH_KAPPA, 1.0, 0.0, nonlocal_length=CH_ELL)},
+        {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0),
+         "sides": fh.Insulated()}, walls={"sides": NoSlip()}, model="gk", degree=1, beta=2,
+        viscous=viscous)
+    system = fh.assemble(problem)
+    state = fh.solve_steady(system)
+    tb = system.temperature_basis
+    T, X = tb.interpolate(state.temperature).value, tb.global_coordinates().value
+    exact = 1 - X[0] / CH_L
+    error = np.sqrt((((T - exact) ** 2) * tb.dx).sum() / ((exact**2) * tb.dx).sum())
+    flow = fh.boundary_heat_flow(system, state.flux)["outlet"]
+    return flow, float(error)
+
+
+def test_developed_channel_flow_passes_the_open_ends_undisturbed():
+    """The developed profile satisfies the gradient energy's conditions at the open ends
+    (T = T_D, ∂q_t/∂n = 0) but not ω = 0: with the former model the ends needed a
+    no-slip condition (tests/test_gk_vorticity.py, test_case_file_vorticity_ribbon).
+    Measured at n = 4 / 8 / 16 / 32: heat flow against κG W(1 − (2l/W) tanh(W/2l))
+    −1.2e-5 / −7.2e-7 / −3.0e-8 / −1.0e-9, T 2.9e-4 / 6.3e-5 / 1.2e-5 / 2.3e-6; the
+    penalty form −6.6e-4 … −2.0e-7 and 1.3e-3 … 1.9e-5."""
+    G = 1.0 / CH_L
+    exact = CH_KAPPA * G * CH_W * (1 - (2 * CH_ELL / CH_W) * math.tanh(CH_W / (2 * CH_ELL)))
+    runs = [_open_channel(n, "vorticity") for n in (4, 8, 16)]
+    flow, eT = [abs(r[0] / exact - 1) for r in runs], [r[1] for r in runs]
+    assert min(_orders(flow)) >= 3.5 and min(_orders(eT)) >= 2.0, (flow, eT)
+    penalty = _open_channel(16, "penalty")
+    assert eT[-1] <= 0.25 * penalty[1] and flow[-1] <= 5e-8, (eT[-1], penalty, flow)
+
+
+def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary():
+    """2D degree 1 with T given at the boundary: "auto" now takes the vorticity form
+    (one ν, no Kapitza interface); the penalty form's answer agrees to the
+    discretization error (square with T = φ on the edges, heat flow to 1e-4)."""
+    problem = fh.HeatProblem(
+        _square(8), {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=0.3)},
+        {"edge": fh.Temperature(lambda x, t: np.sin(2 * x[0]) + x[1] ** 2)}, model="gk",
+        degree=1)
+    assert problem.viscous_form == "vorticity"
+    flows = {}
+    for viscous in ("auto", "penalty"):
+        problem = fh.HeatProblem(
+            _square(16), {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=0.3)},
+            {"edge": fh.Temperature(lambda x, t: np.sin(2 * x[0]) + x[1] ** 2)},
+            source=lambda x, t: 1.0 + 0 * x[0], model="gk", degree=1, viscous=viscous)
+        system = fh.assemble(problem)
+        state = fh.solve_steady(system)
+        flows[viscous] = fh.boundary_heat_flow(system, state.flux)["edge"]
+    assert abs(flows["auto"] / flows["penalty"] - 1) <= 1e-4, flows
