@@ -1,23 +1,23 @@
-"""Radial heat flow through a hollow cylinder under Guyer–Krumhansl: two boundary models.
+"""Radial heat flow through a hollow cylinder under Guyer–Krumhansl: the contact resistance.
 
 The tube R₁ < r < R₂ (a cross-section: heat flows radially from the inner to the outer
 surface, T = 301 K and 300 K) carries q = c/r e_r. That flux is curl- and
 divergence-free, so the GK viscous term l²(∇²q + β∇∇·q) vanishes in the bulk and
 κ∇T = −q there, as in Fourier's law. What nonlocality changes is the contact with the
 two surfaces, where heat crosses a curved boundary and the second-order GK law needs a
-condition beyond T:
+condition beyond T. The gradient energy ν|∇q|² + βν(∇·q)² of DESIGN's GK (ν = l²/κ)
+has the natural condition T − ν∂q_n/∂n − βν∇·q = T_D: with ∂q_r/∂r = −c/r² and
+∇·q = 0 it shifts each surface temperature by −νc/R², a contact resistance in series,
 
-* ``viscous = "vorticity"`` (ν(rot q, rot v) + (1+β)ν(∇·q, ∇·v)): its natural
-  conditions T − (1+β)ν∇·q = T_D and ω = 0 hold for the radial flow as they are,
-  and the heat flow per unit length is Fourier's, H = 2πκΔT/ln(R₂/R₁);
-* the default interior penalty (ν(∇q, ∇v) + βν(∇·q, ∇·v)): its T − ν∂q_n/∂n = T_D
-  with ∂q_r/∂r = −c/r² shifts each surface temperature by −νc/R² (ν = l²/κ), a
-  contact resistance in series: H = 2πΔT/(ln(R₂/R₁)/κ + (l²/κ)(1/R₁² − 1/R₂²)).
+    H = 2πΔT / (ln(R₂/R₁)/κ + (l²/κ)(1/R₁² − 1/R₂²))     per unit length.
 
-Both are consistent weak forms of the same bulk law; they are two boundary models,
-which agree on flat contacts crossed by developed flow (the ribbon case) and differ by
-O(l²/R₁²) here. This case sweeps l/R₁ from 0.05 to 0.8, solves both forms at degree 1
-(BDM2 × P1DG) on a polar-structured mesh and compares each with its exact solution.
+Both discretizations model it at degree 1: the interior penalty, and the vorticity form
+with its terms on boundaries that heat crosses (femheat.assembly.vorticity_open). The
+Hodge conditions T − (1+β)ν∇·q = T_D and ω = 0, which the vorticity form keeps at
+degree 0, in 3D and in (r, z), leave the radial flow alone: Fourier's
+H = 2πκΔT/ln(R₂/R₁) (``exact_flow(..., model="hodge")``). This case sweeps l/R₁ from
+0.05 to 0.8, solves both forms at degree 1 (BDM2 × P1DG) on a polar-structured mesh and
+compares each with the closed form.
 
 Run:  python cases/gk_hollow_cylinder.py -o results/hollow_cylinder
 Writes heat_flow.csv, hollow_cylinder.png and summary.json.
@@ -61,15 +61,17 @@ def annulus(nr: int, inner: float = R_IN, outer: float = R_OUT) -> fh.RegionMesh
         "outer": lambda x: np.hypot(x[0], x[1]) > mid})
 
 
-def exact_flow(viscous: str, ell: float, kappa: float = KAPPA, inner: float = R_IN,
-               outer: float = R_OUT, drop: float = T_IN - T_OUT) -> tuple[float, float]:
+def exact_flow(ell: float, kappa: float = KAPPA, inner: float = R_IN,
+               outer: float = R_OUT, drop: float = T_IN - T_OUT,
+               model: str = "gradient") -> tuple[float, float]:
     """(heat flow H [W/m], temperature at r = ``inner`` minus the outer wall's value
-    [K]) of each form's boundary model (module docstring)."""
-    nu = ell**2 / kappa
-    contact = nu * (1 / inner**2 - 1 / outer**2) if viscous == "penalty" else 0.0
-    c = drop / (np.log(outer / inner) / kappa + contact)
-    shift = nu * c / inner**2 if viscous == "penalty" else 0.0
-    return 2 * np.pi * c, drop - shift
+    [K]) of the GK gradient energy's boundary model (``model = "gradient"``) or of the
+    Hodge conditions (``"hodge"``: Fourier's flow; module docstring)."""
+    if model not in ("gradient", "hodge"):
+        raise ValueError(f"model = {model!r}; use 'gradient' or 'hodge'")
+    nu = ell**2 / kappa if model == "gradient" else 0.0
+    c = drop / (np.log(outer / inner) / kappa + nu * (1 / inner**2 - 1 / outer**2))
+    return 2 * np.pi * c, drop - nu * c / inner**2
 
 
 def solve(viscous: str, ell: float, nr: int = 8, degree: int = 1):
@@ -87,13 +89,13 @@ def run(outdir: str | Path, ratios=None, nr: int = 8) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     ratios = np.array([0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8]) if ratios is None \
         else np.asarray(ratios, dtype=float)
-    fourier = exact_flow("vorticity", 0.0)[0]
+    fourier = exact_flow(0.0)[0]
     rows, worst = [], {v: 0.0 for v in FORMS}
     for ratio in ratios:
         for viscous in FORMS:
             system, state = solve(viscous, ratio * R_IN, nr)
             flow = fh.boundary_heat_flow(system, state.flux)["outer"]
-            exact = exact_flow(viscous, ratio * R_IN)[0]
+            exact = exact_flow(ratio * R_IN)[0]
             worst[viscous] = max(worst[viscous], abs(flow / exact - 1))
             rows.append(dict(l_over_r_in=float(ratio), viscous=viscous,
                              heat_flow_W_per_m=flow, exact_W_per_m=exact,
@@ -122,23 +124,25 @@ def run(outdir: str | Path, ratios=None, nr: int = 8) -> dict:
         pick = np.arange(0, cells.size, max(1, cells.size // 400))
         ax1.plot(cells[pick] / R_IN, values[pick] - T_OUT, ".", ms=2, color=colors[viscous],
                  label=f"femheat, viscous = {viscous!r}")
-        flow, t_wall = exact_flow(viscous, profile_ratio * R_IN)
-        c = flow / (2 * np.pi)
-        ax1.plot(r / R_IN, t_wall - c / KAPPA * np.log(r / R_IN), "--", lw=1,
-                 color=colors[viscous])
         sel = [row for row in rows if row["viscous"] == viscous]
-        fine = np.linspace(0.0, ratios.max() * 1.05, 100)
-        ax2.plot(fine, [exact_flow(viscous, f * R_IN)[0] / fourier for f in fine], "--",
-                 lw=1, color=colors[viscous])
         ax2.plot([row["l_over_r_in"] for row in sel], [row["over_fourier"] for row in sel],
-                 "o", ms=4, color=colors[viscous], label=f"viscous = {viscous!r}")
+                 "o" if viscous == "penalty" else "x", ms=5, color=colors[viscous],
+                 label=f"viscous = {viscous!r}")
+    flow, t_wall = exact_flow(profile_ratio * R_IN)
+    c = flow / (2 * np.pi)
+    ax1.plot(r / R_IN, t_wall - c / KAPPA * np.log(r / R_IN), "k--", lw=1, label="exact")
+    ax1.plot(r / R_IN, (T_IN - T_OUT) * (1 - np.log(r / R_IN) / np.log(R_OUT / R_IN)),
+             ":", color="gray", lw=1, label="Fourier")
+    fine = np.linspace(0.0, ratios.max() * 1.05, 100)
+    ax2.plot(fine, [exact_flow(f * R_IN)[0] / fourier for f in fine], "k--", lw=1,
+             label="closed form")
     ax1.set_xlabel("r / R₁")
     ax1.set_ylabel("T − T(R₂) [K]")
-    ax1.set_title(f"temperature, l = {profile_ratio:g} R₁ (cells; dashed: exact)")
+    ax1.set_title(f"temperature, l = {profile_ratio:g} R₁ (cells)")
     ax1.legend(fontsize=8)
     ax2.set_xlabel("l / R₁")
     ax2.set_ylabel("heat flow / Fourier's")
-    ax2.set_title("heat flow per unit length (dashed: each model's closed form)")
+    ax2.set_title("heat flow per unit length: contact resistance")
     ax2.legend(fontsize=8)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
@@ -149,8 +153,9 @@ def run(outdir: str | Path, ratios=None, nr: int = 8) -> dict:
     write_bytes(out / "hollow_cylinder.png", png.getvalue())
     summary = {"max_relative_error_heat_flow": worst, "points": len(rows),
                "radii_m": [R_IN, R_OUT], "cells_across": nr, "degree": 1,
-               "penalty_over_fourier": {f"{row['l_over_r_in']:g}": row["over_fourier"]
-                                        for row in rows if row["viscous"] == "penalty"}}
+               "over_fourier": {viscous: {f"{row['l_over_r_in']:g}": row["over_fourier"]
+                                          for row in rows if row["viscous"] == viscous}
+                                for viscous in FORMS}}
     write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 

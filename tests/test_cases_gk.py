@@ -46,16 +46,17 @@ def test_nanowire_size_effect_meets_the_closed_forms(tmp_path):
     assert len((tmp_path / "kappa_eff.csv").read_text().splitlines()) == 1 + 2 * (4 + 3)
 
 
-def test_hollow_cylinder_sweep_meets_both_boundary_models(tmp_path):
-    """cases/gk_hollow_cylinder.py: radial flow through a tube, each GK form against
-    its own model's closed form (measured at degree 1, 8 cells across: penalty 5e-4,
-    vorticity 9e-6 over l/R₁ = 0.05-0.8); the penalty form's contact resistance takes
-    15 % of the heat flow at l = 0.4 R₁."""
+def test_hollow_cylinder_sweep_meets_the_contact_resistance(tmp_path):
+    """cases/gk_hollow_cylinder.py: radial flow through a tube, both GK forms at degree 1
+    against the gradient energy's closed form (its contact resistance takes 15 % of
+    the heat flow at l = 0.4 R₁; measured deviations at 8 cells across, l/R₁ = 0.1 and
+    0.4: in the summary)."""
     case = _load("gk_hollow_cylinder")
     summary = case.run(tmp_path, ratios=[0.1, 0.4])
     errors = summary["max_relative_error_heat_flow"]
-    assert errors["penalty"] < 1e-3 and errors["vorticity"] < 5e-5, errors
-    assert summary["penalty_over_fourier"]["0.4"] == pytest.approx(0.8523, abs=2e-3)
+    assert errors["penalty"] < 1e-3 and errors["vorticity"] < 1e-3, errors
+    for viscous in ("penalty", "vorticity"):
+        assert summary["over_fourier"][viscous]["0.4"] == pytest.approx(0.8523, abs=2e-3)
     assert (tmp_path / "hollow_cylinder.png").stat().st_size > 20_000
     assert len((tmp_path / "heat_flow.csv").read_text().splitlines()) == 1 + 4
 

@@ -19,7 +19,7 @@ import skfem
 import femheat as fh
 from femheat.assembly.viscous_choice import auto_reason
 from femheat.io.case import parse_case
-from femheat.physics.conditions import FreeSlip, NoSlip
+from femheat.physics.conditions import FreeSlip, NoSlip, SlipLength
 
 
 def _square(n=4, dim=2, split=False):
@@ -55,15 +55,23 @@ def test_auto_takes_the_vorticity_form_where_both_model_the_same_problem():
     assert auto_reason(_problem()) is None
 
 
+@pytest.mark.parametrize("bc", [fh.Temperature(301.0), fh.HeatFlux(5.0),
+                                fh.Convection(10.0, 300.0)])
+def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc):
+    """At degree 1 in 2D the vorticity form models the penalty form's conditions where
+    heat crosses a boundary (femheat.assembly.vorticity_open,
+    tests/test_gk_vorticity_open.py), with or without a no-slip wall there."""
+    assert _problem(bcs={"left": bc, "rest": fh.Insulated()}).viscous_form == "vorticity"
+    problem = _problem(bcs={"left": bc, "rest": fh.Insulated()}, walls={"left": NoSlip()})
+    assert problem.viscous_form == "vorticity"
+
+
 @pytest.mark.filterwarnings("ignore:model 'gk' with nonlocal_length = 0")
 @pytest.mark.parametrize("change, reason", [
     (dict(degree=0), r"degree 0 \(the vorticity form would lower q to O\(h\)\)"),
-    (dict(bcs={"left": fh.Temperature(301.0), "rest": fh.Insulated()}),
-     r"boundaries\.left: heat crosses it \(Temperature\)"),
-    (dict(bcs={"left": fh.HeatFlux(5.0), "rest": fh.Insulated()}),
-     r"boundaries\.left: heat crosses it \(HeatFlux\)"),
-    (dict(bcs={"left": fh.Convection(10.0, 300.0), "rest": fh.Insulated()}),
-     r"boundaries\.left: heat crosses it \(Convection\)"),
+    (dict(bcs={"left": fh.Temperature(301.0), "rest": fh.Insulated()},
+          walls={"left": SlipLength(0.5)}),
+     r"boundaries\.left: heat crosses it and it has a SlipLength wall"),
     (dict(penalty=4.0), r"model\.penalty = 4\.0 given"),
     (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
                                            nonlocal_length=0.2)}),
@@ -85,9 +93,9 @@ def test_auto_takes_the_vorticity_form_where_both_model_the_same_problem():
     (dict(model="memory", degree=0), r"model 'memory'"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
-    """Where heat crosses a boundary, nu varies or jumps, a Kapitza interface sits, a
-    smooth wall normal or a penalty factor is given, at degree 0, in 3D and for other
-    models, "auto" is the penalty form; the reason names the key."""
+    """Where nu varies or jumps, a Kapitza interface sits, a slip-length wall lets heat
+    through, a smooth wall normal or a penalty factor is given, at degree 0, in 3D and
+    for other models, "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)
     assert problem.viscous == "auto" and problem.viscous_form == "penalty"
     assert re.search(reason, auto_reason(problem)), auto_reason(problem)

@@ -229,22 +229,28 @@ def _hollow_cylinder():
     return _load("gk_hollow_cylinder")
 
 
-@pytest.mark.parametrize("viscous, degree, t_order, h_order, t_last, h_last", [
-    ("vorticity", 0, 0.9, 1.8, 4e-2, 1e-3), ("vorticity", 1, 1.9, 2.8, 6e-4, 2e-6),
-    ("penalty", 0, 0.8, 1.8, 0.15, 2.5e-3), ("penalty", 1, 1.8, 1.9, 2e-3, 6e-5)])
-def test_radial_flow_in_an_annulus_meets_each_boundary_model(viscous, degree, t_order,
-                                                               h_order, t_last, h_last):
+@pytest.mark.parametrize("viscous, degree, model, t_order, h_order, t_last, h_last", [
+    ("vorticity", 0, "hodge", 0.9, 1.8, 4e-2, 1e-3),
+    ("vorticity", 1, "gradient", 1.85, 1.9, 8e-4, 5e-5),
+    ("penalty", 0, "gradient", 0.8, 1.8, 0.15, 2.5e-3),
+    ("penalty", 1, "gradient", 1.8, 1.9, 2e-3, 6e-5)])
+def test_radial_flow_in_an_annulus_meets_each_boundary_model(viscous, degree, model,
+                                                             t_order, h_order, t_last,
+                                                             h_last):
     """T = 1 / 0 on the circles r = 1/2, 1, l = 0.2: each form converges to the exact
-    solution of its own boundary model (the case's ``exact_flow``), T = T(R₁) −
-    (c/κ) ln(r/R₁). Measured at nr = 4 / 8 / 16 cells across: vorticity T 1.2e-1 /
-    6.1e-2 / 3.0e-2 (degree 0), 7.5e-3 / 1.9e-3 / 4.8e-4 (degree 1), its heat flow at
-    O(h^(k+2)); penalty T 4.0e-1 / 2.2e-1 / 1.1e-1 and 2.0e-2 / 5.5e-3 / 1.4e-3, heat
-    flow at O(h²). The two models' heat flows differ by 1.1 / 4.2 / 14.8 % at l = 0.05 /
-    0.1 / 0.2 (README, limits): where heat crosses a curved boundary, the form is a
-    modelling choice (cases/gk_hollow_cylinder.py, where the closed forms are derived)."""
+    solution of its boundary model (the case's ``exact_flow``), T = T(R₁) −
+    (c/κ) ln(r/R₁): the gradient energy's (contact resistance) for the penalty form and
+    for the vorticity form at degree 1 (femheat.assembly.vorticity_open), the Hodge
+    conditions (Fourier's flow) for the vorticity form at degree 0. Measured at nr = 4 /
+    8 / 16 cells across: vorticity T 1.2e-1 / 6.1e-2 / 3.0e-2 (degree 0), 9.6e-3 /
+    2.5e-3 / 6.5e-4 (degree 1; heat flow 6.6e-4 / 1.7e-4 / 4.2e-5, the polygonal
+    circles' O(h²)); penalty T 1.0e-2 / 2.7e-3 / 6.9e-4 at degree 1 (heat flow 6.9e-4 /
+    1.7e-4 / 4.3e-5). The two models' heat flows differ by 1.1 / 4.2 / 14.8 % at
+    l = 0.05 / 0.1 / 0.2 (cases/gk_hollow_cylinder.py, where the closed forms are
+    derived)."""
     case = _hollow_cylinder()
     kappa, ell = 1.0, 0.2
-    flow, t_inner = case.exact_flow(viscous, ell, kappa, inner=0.5, outer=1.0, drop=1.0)
+    flow, t_inner = case.exact_flow(ell, kappa, inner=0.5, outer=1.0, drop=1.0, model=model)
     c = flow / (2 * np.pi)
     t_errors, h_errors = [], []
     for nr in (4, 8, 16):
@@ -608,7 +614,9 @@ def test_frequency_augmented_solve_equals_the_formed_operator(degree, monkeypatc
 
 def test_case_file_vorticity_ribbon(tmp_path):
     """cases/ribbon_poiseuille.toml with model.viscous = "vorticity" and q.t = 0 at the
-    reservoirs (wall = "no_slip" on the Dirichlet ends): κ_eff/κ = 1 − (2l/W) tanh(W/2l)
+    reservoirs (wall = "no_slip" on the Dirichlet ends; the case is degree 0, where
+    open ends keep ω = 0 and the heat flow is 26 % off without the wall condition, the
+    penalty form's 3.1e-4): κ_eff/κ = 1 − (2l/W) tanh(W/2l)
     (BENCHMARKS G3) to 2e-3 (measured 6.6e-4 at the case's mesh);
     summary and energy balance as for the default form. A bad value names the key."""
     from femheat.io.case import load_case

@@ -48,6 +48,8 @@ surface form with tangential derivatives on faces and jumps on edges).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import skfem
@@ -90,9 +92,19 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     if not facets.size:
         return facets, None
     rm = problem.regions
-    sheared = [rm.boundary(name) for name, wall in problem.walls.items()
-               if isinstance(wall, NoSlip) and name in problem.boundary_conditions
+    crossed = [name for name in problem.walls if name in problem.boundary_conditions
                and _crosses(problem.boundary_conditions[name])]
+    sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
+    ends = set(np.unique(rm.mesh.facets[:, facets]).tolist())
+    for name in crossed:
+        if (not isinstance(problem.walls[name], NoSlip)
+                and ends & set(np.unique(rm.mesh.facets[:, rm.boundary(name)]).tolist())):
+            warnings.warn(
+                f"walls.{name}: a {type(problem.walls[name]).__name__} wall that heat "
+                "crosses meets a boundary without wall condition; with the vorticity form "
+                "the corner term there assumes q.n = 0 on the wall, which heat crossing it "
+                "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
+                stacklevel=5)
     sheared = np.concatenate(sheared) if sheared else np.zeros(0, dtype=np.int64)
     return facets, boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
                                           sheared)
