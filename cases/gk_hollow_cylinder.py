@@ -137,7 +137,7 @@ def run(outdir: str | Path, ratios=None, nr: int = 8) -> dict:
     ax2.plot(fine, [exact_flow(f * R_IN)[0] / fourier for f in fine], "k--", lw=1,
              label="closed form")
     ax1.set_xlabel("r / R₁")
-    ax1.set_ylabel("T − T(R₂) [K]")
+    ax1.set_ylabel(f"T − {T_OUT:g} K [K]")
     ax1.set_title(f"temperature, l = {profile_ratio:g} R₁ (cells)")
     ax1.legend(fontsize=8)
     ax2.set_xlabel("l / R₁")

@@ -31,13 +31,14 @@ n = 8 / 16 / 32: penalty T 0.39 / 0.22 / 0.12 against LK (BDM1 × P0, orders 0.8
 measured with the penalty on whole jumps), vorticity T 0.13 / 6.6e-2 / 3.3e-2 against
 Hodge (RT0 × P0, order 1.0).
 
-The boundary integral needs its vertex terms: with the facet integrals alone (a first
-attempt, 2026-12-05) the flux block is indefinite, boundary grid-scale modes taking
-negative viscous energy growing like 1/h (lowest eigenvalue of the viscous block
-against the flux mass −0.16 / −0.45 / −1.46 at n = 4 / 8 / 16, l = 0.2), and the steady
-solution diverged; with the vertex terms ½([v] × {q} + [q] × {v}) at the boundary
-vertices and the end terms where an open boundary meets a wall the block is positive
-semidefinite to round-off (3e-14 / −3e-14 / −1e-11).
+The boundary integral needs its vertex terms: with the facet integrals alone the flux
+block is indefinite, boundary grid-scale modes taking negative viscous energy growing
+like 1/h (lowest eigenvalue of the viscous block against the flux mass −0.16 / −0.45 /
+−1.46 at n = 4 / 8 / 16, l = 0.2, degree 1; a first attempt, 2026-12-05, found such
+modes and a diverging solution, and was dropped); with the vertex terms
+½([v] × {q} + [q] × {v}) at the boundary vertices and the end terms where an open
+boundary meets a wall the block is positive semidefinite to round-off (3e-14 / −3e-14 /
+−1e-11 on the square open on all sides; tests/test_gk_vorticity_open.py).
 """
 
 from __future__ import annotations

@@ -70,17 +70,17 @@ class HeatProblem:
     penalty
         GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
     viscous
-        GK only: discretization of the viscous term, ``"auto"`` (default: the
-        vorticity form where both forms model the same problem, at degree 1 in 2D with
-        every boundary insulated, one ν = l²/κ and no Kapitza interface; the penalty
-        form elsewhere: :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM
-        fluxes with an interior penalty, :mod:`femheat.assembly.gk`) or
-        ``"vorticity"`` (2D: RT0 fluxes and a lumped P1 vorticity at degree 0
-        (also in (r, z), as the stream function rω), BDM2 and a P3 vorticity at
-        degree 1 (lumped; consistent and kept as an unknown with no-slip, slip-length
-        or tangential-flux walls); 3D: RT fluxes and a Nédélec vorticity kept as an
-        unknown; :mod:`femheat.assembly.vorticity`; no spurious slow temperature
-        modes).
+        GK only: discretization of the viscous term, ``"auto"`` (default: the vorticity form
+        where both forms model the same problem, at degree 1 in 2D with one ν = l²/κ and no
+        Kapitza interface; the penalty form elsewhere:
+        :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM fluxes with an interior
+        penalty, :mod:`femheat.assembly.gk`) or ``"vorticity"`` (2D: RT0 fluxes and a lumped
+        P1 vorticity at degree 0 (also in (r, z), as the stream function rω), BDM2 and a P3
+        vorticity at degree 1 (lumped; consistent and kept as an unknown with no-slip,
+        slip-length or tangential-flux walls, and where heat crosses a boundary, which then has
+        the penalty form's conditions: :mod:`femheat.assembly.vorticity_open`); 3D: RT
+        fluxes and a Nédélec vorticity kept as an unknown;
+        :mod:`femheat.assembly.vorticity`; no spurious slow temperature modes).
     coordinates
         ``"cartesian"`` (default) or ``"axisymmetric"``: the 2D mesh is the (r, z)
         meridian section of a body of revolution (x = r ≥ 0, y = z), integrals carry
@@ -175,7 +175,7 @@ class HeatProblem:
             reason = auto_reason(self)
             log.info("model.viscous = 'auto': the %s form (%s)",
                      "penalty" if reason else "vorticity",
-                     reason or "2D, degree 1, every boundary insulated, one l^2/kappa")
+                     reason or "2D, degree 1, one l^2/kappa, no Kapitza interface")
 
     @property
     def viscous_form(self) -> str:

@@ -13,29 +13,34 @@ Why a choice. The penalty form's temperature has grid-scale quasi-static modes t
 decay at ~0.58 / 0.36 α/l² (degree 0 / 1, η = 1, projected jumps), slower than every
 physical mode once l > ~0.37 L / 0.24 L (slowest rate 3.61 against the physical 4.967
 on the unit square at degree 1, l = 0.32); the vorticity form has none (4.96724).
-But the two are different *boundary models* wherever heat crosses a boundary (the
-penalty form: T − ν∂q_n/∂n − βν∇·q = T_D and ν∂q_t/∂n = 0; the
-vorticity form: T − (1+β)ν∇·q = T_D and ω = 0; 19 % apart in T on a square at
-l = 0.2), where ν = l²/κ jumps between materials (continuity of ν∂q/∂n against
-ν rot q) and across Kapitza interfaces, so a blanket switch would change users'
-answers. Where none of these occurs they converge to one solution, and ``"auto"``
+The two model the same continuous problem only where the Hodge energy
+ν(|rot q|² + (1+β)|∇·q|²) and the gradient energy ν|∇q|² + βν|∇·q|² differ by nothing
+the vorticity form leaves out: not where ν = l²/κ jumps between materials (continuity
+of ν∂q/∂n against ν rot q) or across Kapitza interfaces, and, where heat crosses a
+boundary, only with the boundary terms of :mod:`femheat.assembly.vorticity_open` (2D,
+degree 1; without them, at degree 0, in 3D and in (r, z), the vorticity form's
+conditions T − (1+β)ν∇·q = T_D and ω = 0 are a different model, 19 % apart in T on a
+square at l = 0.2). A blanket switch would change users' answers there, so ``"auto"``
 takes the vorticity form when all of the following hold:
 
 * model ``gk``, 2D Cartesian triangles, degree 1: both forms then use BDM2 × P1DG, so
   q keeps its O(h³) and T its O(h²); the vorticity form's T errors are 0.87–0.99×
   the penalty form's on a manufactured no-slip flow (n = 32), 0.13× next to no-slip
-  walls (channel T 7.1e-6 against 5.5e-5 at n = 16; README, accuracy); a decaying
+  walls (channel T 7.1e-6 against 5.5e-5 at n = 16; README, accuracy), 1.0× on a
+  manufactured flow that crosses the boundary (2.36e-5 against 2.37e-5 at n = 32) and
+  0.16× in a channel with open ends (1.2e-5 against 7.8e-5 at n = 16,
+  ``tests/test_gk_vorticity_open.py``); a decaying
   vortex (G5) keeps T uniform to 3.9e-7 K at n = 32 where the penalty form's moves
-  by 1.0e-4 K; at less cost (closed square,
-  n = 25–100: assembly 0.60–0.78×, steps 0.61–1.08×, factorizations 0.84–1.34×;
-  ``benchmarks/bench_gk_auto.py``).
+  by 1.0e-4 K; at less cost on closed squares (n = 25–100: assembly 0.60–0.78×, steps
+  0.61–1.08×, factorizations 0.84–1.34×; ``benchmarks/bench_gk_auto.py``, which also
+  times open squares, where ω is an unknown).
   Degree 0 keeps the penalty form (RT0 × P0 would lower the flux to O(h) from
   BDM1's O(h²)); 3D keeps it (the vorticity form's T next to no-slip walls is
   O(h^1.3)); (r, z) has no degree-1 vorticity form;
 * one viscosity ν = l²/κ > 0 in every material (constant scalars κ and l), and no
   Kapitza interface;
-* every boundary insulated (``HeatFlux(0)``, with or without a wall condition): a
-  closed, walled or periodic domain. Where heat crosses a boundary the models differ;
+* no slip-length or tangential-flux wall on a boundary that heat crosses (at its
+  corners with open boundaries the vorticity form's end term assumes q·n = 0);
 * no wall given a smooth surface normal, and no interior-penalty factor other than 1
   (both ask for the penalty form);
 * nothing else keeps the problem from the vorticity form (an explicit

@@ -43,11 +43,12 @@ the drop in a no-slip channel's corner cells at every n; now exact to round-off
 there; on a distorted mesh T at O(h) where it was O(h^0.7),
 ``tests/test_gk_vorticity_lumping.py``). The weights change M_ω only, so C and its
 kernel (below) are untouched.
-At degree 1 with walls that leave ω free (no-slip, slip-length, tangential-flux)
-the P3 mass is consistent instead, and ω stays an unknown as in 3D (below): the
-row-sum weight of a wall node averages rot q over half a patch, and with the lumped
-mass q converged at O(h²) and T at O(h^1.3) next to such walls (the consistent mass:
-O(h³) and O(h^2.2), ``test_degree_one_walls_converge_at_third_order_in_q``).
+At degree 1 with walls that leave ω free (no-slip, slip-length, tangential-flux), and
+with boundaries that heat crosses (below), the P3 mass is consistent instead, and ω
+stays an unknown as in 3D (below): the row-sum weight of a wall node averages rot q over
+half a patch, and with the lumped mass q converged at O(h²) and T at O(h^1.3) next to
+such walls (the consistent mass: O(h³) and O(h^2.2),
+``test_degree_one_walls_converge_at_third_order_in_q``).
 
 In 3D the rotation is the curl and ω a vector in Nédélec's first-kind space: lowest
 order with RT0 × P0 (degree 0; P1 → N0 → RT0 → P0 is exact), second order with RT of
@@ -75,17 +76,24 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
   energy ½⟨(ν/ℓ_s)q_t²⟩, ℓ_s = C_s l, becomes the boundary mass ⟨(ℓ_s/ν)ω, φ⟩ =
   ⟨(C_s κ/l)ω, φ⟩ (minimizing over the wall's tangential trace); C_s → 0 is no-slip,
   C_s → ∞ free slip;
+* boundaries that heat crosses (a Temperature, Convection or nonzero HeatFlux
+  condition) without a wall condition, at degree 1 in 2D: ω is free there, and the
+  boundary integral by which ν|∇q|² and ν(|rot q|² + |∇·q|²) differ is added
+  (:mod:`femheat.assembly.vorticity_open`), so that the form has the interior
+  penalty's natural conditions T − ν∂q_n/∂n − βν∇·q = T_D, ν∂q_t/∂n = 0 (a developed
+  channel flow passes open ends undisturbed; the hollow-cylinder case's contact
+  resistance);
 * every other boundary (no wall condition, or
   :class:`~femheat.physics.conditions.FreeSlip`), Kapitza interfaces declared
   ``tangential="free"``, and the vorticity DOFs of cells with l = 0 are stress-free:
-  ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). On a
-  boundary that heat crosses (a
-  Temperature condition) ω = 0 is *not* the interior penalty's natural condition
-  ν ∂q/∂n = 0: a fully developed channel flow (q ∥ n at an inlet) has rot q ≠ 0 there
-  but q·t = 0, so give such boundaries :class:`~femheat.physics.conditions.NoSlip`
-  (as ``tests/test_gk_vorticity.py`` does); left stress-free, ω = 0 bends the profile
-  near them (the interior penalty's Couette and ribbon tests fail by 40 % to 3.5x
-  with this form and their open ends left stress-free).
+  ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). At degree
+  0, in 3D and in (r, z) this includes boundaries that heat crosses, where ω = 0 and
+  T − (1+β)ν∇·q = T_D are *not* the interior penalty's conditions: a fully developed
+  channel flow (q ∥ n at an inlet) has rot q ≠ 0 there but q·t = 0, so give such
+  boundaries :class:`~femheat.physics.conditions.NoSlip` there (as
+  ``tests/test_gk_vorticity.py`` does); left stress-free, ω = 0 bends the profile near
+  them (the interior penalty's Couette and ribbon tests fail by 40 % to 3.5x with this
+  form and their open ends left stress-free; the ribbon case at degree 0: 26 %).
 
 Why: discrete gradients carry no viscous energy. The flux space splits into curl P_k
 (divergence-free) and its L²-orthogonal complement, on which C vanishes; with
@@ -323,20 +331,22 @@ def _weighted_mass(omega, phi, w):
 def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                        ) -> tuple[sp.csr_matrix, Optional[Callable[[float], np.ndarray]],
                                   Optional[tuple[sp.csr_matrix, VorticityMass]]]:
-    """(G, load, rotation): the grad-div part G of the viscous flux block, the load of
+    """(G, load, rotation): the grad-div part G of the viscous flux block (with the
+    boundary form of open boundaries, :mod:`.vorticity_open`), the load of
     prescribed tangential fluxes (None without
     :class:`~femheat.physics.conditions.TangentialFlux` walls) and the rotation part
     as its factors (C, M_ω): V = G + Cᵀ M_ω⁻¹ C on the active vorticity DOFs (None
     where no cell is viscous); see the module docstring. A solver may keep ω =
     M_ω⁻¹ C q as an unknown instead of forming Cᵀ M_ω⁻¹ C, whose pattern (each flux
     DOF with those of its vertices' patches) fills ~3x more in a factorization
-    (:func:`~femheat.solve.augmented.factorize_augmented`); where M_ω is consistent
-    it must (3D; 2D degree 1 with walls that leave ω free). ``qb`` is the flux basis
-    (RT0 at degree 0, BDM2 at degree 1) of a 2D triangle mesh (Cartesian or (r, z)),
-    or RT0 / RT of order 1 on tetrahedra. In 2D at degree 0 both parts
-    are assembled cell by cell from closed forms (RT0 divergences and P1 gradients are
-    constant on a cell): ∫_K ψ_j·curl φ_i = curl φ_i · ∫_K ψ_j and
-    ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν; at degree 1 by quadrature."""
+    (:func:`~femheat.solve.augmented.factorize_augmented`); where M_ω is consistent it must
+    (3D; 2D degree 1 with walls or open boundaries that leave ω free). ``qb`` is the flux
+    basis (RT0 at degree 0, BDM2 at degree 1) of a 2D triangle mesh (Cartesian or (r, z)),
+    or RT0 / RT of order 1 on tetrahedra. In 2D at degree 0 both parts are assembled cell by
+    cell from closed forms (RT0 divergences and P1 gradients are constant on a cell): ∫_K
+    ψ_j·curl φ_i = curl φ_i · ∫_K ψ_j and ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν;
+    at degree 1 by quadrature.
+    """
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     x = qb.global_coordinates().value

@@ -1,8 +1,9 @@
 r"""Boundaries that heat crosses in the 2D vorticity form: the interior penalty's model.
 
 The vorticity form (:mod:`femheat.assembly.vorticity`) writes the viscous energy as
-ν|rot q|² + (1+β)ν|∇·q|². For constant ν and q, v ∈ H¹ the two energies differ only by
-a boundary integral (a null Lagrangian; t = (−n_y, n_x), a × b = a_x b_y − a_y b_x):
+ν|rot q|² + (1+β)ν|∇·q|². For constant ν and q, v ∈ H¹ it differs from the gradient
+energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` (DESIGN's GK) only by a boundary
+integral (a null Lagrangian; t = (−n_y, n_x), a × b = a_x b_y − a_y b_x):
 
 .. math::
 
@@ -10,16 +11,16 @@ a boundary integral (a null Lagrangian; t = (−n_y, n_x), a × b = a_x b_y − 
     \mathrm{rot}\,v) - \oint_{\partial\Omega} q \times \partial_t v \,\mathrm{d}s .
 
 On an impermeable flat wall the integral vanishes; where heat crosses a boundary it
-does not, and leaving it out (with ω = 0 there) gives a different boundary model:
-T − (1+β)ν∇·q = T_D and ω = 0, where the gradient energy of :mod:`femheat.assembly.gk`
-(DESIGN's GK) has T − ν ∂q_n/∂n − βν∇·q = T_D and ν ∂q_t/∂n = 0 (19 % apart in T on a
-square at l = 0.2). On such "open" boundaries (a Temperature, Convection or nonzero
-HeatFlux condition and no wall condition) this module restores the gradient energy's
-model:
+does not, and leaving it out (with ω = 0 there) is another boundary model:
+T − (1+β)ν∇·q = T_D and ω = 0, where the gradient energy has T − ν∂q_n/∂n − βν∇·q =
+T_D and ν∂q_t/∂n = 0 (19 % apart in T on a square at l = 0.2,
+``tests/test_gk_boundary_models.py``). On "open" boundaries (a Temperature, Convection
+or nonzero HeatFlux condition and no wall condition) this module restores the
+gradient energy's model:
 
 * ω is free at the boundary's vorticity DOFs, and the ω equation takes the boundary
-  trace back, (ν⁻¹ω, φ) = (q, curl φ) + ⟨q·t, φ⟩_open, so that ω = ν rot q holds with
-  rot q the distributional rotation inside the domain
+  trace back, (ν⁻¹ω, φ) = (q, curl φ) + ⟨q·t, φ⟩_open, so that ω = ν rot q with rot q
+  the rotation inside the domain, tangential jumps between cells included
   (:func:`tangential_trace`);
 * the flux block gains −ν S_h, the boundary integral in a form that stays symmetric
   and consistent for fluxes whose traces jump at the boundary vertices
@@ -28,22 +29,40 @@ model:
 .. math::
 
     S_h(q, v) = \sum_F \int_F \tfrac12 (v \times \partial_t q + q \times \partial_t v)
-    \,\mathrm{d}s - \sum_P \tfrac12 ([v] \times \{q\} + [q] \times \{v\}) ,
+    \,\mathrm{d}s - \sum_P \tfrac12 ([v] \times \{q\} + [q] \times \{v\})
+    + \tfrac12 W(q, v)|_{P_\mathrm{end}} - \tfrac12 W(q, v)|_{P_\mathrm{start}},
 
-over the open facets F and the vertices P shared by two of them ([u] = u_{F₂} − u_{F₁}
-along t, {u} the mean). For smooth q it equals Σ_F ∫_F v × ∂_t q, which is what makes
-the discrete form consistent with −ν∇²q and the gradient energy's natural condition
-(tested on a manufactured flow with both conditions' data: q at O(h³), T at O(h²) at
-degree 1). The flux block C ᵀM_ω⁻¹C − νS_h + (1+β)ν(∇·q, ∇·v) stays positive
-semidefinite (measured to round-off on structured and distorted meshes), and the
-discrete gradients still carry no rotation energy inside the domain: the closed
-square's spurious slow modes of the interior penalty do not return (quasi-static rates
-on a square with T given on its edges, l = L, n = 8: slowest 0.909 α/l², the penalty
-form 0.377; grid modes along the open boundary, one cell deep, decay at ≥ 0.81 α/l² on
-distorted meshes).
+over the open facets F, the vertices P shared by two of them ([u] = u_{F₂} − u_{F₁}
+along t, {u} the mean; Cartesian components, so corners between open sides need
+nothing else) and the ends of each open stretch, where it meets a wall with normal
+n_w, t_w = (−n_{w,y}, n_{w,x}): W = (v·n_w)(q·t_w) + (q·n_w)(v·t_w) if the wall holds
+q·n_w = 0, W = −(v·t_w)(q·n_w) − (q·t_w)(v·n_w) if it is a no-slip wall that heat
+crosses (q·t_w = 0). For the exact flux each W is v × q, and S_h(q, v) = Σ_F ∫_F
+v × ∂_t q, which is what makes the discrete form consistent with −ν∇²q and the
+gradient energy's natural conditions. (A slip-length or tangential-flux wall that heat
+crosses holds neither; there the end term is not consistent, and a warning says so.)
 
-2D Cartesian only: in 3D and in (r, z) open boundaries keep ω = 0 (the integral is a
-surface form with tangential derivatives on faces and jumps on edges).
+Measured (``tests/test_gk_vorticity_open.py``): the vertex terms make the flux block
+positive semidefinite (the facet integrals alone: lowest eigenvalue of the viscous
+block against the flux mass −0.16 / −0.45 / −1.46 at n = 4 / 8 / 16, growing like
+1/h; with them, round-off); a manufactured flow given both conditions' data converges
+at O(h³) in q and O(h²) in T (2.36e-5 at n = 32, the penalty form 2.37e-5, also on
+distorted meshes); a developed channel flow passes open ends undisturbed (T 2.3e-6
+at n = 32, the penalty form 1.9e-5); the hollow cylinder's contact resistance
+(``cases/gk_hollow_cylinder.py``) is met at O(h²). The discrete gradients still carry
+no rotation energy inside the domain: T given on the edges of a square, l = L, the
+slowest quasi-static rate is 0.909 α/l² (the penalty form's grid modes 0.377), and
+grid modes along the open boundary, one cell deep, decay at ≥ 0.81 α/l² on distorted
+meshes; the fastest rate, a boundary-layer mode, is the penalty form's (1.8558 against
+1.8560 α/l²). Cost: ω is an unknown of every solve (the consistent P3 mass, as next
+to no-slip walls).
+
+Degree 1, 2D Cartesian only. At degree 0 open boundaries keep ω = 0: RT0 has no
+complete linear fields (∇q = (∇·q/2) I), so ∂_t q on the boundary is not approximated,
+and with the boundary integral T converged at orders falling to 0.6–0.7 by n = 32 on
+the manufactured flow (lumped or consistent P1 vorticity). In 3D and in (r, z) the
+integral is a surface form with tangential derivatives on faces and jumps on edges
+(not implemented: ω = 0 there too).
 """
 
 from __future__ import annotations
