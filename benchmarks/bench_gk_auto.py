@@ -1,12 +1,14 @@
 """What the default ``viscous = "auto"`` costs where it takes the vorticity form.
 
 ``"auto"`` (:mod:`femheat.assembly.viscous_choice`) takes the vorticity form for GK at
-degree 1 in 2D when every boundary is insulated and one l²/κ holds everywhere. This
+degree 1 in 2D when one l²/κ holds everywhere and no Kapitza interface sits. This
 script times that class against the penalty form (the default before) on the same
 meshes: the unit square, n × n tensor triangles, BDM2 × P1DG, l = 0.1, β = 2,
 τ = 0.01, with free-slip walls (insulated, no wall condition: the vorticity is zero
-there and its P3 mass lumped) or no-slip walls (the vorticity free on the walls: a
-consistent P3 mass kept as an unknown). Per (layout, n, form), alternated, best of
+there and its P3 mass lumped), no-slip walls (the vorticity free on the walls: a
+consistent P3 mass kept as an unknown) or open edges (T = 300 K given on the whole
+boundary, no wall condition: the vorticity free there too, with the boundary terms of
+:mod:`femheat.assembly.vorticity_open`). Per (layout, n, form), alternated, best of
 ``--repeats``: assembly, the θ-scheme factorization (Crank–Nicolson, Δt = τ/10) and a
 step; and, in the same run, the relative L² distance between the two forms'
 temperatures after ``--steps`` steps from T = cos πx cos πy (both converge to the
@@ -14,6 +16,7 @@ same solution here, so it is of the order of their discretization errors).
 
     python benchmarks/bench_gk_auto.py                  # n = 25, 50, 100
     python benchmarks/bench_gk_auto.py --sizes 25 50 --repeats 2
+    python benchmarks/bench_gk_auto.py --layouts open
 
 Process CPU time with ``FEMHEAT_BENCH_CLOCK=cpu`` (as ``make bench`` runs them), wall
 time otherwise.
@@ -42,8 +45,9 @@ def problem(n: int, layout: str, viscous: str) -> fh.HeatProblem:
     regions = fh.RegionMesh.from_skfem(
         mesh, boundaries={"walls": lambda x: np.ones(x.shape[1], dtype=bool)})
     walls = {"walls": NoSlip()} if layout == "no-slip" else {}
+    thermal = fh.Temperature(300.0) if layout == "open" else fh.Insulated()
     return fh.HeatProblem(regions, {"domain": fh.Material(1.0, 1.0, TAU, nonlocal_length=0.1)},
-                          {"walls": fh.Insulated()}, model="gk", degree=1, beta=2,
+                          {"walls": thermal}, model="gk", degree=1, beta=2,
                           walls=walls, viscous=viscous)
 
 
@@ -74,12 +78,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[25, 50, 100])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--layouts", nargs="+", default=["free-slip", "no-slip", "open"],
+                        choices=["free-slip", "no-slip", "open"])
     args = parser.parse_args()
     head = ("layout", "n", "unknowns", "form", "asm s", "fact. s", "step ms",
             "asm auto/penalty", "fact. auto/penalty", "step auto/penalty", "rel. L2(T) diff.")
     print("| " + " | ".join(head) + " |")
     print("|---|" + "---:|" * (len(head) - 1))
-    for layout in ("free-slip", "no-slip"):
+    for layout in args.layouts:
         for n in args.sizes:
             best: dict = {}
             for _ in range(args.repeats):  # alternated: the cores are shared
