@@ -290,3 +290,29 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary():
         state = fh.solve_steady(system)
         flows[viscous] = fh.boundary_heat_flow(system, state.flux)["edge"]
     assert abs(flows["auto"] / flows["penalty"] - 1) <= 1e-4, flows
+
+
+def test_inconsistent_corners_warn():
+    """Where no consistent end or vertex term exists, assembly says so and names the
+    key: a slip-length wall that heat crosses next to an open side (its q·n ≠ 0 and
+    q·t ≠ 0), and a Kapitza interface with a free tangential flux meeting an open side
+    (its trace jumps)."""
+    from femheat.physics.conditions import SlipLength
+
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
+        interfaces={"mid": lambda x: np.isclose(x[0], 0.5)},
+        boundaries={"left": lambda x: np.isclose(x[0], 0),
+                    "rest": lambda x: ~np.isclose(x[0], 0)})
+    material = fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)
+    common = dict(model="gk", degree=1, viscous="vorticity")
+    bcs = {"left": fh.Temperature(1.0), "rest": fh.Temperature(0.0)}
+    with pytest.warns(UserWarning, match=r"walls\.left: a SlipLength wall that heat crosses"):
+        fh.assemble(fh.HeatProblem(regions, {"a": material, "b": material}, bcs,
+                                   walls={"left": SlipLength(0.5)}, **common))
+    with pytest.warns(UserWarning, match=r"interfaces\.mid: a Kapitza interface with "
+                                         r"tangential = 'free'"):
+        fh.assemble(fh.HeatProblem(
+            regions, {"a": material, "b": material}, bcs,
+            interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))

@@ -40,7 +40,9 @@ q·n_w = 0, W = −(v·t_w)(q·n_w) − (q·t_w)(v·n_w) if it is a no-slip wall
 crosses (q·t_w = 0). For the exact flux each W is v × q, and S_h(q, v) = Σ_F ∫_F
 v × ∂_t q, which is what makes the discrete form consistent with −ν∇²q and the
 gradient energy's natural conditions. (A slip-length or tangential-flux wall that heat
-crosses holds neither; there the end term is not consistent, and a warning says so.)
+crosses holds neither; there the end term is not consistent, and a warning says so; so
+does a Kapitza interface with a free tangential flux, whose jump breaks the vertex term
+where it meets an open boundary.)
 
 Measured (``tests/test_gk_vorticity_open.py``): the vertex terms make the flux block
 positive semidefinite (the facet integrals alone: lowest eigenvalue of the viscous
@@ -124,6 +126,15 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                 "the corner term there assumes q.n = 0 on the wall, which heat crossing it "
                 "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
                 stacklevel=5)
+    for name, interface in problem.interfaces.items():
+        if (getattr(interface, "tangential", "continuous") == "free"
+                and ends & set(np.unique(rm.mesh.facets[:, rm.interface(name)]).tolist())):
+            warnings.warn(
+                f"interfaces.{name}: a Kapitza interface with tangential = 'free' meets a "
+                "boundary that heat crosses; with the vorticity form the vertex term there "
+                "assumes a continuous flux trace, which the free tangential flux breaks "
+                "(not consistent there); use viscous = 'penalty' or tangential = "
+                "'continuous'", stacklevel=5)
     sheared = np.concatenate(sheared) if sheared else np.zeros(0, dtype=np.int64)
     return facets, boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
                                           sheared)
