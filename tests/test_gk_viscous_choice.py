@@ -55,6 +55,37 @@ def test_auto_takes_the_vorticity_form_where_both_model_the_same_problem():
     assert auto_reason(_problem()) is None
 
 
+def test_auto_takes_the_vorticity_form_for_memory_with_a_nonlocal_length():
+    """The memory model's l² term acts on its total flux with the same two forms; one
+    mode is GK, and with a nonlocal length at degree 1 in 2D "auto" takes the same form
+    for both (a no-slip channel with T given at its ends: one mode equals GK to
+    round-off after 10 Crank–Nicolson steps)."""
+    from femheat.physics.memory import MemoryMaterial
+
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 9), np.linspace(0, 0.5, 5))
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "left": lambda x: x[0] < 1e-9, "right": lambda x: x[0] > 1 - 1e-9,
+        "tb": lambda x: (x[0] > 1e-9) & (x[0] < 1 - 1e-9)})
+    bcs = {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "tb": fh.Insulated()}
+    common = dict(degree=1, walls={"tb": NoSlip()})
+    gk = fh.HeatProblem(regions, {"domain": fh.Material(2.0, 1.0, 0.3, nonlocal_length=0.1)},
+                        bcs, model="gk", **common)
+    memory = fh.HeatProblem(
+        regions, {"domain": MemoryMaterial.from_modes([(2.0, 0.3)], 1.0, nonlocal_length=0.1)},
+        bcs, model="memory", **common)
+    assert gk.viscous_form == memory.viscous_form == "vorticity"
+    states = []
+    for problem in (gk, memory):
+        system = fh.assemble(problem)
+        scheme, state = fh.ThetaScheme(system, 0.05, 0.5), fh.initial_state(system)
+        for _ in range(10):
+            state = scheme.step(state)
+        states.append(state)
+    a, b = states
+    assert np.abs(a.temperature - b.temperature).max() <= 1e-12 * np.abs(a.temperature).max()
+    assert np.abs(a.flux - b.flux).max() <= 1e-12 * np.abs(a.flux).max()
+
+
 @pytest.mark.parametrize("bc", [fh.Temperature(301.0), fh.HeatFlux(5.0),
                                 fh.Convection(10.0, 300.0)])
 def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc):
@@ -90,7 +121,9 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc):
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3)), r"not a 2D Cartesian mesh"),
-    (dict(model="memory", degree=0), r"model 'memory'"),
+    (dict(model="memory", degree=0), r"degree 0"),
+    (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),
+     r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies or jumps, a Kapitza interface sits, a slip-length wall lets heat

@@ -171,7 +171,7 @@ class HeatProblem:
         if self.source is not None and not callable(self.source):
             finite_array(self.source, "source")
         model.validate(self)  # degree, model options, walls (femheat.models)
-        if self.viscous == "auto" and model.viscous:
+        if self.viscous == "auto" and model.has_viscous_term(self):
             reason = auto_reason(self)
             log.info("model.viscous = 'auto': the %s form (%s)",
                      "penalty" if reason else "vorticity",

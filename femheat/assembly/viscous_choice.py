@@ -23,7 +23,9 @@ conditions T − (1+β)ν∇·q = T_D and ω = 0 are a different model, 19 % apa
 square at l = 0.2). A blanket switch would change users' answers there, so ``"auto"``
 takes the vorticity form when all of the following hold:
 
-* model ``gk``, 2D Cartesian triangles, degree 1: both forms then use BDM2 × P1DG, so
+* a model with the viscous term (``gk``, or ``memory`` with a nonlocal length: the term
+  acts on its total flux, and its vorticity form keeps one ω), 2D Cartesian
+  triangles, degree 1: both forms then use BDM2 × P1DG, so
   q keeps its O(h³) and T its O(h²); the vorticity form's T errors are 0.87–0.99×
   the penalty form's on a manufactured no-slip flow (n = 32), 0.13× next to no-slip
   walls (channel T 7.1e-6 against 5.5e-5 at n = 16; README, accuracy), 1.0× on a
@@ -81,8 +83,10 @@ def auto_reason(problem) -> str | None:
     takes the vorticity form (module doc)."""
     from ..physics.conditions import HeatFlux, NoSlip
 
-    if problem.model != "gk":
-        return f"model {problem.model!r}"
+    from ..registry import get_model
+
+    if not get_model(problem.model).has_viscous_term(problem):
+        return f"model {problem.model!r} without the viscous term"
     if problem.regions.dim != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
         return "not a 2D Cartesian mesh"
     if problem.degree != 1:

@@ -74,8 +74,9 @@ class MemoryModel(MixedModel):
                          "BDM1 x P0 or BDM2 x P1DG)",
                "beta": "with a nonlocal length: 2 (Guyer-Krumhansl 1966) or 0",
                "penalty": "with a nonlocal length: interior-penalty factor eta >= 1",
-               "viscous": "with a nonlocal length: 'penalty' (default) or 'vorticity' "
-                          "(2D)"}
+               "viscous": "with a nonlocal length: 'auto' (default: 'vorticity' at "
+                          "degree 1 in 2D with one l^2/kappa and no Kapitza interface; else "
+                          "'penalty'), 'penalty' or 'vorticity'"}
 
     def parse_options(self, table: Mapping[str, Any], where: str) -> dict:
         out = super().parse_options(table, where)
@@ -85,7 +86,7 @@ class MemoryModel(MixedModel):
         if isinstance(penalty, bool) or not isinstance(penalty, (int, float)):
             raise FemheatInputError(f"{where}.penalty must be a number, got {penalty!r}")
         out["penalty"] = float(penalty)
-        out["viscous"] = table.get("viscous", "penalty")  # checked by check_vorticity
+        out["viscous"] = table.get("viscous", "auto")  # checked by check_vorticity
         return out
 
     def has_viscous_term(self, problem) -> bool:
