@@ -259,9 +259,20 @@ def _mode_rate(system, target, shape):
     """Decay rate λ (M ẋ = −K x) of the eigenmode nearest ``target`` whose flux best matches
     ``shape`` (the mass-weighted overlap picks it among near-degenerate modes)."""
     free = system.free_dofs
-    K = sp.bmat([[system.resistance[free][:, free], -system.gradient[:, free].T],
-                 [system.divergence[:, free], None]], format="csc")
-    Mm = sp.block_diag([system.inertia[free][:, free], system.capacity], format="csc")
+    if system.rotation is not None and not system.rotation[1].lumped:
+        # a consistent vorticity mass: ω stays an unknown (zero mass in the pencil)
+        C, omega_mass = system.rotation
+        A0, Cf = system.resistance_base[free][:, free], C[:, free]
+        K = sp.bmat([[A0, Cf.T, -system.gradient[:, free].T],
+                     [Cf, -omega_mass.matrix, None],
+                     [system.divergence[:, free], None, None]], format="csc")
+        Mm = sp.block_diag([system.inertia[free][:, free],
+                            sp.csr_matrix(omega_mass.matrix.shape), system.capacity],
+                           format="csc")
+    else:
+        K = sp.bmat([[system.resistance[free][:, free], -system.gradient[:, free].T],
+                     [system.divergence[:, free], None]], format="csc")
+        Mm = sp.block_diag([system.inertia[free][:, free], system.capacity], format="csc")
     lu = splu((K - target * Mm).tocsc())
     op = LinearOperator(K.shape, matvec=lambda x: lu.solve(Mm @ x))
     mu, V = eigs(op, k=6, which="LM")

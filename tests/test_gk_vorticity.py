@@ -47,6 +47,16 @@ def _square(n: int, length: float = 1.0, **boundaries):
     return fh.RegionMesh.from_skfem(mesh, boundaries=boundaries)
 
 
+def dense_flux_block(system) -> np.ndarray:
+    """The flux block A = A₀ + Cᵀ M_ω⁻¹ C as a dense matrix (small meshes), formed or not
+    (a consistent vorticity mass keeps ω an unknown in femheat's solves)."""
+    if system.rotation is None or system.rotation[1].lumped:
+        return system.resistance.toarray()
+    C, mass = system.rotation
+    return system.resistance_base.toarray() + C.T.toarray() @ np.linalg.solve(
+        mass.matrix.toarray(), C.toarray())
+
+
 # ------------------------------------------------------------------ spectrum
 def quasi_static_rates(n: int, beta: int, viscous: str, ell2: float = 0.1,
                        degree: int = 0) -> np.ndarray:
@@ -56,7 +66,7 @@ def quasi_static_rates(n: int, beta: int, viscous: str, ell2: float = 0.1,
                              model="gk", degree=degree, beta=beta, viscous=viscous)
     system = fh.assemble(problem)
     free = system.free_dofs
-    A = system.resistance[free][:, free].toarray()
+    A = dense_flux_block(system)[np.ix_(free, free)]
     B = system.divergence[:, free].toarray()
     return np.sort(scipy.linalg.eigvalsh(B @ np.linalg.solve(A, B.T),
                                          system.capacity.toarray()))
@@ -67,7 +77,9 @@ def quasi_static_rates(n: int, beta: int, viscous: str, ell2: float = 0.1,
 def test_no_spurious_slow_temperature_modes(beta, degree):
     """Continuum rates K²/(1 + (1 + β)l²K²): slowest nonzero π²/(1 + (1 + β)π²l²) =
     4.9678 (β = 0) / 2.4916 (β = 2), all below 1/((1 + β)l²). Measured slowest nonzero
-    discrete rate at n = 8, degree 0: 4.9479 / 2.4869; degree 1 (BDM2, P3 vorticity):
+    discrete rate at n = 8, degree 0 (BDM1, P2 vorticity): 4.9798 / 2.4949 (fastest
+    9.956 / 3.329; RT0 with a lumped P1 vorticity, before: 4.9479 / 2.4869); degree 1
+    (BDM2, P3 vorticity):
     4.96724 / 2.49178 (the interior penalty at degree 0: 4.986 / 2.497 on projected
     jumps, 1.17 / 0.95 on the full tangential jumps)."""
     ell2 = 0.1
@@ -82,19 +94,23 @@ def test_no_spurious_slow_temperature_modes(beta, degree):
 
 # ------------------------------------------------------ manufactured solutions
 #: degree -> (cos-mode meshes, strip meshes, min T order, min q order, finest T, finest q)
-CONVERGENCE = {0: ((16, 32, 64), (8, 16, 32), 0.9, 0.9, 0.02, 0.03),
+CONVERGENCE = {0: ((16, 32, 64), (8, 16, 32), 0.9, 1.9, 0.02, 1e-3),
                1: ((8, 16, 32), (8, 16, 32), 1.9, 2.8, 1e-3, 3e-5)}
 
 
 @pytest.mark.parametrize("degree", [0, 1])
 @pytest.mark.parametrize("beta", [0, 2])
 def test_steady_cos_mode_and_heterogeneous_strip_converge(beta, degree):
-    """Degree 0 (RT0 × P0 × lumped P1): T and q at O(h); degree 1 (BDM2 × P1DG × lumped
-    P3): T at O(h²), q at O(h³). Measured T / q relative L2 errors (β = 0): cos mode
-    l = 0.2, degree 0, n = 16, 32, 64: 6.5e-2 / 3.3e-2 / 1.6e-2 and 5.7e-2 / 2.8e-2 /
-    1.4e-2; degree 1, n = 8, 16, 32: 9.9e-3 / 2.5e-3 / 6.2e-4 and 8.3e-4 / 1.1e-4 /
-    1.3e-5 (the interior penalty: 1.02e-2 ... 6.5e-4 and 9.6e-4 ... 1.6e-5); strip
-    κ = 1 + x/2, l = 0.05 + 0.1x, n = 8, 16, 32: degree 0 orders 1.0 / 1.0, degree 1
+    """Degree 0 (BDM1 × P0 × consistent P2): T at O(h), q at O(h²); degree 1 (BDM2 ×
+    P1DG × P3): T at O(h²), q at O(h³). Both with the penalty form's boundary model on
+    the cos mode's Dirichlet walls (femheat.assembly.vorticity_open). Measured T / q
+    relative L2 errors (β = 0): cos mode l = 0.2, degree 0, n = 16, 32, 64: 6.54e-2 /
+    3.27e-2 / 1.64e-2 and 4.35e-3 / 1.09e-3 / 2.71e-4 (the interior penalty: 6.56e-2 …
+    1.64e-2 and 4.93e-3 … 3.11e-4; with RT0 × P0, before, q at O(h): 5.7e-2 … 1.4e-2);
+    degree 1, n = 8, 16, 32: 9.9e-3 / 2.5e-3 / 6.2e-4 and 8.3e-4 / 1.1e-4 / 1.3e-5
+    (measured with ω = 0 on the walls, the model then; the interior penalty: 1.02e-2
+    ... 6.5e-4 and 9.6e-4 ... 1.6e-5); strip κ = 1 + x/2, l = 0.05 + 0.1x, n = 8, 16,
+    32: degree 0 5.1e-2 / 2.5e-2 / 1.3e-2 and 9.2e-3 / 2.3e-3 / 5.8e-4, degree 1
     1.9e-3 / 4.8e-4 / 1.2e-4 and 2.3e-4 / 2.9e-5 / 3.6e-6."""
     cos_meshes, strip_meshes, order_T, order_q, finest_T, finest_q = CONVERGENCE[degree]
     errs = [cos_mode("gk", n, degree, ell=0.2, beta=beta, rate=0.0, viscous="vorticity")
@@ -230,7 +246,7 @@ def _hollow_cylinder():
 
 
 @pytest.mark.parametrize("viscous, degree, model, t_order, h_order, t_last, h_last", [
-    ("vorticity", 0, "hodge", 0.9, 1.8, 4e-2, 1e-3),
+    ("vorticity", 0, "gradient", 0.9, 1.8, 4e-2, 1e-3),
     ("vorticity", 1, "gradient", 1.85, 1.9, 8e-4, 5e-5),
     ("penalty", 0, "gradient", 0.8, 1.8, 0.15, 2.5e-3),
     ("penalty", 1, "gradient", 1.8, 1.9, 2e-3, 6e-5)])
@@ -275,21 +291,25 @@ def test_radial_flow_in_an_annulus_meets_each_boundary_model(viscous, degree, mo
 
 def test_couette_flow_from_prescribed_tangential_flux():
     """Top wall q = (U, 0) (TangentialFlux), bottom no-slip, no temperature drop:
-    q_x = U sinh((y + W/2)/l)/sinh(W/l), T = 0: at degree 0 T = 0 to round-off (with
-    row-sum vorticity weights instead of rotation-consistent ones it kept 0.058 U l/κ
-    in the corner cells where the driven wall meets the no-slip ends)."""
+    q_x = U sinh((y + W/2)/l)/sinh(W/l), T = 0. Degree 0 (BDM1 × P0, consistent P2
+    vorticity), n = 8 / 16 / 32: q 6.4e-3 / 1.6e-3 / 4.0e-4 (O(h²)); T, in units of
+    U l/κ, largest 5.4e-3 / 3.0e-3 / 1.6e-3 and RMS 1.4e-3 / 5.3e-4 / 2.0e-4, in the
+    corner cells where the driven wall meets the no-slip ends (the penalty form: q
+    1.2e-2 … 8.0e-4, T largest 4.0e-2 … 9.7e-3, RMS 1.4e-2 … 3.3e-3; RT0 with the
+    rotation-consistent lumped P1 vorticity, before: T = 0 to round-off, q at O(h))."""
     U = 2.0
 
     def exact(y):
         return U * np.sinh((y + CH_W / 2) / CH_L_NL) / math.sinh(CH_W / CH_L_NL)
 
-    errors = []
+    errors, largest = [], []
     for n in (8, 16, 32):
         system, state = channel(n, NoSlip(), top_wall=TangentialFlux((U, 0.0)), dT=0.0)
         errors.append(_flux_error(system, state, exact))
-        assert np.abs(state.temperature).max() < 1e-12 * U * CH_L_NL / CH_KAPPA, n
-    assert min(_orders(errors)) >= 0.85 and errors[-1] <= 0.04, (
+        largest.append(np.abs(state.temperature).max() / (U * CH_L_NL / CH_KAPPA))
+    assert min(_orders(errors)) >= 1.9 and errors[-1] <= 5e-4, (
         f"Couette flux errors {errors} orders {_orders(errors)}")
+    assert min(_orders(largest)) >= 0.8 and largest[-1] <= 2e-3, largest
     # the scalar form q.t (t counter-clockwise: -x on the top wall) is the same data
     _, vec = channel(8, NoSlip(), top_wall=TangentialFlux((U, 0.0)), dT=0.0)
     _, scal = channel(8, NoSlip(), top_wall=TangentialFlux(-U), dT=0.0)
@@ -301,11 +321,12 @@ def test_couette_flow_from_prescribed_tangential_flux():
 def test_vortex_decays_at_the_gk_rate_with_uniform_temperature(degree):
     """ψ = sin kx sin ky on [0, π/k]² (free slip, insulated), q = curl ψ: div q = 0,
     ∇²q = −2k²q, so q ∝ exp(−(1 + 2l²k²)t/τ) and T stays uniform. The initial flux is
-    curl ψ_h (ψ_h the P1 / P3 interpolant; in RT0 / BDM2 exactly, discretely
+    curl ψ_h (ψ_h the P2 / P3 interpolant; in BDM1 / BDM2 exactly, discretely
     divergence-free),
     q_h = M⁻¹Cᵀψ_h; the L² projection of curl ψ is not divergence-free and would move T
-    by O(h). Crank–Nicolson; measured amplitude error after one e-fold: 4.4e-3 /
-    1.1e-3 at n = 16 / 32 (degree 0), 5.6e-3 / 3.2e-4 at n = 2 / 4 (degree 1)."""
+    by O(h). Crank–Nicolson; measured amplitude error after one e-fold: 2.5e-5 /
+    9.4e-6 at n = 16 / 32 (degree 0, BDM1 with a P2 vorticity; RT0 with P1 before:
+    4.4e-3 / 1.1e-3), 5.6e-3 / 3.2e-4 at n = 2 / 4 (degree 1)."""
     k, tau, ell2 = 2.0, 0.5, 0.2
     rate = (1 + 2 * ell2 * k * k) / tau
     t_end = 1.0 / rate
@@ -338,7 +359,8 @@ def test_vortex_decays_at_the_gk_rate_with_uniform_temperature(degree):
         amp = float((np.sum(q * qe, axis=0) * qb.dx).sum()) / norm
         errors.append(abs(amp / math.exp(-rate * t) - 1))
         assert np.ptp(state.temperature) <= 1e-10 * 300, "temperature not uniform"
-    assert errors[-1] <= 2e-3 and errors[0] / errors[1] >= 3, f"amplitude errors {errors}"
+    bound, ratio = (2e-5, 2.0) if degree == 0 else (2e-3, 3.0)
+    assert errors[-1] <= bound and errors[0] / errors[1] >= ratio, f"amplitude errors {errors}"
 
 
 def test_degree_one_walls_converge_at_third_order_in_q():
@@ -509,7 +531,7 @@ def test_memory_model_with_one_mode_is_gk_in_frequency_domain(degree):
         "a": MemoryMaterial.from_modes([(2.0, 0.3)], 1.0, nonlocal_length=0.1),
         "b": MemoryMaterial.from_modes([(1.0, 0.3)], 2.0, nonlocal_length=0.05)}, degree)
     assert gk.flux_basis.N == mem.flux_basis.N
-    assert type(gk.flux_basis.elem).__name__ == ["ElementTriRT0", "ElementTriBDM2G"][degree]
+    assert type(gk.flux_basis.elem).__name__ == ["ElementTriBDM1G", "ElementTriBDM2G"][degree]
     for omega in (0.5, 7.0):
         x, y = FrequencySolver(gk).solve(omega), FrequencySolver(mem).solve(omega)
         assert np.abs(x.temperature - y.temperature).max() < 1e-11 * np.abs(x.temperature).max()

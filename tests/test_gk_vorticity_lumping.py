@@ -1,23 +1,28 @@
-r"""Rotation-consistent weights of the lumped vorticity mass (2D degree 0,
-:func:`femheat.assembly.rt0_closed_forms.rotation_lumping_weights`).
+r"""Rotation-consistent weights of a lumped P1 vorticity mass
+(:func:`femheat.assembly.rt0_closed_forms.rotation_lumping_weights`), and the 2D
+degree-0 channel temperatures they once made exact.
 
 The row-sum weight ∫φ_i/ν makes the discrete vorticity of vertex i exact for a rigid
-rotation only where the patch of i is symmetric about it. At a channel's corners (a
-single cell: 3/2, two cells: 3/4) and on distorted patches it is off by a fixed
-fraction however fine the mesh, and T with it. Proven here:
+rotation only where the patch of i is symmetric about it. The (r, z) degree-0 form
+(the stream function rω in P1, lumped) uses such weights; the Cartesian degree-0 form
+did (RT0 × P0 with a lumped P1 vorticity) until it became BDM1 × P0 with a consistent P2
+vorticity (femheat.assembly.vorticity). Proven here:
 
-* the closed form agrees with an independent computation (skfem's assembled coupling
-  applied to the RT0 interpolant of the rotation) on a distorted mesh whose cells
-  list their vertices clockwise and anticlockwise; so do the (r, z) weights with the
-  assembled stream coupling C = Sᵀ M_r, and far from the axis they tend to the
+* the Cartesian closed form agrees with an independent computation (skfem's assembled
+  coupling applied to the RT0 interpolant of the rotation) on a distorted mesh whose
+  cells list their vertices clockwise and anticlockwise; so do the (r, z) weights with
+  the assembled stream coupling C = Sᵀ M_r, and far from the axis they tend to the
   Cartesian ones;
-* phonon Poiseuille flow between no-slip or slip-length walls, no-slip ends: the
-  temperature at the centroids is exact to round-off (the row-sum weights left 2 % of
-  the drop in the corner cells at every n);
-* on a distorted channel mesh T converges at O(h) (RMS 6.3e-4 / 2.8e-4 / 1.4e-4 at
-  n = 8 / 16 / 32; the row-sum weights: 3.0e-3 / 1.8e-3 / 1.1e-3, O(h^0.7); the
-  interior-penalty form: 1.0e-2 / 5.0e-3 / 2.5e-3);
-* a vertex whose factor is not positive (held by a sliver) keeps its row sum, warned.
+* phonon Poiseuille flow between no-slip or slip-length walls, no-slip ends, degree 0:
+  largest / RMS error of T at the centroids at n = 8 / 16 / 32, no-slip 8.3e-4 /
+  4.5e-4 / 2.4e-4 and 2.9e-4 / 1.1e-4 / 4.2e-5, slip length 1.4e-4 / 4.3e-5 / 1.2e-5
+  and 4.1e-5 / 8.8e-6 / 1.7e-6 (the penalty form: 5.5e-3 / 2.9e-3 / 1.5e-3 and 3.0e-3
+  / 1.5e-3 / 7.6e-4, 4.3e-3 … 1.4e-3 and 2.1e-3 … 5.2e-4). The RT0 form with these
+  weights was exact to round-off there (row sums left 2 % of the drop in the corner
+  cells at every n);
+* on a distorted channel mesh the RMS T error is 3.2e-4 / 1.3e-4 / 4.6e-5 at n = 8 / 16 /
+  32 (O(h^1.4); RT0 with the weights: 6.3e-4 / 2.8e-4 / 1.4e-4, O(h); with row sums
+  3.0e-3 / 1.8e-3 / 1.1e-3; the interior-penalty form: 3.2e-3 / 1.7e-3 / 8.6e-4).
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 import scipy.sparse.linalg as spla
 import skfem
 from skfem.helpers import dot
@@ -116,14 +120,17 @@ def test_axisymmetric_weights_agree_with_the_assembled_stream_coupling():
             assert np.abs(gamma - cartesian).max() < 2e-3
 
 
-def test_poiseuille_temperature_is_exact_up_to_the_corners():
-    for wall in (NoSlip(), SlipLength(0.5)):
-        for n in (8, 16):
+def test_poiseuille_temperature_converges_next_to_the_walls():
+    """Degree 0, no-slip / slip-length walls (module doc): the largest centroid error at
+    O(h^0.9) / O(h^1.7–1.8), within 0.2x of the penalty form's."""
+    for wall, order, last in ((NoSlip(), 0.85, 3e-4), (SlipLength(0.5), 1.6, 1.5e-5)):
+        errors = []
+        for n in (8, 16, 32):
             system, state = channel(n, wall)
             mesh = system.temperature_basis.mesh
             centroid = mesh.p[:, mesh.t].mean(axis=1)
-            error = np.abs(state.temperature - (1 - centroid[0] / CH_L)).max()
-            assert error < 1e-11, f"{wall}, n = {n}: T off by {error:.2e} K of 1 K"
+            errors.append(np.abs(state.temperature - (1 - centroid[0] / CH_L)).max())
+        assert min(_orders(errors)) >= order and errors[-1] <= last, (wall, errors)
 
 
 def _distorted_channel(n: int, viscous: str = "vorticity") -> float:
@@ -149,23 +156,5 @@ def _distorted_channel(n: int, viscous: str = "vorticity") -> float:
 
 def test_distorted_channel_temperature_converges_at_first_order():
     errors = [_distorted_channel(n) for n in (8, 16, 32)]
-    assert min(_orders(errors)) > 0.9 and errors[-1] < 2e-4, (
+    assert min(_orders(errors)) > 1.2 and errors[-1] < 7e-5, (
         f"RMS T errors {errors}, orders {_orders(errors)}")
-
-
-def test_a_sliver_keeps_its_row_sum_weight_with_a_warning():
-    """A boundary vertex held by one sliver (179°) gets γ < 0 (−4.9e3): its weight stays
-    the row sum, with a warning, so M_ω stays positive."""
-    p = np.array([[0.0, 1.0, 0.5, 0.5], [0.0, 0.0, 0.5 * math.tan(math.radians(0.5)), -0.5]])
-    mesh = skfem.MeshTri(p, np.array([[0, 0], [1, 3], [2, 1]]))
-    gamma = rotation_lumping_weights(mesh)
-    assert gamma[2] > 0 and np.any(gamma < 0), gamma
-    regions = fh.RegionMesh.from_skfem(
-        mesh, boundaries={"wall": lambda x: np.ones(x.shape[1], bool)})
-    problem = fh.HeatProblem(
-        regions, {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=0.1)},
-        {"wall": fh.Temperature(0.0)}, model="gk", viscous="vorticity",
-        walls={"wall": NoSlip()})
-    with pytest.warns(UserWarning, match="rotation-consistent vorticity weight is not positive"):
-        system = fh.assemble(problem)
-    assert np.all(system.rotation[1].values > 0)

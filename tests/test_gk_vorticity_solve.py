@@ -24,15 +24,20 @@ from femheat.solve.factorization import direct_solver
 def _bilayer_system(degree: int = 0):
     """Two layers (κ 1 and 3, l 0.15 and 0.3) behind a Kapitza resistance, a heat
     source, T fixed on the left, a heat flux into the right end (essential flux
-    DOFs), a slip-length floor and a ceiling with a prescribed tangential flux."""
-    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 2, 17), np.linspace(0, 0.75, 7))
+    DOFs), a slip-length floor and a ceiling with a prescribed tangential flux. Degree
+    0 in (r, z), 0.5 ≤ r ≤ 2.5 (the lumped vorticity mass: the stream function rω in
+    P1; the Cartesian degree-0 form keeps a consistent P2 vorticity), degree 1 in the
+    plane (walls that leave ω free: a consistent P3 mass)."""
+    x0 = 0.5 if degree == 0 else 0.0
+    mesh = skfem.MeshTri.init_tensor(np.linspace(x0, x0 + 2, 17), np.linspace(0, 0.75, 7))
     tol = 1e-9
     regions = fh.RegionMesh.from_skfem(
-        mesh, subdomains={"a": lambda x: x[0] < 1, "b": lambda x: x[0] > 1},
-        boundaries={"left": lambda x: x[0] < tol, "right": lambda x: x[0] > 2 - tol,
-                    "floor": lambda x: (x[1] < tol) & (x[0] > tol) & (x[0] < 2 - tol),
-                    "ceiling": lambda x: (x[1] > 0.75 - tol) & (x[0] > tol) & (x[0] < 2 - tol)},
-        interfaces={"gap": lambda x: np.isclose(x[0], 1)})
+        mesh, subdomains={"a": lambda x: x[0] < x0 + 1, "b": lambda x: x[0] > x0 + 1},
+        boundaries={"left": lambda x: x[0] < x0 + tol, "right": lambda x: x[0] > x0 + 2 - tol,
+                    "floor": lambda x: (x[1] < tol) & (x[0] > x0 + tol) & (x[0] < x0 + 2 - tol),
+                    "ceiling": lambda x: (x[1] > 0.75 - tol) & (x[0] > x0 + tol)
+                    & (x[0] < x0 + 2 - tol)},
+        interfaces={"gap": lambda x: np.isclose(x[0], x0 + 1)})
     problem = fh.HeatProblem(
         regions, {"a": fh.Material(1.0, 2.0, 0.05, nonlocal_length=0.15),
                   "b": fh.Material(3.0, 1.0, 0.02, nonlocal_length=0.3)},
@@ -41,7 +46,7 @@ def _bilayer_system(degree: int = 0):
         interfaces={"gap": fh.KapitzaResistance(0.1)},
         walls={"left": NoSlip(), "floor": SlipLength(0.5), "ceiling": TangentialFlux(0.3)},
         source=lambda x, t: 1.0 + x[0] * x[1], model="gk", degree=degree, beta=2,
-        viscous="vorticity")
+        viscous="vorticity", coordinates="axisymmetric" if degree == 0 else "cartesian")
     return fh.assemble(problem)
 
 
@@ -220,7 +225,8 @@ def test_memory_model_steps_with_the_augmented_factorization(monkeypatch, theta,
     states = {}
     for choice in ("formed", "augmented"):
         monkeypatch.setenv("FEMHEAT_VORTICITY_SOLVE", choice)
-        formed = choice == "formed" and degree == 1  # consistent M_ω: dense reference
+        # a consistent M_ω (both degrees in the plane): the dense formed reference
+        formed = choice == "formed" and not system.rotation[1].lumped
         scheme = MemoryScheme(_formed(system) if formed else system, 0.02, theta)
         assert getattr(scheme._solve, "augmented", False) == (choice == "augmented")
         state = system.model.initial_state(system, temperature=0.3)

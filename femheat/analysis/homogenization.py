@@ -77,7 +77,8 @@ from ..assembly import forms
 from ..assembly.gk import gk_wall_terms
 from ..assembly.rotation import RotationOperator
 from .postprocess import InterfaceReport, interface_report
-from ..physics.conditions import KapitzaResistance, NoSlip, ResistanceValue, Temperature
+from ..physics.conditions import (FreeSlip, KapitzaResistance, NoSlip, ResistanceValue,
+                                  Temperature)
 from ..physics.kapitza import check_interfaces
 from ..errors import FemheatInputError, MeshError
 from ..physics.materials import Material
@@ -364,6 +365,11 @@ class CellProblem:
             return _sparse_or_unformed(self.system.resistance)
         problem = dataclasses.replace(self.problem, walls=walls)
         if problem.viscous_form == "vorticity":
+            # the other faces are free slip (q·n = 0 comes with the reduction): as walls
+            # they keep ω = 0, not the terms of a face that heat crosses, which their
+            # Temperature(0) would otherwise give (femheat.assembly.vorticity_open)
+            free = {n: FreeSlip() for n in self.regions.boundaries if n not in walls}
+            problem = dataclasses.replace(self.problem, walls={**free, **walls})
             return _sparse_or_unformed(assemble(problem).resistance)
         _, _, flux_degree = get_model(self.model).problem_elements(problem)
         order = quadrature_order(problem.degree)

@@ -70,17 +70,17 @@ class HeatProblem:
     penalty
         GK only: interior-penalty factor η ≥ 1 (see :mod:`femheat.assembly.gk`).
     viscous
-        GK only: discretization of the viscous term, ``"auto"`` (default: the vorticity form
-        where both forms model the same problem, at degree 1 in 2D with one ν = l²/κ and no
-        Kapitza interface; the penalty form elsewhere:
-        :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM fluxes with an interior
-        penalty, :mod:`femheat.assembly.gk`) or ``"vorticity"`` (2D: RT0 fluxes and a lumped
-        P1 vorticity at degree 0 (also in (r, z), as the stream function rω), BDM2 and a P3
-        vorticity at degree 1 (lumped; consistent and kept as an unknown with no-slip,
-        slip-length or tangential-flux walls, and where heat crosses a boundary, which then has
-        the penalty form's conditions: :mod:`femheat.assembly.vorticity_open`); 3D: RT
-        fluxes and a Nédélec vorticity kept as an unknown;
-        :mod:`femheat.assembly.vorticity`; no spurious slow temperature modes).
+        GK (and the memory model with a nonlocal length) only: discretization of the viscous
+        term, ``"auto"`` (default: the vorticity form where both forms model the same
+        problem, at degree 1 in 2D with one ν = l²/κ and no Kapitza interface; the penalty
+        form elsewhere: :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM fluxes
+        with an interior penalty, :mod:`femheat.assembly.gk`) or ``"vorticity"`` (2D: BDM1
+        fluxes and a P2 vorticity at degree 0, BDM2 and a P3 vorticity at degree 1 (lumped
+        in closed domains; consistent and kept as an unknown otherwise), with the penalty
+        form's conditions where heat crosses a boundary
+        (:mod:`femheat.assembly.vorticity_open`); (r, z): RT0 fluxes and the stream function
+        rω in lumped P1 at degree 0; 3D: RT fluxes and a Nédélec vorticity kept as an
+        unknown; :mod:`femheat.assembly.vorticity`; no spurious slow temperature modes).
     coordinates
         ``"cartesian"`` (default) or ``"axisymmetric"``: the 2D mesh is the (r, z)
         meridian section of a body of revolution (x = r ≥ 0, y = z), integrals carry

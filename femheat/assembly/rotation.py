@@ -123,8 +123,9 @@ def not_formed(what: str) -> FemheatInputError:
     system with a consistent vorticity mass."""
     return FemheatInputError(
         f"{what} needs the flux block A as a matrix, which the vorticity form ({_WHERE}) "
-        "does not form on tetrahedra, nor at degree 1 with no-slip, slip-length or "
-        "tangential-flux walls (its consistent vorticity mass has a dense inverse, so ω "
+        "does not form on tetrahedra, nor on triangles at degree 0, nor at degree 1 with "
+        "no-slip, slip-length or tangential-flux walls or boundaries that heat crosses "
+        "(its consistent vorticity mass has a dense inverse, so ω "
         "stays an unknown of steady, transient, frequency, memory and Landau runs and of "
         "frequency fits, direct or iterative); use viscous = 'penalty'")
 

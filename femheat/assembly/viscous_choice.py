@@ -36,9 +36,13 @@ takes the vorticity form when all of the following hold:
   by 1.0e-4 K; at less cost on closed squares (n = 25–100: assembly 0.60–0.78×, steps
   0.61–1.08×, factorizations 0.84–1.34×; ``benchmarks/bench_gk_auto.py``, which also
   times open squares, where ω is an unknown).
-  Degree 0 keeps the penalty form (RT0 × P0 would lower the flux to O(h) from
-  BDM1's O(h²)); 3D keeps it (the vorticity form's T next to no-slip walls is
-  O(h^1.3)); (r, z) has no degree-1 vorticity form;
+  Degree 0 keeps the penalty form for now: its vorticity form became BDM1 × P0 with a
+  P2 vorticity on 2026-12-06 (q at O(h²) as with the penalty, no slow modes, the
+  max-norm T converging on gmsh meshes, 6–18× smaller T errors next to walls,
+  ``tests/test_gk_vorticity*.py``), but taking it by default changes the answers of
+  most 2D GK runs, degree 0 being the default, and is left to its own step; 3D keeps
+  the penalty form (the vorticity form's T next to no-slip walls is O(h^1.3)); (r, z)
+  has no degree-1 vorticity form;
 * one viscosity ν = l²/κ > 0 in every material (constant scalars κ and l), and no
   Kapitza interface;
 * no slip-length or tangential-flux wall on a boundary that heat crosses (at its

@@ -13,20 +13,20 @@ the GK law τ∂q/∂t + q = −κ∇T + l²(∇²q + β∇∇·q) has the energ
     \qquad \omega = \nu\,\mathrm{rot}\,q ,
 
 ν = l²/κ [m³ K W⁻¹]; ω [K] plays for the rotation the part T plays for the
-divergence. Discretized with the exact sequences P1 → RT0 → P0 (degree 0) and
-P3 → BDM2 → P1DG (degree 1; curl P_{k} ⊂ flux space, ∇· flux space = T space): ω in
-continuous P1 / P3 defined weakly by
+divergence. Discretized with the exact sequences P2 → BDM1 → P0 (degree 0) and
+P3 → BDM2 → P1DG (degree 1; curl P_{k+2} ⊂ flux space, ∇· flux space = T space): ω in
+continuous P2 / P3 defined weakly by
 
 .. math::
 
     (\nu^{-1}\omega, \varphi)_h + \langle (\ell_s/\nu)\,\omega, \varphi\rangle_h
     = (q, \mathrm{curl}\,\varphi) + \langle g_t, \varphi\rangle ,
 
-(∫ rot q φ = (q, curl φ) + ∮(q·t)φ, t = (−n_y, n_x)), with the row-sum lumped
-(diagonal) mass (·,·)_h — ∫_K φ_i/ν_K, positive for P1 (|K|/3) and for P3 (|K|/30 at
-the vertices, 3|K|/40 at the edge nodes, 9|K|/20 inside; on a wall edge 1/8, 3/8) —
-so ω is eliminated exactly (2D): the flux block gains the sparse,
-symmetric positive semidefinite
+(∫ rot q φ = (q, curl φ) + ∮(q·t)φ, t = (−n_y, n_x)). At degree 1 in a closed domain
+(no wall or boundary that leaves ω free) the mass (·,·)_h is the row-sum lumped
+(diagonal) one — ∫_K φ_i/ν_K, positive for P3 (|K|/30 at the vertices, 3|K|/40 at the
+edge nodes, 9|K|/20 inside) — so ω is eliminated exactly: the flux block gains the
+sparse, symmetric positive semidefinite
 
 .. math::
 
@@ -34,15 +34,17 @@ symmetric positive semidefinite
     \qquad C_{ij} = (\psi_j, \mathrm{curl}\,\varphi_i),
 
 and the flux load −Cᵀ M_ω⁻¹ G (G_i = ⟨g_t, φ_i⟩, prescribed tangential flux).
-At degree 0 each vertex weight is the row sum times γ_i
-(:func:`~femheat.assembly.rt0_closed_forms.rotation_lumping_weights`), chosen so that
-the discrete ω of a rigid rotation about the vertex is exact: the row sum alone is
-exact only on patches symmetric about the vertex, and left ω off by a fixed fraction
-at a channel's corners (γ = 3/2 or 3/4) and on distorted patches, T with it (2 % of
-the drop in a no-slip channel's corner cells at every n; now exact to round-off
-there; on a distorted mesh T at O(h) where it was O(h^0.7),
-``tests/test_gk_vorticity_lumping.py``). The weights change M_ω only, so C and its
-kernel (below) are untouched.
+At degree 0 the P2 mass is always consistent (its row sums vanish at the vertices), and
+ω an unknown of every solve as in 3D (below). Until 2026-12-06 degree 0 was RT0 × P0
+with a lumped P1 vorticity whose vertex weights were made exact for rigid rotations
+(:func:`~femheat.assembly.rt0_closed_forms.rotation_lumping_weights`; its analogue for
+the stream function is still used in (r, z)): cheaper (RT0 has half BDM1's flux
+unknowns, ω eliminated), exact to round-off in structured no-slip channels, but q only
+O(h), ω = 0 where heat crosses a boundary (RT0 has no complete linear fields for the
+terms of :mod:`.vorticity_open`) and on irregular meshes a max-norm T error that did not
+converge (gmsh channel, n = 8 … 64: 6.4e-3 / 8.6e-3 / 5.6e-3 / 2.8e-3 of a 1 K drop).
+BDM1 × P0 × P2 on the same meshes: 5.3e-4 / 3.8e-4 / 1.6e-4 / 7.4e-5 (RMS 8.5e-5 …
+1.1e-6; the penalty form 5.2e-3 / 3.3e-3 / 1.9e-3 / 5.3e-4), q at O(h²).
 At degree 1 with walls that leave ω free (no-slip, slip-length, tangential-flux), and
 with boundaries that heat crosses (below), the P3 mass is consistent instead, and ω
 stays an unknown as in 3D (below): the row-sum weight of a wall node averages rot q over
@@ -77,7 +79,7 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
   ⟨(C_s κ/l)ω, φ⟩ (minimizing over the wall's tangential trace); C_s → 0 is no-slip,
   C_s → ∞ free slip;
 * boundaries that heat crosses (a Temperature, Convection or nonzero HeatFlux
-  condition) without a wall condition, at degree 1 in 2D: ω is free there, and the
+  condition) without a wall condition, in 2D: ω is free there, and the
   boundary integral by which ν|∇q|² and ν(|rot q|² + |∇·q|²) differ is added
   (:mod:`femheat.assembly.vorticity_open`), so that the form has the interior
   penalty's natural conditions T − ν∂q_n/∂n − βν∇·q = T_D, ν∂q_t/∂n = 0 (a developed
@@ -86,14 +88,15 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
 * every other boundary (no wall condition, or
   :class:`~femheat.physics.conditions.FreeSlip`), Kapitza interfaces declared
   ``tangential="free"``, and the vorticity DOFs of cells with l = 0 are stress-free:
-  ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). At degree
-  0, in 3D and in (r, z) this includes boundaries that heat crosses, where ω = 0 and
+  ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In 3D and
+  in (r, z) this includes boundaries that heat crosses, where ω = 0 and
   T − (1+β)ν∇·q = T_D are *not* the interior penalty's conditions: a fully developed
   channel flow (q ∥ n at an inlet) has rot q ≠ 0 there but q·t = 0, so give such
   boundaries :class:`~femheat.physics.conditions.NoSlip` there (as
   ``tests/test_gk_vorticity.py`` does); left stress-free, ω = 0 bends the profile near
-  them (the interior penalty's Couette and ribbon tests fail by 40 % to 3.5x with this
-  form and their open ends left stress-free; the ribbon case at degree 0: 26 %).
+  them (the interior penalty's Couette and ribbon tests failed by 40 % to 3.5x with
+  this form and their open ends left stress-free, in 2D too before
+  :mod:`.vorticity_open`).
 
 Why: discrete gradients carry no viscous energy. The flux space splits into curl P_k
 (divergence-free) and its L²-orthogonal complement, on which C vanishes; with
@@ -107,44 +110,30 @@ The mass lumping does not enter that argument (C vanishes on the complement what
 M_ω is), and it holds in 3D (slowest rate 4.85 against the physical 4.97 at n = 3; the
 penalty form: 0.88, ``tests/test_gk_vorticity_3d.py``).
 
-Cost: RT0 has half the unknowns of BDM1 and V couples each edge to the edges of the
-cells around its two vertices (about 6× the entries of the MCV step operator; BDM1
-with the interior penalty: 10×). The system keeps V's rotation part in its factors
-(``MixedSystem.rotation``), so that time loops can keep ω as an unknown and
-factorize a sparser quasi-definite matrix (:mod:`femheat.solve.augmented`); with a
-lumped M_ω the formed A is built only if something reads ``MixedSystem.resistance``
-(steps and steady solves do not). At
+Cost: the system keeps V's rotation part in its factors (``MixedSystem.rotation``), so
+that time loops can keep ω as an unknown and factorize a sparser quasi-definite matrix
+(:mod:`femheat.solve.augmented`); with a lumped M_ω the formed A is built only if
+something reads ``MixedSystem.resistance`` (steps and steady solves do not). At degree
+0 the flux space is the interior penalty's (BDM1), with the P2 vorticity as unknown
+(costs against the penalty form: ``benchmarks/bench_gk_auto.py --degree 0``). At
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
 0.91–0.96× the penalty form's and a steady solve 1.0–1.5×; in 3D a step 0.17–0.29×,
 a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``, ``--dim 3``;
 benchmarks/README.md).
 
-Accuracy and limits (measured in ``tests/test_gk_vorticity.py``): at degree 0 q and
-T converge at O(h) in L² (the RT0 × P0 orders; BDM1 × P0 with the penalty gives O(h²)
-for q); the P0 values at the cell centroids superconverge at O(h²) like the Fourier
-model's (steady cos mode, l = 0.2: 1.1e-2 → 1.7e-4 from n = 8 to 64; the penalty
-form: O(h)). In the max norm T converges where patches are regular; on meshes that
-stay irregular under refinement (gmsh, distorted) ω keeps an O(1) relative error from
-the strain part of ∇q, which γ cannot correct (a Poiseuille channel on gmsh meshes,
-n = 8 / 16 / 32 / 64: max T error 6.4e-3 / 8.6e-3 / 5.6e-3 / 2.8e-3 of a 1 K drop,
-RMS 1.1e-3 / 8.6e-4 / 3.4e-4 / 5.4e-5; the penalty form's max error 3.1e-2 / 2.4e-2 /
-1.2e-2 / 5.0e-3; degree 1: 1.5e-4 / 4.9e-5 / 1.2e-5 at n = 8 / 16 / 32). Tried and
-dropped: rows of C mixed with their neighbours' (least change) so that ω_i is exact
-for every linear flux, not only rotations; the kernel of C stays, but the max T error
-grew (1.1e-2 / 9.3e-3 / 1.2e-2 / 4.3e-3 on the same meshes; the distorted channel of
-``tests/test_gk_vorticity_lumping.py``: RMS 2.6e-2 / 1.4e-2 / 1.5e-2 at n = 8 / 16 / 32
-against 6.3e-4 / 2.8e-4 / 1.4e-4). The cause: with the diagonal mass, (WC)ᵀD⁻¹(WC)
-puts W on the test side too, while the flux equation's Galerkin term Cᵀω needs the
-nodal ω itself; a consistent variant needs a symmetric non-diagonal inverse mass S
-(Cᵀ S C, usable only formed, with wider fill than the formed operator's). Also tried
-and dropped (2026-12-05, a one-off study): weights at wall vertices made exact for the
-wall's shear flow t (n·(x − x_i)) instead of the rotation (γ_S/γ_R = 0.92–1.08 on gmsh
-walls): the gmsh channel's max T error 2.0e-3 / 2.5e-3 / 8.2e-4 / 7.8e-4 / 8.1e-4 at
-n = 8 … 128 against 3.5e-3 / 5.5e-3 / 3.2e-3 / 2.0e-3 / 2.4e-3, still not converging,
-the error 4–8 h from the walls 5× larger; on a mesh with regular walls and randomly
-moved interior vertices (max 1.4e-3 / 1.0e-3 at n = 32 / 64, both weights) the
-interior strain leak alone keeps the max error. At degree 1
+Accuracy and limits (measured in ``tests/test_gk_vorticity.py`` and
+``tests/test_gk_vorticity_lumping.py``): at degree 0 (BDM1 × P0 × P2) T converges at O(h)
+and q at O(h²) in L² (steady cos mode, l = 0.2, n = 16 / 32 / 64: T 6.54e-2 / 3.27e-2
+/ 1.64e-2, q 4.35e-3 / 1.09e-3 / 2.71e-4; the penalty form 6.56e-2 … 1.64e-2 and
+4.93e-3 … 3.11e-4); the P0 values at the cell centroids superconverge at O(h²) like the
+Fourier model's (1.44e-2 / 3.65e-3 / 9.14e-4 at n = 8 / 16 / 32; the penalty form: O(h)
+in the end); on irregular meshes the max-norm T error converges (gmsh channel above);
+next to no-slip walls the largest T error is O(h^0.9) (structured Poiseuille channel
+8.3e-4 / 4.5e-4 / 2.4e-4 at n = 8 / 16 / 32, the penalty form 5.5e-3 / 2.9e-3 /
+1.5e-3), the mixed method's known suboptimality there (below). The former RT0 × P0
+pair's studies (lumping weights, rows mixed with their neighbours, shear-exact wall
+weights) are in docs/gk_accuracy.md. At degree 1
 T converges at O(h²) and q at O(h³) (errors 0.96× / 0.83×
 the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
 and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,
@@ -213,8 +202,7 @@ from skfem.helpers import dot
 
 from . import forms
 from . import vorticity_axisymmetric as rz
-from .rt0_closed_forms import (lumped_vertex_mass, p1_gradients, rotation_lumping_weights,
-                               rt0_cell_data)
+from .rt0_closed_forms import p1_gradients
 from .axisymmetric import axis_vertices
 from .rotation import (AMD_OR_RCM, RotationOperator, VorticityMass, formed_resistance,
                        not_formed)
@@ -306,15 +294,18 @@ def check_vorticity(problem) -> None:
         raise reasons[0]
 
 
-def vorticity_element(degree: int, dim: int = 2) -> skfem.Element:
-    """The vorticity space of the flux pair at ``degree``: continuous P1 with RT0
-    (degree 0), continuous P3 with BDM2 (degree 1); in 3D lowest-order Nédélec edges
+def vorticity_element(degree: int, dim: int = 2, axisymmetric: bool = False) -> skfem.Element:
+    """The vorticity space of the flux pair at ``degree``: continuous P2 with BDM1
+    (degree 0; P1 with RT0 in (r, z), ``axisymmetric``, as the stream function rω),
+    continuous P3 with BDM2 (degree 1); in 3D lowest-order Nédélec edges
     with RT0 (degree 0), second-order first-kind Nédélec with RT of order 1 (degree 1,
     :class:`~femheat.element.hcurl.ElementTetN1Curl2`). Its curl lies in the flux
     space."""
     if dim == 3:
         return skfem.ElementTetN0() if degree == 0 else ElementTetN1Curl2()
-    return skfem.ElementTriP1() if degree == 0 else skfem.ElementTriP3()
+    if degree == 0:
+        return skfem.ElementTriP1() if axisymmetric else skfem.ElementTriP2()
+    return skfem.ElementTriP3()
 
 
 @LinearForm
@@ -340,12 +331,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     M_ω⁻¹ C q as an unknown instead of forming Cᵀ M_ω⁻¹ C, whose pattern (each flux
     DOF with those of its vertices' patches) fills ~3x more in a factorization
     (:func:`~femheat.solve.augmented.factorize_augmented`); where M_ω is consistent it must
-    (3D; 2D degree 1 with walls or open boundaries that leave ω free). ``qb`` is the flux
-    basis (RT0 at degree 0, BDM2 at degree 1) of a 2D triangle mesh (Cartesian or (r, z)),
-    or RT0 / RT of order 1 on tetrahedra. In 2D at degree 0 both parts are assembled cell by
-    cell from closed forms (RT0 divergences and P1 gradients are constant on a cell): ∫_K
-    ψ_j·curl φ_i = curl φ_i · ∫_K ψ_j and ((1+β)ν∇·ψ_j, ∇·ψ_k)_K = (1+β) ∇·ψ_j ∇·ψ_k ∫_K ν;
-    at degree 1 by quadrature.
+    (3D; 2D degree 0; 2D degree 1 with walls or open boundaries that leave ω free).
+    ``qb`` is the flux basis (BDM1 at degree 0, BDM2 at degree 1) of a 2D Cartesian
+    triangle mesh, RT0 in (r, z) (:mod:`.vorticity_axisymmetric`: closed forms), or
+    RT0 / RT of order 1 on tetrahedra; assembled by quadrature.
     """
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
@@ -365,14 +354,6 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
     if axisymmetric:  # on the cell divergences of B (:mod:`.vorticity_axisymmetric`)
         G = rz.grad_div(qb, (1 + problem.beta) * nu)
-    elif degree == 0 and dim == 2:
-        dofs = qb.element_dofs
-        means, divs = rt0_cell_data(qb)
-        # cell divergences D (n_cells × n_q): the grad-div part is Dᵀ diag((1+β)∫_K ν) D
-        ncell = area.size
-        D = sp.csr_matrix((divs.T.ravel(), dofs.T.ravel(), 3 * np.arange(ncell + 1)),
-                          shape=(ncell, qb.N))
-        G = (D.T @ sp.diags((1 + problem.beta) * nu_int) @ D).tocsr()
     else:
         G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
     if not np.any(nu_cell > 0):
@@ -406,9 +387,9 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             "accuracy; use viscous = 'penalty' where T next to such walls matters",
             stacklevel=5)
 
-    elem = vorticity_element(degree, dim)
-    # 2D degree 0: P1 on the vertices, its masses in closed form (∫_K φ_i = |K|/3)
-    closed = degree == 0 and dim == 2
+    elem = vorticity_element(degree, dim, axisymmetric)
+    # (r, z) degree 0: P1 on the vertices, its masses in closed form (∫_K φ_i = |K|/3)
+    closed = degree == 0 and dim == 2 and axisymmetric
     wb = None if closed else skfem.CellBasis(mesh, elem, quadrature=(qb.X, qb.W))
     n_omega = mesh.p.shape[1] if closed else wb.N
     # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D: row-sum lumped,
@@ -426,13 +407,11 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         mass = _rotation_consistent(rz.stream_mass(mesh, inv_nu),
                                     rz.stream_rotation_weights(qb, blocks))
     else:
-        if closed:
-            mass = lumped_vertex_mass(mesh, inv_nu)
-            mass = _rotation_consistent(mass, rotation_lumping_weights(mesh))
-        else:
-            mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
-        if degree == 1 and (held.size or opened.size):
+        mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
+        if degree == 0 or held.size or opened.size:
+            # P2 (degree 0): its row sums vanish at the vertices, so always consistent
             consistent = _weighted_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
+            mass = consistent.diagonal()
     fixed = np.zeros(n_omega, dtype=bool)
     fixed[np.unique((mesh.t if closed else wb.element_dofs)[:, ~viscous])] = True
     if axisymmetric:
@@ -472,15 +451,6 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     if axisymmetric:
         C = rz.stream_coupling(qb, blocks, np.where(active, np.cumsum(active) - 1, -1),
                                int(active.sum()))
-    elif degree == 0 and dim == 2:
-        grads = p1_gradients(mesh)  # curl λ_i = (∂_y λ_i, −∂_x λ_i)
-        local = grads[1][:, None] * means[0][None] - grads[0][:, None] * means[1][None]
-        index = np.cumsum(active) - 1  # vertex -> row of the active vertices
-        rows = np.where(active[mesh.t], index[mesh.t], -1)
-        keep = np.broadcast_to((rows >= 0)[:, None, :], local.shape)
-        r = np.broadcast_to(rows[:, None, :], local.shape)[keep]
-        c = np.broadcast_to(dofs[None, :, :], local.shape)[keep]
-        C = sp.csr_matrix((local[keep], (r, c)), shape=(int(active.sum()), qb.N))
     else:
         coupling = forms.flux_edge_curl_coupling if dim == 3 else forms.flux_curl_coupling
         C = coupling.assemble(qb, wb).tocsr()[active]

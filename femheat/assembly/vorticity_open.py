@@ -56,15 +56,17 @@ no rotation energy inside the domain: T given on the edges of a square, l = L, t
 slowest quasi-static rate is 0.909 α/l² (the penalty form's grid modes 0.377), and
 grid modes along the open boundary, one cell deep, decay at ≥ 0.81 α/l² on distorted
 meshes; the fastest rate, a boundary-layer mode, is the penalty form's (1.8558 against
-1.8560 α/l²). Cost: ω is an unknown of every solve (the consistent P3 mass, as next
-to no-slip walls).
+1.8560 α/l²). Cost: ω is an unknown of every solve (the consistent mass, as next to
+no-slip walls). (Figures at degree 1.)
 
-Degree 1, 2D Cartesian only. At degree 0 open boundaries keep ω = 0: RT0 has no
-complete linear fields (∇q = (∇·q/2) I), so ∂_t q on the boundary is not approximated,
-and with the boundary integral T converged at orders falling to 0.6–0.7 by n = 32 on
-the manufactured flow (lumped or consistent P1 vorticity). In 3D and in (r, z) the
-integral is a surface form with tangential derivatives on faces and jumps on edges
-(not implemented: ω = 0 there too).
+2D Cartesian, degree 0 (BDM1 × P0 × P2) and 1 (BDM2 × P1DG × P3). The degree-0 pair
+needs complete linear fluxes: with RT0 (∇q = (∇·q/2) I, the former degree-0 pair) ∂_t q
+on the boundary is not approximated, and with the boundary integral T converged at
+orders falling to 0.6–0.7 by n = 32 on the manufactured flow; with BDM1 and a
+consistent P2 vorticity, q converges at O(h²) (6.2e-5 at n = 32, the penalty form
+6.8e-5) and T at O(h) (5.63e-3, the same). In 3D and in (r, z) the integral is a
+surface form with tangential derivatives on faces and jumps on edges (not
+implemented: ω = 0 there).
 """
 
 from __future__ import annotations
@@ -92,11 +94,10 @@ def _crosses(bc) -> bool:
 
 def open_boundary_facets(problem) -> np.ndarray:
     """Boundary facets that heat may cross and that carry no wall condition: where the
-    vorticity form takes the gradient energy's boundary model (module doc). Empty at
-    degree 0, in 3D and in (r, z)."""
+    vorticity form takes the gradient energy's boundary model (module doc). Empty in 3D
+    and in (r, z)."""
     rm = problem.regions
-    if (rm.mesh.dim() != 2 or problem.degree != 1
-            or getattr(problem, "coordinates", "cartesian") != "cartesian"):
+    if rm.mesh.dim() != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
         return np.zeros(0, dtype=np.int64)
     parts = [rm.boundary(name) for name, bc in problem.boundary_conditions.items()
              if name not in problem.walls and _crosses(bc)]

@@ -88,12 +88,14 @@ def check_axisymmetric_gk(problem: HeatProblem) -> None:
 
 def gk_problem_elements(problem: HeatProblem) -> tuple[skfem.Element, skfem.Element, int]:
     """The element pair of the viscous term's discretization: BDM_{k+1} × P_k with the
-    interior penalty; with the vorticity form RT0 × P0 (degree 0, triangles and
-    tetrahedra), BDM2 × P1DG (degree 1, triangles), RT of order 1 × P1DG (degree 1,
-    tetrahedra)."""
+    interior penalty and with the vorticity form on triangles; RT0 × P0 with the
+    vorticity form in (r, z) (degree 0) and on tetrahedra (degree 0), RT of order 1 ×
+    P1DG on tetrahedra (degree 1)."""
     mesh = problem.regions.mesh
-    if uses_vorticity(problem) and (problem.degree == 0 or mesh.dim() == 3):
-        # RT_k × P_k: the curl of the Nédélec vorticity space is RT_k's divergence-free part
+    axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
+    if uses_vorticity(problem) and (mesh.dim() == 3 or (problem.degree == 0 and axisymmetric)):
+        # RT_k × P_k: the curl of the Nédélec vorticity space (3D) or of the P1 stream
+        # function (r, z) is RT_k's divergence-free part
         q, t = mixed_elements(mesh, problem.degree)
         return q, t, problem.degree + 1
     return gk_elements(mesh, problem.degree)
