@@ -1,12 +1,13 @@
 r"""The 2D vorticity form where heat crosses a boundary (femheat.assembly.vorticity_open).
 
-At degree 1 the vorticity form keeps ω free on boundaries with a Temperature,
+In 2D the vorticity form keeps ω free on boundaries with a Temperature,
 Convection or nonzero HeatFlux condition and no wall condition, and adds the boundary
 integral by which ν|∇q|² and ν(|rot q|² + |∇·q|²) differ. It then models DESIGN's GK
 (the interior penalty's gradient energy) there: T − ν∂q_n/∂n − βν∇·q = T_D and
 ν∂q_t/∂n = 0, instead of its former T − (1+β)ν∇·q = T_D and ω = 0.
 
-Measured (unit square, l = 0.3, κ = 1, relative L2 errors at n = 4 / 8 / 16 / 32) on a
+Measured at degree 1 (unit square, l = 0.3, κ = 1, relative L2 errors at n = 4 / 8 /
+16 / 32; degree 0 in its own test) on a
 manufactured flow that satisfies neither condition homogeneously (both are given as
 data, with a body force in the flux equation):
 
@@ -81,7 +82,8 @@ def _manufactured(ell: float, beta: int, kappa: float = 1.0, sheared: bool = Fal
 
 
 def _manufactured_errors(n: int, viscous: str, beta: int = 0, ell: float = 0.3,
-                         distort: float = 0.0, sheared: bool = False) -> tuple[float, float]:
+                         distort: float = 0.0, sheared: bool = False,
+                         degree: int = 1) -> tuple[float, float]:
     """Relative L2 errors (q, T) of a steady solve of femheat's assembled operators
     with the manufactured loads (module doc); ``sheared``: x = 0 is a no-slip wall that
     heat crosses (its load the normal traction only), the other sides open."""
@@ -92,7 +94,7 @@ def _manufactured_errors(n: int, viscous: str, beta: int = 0, ell: float = 0.3,
     problem = fh.HeatProblem(
         regions, {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=ell)},
         {"left": fh.Temperature(0.0), "rest": fh.Temperature(0.0)},
-        walls={"left": NoSlip()} if sheared else {}, model="gk", degree=1, beta=beta,
+        walls={"left": NoSlip()} if sheared else {}, model="gk", degree=degree, beta=beta,
         viscous=viscous)
     system = fh.assemble(problem)
     qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=8)
@@ -124,6 +126,17 @@ def _manufactured_errors(n: int, viscous: str, beta: int = 0, ell: float = 0.3,
     eq = np.sqrt((((qh - qe) ** 2).sum(0) * qb.dx).sum() / ((qe**2).sum(0) * qb.dx).sum())
     eT = np.sqrt((((Th - Te) ** 2) * qb.dx).sum() / ((Te**2) * qb.dx).sum())
     return float(eq), float(eT)
+
+
+def test_degree_zero_meets_the_manufactured_flow():
+    """BDM1 × P0 with a consistent P2 vorticity: q at O(h²), T at O(h), as the penalty
+    form (n = 4 / 8 / 16: q 4.0e-3 / 1.0e-3 / 2.5e-4, T 4.5e-2 / 2.3e-2 / 1.1e-2; the
+    penalty form q 4.3e-3 / 1.1e-3 / 2.7e-4, T the same to 3 digits)."""
+    errors = [_manufactured_errors(n, "vorticity", degree=0) for n in (4, 8, 16)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    penalty = _manufactured_errors(16, "penalty", degree=0)
+    assert min(_orders(eq)) >= 1.85 and min(_orders(eT)) >= 0.95, (eq, eT)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
 
 
 def test_open_boundary_meeting_a_no_slip_wall_that_heat_crosses():
