@@ -8,12 +8,13 @@ that peak memory (ru_maxrss) belongs to that run alone:
 * ``gk``:  BDM1 x P0 (8n² unknowns), GK with l = 0.1, no-slip walls, β = 2, interior
   penalty (``viscous = "penalty"``, what the default ``"auto"`` takes here: heat
   crosses the channel ends);
-* ``gkv``: the same GK problem with ``viscous = "vorticity"`` (RT0 x P0, 5n² unknowns,
-  the lumped P1 vorticity; :mod:`femheat.assembly.vorticity`); its time steps keep ω
-  as an unknown (the quasi-definite augmented factorization of
-  :mod:`femheat.solve.augmented`, chosen for the default 100 steps);
-* ``gkvf``: the same with the formed operator K₀ + CᵀwC (``FEMHEAT_VORTICITY_SOLVE=formed``),
-  for the augmented/formed ratios.
+* ``gkv``: the same GK problem with ``viscous = "vorticity"`` (BDM1 x P0 with a
+  consistent P2 vorticity since 2026-12-06, RT0 x P0 with a lumped P1 one before;
+  :mod:`femheat.assembly.vorticity`); its time steps keep ω as an unknown (the
+  quasi-definite augmented factorization of :mod:`femheat.solve.augmented`);
+* ``gkvf`` (``--axisymmetric`` only, where the stream-function mass is lumped): the
+  same with the formed operator K₀ + CᵀwC (``FEMHEAT_VORTICITY_SOLVE=formed``), for
+  the augmented/formed ratios.
 
 ``--degree 1``: the same at degree 1 (MCV RT1 x P1DG; GK BDM2 x P1DG with the
 interior penalty; the vorticity form on BDM2 x P1DG with a P3 vorticity, whose mass
@@ -164,7 +165,7 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         pair = {}
-        formed = args.dim == 2 and args.degree == 0  # else M_ω is consistent: no gkvf
+        formed = args.axisymmetric  # else M_ω is consistent: no gkvf
         for model in ("mcv", "gk", "gkv") + (("gkvf",) if formed else ()):
             out = subprocess.run([sys.executable, __file__, "--child", model, str(n),
                                   "--steps", str(args.steps), "--repeats", str(args.repeats),

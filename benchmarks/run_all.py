@@ -285,7 +285,7 @@ def extract_gk(raw: dict) -> dict:
          "asm GK/MCV", "step GK/MCV", "steady GK/MCV", "GB GK/MCV"], rows)]
     if vrows:
         tables.append(_table(
-            "GK with viscous = \"vorticity\" (RT0 × P0, lumped P1 vorticity) vs MCV and the "
+            "GK with viscous = \"vorticity\" (BDM1 × P0, consistent P2 vorticity) vs MCV and the "
             "interior penalty", ["n", "GKv unk.", "GKv asm s", "GKv steady s", "GKv fact. s",
                                  "GKv step ms", "GKv GB", "asm GKv/MCV", "step GKv/MCV",
                                  "steady GKv/MCV", "GB GKv/MCV", "step GKv/GK"], vrows))

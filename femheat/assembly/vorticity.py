@@ -458,7 +458,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     if opened.size:
         C = (C + tangential_trace(mesh, qb.elem, elem, opened, order)[active]).tocsr()
     if consistent is not None:
-        omega_mass = VorticityMass(consistent.tocsr()[active][:, active])
+        # 2D degree 0 (BDM1, P2): AMD solves the augmented steady system 17–24 % faster
+        # than nested dissection at the same factorization time (channel, n = 100, 180)
+        omega_mass = VorticityMass(consistent.tocsr()[active][:, active],
+                                   "amd" if degree == 0 and dim == 2 else None)
     else:
         # degree 1 (BDM2, P3): nested dissection gives the augmented factor 24 % less
         # fill than AMD at the same factorization time (n = 100); degree 0: AMD is 2x
