@@ -11,10 +11,10 @@ has the natural condition T − ν∂q_n/∂n − βν∇·q = T_D: with ∂q_r/
 
     H = 2πΔT / (ln(R₂/R₁)/κ + (l²/κ)(1/R₁² − 1/R₂²))     per unit length.
 
-Both discretizations model it at degree 1: the interior penalty, and the vorticity form
+Both discretizations model it in 2D: the interior penalty, and the vorticity form
 with its terms on boundaries that heat crosses (femheat.assembly.vorticity_open). The
-Hodge conditions T − (1+β)ν∇·q = T_D and ω = 0, which the vorticity form keeps at
-degree 0, in 3D and in (r, z), leave the radial flow alone: Fourier's
+Hodge conditions T − (1+β)ν∇·q = T_D and ω = 0, which the vorticity form keeps in 3D
+and in (r, z), leave the radial flow alone: Fourier's
 H = 2πκΔT/ln(R₂/R₁) (``exact_flow(..., model="hodge")``). This case sweeps l/R₁ from
 0.05 to 0.8, solves both forms at degree 1 (BDM2 × P1DG) on a polar-structured mesh and
 compares each with the closed form.

@@ -127,8 +127,8 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc):
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies or jumps, a Kapitza interface sits, a slip-length wall lets heat
-    through, a smooth wall normal or a penalty factor is given, at degree 0, in 3D and
-    for other models, "auto" is the penalty form; the reason names the key."""
+    through, a smooth wall normal or a penalty factor is given, at degree 0 (for now), in
+    3D and for other models, "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)
     assert problem.viscous == "auto" and problem.viscous_form == "penalty"
     assert re.search(reason, auto_reason(problem)), auto_reason(problem)

@@ -258,10 +258,11 @@ def test_radial_flow_in_an_annulus_meets_each_boundary_model(viscous, degree, mo
                                                              h_last):
     """T = 1 / 0 on the circles r = 1/2, 1, l = 0.2: each form converges to the exact
     solution of its boundary model (the case's ``exact_flow``), T = T(R₁) −
-    (c/κ) ln(r/R₁): the gradient energy's (contact resistance) for the penalty form and
-    for the vorticity form at degree 1 (femheat.assembly.vorticity_open), the Hodge
-    conditions (Fourier's flow) for the vorticity form at degree 0. Measured at nr = 4 /
-    8 / 16 cells across: vorticity T 1.2e-1 / 6.1e-2 / 3.0e-2 (degree 0), 9.6e-3 /
+    (c/κ) ln(r/R₁): the gradient energy's (contact resistance) for both forms
+    (femheat.assembly.vorticity_open; the vorticity form's Hodge conditions, Fourier's
+    flow, before). Measured at nr = 4 / 8 / 16 cells across: vorticity T 1.3e-1 / 6.7e-2
+    / 3.4e-2 and heat flow 1.3e-3 / 2.6e-4 / 5.3e-5 (degree 0; RT0 against Hodge, before:
+    T 1.2e-1 … 3.0e-2), 9.6e-3 /
     2.5e-3 / 6.5e-4 (degree 1; heat flow 6.6e-4 / 1.7e-4 / 4.2e-5, the polygonal
     circles' O(h²)); penalty T 1.0e-2 / 2.7e-3 / 6.9e-4 at degree 1 (heat flow 6.9e-4 /
     1.7e-4 / 4.3e-5). The two models' heat flows differ by 1.1 / 4.2 / 14.8 % at

@@ -20,8 +20,8 @@ resistance: radial flow q = c/r e_r through a tube (∇²q = 0 in the bulk) has
 ∂q_r/∂r = −c/r², each wall temperature shifts by −νc/R², and the heat flow is
 2πΔT/(ln(R₂/R₁)/κ + (l²/κ)(1/R₁² − 1/R₂²)), measured to 4e-5 (15 % below Fourier's
 at l = 0.4 R₁; ``cases/gk_hollow_cylinder.py``). The vorticity form
-(:mod:`femheat.assembly.vorticity`) has the same conditions at degree 1 in 2D
-(:mod:`femheat.assembly.vorticity_open`); at degree 0, in 3D and in (r, z) it has
+(:mod:`femheat.assembly.vorticity`) has the same conditions in 2D
+(:mod:`femheat.assembly.vorticity_open`); in 3D and in (r, z) it has
 T − (1+β)ν∇·q = T_D and ω = 0 instead, which the radial flow meets (Fourier's heat
 flow).
 

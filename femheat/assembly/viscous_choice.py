@@ -17,8 +17,8 @@ The two model the same continuous problem only where the Hodge energy
 ν(|rot q|² + (1+β)|∇·q|²) and the gradient energy ν|∇q|² + βν|∇·q|² differ by nothing
 the vorticity form leaves out: not where ν = l²/κ jumps between materials (continuity
 of ν∂q/∂n against ν rot q) or across Kapitza interfaces, and, where heat crosses a
-boundary, only with the boundary terms of :mod:`femheat.assembly.vorticity_open` (2D,
-degree 1; without them, at degree 0, in 3D and in (r, z), the vorticity form's
+boundary, only with the boundary terms of :mod:`femheat.assembly.vorticity_open` (2D;
+without them, in 3D and in (r, z), the vorticity form's
 conditions T − (1+β)ν∇·q = T_D and ω = 0 are a different model, 19 % apart in T on a
 square at l = 0.2). A blanket switch would change users' answers there, so ``"auto"``
 takes the vorticity form when all of the following hold:
