@@ -153,8 +153,10 @@ O(h²), ``test_plates_temperature_converges_at_second_order``, strict xfail; the
 assembly warns at both degrees). That is the known suboptimality of this mixed method
 where walls hold both flux components (Arnold, Falk & Gopalakrishnan, M3AS 22,
 1250024, 2012; in 3D arXiv:2603.14026: order k − ½ in the energy norm); in 2D the
-consistent P1 mass shows it too (no-slip channel: largest T error 4.6e-2 at n = 64),
-and γ removes it; the wall rows carry it: the consistent mass inside with γ-lumped rows
+degree-0 form shows it mildly (the largest T error next to no-slip walls O(h^0.9),
+above); with RT0 the consistent P1 mass showed it strongly (no-slip channel: largest T
+error 4.6e-2 at n = 64), and γ removed it; the wall rows carry it: the consistent mass
+inside with γ-lumped rows
 at the wall vertices (inside rows' wall couplings added to their diagonal) gives 1.0e-3
 / 9.1e-4 / 6.4e-4 / 3.9e-4 at n = 8 … 64 on the structured channel (consistent: 2.3e-2 …
 3.2e-2; lumped: round-off), and on gmsh channels is 2× worse than lumping everywhere.
@@ -393,10 +395,11 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     closed = degree == 0 and dim == 2 and axisymmetric
     wb = None if closed else skfem.CellBasis(mesh, elem, quadrature=(qb.X, qb.W))
     n_omega = mesh.p.shape[1] if closed else wb.N
-    # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D: row-sum lumped,
-    # ∫_K φ_i / ν_K, positive for P1 (|K|/3) and P3 (|K|/30 at the vertices, 3|K|/40
-    # on the edges, 9|K|/20 inside); consistent at degree 1 where ω is free on a wall
-    # (module docstring); 3D: the consistent Nédélec mass
+    # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D degree 1: row-sum
+    # lumped, ∫_K φ_i / ν_K, positive for P3 (|K|/30 at the vertices, 3|K|/40 on the
+    # edges, 9|K|/20 inside), consistent where ω is free on a wall or an open boundary;
+    # 2D degree 0: the consistent P2 mass; (r, z): the lumped stream mass; 3D: the
+    # consistent Nédélec mass (module docstring)
     viscous = nu_cell > 0
     inv_nu = np.where(viscous, 1.0 / np.where(viscous, nu_cell, 1.0), 0.0)
     consistent = None
@@ -465,11 +468,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                                    "amd" if degree == 0 and dim == 2 else None)
     else:
         # degree 1 (BDM2, P3): nested dissection gives the augmented factor 24 % less
-        # fill than AMD at the same factorization time (n = 100); degree 0: AMD is 2x
-        # faster to compute at the same fill, except in (r, z), where AMD's factor of
-        # the bench_gk pipe has 1.8x the fill of nested dissection's (n = 180): there
-        # AMD after RCM where that predicts less work (AMD_OR_RCM)
-        ordering = "nesdis" if degree > 0 else AMD_OR_RCM if axisymmetric else "amd"
+        # fill than AMD at the same factorization time (n = 100); (r, z) degree 0: AMD's
+        # factor of the bench_gk pipe has 1.8x the fill of nested dissection's (n = 180),
+        # so AMD after RCM where that predicts less work (AMD_OR_RCM)
+        ordering = "nesdis" if degree > 0 else AMD_OR_RCM
         omega_mass = VorticityMass(mass[active], ordering)
     load = _tangential_load(problem, elem, n_omega, order, C, omega_mass,
                             np.nonzero(active)[0], 2 * np.pi if axisymmetric else 1.0)
