@@ -77,7 +77,7 @@ import numpy as np
 import scipy.sparse as sp
 import skfem
 from skfem import BilinearForm
-from skfem.helpers import div, grad, mul
+from skfem.helpers import grad, mul
 
 from ..physics.conditions import HeatFlux, NoSlip
 
@@ -146,10 +146,7 @@ def _cross(a, b):
 
 
 def _tangent_derivative(u, t):
-    """∂_t u = (∇u) t; for lowest-order Raviart–Thomas fields (no gradient stored),
-    ∇u = (∇·u/2) I."""
-    if u.grad is None:
-        return 0.5 * div(u) * t
+    """∂_t u = (∇u) t (flux elements with gradients: BDM1, BDM2)."""
     return mul(grad(u), t)
 
 
@@ -177,12 +174,6 @@ def tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
     return _trace_form.assemble(fq, fw).tocsr()
 
 
-def _uses_rt0_identity(element: skfem.Element) -> bool:
-    from ..element.lowest import ElementTriRT0
-
-    return isinstance(element, (ElementTriRT0, skfem.ElementTriRT0))
-
-
 def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
                            facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
                            sheared: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -195,7 +186,7 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     facets = np.asarray(facets, dtype=np.int64)
     cells = mesh.f2t[0, facets]
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
-    if fb.basis[0][0].grad is None and not _uses_rt0_identity(flux_element):
+    if fb.basis[0][0].grad is None:  # RT0: no complete linear fields (module doc)
         raise TypeError(f"{type(flux_element).__name__} has no gradient")
     S = _facet_form.assemble(fb, nu=nu_cell[cells][:, None] + 0.0 * fb.dx)
 
