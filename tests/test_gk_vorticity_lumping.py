@@ -1,5 +1,5 @@
 r"""Rotation-consistent weights of a lumped P1 vorticity mass
-(:func:`femheat.assembly.rt0_closed_forms.rotation_lumping_weights`), and the 2D
+(:func:`cartesian_rotation_weights` below), and the 2D
 degree-0 channel temperatures they once made exact.
 
 The row-sum weight ∫φ_i/ν makes the discrete vorticity of vertex i exact for a rigid
@@ -36,12 +36,55 @@ from skfem.helpers import dot
 
 import femheat as fh
 from femheat.assembly import forms
-from femheat.assembly.rt0_closed_forms import p1_gradients, rotation_lumping_weights
+from femheat.assembly.rt0_closed_forms import (p1_gradients, per_vertex_ratio,
+                                               rotation_facet_fluxes)
 from femheat.assembly.vorticity_axisymmetric import (cell_coupling, stream_coupling,
                                                      stream_rotation_weights)
 from femheat.physics.conditions import NoSlip, SlipLength
 from tests.test_gk_temperature import _orders
 from tests.test_gk_vorticity import CH_KAPPA, CH_L, CH_L_NL, CH_W, channel
+
+
+def cartesian_rotation_weights(mesh: skfem.MeshTri) -> np.ndarray:
+    r"""γ_i [1] per vertex: the factor that makes the lumped P1 vorticity row of vertex
+    i (with RT0 fluxes) exact for a rigid rotation about it. The former 2D degree-0
+    form used these weights (until 2026-12-06); kept here as the reference the (r, z)
+    weights tend to far from the axis.
+
+    With R_i(x) = J(x − x_i) (J the rotation by π/2, rot R_i = 2), its RT0
+    interpolant Π R_i and the lumped weight ∫φ_i,
+
+    .. math::
+
+        \gamma_i = \frac{(\Pi R_i, \mathrm{curl}\,\varphi_i)}{2\int\varphi_i} ,
+
+    so that (ν⁻¹γ_i ∫φ_i) ω_i = (Π q, curl φ_i) returns ω_i = ν rot q for q = R_i.
+    R_i is tangent to no facet through x_i (R_i · (x − x_i) = 0), so this holds at wall
+    vertices and corners too, where no-slip data ⟨q·t, φ_i⟩ = 0 are exact for R_i.
+
+    γ_i = 1 on patches symmetric about x_i (the inside of a structured mesh). It is not
+    1 where the patch is lopsided: 3/2 at a right-angled corner held by a single cell,
+    3/4 at one split by the diagonal (γ grows with the corner angle of a single cell:
+    3 at 120°), and 0.87–1.18 on gmsh meshes. Where the row-sum weight is used there
+    (γ = 1), ω at such a vertex is off by a fixed fraction however fine the mesh, and
+    T by that fraction of ν rot q: at the corners of a no-slip channel 2 % of the
+    temperature drop at every n (``tests/test_gk_vorticity_lumping.py``).
+
+    The RT0 interpolant of a linear field is exact with facet midpoints:
+    ∫_F R·n = |F| R(x_F)·n_F; on a cell ΠR = Σ_k F_k ψ_k, ψ_k = (x − p_k)/(2|K|)
+    (unit outward flux through the facet opposite p_k), so
+    ∫_K ΠR = Σ_k F_k (x_K − p_k)/2.
+    """
+    p, t = mesh.p, mesh.t
+    grads = p1_gradients(mesh)
+    corners = p[:, t]  # (2, 3, n)
+    centroid = corners.mean(axis=1)
+    flux = rotation_facet_fluxes(mesh)
+    row = np.zeros((3, t.shape[1]))
+    for i in range(3):  # R about local vertex i
+        mean = 0.5 * (flux[i][None] * (centroid[:, None] - corners)).sum(axis=1)  # ∫_K ΠR
+        row[i] = grads[1, i] * mean[0] - grads[0, i] * mean[1]  # curl φ_i · ∫_K ΠR
+    return per_vertex_ratio(mesh, row)
 
 
 def _distorted(mesh: skfem.MeshTri, shift: float, seed: int = 1) -> skfem.MeshTri:
@@ -76,7 +119,7 @@ def test_weights_agree_with_the_assembled_coupling_on_a_distorted_mesh():
     t = mesh.t.copy()
     t[[1, 2], ::2] = t[[2, 1], ::2]  # every other cell clockwise
     mesh = skfem.MeshTri(mesh.p, t)
-    gamma = rotation_lumping_weights(mesh)
+    gamma = cartesian_rotation_weights(mesh)
     qb = skfem.CellBasis(mesh, skfem.ElementTriRT0())
     wb = skfem.CellBasis(mesh, skfem.ElementTriP1(), quadrature=(qb.X, qb.W))
     C = forms.flux_curl_coupling.assemble(qb, wb).tocsr()
@@ -89,7 +132,7 @@ def test_weights_agree_with_the_assembled_coupling_on_a_distorted_mesh():
     assert np.ptp(gamma) > 0.1  # the distortion is felt
 
     square = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
-    gamma = rotation_lumping_weights(square)
+    gamma = cartesian_rotation_weights(square)
     corner = {tuple(x): g for x, g in zip(square.p.T, gamma)}
     inner = np.setdiff1d(np.arange(square.nvertices), square.boundary_nodes())
     assert np.allclose(gamma[inner], 1.0, atol=1e-14)
@@ -116,7 +159,7 @@ def test_axisymmetric_weights_agree_with_the_assembled_stream_coupling():
             oracle = (C[i] @ rotation)[0] / (2 * np.pi * 2 * patch[i])
             assert abs(gamma[i] - oracle) < tol, (i, gamma[i], oracle)
         if r0 > 0:  # far from the axis, 1/r is nearly constant on a patch
-            cartesian = rotation_lumping_weights(mesh)
+            cartesian = cartesian_rotation_weights(mesh)
             assert np.abs(gamma - cartesian).max() < 2e-3
 
 

@@ -2,8 +2,9 @@ r"""Closed forms of RT0 × P1 on triangles, cell by cell, for the 2D vorticity f
 
 RT0 divergences and P1 gradients are constant on a triangle, so the coupling
 C_ij = (ψ_j, curl φ_i) and the grad-div part need no quadrature
-(:mod:`femheat.assembly.vorticity`). This module also holds the rotation-consistent
-weights of the lumped vorticity mass (:func:`rotation_lumping_weights`).
+(:mod:`femheat.assembly.vorticity_axisymmetric`, the (r, z) degree-0 vorticity form). The
+building blocks of its rotation-consistent vertex weights are here too
+(:func:`rotation_facet_fluxes`, :func:`per_vertex_ratio`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 import skfem
 
 __all__ = ["lumped_vertex_mass", "p1_gradients", "per_vertex_ratio", "rotation_facet_fluxes",
-           "rotation_lumping_weights", "rt0_cell_data", "rt0_local_facets", "triangle_areas"]
+           "rt0_cell_data", "rt0_local_facets", "triangle_areas"]
 
 
 def rt0_cell_data(qb: skfem.CellBasis) -> tuple[np.ndarray, np.ndarray]:
@@ -31,46 +32,6 @@ def p1_gradients(mesh: skfem.Mesh) -> np.ndarray:
     g1 = np.stack([e2[1], -e2[0]]) / det  # rows of J⁻ᵀ
     g2 = np.stack([-e1[1], e1[0]]) / det
     return np.stack([-(g1 + g2), g1, g2], axis=1)
-
-
-def rotation_lumping_weights(mesh: skfem.MeshTri) -> np.ndarray:
-    r"""γ_i [1] per vertex: the factor that makes the lumped vorticity row of vertex i
-    exact for a rigid rotation about it.
-
-    With R_i(x) = J(x − x_i) (J the rotation by π/2, rot R_i = 2), its RT0
-    interpolant Π R_i and the lumped weight ∫φ_i,
-
-    .. math::
-
-        \gamma_i = \frac{(\Pi R_i, \mathrm{curl}\,\varphi_i)}{2\int\varphi_i} ,
-
-    so that (ν⁻¹γ_i ∫φ_i) ω_i = (Π q, curl φ_i) returns ω_i = ν rot q for q = R_i.
-    R_i is tangent to no facet through x_i (R_i · (x − x_i) = 0), so this holds at wall
-    vertices and corners too, where no-slip data ⟨q·t, φ_i⟩ = 0 are exact for R_i.
-
-    γ_i = 1 on patches symmetric about x_i (the inside of a structured mesh). It is not
-    1 where the patch is lopsided: 3/2 at a right-angled corner held by a single cell,
-    3/4 at one split by the diagonal (γ grows with the corner angle of a single cell:
-    3 at 120°), and 0.87–1.18 on gmsh meshes. Where the row-sum weight is used there
-    (γ = 1), ω at such a vertex is off by a fixed fraction however fine the mesh, and
-    T by that fraction of ν rot q: at the corners of a no-slip channel 2 % of the
-    temperature drop at every n (``tests/test_gk_vorticity_lumping.py``).
-
-    The RT0 interpolant of a linear field is exact with facet midpoints:
-    ∫_F R·n = |F| R(x_F)·n_F; on a cell ΠR = Σ_k F_k ψ_k, ψ_k = (x − p_k)/(2|K|)
-    (unit outward flux through the facet opposite p_k), so
-    ∫_K ΠR = Σ_k F_k (x_K − p_k)/2.
-    """
-    p, t = mesh.p, mesh.t
-    grads = p1_gradients(mesh)
-    corners = p[:, t]  # (2, 3, n)
-    centroid = corners.mean(axis=1)
-    flux = rotation_facet_fluxes(mesh)
-    row = np.zeros((3, t.shape[1]))
-    for i in range(3):  # R about local vertex i
-        mean = 0.5 * (flux[i][None] * (centroid[:, None] - corners)).sum(axis=1)  # ∫_K ΠR
-        row[i] = grads[1, i] * mean[0] - grads[0, i] * mean[1]  # curl φ_i · ∫_K ΠR
-    return per_vertex_ratio(mesh, row)
 
 
 def triangle_areas(mesh: skfem.MeshTri) -> np.ndarray:

@@ -37,8 +37,8 @@ and the flux load −Cᵀ M_ω⁻¹ G (G_i = ⟨g_t, φ_i⟩, prescribed tangent
 At degree 0 the P2 mass is always consistent (its row sums vanish at the vertices), and
 ω an unknown of every solve as in 3D (below). Until 2026-12-06 degree 0 was RT0 × P0
 with a lumped P1 vorticity whose vertex weights were made exact for rigid rotations
-(:func:`~femheat.assembly.rt0_closed_forms.rotation_lumping_weights`; its analogue for
-the stream function is still used in (r, z)): cheaper (RT0 has half BDM1's flux
+(``tests/test_gk_vorticity_lumping.py``; their analogue for the stream function is
+still used in (r, z)): cheaper (RT0 has half BDM1's flux
 unknowns, ω eliminated), exact to round-off in structured no-slip channels, but q only
 O(h), ω = 0 where heat crosses a boundary (RT0 has no complete linear fields for the
 terms of :mod:`.vorticity_open`) and on irregular meshes a max-norm T error that did not
@@ -411,11 +411,13 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         mass = _rotation_consistent(rz.stream_mass(mesh, inv_nu),
                                     rz.stream_rotation_weights(qb, blocks))
     else:
-        mass = _lumped_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
+        weight = inv_nu[:, None] + 0.0 * qb.dx
         if degree == 0 or held.size or opened.size:
             # P2 (degree 0): its row sums vanish at the vertices, so always consistent
-            consistent = _weighted_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
-            mass = consistent.diagonal()
+            consistent = _weighted_mass.assemble(wb, weight=weight)
+            mass = consistent.diagonal()  # which DOFs are active
+        else:
+            mass = _lumped_mass.assemble(wb, weight=weight)
     fixed = np.zeros(n_omega, dtype=bool)
     fixed[np.unique((mesh.t if closed else wb.element_dofs)[:, ~viscous])] = True
     if axisymmetric:

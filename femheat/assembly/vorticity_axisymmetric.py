@@ -134,8 +134,8 @@ def stream_coupling(qb: skfem.CellBasis, coupling: np.ndarray, rows: np.ndarray,
 
 
 def stream_rotation_weights(qb: skfem.CellBasis, coupling: np.ndarray) -> np.ndarray:
-    r"""γ_i per vertex, the (r, z) twin of
-    :func:`~femheat.assembly.rt0_closed_forms.rotation_lumping_weights`: the row of C
+    r"""γ_i per vertex, the (r, z) twin of the Cartesian rotation-consistent weights of
+    the former 2D degree-0 form (``tests/test_gk_vorticity_lumping.py``): the row of C
     (its cell blocks ``coupling``, :func:`cell_coupling`) applied to the RT0
     interpolant of the rotation R_i about vertex i (rot R_i = 2,
     so ψ_i = 2ν r_i and the lumped row should read 2π · 2 Σ_K |K|/3),
