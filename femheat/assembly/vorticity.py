@@ -363,7 +363,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         return G, None, None
     # boundaries that heat crosses: ω free, the gradient energy's model (vorticity_open)
     opened, open_form = open_boundaries(problem, qb.elem, nu_cell, order)
-    if opened.size:
+    if open_form is not None:
         G = (G - open_form).tocsr()
 
     # walls where ω is free (no-slip, slip length, tangential flux)

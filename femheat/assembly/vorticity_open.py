@@ -44,6 +44,15 @@ crosses holds neither; there the end term is not consistent, and a warning says 
 does a Kapitza interface with a free tangential flux, whose jump breaks the vertex term
 where it meets an open boundary.)
 
+On a no-slip wall that heat crosses ω is free and q·t = 0 holds weakly (the ω equation
+without the trace). There the boundary integral leaves only the curvature term
+∮ κ(q·n)(v·n) ds: its other parts are tested against v·t alone and shift the wall
+vorticity, the multiplier of q·t = 0, not q or T. On a polygon the curvature sits at the
+vertices, and :func:`sheared_wall_corners` adds S_h's vertex term there with each trace
+replaced by its normal part. Without it a curved such wall had the condition
+T − ν∂q_n/∂n − νκq_n − βν∇·q = T_D, and T stalled at 1.1e-2 (a Gaussian source in
+a disc, ``tests/test_gk_vorticity_open.py``; with it O(h²), 2.7e-4 at degree 1).
+
 Measured (``tests/test_gk_vorticity_open.py``): the vertex terms make the flux block
 positive semidefinite (the facet integrals alone: lowest eigenvalue of the viscous
 block against the flux mass −0.16 / −0.45 / −1.46 at n = 4 / 8 / 16, growing like
@@ -81,7 +90,8 @@ from skfem.helpers import grad, mul
 
 from ..physics.conditions import HeatFlux, NoSlip
 
-__all__ = ["open_boundary_facets", "open_boundaries", "tangential_trace", "boundary_rotation_form"]
+__all__ = ["open_boundary_facets", "open_boundaries", "tangential_trace", "boundary_rotation_form",
+           "sheared_wall_corners"]
 
 
 def _crosses(bc) -> bool:
@@ -109,14 +119,20 @@ def open_boundary_facets(problem) -> np.ndarray:
 def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                     intorder: int) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """(facets, ν S_h): the open boundary facets of ``problem`` and the boundary form the
-    flux block loses there (None without open facets)."""
+    flux block loses there and at the corners of no-slip walls that heat crosses (None
+    where there is neither)."""
     facets = open_boundary_facets(problem)
-    if not facets.size:
-        return facets, None
     rm = problem.regions
+    if rm.mesh.dim() != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
+        return facets, None
     crossed = [name for name in problem.walls if name in problem.boundary_conditions
                and _crosses(problem.boundary_conditions[name])]
     sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
+    sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
+    form = (sheared_wall_corners(rm.mesh, flux_element, sheared, nu_cell)
+            if sheared.size else None)
+    if not facets.size:
+        return facets, form
     ends = set(np.unique(rm.mesh.facets[:, facets]).tolist())
     for name in crossed:
         if (not isinstance(problem.walls[name], NoSlip)
@@ -136,9 +152,8 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                 "assumes a continuous flux trace, which the free tangential flux breaks "
                 "(not consistent there); use viscous = 'penalty' or tangential = "
                 "'continuous'", stacklevel=5)
-    sheared = np.concatenate(sheared) if sheared else np.zeros(0, dtype=np.int64)
-    return facets, boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
-                                          sheared)
+    S = boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder, sheared)
+    return facets, S if form is None else (S + form).tocsr()
 
 
 def _cross(a, b):
@@ -191,25 +206,7 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     S = _facet_form.assemble(fb, nu=nu_cell[cells][:, None] + 0.0 * fb.dx)
 
     # the vertex terms: trace values at both ends of every facet
-    ends = skfem.FacetBasis(mesh, flux_element, facets=facets,
-                            quadrature=(np.array([[0.0, 1.0]]), np.array([0.5, 0.5])))
-    x = ends.global_coordinates().value  # (2, n_facets, 2)
-    n = ends.normals[:, :, 0]
-    t = np.array([-n[1], n[0]])
-    ends_of = mesh.facets[:, facets]  # the facet's two vertices
-    # which vertex sits at each quadrature point
-    d0 = np.linalg.norm(x - mesh.p[:, ends_of[0]][:, :, None], axis=0)
-    vertex = np.where(d0 < np.linalg.norm(x - mesh.p[:, ends_of[1]][:, :, None], axis=0),
-                      ends_of[0][:, None], ends_of[1][:, None])  # (n_facets, 2)
-    downstream = np.einsum("ifk,if->fk", x - x.mean(axis=2, keepdims=True), t) > 0
-    values = np.stack([ends.basis[i][0].value for i in range(ends.Nbfun)])  # (nl, 2, nf, 2)
-    dofs = ends.element_dofs  # (nl, nf)
-
-    # F1: the facet the vertex ends (upstream along t), F2: the facet it starts
-    f_idx, k_idx = np.nonzero(np.ones_like(vertex, dtype=bool))
-    upstream_of = {int(vertex[f, k]): (f, k) for f, k in zip(f_idx, k_idx) if downstream[f, k]}
-    pairs = [(upstream_of[int(vertex[f, k])], (f, k)) for f, k in zip(f_idx, k_idx)
-             if not downstream[f, k] and int(vertex[f, k]) in upstream_of]
+    vertex, downstream, values, dofs, _, pairs, _ = _facet_ends(mesh, flux_element, facets)
     S = S + _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_cell[cells],
                        sheared, S.shape)
     if not pairs:
@@ -228,6 +225,77 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     cols = np.broadcast_to(stacked[:, None, :], block.shape)
     V = sp.csr_matrix((block.ravel(), (rows.ravel(), cols.ravel())), shape=S.shape)
     return (S + V).tocsr()
+
+
+def _facet_ends(mesh: skfem.MeshTri, flux_element: skfem.Element, facets: np.ndarray):
+    """The flux traces at both ends of boundary ``facets``: (vertex (nf, 2) the vertex at
+    each end, downstream (nf, 2) whether it is the facet's end along t, values (nl, 2,
+    nf, 2) the local basis traces there from the facet's cell, dofs (nl, nf), n (2, nf)
+    the outward normals, pairs [((f1, k1), (f2, k2))] the vertices shared by two of the
+    facets, F1 the one the vertex ends (upstream along t), F2 the one it starts, and
+    the number of flux DOFs)."""
+    ends = skfem.FacetBasis(mesh, flux_element, facets=facets,
+                            quadrature=(np.array([[0.0, 1.0]]), np.array([0.5, 0.5])))
+    x = ends.global_coordinates().value  # (2, n_facets, 2)
+    n = ends.normals[:, :, 0]
+    t = np.array([-n[1], n[0]])
+    ends_of = mesh.facets[:, facets]  # the facet's two vertices
+    # which vertex sits at each quadrature point
+    d0 = np.linalg.norm(x - mesh.p[:, ends_of[0]][:, :, None], axis=0)
+    vertex = np.where(d0 < np.linalg.norm(x - mesh.p[:, ends_of[1]][:, :, None], axis=0),
+                      ends_of[0][:, None], ends_of[1][:, None])  # (n_facets, 2)
+    downstream = np.einsum("ifk,if->fk", x - x.mean(axis=2, keepdims=True), t) > 0
+    values = np.stack([ends.basis[i][0].value for i in range(ends.Nbfun)])  # (nl, 2, nf, 2)
+    f_idx, k_idx = np.nonzero(np.ones_like(vertex, dtype=bool))
+    upstream_of = {int(vertex[f, k]): (f, k) for f, k in zip(f_idx, k_idx) if downstream[f, k]}
+    pairs = [(upstream_of[int(vertex[f, k])], (f, k)) for f, k in zip(f_idx, k_idx)
+             if not downstream[f, k] and int(vertex[f, k]) in upstream_of]
+    return vertex, downstream, values, ends.element_dofs, n, pairs, ends.N
+
+
+def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
+                         facets: np.ndarray, nu_cell: np.ndarray) -> sp.csr_matrix:
+    r"""ν S_h at the vertices between two facets of no-slip walls that heat crosses.
+
+    With q·t = 0 on such a wall (weakly, through the ω equation) the boundary integral
+    ∮ q × ∂_t v leaves, besides terms tested against v·t alone (which shift the wall
+    vorticity, the constraint's multiplier, and not q or T), the curvature term
+    ∮ κ (q·n)(v·n) ds: without it the vorticity form's condition there is
+    T − ν∂q_n/∂n − νκ q_n − βν∇·q = T_D, not the gradient energy's. On a polygon the
+    curvature sits at the vertices, where S_h's vertex term −½([v] × {q} + [q] × {v})
+    with each trace replaced by its normal part (q·t = 0 on both facets) is
+
+    .. math::
+
+        	frac12 \sin	heta_P ig((q_1\cdot n_1)(v_2\cdot n_2)
+        + (q_2\cdot n_2)(v_1\cdot n_1)ig),
+
+    θ_P the turning angle from F₁'s normal n₁ to F₂'s n₂ (n₁ × n₂ = sin θ_P); zero
+    along straight walls. Measured: a Gaussian source in a disc with T and no-slip
+    given on its circle converges at O(h²) in T with it and stalls at 1.1e-2 without
+    (``tests/test_gk_vorticity_open.py``)."""
+    facets = np.asarray(facets, dtype=np.int64)
+    _, _, values, dofs, n, pairs, n_dofs = _facet_ends(mesh, flux_element, facets)
+    shape = (n_dofs, n_dofs)
+    if not pairs:
+        return sp.csr_matrix(shape)
+    (f1, k1), (f2, k2) = (np.array(p).T for p in zip(*pairs))
+    n1, n2 = n[:, f1], n[:, f2]
+    sin_turn = _cross(n1, n2)  # (np,)
+    a1 = np.einsum("lip,ip->pl", values[:, :, f1, k1], n1)  # (np, nl): v·n₁ on F₁
+    a2 = np.einsum("lip,ip->pl", values[:, :, f2, k2], n2)
+    cells = mesh.f2t[0, facets]
+    nu_p = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
+    w = (0.5 * nu_p * sin_turn)[:, None, None]
+    blocks = [(f2, f1, w * a2[:, :, None] * a1[:, None, :]),   # test on F₂, trial on F₁
+              (f1, f2, w * a1[:, :, None] * a2[:, None, :])]
+    rows, cols, data = [], [], []
+    for fi, fj, block in blocks:
+        rows.append(np.broadcast_to(dofs[:, fi].T[:, :, None], block.shape).ravel())
+        cols.append(np.broadcast_to(dofs[:, fj].T[:, None, :], block.shape).ravel())
+        data.append(block.ravel())
+    return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=shape)
 
 
 def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_facet, sheared, shape):
