@@ -59,7 +59,9 @@ def build_system(model: str, dim: int, n: int):
     mat = fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.1 if model == "gk" else 0.0)
     if model == "gk":
         from femheat.physics.conditions import NoSlip
-        kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2)
+        # the penalty form's SPD flux system, as recorded (2D "auto" takes the vorticity
+        # form, an augmented system, since 2026-12-06)
+        kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2, viscous="penalty")
     else:
         kw = dict(model="mcv")
     problem = fh.HeatProblem(regions, {"domain": mat},

@@ -6,8 +6,8 @@ that peak memory (ru_maxrss) belongs to that run alone:
 
 * ``mcv``: RT0 x P0 (5n² unknowns), the foundation's transient path;
 * ``gk``:  BDM1 x P0 (8n² unknowns), GK with l = 0.1, no-slip walls, β = 2, interior
-  penalty (``viscous = "penalty"``, what the default ``"auto"`` takes here: heat
-  crosses the channel ends);
+  penalty (``viscous = "penalty"``; the default ``"auto"`` takes the vorticity form
+  here, ``gkv``, since 2026-12-06, and in 3D the penalty form);
 * ``gkv``: the same GK problem with ``viscous = "vorticity"`` (BDM1 x P0 with a
   consistent P2 vorticity since 2026-12-06, RT0 x P0 with a lumped P1 one before;
   :mod:`femheat.assembly.vorticity`); its time steps keep ω as an unknown (the

@@ -1,9 +1,10 @@
 """What the default ``viscous = "auto"`` costs where it takes the vorticity form.
 
-``"auto"`` (:mod:`femheat.assembly.viscous_choice`) takes the vorticity form for GK at
-degree 1 in 2D when one l²/κ holds everywhere and no Kapitza interface sits. This
-script times that class against the penalty form (the default before) on the same
-meshes: the unit square, n × n tensor triangles, BDM2 × P1DG, l = 0.1, β = 2,
+``"auto"`` (:mod:`femheat.assembly.viscous_choice`) takes the vorticity form for GK in
+2D (degree 1 since 2026-12-05, degree 0 since 2026-12-06) when one l²/κ holds
+everywhere and no Kapitza interface sits. This script times that class against the
+penalty form (the default before) on the same meshes: the unit square, n × n tensor
+triangles, BDM2 × P1DG (``--degree 0``: BDM1 × P0), l = 0.1, β = 2,
 τ = 0.01, with free-slip walls (insulated, no wall condition: the vorticity is zero
 there and its P3 mass lumped), no-slip walls (the vorticity free on the walls: a
 consistent P3 mass kept as an unknown) or open edges (T = 300 K given on the whole
@@ -17,7 +18,7 @@ same solution here, so it is of the order of their discretization errors).
     python benchmarks/bench_gk_auto.py                  # n = 25, 50, 100
     python benchmarks/bench_gk_auto.py --sizes 25 50 --repeats 2
     python benchmarks/bench_gk_auto.py --layouts open
-    python benchmarks/bench_gk_auto.py --degree 0    # BDM1 x P0: vorticity (P2) vs penalty
+    python benchmarks/bench_gk_auto.py --degree 0    # BDM1 x P0: auto (vorticity, P2) vs penalty
 
 Process CPU time with ``FEMHEAT_BENCH_CLOCK=cpu`` (as ``make bench`` runs them), wall
 time otherwise.
@@ -82,8 +83,8 @@ def main() -> None:
     parser.add_argument("--layouts", nargs="+", default=["free-slip", "no-slip", "open"],
                         choices=["free-slip", "no-slip", "open"])
     parser.add_argument("--degree", type=int, default=1, choices=[0, 1],
-                        help="0: BDM1 x P0 (the vorticity form with a P2 vorticity, which "
-                             "'auto' does not take yet: pinned), 1: BDM2 x P1DG")
+                        help="0: BDM1 x P0 (the vorticity form with a P2 vorticity), "
+                             "1: BDM2 x P1DG")
     args = parser.parse_args()
     head = ("layout", "n", "unknowns", "form", "asm s", "fact. s", "step ms",
             "asm auto/penalty", "fact. auto/penalty", "step auto/penalty", "rel. L2(T) diff.")
@@ -93,9 +94,7 @@ def main() -> None:
         for n in args.sizes:
             best: dict = {}
             for _ in range(args.repeats):  # alternated: the cores are shared
-                # at degree 0 "auto" is the penalty form: the vorticity form is pinned
-                for label, viscous in (("penalty", "penalty"),
-                                       ("auto", "auto" if args.degree == 1 else "vorticity")):
+                for label, viscous in (("penalty", "penalty"), ("auto", "auto")):
                     r = one(n, layout, viscous, args.steps, args.degree)
                     b = best.setdefault(label, r)
                     for key in ("assembly_s", "factorization_s", "step_s"):

@@ -39,7 +39,8 @@ def system_for(n: int, dim: int, beta: int, degree: int = 1):
                              {"hot": fh.Temperature(1.0), "cold": fh.Temperature(0.0),
                               "walls": fh.Insulated()},
                              source=lambda x, t: 1.0 + 0 * x[0], model="gk", beta=beta,
-                             degree=degree, walls={"walls": NoSlip()})
+                             degree=degree, walls={"walls": NoSlip()},
+                             viscous="penalty")  # the recorded form (2D "auto": vorticity)
     return fh.assemble(problem)
 
 

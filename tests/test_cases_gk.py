@@ -21,9 +21,11 @@ def _load(name):
 
 
 def test_ribbon_sweep_matches_closed_form(tmp_path):
+    """κ_eff/κ of the sweep (degree 0, the default vorticity form; the penalty form's
+    worst over the full sweep is 7.0e-4) and the degree-1 profile against G3."""
     ribbon = _load("ribbon_poiseuille")
     summary = ribbon.run(tmp_path, ratios=[0.5, 2.5, 20.0])
-    assert summary["max_relative_error_kappa_eff"] < 1e-3, summary
+    assert summary["max_relative_error_kappa_eff"] < 1e-5, summary
     assert summary["max_profile_error"] < 5e-3, summary
     assert (tmp_path / "ribbon.png").stat().st_size > 20_000
     assert len((tmp_path / "kappa_eff.csv").read_text().splitlines()) == 1 + 6
@@ -62,12 +64,14 @@ def test_hollow_cylinder_sweep_meets_the_contact_resistance(tmp_path):
 
 
 def test_ribbon_case_file(tmp_path):
+    """The case as shipped (degree 0, open reservoir ends, the default vorticity form):
+    κ_eff within 2e-5 of G3 (measured −3.2e-6; the penalty form −4.7e-4)."""
     case = load_case(ROOT / "cases" / "ribbon_poiseuille.toml")
     summary = run_case(case, tmp_path)
     width = 2.5e-6
     keff = summary["heat_flow"]["right"] * width / (width * 1.0)
     exact = 1 - (2 / 2.5) * np.tanh(1.25)
-    assert keff == pytest.approx(exact, rel=1e-3)
+    assert keff == pytest.approx(exact, rel=2e-5)
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written["model"] == "gk" and written["energy_balance_relative_error"] < 1e-10
 

@@ -19,7 +19,7 @@ def _system(dim: int):
     problem = fh.HeatProblem(
         regions, {"domain": fh.Material(1.0, 1.0, 0.05, nonlocal_length=0.4)},
         {"hot": fh.Temperature(1.0), "cold": fh.Temperature(0.0), "walls": fh.Insulated()},
-        model="gk", beta=2, walls={"walls": NoSlip()})
+        model="gk", beta=2, walls={"walls": NoSlip()}, viscous="penalty")
     return fh.assemble(problem)
 
 

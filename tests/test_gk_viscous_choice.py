@@ -43,21 +43,23 @@ def _problem(regions=None, materials=None, bcs=None, **options):
     return fh.HeatProblem(regions, materials, bcs, **options)
 
 
-def test_auto_takes_the_vorticity_form_where_both_model_the_same_problem():
-    """Closed and walled 2D boxes at degree 1 with one l^2/kappa: every wall condition,
-    several subdomains with one viscosity (no Kapitza resistance), beta = 0."""
-    assert _problem().viscous_form == "vorticity"
-    assert _problem(walls={"rest": NoSlip()}, beta=0).viscous_form == "vorticity"
+@pytest.mark.parametrize("degree", [0, 1])
+def test_auto_takes_the_vorticity_form_where_both_model_the_same_problem(degree):
+    """Closed and walled 2D boxes at degree 0 and 1 with one l^2/kappa: every wall
+    condition, several subdomains with one viscosity (no Kapitza resistance), beta = 0."""
+    assert _problem(degree=degree).viscous_form == "vorticity"
+    assert _problem(walls={"rest": NoSlip()}, beta=0, degree=degree).viscous_form == "vorticity"
     split = _square(split=True)
     same_nu = {"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
                "b": fh.Material(8.0, 3.0, 0.2, nonlocal_length=0.4)}  # l^2/kappa = 0.02
-    assert _problem(split, same_nu).viscous_form == "vorticity"
-    assert auto_reason(_problem()) is None
+    assert _problem(split, same_nu, degree=degree).viscous_form == "vorticity"
+    assert auto_reason(_problem(degree=degree)) is None
 
 
-def test_auto_takes_the_vorticity_form_for_memory_with_a_nonlocal_length():
+@pytest.mark.parametrize("degree", [0, 1])
+def test_auto_takes_the_vorticity_form_for_memory_with_a_nonlocal_length(degree):
     """The memory model's l² term acts on its total flux with the same two forms; one
-    mode is GK, and with a nonlocal length at degree 1 in 2D "auto" takes the same form
+    mode is GK, and with a nonlocal length in 2D "auto" takes the same form
     for both (a no-slip channel with T given at its ends: one mode equals GK to
     round-off after 10 Crank–Nicolson steps)."""
     from femheat.physics.memory import MemoryMaterial
@@ -67,7 +69,7 @@ def test_auto_takes_the_vorticity_form_for_memory_with_a_nonlocal_length():
         "left": lambda x: x[0] < 1e-9, "right": lambda x: x[0] > 1 - 1e-9,
         "tb": lambda x: (x[0] > 1e-9) & (x[0] < 1 - 1e-9)})
     bcs = {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "tb": fh.Insulated()}
-    common = dict(degree=1, walls={"tb": NoSlip()})
+    common = dict(degree=degree, walls={"tb": NoSlip()})
     gk = fh.HeatProblem(regions, {"domain": fh.Material(2.0, 1.0, 0.3, nonlocal_length=0.1)},
                         bcs, model="gk", **common)
     memory = fh.HeatProblem(
@@ -86,20 +88,21 @@ def test_auto_takes_the_vorticity_form_for_memory_with_a_nonlocal_length():
     assert np.abs(a.flux - b.flux).max() <= 1e-12 * np.abs(a.flux).max()
 
 
+@pytest.mark.parametrize("degree", [0, 1])
 @pytest.mark.parametrize("bc", [fh.Temperature(301.0), fh.HeatFlux(5.0),
                                 fh.Convection(10.0, 300.0)])
-def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc):
-    """At degree 1 in 2D the vorticity form models the penalty form's conditions where
-    heat crosses a boundary (femheat.assembly.vorticity_open,
-    tests/test_gk_vorticity_open.py), with or without a no-slip wall there."""
-    assert _problem(bcs={"left": bc, "rest": fh.Insulated()}).viscous_form == "vorticity"
-    problem = _problem(bcs={"left": bc, "rest": fh.Insulated()}, walls={"left": NoSlip()})
+def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree):
+    """In 2D the vorticity form models the penalty form's conditions where heat crosses
+    a boundary (femheat.assembly.vorticity_open, tests/test_gk_vorticity_open.py), with
+    or without a no-slip wall there."""
+    bcs = {"left": bc, "rest": fh.Insulated()}
+    assert _problem(bcs=bcs, degree=degree).viscous_form == "vorticity"
+    problem = _problem(bcs=bcs, walls={"left": NoSlip()}, degree=degree)
     assert problem.viscous_form == "vorticity"
 
 
 @pytest.mark.filterwarnings("ignore:model 'gk' with nonlocal_length = 0")
 @pytest.mark.parametrize("change, reason", [
-    (dict(degree=0), r"degree 0 \(the vorticity form would lower q to O\(h\)\)"),
     (dict(bcs={"left": fh.Temperature(301.0), "rest": fh.Insulated()},
           walls={"left": SlipLength(0.5)}),
      r"boundaries\.left: heat crosses it and it has a SlipLength wall"),
@@ -121,14 +124,13 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc):
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3)), r"not a 2D Cartesian mesh"),
-    (dict(model="memory", degree=0), r"degree 0"),
     (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies or jumps, a Kapitza interface sits, a slip-length wall lets heat
-    through, a smooth wall normal or a penalty factor is given, at degree 0 (for now), in
-    3D and for other models, "auto" is the penalty form; the reason names the key."""
+    through, a smooth wall normal or a penalty factor is given, in 3D and for other
+    models, "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)
     assert problem.viscous == "auto" and problem.viscous_form == "penalty"
     assert re.search(reason, auto_reason(problem)), auto_reason(problem)
@@ -197,3 +199,17 @@ def test_case_file_default_is_auto(tmp_path, line, form):
         "degree = 1", "degree = 0").replace("nonlocal_length = 0.1", "relaxation_time = 1e-11")),
         tmp_path)
     assert "penalty_jumps" not in resolved_input(mcv)["problem"]
+
+
+def test_run_summary_counts_the_vorticity_unknowns():
+    """Where ω is an unknown of every solve (degree 0, consistent P2 mass), the summary's
+    DOF count has it; where it is lumped and eliminated (degree 1, closed box) it has not."""
+    from femheat.registry import get_model
+
+    for degree, has_omega in ((0, True), (1, False)):
+        system = fh.assemble(_problem(degree=degree))
+        dofs = get_model("gk").dofs(system)
+        assert ("vorticity" in dofs) == has_omega, dofs
+        assert dofs["total"] == sum(v for k, v in dofs.items() if k != "total")
+        if has_omega:
+            assert dofs["vorticity"] == system.rotation[1].size > 0

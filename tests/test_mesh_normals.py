@@ -289,9 +289,10 @@ def test_case_file_surface_normal_bad_input(spec, match):
 
 
 def test_faceted_curved_walls_are_warned_about():
-    """A free-slip (slip-length, tangential-flux) wall on a curved surface with the facet
-    normals draws a warning naming it and the fix; flat walls, walls given a normal,
-    no-slip walls, the vorticity form and heat-crossing boundaries do not."""
+    """With the penalty form, a free-slip (slip-length, tangential-flux) wall on a curved
+    surface with the facet normals draws a warning naming it and the fix; flat walls,
+    walls given a normal, no-slip walls, the vorticity form (which the default "auto"
+    takes on this disc) and heat-crossing boundaries do not."""
     import warnings
 
     from femheat.physics.conditions import NoSlip, TangentialFlux
@@ -302,11 +303,11 @@ def test_faceted_curved_walls_are_warned_about():
         skfem.MeshTri.init_tensor(*[np.linspace(0, 1, 5)] * 2),
         boundaries={"hot": lambda x: x[0] < 1e-9, "wall": lambda x: x[0] >= 1e-9})
 
-    def user_warnings(regions, wall, condition=None, **options):
+    def user_warnings(regions, wall, condition=None, viscous="penalty", **options):
         problem = fh.HeatProblem(
             regions, {"domain": fh.Material(1.0, nonlocal_length=0.1)},
             {"hot": fh.Temperature(1.0), "wall": condition or fh.Insulated()}, model="gk",
-            walls={"wall": wall}, **options)
+            walls={"wall": wall}, viscous=viscous, **options)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fh.assemble(problem)
@@ -325,3 +326,4 @@ def test_faceted_curved_walls_are_warned_about():
     assert not user_warnings(disc, FreeSlip(), viscous="vorticity")
     assert not user_warnings(disc, FreeSlip(), condition=fh.Temperature(0.0))
     assert not user_warnings(square, FreeSlip())
+    assert not user_warnings(disc, FreeSlip(), viscous="auto")  # takes the vorticity form

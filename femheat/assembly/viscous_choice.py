@@ -6,7 +6,7 @@ r"""Which discretization of the Guyer–Krumhansl viscous term a problem gets.
 * ``"vorticity"``: the vorticity (Hodge-Laplacian) form
   (:mod:`femheat.assembly.vorticity`);
 * ``"auto"`` (the default): the vorticity form where both forms discretize the *same*
-  continuous problem and the vorticity form is at least as accurate, the penalty form
+  continuous problem with the same flux and temperature spaces, the penalty form
   everywhere else (:func:`viscous_form`).
 
 Why a choice. The penalty form's temperature has grid-scale quasi-static modes that
@@ -25,8 +25,9 @@ takes the vorticity form when all of the following hold:
 
 * a model with the viscous term (``gk``, or ``memory`` with a nonlocal length: the term
   acts on its total flux, and its vorticity form keeps one ω), 2D Cartesian
-  triangles, degree 1: both forms then use BDM2 × P1DG, so
-  q keeps its O(h³) and T its O(h²); the vorticity form's T errors are 0.87–0.99×
+  triangles, degree 0 or 1. Both forms then use the same flux and temperature pairs
+  (BDM1 × P0, BDM2 × P1DG), so q keeps its O(h²) / O(h³) and T its O(h) / O(h²).
+  At degree 1 the vorticity form's T errors are 0.87–0.99×
   the penalty form's on a manufactured no-slip flow (n = 32), 0.13× next to no-slip
   walls (channel T 7.1e-6 against 5.5e-5 at n = 16; README, accuracy), 1.0× on a
   manufactured flow that crosses the boundary (2.36e-5 against 2.37e-5 at n = 32) and
@@ -36,13 +37,19 @@ takes the vorticity form when all of the following hold:
   by 1.0e-4 K; at less cost on closed squares (n = 25–100: assembly 0.60–0.78×, steps
   0.61–1.08×, factorizations 0.84–1.34×; ``benchmarks/bench_gk_auto.py``, which also
   times open squares, where ω is an unknown).
-  Degree 0 keeps the penalty form for now: its vorticity form became BDM1 × P0 with a
-  P2 vorticity on 2026-12-06 (q at O(h²) as with the penalty, no slow modes, the
-  max-norm T converging on gmsh meshes, 6–18× smaller T errors next to walls,
-  ``tests/test_gk_vorticity*.py``), but taking it by default changes the answers of
-  most 2D GK runs, degree 0 being the default, and is left to its own step; 3D keeps
-  the penalty form (the vorticity form's T next to no-slip walls is O(h^1.3)); (r, z)
-  has no degree-1 vorticity form;
+  At degree 0 (BDM1 × P0 with a consistent P2 vorticity; the default since
+  2026-12-06) the vorticity form has no slow modes (slowest rate 0.90842 against the
+  physical 0.90800 at l = L, where the penalty form's grid modes decay at 0.58), a
+  max-norm T that converges on gmsh meshes (7.4e-5 at n = 64, the penalty form
+  5.3e-4), 6–18× smaller T errors next to walls, centroid values at O(h²) and a
+  Poiseuille κ_eff of 0.6053524 against the exact 0.6053540 (the penalty form
+  0.6046921 at n = 24; ``tests/test_gk_vorticity*.py``, ``tests/test_gk_channel.py``);
+  it gives 1.09–1.10× the penalty form's G4 source-bump error and 1.5× its box-mean
+  error on the periodic Yukawa comparison (both O(h²); ``tests/test_gk_modes.py``,
+  ``tests/test_kernels_physics.py``), and costs 1.2–2× the penalty form's solves
+  (``benchmarks/bench_gk_auto.py --degree 0``). 3D keeps the penalty form (the
+  vorticity form's T next to no-slip walls is O(h^1.3)), and so does (r, z), which
+  has no degree-1 vorticity form and keeps ω = 0 where heat crosses a boundary;
 * one viscosity ν = l²/κ > 0 in every material (constant scalars κ and l), and no
   Kapitza interface;
 * no slip-length or tangential-flux wall on a boundary that heat crosses (at its
@@ -93,8 +100,6 @@ def auto_reason(problem) -> str | None:
         return f"model {problem.model!r} without the viscous term"
     if problem.regions.dim != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
         return "not a 2D Cartesian mesh"
-    if problem.degree != 1:
-        return f"degree {problem.degree} (the vorticity form would lower q to O(h))"
     if problem.penalty != 1.0:
         return f"model.penalty = {problem.penalty} given"
     if problem.interfaces:

@@ -74,8 +74,8 @@ class MemoryModel(MixedModel):
                          "BDM1 x P0 or BDM2 x P1DG)",
                "beta": "with a nonlocal length: 2 (Guyer-Krumhansl 1966) or 0",
                "penalty": "with a nonlocal length: interior-penalty factor eta >= 1",
-               "viscous": "with a nonlocal length: 'auto' (default: 'vorticity' at "
-                          "degree 1 in 2D with one l^2/kappa and no Kapitza interface; else "
+               "viscous": "with a nonlocal length: 'auto' (default: 'vorticity' in "
+                          "2D with one l^2/kappa and no Kapitza interface; else "
                           "'penalty'), 'penalty' or 'vorticity'"}
 
     def parse_options(self, table: Mapping[str, Any], where: str) -> dict:

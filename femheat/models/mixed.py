@@ -184,8 +184,13 @@ class MixedModel(Model):
         return steady_energy_balance(system, state)
 
     def dofs(self, system: MixedSystem) -> dict:
-        return {"flux": system.n_flux, "temperature": system.n_temperature,
-                "total": system.ndofs}
+        """Unknowns per field; the vorticity's where it is one of every solve (the
+        vorticity form with a consistent mass: :mod:`femheat.assembly.vorticity`)."""
+        out = {"flux": system.n_flux, "temperature": system.n_temperature}
+        rotation = system.rotation
+        if rotation is not None and not rotation[1].lumped:
+            out["vorticity"] = rotation[1].size
+        return {**out, "total": sum(out.values())}
 
     def boundary_heat_flow(self, system: MixedSystem, state: State) -> dict[str, float]:
         return boundary_heat_flow(system, state.flux)
