@@ -111,7 +111,9 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
                         scale: float = 1.0, backend: str | None = None
                         ) -> Callable[[np.ndarray], np.ndarray]:
     """``solve(b)`` = (K₀ + ``scale`` Cᵀ M_ω⁻¹ C)⁻¹ b from the augmented system
-    [[K₀, Cᵀ], [C, −M_ω/scale]] (module doc).
+    [[K₀, Cᵀ], [C, −M_ω/scale]] (module doc); ``solve(b, b2)`` takes ``b2`` as the
+    second block's right-hand side, i.e. returns (K₀ + s CᵀM_ω⁻¹C)⁻¹ (b + s CᵀM_ω⁻¹ b2),
+    s = ``scale``, without a solve with M_ω.
 
     K₀ (n × n) symmetric positive definite, C (m × n), ``mass`` the vorticity mass
     M_ω (m × m, lumped or consistent), ``scale`` > 0 (θ in a θ-scheme). The returned
@@ -174,9 +176,11 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
             raise SolverError(f"augmented LU factorization failed ({exc})") from None
         mode = None
 
-    def solve(b: np.ndarray) -> np.ndarray:
+    def solve(b: np.ndarray, b2: np.ndarray | None = None) -> np.ndarray:
         rhs = np.zeros((n + m,) + np.shape(b)[1:], dtype=np.result_type(b, float))
         rhs[:n] = b
+        if b2 is not None:
+            rhs[n:] = b2
         if perm is None:
             return inner(rhs)[:n]
         x = np.empty_like(rhs)

@@ -167,15 +167,16 @@ class MemoryScheme:
             rhs = self._Ps @ X + self._Rext @ q + self._G @ (T + (th * dt) * CF) + f_th[free]
             if qd.size:
                 rhs -= self._K_fe @ qd
+            block2 = None
             if self._rotation is not None:  # −Cᵀ M_ω⁻¹ ((1−θ) C qⁿ + θ C_e q_D)
-                CfT, C, Ce, mass = self._rotation
+                _, C, Ce, _ = self._rotation
                 w = (1 - th) * (C @ q) if th != 1 else np.zeros(C.shape[0])
                 if qd.size:
                     w += th * (Ce @ qd)
-                if np.any(w):
-                    rhs -= CfT @ mass.inverse_times(w)
+                if np.any(w):  # through the augmented second block: no M_ω solve
+                    block2 = w / (-th)
             q1 = np.empty_like(q)
-            q1[free] = self._solve(rhs)
+            q1[free] = self._solve(rhs) if block2 is None else self._solve(rhs, block2)
             q1[ess] = qd
             Q1 = ratio[:, None] * Q  # one (M, n_q) temporary
             Q1 += (1.0 / (self._a * self._sigma))[:, None] * (q1 - X)[None, :]
@@ -183,11 +184,9 @@ class MemoryScheme:
             n, M = sys.n_flux, ops.count
             c = self._Rext @ q + self._G @ (T + (th * dt) * CF) + f_th
             extra = []
-            if self._rotation is not None:  # −(1−θ) Cᵀ M_ω⁻¹ C qⁿ; the ω rows' zeros
-                CT, C, _, mass = self._rotation
-                if th != 1:
-                    c = c - (1 - th) * (CT @ mass.inverse_times(C @ q))
-                extra = [np.zeros(C.shape[0])]
+            if self._rotation is not None:  # −(1−θ) Cᵀ M_ω⁻¹ C qⁿ: the ω rows take
+                _, C, _, _ = self._rotation  # −(1−θ)/θ C qⁿ (no solve with M_ω)
+                extra = [(-(1 - th) / th) * (C @ q)]
             rhs = np.concatenate([R @ Qm + c for R, Qm in zip(self._rhs, Q)] + extra + [qd])
             Q1 = self._solve(rhs)[:M * n].reshape(M, n)
             q1 = Q1.sum(axis=0)
