@@ -119,7 +119,7 @@ something reads ``MixedSystem.resistance`` (steps and steady solves do not). At 
 (costs against the penalty form: ``benchmarks/bench_gk_auto.py --degree 0``). At
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
-0.91–0.96× the penalty form's and a steady solve 1.0–1.5×; in 3D a step 0.17–0.29×,
+0.64–0.68× the penalty form's and a steady solve 0.91–1.05×; in 3D a step 0.17–0.29×,
 a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``, ``--dim 3``;
 benchmarks/README.md).
 
