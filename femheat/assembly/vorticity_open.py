@@ -75,7 +75,9 @@ orders falling to 0.6–0.7 by n = 32 on the manufactured flow; with BDM1 and a
 consistent P2 vorticity, q converges at O(h²) (6.2e-5 at n = 32, the penalty form
 6.8e-5) and T at O(h) (5.63e-3, the same). In 3D and in (r, z) the integral is a
 surface form with tangential derivatives on faces and jumps on edges (not
-implemented: ω = 0 there).
+implemented: ω = 0 there, and no curvature term on curved no-slip walls that heat
+crosses: a cylindrical shell in (r, z) conducts as Fourier's law there, 4.3 % above
+the penalty form at l = 0.2 R₁; README).
 """
 
 from __future__ import annotations
