@@ -75,9 +75,9 @@ orders falling to 0.6–0.7 by n = 32 on the manufactured flow; with BDM1 and a
 consistent P2 vorticity, q converges at O(h²) (6.2e-5 at n = 32, the penalty form
 6.8e-5) and T at O(h) (5.63e-3, the same). In 3D and in (r, z) the integral is a
 surface form with tangential derivatives on faces and jumps on edges (not
-implemented: ω = 0 there, and no curvature term on curved no-slip walls that heat
-crosses: a cylindrical shell in (r, z) conducts as Fourier's law there, 4.3 % above
-the penalty form at l = 0.2 R₁; README).
+implemented: ω = 0 there). Only the curvature term of no-slip walls that heat
+crosses is there in (r, z) (:func:`sheared_wall_corners`, with the hoop curvature
+n_r/r); 3D has none.
 """
 
 from __future__ import annotations
@@ -122,16 +122,18 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                     intorder: int) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """(facets, ν S_h): the open boundary facets of ``problem`` and the boundary form the
     flux block loses there and at the corners of no-slip walls that heat crosses (None
-    where there is neither)."""
+    where there is neither). (r, z): no open facets (ω = 0 there), the no-slip walls'
+    curvature term only; 3D: nothing."""
     facets = open_boundary_facets(problem)
     rm = problem.regions
-    if rm.mesh.dim() != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
+    if rm.mesh.dim() != 2:
         return facets, None
+    axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
     crossed = [name for name in problem.walls if name in problem.boundary_conditions
                and _crosses(problem.boundary_conditions[name])]
     sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
     sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
-    form = (sheared_wall_corners(rm.mesh, flux_element, sheared, nu_cell)
+    form = (sheared_wall_corners(rm.mesh, flux_element, sheared, nu_cell, axisymmetric)
             if sheared.size else None)
     if not facets.size:
         return facets, form
@@ -256,7 +258,8 @@ def _facet_ends(mesh: skfem.MeshTri, flux_element: skfem.Element, facets: np.nda
 
 
 def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
-                         facets: np.ndarray, nu_cell: np.ndarray) -> sp.csr_matrix:
+                         facets: np.ndarray, nu_cell: np.ndarray,
+                         axisymmetric: bool = False) -> sp.csr_matrix:
     r"""ν S_h at the vertices between two facets of no-slip walls that heat crosses.
 
     With q·t = 0 on such a wall (weakly, through the ω equation) the boundary integral
@@ -275,12 +278,19 @@ def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
     θ_P the turning angle from F₁'s normal n₁ to F₂'s n₂ (n₁ × n₂ = sin θ_P); zero
     along straight walls. Measured: a Gaussian source in a disc with T and no-slip
     given on its circle converges at O(h²) in T with it and stalls at 1.1e-2 without
-    (``tests/test_gk_vorticity_open.py``)."""
+    (``tests/test_gk_vorticity_open.py``).
+
+    ``axisymmetric``: on a surface of revolution the term is ∮ 2H (q·n)(v·n) dS with
+    the mean curvature 2H = κ_meridian + n_r/r and dS = 2πr ds: the vertex terms
+    above times 2πr_P, and on every facet the hoop part 2π ∫_F n_r (q·n)(v·n) ds
+    (a cylindrical shell with T and no-slip on both mantles then meets the GK contact
+    resistance, ``tests/test_gk_vorticity_axisymmetric.py``)."""
     facets = np.asarray(facets, dtype=np.int64)
     _, _, values, dofs, n, pairs, n_dofs = _facet_ends(mesh, flux_element, facets)
     shape = (n_dofs, n_dofs)
+    hoop = _hoop_curvature(mesh, flux_element, facets, nu_cell) if axisymmetric else None
     if not pairs:
-        return sp.csr_matrix(shape)
+        return sp.csr_matrix(shape) if hoop is None else hoop.tocsr()
     (f1, k1), (f2, k2) = (np.array(p).T for p in zip(*pairs))
     n1, n2 = n[:, f1], n[:, f2]
     sin_turn = _cross(n1, n2)  # (np,)
@@ -288,6 +298,10 @@ def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
     a2 = np.einsum("lip,ip->pl", values[:, :, f2, k2], n2)
     cells = mesh.f2t[0, facets]
     nu_p = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
+    if axisymmetric:  # dS = 2πr ds at the vertex
+        shared = np.array([np.intersect1d(mesh.facets[:, facets[a]], mesh.facets[:, facets[b]])[0]
+                           for a, b in zip(f1, f2)])
+        nu_p = nu_p * 2 * np.pi * mesh.p[0, shared]
     w = (0.5 * nu_p * sin_turn)[:, None, None]
     blocks = [(f2, f1, w * a2[:, :, None] * a1[:, None, :]),   # test on F₂, trial on F₁
               (f1, f2, w * a1[:, :, None] * a2[:, None, :])]
@@ -296,8 +310,22 @@ def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
         rows.append(np.broadcast_to(dofs[:, fi].T[:, :, None], block.shape).ravel())
         cols.append(np.broadcast_to(dofs[:, fj].T[:, None, :], block.shape).ravel())
         data.append(block.ravel())
-    return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=shape)
+    out = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=shape)
+    return out if hoop is None else (out + hoop).tocsr()
+
+
+@BilinearForm
+def _hoop_form(q, v, w):
+    """2π ν n_r (q·n)(v·n) on a facet (the hoop curvature n_r/r times dS = 2πr ds)."""
+    qn = q.value[0] * w.n[0] + q.value[1] * w.n[1]
+    vn = v.value[0] * w.n[0] + v.value[1] * w.n[1]
+    return 2 * np.pi * w.nu * w.n[0] * qn * vn
+
+
+def _hoop_curvature(mesh, flux_element, facets, nu_cell) -> sp.csr_matrix:
+    fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=2)
+    return _hoop_form.assemble(fb, nu=nu_cell[mesh.f2t[0, facets]][:, None] + 0.0 * fb.dx)
 
 
 def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_facet, sheared, shape):
