@@ -115,14 +115,18 @@ def cos_mode(model: str, n: int, degree: int, ell: float = 0.0, beta: int = 2, d
     return eT, eq
 
 
+@pytest.mark.parametrize("viscous", ["penalty", "auto"])
 @pytest.mark.parametrize("beta", [0, 2])
 @pytest.mark.parametrize("degree", [0, 1])
-def test_steady_cos_mode_converges_at_order_k_plus_one(degree, beta):
-    """Steady, l = 0.2 (l/h = 1.6 to 12.8). Measured T / q orders (last pair): degree 0
-    0.98–0.99 / 1.99 (n = 16, 32, 64), degree 1 2.0 / 2.99 (n = 8, 16, 32; T 6.7e-4
-    at n = 32, β = 0)."""
+def test_steady_cos_mode_converges_at_order_k_plus_one(degree, beta, viscous):
+    """Steady, l = 0.2 (l/h = 1.6 to 12.8), T given on the walls. Measured T / q orders
+    (last pair), penalty form: degree 0 0.98–0.99 / 1.99 (n = 16, 32, 64), degree 1
+    2.0 / 2.99 (n = 8, 16, 32; T 6.7e-4 at n = 32, β = 0); the default ("auto": the
+    vorticity form with its open-boundary terms, 2D): degree 0 1.0 / 2.0 (T 1.64e-2,
+    q 2.71e-4 at n = 64), degree 1 2.0 / 3.0 (T 6.22e-4, q 1.34e-5 at n = 32)."""
     meshes = (16, 32, 64) if degree == 0 else (8, 16, 32)
-    errs = [cos_mode("gk", n, degree, ell=0.2, beta=beta, rate=0.0) for n in meshes]
+    errs = [cos_mode("gk", n, degree, ell=0.2, beta=beta, rate=0.0, viscous=viscous)
+            for n in meshes]
     eT, eq = [e[0] for e in errs], [e[1] for e in errs]
     oT, oq = _orders(eT), _orders(eq)
     assert min(oT) >= degree + 1 - 0.1 and min(oq) >= degree + 1 - 0.1, (
@@ -130,17 +134,21 @@ def test_steady_cos_mode_converges_at_order_k_plus_one(degree, beta):
 
 
 # ------------------------------------------------------------------ transient
+@pytest.mark.parametrize("viscous", ["penalty", "auto"])
 @pytest.mark.parametrize("degree", [0, 1])
 @pytest.mark.parametrize("ell", [0.0125, 0.1, 0.6])
-def test_transient_gk_temperature_matches_fourier(degree, ell):
+def test_transient_gk_temperature_matches_fourier(degree, ell, viscous):
     """Crank–Nicolson, τ = 0.1, s = 1, t_end = 0.5, l/h from 0.1 (l = 0.0125, n = 8) to
     9.6 (l = 0.6, n = 16), β = 0 and 2: the GK temperature error is within 2× the
-    Fourier model's on the same mesh and converges at the same order (degree 1:
-    measured ratios 1.0–1.1, order 2.0; the former RT-of-order-1 pair gave ratios
-    13–57 at order 1; degree 0: ratios 1.0–1.2, order 1.0)."""
+    Fourier model's on the same mesh and converges at the same order. Penalty form:
+    degree 1 ratios 1.0–1.1, order 2.0 (the former RT-of-order-1 pair gave ratios
+    13–57 at order 1); degree 0 ratios 1.0–1.2, order 1.0. The default ("auto", the
+    vorticity form in 2D at both degrees): ratios 0.999–1.006, orders 0.99–1.00 and
+    1.99."""
     fourier = [cos_mode("fourier", n, degree)[0] for n in (8, 16)]
     for beta in (0, 2):
-        gk = [cos_mode("gk", n, degree, ell=ell, beta=beta)[0] for n in (8, 16)]
+        gk = [cos_mode("gk", n, degree, ell=ell, beta=beta, viscous=viscous)[0]
+              for n in (8, 16)]
         ratio = [g / f for g, f in zip(gk, fourier)]
         order = _orders(gk)[0]
         assert max(ratio) <= 2.0 and order >= degree + 1 - 0.15, (
