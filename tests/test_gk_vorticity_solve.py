@@ -177,8 +177,12 @@ def test_factorize_augmented_solves_the_formed_system():
     b = rng.standard_normal(n)
     x = spla.spsolve((K0 + C.T @ sp.diags(w) @ C).tocsc(), b)
     for backend in {"superlu", direct_solver("auto")}:
-        got = factorize_augmented(K0, C, VorticityMass(1.0 / w), backend=backend)(b)
+        lumped = factorize_augmented(K0, C, VorticityMass(1.0 / w), backend=backend)
+        got = lumped(b)  # CHOLMOD: AMD with the ω block numbered first
         assert np.abs(got - x).max() <= 1e-10 * np.abs(x).max()
+        b2 = rng.standard_normal(m)
+        x2 = spla.spsolve((K0 + C.T @ sp.diags(w) @ C).tocsc(), b + C.T @ (w * b2))
+        assert np.abs(lumped(b, b2) - x2).max() <= 1e-10 * np.abs(x2).max()
         # a consistent (non-diagonal) mass, and the θ scaling: K₀ + θ Cᵀ M⁻¹ C
         R = sp.random(m, m, density=0.3, random_state=rng)
         M = (R @ R.T + sp.identity(m)).tocsr()
@@ -265,3 +269,36 @@ def test_memory_model_steps_with_the_augmented_factorization(monkeypatch, theta,
     assert np.abs(a.flux).max() > 1e-3  # heat moved
     assert np.abs(b.flux - a.flux).max() <= 1e-10 * np.abs(a.flux).max()
     assert np.abs(b.temperature - a.temperature).max() <= 1e-10 * np.abs(a.temperature).max()
+
+
+@pytest.mark.skipif(direct_solver("auto") != "cholmod", reason="CHOLMOD not installed")
+def test_amd_numbers_the_vorticity_block_first():
+    """AMD breaks ties by the numbering: on a structured square with free-slip walls
+    (2D degree 0, the consistent P2 mass ordered by AMD) the augmented factor with the
+    ω block first has fewer entries than with the flux block first (measured nnz(L):
+    0.78x at n = 100, 0.83x at n = 24), and the same solution."""
+    from sksparse.cholmod import analyze
+
+    x = np.linspace(0, 1, 25)
+    regions = fh.RegionMesh.from_skfem(skfem.MeshTri.init_tensor(x, x), boundaries={
+        "walls": lambda p: np.ones(p.shape[1], dtype=bool)})
+    problem = fh.HeatProblem(regions, {"domain": fh.Material(1.0, 1.0, 0.01, nonlocal_length=0.1)},
+                             {"walls": fh.Insulated()}, model="gk", degree=0, beta=2)
+    system = fh.assemble(problem)
+    C, mass = system.rotation
+    assert problem.viscous_form == "vorticity" and mass.ordering == "amd"
+    free = system.free_dofs
+    K0 = (system.resistance_base + system.inertia)[free][:, free].tocsc()
+    Cf = C[:, free]
+
+    def entries(blocks):
+        A = sp.bmat(blocks, format="csc")
+        return analyze(A, mode="simplicial", ordering_method="amd").cholesky(A).LD().nnz
+
+    flux_first = entries([[K0, Cf.T], [Cf, mass.block(0.5)]])
+    omega_first = entries([[mass.block(0.5), Cf], [Cf.T, K0]])
+    assert omega_first <= 0.9 * flux_first, (omega_first, flux_first)
+    b = np.random.default_rng(3).standard_normal(free.size)
+    got = factorize_augmented(K0, Cf, mass, 0.5)(b)
+    ref = factorize_augmented(K0, Cf, mass, 0.5, backend="superlu")(b)
+    assert np.abs(got - ref).max() <= 1e-9 * np.abs(ref).max()

@@ -46,8 +46,8 @@ takes the vorticity form when all of the following hold:
   0.6046921 at n = 24; ``tests/test_gk_vorticity*.py``, ``tests/test_gk_channel.py``);
   it gives 1.09–1.10× the penalty form's G4 source-bump error and 1.5× its box-mean
   error on the periodic Yukawa comparison (both O(h²); ``tests/test_gk_modes.py``,
-  ``tests/test_kernels_physics.py``); its steps cost 0.82–1.32× and its
-  factorizations 1.05–2.84× the penalty form's (``benchmarks/bench_gk_auto.py
+  ``tests/test_kernels_physics.py``); its steps cost 0.80–1.09× and its
+  factorizations 0.96–2.06× the penalty form's (``benchmarks/bench_gk_auto.py
   --degree 0``). 3D keeps the penalty form (the
   vorticity form's T next to no-slip walls is O(h^1.3)), and so does (r, z), which
   has no degree-1 vorticity form and keeps ω = 0 where heat crosses a boundary;
