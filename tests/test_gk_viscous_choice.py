@@ -202,14 +202,15 @@ def test_case_file_default_is_auto(tmp_path, line, form):
 
 
 def test_run_summary_counts_the_vorticity_unknowns():
-    """Where ω is an unknown of every solve (degree 0, consistent P2 mass), the summary's
-    DOF count has it; where it is lumped and eliminated (degree 1, closed box) it has not."""
+    """The vorticity form's active ω DOFs are in the summary's DOF count (degree 0: the
+    consistent P2 mass; degree 1 in a closed box: the lumped P3 one); the penalty form
+    has none."""
     from femheat.registry import get_model
 
-    for degree, has_omega in ((0, True), (1, False)):
-        system = fh.assemble(_problem(degree=degree))
+    for degree, viscous in ((0, "auto"), (1, "auto"), (0, "penalty")):
+        system = fh.assemble(_problem(degree=degree, viscous=viscous))
         dofs = get_model("gk").dofs(system)
-        assert ("vorticity" in dofs) == has_omega, dofs
+        assert ("vorticity" in dofs) == (viscous == "auto"), dofs
         assert dofs["total"] == sum(v for k, v in dofs.items() if k != "total")
-        if has_omega:
+        if viscous == "auto":
             assert dofs["vorticity"] == system.rotation[1].size > 0

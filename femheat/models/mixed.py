@@ -184,12 +184,12 @@ class MixedModel(Model):
         return steady_energy_balance(system, state)
 
     def dofs(self, system: MixedSystem) -> dict:
-        """Unknowns per field; the vorticity's where it is one of every solve (the
-        vorticity form with a consistent mass: :mod:`femheat.assembly.vorticity`)."""
+        """Unknowns per field, the vorticity form's active vorticity DOFs included
+        (:mod:`femheat.assembly.vorticity`; unknowns of the solves unless a lumped mass
+        is eliminated, ``FEMHEAT_VORTICITY_SOLVE=formed``)."""
         out = {"flux": system.n_flux, "temperature": system.n_temperature}
-        rotation = system.rotation
-        if rotation is not None and not rotation[1].lumped:
-            out["vorticity"] = rotation[1].size
+        if system.rotation is not None:
+            out["vorticity"] = system.rotation[1].size
         return {**out, "total": sum(out.values())}
 
     def boundary_heat_flow(self, system: MixedSystem, state: State) -> dict[str, float]:

@@ -130,6 +130,7 @@ class ThetaScheme:
         # the GK vorticity form: ω kept as an unknown (femheat.solve.augmented), the
         # operators formed without the rotation part Cᵀ M_ω⁻¹ C
         rotation = kept_rotation(system)
+        self._blocked = False  # ω's explicit terms through the augmented second block
         K = self._operators(system, dt, theta, rotation)
         if rotation is None:
             self._solve = factorize(K, system.symmetric, solves=stepping_solves(steps),
@@ -256,8 +257,8 @@ class ThetaScheme:
         return rhs, qd, CF, t1
 
     def _lifted(self, qd: np.ndarray, Ce: sp.csr_matrix, mass: VorticityMass) -> np.ndarray:
-        """M_ω⁻¹ C_e q_D, kept while q_D does not change (one solve with M_ω saved per
-        step: 18 % of a degree-0 vorticity step on a walled square, n = 100)."""
+        """M_ω⁻¹ C_e q_D, kept while q_D does not change (the Landau stepper's path; the
+        θ-scheme's own steps take the lifting through the augmented second block)."""
         cached = getattr(self, "_lift_cache", None)
         if cached is None or not np.array_equal(cached[0], qd):
             cached = self._lift_cache = (qd.copy(), mass.inverse_times(Ce @ qd))
