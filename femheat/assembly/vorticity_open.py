@@ -272,8 +272,8 @@ def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
 
     .. math::
 
-        	frac12 \sin	heta_P ig((q_1\cdot n_1)(v_2\cdot n_2)
-        + (q_2\cdot n_2)(v_1\cdot n_1)ig),
+        \tfrac12 \sin\theta_P \big((q_1\cdot n_1)(v_2\cdot n_2)
+        + (q_2\cdot n_2)(v_1\cdot n_1)\big),
 
     θ_P the turning angle from F₁'s normal n₁ to F₂'s n₂ (n₁ × n₂ = sin θ_P); zero
     along straight walls. Measured: a Gaussian source in a disc with T and no-slip
