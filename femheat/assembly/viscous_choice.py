@@ -63,7 +63,10 @@ takes the vorticity form when all of the following hold:
 On a curved insulated boundary without a smooth normal the penalty form locks the
 tangential flux on the facets (O(h) errors, and a warning) and the vorticity form
 converges at O(h²) (tests/test_gk_vorticity_curved.py), so the choice holds there
-too. The choice is logged (INFO) when the problem is made; it is
+too. On a curved no-slip wall that heat crosses the vorticity form has the curvature
+term of :func:`~femheat.assembly.vorticity_open.sheared_wall_corners` since 2026-12-06
+(a Gaussian source in a disc: T at O(h²), 2.7e-4 at degree 1; before, "auto" took the
+form there at degree 1 and T stalled at 1.1e-2). The choice is logged (INFO) when the problem is made; it is
 :attr:`~femheat.assembly.problem.HeatProblem.viscous_form`, which runs record in
 their summary.
 """
