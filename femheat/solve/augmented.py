@@ -2,9 +2,10 @@ r"""Solves with K₀ + Cᵀ M_ω⁻¹ C through the quasi-definite augmented sys
 
 The GK vorticity form (:mod:`femheat.assembly.vorticity`) adds to the flux
 operator the rotation term Cᵀ M_ω⁻¹ C (C: weak rot onto the vorticity space, M_ω
-its mass, :class:`~femheat.assembly.rotation.VorticityMass`: lumped in 2D, except
-at degree 1 next to walls that leave ω free, consistent Nédélec in 3D; where it is
-consistent its inverse is dense and this is the only way).
+its mass, :class:`~femheat.assembly.rotation.VorticityMass`: consistent P2 in 2D at
+degree 0, lumped P3 at degree 1 in closed domains and consistent next to walls and
+boundaries that leave ω free, the lumped stream mass in (r, z), consistent Nédélec in
+3D; where it is consistent its inverse is dense and this is the only way).
 Formed (2D), it couples each edge with every edge of the cells around its two
 vertices: ~6× the entries of an MCV step operator and ~6× its Cholesky fill.
 Keeping ω = M_ω⁻¹ C x as an unknown instead,
@@ -19,10 +20,14 @@ Keeping ω = M_ω⁻¹ C x as an unknown instead,
 gives a symmetric quasi-definite matrix (K₀ positive definite, the second block
 negative definite): it has an LDLᵀ factorization for every symmetric ordering
 (Vanderbei 1995), so CHOLMOD's simplicial LDLᵀ applies
-without pivoting (AMD ordering for the lumped 2D masses, AMD or RCM + AMD in (r, z),
-nested dissection for the consistent ones); without CHOLMOD, SuperLU's LU.
+without pivoting (AMD with the ω block numbered first for the 2D degree-0 P2 mass, AMD
+or RCM + AMD in (r, z), nested dissection at degree 1 and in 3D); without CHOLMOD,
+SuperLU's LU. A second-block right-hand side, ``solve(b, b2)``, gives
+(K₀ + s CᵀM_ω⁻¹C)⁻¹(b + s CᵀM_ω⁻¹ b2) without a solve with M_ω: the θ-scheme and the
+memory model take their explicit rotation and lifting that way.
 
-Measured on the bench_gk channel (2D, RT0 × P0, l = 0.1, β = 2, no-slip walls,
+Measured with the former 2D degree-0 pair (RT0 × P0, lumped P1 vorticity, until
+2026-12-06) on the bench_gk channel (l = 0.1, β = 2, no-slip walls,
 backward-Euler step operator, process CPU, ``benchmarks/bench_gk.py``, n = 50 to
 250, three runs): a step costs 0.33–0.57× the formed operator's and the
 factorization 0.40–0.66×, so the GK vorticity step is 1.4–2.7× an MCV step (formed:
