@@ -30,9 +30,10 @@ class VorticityMass:
     r"""The vorticity mass M_ω = (ν⁻¹ω, φ) (+ slip-length wall terms) on the active
     vorticity DOFs, and what the solvers need of it.
 
-    Lumped (2D: a positive diagonal, ``values``), ω can be eliminated and A = A₀ +
-    Cᵀ M_ω⁻¹ C formed; consistent (3D Nédélec edges: a sparse SPD ``matrix``), M_ω⁻¹
-    is dense and ω stays an unknown of every solve
+    Lumped (2D degree 1 in closed domains, (r, z): a positive diagonal, ``values``), ω
+    can be eliminated and A = A₀ + Cᵀ M_ω⁻¹ C formed; consistent (2D degree 0 P2,
+    degree 1 next to walls or boundaries that leave ω free, 3D Nédélec edges: a sparse
+    SPD ``matrix``), M_ω⁻¹ is dense and ω stays an unknown of every solve
     (:func:`~femheat.solve.augmented.factorize_augmented`)."""
 
     def __init__(self, mass: np.ndarray | sp.spmatrix, ordering: Optional[str] = None):
