@@ -14,11 +14,16 @@ boundary, no wall condition: the vorticity free there too, with the boundary ter
 step; and, in the same run, the relative L² distance between the two forms'
 temperatures after ``--steps`` steps from T = cos πx cos πy (both converge to the
 same solution here, so it is of the order of their discretization errors).
+``--layouts layers`` (not in the default set): two materials, y < ½ with l = 0.1, κ = 1
+and y > ½ with l = 0.05, κ = 2, insulated free-slip walls, where "auto" takes the
+vorticity form on the viscosity levels (:mod:`femheat.assembly.vorticity_levels`,
+since 2026-12-06: one more vorticity field on the lower half, a consistent mass).
 
     python benchmarks/bench_gk_auto.py                  # n = 25, 50, 100
     python benchmarks/bench_gk_auto.py --sizes 25 50 --repeats 2
     python benchmarks/bench_gk_auto.py --layouts open
     python benchmarks/bench_gk_auto.py --degree 0    # BDM1 x P0: auto (vorticity, P2) vs penalty
+    python benchmarks/bench_gk_auto.py --layouts layers free-slip --degree 0
 
 Process CPU time with ``FEMHEAT_BENCH_CLOCK=cpu`` (as ``make bench`` runs them), wall
 time otherwise.
@@ -44,13 +49,19 @@ TAU = 0.01
 
 def problem(n: int, layout: str, viscous: str, degree: int = 1) -> fh.HeatProblem:
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
-    regions = fh.RegionMesh.from_skfem(
-        mesh, boundaries={"walls": lambda x: np.ones(x.shape[1], dtype=bool)})
     walls = {"walls": NoSlip()} if layout == "no-slip" else {}
     thermal = fh.Temperature(300.0) if layout == "open" else fh.Insulated()
-    return fh.HeatProblem(regions, {"domain": fh.Material(1.0, 1.0, TAU, nonlocal_length=0.1)},
-                          {"walls": thermal}, model="gk", degree=degree, beta=2,
-                          walls=walls, viscous=viscous)
+    boundaries = {"walls": lambda x: np.ones(x.shape[1], dtype=bool)}
+    if layout == "layers":  # y < 1/2: l = 0.1, kappa = 1; above: l = 0.05, kappa = 2
+        regions = fh.RegionMesh.from_skfem(mesh, boundaries=boundaries, subdomains={
+            "below": lambda x: x[1] < 0.5, "above": lambda x: x[1] > 0.5})
+        materials = {"below": fh.Material(1.0, 1.0, TAU, nonlocal_length=0.1),
+                     "above": fh.Material(2.0, 1.0, TAU, nonlocal_length=0.05)}
+    else:
+        regions = fh.RegionMesh.from_skfem(mesh, boundaries=boundaries)
+        materials = {"domain": fh.Material(1.0, 1.0, TAU, nonlocal_length=0.1)}
+    return fh.HeatProblem(regions, materials, {"walls": thermal}, model="gk", degree=degree,
+                          beta=2, walls=walls, viscous=viscous)
 
 
 def one(n: int, layout: str, viscous: str, steps: int, degree: int = 1) -> dict:
@@ -81,7 +92,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--layouts", nargs="+", default=["free-slip", "no-slip", "open"],
-                        choices=["free-slip", "no-slip", "open"])
+                        choices=["free-slip", "no-slip", "open", "layers"])
     parser.add_argument("--degree", type=int, default=1, choices=[0, 1],
                         help="0: BDM1 x P0 (the vorticity form with a P2 vorticity), "
                              "1: BDM2 x P1DG")

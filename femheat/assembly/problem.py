@@ -72,7 +72,8 @@ class HeatProblem:
     viscous
         GK (and the memory model with a nonlocal length) only: discretization of the viscous
         term, ``"auto"`` (default: the vorticity form where both forms model the same
-        problem, in 2D with one ν = l²/κ and no Kapitza interface; the penalty
+        problem, in 2D with constant κ and l > 0 per material (one ν = l²/κ or
+        several) and no Kapitza interface with a free tangential flux; the penalty
         form elsewhere: :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM fluxes
         with an interior penalty, :mod:`femheat.assembly.gk`) or ``"vorticity"`` (2D: BDM1
         fluxes and a P2 vorticity at degree 0, BDM2 and a P3 vorticity at degree 1 (lumped
@@ -175,7 +176,7 @@ class HeatProblem:
             reason = auto_reason(self)
             log.info("model.viscous = 'auto': the %s form (%s)",
                      "penalty" if reason else "vorticity",
-                     reason or "2D, one l^2/kappa, no Kapitza interface")
+                     reason or "2D, constant l^2/kappa > 0 per material")
 
     @property
     def viscous_form(self) -> str:

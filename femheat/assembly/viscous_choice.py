@@ -15,8 +15,12 @@ physical mode once l > ~0.37 L / 0.24 L (slowest rate 3.61 against the physical 
 on the unit square at degree 1, l = 0.32); the vorticity form has none (4.96724).
 The two model the same continuous problem only where the Hodge energy
 ν(|rot q|² + (1+β)|∇·q|²) and the gradient energy ν|∇q|² + βν|∇·q|² differ by nothing
-the vorticity form leaves out: not where ν = l²/κ jumps between materials (continuity
-of ν∂q/∂n against ν rot q) or across Kapitza interfaces, and, where heat crosses a
+the vorticity form leaves out: where ν = l²/κ jumps between materials only with the
+viscosity levels of :mod:`femheat.assembly.vorticity_levels` (2D, piecewise-constant
+ν > 0; one vorticity with the cell mean of ν holds [ν rot q] = 0 instead of the
+traction's continuity, 2.4 % apart in q on a two-layer slab), not where ν varies inside
+a material (l(r), κ(r): terms in ∇ν), not across Kapitza interfaces with a free
+tangential flux, and, where heat crosses a
 boundary, only with the boundary terms of :mod:`femheat.assembly.vorticity_open` (2D;
 without them, in 3D and in (r, z), the vorticity form's
 conditions T − (1+β)ν∇·q = T_D and ω = 0 are a different model, 19 % apart in T on a
@@ -51,8 +55,13 @@ takes the vorticity form when all of the following hold:
   --degree 0``). 3D keeps the penalty form (the
   vorticity form's T next to no-slip walls is O(h^1.3)), and so does (r, z), which
   has no degree-1 vorticity form and keeps ω = 0 where heat crosses a boundary;
-* one viscosity ν = l²/κ > 0 in every material (constant scalars κ and l), and no
-  Kapitza interface;
+* constant scalars κ and l in every material, with ν = l²/κ > 0 (one value, or
+  several: the levels of :mod:`femheat.assembly.vorticity_levels`, since 2026-12-06,
+  where two-layer and three-layer slabs converge at O(h^(k+1)) in T and O(h^(k+2)) in
+  q, with q errors 0.7× and T errors 0.95–1.0× the penalty form's, Kapitza
+  resistances included, ``tests/test_gk_vorticity_layers.py``; not where materials of
+  larger ν touch at a single vertex), and no Kapitza interface with a free tangential
+  flux;
 * no slip-length or tangential-flux wall on a boundary that heat crosses (at its
   corners with open boundaries the vorticity form's end term assumes q·n = 0);
 * no wall given a smooth surface normal, and no interior-penalty factor other than 1
@@ -106,8 +115,9 @@ def auto_reason(problem) -> str | None:
         return "not a 2D Cartesian mesh"
     if problem.penalty != 1.0:
         return f"model.penalty = {problem.penalty} given"
-    if problem.interfaces:
-        return "Kapitza interfaces"
+    free = [name for name, k in problem.interfaces.items() if k.tangential == "free"]
+    if free:
+        return f"interfaces.{free[0]}: a Kapitza interface with a free tangential flux"
     viscosities = []
     for name, mat in problem.materials.items():
         kappa, ell = _constant(mat.conductivity), _constant(mat.nonlocal_length)
@@ -115,8 +125,13 @@ def auto_reason(problem) -> str | None:
             return f"materials.{name}: conductivity or nonlocal_length not a constant scalar"
         viscosities.append(ell * ell / kappa)
     nu = np.asarray(viscosities)
-    if nu.size == 0 or not nu.min() > 0 or nu.max() > nu.min() * (1 + 1e-12):
-        return "nu = l^2/kappa not one positive value in every material"
+    if nu.size == 0 or not nu.min() > 0:
+        return "nu = l^2/kappa not positive in every material"
+    from .vorticity_levels import level_obstacle
+
+    pinched = level_obstacle(problem)
+    if pinched:
+        return pinched
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
         crosses = not (isinstance(bc, HeatFlux) and _constant(bc.value) == 0.0)

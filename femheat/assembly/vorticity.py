@@ -168,9 +168,13 @@ that make each plate edge's row exact for the rigid rotation about it (SPD there
 plates RMS 6.1e-3 / 8.2e-3 at n = 4 / 8, against 6.7e-3 / 5.7e-3.
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
-vanish on flat walls with q·n = 0; where ν varies (between materials, or with l(r)) the
-two closures differ by terms in ∇ν: here the interface conditions are continuity of ν
-rot q and (weakly) of q·t. ν is taken as its cell mean in M_ω. Cartesian triangles and
+vanish on flat walls with q·n = 0; where ν varies the two closures differ by terms in
+∇ν. Where it is piecewise constant (2D, constant κ and l > 0 in every material) the
+form is built on the viscosity levels of :mod:`.vorticity_levels` (one vorticity per
+level and per material of the level, the interfaces to smaller ν open boundaries of
+the level), which is the gradient energy's interface model: q and the traction
+continuous. Elsewhere (l(r), κ(r), 3D, (r, z), materials with l = 0) one vorticity
+with ν its cell mean in M_ω holds continuity of ν rot q and (weakly) of q·t instead. Cartesian triangles and
 tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
 isotropic κ only. Curved walls need no smooth normal: the wall conditions act on ω, and
@@ -195,6 +199,7 @@ its factors, as the solvers use them, live in :mod:`femheat.assembly.rotation`.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
@@ -215,7 +220,10 @@ from ..element.hcurl import ElementTetN1Curl2
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux, Temperature
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
-from .vorticity_open import open_boundaries, tangential_trace
+from .vorticity_levels import ViscosityLevel, ViscosityPiece, viscosity_levels
+from .vorticity_open import (_cells_of, far_tangential_trace, open_boundaries,
+                             tangential_trace)
+from skfem.generic_utils import OrientedBoundary
 
 __all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMass",
            "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",
@@ -361,21 +369,9 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
     if not np.any(nu_cell > 0):
         return G, None, None
-    # boundaries that heat crosses: ω free, the gradient energy's model (vorticity_open)
-    opened, open_form = open_boundaries(problem, qb.elem, nu_cell, order)
-    if open_form is not None:
-        G = (G - open_form).tocsr()
-
-    # walls where ω is free (no-slip, slip length, tangential flux)
-    facets_of = {}
-    for name, wall in problem.walls.items():
-        if isinstance(wall, (NoSlip, TangentialFlux, SlipLength)):
-            facets_of[name] = rm.boundary(name)
-    held = (np.concatenate(list(facets_of.values())) if facets_of
-            else np.zeros(0, dtype=np.int64))
     # walls that hold q·t and that heat does not cross: the flux shears along them
     sheared = sorted(n for n, w in problem.walls.items()
-                     if isinstance(w, (NoSlip, TangentialFlux)) and facets_of[n].size
+                     if isinstance(w, (NoSlip, TangentialFlux)) and rm.boundary(n).size
                      and not isinstance(problem.boundary_conditions.get(n), Temperature))
     if dim == 3 and sheared:
         limit = ("does not converge where the flux shears along it (between no-slip "
@@ -390,10 +386,94 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             "accuracy; use viscous = 'penalty' where T next to such walls matters",
             stacklevel=5)
 
+    # one vorticity per viscosity level (one, unless ν is piecewise constant with
+    # several values: :mod:`.vorticity_levels`)
+    parts = []
+    for level in viscosity_levels(problem, nu_cell):
+        # boundaries that heat crosses, and the level's interface to smaller ν: ω free,
+        # the gradient energy's model (vorticity_open)
+        opened, open_form = open_boundaries(
+            problem, qb.elem, level.weight, order,
+            None if level.single else level.inside, level.interface)
+        if open_form is not None:
+            G = (G - open_form).tocsr()
+        parts += [_level_rotation(problem, qb, order, level, piece, opened, ell_cell)
+                  for piece in level.pieces]
+    C = sp.vstack([part.C for part in parts]).tocsr()
+    # 2D: consistent where one level needs it (degree 0 P2: its row sums vanish at the
+    # vertices; degree 1 where ω is free on a wall or an open boundary); 3D: the
+    # Nédélec mass; (r, z): the lumped stream mass
+    if dim == 3 or (not axisymmetric and any(part.consistent_needed for part in parts)):
+        omega_mass = VorticityMass(sp.block_diag([part.consistent for part in parts]).tocsr(),
+                                   # 2D degree 0 (BDM1, P2): AMD solves the augmented
+                                   # steady system 17–24 % faster than nested dissection
+                                   # at the same factorization time (channel, n = 100, 180)
+                                   "amd" if degree == 0 and dim == 2 else None)
+    else:
+        # degree 1 (BDM2, P3): nested dissection gives the augmented factor 24 % less
+        # fill than AMD at the same factorization time (n = 100); (r, z) degree 0: AMD's
+        # factor of the bench_gk pipe has 1.8x the fill of nested dissection's (n = 180),
+        # so AMD after RCM where that predicts less work (AMD_OR_RCM)
+        omega_mass = VorticityMass(np.concatenate([part.lumped for part in parts]),
+                                   "nesdis" if degree > 0 else AMD_OR_RCM)
+    load = _tangential_load(problem, parts, order, C, omega_mass,
+                            2 * np.pi if axisymmetric else 1.0)
+    return G, load, (C, omega_mass)
+
+
+@dataclass
+class _LevelRotation:
+    """One viscosity level's share of the rotation (:func:`_level_rotation`)."""
+
+    C: sp.csr_matrix              # (q, curl φ) (+ open traces) on its active ω DOFs
+    consistent: sp.csr_matrix | None  # its consistent mass there (2D Cartesian, 3D)
+    lumped: np.ndarray            # its lumped mass there
+    consistent_needed: bool       # 2D: ω free on a wall or an open boundary, or degree 0
+    active: np.ndarray            # its active DOFs in the vorticity element's numbering
+    elem: skfem.Element
+    n_omega: int
+    inside: np.ndarray | None     # its region (None: the whole mesh)
+
+
+def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,
+                    piece: ViscosityPiece, opened: np.ndarray, ell_cell: np.ndarray
+                    ) -> _LevelRotation:
+    """C and M_ω of one piece of a viscosity level (:mod:`.vorticity_levels`): the
+    single vorticity of the module doc for ``level.single``, else the Hodge energy of
+    the piece's cells with the level's ``opened`` facets that bound it open, and its
+    facets towards the level's other pieces taking the mean tangential trace."""
+    rm: RegionMesh = problem.regions
+    mesh = rm.mesh
+    degree, dim = problem.degree, mesh.dim()
+    axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
+    nu_cell = level.weight
+    region = not level.single
+    inside = piece.inside if region else None
+    if region and len(opened):  # the level's open facets that bound this piece
+        mine = inside[_cells_of(mesh, opened)]
+        ori = getattr(opened, "ori", np.zeros(len(opened), dtype=int))
+        opened = OrientedBoundary(np.asarray(opened)[mine], ori[mine])
+
+    def bounding(facets: np.ndarray) -> np.ndarray:
+        """Those of the boundary ``facets`` that bound the level's region."""
+        return facets if inside is None else facets[inside[mesh.f2t[0, facets]]]
+
+    # walls where ω is free (no-slip, slip length, tangential flux)
+    facets_of = {}
+    for name, wall in problem.walls.items():
+        if isinstance(wall, (NoSlip, TangentialFlux, SlipLength)):
+            facets_of[name] = bounding(rm.boundary(name))
+    held = (np.concatenate(list(facets_of.values())) if facets_of
+            else np.zeros(0, dtype=np.int64))
+
     elem = vorticity_element(degree, dim, axisymmetric)
     # (r, z) degree 0: P1 on the vertices, its masses in closed form (∫_K φ_i = |K|/3)
     closed = degree == 0 and dim == 2 and axisymmetric
-    wb = None if closed else skfem.CellBasis(mesh, elem, quadrature=(qb.X, qb.W))
+    cells = np.nonzero(inside)[0] if region else None
+    if region:
+        qb = skfem.CellBasis(mesh, qb.elem, elements=cells, quadrature=(qb.X, qb.W))
+    wb = None if closed else skfem.CellBasis(mesh, elem, quadrature=(qb.X, qb.W),
+                                             elements=cells)
     n_omega = mesh.p.shape[1] if closed else wb.N
     # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D degree 1: row-sum
     # lumped, ∫_K φ_i / ν_K, positive for P3 (|K|/30 at the vertices, 3|K|/40 on the
@@ -402,7 +482,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     # consistent Nédélec mass (module docstring)
     viscous = nu_cell > 0
     inv_nu = np.where(viscous, 1.0 / np.where(viscous, nu_cell, 1.0), 0.0)
+    cell_weight = inv_nu[cells] if region else inv_nu
     consistent = None
+    needed = dim == 2 and not axisymmetric and (degree == 0 or held.size or len(opened)
+                                                 or region)
     if dim == 3:
         consistent = forms.edge_mass.assemble(wb, weight=inv_nu[:, None] + 0.0 * qb.dx)
         mass = consistent.diagonal()
@@ -411,21 +494,22 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         mass = _rotation_consistent(rz.stream_mass(mesh, inv_nu),
                                     rz.stream_rotation_weights(qb, blocks))
     else:
-        weight = inv_nu[:, None] + 0.0 * qb.dx
-        if degree == 0 or held.size or opened.size:
-            # P2 (degree 0): its row sums vanish at the vertices, so always consistent
-            consistent = _weighted_mass.assemble(wb, weight=weight)
-            mass = consistent.diagonal()  # which DOFs are active
-        else:
-            mass = _lumped_mass.assemble(wb, weight=weight)
+        weight = cell_weight[:, None] + 0.0 * qb.dx
+        consistent = _weighted_mass.assemble(wb, weight=weight)
+        mass = _lumped_mass.assemble(wb, weight=weight)
     fixed = np.zeros(n_omega, dtype=bool)
-    fixed[np.unique((mesh.t if closed else wb.element_dofs)[:, ~viscous])] = True
+    if region:  # DOFs off the region are not the level's
+        fixed[:] = True
+        fixed[np.unique(wb.element_dofs)] = False
+    else:
+        fixed[np.unique((mesh.t if closed else wb.element_dofs)[:, ~viscous])] = True
     if axisymmetric:
         fixed |= axis_vertices(mesh)
 
     # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
     # (3D: its tangential components, the edge DOFs there)
-    stress_free = np.setdiff1d(mesh.boundary_facets(), np.concatenate([held, opened]))
+    stress_free = np.setdiff1d(bounding(mesh.boundary_facets()),
+                               np.concatenate([held, np.asarray(opened, dtype=np.int64)]))
     free_ifaces = [rm.interface(n) for n, k in problem.interfaces.items()
                    if k.tangential == "free"]
     for facets in [stress_free, *free_ifaces]:
@@ -438,8 +522,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         if not isinstance(wall, SlipLength) or not facets_of[name].size:
             continue
         facets = facets_of[name]
-        cells = mesh.f2t[0, facets]
-        coef = wall.coefficient * ell_cell[cells] * inv_nu[cells]
+        f_cells = mesh.f2t[0, facets]
+        coef = wall.coefficient * ell_cell[f_cells] * inv_nu[f_cells]
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=max(order, 3))
         if dim == 3:
             wall_mass = _tangential_edge_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
@@ -449,11 +533,14 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             mass += rz.stream_wall_mass(mesh, facets, coef)
         else:
             mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
-            if consistent is not None:
-                consistent = consistent + _weighted_mass.assemble(
-                    fb, weight=coef[:, None] + 0.0 * fb.dx)
+            consistent = consistent + _weighted_mass.assemble(
+                fb, weight=coef[:, None] + 0.0 * fb.dx)
 
-    active = ~fixed & (mass > 0)
+    if consistent is not None and dim == 2:
+        mass_diag = consistent.diagonal()  # which DOFs are active
+    else:
+        mass_diag = mass
+    active = ~fixed & (mass_diag > 0)
     if axisymmetric:
         C = rz.stream_coupling(qb, blocks, np.where(active, np.cumsum(active) - 1, -1),
                                int(active.sum()))
@@ -461,23 +548,16 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         coupling = forms.flux_edge_curl_coupling if dim == 3 else forms.flux_curl_coupling
         C = coupling.assemble(qb, wb).tocsr()[active]
         C.eliminate_zeros()
-    if opened.size:
+    if len(opened):
         C = (C + tangential_trace(mesh, qb.elem, elem, opened, order)[active]).tocsr()
-    if consistent is not None:
-        # 2D degree 0 (BDM1, P2): AMD solves the augmented steady system 17–24 % faster
-        # than nested dissection at the same factorization time (channel, n = 100, 180)
-        omega_mass = VorticityMass(consistent.tocsr()[active][:, active],
-                                   "amd" if degree == 0 and dim == 2 else None)
-    else:
-        # degree 1 (BDM2, P3): nested dissection gives the augmented factor 24 % less
-        # fill than AMD at the same factorization time (n = 100); (r, z) degree 0: AMD's
-        # factor of the bench_gk pipe has 1.8x the fill of nested dissection's (n = 180),
-        # so AMD after RCM where that predicts less work (AMD_OR_RCM)
-        ordering = "nesdis" if degree > 0 else AMD_OR_RCM
-        omega_mass = VorticityMass(mass[active], ordering)
-    load = _tangential_load(problem, elem, n_omega, order, C, omega_mass,
-                            np.nonzero(active)[0], 2 * np.pi if axisymmetric else 1.0)
-    return G, load, (C, omega_mass)
+    if region and piece.own is not None:
+        C = (C + tangential_trace(mesh, qb.elem, elem, piece.own, order)[active]).tocsr()
+    if region and piece.far is not None:
+        C = (C + far_tangential_trace(mesh, qb.elem, elem, piece.far, order)[active]).tocsr()
+    return _LevelRotation(
+        C=C, consistent=None if consistent is None else consistent.tocsr()[active][:, active],
+        lumped=mass[active], consistent_needed=bool(needed), active=np.nonzero(active)[0],
+        elem=elem, n_omega=n_omega, inside=inside)
 
 
 def _rotation_consistent(mass: np.ndarray, gamma: np.ndarray) -> np.ndarray:
@@ -509,35 +589,43 @@ def _tangential_edge_mass(omega, tau, w):
                        - dot(omega.value, w.n) * dot(tau.value, w.n))
 
 
-def _tangential_load(problem, elem, n_omega, order, C, omega_mass, active, scale=1.0):
+def _tangential_load(problem, parts, order, C, omega_mass, scale=1.0):
     """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩ (2D),
     ⟨n × g, τ_i⟩ (3D), times ``scale`` (2π in (r, z), where φ_i is the stream
-    function's basis)."""
+    function's basis), with one block of G per viscosity level (``parts``, each over
+    the wall facets that bound its region)."""
     walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
     if not walls:
         return None
     rm: RegionMesh = problem.regions
-    parts = []
-    for name, wall in walls:
-        fb = skfem.FacetBasis(rm.mesh, elem, facets=rm.boundary(name),
-                              intorder=order + elem.maxdeg - 1)
-        where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
-        parts.append((fb, wall, where, fb.global_coordinates().value))
-    steady = not any(w.time_dependent for _, w, *_ in parts)
+    pieces = []
+    for part in parts:
+        for name, wall in walls:
+            facets = rm.boundary(name)
+            if part.inside is not None:
+                facets = facets[part.inside[rm.mesh.f2t[0, facets]]]
+            if not facets.size:
+                continue
+            fb = skfem.FacetBasis(rm.mesh, part.elem, facets=facets,
+                                  intorder=order + part.elem.maxdeg - 1)
+            where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
+            pieces.append((part, fb, wall, where, fb.global_coordinates().value))
+    steady = not any(w.time_dependent for _, _, w, *_ in pieces)
     cache: dict = {}
 
     def load(t: float) -> np.ndarray:
         if steady and "f" in cache:
             return cache["f"]
-        G = np.zeros(n_omega)
-        for fb, wall, where, xf in parts:
+        G = {id(part): np.zeros(part.n_omega) for part in parts}
+        for part, fb, wall, where, xf in pieces:
             n = fb.normals
             g = wall.tangential(xf, n, t, where)
             if n.shape[0] == 3:  # ⟨n × g, τ⟩ on the Nédélec edges
-                G += _wall_data_3d.assemble(fb, ng=np.cross(n, g, axis=0))
+                G[id(part)] += _wall_data_3d.assemble(fb, ng=np.cross(n, g, axis=0))
             else:
-                G += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
-        out = -(C.T @ omega_mass.inverse_times(scale * G[active]))
+                G[id(part)] += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
+        stacked = np.concatenate([G[id(part)][part.active] for part in parts])
+        out = -(C.T @ omega_mass.inverse_times(scale * stacked))
         cache["f"] = out
         return out
 

@@ -88,12 +88,13 @@ import numpy as np
 import scipy.sparse as sp
 import skfem
 from skfem import BilinearForm
+from skfem.generic_utils import OrientedBoundary
 from skfem.helpers import grad, mul
 
 from ..physics.conditions import HeatFlux, NoSlip
 
-__all__ = ["open_boundary_facets", "open_boundaries", "tangential_trace", "boundary_rotation_form",
-           "sheared_wall_corners"]
+__all__ = ["open_boundary_facets", "open_boundaries", "region_interface", "tangential_trace",
+           "boundary_rotation_form", "sheared_wall_corners", "far_tangential_trace"]
 
 
 def _crosses(bc) -> bool:
@@ -119,45 +120,83 @@ def open_boundary_facets(problem) -> np.ndarray:
 
 
 def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
-                    intorder: int) -> tuple[np.ndarray, sp.csr_matrix | None]:
+                    intorder: int, inside: np.ndarray | None = None,
+                    interface: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """(facets, ν S_h): the open boundary facets of ``problem`` and the boundary form the
     flux block loses there and at the corners of no-slip walls that heat crosses (None
     where there is neither). (r, z): no open facets (ω = 0 there), the no-slip walls'
-    curvature term only; 3D: nothing."""
+    curvature term only; 3D: nothing.
+
+    ``inside`` (a mask over the cells) restricts both to the boundary of that region,
+    and ``interface`` (interior facets, oriented out of it:
+    :func:`region_interface`) adds the facets between the region and the rest of the
+    mesh as open facets (the viscosity levels of :mod:`.vorticity_levels`). The facets
+    come back oriented (an :class:`~skfem.generic_utils.OrientedBoundary`) when
+    ``interface`` is given."""
     facets = open_boundary_facets(problem)
     rm = problem.regions
     if rm.mesh.dim() != 2:
         return facets, None
+    mesh = rm.mesh
+    if inside is not None:
+        facets = facets[inside[mesh.f2t[0, facets]]]
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
     crossed = [name for name in problem.walls if name in problem.boundary_conditions
                and _crosses(problem.boundary_conditions[name])]
     sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
     sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
-    form = (sheared_wall_corners(rm.mesh, flux_element, sheared, nu_cell, axisymmetric)
+    if inside is not None:
+        sheared = sheared[inside[mesh.f2t[0, sheared]]]
+    form = (sheared_wall_corners(mesh, flux_element, sheared, nu_cell, axisymmetric)
             if sheared.size else None)
-    if not facets.size:
+    if interface is not None and len(interface):
+        facets = OrientedBoundary(np.concatenate([facets, np.asarray(interface)]),
+                                  np.concatenate([np.zeros(facets.size, dtype=int),
+                                                  interface.ori]))
+    if not len(facets):
         return facets, form
-    ends = set(np.unique(rm.mesh.facets[:, facets]).tolist())
+    ends = set(np.unique(mesh.facets[:, np.asarray(facets)]).tolist())
     for name in crossed:
         if (not isinstance(problem.walls[name], NoSlip)
-                and ends & set(np.unique(rm.mesh.facets[:, rm.boundary(name)]).tolist())):
+                and ends & set(np.unique(mesh.facets[:, rm.boundary(name)]).tolist())):
             warnings.warn(
                 f"walls.{name}: a {type(problem.walls[name]).__name__} wall that heat "
                 "crosses meets a boundary without wall condition; with the vorticity form "
                 "the corner term there assumes q.n = 0 on the wall, which heat crossing it "
                 "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
                 stacklevel=5)
-    for name, interface in problem.interfaces.items():
-        if (getattr(interface, "tangential", "continuous") == "free"
-                and ends & set(np.unique(rm.mesh.facets[:, rm.interface(name)]).tolist())):
+    for name, interface_ in problem.interfaces.items():
+        if (getattr(interface_, "tangential", "continuous") == "free"
+                and ends & set(np.unique(mesh.facets[:, rm.interface(name)]).tolist())):
             warnings.warn(
                 f"interfaces.{name}: a Kapitza interface with tangential = 'free' meets a "
                 "boundary that heat crosses; with the vorticity form the vertex term there "
                 "assumes a continuous flux trace, which the free tangential flux breaks "
                 "(not consistent there); use viscous = 'penalty' or tangential = "
                 "'continuous'", stacklevel=5)
-    S = boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder, sheared)
+    S = boundary_rotation_form(mesh, flux_element, facets, nu_cell, intorder, sheared,
+                               inside)
     return facets, S if form is None else (S + form).tocsr()
+
+
+def region_interface(mesh: skfem.Mesh, inside: np.ndarray) -> OrientedBoundary:
+    """The interior facets between the cells in ``inside`` (a mask over the cells) and the
+    others, oriented so that their normals point out of the region."""
+    f2t = mesh.f2t
+    interior = f2t[1] >= 0
+    first = inside[f2t[0]]
+    second = np.where(interior, inside[np.maximum(f2t[1], 0)], first)
+    facets = np.nonzero(first != second)[0]
+    return OrientedBoundary(facets, np.where(first[facets], 0, 1))
+
+
+def _cells_of(mesh: skfem.Mesh, facets: np.ndarray) -> np.ndarray:
+    """The cell on the inner side of each of ``facets`` (its orientation's side where the
+    facets are oriented, else the first)."""
+    ori = getattr(facets, "ori", None)
+    idx = np.asarray(facets, dtype=np.int64)
+    return mesh.f2t[0, idx] if ori is None else mesh.f2t[ori, idx]
 
 
 def _cross(a, b):
@@ -193,17 +232,32 @@ def tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
     return _trace_form.assemble(fq, fw).tocsr()
 
 
+def far_tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
+                         vorticity_element: skfem.Element, facets: OrientedBoundary,
+                         intorder: int) -> sp.csr_matrix:
+    """The matrix ⟨q_far·t, φ_i⟩ over interior ``facets`` oriented out of φ's side, q_far
+    the flux trace from the other side and t φ's side's tangent (the viscosity levels'
+    split vorticity, :mod:`.vorticity_levels`)."""
+    other = OrientedBoundary(np.asarray(facets), 1 - facets.ori)
+    fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
+    far = skfem.FacetBasis(mesh, flux_element, facets=other, intorder=intorder)
+    # the trace form takes t from the flux basis' normals: the far side's is −t
+    return (-_trace_form.assemble(far, fw)).tocsr()
+
+
 def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
                            facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
-                           sheared: np.ndarray = np.zeros(0, dtype=np.int64)
-                           ) -> sp.csr_matrix:
+                           sheared: np.ndarray = np.zeros(0, dtype=np.int64),
+                           inside: np.ndarray | None = None) -> sp.csr_matrix:
     """ν S_h(q, v) over the open ``facets`` (module doc), ν the cell mean ``nu_cell`` of
     each facet's cell (the mean of the two cells at a vertex term). At an end P of the
     open boundary the neighbouring boundary facet holds q·n_w = 0, or q·t_w = 0 if it
     is in ``sheared`` (a no-slip wall that heat crosses); the end term ±½ W(q, v) uses
-    the symmetric form of v × q consistent with that condition (module doc)."""
-    facets = np.asarray(facets, dtype=np.int64)
-    cells = mesh.f2t[0, facets]
+    the symmetric form of v × q consistent with that condition (module doc).
+    ``facets`` may be oriented (interior facets, traces and normals from the side the
+    orientation names), and ``inside`` (a mask over the cells) limits the neighbouring
+    boundary facets to those of that region."""
+    cells = _cells_of(mesh, facets)
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:  # RT0: no complete linear fields (module doc)
         raise TypeError(f"{type(flux_element).__name__} has no gradient")
@@ -211,8 +265,8 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
 
     # the vertex terms: trace values at both ends of every facet
     vertex, downstream, values, dofs, _, pairs, _ = _facet_ends(mesh, flux_element, facets)
-    S = S + _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_cell[cells],
-                       sheared, S.shape)
+    S = S + _end_terms(mesh, np.asarray(facets, dtype=np.int64), vertex, downstream,
+                       values, dofs, nu_cell[cells], sheared, S.shape, inside)
     if not pairs:
         return S.tocsr()
     (f1, k1), (f2, k2) = (np.array(p).T for p in zip(*pairs))
@@ -243,7 +297,7 @@ def _facet_ends(mesh: skfem.MeshTri, flux_element: skfem.Element, facets: np.nda
     x = ends.global_coordinates().value  # (2, n_facets, 2)
     n = ends.normals[:, :, 0]
     t = np.array([-n[1], n[0]])
-    ends_of = mesh.facets[:, facets]  # the facet's two vertices
+    ends_of = mesh.facets[:, np.asarray(facets, dtype=np.int64)]  # the facet's two vertices
     # which vertex sits at each quadrature point
     d0 = np.linalg.norm(x - mesh.p[:, ends_of[0]][:, :, None], axis=0)
     vertex = np.where(d0 < np.linalg.norm(x - mesh.p[:, ends_of[1]][:, :, None], axis=0),
@@ -328,17 +382,22 @@ def _hoop_curvature(mesh, flux_element, facets, nu_cell) -> sp.csr_matrix:
     return _hoop_form.assemble(fb, nu=nu_cell[mesh.f2t[0, facets]][:, None] + 0.0 * fb.dx)
 
 
-def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_facet, sheared, shape):
+def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_facet, sheared, shape,
+               inside=None):
     """½ν(W(P_end) − W(P_start)) at the vertices where the open boundary meets another
     boundary: W(q, v) = (v·n_w)(q·t_w) + (q·n_w)(v·t_w) next to an impermeable facet
     (exact q·n_w = 0, so W = v × q), −(v·t_w)(q·n_w) − (q·t_w)(v·n_w) next to a
-    ``sheared`` one (q·t_w = 0), with n_w × t_w = 1 the neighbour's frame."""
+    ``sheared`` one (q·t_w = 0), with n_w × t_w = 1 the neighbour's frame; the
+    neighbours are boundary facets of the region ``inside`` (a mask over the cells)
+    where it is given."""
     count = np.bincount(vertex.ravel(), minlength=mesh.p.shape[1])
     f_idx, k_idx = np.nonzero(count[vertex] == 1)
     if f_idx.size == 0:
         return sp.csr_matrix(shape)
     open_set = set(int(f) for f in facets)
     boundary = mesh.boundary_facets()
+    if inside is not None:
+        boundary = boundary[inside[mesh.f2t[0, boundary]]]
     others = boundary[[int(f) not in open_set for f in boundary]]
     neighbour = {}
     for g in others:

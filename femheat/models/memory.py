@@ -75,7 +75,8 @@ class MemoryModel(MixedModel):
                "beta": "with a nonlocal length: 2 (Guyer-Krumhansl 1966) or 0",
                "penalty": "with a nonlocal length: interior-penalty factor eta >= 1",
                "viscous": "with a nonlocal length: 'auto' (default: 'vorticity' in "
-                          "2D with one l^2/kappa and no Kapitza interface; else "
+                          "2D with constant l^2/kappa > 0 per material and no free "
+                          "Kapitza interface; else "
                           "'penalty'), 'penalty' or 'vorticity'"}
 
     def parse_options(self, table: Mapping[str, Any], where: str) -> dict:

@@ -1,0 +1,188 @@
+r"""Piecewise-constant viscosity in the 2D vorticity form: the gradient energy as a sum of
+Hodge energies over the viscosity's level sets.
+
+Where ν = l²/κ jumps between materials, the gradient energy of
+:mod:`femheat.assembly.gk` (DESIGN's GK) has the interface conditions of a continuous
+flux, [q] = 0, with a continuous traction, [−T n + ν∂q/∂n + βν(∇·q) n] = 0; T jumps
+by [ν∂q_n/∂n] and ν rot q by −[ν]∂q_n/∂t. One Hodge energy with one continuous ω
+(:mod:`femheat.assembly.vorticity`) holds [ν rot q] = 0 and
+[T − (1+β)ν∇·q] = 0 instead: another model (a two-layer slab, l = 0.3 | 0.12,
+κ = 1 | 2: 2.4 % in q and 2.8 % in T at every mesh, ``tests/test_gk_vorticity_layers.py``).
+
+With the distinct values ν₁ < ν₂ < … < ν_m of the materials and the regions
+R_k = {ν ≥ ν_k} (R₁ the whole domain), the gradient energy is
+
+.. math::
+
+    \sum_i \nu_i \int_{\Omega_i} |\nabla q|^2
+    = \sum_k (\nu_k - \nu_{k-1}) \int_{R_k} |\nabla q|^2 ,\qquad \nu_0 = 0,
+
+and each term is a constant-viscosity gradient energy on the region R_k, which
+:mod:`femheat.assembly.vorticity_open` writes as a Hodge energy exactly: its own
+vorticity ω_k = (ν_k − ν_{k−1}) rot q on R_k (continuous P2 / P3 there, weight
+1/(ν_k − ν_{k−1}) in its mass), with the region's interface to smaller ν as an *open*
+boundary of R_k (ω_k free, the trace ⟨q·t, φ⟩ from R_k's side, and the boundary form
+−(ν_k − ν_{k−1}) S_h with its vertex and end terms), and the domain's own walls and
+boundaries where they bound R_k as they bound the domain. Every part is the
+constant-ν construction, symmetric positive semidefinite, and the sum is consistent
+with the gradient energy's interface conditions; ω is one vector of the levels'
+stacked vorticities, so solvers see one (C, M_ω) pair (M_ω block diagonal).
+
+Used in 2D Cartesian meshes where every material has a constant scalar κ and l with
+l > 0 and ν takes more than one value, outside Kapitza interfaces declared
+``tangential = "free"`` (which stay stress-free, ω = 0). Elsewhere
+(:func:`viscosity_levels` returns one level) the single ω with the cell mean of ν of
+:mod:`femheat.assembly.vorticity` remains, whose closure differs from the gradient
+energy by terms in ∇ν. Cost: one more vorticity field on each region of larger ν.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import skfem
+from skfem.generic_utils import OrientedBoundary
+
+from ..errors import FemheatInputError
+from .vorticity_open import region_interface
+
+__all__ = ["ViscosityLevel", "viscosity_levels", "level_obstacle"]
+
+_REL = 1e-9  # relative spread below which two cell viscosities are the same value
+
+
+@dataclass
+class ViscosityPiece:
+    """The cells of one level where ν has one value (``inside``, a mask) and the facets
+    between them and the level's other pieces, oriented out of the piece: rot q jumps
+    there with ν, so the level's vorticity is split there, and both sides' ω equations
+    take the tangential trace ⟨q·t, φ⟩ from the side of larger ν: ``own`` the facets
+    where that is this piece, ``far`` those where it is the other (module doc)."""
+
+    inside: np.ndarray
+    own: Optional[OrientedBoundary] = None
+    far: Optional[OrientedBoundary] = None
+
+
+@dataclass
+class ViscosityLevel:
+    """One term of the sum (module doc): ``weight`` the per-cell viscosity of its Hodge
+    energy (ν_k − ν_{k−1} on the region, 0 outside; the cell mean of ν for the single
+    level), ``inside`` the region's cells (a mask), ``interface`` the facets between
+    the region and the rest, oriented out of it (open boundaries of the level),
+    ``pieces`` the region's parts of one ν each; ``single``: the one vorticity of
+    :mod:`femheat.assembly.vorticity`, zero on cells without viscosity."""
+
+    weight: np.ndarray
+    inside: np.ndarray
+    interface: Optional[OrientedBoundary]
+    pieces: list[ViscosityPiece]
+    single: bool = False
+
+
+def _constant(value) -> float | None:
+    if callable(value) or isinstance(value, str) or np.ndim(value) != 0:
+        return None
+    return float(value)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of positive ``values``, those within a relative 1e-9 merged."""
+    values = np.sort(values)
+    keep = np.concatenate([[True], values[1:] > values[:-1] * (1 + _REL)])
+    return values[keep]
+
+
+def _piecewise(problem) -> bool:
+    """True if the levels apply to ``problem`` (module doc): 2D Cartesian, every
+    material's κ and l constant scalars, l > 0."""
+    if (problem.regions.mesh.dim() != 2
+            or getattr(problem, "coordinates", "cartesian") != "cartesian"):
+        return False
+    for mat in problem.materials.values():
+        kappa, ell = _constant(mat.conductivity), _constant(mat.nonlocal_length)
+        if kappa is None or ell is None or not ell > 0:
+            return False
+    return True
+
+
+def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
+    """The viscosity levels of ``problem`` (module doc), ``nu_cell`` the cell means of
+    ν = l²/κ: one level (the single vorticity) unless ν is piecewise constant with
+    more than one value; then one per value, the first on the whole mesh."""
+    mesh = problem.regions.mesh
+    viscous = nu_cell > 0
+    single = [ViscosityLevel(nu_cell, viscous, None, [ViscosityPiece(viscous)], single=True)]
+    if not viscous.all() or not _piecewise(problem):
+        return single
+    values = _distinct(nu_cell)
+    if values.size == 1:
+        return single
+    free = [problem.regions.interface(n) for n, k in problem.interfaces.items()
+            if k.tangential == "free"]
+    free = np.concatenate(free) if free else np.zeros(0, dtype=np.int64)
+    pinched = _pinched(mesh, nu_cell, values)
+    if pinched is not None:
+        raise FemheatInputError(pinched)
+    tag = np.searchsorted(values * (1 + _REL), nu_cell)  # the value index of each cell
+    f2t = mesh.f2t
+    interior = np.nonzero(f2t[1] >= 0)[0]
+    interior = interior[~np.isin(interior, free)]
+    levels, below = [], 0.0
+    for k, value in enumerate(values):
+        inside = tag >= k
+        interface = None
+        if not inside.all():
+            facets = region_interface(mesh, inside)
+            keep = ~np.isin(np.asarray(facets), free)
+            interface = OrientedBoundary(np.asarray(facets)[keep], facets.ori[keep])
+        pieces = []
+        for j in range(k, values.size):
+            mine = tag == j
+            # facets between this piece and another of the level, oriented out of it
+            a_in, b_in = mine[f2t[0, interior]], mine[f2t[1, interior]]
+            other = np.where(a_in, inside[f2t[1, interior]], inside[f2t[0, interior]])
+            sel = (a_in != b_in) & other
+            ori = np.where(a_in[sel], 0, 1)
+            facets = interior[sel]
+            higher = tag[f2t[1 - ori, facets]] > j  # the other side has the larger ν
+            pieces.append(ViscosityPiece(
+                mine, OrientedBoundary(facets[~higher], ori[~higher]) if np.any(~higher) else None,
+                OrientedBoundary(facets[higher], ori[higher]) if np.any(higher) else None))
+        levels.append(ViscosityLevel(np.where(inside, value - below, 0.0), inside, interface,
+                                     pieces))
+        below = value
+    return levels
+
+
+def _pinched(mesh: skfem.Mesh, nu_cell: np.ndarray, values: np.ndarray) -> str | None:
+    """Why the levels cannot be built (a region R_k whose interface passes a vertex more
+    than once: two of its parts touch at a point), or None."""
+    for value in values[1:]:
+        facets = np.asarray(region_interface(mesh, nu_cell >= value * (1 - _REL)))
+        count = np.bincount(mesh.facets[:, facets].ravel(), minlength=mesh.p.shape[1])
+        if np.any(count > 2):
+            x = mesh.p[:, int(np.argmax(count))]
+            return ("model.viscous = 'vorticity': materials of larger nu = l^2/kappa touch "
+                    f"at a single vertex near {np.round(x, 6).tolist()} (the interface of "
+                    "their region passes it twice); refine or change the mesh there, or "
+                    "use viscous = 'penalty'")
+    return None
+
+
+def level_obstacle(problem) -> str | None:
+    """Why the levels of ``problem`` cannot be built (see :func:`viscosity_levels`), from
+    its materials' constant ν, or None (also where they do not apply)."""
+    if not _piecewise(problem):
+        return None
+    rm = problem.regions
+    nu_cell = np.zeros(rm.mesh.t.shape[1])
+    for name, mat in problem.materials.items():
+        nu_cell[rm.subdomain(name)] = _constant(mat.nonlocal_length) ** 2 / _constant(
+            mat.conductivity)
+    if not np.all(nu_cell > 0):
+        return None
+    values = _distinct(nu_cell)
+    return None if values.size == 1 else _pinched(rm.mesh, nu_cell, values)
