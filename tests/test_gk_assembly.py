@@ -76,7 +76,7 @@ def test_gk_operator_is_the_same_in_facet_chunks(monkeypatch):
         regions, {"a": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.1),
                   "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.3)},
         {"walls": fh.Insulated()}, interfaces={"mid": fh.KapitzaResistance(0.1)},
-        model="gk", walls={"walls": NoSlip()})
+        model="gk", walls={"walls": NoSlip()}, viscous="penalty")
     whole = fh.assemble(problem).resistance
     monkeypatch.setattr(gk, "FACET_CHUNK", 7)
     chunked = fh.assemble(problem).resistance

@@ -101,6 +101,20 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
     assert problem.viscous_form == "vorticity"
 
 
+@pytest.mark.parametrize("change", [
+    dict(regions=_square(split=True),
+         materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)}),
+    dict(regions=_square(split=True), interfaces={"mid": fh.KapitzaResistance(1e-3)}),
+])
+def test_auto_takes_the_vorticity_form_across_materials(change):
+    """Since 2026-12-06 materials of different constant l²/κ > 0, and Kapitza interfaces
+    whose tangential flux is continuous, keep the vorticity form (its viscosity levels,
+    femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py)."""
+    problem = _problem(**change)
+    assert problem.viscous_form == "vorticity", auto_reason(problem)
+
+
 @pytest.mark.filterwarnings("ignore:model 'gk' with nonlocal_length = 0")
 @pytest.mark.parametrize("change, reason", [
     (dict(bcs={"left": fh.Temperature(301.0), "rest": fh.Insulated()},
@@ -114,13 +128,14 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
                                            nonlocal_length=0.2)}),
      r"materials\.domain: conductivity or nonlocal_length not a constant scalar"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
-     r"nu = l\^2/kappa not one positive value"),
+     r"nu = l\^2/kappa not positive in every material"),
     (dict(regions=_square(split=True),
           materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
-                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)}),
-     r"nu = l\^2/kappa not one positive value"),
-    (dict(regions=_square(split=True), interfaces={"mid": fh.KapitzaResistance(1e-3)}),
-     r"Kapitza interfaces"),
+                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.0)}),
+     r"nu = l\^2/kappa not positive in every material"),
+    (dict(regions=_square(split=True),
+          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+     r"interfaces\.mid: a Kapitza interface with a free tangential flux"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3)), r"not a 2D Cartesian mesh"),
