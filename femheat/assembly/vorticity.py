@@ -174,8 +174,8 @@ form is built on the viscosity levels of :mod:`.vorticity_levels` (one vorticity
 level and per material of the level, the interfaces to smaller ν open boundaries of
 the level), which is the gradient energy's interface model: q and the traction
 continuous. Elsewhere (l(r), κ(r), 3D, (r, z), materials with l = 0) one vorticity
-with ν its cell mean in M_ω holds continuity of ν rot q and (weakly) of q·t instead. Cartesian triangles and
-tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
+with ν its cell mean in M_ω holds continuity of ν rot q and (weakly) of q·t instead.
+Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
 isotropic κ only. Curved walls need no smooth normal: the wall conditions act on ω, and
 free-slip and slip-length walls meshed by flat facets converge at O(h²) (a wire, a
@@ -206,7 +206,7 @@ import numpy as np
 import scipy.sparse as sp
 import skfem
 from skfem import BilinearForm, LinearForm
-from skfem.helpers import dot
+from skfem.generic_utils import OrientedBoundary
 
 from . import forms
 from . import vorticity_axisymmetric as rz
@@ -220,10 +220,10 @@ from ..element.hcurl import ElementTetN1Curl2
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux, Temperature
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
+from .vorticity_walls import tangential_edge_mass, tangential_load
 from .vorticity_levels import ViscosityLevel, ViscosityPiece, viscosity_levels
-from .vorticity_open import (_cells_of, far_tangential_trace, open_boundaries,
+from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
                              tangential_trace)
-from skfem.generic_utils import OrientedBoundary
 
 __all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMass",
            "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",
@@ -416,14 +416,14 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         # so AMD after RCM where that predicts less work (AMD_OR_RCM)
         omega_mass = VorticityMass(np.concatenate([part.lumped for part in parts]),
                                    "nesdis" if degree > 0 else AMD_OR_RCM)
-    load = _tangential_load(problem, parts, order, C, omega_mass,
+    load = tangential_load(problem, parts, order, C, omega_mass,
                             2 * np.pi if axisymmetric else 1.0)
     return G, load, (C, omega_mass)
 
 
 @dataclass
 class _LevelRotation:
-    """One viscosity level's share of the rotation (:func:`_level_rotation`)."""
+    """One piece of a viscosity level: its share of the rotation (:func:`_level_rotation`)."""
 
     C: sp.csr_matrix              # (q, curl φ) (+ open traces) on its active ω DOFs
     consistent: sp.csr_matrix | None  # its consistent mass there (2D Cartesian, 3D)
@@ -441,7 +441,8 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     """C and M_ω of one piece of a viscosity level (:mod:`.vorticity_levels`): the
     single vorticity of the module doc for ``level.single``, else the Hodge energy of
     the piece's cells with the level's ``opened`` facets that bound it open, and its
-    facets towards the level's other pieces taking the mean tangential trace."""
+    facets towards the level's other pieces taking the tangential trace from the side
+    of larger ν (:class:`~.vorticity_levels.ViscosityPiece`)."""
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     degree, dim = problem.degree, mesh.dim()
@@ -450,7 +451,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     region = not level.single
     inside = piece.inside if region else None
     if region and len(opened):  # the level's open facets that bound this piece
-        mine = inside[_cells_of(mesh, opened)]
+        mine = inside[inner_cells(mesh, opened)]
         ori = getattr(opened, "ori", np.zeros(len(opened), dtype=int))
         opened = OrientedBoundary(np.asarray(opened)[mine], ori[mine])
 
@@ -526,7 +527,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         coef = wall.coefficient * ell_cell[f_cells] * inv_nu[f_cells]
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=max(order, 3))
         if dim == 3:
-            wall_mass = _tangential_edge_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
+            wall_mass = tangential_edge_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
             consistent = consistent + wall_mass
             mass += wall_mass.diagonal()
         elif axisymmetric:
@@ -570,64 +571,3 @@ def _rotation_consistent(mass: np.ndarray, gamma: np.ndarray) -> np.ndarray:
                       "that their rotation-consistent vorticity weight is not positive; "
                       "they keep the row-sum weight", stacklevel=3)
     return np.where(kept, mass, gamma * mass)
-
-
-@LinearForm
-def _wall_data(phi, w):
-    return w.g * phi
-
-
-@LinearForm
-def _wall_data_3d(tau, w):
-    return dot(w.ng, tau.value)
-
-
-@BilinearForm
-def _tangential_edge_mass(omega, tau, w):
-    """(w.weight ω_t, τ_t) on a wall, ω_t = ω − (ω·n)n."""
-    return w.weight * (dot(omega.value, tau.value)
-                       - dot(omega.value, w.n) * dot(tau.value, w.n))
-
-
-def _tangential_load(problem, parts, order, C, omega_mass, scale=1.0):
-    """The flux load −Cᵀ M_ω⁻¹ G of the TangentialFlux walls, G_i = ⟨g·t, φ_i⟩ (2D),
-    ⟨n × g, τ_i⟩ (3D), times ``scale`` (2π in (r, z), where φ_i is the stream
-    function's basis), with one block of G per viscosity level (``parts``, each over
-    the wall facets that bound its region)."""
-    walls = [(n, w) for n, w in problem.walls.items() if isinstance(w, TangentialFlux)]
-    if not walls:
-        return None
-    rm: RegionMesh = problem.regions
-    pieces = []
-    for part in parts:
-        for name, wall in walls:
-            facets = rm.boundary(name)
-            if part.inside is not None:
-                facets = facets[part.inside[rm.mesh.f2t[0, facets]]]
-            if not facets.size:
-                continue
-            fb = skfem.FacetBasis(rm.mesh, part.elem, facets=facets,
-                                  intorder=order + part.elem.maxdeg - 1)
-            where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
-            pieces.append((part, fb, wall, where, fb.global_coordinates().value))
-    steady = not any(w.time_dependent for _, _, w, *_ in pieces)
-    cache: dict = {}
-
-    def load(t: float) -> np.ndarray:
-        if steady and "f" in cache:
-            return cache["f"]
-        G = {id(part): np.zeros(part.n_omega) for part in parts}
-        for part, fb, wall, where, xf in pieces:
-            n = fb.normals
-            g = wall.tangential(xf, n, t, where)
-            if n.shape[0] == 3:  # ⟨n × g, τ⟩ on the Nédélec edges
-                G[id(part)] += _wall_data_3d.assemble(fb, ng=np.cross(n, g, axis=0))
-            else:
-                G[id(part)] += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
-        stacked = np.concatenate([G[id(part)][part.active] for part in parts])
-        out = -(C.T @ omega_mass.inverse_times(scale * stacked))
-        cache["f"] = out
-        return out
-
-    return load
-

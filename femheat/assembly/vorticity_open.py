@@ -94,7 +94,8 @@ from skfem.helpers import grad, mul
 from ..physics.conditions import HeatFlux, NoSlip
 
 __all__ = ["open_boundary_facets", "open_boundaries", "region_interface", "tangential_trace",
-           "boundary_rotation_form", "sheared_wall_corners", "far_tangential_trace"]
+           "boundary_rotation_form", "sheared_wall_corners", "far_tangential_trace",
+           "inner_cells"]
 
 
 def _crosses(bc) -> bool:
@@ -133,7 +134,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     :func:`region_interface`) adds the facets between the region and the rest of the
     mesh as open facets (the viscosity levels of :mod:`.vorticity_levels`). The facets
     come back oriented (an :class:`~skfem.generic_utils.OrientedBoundary`) when
-    ``interface`` is given."""
+    ``interface`` has any."""
     facets = open_boundary_facets(problem)
     rm = problem.regions
     if rm.mesh.dim() != 2:
@@ -191,7 +192,7 @@ def region_interface(mesh: skfem.Mesh, inside: np.ndarray) -> OrientedBoundary:
     return OrientedBoundary(facets, np.where(first[facets], 0, 1))
 
 
-def _cells_of(mesh: skfem.Mesh, facets: np.ndarray) -> np.ndarray:
+def inner_cells(mesh: skfem.Mesh, facets: np.ndarray) -> np.ndarray:
     """The cell on the inner side of each of ``facets`` (its orientation's side where the
     facets are oriented, else the first)."""
     ori = getattr(facets, "ori", None)
@@ -257,7 +258,7 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     ``facets`` may be oriented (interior facets, traces and normals from the side the
     orientation names), and ``inside`` (a mask over the cells) limits the neighbouring
     boundary facets to those of that region."""
-    cells = _cells_of(mesh, facets)
+    cells = inner_cells(mesh, facets)
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:  # RT0: no complete linear fields (module doc)
         raise TypeError(f"{type(flux_element).__name__} has no gradient")
