@@ -68,6 +68,10 @@ meshes; the fastest rate, a boundary-layer mode, is the penalty form's (1.8558 a
 1.8560 α/l²). Cost: ω is an unknown of every solve (the consistent mass, as next to
 no-slip walls). (Figures at degree 1.)
 
+The same terms act on interior facets, with the traces from one side (oriented
+facets): where ν jumps between materials each viscosity level's interface to smaller ν
+is an open boundary of that level (:mod:`.vorticity_levels`).
+
 2D Cartesian, degree 0 (BDM1 × P0 × P2) and 1 (BDM2 × P1DG × P3). The degree-0 pair
 needs complete linear fluxes: with RT0 (∇q = (∇·q/2) I, the former degree-0 pair) ∂_t q
 on the boundary is not approximated, and with the boundary integral T converged at
