@@ -95,7 +95,7 @@ VISCOUS_FORMS = ("penalty", "vorticity")
 VISCOUS_CHOICES = ("auto",) + VISCOUS_FORMS
 
 
-def _constant(value: Any) -> float | None:
+def constant_scalar(value: Any) -> float | None:
     """A scalar constant coefficient as a float, else None (functions, tensors)."""
     if callable(value) or isinstance(value, str) or np.ndim(value) != 0:
         return None
@@ -120,21 +120,16 @@ def auto_reason(problem) -> str | None:
         return f"interfaces.{free[0]}: a Kapitza interface with a free tangential flux"
     viscosities = []
     for name, mat in problem.materials.items():
-        kappa, ell = _constant(mat.conductivity), _constant(mat.nonlocal_length)
+        kappa, ell = constant_scalar(mat.conductivity), constant_scalar(mat.nonlocal_length)
         if kappa is None or ell is None:
             return f"materials.{name}: conductivity or nonlocal_length not a constant scalar"
         viscosities.append(ell * ell / kappa)
     nu = np.asarray(viscosities)
     if nu.size == 0 or not nu.min() > 0:
         return "nu = l^2/kappa not positive in every material"
-    from .vorticity_levels import level_obstacle
-
-    pinched = level_obstacle(problem)
-    if pinched:
-        return pinched
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
-        crosses = not (isinstance(bc, HeatFlux) and _constant(bc.value) == 0.0)
+        crosses = not (isinstance(bc, HeatFlux) and constant_scalar(bc.value) == 0.0)
         if crosses and wall is not None and not isinstance(wall, NoSlip):
             return (f"boundaries.{name}: heat crosses it and it has a "
                     f"{type(wall).__name__} wall")

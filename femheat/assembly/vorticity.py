@@ -221,7 +221,8 @@ from ..physics.conditions import NoSlip, SlipLength, TangentialFlux, Temperature
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load
-from .vorticity_levels import ViscosityLevel, ViscosityPiece, viscosity_levels
+from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
+                               viscosity_levels)
 from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
                              tangential_trace)
 
@@ -279,6 +280,9 @@ def vorticity_obstacles(problem) -> list[FemheatInputError]:
                 "free-slip and slip-length conditions act on the vorticity and converge "
                 "at O(h^2) on faceted curved walls (tests/test_gk_vorticity_curved.py); "
                 "drop normal="))
+    pinched = level_obstacle(problem)  # materials of larger ν touching at a vertex
+    if pinched:
+        out.append(FemheatInputError(pinched))
     if not out and any(callable(m.conductivity) or isinstance(m.conductivity, str)
                        for m in problem.materials.values()):
         # a conductivity function: its value at the cell centroids decides
@@ -496,8 +500,9 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
                                     rz.stream_rotation_weights(qb, blocks))
     else:
         weight = cell_weight[:, None] + 0.0 * qb.dx
-        consistent = _weighted_mass.assemble(wb, weight=weight)
         mass = _lumped_mass.assemble(wb, weight=weight)
+        if needed:  # a single level's closed domain at degree 1 keeps the lumped mass
+            consistent = _weighted_mass.assemble(wb, weight=weight)
     fixed = np.zeros(n_omega, dtype=bool)
     if region:  # DOFs off the region are not the level's
         fixed[:] = True
@@ -534,8 +539,9 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
             mass += rz.stream_wall_mass(mesh, facets, coef)
         else:
             mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
-            consistent = consistent + _weighted_mass.assemble(
-                fb, weight=coef[:, None] + 0.0 * fb.dx)
+            if consistent is not None:
+                consistent = consistent + _weighted_mass.assemble(
+                    fb, weight=coef[:, None] + 0.0 * fb.dx)
 
     if consistent is not None and dim == 2:
         mass_diag = consistent.diagonal()  # which DOFs are active

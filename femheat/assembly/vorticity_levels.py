@@ -46,6 +46,7 @@ import skfem
 from skfem.generic_utils import OrientedBoundary
 
 from ..errors import FemheatInputError
+from .viscous_choice import constant_scalar
 from .vorticity_open import region_interface
 
 __all__ = ["ViscosityLevel", "viscosity_levels", "level_obstacle"]
@@ -82,12 +83,6 @@ class ViscosityLevel:
     single: bool = False
 
 
-def _constant(value) -> float | None:
-    if callable(value) or isinstance(value, str) or np.ndim(value) != 0:
-        return None
-    return float(value)
-
-
 def _distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values of positive ``values``, those within a relative 1e-9 merged."""
     values = np.sort(values)
@@ -102,7 +97,7 @@ def _piecewise(problem) -> bool:
             or getattr(problem, "coordinates", "cartesian") != "cartesian"):
         return False
     for mat in problem.materials.values():
-        kappa, ell = _constant(mat.conductivity), _constant(mat.nonlocal_length)
+        kappa, ell = constant_scalar(mat.conductivity), constant_scalar(mat.nonlocal_length)
         if kappa is None or ell is None or not ell > 0:
             return False
     return True
@@ -180,7 +175,7 @@ def level_obstacle(problem) -> str | None:
     rm = problem.regions
     nu_cell = np.zeros(rm.mesh.t.shape[1])
     for name, mat in problem.materials.items():
-        nu_cell[rm.subdomain(name)] = _constant(mat.nonlocal_length) ** 2 / _constant(
+        nu_cell[rm.subdomain(name)] = constant_scalar(mat.nonlocal_length) ** 2 / constant_scalar(
             mat.conductivity)
     if not np.all(nu_cell > 0):
         return None
