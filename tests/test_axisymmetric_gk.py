@@ -24,9 +24,13 @@ degree, β          n                   T rate / q rate                   balanc
 FDTR stack (80 nm film over a substrate, Kapitza interface, film τ = 1 ns; BDM2×P1,
 coarse graded mesh, 13 677 unknowns, f = 0.1 and 20 MHz): GK against the
 transfer-matrix solution of the MCV stack (Fourier with κ(ω) = κ/(1 + iωτ)): amplitude
-/ phase errors 0.64 % / 0.11° at l = 10 nm, 0.066 % / 0.013° at l = 1 nm (MCV on
-RT2×P1: 0.014 % / 0.010°). The approach is O(l), not O(l²): the flux boundary layers
-of thickness l at the heated surface and at the no-slip interface.
+/ phase errors 0.0091 % / 0.011° at l = 1 nm, 0.0086 % / 0.020° at l = 10 nm (MCV on
+RT2×P1: 0.014 % / 0.010°); the GK phase shift at 20 MHz grows as l² (−0.020 / −0.081 /
+−0.32° at l = 10 / 20 / 40 nm). The substrate has l = 0, so the film's interface with it
+is an open boundary of the viscous region (no tangential coupling; since 2026-12-06).
+Before, the interior penalty held the film's tangential flux to the substrate's there,
+a constraint that is not in the gradient energy and that the mesh relaxes only at
+O(h^½): 0.64 % / 0.11° at l = 10 nm on this mesh, 0.56 % / 0.10° on the fine one.
 """
 
 from __future__ import annotations
@@ -149,21 +153,23 @@ def _fdtr(model, ell, tau=1e-9):
     ref = np.array([reference_response(
         [fi], [(FILM[0], FILM[1] / (1 + 2j * PI * fi * tau), FILM[2])], [RK], SUBSTRATE,
         W0, W1)[0] for fi in f])
-    amp = np.abs(result.amplitude / np.abs(ref) - 1).max()
-    phase = np.abs(result.phase - np.degrees(np.angle(ref))).max()
-    return system, amp, phase
+    return system, result.amplitude / np.abs(ref) - 1, result.phase - np.degrees(np.angle(ref))
 
 
 def test_gk_layered_stack_frequency_domain_tends_to_mcv():
-    """FDTR on a GK film: as l → 0 the probe response tends to the MCV stack's
-    transfer-matrix solution (κ(ω) = κ/(1 + iωτ)), at O(l) (boundary layers)."""
+    """FDTR on a GK film over a substrate with l = 0: as l → 0 the probe response tends
+    to the MCV stack's transfer-matrix solution (κ(ω) = κ/(1 + iωτ)), at O(l²): the
+    film's flux is free to slip along the substrate (the gradient energy's open
+    boundary there), so l enters through the normal tractions T − ν∂q_n/∂n alone.
+    Measured GK phase shifts at 20 MHz against l = 1 nm: −0.0048 / −0.0199 / −0.0805 /
+    −0.322° at l = 5 / 10 / 20 / 40 nm (ratios 4.1, 4.0, 4.0)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        _, amp10, ph10 = _fdtr("gk", 1e-8)
         system, amp1, ph1 = _fdtr("gk", 1e-9)
-    assert amp10 > 2e-3  # l = 10 nm in an 80 nm film is visible (0.64 %)
-    assert amp1 < 2e-3 and ph1 < 0.05, (amp1, ph1)
-    assert amp1 < 0.2 * amp10
+        shifts = [_fdtr("gk", ell)[2][-1] - ph1[-1] for ell in (2e-8, 4e-8)]
+    assert np.abs(amp1).max() < 2e-3 and np.abs(ph1).max() < 0.05, (amp1, ph1)
+    assert shifts[1] < -0.2, f"l = 40 nm in an 80 nm film shifts the phase by {shifts[1]:.4f} deg"
+    assert abs(shifts[1] / shifts[0] - 4) < 0.3, f"phase shifts {shifts}: not O(l^2)"
     # energy balance of the periodic state, cell by cell: iωC T̂ + B q̂ = F̂
     omega = 2 * PI * 3e6
     s = FrequencySolver(system).solve(omega)

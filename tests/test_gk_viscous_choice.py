@@ -106,11 +106,15 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
          materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)}),
     dict(regions=_square(split=True), interfaces={"mid": fh.KapitzaResistance(1e-3)}),
+    dict(regions=_square(split=True),
+         materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.0)}),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
-    """Since 2026-12-06 materials of different constant l²/κ > 0, and Kapitza interfaces
-    whose tangential flux is continuous, keep the vorticity form (its viscosity levels,
-    femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py)."""
+    """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), and Kapitza
+    interfaces whose tangential flux is continuous, keep the vorticity form (its
+    viscosity levels, femheat.assembly.vorticity_levels;
+    tests/test_gk_vorticity_layers.py)."""
     problem = _problem(**change)
     assert problem.viscous_form == "vorticity", auto_reason(problem)
 
@@ -128,11 +132,7 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
                                            nonlocal_length=0.2)}),
      r"materials\.domain: conductivity or nonlocal_length not a constant scalar"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
-     r"nu = l\^2/kappa not positive in every material"),
-    (dict(regions=_square(split=True),
-          materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
-                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.0)}),
-     r"nu = l\^2/kappa not positive in every material"),
+     r"nu = l\^2/kappa = 0 in every material"),
     (dict(regions=_square(split=True),
           interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
      r"interfaces\.mid: a Kapitza interface with a free tangential flux"),
@@ -143,7 +143,8 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
-    """Where nu varies or jumps, a Kapitza interface sits, a slip-length wall lets heat
+    """Where nu varies inside a material or vanishes everywhere, a Kapitza interface
+    frees the tangential flux, a slip-length wall lets heat
     through, a smooth wall normal or a penalty factor is given, in 3D and for other
     models, "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)

@@ -428,6 +428,9 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
     free = [rm.interface(n) for n, k in problem.interfaces.items() if k.tangential == "free"]
     if free:
         interior = np.setdiff1d(interior, np.concatenate(free))
+    # facets of cells without viscosity (l = 0): the viscous region's open boundary
+    inviscid = ~np.any(np.reshape(np.abs(nu) > 0, (-1,) + nu.shape[-2:]), axis=(0, 2))
+    interior = interior[~(inviscid[mesh.f2t[0, interior]] | inviscid[mesh.f2t[1, interior]])]
     if interior.size and np.any(nu > 0):
         # in chunks of facets: the two-sided facet bases (values and gradients of every
         # basis function at every point) cost ~60 kB per facet (BDM1, 3D), ~17 GB at

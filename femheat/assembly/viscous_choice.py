@@ -125,8 +125,8 @@ def auto_reason(problem) -> str | None:
             return f"materials.{name}: conductivity or nonlocal_length not a constant scalar"
         viscosities.append(ell * ell / kappa)
     nu = np.asarray(viscosities)
-    if nu.size == 0 or not nu.min() > 0:
-        return "nu = l^2/kappa not positive in every material"
+    if nu.size == 0 or not nu.max() > 0:
+        return "nu = l^2/kappa = 0 in every material (no viscous term)"
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
         crosses = not (isinstance(bc, HeatFlux) and constant_scalar(bc.value) == 0.0)

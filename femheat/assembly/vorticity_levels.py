@@ -92,13 +92,13 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 def _piecewise(problem) -> bool:
     """True if the levels apply to ``problem`` (module doc): 2D Cartesian, every
-    material's κ and l constant scalars, l > 0."""
+    material's κ and l constant scalars."""
     if (problem.regions.mesh.dim() != 2
             or getattr(problem, "coordinates", "cartesian") != "cartesian"):
         return False
     for mat in problem.materials.values():
         kappa, ell = constant_scalar(mat.conductivity), constant_scalar(mat.nonlocal_length)
-        if kappa is None or ell is None or not ell > 0:
+        if kappa is None or ell is None:
             return False
     return True
 
@@ -110,10 +110,10 @@ def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
     mesh = problem.regions.mesh
     viscous = nu_cell > 0
     single = [ViscosityLevel(nu_cell, viscous, None, [ViscosityPiece(viscous)], single=True)]
-    if not viscous.all() or not _piecewise(problem):
+    if not viscous.any() or not _piecewise(problem):
         return single
-    values = _distinct(nu_cell)
-    if values.size == 1:
+    values = _distinct(nu_cell[viscous])
+    if values.size == 1 and viscous.all():
         return single
     free = [problem.regions.interface(n) for n, k in problem.interfaces.items()
             if k.tangential == "free"]
@@ -121,7 +121,8 @@ def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
     pinched = _pinched(mesh, nu_cell, values)
     if pinched is not None:
         raise FemheatInputError(pinched)
-    tag = np.searchsorted(values * (1 + _REL), nu_cell)  # the value index of each cell
+    # the value index of each cell, −1 where ν = 0 (in no level)
+    tag = np.where(viscous, np.searchsorted(values * (1 + _REL), nu_cell), -1)
     f2t = mesh.f2t
     interior = np.nonzero(f2t[1] >= 0)[0]
     interior = interior[~np.isin(interior, free)]
@@ -155,7 +156,7 @@ def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
 def _pinched(mesh: skfem.Mesh, nu_cell: np.ndarray, values: np.ndarray) -> str | None:
     """Why the levels cannot be built (a region R_k whose interface passes a vertex more
     than once: two of its parts touch at a point), or None."""
-    for value in values[1:]:
+    for value in values if np.any(nu_cell == 0) else values[1:]:
         facets = np.asarray(region_interface(mesh, nu_cell >= value * (1 - _REL)))
         count = np.bincount(mesh.facets[:, facets].ravel(), minlength=mesh.p.shape[1])
         if np.any(count > 2):
@@ -177,7 +178,8 @@ def level_obstacle(problem) -> str | None:
     for name, mat in problem.materials.items():
         nu_cell[rm.subdomain(name)] = constant_scalar(mat.nonlocal_length) ** 2 / constant_scalar(
             mat.conductivity)
-    if not np.all(nu_cell > 0):
+    if not np.any(nu_cell > 0):
         return None
-    values = _distinct(nu_cell)
-    return None if values.size == 1 else _pinched(rm.mesh, nu_cell, values)
+    values = _distinct(nu_cell[nu_cell > 0])
+    return (None if values.size == 1 and np.all(nu_cell > 0)
+            else _pinched(rm.mesh, nu_cell, values))
