@@ -215,6 +215,44 @@ def test_case_file_default_is_auto(tmp_path, line, form):
         "degree = 1", "degree = 0").replace("nonlocal_length = 0.1", "relaxation_time = 1e-11")),
         tmp_path)
     assert "penalty_jumps" not in resolved_input(mcv)["problem"]
+    assert "inviscid_interfaces" not in recorded
+
+
+@pytest.mark.parametrize("viscous", ["auto", "penalty"])
+def test_runs_next_to_l0_materials_record_their_open_interface(tmp_path, viscous):
+    """Next to a material with l = 0 both forms leave the tangential flux free since
+    2026-12-06, so the resolved input (and the input hash a resumed run must match)
+    says so."""
+    from femheat.io.provenance import resolved_input
+
+    text = f"""
+[mesh]
+builder = "layered_stack"
+[mesh.parameters]
+thicknesses = [0.5, 0.5]
+height = 0.5
+mesh_size = 0.25
+[model]
+type = "gk"
+viscous = "{viscous}"
+[materials.layer_1]
+conductivity = 1.0
+nonlocal_length = 0.1
+[materials.layer_2]
+conductivity = 2.0
+nonlocal_length = 0.0
+[boundaries.left]
+temperature = 301.0
+[boundaries.right]
+temperature = 300.0
+[boundaries.top]
+heat_flux = 0.0
+[boundaries.bottom]
+heat_flux = 0.0
+"""
+    case = parse_case(tomllib.loads(text), tmp_path)
+    assert case.problem.viscous_form == ("penalty" if viscous == "penalty" else "vorticity")
+    assert resolved_input(case)["problem"]["inviscid_interfaces"] == "open"
 
 
 def test_run_summary_counts_the_vorticity_unknowns():

@@ -6,7 +6,14 @@ system gains, with ν = l²/κ [m³ K W⁻¹] (a tensor l²κ⁻¹ for anisotrop
 * the broken viscous term Σ_K (ν∇q, ∇v)_K and the grad-div term β(ν∇·q, ∇·v),
 * a symmetric interior penalty on every interior facet (tangential jumps; the
   normal component is continuous in H(div)), except on Kapitza interfaces
-  declared ``tangential="free"``,
+  declared ``tangential="free"`` and on facets of cells with l = 0: a flux with no
+  gradient energy lies in H(div) alone, so the gradient energy holds no tangential
+  condition there, and the viscous region's interface with such cells is an open
+  boundary (ν∂q_t/∂n = 0 on its side; T − ν∂q_n/∂n − βν∇·q continuous). With the
+  penalty kept there (before 2026-12-06) it held the viscous side's q_t to the other
+  side's, which that side's H(div) flux relaxes only in a layer of cells: q reached
+  the open-boundary solution at O(h^½) (a GK film on a Fourier layer, degree 1: 1.9e-3
+  at n = 32, now 1.1e-5; ``tests/test_gk_vorticity_layers.py``),
 * Nitsche terms on :class:`~femheat.physics.conditions.NoSlip` walls and, with their
   data q_t = g_t in the load (:func:`tangential_flux_load`), on
   :class:`~femheat.physics.conditions.TangentialFlux` walls; a Robin term on

@@ -17,8 +17,9 @@ The two model the same continuous problem only where the Hodge energy
 ν(|rot q|² + (1+β)|∇·q|²) and the gradient energy ν|∇q|² + βν|∇·q|² differ by nothing
 the vorticity form leaves out: where ν = l²/κ jumps between materials only with the
 viscosity levels of :mod:`femheat.assembly.vorticity_levels` (2D, piecewise-constant
-ν > 0; one vorticity with the cell mean of ν holds [ν rot q] = 0 instead of the
-traction's continuity, 2.4 % apart in q on a two-layer slab), not where ν varies inside
+ν, l = 0 included; one vorticity with the cell mean of ν holds [ν rot q] = 0 instead of
+the traction's continuity, 2.4 % apart in q on a two-layer slab, and ω = 0 next to
+l = 0, 2.8e-2), not where ν varies inside
 a material (l(r), κ(r): terms in ∇ν), not across Kapitza interfaces with a free
 tangential flux, and, where heat crosses a
 boundary, only with the boundary terms of :mod:`femheat.assembly.vorticity_open` (2D;
@@ -55,13 +56,14 @@ takes the vorticity form when all of the following hold:
   --degree 0``). 3D keeps the penalty form (the
   vorticity form's T next to no-slip walls is O(h^1.3)), and so does (r, z), which
   has no degree-1 vorticity form and keeps ω = 0 where heat crosses a boundary;
-* constant scalars κ and l in every material, with ν = l²/κ > 0 (one value, or
-  several: the levels of :mod:`femheat.assembly.vorticity_levels`, since 2026-12-06,
-  where two-layer and three-layer slabs converge at O(h^(k+1)) in T and O(h^(k+2)) in
-  q, with q errors 0.7× and T errors 0.95–1.0× the penalty form's, Kapitza
-  resistances included, ``tests/test_gk_vorticity_layers.py``; not where materials of
-  larger ν touch at a single vertex), and no Kapitza interface with a free tangential
-  flux;
+* constant scalars κ and l in every material, ν = l²/κ > 0 in one at least (one
+  value, or several, l = 0 included: the levels of
+  :mod:`femheat.assembly.vorticity_levels`, since 2026-12-06, where two-layer and
+  three-layer slabs and a film on a layer with l = 0 converge at O(h^(k+1)) in T and
+  O(h^(k+2)) in q, with q errors 0.7× and T errors 0.95–1.0× the penalty form's,
+  Kapitza resistances included, ``tests/test_gk_vorticity_layers.py``; not where
+  materials of larger ν touch at a single vertex), and no Kapitza interface with a
+  free tangential flux;
 * no slip-length or tangential-flux wall on a boundary that heat crosses (at its
   corners with open boundaries the vorticity form's end term assumes q·n = 0);
 * no wall given a smooth surface normal, and no interior-penalty factor other than 1
@@ -96,8 +98,8 @@ VISCOUS_CHOICES = ("auto",) + VISCOUS_FORMS
 
 
 def constant_scalar(value: Any) -> float | None:
-    """A scalar constant coefficient as a float, else None (functions, tensors)."""
-    if callable(value) or isinstance(value, str) or np.ndim(value) != 0:
+    """A scalar constant coefficient as a float, else None (functions, tensors, None)."""
+    if value is None or callable(value) or isinstance(value, str) or np.ndim(value) != 0:
         return None
     return float(value)
 

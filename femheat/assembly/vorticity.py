@@ -87,8 +87,8 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
   resistance);
 * every other boundary (no wall condition, or
   :class:`~femheat.physics.conditions.FreeSlip`), Kapitza interfaces declared
-  ``tangential="free"``, and the vorticity DOFs of cells with l = 0 are stress-free:
-  ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In 3D and
+  ``tangential="free"``, and, where the levels of :mod:`.vorticity_levels` do not
+  apply, the vorticity DOFs of cells with l = 0 are stress-free: ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In 3D and
   in (r, z) this includes boundaries that heat crosses, where ω = 0 and
   T − (1+β)ν∇·q = T_D are *not* the interior penalty's conditions: a fully developed
   channel flow (q ∥ n at an inlet) has rot q ≠ 0 there but q·t = 0, so give such
@@ -169,12 +169,14 @@ plates RMS 6.1e-3 / 8.2e-3 at n = 4 / 8, against 6.7e-3 / 5.7e-3.
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
 vanish on flat walls with q·n = 0; where ν varies the two closures differ by terms in
-∇ν. Where it is piecewise constant (2D, constant κ and l > 0 in every material) the
+∇ν. Where it is piecewise constant (2D, constant κ and l in every material, with
+several values of ν or some materials with l = 0) the
 form is built on the viscosity levels of :mod:`.vorticity_levels` (one vorticity per
-level and per material of the level, the interfaces to smaller ν open boundaries of
-the level), which is the gradient energy's interface model: q and the traction
-continuous. Elsewhere (l(r), κ(r), 3D, (r, z), materials with l = 0) one vorticity
-with ν its cell mean in M_ω holds continuity of ν rot q and (weakly) of q·t instead.
+level and per material of the level, the interfaces to smaller ν, l = 0 included, open
+boundaries of the level), which is the gradient energy's interface model: q and the
+traction continuous, and no tangential condition next to l = 0. Elsewhere (l(r), κ(r),
+3D, (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
+(weakly) of q·t instead, and ω = 0 next to cells with l = 0.
 Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
 isotropic κ only. Curved walls need no smooth normal: the wall conditions act on ω, and

@@ -9,8 +9,9 @@ by [ν∂q_n/∂n] and ν rot q by −[ν]∂q_n/∂t. One Hodge energy with one
 [T − (1+β)ν∇·q] = 0 instead: another model (a two-layer slab, l = 0.3 | 0.12,
 κ = 1 | 2: 2.4 % in q and 2.8 % in T at every mesh, ``tests/test_gk_vorticity_layers.py``).
 
-With the distinct values ν₁ < ν₂ < … < ν_m of the materials and the regions
-R_k = {ν ≥ ν_k} (R₁ the whole domain), the gradient energy is
+With the distinct positive values ν₁ < ν₂ < … < ν_m of the materials and the regions
+R_k = {ν ≥ ν_k} (R₁ the whole domain, or the cells with l > 0 where materials have
+l = 0), the gradient energy is
 
 .. math::
 
@@ -28,8 +29,14 @@ constant-ν construction, symmetric positive semidefinite, and the sum is consis
 with the gradient energy's interface conditions; ω is one vector of the levels'
 stacked vorticities, so solvers see one (C, M_ω) pair (M_ω block diagonal).
 
-Used in 2D Cartesian meshes where every material has a constant scalar κ and l with
-l > 0 and ν takes more than one value, outside Kapitza interfaces declared
+Materials with l = 0 lie in no level: their flux lies in H(div) alone, the gradient
+energy holds no tangential condition next to them, and R₁'s interface with them is an
+open boundary like the others (a GK film on a Fourier layer converges at O(h^(k+2)) in
+q and O(h^(k+1)) in T; one vorticity with ω = 0 on those cells held ω = 0 at the
+interface, another model, 2.8e-2 away in q at every mesh).
+
+Used in 2D Cartesian meshes where every material has a constant scalar κ and l and
+ν takes more than one value (0 included), outside Kapitza interfaces declared
 ``tangential = "free"`` (which stay stress-free, ω = 0). Elsewhere
 (:func:`viscosity_levels` returns one level) the single ω with the cell mean of ν of
 :mod:`femheat.assembly.vorticity` remains, whose closure differs from the gradient
@@ -106,7 +113,8 @@ def _piecewise(problem) -> bool:
 def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
     """The viscosity levels of ``problem`` (module doc), ``nu_cell`` the cell means of
     ν = l²/κ: one level (the single vorticity) unless ν is piecewise constant with
-    more than one value; then one per value, the first on the whole mesh."""
+    more than one value (0 included); then one per positive value, the first on every
+    cell with ν > 0."""
     mesh = problem.regions.mesh
     viscous = nu_cell > 0
     single = [ViscosityLevel(nu_cell, viscous, None, [ViscosityPiece(viscous)], single=True)]

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..assembly.viscous_choice import constant_scalar
 from ..mesh.regions import RegionMesh
 from ..registry import get_model
 
@@ -107,6 +108,13 @@ def resolved_input(case: Any) -> dict:
                 # the interior penalty acts on projected jumps since issue 16 (not on
                 # the whole tangential jump): a run started before must not resume
                 out["problem"]["penalty_jumps"] = "projected"
+            if (get_model(problem.model).has_viscous_term(problem)
+                    and any(constant_scalar(getattr(m, "nonlocal_length", None)) == 0.0
+                            for m in problem.materials.values())):
+                # next to materials with l = 0 both forms leave the tangential flux
+                # free since 2026-12-06 (an open boundary of the viscous region): a
+                # run started before must not resume
+                out["problem"]["inviscid_interfaces"] = "open"
     if case.homogenization is not None:
         cell = {k: v for k, v in case.homogenization.cell.items() if k != "regions"}
         hom = dataclasses.asdict(dataclasses.replace(case.homogenization, cell={}))
