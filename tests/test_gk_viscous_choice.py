@@ -22,11 +22,12 @@ from femheat.io.case import parse_case
 from femheat.physics.conditions import FreeSlip, NoSlip, SlipLength
 
 
-def _square(n=4, dim=2, split=False):
+def _square(n=4, dim=2, split=False, slit=False):
     mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
         *[np.linspace(0, 1, n + 1)] * dim)
     subdomains = {"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5} if split else None
-    interfaces = {"mid": lambda x: np.isclose(x[0], 0.5)} if split else None
+    interfaces = ({"mid": lambda x: np.isclose(x[0], 0.5) & (x[1] < (0.5 if slit else 2))}
+                  if split else None)
     return fh.RegionMesh.from_skfem(
         mesh, subdomains=subdomains, interfaces=interfaces,
         boundaries={"left": lambda x: np.isclose(x[0], 0),
@@ -109,12 +110,14 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
     dict(regions=_square(split=True),
          materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.0)}),
+    dict(regions=_square(split=True),
+         interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
-    """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), and Kapitza
-    interfaces whose tangential flux is continuous, keep the vorticity form (its
-    viscosity levels, femheat.assembly.vorticity_levels;
-    tests/test_gk_vorticity_layers.py)."""
+    """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), Kapitza
+    interfaces whose tangential flux is continuous, and free ones that cut the viscous
+    region apart keep the vorticity form (its viscosity levels,
+    femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py)."""
     problem = _problem(**change)
     assert problem.viscous_form == "vorticity", auto_reason(problem)
 
@@ -133,9 +136,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"materials\.domain: conductivity or nonlocal_length not a constant scalar"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
      r"nu = l\^2/kappa = 0 in every material"),
-    (dict(regions=_square(split=True),
+    (dict(regions=_square(split=True, slit=True),
           interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
-     r"interfaces\.mid: a Kapitza interface with a free tangential flux"),
+     r"interfaces\.mid: a Kapitza interface with a free tangential flux that ends inside"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3)), r"not a 2D Cartesian mesh"),
@@ -144,7 +147,7 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies inside a material or vanishes everywhere, a Kapitza interface
-    frees the tangential flux, a slip-length wall lets heat
+    frees the tangential flux along a slit, a slip-length wall lets heat
     through, a smooth wall normal or a penalty factor is given, in 3D and for other
     models, "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)

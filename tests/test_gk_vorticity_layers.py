@@ -63,9 +63,10 @@ def _basis(y: float, s: float, d: int) -> np.ndarray:
 
 class Layers:
     """The layered slab's exact solution (module doc). ``edges`` y_0 … y_N, ``layers``
-    [(κ, l)] bottom to top, ``resistance`` R at every interface."""
+    [(κ, l)] bottom to top, ``resistance`` R at every interface, ``free``: Kapitza
+    interfaces with a free tangential flux (no tangential traction on either side)."""
 
-    def __init__(self, edges, layers, resistance: float = 0.0):
+    def __init__(self, edges, layers, resistance: float = 0.0, free: bool = False):
         self.edges, self.layers = np.asarray(edges, float), layers
         # l = 0: Fourier's law, w = A cosh πy + B sinh πy (C = D = 0)
         self.s = [math.sqrt(PI**2 + 1 / ell**2) if ell > 0 else 0.0 for _, ell in layers]
@@ -95,12 +96,12 @@ class Layers:
             y = self.edges[i + 1]
             nu_a, nu_b = (ell**2 / kappa for kappa, ell in layers[i:i + 2])
             rows.append(row(i, _basis(y, self.s[i], 0)) - row(i + 1, _basis(y, self.s[i + 1], 0)))
-            if nu_a > 0 and nu_b > 0:  # q_t and the tangential traction continuous
+            if nu_a > 0 and nu_b > 0 and not free:  # q_t and the tangential traction continuous
                 rows.append(row(i, _basis(y, self.s[i], 1))
                             - row(i + 1, _basis(y, self.s[i + 1], 1)))
                 rows.append(row(i, nu_a * _basis(y, self.s[i], 2))
                             - row(i + 1, nu_b * _basis(y, self.s[i + 1], 2)))
-            else:  # next to l = 0: no tangential traction on the viscous side (open)
+            else:  # free, or next to l = 0: no tangential traction on a viscous side (open)
                 rows += [row(j, _basis(y, self.s[j], 2)) for j in (i, i + 1)
                          if layers[j][1] > 0]
             rows.append(row(i, theta_minus_nu_dw(i, y) - resistance * _basis(y, self.s[i], 0))
@@ -115,7 +116,7 @@ class Layers:
         for i, (kappa, ell) in enumerate(self.layers):
             m = layer == i
             yy = y[m]
-            b = [np.array([_basis(v, self.s[i], d) for v in yy]) @ self.c[i] for d in range(4)]
+            b = [np.array([_basis(v, self.s[i], d) for v in yy]).reshape(-1, 4) @ self.c[i] for d in range(4)]
             uu, u2 = -b[1] / PI, -b[3] / PI
             theta[m], u[m], w[m] = (uu - ell**2 * (u2 - PI**2 * uu)) / (kappa * PI), uu, b[0]
         return theta * np.cos(PI * x), np.array([u * np.sin(PI * x), w * np.cos(PI * x)])
@@ -128,10 +129,26 @@ THREE = ([-1.0, -0.25, 0.5, 1.0], [(2.0, 0.12), (1.0, 0.3), (1.5, 0.2)])
 ON_FOURIER = ([-1.0, 0.0, 1.0], [(2.0, 0.0), (1.0, 0.3)])
 
 
+def _open_sides(edges, layers, resistance: float, free: bool):
+    """T_D on the sides x = 0, 1 made open boundaries: there q_x = 0 and ∂q_y/∂x = 0, so
+    the reference meets T − ν∂q_n/∂n = T_D with ∂q_n/∂n = ∂q_x/∂x = πu cos πx."""
+    ref = Layers(edges, layers, resistance, free)
+    nu = np.array([ell**2 / kappa for kappa, ell in layers])
+
+    def value(x, t):
+        y, shape = np.ravel(x[1]), np.shape(x[0])
+        T, _ = ref(np.ravel(x[0]), y)
+        u = ref(np.full(y.shape, 0.5), y)[1][0]  # q_x = u sin πx
+        layer = np.clip(np.searchsorted(ref.edges, y) - 1, 0, len(layers) - 1)
+        return (T - nu[layer] * PI * u * np.cos(PI * np.ravel(x[0]))).reshape(shape)
+    return fh.Temperature(value)
+
+
 def _slab(n: int, edges, layers, resistance: float = 0.0, degree: int = 1,
-          viscous: str = "auto"):
+          viscous: str = "auto", free: bool = False, open_sides: bool = False):
     """The slab meshed with n cells across its unit width and n per unit height (the
-    interfaces on mesh lines), and its problem."""
+    interfaces on mesh lines), and its problem; ``open_sides``: heat crosses the sides
+    (:func:`_open_sides`)."""
     ys = np.concatenate([np.linspace(a, b, round(n * (b - a)) + 1)[:-1]
                          for a, b in zip(edges[:-1], edges[1:])] + [[edges[-1]]])
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), ys)
@@ -139,7 +156,7 @@ def _slab(n: int, edges, layers, resistance: float = 0.0, degree: int = 1,
     subdomains = {name: (lambda x, a=a, b=b: (x[1] > a) & (x[1] < b))
                   for name, a, b in zip(names, edges[:-1], edges[1:])}
     interfaces = ({f"if{i}": (lambda x, y=y: np.isclose(x[1], y))
-                   for i, y in enumerate(edges[1:-1])} if resistance else None)
+                   for i, y in enumerate(edges[1:-1])} if resistance or free else None)
     rm = fh.RegionMesh.from_skfem(mesh, subdomains=subdomains, interfaces=interfaces, boundaries={
         "top": lambda x: np.isclose(x[1], edges[-1]),
         "bottom": lambda x: np.isclose(x[1], edges[0]),
@@ -148,22 +165,26 @@ def _slab(n: int, edges, layers, resistance: float = 0.0, degree: int = 1,
                  for name, (kappa, ell) in zip(names, layers)}
     return fh.HeatProblem(
         rm, materials, {"top": fh.Temperature(lambda x, t: np.cos(PI * x[0])),
-                        "bottom": fh.Temperature(0.0), "sides": fh.Insulated()},
-        interfaces={name: fh.KapitzaResistance(resistance) for name in interfaces or {}},
+                        "bottom": fh.Temperature(0.0),
+                        "sides": (_open_sides(edges, layers, resistance, free) if open_sides
+                                  else fh.Insulated())},
+        interfaces={name: fh.KapitzaResistance(resistance, tangential="free" if free
+                                               else "continuous") for name in interfaces or {}},
         model="gk", degree=degree, viscous=viscous)
 
 
 def slab_errors(n: int, edges, layers, resistance: float = 0.0, degree: int = 1,
-                viscous: str = "auto") -> tuple[float, float]:
+                viscous: str = "auto", free: bool = False, open_sides: bool = False
+                ) -> tuple[float, float]:
     """Relative L2 errors (T, q) of the steady slab against :class:`Layers`."""
-    problem = _slab(n, edges, layers, resistance, degree, viscous)
+    problem = _slab(n, edges, layers, resistance, degree, viscous, free, open_sides)
     system = fh.assemble(problem)
     state = fh.solve_steady(system)
     mesh = problem.regions.mesh
     qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=8)
     tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=8)
     x = qb.global_coordinates().value
-    T_ex, q_ex = Layers(edges, layers, resistance)(x[0], x[1])
+    T_ex, q_ex = Layers(edges, layers, resistance, free)(x[0], x[1])
     dq = qb.interpolate(state.flux).value - q_ex
     dT = tb.interpolate(state.temperature).value - T_ex
     return (math.sqrt(np.sum(dT**2 * tb.dx) / np.sum(T_ex**2 * tb.dx)),
@@ -242,26 +263,72 @@ def test_a_layer_next_to_fourier_converges_at_full_order(degree, resistance):
             f"{errs[:, 1]} (orders {np.round(q_order, 2)})")
 
 
+@pytest.mark.parametrize("case", ["two", "three", "same"])
+@pytest.mark.parametrize("degree", [0, 1])
+def test_free_kapitza_interfaces_converge_at_full_order(case, degree):
+    """Kapitza interfaces with a free tangential flux (R = 0.5): q_n and the normal
+    traction's jump R q_n as before, no tangential traction on either side (each side's
+    interface an open boundary). Both forms converge to it at full order, and the
+    default takes the vorticity form since 2026-12-06 (the levels built on each part
+    of the viscous region the free interfaces cut apart; "same": equal l and κ on both
+    sides). Measured, degree 1, n = 4 / 8 / 16 / 32: two layers, the vorticity form q
+    6.4e-3 / 9.8e-4 / 1.2e-4 / 1.5e-5, T 3.3e-2 … 5.3e-4, the penalty form q 7.3e-3 …
+    2.0e-5, T 5.3e-4; three layers q 9.5e-6 / 1.4e-5, T 4.9e-4 / 5.0e-4 at n = 32; the
+    same material q 7.6e-6 / 1.1e-5. Degree 0, n = 32: q 7.8e-4 / 8.5e-4 (two),
+    6.9e-4 / 7.8e-4 (three), 6.3e-4 / 8.1e-4 (same), T 3.1–3.4e-2 in both."""
+    edges, layers = {"two": TWO, "three": THREE,
+                     "same": ([-1.0, 0.0, 1.0], [(1.0, 0.3), (1.0, 0.3)])}[case]
+    assert _slab(4, edges, layers, 0.5, degree, free=True).viscous_form == "vorticity"
+    meshes = (8, 16, 32) if degree == 0 else (4, 8, 16)
+    errs = {}
+    for viscous in ("vorticity", "penalty"):
+        e = errs[viscous] = np.array([slab_errors(n, edges, layers, 0.5, degree, viscous, True)
+                                      for n in meshes])
+        t_order, q_order = _orders(e[:, 0]), _orders(e[:, 1])
+        assert t_order[-1] > degree + 0.9 and q_order[-1] > degree + 1.85, (
+            f"{viscous}: T errors {e[:, 0]} (orders {np.round(t_order, 2)}), q errors "
+            f"{e[:, 1]} (orders {np.round(q_order, 2)})")
+    assert errs["vorticity"][-1, 1] < 1.1 * errs["penalty"][-1, 1], errs
+    assert errs["vorticity"][-1, 0] < 1.05 * errs["penalty"][-1, 0], errs
+
+
+@pytest.mark.parametrize("free", [False, True])
+def test_interfaces_meeting_boundaries_that_heat_crosses(free):
+    """The two-layer slab with R = 0.5 and its sides open (T given, the reference's
+    T − ν∂q_n/∂n there): the levels' interface meets open boundaries, where the
+    vertex terms join each side's chain (degree 1, both forms at full order).
+    Measured, n = 4 / 8 / 16 / 32: continuous q_t, the vorticity form q 6.5e-3 /
+    9.9e-4 / 1.3e-4 / 1.5e-5, T 5.2e-4 at n = 32 (the penalty form q 2.1e-5, T
+    5.4e-4); free q 1.5e-5, T 5.3e-4 (the penalty form 2.0e-5, 5.3e-4)."""
+    assert _slab(4, *TWO, 0.5, free=free, open_sides=True).viscous_form == "vorticity"
+    for viscous in ("vorticity", "penalty"):
+        e = np.array([slab_errors(n, *TWO, 0.5, 1, viscous, free, True) for n in (4, 8, 16)])
+        t_order, q_order = _orders(e[:, 0]), _orders(e[:, 1])
+        assert t_order[-1] > 1.9 and q_order[-1] > 2.85, (
+            f"{viscous}: T errors {e[:, 0]} (orders {np.round(t_order, 2)}), q errors "
+            f"{e[:, 1]} (orders {np.round(q_order, 2)})")
+
+
 def _flux_block(system) -> np.ndarray:
     C, mass = system.rotation
     return system.resistance_base.toarray() + C.T.toarray() @ np.linalg.solve(
         mass.matrix.toarray(), C.toarray())
 
 
-@pytest.mark.parametrize("case", [THREE, ON_FOURIER], ids=["three", "on_fourier"])
+@pytest.mark.parametrize("case, free", [(THREE, False), (ON_FOURIER, False), (THREE, True)],
+                         ids=["three", "on_fourier", "three_free"])
 @pytest.mark.parametrize("degree", [0, 1])
-def test_flux_block_is_positive_semidefinite(degree, case):
+def test_flux_block_is_positive_semidefinite(degree, case, free):
     """The viscous block with the levels' split vorticities and open interface terms
-    stays positive semidefinite on the free flux DOFs (three layers; a film on a layer
-    with l = 0): its lowest
+    stays positive semidefinite on the free flux DOFs (three layers, with continuous or
+    free interfaces; a film on a layer with l = 0): its lowest
     eigenvalue against the Darcy mass (the same slab at l = 1e-6) is round-off.
     Measured: ~1e-14 (the next 0.1–0.3)."""
-    problem = _slab(4, *case, degree=degree)
-    system = fh.assemble(problem)
-    free = system.free_dofs
-    darcy = fh.assemble(_slab(4, case[0], [(k, 1e-6) for k, _ in case[1]], degree=degree)
-                        ).resistance_base.toarray()[np.ix_(free, free)]
-    V = _flux_block(system)[np.ix_(free, free)] - darcy
+    system = fh.assemble(_slab(4, *case, degree=degree, free=free))
+    dofs = system.free_dofs
+    darcy = fh.assemble(_slab(4, case[0], [(k, 1e-6) for k, _ in case[1]], degree=degree,
+                              free=free)).resistance_base.toarray()[np.ix_(dofs, dofs)]
+    V = _flux_block(system)[np.ix_(dofs, dofs)] - darcy
     eig = scipy.linalg.eigvalsh(0.5 * (V + V.T), darcy)
     assert eig[0] > -1e-9 * eig[-1], f"lowest {eig[0]:.3e}, next {eig[1:3]}, largest {eig[-1]:.3e}"
 

@@ -24,6 +24,7 @@ data, with a body force in the flux equation):
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -308,8 +309,10 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary():
 def test_inconsistent_corners_warn():
     """Where no consistent end or vertex term exists, assembly says so and names the
     key: a slip-length wall that heat crosses next to an open side (its q·n ≠ 0 and
-    q·t ≠ 0), and a Kapitza interface with a free tangential flux meeting an open side
-    (its trace jumps)."""
+    q·t ≠ 0), and a Kapitza interface with a free tangential flux that ends inside the
+    viscous region (a slit, ω = 0 on it) meeting an open side (its trace jumps). A free
+    interface that cuts the region apart is an open boundary of each side, whose chains
+    the vertex terms join consistently (tests/test_gk_vorticity_layers.py): no warning."""
     from femheat.physics.conditions import SlipLength
 
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
@@ -324,8 +327,18 @@ def test_inconsistent_corners_warn():
     with pytest.warns(UserWarning, match=r"walls\.left: a SlipLength wall that heat crosses"):
         fh.assemble(fh.HeatProblem(regions, {"a": material, "b": material}, bcs,
                                    walls={"left": SlipLength(0.5)}, **common))
+    slit = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
+        interfaces={"mid": lambda x: np.isclose(x[0], 0.5) & (x[1] < 0.5)},
+        boundaries={"left": lambda x: np.isclose(x[0], 0),
+                    "rest": lambda x: ~np.isclose(x[0], 0)})
     with pytest.warns(UserWarning, match=r"interfaces\.mid: a Kapitza interface with "
                                          r"tangential = 'free'"):
+        fh.assemble(fh.HeatProblem(
+            slit, {"a": material, "b": material}, bcs,
+            interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
         fh.assemble(fh.HeatProblem(
             regions, {"a": material, "b": material}, bcs,
             interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))

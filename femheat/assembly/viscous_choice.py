@@ -117,9 +117,6 @@ def auto_reason(problem) -> str | None:
         return "not a 2D Cartesian mesh"
     if problem.penalty != 1.0:
         return f"model.penalty = {problem.penalty} given"
-    free = [name for name, k in problem.interfaces.items() if k.tangential == "free"]
-    if free:
-        return f"interfaces.{free[0]}: a Kapitza interface with a free tangential flux"
     viscosities = []
     for name, mat in problem.materials.items():
         kappa, ell = constant_scalar(mat.conductivity), constant_scalar(mat.nonlocal_length)
@@ -129,6 +126,12 @@ def auto_reason(problem) -> str | None:
     nu = np.asarray(viscosities)
     if nu.size == 0 or not nu.max() > 0:
         return "nu = l^2/kappa = 0 in every material (no viscous term)"
+    from .vorticity_levels import uncut_free_interface
+
+    slit = uncut_free_interface(problem)
+    if slit is not None:
+        return (f"interfaces.{slit}: a Kapitza interface with a free tangential flux that "
+                "ends inside a viscous region")
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
         crosses = not (isinstance(bc, HeatFlux) and constant_scalar(bc.value) == 0.0)

@@ -514,12 +514,13 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     if axisymmetric:
         fixed |= axis_vertices(mesh)
 
-    # stress-free boundaries (no wall condition, FreeSlip) and free interfaces: ω = 0
-    # (3D: its tangential components, the edge DOFs there)
+    # stress-free boundaries (no wall condition, FreeSlip) and free interfaces that are
+    # not open boundaries of the levels: ω = 0 (3D: its tangential components, the edge
+    # DOFs there)
     stress_free = np.setdiff1d(bounding(mesh.boundary_facets()),
                                np.concatenate([held, np.asarray(opened, dtype=np.int64)]))
-    free_ifaces = [rm.interface(n) for n, k in problem.interfaces.items()
-                   if k.tangential == "free"]
+    free_ifaces = [np.setdiff1d(rm.interface(n), np.asarray(opened, dtype=np.int64))
+                   for n, k in problem.interfaces.items() if k.tangential == "free"]
     for facets in [stress_free, *free_ifaces]:
         if facets.size:
             fixed[mesh.facets[:, facets] if closed else wb.get_dofs(facets=facets).all()] = True

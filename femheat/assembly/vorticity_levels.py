@@ -49,14 +49,16 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+import scipy.sparse as sp
 import skfem
+from scipy.sparse.csgraph import connected_components
 from skfem.generic_utils import OrientedBoundary
 
 from ..errors import FemheatInputError
 from .viscous_choice import constant_scalar
 from .vorticity_open import region_interface
 
-__all__ = ["ViscosityLevel", "viscosity_levels", "level_obstacle"]
+__all__ = ["ViscosityLevel", "viscosity_levels", "level_obstacle", "uncut_free_interface"]
 
 _REL = 1e-9  # relative spread below which two cell viscosities are the same value
 
@@ -110,23 +112,66 @@ def _piecewise(problem) -> bool:
     return True
 
 
+def _free_facets(problem) -> np.ndarray:
+    """The facets of the Kapitza interfaces declared ``tangential = "free"``."""
+    free = [problem.regions.interface(n) for n, k in problem.interfaces.items()
+            if k.tangential == "free"]
+    return np.concatenate(free) if free else np.zeros(0, dtype=np.int64)
+
+
+def _parts(mesh: skfem.Mesh, viscous: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """A label per cell: viscous cells joined across interior facets other than
+    ``free`` share one."""
+    f2t = mesh.f2t
+    joined = np.nonzero(f2t[1] >= 0)[0]
+    joined = joined[~np.isin(joined, free)]
+    joined = joined[viscous[f2t[0, joined]] & viscous[f2t[1, joined]]]
+    n = mesh.t.shape[1]
+    graph = sp.coo_matrix((np.ones(joined.size), (f2t[0, joined], f2t[1, joined])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _slit(mesh: skfem.Mesh, viscous: np.ndarray, free: np.ndarray, part: np.ndarray
+          ) -> np.ndarray:
+    """Which of the ``free`` facets have one viscous part on both sides (a slit)."""
+    a, b = mesh.f2t[0, free], mesh.f2t[1, free]
+    both = (b >= 0) & viscous[a] & viscous[np.maximum(b, 0)]
+    return both & (part[a] == part[np.maximum(b, 0)])
+
+
+def _groups(mesh: skfem.Mesh, viscous: np.ndarray, free: np.ndarray) -> list[np.ndarray] | None:
+    """The viscous cells as independent viscous regions (masks): one, or where free
+    interfaces cut the viscous cells apart, one per part (cells joined across the other
+    interior facets); None where a free interface does not cut (it ends inside a part,
+    a slit: one continuous vorticity cannot take two values along it)."""
+    if not free.size:
+        return [viscous]
+    part = _parts(mesh, viscous, free)
+    if np.any(_slit(mesh, viscous, free, part)):
+        return None
+    return [viscous & (part == p) for p in np.unique(part[viscous])]
+
+
 def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
     """The viscosity levels of ``problem`` (module doc), ``nu_cell`` the cell means of
     ν = l²/κ: one level (the single vorticity) unless ν is piecewise constant with
-    more than one value (0 included); then one per positive value, the first on every
-    cell with ν > 0."""
+    more than one value (0 included) or free Kapitza interfaces cut the viscous cells
+    apart; then, in each viscous region, one per positive value there, the first on
+    every cell of the region."""
     mesh = problem.regions.mesh
     viscous = nu_cell > 0
     single = [ViscosityLevel(nu_cell, viscous, None, [ViscosityPiece(viscous)], single=True)]
     if not viscous.any() or not _piecewise(problem):
         return single
     values = _distinct(nu_cell[viscous])
-    if values.size == 1 and viscous.all():
+    free = _free_facets(problem)
+    groups = _groups(mesh, viscous, free)
+    cut = groups is not None and free.size > 0
+    if values.size == 1 and viscous.all() and not cut:
         return single
-    free = [problem.regions.interface(n) for n, k in problem.interfaces.items()
-            if k.tangential == "free"]
-    free = np.concatenate(free) if free else np.zeros(0, dtype=np.int64)
-    pinched = _pinched(mesh, nu_cell, values)
+    if groups is None:  # a free interface that ends inside: stress-free there (ω = 0)
+        groups = [viscous]
+    pinched = _pinched(mesh, nu_cell, groups)
     if pinched is not None:
         raise FemheatInputError(pinched)
     # the value index of each cell, −1 where ν = 0 (in no level)
@@ -134,46 +179,80 @@ def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
     f2t = mesh.f2t
     interior = np.nonzero(f2t[1] >= 0)[0]
     interior = interior[~np.isin(interior, free)]
-    levels, below = [], 0.0
-    for k, value in enumerate(values):
-        inside = tag >= k
-        interface = None
-        if not inside.all():
-            facets = region_interface(mesh, inside)
-            keep = ~np.isin(np.asarray(facets), free)
-            interface = OrientedBoundary(np.asarray(facets)[keep], facets.ori[keep])
-        pieces = []
-        for j in range(k, values.size):
-            mine = tag == j
-            # facets between this piece and another of the level, oriented out of it
-            a_in, b_in = mine[f2t[0, interior]], mine[f2t[1, interior]]
-            other = np.where(a_in, inside[f2t[1, interior]], inside[f2t[0, interior]])
-            sel = (a_in != b_in) & other
-            ori = np.where(a_in[sel], 0, 1)
-            facets = interior[sel]
-            higher = tag[f2t[1 - ori, facets]] > j  # the other side has the larger ν
-            pieces.append(ViscosityPiece(
-                mine, OrientedBoundary(facets[~higher], ori[~higher]) if np.any(~higher) else None,
-                OrientedBoundary(facets[higher], ori[higher]) if np.any(higher) else None))
-        levels.append(ViscosityLevel(np.where(inside, value - below, 0.0), inside, interface,
-                                     pieces))
-        below = value
+    levels = []
+    for group in groups:
+        below = 0.0
+        present = np.unique(tag[group])  # the value indices in this region
+        for k in present:
+            value = values[k]
+            inside = group & (tag >= k)
+            interface = None
+            if not inside.all():
+                facets = region_interface(mesh, inside)
+                keep = np.ones(len(facets), bool) if cut else ~np.isin(np.asarray(facets), free)
+                interface = OrientedBoundary(np.asarray(facets)[keep], facets.ori[keep])
+            pieces = []
+            for j in present[present >= k]:
+                mine = group & (tag == j)
+                # facets between this piece and another of the level, oriented out of it
+                a_in, b_in = mine[f2t[0, interior]], mine[f2t[1, interior]]
+                other = np.where(a_in, inside[f2t[1, interior]], inside[f2t[0, interior]])
+                sel = (a_in != b_in) & other
+                ori = np.where(a_in[sel], 0, 1)
+                facets = interior[sel]
+                higher = tag[f2t[1 - ori, facets]] > j  # the other side has the larger ν
+                pieces.append(ViscosityPiece(
+                    mine,
+                    OrientedBoundary(facets[~higher], ori[~higher]) if np.any(~higher) else None,
+                    OrientedBoundary(facets[higher], ori[higher]) if np.any(higher) else None))
+            levels.append(ViscosityLevel(np.where(inside, value - below, 0.0), inside,
+                                         interface, pieces))
+            below = value
     return levels
 
 
-def _pinched(mesh: skfem.Mesh, nu_cell: np.ndarray, values: np.ndarray) -> str | None:
-    """Why the levels cannot be built (a region R_k whose interface passes a vertex more
-    than once: two of its parts touch at a point), or None."""
-    for value in values if np.any(nu_cell == 0) else values[1:]:
-        facets = np.asarray(region_interface(mesh, nu_cell >= value * (1 - _REL)))
-        count = np.bincount(mesh.facets[:, facets].ravel(), minlength=mesh.p.shape[1])
-        if np.any(count > 2):
-            x = mesh.p[:, int(np.argmax(count))]
-            return ("model.viscous = 'vorticity': materials of larger nu = l^2/kappa touch "
-                    f"at a single vertex near {np.round(x, 6).tolist()} (the interface of "
-                    "their region passes it twice); refine or change the mesh there, or "
-                    "use viscous = 'penalty'")
+def _pinched(mesh: skfem.Mesh, nu_cell: np.ndarray, groups: list[np.ndarray]) -> str | None:
+    """Why the levels cannot be built (a region R_k of one of the viscous ``groups``
+    whose interface passes a vertex more than once: two of its parts touch at a point),
+    or None."""
+    for group in groups:
+        values = _distinct(nu_cell[group])
+        for value in values if not group.all() else values[1:]:
+            facets = np.asarray(region_interface(mesh, group & (nu_cell >= value * (1 - _REL))))
+            count = np.bincount(mesh.facets[:, facets].ravel(), minlength=mesh.p.shape[1])
+            if np.any(count > 2):
+                x = mesh.p[:, int(np.argmax(count))]
+                return ("model.viscous = 'vorticity': materials of larger nu = l^2/kappa touch "
+                        f"at a single vertex near {np.round(x, 6).tolist()} (the interface of "
+                        "their region passes it twice); refine or change the mesh there, or "
+                        "use viscous = 'penalty'")
     return None
+
+
+def uncut_free_interface(problem) -> str | None:
+    """The name of a free Kapitza interface (``tangential = "free"``) that does not cut
+    the viscous cells apart (it ends inside a viscous region: a slit), where the levels
+    keep ω = 0 on it; None if there is none (also where the levels do not apply)."""
+    free = _free_facets(problem)
+    if not free.size or not _piecewise(problem):
+        return None
+    rm = problem.regions
+    viscous = _material_nu(problem) > 0
+    slit = free[_slit(rm.mesh, viscous, free, _parts(rm.mesh, viscous, free))]
+    for name, k in problem.interfaces.items():
+        if k.tangential == "free" and np.any(np.isin(rm.interface(name), slit)):
+            return name
+    return None
+
+
+def _material_nu(problem) -> np.ndarray:
+    """The cell values of ν = l²/κ from constant materials (:func:`_piecewise`)."""
+    rm = problem.regions
+    nu_cell = np.zeros(rm.mesh.t.shape[1])
+    for name, mat in problem.materials.items():
+        nu_cell[rm.subdomain(name)] = constant_scalar(mat.nonlocal_length) ** 2 / constant_scalar(
+            mat.conductivity)
+    return nu_cell
 
 
 def level_obstacle(problem) -> str | None:
@@ -182,12 +261,13 @@ def level_obstacle(problem) -> str | None:
     if not _piecewise(problem):
         return None
     rm = problem.regions
-    nu_cell = np.zeros(rm.mesh.t.shape[1])
-    for name, mat in problem.materials.items():
-        nu_cell[rm.subdomain(name)] = constant_scalar(mat.nonlocal_length) ** 2 / constant_scalar(
-            mat.conductivity)
-    if not np.any(nu_cell > 0):
+    nu_cell = _material_nu(problem)
+    viscous = nu_cell > 0
+    if not np.any(viscous):
         return None
-    values = _distinct(nu_cell[nu_cell > 0])
-    return (None if values.size == 1 and np.all(nu_cell > 0)
-            else _pinched(rm.mesh, nu_cell, values))
+    free = _free_facets(problem)
+    groups = _groups(rm.mesh, viscous, free)
+    if (_distinct(nu_cell[viscous]).size == 1 and viscous.all()
+            and not (groups is not None and free.size)):
+        return None
+    return _pinched(rm.mesh, nu_cell, groups or [viscous])

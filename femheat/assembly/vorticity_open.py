@@ -171,8 +171,10 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                 "the corner term there assumes q.n = 0 on the wall, which heat crossing it "
                 "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
                 stacklevel=5)
+    opened = set(np.asarray(facets).tolist())
     for name, interface_ in problem.interfaces.items():
         if (getattr(interface_, "tangential", "continuous") == "free"
+                and not opened.issuperset(rm.interface(name).tolist())
                 and ends & set(np.unique(mesh.facets[:, rm.interface(name)]).tolist())):
             warnings.warn(
                 f"interfaces.{name}: a Kapitza interface with tangential = 'free' meets a "
