@@ -86,9 +86,10 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
   channel flow passes open ends undisturbed; the hollow-cylinder case's contact
   resistance);
 * every other boundary (no wall condition, or
-  :class:`~femheat.physics.conditions.FreeSlip`), Kapitza interfaces declared
-  ``tangential="free"``, and, where the levels of :mod:`.vorticity_levels` do not
-  apply, the vorticity DOFs of cells with l = 0 are stress-free: ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In 3D and
+  :class:`~femheat.physics.conditions.FreeSlip`), and, where the levels of
+  :mod:`.vorticity_levels` do not make them open boundaries, Kapitza interfaces
+  declared ``tangential="free"`` and the vorticity DOFs of cells with l = 0 are
+  stress-free: ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In 3D and
   in (r, z) this includes boundaries that heat crosses, where ω = 0 and
   T − (1+β)ν∇·q = T_D are *not* the interior penalty's conditions: a fully developed
   channel flow (q ∥ n at an inlet) has rot q ≠ 0 there but q·t = 0, so give such

@@ -35,9 +35,18 @@ open boundary like the others (a GK film on a Fourier layer converges at O(h^(k+
 q and O(h^(k+1)) in T; one vorticity with ω = 0 on those cells held ω = 0 at the
 interface, another model, 2.8e-2 away in q at every mesh).
 
+Kapitza interfaces declared ``tangential = "free"`` leave each side's tangential flux
+free (the penalty form drops its facet terms there): where they cut the viscous cells
+apart, each part is a viscous region of its own with its own levels, and the
+interface is an open boundary of both sides (layered slabs with R = 0.5 at full order
+in T and q, also where the interface meets boundaries that heat crosses). A free
+interface that ends inside a viscous region (a slit) cannot be built so (one
+continuous vorticity cannot take two values along it): it stays stress-free there,
+ω = 0, another model, and ``"auto"`` keeps the penalty form.
+
 Used in 2D Cartesian meshes where every material has a constant scalar κ and l and
-ν takes more than one value (0 included), outside Kapitza interfaces declared
-``tangential = "free"`` (which stay stress-free, ω = 0). Elsewhere
+ν takes more than one value (0 included) or free interfaces cut the viscous cells
+apart. Elsewhere
 (:func:`viscosity_levels` returns one level) the single ω with the cell mean of ν of
 :mod:`femheat.assembly.vorticity` remains, whose closure differs from the gradient
 energy by terms in ∇ν. Cost: one more vorticity field on each region of larger ν.

@@ -41,8 +41,10 @@ crosses (q·t_w = 0). For the exact flux each W is v × q, and S_h(q, v) = Σ_F 
 v × ∂_t q, which is what makes the discrete form consistent with −ν∇²q and the
 gradient energy's natural conditions. (A slip-length or tangential-flux wall that heat
 crosses holds neither; there the end term is not consistent, and a warning says so; so
-does a Kapitza interface with a free tangential flux, whose jump breaks the vertex term
-where it meets an open boundary.)
+does a Kapitza interface with a free tangential flux that ends inside a viscous region,
+ω = 0 on it, whose jump breaks the vertex term where it meets an open boundary. One that
+cuts the region apart is itself an open boundary of each side, whose chain the vertex
+terms follow consistently.)
 
 On a no-slip wall that heat crosses ω is free and q·t = 0 holds weakly (the ω equation
 without the trace). There the boundary integral leaves only the curvature term

@@ -127,8 +127,9 @@ class GKModel(MixedModel):
     options = {"degree": "polynomial degree: 0 (BDM1 x P0) or 1 (BDM2 x P1DG)",
                "beta": "2 (Guyer-Krumhansl 1966) or 0 (seed 004 eq. 19)",
                "penalty": "interior-penalty factor eta >= 1",
-               "viscous": "'auto' (default: 'vorticity' in 2D with constant l^2/kappa > 0 "
-                          "per material and no free Kapitza interface; else 'penalty'), "
+               "viscous": "'auto' (default: 'vorticity' in 2D with constant l^2/kappa "
+                          "per material (l = 0 too) and no free Kapitza interface ending "
+                          "inside a viscous region; else 'penalty'), "
                           "'penalty' or "
                           "'vorticity'"}
     required_material_keys = {
