@@ -256,6 +256,28 @@ heat_flux = 0.0
     case = parse_case(tomllib.loads(text), tmp_path)
     assert case.problem.viscous_form == ("penalty" if viscous == "penalty" else "vorticity")
     assert resolved_input(case)["problem"]["inviscid_interfaces"] == "open"
+    assert "free_interfaces" not in resolved_input(case)["problem"]
+
+
+def test_vorticity_runs_with_free_interfaces_record_them_open():
+    """The vorticity form's free Kapitza interfaces that cut the viscous region apart
+    are open boundaries of each side since 2026-12-06 (were ω = 0): the resolved input
+    says so; a slit (ω = 0, as before) and the penalty form record nothing new."""
+    from types import SimpleNamespace
+
+    from femheat.io.provenance import resolved_input
+
+    def record(regions, **options):
+        problem = _problem(regions, interfaces={
+            "mid": fh.KapitzaResistance(1e-3, tangential="free")}, **options)
+        case = SimpleNamespace(title="t", problem=problem, homogenization=None,
+                               initial_temperature=None, initial_flux=None, time=None,
+                               output=None)
+        return resolved_input(case)["problem"].get("free_interfaces")
+
+    assert record(_square(split=True)) == "open"
+    assert record(_square(split=True), viscous="penalty") is None
+    assert record(_square(split=True, slit=True), viscous="vorticity") is None
 
 
 def test_run_summary_counts_the_vorticity_unknowns():
