@@ -278,6 +278,8 @@ def test_vorticity_runs_with_free_interfaces_record_them_open():
     assert record(_square(split=True)) == "open"
     assert record(_square(split=True), viscous="penalty") is None
     assert record(_square(split=True, slit=True), viscous="vorticity") is None
+    # 3D: the levels are 2D only, the interface keeps omega = 0
+    assert record(_square(2, dim=3, split=True), viscous="vorticity") is None
 
 
 def test_run_summary_counts_the_vorticity_unknowns():

@@ -67,7 +67,8 @@ from ..errors import FemheatInputError
 from .viscous_choice import constant_scalar
 from .vorticity_open import region_interface
 
-__all__ = ["ViscosityLevel", "viscosity_levels", "level_obstacle", "uncut_free_interface"]
+__all__ = ["ViscosityLevel", "viscosity_levels", "level_obstacle", "uncut_free_interface",
+           "free_interfaces_open"]
 
 _REL = 1e-9  # relative spread below which two cell viscosities are the same value
 
@@ -252,6 +253,17 @@ def uncut_free_interface(problem) -> str | None:
         if k.tangential == "free" and np.any(np.isin(rm.interface(name), slit)):
             return name
     return None
+
+
+def free_interfaces_open(problem) -> bool:
+    """True if ``problem`` has free Kapitza interfaces and the vorticity form's levels
+    make them open boundaries of each side (they cut the viscous cells apart, and the
+    levels apply: 2D Cartesian, constant κ and l)."""
+    free = _free_facets(problem)
+    if not free.size or not _piecewise(problem):
+        return False
+    viscous = _material_nu(problem) > 0
+    return bool(viscous.any()) and _groups(problem.regions.mesh, viscous, free) is not None
 
 
 def _material_nu(problem) -> np.ndarray:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..assembly.viscous_choice import constant_scalar
-from ..assembly.vorticity_levels import uncut_free_interface
+from ..assembly.vorticity_levels import free_interfaces_open
 from ..mesh.regions import RegionMesh
 from ..registry import get_model
 
@@ -116,10 +116,7 @@ def resolved_input(case: Any) -> dict:
                 # free since 2026-12-06 (an open boundary of the viscous region): a
                 # run started before must not resume
                 out["problem"]["inviscid_interfaces"] = "open"
-            if (problem.viscous_form == "vorticity"
-                    and any(getattr(k, "tangential", "continuous") == "free"
-                            for k in problem.interfaces.values())
-                    and uncut_free_interface(problem) is None):
+            if problem.viscous_form == "vorticity" and free_interfaces_open(problem):
                 # the vorticity form's free Kapitza interfaces are open boundaries of
                 # each side since 2026-12-06 (were stress-free, ω = 0)
                 out["problem"]["free_interfaces"] = "open"
