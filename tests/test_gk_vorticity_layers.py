@@ -195,6 +195,18 @@ def _orders(errs):
     return [math.log2(a / b) for a, b in zip(errs[:-1], errs[1:])]
 
 
+def _slab_orders(meshes, degree: int, label: str, *args, **options) -> np.ndarray:
+    """The slab's (T, q) errors on ``meshes`` (``slab_errors(n, *args, degree=degree,
+    **options)``), asserted to converge at full order on the finest pair: T at
+    O(h^(k+1)), q at O(h^(k+2)); the failure names ``label``, the errors and orders."""
+    errs = np.array([slab_errors(n, *args, degree=degree, **options) for n in meshes])
+    t_order, q_order = _orders(errs[:, 0]), _orders(errs[:, 1])
+    assert t_order[-1] > degree + 0.9 and q_order[-1] > degree + 1.85, (
+        f"{label}: T errors {errs[:, 0]} (orders {np.round(t_order, 2)}), q errors "
+        f"{errs[:, 1]} (orders {np.round(q_order, 2)})")
+    return errs
+
+
 def test_the_reference_is_the_gradient_energys_solution():
     """The layered solution meets its own conditions (continuity of q and of the
     tangential traction; the normal one jumps by R q_n), and the penalty form converges
@@ -255,12 +267,7 @@ def test_a_layer_next_to_fourier_converges_at_full_order(degree, resistance):
     assert _slab(4, edges, layers, resistance, degree).viscous_form == "vorticity"
     meshes = (8, 16, 32) if degree == 0 else (4, 8, 16)
     for viscous in ("vorticity", "penalty"):
-        errs = np.array([slab_errors(n, edges, layers, resistance, degree, viscous)
-                         for n in meshes])
-        t_order, q_order = _orders(errs[:, 0]), _orders(errs[:, 1])
-        assert t_order[-1] > degree + 0.9 and q_order[-1] > degree + 1.85, (
-            f"{viscous}: T errors {errs[:, 0]} (orders {np.round(t_order, 2)}), q errors "
-            f"{errs[:, 1]} (orders {np.round(q_order, 2)})")
+        _slab_orders(meshes, degree, viscous, edges, layers, resistance, viscous=viscous)
 
 
 @pytest.mark.parametrize("case", ["two", "three", "same"])
@@ -282,12 +289,8 @@ def test_free_kapitza_interfaces_converge_at_full_order(case, degree):
     meshes = (8, 16, 32) if degree == 0 else (4, 8, 16)
     errs = {}
     for viscous in ("vorticity", "penalty"):
-        e = errs[viscous] = np.array([slab_errors(n, edges, layers, 0.5, degree, viscous, True)
-                                      for n in meshes])
-        t_order, q_order = _orders(e[:, 0]), _orders(e[:, 1])
-        assert t_order[-1] > degree + 0.9 and q_order[-1] > degree + 1.85, (
-            f"{viscous}: T errors {e[:, 0]} (orders {np.round(t_order, 2)}), q errors "
-            f"{e[:, 1]} (orders {np.round(q_order, 2)})")
+        errs[viscous] = _slab_orders(meshes, degree, viscous, edges, layers, 0.5,
+                                     viscous=viscous, free=True)
     assert errs["vorticity"][-1, 1] < 1.1 * errs["penalty"][-1, 1], errs
     assert errs["vorticity"][-1, 0] < 1.05 * errs["penalty"][-1, 0], errs
 
@@ -302,11 +305,8 @@ def test_interfaces_meeting_boundaries_that_heat_crosses(free):
     5.4e-4); free q 1.5e-5, T 5.3e-4 (the penalty form 2.0e-5, 5.3e-4)."""
     assert _slab(4, *TWO, 0.5, free=free, open_sides=True).viscous_form == "vorticity"
     for viscous in ("vorticity", "penalty"):
-        e = np.array([slab_errors(n, *TWO, 0.5, 1, viscous, free, True) for n in (4, 8, 16)])
-        t_order, q_order = _orders(e[:, 0]), _orders(e[:, 1])
-        assert t_order[-1] > 1.9 and q_order[-1] > 2.85, (
-            f"{viscous}: T errors {e[:, 0]} (orders {np.round(t_order, 2)}), q errors "
-            f"{e[:, 1]} (orders {np.round(q_order, 2)})")
+        _slab_orders((4, 8, 16), 1, viscous, *TWO, 0.5, viscous=viscous, free=free,
+                     open_sides=True)
 
 
 def _flux_block(system) -> np.ndarray:

@@ -162,6 +162,22 @@ def _groups(mesh: skfem.Mesh, viscous: np.ndarray, free: np.ndarray) -> list[np.
     return [viscous & (part == p) for p in np.unique(part[viscous])]
 
 
+def _regions(mesh: skfem.Mesh, nu_cell: np.ndarray, free: np.ndarray
+             ) -> tuple[list[np.ndarray], bool] | None:
+    """(the viscous regions the levels are built on, whether free interfaces cut them
+    apart: :func:`_groups`, one region where a free interface is a slit), or None where
+    the single vorticity stays (no viscous cell, or one ν on every cell and no cutting
+    free interface)."""
+    viscous = nu_cell > 0
+    if not viscous.any():
+        return None
+    groups = _groups(mesh, viscous, free)
+    cut = groups is not None and free.size > 0
+    if _distinct(nu_cell[viscous]).size == 1 and viscous.all() and not cut:
+        return None
+    return (groups if groups is not None else [viscous]), cut
+
+
 def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
     """The viscosity levels of ``problem`` (module doc), ``nu_cell`` the cell means of
     ν = l²/κ: one level (the single vorticity) unless ν is piecewise constant with
@@ -171,16 +187,13 @@ def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
     mesh = problem.regions.mesh
     viscous = nu_cell > 0
     single = [ViscosityLevel(nu_cell, viscous, None, [ViscosityPiece(viscous)], single=True)]
-    if not viscous.any() or not _piecewise(problem):
-        return single
-    values = _distinct(nu_cell[viscous])
     free = _free_facets(problem)
-    groups = _groups(mesh, viscous, free)
-    cut = groups is not None and free.size > 0
-    if values.size == 1 and viscous.all() and not cut:
+    plan = _regions(mesh, nu_cell, free) if _piecewise(problem) else None
+    if plan is None:
         return single
-    if groups is None:  # a free interface that ends inside: stress-free there (ω = 0)
-        groups = [viscous]
+    # a free interface that ends inside (a slit) leaves one region: ω = 0 on it
+    groups, cut = plan
+    values = _distinct(nu_cell[viscous])
     pinched = _pinched(mesh, nu_cell, groups)
     if pinched is not None:
         raise FemheatInputError(pinched)
@@ -262,8 +275,8 @@ def free_interfaces_open(problem) -> bool:
     free = _free_facets(problem)
     if not free.size or not _piecewise(problem):
         return False
-    viscous = _material_nu(problem) > 0
-    return bool(viscous.any()) and _groups(problem.regions.mesh, viscous, free) is not None
+    plan = _regions(problem.regions.mesh, _material_nu(problem), free)
+    return plan is not None and plan[1]
 
 
 def _material_nu(problem) -> np.ndarray:
@@ -281,14 +294,6 @@ def level_obstacle(problem) -> str | None:
     its materials' constant ν, or None (also where they do not apply)."""
     if not _piecewise(problem):
         return None
-    rm = problem.regions
     nu_cell = _material_nu(problem)
-    viscous = nu_cell > 0
-    if not np.any(viscous):
-        return None
-    free = _free_facets(problem)
-    groups = _groups(rm.mesh, viscous, free)
-    if (_distinct(nu_cell[viscous]).size == 1 and viscous.all()
-            and not (groups is not None and free.size)):
-        return None
-    return _pinched(rm.mesh, nu_cell, groups or [viscous])
+    plan = _regions(problem.regions.mesh, nu_cell, _free_facets(problem))
+    return None if plan is None else _pinched(problem.regions.mesh, nu_cell, plan[0])
