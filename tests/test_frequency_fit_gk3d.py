@@ -14,8 +14,8 @@ natural condition gives T̂ = 0 there (:func:`skin_mean`, transfer matrices).
 
 Proven here:
 
-* the forward model converges to the analytic skin mean (phase error 0.093° / 0.041°,
-  amplitude 4.1e-3 / 2.0e-3 at mesh sizes 0.125 / 0.0625; at degree 1 2.1e-3° and
+* the forward model converges to the analytic skin mean (phase error 0.19° / 0.074°,
+  amplitude 6.4e-3 / 2.5e-3 at mesh sizes 0.125 / 0.0625; at degree 1 2.1e-3° and
   7.5e-6 at 0.125);
 * the fit's augmented solves ([[K₀, C_fᵀ], [C_f, −M_ω]] per frequency) equal the
   frequency solver's amplitudes; the tangent Jacobian (augmented tangent right-hand
@@ -104,15 +104,17 @@ def _forward(mesh_size: float = 0.125, degree: int = 0, **options) -> FrequencyF
 
 
 def test_forward_model_converges_to_the_layered_gk_wave():
-    """Measured: phase error 0.093° / 0.041°, amplitude 4.1e-3 / 2.0e-3 at mesh sizes
-    0.125 / 0.0625 (the data's phase moves by 1-4° for a 25 % change of κ or l)."""
+    """Measured: phase error 0.19° / 0.074°, amplitude 6.4e-3 / 2.5e-3 at mesh sizes
+    0.125 / 0.0625 (the penalty form: 0.22° / 0.085°, 7.1e-3 / 2.8e-3; with the former
+    RT0 × P0 pair of the vorticity form, before 2026-12-06, 0.093° / 0.041°, 4.1e-3 /
+    2.0e-3; the data's phase moves by 1-4° for a 25 % change of κ or l)."""
     exact = skin_mean(FREQ)
     phase, amplitude = [], []
     for h in (0.125, 0.0625):
         s = _forward(h).response(TRUTH)
         phase.append(np.degrees(np.abs(np.angle(s / exact))).max())
         amplitude.append(np.abs(np.abs(s) / np.abs(exact) - 1).max())
-    assert phase[1] < 0.06 and amplitude[1] < 3e-3, (phase, amplitude)
+    assert phase[1] < 0.09 and amplitude[1] < 3e-3, (phase, amplitude)
     assert phase[1] < 0.6 * phase[0] and amplitude[1] < 0.6 * amplitude[0], (phase, amplitude)
 
 

@@ -1,16 +1,22 @@
-r"""The GK vorticity form in 3D (``viscous = "vorticity"`` on tetrahedra): RT0 × P0
-with a lowest-order Nédélec vorticity kept as an unknown (its mass is not lumped,
-:mod:`femheat.assembly.vorticity`, ``benchmarks/bench_gk_vorticity_3d.py``).
+r"""The GK vorticity form in 3D (``viscous = "vorticity"`` on tetrahedra) at degree 0:
+BDM1 × P0 with the second-order first-kind Nédélec vorticity (its curl is BDM1's
+divergence-free part) kept as an unknown (its mass is not lumped,
+:mod:`femheat.assembly.vorticity`, ``benchmarks/bench_gk_vorticity_3d.py``). Until
+2026-12-06 the pair was RT0 × P0 with lowest-order Nédélec edges: q at O(h), and T
+next to no-slip walls did not converge.
 
 Proven here:
 
 * the quasi-static temperature spectrum on the insulated free-slip cube has no
   spurious slow modes (the interior penalty's slowest rates are 0.86–0.92 against the
   physical 4.967), and every rate stays below the saturation 1/l²;
-* a steady smooth solution converges at O(h) in T and q, equal to an independent
-  prototype's errors; the transient T is within 1.2× the Fourier model's error;
-* plane Poiseuille flow between no-slip plates (the flux at O(h), the heat flow at
-  O(h²)) and slip-length plates, heat Couette flow from a prescribed tangential flux;
+* a steady smooth solution converges at O(h) in T (equal to an independent
+  prototype's errors) and at O(h^1.85) in q; the transient T is within 1.2× the
+  Fourier model's error;
+* plane Poiseuille flow between no-slip plates (the flux at O(h^1.9), the heat flow at
+  O(h^4.5)) and slip-length plates, heat Couette flow from a prescribed tangential flux;
+  T between the no-slip plates at O(h^1.3) (RMS of the P0 values, 10x below the
+  penalty form's);
 * a Kapitza bilayer with a prescribed heat flux carries the uniform series flux to
   round-off (the essential-flux lifting through Cᵀ M_ω⁻¹ C), backward-Euler steps
   reach the steady solve's state, Crank–Nicolson conserves energy to round-off;
@@ -65,8 +71,9 @@ def quasi_static_rates(system) -> np.ndarray:
 
 
 def test_no_spurious_slow_temperature_modes_in_3d():
-    """κ = C = 1, l² = 0.1, β = 0, n = 3: measured slowest nonzero rates 4.847 (twice),
-    4.977; fastest 9.835 (physical slowest 4.967, all below 10)."""
+    """κ = C = 1, l² = 0.1, β = 0, n = 3: measured slowest nonzero rates 5.029 (twice),
+    5.178; fastest 9.882 (physical slowest 4.967, all below 10; with the former RT0 ×
+    N0 pair 4.847, 4.847, 4.977)."""
     ell2 = 0.1
     material = fh.Material(1.0, 1.0, 0.0, nonlocal_length=math.sqrt(ell2))
     problem = fh.HeatProblem(_cube(3), {"domain": material}, {"walls": fh.Insulated()},
@@ -85,8 +92,8 @@ def test_no_spurious_slow_modes_on_an_unstructured_ball():
     """The insulated unit ball (skfem's init_ball(2), 512 tetrahedra in every
     orientation, which exercises the Nédélec edge signs): the slowest nonzero rates
     are the l = 1 Neumann triplet, μ/(1 + μl²) with μ = 2.0816², 3.023 for l² = 0.1;
-    measured 3.177 / 3.180 / 3.192 (3.61 ... at init_ball(1); the interior penalty:
-    0.715 / 0.728 / 0.734), the fastest 9.92 < 1/l² = 10."""
+    measured 3.198 / 3.199 / 3.218 (the former RT0 × N0 pair 3.177 / 3.180 / 3.192;
+    the interior penalty: 0.715 / 0.728 / 0.734), the fastest 9.94 < 1/l² = 10."""
     ell2 = 0.1
     regions = fh.RegionMesh.from_skfem(
         skfem.MeshTet.init_ball(2), boundaries={"walls": lambda x: np.ones(x.shape[1], bool)})
@@ -103,16 +110,17 @@ def test_no_spurious_slow_modes_on_an_unstructured_ball():
     assert rates[4] > 1.5 * physical and rates[-1] <= 1 / ell2, rates[4:6]
 
 
-def test_steady_and_transient_cos_mode_converge_at_first_order():
-    """l = 0.2, β = 2, n = 4 / 8: steady T 2.710e-1 / 1.380e-1 and q 2.588e-1 / 1.305e-1
-    (orders 0.97 / 0.99; the prototype of bench_gk_vorticity_3d.py gives the same
-    numbers; the interior penalty: T 3.05e-1 / 1.64e-1, q at O(h^1.8)); Crank–Nicolson
-    to t = 0.5: T 2.710e-1 / 1.380e-1 against Fourier's 2.719e-1 / 1.381e-1."""
+def test_steady_and_transient_cos_mode_converge_at_full_order():
+    """l = 0.2, β = 2, n = 4 / 8: steady T 2.710e-1 / 1.380e-1 (order 0.97; the
+    prototype of bench_gk_vorticity_3d.py gives the same numbers) and q 6.76e-2 /
+    1.87e-2 (order 1.85; the interior penalty: T 3.05e-1 / 1.64e-1, q 1.07e-1 /
+    3.00e-2; the former RT0 pair's q 2.588e-1 / 1.305e-1, O(h)); Crank–Nicolson to
+    t = 0.5: T 2.715e-1 / 1.381e-1 against Fourier's 2.719e-1 / 1.381e-1."""
     steady = [cos_mode("gk", n, 0, ell=0.2, beta=2, dim=3, rate=0.0, viscous="vorticity")
               for n in (4, 8)]
     eT, eq = [e[0] for e in steady], [e[1] for e in steady]
-    assert _orders(eT)[0] >= 0.9 and _orders(eq)[0] >= 0.9, (eT, eq)
-    assert abs(eT[1] / 0.1380 - 1) <= 0.01 and abs(eq[1] / 0.1305 - 1) <= 0.01, (eT, eq)
+    assert _orders(eT)[0] >= 0.9 and _orders(eq)[0] >= 1.7, (eT, eq)
+    assert abs(eT[1] / 0.1380 - 1) <= 0.01 and eq[1] <= 2.0e-2, (eT, eq)
     gk = [cos_mode("gk", n, 0, ell=0.2, beta=2, dim=3, viscous="vorticity")[0] for n in (4, 8)]
     fourier = [cos_mode("fourier", n, 0, dim=3)[0] for n in (4, 8)]
     ratio = [g / f for g, f in zip(gk, fourier)]
@@ -222,43 +230,41 @@ def _poiseuille(coefficient: float):
 
 @pytest.mark.parametrize("wall, coefficient", [(NoSlip(), 0.0), (SlipLength(0.5), 0.5)])
 def test_plane_poiseuille_flow_between_plates(wall, coefficient):
-    """n = 4, 8, 16, no-slip: flux errors 0.189 / 0.096 / 0.048 (order 1.0), heat flow
-    5.7e-2 / 1.5e-2 / 3.3e-3 (order 2; the interior penalty: flux 5.8e-2 / 1.7e-2 /
-    4.7e-3, heat flow 3.4e-2 / 9.6e-3 / 2.5e-3); slip length C_s = 0.5 (tangential
-    boundary mass on the edges): flux 0.106 / 0.055 / 0.028."""
+    """n = 4, 8, 16, no-slip: flux errors 2.8e-2 / 7.6e-3 / 1.9e-3 (order 1.9), heat
+    flow 7.9e-4 / 3.4e-5 / 9.4e-7 (the interior penalty: flux 5.8e-2 / 1.7e-2 /
+    4.7e-3, heat flow 3.4e-2 / 9.6e-3 / 2.5e-3; the former RT0 pair: flux 0.189 /
+    0.096 / 0.048, heat flow 5.7e-2 / 1.5e-2 / 3.3e-3); slip length C_s = 0.5
+    (tangential boundary mass on the edges): flux 1.6e-2 / 4.4e-3 / 1.1e-3, heat flow
+    3.5e-4 / 2.4e-5 / 1.5e-6."""
     exact, flow = _poiseuille(coefficient)
     errors, flows = [], []
     for n in (4, 8, 16):
         system, state, qb, q = _plates(n, wall)
         errors.append(_flux_error(qb, q, exact(qb.global_coordinates().value[2])))
         flows.append(abs(fh.boundary_heat_flow(system, state.flux)["outlet"] / flow - 1))
-    assert min(_orders(errors)) >= 0.9 and errors[-1] <= 0.06, errors
-    assert flows[-1] <= 5e-3 and flows[-1] < flows[0] / 8, flows
+    assert min(_orders(errors)) >= 1.8 and errors[-1] <= 2.5e-3, errors
+    assert flows[-1] <= 2e-6 and flows[-1] < flows[0] / 100, flows
 
 
-def test_sheared_no_slip_walls_are_warned_about():
-    """The plates' T limit (below; at degree 1 O(h^1.3),
-    tests/test_gk_vorticity_3d_degree1.py) is said at assembly, naming the walls; no-slip
-    ends that heat crosses (T given, the flux normal to them) and free-slip plates are not
-    warned about."""
-    with pytest.warns(UserWarning, match=r"walls\.bottom, walls\.top: .* 3D at degree 0"):
-        _plates(4, NoSlip())
+def test_sheared_no_slip_walls_are_warned_about_at_degree_one():
+    """The plates' T limit at degree 1 (O(h^1.3), tests/test_gk_vorticity_3d_degree1.py)
+    is said at assembly, naming the walls; at degree 0 (T at O(h^1.3) there, below the
+    P0 values' first order) and for free-slip plates nothing is said."""
     with pytest.warns(UserWarning, match=r"walls\.bottom, walls\.top: .* 3D at degree 1"
                       r".* O\(h\^1\.3\)"):
         _plates(2, NoSlip(), degree=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
+        _plates(4, NoSlip())
         _plates(4, FreeSlip())
 
 
-@pytest.mark.xfail(strict=True, reason="3D degree-0 vorticity: T of walled flows does not "
-                   "converge in the cells along the walls (README, accuracy)")
 def test_plates_temperature_converges_at_first_order():
-    """The no-slip plates above, T exact linear: RMS T errors at the centroids 6.7e-3 /
-    5.7e-3 / 5.0e-3 at n = 4 / 8 / 12 (orders 0.2, 0.3; the largest 2.7e-2 / 4.3e-2 /
-    4.5e-2, in the cells along the plates; the core converges), where the penalty form
-    converges at O(h) (6.0e-3 / 3.2e-3 / 2.3e-3). The mixed method's known
-    suboptimality under no-slip walls (README, accuracy)."""
+    """The no-slip plates above, T exact linear: RMS T errors at the centroids 8.5e-4 /
+    3.6e-4 / 2.1e-4 at n = 4 / 8 / 12 (orders 1.24, 1.35; the largest 2.5e-3 / 1.7e-3 /
+    1.2e-3, in the cells along the plates), 7–11× below the penalty form's O(h) (6.0e-3
+    / 3.2e-3 / 2.3e-3). Until 2026-12-06 (RT0 × N0) a strict xfail: 6.7e-3 / 5.7e-3 /
+    5.0e-3, the largest 2.7e-2 / 4.3e-2 / 4.5e-2 not converging."""
     errors = []
     for n in (4, 8, 12):
         system, state, _, _ = _plates(n, NoSlip())
@@ -267,20 +273,20 @@ def test_plates_temperature_converges_at_first_order():
         miss = state.temperature - (1 - centroid[0] / PL_L)
         errors.append(float(np.sqrt(np.mean(miss**2))))
     orders = np.log(np.divide(errors[:-1], errors[1:])) / np.log([2.0, 1.5])
-    assert np.all(orders > 0.8), (errors, orders)
+    assert np.all(orders > 1.1) and errors[-1] < 3e-4, (errors, orders)
 
 
 def test_couette_flow_from_a_prescribed_tangential_flux():
     """Top plate q = (U, 0, 0) (TangentialFlux, the load ⟨n × g, τ⟩), bottom no-slip,
-    no temperature drop: q_x = U sinh(z/l)/sinh(W/l); flux errors 0.287 / 0.146 / 0.073
-    at n = 4, 8, 16 (order 1.0)."""
+    no temperature drop: q_x = U sinh(z/l)/sinh(W/l); flux errors 4.0e-2 / 1.1e-2 /
+    2.7e-3 at n = 4, 8, 16 (order 1.9; the former RT0 pair 0.287 / 0.146 / 0.073)."""
     U = 2.0
     errors = []
     for n in (4, 8, 16):
         _, _, qb, q = _plates(n, NoSlip(), TangentialFlux((U, 0.0, 0.0)), dT=0.0)
         z = qb.global_coordinates().value[2]
         errors.append(_flux_error(qb, q, U * np.sinh(z / PL_ELL) / math.sinh(PL_W / PL_ELL)))
-    assert min(_orders(errors)) >= 0.9 and errors[-1] <= 0.08, errors
+    assert min(_orders(errors)) >= 1.8 and errors[-1] <= 3.5e-3, errors
 
 
 def test_crank_nicolson_conserves_energy_and_matches_the_dense_operator():
@@ -662,9 +668,11 @@ def _sourced_cube(n: int, degree: int = 0):
 def test_iterative_solver_counts_stay_bounded_and_agree_with_direct():
     """MINRES with the auxiliary-space flux preconditioner built from A₀ + Cᵀ
     diag(M_ω)⁻¹ C (spectrally equivalent to the true A, which MINRES applies through
-    the kept M_ω): measured steady counts 129 / 136 / 139 at n = 4 / 6 / 8 (rtol 1e-10;
-    the penalty form: 43-55), Crank–Nicolson steps 37-47; the answers agree with the
-    direct solves."""
+    the kept M_ω): measured steady counts 330 / 333 / 339 at n = 4 / 6 / 8 at rtol
+    1e-10, 437 / 467 / 473 at 1e-12 (the penalty form: 43-55; the former RT0 × N0 pair
+    129 / 136 / 139: the second-order Nédélec mass is further from its diagonal, as at
+    degree 1), Crank–Nicolson steps 145-150 at n = 4 (37-47 before); the answers agree
+    with the direct solves (flux 3.6e-7 relative, T 1.2e-8 at n = 8)."""
     from femheat.solve.iterative import IterativeThetaScheme, solve_steady_iterative
 
     counts = []
@@ -673,10 +681,10 @@ def test_iterative_solver_counts_stay_bounded_and_agree_with_direct():
         ref = fh.solve_steady(system)
         state, report = solve_steady_iterative(system, rtol=1e-12)
         assert report.flux_preconditioner == "auxiliary"
-        assert np.abs(state.flux - ref.flux).max() < 1e-7 * np.abs(ref.flux).max()
+        assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
         assert np.abs(state.temperature - ref.temperature).max() < 1e-7
         counts.append(report.iterations[0])
-    assert max(counts) <= 1.25 * min(counts) and max(counts) < 200, counts
+    assert max(counts) <= 1.25 * min(counts) and max(counts) < 600, counts
     system = _sourced_cube(4)
     scheme, direct = (IterativeThetaScheme(system, 0.01, 0.5, rtol=1e-12),
                       fh.ThetaScheme(system, 0.01, 0.5))
@@ -685,7 +693,7 @@ def test_iterative_solver_counts_stay_bounded_and_agree_with_direct():
         a, b = scheme.step(a), direct.step(b)
     assert np.abs(a.flux - b.flux).max() <= 1e-8 * np.abs(b.flux).max()
     assert np.abs(a.temperature - b.temperature).max() <= 1e-8 * np.abs(b.temperature).max()
-    assert max(scheme.report.iterations) < 80, scheme.report.iterations
+    assert max(scheme.report.iterations) < 200, scheme.report.iterations
 
 
 

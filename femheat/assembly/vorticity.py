@@ -52,10 +52,14 @@ half a patch, and with the lumped mass q converged at O(h²) and T at O(h^1.3) n
 such walls (the consistent mass: O(h³) and O(h^2.2),
 ``test_degree_one_walls_converge_at_third_order_in_q``).
 
-In 3D the rotation is the curl and ω a vector in Nédélec's first-kind space: lowest
-order with RT0 × P0 (degree 0; P1 → N0 → RT0 → P0 is exact), second order with RT of
-order 1 × P1 DG (degree 1; P2 → N1curl₂ → RT₁ → P1DG,
-:class:`~femheat.element.hcurl.ElementTetN1Curl2`):
+In 3D the rotation is the curl and ω a vector in Nédélec's first-kind space of second
+order (:class:`~femheat.element.hcurl.ElementTetN1Curl2`), with BDM1 × P0 (degree 0)
+and with RT of order 1 × P1 DG (degree 1; P2 → N1curl₂ → RT₁ → P1DG is exact). Both
+flux spaces have the same divergence-free part, the piecewise-linear fields with
+continuous normal component (RT₁'s x·P̃₁ part has a nonzero divergence), so
+P2 → N1curl₂ → BDM1 → P0 is exact too. (Until 2026-12-06 degree 0 was RT0 × P0 with
+lowest-order Nédélec edges, P1 → N0 → RT0 → P0: q at O(h), and T next to no-slip
+walls did not converge, below.)
 (ν⁻¹ω, τ) + ⟨(ℓ_s/ν)ω_t, τ_t⟩ = (q, ∇×τ) + ⟨n × g, τ⟩. The Nédélec mass cannot be
 lumped (the diagonal exact for constant
 fields has zero or negative edge weights on ordinary meshes,
@@ -109,8 +113,8 @@ interior penalty instead penalizes the tangential jumps of discrete gradients, a
 its grid-scale temperature modes decay at ~0.58 / 0.36 α/l² at degree 0 / 1 (η = 1,
 projected jumps; ~0.12α/(ηl²) on whole jumps; ``tests/test_gk_modes.py``).
 The mass lumping does not enter that argument (C vanishes on the complement whatever
-M_ω is), and it holds in 3D (slowest rate 4.85 against the physical 4.97 at n = 3; the
-penalty form: 0.88, ``tests/test_gk_vorticity_3d.py``).
+M_ω is), and it holds in 3D (slowest rate 5.03 against the physical 4.97 at n = 3, degree
+0; the penalty form: 0.88, ``tests/test_gk_vorticity_3d.py``).
 
 Cost: the system keeps V's rotation part in its factors (``MixedSystem.rotation``), so
 that time loops can keep ω as an unknown and factorize a sparser quasi-definite matrix
@@ -139,21 +143,26 @@ weights) are in docs/gk_accuracy.md. At degree 1
 T converges at O(h²) and q at O(h³) (errors 0.96× / 0.83×
 the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
 and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,
-the penalty form's 5.5e-5). In 3D (``tests/test_gk_vorticity_3d.py``)
-T and q converge at O(h) (T errors 0.82–0.85× the penalty form's, q at O(h) where
-BDM1 gives O(h^1.9)); plane Poiseuille flow's heat flow at O(h²); no-slip, slip-length
-and tangential-flux walls at O(h) in q. At degree 1 in 3D
+the penalty form's 5.5e-5). In 3D at degree 0 (``tests/test_gk_vorticity_3d.py``)
+T converges at O(h) (0.84–0.89× the penalty form's errors) and q at O(h^1.85) (0.62×
+the penalty form's; cos mode n = 8: 1.87e-2 against 3.00e-2); plane Poiseuille flow's
+flux at O(h^1.9) (1.9e-3 at n = 16, the penalty form 4.7e-3) and its heat flow at
+O(h^4.5) (9.4e-7, the penalty form 2.5e-3); slip-length and tangential-flux walls at
+O(h^1.9) in q; between no-slip plates T at O(h^1.3) (RMS 2.1e-4 at n = 12, 11× below
+the penalty form's 2.3e-3). At degree 1 in 3D
 (``tests/test_gk_vorticity_3d_degree1.py``) T and q converge at O(h²) (the transient
 T within 1 % of the Fourier model's error), walls at O(h^1.9) in q, the slowest
-quasi-static rate 4.962 against the physical 4.967. Those T figures are for fluxes
-without rotation: where walls make q rotate, 3D T converges slowly or not at all, the
-error sitting in the cells along the walls (no-slip plates: RMS 5.0e-3 at n = 12, the
-penalty form 2.3e-3; ``test_plates_temperature_converges_at_first_order``, strict
-xfail; at degree 1 relative L² 3.8e-4 at n = 12, O(h^1.3), the penalty form 1.1e-4,
-O(h²), ``test_plates_temperature_converges_at_second_order``, strict xfail; the
-assembly warns at both degrees). That is the known suboptimality of this mixed method
-where walls hold both flux components (Arnold, Falk & Gopalakrishnan, M3AS 22,
-1250024, 2012; in 3D arXiv:2603.14026: order k − ½ in the energy norm); in 2D the
+quasi-static rate 4.962 against the physical 4.967; where walls make q rotate T
+converges at O(h^1.3) only, the error sitting in the cells along the walls (no-slip
+plates: relative L² 3.8e-4 at n = 12, the penalty form 1.1e-4, O(h²),
+``test_plates_temperature_converges_at_second_order``, strict xfail; the assembly
+warns). That is the known suboptimality of this mixed method where walls hold both
+flux components (Arnold, Falk & Gopalakrishnan, M3AS 22, 1250024, 2012; in 3D
+arXiv:2603.14026: order k − ½ in the energy norm): at degree 1 RT₁'s fluxes are
+one order below BDM2's, and its T shows it; at degree 0 BDM1 matches the P0
+temperature's order with one to spare. The former degree-0 pair RT0 × N0 showed it
+strongly: T along the plates did not converge (RMS 5.0e-3 at n = 12, the largest
+errors 4.5e-2). In 2D the
 degree-0 form shows it mildly (the largest T error next to no-slip walls O(h^0.9),
 above); with RT0 the consistent P1 mass showed it strongly (no-slip channel: largest T
 error 4.6e-2 at n = 64), and γ removed it; the wall rows carry it: the consistent mass
@@ -161,12 +170,12 @@ inside with γ-lumped rows
 at the wall vertices (inside rows' wall couplings added to their diagonal) gives 1.0e-3
 / 9.1e-4 / 6.4e-4 / 3.9e-4 at n = 8 … 64 on the structured channel (consistent: 2.3e-2 …
 3.2e-2; lumped: round-off), and on gmsh channels is 2× worse than lumping everywhere.
-The 3D degree-0 rows miss a rigid rotation's ω by a third even at interior edges, and
-the Nédélec mass admits no per-edge fix like γ; a vertex-lumped second-kind space and a
-vertex-lumped N0 mass were measured and dropped (README, accuracy), and so was
-(2026-12-05) the consistent mass with its wall-wall block replaced by diagonal weights
-that make each plate edge's row exact for the rigid rotation about it (SPD there):
-plates RMS 6.1e-3 / 8.2e-3 at n = 4 / 8, against 6.7e-3 / 5.7e-3.
+The former 3D degree-0 rows (N0) missed a rigid rotation's ω by a third even at
+interior edges, and the N0 mass admits no per-edge fix like γ; a vertex-lumped
+second-kind space, a vertex-lumped N0 mass and (2026-12-05) the consistent mass with
+its wall-wall block replaced by rotation-exact diagonal weights were measured and
+dropped (plates RMS 6.1e-3 / 8.2e-3 at n = 4 / 8, against 6.7e-3 / 5.7e-3); the
+second-order Nédélec vorticity with BDM1 fluxes (2026-12-06) is what removed it.
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
 vanish on flat walls with q·n = 0; where ν varies the two closures differ by terms in
@@ -315,12 +324,12 @@ def check_vorticity(problem) -> None:
 def vorticity_element(degree: int, dim: int = 2, axisymmetric: bool = False) -> skfem.Element:
     """The vorticity space of the flux pair at ``degree``: continuous P2 with BDM1
     (degree 0; P1 with RT0 in (r, z), ``axisymmetric``, as the stream function rω),
-    continuous P3 with BDM2 (degree 1); in 3D lowest-order Nédélec edges
-    with RT0 (degree 0), second-order first-kind Nédélec with RT of order 1 (degree 1,
-    :class:`~femheat.element.hcurl.ElementTetN1Curl2`). Its curl lies in the flux
-    space."""
+    continuous P3 with BDM2 (degree 1); in 3D second-order first-kind Nédélec
+    (:class:`~femheat.element.hcurl.ElementTetN1Curl2`) with BDM1 (degree 0) and with
+    RT of order 1 (degree 1): both flux spaces have the same divergence-free part, the
+    curl of that space. Its curl lies in the flux space."""
     if dim == 3:
-        return skfem.ElementTetN0() if degree == 0 else ElementTetN1Curl2()
+        return ElementTetN1Curl2()
     if degree == 0:
         return skfem.ElementTriP1() if axisymmetric else skfem.ElementTriP2()
     return skfem.ElementTriP3()
@@ -380,18 +389,13 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     sheared = sorted(n for n, w in problem.walls.items()
                      if isinstance(w, (NoSlip, TangentialFlux)) and rm.boundary(n).size
                      and not isinstance(problem.boundary_conditions.get(n), Temperature))
-    if dim == 3 and sheared:
-        limit = ("does not converge where the flux shears along it (between no-slip "
-                 "plates the largest error stays at 2-5 % of the drop at every n)"
-                 if degree == 0 else
-                 "converges at O(h^1.3) where the flux shears along it (between no-slip "
-                 "plates RMS 6.7e-4 / 3.8e-4 at n = 8 / 12; the penalty form 2.6e-4 / "
-                 "1.1e-4, O(h^2))")
+    if dim == 3 and degree == 1 and sheared:
         warnings.warn(
-            f"walls.{', walls.'.join(sheared)}: with {_WHERE} in 3D at degree {degree}, "
-            f"T in the cells along a wall that holds the tangential flux {limit}; README, "
-            "accuracy; use viscous = 'penalty' where T next to such walls matters",
-            stacklevel=5)
+            f"walls.{', walls.'.join(sheared)}: with {_WHERE} in 3D at degree 1, T in "
+            "the cells along a wall that holds the tangential flux converges at O(h^1.3) "
+            "where the flux shears along it (between no-slip plates RMS 6.7e-4 / 3.8e-4 "
+            "at n = 8 / 12; the penalty form 2.6e-4 / 1.1e-4, O(h^2)); README, accuracy; "
+            "use viscous = 'penalty' where T next to such walls matters", stacklevel=5)
 
     # one vorticity per viscosity level (one, unless ν is piecewise constant with
     # several values: :mod:`.vorticity_levels`)

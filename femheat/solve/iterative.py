@@ -110,8 +110,10 @@ The GK vorticity form (:mod:`femheat.assembly.vorticity`) takes the same path: i
 its formed operator; in 3D, where A = A₀ + Cᵀ M_ω⁻¹ C is not formed, MINRES applies
 it through the kept M_ω and the flux preconditioner is built from A₀ + Cᵀ
 diag(M_ω)⁻¹ C (the Nédélec mass is spectrally equivalent to its diagonal): steady
-129 / 136 / 139 iterations at n = 4 / 6 / 8 (l/h = 2, β = 2), Crank–Nicolson steps
-37–47 (``tests/test_gk_vorticity_3d.py``); at degree 1 in 3D (RT of order 1, the P1ᵈ
+330 / 333 / 339 iterations at n = 4 / 6 / 8 at rtol 1e-10 (l/h = 2, β = 2; BDM1 with
+the second-order Nédélec vorticity, whose diagonally scaled element mass has condition
+number 41; 129 / 136 / 139 with the former RT0 × N0 pair), Crank–Nicolson steps
+145–150 (``tests/test_gk_vorticity_3d.py``); at degree 1 in 3D (RT of order 1, the P1ᵈ
 space) 367–402 from n = 3 to 8 at rtol 1e-10, bounded; in 2D 56–96 (degree 0) and
 104–195 (degree 1, P2ᵈ space) from n = 8 to 32.
 Known limitations: Kapitza interfaces declared ``tangential="free"`` leave
