@@ -15,8 +15,8 @@ natural condition gives T̂ = 0 there (:func:`skin_mean`, transfer matrices).
 Proven here:
 
 * the forward model converges to the analytic skin mean (phase error 0.19° / 0.074°,
-  amplitude 6.4e-3 / 2.5e-3 at mesh sizes 0.125 / 0.0625; at degree 1 2.1e-3° and
-  7.5e-6 at 0.125);
+  amplitude 6.4e-3 / 2.5e-3 at mesh sizes 0.125 / 0.0625; at degree 1 6.8e-3° and
+  3.0e-5 at 0.125);
 * the fit's augmented solves ([[K₀, C_fᵀ], [C_f, −M_ω]] per frequency) equal the
   frequency solver's amplitudes; the tangent Jacobian (augmented tangent right-hand
   sides) equals Richardson-extrapolated central differences of the whole forward
@@ -119,9 +119,11 @@ def test_forward_model_converges_to_the_layered_gk_wave():
 
 
 def test_degree_1_forward_model_converges_faster():
-    """RT of order 1 × P1DG with the second-order Nédélec vorticity (interpolated
-    operators as at degree 0): phase error 1.6e-2° / 2.1e-3°, amplitude 2.5e-5 /
-    7.5e-6 at mesh sizes 0.25 / 0.125."""
+    """BDM2 × P1DG with the third-order Nédélec vorticity (interpolated operators as
+    at degree 0): phase error 3.2e-2° / 6.8e-3°, amplitude 1.4e-4 / 3.0e-5 at mesh
+    sizes 0.25 / 0.125 (the penalty form: 4.3e-2° / 7.9e-3°, 2.2e-4 / 3.7e-5; with RT
+    of order 1 and the second-order vorticity, before 2026-12-06: 1.6e-2° / 2.1e-3°,
+    2.5e-5 / 7.5e-6)."""
     exact = skin_mean(FREQ)
     phase = []
     for h in (0.25, 0.125):
@@ -129,8 +131,8 @@ def test_degree_1_forward_model_converges_faster():
         s = fwd.response(TRUTH)
         phase.append(np.degrees(np.abs(np.angle(s / exact))).max())
         assert fwd.affine is not None
-    assert phase[1] < 4e-3 and phase[1] < phase[0] / 4, phase
-    assert np.abs(np.abs(s) / np.abs(exact) - 1).max() < 2e-5
+    assert phase[1] < 8e-3 and phase[1] < phase[0] / 4, phase
+    assert np.abs(np.abs(s) / np.abs(exact) - 1).max() < 4e-5
 
 
 def test_augmented_fit_solves_tangents_and_interpolation():

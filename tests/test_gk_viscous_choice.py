@@ -141,15 +141,25 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"interfaces\.mid: a Kapitza interface with a free tangential flux that ends inside"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
-    (dict(regions=_square(2, dim=3)), r"not a 2D Cartesian mesh"),
+    (dict(regions=_square(2, dim=3), bcs={"left": fh.Temperature(301.0),
+                                          "rest": fh.Insulated()}),
+     r"boundaries\.left: heat crosses it, and the 3D vorticity form has no open-boundary"),
+    (dict(regions=_square(2, dim=3, split=True),
+          materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+                     "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
+     r"3D with several values of nu"),
+    (dict(regions=_square(2, dim=3, split=True),
+          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+     r"interfaces\.mid: a free tangential flux in 3D"),
     (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies inside a material or vanishes everywhere, a Kapitza interface
     frees the tangential flux along a slit, a slip-length wall lets heat
-    through, a smooth wall normal or a penalty factor is given, in 3D and for other
-    models, "auto" is the penalty form; the reason names the key."""
+    through, a smooth wall normal or a penalty factor is given, in 3D where heat
+    crosses a boundary, nu takes several values or an interface frees the tangential
+    flux, and for other models, "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)
     assert problem.viscous == "auto" and problem.viscous_form == "penalty"
     assert re.search(reason, auto_reason(problem)), auto_reason(problem)
@@ -162,7 +172,23 @@ def test_auto_keeps_the_penalty_form_in_rz():
     problem = fh.HeatProblem(regions, {"domain": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)},
                              {"rest": fh.Insulated()}, model="gk", degree=1,
                              coordinates="axisymmetric")
-    assert problem.viscous_form == "penalty" and "not a 2D Cartesian" in auto_reason(problem)
+    assert problem.viscous_form == "penalty" and "(r, z)" in auto_reason(problem)
+
+
+@pytest.mark.parametrize("degree", [0, 1])
+def test_auto_takes_the_vorticity_form_in_closed_3d_domains(degree):
+    """Heat crosses no boundary, one nu (two materials with one l^2/kappa, a continuous
+    Kapitza interface between them), any wall: the 3D vorticity form (BDM pairs since
+    2026-12-06) models the penalty form's problem without its grid-scale modes."""
+    cube = _square(2, dim=3)
+    assert _problem(cube, degree=degree).viscous_form == "vorticity"
+    assert _problem(cube, walls={"rest": NoSlip()}, degree=degree).viscous_form == "vorticity"
+    split = _square(2, dim=3, split=True)
+    same_nu = {"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+               "b": fh.Material(8.0, 3.0, 0.2, nonlocal_length=0.4)}  # l^2/kappa = 0.02
+    problem = _problem(split, same_nu, interfaces={"mid": fh.KapitzaResistance(1e-3)},
+                       walls={"left": SlipLength(0.5)}, degree=degree)
+    assert problem.viscous_form == "vorticity", auto_reason(problem)
 
 
 def test_explicit_forms_are_kept_and_unknown_ones_refused():

@@ -246,15 +246,14 @@ def test_plane_poiseuille_flow_between_plates(wall, coefficient):
     assert flows[-1] <= 2e-6 and flows[-1] < flows[0] / 100, flows
 
 
-def test_sheared_no_slip_walls_are_warned_about_at_degree_one():
-    """The plates' T limit at degree 1 (O(h^1.3), tests/test_gk_vorticity_3d_degree1.py)
-    is said at assembly, naming the walls; at degree 0 (T at O(h^1.3) there, below the
-    P0 values' first order) and for free-slip plates nothing is said."""
-    with pytest.warns(UserWarning, match=r"walls\.bottom, walls\.top: .* 3D at degree 1"
-                      r".* O\(h\^1\.3\)"):
-        _plates(2, NoSlip(), degree=1)
+def test_sheared_no_slip_walls_are_not_warned_about():
+    """Until 2026-12-06 the assembly warned at no-slip walls that heat does not cross
+    (T along them did not converge at degree 0 and converged at O(h^1.3) at degree 1);
+    with BDM fluxes T converges there at O(h^1.3) (degree 0, P0 values) and O(h²)
+    (degree 1), and nothing is said."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
+        _plates(2, NoSlip(), degree=1)
         _plates(4, NoSlip())
         _plates(4, FreeSlip())
 
@@ -666,13 +665,14 @@ def _sourced_cube(n: int, degree: int = 0):
 
 
 def test_iterative_solver_counts_stay_bounded_and_agree_with_direct():
-    """MINRES with the auxiliary-space flux preconditioner built from A₀ + Cᵀ
-    diag(M_ω)⁻¹ C (spectrally equivalent to the true A, which MINRES applies through
-    the kept M_ω): measured steady counts 330 / 333 / 339 at n = 4 / 6 / 8 at rtol
-    1e-10, 437 / 467 / 473 at 1e-12 (the penalty form: 43-55; the former RT0 × N0 pair
-    129 / 136 / 139: the second-order Nédélec mass is further from its diagonal, as at
-    degree 1), Crank–Nicolson steps 145-150 at n = 4 (37-47 before); the answers agree
-    with the direct solves (flux 3.6e-7 relative, T 1.2e-8 at n = 8)."""
+    """MINRES with the auxiliary-space flux preconditioner built from A₀ + Cᵀ B C, B
+    the inverse of M_ω's edge and face blocks (VorticityMass.block_inverse; spectrally
+    equivalent to the true A, which MINRES applies through the kept M_ω): measured steady counts 258 / 264 / 270 at n = 4 / 6 / 8
+    at rtol 1e-10, 340 / 360 / 367 at 1e-12 (with diag(M_ω)⁻¹ 330 / 333 / 339 and 437 /
+    467 / 473; the penalty form: 43-55; the former RT0 × N0 pair 129 / 136 / 139),
+    Crank–Nicolson steps 107-114 at n = 4 (145-150 with the diagonal; 37-47 with RT0 ×
+    N0); the answers agree with the direct solves (flux 1.9e-7 relative, T 6.8e-9 at
+    n = 8)."""
     from femheat.solve.iterative import IterativeThetaScheme, solve_steady_iterative
 
     counts = []
@@ -684,7 +684,7 @@ def test_iterative_solver_counts_stay_bounded_and_agree_with_direct():
         assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
         assert np.abs(state.temperature - ref.temperature).max() < 1e-7
         counts.append(report.iterations[0])
-    assert max(counts) <= 1.25 * min(counts) and max(counts) < 600, counts
+    assert max(counts) <= 1.25 * min(counts) and max(counts) < 450, counts
     system = _sourced_cube(4)
     scheme, direct = (IterativeThetaScheme(system, 0.01, 0.5, rtol=1e-12),
                       fh.ThetaScheme(system, 0.01, 0.5))
@@ -693,7 +693,7 @@ def test_iterative_solver_counts_stay_bounded_and_agree_with_direct():
         a, b = scheme.step(a), direct.step(b)
     assert np.abs(a.flux - b.flux).max() <= 1e-8 * np.abs(b.flux).max()
     assert np.abs(a.temperature - b.temperature).max() <= 1e-8 * np.abs(b.temperature).max()
-    assert max(scheme.report.iterations) < 200, scheme.report.iterations
+    assert max(scheme.report.iterations) < 160, scheme.report.iterations
 
 
 

@@ -36,13 +36,16 @@ class VorticityMass:
     SPD ``matrix``), M_ω⁻¹ is dense and ω stays an unknown of every solve
     (:func:`~femheat.solve.augmented.factorize_augmented`)."""
 
-    def __init__(self, mass: np.ndarray | sp.spmatrix, ordering: Optional[str] = None):
+    def __init__(self, mass: np.ndarray | sp.spmatrix, ordering: Optional[str] = None,
+                 groups: Optional[np.ndarray] = None):
         """``mass``: the diagonal ∫φ_i/ν of a lumped mass (ν⁻¹ in W K⁻¹ m⁻³), or a
         sparse symmetric positive definite matrix. ``ordering``: CHOLMOD's
         fill-reducing ordering for the augmented systems with this mass
         (:func:`~femheat.solve.augmented.factorize_augmented`): ``"amd"``,
         ``"nesdis"`` (nested dissection) or :data:`AMD_OR_RCM`; default AMD for a
-        lumped mass, nested dissection for a consistent one."""
+        lumped mass, nested dissection for a consistent one. ``groups``: a label per
+        DOF, equal for the DOFs of one mesh entity (vertex, edge, face, cell), for
+        :meth:`block_inverse`."""
         if sp.issparse(mass):
             self.lumped, self.matrix = False, sp.csr_matrix(mass)
             self.values = None
@@ -52,6 +55,9 @@ class VorticityMass:
                 raise SolverError("a lumped vorticity mass needs positive values")
             self.matrix = sp.diags(self.values).tocsr()
         self.ordering = ordering or ("amd" if self.lumped else "nesdis")
+        self.groups = None if groups is None else np.asarray(groups)
+        if self.groups is not None and self.groups.shape != (self.size,):
+            raise SolverError("a vorticity mass needs one group label per DOF")
         self._solve: Optional[Callable[[np.ndarray], np.ndarray]] = None
 
     @property
@@ -72,6 +78,34 @@ class VorticityMass:
 
             self._solve = factorize(self.matrix.tocsc(), symmetric=True)
         return self._solve(x)
+
+    def block_inverse(self) -> sp.csr_matrix:
+        """The inverse of M_ω's blocks within ``groups`` (its diagonal's without them):
+        a sparse SPD matrix spectrally equivalent to M_ω⁻¹ that keeps the pattern of
+        Cᵀ diag(M_ω)⁻¹ C. For the third-order Nédélec mass the diagonally scaled M_ω
+        has condition number ~3000 (the DOFs of one edge or face are nearly
+        dependent); by edge, face and cell blocks the iterative solver's counts drop
+        to those with the exact M_ω⁻¹ (``femheat.solve.iterative``)."""
+        if self.groups is None:
+            return sp.diags(1.0 / self.matrix.diagonal()).tocsr()
+        order = np.argsort(self.groups, kind="stable")
+        labels = self.groups[order]
+        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        sizes = np.diff(np.r_[starts, labels.size])
+        M = self.matrix.tocsr()
+        rows, cols, vals = [], [], []
+        for size in np.unique(sizes):
+            first = starts[sizes == size]
+            dofs = order[first[:, None] + np.arange(size)]  # (blocks, size)
+            r, c = np.broadcast_arrays(dofs[:, :, None], dofs[:, None, :])
+            dense = np.asarray(M[r.ravel(), c.ravel()]).reshape(r.shape)
+            inverse = np.linalg.inv(dense)
+            rows.append(np.repeat(dofs, size, axis=1).ravel())
+            cols.append(np.tile(dofs, (1, size)).ravel())
+            vals.append(inverse.ravel())
+        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                      np.concatenate(cols))),
+                             shape=M.shape)
 
     def formed(self, left: sp.spmatrix, right: sp.spmatrix) -> sp.csr_matrix:
         """leftᵀ M_ω⁻¹ right as a sparse matrix (lumped only)."""

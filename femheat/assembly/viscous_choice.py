@@ -31,8 +31,9 @@ takes the vorticity form when all of the following hold:
 
 * a model with the viscous term (``gk``, or ``memory`` with a nonlocal length: the term
   acts on its total flux, and its vorticity form keeps one ω), 2D Cartesian
-  triangles, degree 0 or 1. Both forms then use the same flux and temperature pairs
-  (BDM1 × P0, BDM2 × P1DG), so q keeps its O(h²) / O(h³) and T its O(h) / O(h²).
+  triangles or tetrahedra, degree 0 or 1. Both forms then use the same flux and
+  temperature pairs (BDM1 × P0, BDM2 × P1DG), so q keeps its O(h²) / O(h³) and T its
+  O(h) / O(h²).
   At degree 1 the vorticity form's T errors are 0.87–0.99×
   the penalty form's on a manufactured no-slip flow (n = 32), 0.13× next to no-slip
   walls (channel T 7.1e-6 against 5.5e-5 at n = 16; README, accuracy), 1.0× on a
@@ -54,12 +55,19 @@ takes the vorticity form when all of the following hold:
   error on the periodic Yukawa comparison (both O(h²); ``tests/test_gk_modes.py``,
   ``tests/test_kernels_physics.py``); its steps cost 0.80–1.09× and its
   factorizations 0.96–2.06× the penalty form's (``benchmarks/bench_gk_auto.py
-  --degree 0``). 3D keeps the penalty form (the
-  vorticity form's T next to no-slip walls is O(h^1.3), and even in closed domains its
-  RT fluxes are one order below the penalty form's BDM ones in q: a vortex decaying in
-  the insulated cube, q 0.10 against 8.1e-3 at n = 12, degree 0, 1.1e-2 against
-  9.0e-4 at n = 8, degree 1), and so does (r, z), which
-  has no degree-1 vorticity form and keeps ω = 0 where heat crosses a boundary;
+  --degree 0``). In 3D (since 2026-12-06, when the 3D vorticity form moved to the
+  penalty form's BDM pairs) only closed domains: heat crosses no boundary, one value
+  of ν everywhere, no free Kapitza interface (the 3D form has neither open-boundary
+  terms nor viscosity levels; where heat crosses it holds ω = 0 and T − (1+β)ν∇·q =
+  T_D: on the radial flow from a sphere it and the gradient energy's conditions
+  differ by 36 % in heat, ``tests/test_gk_vorticity_3d.py``).
+  There the vorticity form has no grid-scale modes (slowest quasi-static rate 5.03 /
+  4.975 against the physical 4.967 at l = 0.32 L, degree 0 / 1; the penalty form's
+  decay at ~0.58 / 0.36 α/l², 3.26 at degree 1 there), a vortex decaying in the
+  insulated cube keeps q within 4.6e-3 at n = 12, degree 0 (the penalty form 8.1e-3);
+  at degree 0 a steady direct solve costs 4.2–5.7× the penalty form's, a step and a
+  frequency solve 0.95–1.1× (n = 8, 12, ``benchmarks/bench_gk.py --dim 3``). (r, z) keeps the penalty form: it has no
+  degree-1 vorticity form and keeps ω = 0 where heat crosses a boundary;
 * constant scalars κ and l in every material, ν = l²/κ > 0 in one at least (one
   value, or several, l = 0 included: the levels of
   :mod:`femheat.assembly.vorticity_levels`, since 2026-12-06, where two-layer and
@@ -119,8 +127,8 @@ def auto_reason(problem) -> str | None:
 
     if not get_model(problem.model).has_viscous_term(problem):
         return f"model {problem.model!r} without the viscous term"
-    if problem.regions.dim != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
-        return "not a 2D Cartesian mesh"
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
+        return "(r, z) coordinates"
     if problem.penalty != 1.0:
         return f"model.penalty = {problem.penalty} given"
     viscosities = []
@@ -132,6 +140,10 @@ def auto_reason(problem) -> str | None:
     nu = np.asarray(viscosities)
     if nu.size == 0 or not nu.max() > 0:
         return "nu = l^2/kappa = 0 in every material (no viscous term)"
+    if problem.regions.dim == 3:
+        reason = _closed_3d_reason(problem, nu)
+        if reason is not None:
+            return reason
     from .vorticity_levels import uncut_free_interface
 
     slit = uncut_free_interface(problem)
@@ -151,6 +163,24 @@ def auto_reason(problem) -> str | None:
     obstacles = vorticity_obstacles(problem)
     if obstacles:
         return str(obstacles[0])
+    return None
+
+
+def _closed_3d_reason(problem, nu: np.ndarray) -> str | None:
+    """Why a 3D problem keeps the penalty form (module doc: the 3D vorticity form has
+    no open-boundary terms and no viscosity levels), or None."""
+    from ..physics.conditions import HeatFlux
+
+    if nu.min() != nu.max():
+        return ("3D with several values of nu = l^2/kappa (l = 0 included): the 3D "
+                "vorticity form has no viscosity levels")
+    for name, bc in problem.boundary_conditions.items():
+        if not (isinstance(bc, HeatFlux) and constant_scalar(bc.value) == 0.0):
+            return (f"boundaries.{name}: heat crosses it, and the 3D vorticity form has no "
+                    "open-boundary terms")
+    for name, interface in problem.interfaces.items():
+        if getattr(interface, "tangential", "continuous") == "free":
+            return f"interfaces.{name}: a free tangential flux in 3D"
     return None
 
 

@@ -52,14 +52,16 @@ half a patch, and with the lumped mass q converged at O(h²) and T at O(h^1.3) n
 such walls (the consistent mass: O(h³) and O(h^2.2),
 ``test_degree_one_walls_converge_at_third_order_in_q``).
 
-In 3D the rotation is the curl and ω a vector in Nédélec's first-kind space of second
-order (:class:`~femheat.element.hcurl.ElementTetN1Curl2`), with BDM1 × P0 (degree 0)
-and with RT of order 1 × P1 DG (degree 1; P2 → N1curl₂ → RT₁ → P1DG is exact). Both
-flux spaces have the same divergence-free part, the piecewise-linear fields with
-continuous normal component (RT₁'s x·P̃₁ part has a nonzero divergence), so
-P2 → N1curl₂ → BDM1 → P0 is exact too. (Until 2026-12-06 degree 0 was RT0 × P0 with
-lowest-order Nédélec edges, P1 → N0 → RT0 → P0: q at O(h), and T next to no-slip
-walls did not converge, below.)
+In 3D the rotation is the curl and ω a vector in Nédélec's first-kind space, with the
+penalty form's flux pairs: of second order with BDM1 × P0 (degree 0,
+:class:`~femheat.element.hcurl.ElementTetN1Curl2`; P2 → N1curl₂ → BDM1 → P0 is exact:
+∇×N1curl₂ is the divergence-free part of RT of order 1, which is BDM1's, the
+piecewise-linear fields with continuous normal component, since RT₁'s x·P̃₁ part has
+a nonzero divergence), of third order with BDM2 × P1 DG (degree 1,
+:class:`~femheat.element.hcurl.ElementTetN1Curl3`; P3 → N1curl₃ → BDM2 → P1DG).
+(Until 2026-12-06 the flux spaces were RT0 with lowest-order Nédélec edges and RT of
+order 1 with N1curl₂: q one order lower, and T next to no-slip walls not converging
+at degree 0 and at O(h^1.3) at degree 1, below.)
 (ν⁻¹ω, τ) + ⟨(ℓ_s/ν)ω_t, τ_t⟩ = (q, ∇×τ) + ⟨n × g, τ⟩. The Nédélec mass cannot be
 lumped (the diagonal exact for constant
 fields has zero or negative edge weights on ordinary meshes,
@@ -150,19 +152,16 @@ flux at O(h^1.9) (1.9e-3 at n = 16, the penalty form 4.7e-3) and its heat flow a
 O(h^4.5) (9.4e-7, the penalty form 2.5e-3); slip-length and tangential-flux walls at
 O(h^1.9) in q; between no-slip plates T at O(h^1.3) (RMS 2.1e-4 at n = 12, 11× below
 the penalty form's 2.3e-3). At degree 1 in 3D
-(``tests/test_gk_vorticity_3d_degree1.py``) T and q converge at O(h²) (the transient
-T within 1 % of the Fourier model's error), walls at O(h^1.9) in q, the slowest
-quasi-static rate 4.962 against the physical 4.967; where walls make q rotate T
-converges at O(h^1.3) only, the error sitting in the cells along the walls (no-slip
-plates: relative L² 3.8e-4 at n = 12, the penalty form 1.1e-4, O(h²),
-``test_plates_temperature_converges_at_second_order``, strict xfail; the assembly
-warns). That is the known suboptimality of this mixed method where walls hold both
-flux components (Arnold, Falk & Gopalakrishnan, M3AS 22, 1250024, 2012; in 3D
-arXiv:2603.14026: order k − ½ in the energy norm): at degree 1 RT₁'s fluxes are
-one order below BDM2's, and its T shows it; at degree 0 BDM1 matches the P0
-temperature's order with one to spare. The former degree-0 pair RT0 × N0 showed it
-strongly: T along the plates did not converge (RMS 5.0e-3 at n = 12, the largest
-errors 4.5e-2). In 2D the
+(``tests/test_gk_vorticity_3d_degree1.py``) T converges at O(h²) and q at
+O(h^2.6–2.9) (cos mode n = 4: q 6.6e-3; the transient T equals the Fourier model's
+error), walls at O(h^2.9) in q, no-slip plates' T at O(h²) (relative L² 4.9e-5 at
+n = 8, 5× below the penalty form's 2.6e-4), the slowest quasi-static rate 4.9748
+against the physical 4.967. Walls that hold both flux components cost this mixed
+method half an order in the energy norm (Arnold, Falk & Gopalakrishnan, M3AS 22,
+1250024, 2012; in 3D arXiv:2603.14026); with BDM fluxes, one order above the
+temperature's, T keeps its full order; with the former RT fluxes it did not (degree
+1: plates' T at O(h^1.3), 3.8e-4 at n = 12; degree 0 with N0: T along the plates did
+not converge, RMS 5.0e-3 at n = 12, the largest errors 4.5e-2). In 2D the
 degree-0 form shows it mildly (the largest T error next to no-slip walls O(h^0.9),
 above); with RT0 the consistent P1 mass showed it strongly (no-slip channel: largest T
 error 4.6e-2 at n = 64), and γ removed it; the wall rows carry it: the consistent mass
@@ -228,8 +227,8 @@ from .rotation import (AMD_OR_RCM, RotationOperator, VorticityMass, formed_resis
                        not_formed)
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
-from ..element.hcurl import ElementTetN1Curl2
-from ..physics.conditions import NoSlip, SlipLength, TangentialFlux, Temperature
+from ..element.hcurl import ElementTetN1Curl2, ElementTetN1Curl3
+from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load
@@ -324,12 +323,11 @@ def check_vorticity(problem) -> None:
 def vorticity_element(degree: int, dim: int = 2, axisymmetric: bool = False) -> skfem.Element:
     """The vorticity space of the flux pair at ``degree``: continuous P2 with BDM1
     (degree 0; P1 with RT0 in (r, z), ``axisymmetric``, as the stream function rω),
-    continuous P3 with BDM2 (degree 1); in 3D second-order first-kind Nédélec
-    (:class:`~femheat.element.hcurl.ElementTetN1Curl2`) with BDM1 (degree 0) and with
-    RT of order 1 (degree 1): both flux spaces have the same divergence-free part, the
-    curl of that space. Its curl lies in the flux space."""
+    continuous P3 with BDM2 (degree 1); in 3D first-kind Nédélec of second order with
+    BDM1 (degree 0) and of third order with BDM2 (degree 1,
+    :mod:`femheat.element.hcurl`). Its curl is the flux space's divergence-free part."""
     if dim == 3:
-        return ElementTetN1Curl2()
+        return ElementTetN1Curl2() if degree == 0 else ElementTetN1Curl3()
     if degree == 0:
         return skfem.ElementTriP1() if axisymmetric else skfem.ElementTriP2()
     return skfem.ElementTriP3()
@@ -360,8 +358,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     (:func:`~femheat.solve.augmented.factorize_augmented`); where M_ω is consistent it must
     (3D; 2D degree 0; 2D degree 1 with walls or open boundaries that leave ω free).
     ``qb`` is the flux basis (BDM1 at degree 0, BDM2 at degree 1) of a 2D Cartesian
-    triangle mesh, RT0 in (r, z) (:mod:`.vorticity_axisymmetric`: closed forms), or
-    RT0 / RT of order 1 on tetrahedra; assembled by quadrature.
+    triangle mesh or a tetrahedral one, or RT0 in (r, z)
+    (:mod:`.vorticity_axisymmetric`: closed forms); assembled by quadrature.
     """
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
@@ -385,18 +383,6 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
     if not np.any(nu_cell > 0):
         return G, None, None
-    # walls that hold q·t and that heat does not cross: the flux shears along them
-    sheared = sorted(n for n, w in problem.walls.items()
-                     if isinstance(w, (NoSlip, TangentialFlux)) and rm.boundary(n).size
-                     and not isinstance(problem.boundary_conditions.get(n), Temperature))
-    if dim == 3 and degree == 1 and sheared:
-        warnings.warn(
-            f"walls.{', walls.'.join(sheared)}: with {_WHERE} in 3D at degree 1, T in "
-            "the cells along a wall that holds the tangential flux converges at O(h^1.3) "
-            "where the flux shears along it (between no-slip plates RMS 6.7e-4 / 3.8e-4 "
-            "at n = 8 / 12; the penalty form 2.6e-4 / 1.1e-4, O(h^2)); README, accuracy; "
-            "use viscous = 'penalty' where T next to such walls matters", stacklevel=5)
-
     # one vorticity per viscosity level (one, unless ν is piecewise constant with
     # several values: :mod:`.vorticity_levels`)
     parts = []
@@ -415,11 +401,16 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     # vertices; degree 1 where ω is free on a wall or an open boundary); 3D: the
     # Nédélec mass; (r, z): the lumped stream mass
     if dim == 3 or (not axisymmetric and any(part.consistent_needed for part in parts)):
+        # the DOFs of one mesh entity and piece share a group (the preconditioner's
+        # block inverse of M_ω, VorticityMass.block_inverse)
+        offsets = np.cumsum([0] + [part.groups.max(initial=-1) + 1 for part in parts[:-1]])
         omega_mass = VorticityMass(sp.block_diag([part.consistent for part in parts]).tocsr(),
                                    # 2D degree 0 (BDM1, P2): AMD solves the augmented
                                    # steady system 17–24 % faster than nested dissection
                                    # at the same factorization time (channel, n = 100, 180)
-                                   "amd" if degree == 0 and dim == 2 else None)
+                                   "amd" if degree == 0 and dim == 2 else None,
+                                   np.concatenate([part.groups + off for part, off
+                                                   in zip(parts, offsets)]))
     else:
         # degree 1 (BDM2, P3): nested dissection gives the augmented factor 24 % less
         # fill than AMD at the same factorization time (n = 100); (r, z) degree 0: AMD's
@@ -444,6 +435,22 @@ class _LevelRotation:
     elem: skfem.Element
     n_omega: int
     inside: np.ndarray | None     # its region (None: the whole mesh)
+    groups: np.ndarray | None = None  # the mesh entity of each active DOF
+
+
+def _entities(basis: skfem.CellBasis) -> np.ndarray:
+    """A label per DOF of ``basis``: the mesh entity (vertex, edge, facet, cell) it
+    belongs to."""
+    dofs, mesh = basis.dofs, basis.mesh
+    label = np.empty(basis.N, dtype=np.int64)
+    offset = 0
+    for name, count in (("nodal_dofs", mesh.p.shape[1]), ("edge_dofs", None),
+                        ("facet_dofs", mesh.facets.shape[1]), ("interior_dofs", mesh.t.shape[1])):
+        table = getattr(dofs, name)
+        if table.size:
+            label[table] = offset + np.arange(table.shape[1])[None, :]
+        offset += table.shape[1] if count is None else count
+    return label
 
 
 def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,
@@ -572,7 +579,8 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     return _LevelRotation(
         C=C, consistent=None if consistent is None else consistent.tocsr()[active][:, active],
         lumped=mass[active], consistent_needed=bool(needed), active=np.nonzero(active)[0],
-        elem=elem, n_omega=n_omega, inside=inside)
+        elem=elem, n_omega=n_omega, inside=inside,
+        groups=None if wb is None else _entities(wb)[active])
 
 
 def _rotation_consistent(mass: np.ndarray, gamma: np.ndarray) -> np.ndarray:

@@ -88,15 +88,12 @@ def check_axisymmetric_gk(problem: HeatProblem) -> None:
 
 def gk_problem_elements(problem: HeatProblem) -> tuple[skfem.Element, skfem.Element, int]:
     """The element pair of the viscous term's discretization: BDM_{k+1} × P_k with the
-    interior penalty, with the vorticity form on triangles and on tetrahedra at degree 0;
-    RT0 × P0 with the vorticity form in (r, z) (degree 0), RT of order 1 × P1DG on
-    tetrahedra (degree 1)."""
+    interior penalty and with the vorticity form (triangles and tetrahedra); RT0 × P0
+    with the vorticity form in (r, z) (degree 0)."""
     mesh = problem.regions.mesh
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
-    if uses_vorticity(problem) and ((mesh.dim() == 3 and problem.degree == 1)
-                                    or (problem.degree == 0 and axisymmetric)):
-        # RT_k × P_k: the curl of the second-order Nédélec vorticity (3D degree 1) or
-        # of the P1 stream function (r, z) is RT_k's divergence-free part
+    if uses_vorticity(problem) and problem.degree == 0 and axisymmetric:
+        # RT0 × P0: the curl of the P1 stream function is RT0's divergence-free part
         q, t = mixed_elements(mesh, problem.degree)
         return q, t, problem.degree + 1
     return gk_elements(mesh, problem.degree)
@@ -130,7 +127,8 @@ class GKModel(MixedModel):
                "penalty": "interior-penalty factor eta >= 1",
                "viscous": "'auto' (default: 'vorticity' in 2D with constant l^2/kappa "
                           "per material (l = 0 too) and no free Kapitza interface ending "
-                          "inside a viscous region; else 'penalty'), "
+                          "inside a viscous region, and in closed 3D domains with one "
+                          "l^2/kappa; else 'penalty'), "
                           "'penalty' or "
                           "'vorticity'"}
     required_material_keys = {

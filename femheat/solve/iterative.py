@@ -108,13 +108,18 @@ l/h = 1, as the Schur complement leaves the C/Δt-dominated regime). The counts
 grow with the penalty η (≈ 85 at η = 4, ≈ 140 at η = 16; still h-independent).
 The GK vorticity form (:mod:`femheat.assembly.vorticity`) takes the same path: in 2D
 its formed operator; in 3D, where A = A₀ + Cᵀ M_ω⁻¹ C is not formed, MINRES applies
-it through the kept M_ω and the flux preconditioner is built from A₀ + Cᵀ
-diag(M_ω)⁻¹ C (the Nédélec mass is spectrally equivalent to its diagonal): steady
-330 / 333 / 339 iterations at n = 4 / 6 / 8 at rtol 1e-10 (l/h = 2, β = 2; BDM1 with
-the second-order Nédélec vorticity, whose diagonally scaled element mass has condition
-number 41; 129 / 136 / 139 with the former RT0 × N0 pair), Crank–Nicolson steps
-145–150 (``tests/test_gk_vorticity_3d.py``); at degree 1 in 3D (RT of order 1, the P1ᵈ
-space) 367–402 from n = 3 to 8 at rtol 1e-10, bounded; in 2D 56–96 (degree 0) and
+it through the kept M_ω and the flux preconditioner is built from A₀ + Cᵀ B C, B
+the inverse of M_ω's blocks on each edge, face and cell
+(:meth:`~femheat.assembly.rotation.VorticityMass.block_inverse`; spectrally
+equivalent to M_ω⁻¹): at degree 0 (BDM1 with the second-order Nédélec vorticity)
+steady 258 / 264 / 270 iterations at n = 4 / 6 / 8 at rtol 1e-10 (l/h = 2, β = 2;
+330 / 333 / 339 with diag(M_ω)⁻¹, whose scaled element mass has condition number 41;
+129 / 136 / 139 with the former RT0 × N0 pair), Crank–Nicolson steps 107–114
+(``tests/test_gk_vorticity_3d.py``). At degree 1 in 3D (BDM2 with the third-order
+vorticity since 2026-12-06) it is refused: the counts grew with the mesh (517 / 755 /
+969 / 1122 at n = 2 / 3 / 4 / 6; 231 / 280 even with the exact M_ω⁻¹, against the
+penalty form's 63 / 77) and the steady flux strayed by 5e-3 at rtol 1e-10; with RT of
+order 1 and the second-order vorticity they were 367–402. In 2D 56–96 (degree 0) and
 104–195 (degree 1, P2ᵈ space) from n = 8 to 32.
 Known limitations: Kapitza interfaces declared ``tangential="free"`` leave
 a tangential discontinuity that the continuous auxiliary space does not
@@ -184,7 +189,7 @@ class _BlockSolver:
                  operator: Optional[Callable[[np.ndarray], np.ndarray]] = None):
         """``P`` builds the flux preconditioner; ``operator`` (q ↦ P_true q) is the flux
         block MINRES applies when it differs from ``P`` (the 3D vorticity form: P with
-        M_ω⁻¹ replaced by diag(M_ω)⁻¹, spectrally equivalent)."""
+        M_ω⁻¹ replaced by its block inverse, spectrally equivalent)."""
         free = system.free_dofs
         P, D = sp.csr_matrix(P), sp.csr_matrix(D)
         B = sp.csr_matrix(system.divergence[:, free])
@@ -266,6 +271,15 @@ def _mass_part(system: MixedSystem, dt: float | None, theta: float) -> sp.csr_ma
 def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
              smoother, grad_div=0.0, auxiliary_space="auto") -> str:
     """Validate the solver options; return the resolved flux preconditioner."""
+    problem = system.problem
+    if (getattr(problem, "viscous_form", "penalty") == "vorticity"
+            and problem.regions.dim == 3 and problem.degree == 1):
+        raise SolverError(
+            "the iterative solver does not fit the 3D vorticity form at degree 1 (BDM2 "
+            "with the third-order Nédélec vorticity): its counts grow with the mesh (steady "
+            "517 / 755 / 969 / 1122 at n = 2 / 3 / 4 / 6) and steady answers stray by up to "
+            "5e-3 at rtol 1e-10; use the direct solvers (the default), degree = 0, or "
+            "model.viscous = 'penalty' (bounded counts)")
     if auxiliary_space not in AUXILIARY_SPACES:
         raise FemheatInputError(
             f"auxiliary_space = {auxiliary_space!r} is unknown; choose one of "
@@ -298,13 +312,12 @@ def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
 def _flux_block(system: MixedSystem):
     """(A as a sparse matrix, the unformed operator or None): the system's flux block;
     for the 3D vorticity form (:class:`~femheat.assembly.rotation.RotationOperator`)
-    the sparse, spectrally equivalent A₀ + Cᵀ diag(M_ω)⁻¹ C the preconditioners are
+    the sparse, spectrally equivalent A₀ + Cᵀ B C (B = M_ω's block inverse) the preconditioners are
     built from, and the operator MINRES applies (the true A)."""
     A = system.resistance
     if not isinstance(A, RotationOperator):
         return A.tocsr(), None
-    D = sp.diags(1.0 / A.mass.matrix.diagonal())
-    return (A.base + A.C.T @ D @ A.C).tocsr(), A
+    return (A.base + A.C.T @ A.mass.block_inverse() @ A.C).tocsr(), A
 
 
 def _kept_operator(system: MixedSystem, P: sp.csr_matrix, approx: sp.csr_matrix,
