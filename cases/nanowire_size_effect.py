@@ -12,8 +12,8 @@ with C_s = 0 for diffuse (no-slip) walls, C_s > 0 for a slip length C_s·l, and
 
 The wire is meshed by gmsh as a faceted cylinder (a segment of length 2h: the
 developed flow is axially uniform; both ends hold T and q·t = 0), and solved in 3D at
-degree 1 with the vorticity form (``viscous = "vorticity"``: RT of order 1 × P1DG with
-a second-order Nédélec vorticity). Its wall conditions act on the vorticity and do not
+degree 1 with the vorticity form (``viscous = "vorticity"``: BDM2 × P1DG with a
+third-order Nédélec vorticity). Its wall conditions act on the vorticity and do not
 lock on flat facets, so no smooth surface normal is given. For contrast, free slip
 with the default interior-penalty form and the facet normals: q·n_h = 0 imposed facet
 by facet locks the tangential flux (the Babuška–Sapondzhyan paradox) and reduces
@@ -103,9 +103,6 @@ def kappa_ratio(regions: fh.RegionMesh, viscous: str, wall, degree: int = 1) -> 
         walls=walls)
     with warnings.catch_warnings():  # the facet-normal contrast curve locks on purpose
         warnings.filterwarnings("ignore", message=r"walls\.surface: on a curved surface")
-        # T along a diffuse mantle converges at O(h^1.3) here; κ_eff is a heat flow
-        # (O(h^1.9) at degree 1, tests/test_gk_vorticity_3d_degree1.py)
-        warnings.filterwarnings("ignore", message=r"walls\.surface: with model\.viscous")
         system = fh.assemble(problem)
     flow = fh.boundary_heat_flow(system, fh.solve_steady(system).flux)["cold"]
     end = skfem.FacetBasis(regions.mesh, skfem.ElementTetP0(), facets=regions.boundary("cold"))

@@ -38,8 +38,8 @@ Two cell boundary conditions are offered:
     form's natural ν∂q/∂n = 0, this module's condition before) is off by 4.8e-4.
     In 3D (``tests/test_homogenization_gk3d.py``) a laminate loaded along its layers
     converges to the layer ODE's κ_eff with both forms, and a cubic inclusion's
-    mixed cell tends to a five-cell strip's middle cell (9.5e-6 / 5.2e-7 at n = 4 /
-    8: the structured tetrahedral mesh is not mirror-symmetric).
+    mixed cell tends to a five-cell strip's middle cell (the vorticity form: 2.8e-7 /
+    5.1e-9 at n = 4 / 8: the structured tetrahedral mesh is not mirror-symmetric).
 
 Besides the tensor, each load case reports how the macroscopic dissipation
 D = |Ω| G·κ_eff G = (q, κ⁻¹q) + Σ_Γ R_Γ‖q·n‖²_Γ (+ the GK viscous part) splits

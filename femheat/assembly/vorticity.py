@@ -126,8 +126,10 @@ something reads ``MixedSystem.resistance`` (steps and steady solves do not). At 
 (costs against the penalty form: ``benchmarks/bench_gk_auto.py --degree 0``). At
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
-0.64–0.68× the penalty form's and a steady solve 0.91–1.05×; in 3D a step 0.17–0.29×,
-a steady solve 0.39–0.50× (``benchmarks/bench_gk.py --degree 1``, ``--dim 3``;
+0.64–0.68× the penalty form's and a steady solve 0.91–1.05×. In 3D (the same BDM
+pairs, 2 and 3 Nédélec unknowns per edge and face) a step and a frequency solve cost
+0.60–1.13× the penalty form's, a steady solve 4.2–5.7× (degree 0, n = 8, 12) and
+2.1–3.0× (degree 1, n = 4–8), the memory 1.1–1.7× (``benchmarks/bench_gk.py --dim 3``;
 benchmarks/README.md).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py`` and
@@ -200,7 +202,7 @@ here, J₁'(k) = 0 there). The Landau–Khalatnikov terms run as with the penalt
 gradient energy λ|∇q|² taken as its Hodge form λ(|rot q|² + |∇·q|²) (the same on flat
 impermeable walls); where M_ω is consistent Newton's Jacobian solves keep ω (A₀ +
 θJ(q) augmented, LU where a < 0 makes it indefinite). Nonlinear Poiseuille flow
-against solve_bvp to 9e-4 (2D degree 0), 1e-5 (degree 1) and 3.7e-3 (3D, order 2), the
+against solve_bvp to 9e-4 (2D degree 0), 1e-5 (degree 1) and 8.2e-6 (3D degree 0, order 3), the
 discrete energy identity to round-off for a > 0 and a < 0, a 2D disc vortex with a
 no-slip rim relaxing to its radial profile at O(h^(k+1)) (``tests/test_landau*.py``,
 ``tests/test_gk_vorticity_3d.py``). The vorticity mass and the flux block applied from
