@@ -82,9 +82,8 @@ class HeatProblem:
         in closed domains; consistent and kept as an unknown otherwise), with the penalty
         form's conditions where heat crosses a boundary
         (:mod:`femheat.assembly.vorticity_open`); (r, z): RT0 fluxes and the stream function
-        rω in lumped P1 at degree 0; 3D: BDM1 (degree 0) or RT of order 1 (degree 1) fluxes
-        and a second-order Nédélec vorticity kept as an
-        unknown; :mod:`femheat.assembly.vorticity`; no spurious slow temperature modes).
+        rω in lumped P1 at degree 0; 3D: the BDM fluxes with a first-kind Nédélec
+        vorticity of order 2 (degree 0) or 3 (degree 1) kept as an unknown; :mod:`femheat.assembly.vorticity`; no spurious slow temperature modes).
     coordinates
         ``"cartesian"`` (default) or ``"axisymmetric"``: the 2D mesh is the (r, z)
         meridian section of a body of revolution (x = r ≥ 0, y = z), integrals carry

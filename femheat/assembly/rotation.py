@@ -82,10 +82,10 @@ class VorticityMass:
     def block_inverse(self) -> sp.csr_matrix:
         """The inverse of M_ω's blocks within ``groups`` (its diagonal's without them):
         a sparse SPD matrix spectrally equivalent to M_ω⁻¹ that keeps the pattern of
-        Cᵀ diag(M_ω)⁻¹ C. For the third-order Nédélec mass the diagonally scaled M_ω
-        has condition number ~3000 (the DOFs of one edge or face are nearly
-        dependent); by edge, face and cell blocks the iterative solver's counts drop
-        to those with the exact M_ω⁻¹ (``femheat.solve.iterative``)."""
+        Cᵀ diag(M_ω)⁻¹ C. The diagonally scaled second-order Nédélec element mass has
+        condition number 41 (the third-order one's global mass ~3000); with these
+        blocks in place of the diagonal the iterative solver's 3D steady counts drop
+        from 330–339 to 258–270 at degree 0 (``femheat.solve.iterative``)."""
         if self.groups is None:
             return sp.diags(1.0 / self.matrix.diagonal()).tocsr()
         order = np.argsort(self.groups, kind="stable")

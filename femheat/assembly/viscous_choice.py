@@ -65,9 +65,11 @@ takes the vorticity form when all of the following hold:
   4.975 against the physical 4.967 at l = 0.32 L, degree 0 / 1; the penalty form's
   decay at ~0.58 / 0.36 α/l², 3.26 at degree 1 there), a vortex decaying in the
   insulated cube keeps q within 4.6e-3 at n = 12, degree 0 (the penalty form 8.1e-3);
-  at degree 0 a steady direct solve costs 4.2–5.7× the penalty form's, a step and a
-  frequency solve 0.95–1.1× (n = 8, 12, ``benchmarks/bench_gk.py --dim 3``). (r, z) keeps the penalty form: it has no
-  degree-1 vorticity form and keeps ω = 0 where heat crosses a boundary;
+  a steady direct solve costs 4.2–5.7× the penalty form's at degree 0 (n = 8, 12) and
+  2.1–3.0× at degree 1 (n = 4–8), a step and a frequency solve 0.60–1.13×
+  (``benchmarks/bench_gk.py --dim 3``), and the iterative solver refuses it at degree
+  1. (r, z) keeps the penalty form: it has no degree-1 vorticity form and keeps ω = 0
+  where heat crosses a boundary;
 * constant scalars κ and l in every material, ν = l²/κ > 0 in one at least (one
   value, or several, l = 0 included: the levels of
   :mod:`femheat.assembly.vorticity_levels`, since 2026-12-06, where two-layer and

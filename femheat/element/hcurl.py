@@ -10,7 +10,8 @@ spaces of degree k = 2 and 3,
     R_k = P_{k-1}(K)^3 \oplus x \times \tilde P_{k-1}(K)^3 , \qquad
     \dim R_2 = 20, \quad \dim R_3 = 45,
 
-(P̃ the homogeneous polynomials; x × (x p̃) = 0 removes 3 resp. 6 of the products).
+(P̃ the homogeneous polynomials; x × (x f) = 0 for f ∈ P̃_{k−2} removes 1 resp. 3 of
+the 9 resp. 18 products).
 ∇×R_k is the divergence-free part of P_{k−1}(K)³, so both complete exact sequences
 with the fluxes of the vorticity form: P2 → R₂ → RT of order 1 or BDM1 (their
 divergence-free parts are the same) and P3 → R₃ → BDM2 (or RT of order 2). Degrees of
