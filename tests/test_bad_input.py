@@ -69,6 +69,21 @@ def test_unknown_and_missing_regions(bilayer):
         problem(bilayer, materials=mats, interfaces={"ba": fh.KapitzaResistance(1.0)})
 
 
+def test_interface_the_mesh_does_not_resolve_is_refused():
+    """A condition on an interface with no facets (its selector misses the mesh lines:
+    here x = 0.3 on a grid of spacing 0.25) is refused when the problem is made, naming
+    the interface; it failed deep in the post-processing before."""
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 0.3, "b": lambda x: x[0] > 0.3},
+        boundaries={"all": lambda x: np.ones(x.shape[1], dtype=bool)},
+        interfaces={"gap": lambda x: np.isclose(x[0], 0.3)})
+    with pytest.raises(fh.FemheatInputError, match=r"interfaces\.gap: no facet of the mesh"):
+        fh.HeatProblem(regions, {"a": fh.Material(1.0), "b": fh.Material(2.0)},
+                       {"all": fh.Temperature(0.0)},
+                       interfaces={"gap": fh.KapitzaResistance(1e-3)})
+
+
 def test_boundary_without_condition(strip):
     with pytest.raises(fh.BoundaryConditionError, match=r"boundary 'walls' has no condition"):
         problem(strip, boundary_conditions={"left": fh.Temperature(1.0), "right": fh.Temperature(0.0)})

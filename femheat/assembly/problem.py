@@ -165,7 +165,11 @@ class HeatProblem:
                 "would get no condition; add them to a physical group in gmsh"
             )
         for name, rk in self.interfaces.items():
-            rm.interface(name)
+            if not rm.interface(name).size:
+                raise FemheatInputError(
+                    f"interfaces.{name}: no facet of the mesh lies on this interface (the "
+                    "mesh does not resolve it); mesh the interface's surface, or drop its "
+                    "condition")
             if not isinstance(rk, KapitzaResistance):
                 raise FemheatInputError(
                     f"interfaces.{name} must be a KapitzaResistance, got {rk!r}"
