@@ -115,9 +115,9 @@ def test_gk_degree_one_and_transient_crank_nicolson_agree_with_direct():
     61 / 72). The penalty form pinned: "auto" takes the vorticity form here (2D,
     degree 1, one l), whose consistent P3 vorticity mass the preconditioner replaces
     by the inverse of its blocks on each edge (VorticityMass.block_inverse): steady
-    50 / 72 / 76, Crank–Nicolson 57–62 / 63–68 / 70–75 at n = 8 / 16 / 32 (its
-    diagonal: 54 / 75 / 78, 64–68 / 70–76 / 72–79; row sums: 57 / 79 / 83, 72–77 /
-    81–87 / 82–89).
+    50 / 72 / 76, Crank–Nicolson 57–62 / 63–68 / 70–75 at n = 8 / 16 / 32 (measured
+    2026-12-06; recorded before with its diagonal: 54 / 75 / 78, 64–68 / 70–76 / 72–79;
+    with row sums: 57 / 79 / 83, 72–77 / 81–87 / 82–89).
     """
     system = box(8, "gk", 0.2, 0, dim=2, degree=1, viscous="penalty")
     ref = fh.solve_steady(system)

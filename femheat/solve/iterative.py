@@ -120,8 +120,8 @@ vorticity since 2026-12-06) it is refused: the counts grew with the mesh (517 / 
 969 / 1122 at n = 2 / 3 / 4 / 6; 231 / 280 even with the exact M_ω⁻¹, against the
 penalty form's 63 / 77) and the steady flux strayed by 5e-3 at rtol 1e-10; with RT of
 order 1 and the second-order vorticity they were 367–402. In 2D 52–64 (degree 0) and
-51–84 (degree 1, P2ᵈ space) from n = 8 to 32, the vertex / edge blocks of the P2 / P3
-mass (with its diagonal 56–96 and 104–195).
+51–84 (degree 1, P2ᵈ space) from n = 8 to 32, with the vertex / edge blocks of the P2 /
+P3 mass (the diagonal gives nearly the same: 52 / 56 and 53 / 76 at n = 8 / 16).
 Known limitations: Kapitza interfaces declared ``tangential="free"`` leave
 a tangential discontinuity that the continuous auxiliary space does not
 represent (the solver converges, but the counts are not guaranteed to stay
