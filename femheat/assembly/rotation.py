@@ -88,24 +88,18 @@ class VorticityMass:
         from 330–339 to 258–270 at degree 0 (``femheat.solve.iterative``)."""
         if self.groups is None:
             return sp.diags(1.0 / self.matrix.diagonal()).tocsr()
+        from .system import block_diagonal_inverse  # (system imports this module)
+
         order = np.argsort(self.groups, kind="stable")
         labels = self.groups[order]
         starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
         sizes = np.diff(np.r_[starts, labels.size])
-        M = self.matrix.tocsr()
-        rows, cols, vals = [], [], []
-        for size in np.unique(sizes):
+        inverse = sp.csr_matrix(self.matrix.shape)
+        for size in np.unique(sizes):  # the groups of one size at a time
             first = starts[sizes == size]
-            dofs = order[first[:, None] + np.arange(size)]  # (blocks, size)
-            r, c = np.broadcast_arrays(dofs[:, :, None], dofs[:, None, :])
-            dense = np.asarray(M[r.ravel(), c.ravel()]).reshape(r.shape)
-            inverse = np.linalg.inv(dense)
-            rows.append(np.repeat(dofs, size, axis=1).ravel())
-            cols.append(np.tile(dofs, (1, size)).ravel())
-            vals.append(inverse.ravel())
-        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
-                                                      np.concatenate(cols))),
-                             shape=M.shape)
+            inverse = inverse + block_diagonal_inverse(
+                self.matrix, order[first[:, None] + np.arange(size)].T)
+        return inverse.tocsr()
 
     def formed(self, left: sp.spmatrix, right: sp.spmatrix) -> sp.csr_matrix:
         """leftᵀ M_ω⁻¹ right as a sparse matrix (lumped only)."""

@@ -123,9 +123,9 @@ def constant_scalar(value: Any) -> float | None:
 def auto_reason(problem) -> str | None:
     """Why ``viscous = "auto"`` keeps the penalty form for ``problem``, or None where it
     takes the vorticity form (module doc)."""
-    from ..physics.conditions import HeatFlux, NoSlip
-
+    from ..physics.conditions import NoSlip
     from ..registry import get_model
+    from .vorticity_open import heat_crosses
 
     if not get_model(problem.model).has_viscous_term(problem):
         return f"model {problem.model!r} without the viscous term"
@@ -154,8 +154,7 @@ def auto_reason(problem) -> str | None:
                 "ends inside a viscous region")
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
-        crosses = not (isinstance(bc, HeatFlux) and constant_scalar(bc.value) == 0.0)
-        if crosses and wall is not None and not isinstance(wall, NoSlip):
+        if heat_crosses(bc) and wall is not None and not isinstance(wall, NoSlip):
             return (f"boundaries.{name}: heat crosses it and it has a "
                     f"{type(wall).__name__} wall")
     if any(getattr(wall, "normal", None) is not None for wall in problem.walls.values()):
@@ -171,13 +170,13 @@ def auto_reason(problem) -> str | None:
 def _closed_3d_reason(problem, nu: np.ndarray) -> str | None:
     """Why a 3D problem keeps the penalty form (module doc: the 3D vorticity form has
     no open-boundary terms and no viscosity levels), or None."""
-    from ..physics.conditions import HeatFlux
+    from .vorticity_open import heat_crosses
 
     if nu.min() != nu.max():
         return ("3D with several values of nu = l^2/kappa (l = 0 included): the 3D "
                 "vorticity form has no viscosity levels")
     for name, bc in problem.boundary_conditions.items():
-        if not (isinstance(bc, HeatFlux) and constant_scalar(bc.value) == 0.0):
+        if heat_crosses(bc):
             return (f"boundaries.{name}: heat crosses it, and the 3D vorticity form has no "
                     "open-boundary terms")
     for name, interface in problem.interfaces.items():

@@ -99,12 +99,12 @@ from skfem.helpers import grad, mul
 
 from ..physics.conditions import HeatFlux, NoSlip
 
-__all__ = ["open_boundary_facets", "open_boundaries", "region_interface", "tangential_trace",
+__all__ = ["heat_crosses", "open_boundary_facets", "open_boundaries", "region_interface", "tangential_trace",
            "boundary_rotation_form", "sheared_wall_corners", "far_tangential_trace",
            "inner_cells"]
 
 
-def _crosses(bc) -> bool:
+def heat_crosses(bc) -> bool:
     """True if heat may cross a boundary with condition ``bc`` (anything but a
     constant zero HeatFlux)."""
     if isinstance(bc, HeatFlux) and not callable(bc.value):
@@ -120,7 +120,7 @@ def open_boundary_facets(problem) -> np.ndarray:
     if rm.mesh.dim() != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
         return np.zeros(0, dtype=np.int64)
     parts = [rm.boundary(name) for name, bc in problem.boundary_conditions.items()
-             if name not in problem.walls and _crosses(bc)]
+             if name not in problem.walls and heat_crosses(bc)]
     if not parts:
         return np.zeros(0, dtype=np.int64)
     return np.unique(np.concatenate(parts))
@@ -150,7 +150,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
         facets = facets[inside[mesh.f2t[0, facets]]]
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
     crossed = [name for name in problem.walls if name in problem.boundary_conditions
-               and _crosses(problem.boundary_conditions[name])]
+               and heat_crosses(problem.boundary_conditions[name])]
     sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
     sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
     if inside is not None:

@@ -130,6 +130,8 @@ class _NedelecFirstKind(LastCallMemo, ElementHcurl):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         k = cls.order
+        if k not in (2, 3):  # the face weights and interior DOFs below are for k = 2, 3
+            raise ValueError(f"first-kind Nédélec tetrahedra of order 2 and 3 only, got {k}")
         cls.edge_dofs, cls.facet_dofs = k, k * (k - 1)
         cls.interior_dofs = 3 if k == 3 else 0
         cls.maxdeg = k
