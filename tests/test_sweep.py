@@ -124,6 +124,27 @@ def _die_after_finishing(task):
     return row
 
 
+def _kill_point_0s_worker(task):
+    """Point 1, first attempt: wait until point 0 has finished and the client has had
+    a second to gather its row, then SIGKILL the worker that ran point 0 (and holds
+    its result), which may be point 1's own."""
+    marker = Path(task.folder).parent / f"killed-{task.index}"
+    if task.index != 1 or marker.exists():
+        return run_point(task)
+    logs = [p for p in Path(task.folder).parent.glob("*/attempts.log")
+            if p.parent != Path(task.folder)]
+    while not logs or " end " not in logs[0].read_text():
+        time.sleep(1e-2)
+        logs = [p for p in Path(task.folder).parent.glob("*/attempts.log")
+                if p.parent != Path(task.folder)]
+    log0 = logs[0]
+    time.sleep(1.0)
+    pid = int(log0.read_text().split()[2].rsplit(":", 1)[1])
+    marker.write_text(f"{pid}\n")
+    os.kill(pid, signal.SIGKILL)
+    return run_point(task)
+
+
 # ----------------------------------------------------------------------- tests
 def test_cluster_sweep_matches_series_formula_and_serial_run(done, case_file, tmp_path):
     out, result = done
@@ -262,6 +283,22 @@ def test_killed_worker_is_retried_then_reported(client, case_file, tmp_path):
                       runner=_kill_workers)
     assert (again.computed, again.reused) == (1, 2)
     assert again.column("status") == ["completed", "killed", "completed"]
+
+
+def test_a_gathered_point_is_not_recomputed_when_its_worker_dies(client, case_file,
+                                                                tmp_path):
+    """The sweep lets go of each result once gathered. Otherwise a worker that dies
+    still holding it makes the scheduler run the point again on another worker,
+    where the run outlives the sweep and rewrites the point's folder while a rerun
+    reads it (a rerun that recomputed a completed point, stop 41's CI)."""
+    out = tmp_path / "out"
+    result = run_sweep(case_file, {KEY: VALUES[:2]}, out, client=client,
+                       runner=_kill_point_0s_worker)
+    assert result.column("status") == ["completed", "completed"]
+    assert (out / "points" / "killed-1").exists()
+    time.sleep(2.0)  # a rerun of point 0 would have started by now
+    log0 = (out / result.rows[0]["folder"] / "attempts.log").read_text()
+    assert [line.split()[1] for line in log0.splitlines()] == ["start", "end"], log0
 
 
 def test_a_worker_dying_after_its_point_finished_is_not_blamed(client, case_file, tmp_path):

@@ -187,20 +187,30 @@ def run_dask(todo: Mapping[str, list[PointTask]], runner: Callable, retries: int
                 submit(h, group)
             for fut in queue:
                 h, group, sid = pending.pop(fut)
-                if fut.status == "finished":
-                    record(group, fut.result())
+                try:
+                    # A result lost with its worker after the finish was announced
+                    # is computed again: result() waits for it (status may be back
+                    # to "pending" here, so it is not tested).
+                    row = fut.result()
+                except Exception as exc:  # the runner's error, or KilledWorker
+                    if isinstance(exc, KilledWorker):
+                        died, _ = _attempt_counts(group[0].folder, sid)
+                        kills[h] += died
+                        waits[h] += not died
+                        if kills[h] <= retries and waits[h] <= 10:
+                            log.warning("sweep point %d: its worker died (%d of %d "
+                                        "allowed); resubmitted", group[0].index,
+                                        kills[h], retries)
+                            submit(h, group)
+                            continue
+                    record(group, _failed_future(exc, group[0], kills[h]))
                     continue
-                exc = fut.exception()
-                if isinstance(exc, KilledWorker):
-                    died, _ = _attempt_counts(group[0].folder, sid)
-                    kills[h] += died
-                    waits[h] += not died
-                    if kills[h] <= retries and waits[h] <= 10:
-                        log.warning("sweep point %d: its worker died (%d of %d allowed); "
-                                    "resubmitted", group[0].index, kills[h], retries)
-                        submit(h, group)
-                        continue
-                record(group, _failed_future(exc, group[0], kills[h]))
+                # Let go of the result at once: a worker that dies holding a result
+                # still wanted makes the scheduler run the point again elsewhere, a
+                # run that may outlive the sweep and rewrite the point's folder
+                # while a later sweep reads it.
+                c.cancel([fut])
+                record(group, row)
         finally:
             for fut in pending:
                 fut.cancel()
