@@ -89,10 +89,6 @@ def cos_mode(model: str, n: int, degree: int, ell: float = 0.0, beta: int = 2, d
         # T_D = T − ν ∂_n q_n − βν ∇·q = (c/κ)(1 + (d − 1) π² l²) φ (tangential
         # traction ν ∂_n q_t = 0 there), so that the temperature level is fixed
         wall_temperature = (c0 / kappa) * (1 + (dim - 1) * math.pi**2 * ell**2)
-        if viscous == "vorticity" and dim == 3:
-            # its natural condition there (open boundaries keep ω = 0 in 3D):
-            # ω = ν rot q = 0 and T − (1 + β)ν∇·q = T_D = (c/κ) φ
-            wall_temperature = c0 / kappa
         bc = fh.Temperature(lambda x, t: wall_temperature * _phi(x))
     else:
         bc = fh.Insulated()

@@ -98,6 +98,7 @@ from skfem.generic_utils import OrientedBoundary
 from skfem.helpers import grad, mul
 
 from ..physics.conditions import HeatFlux, NoSlip
+from . import vorticity_open3d as open3d
 
 __all__ = ["heat_crosses", "open_boundary_facets", "open_boundaries", "region_interface", "tangential_trace",
            "boundary_rotation_form", "sheared_wall_corners", "far_tangential_trace",
@@ -114,10 +115,10 @@ def heat_crosses(bc) -> bool:
 
 def open_boundary_facets(problem) -> np.ndarray:
     """Boundary facets that heat may cross and that carry no wall condition: where the
-    vorticity form takes the gradient energy's boundary model (module doc). Empty in 3D
-    and in (r, z)."""
+    vorticity form takes the gradient energy's boundary model (module doc; 3D:
+    :mod:`.vorticity_open3d`). Empty in (r, z)."""
     rm = problem.regions
-    if rm.mesh.dim() != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
         return np.zeros(0, dtype=np.int64)
     parts = [rm.boundary(name) for name, bc in problem.boundary_conditions.items()
              if name not in problem.walls and heat_crosses(bc)]
@@ -143,14 +144,13 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     ``interface`` has any."""
     facets = open_boundary_facets(problem)
     rm = problem.regions
-    if rm.mesh.dim() != 2:
-        return facets, None
     mesh = rm.mesh
+    if mesh.dim() == 3:
+        return _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets)
     if inside is not None:
         facets = facets[inside[mesh.f2t[0, facets]]]
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
-    crossed = [name for name in problem.walls if name in problem.boundary_conditions
-               and heat_crosses(problem.boundary_conditions[name])]
+    crossed = _crossed_walls(problem)
     sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
     sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
     if inside is not None:
@@ -187,6 +187,34 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     S = boundary_rotation_form(mesh, flux_element, facets, nu_cell, intorder, sheared,
                                inside)
     return facets, S if form is None else (S + form).tocsr()
+
+
+def _crossed_walls(problem) -> list[str]:
+    """The walls that heat may cross."""
+    return [name for name in problem.walls if name in problem.boundary_conditions
+            and heat_crosses(problem.boundary_conditions[name])]
+
+
+def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets):
+    """:func:`open_boundaries` in 3D (one viscosity level: :mod:`.vorticity_open3d`)."""
+    if not len(facets):
+        return facets, None
+    rm = problem.regions
+    crossed = _crossed_walls(problem)
+    sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
+    sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
+    ends = set(np.unique(rm.mesh.facets[:, facets]).tolist())
+    for name in crossed:
+        if (not isinstance(problem.walls[name], NoSlip)
+                and ends & set(np.unique(rm.mesh.facets[:, rm.boundary(name)]).tolist())):
+            warnings.warn(
+                f"walls.{name}: a {type(problem.walls[name]).__name__} wall that heat "
+                "crosses meets a boundary without wall condition; with the vorticity form "
+                "the edge term there assumes q.n = 0 on the wall, which heat crossing it "
+                "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
+                stacklevel=6)
+    return facets, open3d.boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell,
+                                                 intorder, sheared)
 
 
 def region_interface(mesh: skfem.Mesh, inside: np.ndarray) -> OrientedBoundary:
@@ -235,7 +263,11 @@ def tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
                      vorticity_element: skfem.Element, facets: np.ndarray,
                      intorder: int) -> sp.csr_matrix:
     """The matrix ⟨q·t, φ_i⟩ over ``facets`` (rows: vorticity DOFs, columns: flux
-    DOFs), added to the weak rotation C of open boundaries."""
+    DOFs), added to the weak rotation C of open boundaries (3D: ⟨n × q, φ_i⟩,
+    :func:`.vorticity_open3d.tangential_trace`)."""
+    if mesh.dim() == 3:
+        return open3d.tangential_trace(mesh, flux_element, vorticity_element, facets,
+                                       intorder)
     fq = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
     return _trace_form.assemble(fq, fw).tocsr()

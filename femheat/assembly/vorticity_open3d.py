@@ -1,0 +1,258 @@
+r"""Boundaries that heat crosses in the 3D vorticity form: the gradient energy's model.
+
+The 3D analogue of :mod:`.vorticity_open`. For q, v ∈ H¹ (Cartesian indices, summed)
+
+.. math::
+
+    (\nabla q, \nabla v) = (\nabla\cdot q, \nabla\cdot v) + (\nabla\times q,
+    \nabla\times v) + \oint_{\partial\Omega} B(q, v)\,\mathrm{d}S, \qquad
+    B(q, v) = n_j q_i \partial_i v_j - (q\cdot n)\,\nabla\cdot v,
+
+the divergence of (q·∇)v − q ∇·v. B holds tangential derivatives only: B = Σ_j a_j(q)·∇v_j
+with a_j(q) = n_j q − (q·n) e_j, and a_j(q)·n = 0. On a flat face B = q_τ·∇_Γ v_n −
+q_n ∇_Γ·v_τ. On boundaries that heat crosses (no wall condition, :func:`open_faces`) the
+form restores the gradient energy's model, as in 2D:
+
+* ω is free on the open faces and the ω equation takes the boundary trace back,
+  (ν⁻¹ω, φ) = (q, ∇×φ) + ⟨n × q, φ⟩_open, so that ω = ν∇×q inside the domain
+  (:func:`tangential_trace`);
+* the flux block gains ν S_h, the boundary integral in a symmetric form consistent for
+  fluxes whose traces jump across the edges between boundary faces
+  (:func:`boundary_rotation_form`).
+
+Integrating B by parts on a face F with outward conormal m on ∂F and τ its boundary's
+tangent (counter-clockwise about n, m = τ × n) gives ∫_F B(q, v) = ∫_F B(v, q) −
+∮_∂F (q × v)·τ. For the exact flux q the discrete form must be Σ_F ∫_F B(v, q) (the
+derivatives on q; that is what makes it consistent with −ν∇²q and the natural
+condition T − ν∂q_n/∂n − βν∇·q = T_D, ν∂q_τ/∂n = 0). So
+
+.. math::
+
+    S_h(q, v) = \sum_F \int_F \tfrac12\big(B(q, v) + B(v, q)\big)
+    + \sum_e \int_e \tfrac12\big(\{q\}\times[v] + \{v\}\times[q]\big)\cdot\tau_1
+    + \sum_{e \in \mathrm{rim}} \int_e \tfrac12 W(q, v),
+
+the middle sum over the edges shared by two open faces F₁, F₂ ([u] = u₁ − u₂, {u} the
+mean, the traces from each face's cell, τ₁ F₁'s tangent), the last over the rim edges
+where an open face meets another boundary face with outward normal n_w, b = τ × n_w:
+W = −(q·b)(v·n_w) − (v·b)(q·n_w) where that face holds q·n_w = 0, W = (q·n_w)(v·b) +
+(v·n_w)(q·b) on a no-slip wall that heat crosses (q·τ = q·b = 0). For the exact flux
+each W is (q × v)·τ. Cartesian components: edges where open faces meet at an angle
+need nothing else.
+
+Measured (``tests/test_gk_vorticity_open3d.py``): see that module's doc. Not built:
+the curvature term of no-slip walls that heat crosses (2D: ``sheared_wall_corners``;
+on faceted 3D walls it sits on their edges) and the viscosity levels' interior open
+faces (3D has one level).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import skfem
+from skfem import BilinearForm
+from skfem.helpers import dot, mul
+
+__all__ = ["tangential_trace", "boundary_rotation_form"]
+
+
+@BilinearForm
+def _trace_form(q, phi, w):
+    """⟨n × q, φ⟩ for a flux q (trial) and a Nédélec field φ (test)."""
+    n, u = w.n, q.value
+    cross = np.array([n[1] * u[2] - n[2] * u[1], n[2] * u[0] - n[0] * u[2],
+                      n[0] * u[1] - n[1] * u[0]])
+    return dot(cross, phi.value)
+
+
+def _b(q, v, n):
+    """B(q, v) = n_j q_i ∂_i v_j − (q·n) ∇·v (module doc)."""
+    grad_v = v.grad
+    return dot(n, mul(grad_v, q.value)) - dot(q.value, n) * (grad_v[0, 0] + grad_v[1, 1]
+                                                           + grad_v[2, 2])
+
+
+@BilinearForm
+def _face_form(q, v, w):
+    """ν ½(B(q, v) + B(v, q)) on a boundary face."""
+    return 0.5 * w.nu * (_b(q, v, w.n) + _b(v, q, w.n))
+
+
+def tangential_trace(mesh: skfem.MeshTet, flux_element: skfem.Element,
+                     vorticity_element: skfem.Element, facets: np.ndarray,
+                     intorder: int) -> sp.csr_matrix:
+    """The matrix ⟨n × q, φ_i⟩ over ``facets`` (rows: vorticity DOFs, columns: flux
+    DOFs), added to the weak curl C of open boundaries."""
+    fq = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
+    fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
+    return _trace_form.assemble(fq, fw).tocsr()
+
+
+def _edge_traces(mesh: skfem.MeshTet, flux_element: skfem.Element, facets: np.ndarray,
+                 points: int):
+    """The flux traces on the three edges of each of ``facets`` from the facet's cell.
+
+    Returns (edges (nf, 3, 2) the global vertices of each edge, sorted; s (nq,) the
+    Gauss points on [0, 1] from the lower vertex to the higher; values (nl, 3, nf, 3,
+    nq) the local basis traces (component, facet, edge, point), dofs (nl, nf), n (3, nf)
+    the outward normals, tau (3, nf, 3) each edge's tangent counter-clockwise about n,
+    length (nf, 3))."""
+    g, gw = np.polynomial.legendre.leggauss(points)
+    s = 0.5 * (g + 1.0)
+    corners = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # reference facet vertices
+    local = [(0, 1), (1, 2), (2, 0)]
+    X = np.concatenate([corners[:, [a]] + s[None, :] * (corners[:, [b]] - corners[:, [a]])
+                        for a, b in local] + [corners], axis=1)
+    fb = skfem.FacetBasis(mesh, flux_element, facets=facets,
+                          quadrature=(X, np.full(X.shape[1], 1.0 / X.shape[1])))
+    x = fb.global_coordinates().value  # (3, nf, 3 nq + 3)
+    nq = points
+    # which mesh vertex each reference corner landed on
+    fv = mesh.facets[:, facets]  # (3, nf)
+    at = x[:, :, 3 * nq:]  # (3, nf, 3)
+    dist = np.linalg.norm(at[:, :, :, None] - mesh.p[:, fv].transpose(0, 2, 1)[:, :, None, :],
+                          axis=0)  # (nf, corner, vertex)
+    corner_vertex = np.take_along_axis(fv.T, dist.argmin(axis=2), axis=1)  # (nf, 3)
+    values = np.stack([fb.basis[i][0].value[:, :, :3 * nq] for i in range(fb.Nbfun)])
+    values = values.reshape(values.shape[0], 3, len(facets), 3, nq)
+    n = fb.normals[:, :, 0]
+    centroid = mesh.p[:, fv].mean(axis=1)  # (3, nf)
+    edges = np.empty((len(facets), 3, 2), dtype=np.int64)
+    tau = np.empty((3, len(facets), 3))
+    length = np.empty((len(facets), 3))
+    for k, (a, b) in enumerate(local):
+        va, vb = corner_vertex[:, a], corner_vertex[:, b]
+        lo, hi = np.minimum(va, vb), np.maximum(va, vb)
+        edges[:, k] = np.stack([lo, hi], axis=1)
+        d = mesh.p[:, hi] - mesh.p[:, lo]
+        length[:, k] = np.linalg.norm(d, axis=0)
+        d = d / length[:, k]
+        m = np.cross(d.T, n.T).T  # d × n
+        outward = np.einsum("if,if->f", m, 0.5 * (mesh.p[:, lo] + mesh.p[:, hi]) - centroid)
+        tau[:, :, k] = np.where(outward > 0, 1.0, -1.0) * d
+        # the points run from corner a to b: reverse where a is the higher vertex
+        flip = va > vb
+        values[:, :, flip, k, :] = values[:, :, flip, k, ::-1]
+    return edges, s, gw * 0.5, values, fb.element_dofs, n, tau, length
+
+
+def _cross(a, b):
+    """a × b over the first axis."""
+    return np.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                     a[0] * b[1] - a[1] * b[0]])
+
+
+def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
+                           facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
+                           sheared: np.ndarray = np.zeros(0, dtype=np.int64)
+                           ) -> sp.csr_matrix:
+    """−ν S_h(q, v) over the open boundary ``facets`` (module doc; the sign of
+    :func:`.vorticity_open.boundary_rotation_form`: the form the flux block loses), ν the
+    cell mean ``nu_cell`` of each face's cell (the mean of the two at an edge). A rim
+    edge's other face holds q·n_w = 0, or q·τ = q·b = 0 if it is in ``sheared`` (a
+    no-slip wall that heat crosses)."""
+    facets = np.asarray(facets, dtype=np.int64)
+    cells = mesh.f2t[0, facets]
+    fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
+    if fb.basis[0][0].grad is None:
+        raise TypeError(f"{type(flux_element).__name__} has no gradient")
+    S = -_face_form.assemble(fb, nu=nu_cell[cells][:, None] + 0.0 * fb.dx)
+    # 3 Gauss points: exact for the products of BDM2 traces on an edge
+    edges, _, gw, values, dofs, _, tau, length = _edge_traces(mesh, flux_element, facets, 3)
+    nl = values.shape[0]
+    key = edges[:, :, 0] * mesh.p.shape[1] + edges[:, :, 1]  # (nf, 3)
+    order = np.argsort(key.ravel(), kind="stable")
+    sorted_keys = key.ravel()[order]
+    first = np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]])
+    starts = np.nonzero(first)[0]
+    counts = np.diff(np.append(starts, sorted_keys.size))
+    rows, cols, data = [], [], []
+
+    def add(f_a, f_b, block):
+        """block (ne, nl, nl): test on face f_a's cell, trial on f_b's."""
+        rows.append(np.broadcast_to(dofs[:, f_a].T[:, :, None], block.shape).ravel())
+        cols.append(np.broadcast_to(dofs[:, f_b].T[:, None, :], block.shape).ravel())
+        data.append(block.ravel())
+
+    # edges shared by two open faces: ½({q} × [v] + {v} × [q])·τ₁
+    pair = starts[counts == 2]
+    if pair.size:
+        f1, k1 = np.divmod(order[pair], 3)
+        f2, k2 = np.divmod(order[pair + 1], 3)
+        u1 = values[:, :, f1, k1, :]  # (nl, 3, ne, nq)
+        u2 = values[:, :, f2, k2, :]
+        t1 = tau[:, f1, k1][:, :, None]  # (3, ne, 1)
+        weight = gw[None, :] * length[f1, k1][:, None]  # (ne, nq)
+        nu_e = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
+        # stacked DOFs (F1's, then F2's): mean ½u, jump u₁ or −u₂
+        mean = 0.5 * np.concatenate([u1, u2])
+        jump = np.concatenate([u1, -u2])
+        # X[a, b] = ½ ∫ (mean_b × jump_a + mean_a × jump_b)·τ₁ (test a, trial b),
+        # (mean_b × jump_a)·τ = jump_a · (τ × mean_b)
+        t_cross_mean = _cross(np.broadcast_to(t1, (3,) + mean.shape[2:])[:, None],
+                              mean.transpose(1, 0, 2, 3))  # (3, 2nl, ne, nq)
+        m_ab = np.einsum("aien,iben,en->eab", jump, t_cross_mean, weight)
+        block = 0.5 * nu_e[:, None, None] * (m_ab + np.swapaxes(m_ab, 1, 2))
+        stacked_f = [f1, f2]
+        for ia in range(2):
+            for ib in range(2):
+                add(stacked_f[ia], stacked_f[ib],
+                    -block[:, ia * nl:(ia + 1) * nl, ib * nl:(ib + 1) * nl])
+
+    # rim edges: ½ W(q, v) with the other boundary face's normal
+    rim = starts[counts == 1]
+    if rim.size:
+        f, k = np.divmod(order[rim], 3)
+        wall_normal, is_sheared = _rim_neighbours(mesh, facets, edges[f, k], sheared)
+        known = ~np.isnan(wall_normal[0])
+        f, k, wall_normal, is_sheared = f[known], k[known], wall_normal[:, known], \
+            is_sheared[known]
+        if f.size:
+            u = values[:, :, f, k, :]  # (nl, 3, ne, nq)
+            t = tau[:, f, k]
+            b = _cross(t, wall_normal)  # (3, ne)
+            un = np.einsum("lien,ie->len", u, wall_normal)
+            ub = np.einsum("lien,ie->len", u, b)
+            weight = gw[None, :] * length[f, k][:, None]
+            # impermeable: W = −(q·b)(v·n_w) − (v·b)(q·n_w); sheared: the opposite sign
+            W = -(np.einsum("aen,ben,en->eab", un, ub, weight)
+                  + np.einsum("aen,ben,en->eab", ub, un, weight))
+            W = np.where(is_sheared[:, None, None], -W, W)
+            add(f, f, -0.5 * nu_cell[cells[f]][:, None, None] * W)
+    if not data:
+        return S.tocsr()
+    V = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=S.shape)
+    return (S + V).tocsr()
+
+
+def _rim_neighbours(mesh: skfem.MeshTet, facets: np.ndarray, edges: np.ndarray,
+                    sheared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rim ``edges`` (ne, 2) of the open ``facets``: the outward normal of the other
+    boundary face at each (3, ne; NaN where there is none) and whether that face is in
+    ``sheared``."""
+    open_set = set(facets.tolist())
+    boundary = mesh.boundary_facets()
+    others = boundary[[int(g) not in open_set for g in boundary]]
+    owner = {}
+    for g in others:
+        a, b, c = sorted(int(v) for v in mesh.facets[:, g])
+        for e in ((a, b), (b, c), (a, c)):
+            owner.setdefault(e, int(g))
+    sheared_set = set(np.asarray(sheared).tolist())
+    normal = np.full((3, len(edges)), np.nan)
+    flag = np.zeros(len(edges), dtype=bool)
+    for i, (a, b) in enumerate(edges):
+        g = owner.get((int(a), int(b)))
+        if g is None:
+            continue
+        p = mesh.p[:, mesh.facets[:, g]]
+        nw = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+        nw /= np.linalg.norm(nw)
+        inside = mesh.p[:, mesh.t[:, mesh.f2t[0, g]]].mean(axis=1)
+        if np.dot(nw, p.mean(axis=1) - inside) < 0:
+            nw = -nw
+        normal[:, i] = nw
+        flag[i] = g in sheared_set
+    return normal, flag
