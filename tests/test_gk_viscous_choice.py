@@ -142,8 +142,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3), bcs={"left": fh.Temperature(301.0),
-                                          "rest": fh.Insulated()}),
-     r"boundaries\.left: heat crosses it, and the 3D vorticity form has no open-boundary"),
+                                          "rest": fh.Insulated()},
+          walls={"left": SlipLength(0.5)}),
+     r"boundaries\.left: heat crosses it and it has a SlipLength wall"),
     (dict(regions=_square(2, dim=3, split=True),
           materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
                      "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
@@ -157,9 +158,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies inside a material or vanishes everywhere, a Kapitza interface
     frees the tangential flux along a slit, a slip-length wall lets heat
-    through, a smooth wall normal or a penalty factor is given, in 3D where heat
-    crosses a boundary, nu takes several values or an interface frees the tangential
-    flux, and for other models, "auto" is the penalty form; the reason names the key."""
+    through, a smooth wall normal or a penalty factor is given, in 3D where nu takes
+    several values or an interface frees the tangential flux, and for other models,
+    "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)
     assert problem.viscous == "auto" and problem.viscous_form == "penalty"
     assert re.search(reason, auto_reason(problem)), auto_reason(problem)
@@ -176,13 +177,20 @@ def test_auto_keeps_the_penalty_form_in_rz():
 
 
 @pytest.mark.parametrize("degree", [0, 1])
-def test_auto_takes_the_vorticity_form_in_closed_3d_domains(degree):
-    """Heat crosses no boundary, one nu (two materials with one l^2/kappa, a continuous
-    Kapitza interface between them), any wall: the 3D vorticity form (BDM pairs since
-    2026-12-06) models the penalty form's problem without its grid-scale modes."""
+def test_auto_takes_the_vorticity_form_in_3d(degree):
+    """One nu (two materials with one l^2/kappa, a continuous Kapitza interface between
+    them), any wall, closed or where heat crosses a boundary (with its open-boundary
+    terms since 2026-12-06, femheat.assembly.vorticity_open3d;
+    tests/test_gk_vorticity_open3d.py): the 3D vorticity form models the penalty form's
+    problem without its grid-scale modes."""
     cube = _square(2, dim=3)
     assert _problem(cube, degree=degree).viscous_form == "vorticity"
     assert _problem(cube, walls={"rest": NoSlip()}, degree=degree).viscous_form == "vorticity"
+    for bc in (fh.Temperature(301.0), fh.HeatFlux(5.0), fh.Convection(10.0, 300.0)):
+        bcs = {"left": bc, "rest": fh.Insulated()}
+        assert _problem(cube, bcs=bcs, degree=degree).viscous_form == "vorticity"
+        problem = _problem(cube, bcs=bcs, walls={"left": NoSlip()}, degree=degree)
+        assert problem.viscous_form == "vorticity", auto_reason(problem)
     split = _square(2, dim=3, split=True)
     same_nu = {"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
                "b": fh.Material(8.0, 3.0, 0.2, nonlocal_length=0.4)}  # l^2/kappa = 0.02
@@ -306,6 +314,28 @@ def test_vorticity_runs_with_free_interfaces_record_them_open():
     assert record(_square(split=True, slit=True), viscous="vorticity") is None
     # 3D: the levels are 2D only, the interface keeps omega = 0
     assert record(_square(2, dim=3, split=True), viscous="vorticity") is None
+
+
+def test_3d_vorticity_runs_where_heat_crosses_record_the_new_conditions():
+    """Since 2026-12-06 the 3D vorticity form gives boundaries that heat crosses the
+    gradient energy's conditions (were ω = 0, T − (1+β)ν∇·q = T_D): a run begun
+    before must not resume, so the resolved input says so; closed 3D domains, the
+    penalty form and 2D record nothing new."""
+    from types import SimpleNamespace
+
+    from femheat.io.provenance import resolved_input
+
+    def record(regions, bcs, **options):
+        case = SimpleNamespace(title="t", problem=_problem(regions, bcs=bcs, **options),
+                               homogenization=None, initial_temperature=None,
+                               initial_flux=None, time=None, output=None)
+        return resolved_input(case)["problem"].get("crossed_boundaries")
+
+    crossed = {"left": fh.Temperature(301.0), "rest": fh.Insulated()}
+    assert record(_square(2, dim=3), crossed) == "gradient"
+    assert record(_square(2, dim=3), None) is None
+    assert record(_square(2, dim=3), crossed, viscous="penalty") is None
+    assert record(_square(), crossed) is None
 
 
 def test_run_summary_counts_the_vorticity_unknowns():

@@ -13,8 +13,9 @@ Proven here:
 * no spurious slow temperature modes: slowest nonzero quasi-static rate 4.9748 against
   the physical 4.967 (n = 2, l² = 0.1; the penalty form at degree 1: 1.42 in 2D), the
   fastest below 1/l²;
-* the steady smooth cos mode converges at O(h²) in T and O(h^2.6–2.9) in q (T 1.81e-1 /
-  4.90e-2 / 1.25e-2, q 4.05e-2 / 6.58e-3 / 9.16e-4 at n = 2 / 4 / 8; with RT of order
+* the steady smooth cos mode converges at O(h²) in T and O(h^2.7) in q (T 1.81e-1 /
+  4.90e-2, q 4.74e-2 / 7.24e-3 at n = 2 / 4, the faces open since 2026-12-06; with
+  ω = 0 there before q 4.05e-2 / 6.58e-3 / 9.16e-4 at n = 2 / 4 / 8; with RT of order
   1: q 1.48e-1 / 3.92e-2 / 9.94e-3); the transient T equals the Fourier model's error
   (ratio 0.999; the penalty form 1.04–1.06);
 * plane Poiseuille flow between no-slip and slip-length plates and Couette flow from a
@@ -23,9 +24,10 @@ Proven here:
   Kapitza bilayer's series flux to round-off; the frequency solver's T̂ at O(h²);
 * the memory model with one mode per material, and a Landau material with b = 0, step
   as GK to round-off; the Landau energy identity holds to round-off;
-* the iterative solver is refused (its counts grew with n, 517 → 1122 from n = 2 to 6,
-  and steady answers strayed by 5e-3; with RT of order 1 and the second-order
-  vorticity 243 / 367 / 380 … 382 to n = 8);
+* the iterative solver's counts stay bounded (steady 69 / 77 / 88 / 91 from n = 2 to
+  6), since 2026-12-06, when the vorticity mass got an exact quadrature and the
+  faces that heat crosses their open-boundary terms; it was refused before (517 →
+  1122, and answers 5e-3 off);
 * a laminate homogenization cell converges to the layer ODE at O(h^4.3) (4.8e-4 /
   2.4e-5 at n = 2 / 4; 5.9e-7 at n = 8; with RT of order 1: 5.7e-3 / 9.4e-4 / 8.9e-5).
 """
@@ -219,23 +221,51 @@ def test_memory_and_landau_models_step_as_gk():
     assert residuals.max() < 1e-10, residuals
 
 
-def test_iterative_solver_is_refused():
-    """The iterative solver's preconditioner (auxiliary space built from A₀ + Cᵀ B C, B
-    the inverse of M_ω's edge, face and cell blocks) does not fit BDM2 with the
-    third-order Nédélec vorticity: measured steady counts 517 / 755 / 969 / 1122 at
-    n = 2 / 3 / 4 / 6 (rtol 1e-10), the flux 5e-3 off the direct solve at n = 6
-    (with the exact M_ω⁻¹ in place of B: 231 / 280 at n = 2 / 3; the penalty form
-    63 / 77 / 84 at n = 2 / 3 / 4); Crank–Nicolson steps 192–210 / 304–332 / 405–448.
-    So it is refused, naming the fixes, before any work; until 2026-12-06 (RT of
-    order 1, the second-order vorticity) the counts were 367–402 from n = 3 to 8."""
-    from femheat.errors import SolverError
+def test_iterative_solver_counts_stay_bounded_and_agree_with_direct():
+    """MINRES with the auxiliary-space flux preconditioner (A₀ + Cᵀ B C, B the inverse
+    of M_ω's edge, face and cell blocks) on BDM2 with the third-order Nédélec
+    vorticity, T given on two faces (open boundaries since 2026-12-06): steady counts
+    69 / 77 / 88 / 91 at n = 2 / 3 / 4 / 6 (rtol 1e-12), Crank–Nicolson steps 71–93
+    at n = 2–4, the answers those of the direct solves (flux 1e-9 relative). It was
+    refused before: with M_ω integrated by scikit-fem's tetrahedral rule of order 6
+    (exact to degree 5 only, for a mass of degree 6: 4 null modes with ω free on a
+    cube's faces) and ω = 0 on the faces that heat crosses, the counts grew (517 / 755
+    / 969 / 1122 at n = 2 / 3 / 4 / 6 at rtol 1e-10) and the flux strayed by 5e-3;
+    with the mass exact but ω = 0 there, 341 / 413 / 467 at n = 2 / 3 / 4."""
     from femheat.solve.iterative import IterativeThetaScheme, solve_steady_iterative
 
+    counts = []
+    for n in (2, 3):
+        system = _sourced_cube(n, degree=1)
+        ref = fh.solve_steady(system)
+        state, report = solve_steady_iterative(system, rtol=1e-12)
+        assert np.abs(state.flux - ref.flux).max() < 1e-7 * np.abs(ref.flux).max()
+        assert np.abs(state.temperature - ref.temperature).max() < 1e-6
+        counts.append(report.iterations[0])
+    assert max(counts) < 100, counts
     system = _sourced_cube(2, degree=1)
-    with pytest.raises(SolverError, match=r"3D vorticity form at degree 1.*'penalty'"):
-        solve_steady_iterative(system)
-    with pytest.raises(SolverError, match=r"3D vorticity form at degree 1"):
-        IterativeThetaScheme(system, 0.01)
+    scheme, direct = (IterativeThetaScheme(system, 0.01, 0.5, rtol=1e-12),
+                      fh.ThetaScheme(system, 0.01, 0.5))
+    a = b = fh.initial_state(system, temperature=0.0)
+    for _ in range(3):
+        a, b = scheme.step(a), direct.step(b)
+    assert np.abs(a.flux - b.flux).max() <= 1e-8 * np.abs(b.flux).max()
+    assert max(scheme.report.iterations) < 100, scheme.report.iterations
+
+
+def test_the_vorticity_mass_is_integrated_exactly():
+    """The third-order Nédélec mass is a polynomial of degree 6 on each cell: with ω
+    free on every face of a cube it has no null mode (scikit-fem's tetrahedral rule of
+    order 6, exact to degree 5 only, left 4)."""
+    x = np.linspace(0, 1, 3)
+    regions = fh.RegionMesh.from_skfem(skfem.MeshTet.init_tensor(x, x, x),
+                                       boundaries={"all": lambda p: np.ones(p.shape[1], bool)})
+    system = fh.assemble(fh.HeatProblem(
+        regions, {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=0.3)},
+        {"all": fh.Temperature(0.0)}, model="gk", degree=1, viscous="vorticity"))
+    mass = system.rotation[1].matrix.toarray()
+    eigenvalues = np.linalg.eigvalsh(mass)
+    assert mass.shape[0] == 1158 and eigenvalues[0] > 1e-4 * eigenvalues[-1], eigenvalues[:5]
 
 
 def test_laminate_cell_converges_fast():

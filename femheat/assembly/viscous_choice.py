@@ -143,7 +143,7 @@ def auto_reason(problem) -> str | None:
     if nu.size == 0 or not nu.max() > 0:
         return "nu = l^2/kappa = 0 in every material (no viscous term)"
     if problem.regions.dim == 3:
-        reason = _closed_3d_reason(problem, nu)
+        reason = _3d_reason(problem, nu)
         if reason is not None:
             return reason
     from .vorticity_levels import uncut_free_interface
@@ -167,18 +167,12 @@ def auto_reason(problem) -> str | None:
     return None
 
 
-def _closed_3d_reason(problem, nu: np.ndarray) -> str | None:
+def _3d_reason(problem, nu: np.ndarray) -> str | None:
     """Why a 3D problem keeps the penalty form (module doc: the 3D vorticity form has
-    no open-boundary terms and no viscosity levels), or None."""
-    from .vorticity_open import heat_crosses
-
+    no viscosity levels), or None."""
     if nu.min() != nu.max():
         return ("3D with several values of nu = l^2/kappa (l = 0 included): the 3D "
                 "vorticity form has no viscosity levels")
-    for name, bc in problem.boundary_conditions.items():
-        if heat_crosses(bc):
-            return (f"boundaries.{name}: heat crosses it, and the 3D vorticity form has no "
-                    "open-boundary terms")
     for name, interface in problem.interfaces.items():
         if getattr(interface, "tangential", "continuous") == "free":
             return f"interfaces.{name}: a free tangential flux in 3D"

@@ -197,12 +197,14 @@ def _crossed_walls(problem) -> list[str]:
 
 def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets):
     """:func:`open_boundaries` in 3D (one viscosity level: :mod:`.vorticity_open3d`)."""
-    if not len(facets):
-        return facets, None
     rm = problem.regions
     crossed = _crossed_walls(problem)
     sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
     sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
+    form = (open3d.sheared_wall_edges(rm.mesh, flux_element, sheared, nu_cell)
+            if sheared.size else None)
+    if not len(facets):
+        return facets, form
     ends = set(np.unique(rm.mesh.facets[:, facets]).tolist())
     for name in crossed:
         if (not isinstance(problem.walls[name], NoSlip)
@@ -213,8 +215,9 @@ def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets):
                 "the edge term there assumes q.n = 0 on the wall, which heat crossing it "
                 "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
                 stacklevel=6)
-    return facets, open3d.boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell,
-                                                 intorder, sheared)
+    S = open3d.boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
+                                      sheared)
+    return facets, S if form is None else (S + form).tocsr()
 
 
 def region_interface(mesh: skfem.Mesh, inside: np.ndarray) -> OrientedBoundary:

@@ -54,7 +54,7 @@ import skfem
 from skfem import BilinearForm
 from skfem.helpers import dot, mul
 
-__all__ = ["tangential_trace", "boundary_rotation_form"]
+__all__ = ["tangential_trace", "boundary_rotation_form", "sheared_wall_edges"]
 
 
 @BilinearForm
@@ -97,7 +97,7 @@ def _edge_traces(mesh: skfem.MeshTet, flux_element: skfem.Element, facets: np.nd
     Gauss points on [0, 1] from the lower vertex to the higher; values (nl, 3, nf, 3,
     nq) the local basis traces (component, facet, edge, point), dofs (nl, nf), n (3, nf)
     the outward normals, tau (3, nf, 3) each edge's tangent counter-clockwise about n,
-    length (nf, 3))."""
+    length (nf, 3), and the number of flux DOFs)."""
     g, gw = np.polynomial.legendre.leggauss(points)
     s = 0.5 * (g + 1.0)
     corners = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # reference facet vertices
@@ -134,7 +134,7 @@ def _edge_traces(mesh: skfem.MeshTet, flux_element: skfem.Element, facets: np.nd
         # the points run from corner a to b: reverse where a is the higher vertex
         flip = va > vb
         values[:, :, flip, k, :] = values[:, :, flip, k, ::-1]
-    return edges, s, gw * 0.5, values, fb.element_dofs, n, tau, length
+    return edges, s, gw * 0.5, values, fb.element_dofs, n, tau, length, fb.N
 
 
 def _cross(a, b):
@@ -159,7 +159,8 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
         raise TypeError(f"{type(flux_element).__name__} has no gradient")
     S = -_face_form.assemble(fb, nu=nu_cell[cells][:, None] + 0.0 * fb.dx)
     # 3 Gauss points: exact for the products of BDM2 traces on an edge
-    edges, _, gw, values, dofs, _, tau, length = _edge_traces(mesh, flux_element, facets, 3)
+    edges, _, gw, values, dofs, _, tau, length, _ = _edge_traces(mesh, flux_element, facets,
+                                                                3)
     nl = values.shape[0]
     key = edges[:, :, 0] * mesh.p.shape[1] + edges[:, :, 1]  # (nf, 3)
     order = np.argsort(key.ravel(), kind="stable")
@@ -256,3 +257,54 @@ def _rim_neighbours(mesh: skfem.MeshTet, facets: np.ndarray, edges: np.ndarray,
         normal[:, i] = nw
         flag[i] = g in sheared_set
     return normal, flag
+
+
+def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
+                       facets: np.ndarray, nu_cell: np.ndarray) -> sp.csr_matrix:
+    r"""−ν S_h on the edges between two faces of no-slip walls that heat crosses.
+
+    With q·τ = 0 on such a wall (weakly, through the ω equation) the boundary integral
+    leaves, besides terms tested against tangential v alone (which shift the wall
+    vorticity, the constraint's multiplier, and not q or T), its curvature part: on a
+    smooth wall ∮ 2H (q·n)(v·n) dS, 2H the mean curvature; without it the condition
+    there is T − ν∂q_n/∂n − 2Hν q_n − βν∇·q = T_D, not the gradient energy's. On faceted
+    walls it sits on the edges, where S_h's edge term with each trace replaced by its
+    normal part (q_i = a_i n_i, v_i = b_i n_i on F_i) is
+
+    .. math::
+
+        -\tfrac12 \int_e (a_1 b_2 + a_2 b_1)\,(n_1\times n_2)\cdot\tau_1\,\mathrm{d}l,
+
+    zero between coplanar faces (the 2D analogue: :func:`.vorticity_open.sheared_wall_corners`).
+    Returned with the sign of :func:`boundary_rotation_form` (the form the flux block
+    loses)."""
+    facets = np.asarray(facets, dtype=np.int64)
+    edges, _, gw, values, dofs, n, tau, length, n_dofs = _edge_traces(mesh, flux_element,
+                                                                     facets, 3)
+    key = (edges[:, :, 0] * mesh.p.shape[1] + edges[:, :, 1]).ravel()
+    order = np.argsort(key, kind="stable")
+    sorted_keys = key[order]
+    first = np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]])
+    starts = np.nonzero(first)[0]
+    counts = np.diff(np.append(starts, sorted_keys.size))
+    shape = (n_dofs, n_dofs)
+    pair = starts[counts == 2]
+    if not pair.size:
+        return sp.csr_matrix(shape)
+    f1, k1 = np.divmod(order[pair], 3)
+    f2, k2 = np.divmod(order[pair + 1], 3)
+    n1, n2 = n[:, f1], n[:, f2]
+    turn = np.einsum("ie,ie->e", _cross(n1, n2), tau[:, f1, k1])  # (n₁ × n₂)·τ₁
+    a1 = np.einsum("lien,ie->len", values[:, :, f1, k1, :], n1)  # (nl, ne, nq)
+    a2 = np.einsum("lien,ie->len", values[:, :, f2, k2, :], n2)
+    cells = mesh.f2t[0, facets]
+    nu_e = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
+    weight = (gw[None, :] * length[f1, k1][:, None]) * (0.5 * nu_e * turn)[:, None]
+    rows, cols, data = [], [], []
+    for fa, fb, block in ((f2, f1, np.einsum("aen,ben,en->eab", a2, a1, weight)),
+                          (f1, f2, np.einsum("aen,ben,en->eab", a1, a2, weight))):
+        rows.append(np.broadcast_to(dofs[:, fa].T[:, :, None], block.shape).ravel())
+        cols.append(np.broadcast_to(dofs[:, fb].T[:, None, :], block.shape).ravel())
+        data.append(block.ravel())
+    return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=shape)

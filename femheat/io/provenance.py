@@ -30,6 +30,7 @@ import numpy as np
 
 from ..assembly.viscous_choice import constant_scalar
 from ..assembly.vorticity_levels import free_interfaces_open
+from ..assembly.vorticity_open import heat_crosses
 from ..mesh.regions import RegionMesh
 from ..registry import get_model
 
@@ -120,6 +121,12 @@ def resolved_input(case: Any) -> dict:
                 # the vorticity form's free Kapitza interfaces are open boundaries of
                 # each side since 2026-12-06 (were stress-free, ω = 0)
                 out["problem"]["free_interfaces"] = "open"
+            if (problem.viscous_form == "vorticity" and problem.regions.dim == 3
+                    and any(heat_crosses(bc) for bc in problem.boundary_conditions.values())):
+                # the 3D vorticity form's boundaries that heat crosses take the gradient
+                # energy's conditions since 2026-12-06 (were ω = 0 and T − (1+β)ν∇·q =
+                # T_D; no-slip ones gained their edges' curvature term)
+                out["problem"]["crossed_boundaries"] = "gradient"
     if case.homogenization is not None:
         cell = {k: v for k, v in case.homogenization.cell.items() if k != "regions"}
         hom = dataclasses.asdict(dataclasses.replace(case.homogenization, cell={}))

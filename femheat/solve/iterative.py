@@ -111,15 +111,14 @@ its formed operator; in 3D, where A = A₀ + Cᵀ M_ω⁻¹ C is not formed, MIN
 it through the kept M_ω and the flux preconditioner is built from A₀ + Cᵀ B C, B
 the inverse of M_ω's blocks on each edge, face and cell
 (:meth:`~femheat.assembly.rotation.VorticityMass.block_inverse`; spectrally
-equivalent to M_ω⁻¹): at degree 0 (BDM1 with the second-order Nédélec vorticity)
-steady 258 / 264 / 270 iterations at n = 4 / 6 / 8 at rtol 1e-10 (l/h = 2, β = 2;
-330 / 333 / 339 with diag(M_ω)⁻¹, whose scaled element mass has condition number 41;
-129 / 136 / 139 with the former RT0 × N0 pair), Crank–Nicolson steps 107–114
-(``tests/test_gk_vorticity_3d.py``). At degree 1 in 3D (BDM2 with the third-order
-vorticity since 2026-12-06) it is refused: the counts grew with the mesh (517 / 755 /
-969 / 1122 at n = 2 / 3 / 4 / 6; 231 / 280 even with the exact M_ω⁻¹, against the
-penalty form's 63 / 77) and the steady flux strayed by 5e-3 at rtol 1e-10; with RT of
-order 1 and the second-order vorticity they were 367–402. In 2D 52–64 (degree 0) and
+equivalent to M_ω⁻¹): T given on two faces (open boundaries, the gradient energy's
+conditions since 2026-12-06), rtol 1e-12, steady 74 / 81 / 87 iterations at degree 0
+(BDM1 with the second-order Nédélec vorticity, n = 4 / 6 / 8) and 69 / 77 / 88 / 91 at
+degree 1 (BDM2 with the third-order one, n = 2 / 3 / 4 / 6), Crank–Nicolson steps
+64–68 and 71–93 (``tests/test_gk_vorticity_3d*.py``). Before, with ω = 0 on the faces
+that heat crosses and, at degree 1, a vorticity mass integrated by scikit-fem's
+tetrahedral rule of order 6 (exact to degree 5 only, for a mass of degree 6), they were
+340–367 (rtol 1e-12) and 517–1122 (1e-10; degree 1 then refused). In 2D 52–64 (degree 0) and
 51–84 (degree 1, P2ᵈ space) from n = 8 to 32, with the vertex / edge blocks of the P2 /
 P3 mass (the diagonal gives nearly the same: 52 / 56 and 53 / 76 at n = 8 / 16).
 Known limitations: Kapitza interfaces declared ``tangential="free"`` leave
@@ -273,14 +272,6 @@ def _options(system: MixedSystem, rtol, maxiter, flux_preconditioner, sweeps,
              smoother, grad_div=0.0, auxiliary_space="auto") -> str:
     """Validate the solver options; return the resolved flux preconditioner."""
     problem = system.problem
-    if (getattr(problem, "viscous_form", "penalty") == "vorticity"
-            and problem.regions.dim == 3 and problem.degree == 1):
-        raise SolverError(
-            "the iterative solver does not fit the 3D vorticity form at degree 1 (BDM2 "
-            "with the third-order Nédélec vorticity): its counts grow with the mesh (steady "
-            "517 / 755 / 969 / 1122 at n = 2 / 3 / 4 / 6) and steady answers stray by up to "
-            "5e-3 at rtol 1e-10; use the direct solvers (the default), degree = 0, or "
-            "model.viscous = 'penalty' (bounded counts)")
     if auxiliary_space not in AUXILIARY_SPACES:
         raise FemheatInputError(
             f"auxiliary_space = {auxiliary_space!r} is unknown; choose one of "
