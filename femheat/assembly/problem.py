@@ -74,14 +74,14 @@ class HeatProblem:
         term, ``"auto"`` (default: the vorticity form where both forms model the same
         problem, in 2D with constant κ and l per material (one ν = l²/κ or
         several, l = 0 included) and no Kapitza interface with a free tangential flux
-        that ends inside a viscous region, and in closed 3D domains (heat crossing no
-        boundary) with one ν; the penalty
+        that ends inside a viscous region, and in 3D with one ν and no such
+        interface; the penalty
         form elsewhere: :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM fluxes
         with an interior penalty, :mod:`femheat.assembly.gk`) or ``"vorticity"`` (2D: BDM1
         fluxes and a P2 vorticity at degree 0, BDM2 and a P3 vorticity at degree 1 (lumped
         in closed domains; consistent and kept as an unknown otherwise), with the penalty
         form's conditions where heat crosses a boundary
-        (:mod:`femheat.assembly.vorticity_open`); (r, z): RT0 fluxes and the stream function
+        (:mod:`femheat.assembly.vorticity_open`, 3D: :mod:`femheat.assembly.vorticity_open3d`); (r, z): RT0 fluxes and the stream function
         rω in lumped P1 at degree 0; 3D: the BDM fluxes with a first-kind Nédélec
         vorticity of order 2 (degree 0) or 3 (degree 1) kept as an unknown; :mod:`femheat.assembly.vorticity`; no spurious slow temperature modes).
     coordinates

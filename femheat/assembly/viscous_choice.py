@@ -56,20 +56,22 @@ takes the vorticity form when all of the following hold:
   ``tests/test_kernels_physics.py``); its steps cost 0.80–1.09× and its
   factorizations 0.96–2.06× the penalty form's (``benchmarks/bench_gk_auto.py
   --degree 0``). In 3D (since 2026-12-06, when the 3D vorticity form moved to the
-  penalty form's BDM pairs) only closed domains: heat crosses no boundary, one value
-  of ν everywhere, no free Kapitza interface (the 3D form has neither open-boundary
-  terms nor viscosity levels; where heat crosses it holds ω = 0 and T − (1+β)ν∇·q =
-  T_D: on the radial flow from a sphere it and the gradient energy's conditions
-  differ by 36 % in heat, ``tests/test_gk_vorticity_3d.py``).
-  There the vorticity form has no grid-scale modes (slowest quasi-static rate 5.03 /
-  4.975 against the physical 4.967 at l = 0.32 L, degree 0 / 1; the penalty form's
-  decay at ~0.58 / 0.36 α/l², 3.26 at degree 1 there), a vortex decaying in the
-  insulated cube keeps q within 4.6e-3 at n = 12, degree 0 (the penalty form 8.1e-3);
-  a steady direct solve costs 4.2–5.7× the penalty form's at degree 0 (n = 8, 12) and
-  2.1–3.0× at degree 1 (n = 4–8), a step and a frequency solve 0.60–1.13×
-  (``benchmarks/bench_gk.py --dim 3``), and the iterative solver refuses it at degree
-  1. (r, z) keeps the penalty form: it has no degree-1 vorticity form and keeps ω = 0
-  where heat crosses a boundary;
+  penalty form's BDM pairs and gained the open-boundary terms of
+  :mod:`femheat.assembly.vorticity_open3d`) where one value of ν holds everywhere and
+  no Kapitza interface frees the tangential flux (the 3D form has no viscosity
+  levels). There the vorticity form has no grid-scale modes (slowest quasi-static
+  rate 5.03 / 4.975 against the physical 4.967 at l = 0.32 L, degree 0 / 1; the
+  penalty form's decay at ~0.58 / 0.36 α/l², 3.26 at degree 1 there), a vortex
+  decaying in the insulated cube keeps q within 4.6e-3 at n = 12, degree 0 (the
+  penalty form 8.1e-3); where heat crosses the boundary it meets the gradient
+  energy's conditions with q errors 0.5–0.85× the penalty form's and T errors 0.99–1.0×
+  on manufactured flows, and a developed flow between no-slip plates passes open ends
+  with heat-flow errors 2.9e-5 / 2.8e-7 (degree 0 / 1, n = 8; the penalty form 7.4e-3
+  / 3.4e-5; ``tests/test_gk_vorticity_open3d.py``); a steady direct solve costs
+  4.2–5.7× the penalty form's at degree 0 (n = 8, 12) and 2.1–3.0× at degree 1 (n =
+  4–8), a step and a frequency solve 0.60–1.13× (closed cubes, ``benchmarks/bench_gk.py
+  --dim 3``). (r, z) keeps the penalty form: it has no degree-1 vorticity form and
+  keeps ω = 0 where heat crosses a boundary;
 * constant scalars κ and l in every material, ν = l²/κ > 0 in one at least (one
   value, or several, l = 0 included: the levels of
   :mod:`femheat.assembly.vorticity_levels`, since 2026-12-06, where two-layer and

@@ -95,8 +95,9 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
   :class:`~femheat.physics.conditions.FreeSlip`), and, where the levels of
   :mod:`.vorticity_levels` do not make them open boundaries, Kapitza interfaces
   declared ``tangential="free"`` and the vorticity DOFs of cells with l = 0 are
-  stress-free: ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In 3D and
-  in (r, z) this includes boundaries that heat crosses, where ω = 0 and
+  stress-free: ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In
+  (r, z) this includes boundaries that heat crosses (in 3D too before 2026-12-06, when
+  :mod:`.vorticity_open3d` gave them the gradient energy's terms), where ω = 0 and
   T − (1+β)ν∇·q = T_D are *not* the interior penalty's conditions: a fully developed
   channel flow (q ∥ n at an inlet) has rot q ≠ 0 there but q·t = 0, so give such
   boundaries :class:`~femheat.physics.conditions.NoSlip` there (as

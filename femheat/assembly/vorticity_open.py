@@ -79,11 +79,12 @@ needs complete linear fluxes: with RT0 (∇q = (∇·q/2) I, the former degree-0
 on the boundary is not approximated, and with the boundary integral T converged at
 orders falling to 0.6–0.7 by n = 32 on the manufactured flow; with BDM1 and a
 consistent P2 vorticity, q converges at O(h²) (6.2e-5 at n = 32, the penalty form
-6.8e-5) and T at O(h) (5.63e-3, the same). In 3D and in (r, z) the integral is a
-surface form with tangential derivatives on faces and jumps on edges (not
-implemented: ω = 0 there). Only the curvature term of no-slip walls that heat
-crosses is there in (r, z) (:func:`sheared_wall_corners`, with the hoop curvature
-n_r/r); 3D has none.
+6.8e-5) and T at O(h) (5.63e-3, the same). In 3D the integral is a surface form with
+tangential derivatives on faces and jumps on edges (:mod:`.vorticity_open3d`, since
+2026-12-06, with the edge form of the curvature term of no-slip walls that heat
+crosses; one viscosity level). In (r, z) it is not implemented (ω = 0 there); only
+the curvature term of no-slip walls that heat crosses is there
+(:func:`sheared_wall_corners`, with the hoop curvature n_r/r).
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     """(facets, ν S_h): the open boundary facets of ``problem`` and the boundary form the
     flux block loses there and at the corners of no-slip walls that heat crosses (None
     where there is neither). (r, z): no open facets (ω = 0 there), the no-slip walls'
-    curvature term only; 3D: nothing.
+    curvature term only; 3D: :mod:`.vorticity_open3d` (without ``inside`` and
+    ``interface``: one viscosity level).
 
     ``inside`` (a mask over the cells) restricts both to the boundary of that region,
     and ``interface`` (interior facets, oriented out of it:
