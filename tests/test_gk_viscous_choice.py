@@ -145,21 +145,13 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
                                           "rest": fh.Insulated()},
           walls={"left": SlipLength(0.5)}),
      r"boundaries\.left: heat crosses it and it has a SlipLength wall"),
-    (dict(regions=_square(2, dim=3, split=True),
-          materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
-                     "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
-     r"3D with several values of nu"),
-    (dict(regions=_square(2, dim=3, split=True),
-          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
-     r"interfaces\.mid: a free tangential flux in 3D"),
     (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies inside a material or vanishes everywhere, a Kapitza interface
     frees the tangential flux along a slit, a slip-length wall lets heat
-    through, a smooth wall normal or a penalty factor is given, in 3D where nu takes
-    several values or an interface frees the tangential flux, and for other models,
+    through, a smooth wall normal or a penalty factor is given, and for other models,
     "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)
     assert problem.viscous == "auto" and problem.viscous_form == "penalty"
@@ -197,6 +189,15 @@ def test_auto_takes_the_vorticity_form_in_3d(degree):
     problem = _problem(split, same_nu, interfaces={"mid": fh.KapitzaResistance(1e-3)},
                        walls={"left": SlipLength(0.5)}, degree=degree)
     assert problem.viscous_form == "vorticity", auto_reason(problem)
+    # several l^2/kappa (l = 0 too) and free interfaces that cut the viscous cells apart:
+    # the viscosity levels in 3D since 2026-12-06 (tests/test_gk_vorticity_layers3d.py)
+    for change in (dict(materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+                                   "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
+                   dict(materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+                                   "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)}),
+                   dict(interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")})):
+        problem = _problem(split, degree=degree, **change)
+        assert problem.viscous_form == "vorticity", auto_reason(problem)
 
 
 def test_explicit_forms_are_kept_and_unknown_ones_refused():
@@ -312,8 +313,8 @@ def test_vorticity_runs_with_free_interfaces_record_them_open():
     assert record(_square(split=True)) == "open"
     assert record(_square(split=True), viscous="penalty") is None
     assert record(_square(split=True, slit=True), viscous="vorticity") is None
-    # 3D: the levels are 2D only, the interface keeps omega = 0
-    assert record(_square(2, dim=3, split=True), viscous="vorticity") is None
+    # 3D: the levels since 2026-12-06
+    assert record(_square(2, dim=3, split=True), viscous="vorticity") == "open"
 
 
 def test_3d_vorticity_runs_where_heat_crosses_record_the_new_conditions():

@@ -144,10 +144,6 @@ def auto_reason(problem) -> str | None:
     nu = np.asarray(viscosities)
     if nu.size == 0 or not nu.max() > 0:
         return "nu = l^2/kappa = 0 in every material (no viscous term)"
-    if problem.regions.dim == 3:
-        reason = _3d_reason(problem, nu)
-        if reason is not None:
-            return reason
     from .vorticity_levels import uncut_free_interface
 
     slit = uncut_free_interface(problem)
@@ -166,18 +162,6 @@ def auto_reason(problem) -> str | None:
     obstacles = vorticity_obstacles(problem)
     if obstacles:
         return str(obstacles[0])
-    return None
-
-
-def _3d_reason(problem, nu: np.ndarray) -> str | None:
-    """Why a 3D problem keeps the penalty form (module doc: the 3D vorticity form has
-    no viscosity levels), or None."""
-    if nu.min() != nu.max():
-        return ("3D with several values of nu = l^2/kappa (l = 0 included): the 3D "
-                "vorticity form has no viscosity levels")
-    for name, interface in problem.interfaces.items():
-        if getattr(interface, "tangential", "continuous") == "free":
-            return f"interfaces.{name}: a free tangential flux in 3D"
     return None
 
 

@@ -513,7 +513,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         # tetrahedral rule of order 6 is exact to degree 5 only (M_ω had 4 null modes
         # with ω free on a cube's faces); order 7 is exact to degree 6
         mb = wb if degree == 0 else skfem.CellBasis(mesh, elem, intorder=7, elements=cells)
-        consistent = forms.edge_mass.assemble(mb, weight=inv_nu[:, None] + 0.0 * mb.dx)
+        consistent = forms.edge_mass.assemble(mb, weight=cell_weight[:, None] + 0.0 * mb.dx)
         mass = consistent.diagonal()
     elif axisymmetric:  # the stream function ψ = rω, zero on the axis
         blocks = rz.cell_coupling(qb, p1_gradients(mesh))

@@ -110,10 +110,9 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 
 def _piecewise(problem) -> bool:
-    """True if the levels apply to ``problem`` (module doc): 2D Cartesian, every
-    material's κ and l constant scalars."""
-    if (problem.regions.mesh.dim() != 2
-            or getattr(problem, "coordinates", "cartesian") != "cartesian"):
+    """True if the levels apply to ``problem`` (module doc): Cartesian (2D, and 3D since
+    2026-12-06), every material's κ and l constant scalars."""
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
         return False
     for mat in problem.materials.values():
         kappa, ell = constant_scalar(mat.conductivity), constant_scalar(mat.nonlocal_length)
@@ -236,17 +235,23 @@ def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
 
 def _pinched(mesh: skfem.Mesh, nu_cell: np.ndarray, groups: list[np.ndarray]) -> str | None:
     """Why the levels cannot be built (a region R_k of one of the viscous ``groups``
-    whose interface passes a vertex more than once: two of its parts touch at a point),
-    or None."""
+    whose interface passes a vertex (2D) or an edge (3D) more than once: two of its
+    parts touch at a point or along an edge), or None."""
+    dim = mesh.dim()
     for group in groups:
         values = _distinct(nu_cell[group])
         for value in values if not group.all() else values[1:]:
             facets = np.asarray(region_interface(mesh, group & (nu_cell >= value * (1 - _REL))))
-            count = np.bincount(mesh.facets[:, facets].ravel(), minlength=mesh.p.shape[1])
+            entities = mesh.facets[:, facets] if dim == 2 else mesh.f2e[:, facets]
+            count = np.bincount(entities.ravel(), minlength=(mesh.p.shape[1] if dim == 2
+                                                             else mesh.edges.shape[1]))
             if np.any(count > 2):
-                x = mesh.p[:, int(np.argmax(count))]
+                where = int(np.argmax(count))
+                x = (mesh.p[:, where] if dim == 2
+                     else mesh.p[:, mesh.edges[:, where]].mean(axis=1))
+                what = "a single vertex" if dim == 2 else "an edge"
                 return ("model.viscous = 'vorticity': materials of larger nu = l^2/kappa touch "
-                        f"at a single vertex near {np.round(x, 6).tolist()} (the interface of "
+                        f"at {what} near {np.round(x, 6).tolist()} (the interface of "
                         "their region passes it twice); refine or change the mesh there, or "
                         "use viscous = 'penalty'")
     return None

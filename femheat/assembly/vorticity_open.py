@@ -148,7 +148,8 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     rm = problem.regions
     mesh = rm.mesh
     if mesh.dim() == 3:
-        return _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets)
+        return _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside,
+                                   interface)
     if inside is not None:
         facets = facets[inside[mesh.f2t[0, facets]]]
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
@@ -197,17 +198,26 @@ def _crossed_walls(problem) -> list[str]:
             and heat_crosses(problem.boundary_conditions[name])]
 
 
-def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets):
-    """:func:`open_boundaries` in 3D (one viscosity level: :mod:`.vorticity_open3d`)."""
+def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside=None,
+                        interface=None):
+    """:func:`open_boundaries` in 3D (:mod:`.vorticity_open3d`)."""
     rm = problem.regions
+    mesh = rm.mesh
     crossed = _crossed_walls(problem)
     sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
     sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
+    if inside is not None:
+        facets = facets[inside[mesh.f2t[0, facets]]]
+        sheared = sheared[inside[mesh.f2t[0, sheared]]]
+    if interface is not None and len(interface):
+        facets = OrientedBoundary(np.concatenate([facets, np.asarray(interface)]),
+                                  np.concatenate([np.zeros(facets.size, dtype=int),
+                                                  interface.ori]))
     form = (open3d.sheared_wall_edges(rm.mesh, flux_element, sheared, nu_cell)
             if sheared.size else None)
     if not len(facets):
         return facets, form
-    ends = set(np.unique(rm.mesh.facets[:, facets]).tolist())
+    ends = set(np.unique(rm.mesh.facets[:, np.asarray(facets)]).tolist())
     for name in crossed:
         if (not isinstance(problem.walls[name], NoSlip)
                 and ends & set(np.unique(rm.mesh.facets[:, rm.boundary(name)]).tolist())):
@@ -218,7 +228,7 @@ def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets):
                 "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
                 stacklevel=6)
     S = open3d.boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
-                                      sheared)
+                                      sheared, inside)
     return facets, S if form is None else (S + form).tocsr()
 
 
@@ -287,8 +297,9 @@ def far_tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
     other = OrientedBoundary(np.asarray(facets), 1 - facets.ori)
     fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
     far = skfem.FacetBasis(mesh, flux_element, facets=other, intorder=intorder)
-    # the trace form takes t from the flux basis' normals: the far side's is −t
-    return (-_trace_form.assemble(far, fw)).tocsr()
+    # the trace form takes t (3D: n) from the flux basis' normals: the far side's is −t
+    form = open3d.trace_form if mesh.dim() == 3 else _trace_form
+    return (-form.assemble(far, fw)).tocsr()
 
 
 def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,

@@ -54,11 +54,11 @@ import skfem
 from skfem import BilinearForm
 from skfem.helpers import dot, mul
 
-__all__ = ["tangential_trace", "boundary_rotation_form", "sheared_wall_edges"]
+__all__ = ["tangential_trace", "trace_form", "boundary_rotation_form", "sheared_wall_edges"]
 
 
 @BilinearForm
-def _trace_form(q, phi, w):
+def trace_form(q, phi, w):
     """⟨n × q, φ⟩ for a flux q (trial) and a Nédélec field φ (test)."""
     n, u = w.n, q.value
     cross = np.array([n[1] * u[2] - n[2] * u[1], n[2] * u[0] - n[0] * u[2],
@@ -86,7 +86,7 @@ def tangential_trace(mesh: skfem.MeshTet, flux_element: skfem.Element,
     DOFs), added to the weak curl C of open boundaries."""
     fq = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
-    return _trace_form.assemble(fq, fw).tocsr()
+    return trace_form.assemble(fq, fw).tocsr()
 
 
 def _edge_traces(mesh: skfem.MeshTet, flux_element: skfem.Element, facets: np.ndarray,
@@ -143,17 +143,27 @@ def _cross(a, b):
                      a[0] * b[1] - a[1] * b[0]])
 
 
+def _inner_cells(mesh: skfem.Mesh, facets) -> np.ndarray:
+    """The cell on the side of each of ``facets`` its orientation names (the first
+    without one)."""
+    ori = getattr(facets, "ori", None)
+    idx = np.asarray(facets, dtype=np.int64)
+    return mesh.f2t[0, idx] if ori is None else mesh.f2t[ori, idx]
+
+
 def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
                            facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
-                           sheared: np.ndarray = np.zeros(0, dtype=np.int64)
-                           ) -> sp.csr_matrix:
+                           sheared: np.ndarray = np.zeros(0, dtype=np.int64),
+                           inside: np.ndarray | None = None) -> sp.csr_matrix:
     """−ν S_h(q, v) over the open boundary ``facets`` (module doc; the sign of
     :func:`.vorticity_open.boundary_rotation_form`: the form the flux block loses), ν the
     cell mean ``nu_cell`` of each face's cell (the mean of the two at an edge). A rim
     edge's other face holds q·n_w = 0, or q·τ = q·b = 0 if it is in ``sheared`` (a
-    no-slip wall that heat crosses)."""
-    facets = np.asarray(facets, dtype=np.int64)
-    cells = mesh.f2t[0, facets]
+    no-slip wall that heat crosses). ``facets`` may be oriented (interior facets of a
+    viscosity level's region, :mod:`.vorticity_levels`: traces and normals from the side
+    the orientation names), and ``inside`` (a mask over the cells) limits the rim
+    edges' other faces to the boundary faces of that region."""
+    cells = _inner_cells(mesh, facets)
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:
         raise TypeError(f"{type(flux_element).__name__} has no gradient")
@@ -205,7 +215,8 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
     rim = starts[counts == 1]
     if rim.size:
         f, k = np.divmod(order[rim], 3)
-        wall_normal, is_sheared = _rim_neighbours(mesh, facets, edges[f, k], sheared)
+        wall_normal, is_sheared = _rim_neighbours(mesh, np.asarray(facets, dtype=np.int64),
+                                                  edges[f, k], sheared, inside)
         known = ~np.isnan(wall_normal[0])
         f, k, wall_normal, is_sheared = f[known], k[known], wall_normal[:, known], \
             is_sheared[known]
@@ -229,12 +240,16 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
 
 
 def _rim_neighbours(mesh: skfem.MeshTet, facets: np.ndarray, edges: np.ndarray,
-                    sheared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    sheared: np.ndarray, inside: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """For rim ``edges`` (ne, 2) of the open ``facets``: the outward normal of the other
     boundary face at each (3, ne; NaN where there is none) and whether that face is in
-    ``sheared``."""
+    ``sheared``; the boundary faces of the region ``inside`` (a mask over the cells)
+    where it is given."""
     open_set = set(facets.tolist())
     boundary = mesh.boundary_facets()
+    if inside is not None:
+        boundary = boundary[inside[mesh.f2t[0, boundary]]]
     others = boundary[[int(g) not in open_set for g in boundary]]
     owner = {}
     for g in others:
@@ -278,7 +293,6 @@ def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
     zero between coplanar faces (the 2D analogue: :func:`.vorticity_open.sheared_wall_corners`).
     Returned with the sign of :func:`boundary_rotation_form` (the form the flux block
     loses)."""
-    facets = np.asarray(facets, dtype=np.int64)
     edges, _, gw, values, dofs, n, tau, length, n_dofs = _edge_traces(mesh, flux_element,
                                                                      facets, 3)
     key = (edges[:, :, 0] * mesh.p.shape[1] + edges[:, :, 1]).ravel()
@@ -297,7 +311,7 @@ def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
     turn = np.einsum("ie,ie->e", _cross(n1, n2), tau[:, f1, k1])  # (n₁ × n₂)·τ₁
     a1 = np.einsum("lien,ie->len", values[:, :, f1, k1, :], n1)  # (nl, ne, nq)
     a2 = np.einsum("lien,ie->len", values[:, :, f2, k2, :], n2)
-    cells = mesh.f2t[0, facets]
+    cells = _inner_cells(mesh, facets)
     nu_e = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
     weight = (gw[None, :] * length[f1, k1][:, None]) * (0.5 * nu_e * turn)[:, None]
     rows, cols, data = [], [], []
