@@ -92,7 +92,10 @@ def test_layers_converge_at_full_order(case, resistance, degree, free):
     * three layers: 2.41e-2 / 6.16e-3, 3.67e-3 / 5.23e-4 (2.81); penalty 7.03e-3,
       7.42e-4;
     * on a Fourier layer: 2.77e-2 / 7.06e-3, 2.83e-3 / 3.87e-4 (2.87); penalty
-      7.95e-3, 5.51e-4."""
+      7.95e-3, 5.51e-4;
+    * two layers behind a free Kapitza interface (R = 0.5, no tangential traction on
+      either side: each side its own viscous region): 2.68e-2 / 6.84e-3, 4.51e-3 /
+      7.00e-4; penalty 7.03e-3, 9.22e-4."""
     errs = np.array([slab3d_errors(n, *case, resistance, degree, "vorticity", free)
                      for n in (4, 8)])
     t_order, q_order = _orders(errs[:, 0]), _orders(errs[:, 1])

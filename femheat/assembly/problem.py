@@ -74,8 +74,7 @@ class HeatProblem:
         term, ``"auto"`` (default: the vorticity form where both forms model the same
         problem, in 2D with constant κ and l per material (one ν = l²/κ or
         several, l = 0 included) and no Kapitza interface with a free tangential flux
-        that ends inside a viscous region, and in 3D with one ν and no such
-        interface; the penalty
+        that ends inside a viscous region, in 2D and 3D; the penalty
         form elsewhere: :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM fluxes
         with an interior penalty, :mod:`femheat.assembly.gk`) or ``"vorticity"`` (2D: BDM1
         fluxes and a P2 vorticity at degree 0, BDM2 and a P3 vorticity at degree 1 (lumped

@@ -57,9 +57,8 @@ takes the vorticity form when all of the following hold:
   factorizations 0.96–2.06× the penalty form's (``benchmarks/bench_gk_auto.py
   --degree 0``). In 3D (since 2026-12-06, when the 3D vorticity form moved to the
   penalty form's BDM pairs and gained the open-boundary terms of
-  :mod:`femheat.assembly.vorticity_open3d`) where one value of ν holds everywhere and
-  no Kapitza interface frees the tangential flux (the 3D form has no viscosity
-  levels). There the vorticity form has no grid-scale modes (slowest quasi-static
+  :mod:`femheat.assembly.vorticity_open3d`, and the viscosity levels below) under the
+  same rules as in 2D. There the vorticity form has no grid-scale modes (slowest quasi-static
   rate 5.03 / 4.975 against the physical 4.967 at l = 0.32 L, degree 0 / 1; the
   penalty form's decay at ~0.58 / 0.36 α/l², 3.26 at degree 1 there), a vortex
   decaying in the insulated cube keeps q within 4.6e-3 at n = 12, degree 0 (the

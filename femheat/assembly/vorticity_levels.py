@@ -1,5 +1,5 @@
-r"""Piecewise-constant viscosity in the 2D vorticity form: the gradient energy as a sum of
-Hodge energies over the viscosity's level sets.
+r"""Piecewise-constant viscosity in the vorticity form (2D, and 3D since 2026-12-06): the
+gradient energy as a sum of Hodge energies over the viscosity's level sets.
 
 Where ν = l²/κ jumps between materials, the gradient energy of
 :mod:`femheat.assembly.gk` (DESIGN's GK) has the interface conditions of a continuous
@@ -44,9 +44,12 @@ interface that ends inside a viscous region (a slit) cannot be built so (one
 continuous vorticity cannot take two values along it): it stays stress-free there,
 ω = 0, another model, and ``"auto"`` keeps the penalty form.
 
-Used in 2D Cartesian meshes where every material has a constant scalar κ and l and
-ν takes more than one value (0 included) or free interfaces cut the viscous cells
-apart. Elsewhere
+Used on Cartesian meshes (2D; 3D since 2026-12-06, the open boundaries' terms then
+those of :mod:`.vorticity_open3d`, the vorticity a first-kind Nédélec field per
+level and piece, and the check for parts of a region that touch made on edges)
+where every material has a constant scalar κ and l and ν takes more than one value
+(0 included) or free interfaces cut the viscous cells apart (3D, extruded layered
+slabs: ``tests/test_gk_vorticity_layers3d.py``). Elsewhere
 (:func:`viscosity_levels` returns one level) the single ω with the cell mean of ν of
 :mod:`femheat.assembly.vorticity` remains, whose closure differs from the gradient
 energy by terms in ∇ν. Cost: one more vorticity field on each region of larger ν.

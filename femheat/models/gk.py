@@ -127,8 +127,7 @@ class GKModel(MixedModel):
                "penalty": "interior-penalty factor eta >= 1",
                "viscous": "'auto' (default: 'vorticity' in 2D with constant l^2/kappa "
                           "per material (l = 0 too) and no free Kapitza interface ending "
-                          "inside a viscous region, and in 3D with one l^2/kappa and "
-                          "no free Kapitza interface; else 'penalty'), "
+                          "inside a viscous region, in 2D and 3D; else 'penalty'), "
                           "'penalty' or "
                           "'vorticity'"}
     required_material_keys = {

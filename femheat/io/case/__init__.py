@@ -15,9 +15,8 @@ kelvin, everything SI. Minimal example::
     degree = 0
     # gk only: beta = 2 (lap q + 2 grad div q) or 0 (lap q); penalty = 1.0;
     # viscous = "auto" (default: "vorticity" in 2D with constant l^2/kappa per material,
-    #   l = 0 too, and no free Kapitza interface ending inside a viscous region, and in
-    #   3D with one l^2/kappa and no free Kapitza interface; else "penalty"), "penalty"
-    #   or "vorticity"
+    #   l = 0 too, and no free Kapitza interface ending inside a viscous region, 2D and
+    #   3D; else "penalty"), "penalty" or "vorticity"
     [materials.layer_1]
     conductivity = 150.0                    # W/(m K), scalar or [[kxx,kxy],[kyx,kyy]]
     heat_capacity = 1.66e6                  # J/(m^3 K)
