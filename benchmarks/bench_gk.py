@@ -21,11 +21,11 @@ interior penalty; the vorticity form on BDM2 x P1DG with a P3 vorticity, whose m
 is consistent next to these no-slip walls, so there is no formed variant and
 ``gkvf`` is skipped).
 ``--dim 3``: the channel in the unit cube (n³ cells of 6 tetrahedra, no-slip walls on
-the four sides); the vorticity form (BDM1 × P0 since 2026-12-06) keeps its second-order
+the four sides, T given on the open ends: the vorticity form's open-boundary terms since
+2026-12-06); the vorticity form (BDM1 × P0 since 2026-12-06) keeps its second-order
 Nédélec vorticity (no formed variant,
 ``gkvf`` is skipped); with ``--degree 1`` MCV is RT of order 1 × P1DG, the penalty form
-BDM2 × P1DG and the vorticity form RT of order 1 × P1DG with the second-order Nédélec
-vorticity.
+BDM2 × P1DG and the vorticity form BDM2 × P1DG with the third-order Nédélec vorticity.
 
 Measured: assembly, steady solve, transient θ-scheme factorization (reused by every
 step), time per backward-Euler step (best of the timed steps) and one frequency-domain

@@ -112,13 +112,15 @@ def _middle_cell_flux(cells: int, n: int, R: float) -> float:
 
 def test_vorticity_mixed_cell_is_isotropic_and_near_the_periodic_problem():
     """n = 4: κ_xx = κ_yy = κ_zz and the middle cell of the five-cell strip within
-    2.8e-7 (the convergence study below is slow: 43 s)."""
+    3.7e-6 (the convergence study below is slow: 43 s). The matrix and the inclusion
+    have two values of l²/κ: the viscosity levels in 3D since 2026-12-06 (one
+    vorticity with the cell-mean ν before: 2.8e-7, another interface model)."""
     R = 0.05
     kappa = homogenize(_inclusion_strip(1, 4), INCLUSION, {"surface": R}, model="gk",
                        boundary="mixed", viscous="vorticity", axes=[0, 1, 2]).conductivity
     assert kappa[1, 1] == pytest.approx(kappa[0, 0], rel=1e-9)
     assert kappa[2, 2] == pytest.approx(kappa[0, 0], rel=1e-9)
-    assert abs(kappa[0, 0] / _middle_cell_flux(5, 4, R) - 1) < 1e-6
+    assert abs(kappa[0, 0] / _middle_cell_flux(5, 4, R) - 1) < 5e-6
 
 
 @pytest.mark.slow
@@ -129,7 +131,8 @@ def test_vorticity_mixed_cell_tends_to_the_periodic_problem():
         kappa = homogenize(_inclusion_strip(1, n), INCLUSION, {"surface": R}, model="gk",
                            boundary="mixed", viscous="vorticity", axes=[0]).conductivity
         gaps.append(abs(kappa[0, 0] / _middle_cell_flux(5, n, R) - 1))
-    assert gaps[1] < 2e-8 and gaps[1] < gaps[0] / 8, gaps
+    # the levels (3D since 2026-12-06): 3.7e-6 / 4.8e-8 (one vorticity: 2.8e-7 / 5.1e-9)
+    assert gaps[1] < 1e-7 and gaps[1] < gaps[0] / 8, gaps
 
 
 def test_vorticity_cell_sweep_matches_fresh_cells():

@@ -69,6 +69,12 @@ class _Item:
             raise NotAffine("the operators include a function of the frequency (a model "
                             "impedance Z(omega), e.g. memory modes), not assembled items")
         self.sparse = sp.issparse(first)
+        if any(np.shape(v) != np.shape(first) for v in values[1:]):
+            # e.g. the vorticity form's viscosity levels, whose number and vorticity
+            # unknowns follow the order of the materials' l^2/kappa
+            raise NotAffine("the operators' shapes change with the parameters (the "
+                            "vorticity form's viscosity levels follow the order of the "
+                            "materials' l^2/kappa)")
         if self.sparse:
             self.shape = first.shape
             csr = [sp.csr_matrix(v) for v in values]
