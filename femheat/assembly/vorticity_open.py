@@ -82,7 +82,7 @@ consistent P2 vorticity, q converges at O(h²) (6.2e-5 at n = 32, the penalty fo
 6.8e-5) and T at O(h) (5.63e-3, the same). In 3D the integral is a surface form with
 tangential derivatives on faces and jumps on edges (:mod:`.vorticity_open3d`, since
 2026-12-06, with the edge form of the curvature term of no-slip walls that heat
-crosses; one viscosity level). In (r, z) it is not implemented (ω = 0 there); only
+crosses; also on the viscosity levels' interfaces). In (r, z) it is not implemented (ω = 0 there); only
 the curvature term of no-slip walls that heat crosses is there
 (:func:`sheared_wall_corners`, with the hoop curvature n_r/r).
 """
@@ -135,8 +135,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     """(facets, ν S_h): the open boundary facets of ``problem`` and the boundary form the
     flux block loses there and at the corners of no-slip walls that heat crosses (None
     where there is neither). (r, z): no open facets (ω = 0 there), the no-slip walls'
-    curvature term only; 3D: :mod:`.vorticity_open3d` (without ``inside`` and
-    ``interface``: one viscosity level).
+    curvature term only; 3D: the terms of :mod:`.vorticity_open3d`.
 
     ``inside`` (a mask over the cells) restricts both to the boundary of that region,
     and ``interface`` (interior facets, oriented out of it:

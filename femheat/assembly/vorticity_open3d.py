@@ -40,10 +40,10 @@ W = −(q·b)(v·n_w) − (v·b)(q·n_w) where that face holds q·n_w = 0, W = (
 each W is (q × v)·τ. Cartesian components: edges where open faces meet at an angle
 need nothing else.
 
-Measured (``tests/test_gk_vorticity_open3d.py``): see that module's doc. Not built:
-the curvature term of no-slip walls that heat crosses (2D: ``sheared_wall_corners``;
-on faceted 3D walls it sits on their edges) and the viscosity levels' interior open
-faces (3D has one level).
+The same terms act on a viscosity level's interface to smaller ν (oriented interior
+faces, traces from the level's side, :mod:`.vorticity_levels`), whose rim edges meet
+the region's walls. Measured: ``tests/test_gk_vorticity_open3d.py`` and
+``tests/test_gk_vorticity_layers3d.py`` (see their docstrings).
 """
 
 from __future__ import annotations
