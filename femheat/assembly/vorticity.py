@@ -509,9 +509,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     needed = dim == 2 and not axisymmetric and (degree == 0 or held.size or len(opened)
                                                  or region)
     if dim == 3:
-        # degree 1: the third-order Nédélec mass is of degree 6, and scikit-fem's
-        # tetrahedral rule of order 6 is exact to degree 5 only (M_ω had 4 null modes
-        # with ω free on a cube's faces); order 7 is exact to degree 6
+        # degree 1: a mass of degree 6; scikit-fem's tetrahedral order 6 is exact to 5
         mb = wb if degree == 0 else skfem.CellBasis(mesh, elem, intorder=7, elements=cells)
         consistent = forms.edge_mass.assemble(mb, weight=cell_weight[:, None] + 0.0 * mb.dx)
         mass = consistent.diagonal()

@@ -144,11 +144,39 @@ def _cross(a, b):
 
 
 def _inner_cells(mesh: skfem.Mesh, facets) -> np.ndarray:
-    """The cell on the side of each of ``facets`` its orientation names (the first
-    without one)."""
-    ori = getattr(facets, "ori", None)
-    idx = np.asarray(facets, dtype=np.int64)
-    return mesh.f2t[0, idx] if ori is None else mesh.f2t[ori, idx]
+    """:func:`.vorticity_open.inner_cells` (imported here: that module imports this)."""
+    from .vorticity_open import inner_cells
+
+    return inner_cells(mesh, facets)
+
+
+def _edge_pairs(edges: np.ndarray, n_vertices: int):
+    """((f₁, k₁, f₂, k₂), (f, k)) from the faces' sorted ``edges`` (nf, 3, 2): the
+    edges shared by two of the faces (face and local edge on each side) and those of
+    one face only (the rim)."""
+    key = (edges[:, :, 0] * n_vertices + edges[:, :, 1]).ravel()
+    order = np.argsort(key, kind="stable")
+    sorted_keys = key[order]
+    starts = np.nonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))[0]
+    counts = np.diff(np.append(starts, sorted_keys.size))
+    pair = starts[counts == 2]
+    f1, k1 = np.divmod(order[pair], 3)
+    f2, k2 = np.divmod(order[pair + 1], 3)
+    return (f1, k1, f2, k2), np.divmod(order[starts[counts == 1]], 3)
+
+
+def _assembled(dofs: np.ndarray, blocks, shape: tuple[int, int]) -> sp.csr_matrix:
+    """The sum of ``blocks`` [(f_a, f_b, block (ne, nl, nl))], each block's rows the
+    DOFs of face f_a's cell (test), its columns those of f_b's (trial)."""
+    rows, cols, data = [], [], []
+    for f_a, f_b, block in blocks:
+        rows.append(np.broadcast_to(dofs[:, f_a].T[:, :, None], block.shape).ravel())
+        cols.append(np.broadcast_to(dofs[:, f_b].T[:, None, :], block.shape).ravel())
+        data.append(block.ravel())
+    if not data:
+        return sp.csr_matrix(shape)
+    return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=shape)
 
 
 def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
@@ -172,25 +200,10 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
     edges, _, gw, values, dofs, _, tau, length, _ = _edge_traces(mesh, flux_element, facets,
                                                                 3)
     nl = values.shape[0]
-    key = edges[:, :, 0] * mesh.p.shape[1] + edges[:, :, 1]  # (nf, 3)
-    order = np.argsort(key.ravel(), kind="stable")
-    sorted_keys = key.ravel()[order]
-    first = np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]])
-    starts = np.nonzero(first)[0]
-    counts = np.diff(np.append(starts, sorted_keys.size))
-    rows, cols, data = [], [], []
-
-    def add(f_a, f_b, block):
-        """block (ne, nl, nl): test on face f_a's cell, trial on f_b's."""
-        rows.append(np.broadcast_to(dofs[:, f_a].T[:, :, None], block.shape).ravel())
-        cols.append(np.broadcast_to(dofs[:, f_b].T[:, None, :], block.shape).ravel())
-        data.append(block.ravel())
-
+    (f1, k1, f2, k2), (f, k) = _edge_pairs(edges, mesh.p.shape[1])
+    blocks = []
     # edges shared by two open faces: ½({q} × [v] + {v} × [q])·τ₁
-    pair = starts[counts == 2]
-    if pair.size:
-        f1, k1 = np.divmod(order[pair], 3)
-        f2, k2 = np.divmod(order[pair + 1], 3)
+    if f1.size:
         u1 = values[:, :, f1, k1, :]  # (nl, 3, ne, nq)
         u2 = values[:, :, f2, k2, :]
         t1 = tau[:, f1, k1][:, :, None]  # (3, ne, 1)
@@ -206,15 +219,12 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
         m_ab = np.einsum("aien,iben,en->eab", jump, t_cross_mean, weight)
         block = 0.5 * nu_e[:, None, None] * (m_ab + np.swapaxes(m_ab, 1, 2))
         stacked_f = [f1, f2]
-        for ia in range(2):
-            for ib in range(2):
-                add(stacked_f[ia], stacked_f[ib],
+        blocks += [(stacked_f[ia], stacked_f[ib],
                     -block[:, ia * nl:(ia + 1) * nl, ib * nl:(ib + 1) * nl])
+                   for ia in range(2) for ib in range(2)]
 
     # rim edges: ½ W(q, v) with the other boundary face's normal
-    rim = starts[counts == 1]
-    if rim.size:
-        f, k = np.divmod(order[rim], 3)
+    if f.size:
         wall_normal, is_sheared = _rim_neighbours(mesh, np.asarray(facets, dtype=np.int64),
                                                   edges[f, k], sheared, inside)
         known = ~np.isnan(wall_normal[0])
@@ -231,12 +241,8 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
             W = -(np.einsum("aen,ben,en->eab", un, ub, weight)
                   + np.einsum("aen,ben,en->eab", ub, un, weight))
             W = np.where(is_sheared[:, None, None], -W, W)
-            add(f, f, -0.5 * nu_cell[cells[f]][:, None, None] * W)
-    if not data:
-        return S.tocsr()
-    V = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=S.shape)
-    return (S + V).tocsr()
+            blocks.append((f, f, -0.5 * nu_cell[cells[f]][:, None, None] * W))
+    return (S + _assembled(dofs, blocks, S.shape)).tocsr()
 
 
 def _rim_neighbours(mesh: skfem.MeshTet, facets: np.ndarray, edges: np.ndarray,
@@ -295,18 +301,9 @@ def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
     loses)."""
     edges, _, gw, values, dofs, n, tau, length, n_dofs = _edge_traces(mesh, flux_element,
                                                                      facets, 3)
-    key = (edges[:, :, 0] * mesh.p.shape[1] + edges[:, :, 1]).ravel()
-    order = np.argsort(key, kind="stable")
-    sorted_keys = key[order]
-    first = np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]])
-    starts = np.nonzero(first)[0]
-    counts = np.diff(np.append(starts, sorted_keys.size))
-    shape = (n_dofs, n_dofs)
-    pair = starts[counts == 2]
-    if not pair.size:
-        return sp.csr_matrix(shape)
-    f1, k1 = np.divmod(order[pair], 3)
-    f2, k2 = np.divmod(order[pair + 1], 3)
+    (f1, k1, f2, k2), _ = _edge_pairs(edges, mesh.p.shape[1])
+    if not f1.size:
+        return sp.csr_matrix((n_dofs, n_dofs))
     n1, n2 = n[:, f1], n[:, f2]
     turn = np.einsum("ie,ie->e", _cross(n1, n2), tau[:, f1, k1])  # (n₁ × n₂)·τ₁
     a1 = np.einsum("lien,ie->len", values[:, :, f1, k1, :], n1)  # (nl, ne, nq)
@@ -314,11 +311,6 @@ def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
     cells = _inner_cells(mesh, facets)
     nu_e = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
     weight = (gw[None, :] * length[f1, k1][:, None]) * (0.5 * nu_e * turn)[:, None]
-    rows, cols, data = [], [], []
-    for fa, fb, block in ((f2, f1, np.einsum("aen,ben,en->eab", a2, a1, weight)),
-                          (f1, f2, np.einsum("aen,ben,en->eab", a1, a2, weight))):
-        rows.append(np.broadcast_to(dofs[:, fa].T[:, :, None], block.shape).ravel())
-        cols.append(np.broadcast_to(dofs[:, fb].T[:, None, :], block.shape).ravel())
-        data.append(block.ravel())
-    return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=shape)
+    return _assembled(dofs, [(f2, f1, np.einsum("aen,ben,en->eab", a2, a1, weight)),
+                             (f1, f2, np.einsum("aen,ben,en->eab", a1, a2, weight))],
+                      (n_dofs, n_dofs))
