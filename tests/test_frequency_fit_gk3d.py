@@ -177,6 +177,7 @@ def test_augmented_fit_solves_tangents_and_interpolation():
     assert np.abs(Js - Jf).max() <= 1e-8 * np.abs(Jf).max()
 
 
+@pytest.mark.slow  # 48 s since the levels re-assemble per evaluation (default run budget)
 def test_fit_recovers_the_slab_kappa_and_length():
     """Phase data from the analytic skin mean (σ = 0.05°), initial values 1.5x off:
     measured κ = 1.9947, l = 0.20092 (0.27 % and 0.46 %, the mesh's phase error),
