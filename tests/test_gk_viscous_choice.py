@@ -112,12 +112,21 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.0)}),
     dict(regions=_square(split=True),
          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+    dict(materials={"domain": fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
+                                          nonlocal_length=lambda x: 0.2 + 0.1 * x[1])}),
+    dict(regions=_square(split=True),
+         materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)},
+         interfaces={"mid": fh.KapitzaResistance(1e-3)}),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
     """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), Kapitza
     interfaces whose tangential flux is continuous, and free ones that cut the viscous
     region apart keep the vorticity form (its viscosity levels,
-    femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py)."""
+    femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py); since
+    2026-12-07 so do l(r) and κ(r) where ν = l²/κ is continuous and positive (the
+    closure terms of femheat.assembly.vorticity_graded;
+    tests/test_gk_vorticity_graded.py)."""
     problem = _problem(**change)
     assert problem.viscous_form == "vorticity", auto_reason(problem)
 
@@ -130,10 +139,19 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     (dict(penalty=4.0), r"model\.penalty = 4\.0 given"),
     (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
                                            nonlocal_length=0.2)}),
-     r"materials\.domain: conductivity or nonlocal_length not a constant scalar"),
-    (dict(materials={"domain": fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
-                                           nonlocal_length=0.2)}),
-     r"materials\.domain: conductivity or nonlocal_length not a constant scalar"),
+     r"materials: an anisotropic conductivity"),
+    (dict(regions=_square(split=True),
+          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                     "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)}),
+     r"materials: nu = l\^2/kappa jumps between materials where it varies inside one"),
+    (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1,
+                                           nonlocal_length=lambda x: 0.2 * x[0])}),
+     r"materials: nu = l\^2/kappa vanishes somewhere"),
+    (dict(regions=_square(split=True),
+          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                     "b": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)},
+          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+     r"interfaces\.mid: a free tangential flux where nu = l\^2/kappa varies"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
      r"nu = l\^2/kappa = 0 in every material"),
     (dict(regions=_square(split=True, slit=True),
@@ -149,7 +167,8 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
-    """Where nu varies inside a material or vanishes everywhere, a Kapitza interface
+    """Where nu varies inside a material and jumps, vanishes or meets a free interface,
+    where it vanishes everywhere, where κ is a tensor, a Kapitza interface
     frees the tangential flux along a slit, a slip-length wall lets heat
     through, a smooth wall normal or a penalty factor is given, and for other models,
     "auto" is the penalty form; the reason names the key."""

@@ -134,15 +134,17 @@ def auto_reason(problem) -> str | None:
         return "(r, z) coordinates"
     if problem.penalty != 1.0:
         return f"model.penalty = {problem.penalty} given"
-    viscosities = []
-    for name, mat in problem.materials.items():
-        kappa, ell = constant_scalar(mat.conductivity), constant_scalar(mat.nonlocal_length)
-        if kappa is None or ell is None:
-            return f"materials.{name}: conductivity or nonlocal_length not a constant scalar"
-        viscosities.append(ell * ell / kappa)
-    nu = np.asarray(viscosities)
-    if nu.size == 0 or not nu.max() > 0:
-        return "nu = l^2/kappa = 0 in every material (no viscous term)"
+    from .vorticity_graded import graded_obstacle, varies_inside
+
+    if varies_inside(problem):  # ν = l²/κ a function of position: the closure terms
+        graded = graded_obstacle(problem)
+        if graded is not None:
+            return f"materials: {graded}"
+    else:
+        nu = np.asarray([constant_scalar(m.nonlocal_length) ** 2
+                         / constant_scalar(m.conductivity) for m in problem.materials.values()])
+        if nu.size == 0 or not nu.max() > 0:
+            return "nu = l^2/kappa = 0 in every material (no viscous term)"
     from .vorticity_levels import uncut_free_interface
 
     slit = uncut_free_interface(problem)

@@ -235,10 +235,11 @@ from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load
+from .vorticity_graded import GradedViscosity, closure_form, graded_viscosity
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
 from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
-                             tangential_trace)
+                             sheared_walls, tangential_trace)
 
 __all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMass",
            "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",
@@ -386,6 +387,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
     if not np.any(nu_cell > 0):
         return G, None, None
+    # ν varying inside a material: ν_h and the closure terms in ∇ν (:mod:`.vorticity_graded`)
+    graded = None if axisymmetric else graded_viscosity(problem)
+    if graded is not None:
+        G = (G + closure_form(mesh, qb.elem, graded, order, sheared_walls(problem))).tocsr()
     # one vorticity per viscosity level (one, unless ν is piecewise constant with
     # several values: :mod:`.vorticity_levels`)
     parts = []
@@ -393,11 +398,11 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         # boundaries that heat crosses, and the level's interface to smaller ν: ω free,
         # the gradient energy's model (vorticity_open)
         opened, open_form = open_boundaries(
-            problem, qb.elem, level.weight, order,
+            problem, qb.elem, level.weight if graded is None else graded, order,
             None if level.single else level.inside, level.interface)
         if open_form is not None:
             G = (G - open_form).tocsr()
-        parts += [_level_rotation(problem, qb, order, level, piece, opened, ell_cell)
+        parts += [_level_rotation(problem, qb, order, level, piece, opened, ell_cell, graded)
                   for piece in level.pieces]
     C = sp.vstack([part.C for part in parts]).tocsr()
     # 2D: consistent where one level needs it (degree 0 P2: its row sums vanish at the
@@ -457,13 +462,14 @@ def _entities(basis: skfem.CellBasis) -> np.ndarray:
 
 
 def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,
-                    piece: ViscosityPiece, opened: np.ndarray, ell_cell: np.ndarray
-                    ) -> _LevelRotation:
+                    piece: ViscosityPiece, opened: np.ndarray, ell_cell: np.ndarray,
+                    graded: GradedViscosity | None = None) -> _LevelRotation:
     """C and M_ω of one piece of a viscosity level (:mod:`.vorticity_levels`): the
     single vorticity of the module doc for ``level.single``, else the Hodge energy of
     the piece's cells with the level's ``opened`` facets that bound it open, and its
     facets towards the level's other pieces taking the tangential trace from the side
-    of larger ν (:class:`~.vorticity_levels.ViscosityPiece`)."""
+    of larger ν (:class:`~.vorticity_levels.ViscosityPiece`); ``graded``: ν_h weighs
+    the masses pointwise (:mod:`.vorticity_graded`)."""
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     degree, dim = problem.degree, mesh.dim()
@@ -511,14 +517,14 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     if dim == 3:
         # degree 1: a mass of degree 6; scikit-fem's tetrahedral order 6 is exact to 5
         mb = wb if degree == 0 else skfem.CellBasis(mesh, elem, intorder=7, elements=cells)
-        consistent = forms.edge_mass.assemble(mb, weight=cell_weight[:, None] + 0.0 * mb.dx)
+        consistent = forms.edge_mass.assemble(mb, weight=_inverse(cell_weight, mb, graded))
         mass = consistent.diagonal()
     elif axisymmetric:  # the stream function ψ = rω, zero on the axis
         blocks = rz.cell_coupling(qb, p1_gradients(mesh))
         mass = _rotation_consistent(rz.stream_mass(mesh, inv_nu),
                                     rz.stream_rotation_weights(qb, blocks))
     else:
-        weight = cell_weight[:, None] + 0.0 * qb.dx
+        weight = _inverse(cell_weight, qb, graded)
         mass = _lumped_mass.assemble(wb, weight=weight)
         if needed:  # a single level's closed domain at degree 1 keeps the lumped mass
             consistent = _weighted_mass.assemble(wb, weight=weight)
@@ -549,19 +555,20 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
             continue
         facets = facets_of[name]
         f_cells = mesh.f2t[0, facets]
-        coef = wall.coefficient * ell_cell[f_cells] * inv_nu[f_cells]
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=max(order, 3))
+        coef = wall.coefficient * (ell_cell[f_cells] * inv_nu[f_cells] if graded is None
+                                   else _kappa_over_l(problem, fb, f_cells))
         if dim == 3:
-            wall_mass = tangential_edge_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
+            wall_mass = tangential_edge_mass.assemble(fb, weight=_points(coef, fb))
             consistent = consistent + wall_mass
             mass += wall_mass.diagonal()
         elif axisymmetric:
             mass += rz.stream_wall_mass(mesh, facets, coef)
         else:
-            mass += _lumped_mass.assemble(fb, weight=coef[:, None] + 0.0 * fb.dx)
+            mass += _lumped_mass.assemble(fb, weight=_points(coef, fb))
             if consistent is not None:
                 consistent = consistent + _weighted_mass.assemble(
-                    fb, weight=coef[:, None] + 0.0 * fb.dx)
+                    fb, weight=_points(coef, fb))
 
     if consistent is not None and dim == 2:
         mass_diag = consistent.diagonal()  # which DOFs are active
@@ -586,6 +593,25 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         lumped=mass[active], consistent_needed=bool(needed), active=np.nonzero(active)[0],
         elem=elem, n_omega=n_omega, inside=inside,
         groups=None if wb is None else _entities(wb)[active])
+
+
+def _inverse(cell_weight: np.ndarray, basis, graded) -> np.ndarray:
+    """The mass weight 1/ν at ``basis``' points: ``cell_weight`` per cell, or 1/ν_h."""
+    return _points(cell_weight, basis) if graded is None else 1.0 / graded.on(basis)
+
+
+def _points(values: np.ndarray, basis) -> np.ndarray:
+    """Per-cell (or per-facet) ``values`` at ``basis``' points; pointwise ones as given."""
+    return values[:, None] + 0.0 * basis.dx if values.ndim == 1 else values
+
+
+def _kappa_over_l(problem, fb: skfem.FacetBasis, cells: np.ndarray) -> np.ndarray:
+    """κ/l = l/ν at the points of ``fb`` (a slip-length wall's facets, ``cells`` their
+    cells) where ν varies inside a material."""
+    f = material_fields(problem.regions, problem.materials, fb.global_coordinates().value,
+                        cells=cells)
+    return 1.0 / (np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape)
+                  * f.resistivity[0, 0])
 
 
 def _rotation_consistent(mass: np.ndarray, gamma: np.ndarray) -> np.ndarray:

@@ -153,8 +153,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
         facets = facets[inside[mesh.f2t[0, facets]]]
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
     crossed = _crossed_walls(problem)
-    sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
-    sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
+    sheared = sheared_walls(problem)
     if inside is not None:
         sheared = sheared[inside[mesh.f2t[0, sheared]]]
     form = (sheared_wall_corners(mesh, flux_element, sheared, nu_cell, axisymmetric)
@@ -191,6 +190,13 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     return facets, S if form is None else (S + form).tocsr()
 
 
+def sheared_walls(problem) -> np.ndarray:
+    """The facets of no-slip walls that heat crosses."""
+    parts = [problem.regions.boundary(n) for n in _crossed_walls(problem)
+             if isinstance(problem.walls[n], NoSlip)]
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
 def _crossed_walls(problem) -> list[str]:
     """The walls that heat may cross."""
     return [name for name in problem.walls if name in problem.boundary_conditions
@@ -203,8 +209,7 @@ def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside
     rm = problem.regions
     mesh = rm.mesh
     crossed = _crossed_walls(problem)
-    sheared = [rm.boundary(n) for n in crossed if isinstance(problem.walls[n], NoSlip)]
-    sheared = np.unique(np.concatenate(sheared)) if sheared else np.zeros(0, dtype=np.int64)
+    sheared = sheared_walls(problem)
     if inside is not None:
         facets = facets[inside[mesh.f2t[0, facets]]]
         sheared = sheared[inside[mesh.f2t[0, sheared]]]
@@ -248,6 +253,25 @@ def inner_cells(mesh: skfem.Mesh, facets: np.ndarray) -> np.ndarray:
     ori = getattr(facets, "ori", None)
     idx = np.asarray(facets, dtype=np.int64)
     return mesh.f2t[0, idx] if ori is None else mesh.f2t[ori, idx]
+
+
+def nu_on_facets(nu, cells: np.ndarray, fb: skfem.FacetBasis) -> np.ndarray:
+    """ν at the quadrature points of ``fb``: the cell mean ``nu[cells]`` of each facet's
+    cell ``cells``, or ν_h where ``nu`` is a
+    :class:`~.vorticity_graded.GradedViscosity` (ν varying inside a material)."""
+    if isinstance(nu, np.ndarray):
+        return nu[cells][:, None] + 0.0 * fb.dx
+    return nu.on(fb)
+
+
+def nu_at_vertices(nu, cells, vertices: np.ndarray) -> np.ndarray:
+    """ν at mesh ``vertices``: the mean of the cell means ``nu`` of ``cells`` (an index
+    array, or a tuple of them to average), or ν_h's nodal values where ``nu`` is a
+    :class:`~.vorticity_graded.GradedViscosity`."""
+    if not isinstance(nu, np.ndarray):
+        return nu.at_vertices(vertices)
+    cells = cells if isinstance(cells, tuple) else (cells,)
+    return np.broadcast_to(sum(nu[c] for c in cells) / len(cells), np.shape(vertices))
 
 
 def _cross(a, b):
@@ -317,12 +341,13 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:  # RT0: no complete linear fields (module doc)
         raise TypeError(f"{type(flux_element).__name__} has no gradient")
-    S = _facet_form.assemble(fb, nu=nu_cell[cells][:, None] + 0.0 * fb.dx)
+    S = _facet_form.assemble(fb, nu=nu_on_facets(nu_cell, cells, fb))
 
     # the vertex terms: trace values at both ends of every facet
     vertex, downstream, values, dofs, _, pairs, _ = _facet_ends(mesh, flux_element, facets)
     S = S + _end_terms(mesh, np.asarray(facets, dtype=np.int64), vertex, downstream,
-                       values, dofs, nu_cell[cells], sheared, S.shape, inside)
+                       values, dofs, nu_at_vertices(nu_cell, cells[:, None], vertex),
+                       sheared, S.shape, inside)
     if not pairs:
         return S.tocsr()
     (f1, k1), (f2, k2) = (np.array(p).T for p in zip(*pairs))
@@ -331,7 +356,7 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     jump = np.concatenate([v2, -v1], axis=1)  # on the stacked DOFs (F2's, then F1's)
     mean = 0.5 * np.concatenate([v2, v1], axis=1)
     stacked = np.concatenate([dofs[:, f2].T, dofs[:, f1].T], axis=1)  # (np, 2 nl)
-    nu_p = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
+    nu_p = nu_at_vertices(nu_cell, (cells[f1], cells[f2]), vertex[f1, k1])
     jxm = (jump[:, :, None, 0] * mean[:, None, :, 1]
            - jump[:, :, None, 1] * mean[:, None, :, 0])  # [v_i] × {q_j}
     block = -0.5 * nu_p[:, None, None] * (jxm + np.swapaxes(jxm, 1, 2))
@@ -396,7 +421,7 @@ def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
     (a cylindrical shell with T and no-slip on both mantles then meets the GK contact
     resistance, ``tests/test_gk_vorticity_axisymmetric.py``)."""
     facets = np.asarray(facets, dtype=np.int64)
-    _, _, values, dofs, n, pairs, n_dofs = _facet_ends(mesh, flux_element, facets)
+    vertex, _, values, dofs, n, pairs, n_dofs = _facet_ends(mesh, flux_element, facets)
     shape = (n_dofs, n_dofs)
     hoop = _hoop_curvature(mesh, flux_element, facets, nu_cell) if axisymmetric else None
     if not pairs:
@@ -407,7 +432,7 @@ def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
     a1 = np.einsum("lip,ip->pl", values[:, :, f1, k1], n1)  # (np, nl): v·n₁ on F₁
     a2 = np.einsum("lip,ip->pl", values[:, :, f2, k2], n2)
     cells = mesh.f2t[0, facets]
-    nu_p = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
+    nu_p = nu_at_vertices(nu_cell, (cells[f1], cells[f2]), vertex[f1, k1])
     if axisymmetric:  # dS = 2πr ds at the vertex
         shared = np.array([np.intersect1d(mesh.facets[:, facets[a]], mesh.facets[:, facets[b]])[0]
                            for a, b in zip(f1, f2)])
@@ -438,12 +463,13 @@ def _hoop_curvature(mesh, flux_element, facets, nu_cell) -> sp.csr_matrix:
     return _hoop_form.assemble(fb, nu=nu_cell[mesh.f2t[0, facets]][:, None] + 0.0 * fb.dx)
 
 
-def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_facet, sheared, shape,
+def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, shape,
                inside=None):
     """½ν(W(P_end) − W(P_start)) at the vertices where the open boundary meets another
     boundary: W(q, v) = (v·n_w)(q·t_w) + (q·n_w)(v·t_w) next to an impermeable facet
     (exact q·n_w = 0, so W = v × q), −(v·t_w)(q·n_w) − (q·t_w)(v·n_w) next to a
-    ``sheared`` one (q·t_w = 0), with n_w × t_w = 1 the neighbour's frame; the
+    ``sheared`` one (q·t_w = 0), with n_w × t_w = 1 the neighbour's frame, ν
+    ``nu_end`` (nf, 2) at each end of each facet; the
     neighbours are boundary facets of the region ``inside`` (a mask over the cells)
     where it is given."""
     count = np.bincount(vertex.ravel(), minlength=mesh.p.shape[1])
@@ -480,7 +506,7 @@ def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_facet, sheared
         sign = 0.5 if downstream[f, k] else -0.5
         rows.append(np.repeat(dofs[:, f], dofs.shape[0]))
         cols.append(np.tile(dofs[:, f], dofs.shape[0]))
-        data.append((sign * nu_facet[f] * W).ravel())
+        data.append((sign * nu_end[f, k] * W).ravel())
     if not data:
         return sp.csr_matrix(shape)
     return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),

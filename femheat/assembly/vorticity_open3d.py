@@ -143,6 +143,23 @@ def _cross(a, b):
                      a[0] * b[1] - a[1] * b[0]])
 
 
+def _nu_on_edges(nu, cells: tuple, edges: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """ν (ne, nq) at the points ``s`` of ``edges`` (ne, 2): the mean of the cell means
+    ``nu`` of ``cells``, or ν_h along the edge where ``nu`` is a
+    :class:`~.vorticity_graded.GradedViscosity`."""
+    if not isinstance(nu, np.ndarray):
+        return nu.on_edges(edges, s, cells[0])
+    return np.broadcast_to((sum(nu[c] for c in cells) / len(cells))[:, None],
+                           (len(edges), len(s)))
+
+
+def nu_on_facets(nu, cells, fb):
+    """:func:`.vorticity_open.nu_on_facets` (imported here: that module imports this)."""
+    from .vorticity_open import nu_on_facets as on_facets
+
+    return on_facets(nu, cells, fb)
+
+
 def _inner_cells(mesh: skfem.Mesh, facets) -> np.ndarray:
     """:func:`.vorticity_open.inner_cells` (imported here: that module imports this)."""
     from .vorticity_open import inner_cells
@@ -195,9 +212,9 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:
         raise TypeError(f"{type(flux_element).__name__} has no gradient")
-    S = -_face_form.assemble(fb, nu=nu_cell[cells][:, None] + 0.0 * fb.dx)
+    S = -_face_form.assemble(fb, nu=nu_on_facets(nu_cell, cells, fb))
     # 3 Gauss points: exact for the products of BDM2 traces on an edge
-    edges, _, gw, values, dofs, _, tau, length, _ = _edge_traces(mesh, flux_element, facets,
+    edges, s, gw, values, dofs, _, tau, length, _ = _edge_traces(mesh, flux_element, facets,
                                                                 3)
     nl = values.shape[0]
     (f1, k1, f2, k2), (f, k) = _edge_pairs(edges, mesh.p.shape[1])
@@ -208,7 +225,7 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
         u2 = values[:, :, f2, k2, :]
         t1 = tau[:, f1, k1][:, :, None]  # (3, ne, 1)
         weight = gw[None, :] * length[f1, k1][:, None]  # (ne, nq)
-        nu_e = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
+        weight = weight * _nu_on_edges(nu_cell, (cells[f1], cells[f2]), edges[f1, k1], s)
         # stacked DOFs (F1's, then F2's): mean ½u, jump u₁ or −u₂
         mean = 0.5 * np.concatenate([u1, u2])
         jump = np.concatenate([u1, -u2])
@@ -217,7 +234,7 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
         t_cross_mean = _cross(np.broadcast_to(t1, (3,) + mean.shape[2:])[:, None],
                               mean.transpose(1, 0, 2, 3))  # (3, 2nl, ne, nq)
         m_ab = np.einsum("aien,iben,en->eab", jump, t_cross_mean, weight)
-        block = 0.5 * nu_e[:, None, None] * (m_ab + np.swapaxes(m_ab, 1, 2))
+        block = 0.5 * (m_ab + np.swapaxes(m_ab, 1, 2))
         stacked_f = [f1, f2]
         blocks += [(stacked_f[ia], stacked_f[ib],
                     -block[:, ia * nl:(ia + 1) * nl, ib * nl:(ib + 1) * nl])
@@ -236,12 +253,13 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
             b = _cross(t, wall_normal)  # (3, ne)
             un = np.einsum("lien,ie->len", u, wall_normal)
             ub = np.einsum("lien,ie->len", u, b)
-            weight = gw[None, :] * length[f, k][:, None]
+            weight = gw[None, :] * length[f, k][:, None] \
+                * _nu_on_edges(nu_cell, (cells[f],), edges[f, k], s)
             # impermeable: W = −(q·b)(v·n_w) − (v·b)(q·n_w); sheared: the opposite sign
             W = -(np.einsum("aen,ben,en->eab", un, ub, weight)
                   + np.einsum("aen,ben,en->eab", ub, un, weight))
             W = np.where(is_sheared[:, None, None], -W, W)
-            blocks.append((f, f, -0.5 * nu_cell[cells[f]][:, None, None] * W))
+            blocks.append((f, f, -0.5 * W))
     return (S + _assembled(dofs, blocks, S.shape)).tocsr()
 
 
@@ -299,7 +317,7 @@ def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
     zero between coplanar faces (the 2D analogue: :func:`.vorticity_open.sheared_wall_corners`).
     Returned with the sign of :func:`boundary_rotation_form` (the form the flux block
     loses)."""
-    edges, _, gw, values, dofs, n, tau, length, n_dofs = _edge_traces(mesh, flux_element,
+    edges, s, gw, values, dofs, n, tau, length, n_dofs = _edge_traces(mesh, flux_element,
                                                                      facets, 3)
     (f1, k1, f2, k2), _ = _edge_pairs(edges, mesh.p.shape[1])
     if not f1.size:
@@ -309,8 +327,8 @@ def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
     a1 = np.einsum("lien,ie->len", values[:, :, f1, k1, :], n1)  # (nl, ne, nq)
     a2 = np.einsum("lien,ie->len", values[:, :, f2, k2, :], n2)
     cells = _inner_cells(mesh, facets)
-    nu_e = 0.5 * (nu_cell[cells[f1]] + nu_cell[cells[f2]])
-    weight = (gw[None, :] * length[f1, k1][:, None]) * (0.5 * nu_e * turn)[:, None]
+    nu_e = _nu_on_edges(nu_cell, (cells[f1], cells[f2]), edges[f1, k1], s)  # (ne, nq)
+    weight = (gw[None, :] * length[f1, k1][:, None]) * nu_e * (0.5 * turn)[:, None]
     return _assembled(dofs, [(f2, f1, np.einsum("aen,ben,en->eab", a2, a1, weight)),
                              (f1, f2, np.einsum("aen,ben,en->eab", a1, a2, weight))],
                       (n_dofs, n_dofs))

@@ -1,0 +1,235 @@
+r"""Viscosity varying inside a material in the vorticity form: the closure terms in ∇ν.
+
+Where κ or l is a function of position, ν = l²/κ varies inside a material and the
+Hodge energy ν(|rot q|² + (1+β)|∇·q|²) of :mod:`femheat.assembly.vorticity` is no longer
+the gradient energy ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` up to boundary
+terms. Pointwise (Cartesian indices, summed; rot the curl in 3D)
+
+.. math::
+
+    \partial_j q_i \partial_j v_i = \mathrm{rot}\,q\cdot\mathrm{rot}\,v
+    + \nabla\cdot q\,\nabla\cdot v
+    + \partial_j(q_i\partial_i v_j) - \partial_i(q_i\,\nabla\cdot v),
+
+and with the weight ν the last two terms integrate to the boundary form of
+:mod:`.vorticity_open` / :mod:`.vorticity_open3d` (now with ν pointwise) plus
+
+.. math::
+
+    R(q, v) = \int (q\cdot g)\,\nabla\cdot v - g\cdot\big((q\cdot\nabla) v\big),
+    \qquad g = \nabla\nu .
+
+R is not symmetric: R(q, v) − R(v, q) = ∫ g·∇×(q × v) = −Σ_K ∮_∂K (n × g)·(q × v),
+a sum over facets of (n × g)·[q × v] in which n × g, ν's tangential derivative, is
+continuous where ν is. For the flux element's broken gradients the form consistent
+with −∇·(ν∇q) for the exact flux is the one with the derivatives on q, and its
+symmetric version is
+
+.. math::
+
+    R_h(q, v) = \sum_K \int_K \tfrac12\big(\rho(q, v) + \rho(v, q)\big)
+    + \sum_{F\ \mathrm{interior}} \int_F \tfrac12 (n_F\times g)\cdot
+      \big(\{q\}\times[v] + \{v\}\times[q]\big),
+
+ρ the integrand of R, [u] = u₀ − u₁ and {u} the mean across F, n_F out of side 0: for
+the exact flux ([q] = 0) R_h(q, v) = R(v, q) − ½∮_∂Ω (n × g)·(q × v), and the boundary
+remainder cancels the one the boundary form leaves when ν varies along it (on
+impermeable walls q × v is normal and it vanishes). The same construction as the
+edge and vertex terms of the constant-ν boundary forms, one dimension up.
+
+The flux block is then the gradient energy's, so the vorticity form and the penalty
+form model the same problem and ``"auto"`` takes the vorticity form where ν is
+continuous and positive (:func:`graded_obstacle`). ν enters as ν_h, its continuous
+Lagrange interpolant of the vorticity's order (P2 / P3 in 2D at degree 0 / 1, P2 in 3D):
+n × ∇ν_h is continuous across facets, which R_h needs. Where the forms need ν itself
+(the vorticity mass's weight 1/ν, the boundary forms at their points, vertices and
+edges) they take the materials' ν, positive wherever ν_h may not be. Piecewise-constant ν (materials with constant κ and l) stays with
+the viscosity levels of :mod:`.vorticity_levels`, where g is a measure on the
+interfaces and the levels' open boundaries are this construction. Measured:
+``tests/test_gk_vorticity_graded.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import skfem
+from skfem import BilinearForm
+from skfem.helpers import div, dot, grad, mul
+
+from ..physics.materials import material_fields
+from .viscous_choice import constant_scalar
+
+__all__ = ["GradedViscosity", "graded_obstacle", "graded_viscosity", "closure_form",
+           "varies_inside"]
+
+_JUMP = 1e-8  # relative spread of ν at a node between cells above which ν jumps there
+
+
+@dataclass
+class GradedViscosity:
+    """ν = l²/κ [m³ K W⁻¹] of ``problem`` where it varies inside a material: its values
+    where the forms need them, and the gradient of ν_h, its interpolant in continuous
+    Lagrange ``basis`` (nodal ``values``), where they need ∇ν (:func:`closure_form`).
+    Values come from the materials themselves, not from ν_h, which may dip below zero
+    between its nodes where ν varies on the scale of a cell (a P2 interpolant on two
+    cells across a factor-80 variation reached −1.8e-3 against a minimum 1.1e-3, and the
+    flux block lost its positivity with 1/ν_h in the vorticity mass)."""
+
+    problem: object
+    basis: skfem.CellBasis
+    values: np.ndarray
+
+    def exact(self, x: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """ν at points ``x`` (d, n, nq) of the n ``cells``."""
+        f = material_fields(self.problem.regions, self.problem.materials, x, cells=cells)
+        return np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape) ** 2 \
+            * f.resistivity[0, 0]
+
+    def on(self, basis: skfem.AbstractBasis) -> np.ndarray:
+        """ν at the quadrature points of ``basis`` (a cell or facet basis of the mesh)."""
+        return self.exact(basis.global_coordinates().value, basis.tind)
+
+    def gradient(self, basis: skfem.AbstractBasis) -> np.ndarray:
+        """∇ν_h at the quadrature points of ``basis``."""
+        return basis.with_element(self.basis.elem).interpolate(self.values).grad
+
+    def at_vertices(self, vertices: np.ndarray) -> np.ndarray:
+        """ν at mesh ``vertices`` (ν_h's nodal values)."""
+        return self.values[self.basis.nodal_dofs[0][np.asarray(vertices)]]
+
+    def on_edges(self, edges: np.ndarray, s: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """ν (ne, nq) at the points s ∈ [0, 1] (nq,) of mesh ``edges`` (ne, 2), from
+        the first vertex to the second, each edge in one of ``cells``."""
+        p = self.basis.mesh.p
+        a, b = p[:, edges[:, 0]], p[:, edges[:, 1]]
+        x = a[:, :, None] + (b - a)[:, :, None] * np.asarray(s)[None, None, :]
+        return self.exact(x, cells)
+
+
+def varies_inside(problem) -> bool:
+    """True if some material's conductivity or nonlocal length is not a constant
+    scalar (a function of position, an expression, a tensor)."""
+    return any(constant_scalar(m.conductivity) is None
+               or constant_scalar(m.nonlocal_length) is None
+               for m in problem.materials.values())
+
+
+def _element(dim: int, degree: int) -> skfem.Element:
+    if dim == 3:
+        return skfem.ElementTetP2()
+    return skfem.ElementTriP2() if degree == 0 else skfem.ElementTriP3()
+
+
+def _nodal(problem) -> tuple[skfem.CellBasis, np.ndarray, np.ndarray]:
+    """(basis, lowest, highest): the Lagrange basis of ν_h and, at each of its nodes,
+    the lowest and highest ν = l²/κ of the cells that share it."""
+    rm = problem.regions
+    mesh = rm.mesh
+    basis = skfem.CellBasis(mesh, _element(mesh.dim(), problem.degree))
+    dofs = basis.element_dofs  # (nb, ncells)
+    x = basis.doflocs[:, dofs].transpose(0, 2, 1)  # (dim, ncells, nb)
+    fields = material_fields(rm, problem.materials, x)
+    resistivity = fields.resistivity
+    if not fields.isotropic:
+        raise ValueError("an anisotropic conductivity has no scalar viscosity")
+    nu = np.broadcast_to(fields.nonlocal_length, resistivity[0, 0].shape) ** 2 \
+        * resistivity[0, 0]
+    lowest = np.full(basis.N, np.inf)
+    highest = np.full(basis.N, -np.inf)
+    np.minimum.at(lowest, dofs.T.ravel(), nu.ravel())
+    np.maximum.at(highest, dofs.T.ravel(), nu.ravel())
+    return basis, lowest, highest
+
+
+def graded_obstacle(problem) -> str | None:
+    """Why ν = l²/κ varying inside a material cannot take the closure terms (module
+    doc), or None: ν must be continuous and positive on the mesh, and no Kapitza
+    interface may free the tangential flux."""
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
+        return "(r, z) coordinates"
+    for name, interface in problem.interfaces.items():
+        if getattr(interface, "tangential", "continuous") == "free":
+            return (f"interfaces.{name}: a free tangential flux where nu = l^2/kappa "
+                    "varies inside a material")
+    try:
+        _, lowest, highest = _nodal(problem)
+    except ValueError:
+        return "an anisotropic conductivity"
+    if not np.all(lowest > 0):
+        return "nu = l^2/kappa vanishes somewhere where it varies inside a material"
+    if np.max((highest - lowest) / highest) > _JUMP:
+        return "nu = l^2/kappa jumps between materials where it varies inside one"
+    return None
+
+
+def graded_viscosity(problem) -> GradedViscosity | None:
+    """ν_h for ``problem`` where ν varies inside a material and
+    :func:`graded_obstacle` finds nothing against the closure terms; else None (the
+    levels of :mod:`.vorticity_levels`, or the single vorticity with cell means)."""
+    if not varies_inside(problem) or graded_obstacle(problem) is not None:
+        return None
+    basis, lowest, highest = _nodal(problem)
+    return GradedViscosity(problem, basis, 0.5 * (lowest + highest))
+
+
+def _cross(a, b):
+    """a × b over the first axis: a scalar in 2D, a vector in 3D."""
+    if a.shape[0] == 2:
+        return a[0] * b[1] - a[1] * b[0]
+    return np.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                     a[0] * b[1] - a[1] * b[0]])
+
+
+def _rho(a, b, g):
+    """(a·g)(∇·b) − g·((a·∇)b): the integrand of R (module doc)."""
+    return dot(a.value, g) * div(b) - dot(g, mul(grad(b), a.value))
+
+
+@BilinearForm
+def _closure_cells(q, v, w):
+    """½(ρ(q, v) + ρ(v, q)) with g = ``w.g``."""
+    return 0.5 * (_rho(q, v, w.g) + _rho(v, q, w.g))
+
+
+@BilinearForm
+def _closure_facets(q, v, w):
+    """½ (n × g)·({q} × [v] + {v} × [q]) on interior facets, ``w.ng`` = n × g with n out
+    of side 0 (assembled over both sides' bases, ``w.idx``)."""
+    side_q, side_v = w.idx
+    sign_q = 1.0 if side_q == 0 else -1.0
+    sign_v = 1.0 if side_v == 0 else -1.0
+    # {q} × [v] = ½ s_v q × v and {v} × [q] = −½ s_q q × v (one side each)
+    c = _cross(q.value, v.value)
+    ng = w.ng
+    return 0.25 * (sign_v - sign_q) * (np.sum(ng * c, axis=0) if ng.ndim == 3 else ng * c)
+
+
+@BilinearForm
+def _sheared_wall(q, v, w):
+    """½((q·n)(g_τ·v) + (v·n)(g_τ·q)) on a no-slip wall that heat crosses."""
+    n, g = w.n, w.g
+    g_t = g - dot(g, n) * n
+    return 0.5 * (dot(q.value, n) * dot(g_t, v.value) + dot(v.value, n) * dot(g_t, q.value))
+
+
+def closure_form(mesh: skfem.Mesh, flux_element: skfem.Element, nu: GradedViscosity,
+                 intorder: int, sheared: np.ndarray = np.zeros(0, dtype=np.int64)
+                 ) -> sp.csr_matrix:
+    """R_h(q, v) of the module doc on the flux element's DOFs, with the wall term on the
+    ``sheared`` boundary facets (no-slip walls that heat crosses, module doc)."""
+    qb = skfem.CellBasis(mesh, flux_element, intorder=intorder)
+    R = _closure_cells.assemble(qb, g=nu.gradient(qb))
+    interior = np.nonzero(mesh.f2t[1] >= 0)[0]
+    if len(sheared):
+        fb = skfem.FacetBasis(mesh, flux_element, facets=sheared, intorder=intorder)
+        R = R + _sheared_wall.assemble(fb, g=nu.gradient(fb))
+    if interior.size:
+        sides = [skfem.InteriorFacetBasis(mesh, flux_element, facets=interior, side=s,
+                                          intorder=intorder) for s in (0, 1)]
+        n = sides[0].normals
+        g = nu.gradient(sides[0])
+        R = R + skfem.asm(_closure_facets, sides, sides, ng=_cross(n, g))
+    return R.tocsr()

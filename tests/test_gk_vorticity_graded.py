@@ -1,0 +1,273 @@
+r"""The vorticity form where ν = l²/κ varies inside a material
+(femheat.assembly.vorticity_graded).
+
+The gradient energy's flux equation κ⁻¹q − ∇·(ν∇q) − ∇(βν∇·q) + ∇T = f differs from the
+Hodge form's κ⁻¹q + ∇×(ν∇×q) − ∇((1+β)ν∇·q) + ∇T = f by first-order terms in ∇ν; the
+closure terms R_h restore it. Manufactured flows with κ = 1 + xy/2 + sin(2y)/5 and
+l = 0.3(1 + 0.4 sin(1.7x + 0.6y)) (ν varies by a factor 3.6 over the unit square), T
+and the traction given on the open faces (relative L² errors):
+
+* 2D degree 1, n = 4 / 8 / 16: q 1.25e-4 / 1.56e-5 / 1.95e-6 (order 3.00), T 1.51e-3 /
+  3.78e-4 / 9.45e-5 (2.00); the penalty form q 1.39e-4 / 1.78e-5 / 2.25e-6, T 1.52e-3 /
+  3.81e-4 / 9.53e-5. Without R_h (one vorticity with the cell mean of ν, the form
+  before 2026-12-07) q 3.3e-2 / 3.6e-2 / 3.7e-2 and T 1.8e-2 at every mesh: another
+  model.
+* With x = 0 a no-slip wall that heat crosses (the wall term of R_h): q 2.28e-4 /
+  2.85e-5 / 3.55e-6 (3.00), T 9.45e-5 at n = 16; the penalty form 4.79e-6, 9.70e-5.
+  Without the wall term q went at O(h^1.5) (2.6e-5 at n = 16).
+* 2D degree 0, n = 8 / 16 / 32: q 1.03e-3 / 2.55e-4 / 6.32e-5 (2.01), T 2.25e-2 /
+  1.13e-2 / 5.63e-3 (1.00); the penalty form q 7.28e-5 at n = 32, T 5.63e-3.
+* Interior vertices moved by up to h/4, β = 2: q order 3.0, T 2.05.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import skfem
+import sympy
+from skfem import BilinearForm, LinearForm
+from skfem.helpers import dot, mul
+
+import femheat as fh
+import femheat.assembly.vorticity as vorticity
+from femheat.physics.conditions import NoSlip
+from femheat.solve.steady import _linear_steady
+
+
+def _manufactured(dim: int, beta: int, sheared: bool):
+    """Callables (q, T, f, Q, g_N, κ, l): the flows of the open-boundary tests
+    (tests/test_gk_vorticity_open.py, ..._open3d.py; ``sheared``: the tangential
+    components times x, q·t = 0 on x = 0) with κ(x) and l(x) of the module doc (3D:
+    z enters κ and l too), f = κ⁻¹q − ∇·(ν∇q) − ∇(βν∇·q) + ∇T, Q = ∇·q and
+    g_N = ν(∇q)n + βν(∇·q)n − Tn."""
+    X = sympy.symbols("x y z")[:dim]
+    x, y = X[0], X[1]
+    s = x if sheared else 1
+    if dim == 2:
+        kappa = 1 + 0.5 * x * y + 0.2 * sympy.sin(2 * y)
+        ell = 0.3 * (1 + 0.4 * sympy.sin(1.7 * x + 0.6 * y))
+        q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y) + x * y,
+                          (sympy.cos(0.9 * x - 1.4 * y) + x**2 / 2) * s])
+        T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y
+    else:
+        z = X[2]
+        kappa = 1 + 0.5 * x * y + 0.2 * sympy.sin(2 * y - z)
+        ell = 0.3 * (1 + 0.4 * sympy.sin(1.7 * x + 0.6 * y + 0.5 * z))
+        q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y - 0.4 * z) + x * y,
+                          (sympy.cos(0.9 * x - 1.4 * y + 0.3 * z) + x**2 / 2) * s,
+                          (sympy.sin(0.5 * x + 0.8 * y + 1.1 * z) + y * z) * s])
+        T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * z
+    nu = ell**2 / kappa
+    div = sum(sympy.diff(q[i], X[i]) for i in range(dim))
+    G = [[sympy.diff(q[i], v) for v in X] for i in range(dim)]
+    f = q / kappa - sympy.Matrix([sum(sympy.diff(nu * G[i][j], X[j]) for j in range(dim))
+                                  for i in range(dim)]) \
+        - sympy.Matrix([sympy.diff(beta * nu * div, v) for v in X]) \
+        + sympy.Matrix([sympy.diff(T, v) for v in X])
+
+    def fn(e):
+        g = sympy.lambdify(X, e, "numpy")
+        return lambda P: np.broadcast_to(np.asarray(g(*P), dtype=float), P.shape[1:])
+
+    q_, f_ = [fn(c) for c in q], [fn(c) for c in f]
+    grad_q = [[fn(c) for c in row] for row in G]
+    T_, Q_, nu_ = fn(T), fn(div), fn(nu)
+
+    def traction(P, n):
+        GG = np.array([[g(P) for g in row] for row in grad_q])
+        return nu_(P) * mul(GG, n) + (beta * nu_(P) * Q_(P) - T_(P)) * n
+
+    return (lambda P: np.array([c(P) for c in q_]), T_, lambda P: np.array([c(P) for c in f_]),
+            Q_, traction, fn(kappa), fn(ell))
+
+
+def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: int = 2,
+                        sheared: bool = False, distort: float = 0.0) -> tuple[float, float]:
+    """Relative L² errors (q, T) of femheat's assembled operators with the manufactured
+    loads on the unit square / cube: T = 0 given on every face (the traction's −Tn
+    carries T), all open, or x = 0 a no-slip wall that heat crosses (``sheared``: its
+    load the normal traction only)."""
+    q_ex, T_ex, force, source, traction, kappa, ell = _manufactured(dim, beta, sheared)
+    cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
+    mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
+    if distort:
+        rng = np.random.default_rng(0)
+        inner = ~np.isin(np.arange(mesh.p.shape[1]), mesh.boundary_nodes())
+        mesh = cls(mesh.p + inner * distort / n * rng.uniform(-1, 1, mesh.p.shape), mesh.t)
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "left": lambda x: np.isclose(x[0], 0), "rest": lambda x: ~np.isclose(x[0], 0)})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(kappa, 1.0, 0.0, nonlocal_length=ell)},
+        {"left": fh.Temperature(0.0), "rest": fh.Temperature(0.0)},
+        walls={"left": NoSlip()} if sheared else {}, model="gk", degree=degree, beta=beta,
+        viscous=viscous, source=lambda x, t: source(x))
+    system = fh.assemble(problem)
+    order = 8 if dim == 2 else 6
+    qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=order)
+    tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=order)
+    walled = regions.boundary("left") if sheared else np.zeros(0, dtype=np.int64)
+    fb = skfem.FacetBasis(mesh, qb.elem, intorder=order,
+                          facets=np.setdiff1d(mesh.boundary_facets(), walled))
+    load = (LinearForm(lambda v, w: dot(force(w.x), v)).assemble(qb)
+            + LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb))
+    if sheared:
+        fw = skfem.FacetBasis(mesh, qb.elem, facets=walled, intorder=order)
+        load += LinearForm(lambda v, w: dot(traction(w.x, w.n), w.n)
+                           * dot(v, w.n)).assemble(fw)
+    state = _linear_steady(system, None, load, None)
+    x = qb.global_coordinates().value
+    qh, Th = qb.interpolate(state.flux).value, tb.interpolate(state.temperature).value
+    qe, Te = q_ex(x), T_ex(x)
+    eq = np.sqrt((((qh - qe) ** 2).sum(0) * qb.dx).sum() / ((qe**2).sum(0) * qb.dx).sum())
+    eT = np.sqrt((((Th - Te) ** 2) * qb.dx).sum() / ((Te**2) * qb.dx).sum())
+    return float(eq), float(eT)
+
+
+def _orders(errors):
+    e = np.asarray(errors)
+    return np.log2(e[:-1] / e[1:])
+
+
+@pytest.mark.parametrize("beta, distort", [(0, 0.0), (2, 0.25)])
+def test_manufactured_flow_with_varying_viscosity_converges(beta, distort):
+    """2D degree 1 (module doc): q at O(h³), T at O(h²), q below and T within 1 % of the
+    penalty form's errors (the same model)."""
+    errors = [manufactured_errors(n, "vorticity", 1, beta, distort=distort) for n in (4, 8, 16)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    want_q, want_T = (2.75, 1.85) if distort else (2.85, 1.9)  # distorted: 2.83, 1.89 first
+    assert min(_orders(eq)) >= want_q and min(_orders(eT)) >= want_T, (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(16, "penalty", 1, beta, distort=distort)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+def test_without_the_closure_terms_it_is_another_model(monkeypatch):
+    """One vorticity with the cell mean of ν (no R_h): the errors do not fall."""
+    monkeypatch.setattr(vorticity, "graded_viscosity", lambda problem: None)
+    errors = [manufactured_errors(n, "vorticity", 1) for n in (4, 16)]
+    assert errors[1][0] > 1e-2 and errors[1][1] > 1e-2, errors
+
+
+def test_no_slip_wall_that_heat_crosses_with_varying_viscosity():
+    """x = 0 a no-slip wall with T given: the wall term ½((q·n)(g_τ·v) + (v·n)(g_τ·q))
+    keeps q at O(h³) (module doc)."""
+    errors = [manufactured_errors(n, "vorticity", 1, sheared=True) for n in (4, 8, 16)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert min(_orders(eq)) >= 2.85 and min(_orders(eT)) >= 1.9, (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(16, "penalty", 1, sheared=True)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+def test_degree_zero_with_varying_viscosity():
+    """2D degree 0 (module doc): q at O(h²), T at O(h)."""
+    errors = [manufactured_errors(n, "vorticity", 0) for n in (8, 16, 32)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert min(_orders(eq)) >= 1.9 and min(_orders(eT)) >= 0.95, (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(32, "penalty", 0)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+def test_3d_degree_zero_with_varying_viscosity():
+    """3D degree 0, β = 2, all faces open, n = 2 / 4: q 1.30e-2 / 3.38e-3 (order 1.94),
+    T 9.38e-2 / 4.73e-2 (0.99); the penalty form q 1.59e-2 / 4.85e-3, T 9.39e-2 /
+    4.74e-2."""
+    errors = [manufactured_errors(n, "vorticity", 0, 2, dim=3) for n in (2, 4)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert _orders(eq)[0] >= 1.8 and _orders(eT)[0] >= 0.9, (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(4, "penalty", 0, 2, dim=3)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sheared", [False, True])
+def test_3d_degree_one_with_varying_viscosity(sheared):
+    """3D degree 1, n = 2 / 4 (13 s each at n = 4: the closure's facet couplings fill
+    the augmented factor). All faces open: q 8.39e-4 / 1.01e-4 (order 3.05), T 7.87e-3 /
+    1.96e-3 (2.01); the penalty form q 7.99e-4 / 1.11e-4, T 7.86e-3 / 1.97e-3. With
+    x = 0 a no-slip wall that heat crosses: q 1.60e-3 / 1.93e-4 (3.05), T 7.84e-3 /
+    1.95e-3; the penalty form 2.00e-3 / 2.72e-4, 8.07e-3 / 2.03e-3."""
+    errors = [manufactured_errors(n, "vorticity", 1, dim=3, sheared=sheared) for n in (2, 4)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert _orders(eq)[0] >= 2.85 and _orders(eT)[0] >= 1.9, (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(4, "penalty", 1, dim=3, sheared=sheared)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+def _lowest_viscous_eigenvalue(n: int, degree: int, dim: int) -> float:
+    """Lowest eigenvalue of the flux block minus the Darcy mass κ⁻¹(q, v), against that
+    mass: T given at x = 0, 1 (open), the other faces insulated and stress-free,
+    l = 0.2(1 + 0.8 sin(3x + 2y)), κ = 1 + xy/2 (ν varies by a factor 80)."""
+    cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
+    mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
+
+    def ends(x):
+        return np.isclose(x[0], 0) | np.isclose(x[0], 1)
+
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={"ends": ends,
+                                                         "sides": lambda x: ~ends(x)})
+
+    def kappa(x):
+        return 1 + 0.5 * x[0] * x[1]
+
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(kappa, 1.0, 0.0, nonlocal_length=lambda x: 0.2 * (
+            1 + 0.8 * np.sin(3 * x[0] + 2 * x[1])))},
+        {"ends": fh.Temperature(0.0), "sides": fh.Insulated()}, model="gk", degree=degree,
+        viscous="vorticity")
+    system = fh.assemble(problem)
+    C, mass = system.rotation
+    free = system.free_dofs
+    darcy = BilinearForm(lambda u, v, w: dot(u, v) / kappa(w.x)).assemble(
+        system.flux_basis).toarray()[np.ix_(free, free)]
+    full = (system.resistance_base.toarray()
+            + C.T.toarray() @ np.linalg.solve(mass.matrix.toarray(), C.toarray()))
+    assert np.abs(full - full.T).max() <= 1e-9 * np.abs(full).max()
+    return float(scipy.linalg.eigvalsh(full[np.ix_(free, free)] - darcy, darcy)[0])
+
+
+@pytest.mark.parametrize("degree", [0, 1])
+def test_viscous_block_stays_positive_semidefinite(degree):
+    """The closure terms are indefinite alone; with the Hodge energy and the boundary
+    form the flux block minus the Darcy mass is semidefinite: in 2D to round-off
+    (n = 4 / 8 / 12: ≥ −6e-10), in 3D to −1.9e-6 / −3.3e-7 (degree 0, n = 2 / 3) and
+    −1.3e-5 / −2.3e-6 (degree 1), falling like h⁴: the vorticity mass and the boundary
+    forms take the materials' ν, R_h the gradient of its interpolant ν_h, and the two
+    differ by the interpolation error. (With ν_h everywhere, ν_h dipped below zero
+    between nodes, −1.8e-3 against a minimum 1.1e-3 at n = 2 in 3D, and the lowest
+    eigenvalue was −2.2 / −51.)"""
+    assert min(_lowest_viscous_eigenvalue(n, degree, 2) for n in (4, 8)) >= -1e-9
+    lowest = [_lowest_viscous_eigenvalue(n, degree, 3) for n in (2, 3)]
+    assert min(lowest) >= -1e-4 and lowest[1] >= 3 * lowest[0], lowest
+
+
+def test_3d_iterative_solver_with_varying_viscosity():
+    """The iterative solver's counts with the closure terms in A₀ (3D degree 0, the
+    cube of tests/test_gk_vorticity_3d.py with l = (2/n)(1 + 0.4 sin(3x + y)), κ = 1 +
+    yz/2, "auto"): 74 / 80 at n = 4 / 6, rtol 1e-12 (constant l: 74 / 81); the flux
+    within 8e-10 of the direct solve."""
+    from femheat.solve.iterative import solve_steady_iterative
+
+    n = 4
+    x = np.linspace(0, 1, n + 1)
+    regions = fh.RegionMesh.from_skfem(skfem.MeshTet.init_tensor(x, x, x), boundaries={
+        "left": lambda p: np.isclose(p[0], 0), "right": lambda p: np.isclose(p[0], 1),
+        "walls": lambda p: ~(np.isclose(p[0], 0) | np.isclose(p[0], 1))})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(
+            lambda p: 1 + 0.5 * p[1] * p[2], 1.0, 0.05,
+            nonlocal_length=lambda p: 2.0 / n * (1 + 0.4 * np.sin(3 * p[0] + p[1])))},
+        {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()},
+        walls={"walls": NoSlip()}, model="gk", degree=0, beta=2,
+        source=lambda x, t: 1.0 + 0 * x[0])
+    assert problem.viscous_form == "vorticity"
+    system = fh.assemble(problem)
+    ref = fh.solve_steady(system)
+    state, report = solve_steady_iterative(system, rtol=1e-12)
+    assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
+    assert report.iterations[0] < 90, report.iterations
