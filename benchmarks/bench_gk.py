@@ -20,6 +20,10 @@ that peak memory (ru_maxrss) belongs to that run alone:
 interior penalty; the vorticity form on BDM2 x P1DG with a P3 vorticity, whose mass
 is consistent next to these no-slip walls, so there is no formed variant and
 ``gkvf`` is skipped).
+``--graded``: the GK length varies inside the material, l = 0.1(1 + 0.4 sin(2πx)
+cos(πy)) (ν by a factor 5.4): the vorticity form then carries the closure terms of
+:mod:`femheat.assembly.vorticity_graded` (couplings across every facet, as the penalty
+form's), which is the cost they add.
 ``--dim 3``: the channel in the unit cube (n³ cells of 6 tetrahedra, no-slip walls on
 the four sides, T given on the open ends: the vorticity form's open-boundary terms since
 2026-12-06); the vorticity form (BDM1 × P0 since 2026-12-06) keeps its second-order
@@ -38,6 +42,7 @@ ratios.
     python benchmarks/bench_gk.py --quick --json /tmp/gk.json   # n = 50, 100
     python benchmarks/bench_gk.py --degree 1 --sizes 25 50 100
     python benchmarks/bench_gk.py --dim 3 --sizes 8 12 16
+    python benchmarks/bench_gk.py --graded --dim 3 --sizes 6 8   # l(r): closure terms
     python benchmarks/bench_gk.py --axisymmetric --sizes 50 100 180   # (r, z), degree 0
 """
 
@@ -61,7 +66,7 @@ _clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" els
 
 
 def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
-        dim: int = 2, axisymmetric: bool = False) -> dict:
+        dim: int = 2, axisymmetric: bool = False, graded: bool = False) -> dict:
     import numpy as np
     import skfem
 
@@ -83,7 +88,11 @@ def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
     gk = model in ("gk", "gkv", "gkvf")
     if model == "gkvf":
         os.environ["FEMHEAT_VORTICITY_SOLVE"] = "formed"
-    mat = fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.1 if gk else 0.0)
+    def varying(x):
+        return 0.1 * (1 + 0.4 * np.sin(2 * np.pi * x[0]) * np.cos(np.pi * x[1]))
+
+    mat = fh.Material(1.0, 1.0, 1e-2,
+                      nonlocal_length=(varying if graded else 0.1) if gk else 0.0)
     kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2) if gk else dict(model="mcv")
     kw["degree"] = degree
     if model in ("gkv", "gkvf"):
@@ -151,12 +160,15 @@ def main() -> None:
     parser.add_argument("--axisymmetric", action="store_true",
                         help="2D only: the (r, z) section of a pipe (axis r = 0, no-slip "
                              "mantle r = 1, T on the ends z = 0, 1)")
+    parser.add_argument("--graded", action="store_true",
+                        help="l varying inside the material (the vorticity form's closure "
+                             "terms)")
     parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one(args.child[0], int(args.child[1]), args.steps, args.repeats,
-                             args.degree, args.dim, args.axisymmetric)))
+                             args.degree, args.dim, args.axisymmetric, args.graded)))
         return
     if args.axisymmetric and (args.dim != 2 or args.degree != 0):
         parser.error("--axisymmetric: 2D at degree 0 only (the vorticity form in (r, z) "
@@ -171,7 +183,8 @@ def main() -> None:
             out = subprocess.run([sys.executable, __file__, "--child", model, str(n),
                                   "--steps", str(args.steps), "--repeats", str(args.repeats),
                                   "--degree", str(args.degree), "--dim", str(args.dim)]
-                                 + (["--axisymmetric"] if args.axisymmetric else []),
+                                 + (["--axisymmetric"] if args.axisymmetric else [])
+                                 + (["--graded"] if args.graded else []),
                                  capture_output=True, text=True, check=True)
             pair[model] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(pair)
@@ -227,7 +240,8 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"steps": args.steps, "degree": args.degree, "dim": args.dim,
-                       "axisymmetric": args.axisymmetric, "rows": rows},
+                       "axisymmetric": args.axisymmetric, "graded": args.graded,
+                       "rows": rows},
                       f, indent=1)
 
 

@@ -271,3 +271,21 @@ def test_3d_iterative_solver_with_varying_viscosity():
     state, report = solve_steady_iterative(system, rtol=1e-12)
     assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
     assert report.iterations[0] < 90, report.iterations
+
+
+def test_explicit_vorticity_form_warns_where_the_closure_cannot_apply():
+    """ν varying inside one material and jumping at its interface with another: an
+    explicit viscous = "vorticity" keeps one vorticity with the cell means, another
+    closure, and says so; "auto" takes the penalty form there."""
+    mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, 5),) * 2)
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
+        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+    materials = {"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.0, nonlocal_length=0.2),
+                 "b": fh.Material(2.0, 1.0, 0.0, nonlocal_length=0.2)}
+    auto = fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk")
+    assert auto.viscous_form == "penalty"
+    forced = fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk",
+                            viscous="vorticity")
+    with pytest.warns(UserWarning, match="jumps between materials.*another closure"):
+        fh.assemble(forced)

@@ -71,7 +71,13 @@ takes the vorticity form when all of the following hold:
   4–8), a step and a frequency solve 0.60–1.13× (closed cubes, ``benchmarks/bench_gk.py
   --dim 3``). (r, z) keeps the penalty form: it has no degree-1 vorticity form and
   keeps ω = 0 where heat crosses a boundary;
-* constant scalars κ and l in every material, ν = l²/κ > 0 in one at least (one
+* ν = l²/κ either continuous, positive and varying inside materials (κ or l functions
+  of position, scalar κ, no free Kapitza interface: the closure terms of
+  :mod:`femheat.assembly.vorticity_graded`, since 2026-12-07; manufactured flows with κ
+  and l varying converge at O(h^(k+1)) in T and O(h^(k+2)) in q in 2D and 3D, q errors
+  0.71–0.87× and T errors 0.96–0.99× the penalty form's,
+  ``tests/test_gk_vorticity_graded.py``), or constant scalars κ and l in every
+  material, ν > 0 in one at least (one
   value, or several, l = 0 included: the levels of
   :mod:`femheat.assembly.vorticity_levels`, since 2026-12-06, where two-layer and
   three-layer slabs and a film on a layer with l = 0 converge at O(h^(k+1)) in T and

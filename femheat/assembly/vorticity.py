@@ -164,30 +164,22 @@ method half an order in the energy norm (Arnold, Falk & Gopalakrishnan, M3AS 22,
 1250024, 2012; in 3D arXiv:2603.14026); with BDM fluxes, one order above the
 temperature's, T keeps its full order; with the former RT fluxes it did not (degree
 1: plates' T at O(h^1.3), 3.8e-4 at n = 12; degree 0 with N0: T along the plates did
-not converge, RMS 5.0e-3 at n = 12, the largest errors 4.5e-2). In 2D the
-degree-0 form shows it mildly (the largest T error next to no-slip walls O(h^0.9),
-above); with RT0 the consistent P1 mass showed it strongly (no-slip channel: largest T
-error 4.6e-2 at n = 64), and γ removed it; the wall rows carry it: the consistent mass
-inside with γ-lumped rows
-at the wall vertices (inside rows' wall couplings added to their diagonal) gives 1.0e-3
-/ 9.1e-4 / 6.4e-4 / 3.9e-4 at n = 8 … 64 on the structured channel (consistent: 2.3e-2 …
-3.2e-2; lumped: round-off), and on gmsh channels is 2× worse than lumping everywhere.
-The former 3D degree-0 rows (N0) missed a rigid rotation's ω by a third even at
-interior edges, and the N0 mass admits no per-edge fix like γ; a vertex-lumped
-second-kind space, a vertex-lumped N0 mass and (2026-12-05) the consistent mass with
-its wall-wall block replaced by rotation-exact diagonal weights were measured and
-dropped (plates RMS 6.1e-3 / 8.2e-3 at n = 4 / 8, against 6.7e-3 / 5.7e-3); the
-second-order Nédélec vorticity with BDM1 fluxes (2026-12-06) is what removed it.
+not converge, RMS 5.0e-3 at n = 12, the largest errors 4.5e-2). The
+former pairs' wall studies (RT0's γ weights, N0's rows) are in docs/gk_accuracy.md.
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
 vanish on flat walls with q·n = 0; where ν varies the two closures differ by terms in
-∇ν. Where it is piecewise constant (2D, constant κ and l in every material, with
+∇ν. Where it is piecewise constant (constant κ and l in every material, with
 several values of ν or some materials with l = 0) the
 form is built on the viscosity levels of :mod:`.vorticity_levels` (one vorticity per
 level and per material of the level, the interfaces to smaller ν, l = 0 included, open
 boundaries of the level), which is the gradient energy's interface model: q and the
-traction continuous, and no tangential condition next to l = 0. Elsewhere (l(r), κ(r),
-3D, (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
+traction continuous, and no tangential condition next to l = 0. Where it varies
+inside a material, continuous and positive (l(r), κ(r); since 2026-12-07), the flux
+block gains the closure terms of :mod:`.vorticity_graded` and the masses weigh ν
+pointwise: the gradient energy again. Elsewhere (ν varying and jumping, vanishing or
+meeting a free interface, where only an explicit ``viscous = "vorticity"`` takes this
+form; (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
 (weakly) of q·t instead, and ω = 0 next to cells with l = 0.
 Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
@@ -235,7 +227,7 @@ from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load
-from .vorticity_graded import GradedViscosity, closure_form, graded_viscosity
+from .vorticity_graded import GradedViscosity, graded_closure
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
 from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
@@ -387,10 +379,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
     if not np.any(nu_cell > 0):
         return G, None, None
-    # ν varying inside a material: ν_h and the closure terms in ∇ν (:mod:`.vorticity_graded`)
-    graded = None if axisymmetric else graded_viscosity(problem)
-    if graded is not None:
-        G = (G + closure_form(mesh, qb.elem, graded, order, sheared_walls(problem))).tocsr()
+    # ν varying inside a material: the closure terms in ∇ν (:mod:`.vorticity_graded`)
+    graded, closure = graded_closure(problem, qb.elem, order, sheared_walls(problem))
+    if closure is not None:
+        G = (G + closure).tocsr()
     # one vorticity per viscosity level (one, unless ν is piecewise constant with
     # several values: :mod:`.vorticity_levels`)
     parts = []
@@ -557,7 +549,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         f_cells = mesh.f2t[0, facets]
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=max(order, 3))
         coef = wall.coefficient * (ell_cell[f_cells] * inv_nu[f_cells] if graded is None
-                                   else _kappa_over_l(problem, fb, f_cells))
+                                   else graded.kappa_over_l(fb))
         if dim == 3:
             wall_mass = tangential_edge_mass.assemble(fb, weight=_points(coef, fb))
             consistent = consistent + wall_mass
@@ -596,22 +588,13 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
 
 
 def _inverse(cell_weight: np.ndarray, basis, graded) -> np.ndarray:
-    """The mass weight 1/ν at ``basis``' points: ``cell_weight`` per cell, or 1/ν_h."""
+    """The mass weight 1/ν at ``basis``' points: ``cell_weight`` per cell, or pointwise."""
     return _points(cell_weight, basis) if graded is None else 1.0 / graded.on(basis)
 
 
 def _points(values: np.ndarray, basis) -> np.ndarray:
     """Per-cell (or per-facet) ``values`` at ``basis``' points; pointwise ones as given."""
     return values[:, None] + 0.0 * basis.dx if values.ndim == 1 else values
-
-
-def _kappa_over_l(problem, fb: skfem.FacetBasis, cells: np.ndarray) -> np.ndarray:
-    """κ/l = l/ν at the points of ``fb`` (a slip-length wall's facets, ``cells`` their
-    cells) where ν varies inside a material."""
-    f = material_fields(problem.regions, problem.materials, fb.global_coordinates().value,
-                        cells=cells)
-    return 1.0 / (np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape)
-                  * f.resistivity[0, 0])
 
 
 def _rotation_consistent(mass: np.ndarray, gamma: np.ndarray) -> np.ndarray:

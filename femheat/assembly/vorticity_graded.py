@@ -51,6 +51,7 @@ interfaces and the levels' open boundaries are this construction. Measured:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,8 +63,8 @@ from skfem.helpers import div, dot, grad, mul
 from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
 
-__all__ = ["GradedViscosity", "graded_obstacle", "graded_viscosity", "closure_form",
-           "varies_inside"]
+__all__ = ["GradedViscosity", "graded_obstacle", "graded_viscosity", "graded_closure",
+           "closure_form", "varies_inside"]
 
 _JUMP = 1e-8  # relative spread of ν at a node between cells above which ν jumps there
 
@@ -91,6 +92,15 @@ class GradedViscosity:
     def on(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """ν at the quadrature points of ``basis`` (a cell or facet basis of the mesh)."""
         return self.exact(basis.global_coordinates().value, basis.tind)
+
+    def kappa_over_l(self, basis: skfem.AbstractBasis) -> np.ndarray:
+        """κ/l = l/ν [W m⁻² K⁻¹] at the quadrature points of ``basis`` (a slip-length
+        wall's coefficient, :mod:`.vorticity`)."""
+        x = basis.global_coordinates().value
+        f = material_fields(self.problem.regions, self.problem.materials, x,
+                            cells=basis.tind)
+        return 1.0 / (np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape)
+                      * f.resistivity[0, 0])
 
     def gradient(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """∇ν_h at the quadrature points of ``basis``."""
@@ -233,3 +243,22 @@ def closure_form(mesh: skfem.Mesh, flux_element: skfem.Element, nu: GradedViscos
         g = nu.gradient(sides[0])
         R = R + skfem.asm(_closure_facets, sides, sides, ng=_cross(n, g))
     return R.tocsr()
+
+
+def graded_closure(problem, flux_element: skfem.Element, intorder: int,
+                   sheared: np.ndarray) -> tuple[GradedViscosity | None, sp.csr_matrix | None]:
+    """(ν, R_h) for the vorticity form of ``problem`` where ν varies inside a material
+    (``sheared``: the facets of no-slip walls that heat crosses); (None, None) where it
+    does not, and where it cannot take the closure terms, with a warning there (one
+    vorticity with ν's cell means models another closure)."""
+    if not varies_inside(problem):
+        return None, None
+    graded = graded_viscosity(problem)
+    if graded is None:
+        warnings.warn("model.viscous = 'vorticity': nu = l^2/kappa varies inside a material "
+                      f"and {graded_obstacle(problem)}: one vorticity with nu's cell means, "
+                      "another closure than the gradient energy's (continuity of nu rot q); "
+                      "use viscous = 'penalty' for that model", stacklevel=5)
+        return None, None
+    mesh = problem.regions.mesh
+    return graded, closure_form(mesh, flux_element, graded, intorder, sheared)

@@ -50,9 +50,11 @@ level and piece, and the check for parts of a region that touch made on edges)
 where every material has a constant scalar κ and l and ν takes more than one value
 (0 included) or free interfaces cut the viscous cells apart (3D, extruded layered
 slabs: ``tests/test_gk_vorticity_layers3d.py``). Elsewhere
-(:func:`viscosity_levels` returns one level) the single ω with the cell mean of ν of
-:mod:`femheat.assembly.vorticity` remains, whose closure differs from the gradient
-energy by terms in ∇ν. Cost: one more vorticity field on each region of larger ν.
+(:func:`viscosity_levels` returns one level) one ω remains: with the closure terms of
+:mod:`.vorticity_graded` where ν varies continuously inside materials, else with the
+cell mean of ν (:mod:`femheat.assembly.vorticity`), whose closure differs from the
+gradient energy by terms in ∇ν. Cost: one more vorticity field on each region of
+larger ν.
 """
 
 from __future__ import annotations

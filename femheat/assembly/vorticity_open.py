@@ -330,7 +330,8 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
                            sheared: np.ndarray = np.zeros(0, dtype=np.int64),
                            inside: np.ndarray | None = None) -> sp.csr_matrix:
     """ν S_h(q, v) over the open ``facets`` (module doc), ν the cell mean ``nu_cell`` of
-    each facet's cell (the mean of the two cells at a vertex term). At an end P of the
+    each facet's cell (the mean of the two cells at a vertex term), or pointwise where
+    ``nu_cell`` is a :class:`~.vorticity_graded.GradedViscosity`. At an end P of the
     open boundary the neighbouring boundary facet holds q·n_w = 0, or q·t_w = 0 if it
     is in ``sheared`` (a no-slip wall that heat crosses); the end term ±½ W(q, v) uses
     the symmetric form of v × q consistent with that condition (module doc).

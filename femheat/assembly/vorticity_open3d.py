@@ -202,7 +202,8 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
                            inside: np.ndarray | None = None) -> sp.csr_matrix:
     """−ν S_h(q, v) over the open boundary ``facets`` (module doc; the sign of
     :func:`.vorticity_open.boundary_rotation_form`: the form the flux block loses), ν the
-    cell mean ``nu_cell`` of each face's cell (the mean of the two at an edge). A rim
+    cell mean ``nu_cell`` of each face's cell (the mean of the two at an edge), or
+    pointwise where ``nu_cell`` is a :class:`~.vorticity_graded.GradedViscosity`. A rim
     edge's other face holds q·n_w = 0, or q·τ = q·b = 0 if it is in ``sheared`` (a
     no-slip wall that heat crosses). ``facets`` may be oriented (interior facets of a
     viscosity level's region, :mod:`.vorticity_levels`: traces and normals from the side
