@@ -163,6 +163,10 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
                                           "rest": fh.Insulated()},
           walls={"left": SlipLength(0.5)}),
      r"boundaries\.left: heat crosses it and it has a SlipLength wall"),
+    (dict(regions=_square(2, dim=3),
+          materials={"domain": fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
+                                           nonlocal_length=0.2)}),
+     r"materials: nu = l\^2/kappa varies inside a material in 3D"),
     (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),
      r"model 'memory' without the viscous term"),
 ])
