@@ -231,7 +231,7 @@ def _lowest_viscous_eigenvalue(n: int, degree: int, dim: int) -> float:
     return float(scipy.linalg.eigvalsh(full[np.ix_(free, free)] - darcy, darcy)[0])
 
 
-@pytest.mark.parametrize("degree", [0, 1])
+@pytest.mark.parametrize("degree", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_viscous_block_stays_positive_semidefinite(degree):
     """The closure terms are indefinite alone; with the Hodge energy and the boundary
     form the flux block minus the Darcy mass is semidefinite: in 2D to round-off

@@ -139,3 +139,23 @@ def test_flux_block_is_positive_semidefinite(case):
     V = full[np.ix_(free, free)] - darcy
     eig = scipy.linalg.eigvalsh(0.5 * (V + V.T), darcy)
     assert eig[0] > -1e-9 * eig[-1], f"lowest {eig[0]:.3e}, largest {eig[-1]:.3e}"
+
+
+def test_pinched_materials_keep_the_penalty_form_in_3d():
+    """Materials of larger ν touching along an edge (a 2 × 2 checkerboard in x, y,
+    extruded along z): the level's region passes that edge twice, so "auto" keeps the
+    penalty form and an explicit vorticity form is refused with the location (the 2D
+    test: tests/test_gk_vorticity_layers.py)."""
+    x = np.linspace(0, 1, 5)
+    rm = fh.RegionMesh.from_skfem(skfem.MeshTet.init_tensor(x, x, np.linspace(0, 1, 3)),
+                                  subdomains={
+                                      "a": lambda p: (p[0] - 0.5) * (p[1] - 0.5) > 0,
+                                      "b": lambda p: (p[0] - 0.5) * (p[1] - 0.5) < 0},
+                                  boundaries={"walls": lambda p: np.ones(p.shape[1], bool)})
+    materials = {"a": fh.Material(1.0, 1.0, 0.0, nonlocal_length=0.3),
+                 "b": fh.Material(1.0, 1.0, 0.0, nonlocal_length=0.1)}
+    auto = fh.HeatProblem(rm, materials, {"walls": fh.Insulated()}, model="gk")
+    assert auto.viscous_form == "penalty"
+    with pytest.raises(fh.FemheatInputError, match=r"touch at an edge near \[0\.5, 0\.5, "):
+        fh.assemble(fh.HeatProblem(rm, materials, {"walls": fh.Insulated()}, model="gk",
+                                   viscous="vorticity"))
