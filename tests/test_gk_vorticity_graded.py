@@ -249,7 +249,7 @@ def test_viscous_block_stays_positive_semidefinite(degree):
 def test_3d_iterative_solver_with_varying_viscosity():
     """The iterative solver's counts with the closure terms in A₀ (3D degree 0, the
     cube of tests/test_gk_vorticity_3d.py with l = (2/n)(1 + 0.4 sin(3x + y)), κ = 1 +
-    yz/2; "auto" keeps the penalty form there, for the cost): 74 / 80 at n = 4 / 6, rtol 1e-12 (constant l: 74 / 81); the flux
+    yz/2, "auto"): 74 / 80 at n = 4 / 6, rtol 1e-12 (constant l: 74 / 81); the flux
     within 8e-10 of the direct solve."""
     from femheat.solve.iterative import solve_steady_iterative
 
@@ -263,8 +263,9 @@ def test_3d_iterative_solver_with_varying_viscosity():
             lambda p: 1 + 0.5 * p[1] * p[2], 1.0, 0.05,
             nonlocal_length=lambda p: 2.0 / n * (1 + 0.4 * np.sin(3 * p[0] + p[1])))},
         {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()},
-        walls={"walls": NoSlip()}, model="gk", degree=0, beta=2, viscous="vorticity",
+        walls={"walls": NoSlip()}, model="gk", degree=0, beta=2,
         source=lambda x, t: 1.0 + 0 * x[0])
+    assert problem.viscous_form == "vorticity"
     system = fh.assemble(problem)
     ref = fh.solve_steady(system)
     state, report = solve_steady_iterative(system, rtol=1e-12)

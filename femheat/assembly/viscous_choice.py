@@ -67,15 +67,12 @@ takes the vorticity form when all of the following hold:
   on manufactured flows, and a developed flow between no-slip plates passes open ends
   with heat-flow errors 2.9e-5 / 2.8e-7 (degree 0 / 1, n = 8; the penalty form 7.4e-3
   / 3.4e-5; ``tests/test_gk_vorticity_open3d.py``); a steady direct solve costs
-  4.2–5.7× the penalty form's at degree 0 (n = 8, 12) and 2.1–3.0× at degree 1 (n =
-  4–8), a step and a frequency solve 0.60–1.13× (closed cubes, ``benchmarks/bench_gk.py
-  --dim 3``). (r, z) keeps the penalty form: it has no degree-1 vorticity form and
+  5.0–12.2× the penalty form's at degree 0 (n = 6, 8) and 4.3–9.3× at degree 1 (n =
+  4, 6), a step 1.5–3.3× and a frequency solve 0.94–2.0× (a channel with open ends,
+  ``benchmarks/bench_gk.py --dim 3``, re-measured 2026-12-07). (r, z) keeps the penalty form: it has no degree-1 vorticity form and
   keeps ω = 0 where heat crosses a boundary;
 * ν = l²/κ either continuous, positive and varying inside materials (κ or l functions
-  of position, scalar κ, no free Kapitza interface; 2D only, since in 3D the closure
-  terms' couplings across every facet make a steady solve 19–39× and a step 2.8–4.5×
-  the penalty form's at degree 0, n = 6 / 8, ``bench_gk.py --graded --dim 3``, against
-  2.2–5.2× and 2.2–2.6× in 2D at degree 1, n = 25 / 50: the closure terms of
+  of position, scalar κ, no free Kapitza interface: the closure terms of
   :mod:`femheat.assembly.vorticity_graded`, since 2026-12-07; manufactured flows with κ
   and l varying converge at O(h^(k+1)) in T and O(h^(k+2)) in q in 2D and 3D, q errors
   0.71–0.87× and T errors 0.96–0.99× the penalty form's,
@@ -149,10 +146,6 @@ def auto_reason(problem) -> str | None:
         graded = graded_obstacle(problem)
         if graded is not None:
             return f"materials: {graded}"
-        if problem.regions.mesh.dim() == 3:
-            return ("materials: nu = l^2/kappa varies inside a material in 3D, where the "
-                    "closure terms' facet couplings make a steady solve 19-39x the penalty "
-                    "form's (bench_gk.py --graded --dim 3); viscous = 'vorticity' takes it")
     else:
         nu = np.asarray([constant_scalar(m.nonlocal_length) ** 2
                          / constant_scalar(m.conductivity) for m in problem.materials.values()])

@@ -128,10 +128,10 @@ something reads ``MixedSystem.resistance`` (steps and steady solves do not). At 
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
 0.64–0.68× the penalty form's and a steady solve 0.91–1.05×. In 3D (the same BDM
-pairs, 2 and 3 Nédélec unknowns per edge and face) a step and a frequency solve cost
-0.60–1.13× the penalty form's, a steady solve 4.2–5.7× (degree 0, n = 8, 12) and
-2.1–3.0× (degree 1, n = 4–8), the memory 1.1–1.7× (``benchmarks/bench_gk.py --dim 3``;
-benchmarks/README.md).
+pairs, 2 and 3 Nédélec unknowns per edge and face; a channel with open ends) a step
+costs 2.3–3.3× the penalty form's (degree 0, n = 6, 8) and 1.5–3.0× (degree 1, n = 4,
+6), a frequency solve 0.94–2.0×, a steady solve 5.0–12.2× and 4.3–9.3×
+(``benchmarks/bench_gk.py --dim 3``; benchmarks/README.md).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py`` and
 ``tests/test_gk_vorticity_lumping.py``): at degree 0 (BDM1 × P0 × P2) T converges at O(h)

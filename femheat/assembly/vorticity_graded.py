@@ -241,8 +241,24 @@ def closure_form(mesh: skfem.Mesh, flux_element: skfem.Element, nu: GradedViscos
                                           intorder=intorder) for s in (0, 1)]
         n = sides[0].normals
         g = nu.gradient(sides[0])
-        R = R + skfem.asm(_closure_facets, sides, sides, ng=_cross(n, g))
+        facet_part = skfem.asm(_closure_facets, sides, sides, ng=_cross(n, g))
+        # (n × g)·({q} × [v]) = q_n ([v] × (n × g))·n: the facet's normal traces, which
+        # only its own DOFs carry, against the DOFs of the cells on both sides, so every
+        # entry couples DOFs of one cell; the pairs of the two sides' other DOFs come out
+        # as round-off (1e-15 relative) and would triple the fill of the factors
+        R = R + facet_part.multiply(_cell_pattern(qb))
     return R.tocsr()
+
+
+def _cell_pattern(basis: skfem.CellBasis) -> sp.csr_matrix:
+    """The DOF pairs that share a cell of ``basis`` (ones)."""
+    dofs = basis.element_dofs
+    nb, nc = dofs.shape
+    rows = np.broadcast_to(dofs[:, None, :], (nb, nb, nc)).ravel()
+    cols = np.broadcast_to(dofs[None, :, :], (nb, nb, nc)).ravel()
+    pattern = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(basis.N, basis.N))
+    pattern.data[:] = 1.0
+    return pattern
 
 
 def graded_closure(problem, flux_element: skfem.Element, intorder: int,
