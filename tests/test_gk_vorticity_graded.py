@@ -32,16 +32,18 @@ from skfem.helpers import dot, mul
 
 import femheat as fh
 import femheat.assembly.vorticity as vorticity
-from femheat.physics.conditions import NoSlip
+from femheat.physics.conditions import NoSlip, SlipLength
 from femheat.solve.steady import _linear_steady
 
 
-def _manufactured(dim: int, beta: int, sheared: bool):
+def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0):
     """Callables (q, T, f, Q, g_N, κ, l): the flows of the open-boundary tests
     (tests/test_gk_vorticity_open.py, ..._open3d.py; ``sheared``: the tangential
     components times x, q·t = 0 on x = 0) with κ(x) and l(x) of the module doc (3D:
     z enters κ and l too), f = κ⁻¹q − ∇·(ν∇q) − ∇(βν∇·q) + ∇T, Q = ∇·q and
-    g_N = ν(∇q)n + βν(∇·q)n − Tn."""
+    g_N = ν(∇q)n + βν(∇·q)n − Tn. ``slip`` = C_s > 0 (2D): q = ((y + C_s l(x, 0))(1 +
+    x²/3 + cos(y)/2), y(cos(0.9x − 1.4y) + x/2)), which meets q·n = 0 and the slip
+    condition q_t = −C_s l ∂q_t/∂n on y = 0."""
     X = sympy.symbols("x y z")[:dim]
     x, y = X[0], X[1]
     s = x if sheared else 1
@@ -50,6 +52,9 @@ def _manufactured(dim: int, beta: int, sheared: bool):
         ell = 0.3 * (1 + 0.4 * sympy.sin(1.7 * x + 0.6 * y))
         q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y) + x * y,
                           (sympy.cos(0.9 * x - 1.4 * y) + x**2 / 2) * s])
+        if slip:
+            q = sympy.Matrix([(y + slip * ell.subs(y, 0)) * (1 + x**2 / 3 + sympy.cos(y) / 2),
+                              y * (sympy.cos(0.9 * x - 1.4 * y) + x / 2)])
         T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y
     else:
         z = X[2]
@@ -84,30 +89,34 @@ def _manufactured(dim: int, beta: int, sheared: bool):
 
 
 def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: int = 2,
-                        sheared: bool = False, distort: float = 0.0) -> tuple[float, float]:
+                        sheared: bool = False, distort: float = 0.0, slip: float = 0.0
+                        ) -> tuple[float, float]:
     """Relative L² errors (q, T) of femheat's assembled operators with the manufactured
     loads on the unit square / cube: T = 0 given on every face (the traction's −Tn
     carries T), all open, or x = 0 a no-slip wall that heat crosses (``sheared``: its
-    load the normal traction only)."""
-    q_ex, T_ex, force, source, traction, kappa, ell = _manufactured(dim, beta, sheared)
+    load the normal traction only), or (``slip`` = C_s) y = 0 an insulated slip-length
+    wall."""
+    q_ex, T_ex, force, source, traction, kappa, ell = _manufactured(dim, beta, sheared, slip)
     cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
     mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
     if distort:
         rng = np.random.default_rng(0)
         inner = ~np.isin(np.arange(mesh.p.shape[1]), mesh.boundary_nodes())
         mesh = cls(mesh.p + inner * distort / n * rng.uniform(-1, 1, mesh.p.shape), mesh.t)
+    axis = 1 if slip else 0  # the wall: y = 0 (slip) or x = 0
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
-        "left": lambda x: np.isclose(x[0], 0), "rest": lambda x: ~np.isclose(x[0], 0)})
+        "left": lambda x: np.isclose(x[axis], 0), "rest": lambda x: ~np.isclose(x[axis], 0)})
+    walls = {"left": NoSlip()} if sheared else {"left": SlipLength(slip)} if slip else {}
     problem = fh.HeatProblem(
         regions, {"domain": fh.Material(kappa, 1.0, 0.0, nonlocal_length=ell)},
-        {"left": fh.Temperature(0.0), "rest": fh.Temperature(0.0)},
-        walls={"left": NoSlip()} if sheared else {}, model="gk", degree=degree, beta=beta,
+        {"left": fh.Insulated() if slip else fh.Temperature(0.0), "rest": fh.Temperature(0.0)},
+        walls=walls, model="gk", degree=degree, beta=beta,
         viscous=viscous, source=lambda x, t: source(x))
     system = fh.assemble(problem)
     order = 8 if dim == 2 else 6
     qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=order)
     tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=order)
-    walled = regions.boundary("left") if sheared else np.zeros(0, dtype=np.int64)
+    walled = regions.boundary("left") if sheared or slip else np.zeros(0, dtype=np.int64)
     fb = skfem.FacetBasis(mesh, qb.elem, intorder=order,
                           facets=np.setdiff1d(mesh.boundary_facets(), walled))
     load = (LinearForm(lambda v, w: dot(force(w.x), v)).assemble(qb)
@@ -289,3 +298,16 @@ def test_explicit_vorticity_form_warns_where_the_closure_cannot_apply():
                             viscous="vorticity")
     with pytest.warns(UserWarning, match="jumps between materials.*another closure"):
         fh.assemble(forced)
+
+
+def test_slip_length_wall_with_varying_viscosity():
+    """y = 0 an insulated slip-length wall (C_s = 0.5, its vorticity mass weighted by
+    C_s κ/l at the facets' points), the other sides open, degree 1, n = 4 / 8 / 16:
+    q 1.53e-4 / 1.92e-5 / 2.41e-6 (order 3.0), T 1.51e-3 / 3.78e-4 / 9.45e-5 (2.0); the
+    penalty form q 2.56e-6, T 9.63e-5 at n = 16."""
+    errors = [manufactured_errors(n, "vorticity", 1, slip=0.5) for n in (4, 8, 16)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert min(_orders(eq)) >= 2.85 and min(_orders(eT)) >= 1.9, (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(16, "penalty", 1, slip=0.5)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
