@@ -112,6 +112,8 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.0)}),
     dict(regions=_square(split=True),
          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+    dict(regions=_square(split=True, slit=True),
+         interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
     dict(materials={"domain": fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
                                           nonlocal_length=lambda x: 0.2 + 0.1 * x[1])}),
     dict(regions=_square(2, dim=3),
@@ -157,8 +159,14 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
      r"nu = l\^2/kappa = 0 in every material"),
     (dict(regions=_square(split=True, slit=True),
+          materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)},
           interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
-     r"interfaces\.mid: a Kapitza interface with a free tangential flux that ends inside"),
+     r"interfaces\.mid: a Kapitza interface with a free tangential flux that ends inside "
+     r"a viscous region; its slit is cut with one value of nu"),
+    (dict(regions=_square(2, dim=3, split=True, slit=True),
+          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+     r"its slit is cut in 2D Cartesian coordinates only"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3), bcs={"left": fh.Temperature(301.0),
@@ -317,8 +325,9 @@ heat_flux = 0.0
 
 def test_vorticity_runs_with_free_interfaces_record_them_open():
     """The vorticity form's free Kapitza interfaces that cut the viscous region apart
-    are open boundaries of each side since 2026-12-06 (were ω = 0): the resolved input
-    says so; a slit (ω = 0, as before) and the penalty form record nothing new."""
+    are open boundaries of each side since 2026-12-06 (were ω = 0), 2D slits since
+    2026-12-07 (its vorticity cut there): the resolved input says so; a slit with
+    several ν (ω = 0, as before) and the penalty form record nothing new."""
     from types import SimpleNamespace
 
     from femheat.io.provenance import resolved_input
@@ -333,7 +342,11 @@ def test_vorticity_runs_with_free_interfaces_record_them_open():
 
     assert record(_square(split=True)) == "open"
     assert record(_square(split=True), viscous="penalty") is None
-    assert record(_square(split=True, slit=True), viscous="vorticity") is None
+    assert record(_square(split=True, slit=True), viscous="vorticity") == "open"
+    layers = {"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+              "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)}
+    assert record(_square(split=True, slit=True), materials=layers,
+                  viscous="vorticity") is None
     # 3D: the levels since 2026-12-06
     assert record(_square(2, dim=3, split=True), viscous="vorticity") == "open"
 

@@ -155,8 +155,12 @@ def auto_reason(problem) -> str | None:
 
     slit = uncut_free_interface(problem)
     if slit is not None:
-        return (f"interfaces.{slit}: a Kapitza interface with a free tangential flux that "
-                "ends inside a viscous region")
+        from .vorticity_slit import slit_obstacle
+
+        why = slit_obstacle(problem)
+        if why is not None:
+            return (f"interfaces.{slit}: a Kapitza interface with a free tangential flux "
+                    f"that ends inside a viscous region; its slit is cut {why}")
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
         if heat_crosses(bc) and wall is not None and not isinstance(wall, NoSlip):

@@ -228,6 +228,7 @@ from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load
 from .vorticity_graded import GradedViscosity, graded_closure
+from .vorticity_slit import SlitCut, slit_cut
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
 from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
@@ -387,15 +388,20 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     # several values: :mod:`.vorticity_levels`)
     parts = []
     for level in viscosity_levels(problem, nu_cell):
+        # a slit in the single vorticity: its space cut there (:mod:`.vorticity_slit`)
+        cut = slit_cut(problem) if level.single and graded is None else None
+        interface = level.interface if cut is None else OrientedBoundary(
+            np.concatenate([cut.slit, cut.slit]),
+            np.concatenate([np.zeros(cut.slit.size, int), np.ones(cut.slit.size, int)]))
         # boundaries that heat crosses, and the level's interface to smaller ν: ω free,
         # the gradient energy's model (vorticity_open)
         opened, open_form = open_boundaries(
             problem, qb.elem, level.weight if graded is None else graded, order,
-            None if level.single else level.inside, level.interface)
+            None if level.single else level.inside, interface, cut)
         if open_form is not None:
             G = (G - open_form).tocsr()
-        parts += [_level_rotation(problem, qb, order, level, piece, opened, ell_cell, graded)
-                  for piece in level.pieces]
+        parts += [_level_rotation(problem, qb, order, level, piece, opened, ell_cell, graded,
+                                  cut) for piece in level.pieces]
     C = sp.vstack([part.C for part in parts]).tocsr()
     # 2D: consistent where one level needs it (degree 0 P2: its row sums vanish at the
     # vertices; degree 1 where ω is free on a wall or an open boundary); 3D: the
@@ -436,6 +442,7 @@ class _LevelRotation:
     n_omega: int
     inside: np.ndarray | None     # its region (None: the whole mesh)
     groups: np.ndarray | None = None  # the mesh entity of each active DOF
+    cut: SlitCut | None = None    # its space cut along a slit (:mod:`.vorticity_slit`)
 
 
 def _entities(basis: skfem.CellBasis) -> np.ndarray:
@@ -450,18 +457,21 @@ def _entities(basis: skfem.CellBasis) -> np.ndarray:
         if table.size:
             label[table] = offset + np.arange(table.shape[1])[None, :]
         offset += table.shape[1] if count is None else count
+    label[dofs.N:] = offset + np.arange(basis.N - dofs.N)  # a slit cut's copies, one each
     return label
 
 
 def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,
                     piece: ViscosityPiece, opened: np.ndarray, ell_cell: np.ndarray,
-                    graded: GradedViscosity | None = None) -> _LevelRotation:
+                    graded: GradedViscosity | None = None, cut: SlitCut | None = None
+                    ) -> _LevelRotation:
     """C and M_ω of one piece of a viscosity level (:mod:`.vorticity_levels`): the
     single vorticity of the module doc for ``level.single``, else the Hodge energy of
     the piece's cells with the level's ``opened`` facets that bound it open, and its
     facets towards the level's other pieces taking the tangential trace from the side
     of larger ν (:class:`~.vorticity_levels.ViscosityPiece`); ``graded``: ν_h weighs
-    the masses pointwise (:mod:`.vorticity_graded`)."""
+    the masses pointwise (:mod:`.vorticity_graded`); ``cut``: the vorticity space cut
+    along a slit (:mod:`.vorticity_slit`)."""
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     degree, dim = problem.degree, mesh.dim()
@@ -494,6 +504,8 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         qb = skfem.CellBasis(mesh, qb.elem, elements=cells, quadrature=(qb.X, qb.W))
     wb = None if closed else skfem.CellBasis(mesh, elem, quadrature=(qb.X, qb.W),
                                              elements=cells)
+    if cut is not None:
+        wb = cut.cut(wb)
     n_omega = mesh.p.shape[1] if closed else wb.N
     # (ν⁻¹ω, φ) with ν its cell mean; ν_K = 0 makes ω = 0 on K. 2D degree 1: row-sum
     # lumped, ∫_K φ_i / ν_K, positive for P3 (|K|/30 at the vertices, 3|K|/40 on the
@@ -538,7 +550,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
                    for n, k in problem.interfaces.items() if k.tangential == "free"]
     for facets in [stress_free, *free_ifaces]:
         if facets.size:
-            fixed[mesh.facets[:, facets] if closed else wb.get_dofs(facets=facets).all()] = True
+            fixed[mesh.facets[:, facets] if closed else _facet_dofs(wb, facets, cut)] = True
 
     # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1, P3);
     # 3D: ⟨(C_s κ/l) ω_t, τ_t⟩ on the edges, consistent
@@ -548,6 +560,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         facets = facets_of[name]
         f_cells = mesh.f2t[0, facets]
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=max(order, 3))
+        fb = fb if cut is None else cut.cut(fb)
         coef = wall.coefficient * (ell_cell[f_cells] * inv_nu[f_cells] if graded is None
                                    else graded.kappa_over_l(fb))
         if dim == 3:
@@ -575,7 +588,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         C = coupling.assemble(qb, wb).tocsr()[active]
         C.eliminate_zeros()
     if len(opened):
-        C = (C + tangential_trace(mesh, qb.elem, elem, opened, order)[active]).tocsr()
+        C = (C + tangential_trace(mesh, qb.elem, elem, opened, order, cut)[active]).tocsr()
     if region and piece.own is not None:
         C = (C + tangential_trace(mesh, qb.elem, elem, piece.own, order)[active]).tocsr()
     if region and piece.far is not None:
@@ -584,7 +597,14 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         C=C, consistent=None if consistent is None else consistent.tocsr()[active][:, active],
         lumped=mass[active], consistent_needed=bool(needed), active=np.nonzero(active)[0],
         elem=elem, n_omega=n_omega, inside=inside,
-        groups=None if wb is None else _entities(wb)[active])
+        groups=None if wb is None else _entities(wb)[active], cut=cut)
+
+
+def _facet_dofs(wb: skfem.CellBasis, facets: np.ndarray, cut: SlitCut | None) -> np.ndarray:
+    """The DOFs of ``wb`` on boundary ``facets`` (on the cut space where ``cut``)."""
+    if cut is None:
+        return wb.get_dofs(facets=facets).all()
+    return cut.boundary_dofs(wb, facets)
 
 
 def _inverse(cell_weight: np.ndarray, basis, graded) -> np.ndarray:

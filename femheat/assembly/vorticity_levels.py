@@ -279,14 +279,19 @@ def uncut_free_interface(problem) -> str | None:
 
 
 def free_interfaces_open(problem) -> bool:
-    """True if ``problem`` has free Kapitza interfaces and the vorticity form's levels
-    make them open boundaries of each side (they cut the viscous cells apart, and the
-    levels apply: 2D Cartesian, constant κ and l)."""
+    """True if ``problem`` has free Kapitza interfaces and the vorticity form makes them
+    open boundaries of each side: the levels where they cut the viscous cells apart
+    (Cartesian, constant κ and l), the cut vorticity of :mod:`.vorticity_slit` where
+    they are slits (2D, one ν)."""
     free = _free_facets(problem)
     if not free.size or not _piecewise(problem):
         return False
     plan = _regions(problem.regions.mesh, _material_nu(problem), free)
-    return plan is not None and plan[1]
+    if plan is not None and plan[1]:
+        return True
+    from .vorticity_slit import slit_obstacle  # slits whose vorticity is cut (2D)
+
+    return slit_obstacle(problem) is None
 
 
 def _material_nu(problem) -> np.ndarray:

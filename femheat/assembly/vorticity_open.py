@@ -130,7 +130,7 @@ def open_boundary_facets(problem) -> np.ndarray:
 
 def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                     intorder: int, inside: np.ndarray | None = None,
-                    interface: np.ndarray | None = None
+                    interface: np.ndarray | None = None, cut=None
                     ) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """(facets, ν S_h): the open boundary facets of ``problem`` and the boundary form the
     flux block loses there and at the corners of no-slip walls that heat crosses (None
@@ -140,9 +140,11 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     ``inside`` (a mask over the cells) restricts both to the boundary of that region,
     and ``interface`` (interior facets, oriented out of it:
     :func:`region_interface`) adds the facets between the region and the rest of the
-    mesh as open facets (the viscosity levels of :mod:`.vorticity_levels`). The facets
-    come back oriented (an :class:`~skfem.generic_utils.OrientedBoundary`) when
-    ``interface`` has any."""
+    mesh as open facets (the viscosity levels of :mod:`.vorticity_levels`; a slit's
+    facets in both orientations, with ``cut`` its
+    :class:`~.vorticity_slit.SlitCut`, :mod:`.vorticity_slit`). The facets come back
+    oriented (an :class:`~skfem.generic_utils.OrientedBoundary`) when ``interface``
+    has any."""
     facets = open_boundary_facets(problem)
     rm = problem.regions
     mesh = rm.mesh
@@ -186,7 +188,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                 "(not consistent there); use viscous = 'penalty' or tangential = "
                 "'continuous'", stacklevel=5)
     S = boundary_rotation_form(mesh, flux_element, facets, nu_cell, intorder, sheared,
-                               inside)
+                               inside, cut)
     return facets, S if form is None else (S + form).tocsr()
 
 
@@ -299,15 +301,18 @@ def _facet_form(q, v, w):
 
 def tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
                      vorticity_element: skfem.Element, facets: np.ndarray,
-                     intorder: int) -> sp.csr_matrix:
+                     intorder: int, cut=None) -> sp.csr_matrix:
     """The matrix ⟨q·t, φ_i⟩ over ``facets`` (rows: vorticity DOFs, columns: flux
     DOFs), added to the weak rotation C of open boundaries (3D: ⟨n × q, φ_i⟩,
-    :func:`.vorticity_open3d.tangential_trace`)."""
+    :func:`.vorticity_open3d.tangential_trace`); ``cut``: the vorticity space cut along
+    a slit (:class:`~.vorticity_slit.SlitCut`)."""
     if mesh.dim() == 3:
         return open3d.tangential_trace(mesh, flux_element, vorticity_element, facets,
                                        intorder)
     fq = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
+    if cut is not None:
+        fw = cut.cut(fw)
     return _trace_form.assemble(fq, fw).tocsr()
 
 
@@ -328,7 +333,7 @@ def far_tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
 def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
                            facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
                            sheared: np.ndarray = np.zeros(0, dtype=np.int64),
-                           inside: np.ndarray | None = None) -> sp.csr_matrix:
+                           inside: np.ndarray | None = None, cut=None) -> sp.csr_matrix:
     """ν S_h(q, v) over the open ``facets`` (module doc), ν the cell mean ``nu_cell`` of
     each facet's cell (the mean of the two cells at a vertex term), or pointwise where
     ``nu_cell`` is a :class:`~.vorticity_graded.GradedViscosity`. At an end P of the
@@ -337,7 +342,9 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     the symmetric form of v × q consistent with that condition (module doc).
     ``facets`` may be oriented (interior facets, traces and normals from the side the
     orientation names), and ``inside`` (a mask over the cells) limits the neighbouring
-    boundary facets to those of that region."""
+    boundary facets to those of that region; ``cut`` (a
+    :class:`~.vorticity_slit.SlitCut`) tells the two sides of a slit apart at its
+    vertices."""
     cells = inner_cells(mesh, facets)
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:  # RT0: no complete linear fields (module doc)
@@ -345,10 +352,12 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     S = _facet_form.assemble(fb, nu=nu_on_facets(nu_cell, cells, fb))
 
     # the vertex terms: trace values at both ends of every facet
-    vertex, downstream, values, dofs, _, pairs, _ = _facet_ends(mesh, flux_element, facets)
+    vertex, downstream, values, dofs, _, pairs, _ = _facet_ends(mesh, flux_element, facets,
+                                                                 cut)
+    labels = vertex if cut is None else cut.vertex_of(cells[:, None], vertex)
     S = S + _end_terms(mesh, np.asarray(facets, dtype=np.int64), vertex, downstream,
                        values, dofs, nu_at_vertices(nu_cell, cells[:, None], vertex),
-                       sheared, S.shape, inside)
+                       sheared, S.shape, inside, labels)
     if not pairs:
         return S.tocsr()
     (f1, k1), (f2, k2) = (np.array(p).T for p in zip(*pairs))
@@ -367,13 +376,15 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     return (S + V).tocsr()
 
 
-def _facet_ends(mesh: skfem.MeshTri, flux_element: skfem.Element, facets: np.ndarray):
+def _facet_ends(mesh: skfem.MeshTri, flux_element: skfem.Element, facets: np.ndarray,
+                cut=None):
     """The flux traces at both ends of boundary ``facets``: (vertex (nf, 2) the vertex at
     each end, downstream (nf, 2) whether it is the facet's end along t, values (nl, 2,
     nf, 2) the local basis traces there from the facet's cell, dofs (nl, nf), n (2, nf)
     the outward normals, pairs [((f1, k1), (f2, k2))] the vertices shared by two of the
     facets, F1 the one the vertex ends (upstream along t), F2 the one it starts, and
-    the number of flux DOFs)."""
+    the number of flux DOFs); ``cut``: vertices are paired by their label on each
+    side of a slit (:class:`~.vorticity_slit.SlitCut`)."""
     ends = skfem.FacetBasis(mesh, flux_element, facets=facets,
                             quadrature=(np.array([[0.0, 1.0]]), np.array([0.5, 0.5])))
     x = ends.global_coordinates().value  # (2, n_facets, 2)
@@ -386,10 +397,11 @@ def _facet_ends(mesh: skfem.MeshTri, flux_element: skfem.Element, facets: np.nda
                       ends_of[0][:, None], ends_of[1][:, None])  # (n_facets, 2)
     downstream = np.einsum("ifk,if->fk", x - x.mean(axis=2, keepdims=True), t) > 0
     values = np.stack([ends.basis[i][0].value for i in range(ends.Nbfun)])  # (nl, 2, nf, 2)
+    key = vertex if cut is None else cut.vertex_of(np.asarray(ends.tind)[:, None], vertex)
     f_idx, k_idx = np.nonzero(np.ones_like(vertex, dtype=bool))
-    upstream_of = {int(vertex[f, k]): (f, k) for f, k in zip(f_idx, k_idx) if downstream[f, k]}
-    pairs = [(upstream_of[int(vertex[f, k])], (f, k)) for f, k in zip(f_idx, k_idx)
-             if not downstream[f, k] and int(vertex[f, k]) in upstream_of]
+    upstream_of = {int(key[f, k]): (f, k) for f, k in zip(f_idx, k_idx) if downstream[f, k]}
+    pairs = [(upstream_of[int(key[f, k])], (f, k)) for f, k in zip(f_idx, k_idx)
+             if not downstream[f, k] and int(key[f, k]) in upstream_of]
     return vertex, downstream, values, ends.element_dofs, n, pairs, ends.N
 
 
@@ -465,16 +477,18 @@ def _hoop_curvature(mesh, flux_element, facets, nu_cell) -> sp.csr_matrix:
 
 
 def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, shape,
-               inside=None):
+               inside=None, labels=None):
     """½ν(W(P_end) − W(P_start)) at the vertices where the open boundary meets another
     boundary: W(q, v) = (v·n_w)(q·t_w) + (q·n_w)(v·t_w) next to an impermeable facet
     (exact q·n_w = 0, so W = v × q), −(v·t_w)(q·n_w) − (q·t_w)(v·n_w) next to a
     ``sheared`` one (q·t_w = 0), with n_w × t_w = 1 the neighbour's frame, ν
     ``nu_end`` (nf, 2) at each end of each facet; the
     neighbours are boundary facets of the region ``inside`` (a mask over the cells)
-    where it is given."""
-    count = np.bincount(vertex.ravel(), minlength=mesh.p.shape[1])
-    f_idx, k_idx = np.nonzero(count[vertex] == 1)
+    where it is given; ``labels`` (default ``vertex``) tell the ends apart (the two sides
+    of a slit)."""
+    labels = vertex if labels is None else labels
+    count = np.bincount(labels.ravel())
+    f_idx, k_idx = np.nonzero(count[labels] == 1)
     if f_idx.size == 0:
         return sp.csr_matrix(shape)
     open_set = set(int(f) for f in facets)

@@ -52,6 +52,8 @@ def tangential_load(problem, parts, order, C, omega_mass, scale=1.0):
                 continue
             fb = skfem.FacetBasis(rm.mesh, part.elem, facets=facets,
                                   intorder=order + part.elem.maxdeg - 1)
+            if getattr(part, "cut", None) is not None:  # a slit's cut space
+                fb = part.cut.cut(fb)
             where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
             pieces.append((part, fb, wall, where, fb.global_coordinates().value))
     steady = not any(w.time_dependent for _, _, w, *_ in pieces)

@@ -1,0 +1,185 @@
+r"""Slits in the 2D vorticity form: a vorticity cut along a free Kapitza interface that
+ends inside a viscous region.
+
+A Kapitza interface declared ``tangential = "free"`` leaves each side's tangential
+flux free: the gradient energy (:mod:`femheat.assembly.gk`, whose penalty form drops
+its facet terms there) holds no tangential condition across it, so it is an open
+boundary of each side (ν∂q_t/∂n = 0 on both, q·n continuous, T jumping by R q·n).
+Where such an interface cuts the viscous cells apart, each part gets its own
+vorticity (:mod:`.vorticity_levels`). Where it ends inside them (a slit, a crack), one
+vorticity on the region cannot take two values along it; until 2026-12-07 it was held
+at ω = 0 there, another model, and ``"auto"`` kept the penalty form.
+
+Here the vorticity space is cut instead: its DOFs on the slit (the vertices but the
+tips, where the slit ends inside the region, and the slit facets' edge DOFs) get a
+second copy, taken by the cells of one side (:class:`SlitCut`), so ω is continuous
+everywhere but across the slit, and single-valued at its tips. The slit's facets,
+oriented out of each side, are then open boundaries of the cracked region: each
+side's ω equation takes that side's trace ⟨q·t, φ⟩ and the flux block the boundary
+form of :mod:`.vorticity_open`, whose vertex terms pair the facet ends of one side
+(the cut's vertex copies tell the sides apart) and, at a tip, the last facet of one
+side with the first of the other, where the boundary turns by π.
+
+2D, one viscosity level (one ν on every cell, Cartesian); elsewhere slits keep ω = 0
+and ``"auto"`` the penalty form. Measured: ``tests/test_gk_vorticity_slit.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import skfem
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .vorticity_levels import _distinct, _free_facets, _material_nu, _piecewise
+
+__all__ = ["SlitCut", "slit_cut", "slit_obstacle"]
+
+
+class SlitCut:
+    """The cut of a 2D mesh's scalar vorticity space along the ``slit`` facets (interior
+    facets): which cells take a second copy of each slit vertex (all but the tips, the
+    vertices of one slit facet that lie inside the mesh) and of each slit facet (its
+    side-1 cell). Raises ValueError where the slit branches (a vertex of more than two
+    slit facets) or a slit vertex's cells do not fall in two sides."""
+
+    def __init__(self, mesh: skfem.MeshTri, slit: np.ndarray):
+        self.mesh = mesh
+        self.slit = np.unique(np.asarray(slit, dtype=np.int64))
+        facets = mesh.facets[:, self.slit]
+        count = np.bincount(facets.ravel(), minlength=mesh.p.shape[1])
+        if np.any(count > 2):
+            raise ValueError("a free interface branches inside a viscous region (a vertex "
+                             f"of {int(count.max())} of its facets)")
+        on_boundary = np.zeros(mesh.p.shape[1], dtype=bool)
+        on_boundary[mesh.facets[:, mesh.boundary_facets()]] = True
+        vertices = np.nonzero(count > 0)[0]
+        cut = vertices[(count[vertices] == 2) | on_boundary[vertices]]
+        self.tips = vertices[(count[vertices] == 1) & ~on_boundary[vertices]]
+        # the cells of each cut vertex that take its copy: the side without the
+        # vertex's first cell, joined across the facets at the vertex but the slit's
+        self.vertex_copy: dict[tuple[int, int], int] = {}
+        slit_set = set(self.slit.tolist())
+        t2f = mesh.t2f
+        n_vertices = mesh.p.shape[1]
+        for k, v in enumerate(cut):
+            cells = np.nonzero(np.any(mesh.t == v, axis=0))[0]
+            pairs = []
+            for a in range(len(cells)):
+                for b in range(a + 1, len(cells)):
+                    shared = set(t2f[:, cells[a]].tolist()) & set(t2f[:, cells[b]].tolist())
+                    if shared and not shared & slit_set:
+                        pairs.append((a, b))
+            graph = coo_matrix((np.ones(len(pairs)), tuple(np.array(pairs).T.reshape(2, -1))),
+                               shape=(len(cells), len(cells)))
+            n_sides, side = connected_components(graph, directed=False)
+            if n_sides != 2:
+                raise ValueError(f"the cells at vertex {np.round(mesh.p[:, v], 6).tolist()} "
+                                 f"fall in {n_sides} sides of the slit, not 2")
+            for c in cells[side != side[0]]:
+                self.vertex_copy[(int(c), int(v))] = n_vertices + k
+        self.n_copies = len(cut)
+        self.cut_vertices = cut
+
+    def vertex_of(self, cells: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+        """The vertex labels of ``vertices`` seen from ``cells`` (broadcast): the copy's
+        label (≥ the number of mesh vertices) where the cell takes it."""
+        cells, vertices = np.broadcast_arrays(np.asarray(cells), np.asarray(vertices))
+        out = vertices.copy()
+        for idx in np.ndindex(vertices.shape):
+            out[idx] = self.vertex_copy.get((int(cells[idx]), int(vertices[idx])),
+                                            int(vertices[idx]))
+        return out
+
+    def cut(self, basis: skfem.AbstractBasis) -> skfem.AbstractBasis:
+        """``basis`` (a cell or facet basis of the vorticity element on the mesh) with
+        its DOFs renumbered on the cut space: the copies of the slit vertices' nodal DOFs
+        and of the slit facets' edge DOFs follow the original ones (``basis.N`` grows)."""
+        nodal, edge = basis.dofs.nodal_dofs, basis.dofs.facet_dofs
+        new_vertex, new_edge, n_total = self._numbering(basis)
+        element_dofs = basis.element_dofs.copy()
+        cells = (np.arange(basis.element_dofs.shape[1]) if basis.tind is None
+                 else np.asarray(basis.tind))
+        mesh = self.mesh
+        for (c, v), _ in self.vertex_copy.items():
+            for e in np.nonzero(cells == c)[0]:
+                for j, g in enumerate(nodal[:, v]):
+                    element_dofs[element_dofs[:, e] == g, e] = new_vertex[v][j]
+        side1 = mesh.f2t[1, self.slit]
+        for f, c in zip(self.slit, side1):
+            for e in np.nonzero(cells == c)[0]:
+                for j, g in enumerate(edge[:, f]):
+                    element_dofs[element_dofs[:, e] == g, e] = new_edge[int(f)][j]
+        basis._element_dofs = element_dofs  # scikit-fem's cache of the property
+        basis.__class__ = _cut_class(type(basis))
+        basis._cut_n = n_total
+        return basis
+
+    def _numbering(self, basis: skfem.AbstractBasis) -> tuple[dict, dict, int]:
+        """(the copies of each cut vertex's nodal DOFs, of each slit facet's edge DOFs,
+        the cut space's size): the copies follow the original DOFs, vertices first."""
+        dofs = basis.dofs
+        N, n_nodal = int(dofs.N), dofs.nodal_dofs.shape[0]
+        n_edge = dofs.facet_dofs.shape[0] if dofs.facet_dofs.size else 0
+        new_vertex = {int(v): N + n_nodal * k + np.arange(n_nodal)
+                      for k, v in enumerate(self.cut_vertices)}
+        base = N + n_nodal * self.n_copies
+        new_edge = {int(f): base + n_edge * k + np.arange(n_edge)
+                    for k, f in enumerate(self.slit)}
+        return new_vertex, new_edge, base + n_edge * len(self.slit)
+
+    def boundary_dofs(self, basis: skfem.CellBasis, facets: np.ndarray) -> np.ndarray:
+        """The cut space's DOFs on boundary ``facets``, seen from each facet's cell (its
+        vertices' nodal DOFs, their copies where the cell takes them, and its edge
+        DOFs)."""
+        new_vertex, _, _ = self._numbering(basis)
+        nodal, edge = basis.dofs.nodal_dofs, basis.dofs.facet_dofs
+        out = [np.zeros(0, dtype=np.int64)]
+        for g in np.asarray(facets, dtype=np.int64):
+            c = int(self.mesh.f2t[0, g])
+            for v in self.mesh.facets[:, g]:
+                v = int(v)
+                out.append(new_vertex[v] if (c, v) in self.vertex_copy else nodal[:, v])
+            if edge.size:
+                out.append(edge[:, g])
+        return np.unique(np.concatenate(out))
+
+
+_CUT_CLASSES: dict[type, type] = {}
+
+
+def _cut_class(cls: type) -> type:
+    """``cls`` (a scikit-fem basis class) with ``N`` the cut space's size."""
+    if getattr(cls, "_is_cut", False):
+        return cls
+    if cls not in _CUT_CLASSES:
+        _CUT_CLASSES[cls] = type(f"Cut{cls.__name__}", (cls,), {
+            "_is_cut": True, "N": property(lambda self: self._cut_n)})
+    return _CUT_CLASSES[cls]
+
+
+def slit_cut(problem) -> SlitCut | None:
+    """The cut of ``problem``'s single vorticity along its free Kapitza interfaces where
+    it applies (:func:`slit_obstacle` finds nothing against it), else None."""
+    if not _free_facets(problem).size or slit_obstacle(problem) is not None:
+        return None
+    return SlitCut(problem.regions.mesh, _free_facets(problem))
+
+
+def slit_obstacle(problem) -> str | None:
+    """Why the vorticity of ``problem`` cannot be cut along its free Kapitza interfaces
+    (module doc: 2D Cartesian, constant κ and l, one ν > 0 on every cell, no branching),
+    or None."""
+    mesh = problem.regions.mesh
+    if mesh.dim() != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
+        return "in 2D Cartesian coordinates only"
+    if not _piecewise(problem):
+        return "with constant scalar kappa and l only"
+    nu = _material_nu(problem)
+    if not np.all(nu > 0) or _distinct(nu).size != 1:
+        return "with one value of nu = l^2/kappa > 0 on every cell only"
+    try:
+        SlitCut(mesh, _free_facets(problem))
+    except ValueError as exc:
+        return str(exc)
+    return None
