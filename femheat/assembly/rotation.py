@@ -15,7 +15,8 @@ import scipy.sparse.linalg as spla
 
 from ..errors import FemheatInputError, SolverError
 
-__all__ = ["AMD_OR_RCM", "RotationOperator", "VorticityMass", "formed_resistance", "not_formed"]
+__all__ = ["AMD_OR_RCM", "RotationOperator", "VorticityMass", "entity_labels", "formed_resistance",
+           "not_formed"]
 
 _WHERE = "model.viscous = 'vorticity'"
 
@@ -164,3 +165,20 @@ def formed_resistance(system, what: str) -> sp.csr_matrix:
     if isinstance(system.resistance, RotationOperator):
         raise not_formed(what)
     return system.resistance
+
+
+def entity_labels(basis) -> np.ndarray:
+    """A label per DOF of ``basis``: the mesh entity (vertex, edge, facet, cell) it
+    belongs to (:class:`VorticityMass`'s groups; the copies of a slit's cut space,
+    :mod:`.vorticity_slit`, one label each)."""
+    dofs, mesh = basis.dofs, basis.mesh
+    label = np.empty(basis.N, dtype=np.int64)
+    offset = 0
+    for name, count in (("nodal_dofs", mesh.p.shape[1]), ("edge_dofs", None),
+                        ("facet_dofs", mesh.facets.shape[1]), ("interior_dofs", mesh.t.shape[1])):
+        table = getattr(dofs, name)
+        if table.size:
+            label[table] = offset + np.arange(table.shape[1])[None, :]
+        offset += table.shape[1] if count is None else count
+    label[dofs.N:] = offset + np.arange(basis.N - dofs.N)  # a slit cut's copies, one each
+    return label

@@ -93,8 +93,9 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
   resistance);
 * every other boundary (no wall condition, or
   :class:`~femheat.physics.conditions.FreeSlip`), and, where the levels of
-  :mod:`.vorticity_levels` do not make them open boundaries, Kapitza interfaces
-  declared ``tangential="free"`` and the vorticity DOFs of cells with l = 0 are
+  :mod:`.vorticity_levels` (or the cut of :mod:`.vorticity_slit`) do not make them open
+  boundaries, Kapitza interfaces declared ``tangential="free"`` and the vorticity DOFs
+  of cells with l = 0 are
   stress-free: ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In
   (r, z) this includes boundaries that heat crosses (in 3D too before 2026-12-06, when
   :mod:`.vorticity_open3d` gave them the gradient energy's terms), where ω = 0 and
@@ -128,10 +129,8 @@ something reads ``MixedSystem.resistance`` (steps and steady solves do not). At 
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
 0.64–0.68× the penalty form's and a steady solve 0.91–1.05×. In 3D (the same BDM
-pairs, 2 and 3 Nédélec unknowns per edge and face; a channel with open ends) a step
-costs 2.3–3.3× the penalty form's (degree 0, n = 6, 8) and 1.5–3.0× (degree 1, n = 4,
-6), a frequency solve 0.94–2.0×, a steady solve 5.0–12.2× and 4.3–9.3×
-(``benchmarks/bench_gk.py --dim 3``; benchmarks/README.md).
+pairs, 2 and 3 Nédélec unknowns per edge and face) a step costs 1.5–3.3× the penalty
+form's and a steady solve 4.3–12.2× (``bench_gk.py --dim 3``, benchmarks/README.md).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py`` and
 ``tests/test_gk_vorticity_lumping.py``): at degree 0 (BDM1 × P0 × P2) T converges at O(h)
@@ -218,8 +217,8 @@ from . import forms
 from . import vorticity_axisymmetric as rz
 from .rt0_closed_forms import p1_gradients
 from .axisymmetric import axis_vertices
-from .rotation import (AMD_OR_RCM, RotationOperator, VorticityMass, formed_resistance,
-                       not_formed)
+from .rotation import (AMD_OR_RCM, RotationOperator, VorticityMass, entity_labels,
+                       formed_resistance, not_formed)
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
 from ..element.hcurl import ElementTetN1Curl2, ElementTetN1Curl3
@@ -228,7 +227,7 @@ from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load
 from .vorticity_graded import GradedViscosity, graded_closure
-from .vorticity_slit import SlitCut, slit_cut
+from .vorticity_slit import SlitCut, facet_dofs, slit_cut
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
 from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
@@ -445,22 +444,6 @@ class _LevelRotation:
     cut: SlitCut | None = None    # its space cut along a slit (:mod:`.vorticity_slit`)
 
 
-def _entities(basis: skfem.CellBasis) -> np.ndarray:
-    """A label per DOF of ``basis``: the mesh entity (vertex, edge, facet, cell) it
-    belongs to."""
-    dofs, mesh = basis.dofs, basis.mesh
-    label = np.empty(basis.N, dtype=np.int64)
-    offset = 0
-    for name, count in (("nodal_dofs", mesh.p.shape[1]), ("edge_dofs", None),
-                        ("facet_dofs", mesh.facets.shape[1]), ("interior_dofs", mesh.t.shape[1])):
-        table = getattr(dofs, name)
-        if table.size:
-            label[table] = offset + np.arange(table.shape[1])[None, :]
-        offset += table.shape[1] if count is None else count
-    label[dofs.N:] = offset + np.arange(basis.N - dofs.N)  # a slit cut's copies, one each
-    return label
-
-
 def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,
                     piece: ViscosityPiece, opened: np.ndarray, ell_cell: np.ndarray,
                     graded: GradedViscosity | None = None, cut: SlitCut | None = None
@@ -550,7 +533,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
                    for n, k in problem.interfaces.items() if k.tangential == "free"]
     for facets in [stress_free, *free_ifaces]:
         if facets.size:
-            fixed[mesh.facets[:, facets] if closed else _facet_dofs(wb, facets, cut)] = True
+            fixed[mesh.facets[:, facets] if closed else facet_dofs(wb, facets, cut)] = True
 
     # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1, P3);
     # 3D: ⟨(C_s κ/l) ω_t, τ_t⟩ on the edges, consistent
@@ -597,14 +580,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         C=C, consistent=None if consistent is None else consistent.tocsr()[active][:, active],
         lumped=mass[active], consistent_needed=bool(needed), active=np.nonzero(active)[0],
         elem=elem, n_omega=n_omega, inside=inside,
-        groups=None if wb is None else _entities(wb)[active], cut=cut)
-
-
-def _facet_dofs(wb: skfem.CellBasis, facets: np.ndarray, cut: SlitCut | None) -> np.ndarray:
-    """The DOFs of ``wb`` on boundary ``facets`` (on the cut space where ``cut``)."""
-    if cut is None:
-        return wb.get_dofs(facets=facets).all()
-    return cut.boundary_dofs(wb, facets)
+        groups=None if wb is None else entity_labels(wb)[active], cut=cut)
 
 
 def _inverse(cell_weight: np.ndarray, basis, graded) -> np.ndarray:

@@ -41,8 +41,10 @@ apart, each part is a viscous region of its own with its own levels, and the
 interface is an open boundary of both sides (layered slabs with R = 0.5 at full order
 in T and q, also where the interface meets boundaries that heat crosses). A free
 interface that ends inside a viscous region (a slit) cannot be built so (one
-continuous vorticity cannot take two values along it): it stays stress-free there,
-ω = 0, another model, and ``"auto"`` keeps the penalty form.
+continuous vorticity cannot take two values along it): with one ν in 2D the single
+vorticity is cut along it instead (:mod:`.vorticity_slit`, since 2026-12-07); with
+several ν (levels) and in 3D it stays stress-free there, ω = 0, another model, and
+``"auto"`` keeps the penalty form.
 
 Used on Cartesian meshes (2D; 3D since 2026-12-06, the open boundaries' terms then
 those of :mod:`.vorticity_open3d`, the vorticity a first-kind Nédélec field per

@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .vorticity_levels import _distinct, _free_facets, _material_nu, _piecewise
 
-__all__ = ["SlitCut", "slit_cut", "slit_obstacle"]
+__all__ = ["SlitCut", "facet_dofs", "slit_cut", "slit_obstacle"]
 
 
 class SlitCut:
@@ -183,3 +183,11 @@ def slit_obstacle(problem) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def facet_dofs(basis: skfem.CellBasis, facets: np.ndarray, cut: SlitCut | None) -> np.ndarray:
+    """The DOFs of the vorticity ``basis`` on boundary ``facets`` (on the cut space
+    where ``cut``)."""
+    if cut is None:
+        return basis.get_dofs(facets=facets).all()
+    return cut.boundary_dofs(basis, facets)
