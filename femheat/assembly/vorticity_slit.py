@@ -62,8 +62,12 @@ class SlitCut:
         slit_set = set(self.slit.tolist())
         t2f = mesh.t2f
         n_vertices = mesh.p.shape[1]
+        n_cells = mesh.t.shape[1]
+        v2t = coo_matrix((np.ones(mesh.t.size), (mesh.t.ravel(),
+                                                  np.tile(np.arange(n_cells), mesh.t.shape[0]))),
+                         shape=(n_vertices, n_cells)).tocsr()
         for k, v in enumerate(cut):
-            cells = np.nonzero(np.any(mesh.t == v, axis=0))[0]
+            cells = v2t.indices[v2t.indptr[v]:v2t.indptr[v + 1]]
             pairs = []
             for a in range(len(cells)):
                 for b in range(a + 1, len(cells)):
@@ -86,7 +90,7 @@ class SlitCut:
         label (≥ the number of mesh vertices) where the cell takes it."""
         cells, vertices = np.broadcast_arrays(np.asarray(cells), np.asarray(vertices))
         out = vertices.copy()
-        for idx in np.ndindex(vertices.shape):
+        for idx in zip(*np.nonzero(np.isin(vertices, self.cut_vertices))):
             out[idx] = self.vertex_copy.get((int(cells[idx]), int(vertices[idx])),
                                             int(vertices[idx]))
         return out
@@ -100,14 +104,17 @@ class SlitCut:
         element_dofs = basis.element_dofs.copy()
         cells = (np.arange(basis.element_dofs.shape[1]) if basis.tind is None
                  else np.asarray(basis.tind))
-        mesh = self.mesh
-        for (c, v), _ in self.vertex_copy.items():
-            for e in np.nonzero(cells == c)[0]:
+        side1 = self.mesh.f2t[1, self.slit]
+        touched = {c for c, _ in self.vertex_copy} | set(side1.tolist())
+        columns: dict[int, list[int]] = {}
+        for e in np.nonzero(np.isin(cells, list(touched)))[0]:
+            columns.setdefault(int(cells[e]), []).append(int(e))
+        for (c, v) in self.vertex_copy:
+            for e in columns.get(c, ()):
                 for j, g in enumerate(nodal[:, v]):
                     element_dofs[element_dofs[:, e] == g, e] = new_vertex[v][j]
-        side1 = mesh.f2t[1, self.slit]
         for f, c in zip(self.slit, side1):
-            for e in np.nonzero(cells == c)[0]:
+            for e in columns.get(int(c), ()):
                 for j, g in enumerate(edge[:, f]):
                     element_dofs[element_dofs[:, e] == g, e] = new_edge[int(f)][j]
         basis._element_dofs = element_dofs  # scikit-fem's cache of the property
