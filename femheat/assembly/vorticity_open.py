@@ -158,7 +158,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     sheared = sheared_walls(problem)
     if inside is not None:
         sheared = sheared[inside[mesh.f2t[0, sheared]]]
-    form = (sheared_wall_corners(mesh, flux_element, sheared, nu_cell, axisymmetric)
+    form = (sheared_wall_corners(mesh, flux_element, sheared, nu_cell, axisymmetric, cut)
             if sheared.size else None)
     if interface is not None and len(interface):
         facets = OrientedBoundary(np.concatenate([facets, np.asarray(interface)]),
@@ -407,7 +407,7 @@ def _facet_ends(mesh: skfem.MeshTri, flux_element: skfem.Element, facets: np.nda
 
 def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
                          facets: np.ndarray, nu_cell: np.ndarray,
-                         axisymmetric: bool = False) -> sp.csr_matrix:
+                         axisymmetric: bool = False, cut=None) -> sp.csr_matrix:
     r"""ν S_h at the vertices between two facets of no-slip walls that heat crosses.
 
     With q·t = 0 on such a wall (weakly, through the ω equation) the boundary integral
@@ -432,9 +432,10 @@ def sheared_wall_corners(mesh: skfem.MeshTri, flux_element: skfem.Element,
     the mean curvature 2H = κ_meridian + n_r/r and dS = 2πr ds: the vertex terms
     above times 2πr_P, and on every facet the hoop part 2π ∫_F n_r (q·n)(v·n) ds
     (a cylindrical shell with T and no-slip on both mantles then meets the GK contact
-    resistance, ``tests/test_gk_vorticity_axisymmetric.py``)."""
+    resistance, ``tests/test_gk_vorticity_axisymmetric.py``). ``cut``: a slit's sides
+    are told apart at its mouth (:class:`~.vorticity_slit.SlitCut`)."""
     facets = np.asarray(facets, dtype=np.int64)
-    vertex, _, values, dofs, n, pairs, n_dofs = _facet_ends(mesh, flux_element, facets)
+    vertex, _, values, dofs, n, pairs, n_dofs = _facet_ends(mesh, flux_element, facets, cut)
     shape = (n_dofs, n_dofs)
     hoop = _hoop_curvature(mesh, flux_element, facets, nu_cell) if axisymmetric else None
     if not pairs:
