@@ -114,6 +114,8 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
     dict(regions=_square(split=True, slit=True),
          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+    dict(regions=_square(2, dim=3, split=True, slit=True),
+         interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
     dict(materials={"domain": fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
                                           nonlocal_length=lambda x: 0.2 + 0.1 * x[1])}),
     dict(regions=_square(2, dim=3),
@@ -164,9 +166,6 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
           interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
      r"interfaces\.mid: a Kapitza interface with a free tangential flux that ends inside "
      r"a viscous region; its slit is cut with one value of nu"),
-    (dict(regions=_square(2, dim=3, split=True, slit=True),
-          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
-     r"its slit is cut in 2D Cartesian coordinates only"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3), bcs={"left": fh.Temperature(301.0),

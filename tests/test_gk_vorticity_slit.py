@@ -37,16 +37,26 @@ from femheat.solve.steady import _linear_steady
 ELL, KAPPA = 0.3, 1.5
 
 
-def _manufactured(beta: int):
-    """Callables (q, T, f, Q, g(x, n)) of the module doc's flow: f = κ⁻¹q − ν(∇²q +
-    β∇∇·q) + ∇T, Q = ∇·q, g = ν(∇q)n + βν(∇·q)n − Tn."""
-    x, y = X = sympy.symbols("x y")
+def _manufactured(beta: int, dim: int = 2):
+    """Callables (q, T, f, Q, g(x, n)) of the module doc's flow (3D: q_z = sin(0.5x +
+    0.8y + 1.1z) + yz, z in q_x and q_y too, T = e^{x/2} cos 1.1y + xz): f = κ⁻¹q −
+    ν(∇²q + β∇∇·q) + ∇T, Q = ∇·q, g = ν(∇q)n + βν(∇·q)n − Tn."""
+    X = sympy.symbols("x y z")[:dim]
+    x, y = X[0], X[1]
     nu = ELL**2 / KAPPA
-    q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y) + x * y,
-                      (y - sympy.Rational(1, 2)) * (sympy.cos(0.9 * x - 1.4 * y) + x**2 / 2)])
-    T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y
-    div = sympy.diff(q[0], x) + sympy.diff(q[1], y)
-    lap = sympy.Matrix([sympy.diff(c, x, 2) + sympy.diff(c, y, 2) for c in q])
+    half = sympy.Rational(1, 2)
+    if dim == 2:
+        q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y) + x * y,
+                          (y - half) * (sympy.cos(0.9 * x - 1.4 * y) + x**2 / 2)])
+        T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y
+    else:
+        z = X[2]
+        q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y - 0.4 * z) + x * y,
+                          (y - half) * (sympy.cos(0.9 * x - 1.4 * y + 0.3 * z) + x**2 / 2),
+                          sympy.sin(0.5 * x + 0.8 * y + 1.1 * z) + y * z])
+        T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * z
+    div = sum(sympy.diff(q[i], X[i]) for i in range(dim))
+    lap = sympy.Matrix([sum(sympy.diff(c, v, 2) for v in X) for c in q])
     f = q / KAPPA - nu * (lap + beta * sympy.Matrix([sympy.diff(div, v) for v in X])) \
         + sympy.Matrix([sympy.diff(T, v) for v in X])
 
@@ -55,7 +65,7 @@ def _manufactured(beta: int):
         return lambda P: np.broadcast_to(np.asarray(g(*P), dtype=float), P.shape[1:])
 
     q_, f_ = [fn(c) for c in q], [fn(c) for c in f]
-    grad_q = [[fn(sympy.diff(q[i], v)) for v in X] for i in range(2)]
+    grad_q = [[fn(sympy.diff(q[i], v)) for v in X] for i in range(dim)]
     T_, Q_ = fn(T), fn(div)
 
     def traction(P, n):
@@ -66,9 +76,10 @@ def _manufactured(beta: int):
             lambda P: np.array([c(P) for c in f_]), Q_, traction)
 
 
-def _regions(n: int, span: tuple[float, float] = (0.0, 0.5)) -> fh.RegionMesh:
-    """The unit square in n × n cells, the slit on y = 1/2 over x ∈ ``span``."""
-    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+def _regions(n: int, span: tuple[float, float] = (0.0, 0.5), dim: int = 2) -> fh.RegionMesh:
+    """The unit square (cube) in n^d cells, the slit on y = 1/2 over x ∈ ``span``."""
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
+        *(np.linspace(0, 1, n + 1),) * dim)
     lo, hi = span
     return fh.RegionMesh.from_skfem(
         mesh, subdomains={"below": lambda x: x[1] < 0.5, "above": lambda x: x[1] > 0.5},
@@ -78,11 +89,11 @@ def _regions(n: int, span: tuple[float, float] = (0.0, 0.5)) -> fh.RegionMesh:
 
 
 def slit_errors(n: int, viscous: str, beta: int = 0, degree: int = 1,
-                span: tuple[float, float] = (0.0, 0.5)) -> tuple[float, float]:
+                span: tuple[float, float] = (0.0, 0.5), dim: int = 2) -> tuple[float, float]:
     """Relative L² errors (q, T) of femheat's steady solve with the manufactured loads
     (module doc); the slit over x ∈ ``span``."""
-    q_ex, T_ex, force, source, traction = _manufactured(beta)
-    regions = _regions(n, span)
+    q_ex, T_ex, force, source, traction = _manufactured(beta, dim)
+    regions = _regions(n, span, dim)
     mesh = regions.mesh
     material = fh.Material(KAPPA, 1.0, 0.0, nonlocal_length=ELL)
     problem = fh.HeatProblem(
@@ -90,15 +101,16 @@ def slit_errors(n: int, viscous: str, beta: int = 0, degree: int = 1,
         interfaces={"slit": fh.KapitzaResistance(0.5, tangential="free")}, model="gk",
         degree=degree, beta=beta, viscous=viscous, source=lambda x, t: source(x))
     system = fh.assemble(problem)
-    qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=8)
+    order = 8 if dim == 2 else 6
+    qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=order)
     slit = regions.interface("slit")
     load = LinearForm(lambda v, w: dot(force(w.x), v)).assemble(qb)
     for facets in (mesh.boundary_facets(), OrientedBoundary(slit, np.zeros_like(slit)),
                    OrientedBoundary(slit, np.ones_like(slit))):
-        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=8)
+        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=order)
         load += LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb)
     state = _linear_steady(system, None, load, None)
-    tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=8)
+    tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=order)
     x = qb.global_coordinates().value
     qh, Th = qb.interpolate(state.flux).value, tb.interpolate(state.temperature).value
     qe, Te = q_ex(x), T_ex(x)
@@ -168,3 +180,26 @@ def test_auto_cuts_the_vorticity_and_the_block_stays_semidefinite():
     assert np.abs(full - full.T).max() <= 1e-9 * np.abs(full).max()
     lowest = scipy.linalg.eigvalsh(full[np.ix_(free, free)] - darcy, darcy)[0]
     assert lowest >= -1e-9, lowest
+
+
+def test_3d_slit_at_degree_zero():
+    """3D: an edge crack through the cube (y = 1/2, x < 1/2, every z), degree 0, β = 2,
+    n = 2 / 4: q 1.51e-2 / 4.03e-3 (order 1.91), T 9.37e-2 / 4.72e-2 (0.99); the penalty
+    form q 1.78e-2 / 5.08e-3, T 9.37e-2 / 4.73e-2; ω = 0 on the slit (the former model)
+    q 4.3e-2 / 4.1e-2."""
+    errors = [slit_errors(n, "vorticity", beta=2, degree=0, dim=3) for n in (2, 4)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert _orders(eq)[0] >= 1.8 and _orders(eT)[0] >= 0.9, (eq, eT)
+    penalty = slit_errors(4, "penalty", beta=2, degree=0, dim=3)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+@pytest.mark.slow
+def test_3d_slit_at_degree_one():
+    """3D degree 1, n = 2 / 4 (12 s at n = 4): q 1.19e-3 / 1.54e-4 (order 2.95), T
+    7.80e-3 / 1.95e-3 (2.00); the penalty form q 1.28e-3 / 1.74e-4, T 7.81e-3 / 1.95e-3."""
+    errors = [slit_errors(n, "vorticity", dim=3) for n in (2, 4)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert _orders(eq)[0] >= 2.85 and _orders(eT)[0] >= 1.9, (eq, eT)
+    penalty = slit_errors(4, "penalty", dim=3)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)

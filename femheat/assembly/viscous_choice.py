@@ -22,7 +22,7 @@ the traction's continuity, 2.4 % apart in q on a two-layer slab, and ω = 0 next
 l = 0, 2.8e-2), not where ν varies inside
 a material (l(r), κ(r): terms in ∇ν), across Kapitza interfaces with a free
 tangential flux only where they cut the viscous region apart (each side's interface
-an open boundary of its own levels; along a slit in 2D with one ν since 2026-12-07,
+an open boundary of its own levels; along a slit with one ν since 2026-12-07,
 :mod:`femheat.assembly.vorticity_slit`), and, where heat crosses a
 boundary, only with the boundary terms of :mod:`femheat.assembly.vorticity_open` (2D;
 without them, in 3D and in (r, z), the vorticity form's

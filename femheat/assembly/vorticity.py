@@ -504,6 +504,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     if dim == 3:
         # degree 1: a mass of degree 6; scikit-fem's tetrahedral order 6 is exact to 5
         mb = wb if degree == 0 else skfem.CellBasis(mesh, elem, intorder=7, elements=cells)
+        mb = mb if cut is None or mb is wb else cut.cut(mb)
         consistent = forms.edge_mass.assemble(mb, weight=_inverse(cell_weight, mb, graded))
         mass = consistent.diagonal()
     elif axisymmetric:  # the stream function ψ = rω, zero on the axis

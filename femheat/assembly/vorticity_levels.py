@@ -41,9 +41,9 @@ apart, each part is a viscous region of its own with its own levels, and the
 interface is an open boundary of both sides (layered slabs with R = 0.5 at full order
 in T and q, also where the interface meets boundaries that heat crosses). A free
 interface that ends inside a viscous region (a slit) cannot be built so (one
-continuous vorticity cannot take two values along it): with one ν in 2D the single
-vorticity is cut along it instead (:mod:`.vorticity_slit`, since 2026-12-07); with
-several ν (levels) and in 3D it stays stress-free there, ω = 0, another model, and
+continuous vorticity cannot take two values along it): with one ν the single
+vorticity is cut along it instead (:mod:`.vorticity_slit`, since 2026-12-07, 2D and
+3D); with several ν (levels) it stays stress-free there, ω = 0, another model, and
 ``"auto"`` keeps the penalty form.
 
 Used on Cartesian meshes (2D; 3D since 2026-12-06, the open boundaries' terms then
@@ -284,14 +284,14 @@ def free_interfaces_open(problem) -> bool:
     """True if ``problem`` has free Kapitza interfaces and the vorticity form makes them
     open boundaries of each side: the levels where they cut the viscous cells apart
     (Cartesian, constant κ and l), the cut vorticity of :mod:`.vorticity_slit` where
-    they are slits (2D, one ν)."""
+    they are slits (one ν)."""
     free = _free_facets(problem)
     if not free.size or not _piecewise(problem):
         return False
     plan = _regions(problem.regions.mesh, _material_nu(problem), free)
     if plan is not None and plan[1]:
         return True
-    from .vorticity_slit import slit_obstacle  # slits whose vorticity is cut (2D)
+    from .vorticity_slit import slit_obstacle  # slits whose vorticity is cut
 
     return slit_obstacle(problem) is None
 

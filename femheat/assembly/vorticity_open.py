@@ -150,7 +150,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     mesh = rm.mesh
     if mesh.dim() == 3:
         return _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside,
-                                   interface)
+                                   interface, cut)
     if inside is not None:
         facets = facets[inside[mesh.f2t[0, facets]]]
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
@@ -206,7 +206,7 @@ def _crossed_walls(problem) -> list[str]:
 
 
 def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside=None,
-                        interface=None):
+                        interface=None, cut=None):
     """:func:`open_boundaries` in 3D (:mod:`.vorticity_open3d`)."""
     rm = problem.regions
     mesh = rm.mesh
@@ -219,7 +219,7 @@ def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside
         facets = OrientedBoundary(np.concatenate([facets, np.asarray(interface)]),
                                   np.concatenate([np.zeros(facets.size, dtype=int),
                                                   interface.ori]))
-    form = (open3d.sheared_wall_edges(rm.mesh, flux_element, sheared, nu_cell)
+    form = (open3d.sheared_wall_edges(rm.mesh, flux_element, sheared, nu_cell, cut)
             if sheared.size else None)
     if not len(facets):
         return facets, form
@@ -234,7 +234,7 @@ def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside
                 "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
                 stacklevel=6)
     S = open3d.boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
-                                      sheared, inside)
+                                      sheared, inside, cut)
     return facets, S if form is None else (S + form).tocsr()
 
 
@@ -308,7 +308,7 @@ def tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
     a slit (:class:`~.vorticity_slit.SlitCut`)."""
     if mesh.dim() == 3:
         return open3d.tangential_trace(mesh, flux_element, vorticity_element, facets,
-                                       intorder)
+                                       intorder, cut)
     fq = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
     if cut is not None:

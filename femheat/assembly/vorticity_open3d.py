@@ -81,11 +81,14 @@ def _face_form(q, v, w):
 
 def tangential_trace(mesh: skfem.MeshTet, flux_element: skfem.Element,
                      vorticity_element: skfem.Element, facets: np.ndarray,
-                     intorder: int) -> sp.csr_matrix:
+                     intorder: int, cut=None) -> sp.csr_matrix:
     """The matrix ⟨n × q, φ_i⟩ over ``facets`` (rows: vorticity DOFs, columns: flux
-    DOFs), added to the weak curl C of open boundaries."""
+    DOFs), added to the weak curl C of open boundaries; ``cut``: the vorticity space
+    cut along a slit (:class:`~.vorticity_slit.SlitCut3D`)."""
     fq = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
+    if cut is not None:
+        fw = cut.cut(fw)
     return trace_form.assemble(fq, fw).tocsr()
 
 
@@ -167,11 +170,27 @@ def _inner_cells(mesh: skfem.Mesh, facets) -> np.ndarray:
     return inner_cells(mesh, facets)
 
 
-def _edge_pairs(edges: np.ndarray, n_vertices: int):
-    """((f₁, k₁, f₂, k₂), (f, k)) from the faces' sorted ``edges`` (nf, 3, 2): the
-    edges shared by two of the faces (face and local edge on each side) and those of
-    one face only (the rim)."""
-    key = (edges[:, :, 0] * n_vertices + edges[:, :, 1]).ravel()
+def _edge_keys(mesh: skfem.MeshTet, edges: np.ndarray, cells: np.ndarray, cut=None
+               ) -> np.ndarray:
+    """A key per face edge (``edges`` (nf, 3, 2), sorted vertex pairs, of faces whose
+    traces come from ``cells``): the vertex pair, or where ``cut`` (a
+    :class:`~.vorticity_slit.SlitCut3D`) is given the edge's label on that side of the
+    slit."""
+    n = mesh.p.shape[1]
+    key = edges[:, :, 0] * n + edges[:, :, 1]
+    if cut is None:
+        return key
+    known = mesh.edges[0] * n + mesh.edges[1]  # scikit-fem sorts each edge's vertices
+    order = np.argsort(known)
+    index = order[np.searchsorted(known[order], key)]
+    return cut.edge_of(np.asarray(cells)[:, None], index)
+
+
+def _edge_pairs(key: np.ndarray):
+    """((f₁, k₁, f₂, k₂), (f, k)) from the faces' edge keys (nf, 3; :func:`_edge_keys`):
+    the edges shared by two of the faces (face and local edge on each side) and those
+    of one face only (the rim)."""
+    key = np.asarray(key).ravel()
     order = np.argsort(key, kind="stable")
     sorted_keys = key[order]
     starts = np.nonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))[0]
@@ -199,7 +218,7 @@ def _assembled(dofs: np.ndarray, blocks, shape: tuple[int, int]) -> sp.csr_matri
 def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
                            facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
                            sheared: np.ndarray = np.zeros(0, dtype=np.int64),
-                           inside: np.ndarray | None = None) -> sp.csr_matrix:
+                           inside: np.ndarray | None = None, cut=None) -> sp.csr_matrix:
     """−ν S_h(q, v) over the open boundary ``facets`` (module doc; the sign of
     :func:`.vorticity_open.boundary_rotation_form`: the form the flux block loses), ν the
     cell mean ``nu_cell`` of each face's cell (the mean of the two at an edge), or
@@ -208,7 +227,8 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
     no-slip wall that heat crosses). ``facets`` may be oriented (interior facets of a
     viscosity level's region, :mod:`.vorticity_levels`: traces and normals from the side
     the orientation names), and ``inside`` (a mask over the cells) limits the rim
-    edges' other faces to the boundary faces of that region."""
+    edges' other faces to the boundary faces of that region; ``cut`` (a
+    :class:`~.vorticity_slit.SlitCut3D`) tells a slit's sides apart at its edges."""
     cells = _inner_cells(mesh, facets)
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:
@@ -218,7 +238,7 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
     edges, s, gw, values, dofs, _, tau, length, _ = _edge_traces(mesh, flux_element, facets,
                                                                 3)
     nl = values.shape[0]
-    (f1, k1, f2, k2), (f, k) = _edge_pairs(edges, mesh.p.shape[1])
+    (f1, k1, f2, k2), (f, k) = _edge_pairs(_edge_keys(mesh, edges, cells, cut))
     blocks = []
     # edges shared by two open faces: ½({q} × [v] + {v} × [q])·τ₁
     if f1.size:
@@ -300,7 +320,7 @@ def _rim_neighbours(mesh: skfem.MeshTet, facets: np.ndarray, edges: np.ndarray,
 
 
 def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
-                       facets: np.ndarray, nu_cell: np.ndarray) -> sp.csr_matrix:
+                       facets: np.ndarray, nu_cell: np.ndarray, cut=None) -> sp.csr_matrix:
     r"""−ν S_h on the edges between two faces of no-slip walls that heat crosses.
 
     With q·τ = 0 on such a wall (weakly, through the ω equation) the boundary integral
@@ -320,7 +340,7 @@ def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
     loses)."""
     edges, s, gw, values, dofs, n, tau, length, n_dofs = _edge_traces(mesh, flux_element,
                                                                      facets, 3)
-    (f1, k1, f2, k2), _ = _edge_pairs(edges, mesh.p.shape[1])
+    (f1, k1, f2, k2), _ = _edge_pairs(_edge_keys(mesh, edges, _inner_cells(mesh, facets), cut))
     if not f1.size:
         return sp.csr_matrix((n_dofs, n_dofs))
     n1, n2 = n[:, f1], n[:, f2]

@@ -1,4 +1,4 @@
-r"""Slits in the 2D vorticity form: a vorticity cut along a free Kapitza interface that
+r"""Slits in the vorticity form: a vorticity cut along a free Kapitza interface that
 ends inside a viscous region.
 
 A Kapitza interface declared ``tangential = "free"`` leaves each side's tangential
@@ -10,18 +10,22 @@ vorticity (:mod:`.vorticity_levels`). Where it ends inside them (a slit, a crack
 vorticity on the region cannot take two values along it; until 2026-12-07 it was held
 at ω = 0 there, another model, and ``"auto"`` kept the penalty form.
 
-Here the vorticity space is cut instead: its DOFs on the slit (the vertices but the
-tips, where the slit ends inside the region, and the slit facets' edge DOFs) get a
-second copy, taken by the cells of one side (:class:`SlitCut`), so ω is continuous
-everywhere but across the slit, and single-valued at its tips. The slit's facets,
-oriented out of each side, are then open boundaries of the cracked region: each
-side's ω equation takes that side's trace ⟨q·t, φ⟩ and the flux block the boundary
-form of :mod:`.vorticity_open`, whose vertex terms pair the facet ends of one side
-(the cut's vertex copies tell the sides apart) and, at a tip, the last facet of one
-side with the first of the other, where the boundary turns by π.
+Here the vorticity space is cut instead: its DOFs on the slit get a second copy,
+taken by the cells of one side, so ω is continuous everywhere but across the slit and
+single-valued where it ends inside the region. In 2D (:class:`SlitCut`, continuous P2
+/ P3) the copies are those of the slit's vertices but the tips and of the slit
+facets' edge DOFs; in 3D (:class:`SlitCut3D`, first-kind Nédélec, no vertex DOFs)
+those of the slit's edges but the front and of its faces. The slit's facets, oriented
+out of each side, are then open boundaries of the cracked region: each side's ω
+equation takes that side's trace (⟨q·t, φ⟩, ⟨n × q, φ⟩) and the flux block the
+boundary form of :mod:`.vorticity_open` / :mod:`.vorticity_open3d`, whose vertex
+(edge) terms pair the facet ends (edges) of one side, the cut's copies telling the
+sides apart, and at a tip (the front) the last facet of one side with the first of
+the other, where the boundary folds back.
 
-2D, one viscosity level (one ν on every cell, Cartesian); elsewhere slits keep ω = 0
-and ``"auto"`` the penalty form. Measured: ``tests/test_gk_vorticity_slit.py``.
+One viscosity level (one ν on every cell, constant κ and l, Cartesian); elsewhere
+slits keep ω = 0 and ``"auto"`` the penalty form. Measured:
+``tests/test_gk_vorticity_slit.py``.
 """
 
 from __future__ import annotations
@@ -68,18 +72,10 @@ class SlitCut:
                          shape=(n_vertices, n_cells)).tocsr()
         for k, v in enumerate(cut):
             cells = v2t.indices[v2t.indptr[v]:v2t.indptr[v + 1]]
-            pairs = []
-            for a in range(len(cells)):
-                for b in range(a + 1, len(cells)):
-                    shared = set(t2f[:, cells[a]].tolist()) & set(t2f[:, cells[b]].tolist())
-                    if shared and not shared & slit_set:
-                        pairs.append((a, b))
-            graph = coo_matrix((np.ones(len(pairs)), tuple(np.array(pairs).T.reshape(2, -1))),
-                               shape=(len(cells), len(cells)))
-            n_sides, side = connected_components(graph, directed=False)
-            if n_sides != 2:
+            side = _sides(cells, t2f, slit_set)
+            if side is None:
                 raise ValueError(f"the cells at vertex {np.round(mesh.p[:, v], 6).tolist()} "
-                                 f"fall in {n_sides} sides of the slit, not 2")
+                                 "do not fall in two sides of the slit")
             for c in cells[side != side[0]]:
                 self.vertex_copy[(int(c), int(v))] = n_vertices + k
         self.n_copies = len(cut)
@@ -101,26 +97,13 @@ class SlitCut:
         and of the slit facets' edge DOFs follow the original ones (``basis.N`` grows)."""
         nodal, edge = basis.dofs.nodal_dofs, basis.dofs.facet_dofs
         new_vertex, new_edge, n_total = self._numbering(basis)
-        element_dofs = basis.element_dofs.copy()
         cells = (np.arange(basis.element_dofs.shape[1]) if basis.tind is None
                  else np.asarray(basis.tind))
         side1 = self.mesh.f2t[1, self.slit]
-        touched = {c for c, _ in self.vertex_copy} | set(side1.tolist())
-        columns: dict[int, list[int]] = {}
-        for e in np.nonzero(np.isin(cells, list(touched)))[0]:
-            columns.setdefault(int(cells[e]), []).append(int(e))
-        for (c, v) in self.vertex_copy:
-            for e in columns.get(c, ()):
-                for j, g in enumerate(nodal[:, v]):
-                    element_dofs[element_dofs[:, e] == g, e] = new_vertex[v][j]
-        for f, c in zip(self.slit, side1):
-            for e in columns.get(int(c), ()):
-                for j, g in enumerate(edge[:, f]):
-                    element_dofs[element_dofs[:, e] == g, e] = new_edge[int(f)][j]
-        basis._element_dofs = element_dofs  # scikit-fem's cache of the property
-        basis.__class__ = _cut_class(type(basis))
-        basis._cut_n = n_total
-        return basis
+        moves = [(c, nodal[:, v], new_vertex[v]) for (c, v) in self.vertex_copy]
+        if edge.size:
+            moves += [(int(c), edge[:, f], new_edge[int(f)]) for f, c in zip(self.slit, side1)]
+        return _renumber(basis, cells, moves, n_total)
 
     def _numbering(self, basis: skfem.AbstractBasis) -> tuple[dict, dict, int]:
         """(the copies of each cut vertex's nodal DOFs, of each slit facet's edge DOFs,
@@ -152,6 +135,123 @@ class SlitCut:
         return np.unique(np.concatenate(out))
 
 
+class SlitCut3D:
+    """The cut of a tetrahedral mesh's Nédélec vorticity space along the ``slit`` faces
+    (interior facets): which cells take a second copy of each slit edge's DOFs (all but
+    the front, the edges of one slit face inside the mesh) and of each slit face's DOFs
+    (its side-1 cell). Raises ValueError where the slit branches (an edge of more than
+    two slit faces) or a slit edge's cells do not fall in two sides."""
+
+    def __init__(self, mesh: skfem.MeshTet, slit: np.ndarray):
+        self.mesh = mesh
+        self.slit = np.unique(np.asarray(slit, dtype=np.int64))
+        edges = mesh.f2e[:, self.slit]
+        count = np.bincount(edges.ravel(), minlength=mesh.edges.shape[1])
+        if np.any(count > 2):
+            raise ValueError("a free interface branches inside a viscous region (an edge "
+                             f"of {int(count.max())} of its faces)")
+        on_boundary = np.zeros(mesh.edges.shape[1], dtype=bool)
+        on_boundary[mesh.f2e[:, mesh.boundary_facets()]] = True
+        candidates = np.nonzero(count > 0)[0]
+        cut = candidates[(count[candidates] == 2) | on_boundary[candidates]]
+        self.front = candidates[(count[candidates] == 1) & ~on_boundary[candidates]]
+        self.edge_copy: dict[tuple[int, int], int] = {}
+        slit_set = set(self.slit.tolist())
+        t2f = mesh.t2f
+        n_edges, n_cells = mesh.edges.shape[1], mesh.t.shape[1]
+        e2t = coo_matrix((np.ones(mesh.t2e.size), (mesh.t2e.ravel(),
+                                                   np.tile(np.arange(n_cells), 6))),
+                         shape=(n_edges, n_cells)).tocsr()
+        for k, e in enumerate(cut):
+            cells = e2t.indices[e2t.indptr[e]:e2t.indptr[e + 1]]
+            side = _sides(cells, t2f, slit_set)
+            if side is None:
+                raise ValueError("the cells at the edge near "
+                                 f"{np.round(mesh.p[:, mesh.edges[:, e]].mean(axis=1), 6).tolist()}"
+                                 " do not fall in two sides of the slit")
+            for c in cells[side != side[0]]:
+                self.edge_copy[(int(c), int(e))] = n_edges + k
+        self.cut_edges = cut
+        self.n_copies = len(cut)
+
+    def edge_of(self, cells: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        """The labels of mesh ``edges`` seen from ``cells`` (broadcast): the copy's
+        label (≥ the number of mesh edges) where the cell takes it."""
+        cells, edges = np.broadcast_arrays(np.asarray(cells), np.asarray(edges))
+        out = edges.copy()
+        for idx in zip(*np.nonzero(np.isin(edges, self.cut_edges))):
+            out[idx] = self.edge_copy.get((int(cells[idx]), int(edges[idx])), int(edges[idx]))
+        return out
+
+    def _numbering(self, basis: skfem.AbstractBasis) -> tuple[dict, dict, int]:
+        dofs = basis.dofs
+        N, n_edge, n_face = int(dofs.N), dofs.edge_dofs.shape[0], dofs.facet_dofs.shape[0]
+        new_edge = {int(e): N + n_edge * k + np.arange(n_edge)
+                    for k, e in enumerate(self.cut_edges)}
+        base = N + n_edge * self.n_copies
+        new_face = {int(f): base + n_face * k + np.arange(n_face)
+                    for k, f in enumerate(self.slit)}
+        return new_edge, new_face, base + n_face * len(self.slit)
+
+    def cut(self, basis: skfem.AbstractBasis) -> skfem.AbstractBasis:
+        """``basis`` (a cell or facet basis of the Nédélec element on the mesh) on the cut
+        space (:meth:`SlitCut.cut`)."""
+        edge, face = basis.dofs.edge_dofs, basis.dofs.facet_dofs
+        new_edge, new_face, n_total = self._numbering(basis)
+        cells = (np.arange(basis.element_dofs.shape[1]) if basis.tind is None
+                 else np.asarray(basis.tind))
+        side1 = self.mesh.f2t[1, self.slit]
+        moves = [(c, edge[:, e], new_edge[e]) for (c, e) in self.edge_copy]
+        moves += [(int(c), face[:, f], new_face[int(f)]) for f, c in zip(self.slit, side1)]
+        return _renumber(basis, cells, moves, n_total)
+
+    def boundary_dofs(self, basis: skfem.CellBasis, facets: np.ndarray) -> np.ndarray:
+        """The cut space's DOFs on boundary ``facets``, seen from each facet's cell."""
+        new_edge, _, _ = self._numbering(basis)
+        edge, face = basis.dofs.edge_dofs, basis.dofs.facet_dofs
+        out = [np.zeros(0, dtype=np.int64)]
+        for g in np.asarray(facets, dtype=np.int64):
+            c = int(self.mesh.f2t[0, g])
+            for e in self.mesh.f2e[:, g]:
+                e = int(e)
+                out.append(new_edge[e] if (c, e) in self.edge_copy else edge[:, e])
+            out.append(face[:, g])
+        return np.unique(np.concatenate(out))
+
+
+def _sides(cells: np.ndarray, t2f: np.ndarray, slit: set) -> np.ndarray | None:
+    """A side label per cell of ``cells`` (those around a slit vertex or edge): cells
+    sharing a facet that is not in ``slit`` are on one side; None unless two sides."""
+    pairs = []
+    for a in range(len(cells)):
+        for b in range(a + 1, len(cells)):
+            shared = set(t2f[:, cells[a]].tolist()) & set(t2f[:, cells[b]].tolist())
+            if shared and not shared & slit:
+                pairs.append((a, b))
+    graph = coo_matrix((np.ones(len(pairs)), tuple(np.array(pairs).T.reshape(2, -1))),
+                       shape=(len(cells), len(cells)))
+    n_sides, side = connected_components(graph, directed=False)
+    return side if n_sides == 2 else None
+
+
+def _renumber(basis, cells: np.ndarray, moves, n_total: int):
+    """``basis`` with the global DOFs ``old`` of each cell ``c`` in ``moves`` [(c, old,
+    new)] replaced by ``new``, on a space of ``n_total`` DOFs."""
+    element_dofs = basis.element_dofs.copy()
+    touched = {int(c) for c, _, _ in moves}
+    columns: dict[int, list[int]] = {}
+    for e in np.nonzero(np.isin(cells, list(touched)))[0]:
+        columns.setdefault(int(cells[e]), []).append(int(e))
+    for c, old, new in moves:
+        for e in columns.get(int(c), ()):
+            for g, h in zip(old, new):
+                element_dofs[element_dofs[:, e] == g, e] = h
+    basis._element_dofs = element_dofs  # scikit-fem's cache of the property
+    basis.__class__ = _cut_class(type(basis))
+    basis._cut_n = n_total
+    return basis
+
+
 _CUT_CLASSES: dict[type, type] = {}
 
 
@@ -165,28 +265,29 @@ def _cut_class(cls: type) -> type:
     return _CUT_CLASSES[cls]
 
 
-def slit_cut(problem) -> SlitCut | None:
+def slit_cut(problem) -> SlitCut | SlitCut3D | None:
     """The cut of ``problem``'s single vorticity along its free Kapitza interfaces where
     it applies (:func:`slit_obstacle` finds nothing against it), else None."""
     if not _free_facets(problem).size or slit_obstacle(problem) is not None:
         return None
-    return SlitCut(problem.regions.mesh, _free_facets(problem))
+    mesh = problem.regions.mesh
+    return (SlitCut if mesh.dim() == 2 else SlitCut3D)(mesh, _free_facets(problem))
 
 
 def slit_obstacle(problem) -> str | None:
     """Why the vorticity of ``problem`` cannot be cut along its free Kapitza interfaces
-    (module doc: 2D Cartesian, constant κ and l, one ν > 0 on every cell, no branching),
+    (module doc: Cartesian, constant κ and l, one ν > 0 on every cell, no branching),
     or None."""
     mesh = problem.regions.mesh
-    if mesh.dim() != 2 or getattr(problem, "coordinates", "cartesian") != "cartesian":
-        return "in 2D Cartesian coordinates only"
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
+        return "in Cartesian coordinates only"
     if not _piecewise(problem):
         return "with constant scalar kappa and l only"
     nu = _material_nu(problem)
     if not np.all(nu > 0) or _distinct(nu).size != 1:
         return "with one value of nu = l^2/kappa > 0 on every cell only"
     try:
-        SlitCut(mesh, _free_facets(problem))
+        (SlitCut if mesh.dim() == 2 else SlitCut3D)(mesh, _free_facets(problem))
     except ValueError as exc:
         return str(exc)
     return None
