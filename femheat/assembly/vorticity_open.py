@@ -354,7 +354,7 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     # the vertex terms: trace values at both ends of every facet
     vertex, downstream, values, dofs, _, pairs, _ = _facet_ends(mesh, flux_element, facets,
                                                                  cut)
-    labels = vertex if cut is None else cut.vertex_of(cells[:, None], vertex)
+    labels = vertex if cut is None else cut.label_of(cells[:, None], vertex)
     S = S + _end_terms(mesh, np.asarray(facets, dtype=np.int64), vertex, downstream,
                        values, dofs, nu_at_vertices(nu_cell, cells[:, None], vertex),
                        sheared, S.shape, inside, labels)
@@ -397,7 +397,7 @@ def _facet_ends(mesh: skfem.MeshTri, flux_element: skfem.Element, facets: np.nda
                       ends_of[0][:, None], ends_of[1][:, None])  # (n_facets, 2)
     downstream = np.einsum("ifk,if->fk", x - x.mean(axis=2, keepdims=True), t) > 0
     values = np.stack([ends.basis[i][0].value for i in range(ends.Nbfun)])  # (nl, 2, nf, 2)
-    key = vertex if cut is None else cut.vertex_of(np.asarray(ends.tind)[:, None], vertex)
+    key = vertex if cut is None else cut.label_of(np.asarray(ends.tind)[:, None], vertex)
     f_idx, k_idx = np.nonzero(np.ones_like(vertex, dtype=bool))
     upstream_of = {int(key[f, k]): (f, k) for f, k in zip(f_idx, k_idx) if downstream[f, k]}
     pairs = [(upstream_of[int(key[f, k])], (f, k)) for f, k in zip(f_idx, k_idx)

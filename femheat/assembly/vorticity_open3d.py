@@ -84,7 +84,7 @@ def tangential_trace(mesh: skfem.MeshTet, flux_element: skfem.Element,
                      intorder: int, cut=None) -> sp.csr_matrix:
     """The matrix ⟨n × q, φ_i⟩ over ``facets`` (rows: vorticity DOFs, columns: flux
     DOFs), added to the weak curl C of open boundaries; ``cut``: the vorticity space
-    cut along a slit (:class:`~.vorticity_slit.SlitCut3D`)."""
+    cut along a slit (:class:`~.vorticity_slit.SlitCut`)."""
     fq = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
     if cut is not None:
@@ -174,7 +174,7 @@ def _edge_keys(mesh: skfem.MeshTet, edges: np.ndarray, cells: np.ndarray, cut=No
                ) -> np.ndarray:
     """A key per face edge (``edges`` (nf, 3, 2), sorted vertex pairs, of faces whose
     traces come from ``cells``): the vertex pair, or where ``cut`` (a
-    :class:`~.vorticity_slit.SlitCut3D`) is given the edge's label on that side of the
+    :class:`~.vorticity_slit.SlitCut`) is given the edge's label on that side of the
     slit."""
     n = mesh.p.shape[1]
     key = edges[:, :, 0] * n + edges[:, :, 1]
@@ -183,7 +183,7 @@ def _edge_keys(mesh: skfem.MeshTet, edges: np.ndarray, cells: np.ndarray, cut=No
     known = mesh.edges[0] * n + mesh.edges[1]  # scikit-fem sorts each edge's vertices
     order = np.argsort(known)
     index = order[np.searchsorted(known[order], key)]
-    return cut.edge_of(np.asarray(cells)[:, None], index)
+    return cut.label_of(np.asarray(cells)[:, None], index)
 
 
 def _edge_pairs(key: np.ndarray):
@@ -228,7 +228,7 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
     viscosity level's region, :mod:`.vorticity_levels`: traces and normals from the side
     the orientation names), and ``inside`` (a mask over the cells) limits the rim
     edges' other faces to the boundary faces of that region; ``cut`` (a
-    :class:`~.vorticity_slit.SlitCut3D`) tells a slit's sides apart at its edges."""
+    :class:`~.vorticity_slit.SlitCut`) tells a slit's sides apart at its edges."""
     cells = _inner_cells(mesh, facets)
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:

@@ -12,10 +12,10 @@ at ω = 0 there, another model, and ``"auto"`` kept the penalty form.
 
 Here the vorticity space is cut instead: its DOFs on the slit get a second copy,
 taken by the cells of one side, so ω is continuous everywhere but across the slit and
-single-valued where it ends inside the region. In 2D (:class:`SlitCut`, continuous P2
-/ P3) the copies are those of the slit's vertices but the tips and of the slit
-facets' edge DOFs; in 3D (:class:`SlitCut3D`, first-kind Nédélec, no vertex DOFs)
-those of the slit's edges but the front and of its faces. The slit's facets, oriented
+single-valued where it ends inside the region (:class:`SlitCut`). In 2D (continuous
+P2 / P3) the copies are those of the slit's vertices but the tips and of the slit
+facets' edge DOFs; in 3D (first-kind Nédélec, no vertex DOFs) those of the slit's
+edges but the front and of its faces. The slit's facets, oriented
 out of each side, are then open boundaries of the cracked region: each side's ω
 equation takes that side's trace (⟨q·t, φ⟩, ⟨n × q, φ⟩) and the flux block the
 boundary form of :mod:`.vorticity_open` / :mod:`.vorticity_open3d`, whose vertex
@@ -41,181 +41,108 @@ __all__ = ["SlitCut", "facet_dofs", "slit_cut", "slit_obstacle"]
 
 
 class SlitCut:
-    """The cut of a 2D mesh's scalar vorticity space along the ``slit`` facets (interior
-    facets): which cells take a second copy of each slit vertex (all but the tips, the
-    vertices of one slit facet that lie inside the mesh) and of each slit facet (its
-    side-1 cell). Raises ValueError where the slit branches (a vertex of more than two
-    slit facets) or a slit vertex's cells do not fall in two sides."""
+    """The cut of a mesh's vorticity space along the ``slit`` facets (interior facets).
 
-    def __init__(self, mesh: skfem.MeshTri, slit: np.ndarray):
+    The slit's *entities* are its vertices in 2D (continuous P2 / P3: their nodal
+    DOFs) and its edges in 3D (first-kind Nédélec: their edge DOFs). Each entity of
+    two slit facets, or of one on the mesh's boundary, is cut: the cells on one side
+    of it take a second copy of its DOFs; the others (the tips in 2D, the front in 3D)
+    stay single-valued. Each slit facet's own DOFs (2D edge DOFs, 3D face DOFs) get a
+    copy taken by its side-1 cell. Raises ValueError where the slit branches (an entity
+    of more than two slit facets) or an entity's cells do not fall in two sides."""
+
+    def __init__(self, mesh: skfem.Mesh, slit: np.ndarray):
         self.mesh = mesh
+        self.dim = mesh.dim()
         self.slit = np.unique(np.asarray(slit, dtype=np.int64))
-        facets = mesh.facets[:, self.slit]
-        count = np.bincount(facets.ravel(), minlength=mesh.p.shape[1])
+        # facet → entities, entity → cells
+        f2x = mesh.facets if self.dim == 2 else mesh.f2e
+        t2x = mesh.t if self.dim == 2 else mesh.t2e
+        n_entities = mesh.p.shape[1] if self.dim == 2 else mesh.edges.shape[1]
+        what = "vertex" if self.dim == 2 else "edge"
+        count = np.bincount(f2x[:, self.slit].ravel(), minlength=n_entities)
         if np.any(count > 2):
-            raise ValueError("a free interface branches inside a viscous region (a vertex "
+            raise ValueError(f"a free interface branches inside a viscous region (a {what} "
                              f"of {int(count.max())} of its facets)")
-        on_boundary = np.zeros(mesh.p.shape[1], dtype=bool)
-        on_boundary[mesh.facets[:, mesh.boundary_facets()]] = True
-        vertices = np.nonzero(count > 0)[0]
-        cut = vertices[(count[vertices] == 2) | on_boundary[vertices]]
-        self.tips = vertices[(count[vertices] == 1) & ~on_boundary[vertices]]
-        # the cells of each cut vertex that take its copy: the side without the
-        # vertex's first cell, joined across the facets at the vertex but the slit's
-        self.vertex_copy: dict[tuple[int, int], int] = {}
-        slit_set = set(self.slit.tolist())
-        t2f = mesh.t2f
-        n_vertices = mesh.p.shape[1]
+        on_boundary = np.zeros(n_entities, dtype=bool)
+        on_boundary[f2x[:, mesh.boundary_facets()]] = True
+        candidates = np.nonzero(count > 0)[0]
+        cut = candidates[(count[candidates] == 2) | on_boundary[candidates]]
         n_cells = mesh.t.shape[1]
-        v2t = coo_matrix((np.ones(mesh.t.size), (mesh.t.ravel(),
-                                                  np.tile(np.arange(n_cells), mesh.t.shape[0]))),
-                         shape=(n_vertices, n_cells)).tocsr()
-        for k, v in enumerate(cut):
-            cells = v2t.indices[v2t.indptr[v]:v2t.indptr[v + 1]]
-            side = _sides(cells, t2f, slit_set)
+        x2t = coo_matrix((np.ones(t2x.size), (t2x.ravel(),
+                                               np.tile(np.arange(n_cells), t2x.shape[0]))),
+                         shape=(n_entities, n_cells)).tocsr()
+        # the cells of each cut entity that take its copy: the side without its first
+        # cell, cells joined across the facets at the entity but the slit's
+        self.copy: dict[tuple[int, int], int] = {}
+        slit_set = set(self.slit.tolist())
+        for k, x in enumerate(cut):
+            cells = x2t.indices[x2t.indptr[x]:x2t.indptr[x + 1]]
+            side = _sides(cells, mesh.t2f, slit_set)
             if side is None:
-                raise ValueError(f"the cells at vertex {np.round(mesh.p[:, v], 6).tolist()} "
+                where = (mesh.p[:, x] if self.dim == 2
+                         else mesh.p[:, mesh.edges[:, x]].mean(axis=1))
+                raise ValueError(f"the cells at the {what} near {np.round(where, 6).tolist()} "
                                  "do not fall in two sides of the slit")
             for c in cells[side != side[0]]:
-                self.vertex_copy[(int(c), int(v))] = n_vertices + k
-        self.n_copies = len(cut)
-        self.cut_vertices = cut
+                self.copy[(int(c), int(x))] = n_entities + k
+        self.f2x = f2x
+        self.cut_entities = cut
 
-    def vertex_of(self, cells: np.ndarray, vertices: np.ndarray) -> np.ndarray:
-        """The vertex labels of ``vertices`` seen from ``cells`` (broadcast): the copy's
-        label (≥ the number of mesh vertices) where the cell takes it."""
-        cells, vertices = np.broadcast_arrays(np.asarray(cells), np.asarray(vertices))
-        out = vertices.copy()
-        for idx in zip(*np.nonzero(np.isin(vertices, self.cut_vertices))):
-            out[idx] = self.vertex_copy.get((int(cells[idx]), int(vertices[idx])),
-                                            int(vertices[idx]))
+    def label_of(self, cells: np.ndarray, entities: np.ndarray) -> np.ndarray:
+        """The labels of mesh ``entities`` (vertices in 2D, edges in 3D) seen from
+        ``cells`` (broadcast): the copy's label (≥ the number of such entities) where
+        the cell takes it, else the entity."""
+        cells, entities = np.broadcast_arrays(np.asarray(cells), np.asarray(entities))
+        out = entities.copy()
+        for idx in zip(*np.nonzero(np.isin(entities, self.cut_entities))):
+            out[idx] = self.copy.get((int(cells[idx]), int(entities[idx])),
+                                     int(entities[idx]))
         return out
+
+    def _tables(self, basis: skfem.AbstractBasis) -> tuple[np.ndarray, np.ndarray]:
+        """(the entities' DOFs, the facets' DOFs) of ``basis``'s element."""
+        dofs = basis.dofs
+        return (dofs.nodal_dofs if self.dim == 2 else dofs.edge_dofs), dofs.facet_dofs
+
+    def _numbering(self, basis: skfem.AbstractBasis) -> tuple[dict, dict, int]:
+        """(the copies of each cut entity's DOFs, of each slit facet's DOFs, the cut
+        space's size): the copies follow the original DOFs, entities first."""
+        entity, facet = self._tables(basis)
+        N = int(basis.dofs.N)
+        n_x, n_f = entity.shape[0], (facet.shape[0] if facet.size else 0)
+        new_entity = {int(x): N + n_x * k + np.arange(n_x)
+                      for k, x in enumerate(self.cut_entities)}
+        base = N + n_x * len(self.cut_entities)
+        new_facet = {int(f): base + n_f * k + np.arange(n_f) for k, f in enumerate(self.slit)}
+        return new_entity, new_facet, base + n_f * len(self.slit)
 
     def cut(self, basis: skfem.AbstractBasis) -> skfem.AbstractBasis:
         """``basis`` (a cell or facet basis of the vorticity element on the mesh) with
-        its DOFs renumbered on the cut space: the copies of the slit vertices' nodal DOFs
-        and of the slit facets' edge DOFs follow the original ones (``basis.N`` grows)."""
-        nodal, edge = basis.dofs.nodal_dofs, basis.dofs.facet_dofs
-        new_vertex, new_edge, n_total = self._numbering(basis)
+        its DOFs renumbered on the cut space (``basis.N`` grows)."""
+        entity, facet = self._tables(basis)
+        new_entity, new_facet, n_total = self._numbering(basis)
         cells = (np.arange(basis.element_dofs.shape[1]) if basis.tind is None
                  else np.asarray(basis.tind))
-        side1 = self.mesh.f2t[1, self.slit]
-        moves = [(c, nodal[:, v], new_vertex[v]) for (c, v) in self.vertex_copy]
-        if edge.size:
-            moves += [(int(c), edge[:, f], new_edge[int(f)]) for f, c in zip(self.slit, side1)]
+        moves = [(c, entity[:, x], new_entity[x]) for (c, x) in self.copy]
+        if facet.size:
+            moves += [(int(c), facet[:, f], new_facet[int(f)])
+                      for f, c in zip(self.slit, self.mesh.f2t[1, self.slit])]
         return _renumber(basis, cells, moves, n_total)
-
-    def _numbering(self, basis: skfem.AbstractBasis) -> tuple[dict, dict, int]:
-        """(the copies of each cut vertex's nodal DOFs, of each slit facet's edge DOFs,
-        the cut space's size): the copies follow the original DOFs, vertices first."""
-        dofs = basis.dofs
-        N, n_nodal = int(dofs.N), dofs.nodal_dofs.shape[0]
-        n_edge = dofs.facet_dofs.shape[0] if dofs.facet_dofs.size else 0
-        new_vertex = {int(v): N + n_nodal * k + np.arange(n_nodal)
-                      for k, v in enumerate(self.cut_vertices)}
-        base = N + n_nodal * self.n_copies
-        new_edge = {int(f): base + n_edge * k + np.arange(n_edge)
-                    for k, f in enumerate(self.slit)}
-        return new_vertex, new_edge, base + n_edge * len(self.slit)
 
     def boundary_dofs(self, basis: skfem.CellBasis, facets: np.ndarray) -> np.ndarray:
         """The cut space's DOFs on boundary ``facets``, seen from each facet's cell (its
-        vertices' nodal DOFs, their copies where the cell takes them, and its edge
-        DOFs)."""
-        new_vertex, _, _ = self._numbering(basis)
-        nodal, edge = basis.dofs.nodal_dofs, basis.dofs.facet_dofs
+        entities' DOFs, their copies where the cell takes them, and its own)."""
+        new_entity, _, _ = self._numbering(basis)
+        entity, facet = self._tables(basis)
         out = [np.zeros(0, dtype=np.int64)]
         for g in np.asarray(facets, dtype=np.int64):
             c = int(self.mesh.f2t[0, g])
-            for v in self.mesh.facets[:, g]:
-                v = int(v)
-                out.append(new_vertex[v] if (c, v) in self.vertex_copy else nodal[:, v])
-            if edge.size:
-                out.append(edge[:, g])
-        return np.unique(np.concatenate(out))
-
-
-class SlitCut3D:
-    """The cut of a tetrahedral mesh's Nédélec vorticity space along the ``slit`` faces
-    (interior facets): which cells take a second copy of each slit edge's DOFs (all but
-    the front, the edges of one slit face inside the mesh) and of each slit face's DOFs
-    (its side-1 cell). Raises ValueError where the slit branches (an edge of more than
-    two slit faces) or a slit edge's cells do not fall in two sides."""
-
-    def __init__(self, mesh: skfem.MeshTet, slit: np.ndarray):
-        self.mesh = mesh
-        self.slit = np.unique(np.asarray(slit, dtype=np.int64))
-        edges = mesh.f2e[:, self.slit]
-        count = np.bincount(edges.ravel(), minlength=mesh.edges.shape[1])
-        if np.any(count > 2):
-            raise ValueError("a free interface branches inside a viscous region (an edge "
-                             f"of {int(count.max())} of its faces)")
-        on_boundary = np.zeros(mesh.edges.shape[1], dtype=bool)
-        on_boundary[mesh.f2e[:, mesh.boundary_facets()]] = True
-        candidates = np.nonzero(count > 0)[0]
-        cut = candidates[(count[candidates] == 2) | on_boundary[candidates]]
-        self.front = candidates[(count[candidates] == 1) & ~on_boundary[candidates]]
-        self.edge_copy: dict[tuple[int, int], int] = {}
-        slit_set = set(self.slit.tolist())
-        t2f = mesh.t2f
-        n_edges, n_cells = mesh.edges.shape[1], mesh.t.shape[1]
-        e2t = coo_matrix((np.ones(mesh.t2e.size), (mesh.t2e.ravel(),
-                                                   np.tile(np.arange(n_cells), 6))),
-                         shape=(n_edges, n_cells)).tocsr()
-        for k, e in enumerate(cut):
-            cells = e2t.indices[e2t.indptr[e]:e2t.indptr[e + 1]]
-            side = _sides(cells, t2f, slit_set)
-            if side is None:
-                raise ValueError("the cells at the edge near "
-                                 f"{np.round(mesh.p[:, mesh.edges[:, e]].mean(axis=1), 6).tolist()}"
-                                 " do not fall in two sides of the slit")
-            for c in cells[side != side[0]]:
-                self.edge_copy[(int(c), int(e))] = n_edges + k
-        self.cut_edges = cut
-        self.n_copies = len(cut)
-
-    def edge_of(self, cells: np.ndarray, edges: np.ndarray) -> np.ndarray:
-        """The labels of mesh ``edges`` seen from ``cells`` (broadcast): the copy's
-        label (≥ the number of mesh edges) where the cell takes it."""
-        cells, edges = np.broadcast_arrays(np.asarray(cells), np.asarray(edges))
-        out = edges.copy()
-        for idx in zip(*np.nonzero(np.isin(edges, self.cut_edges))):
-            out[idx] = self.edge_copy.get((int(cells[idx]), int(edges[idx])), int(edges[idx]))
-        return out
-
-    def _numbering(self, basis: skfem.AbstractBasis) -> tuple[dict, dict, int]:
-        dofs = basis.dofs
-        N, n_edge, n_face = int(dofs.N), dofs.edge_dofs.shape[0], dofs.facet_dofs.shape[0]
-        new_edge = {int(e): N + n_edge * k + np.arange(n_edge)
-                    for k, e in enumerate(self.cut_edges)}
-        base = N + n_edge * self.n_copies
-        new_face = {int(f): base + n_face * k + np.arange(n_face)
-                    for k, f in enumerate(self.slit)}
-        return new_edge, new_face, base + n_face * len(self.slit)
-
-    def cut(self, basis: skfem.AbstractBasis) -> skfem.AbstractBasis:
-        """``basis`` (a cell or facet basis of the Nédélec element on the mesh) on the cut
-        space (:meth:`SlitCut.cut`)."""
-        edge, face = basis.dofs.edge_dofs, basis.dofs.facet_dofs
-        new_edge, new_face, n_total = self._numbering(basis)
-        cells = (np.arange(basis.element_dofs.shape[1]) if basis.tind is None
-                 else np.asarray(basis.tind))
-        side1 = self.mesh.f2t[1, self.slit]
-        moves = [(c, edge[:, e], new_edge[e]) for (c, e) in self.edge_copy]
-        moves += [(int(c), face[:, f], new_face[int(f)]) for f, c in zip(self.slit, side1)]
-        return _renumber(basis, cells, moves, n_total)
-
-    def boundary_dofs(self, basis: skfem.CellBasis, facets: np.ndarray) -> np.ndarray:
-        """The cut space's DOFs on boundary ``facets``, seen from each facet's cell."""
-        new_edge, _, _ = self._numbering(basis)
-        edge, face = basis.dofs.edge_dofs, basis.dofs.facet_dofs
-        out = [np.zeros(0, dtype=np.int64)]
-        for g in np.asarray(facets, dtype=np.int64):
-            c = int(self.mesh.f2t[0, g])
-            for e in self.mesh.f2e[:, g]:
-                e = int(e)
-                out.append(new_edge[e] if (c, e) in self.edge_copy else edge[:, e])
-            out.append(face[:, g])
+            for x in self.f2x[:, g]:
+                x = int(x)
+                out.append(new_entity[x] if (c, x) in self.copy else entity[:, x])
+            if facet.size:
+                out.append(facet[:, g])
         return np.unique(np.concatenate(out))
 
 
@@ -265,13 +192,13 @@ def _cut_class(cls: type) -> type:
     return _CUT_CLASSES[cls]
 
 
-def slit_cut(problem) -> SlitCut | SlitCut3D | None:
+def slit_cut(problem) -> SlitCut | None:
     """The cut of ``problem``'s single vorticity along its free Kapitza interfaces where
     it applies (:func:`slit_obstacle` finds nothing against it), else None."""
     if not _free_facets(problem).size or slit_obstacle(problem) is not None:
         return None
     mesh = problem.regions.mesh
-    return (SlitCut if mesh.dim() == 2 else SlitCut3D)(mesh, _free_facets(problem))
+    return SlitCut(mesh, _free_facets(problem))
 
 
 def slit_obstacle(problem) -> str | None:
@@ -287,7 +214,7 @@ def slit_obstacle(problem) -> str | None:
     if not np.all(nu > 0) or _distinct(nu).size != 1:
         return "with one value of nu = l^2/kappa > 0 on every cell only"
     try:
-        (SlitCut if mesh.dim() == 2 else SlitCut3D)(mesh, _free_facets(problem))
+        SlitCut(mesh, _free_facets(problem))
     except ValueError as exc:
         return str(exc)
     return None
