@@ -133,22 +133,29 @@ def _element(dim: int, degree: int) -> skfem.Element:
     return skfem.ElementTriP2() if degree == 0 else skfem.ElementTriP3()
 
 
-def _nodal(problem) -> tuple[skfem.CellBasis, np.ndarray, np.ndarray]:
+def _nodal(problem, vertices_only: bool = False
+           ) -> tuple[skfem.CellBasis | None, np.ndarray, np.ndarray]:
     """(basis, lowest, highest): the Lagrange basis of ν_h and, at each of its nodes,
-    the lowest and highest ν = l²/κ of the cells that share it."""
+    the lowest and highest ν = l²/κ of the cells that share it (``vertices_only``: at
+    the mesh's vertices, no basis; the cheap check of :func:`graded_obstacle`, which
+    "auto" asks each time a problem's form is read)."""
     rm = problem.regions
     mesh = rm.mesh
-    basis = skfem.CellBasis(mesh, _element(mesh.dim(), problem.degree))
-    dofs = basis.element_dofs  # (nb, ncells)
-    x = basis.doflocs[:, dofs].transpose(0, 2, 1)  # (dim, ncells, nb)
+    if vertices_only:
+        basis, dofs, n = None, mesh.t, mesh.p.shape[1]
+        x = mesh.p[:, mesh.t].transpose(0, 2, 1)
+    else:
+        basis = skfem.CellBasis(mesh, _element(mesh.dim(), problem.degree))
+        dofs, n = basis.element_dofs, basis.N  # (nb, ncells)
+        x = basis.doflocs[:, dofs].transpose(0, 2, 1)  # (dim, ncells, nb)
     fields = material_fields(rm, problem.materials, x)
     resistivity = fields.resistivity
     if not fields.isotropic:
         raise ValueError("an anisotropic conductivity has no scalar viscosity")
     nu = np.broadcast_to(fields.nonlocal_length, resistivity[0, 0].shape) ** 2 \
         * resistivity[0, 0]
-    lowest = np.full(basis.N, np.inf)
-    highest = np.full(basis.N, -np.inf)
+    lowest = np.full(n, np.inf)
+    highest = np.full(n, -np.inf)
     np.minimum.at(lowest, dofs.T.ravel(), nu.ravel())
     np.maximum.at(highest, dofs.T.ravel(), nu.ravel())
     return basis, lowest, highest
@@ -165,7 +172,7 @@ def graded_obstacle(problem) -> str | None:
             return (f"interfaces.{name}: a free tangential flux where nu = l^2/kappa "
                     "varies inside a material")
     try:
-        _, lowest, highest = _nodal(problem)
+        _, lowest, highest = _nodal(problem, vertices_only=True)
     except ValueError:
         return "an anisotropic conductivity"
     if not np.all(lowest > 0):
