@@ -181,7 +181,7 @@ class HeatProblem:
             reason = auto_reason(self)
             log.info("model.viscous = 'auto': the %s form (%s)",
                      "penalty" if reason else "vorticity",
-                     reason or "2D, constant l^2/kappa > 0 per material")
+                     reason or "both forms model this problem: femheat.assembly.viscous_choice")
 
     @property
     def viscous_form(self) -> str:
