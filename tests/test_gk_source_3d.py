@@ -46,7 +46,21 @@ RT0 x P0 for reference):
     0.32  7569   57225    -1.94e-4  -1.52e-4  9.23e-4   1.39e-2  1.47e-2  2.04e-3
 
 Orders: T(0) 1.7 over f = 0.63, 0.4, 0.32 (at f = 1 the GK error crosses zero),
-Fourier T(0) 1.96, flux 1.80, L2 0.87. With the penalty on the whole tangential jump
+Fourier T(0) 1.96, flux 1.80, L2 0.87.
+
+The default since 2026-12-06 ("auto": the vorticity form in 3D, its open-boundary
+terms on the sphere), measured 2026-12-07 (beta = 0; cell means: the error of the P0
+values against T's cell means):
+
+    f     T(0) err   L2       cell means  |q-q_F|/|q_F|   penalty form: T(0)  cell means
+    0.63  -1.73e-3   2.54e-2  6.53e-4     5.53e-3         -6.30e-4   1.32e-3
+    0.4   -7.49e-4   1.72e-2  2.90e-4     2.43e-3         -2.66e-4   8.41e-4
+    0.32  -5.10e-4   1.39e-2  1.95e-4     1.60e-3         -1.94e-4   6.87e-4
+
+T(0) order 1.7 (2.7x the penalty form's error, within the BENCHMARKS 0.5 %), the flux
+0.78x the penalty form's, and the cell means superconverge at O(h^1.8) (1.95e-4, below
+Fourier's 6.2e-4) where the penalty form's stall at O(h^0.9): the grid-scale
+temperature noise of the penalty form (below) is gone. With the penalty on the whole tangential jump
 (GK s = assembly + solve of one GK problem on 2 busy shared cores, SuperLU):
 
     f     cells  GK DOFs  GK s   T(0) err b=0  b=2      Fourier   L2 b=0   b=2      |q-q_F|/|q_F|
@@ -341,11 +355,12 @@ def test_g4_3d_sphere_conditions(g4_coarse):
 # ------------------------------------------------------------------ G4, convergence
 @pytest.mark.slow
 def test_g4_3d_convergence(tmp_path):
-    """f = 1, 0.63, 0.4, 0.32 (446 to 7569 cells, 3.6k to 57k GK DOFs; ~3 min on 2 shared
-    cores, the f = 0.32 solves 30-50 s each). Measured (module docstring table): T(0)
-    -1.9e-4 (beta = 0) / -1.5e-4 (beta = 2) at f = 0.32, order 1.7 over the three finer
-    meshes (f = 1 crosses zero: 1.2e-5); L2 1.39e-2 / 1.47e-2, order 0.87 (P0: the
-    BENCHMARKS 1e-3 is not met); flux 2.04e-3, order 1.80."""
+    """f = 1, 0.63, 0.4, 0.32 (446 to 7569 cells, 3.6k to 57k GK DOFs; ~1 min on 2 shared
+    cores), the default form (the vorticity form since 2026-12-06). Measured (module
+    docstring tables): T(0) -5.1e-4 (beta = 0) / -4.0e-4 (beta = 2) at f = 0.32, order
+    1.7 over the three finer meshes (the penalty form -1.9e-4 / -1.5e-4); L2 1.39e-2 /
+    1.46e-2, order 0.87 (P0: the BENCHMARKS 1e-3 is not met); cell means 1.95e-4, order
+    1.8 (the penalty form 6.9e-4, 0.9); flux 1.60e-3, order 1.82 (2.04e-3)."""
     fs = np.array([1.0, 0.63, 0.4, 0.32])
     rows = []
     for f in fs:
@@ -367,20 +382,25 @@ def test_g4_3d_convergence(tmp_path):
 
     t0 = {b: np.array([r[b][0] for r in rows]) for b in (0, 2)}
     l2 = {b: np.array([r[b][1] for r in rows]) for b in (0, 2)}
+    means = np.array([r[0][2] for r in rows])
     q = np.array([r["q"] for r in rows])
     table = "\n".join(
         f"f={f:.2f} cells={r['cells']} dofs={r['dofs']}: T(0) {r[0][0]:.2e} / {r[2][0]:.2e} "
-        f"(Fourier {r['F']:.2e}), L2 {r[0][1]:.2e} / {r[2][1]:.2e}, flux {r['q']:.2e}"
+        f"(Fourier {r['F']:.2e}), L2 {r[0][1]:.2e} / {r[2][1]:.2e}, cell means "
+        f"{r[0][2]:.2e}, flux {r['q']:.2e}"
         for f, r in zip(fs, rows))
     orders = (f"orders: T(0) {order(t0[0]):.2f} / {order(t0[2]):.2f}, L2 {order(l2[0]):.2f} / "
-              f"{order(l2[2]):.2f}, flux {order(q):.2f}")
+              f"{order(l2[2]):.2f}, cell means {order(means[1:], fs[1:]):.2f}, flux "
+              f"{order(q):.2f}")
     msg = f"{table}\n{orders}"
     for b in (0, 2):
         assert np.all(np.abs(t0[b]) <= T0_TOL), msg          # BENCHMARKS 0.5 % on every mesh
-        assert abs(t0[b][-1]) <= 4e-4, msg                    # measured 1.9e-4 / 1.5e-4
+        assert abs(t0[b][-1]) <= 6e-4, msg                    # measured 5.1e-4 / 4.0e-4
         assert order(t0[b][1:], fs[1:]) >= 1.1, msg           # measured 1.7
-        assert order(l2[b]) >= 0.7 and l2[b][-1] <= 1.6e-2, msg  # 0.87; 1.39e-2 / 1.47e-2
-    assert order(q) >= 1.5 and q[-1] <= 2.5e-3, msg           # 1.80; 2.04e-3
+        assert order(l2[b]) >= 0.7 and l2[b][-1] <= 1.6e-2, msg  # 0.87; 1.39e-2 / 1.46e-2
+    assert order(q) >= 1.5 and q[-1] <= 2.0e-3, msg           # 1.82; 1.60e-3
+    # no grid-scale noise: the cell means superconverge (the penalty form: O(h^0.9))
+    assert order(means[1:], fs[1:]) >= 1.5 and means[-1] <= 2.5e-4, msg  # 1.8; 1.95e-4
 
 
 # ------------------------------------------------------------ degree 1 (BDM2 x P1 DG)
