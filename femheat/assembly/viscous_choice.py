@@ -70,7 +70,8 @@ takes the vorticity form when all of the following hold:
   / 3.4e-5; ``tests/test_gk_vorticity_open3d.py``); a steady direct solve costs
   5.0–12.2× the penalty form's at degree 0 (n = 6, 8) and 4.3–9.3× at degree 1 (n =
   4, 6), a step 1.5–3.3× and a frequency solve 0.94–2.0× (a channel with open ends,
-  ``benchmarks/bench_gk.py --dim 3``, re-measured 2026-12-07). (r, z) keeps the penalty form: it has no degree-1 vorticity form and
+  ``benchmarks/bench_gk.py --dim 3``, re-measured 2026-12-07). (r, z) keeps the
+  penalty form: it has no degree-1 vorticity form and
   keeps ω = 0 where heat crosses a boundary;
 * ν = l²/κ either continuous, positive and varying inside materials (κ or l functions
   of position, scalar κ, no free Kapitza interface: the closure terms of

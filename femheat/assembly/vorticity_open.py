@@ -259,7 +259,7 @@ def inner_cells(mesh: skfem.Mesh, facets: np.ndarray) -> np.ndarray:
 
 def nu_on_facets(nu, cells: np.ndarray, fb: skfem.FacetBasis) -> np.ndarray:
     """ν at the quadrature points of ``fb``: the cell mean ``nu[cells]`` of each facet's
-    cell ``cells``, or ν_h where ``nu`` is a
+    cell ``cells``, or ν itself where ``nu`` is a
     :class:`~.vorticity_graded.GradedViscosity` (ν varying inside a material)."""
     if isinstance(nu, np.ndarray):
         return nu[cells][:, None] + 0.0 * fb.dx
@@ -268,8 +268,8 @@ def nu_on_facets(nu, cells: np.ndarray, fb: skfem.FacetBasis) -> np.ndarray:
 
 def nu_at_vertices(nu, cells, vertices: np.ndarray) -> np.ndarray:
     """ν at mesh ``vertices``: the mean of the cell means ``nu`` of ``cells`` (an index
-    array, or a tuple of them to average), or ν_h's nodal values where ``nu`` is a
-    :class:`~.vorticity_graded.GradedViscosity`."""
+    array, or a tuple of them to average), or ν there (ν_h's nodal values) where ``nu``
+    is a :class:`~.vorticity_graded.GradedViscosity`."""
     if not isinstance(nu, np.ndarray):
         return nu.at_vertices(vertices)
     cells = cells if isinstance(cells, tuple) else (cells,)

@@ -148,7 +148,7 @@ def _cross(a, b):
 
 def _nu_on_edges(nu, cells: tuple, edges: np.ndarray, s: np.ndarray) -> np.ndarray:
     """ν (ne, nq) at the points ``s`` of ``edges`` (ne, 2): the mean of the cell means
-    ``nu`` of ``cells``, or ν_h along the edge where ``nu`` is a
+    ``nu`` of ``cells``, or ν itself along the edge where ``nu`` is a
     :class:`~.vorticity_graded.GradedViscosity`."""
     if not isinstance(nu, np.ndarray):
         return nu.on_edges(edges, s, cells[0])
