@@ -44,8 +44,9 @@ Lagrange interpolant of the vorticity's order (P2 / P3 in 2D at degree 0 / 1, P2
 n × ∇ν_h is continuous across facets, which R_h needs. Where the forms need ν itself
 (the vorticity mass's weight 1/ν, the boundary forms at their points, vertices and
 edges) they take the materials' ν, positive wherever ν_h may not be.
-Piecewise-constant ν (materials with constant κ and l) stays with the viscosity levels of :mod:`.vorticity_levels`, where g is a measure on the
-interfaces and the levels' open boundaries are this construction. Measured:
+Piecewise-constant ν (materials with constant κ and l) stays with the viscosity
+levels of :mod:`.vorticity_levels`, where g is a measure on the interfaces and the
+levels' open boundaries are this construction. Measured:
 ``tests/test_gk_vorticity_graded.py``.
 """
 
