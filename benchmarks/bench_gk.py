@@ -22,8 +22,9 @@ is consistent next to these no-slip walls, so there is no formed variant and
 ``gkvf`` is skipped).
 ``--graded``: the GK length varies inside the material, l = 0.1(1 + 0.4 sin(2πx)
 cos(πy)) (ν by a factor 5.4): the vorticity form then carries the closure terms of
-:mod:`femheat.assembly.vorticity_graded` (couplings across every facet, as the penalty
-form's), which is the cost they add.
+:mod:`femheat.assembly.vorticity_graded`; the runs measure what they add to the
+constant-ν form's cost (nothing measurable since their facet terms keep the cell
+pattern, benchmarks/README.md).
 ``--dim 3``: the channel in the unit cube (n³ cells of 6 tetrahedra, no-slip walls on
 the four sides, T given on the open ends: the vorticity form's open-boundary terms since
 2026-12-06); the vorticity form (BDM1 × P0 since 2026-12-06) keeps its second-order
