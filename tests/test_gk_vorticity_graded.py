@@ -125,6 +125,13 @@ def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: i
         fw = skfem.FacetBasis(mesh, qb.elem, facets=walled, intorder=order)
         load += LinearForm(lambda v, w: dot(traction(w.x, w.n), w.n)
                            * dot(v, w.n)).assemble(fw)
+    return steady_errors(system, load, qb, tb, q_ex, T_ex)
+
+
+def steady_errors(system, load, qb, tb, q_ex, T_ex) -> tuple[float, float]:
+    """Relative L² errors (q, T) of femheat's steady solve of ``system`` with the flux
+    ``load``, against ``q_ex`` and ``T_ex``, by the quadrature of ``qb`` (flux) and
+    ``tb`` (temperature; the same points)."""
     state = _linear_steady(system, None, load, None)
     x = qb.global_coordinates().value
     qh, Th = qb.interpolate(state.flux).value, tb.interpolate(state.temperature).value

@@ -227,7 +227,7 @@ from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load
 from .vorticity_graded import GradedViscosity, graded_closure
-from .vorticity_slit import SlitCut, facet_dofs, slit_cut
+from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
 from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
@@ -380,7 +380,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     if not np.any(nu_cell > 0):
         return G, None, None
     # ν varying inside a material: the closure terms in ∇ν (:mod:`.vorticity_graded`)
-    graded, closure = graded_closure(problem, qb.elem, order, sheared_walls(problem))
+    graded, closure = graded_closure(problem, qb, order, sheared_walls(problem))
     if closure is not None:
         G = (G + closure).tocsr()
     # one vorticity per viscosity level (one, unless ν is piecewise constant with
@@ -532,6 +532,8 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
                                np.concatenate([held, np.asarray(opened, dtype=np.int64)]))
     free_ifaces = [np.setdiff1d(rm.interface(n), np.asarray(opened, dtype=np.int64))
                    for n, k in problem.interfaces.items() if k.tangential == "free"]
+    warn_stress_free(mesh, [n for n, k in problem.interfaces.items() if k.tangential == "free"],
+                     free_ifaces, inside if region else viscous)
     for facets in [stress_free, *free_ifaces]:
         if facets.size:
             fixed[mesh.facets[:, facets] if closed else facet_dofs(wb, facets, cut)] = True

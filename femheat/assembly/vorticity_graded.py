@@ -64,8 +64,8 @@ from skfem.helpers import div, dot, grad, mul
 from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
 
-__all__ = ["GradedViscosity", "graded_obstacle", "graded_viscosity", "graded_closure",
-           "closure_form", "varies_inside"]
+__all__ = ["GradedViscosity", "graded_obstacle", "graded_closure", "closure_form",
+           "varies_inside"]
 
 _JUMP = 1e-8  # relative spread of ν at a node between cells above which ν jumps there
 
@@ -84,11 +84,16 @@ class GradedViscosity:
     basis: skfem.CellBasis
     values: np.ndarray
 
-    def exact(self, x: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """ν at points ``x`` (d, n, nq) of the n ``cells``."""
+    def _lengths(self, x: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(l, κ⁻¹) at points ``x`` (d, n, nq) of the n ``cells``."""
         f = material_fields(self.problem.regions, self.problem.materials, x, cells=cells)
-        return np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape) ** 2 \
-            * f.resistivity[0, 0]
+        kinv = f.resistivity[0, 0]
+        return np.broadcast_to(f.nonlocal_length, kinv.shape), kinv
+
+    def exact(self, x: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """ν = l²κ⁻¹ at points ``x`` (d, n, nq) of the n ``cells``."""
+        ell, kinv = self._lengths(x, cells)
+        return ell**2 * kinv
 
     def on(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """ν at the quadrature points of ``basis`` (a cell or facet basis of the mesh)."""
@@ -97,11 +102,8 @@ class GradedViscosity:
     def kappa_over_l(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """κ/l = l/ν [W m⁻² K⁻¹] at the quadrature points of ``basis`` (a slip-length
         wall's coefficient, :mod:`.vorticity`)."""
-        x = basis.global_coordinates().value
-        f = material_fields(self.problem.regions, self.problem.materials, x,
-                            cells=basis.tind)
-        return 1.0 / (np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape)
-                      * f.resistivity[0, 0])
+        ell, kinv = self._lengths(basis.global_coordinates().value, basis.tind)
+        return 1.0 / (ell * kinv)
 
     def gradient(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """∇ν_h at the quadrature points of ``basis``."""
@@ -183,16 +185,6 @@ def graded_obstacle(problem) -> str | None:
     return None
 
 
-def graded_viscosity(problem) -> GradedViscosity | None:
-    """ν_h for ``problem`` where ν varies inside a material and
-    :func:`graded_obstacle` finds nothing against the closure terms; else None (the
-    levels of :mod:`.vorticity_levels`, or the single vorticity with cell means)."""
-    if not varies_inside(problem) or graded_obstacle(problem) is not None:
-        return None
-    basis, lowest, highest = _nodal(problem)
-    return GradedViscosity(problem, basis, 0.5 * (lowest + highest))
-
-
 def _cross(a, b):
     """a × b over the first axis: a scalar in 2D, a vector in 3D."""
     if a.shape[0] == 2:
@@ -233,12 +225,12 @@ def _sheared_wall(q, v, w):
     return 0.5 * (dot(q.value, n) * dot(g_t, v.value) + dot(v.value, n) * dot(g_t, q.value))
 
 
-def closure_form(mesh: skfem.Mesh, flux_element: skfem.Element, nu: GradedViscosity,
-                 intorder: int, sheared: np.ndarray = np.zeros(0, dtype=np.int64)
-                 ) -> sp.csr_matrix:
-    """R_h(q, v) of the module doc on the flux element's DOFs, with the wall term on the
-    ``sheared`` boundary facets (no-slip walls that heat crosses, module doc)."""
-    qb = skfem.CellBasis(mesh, flux_element, intorder=intorder)
+def closure_form(qb: skfem.CellBasis, nu: GradedViscosity, intorder: int,
+                 sheared: np.ndarray = np.zeros(0, dtype=np.int64)) -> sp.csr_matrix:
+    """R_h(q, v) of the module doc on the DOFs of the flux basis ``qb`` (its facet terms
+    at ``intorder``), with the wall term on the ``sheared`` boundary facets (no-slip
+    walls that heat crosses, module doc)."""
+    mesh, flux_element = qb.mesh, qb.elem
     R = _closure_cells.assemble(qb, g=nu.gradient(qb))
     interior = np.nonzero(mesh.f2t[1] >= 0)[0]
     if len(sheared):
@@ -269,20 +261,22 @@ def _cell_pattern(basis: skfem.CellBasis) -> sp.csr_matrix:
     return pattern
 
 
-def graded_closure(problem, flux_element: skfem.Element, intorder: int,
+def graded_closure(problem, qb: skfem.CellBasis, intorder: int,
                    sheared: np.ndarray) -> tuple[GradedViscosity | None, sp.csr_matrix | None]:
     """(ν, R_h) for the vorticity form of ``problem`` where ν varies inside a material
-    (``sheared``: the facets of no-slip walls that heat crosses); (None, None) where it
+    (``qb`` its flux basis, ``sheared`` the facets of no-slip walls that heat crosses);
+    (None, None) where it
     does not, and where it cannot take the closure terms, with a warning there (one
     vorticity with ν's cell means models another closure)."""
     if not varies_inside(problem):
         return None, None
-    graded = graded_viscosity(problem)
-    if graded is None:
+    reason = graded_obstacle(problem)
+    if reason is not None:
         warnings.warn("model.viscous = 'vorticity': nu = l^2/kappa varies inside a material "
-                      f"and {graded_obstacle(problem)}: one vorticity with nu's cell means, "
-                      "another closure than the gradient energy's (continuity of nu rot q); "
-                      "use viscous = 'penalty' for that model", stacklevel=5)
+                      f"and {reason}: one vorticity with nu's cell means, another closure "
+                      "than the gradient energy's (continuity of nu rot q); use viscous = "
+                      "'penalty' for that model", stacklevel=5)
         return None, None
-    mesh = problem.regions.mesh
-    return graded, closure_form(mesh, flux_element, graded, intorder, sheared)
+    basis, lowest, highest = _nodal(problem)
+    graded = GradedViscosity(problem, basis, 0.5 * (lowest + highest))
+    return graded, closure_form(qb, graded, intorder, sheared)

@@ -30,6 +30,8 @@ slits keep ω = 0 and ``"auto"`` the penalty form. Measured:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import skfem
 from scipy.sparse import coo_matrix
@@ -37,7 +39,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .vorticity_levels import _distinct, _free_facets, _material_nu, _piecewise
 
-__all__ = ["SlitCut", "facet_dofs", "slit_cut", "slit_obstacle"]
+__all__ = ["SlitCut", "facet_dofs", "slit_cut", "slit_obstacle", "warn_stress_free"]
 
 
 class SlitCut:
@@ -195,29 +197,29 @@ def _cut_class(cls: type) -> type:
 def slit_cut(problem) -> SlitCut | None:
     """The cut of ``problem``'s single vorticity along its free Kapitza interfaces where
     it applies (:func:`slit_obstacle` finds nothing against it), else None."""
-    if not _free_facets(problem).size or slit_obstacle(problem) is not None:
-        return None
-    mesh = problem.regions.mesh
-    return SlitCut(mesh, _free_facets(problem))
+    return _cut_or_reason(problem)[0] if _free_facets(problem).size else None
 
 
 def slit_obstacle(problem) -> str | None:
     """Why the vorticity of ``problem`` cannot be cut along its free Kapitza interfaces
     (module doc: Cartesian, constant κ and l, one ν > 0 on every cell, no branching),
     or None."""
-    mesh = problem.regions.mesh
+    return _cut_or_reason(problem)[1]
+
+
+def _cut_or_reason(problem) -> tuple[SlitCut | None, str | None]:
+    """(the cut, None) or (None, why not): :func:`slit_cut`, :func:`slit_obstacle`."""
     if getattr(problem, "coordinates", "cartesian") != "cartesian":
-        return "in Cartesian coordinates only"
+        return None, "in Cartesian coordinates only"
     if not _piecewise(problem):
-        return "with constant scalar kappa and l only"
+        return None, "with constant scalar kappa and l only"
     nu = _material_nu(problem)
     if not np.all(nu > 0) or _distinct(nu).size != 1:
-        return "with one value of nu = l^2/kappa > 0 on every cell only"
+        return None, "with one value of nu = l^2/kappa > 0 on every cell only"
     try:
-        SlitCut(mesh, _free_facets(problem))
+        return SlitCut(problem.regions.mesh, _free_facets(problem)), None
     except ValueError as exc:
-        return str(exc)
-    return None
+        return None, str(exc)
 
 
 def facet_dofs(basis: skfem.CellBasis, facets: np.ndarray, cut: SlitCut | None) -> np.ndarray:
@@ -226,3 +228,19 @@ def facet_dofs(basis: skfem.CellBasis, facets: np.ndarray, cut: SlitCut | None) 
     if cut is None:
         return basis.get_dofs(facets=facets).all()
     return cut.boundary_dofs(basis, facets)
+
+
+def warn_stress_free(mesh: skfem.Mesh, names: list[str], facets: list[np.ndarray],
+                     cells: np.ndarray) -> None:
+    """Warn where free Kapitza interfaces (``names``, their not-opened ``facets``) run
+    between two viscous ``cells`` (a mask) and keep ω = 0: a slit the vorticity is not
+    cut along (several ν, ν varying, a branching slit), another model than the gradient
+    energy's, which ``"auto"`` leaves to the penalty form."""
+    for name, part in zip(names, facets):
+        a, b = mesh.f2t[0, part], mesh.f2t[1, part]
+        if np.any((b >= 0) & cells[a] & cells[np.maximum(b, 0)]):
+            warnings.warn(f"interfaces.{name}: model.viscous = 'vorticity' holds omega = 0 "
+                          "on this free interface where it ends inside the viscous region "
+                          "(a slit with several values of nu = l^2/kappa, nu varying, or "
+                          "branching): another model than the gradient energy's open "
+                          "boundary; use viscous = 'penalty'", stacklevel=5)
