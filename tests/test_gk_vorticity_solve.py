@@ -167,7 +167,12 @@ def test_the_choice_is_refused_when_misspelt(monkeypatch):
     assert fh.ThetaScheme(system, 1e-3, 1.0, steps=3)._solve.augmented  # the default
 
 
-def test_factorize_augmented_solves_the_formed_system():
+@pytest.mark.parametrize("factor", ["ldl", "lu"])
+def test_factorize_augmented_solves_the_formed_system(monkeypatch, factor):
+    """Both numeric factorizations of the augmented matrix where CHOLMOD orders it
+    (``FEMHEAT_AUGMENTED_FACTOR``: simplicial LDLᵀ, or SuperLU's LU in CHOLMOD's
+    order without pivoting), and SuperLU's own."""
+    monkeypatch.setenv("FEMHEAT_AUGMENTED_FACTOR", factor)
     rng = np.random.default_rng(7)
     n, m = 40, 15
     R = sp.random(n, n, density=0.1, random_state=rng)
@@ -179,6 +184,7 @@ def test_factorize_augmented_solves_the_formed_system():
     for backend in {"superlu", direct_solver("auto")}:
         lumped = factorize_augmented(K0, C, VorticityMass(1.0 / w), backend=backend)
         got = lumped(b)  # CHOLMOD: AMD with the ω block numbered first
+        assert lumped.mode == (factor if backend == "cholmod" else None)
         assert np.abs(got - x).max() <= 1e-10 * np.abs(x).max()
         b2 = rng.standard_normal(m)
         x2 = spla.spsolve((K0 + C.T @ sp.diags(w) @ C).tocsc(), b + C.T @ (w * b2))
@@ -202,14 +208,16 @@ def test_factorize_augmented_solves_the_formed_system():
 
 
 @pytest.mark.skipif(direct_solver("auto") != "cholmod", reason="CHOLMOD not installed")
+@pytest.mark.parametrize("factor", ["ldl", "lu"])
 @pytest.mark.parametrize("ordering", ["amd", "nesdis", "amd-or-rcm"])
-def test_augmented_analysis_is_shared_by_pattern(monkeypatch, ordering):
+def test_augmented_analysis_is_shared_by_pattern(monkeypatch, ordering, factor):
     """A second augmented matrix of the same pattern (new values, as in a Newton
     iteration, a sweep's or a fit's next point) reuses the ordering and symbolic
     factor, and solves as a fresh analysis does; another pattern does not share."""
     from femheat.solve import factorization as fz
 
     monkeypatch.delenv(fz.SYMBOLIC_CACHE_ENV, raising=False)
+    monkeypatch.setenv("FEMHEAT_AUGMENTED_FACTOR", factor)
     fz.SYMBOLIC.clear()
     rng = np.random.default_rng(11)
     n, m = 300, 90
@@ -230,6 +238,7 @@ def test_augmented_analysis_is_shared_by_pattern(monkeypatch, ordering):
             assert np.abs(solve(b) - x).max() <= 1e-10 * np.abs(x).max()
             solves.append(solve)
         assert [s.shared_symbolic for s in solves] == [False, True]
+        assert [s.mode for s in solves] == [factor, factor]
         assert fz.SYMBOLIC.hits == 1 and fz.SYMBOLIC.misses == 1
         other = factorize_augmented(K0, C[:-1], VorticityMass(1.0 / w[:-1], ordering=ordering))
         assert not other.shared_symbolic
@@ -302,3 +311,51 @@ def test_amd_numbers_the_vorticity_block_first():
     got = factorize_augmented(K0, Cf, mass, 0.5)(b)
     ref = factorize_augmented(K0, Cf, mass, 0.5, backend="superlu")(b)
     assert np.abs(got - ref).max() <= 1e-9 * np.abs(ref).max()
+
+
+def _channel_3d(n: int) -> fh.MixedSystem:
+    """The unit-cube channel of ``benchmarks/bench_gk.py --dim 3`` (no-slip side walls,
+    T on the open ends, l = 0.1, β = 2), degree 0, the vorticity form."""
+    mesh = skfem.MeshTet.init_tensor(*[np.linspace(0, 1, n + 1)] * 3)
+    tol = 1e-9
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > 1 - tol,
+        "walls": lambda x: (x[0] > tol) & (x[0] < 1 - tol)})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(1.0, 1.0, 1e-2, nonlocal_length=0.1)},
+        {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0), "walls": fh.Insulated()},
+        model="gk", walls={"walls": NoSlip()}, beta=2, viscous="vorticity",
+        source=lambda x, t: np.sin(np.pi * x[1]) * x[2])
+    return fh.assemble(problem)
+
+
+@pytest.mark.skipif(direct_solver("auto") != "cholmod", reason="CHOLMOD not installed")
+def test_dense_3d_factors_take_the_supernodal_lu(monkeypatch):
+    """Where the augmented factor is dense (3D: 373 flops per entry at n = 6) the
+    default is SuperLU's supernodal LU in CHOLMOD's order (2-5× faster than the
+    simplicial LDLᵀ from n = 6 on, ``benchmarks/README.md``); 2D keeps the LDLᵀ. Steady
+    solutions and time steps agree to round-off, and the steady one balances the heat
+    (flux out of the ends = the source's heat)."""
+    from femheat.solve import factorization as fz
+
+    monkeypatch.setenv(fz.SYMBOLIC_CACHE_ENV, "0")
+    monkeypatch.delenv("FEMHEAT_AUGMENTED_FACTOR", raising=False)
+    system = _channel_3d(6)
+    assert fh.ThetaScheme(system, 1e-3, 1.0, steps=2)._solve.mode == "lu"
+    assert fh.ThetaScheme(_bilayer_system(1), 1e-3, 1.0, steps=2)._solve.mode == "ldl"
+    results = {}
+    for factor in ("ldl", "lu"):
+        monkeypatch.setenv("FEMHEAT_AUGMENTED_FACTOR", factor)
+        steady = fh.solve_steady(system)
+        scheme = fh.ThetaScheme(system, 2e-3, 0.5, steps=3)
+        assert scheme._solve.mode == factor
+        state = fh.initial_state(system)
+        for _ in range(3):
+            state = scheme.step(state)
+        results[factor] = (steady, state)
+    (s0, t0), (s1, t1) = results["ldl"], results["lu"]
+    for a, b in ((s0, s1), (t0, t1)):
+        assert np.abs(a.flux - b.flux).max() <= 1e-10 * np.abs(a.flux).max()
+        assert np.abs(a.temperature - b.temperature).max() <= 1e-10 * np.abs(
+            a.temperature).max()
+    assert np.abs(t1.flux).max() > 0 and np.abs(s1.temperature).max() > 0.5

@@ -21,8 +21,12 @@ gives a symmetric quasi-definite matrix (K₀ positive definite, the second bloc
 negative definite): it has an LDLᵀ factorization for every symmetric ordering
 (Vanderbei 1995), so CHOLMOD's simplicial LDLᵀ applies
 without pivoting (AMD with the ω block numbered first for the 2D degree-0 P2 mass, AMD
-or RCM + AMD in (r, z), nested dissection at degree 1 and in 3D); without CHOLMOD,
-SuperLU's LU. A second-block right-hand side, ``solve(b, b2)``, gives
+or RCM + AMD in (r, z), nested dissection at degree 1 and in 3D). CHOLMOD's
+supernodal factorization (dense BLAS kernels on blocks of columns) is Cholesky only,
+so where the factor is dense (3D) the same matrix in CHOLMOD's order goes to
+SuperLU's supernodal LU without pivoting, which computes the same factorization
+(U = DLᵀ) 2–5× faster (:func:`augmented_factor`; 3D degree 0, n = 8: 2.05 s against
+11.2 s). Without CHOLMOD, SuperLU's LU with its own ordering and pivoting. A second-block right-hand side, ``solve(b, b2)``, gives
 (K₀ + s CᵀM_ω⁻¹C)⁻¹(b + s CᵀM_ω⁻¹ b2) without a solve with M_ω: the θ-scheme and the
 memory model take their explicit rotation and lifting that way.
 
@@ -60,12 +64,34 @@ from .factorization import (SYMBOLIC, SymbolicCache, _symmetric_permutation, dir
                             pattern_digest)
 
 __all__ = ["AMD_OR_RCM", "amd_or_rcm_permutation", "factorize_augmented", "kept_rotation",
-           "prefer_augmented", "VORTICITY_SOLVE_ENV"]
+           "prefer_augmented", "augmented_factor", "AUGMENTED_FACTOR_ENV",
+           "LU_FLOPS_PER_ENTRY", "VORTICITY_SOLVE_ENV"]
 
 log = logging.getLogger(__name__)
 
 #: Environment variable choosing how the vorticity form is solved.
 VORTICITY_SOLVE_ENV = "FEMHEAT_VORTICITY_SOLVE"
+
+#: Environment variable choosing the numeric factorization of the augmented matrix
+#: where CHOLMOD orders it: ``"auto"`` (default, :func:`augmented_factor`), ``"ldl"``
+#: (CHOLMOD's simplicial LDLᵀ) or ``"lu"`` (SuperLU's supernodal LU on CHOLMOD's
+#: ordering, without pivoting).
+AUGMENTED_FACTOR_ENV = "FEMHEAT_AUGMENTED_FACTOR"
+
+#: Flops per factor entry (AMD's count on the augmented matrix) from which
+#: :func:`augmented_factor` takes the supernodal LU. Measured (process CPU, one BLAS
+#: thread, the steady augmented matrix of ``benchmarks/bench_gk.py``'s channel, the
+#: LDLᵀ against the LU on the same nested-dissection or AMD ordering): 3D degree 0,
+#: n = 6 / 8 / 12: 373 / 701 / 1846 flops per entry, 0.80 / 11.2 / 90.0 s against
+#: 0.41 / 2.05 / 20.4 s; degree 1, n = 4 / 6: 293 / 719, 0.97 / 15.3 s against 0.44 /
+#: 3.57 s; 2D degree 0, n = 50 / 100: 71 / 107, 0.13 / 0.64 s against 0.13 / 0.49 s;
+#: degree 1, n = 25 / 50: 49 / 97, 0.034 / 0.27 s against 0.055 / 0.27 s. The
+#: solves cost the same (3D) or up to 1.7× more with the LU (2D, n = 50: 5.7 against
+#: 3.3 ms), so 2D keeps the LDLᵀ.
+LU_FLOPS_PER_ENTRY = 200.0
+
+#: What ``FEMHEAT_AUGMENTED_FACTOR`` accepts (the first is the default).
+FACTORS = ("auto", "ldl", "lu")
 
 
 def amd_or_rcm_permutation(K: sp.csc_matrix) -> Optional[np.ndarray]:
@@ -93,6 +119,44 @@ def amd_or_rcm_permutation(K: sp.csc_matrix) -> Optional[np.ndarray]:
     if second is not None and second[0].flops < stats.flops:
         return r[second[1]]
     return p
+
+
+def augmented_factor(aug: sp.csc_matrix) -> str:
+    """``"lu"`` or ``"ldl"``: the numeric factorization of the augmented matrix ``aug``
+    where CHOLMOD orders it (``FEMHEAT_AUGMENTED_FACTOR`` forces one).
+
+    CHOLMOD factorizes an indefinite matrix only column by column (its simplicial
+    LDLᵀ; the supernodal factorization, dense BLAS kernels on blocks of columns, is
+    Cholesky only). Where the factor is dense (3D: hundreds of flops per entry) that
+    is 2-5× slower than SuperLU's supernodal LU of the same matrix in the same
+    ordering, without pivoting: a quasi-definite matrix has an LDLᵀ factorization in
+    every symmetric order, and LU without pivoting computes it (U = DLᵀ), at twice
+    the stored entries. ``"lu"`` where AMD's factor of ``aug`` takes at least
+    :data:`LU_FLOPS_PER_ENTRY` flops per entry."""
+    choice = setting(AUGMENTED_FACTOR_ENV, FACTORS)
+    if choice != "auto":
+        return choice
+    stats = fill_statistics(aug)
+    if stats is None:
+        return "ldl"
+    return "lu" if stats[0].flops >= LU_FLOPS_PER_ENTRY * stats[0].lnz else "ldl"
+
+
+def _supernodal_lu(A: sp.csc_matrix) -> Callable[[np.ndarray], np.ndarray]:
+    """SuperLU's LU of the quasi-definite ``A`` in its own order, without pivoting
+    (:func:`augmented_factor`)."""
+    try:
+        lu = spla.splu(A, permc_spec="NATURAL", diag_pivot_thresh=0.0,
+                       options=dict(SymmetricMode=True))
+    except RuntimeError as exc:  # an exactly zero pivot
+        raise SolverError(f"augmented LU factorization failed ({exc})") from None
+
+    def solve(b: np.ndarray) -> np.ndarray:
+        if np.iscomplexobj(b):  # a real factor: the parts one by one
+            return lu.solve(np.ascontiguousarray(b.real)) + 1j * lu.solve(
+                np.ascontiguousarray(b.imag))
+        return lu.solve(b)
+    return solve
 
 
 def prefer_augmented() -> bool:
@@ -156,10 +220,11 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
         ordering = mass.ordering
         key = None
         if SymbolicCache.enabled():
-            key = f"augmented|{ordering}|{pattern_digest(aug)}"
+            key = (f"augmented|{ordering}|{setting(AUGMENTED_FACTOR_ENV, FACTORS)}|"
+                   f"{pattern_digest(aug)}")
             cached = SYMBOLIC.get(key)
             if cached is not None:
-                symbolic, ordering, perm = cached
+                symbolic, ordering, perm, mode = cached
                 shared = True
         if not shared and ordering == AMD_OR_RCM:
             perm = amd_or_rcm_permutation(aug)
@@ -175,11 +240,17 @@ def factorize_augmented(K0: sp.spmatrix, C: sp.spmatrix, mass: VorticityMass,
                     # e.g. CHOLMOD built without METIS; a matrix that is not
                     # quasi-definite fails again below and is reported
                     ordering = "amd"
-                    symbolic = analyze(aug, mode="simplicial", ordering_method=ordering)
+                    symbolic = analyze(A, mode="simplicial", ordering_method=ordering)
+                # dense factors (3D): SuperLU's supernodal LU in CHOLMOD's order
+                mode = augmented_factor(A)
                 if key is not None:
-                    SYMBOLIC.put(key, (symbolic, ordering, perm))
-            inner = symbolic.cholesky(A)
-            mode = "ldl"
+                    SYMBOLIC.put(key, (symbolic, ordering, perm, mode))
+            if mode == "lu":
+                p = symbolic.P()
+                perm = p if perm is None else perm[p]
+                inner = _supernodal_lu(_symmetric_permutation(aug, perm))
+            else:
+                inner = symbolic.cholesky(A)
         except CholmodError as exc:  # a zero pivot: not quasi-definite after all
             raise SolverError(f"augmented LDL^T factorization failed ({exc})") from None
     else:  # LU with partial pivoting (the second block is negative definite)
