@@ -19,7 +19,7 @@ import skfem
 import femheat as fh
 from femheat.assembly.viscous_choice import auto_reason
 from femheat.io.case import parse_case
-from femheat.physics.conditions import FreeSlip, NoSlip, SlipLength
+from femheat.physics.conditions import FreeSlip, NoSlip, SlipLength, TangentialFlux
 
 
 def _square(n=4, dim=2, split=False, slit=False):
@@ -100,6 +100,11 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
     assert _problem(bcs=bcs, degree=degree).viscous_form == "vorticity"
     problem = _problem(bcs=bcs, walls={"left": NoSlip()}, degree=degree)
     assert problem.viscous_form == "vorticity"
+    # slip-length walls that heat crosses: open boundaries with the slip's Robin term
+    # since 2026-12-07 (tests/test_gk_vorticity_graded.py)
+    for cube in (_square(), _square(2, dim=3)):
+        problem = _problem(cube, bcs=bcs, walls={"left": SlipLength(0.5)}, degree=degree)
+        assert problem.viscous_form == "vorticity", auto_reason(problem)
 
 
 @pytest.mark.parametrize("change", [
@@ -140,8 +145,8 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
 @pytest.mark.filterwarnings("ignore:model 'gk' with nonlocal_length = 0")
 @pytest.mark.parametrize("change, reason", [
     (dict(bcs={"left": fh.Temperature(301.0), "rest": fh.Insulated()},
-          walls={"left": SlipLength(0.5)}),
-     r"boundaries\.left: heat crosses it and it has a SlipLength wall"),
+          walls={"left": TangentialFlux(0.5)}),
+     r"boundaries\.left: heat crosses it and it has a TangentialFlux wall"),
     (dict(penalty=4.0), r"model\.penalty = 4\.0 given"),
     (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
                                            nonlocal_length=0.2)}),
@@ -170,15 +175,15 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3), bcs={"left": fh.Temperature(301.0),
                                           "rest": fh.Insulated()},
-          walls={"left": SlipLength(0.5)}),
-     r"boundaries\.left: heat crosses it and it has a SlipLength wall"),
+          walls={"left": TangentialFlux([0.0, 0.5, 0.0])}),
+     r"boundaries\.left: heat crosses it and it has a TangentialFlux wall"),
     (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies inside a material and jumps, vanishes or meets a free interface,
     where it vanishes everywhere, where κ is a tensor, a Kapitza interface
-    frees the tangential flux along a slit, a slip-length wall lets heat
+    frees the tangential flux along a slit, a tangential-flux wall lets heat
     through, a smooth wall normal or a penalty factor is given, and for other models,
     "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)
@@ -370,6 +375,27 @@ def test_3d_vorticity_runs_where_heat_crosses_record_the_new_conditions():
     assert record(_square(2, dim=3), None) is None
     assert record(_square(2, dim=3), crossed, viscous="penalty") is None
     assert record(_square(), crossed) is None
+
+
+def test_vorticity_runs_with_slip_walls_that_heat_crosses_record_them():
+    """Since 2026-12-07 a slip-length wall that heat crosses is an open boundary of the
+    vorticity form with the slip's Robin term (was a held wall with ω's slip mass):
+    such runs record it, so one begun before refuses --resume."""
+    from types import SimpleNamespace
+
+    from femheat.io.provenance import resolved_input
+
+    def record(bcs, **options):
+        case = SimpleNamespace(title="t", problem=_problem(bcs=bcs, **options),
+                               homogenization=None, initial_temperature=None,
+                               initial_flux=None, time=None, output=None)
+        return resolved_input(case)["problem"].get("crossed_slip_walls")
+
+    crossed = {"left": fh.Temperature(301.0), "rest": fh.Insulated()}
+    slip = {"left": SlipLength(0.5)}
+    assert record(crossed, walls=slip) == "open"
+    assert record(crossed, walls=slip, viscous="penalty") is None
+    assert record(None, walls=slip) is None  # insulated: a held wall, as before
 
 
 def test_run_summary_counts_the_vorticity_unknowns():

@@ -36,14 +36,17 @@ from femheat.physics.conditions import NoSlip, SlipLength
 from femheat.solve.steady import _linear_steady
 
 
-def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0):
+def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0,
+                  crossed: bool = False):
     """Callables (q, T, f, Q, g_N, κ, l): the flows of the open-boundary tests
     (tests/test_gk_vorticity_open.py, ..._open3d.py; ``sheared``: the tangential
     components times x, q·t = 0 on x = 0) with κ(x) and l(x) of the module doc (3D:
     z enters κ and l too), f = κ⁻¹q − ∇·(ν∇q) − ∇(βν∇·q) + ∇T, Q = ∇·q and
-    g_N = ν(∇q)n + βν(∇·q)n − Tn. ``slip`` = C_s > 0 (2D): q = ((y + C_s l(x, 0))(1 +
+    g_N = ν(∇q)n + βν(∇·q)n − Tn. ``slip`` = C_s > 0 (3D: likewise, q_z = (y + C_s
+    l(x, 0, z))(sin(0.5x + 1.1z) + cos y)): q = ((y + C_s l(x, 0))(1 +
     x²/3 + cos(y)/2), y(cos(0.9x − 1.4y) + x/2)), which meets q·n = 0 and the slip
-    condition q_t = −C_s l ∂q_t/∂n on y = 0."""
+    condition q_t = −C_s l ∂q_t/∂n on y = 0; ``crossed``: q_y = (y + 0.4)(cos(0.9x −
+    1.4y) + x/2) instead, so that heat crosses y = 0."""
     X = sympy.symbols("x y z")[:dim]
     x, y = X[0], X[1]
     s = x if sheared else 1
@@ -54,7 +57,7 @@ def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0):
                           (sympy.cos(0.9 * x - 1.4 * y) + x**2 / 2) * s])
         if slip:
             q = sympy.Matrix([(y + slip * ell.subs(y, 0)) * (1 + x**2 / 3 + sympy.cos(y) / 2),
-                              y * (sympy.cos(0.9 * x - 1.4 * y) + x / 2)])
+                              (y + 0.4 * crossed) * (sympy.cos(0.9 * x - 1.4 * y) + x / 2)])
         T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y
     else:
         z = X[2]
@@ -63,6 +66,12 @@ def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0):
         q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y - 0.4 * z) + x * y,
                           (sympy.cos(0.9 * x - 1.4 * y + 0.3 * z) + x**2 / 2) * s,
                           (sympy.sin(0.5 * x + 0.8 * y + 1.1 * z) + y * z) * s])
+        if slip:  # y = 0: q_x, q_z = (y + C_s l(x, 0, z)) g with ∂g/∂y = 0 there
+            ell0 = ell.subs(y, 0)
+            q = sympy.Matrix([(y + slip * ell0) * (1 + x**2 / 3 + sympy.cos(y) / 2),
+                              (y + 0.4 * crossed) * (sympy.cos(0.9 * x - 1.4 * y + 0.3 * z)
+                                                     + x / 2),
+                              (y + slip * ell0) * (sympy.sin(0.5 * x + 1.1 * z) + sympy.cos(y))])
         T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * z
     nu = ell**2 / kappa
     div = sum(sympy.diff(q[i], X[i]) for i in range(dim))
@@ -89,14 +98,16 @@ def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0):
 
 
 def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: int = 2,
-                        sheared: bool = False, distort: float = 0.0, slip: float = 0.0
-                        ) -> tuple[float, float]:
+                        sheared: bool = False, distort: float = 0.0, slip: float = 0.0,
+                        crossed: bool = False) -> tuple[float, float]:
     """Relative L² errors (q, T) of femheat's assembled operators with the manufactured
     loads on the unit square / cube: T = 0 given on every face (the traction's −Tn
     carries T), all open, or x = 0 a no-slip wall that heat crosses (``sheared``: its
     load the normal traction only), or (``slip`` = C_s) y = 0 an insulated slip-length
-    wall."""
-    q_ex, T_ex, force, source, traction, kappa, ell = _manufactured(dim, beta, sheared, slip)
+    wall (``crossed``: one that heat crosses, T given there, its load the normal
+    traction only)."""
+    q_ex, T_ex, force, source, traction, kappa, ell = _manufactured(dim, beta, sheared, slip,
+                                                                    crossed)
     cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
     mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
     if distort:
@@ -109,7 +120,8 @@ def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: i
     walls = {"left": NoSlip()} if sheared else {"left": SlipLength(slip)} if slip else {}
     problem = fh.HeatProblem(
         regions, {"domain": fh.Material(kappa, 1.0, 0.0, nonlocal_length=ell)},
-        {"left": fh.Insulated() if slip else fh.Temperature(0.0), "rest": fh.Temperature(0.0)},
+        {"left": fh.Insulated() if slip and not crossed else fh.Temperature(0.0),
+         "rest": fh.Temperature(0.0)},
         walls=walls, model="gk", degree=degree, beta=beta,
         viscous=viscous, source=lambda x, t: source(x))
     system = fh.assemble(problem)
@@ -121,7 +133,7 @@ def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: i
                           facets=np.setdiff1d(mesh.boundary_facets(), walled))
     load = (LinearForm(lambda v, w: dot(force(w.x), v)).assemble(qb)
             + LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb))
-    if sheared:
+    if sheared or crossed:
         fw = skfem.FacetBasis(mesh, qb.elem, facets=walled, intorder=order)
         load += LinearForm(lambda v, w: dot(traction(w.x, w.n), w.n)
                            * dot(v, w.n)).assemble(fw)
@@ -174,6 +186,44 @@ def test_no_slip_wall_that_heat_crosses_with_varying_viscosity():
     assert min(_orders(eq)) >= 2.85 and min(_orders(eT)) >= 1.9, (
         f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
     penalty = manufactured_errors(16, "penalty", 1, sheared=True)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+@pytest.mark.parametrize("degree, sizes, want", [(1, (4, 8, 16), (2.9, 1.95)),
+                                                 (0, (8, 16, 32), (1.9, 0.95))])
+def test_slip_length_wall_that_heat_crosses(monkeypatch, degree, sizes, want):
+    """y = 0 a slip-length wall (C_s = 0.5) with T given, κ and l varying: an open
+    boundary of the vorticity form whose flux block takes the slip's Robin term
+    ⟨l/(C_s κ) q_t, v_t⟩ (femheat.assembly.vorticity_open.slip_friction). Degree 1,
+    n = 4 / 8 / 16: q 1.26e-4 / 1.59e-5 / 2.00e-6 (order 3.0), T 1.51e-3 / 3.78e-4 /
+    9.45e-5 (2.0); the penalty form q 2.13e-6, T 9.65e-5 at n = 16. Degree 0, n = 8 /
+    16 / 32: q 1.06e-3 / 2.65e-4 / 6.63e-5 (2.0), T 5.63e-3 at n = 32; the penalty form
+    9.12e-5, 5.65e-3. Without the Robin term q stays at 0.21 and T at 9.4e-3."""
+    errors = [manufactured_errors(n, "vorticity", degree, slip=0.5, crossed=True)
+              for n in sizes]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert min(_orders(eq)) >= want[0] and min(_orders(eT)) >= want[1], (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(sizes[-1], "penalty", degree, slip=0.5, crossed=True)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+    if degree == 1:
+        monkeypatch.setattr(vorticity, "slip_friction", lambda *args: None)
+        assert manufactured_errors(sizes[0], "vorticity", 1, slip=0.5, crossed=True)[0] > 0.1
+
+
+@pytest.mark.parametrize("degree", [0, pytest.param(1, marks=pytest.mark.slow)])
+def test_3d_slip_length_wall_that_heat_crosses(degree):
+    """3D, β = 2, y = 0 a slip-length wall with T given, n = 2 / 4. Degree 0: q 1.12e-2
+    / 3.05e-3 (order 1.87), T 9.37e-2 / 4.73e-2; the penalty form q 1.82e-2 / 5.31e-3,
+    T 4.76e-2. Degree 1 (8 s): q 1.00e-3 / 1.19e-4 (3.08), T 7.87e-3 / 1.96e-3 (2.01);
+    the penalty form 1.48e-4, 2.00e-3."""
+    errors = [manufactured_errors(n, "vorticity", degree, 2, dim=3, slip=0.5, crossed=True)
+              for n in (2, 4)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert _orders(eq)[0] >= (1.8 if degree == 0 else 2.9) and _orders(eT)[0] >= (
+        0.95 if degree == 0 else 1.95), (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(4, "penalty", degree, 2, dim=3, slip=0.5, crossed=True)
     assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
 
 

@@ -308,14 +308,16 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary():
 
 def test_inconsistent_corners_warn():
     """Where no consistent end or vertex term exists, assembly says so and names the
-    key: a slip-length wall that heat crosses next to an open side (its q·n ≠ 0 and
+    key: a tangential-flux wall that heat crosses next to an open side (its q·n ≠ 0 and
     q·t ≠ 0), and a Kapitza interface with a free tangential flux that ends inside the
     viscous region of two ν (a slit, ω = 0 on it) meeting an open side (its trace
     jumps). A free interface that cuts the region apart is an open boundary of each
     side, whose chains the vertex terms join consistently
     (tests/test_gk_vorticity_layers.py), and so is a slit in one ν since 2026-12-07
-    (its vorticity cut, tests/test_gk_vorticity_slit.py): no warning."""
-    from femheat.physics.conditions import SlipLength
+    (its vorticity cut, tests/test_gk_vorticity_slit.py): no warning. Nor does a
+    slip-length wall that heat crosses since 2026-12-07 (an open boundary with the
+    slip's Robin term, tests/test_gk_vorticity_graded.py)."""
+    from femheat.physics.conditions import SlipLength, TangentialFlux
 
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
     regions = fh.RegionMesh.from_skfem(
@@ -326,9 +328,10 @@ def test_inconsistent_corners_warn():
     material = fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)
     common = dict(model="gk", degree=1, viscous="vorticity")
     bcs = {"left": fh.Temperature(1.0), "rest": fh.Temperature(0.0)}
-    with pytest.warns(UserWarning, match=r"walls\.left: a SlipLength wall that heat crosses"):
+    with pytest.warns(UserWarning, match=r"walls\.left: a TangentialFlux wall that heat "
+                                         r"crosses"):
         fh.assemble(fh.HeatProblem(regions, {"a": material, "b": material}, bcs,
-                                   walls={"left": SlipLength(0.5)}, **common))
+                                   walls={"left": TangentialFlux(0.5)}, **common))
     slit = fh.RegionMesh.from_skfem(
         mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
         interfaces={"mid": lambda x: np.isclose(x[0], 0.5) & (x[1] < 0.5)},
@@ -346,6 +349,10 @@ def test_inconsistent_corners_warn():
             fh.assemble(fh.HeatProblem(
                 rm, {"a": material, "b": material}, bcs,
                 interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fh.assemble(fh.HeatProblem(regions, {"a": material, "b": material}, bcs,
+                                   walls={"left": SlipLength(0.5)}, **common))
 
 
 # ------------------------------------------- a curved no-slip wall that heat crosses

@@ -89,8 +89,11 @@ takes the vorticity form when all of the following hold:
   free tangential flux that ends inside a viscous region (free interfaces that cut it
   apart are open boundaries of each side since 2026-12-06: layered slabs at full
   order, q 1.5e-5 against the penalty form's 2.0e-5 at degree 1, n = 32);
-* no slip-length or tangential-flux wall on a boundary that heat crosses (at its
-  corners with open boundaries the vorticity form's end term assumes q·n = 0);
+* no tangential-flux wall on a boundary that heat crosses (at its corners with open
+  boundaries the vorticity form's end term assumes q·n = 0); slip-length walls that heat
+  crosses are open boundaries with the slip's Robin term since 2026-12-07
+  (:func:`~femheat.assembly.vorticity_open.slip_friction`; q at O(h³), T at O(h²) on
+  manufactured flows in 2D and 3D, ``tests/test_gk_vorticity_graded.py``);
 * no wall given a smooth surface normal, and no interior-penalty factor other than 1
   (both ask for the penalty form);
 * nothing else keeps the problem from the vorticity form (an explicit
@@ -132,7 +135,7 @@ def constant_scalar(value: Any) -> float | None:
 def auto_reason(problem) -> str | None:
     """Why ``viscous = "auto"`` keeps the penalty form for ``problem``, or None where it
     takes the vorticity form (module doc)."""
-    from ..physics.conditions import NoSlip
+    from ..physics.conditions import NoSlip, SlipLength
     from ..registry import get_model
     from .vorticity_open import heat_crosses
 
@@ -165,7 +168,7 @@ def auto_reason(problem) -> str | None:
                     f"that ends inside a viscous region; its slit is cut {why}")
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
-        if heat_crosses(bc) and wall is not None and not isinstance(wall, NoSlip):
+        if heat_crosses(bc) and wall is not None and not isinstance(wall, (NoSlip, SlipLength)):
             return (f"boundaries.{name}: heat crosses it and it has a "
                     f"{type(wall).__name__} wall")
     if any(getattr(wall, "normal", None) is not None for wall in problem.walls.values()):

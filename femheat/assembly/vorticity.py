@@ -230,8 +230,8 @@ from .vorticity_graded import GradedViscosity, graded_closure
 from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
-from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
-                             sheared_walls, tangential_trace)
+from .vorticity_open import (crossed_slip_walls, far_tangential_trace, inner_cells,
+                             open_boundaries, sheared_walls, slip_friction, tangential_trace)
 
 __all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMass",
            "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",
@@ -401,6 +401,9 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             G = (G - open_form).tocsr()
         parts += [_level_rotation(problem, qb, order, level, piece, opened, ell_cell, graded,
                                   cut) for piece in level.pieces]
+    friction = slip_friction(problem, qb, order)  # slip-length walls that heat crosses
+    if friction is not None:
+        G = (G + friction).tocsr()
     C = sp.vstack([part.C for part in parts]).tocsr()
     # 2D: consistent where one level needs it (degree 0 P2: its row sums vanish at the
     # vertices; degree 1 where ω is free on a wall or an open boundary); 3D: the
@@ -471,10 +474,12 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         """Those of the boundary ``facets`` that bound the level's region."""
         return facets if inside is None else facets[inside[mesh.f2t[0, facets]]]
 
-    # walls where ω is free (no-slip, slip length, tangential flux)
+    # walls where ω is free (no-slip, slip length, tangential flux); slip-length walls
+    # that heat crosses are open boundaries (in ``opened``)
     facets_of = {}
+    slip_open = crossed_slip_walls(problem)
     for name, wall in problem.walls.items():
-        if isinstance(wall, (NoSlip, TangentialFlux, SlipLength)):
+        if isinstance(wall, (NoSlip, TangentialFlux, SlipLength)) and name not in slip_open:
             facets_of[name] = bounding(rm.boundary(name))
     held = (np.concatenate(list(facets_of.values())) if facets_of
             else np.zeros(0, dtype=np.int64))
@@ -541,7 +546,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1, P3);
     # 3D: ⟨(C_s κ/l) ω_t, τ_t⟩ on the edges, consistent
     for name, wall in problem.walls.items():
-        if not isinstance(wall, SlipLength) or not facets_of[name].size:
+        if not isinstance(wall, SlipLength) or name not in facets_of or not facets_of[name].size:
             continue
         facets = facets_of[name]
         f_cells = mesh.f2t[0, facets]

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..assembly.viscous_choice import constant_scalar
 from ..assembly.vorticity_levels import free_interfaces_open
-from ..assembly.vorticity_open import heat_crosses
+from ..assembly.vorticity_open import crossed_slip_walls, heat_crosses
 from ..mesh.regions import RegionMesh
 from ..registry import get_model
 
@@ -127,6 +127,10 @@ def resolved_input(case: Any) -> dict:
                 # energy's conditions since 2026-12-06 (were ω = 0 and T − (1+β)ν∇·q =
                 # T_D; no-slip ones gained their edges' curvature term)
                 out["problem"]["crossed_boundaries"] = "gradient"
+            if problem.viscous_form == "vorticity" and crossed_slip_walls(problem):
+                # slip-length walls that heat crosses are open boundaries with the
+                # slip's Robin term since 2026-12-07 (were held walls with ω's slip mass)
+                out["problem"]["crossed_slip_walls"] = "open"
     if case.homogenization is not None:
         cell = {k: v for k, v in case.homogenization.cell.items() if k != "regions"}
         hom = dataclasses.asdict(dataclasses.replace(case.homogenization, cell={}))
