@@ -68,9 +68,10 @@ takes the vorticity form when all of the following hold:
   on manufactured flows, and a developed flow between no-slip plates passes open ends
   with heat-flow errors 2.9e-5 / 2.8e-7 (degree 0 / 1, n = 8; the penalty form 7.4e-3
   / 3.4e-5; ``tests/test_gk_vorticity_open3d.py``); a steady direct solve costs
-  5.0–12.2× the penalty form's at degree 0 (n = 6, 8) and 4.3–9.3× at degree 1 (n =
-  4, 6), a step 1.5–3.3× and a frequency solve 0.94–2.0× (a channel with open ends,
-  ``benchmarks/bench_gk.py --dim 3``, re-measured 2026-12-07). (r, z) keeps the
+  3.2–4.0× the penalty form's at degree 0 (n = 6, 8) and 2.6–3.0× at degree 1 (n =
+  4, 6), a step 1.8–2.9× and a frequency solve 0.97–1.6× (a channel with open ends,
+  ``benchmarks/bench_gk.py --dim 3``, re-measured 2026-12-07 with the augmented
+  matrix by SuperLU's supernodal LU; 4.3–12.2× with CHOLMOD's simplicial LDLᵀ). (r, z) keeps the
   penalty form: it has no degree-1 vorticity form and
   keeps ω = 0 where heat crosses a boundary;
 * ν = l²/κ either continuous, positive and varying inside materials (κ or l functions

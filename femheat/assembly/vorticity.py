@@ -129,8 +129,9 @@ something reads ``MixedSystem.resistance`` (steps and steady solves do not). At 
 degree 1 the flux space is the interior penalty's (BDM2): on the bench_gk channel,
 n = 25–100 (13k–211k unknowns, no-slip walls: the consistent mass), a step costs
 0.64–0.68× the penalty form's and a steady solve 0.91–1.05×. In 3D (the same BDM
-pairs, 2 and 3 Nédélec unknowns per edge and face) a step costs 1.5–3.3× the penalty
-form's and a steady solve 4.3–12.2× (``bench_gk.py --dim 3``, benchmarks/README.md).
+pairs, 2 and 3 Nédélec unknowns per edge and face) a step costs 1.8–2.9× the penalty
+form's and a steady solve 2.6–4.0× (``bench_gk.py --dim 3``, benchmarks/README.md; the
+augmented matrix by SuperLU's supernodal LU, :func:`~femheat.solve.augmented.augmented_factor`).
 
 Accuracy and limits (measured in ``tests/test_gk_vorticity.py`` and
 ``tests/test_gk_vorticity_lumping.py``): at degree 0 (BDM1 × P0 × P2) T converges at O(h)
