@@ -121,6 +121,10 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
     dict(regions=_square(2, dim=3, split=True, slit=True),
          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+    dict(regions=_square(split=True, slit=True),
+         materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)},
+         interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
     dict(materials={"domain": fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
                                           nonlocal_length=lambda x: 0.2 + 0.1 * x[1])}),
     dict(regions=_square(2, dim=3),
@@ -137,7 +141,8 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py); since
     2026-12-07 so do l(r) and κ(r) where ν = l²/κ is continuous and positive (the
     closure terms of femheat.assembly.vorticity_graded;
-    tests/test_gk_vorticity_graded.py)."""
+    tests/test_gk_vorticity_graded.py), and slits with several l^2/kappa (each level's
+    vorticity cut, tests/test_gk_vorticity_slit.py)."""
     problem = _problem(**change)
     assert problem.viscous_form == "vorticity", auto_reason(problem)
 
@@ -165,12 +170,6 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"interfaces\.mid: a free tangential flux where nu = l\^2/kappa varies"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
      r"nu = l\^2/kappa = 0 in every material"),
-    (dict(regions=_square(split=True, slit=True),
-          materials={"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
-                     "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)},
-          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
-     r"interfaces\.mid: a Kapitza interface with a free tangential flux that ends inside "
-     r"a viscous region; its slit is cut with one value of nu"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3), bcs={"left": fh.Temperature(301.0),
@@ -349,8 +348,13 @@ def test_vorticity_runs_with_free_interfaces_record_them_open():
     assert record(_square(split=True, slit=True), viscous="vorticity") == "open"
     layers = {"a": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2),
               "b": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)}
+    # a slit with several nu: each level's vorticity cut since 2026-12-07
     assert record(_square(split=True, slit=True), materials=layers,
-                  viscous="vorticity") is None
+                  viscous="vorticity") == "open"
+    graded = {"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+              "b": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)}
+    assert record(_square(split=True, slit=True), materials=graded,
+                  viscous="vorticity") is None  # nu varying: the slit keeps omega = 0
     # 3D: the levels since 2026-12-06
     assert record(_square(2, dim=3, split=True), viscous="vorticity") == "open"
 

@@ -310,7 +310,7 @@ def test_inconsistent_corners_warn():
     """Where no consistent end or vertex term exists, assembly says so and names the
     key: a tangential-flux wall that heat crosses next to an open side (its q·n ≠ 0 and
     q·t ≠ 0), and a Kapitza interface with a free tangential flux that ends inside the
-    viscous region of two ν (a slit, ω = 0 on it) meeting an open side (its trace
+    viscous region where ν varies (a slit, ω = 0 on it) meeting an open side (its trace
     jumps). A free interface that cuts the region apart is an open boundary of each
     side, whose chains the vertex terms join consistently
     (tests/test_gk_vorticity_layers.py), and so is a slit in one ν since 2026-12-07
@@ -337,17 +337,19 @@ def test_inconsistent_corners_warn():
         interfaces={"mid": lambda x: np.isclose(x[0], 0.5) & (x[1] < 0.5)},
         boundaries={"left": lambda x: np.isclose(x[0], 0),
                     "rest": lambda x: ~np.isclose(x[0], 0)})
-    other = fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)
+    graded = fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)
     with pytest.warns(UserWarning, match=r"interfaces\.mid: a Kapitza interface with "
                                          r"tangential = 'free'"):
         fh.assemble(fh.HeatProblem(
-            slit, {"a": material, "b": other}, bcs,
+            slit, {"a": graded, "b": graded}, bcs,
             interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))
-    for rm in (regions, slit):
+    # one ν, or several (each level's vorticity cut along the slit since 2026-12-07)
+    other = fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)
+    for rm, second in ((regions, material), (slit, material), (slit, other)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
             fh.assemble(fh.HeatProblem(
-                rm, {"a": material, "b": material}, bcs,
+                rm, {"a": material, "b": second}, bcs,
                 interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

@@ -22,8 +22,8 @@ the traction's continuity, 2.4 % apart in q on a two-layer slab, and ω = 0 next
 l = 0, 2.8e-2), not where ν varies inside
 a material (l(r), κ(r): terms in ∇ν), across Kapitza interfaces with a free
 tangential flux only where they cut the viscous region apart (each side's interface
-an open boundary of its own levels; along a slit with one ν since 2026-12-07,
-:mod:`femheat.assembly.vorticity_slit`), and, where heat crosses a
+an open boundary of its own levels; along a slit since 2026-12-07, with one ν or
+several, :mod:`femheat.assembly.vorticity_slit`), and, where heat crosses a
 boundary, only with the boundary terms of :mod:`femheat.assembly.vorticity_open` (2D;
 without them, in 3D and in (r, z), the vorticity form's
 conditions T − (1+β)ν∇·q = T_D and ω = 0 are a different model, 19 % apart in T on a
@@ -86,10 +86,12 @@ takes the vorticity form when all of the following hold:
   three-layer slabs and a film on a layer with l = 0 converge at O(h^(k+1)) in T and
   O(h^(k+2)) in q, with q errors 0.7× and T errors 0.95–1.0× the penalty form's,
   Kapitza resistances included, ``tests/test_gk_vorticity_layers.py``; not where
-  materials of larger ν touch at a single vertex), and no Kapitza interface with a
-  free tangential flux that ends inside a viscous region (free interfaces that cut it
-  apart are open boundaries of each side since 2026-12-06: layered slabs at full
-  order, q 1.5e-5 against the penalty form's 2.0e-5 at degree 1, n = 32);
+  materials of larger ν touch at a single vertex); Kapitza interfaces with a free
+  tangential flux are open boundaries of each side: since 2026-12-06 where they cut
+  the viscous region apart (layered slabs at full order, q 1.5e-5 against the penalty
+  form's 2.0e-5 at degree 1, n = 32), since 2026-12-07 also where they end inside it
+  (a slit: the vorticity cut along it, with one ν or several,
+  ``tests/test_gk_vorticity_slit.py``), not where ν varies inside a material;
 * no tangential-flux wall on a boundary that heat crosses (at its corners with open
   boundaries the vorticity form's end term assumes q·n = 0); slip-length walls that heat
   crosses are open boundaries with the slip's Robin term since 2026-12-07

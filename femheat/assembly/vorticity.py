@@ -389,10 +389,15 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     parts = []
     for level in viscosity_levels(problem, nu_cell):
         # a slit in the single vorticity: its space cut there (:mod:`.vorticity_slit`)
-        cut = slit_cut(problem) if level.single and graded is None else None
-        interface = level.interface if cut is None else OrientedBoundary(
-            np.concatenate([cut.slit, cut.slit]),
-            np.concatenate([np.zeros(cut.slit.size, int), np.ones(cut.slit.size, int)]))
+        cut = None if graded is not None else slit_cut(
+            problem, None if level.single else level.inside)
+        interface = level.interface
+        if cut is not None:  # the slit's facets, oriented out of each side: open
+            parts_ = [(cut.slit, np.zeros(cut.slit.size, int)),
+                      (cut.slit, np.ones(cut.slit.size, int))]
+            if interface is not None:
+                parts_.insert(0, (np.asarray(interface), interface.ori))
+            interface = OrientedBoundary(*map(np.concatenate, zip(*parts_)))
         # boundaries that heat crosses, and the level's interface to smaller ν: ω free,
         # the gradient energy's model (vorticity_open)
         opened, open_form = open_boundaries(
@@ -582,9 +587,10 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     if len(opened):
         C = (C + tangential_trace(mesh, qb.elem, elem, opened, order, cut)[active]).tocsr()
     if region and piece.own is not None:
-        C = (C + tangential_trace(mesh, qb.elem, elem, piece.own, order)[active]).tocsr()
+        C = (C + tangential_trace(mesh, qb.elem, elem, piece.own, order, cut)[active]).tocsr()
     if region and piece.far is not None:
-        C = (C + far_tangential_trace(mesh, qb.elem, elem, piece.far, order)[active]).tocsr()
+        C = (C + far_tangential_trace(mesh, qb.elem, elem, piece.far, order, cut)[active]
+             ).tocsr()
     return _LevelRotation(
         C=C, consistent=None if consistent is None else consistent.tocsr()[active][:, active],
         lumped=mass[active], consistent_needed=bool(needed), active=np.nonzero(active)[0],

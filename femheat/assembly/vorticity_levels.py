@@ -41,9 +41,11 @@ apart, each part is a viscous region of its own with its own levels, and the
 interface is an open boundary of both sides (layered slabs with R = 0.5 at full order
 in T and q, also where the interface meets boundaries that heat crosses). A free
 interface that ends inside a viscous region (a slit) cannot be built so (one
-continuous vorticity cannot take two values along it): with one ν the single
-vorticity is cut along it instead (:mod:`.vorticity_slit`, since 2026-12-07, 2D and
-3D); with several ν (levels) it stays stress-free there, ω = 0, another model, and
+continuous vorticity cannot take two values along it): the vorticity is cut along it
+instead (:mod:`.vorticity_slit`, since 2026-12-07, 2D and 3D), the single one with one
+ν, and with several ν each level's whose region holds the slit (the region's
+interface counting as its boundary), and the slit is an open boundary of each side.
+Where ν varies inside materials the slit stays stress-free, ω = 0, another model, and
 ``"auto"`` keeps the penalty form.
 
 Used on Cartesian meshes (2D; 3D since 2026-12-06, the open boundaries' terms then
@@ -197,8 +199,9 @@ def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
     plan = _regions(mesh, nu_cell, free) if _piecewise(problem) else None
     if plan is None:
         return single
-    # a free interface that ends inside (a slit) leaves one region: ω = 0 on it
-    groups, cut = plan
+    # a free interface that ends inside (a slit) leaves one region, whose levels'
+    # vorticities are cut along it (:mod:`.vorticity_slit`)
+    groups = plan[0]
     values = _distinct(nu_cell[viscous])
     pinched = _pinched(mesh, nu_cell, groups)
     if pinched is not None:
@@ -217,9 +220,7 @@ def viscosity_levels(problem, nu_cell: np.ndarray) -> list[ViscosityLevel]:
             inside = group & (tag >= k)
             interface = None
             if not inside.all():
-                facets = region_interface(mesh, inside)
-                keep = np.ones(len(facets), bool) if cut else ~np.isin(np.asarray(facets), free)
-                interface = OrientedBoundary(np.asarray(facets)[keep], facets.ori[keep])
+                interface = region_interface(mesh, inside)
             pieces = []
             for j in present[present >= k]:
                 mine = group & (tag == j)

@@ -363,12 +363,15 @@ def tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
 
 def far_tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
                          vorticity_element: skfem.Element, facets: OrientedBoundary,
-                         intorder: int) -> sp.csr_matrix:
+                         intorder: int, cut=None) -> sp.csr_matrix:
     """The matrix ⟨q_far·t, φ_i⟩ over interior ``facets`` oriented out of φ's side, q_far
     the flux trace from the other side and t φ's side's tangent (the viscosity levels'
-    split vorticity, :mod:`.vorticity_levels`)."""
+    split vorticity, :mod:`.vorticity_levels`); ``cut``: the level's vorticity cut
+    along a slit (:class:`~.vorticity_slit.SlitCut`)."""
     other = OrientedBoundary(np.asarray(facets), 1 - facets.ori)
     fw = skfem.FacetBasis(mesh, vorticity_element, facets=facets, intorder=intorder)
+    if cut is not None:
+        fw = cut.cut(fw)
     far = skfem.FacetBasis(mesh, flux_element, facets=other, intorder=intorder)
     # the trace form takes t (3D: n) from the flux basis' normals: the far side's is −t
     form = open3d.trace_form if mesh.dim() == 3 else _trace_form
