@@ -35,16 +35,8 @@ sparse, symmetric positive semidefinite
 
 and the flux load −Cᵀ M_ω⁻¹ G (G_i = ⟨g_t, φ_i⟩, prescribed tangential flux).
 At degree 0 the P2 mass is always consistent (its row sums vanish at the vertices), and
-ω an unknown of every solve as in 3D (below). Until 2026-12-06 degree 0 was RT0 × P0
-with a lumped P1 vorticity whose vertex weights were made exact for rigid rotations
-(``tests/test_gk_vorticity_lumping.py``; their analogue for the stream function is
-still used in (r, z)): cheaper (RT0 has half BDM1's flux
-unknowns, ω eliminated), exact to round-off in structured no-slip channels, but q only
-O(h), ω = 0 where heat crosses a boundary (RT0 has no complete linear fields for the
-terms of :mod:`.vorticity_open`) and on irregular meshes a max-norm T error that did not
-converge (gmsh channel, n = 8 … 64: 6.4e-3 / 8.6e-3 / 5.6e-3 / 2.8e-3 of a 1 K drop).
-BDM1 × P0 × P2 on the same meshes: 5.3e-4 / 3.8e-4 / 1.6e-4 / 7.4e-5 (RMS 8.5e-5 …
-1.1e-6; the penalty form 5.2e-3 / 3.3e-3 / 1.9e-3 / 5.3e-4), q at O(h²).
+ω an unknown of every solve as in 3D (below); the RT0 × P0 pair before 2026-12-06 is
+in docs/gk_accuracy.md.
 At degree 1 with walls that leave ω free (no-slip, slip-length, tangential-flux), and
 with boundaries that heat crosses (below), the P3 mass is consistent instead, and ω
 stays an unknown as in 3D (below): the row-sum weight of a wall node averages rot q over
@@ -59,9 +51,6 @@ penalty form's flux pairs: of second order with BDM1 × P0 (degree 0,
 piecewise-linear fields with continuous normal component, since RT₁'s x·P̃₁ part has
 a nonzero divergence), of third order with BDM2 × P1 DG (degree 1,
 :class:`~femheat.element.hcurl.ElementTetN1Curl3`; P3 → N1curl₃ → BDM2 → P1DG).
-(Until 2026-12-06 the flux spaces were RT0 with lowest-order Nédélec edges and RT of
-order 1 with N1curl₂: q one order lower, and T next to no-slip walls not converging
-at degree 0 and at O(h^1.3) at degree 1, below.)
 (ν⁻¹ω, τ) + ⟨(ℓ_s/ν)ω_t, τ_t⟩ = (q, ∇×τ) + ⟨n × g, τ⟩. The Nédélec mass cannot be
 lumped (the diagonal exact for constant
 fields has zero or negative edge weights on ordinary meshes,
@@ -99,13 +88,9 @@ Wall conditions live in the ω equation, no penalty (in 3D on ω's tangential pa
   stress-free: ω = 0 there (on an impermeable flat wall this is free slip, ∂q_t/∂n = 0). In
   (r, z) this includes boundaries that heat crosses (in 3D too before 2026-12-06, when
   :mod:`.vorticity_open3d` gave them the gradient energy's terms), where ω = 0 and
-  T − (1+β)ν∇·q = T_D are *not* the interior penalty's conditions: a fully developed
-  channel flow (q ∥ n at an inlet) has rot q ≠ 0 there but q·t = 0, so give such
-  boundaries :class:`~femheat.physics.conditions.NoSlip` there (as
-  ``tests/test_gk_vorticity.py`` does); left stress-free, ω = 0 bends the profile near
-  them (the interior penalty's Couette and ribbon tests failed by 40 % to 3.5x with
-  this form and their open ends left stress-free, in 2D too before
-  :mod:`.vorticity_open`).
+  T − (1+β)ν∇·q = T_D are *not* the interior penalty's conditions: give inlets of
+  developed channel flows :class:`~femheat.physics.conditions.NoSlip` there
+  (docs/gk_accuracy.md).
 
 Why: discrete gradients carry no viscous energy. The flux space splits into curl P_k
 (divergence-free) and its L²-orthogonal complement, on which C vanishes; with
@@ -148,24 +133,14 @@ weights) are in docs/gk_accuracy.md. At degree 1
 T converges at O(h²) and q at O(h³) (errors 0.96× / 0.83×
 the penalty form's), and next to no-slip, slip and tangential-flux walls q at O(h³)
 and T at O(h^2.2) with the consistent mass (no-slip channel at n = 16: T 7.1e-6,
-the penalty form's 5.5e-5). In 3D at degree 0 (``tests/test_gk_vorticity_3d.py``)
-T converges at O(h) (0.84–0.89× the penalty form's errors) and q at O(h^1.85) (0.62×
-the penalty form's; cos mode n = 8: 1.87e-2 against 3.00e-2); plane Poiseuille flow's
-flux at O(h^1.9) (1.9e-3 at n = 16, the penalty form 4.7e-3) and its heat flow at
-O(h^4.5) (9.4e-7, the penalty form 2.5e-3); slip-length and tangential-flux walls at
-O(h^1.9) in q; between no-slip plates T at O(h^1.3) (RMS 2.1e-4 at n = 12, 11× below
-the penalty form's 2.3e-3). At degree 1 in 3D
-(``tests/test_gk_vorticity_3d_degree1.py``) T converges at O(h²) and q at
-O(h^2.6–2.9) (cos mode n = 4: q 6.6e-3; the transient T equals the Fourier model's
-error), walls at O(h^2.9) in q, no-slip plates' T at O(h²) (relative L² 4.9e-5 at
-n = 8, 5× below the penalty form's 2.6e-4), the slowest quasi-static rate 4.9748
-against the physical 4.967. Walls that hold both flux components cost this mixed
+the penalty form's 5.5e-5). In 3D T converges at O(h) / O(h²) and q at O(h^1.85) /
+O(h^2.6–2.9) at degree 0 / 1, below the penalty form's errors (figures in
+docs/gk_accuracy.md; ``tests/test_gk_vorticity_3d.py``,
+``tests/test_gk_vorticity_3d_degree1.py``). Walls that hold both flux components cost this mixed
 method half an order in the energy norm (Arnold, Falk & Gopalakrishnan, M3AS 22,
 1250024, 2012; in 3D arXiv:2603.14026); with BDM fluxes, one order above the
-temperature's, T keeps its full order; with the former RT fluxes it did not (degree
-1: plates' T at O(h^1.3), 3.8e-4 at n = 12; degree 0 with N0: T along the plates did
-not converge, RMS 5.0e-3 at n = 12, the largest errors 4.5e-2). The
-former pairs' wall studies (RT0's γ weights, N0's rows) are in docs/gk_accuracy.md.
+temperature's, T keeps its full order (not with the former RT fluxes: their wall
+studies are in docs/gk_accuracy.md).
 The Hodge energy ν|rot q|² + (1+β)ν|∇·q|² equals the Landau–Khalatnikov gradient energy
 ν|∇q|² + βν|∇·q|² of :mod:`femheat.assembly.gk` for constant ν up to boundary terms that
 vanish on flat walls with q·n = 0; where ν varies the two closures differ by terms in
@@ -175,11 +150,11 @@ form is built on the viscosity levels of :mod:`.vorticity_levels` (one vorticity
 level and per material of the level, the interfaces to smaller ν, l = 0 included, open
 boundaries of the level), which is the gradient energy's interface model: q and the
 traction continuous, and no tangential condition next to l = 0. Where it varies
-inside a material, continuous and positive (l(r), κ(r); since 2026-12-07), the flux
-block gains the closure terms of :mod:`.vorticity_graded` and the masses weigh ν
-pointwise: the gradient energy again. Elsewhere (ν varying and jumping, vanishing or
-meeting a free interface, where only an explicit ``viscous = "vorticity"`` takes this
-form; (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
+inside a material and positive (l(r), κ(r); since 2026-12-07), the flux block gains
+the closure terms of :mod:`.vorticity_graded` and the masses weigh ν pointwise (where
+ν also jumps, on the graded levels of :mod:`.vorticity_graded_levels`): the gradient
+energy again. Elsewhere (ν varying and vanishing or meeting a free interface, where
+only an explicit ``viscous = "vorticity"`` takes this form; (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
 (weakly) of q·t instead, and ω = 0 next to cells with l = 0.
 Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
