@@ -105,6 +105,10 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
     for cube in (_square(), _square(2, dim=3)):
         problem = _problem(cube, bcs=bcs, walls={"left": SlipLength(0.5)}, degree=degree)
         assert problem.viscous_form == "vorticity", auto_reason(problem)
+    # tangential-flux walls that heat crosses, 2D, κ and l constant: held with the data's
+    # load since 2026-12-07 (tests/test_gk_vorticity_open.py)
+    problem = _problem(bcs=bcs, walls={"left": TangentialFlux(0.5)}, degree=degree)
+    assert problem.viscous_form == "vorticity", auto_reason(problem)
 
 
 @pytest.mark.parametrize("change", [
@@ -162,7 +166,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
 @pytest.mark.filterwarnings("ignore:model 'gk' with nonlocal_length = 0")
 @pytest.mark.parametrize("change, reason", [
     (dict(bcs={"left": fh.Temperature(301.0), "rest": fh.Insulated()},
-          walls={"left": TangentialFlux(0.5)}),
+          walls={"left": TangentialFlux(0.5)},
+          materials={"domain": fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
+                                           nonlocal_length=0.2)}),
      r"boundaries\.left: heat crosses it and it has a TangentialFlux wall"),
     (dict(penalty=4.0), r"model\.penalty = 4\.0 given"),
     (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,

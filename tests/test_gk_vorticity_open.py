@@ -37,7 +37,7 @@ from skfem import BilinearForm, LinearForm
 from skfem.helpers import dot, mul
 
 import femheat as fh
-from femheat.physics.conditions import NoSlip
+from femheat.physics.conditions import NoSlip, TangentialFlux
 
 
 def _square(n: int, distort: float = 0.0) -> fh.RegionMesh:
@@ -308,8 +308,9 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary():
 
 def test_inconsistent_corners_warn():
     """Where no consistent end or vertex term exists, assembly says so and names the
-    key: a tangential-flux wall that heat crosses next to an open side (its q·n ≠ 0 and
-    q·t ≠ 0), and a Kapitza interface with a free tangential flux that ends inside the
+    key: a tangential-flux wall that heat crosses next to an open side where ν varies
+    (its q·n ≠ 0 and q·t ≠ 0; with κ and l constant its data's load makes it
+    consistent since 2026-12-07), and a Kapitza interface with a free tangential flux that ends inside the
     viscous region where ν varies (a slit, ω = 0 on it) meeting an open side (its trace
     jumps). A free interface that cuts the region apart is an open boundary of each
     side, whose chains the vertex terms join consistently
@@ -328,16 +329,16 @@ def test_inconsistent_corners_warn():
     material = fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)
     common = dict(model="gk", degree=1, viscous="vorticity")
     bcs = {"left": fh.Temperature(1.0), "rest": fh.Temperature(0.0)}
+    graded = fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)
     with pytest.warns(UserWarning, match=r"walls\.left: a TangentialFlux wall that heat "
-                                         r"crosses"):
-        fh.assemble(fh.HeatProblem(regions, {"a": material, "b": material}, bcs,
+                                         r"crosses"):  # ν varying: no data load there
+        fh.assemble(fh.HeatProblem(regions, {"a": graded, "b": graded}, bcs,
                                    walls={"left": TangentialFlux(0.5)}, **common))
     slit = fh.RegionMesh.from_skfem(
         mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
         interfaces={"mid": lambda x: np.isclose(x[0], 0.5) & (x[1] < 0.5)},
         boundaries={"left": lambda x: np.isclose(x[0], 0),
                     "rest": lambda x: ~np.isclose(x[0], 0)})
-    graded = fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)
     with pytest.warns(UserWarning, match=r"interfaces\.mid: a Kapitza interface with "
                                          r"tangential = 'free'"):
         fh.assemble(fh.HeatProblem(
@@ -345,6 +346,10 @@ def test_inconsistent_corners_warn():
             interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))
     # one ν, or several (each level's vorticity cut along the slit since 2026-12-07)
     other = fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)
+    with warnings.catch_warnings():  # κ, l constant: held, with the data's load
+        warnings.simplefilter("error", UserWarning)
+        fh.assemble(fh.HeatProblem(regions, {"a": material, "b": other}, bcs,
+                                   walls={"left": TangentialFlux(0.5)}, **common))
     for rm, second in ((regions, material), (slit, material), (slit, other)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
@@ -427,3 +432,57 @@ def test_curved_no_slip_wall_keeps_the_block_semidefinite():
             + C.T.toarray() @ np.linalg.solve(mass.matrix.toarray(), C.toarray()))
     lowest = scipy.linalg.eigvalsh(full[np.ix_(free, free)] - darcy, darcy)[0]
     assert lowest >= -1e-9, lowest
+
+
+def _tangential_errors(n: int, viscous: str, degree: int = 1, beta: int = 0
+                       ) -> tuple[float, float]:
+    """Relative L² errors (q, T): the module doc's flow, x = 0 a tangential-flux wall
+    (q·t = g from the flow) with T given, the other sides open."""
+    from tests.test_gk_vorticity_graded import steady_errors
+
+    q_ex, T_ex, force, source, traction = _manufactured(0.3, beta)
+    mesh = _square(n).mesh
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        "left": lambda x: np.isclose(x[0], 0), "rest": lambda x: ~np.isclose(x[0], 0)})
+    problem = fh.HeatProblem(
+        regions, {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=0.3)},
+        {"left": fh.Temperature(0.0), "rest": fh.Temperature(0.0)},
+        walls={"left": TangentialFlux(lambda x, t: -q_ex(x)[1])},  # t = (0, −1) there
+        model="gk", degree=degree, beta=beta, viscous=viscous, source=lambda x, t: source(x))
+    system = fh.assemble(problem)
+    qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=8)
+    tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=8)
+    walled = regions.boundary("left")
+    fb = skfem.FacetBasis(mesh, qb.elem, intorder=8,
+                          facets=np.setdiff1d(mesh.boundary_facets(), walled))
+    fw = skfem.FacetBasis(mesh, qb.elem, facets=walled, intorder=8)
+    load = (LinearForm(lambda v, w: dot(force(w.x), v)).assemble(qb)
+            + LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb)
+            + LinearForm(lambda v, w: dot(traction(w.x, w.n), w.n) * dot(v, w.n)).assemble(fw))
+    return steady_errors(system, load, qb, tb, q_ex, T_ex)
+
+
+@pytest.mark.parametrize("degree, sizes, want", [(1, (4, 8, 16), (2.9, 1.95)),
+                                                 (0, (8, 16, 32), (1.9, 0.95))])
+def test_tangential_flux_wall_that_heat_crosses(monkeypatch, degree, sizes, want):
+    """x = 0 a tangential-flux wall (q·t = g from the flow) with T given, the other
+    sides open: held like a no-slip wall that heat crosses, with the data's part of the
+    boundary integral, ν∫(∂_t g) v·n, as a flux load and the end terms where the wall
+    meets the open sides corrected by ±νg(v·n_w) (femheat.assembly.vorticity_open.
+    tangential_data_load). Degree 1, n = 4 / 8 / 16: q 1.24e-4 / 1.56e-5 / 1.94e-6
+    (order 3.0), T 1.51e-3 / 3.78e-4 / 9.45e-5 (2.0); the penalty form q 2.25e-6, T
+    9.50e-5 (β = 2 the same to 3 digits). Degree 0, n = 8 / 16 / 32: q 9.98e-4 / 2.49e-4
+    / 6.18e-5, T 5.63e-3 at n = 32; the penalty form 6.83e-5, 5.63e-3. Without the load
+    (the form before, held with the data in the ω equation alone) or without the end
+    correction, q stays at 0.09."""
+    import femheat.assembly.vorticity as vorticity
+
+    errors = [_tangential_errors(n, "vorticity", degree) for n in sizes]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert min(_orders(eq)) >= want[0] and min(_orders(eT)) >= want[1], (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = _tangential_errors(sizes[-1], "penalty", degree)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+    if degree == 1:
+        monkeypatch.setattr(vorticity, "tangential_data_load", lambda *args: None)
+        assert _tangential_errors(8, "vorticity", 1)[0] > 0.05

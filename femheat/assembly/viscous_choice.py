@@ -95,11 +95,15 @@ takes the vorticity form when all of the following hold:
   form's 2.0e-5 at degree 1, n = 32), since 2026-12-07 also where they end inside it
   (a slit: the vorticity cut along it, with one ν or several,
   ``tests/test_gk_vorticity_slit.py``), not where ν varies inside a material;
-* no tangential-flux wall on a boundary that heat crosses (at its corners with open
-  boundaries the vorticity form's end term assumes q·n = 0); slip-length walls that heat
-  crosses are open boundaries with the slip's Robin term since 2026-12-07
-  (:func:`~femheat.assembly.vorticity_open.slip_friction`; q at O(h³), T at O(h²) on
-  manufactured flows in 2D and 3D, ``tests/test_gk_vorticity_graded.py``);
+* slip-length walls that heat crosses are open boundaries with the slip's Robin term
+  since 2026-12-07 (:func:`~femheat.assembly.vorticity_open.slip_friction`; q at
+  O(h³), T at O(h²) on manufactured flows in 2D and 3D,
+  ``tests/test_gk_vorticity_graded.py``); tangential-flux walls that heat crosses are
+  held like no-slip ones with their data's part of the boundary integral as a load
+  (:func:`~femheat.assembly.vorticity_open.tangential_data_load`, 2D with κ and l
+  constant per material, since 2026-12-07: q 1.94e-6, T 9.45e-5 at degree 1, n = 16,
+  the penalty form 2.25e-6, 9.50e-5, ``tests/test_gk_vorticity_open.py``); not in 3D
+  or where ν varies inside a material (the end terms there assume q·n = 0 on the wall);
 * no wall given a smooth surface normal, and no interior-penalty factor other than 1
   (both ask for the penalty form);
 * nothing else keeps the problem from the vorticity form (an explicit
@@ -143,7 +147,7 @@ def auto_reason(problem) -> str | None:
     takes the vorticity form (module doc)."""
     from ..physics.conditions import NoSlip, SlipLength
     from ..registry import get_model
-    from .vorticity_open import heat_crosses
+    from .vorticity_open import crossed_tangential_walls, heat_crosses
 
     if not get_model(problem.model).has_viscous_term(problem):
         return f"model {problem.model!r} without the viscous term"
@@ -173,9 +177,11 @@ def auto_reason(problem) -> str | None:
         if why is not None:
             return (f"interfaces.{slit}: a Kapitza interface with a free tangential flux "
                     f"that ends inside a viscous region; its slit is cut {why}")
+    held = crossed_tangential_walls(problem)  # 2D, κ and l constant per material
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
-        if heat_crosses(bc) and wall is not None and not isinstance(wall, (NoSlip, SlipLength)):
+        if (heat_crosses(bc) and wall is not None and name not in held
+                and not isinstance(wall, (NoSlip, SlipLength))):
             return (f"boundaries.{name}: heat crosses it and it has a "
                     f"{type(wall).__name__} wall")
     if any(getattr(wall, "normal", None) is not None for wall in problem.walls.values()):

@@ -208,7 +208,8 @@ from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
 from .vorticity_open import (crossed_slip_walls, far_tangential_trace, inner_cells,
-                             open_boundaries, sheared_walls, slip_friction, tangential_trace)
+                             open_boundaries, sheared_walls, slip_friction,
+                             tangential_data_load, tangential_trace)
 
 __all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMass",
            "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",
@@ -365,7 +366,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     else:
         levels, closure = plan
         G = (G + closure).tocsr()
-    parts = []
+    parts, ends = [], []  # ends: the tangential data's end terms (vorticity_open)
     for level, graded in levels:
         # a slit in the single vorticity: its space cut there (:mod:`.vorticity_slit`)
         cut = None if graded is not None else slit_cut(
@@ -381,7 +382,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         # the gradient energy's model (vorticity_open)
         opened, open_form = open_boundaries(
             problem, qb.elem, level.weight if graded is None else graded, order,
-            None if level.single else level.inside, interface, cut)
+            None if level.single else level.inside, interface, cut, ends)
         if open_form is not None:
             G = (G - open_form).tocsr()
         parts += [_level_rotation(problem, qb, order, level, piece, opened, graded,
@@ -413,7 +414,16 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                                    "nesdis" if degree > 0 else AMD_OR_RCM)
     load = tangential_load(problem, parts, order, C, omega_mass,
                             2 * np.pi if axisymmetric else 1.0)
+    data = tangential_data_load(problem, qb.elem, nu_cell, order, ends)
+    if data is not None:  # tangential-flux walls that heat crosses (2D)
+        load = data if load is None else _sum_loads(load, data)
     return G, load, (C, omega_mass)
+
+
+def _sum_loads(first: Callable[[float], np.ndarray], second: Callable[[float], np.ndarray]
+               ) -> Callable[[float], np.ndarray]:
+    """t ↦ first(t) + second(t)."""
+    return lambda t: first(t) + second(t)
 
 
 @dataclass

@@ -102,14 +102,15 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import skfem
-from skfem import BilinearForm
+from skfem import BilinearForm, LinearForm
 from skfem.generic_utils import OrientedBoundary
-from skfem.helpers import grad, mul
+from skfem.helpers import dot, grad, mul
 
-from ..physics.conditions import HeatFlux, NoSlip, SlipLength
+from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from . import vorticity_open3d as open3d
 
-__all__ = ["heat_crosses", "crossed_slip_walls", "slip_friction", "open_boundary_facets", "open_boundaries", "region_interface", "tangential_trace",
+__all__ = ["heat_crosses", "crossed_slip_walls", "crossed_tangential_walls",
+           "tangential_data_load", "slip_friction", "open_boundary_facets", "open_boundaries", "region_interface", "tangential_trace",
            "boundary_rotation_form", "sheared_wall_corners", "far_tangential_trace",
            "inner_cells"]
 
@@ -174,7 +175,8 @@ def slip_friction(problem, qb: skfem.CellBasis, order: int) -> sp.csr_matrix | N
 
 def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                     intorder: int, inside: np.ndarray | None = None,
-                    interface: np.ndarray | None = None, cut=None
+                    interface: np.ndarray | None = None, cut=None,
+                    end_data: list | None = None
                     ) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """(facets, ν S_h): the open boundary facets of ``problem`` and the boundary form the
     flux block loses there and at the corners of no-slip walls that heat crosses (None
@@ -188,7 +190,8 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     facets in both orientations, with ``cut`` its
     :class:`~.vorticity_slit.SlitCut`, :mod:`.vorticity_slit`). The facets come back
     oriented (an :class:`~skfem.generic_utils.OrientedBoundary`) when ``interface``
-    has any."""
+    has any. ``end_data`` (2D) collects the end terms' data parts where open facets meet
+    tangential-flux walls that heat crosses (:func:`tangential_data_load`)."""
     facets = open_boundary_facets(problem)
     rm = problem.regions
     mesh = rm.mesh
@@ -211,8 +214,9 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     if not len(facets):
         return facets, form
     ends = set(np.unique(mesh.facets[:, np.asarray(facets)]).tolist())
+    held = set(crossed_tangential_walls(problem))
     for name in crossed:
-        if (not isinstance(problem.walls[name], NoSlip)
+        if (not isinstance(problem.walls[name], NoSlip) and name not in held
                 and ends & set(np.unique(mesh.facets[:, rm.boundary(name)]).tolist())):
             warnings.warn(
                 f"walls.{name}: a {type(problem.walls[name]).__name__} wall that heat "
@@ -232,15 +236,40 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                 "(not consistent there); use viscous = 'penalty' or tangential = "
                 "'continuous'", stacklevel=5)
     S = boundary_rotation_form(mesh, flux_element, facets, nu_cell, intorder, sheared,
-                               inside, cut)
+                               inside, cut, ends=None if end_data is None else (
+                                   end_data, _facet_walls(problem, held)))
     return facets, S if form is None else (S + form).tocsr()
 
 
 def sheared_walls(problem) -> np.ndarray:
-    """The facets of no-slip walls that heat crosses."""
+    """The facets of no-slip walls that heat crosses, and (2D) of the tangential-flux
+    ones (:func:`crossed_tangential_walls`): q·t held weakly by the ω equation."""
+    held = crossed_tangential_walls(problem)
     parts = [problem.regions.boundary(n) for n in _crossed_walls(problem)
-             if isinstance(problem.walls[n], NoSlip)]
+             if isinstance(problem.walls[n], NoSlip) or n in held]
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
+def crossed_tangential_walls(problem) -> list[str]:
+    """The :class:`~femheat.physics.conditions.TangentialFlux` walls that heat crosses
+    where the vorticity form gives them the gradient energy's conditions (2D
+    Cartesian, κ and l constant in each material): held like no-slip walls that heat
+    crosses (ω free, q·t = g weakly through the ω equation's data, the curvature term),
+    with the data's part of the boundary integral as a flux load
+    (:func:`tangential_data_load`)."""
+    from .vorticity_graded import varies_inside
+
+    if (problem.regions.mesh.dim() != 2 or varies_inside(problem)
+            or getattr(problem, "coordinates", "cartesian") != "cartesian"):
+        return []
+    return [name for name, wall in problem.walls.items()
+            if isinstance(wall, TangentialFlux) and name in problem.boundary_conditions
+            and heat_crosses(problem.boundary_conditions[name])]
+
+
+def _facet_walls(problem, names) -> dict[int, str]:
+    """Boundary facet → the name of the wall among ``names`` it belongs to."""
+    return {int(f): name for name in names for f in problem.regions.boundary(name)}
 
 
 def _crossed_walls(problem) -> list[str]:
@@ -381,7 +410,8 @@ def far_tangential_trace(mesh: skfem.MeshTri, flux_element: skfem.Element,
 def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
                            facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
                            sheared: np.ndarray = np.zeros(0, dtype=np.int64),
-                           inside: np.ndarray | None = None, cut=None) -> sp.csr_matrix:
+                           inside: np.ndarray | None = None, cut=None,
+                           ends: tuple | None = None) -> sp.csr_matrix:
     """ν S_h(q, v) over the open ``facets`` (module doc), ν the cell mean ``nu_cell`` of
     each facet's cell (the mean of the two cells at a vertex term), or pointwise where
     ``nu_cell`` is a :class:`~.vorticity_graded.GradedViscosity`. At an end P of the
@@ -405,7 +435,7 @@ def boundary_rotation_form(mesh: skfem.MeshTri, flux_element: skfem.Element,
     labels = vertex if cut is None else cut.label_of(cells[:, None], vertex)
     S = S + _end_terms(mesh, np.asarray(facets, dtype=np.int64), vertex, downstream,
                        values, dofs, nu_at_vertices(nu_cell, cells[:, None], vertex),
-                       sheared, S.shape, inside, labels)
+                       sheared, S.shape, inside, labels, ends)
     if not pairs:
         return S.tocsr()
     (f1, k1), (f2, k2) = (np.array(p).T for p in zip(*pairs))
@@ -526,7 +556,7 @@ def _hoop_curvature(mesh, flux_element, facets, nu_cell) -> sp.csr_matrix:
 
 
 def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, shape,
-               inside=None, labels=None):
+               inside=None, labels=None, ends=None):
     """½ν(W(P_end) − W(P_start)) at the vertices where the open boundary meets another
     boundary: W(q, v) = (v·n_w)(q·t_w) + (q·n_w)(v·t_w) next to an impermeable facet
     (exact q·n_w = 0, so W = v × q), −(v·t_w)(q·n_w) − (q·t_w)(v·n_w) next to a
@@ -534,7 +564,10 @@ def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, 
     ``nu_end`` (nf, 2) at each end of each facet; the
     neighbours are boundary facets of the region ``inside`` (a mask over the cells)
     where it is given; ``labels`` (default ``vertex``) tell the ends apart (the two sides
-    of a slit)."""
+    of a slit). ``ends`` = (list, {facet: wall name}): where the neighbour is a
+    tangential-flux wall, W's data part −(q·t_w)(v·n_w) with q·t_w = g is off the exact
+    v × q by 2g(v·n_w); its correction (dofs, ±ν(v_i·n_w), P, n_w, wall) is appended
+    to the list (:func:`tangential_data_load`)."""
     labels = vertex if labels is None else labels
     count = np.bincount(labels.ravel())
     f_idx, k_idx = np.nonzero(count[labels] == 1)
@@ -568,6 +601,9 @@ def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, 
         if g in sheared:
             W = -W
         sign = 0.5 if downstream[f, k] else -0.5
+        if ends is not None and g in ends[1]:
+            ends[0].append((dofs[:, f].copy(), 2 * sign * nu_end[f, k] * un,
+                            mesh.p[:, vertex[f, k]], nw, ends[1][g]))
         rows.append(np.repeat(dofs[:, f], dofs.shape[0]))
         cols.append(np.tile(dofs[:, f], dofs.shape[0]))
         data.append((sign * nu_end[f, k] * W).ravel())
@@ -575,3 +611,72 @@ def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, 
         return sp.csr_matrix(shape)
     return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
                          shape=shape)
+
+
+@LinearForm
+def _data_part(v, w):
+    """g ∂_t(v·n) on a flat facet (t = (−n_y, n_x))."""
+    t = np.array([-w.n[1], w.n[0]])
+    return w.g * dot(_tangent_derivative(v, t), w.n)
+
+
+def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
+                         intorder: int, ends: list):
+    r"""The flux load of the tangential data g = q·t of the tangential-flux walls that
+    heat crosses (:func:`crossed_tangential_walls`) as a function of time t, or None.
+
+    The boundary integral by which the gradient energy and the Hodge form differ is,
+    in the convention of :func:`boundary_rotation_form` (whose open part is ∫ v × ∂_t q
+    for the exact flux), −ν∮ v × ∂_t q; on such a wall, with q = q_n n + g t on a flat
+    facet, −ν∫ v_n ∂_t g + ν∫ v_t ∂_t q_n. The second part is tested by v_t (the wall
+    vorticity, the constraint's multiplier, absorbs it; at vertices it leaves the
+    curvature term, as on no-slip walls); the first is data,
+
+    .. math::
+
+        L(v) = \sum_F \nu \int_F (\partial_t g)\, v\cdot n_F \,\mathrm{d}s
+        = \sum_F \nu \Big([g\, v\cdot n_F]_{\partial F}
+        - \int_F g\, \partial_t (v\cdot n_F)\,\mathrm{d}s\Big)
+
+    (the second form needs no derivative of the data). Where the wall meets an open
+    boundary, the end term ½W of :func:`boundary_rotation_form` (q·t_w = 0 assumed)
+    is off v × q by −2g(v·n_w), corrected by ±ν g (v·n_w) (the ``ends`` collected
+    there). ν: the cell value ``nu_cell`` of each wall facet's cell."""
+    names = crossed_tangential_walls(problem)
+    if not names:
+        return None
+    rm = problem.regions
+    mesh = rm.mesh
+    pieces, points = [], list(ends)
+    for name in names:
+        facets = rm.boundary(name)
+        fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
+        where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
+        nu_f = nu_cell[mesh.f2t[0, facets]]
+        pieces.append((fb, problem.walls[name], where, nu_f[:, None] + 0.0 * fb.dx))
+        # ν[g (v·n)] at both ends of each facet, v from its cell
+        vertex, downstream, values, dofs, n, _, _ = _facet_ends(mesh, flux_element, facets)
+        for f in range(len(facets)):
+            for k in range(2):
+                sign = 1.0 if downstream[f, k] else -1.0
+                points.append((dofs[:, f].copy(), sign * nu_f[f] * (values[:, :, f, k] @ n[:, f]),
+                               mesh.p[:, vertex[f, k]], n[:, f], name))
+    n_dofs = pieces[0][0].N
+    steady = not any(problem.walls[name].time_dependent for name in names)
+    cache: dict = {}
+
+    def load(t: float) -> np.ndarray:
+        if steady and "f" in cache:
+            return cache["f"]
+        out = np.zeros(n_dofs)
+        for fb, wall, where, nu in pieces:
+            x, n = fb.global_coordinates().value, fb.normals
+            g = wall.tangential(x, n, t, where)
+            out -= _data_part.assemble(fb, g=nu * (-g[0] * n[1] + g[1] * n[0]))
+        for dofs, coefficient, point, nw, name in points:
+            g = problem.walls[name].tangential(point[:, None], nw[:, None], t, name)[:, 0]
+            np.add.at(out, dofs, coefficient * (-g[0] * nw[1] + g[1] * nw[0]))
+        cache["f"] = out
+        return out
+
+    return load

@@ -30,7 +30,8 @@ import numpy as np
 
 from ..assembly.viscous_choice import constant_scalar
 from ..assembly.vorticity_levels import free_interfaces_open
-from ..assembly.vorticity_open import crossed_slip_walls, heat_crosses
+from ..assembly.vorticity_open import (crossed_slip_walls, crossed_tangential_walls,
+                                      heat_crosses)
 from ..mesh.regions import RegionMesh
 from ..registry import get_model
 
@@ -127,6 +128,10 @@ def resolved_input(case: Any) -> dict:
                 # energy's conditions since 2026-12-06 (were ω = 0 and T − (1+β)ν∇·q =
                 # T_D; no-slip ones gained their edges' curvature term)
                 out["problem"]["crossed_boundaries"] = "gradient"
+            if problem.viscous_form == "vorticity" and crossed_tangential_walls(problem):
+                # tangential-flux walls that heat crosses are held like no-slip ones
+                # with their data's boundary-integral load since 2026-12-07 (2D)
+                out["problem"]["crossed_tangential_walls"] = "gradient"
             if problem.viscous_form == "vorticity" and crossed_slip_walls(problem):
                 # slip-length walls that heat crosses are open boundaries with the
                 # slip's Robin term since 2026-12-07 (were held walls with ω's slip mass)
