@@ -105,9 +105,12 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
     for cube in (_square(), _square(2, dim=3)):
         problem = _problem(cube, bcs=bcs, walls={"left": SlipLength(0.5)}, degree=degree)
         assert problem.viscous_form == "vorticity", auto_reason(problem)
-    # tangential-flux walls that heat crosses, 2D, κ and l constant: held with the data's
-    # load since 2026-12-07 (tests/test_gk_vorticity_open.py)
+    # tangential-flux walls that heat crosses, κ and l constant: held with the data's
+    # load since 2026-12-07 (tests/test_gk_vorticity_open.py, ..._open3d.py)
     problem = _problem(bcs=bcs, walls={"left": TangentialFlux(0.5)}, degree=degree)
+    assert problem.viscous_form == "vorticity", auto_reason(problem)
+    problem = _problem(_square(2, dim=3), bcs=bcs, degree=degree,
+                       walls={"left": TangentialFlux([0.0, 0.5, 0.0])})
     assert problem.viscous_form == "vorticity", auto_reason(problem)
 
 
@@ -188,7 +191,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3), bcs={"left": fh.Temperature(301.0),
                                           "rest": fh.Insulated()},
-          walls={"left": TangentialFlux([0.0, 0.5, 0.0])}),
+          walls={"left": TangentialFlux([0.0, 0.5, 0.0])},
+          materials={"domain": fh.Material(2.0, 1.0, 0.1,
+                                           nonlocal_length=lambda x: 0.2 + 0.1 * x[1])}),
      r"boundaries\.left: heat crosses it and it has a TangentialFlux wall"),
     (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),
      r"model 'memory' without the viscous term"),

@@ -25,7 +25,7 @@ from skfem import BilinearForm, LinearForm
 from skfem.helpers import dot, mul
 
 import femheat as fh
-from femheat.physics.conditions import FreeSlip, NoSlip
+from femheat.physics.conditions import FreeSlip, NoSlip, TangentialFlux
 from femheat.solve.steady import _linear_steady
 from tests.test_gk_vorticity_3d import PL_ELL, PL_H, PL_KAPPA, PL_L, PL_W, _flux_error, \
     _poiseuille
@@ -69,18 +69,23 @@ def _manufactured(ell: float, beta: int, sheared: bool):
 
 
 def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, ell: float = 0.3,
-                        sheared: bool = False) -> tuple[float, float]:
+                        sheared: bool = False, tangential: bool = False
+                        ) -> tuple[float, float]:
     """Relative L2 errors (q, T) of femheat's steady solve with the manufactured loads:
     T = 0 given on every face (the traction's −Tn carries T); ``sheared``: x = 0 a
-    no-slip wall that heat crosses (its load the normal traction only)."""
+    no-slip wall that heat crosses (its load the normal traction only); ``tangential``:
+    x = 0 a tangential-flux wall that heat crosses, q_τ given from the flow."""
     q_ex, T_ex, force, source, traction = _manufactured(ell, beta, sheared)
+    walls = ({"left": NoSlip()} if sheared else
+             {"left": TangentialFlux(lambda x, t: q_ex(x))} if tangential else {})
+    sheared = sheared or tangential
     mesh = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, n + 1),) * 3)
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
         "left": lambda x: np.isclose(x[0], 0), "rest": lambda x: ~np.isclose(x[0], 0)})
     problem = fh.HeatProblem(
         regions, {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=ell)},
         {"left": fh.Temperature(0.0), "rest": fh.Temperature(0.0)},
-        walls={"left": NoSlip()} if sheared else {}, model="gk", degree=degree, beta=beta,
+        walls=walls, model="gk", degree=degree, beta=beta,
         viscous=viscous, source=lambda x, t: source(x))
     system = fh.assemble(problem)
     qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=6)
@@ -290,3 +295,26 @@ def test_curved_no_slip_wall_that_heat_crosses(degree):
     assert all(e < 0 for e in errors) and all(3.0 <= r <= 5.0 for r in ratios), (
         errors, ratios)
     assert abs(errors[-1]) < (4.5e-4 if degree == 0 else 2.2e-4), errors
+
+
+@pytest.mark.parametrize("degree", [0, 1])
+def test_open_faces_meeting_a_tangential_flux_wall_that_heat_crosses(monkeypatch, degree):
+    """x = 0 a tangential-flux wall (q_τ = g from the flow) with T given, the other faces
+    open: held like a no-slip wall, with the data's part of the boundary integral,
+    ν∫(∇_Γ·g) v·n, as a flux load (its face and edge integrals) and the rim terms where
+    the wall meets the open faces corrected by ν∫(g·b)(v·n_w)
+    (femheat.assembly.vorticity_open.tangential_data_load). n = 2 / 4: degree 0 q
+    1.26e-2 / 3.29e-3 (order 1.93), T 9.37e-2 / 4.72e-2, the penalty form q 4.36e-3;
+    degree 1 q 6.98e-4 / 9.26e-5 (2.91), T 7.80e-3 / 1.95e-3 (2.00), the penalty form q
+    1.13e-4, T 1.96e-3. Without the load q stays at 0.14."""
+    import femheat.assembly.vorticity as vorticity
+
+    errors = [manufactured_errors(n, "vorticity", degree, tangential=True) for n in (2, 4)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    want = (2.85, 1.95) if degree else (1.85, 0.95)
+    assert _orders(eq)[0] >= want[0] and _orders(eT)[0] >= want[1], (eq, eT)
+    penalty = manufactured_errors(4, "penalty", degree, tangential=True)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+    if degree == 1:
+        monkeypatch.setattr(vorticity, "tangential_data_load", lambda *args: None)
+        assert manufactured_errors(2, "vorticity", 1, tangential=True)[0] > 0.05

@@ -197,7 +197,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     mesh = rm.mesh
     if mesh.dim() == 3:
         return _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside,
-                                   interface, cut)
+                                   interface, cut, end_data)
     if inside is not None:
         facets = facets[inside[mesh.f2t[0, facets]]]
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
@@ -242,8 +242,8 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
 
 
 def sheared_walls(problem) -> np.ndarray:
-    """The facets of no-slip walls that heat crosses, and (2D) of the tangential-flux
-    ones (:func:`crossed_tangential_walls`): q·t held weakly by the ω equation."""
+    """The facets of no-slip walls that heat crosses, and of the tangential-flux ones
+    (:func:`crossed_tangential_walls`): q·t held weakly by the ω equation."""
     held = crossed_tangential_walls(problem)
     parts = [problem.regions.boundary(n) for n in _crossed_walls(problem)
              if isinstance(problem.walls[n], NoSlip) or n in held]
@@ -252,15 +252,13 @@ def sheared_walls(problem) -> np.ndarray:
 
 def crossed_tangential_walls(problem) -> list[str]:
     """The :class:`~femheat.physics.conditions.TangentialFlux` walls that heat crosses
-    where the vorticity form gives them the gradient energy's conditions (2D
-    Cartesian, κ and l constant in each material): held like no-slip walls that heat
-    crosses (ω free, q·t = g weakly through the ω equation's data, the curvature term),
-    with the data's part of the boundary integral as a flux load
-    (:func:`tangential_data_load`)."""
+    where the vorticity form gives them the gradient energy's conditions (Cartesian, κ
+    and l constant in each material): held like no-slip walls that heat crosses (ω free,
+    q_τ = g weakly through the ω equation's data, the curvature term), with the data's
+    part of the boundary integral as a flux load (:func:`tangential_data_load`)."""
     from .vorticity_graded import varies_inside
 
-    if (problem.regions.mesh.dim() != 2 or varies_inside(problem)
-            or getattr(problem, "coordinates", "cartesian") != "cartesian"):
+    if varies_inside(problem) or getattr(problem, "coordinates", "cartesian") != "cartesian":
         return []
     return [name for name, wall in problem.walls.items()
             if isinstance(wall, TangentialFlux) and name in problem.boundary_conditions
@@ -280,7 +278,7 @@ def _crossed_walls(problem) -> list[str]:
 
 
 def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside=None,
-                        interface=None, cut=None):
+                        interface=None, cut=None, end_data=None):
     """:func:`open_boundaries` in 3D (:mod:`.vorticity_open3d`)."""
     rm = problem.regions
     mesh = rm.mesh
@@ -298,8 +296,9 @@ def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside
     if not len(facets):
         return facets, form
     ends = set(np.unique(rm.mesh.facets[:, np.asarray(facets)]).tolist())
+    held = set(crossed_tangential_walls(problem))
     for name in crossed:
-        if (not isinstance(problem.walls[name], NoSlip)
+        if (not isinstance(problem.walls[name], NoSlip) and name not in held
                 and ends & set(np.unique(rm.mesh.facets[:, rm.boundary(name)]).tolist())):
             warnings.warn(
                 f"walls.{name}: a {type(problem.walls[name]).__name__} wall that heat "
@@ -308,7 +307,8 @@ def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside
                 "breaks (not consistent there); use viscous = 'penalty', or a no-slip wall",
                 stacklevel=6)
     S = open3d.boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
-                                      sheared, inside, cut)
+                                      sheared, inside, cut, ends=None if end_data is None else (
+                                          end_data, _facet_walls(problem, held)))
     return facets, S if form is None else (S + form).tocsr()
 
 
@@ -602,8 +602,8 @@ def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, 
             W = -W
         sign = 0.5 if downstream[f, k] else -0.5
         if ends is not None and g in ends[1]:
-            ends[0].append((dofs[:, f].copy(), 2 * sign * nu_end[f, k] * un,
-                            mesh.p[:, vertex[f, k]], nw, ends[1][g]))
+            ends[0].append((dofs[:, f].copy(), (2 * sign * nu_end[f, k] * un)[:, None],
+                            mesh.p[:, [vertex[f, k]]], tw, nw, ends[1][g]))
         rows.append(np.repeat(dofs[:, f], dofs.shape[0]))
         cols.append(np.tile(dofs[:, f], dofs.shape[0]))
         data.append((sign * nu_end[f, k] * W).ravel())
@@ -615,67 +615,87 @@ def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, 
 
 @LinearForm
 def _data_part(v, w):
-    """g ∂_t(v·n) on a flat facet (t = (−n_y, n_x))."""
-    t = np.array([-w.n[1], w.n[0]])
-    return w.g * dot(_tangent_derivative(v, t), w.n)
+    """g·∇_Γ(v·n) = n·(∇v)g on a flat facet (g tangential)."""
+    return dot(w.n, mul(grad(v), w.g))
 
 
 def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                          intorder: int, ends: list):
-    r"""The flux load of the tangential data g = q·t of the tangential-flux walls that
-    heat crosses (:func:`crossed_tangential_walls`) as a function of time t, or None.
+    r"""The flux load of the tangential data g (q_τ = g) of the tangential-flux walls
+    that heat crosses (:func:`crossed_tangential_walls`) as a function of time t, or
+    None.
 
     The boundary integral by which the gradient energy and the Hodge form differ is,
-    in the convention of :func:`boundary_rotation_form` (whose open part is ∫ v × ∂_t q
-    for the exact flux), −ν∮ v × ∂_t q; on such a wall, with q = q_n n + g t on a flat
-    facet, −ν∫ v_n ∂_t g + ν∫ v_t ∂_t q_n. The second part is tested by v_t (the wall
-    vorticity, the constraint's multiplier, absorbs it; at vertices it leaves the
-    curvature term, as on no-slip walls); the first is data,
+    in the convention of :func:`boundary_rotation_form` and
+    :func:`.vorticity_open3d.boundary_rotation_form` (whose open parts are the forms with
+    the derivatives on q for the exact flux), ν∮ B(v, q), B(v, q) = n_j v_i ∂_i q_j −
+    (v·n)∇·q (2D: −v × ∂_t q). On such a wall, with q = q_n n + g on a flat facet,
+    B(v, q) = v_τ·∇_Γ q_n − (v·n)∇_Γ·g. The first part is tested by v_τ (the wall
+    vorticity, the constraint's multiplier, absorbs it; at edges and vertices it leaves
+    the curvature term, as on no-slip walls); the second is data,
 
     .. math::
 
-        L(v) = \sum_F \nu \int_F (\partial_t g)\, v\cdot n_F \,\mathrm{d}s
-        = \sum_F \nu \Big([g\, v\cdot n_F]_{\partial F}
-        - \int_F g\, \partial_t (v\cdot n_F)\,\mathrm{d}s\Big)
+        L(v) = \sum_F \nu \int_F (\nabla_\Gamma\cdot g)\, v\cdot n_F
+        = \sum_F \nu \Big(\oint_{\partial F} (g\cdot m)\, v\cdot n_F
+        - \int_F g\cdot\nabla_\Gamma (v\cdot n_F)\Big)
 
-    (the second form needs no derivative of the data). Where the wall meets an open
-    boundary, the end term ½W of :func:`boundary_rotation_form` (q·t_w = 0 assumed)
-    is off v × q by −2g(v·n_w), corrected by ±ν g (v·n_w) (the ``ends`` collected
-    there). ν: the cell value ``nu_cell`` of each wall facet's cell."""
+    (m the facet's outward conormal; the second form needs no derivative of the
+    data). Where the wall meets an open boundary, the rim (2D: end) term ½W of the open
+    boundary's form (q·τ = q·b = 0 assumed) is off the exact one by the data's part,
+    corrected by ν∫(g·b)(v·n_w) (2D: ±νg(v·n_w), the ``ends`` collected there). ν: the
+    cell value ``nu_cell`` of each wall facet's cell."""
     names = crossed_tangential_walls(problem)
     if not names:
         return None
     rm = problem.regions
     mesh = rm.mesh
+    # points: (DOFs, coefficients (nl, nq), points (d, nq), direction, normal, wall):
+    # out[DOFs] += coefficients @ (g(points)·direction)
     pieces, points = [], list(ends)
     for name in names:
         facets = rm.boundary(name)
         fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
-        where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
         nu_f = nu_cell[mesh.f2t[0, facets]]
-        pieces.append((fb, problem.walls[name], where, nu_f[:, None] + 0.0 * fb.dx))
-        # ν[g (v·n)] at both ends of each facet, v from its cell
-        vertex, downstream, values, dofs, n, _, _ = _facet_ends(mesh, flux_element, facets)
-        for f in range(len(facets)):
-            for k in range(2):
-                sign = 1.0 if downstream[f, k] else -1.0
-                points.append((dofs[:, f].copy(), sign * nu_f[f] * (values[:, :, f, k] @ n[:, f]),
-                               mesh.p[:, vertex[f, k]], n[:, f], name))
+        pieces.append((fb, name, nu_f[:, None] + 0.0 * fb.dx))
+        if mesh.dim() == 2:  # ν[(g·t)(v·n)] at both ends of each facet, v from its cell
+            vertex, downstream, values, dofs, n, _, _ = _facet_ends(mesh, flux_element, facets)
+            t = np.array([-n[1], n[0]])
+            for f in range(len(facets)):
+                for k in range(2):
+                    sign = 1.0 if downstream[f, k] else -1.0
+                    points.append((dofs[:, f].copy(),
+                                   (sign * nu_f[f] * (values[:, :, f, k] @ n[:, f]))[:, None],
+                                   mesh.p[:, [vertex[f, k]]], t[:, f], n[:, f], name))
+        else:  # ν∮(g·m)(v·n) over each face's edges
+            edges, s, gw, values, dofs, n, tau, length, _ = open3d._edge_traces(
+                mesh, flux_element, facets, 3)
+            for f in range(len(facets)):
+                for k in range(3):
+                    lo, hi = mesh.p[:, edges[f, k, 0]], mesh.p[:, edges[f, k, 1]]
+                    coefficient = np.einsum("liq,i->lq", values[:, :, f, k, :], n[:, f]) \
+                        * (nu_f[f] * gw * length[f, k])[None, :]
+                    points.append((dofs[:, f].copy(), coefficient,
+                                   lo[:, None] + s[None, :] * (hi - lo)[:, None],
+                                   np.cross(tau[:, f, k], n[:, f]), n[:, f], name))
     n_dofs = pieces[0][0].N
     steady = not any(problem.walls[name].time_dependent for name in names)
     cache: dict = {}
+
+    def data(name: str, x: np.ndarray, n: np.ndarray, t: float) -> np.ndarray:
+        where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
+        return problem.walls[name].tangential(x, n, t, where)
 
     def load(t: float) -> np.ndarray:
         if steady and "f" in cache:
             return cache["f"]
         out = np.zeros(n_dofs)
-        for fb, wall, where, nu in pieces:
+        for fb, name, nu in pieces:
             x, n = fb.global_coordinates().value, fb.normals
-            g = wall.tangential(x, n, t, where)
-            out -= _data_part.assemble(fb, g=nu * (-g[0] * n[1] + g[1] * n[0]))
-        for dofs, coefficient, point, nw, name in points:
-            g = problem.walls[name].tangential(point[:, None], nw[:, None], t, name)[:, 0]
-            np.add.at(out, dofs, coefficient * (-g[0] * nw[1] + g[1] * nw[0]))
+            out -= _data_part.assemble(fb, g=nu[None] * data(name, x, n, t))
+        for dofs, coefficient, x, direction, normal, name in points:
+            g = data(name, x, np.broadcast_to(normal[:, None], x.shape), t)
+            np.add.at(out, dofs, coefficient @ (direction @ g))
         cache["f"] = out
         return out
 

@@ -218,7 +218,8 @@ def _assembled(dofs: np.ndarray, blocks, shape: tuple[int, int]) -> sp.csr_matri
 def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
                            facets: np.ndarray, nu_cell: np.ndarray, intorder: int,
                            sheared: np.ndarray = np.zeros(0, dtype=np.int64),
-                           inside: np.ndarray | None = None, cut=None) -> sp.csr_matrix:
+                           inside: np.ndarray | None = None, cut=None,
+                           ends: tuple | None = None) -> sp.csr_matrix:
     """−ν S_h(q, v) over the open boundary ``facets`` (module doc; the sign of
     :func:`.vorticity_open.boundary_rotation_form`: the form the flux block loses), ν the
     cell mean ``nu_cell`` of each face's cell (the mean of the two at an edge), or
@@ -228,7 +229,12 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
     viscosity level's region, :mod:`.vorticity_levels`: traces and normals from the side
     the orientation names), and ``inside`` (a mask over the cells) limits the rim
     edges' other faces to the boundary faces of that region; ``cut`` (a
-    :class:`~.vorticity_slit.SlitCut`) tells a slit's sides apart at its edges."""
+    :class:`~.vorticity_slit.SlitCut`) tells a slit's sides apart at its edges.
+    ``ends`` = (list, {facet: wall name}): where the rim edge's other face is a
+    tangential-flux wall that heat crosses, W's data part (v·n_w)(q·b) with q·b = g·b
+    is off the exact (q × v)·τ by 2(g·b)(v·n_w); the correction's data (the open face's
+    DOFs, ν(v_i·n_w) times the edge weights (nl, nq), the points (3, nq), b, the wall)
+    are appended to the list (:func:`.vorticity_open.tangential_data_load`)."""
     cells = _inner_cells(mesh, facets)
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:
@@ -263,11 +269,11 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
 
     # rim edges: ½ W(q, v) with the other boundary face's normal
     if f.size:
-        wall_normal, is_sheared = _rim_neighbours(mesh, np.asarray(facets, dtype=np.int64),
-                                                  edges[f, k], sheared, inside)
+        wall_normal, is_sheared, wall_face = _rim_neighbours(
+            mesh, np.asarray(facets, dtype=np.int64), edges[f, k], sheared, inside)
         known = ~np.isnan(wall_normal[0])
-        f, k, wall_normal, is_sheared = f[known], k[known], wall_normal[:, known], \
-            is_sheared[known]
+        f, k, wall_normal, is_sheared, wall_face = f[known], k[known], wall_normal[:, known], \
+            is_sheared[known], wall_face[known]
         if f.size:
             u = values[:, :, f, k, :]  # (nl, 3, ne, nq)
             t = tau[:, f, k]
@@ -281,16 +287,22 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
                   + np.einsum("aen,ben,en->eab", ub, un, weight))
             W = np.where(is_sheared[:, None, None], -W, W)
             blocks.append((f, f, -0.5 * W))
+            if ends is not None:
+                lo, hi = mesh.p[:, edges[f, k, 0]], mesh.p[:, edges[f, k, 1]]
+                for e in np.nonzero([int(g) in ends[1] for g in wall_face])[0]:
+                    x = lo[:, [e]] + s[None, :] * (hi - lo)[:, [e]]
+                    ends[0].append((dofs[:, f[e]].copy(), un[:, e, :] * weight[e][None, :],
+                                    x, b[:, e], wall_normal[:, e], ends[1][int(wall_face[e])]))
     return (S + _assembled(dofs, blocks, S.shape)).tocsr()
 
 
 def _rim_neighbours(mesh: skfem.MeshTet, facets: np.ndarray, edges: np.ndarray,
                     sheared: np.ndarray, inside: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For rim ``edges`` (ne, 2) of the open ``facets``: the outward normal of the other
-    boundary face at each (3, ne; NaN where there is none) and whether that face is in
-    ``sheared``; the boundary faces of the region ``inside`` (a mask over the cells)
-    where it is given."""
+    boundary face at each (3, ne; NaN where there is none), whether that face is in
+    ``sheared``, and the face (−1 where none); the boundary faces of the region
+    ``inside`` (a mask over the cells) where it is given."""
     open_set = set(facets.tolist())
     boundary = mesh.boundary_facets()
     if inside is not None:
@@ -304,6 +316,7 @@ def _rim_neighbours(mesh: skfem.MeshTet, facets: np.ndarray, edges: np.ndarray,
     sheared_set = set(np.asarray(sheared).tolist())
     normal = np.full((3, len(edges)), np.nan)
     flag = np.zeros(len(edges), dtype=bool)
+    face = np.full(len(edges), -1, dtype=np.int64)
     for i, (a, b) in enumerate(edges):
         g = owner.get((int(a), int(b)))
         if g is None:
@@ -316,7 +329,8 @@ def _rim_neighbours(mesh: skfem.MeshTet, facets: np.ndarray, edges: np.ndarray,
             nw = -nw
         normal[:, i] = nw
         flag[i] = g in sheared_set
-    return normal, flag
+        face[i] = g
+    return normal, flag, face
 
 
 def sheared_wall_edges(mesh: skfem.MeshTet, flux_element: skfem.Element,
