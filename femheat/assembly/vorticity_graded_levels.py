@@ -25,10 +25,8 @@ boundaries of Ω_m (ω free, the trace from m's side, the boundary form with ν 
 pointwise from m's side). Each term is an identity for fields in H¹(Ω_m) (the
 construction of :mod:`.vorticity_levels` with a graded weight), so the sum models the
 gradient energy's problem, and every part is symmetric positive semidefinite. Cost:
-one more vorticity field per material with a level (``bench_gk.py --graded --jump``:
-a graded half beside a constant one, against the penalty form, steady 1.6–1.8× in 2D
-at degree 1 and 5.9–7.0× in 3D at degree 0, benchmarks/README.md). Where ν is
-continuous (no jump) the single graded vorticity stays.
+one more vorticity field per material. Where ν is continuous (no jump) the single
+graded vorticity stays.
 
 Refused (:func:`graded_obstacle`, "auto" keeps the penalty form): ν vanishing inside
 a material where it varies, a free tangential flux at a Kapitza interface, (r, z), an
