@@ -5,9 +5,7 @@ Where κ or l is a function of position and ν = l²/κ also jumps between mater
 (a graded phase in a composite, a graded film on a substrate), neither the single
 graded vorticity of :mod:`.vorticity_graded` (ν_h continuous) nor the constant levels
 of :mod:`.vorticity_levels` apply. With Ω_m the cells of subdomain m, Ω_v those of the
-viscous ones (l > 0; subdomains with l = 0 lie in no level) and c = ½ min ν over Ω_v
-(or the smallest constant ν of a subdomain where every graded one stays 1.25 times
-above it; a subdomain of constant ν = c then needs no level of its own),
+viscous ones (l > 0; subdomains with l = 0 lie in no level) and c = ½ min ν over Ω_v,
 
 .. math::
 
@@ -167,17 +165,14 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
     for cells, nodes, low, high in _viscous_subdomains(problem, basis):
         values = np.zeros(basis.N)
         values[nodes] = 0.5 * (low + high)
-        constant = high.max() - low.min() <= _JUMP * high.max()
-        parts.append((cells, values, low.min(), constant))
-    c = _base_viscosity(parts)
-    # a subdomain of constant ν = c needs no level of its own (its weight ν − c is 0)
-    parts = [p for p in parts if not (p[3] and p[2] <= c * (1 + _JUMP))]
+        parts.append((cells, values, low.min()))
+    c = 0.5 * min(p[2] for p in parts)
     base = ViscosityLevel(np.where(viscous, c, 0.0), viscous,
                           None if viscous.all() else region_interface(mesh, viscous),
                           [ViscosityPiece(viscous)], single=bool(viscous.all()))
     levels: list[tuple[ViscosityLevel, GradedViscosity | None]] = [(base, None)]
     closure = sp.csr_matrix((qb.N, qb.N))
-    for cells, values, _, _ in parts:
+    for cells, values, _ in parts:
         inside = np.zeros(n_cells, dtype=bool)
         inside[cells] = True
         graded = GradedViscosity(problem, basis, values, offset=c)
@@ -188,19 +183,6 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
         levels.append((ViscosityLevel(weight, inside, region_interface(mesh, inside),
                                       [ViscosityPiece(inside)]), graded))
     return levels, closure.tocsr()
-
-
-def _base_viscosity(parts: list[tuple]) -> float:
-    """c of the module doc from the viscous subdomains' (cells, values, lowest ν,
-    constant?): the lowest constant ν where every graded subdomain's ν stays above
-    1.25 times it (that subdomain then needs no level of its own: a graded phase in a
-    matrix of smaller constant ν costs one vorticity on the phase beside the base
-    one), else half the lowest ν (every weight ν − c ≥ c)."""
-    constant = [p[2] for p in parts if p[3]]
-    graded = [p[2] for p in parts if not p[3]]
-    if constant and (not graded or min(graded) >= 1.25 * min(constant)):
-        return min(constant)
-    return 0.5 * min(p[2] for p in parts)
 
 
 def _cell_means(graded: GradedViscosity, basis: skfem.CellBasis) -> np.ndarray:
