@@ -452,31 +452,22 @@ def _jump_flow(dim: int, fourier: bool = False):
     return lambda P: np.array([c(P) for c in q_]), fn(T), fn(div), out
 
 
-def _jump_problem(parts, n: int, degree: int, dim: int = 2, fourier: bool = False,
-                  **options) -> fh.HeatProblem:
-    """The two materials of :func:`_jump_flow` (``parts``) on the unit square (cube) in
-    n^d cells, T = 0 given on every face; ``options`` for the problem."""
-    cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
-    mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
-    regions = fh.RegionMesh.from_skfem(
-        mesh, subdomains={"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5},
-        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
-    tau = options.pop("tau", 0.0)
-    materials = {name: fh.Material(kappa, 1.0, tau, nonlocal_length=0.0 if (
-        fourier and name == "right") else ell)
-        for name, (kappa, ell, _, _) in zip(("left", "right"), parts)}
-    return fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk",
-                          degree=degree, **options)
-
-
 def jump_errors(n: int, viscous: str, degree: int, dim: int = 2, fourier: bool = False
                 ) -> tuple[float, float]:
     """Relative L² errors (q, T) of :func:`_jump_flow` on the unit square (cube), T = 0
     given on every face (the traction's −Tn carries T), all open."""
     q_ex, T_ex, source, parts = _jump_flow(dim, fourier)
-    problem = _jump_problem(parts, n, degree, dim, fourier, beta=0, viscous=viscous,
-                            source=lambda x, t: source(x))
-    regions, mesh = problem.regions, problem.regions.mesh
+    cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
+    mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5},
+        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+    materials = {name: fh.Material(kappa, 1.0, 0.0, nonlocal_length=0.0 if (
+        fourier and name == "right") else ell)
+        for name, (kappa, ell, _, _) in zip(("left", "right"), parts)}
+    problem = fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk",
+                             degree=degree, beta=0, viscous=viscous,
+                             source=lambda x, t: source(x))
     system = fh.assemble(problem)
     order = 8 if dim == 2 else 6
     qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=order)
@@ -537,7 +528,14 @@ def test_graded_levels_keep_the_viscous_block_semidefinite():
     and "auto" takes the vorticity form there."""
     q_ex, T_ex, source, parts = _jump_flow(2)
     for degree, n in ((0, 4), (0, 8), (1, 4)):
-        problem = _jump_problem(parts, n, degree)
+        mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, n + 1),) * 2)
+        regions = fh.RegionMesh.from_skfem(
+            mesh, subdomains={"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5},
+            boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+        problem = fh.HeatProblem(
+            regions, {name: fh.Material(kappa, 1.0, 0.0, nonlocal_length=ell)
+                      for name, (kappa, ell, _, _) in zip(("left", "right"), parts)},
+            {"edge": fh.Temperature(0.0)}, model="gk", degree=degree)
         assert problem.viscous_form == "vorticity"
         system = fh.assemble(problem)
         C, mass = system.rotation
@@ -560,7 +558,15 @@ def test_graded_levels_with_the_iterative_solver_and_in_time():
     from femheat.solve.iterative import solve_steady_iterative
 
     q_ex, T_ex, source, parts = _jump_flow(2)
-    problem = _jump_problem(parts, 16, 1, tau=0.05, source=lambda x, t: 1.0 + x[0])
+    mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, 17),) * 2)
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5},
+        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+    problem = fh.HeatProblem(
+        regions, {name: fh.Material(kappa, 1.0, 0.05, nonlocal_length=ell)
+                  for name, (kappa, ell, _, _) in zip(("left", "right"), parts)},
+        {"edge": fh.Temperature(0.0)}, model="gk", degree=1,
+        source=lambda x, t: 1.0 + x[0])
     assert problem.viscous_form == "vorticity"
     system = fh.assemble(problem)
     ref = fh.solve_steady(system)

@@ -85,14 +85,6 @@ def _subdomain_nodes(problem, basis: skfem.CellBasis | None, cells: np.ndarray
     return nodes, lowest[nodes], highest[nodes]
 
 
-def _viscous_subdomains(problem, basis: skfem.CellBasis | None) -> list[tuple]:
-    """(cells, nodes, lowest, highest) of each subdomain with l > 0: its cells and
-    :func:`_subdomain_nodes` there."""
-    rm = problem.regions
-    return [(rm.subdomain(name),) + _subdomain_nodes(problem, basis, rm.subdomain(name))
-            for name, material in problem.materials.items() if not _inviscid(material)]
-
-
 def graded_obstacle(problem) -> str | None:
     """Why ν = l²/κ varying inside a material cannot take the closure terms, with one
     graded vorticity (ν continuous, :mod:`.vorticity_graded`) or a base level and one
@@ -106,14 +98,17 @@ def graded_obstacle(problem) -> str | None:
     rm = problem.regions
     try:
         _, lowest, highest = _nodal(problem, vertices_only=True)
-        subdomains = _viscous_subdomains(problem, None)
+        inside = []
+        for name, material in problem.materials.items():
+            if _inviscid(material):
+                continue
+            cells = rm.subdomain(name)
+            _, low, _ = _subdomain_nodes(problem, None, cells)
+            if not np.all(low > 0):
+                return "nu = l^2/kappa vanishes somewhere where it varies inside a material"
+            inside.append(cells)
     except ValueError:
         return "an anisotropic conductivity"
-    inside = []
-    for cells, _, low, _ in subdomains:
-        if not np.all(low > 0):
-            return "nu = l^2/kappa vanishes somewhere where it varies inside a material"
-        inside.append(cells)
     if not inside:
         return "nu = l^2/kappa = 0 in every material (no viscous term)"
     if np.max((highest - lowest) / np.maximum(highest, 1e-300)) <= _JUMP:
@@ -162,7 +157,11 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
         return [(level, graded)], closure_form(qb, graded, intorder, sheared)
     # a base level of constant c on the viscous cells, one graded level per subdomain
     parts = []
-    for cells, nodes, low, high in _viscous_subdomains(problem, basis):
+    for name, material in problem.materials.items():
+        if _inviscid(material):
+            continue
+        cells = rm.subdomain(name)
+        nodes, low, high = _subdomain_nodes(problem, basis, cells)
         values = np.zeros(basis.N)
         values[nodes] = 0.5 * (low + high)
         parts.append((cells, values, low.min()))
