@@ -140,26 +140,14 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
                     "b": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)},
          interfaces={"mid": fh.KapitzaResistance(1e-3)}),
-    dict(regions=_square(split=True),
-         materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
-                    "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)},
-         interfaces={"mid": fh.KapitzaResistance(1e-3)}),
-    dict(regions=_square(split=True),
-         materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
-                    "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
-    dict(regions=_square(2, dim=3, split=True),
-         materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
-                    "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.3)}),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
     """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), Kapitza
     interfaces whose tangential flux is continuous, and free ones that cut the viscous
     region apart keep the vorticity form (its viscosity levels,
     femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py); since
-    2026-12-07 so do l(r) and κ(r) where ν = l²/κ is positive (the closure terms of
-    femheat.assembly.vorticity_graded; where ν also jumps between subdomains, l = 0
-    included, a base level and one graded level per subdomain,
-    femheat.assembly.vorticity_graded_levels;
+    2026-12-07 so do l(r) and κ(r) where ν = l²/κ is continuous and positive (the
+    closure terms of femheat.assembly.vorticity_graded;
     tests/test_gk_vorticity_graded.py), and slits with several l^2/kappa (each level's
     vorticity cut, tests/test_gk_vorticity_slit.py)."""
     problem = _problem(**change)
@@ -177,6 +165,10 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
                                            nonlocal_length=0.2)}),
      r"materials: an anisotropic conductivity"),
+    (dict(regions=_square(split=True),
+          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                     "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)}),
+     r"materials: nu = l\^2/kappa jumps between materials where it varies inside one"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1,
                                            nonlocal_length=lambda x: 0.2 * x[0])}),
      r"materials: nu = l\^2/kappa vanishes somewhere"),
@@ -199,9 +191,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
-    """Where nu varies inside a material and vanishes there or meets a free interface,
-    where it vanishes everywhere, where κ is a tensor, a
-    tangential-flux wall lets heat
+    """Where nu varies inside a material and jumps, vanishes or meets a free interface,
+    where it vanishes everywhere, where κ is a tensor, a Kapitza interface
+    frees the tangential flux along a slit, a tangential-flux wall lets heat
     through, a smooth wall normal or a penalty factor is given, and for other models,
     "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)

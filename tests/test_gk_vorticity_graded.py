@@ -173,7 +173,7 @@ def test_manufactured_flow_with_varying_viscosity_converges(beta, distort):
 
 def test_without_the_closure_terms_it_is_another_model(monkeypatch):
     """One vorticity with the cell mean of ν (no R_h): the errors do not fall."""
-    monkeypatch.setattr(vorticity, "graded_plan", lambda *args: None)
+    monkeypatch.setattr(vorticity, "graded_closure", lambda *args: (None, None))
     errors = [manufactured_errors(n, "vorticity", 1) for n in (4, 16)]
     assert errors[1][0] > 1e-2 and errors[1][1] > 1e-2, errors
 
@@ -340,26 +340,20 @@ def test_3d_iterative_solver_with_varying_viscosity():
 
 
 def test_explicit_vorticity_form_warns_where_the_closure_cannot_apply():
-    """ν varying inside a material and vanishing there (l = 0.4x): an explicit viscous =
-    "vorticity" keeps one vorticity with the cell means, another closure, and says so;
-    "auto" takes the penalty form there. Jumps between subdomains take the graded
-    levels (since 2026-12-07, above)."""
+    """ν varying inside one material and jumping at its interface with another: an
+    explicit viscous = "vorticity" keeps one vorticity with the cell means, another
+    closure, and says so; "auto" takes the penalty form there."""
     mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, 5),) * 2)
     regions = fh.RegionMesh.from_skfem(
         mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
         boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
-    between = {"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.0, nonlocal_length=0.2),
-               "b": fh.Material(2.0, 1.0, 0.0, nonlocal_length=0.2)}
-    assert fh.HeatProblem(regions, between, {"edge": fh.Temperature(0.0)},
-                          model="gk").viscous_form == "vorticity"
-    materials = {"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.0,
-                                  nonlocal_length=lambda x: 0.4 * x[0]),
+    materials = {"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.0, nonlocal_length=0.2),
                  "b": fh.Material(2.0, 1.0, 0.0, nonlocal_length=0.2)}
     auto = fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk")
     assert auto.viscous_form == "penalty"
     forced = fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk",
                             viscous="vorticity")
-    with pytest.warns(UserWarning, match="vanishes somewhere.*another closure"):
+    with pytest.warns(UserWarning, match="jumps between materials.*another closure"):
         fh.assemble(forced)
 
 
@@ -406,145 +400,3 @@ def test_varying_viscosity_spectrum_has_no_slow_grid_modes():
     assert abs(coarse[0] / fine[0] - 1) < 0.05 and fine[0] > 0.45, (coarse[:3], fine[:3])
     assert penalty[0] < 0.6 * fine[0], (penalty[:3], fine[:3])
     assert abs(fine[-1] / penalty[-1] - 1) < 5e-3, (fine[-1], penalty[-1])
-
-
-def _jump_flow(dim: int, fourier: bool = False):
-    """κ and l varying in two materials split at x = 1/2 (ν jumps there; ``fourier``:
-    l = 0 on the right), and a flow whose traction ν(∇q)n − Tn is continuous across it
-    whatever ν (q depends on x through s = (x − 1/2)², so ∂q/∂x = 0 there; β = 0).
-    Returns (q, T, [(κ, l, f, traction) left, right]) as callables."""
-    X = sympy.symbols("x y z")[:dim]
-    x, y = X[0], X[1]
-    s = (x - sympy.Rational(1, 2))**2
-    z = X[2] if dim == 3 else 0
-    q = [sympy.sin(1.3 * s + 0.7 * y - 0.4 * z) + s * y + 1,
-         sympy.cos(0.9 * s - 1.4 * y + 0.3 * z) + s / 2]
-    if dim == 3:
-        q.append(sympy.sin(0.5 * s + 0.8 * y + 1.1 * z) + y * z)
-    q = sympy.Matrix(q)
-    T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y + z
-    materials = [(1 + 0.5 * x * y + 0.2 * sympy.sin(2 * y - z),
-                  0.3 * (1 + 0.4 * sympy.sin(1.7 * x + 0.6 * y + 0.5 * z))),
-                 (2 + sympy.sin(y + z), 0 if fourier else 0.15 * (1 + 0.3 * sympy.cos(2 * x + z)))]
-
-    def fn(e):
-        g = sympy.lambdify(X, e, "numpy")
-        return lambda P: np.broadcast_to(np.asarray(g(*P), dtype=float), P.shape[1:])
-
-    G = [[sympy.diff(q[i], v) for v in X] for i in range(dim)]
-    grad_q = [[fn(c) for c in row] for row in G]
-    out = []
-    for kappa, ell in materials:
-        nu = ell**2 / kappa
-        f = q / kappa - sympy.Matrix([sum(sympy.diff(nu * G[i][j], X[j]) for j in range(dim))
-                                      for i in range(dim)]) \
-            + sympy.Matrix([sympy.diff(T, v) for v in X])
-        f_, nu_, T_ = [fn(c) for c in f], fn(nu), fn(T)
-
-        def traction(P, n, nu_=nu_, T_=T_):
-            GG = np.array([[g(P) for g in row] for row in grad_q])
-            return nu_(P) * mul(GG, n) - T_(P) * n
-
-        out.append((fn(kappa), fn(ell), lambda P, f_=f_: np.array([c(P) for c in f_]),
-                    traction))
-    q_ = [fn(c) for c in q]
-    div = sum(sympy.diff(q[i], X[i]) for i in range(dim))
-    return lambda P: np.array([c(P) for c in q_]), fn(T), fn(div), out
-
-
-def jump_errors(n: int, viscous: str, degree: int, dim: int = 2, fourier: bool = False
-                ) -> tuple[float, float]:
-    """Relative L² errors (q, T) of :func:`_jump_flow` on the unit square (cube), T = 0
-    given on every face (the traction's −Tn carries T), all open."""
-    q_ex, T_ex, source, parts = _jump_flow(dim, fourier)
-    cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
-    mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
-    regions = fh.RegionMesh.from_skfem(
-        mesh, subdomains={"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5},
-        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
-    materials = {name: fh.Material(kappa, 1.0, 0.0, nonlocal_length=0.0 if (
-        fourier and name == "right") else ell)
-        for name, (kappa, ell, _, _) in zip(("left", "right"), parts)}
-    problem = fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk",
-                             degree=degree, beta=0, viscous=viscous,
-                             source=lambda x, t: source(x))
-    system = fh.assemble(problem)
-    order = 8 if dim == 2 else 6
-    qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=order)
-    tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=order)
-    left = regions.subdomain("left")
-    side = np.isin(np.arange(mesh.t.shape[1]), left)
-    load = np.zeros(qb.N)
-    for k, (_, _, force, traction) in enumerate(parts):
-        cells = np.nonzero(side if k == 0 else ~side)[0]
-        own = skfem.CellBasis(mesh, qb.elem, intorder=order, elements=cells)
-        load += LinearForm(lambda v, w: dot(force(w.x), v)).assemble(own)
-        facets = mesh.boundary_facets()
-        facets = facets[np.isin(mesh.f2t[0, facets], cells)]
-        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=order)
-        load += LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb)
-    return steady_errors(system, load, qb, tb, q_ex, T_ex)
-
-
-@pytest.mark.parametrize("degree, sizes, fourier", [(1, (4, 8, 16), False), (1, (4, 8, 16), True),
-                                                    (0, (8, 16, 32), False)])
-def test_graded_materials_with_a_jump(degree, sizes, fourier):
-    """κ and l varying in two materials with ν jumping between them at x = 1/2 (the
-    right one Fourier, l = 0, where ``fourier``): a base level of constant ν and one
-    graded level per material (femheat.assembly.vorticity_graded_levels). Relative L²
-    errors, degree 1, n = 4 / 8 / 16: q 2.72e-4 / 3.48e-5 / 4.35e-6 (order 3.0), T
-    1.52e-3 / 3.79e-4 / 9.46e-5 (2.0); the penalty form q 4.87e-6, T 9.97e-5 (l = 0 on
-    the right: 4.22e-6 / 9.46e-5 against 4.71e-6 / 9.97e-5). Degree 0, n = 8 / 16 / 32: q
-    1.33e-3 / 3.31e-4 / 8.24e-5 (2.0), T 5.63e-3 at n = 32; the penalty form 1.16e-4,
-    5.74e-3. One vorticity with ν's cell means instead (the form before, explicit
-    only): q 0.53 / 2.9 at n = 4 / 16."""
-    errors = [jump_errors(n, "vorticity", degree, fourier=fourier) for n in sizes]
-    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
-    want = (2.85, 1.9) if degree else (1.9, 0.95)
-    assert min(_orders(eq)) >= want[0] and min(_orders(eT)) >= want[1], (
-        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
-    penalty = jump_errors(sizes[-1], "penalty", degree, fourier=fourier)
-    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
-
-
-@pytest.mark.parametrize("degree", [0, pytest.param(1, marks=pytest.mark.slow)])
-def test_3d_graded_materials_with_a_jump(degree):
-    """3D, n = 2 / 4. Degree 0: q 1.60e-2 / 4.04e-3 (order 1.98), T 9.30e-2 / 4.66e-2;
-    the penalty form q 2.54e-2 / 6.30e-3, T 4.69e-2. Degree 1 (10 s): q 1.14e-3 /
-    1.48e-4 (2.94), T 3.62e-3 / 8.99e-4 (2.01); the penalty form 1.89e-4, 9.43e-4."""
-    errors = [jump_errors(n, "vorticity", degree, dim=3) for n in (2, 4)]
-    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
-    want = (2.85, 1.9) if degree else (1.9, 0.95)
-    assert _orders(eq)[0] >= want[0] and _orders(eT)[0] >= want[1], (
-        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
-    penalty = jump_errors(4, "penalty", degree, dim=3)
-    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
-
-
-def test_graded_levels_keep_the_viscous_block_semidefinite():
-    """With ν jumping between graded materials the flux block minus the Darcy mass stays
-    positive semidefinite (degree 0 and 1, n = 4 / 8, T given on every face: all
-    boundaries and the interface open): lowest eigenvalue against that mass ≥ −1e-9,
-    and "auto" takes the vorticity form there."""
-    q_ex, T_ex, source, parts = _jump_flow(2)
-    for degree, n in ((0, 4), (0, 8), (1, 4)):
-        mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, n + 1),) * 2)
-        regions = fh.RegionMesh.from_skfem(
-            mesh, subdomains={"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5},
-            boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
-        problem = fh.HeatProblem(
-            regions, {name: fh.Material(kappa, 1.0, 0.0, nonlocal_length=ell)
-                      for name, (kappa, ell, _, _) in zip(("left", "right"), parts)},
-            {"edge": fh.Temperature(0.0)}, model="gk", degree=degree)
-        assert problem.viscous_form == "vorticity"
-        system = fh.assemble(problem)
-        C, mass = system.rotation
-        free = system.free_dofs
-        darcy = BilinearForm(lambda u, v, w: dot(u, v) / np.where(
-            w.x[0] < 0.5, parts[0][0](w.x), parts[1][0](w.x))).assemble(
-            system.flux_basis).toarray()[np.ix_(free, free)]
-        full = (system.resistance_base.toarray()
-                + C.T.toarray() @ np.linalg.solve(mass.matrix.toarray(), C.toarray()))
-        assert np.abs(full - full.T).max() <= 1e-9 * np.abs(full).max()
-        lowest = scipy.linalg.eigvalsh(full[np.ix_(free, free)] - darcy, darcy)[0]
-        assert lowest >= -1e-9, (degree, n, lowest)
