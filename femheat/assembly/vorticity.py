@@ -150,11 +150,11 @@ form is built on the viscosity levels of :mod:`.vorticity_levels` (one vorticity
 level and per material of the level, the interfaces to smaller ν, l = 0 included, open
 boundaries of the level), which is the gradient energy's interface model: q and the
 traction continuous, and no tangential condition next to l = 0. Where it varies
-inside a material and positive (l(r), κ(r); since 2026-12-07), the flux block gains
-the closure terms of :mod:`.vorticity_graded` and the masses weigh ν pointwise (where
-ν also jumps, on the graded levels of :mod:`.vorticity_graded_levels`): the gradient
-energy again. Elsewhere (ν varying and vanishing or meeting a free interface, where
-only an explicit ``viscous = "vorticity"`` takes this form; (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
+inside a material, continuous and positive (l(r), κ(r); since 2026-12-07), the flux
+block gains the closure terms of :mod:`.vorticity_graded` and the masses weigh ν
+pointwise: the gradient energy again. Elsewhere (ν varying and jumping, vanishing or
+meeting a free interface, where only an explicit ``viscous = "vorticity"`` takes this
+form; (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
 (weakly) of q·t instead, and ω = 0 next to cells with l = 0.
 Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
