@@ -42,19 +42,8 @@ def _manufactured(beta: int, dim: int = 2):
     0.8y + 1.1z) + yz, z in q_x and q_y too, T = e^{x/2} cos 1.1y + xz): f = κ⁻¹q −
     ν(∇²q + β∇∇·q) + ∇T, Q = ∇·q, g = ν(∇q)n + βν(∇·q)n − Tn."""
     X = sympy.symbols("x y z")[:dim]
-    x, y = X[0], X[1]
     nu = ELL**2 / KAPPA
-    half = sympy.Rational(1, 2)
-    if dim == 2:
-        q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y) + x * y,
-                          (y - half) * (sympy.cos(0.9 * x - 1.4 * y) + x**2 / 2)])
-        T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y
-    else:
-        z = X[2]
-        q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y - 0.4 * z) + x * y,
-                          (y - half) * (sympy.cos(0.9 * x - 1.4 * y + 0.3 * z) + x**2 / 2),
-                          sympy.sin(0.5 * x + 0.8 * y + 1.1 * z) + y * z])
-        T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * z
+    q, T = _parts_of_module_flow(X, dim)
     div = sum(sympy.diff(q[i], X[i]) for i in range(dim))
     lap = sympy.Matrix([sum(sympy.diff(c, v, 2) for v in X) for c in q])
     f = q / KAPPA - nu * (lap + beta * sympy.Matrix([sympy.diff(div, v) for v in X])) \
@@ -393,3 +382,102 @@ def test_3d_slit_with_several_viscosities():
     assert _orders(eq)[0] >= 1.85 and _orders(eT)[0] >= 0.95, (eq, eT)
     penalty = layered_slit_errors(8, "penalty", case, degree=0, dim=3)
     assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+def kinked_slit_errors(n: int, viscous: str, right: tuple[float, float]
+                       ) -> tuple[float, float]:
+    """Relative L² errors (q, T), degree 1, β = 0: the edge crack of the module doc in a
+    material (κ, l) = (1.5, 0.3) on x < 3/4 beside a layer ``right`` = (κ, l) on
+    x > 3/4, with a flow whose gradient kinks there as the true solution's does: q is
+    the module doc's flow on the left and q_R = q(3/4, y) + (x − 3/4) r ∂_x q(3/4, y) +
+    (x − 3/4)² (cos y, (y − 1/2)x) on the right, r = ν_L/ν_R, so that q and the traction
+    ν∂_x q are continuous while ∂_x q jumps by the factor r."""
+    X = sympy.symbols("x y")
+    x, y = X
+    e, half = sympy.Rational(3, 4), sympy.Rational(1, 2)
+    (kl, ll), (kr, lr) = (KAPPA, ELL), right
+    nu_l, nu_r = ll**2 / kl, lr**2 / kr
+    F, T = _parts_of_module_flow(X, 2)
+    q_r = F.subs(x, e) + (x - e) * (nu_l / nu_r) * sympy.diff(F, x).subs(x, e) \
+        + (x - e)**2 * sympy.Matrix([sympy.cos(y), (y - half) * x])
+
+    def fn(ex):
+        g = sympy.lambdify(X, ex, "numpy")
+        return lambda P: np.broadcast_to(np.asarray(g(*P), dtype=float), P.shape[1:])
+
+    sides = []
+    for q, k, nu in ((F, kl, nu_l), (q_r, kr, nu_r)):
+        lap = sympy.Matrix([sum(sympy.diff(c, v, 2) for v in X) for c in q])
+        f = q / k - nu * lap + sympy.Matrix([sympy.diff(T, v) for v in X])
+        sides.append(([fn(c) for c in q], [fn(c) for c in f],
+                      [[fn(sympy.diff(q[i], v)) for v in X] for i in range(2)], nu,
+                      fn(sum(sympy.diff(q[i], X[i]) for i in range(2)))))
+    T_ = fn(T)
+    mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, n + 1),) * 2)
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"below": lambda p: (p[1] < 0.5) & (p[0] < 0.75),
+                          "above": lambda p: (p[1] > 0.5) & (p[0] < 0.75),
+                          "right": lambda p: p[0] > 0.75},
+        interfaces={"slit": lambda p: np.isclose(p[1], 0.5) & (p[0] < 0.5 + 1e-9)},
+        boundaries={"edge": lambda p: np.ones(p.shape[1], bool)})
+    left = mesh.p[0, mesh.t].mean(axis=0) < 0.75
+    problem = fh.HeatProblem(
+        regions, {"below": fh.Material(kl, 1.0, 0.0, nonlocal_length=ll),
+                  "above": fh.Material(kl, 1.0, 0.0, nonlocal_length=ll),
+                  "right": fh.Material(kr, 1.0, 0.0, nonlocal_length=lr)},
+        {"edge": fh.Temperature(0.0)},
+        interfaces={"slit": fh.KapitzaResistance(0.5, tangential="free")}, model="gk",
+        degree=1, beta=0, viscous=viscous,
+        source=lambda p, t: np.where(p[0] < 0.75, sides[0][4](p), sides[1][4](p)))
+    system = fh.assemble(problem)
+    qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=8)
+    load = np.zeros(qb.N)
+    slit = regions.interface("slit")
+    for k, (_, f_, G_, nu, _) in enumerate(sides):
+        cells = np.nonzero(left if k == 0 else ~left)[0]
+        own = skfem.CellBasis(mesh, qb.elem, intorder=8, elements=cells)
+        load += LinearForm(lambda v, w: dot(np.array([g(w.x) for g in f_]), v)).assemble(own)
+        outer = mesh.boundary_facets()
+        outer = outer[np.isin(mesh.f2t[0, outer], cells)]
+        for facets in [OrientedBoundary(outer, np.zeros_like(outer))] + (
+                [OrientedBoundary(slit, np.zeros_like(slit)),
+                 OrientedBoundary(slit, np.ones_like(slit))] if k == 0 else []):
+            fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=8)
+            load += LinearForm(lambda v, w: dot(nu * mul(np.array(
+                [[g(w.x) for g in r] for r in G_]), w.n) - T_(w.x) * w.n, v)).assemble(fb)
+
+    def q_ex(P):
+        return np.where(P[0] < 0.75, np.array([g(P) for g in sides[0][0]]),
+                        np.array([g(P) for g in sides[1][0]]))
+
+    tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=8)
+    return steady_errors(system, load, qb, tb, q_ex, T_)
+
+
+@pytest.mark.parametrize("right", [(2.0, 0.15), (1.0, 0.4)])
+def test_slit_beside_a_layer_with_a_kinked_flow(right):
+    """The slit cut in a level's region where the flow kinks at the layer's interface
+    (∂_x q jumps by ν_L/ν_R, as the true solution's; the other layered tests' flows
+    have ∂_x q = 0 there). Degree 1, n = 4 / 8 / 16: smaller ν on the right q 5.72e-4
+    / 7.04e-5 / 8.66e-6 (order 3.0), T 9.45e-5 at n = 16, the penalty form 9.92e-6,
+    9.52e-5; larger ν q 5.13e-6, T 9.46e-5, the penalty form 5.67e-6, 9.71e-5."""
+    errors = [kinked_slit_errors(n, "vorticity", right) for n in (4, 8, 16)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert min(_orders(eq)) >= 2.9 and min(_orders(eT)) >= 1.95, (eq, eT)
+    penalty = kinked_slit_errors(16, "penalty", right)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+def _parts_of_module_flow(X, dim: int):
+    """The module doc's flow in sympy: (q, T)."""
+    x, y = X[0], X[1]
+    half = sympy.Rational(1, 2)
+    if dim == 2:
+        q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y) + x * y,
+                          (y - half) * (sympy.cos(0.9 * x - 1.4 * y) + x**2 / 2)])
+        return q, sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y
+    z = X[2]
+    q = sympy.Matrix([sympy.sin(1.3 * x + 0.7 * y - 0.4 * z) + x * y,
+                      (y - half) * (sympy.cos(0.9 * x - 1.4 * y + 0.3 * z) + x**2 / 2),
+                      sympy.sin(0.5 * x + 0.8 * y + 1.1 * z) + y * z])
+    return q, sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * z
