@@ -310,14 +310,14 @@ def test_inconsistent_corners_warn():
     """Where no consistent end or vertex term exists, assembly says so and names the
     key: a tangential-flux wall that heat crosses next to an open side where ν varies
     (its q·n ≠ 0 and q·t ≠ 0; with κ and l constant its data's load makes it
-    consistent since 2026-12-07), and a Kapitza interface with a free tangential flux that ends inside the
-    viscous region where ν varies (a slit, ω = 0 on it) meeting an open side (its trace
-    jumps). A free interface that cuts the region apart is an open boundary of each
-    side, whose chains the vertex terms join consistently
-    (tests/test_gk_vorticity_layers.py), and so is a slit in one ν since 2026-12-07
-    (its vorticity cut, tests/test_gk_vorticity_slit.py): no warning. Nor does a
-    slip-length wall that heat crosses since 2026-12-07 (an open boundary with the
-    slip's Robin term, tests/test_gk_vorticity_graded.py)."""
+    consistent since 2026-12-07), and a Kapitza interface with a free tangential flux
+    that ends inside the viscous region where ν varies (a slit, ω = 0 on it) meeting an
+    open side (its trace jumps). A free interface that cuts the region apart is an
+    open boundary of each side, whose chains the vertex terms join consistently
+    (tests/test_gk_vorticity_layers.py), and so is a slit with one ν or several since
+    2026-12-07 (its vorticity cut, tests/test_gk_vorticity_slit.py): no warning. Nor
+    does a slip-length wall that heat crosses since 2026-12-07 (an open boundary with
+    the slip's Robin term, tests/test_gk_vorticity_graded.py)."""
     from femheat.physics.conditions import SlipLength, TangentialFlux
 
     mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))

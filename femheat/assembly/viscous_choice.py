@@ -174,7 +174,7 @@ def auto_reason(problem) -> str | None:
         if why is not None:
             return (f"interfaces.{slit}: a Kapitza interface with a free tangential flux "
                     f"that ends inside a viscous region; its slit is cut {why}")
-    held = crossed_tangential_walls(problem)  # 2D, κ and l constant per material
+    held = crossed_tangential_walls(problem)  # κ and l constant per material
     for name, bc in problem.boundary_conditions.items():
         wall = problem.walls.get(name)
         if (heat_crosses(bc) and wall is not None and name not in held

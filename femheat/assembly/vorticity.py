@@ -411,7 +411,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     load = tangential_load(problem, parts, order, C, omega_mass,
                             2 * np.pi if axisymmetric else 1.0)
     data = tangential_data_load(problem, qb.elem, nu_cell, order, ends)
-    if data is not None:  # tangential-flux walls that heat crosses (2D)
+    if data is not None:  # tangential-flux walls that heat crosses
         load = data if load is None else _sum_loads(load, data)
     return G, load, (C, omega_mass)
 
@@ -537,7 +537,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     # slip length: boundary mass ⟨(C_s κ/l) ω, φ⟩, lumped (∫_F φ_i > 0 for P1, P3);
     # 3D: ⟨(C_s κ/l) ω_t, τ_t⟩ on the edges, consistent
     for name, wall in problem.walls.items():
-        if not isinstance(wall, SlipLength) or name not in facets_of or not facets_of[name].size:
+        if not isinstance(wall, SlipLength) or not facets_of.get(name, np.zeros(0)).size:
             continue
         facets = facets_of[name]
         f_cells = mesh.f2t[0, facets]

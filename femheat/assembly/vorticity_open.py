@@ -40,10 +40,13 @@ q·n_w = 0, W = −(v·t_w)(q·n_w) − (q·t_w)(v·n_w) if it is a no-slip wall
 crosses (q·t_w = 0). For the exact flux each W is v × q, and S_h(q, v) = Σ_F ∫_F
 v × ∂_t q, which is what makes the discrete form consistent with −ν∇²q and the
 gradient energy's natural conditions. (A tangential-flux wall that heat crosses holds
-neither; there the end term is not consistent, and a warning says so; so does a Kapitza interface with a free tangential flux that ends inside a viscous region,
-ω = 0 on it, whose jump breaks the vertex term where it meets an open boundary. One that
-cuts the region apart is itself an open boundary of each side, whose chain the vertex
-terms follow consistently.)
+neither: with κ and l constant per material the data's part of the end term is
+corrected by a load, :func:`tangential_data_load`; where ν varies inside a material the
+end term is not consistent, and a warning says so; so does a Kapitza interface with a
+free tangential flux that ends inside a viscous region where ν varies, ω = 0 on it,
+whose jump breaks the vertex term where it meets an open boundary. One that cuts the
+region apart, or a slit whose vorticity is cut, is itself an open boundary of each
+side, whose chain the vertex terms follow consistently.)
 
 A slip-length wall that heat crosses (q_t = −C_s l ∂q_t/∂n; since 2026-12-07) is an
 open boundary whose flux block also takes the slip's Robin term ⟨l/(C_s κ) q_t, v_t⟩
@@ -110,7 +113,8 @@ from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from . import vorticity_open3d as open3d
 
 __all__ = ["heat_crosses", "crossed_slip_walls", "crossed_tangential_walls",
-           "tangential_data_load", "slip_friction", "open_boundary_facets", "open_boundaries", "region_interface", "tangential_trace",
+           "tangential_data_load", "slip_friction", "open_boundary_facets",
+           "open_boundaries", "region_interface", "tangential_trace",
            "boundary_rotation_form", "sheared_wall_corners", "far_tangential_trace",
            "inner_cells"]
 

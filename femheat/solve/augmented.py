@@ -26,7 +26,8 @@ supernodal factorization (dense BLAS kernels on blocks of columns) is Cholesky o
 so where the factor is dense (3D) the same matrix in CHOLMOD's order goes to
 SuperLU's supernodal LU without pivoting, which computes the same factorization
 (U = DLᵀ) 2–5× faster (:func:`augmented_factor`; 3D degree 0, n = 8: 2.05 s against
-11.2 s). Without CHOLMOD, SuperLU's LU with its own ordering and pivoting. A second-block right-hand side, ``solve(b, b2)``, gives
+11.2 s). Without CHOLMOD, SuperLU's LU with its own ordering and pivoting. A
+second-block right-hand side, ``solve(b, b2)``, gives
 (K₀ + s CᵀM_ω⁻¹C)⁻¹(b + s CᵀM_ω⁻¹ b2) without a solve with M_ω: the θ-scheme and the
 memory model take their explicit rotation and lifting that way.
 
