@@ -481,3 +481,33 @@ def _parts_of_module_flow(X, dim: int):
                       (y - half) * (sympy.cos(0.9 * x - 1.4 * y + 0.3 * z) + x**2 / 2),
                       sympy.sin(0.5 * x + 0.8 * y + 1.1 * z) + y * z])
     return q, sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * z
+
+
+def test_slits_that_cannot_be_cut_keep_the_penalty_form():
+    """"auto" keeps the penalty form and says why where a slit's vorticity cannot be
+    cut: the levels themselves cannot be built (materials of larger ν touching at a
+    single vertex), or the free interface branches (a vertex of three of its facets)."""
+    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
+    big = fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.4)
+    small = fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.2)
+    pinched = fh.RegionMesh.from_skfem(mesh, subdomains={
+        "a": lambda x: (x[0] < 0.5) & (x[1] < 0.5), "b": lambda x: (x[0] > 0.5) & (x[1] > 0.5),
+        "c": lambda x: (x[0] < 0.5) & (x[1] > 0.5), "d": lambda x: (x[0] > 0.5) & (x[1] < 0.5)},
+        interfaces={"slit": lambda x: np.isclose(x[1], 0.5) & (x[0] < 0.25 + 1e-9)},
+        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+    problem = fh.HeatProblem(
+        pinched, {"a": big, "b": big, "c": small, "d": small}, {"edge": fh.Temperature(0.0)},
+        interfaces={"slit": fh.KapitzaResistance(1e-3, tangential="free")}, model="gk")
+    assert problem.viscous_form == "penalty"
+    assert "its slit is cut only where the viscosity levels can be built" in auto_reason(problem)
+    # y = 1/2 for x < 3/4, and x = 1/2 up to y = 3/4: three facets at (1/2, 1/2)
+    split = fh.RegionMesh.from_skfem(mesh, subdomains={
+        "a": lambda x: x[1] < 0.5, "b": lambda x: x[1] > 0.5},
+        interfaces={"slit": lambda x: np.isclose(x[1], 0.5) & (x[0] < 0.75 + 1e-9)
+                    | (np.isclose(x[0], 0.5) & (x[1] > 0.5 - 1e-9) & (x[1] < 0.75 + 1e-9))},
+        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+    problem = fh.HeatProblem(
+        split, {"a": big, "b": small}, {"edge": fh.Temperature(0.0)},
+        interfaces={"slit": fh.KapitzaResistance(1e-3, tangential="free")}, model="gk")
+    assert problem.viscous_form == "penalty", auto_reason(problem)
+    assert "does not branch" in auto_reason(problem), auto_reason(problem)

@@ -43,6 +43,7 @@ import skfem
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..errors import FemheatInputError
 from .vorticity_levels import _distinct, _free_facets, _material_nu, _piecewise
 
 __all__ = ["SlitCut", "facet_dofs", "slit_cut", "slit_obstacle", "warn_stress_free"]
@@ -254,8 +255,10 @@ def _cut_or_reason(problem) -> tuple[SlitCut | None, str | None]:
             slit = _region_slit(mesh, free, level.inside)
             if slit.size and not level.single:
                 SlitCut(mesh, slit, level.inside)
-    except ValueError as exc:
-        return None, str(exc)
+    except FemheatInputError as exc:  # the levels themselves cannot be built (pinched)
+        return None, f"only where the viscosity levels can be built ({exc})"
+    except ValueError as exc:  # the slit branches
+        return None, f"only where it does not branch ({exc})"
     return None, None
 
 

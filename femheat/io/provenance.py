@@ -130,7 +130,7 @@ def resolved_input(case: Any) -> dict:
                 out["problem"]["crossed_boundaries"] = "gradient"
             if problem.viscous_form == "vorticity" and crossed_tangential_walls(problem):
                 # tangential-flux walls that heat crosses are held like no-slip ones
-                # with their data's boundary-integral load since 2026-12-07 (2D)
+                # with their data's boundary-integral load since 2026-12-07
                 out["problem"]["crossed_tangential_walls"] = "gradient"
             if problem.viscous_form == "vorticity" and crossed_slip_walls(problem):
                 # slip-length walls that heat crosses are open boundaries with the
