@@ -194,7 +194,7 @@ def test_no_slip_wall_that_heat_crosses_with_varying_viscosity():
 def test_slip_length_wall_that_heat_crosses(monkeypatch, degree, sizes, want):
     """y = 0 a slip-length wall (C_s = 0.5) with T given, κ and l varying: an open
     boundary of the vorticity form whose flux block takes the slip's Robin term
-    ⟨l/(C_s κ) q_t, v_t⟩ (femheat.assembly.vorticity_open.slip_friction). Degree 1,
+    ⟨l/(C_s κ) q_t, v_t⟩ (femheat.assembly.vorticity_crossed_walls.slip_friction). Degree 1,
     n = 4 / 8 / 16: q 1.26e-4 / 1.59e-5 / 2.00e-6 (order 3.0), T 1.51e-3 / 3.78e-4 /
     9.45e-5 (2.0); the penalty form q 2.13e-6, T 9.65e-5 at n = 16. Degree 0, n = 8 /
     16 / 32: q 1.06e-3 / 2.65e-4 / 6.63e-5 (2.0), T 5.63e-3 at n = 32; the penalty form
@@ -377,17 +377,11 @@ def _rates(n: int, viscous: str) -> np.ndarray:
     rm = fh.RegionMesh.from_skfem(mesh, boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
     material = fh.Material(lambda x: 1 + 0.5 * x[0] * x[1], 1.0, 0.0,
                            nonlocal_length=lambda x: 1 + 0.4 * np.sin(1.7 * x[0] + 0.6 * x[1]))
-    system = fh.assemble(fh.HeatProblem(rm, {"domain": material}, {"edge": fh.Temperature(0.0)},
-                                        model="gk", degree=1, beta=0, viscous=viscous))
-    B = system.divergence.toarray()
-    if system.rotation is not None:
-        C, mass = system.rotation
-        A = system.resistance_base.toarray() + C.T.toarray() @ np.linalg.solve(
-            mass.matrix.toarray(), C.toarray())
-    else:
-        A = system.resistance.toarray()
-    return np.sort(scipy.linalg.eigvalsh(B @ np.linalg.solve(A, B.T),
-                                         system.capacity.toarray()))
+    from tests.test_gk_vorticity_open import quasi_static_rates
+
+    return quasi_static_rates(fh.assemble(fh.HeatProblem(
+        rm, {"domain": material}, {"edge": fh.Temperature(0.0)}, model="gk", degree=1,
+        beta=0, viscous=viscous)))
 
 
 def test_varying_viscosity_spectrum_has_no_slow_grid_modes():

@@ -173,7 +173,13 @@ def _rates(n: int, viscous: str, ell: float = 1.0) -> np.ndarray:
     problem = fh.HeatProblem(
         _square(n), {"domain": fh.Material(1.0, 1.0, 0.0, nonlocal_length=ell)},
         {"edge": fh.Temperature(0.0)}, model="gk", degree=1, beta=0, viscous=viscous)
-    system = fh.assemble(problem)
+    return quasi_static_rates(fh.assemble(problem))
+
+
+def quasi_static_rates(system) -> np.ndarray:
+    """The quasi-static decay rates of ``system`` (τ = 0): the eigenvalues of
+    B A⁻¹ Bᵀ against the capacity, A the flux block (formed densely where the vorticity
+    form keeps ω: small meshes only), ascending."""
     B = system.divergence.toarray()
     if system.rotation is not None:
         C, mass = system.rotation
@@ -468,8 +474,8 @@ def test_tangential_flux_wall_that_heat_crosses(monkeypatch, degree, sizes, want
     """x = 0 a tangential-flux wall (q·t = g from the flow) with T given, the other
     sides open: held like a no-slip wall that heat crosses, with the data's part of the
     boundary integral, ν∫(∂_t g) v·n, as a flux load and the end terms where the wall
-    meets the open sides corrected by ±νg(v·n_w) (femheat.assembly.vorticity_open.
-    tangential_data_load). Degree 1, n = 4 / 8 / 16: q 1.24e-4 / 1.56e-5 / 1.94e-6
+    meets the open sides corrected by ±νg(v·n_w)
+    (femheat.assembly.vorticity_crossed_walls.tangential_data_load). Degree 1, n = 4 / 8 / 16: q 1.24e-4 / 1.56e-5 / 1.94e-6
     (order 3.0), T 1.51e-3 / 3.78e-4 / 9.45e-5 (2.0); the penalty form q 2.25e-6, T
     9.50e-5 (β = 2 the same to 3 digits). Degree 0, n = 8 / 16 / 32: q 9.98e-4 / 2.49e-4
     / 6.18e-5, T 5.63e-3 at n = 32; the penalty form 6.83e-5, 5.63e-3. Without the load

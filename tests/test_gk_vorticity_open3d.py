@@ -26,7 +26,7 @@ from skfem.helpers import dot, mul
 
 import femheat as fh
 from femheat.physics.conditions import FreeSlip, NoSlip, TangentialFlux
-from femheat.solve.steady import _linear_steady
+from tests.test_gk_vorticity_graded import steady_errors
 from tests.test_gk_vorticity_3d import PL_ELL, PL_H, PL_KAPPA, PL_L, PL_W, _flux_error, \
     _poiseuille
 
@@ -98,14 +98,8 @@ def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, ell: f
         fw = skfem.FacetBasis(mesh, qb.elem, facets=walled, intorder=6)
         load += LinearForm(lambda v, w: dot(traction(w.x, w.n), w.n)
                            * dot(v, w.n)).assemble(fw)
-    state = _linear_steady(system, None, load, None)
     tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=6)
-    x = qb.global_coordinates().value
-    qh, Th = qb.interpolate(state.flux).value, tb.interpolate(state.temperature).value
-    qe, Te = q_ex(x), T_ex(x)
-    eq = np.sqrt((((qh - qe) ** 2).sum(0) * qb.dx).sum() / ((qe**2).sum(0) * qb.dx).sum())
-    eT = np.sqrt((((Th - Te) ** 2) * qb.dx).sum() / ((Te**2) * qb.dx).sum())
-    return float(eq), float(eT)
+    return steady_errors(system, load, qb, tb, q_ex, T_ex)
 
 
 @pytest.mark.parametrize("degree, beta", [(1, 0), (0, 2)])
@@ -303,7 +297,7 @@ def test_open_faces_meeting_a_tangential_flux_wall_that_heat_crosses(monkeypatch
     open: held like a no-slip wall, with the data's part of the boundary integral,
     ν∫(∇_Γ·g) v·n, as a flux load (its face and edge integrals) and the rim terms where
     the wall meets the open faces corrected by ν∫(g·b)(v·n_w)
-    (femheat.assembly.vorticity_open.tangential_data_load). n = 2 / 4: degree 0 q
+    (femheat.assembly.vorticity_crossed_walls.tangential_data_load). n = 2 / 4: degree 0 q
     1.26e-2 / 3.29e-3 (order 1.93), T 9.37e-2 / 4.72e-2, the penalty form q 4.36e-3;
     degree 1 q 6.98e-4 / 9.26e-5 (2.91), T 7.80e-3 / 1.95e-3 (2.00), the penalty form q
     1.13e-4, T 1.96e-3. Without the load q stays at 0.14."""

@@ -165,6 +165,12 @@ def test_the_choice_is_refused_when_misspelt(monkeypatch):
         fh.ThetaScheme(system, 1e-3, 1.0, steps=100)
     monkeypatch.delenv("FEMHEAT_VORTICITY_SOLVE")
     assert fh.ThetaScheme(system, 1e-3, 1.0, steps=3)._solve.augmented  # the default
+    if direct_solver("auto") == "cholmod":  # the factor choice (CHOLMOD orders it)
+        monkeypatch.setenv("FEMHEAT_AUGMENTED_FACTOR", "cholesky")
+        with pytest.raises(FemheatInputError,
+                           match="FEMHEAT_AUGMENTED_FACTOR = 'cholesky': use one of auto, "
+                                 "ldl, lu"):
+            fh.ThetaScheme(system, 1e-3, 1.0, steps=3)
 
 
 @pytest.mark.parametrize("factor", ["ldl", "lu"])

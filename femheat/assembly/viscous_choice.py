@@ -93,11 +93,11 @@ takes the vorticity form when all of the following hold:
   (a slit: the vorticity cut along it, with one ν or several,
   ``tests/test_gk_vorticity_slit.py``), not where ν varies inside a material;
 * slip-length walls that heat crosses are open boundaries with the slip's Robin term
-  since 2026-12-07 (:func:`~femheat.assembly.vorticity_open.slip_friction`; q at
+  since 2026-12-07 (:func:`~femheat.assembly.vorticity_crossed_walls.slip_friction`; q at
   O(h³), T at O(h²) on manufactured flows in 2D and 3D,
   ``tests/test_gk_vorticity_graded.py``); tangential-flux walls that heat crosses are
   held like no-slip ones with their data's part of the boundary integral as a load
-  (:func:`~femheat.assembly.vorticity_open.tangential_data_load`, 2D and 3D with κ and
+  (:func:`~femheat.assembly.vorticity_crossed_walls.tangential_data_load`, 2D and 3D with κ and
   l constant per material, since 2026-12-07: q 1.94e-6, T 9.45e-5 at degree 1, n = 16,
   the penalty form 2.25e-6, 9.50e-5, ``tests/test_gk_vorticity_open.py``,
   ``..._open3d.py``); not where ν varies inside a material (the end terms there assume
@@ -145,7 +145,7 @@ def auto_reason(problem) -> str | None:
     takes the vorticity form (module doc)."""
     from ..physics.conditions import NoSlip, SlipLength
     from ..registry import get_model
-    from .vorticity_open import crossed_tangential_walls, heat_crosses
+    from .vorticity_crossed_walls import crossed_tangential_walls, heat_crosses
 
     if not get_model(problem.model).has_viscous_term(problem):
         return f"model {problem.model!r} without the viscous term"

@@ -206,9 +206,9 @@ from .vorticity_graded import GradedViscosity, graded_closure
 from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
-from .vorticity_open import (crossed_slip_walls, far_tangential_trace, inner_cells,
-                             open_boundaries, sheared_walls, slip_friction,
-                             tangential_data_load, tangential_trace)
+from .vorticity_crossed_walls import crossed_slip_walls, slip_friction, tangential_data_load
+from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
+                             sheared_walls, tangential_trace)
 
 __all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMass",
            "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",

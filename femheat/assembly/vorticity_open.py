@@ -41,21 +41,12 @@ crosses (q·t_w = 0). For the exact flux each W is v × q, and S_h(q, v) = Σ_F 
 v × ∂_t q, which is what makes the discrete form consistent with −ν∇²q and the
 gradient energy's natural conditions. (A tangential-flux wall that heat crosses holds
 neither: with κ and l constant per material the data's part of the end term is
-corrected by a load, :func:`tangential_data_load`; where ν varies inside a material the
+corrected by a load, :func:`.vorticity_crossed_walls.tangential_data_load`; where ν varies inside a material the
 end term is not consistent, and a warning says so; so does a Kapitza interface with a
 free tangential flux that ends inside a viscous region where ν varies, ω = 0 on it,
 whose jump breaks the vertex term where it meets an open boundary. One that cuts the
 region apart, or a slit whose vorticity is cut, is itself an open boundary of each
 side, whose chain the vertex terms follow consistently.)
-
-A slip-length wall that heat crosses (q_t = −C_s l ∂q_t/∂n; since 2026-12-07) is an
-open boundary whose flux block also takes the slip's Robin term ⟨l/(C_s κ) q_t, v_t⟩
-(:func:`slip_friction`, the penalty form's): the gradient energy's conditions there are
-an open boundary's with the tangential traction ν∂q_t/∂n = −(l/(C_s κ)) q_t. A
-manufactured flow with κ and l varying converges at O(h³) in q and O(h²) in T at
-degree 1 in 2D and 3D (2D, n = 16: q 2.00e-6, T 9.45e-5; the penalty form 2.13e-6,
-9.65e-5; ``tests/test_gk_vorticity_graded.py``); without the Robin term q stays at 0.21.
-(Before, ω took the insulated wall's slip mass there, and the end terms assumed q·n = 0.)
 
 On a no-slip wall that heat crosses ω is free and q·t = 0 holds weakly (the ω equation
 without the trace). There the boundary integral leaves only the curvature term
@@ -105,26 +96,19 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import skfem
-from skfem import BilinearForm, LinearForm
+from skfem import BilinearForm
 from skfem.generic_utils import OrientedBoundary
-from skfem.helpers import dot, grad, mul
+from skfem.helpers import grad, mul
 
-from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
+from ..physics.conditions import NoSlip
 from . import vorticity_open3d as open3d
+from .vorticity_crossed_walls import (crossed_slip_walls, crossed_tangential_walls,
+                                      facet_walls, heat_crosses)
 
-__all__ = ["heat_crosses", "crossed_slip_walls", "crossed_tangential_walls",
-           "tangential_data_load", "slip_friction", "open_boundary_facets",
+__all__ = ["heat_crosses", "open_boundary_facets",
            "open_boundaries", "region_interface", "tangential_trace",
            "boundary_rotation_form", "sheared_wall_corners", "far_tangential_trace",
            "inner_cells"]
-
-
-def heat_crosses(bc) -> bool:
-    """True if heat may cross a boundary with condition ``bc`` (anything but a
-    constant zero HeatFlux)."""
-    if isinstance(bc, HeatFlux) and not callable(bc.value):
-        return bool(np.any(np.asarray(bc.value, dtype=float) != 0.0))
-    return True
 
 
 def open_boundary_facets(problem) -> np.ndarray:
@@ -140,41 +124,6 @@ def open_boundary_facets(problem) -> np.ndarray:
     if not parts:
         return np.zeros(0, dtype=np.int64)
     return np.unique(np.concatenate(parts))
-
-
-def crossed_slip_walls(problem) -> list[str]:
-    """The :class:`~femheat.physics.conditions.SlipLength` walls that heat crosses
-    (Cartesian): open boundaries of the vorticity form whose flux block also takes the
-    slip's Robin term ⟨l/(C_s κ) q_t, v_t⟩ (:func:`slip_friction`). The gradient
-    energy's conditions there are those of an open boundary, T − ν∂q_n/∂n − βν∇·q
-    = T_D, with the tangential traction ν∂q_t/∂n = −(l/(C_s κ)) q_t in place of zero."""
-    if getattr(problem, "coordinates", "cartesian") != "cartesian":
-        return []
-    return [name for name, wall in problem.walls.items()
-            if isinstance(wall, SlipLength) and name in problem.boundary_conditions
-            and heat_crosses(problem.boundary_conditions[name])]
-
-
-def slip_friction(problem, qb: skfem.CellBasis, order: int) -> sp.csr_matrix | None:
-    """⟨l/(C_s κ) q_t, v_t⟩ on the slip-length walls that heat crosses
-    (:func:`crossed_slip_walls`; the penalty form's term,
-    :func:`~femheat.assembly.forms.wall_slip`), None without them."""
-    from ..physics.materials import material_fields
-    from . import forms
-
-    names = crossed_slip_walls(problem)
-    if not names:
-        return None
-    rm = problem.regions
-    out = sp.csr_matrix((qb.N, qb.N))
-    for name in names:
-        facets = rm.boundary(name)
-        fb = skfem.FacetBasis(rm.mesh, qb.elem, facets=facets, intorder=order)
-        f = material_fields(rm, problem.materials, fb.global_coordinates().value,
-                            rm.mesh.f2t[0, facets])
-        friction = f.nonlocal_length * f.resistivity[0, 0] / problem.walls[name].coefficient
-        out = out + forms.wall_slip.assemble(fb, friction=friction)
-    return out.tocsr()
 
 
 def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
@@ -195,7 +144,8 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
     :class:`~.vorticity_slit.SlitCut`, :mod:`.vorticity_slit`). The facets come back
     oriented (an :class:`~skfem.generic_utils.OrientedBoundary`) when ``interface``
     has any. ``end_data`` (2D) collects the end terms' data parts where open facets meet
-    tangential-flux walls that heat crosses (:func:`tangential_data_load`)."""
+    tangential-flux walls that heat crosses
+    (:func:`.vorticity_crossed_walls.tangential_data_load`)."""
     facets = open_boundary_facets(problem)
     rm = problem.regions
     mesh = rm.mesh
@@ -241,7 +191,7 @@ def open_boundaries(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
                 "'continuous'", stacklevel=5)
     S = boundary_rotation_form(mesh, flux_element, facets, nu_cell, intorder, sheared,
                                inside, cut, ends=None if end_data is None else (
-                                   end_data, _facet_walls(problem, held)))
+                                   end_data, facet_walls(problem, held)))
     return facets, S if form is None else (S + form).tocsr()
 
 
@@ -252,26 +202,6 @@ def sheared_walls(problem) -> np.ndarray:
     parts = [problem.regions.boundary(n) for n in _crossed_walls(problem)
              if isinstance(problem.walls[n], NoSlip) or n in held]
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-
-
-def crossed_tangential_walls(problem) -> list[str]:
-    """The :class:`~femheat.physics.conditions.TangentialFlux` walls that heat crosses
-    where the vorticity form gives them the gradient energy's conditions (Cartesian, κ
-    and l constant in each material): held like no-slip walls that heat crosses (ω free,
-    q_τ = g weakly through the ω equation's data, the curvature term), with the data's
-    part of the boundary integral as a flux load (:func:`tangential_data_load`)."""
-    from .vorticity_graded import varies_inside
-
-    if varies_inside(problem) or getattr(problem, "coordinates", "cartesian") != "cartesian":
-        return []
-    return [name for name, wall in problem.walls.items()
-            if isinstance(wall, TangentialFlux) and name in problem.boundary_conditions
-            and heat_crosses(problem.boundary_conditions[name])]
-
-
-def _facet_walls(problem, names) -> dict[int, str]:
-    """Boundary facet → the name of the wall among ``names`` it belongs to."""
-    return {int(f): name for name in names for f in problem.regions.boundary(name)}
 
 
 def _crossed_walls(problem) -> list[str]:
@@ -312,7 +242,7 @@ def _open_boundaries_3d(problem, flux_element, nu_cell, intorder, facets, inside
                 stacklevel=6)
     S = open3d.boundary_rotation_form(rm.mesh, flux_element, facets, nu_cell, intorder,
                                       sheared, inside, cut, ends=None if end_data is None else (
-                                          end_data, _facet_walls(problem, held)))
+                                          end_data, facet_walls(problem, held)))
     return facets, S if form is None else (S + form).tocsr()
 
 
@@ -615,92 +545,3 @@ def _end_terms(mesh, facets, vertex, downstream, values, dofs, nu_end, sheared, 
         return sp.csr_matrix(shape)
     return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
                          shape=shape)
-
-
-@LinearForm
-def _data_part(v, w):
-    """g·∇_Γ(v·n) = n·(∇v)g on a flat facet (g tangential)."""
-    return dot(w.n, mul(grad(v), w.g))
-
-
-def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
-                         intorder: int, ends: list):
-    r"""The flux load of the tangential data g (q_τ = g) of the tangential-flux walls
-    that heat crosses (:func:`crossed_tangential_walls`) as a function of time t, or
-    None.
-
-    The boundary integral by which the gradient energy and the Hodge form differ is,
-    in the convention of :func:`boundary_rotation_form` and
-    :func:`.vorticity_open3d.boundary_rotation_form` (whose open parts are the forms with
-    the derivatives on q for the exact flux), ν∮ B(v, q), B(v, q) = n_j v_i ∂_i q_j −
-    (v·n)∇·q (2D: −v × ∂_t q). On such a wall, with q = q_n n + g on a flat facet,
-    B(v, q) = v_τ·∇_Γ q_n − (v·n)∇_Γ·g. The first part is tested by v_τ (the wall
-    vorticity, the constraint's multiplier, absorbs it; at edges and vertices it leaves
-    the curvature term, as on no-slip walls); the second is data,
-
-    .. math::
-
-        L(v) = \sum_F \nu \int_F (\nabla_\Gamma\cdot g)\, v\cdot n_F
-        = \sum_F \nu \Big(\oint_{\partial F} (g\cdot m)\, v\cdot n_F
-        - \int_F g\cdot\nabla_\Gamma (v\cdot n_F)\Big)
-
-    (m the facet's outward conormal; the second form needs no derivative of the
-    data). Where the wall meets an open boundary, the rim (2D: end) term ½W of the open
-    boundary's form (q·τ = q·b = 0 assumed) is off the exact one by the data's part,
-    corrected by ν∫(g·b)(v·n_w) (2D: ±νg(v·n_w), the ``ends`` collected there). ν: the
-    cell value ``nu_cell`` of each wall facet's cell."""
-    names = crossed_tangential_walls(problem)
-    if not names:
-        return None
-    rm = problem.regions
-    mesh = rm.mesh
-    # points: (DOFs, coefficients (nl, nq), points (d, nq), direction, normal, wall):
-    # out[DOFs] += coefficients @ (g(points)·direction)
-    pieces, points = [], list(ends)
-    for name in names:
-        facets = rm.boundary(name)
-        fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
-        nu_f = nu_cell[mesh.f2t[0, facets]]
-        pieces.append((fb, name, nu_f[:, None] + 0.0 * fb.dx))
-        if mesh.dim() == 2:  # ν[(g·t)(v·n)] at both ends of each facet, v from its cell
-            vertex, downstream, values, dofs, n, _, _ = _facet_ends(mesh, flux_element, facets)
-            t = np.array([-n[1], n[0]])
-            for f in range(len(facets)):
-                for k in range(2):
-                    sign = 1.0 if downstream[f, k] else -1.0
-                    points.append((dofs[:, f].copy(),
-                                   (sign * nu_f[f] * (values[:, :, f, k] @ n[:, f]))[:, None],
-                                   mesh.p[:, [vertex[f, k]]], t[:, f], n[:, f], name))
-        else:  # ν∮(g·m)(v·n) over each face's edges
-            edges, s, gw, values, dofs, n, tau, length, _ = open3d._edge_traces(
-                mesh, flux_element, facets, 3)
-            for f in range(len(facets)):
-                for k in range(3):
-                    lo, hi = mesh.p[:, edges[f, k, 0]], mesh.p[:, edges[f, k, 1]]
-                    coefficient = np.einsum("liq,i->lq", values[:, :, f, k, :], n[:, f]) \
-                        * (nu_f[f] * gw * length[f, k])[None, :]
-                    points.append((dofs[:, f].copy(), coefficient,
-                                   lo[:, None] + s[None, :] * (hi - lo)[:, None],
-                                   np.cross(tau[:, f, k], n[:, f]), n[:, f], name))
-    n_dofs = pieces[0][0].N
-    steady = not any(problem.walls[name].time_dependent for name in names)
-    cache: dict = {}
-
-    def data(name: str, x: np.ndarray, n: np.ndarray, t: float) -> np.ndarray:
-        where = f"walls.{name}: TangentialFlux.value (case file: boundaries.{name}.wall_flux)"
-        return problem.walls[name].tangential(x, n, t, where)
-
-    def load(t: float) -> np.ndarray:
-        if steady and "f" in cache:
-            return cache["f"]
-        out = np.zeros(n_dofs)
-        for fb, name, nu in pieces:
-            x, n = fb.global_coordinates().value, fb.normals
-            out -= _data_part.assemble(fb, g=nu[None] * data(name, x, n, t))
-        for dofs, coefficient, x, direction, normal, name in points:
-            g = data(name, x, np.broadcast_to(normal[:, None], x.shape), t)
-            np.add.at(out, dofs, coefficient @ (direction @ g))
-        cache["f"] = out
-        return out
-
-    return load

@@ -234,7 +234,7 @@ def boundary_rotation_form(mesh: skfem.MeshTet, flux_element: skfem.Element,
     tangential-flux wall that heat crosses, W's data part (v·n_w)(q·b) with q·b = g·b
     is off the exact (q × v)·τ by 2(g·b)(v·n_w); the correction's data (the open face's
     DOFs, ν(v_i·n_w) times the edge weights (nl, nq), the points (3, nq), b, the wall)
-    are appended to the list (:func:`.vorticity_open.tangential_data_load`)."""
+    are appended to the list (:func:`.vorticity_crossed_walls.tangential_data_load`)."""
     cells = _inner_cells(mesh, facets)
     fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
     if fb.basis[0][0].grad is None:

@@ -30,8 +30,8 @@ import numpy as np
 
 from ..assembly.viscous_choice import constant_scalar
 from ..assembly.vorticity_levels import free_interfaces_open
-from ..assembly.vorticity_open import (crossed_slip_walls, crossed_tangential_walls,
-                                      heat_crosses)
+from ..assembly.vorticity_crossed_walls import (crossed_slip_walls,
+                                                crossed_tangential_walls, heat_crosses)
 from ..mesh.regions import RegionMesh
 from ..registry import get_model
 
