@@ -47,9 +47,17 @@ def _manufactured(ell: float, beta: int, sheared: bool):
                       (sympy.cos(0.9 * x - 1.4 * y + 0.3 * z) + x**2 / 2) * s,
                       (sympy.sin(0.5 * x + 0.8 * y + 1.1 * z) + y * z) * s])
     T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * z
-    div = sum(sympy.diff(q[i], X[i]) for i in range(3))
+    return flow_callables(X, q, T, 1.0, nu, beta)
+
+
+def flow_callables(X, q, T, kappa: float, nu: float, beta: int):
+    """Callables (q, T, f, Q, g_N) of the sympy flow ``q``, ``T`` in the variables ``X``
+    with constant κ and ν: f = κ⁻¹q − ν(∇²q + β∇∇·q) + ∇T, Q = ∇·q and the traction
+    g_N(x, n) = ν(∇q)n + βν(∇·q)n − Tn."""
+    dim = len(X)
+    div = sum(sympy.diff(q[i], X[i]) for i in range(dim))
     lap = sympy.Matrix([sum(sympy.diff(c, v, 2) for v in X) for c in q])
-    f = q - nu * (lap + beta * sympy.Matrix([sympy.diff(div, v) for v in X])) \
+    f = q / kappa - nu * (lap + beta * sympy.Matrix([sympy.diff(div, v) for v in X])) \
         + sympy.Matrix([sympy.diff(T, v) for v in X])
 
     def fn(e):
@@ -57,7 +65,7 @@ def _manufactured(ell: float, beta: int, sheared: bool):
         return lambda P: np.broadcast_to(np.asarray(g(*P), dtype=float), P.shape[1:])
 
     q_, f_ = [fn(c) for c in q], [fn(c) for c in f]
-    grad_q = [[fn(sympy.diff(q[i], v)) for v in X] for i in range(3)]
+    grad_q = [[fn(sympy.diff(q[i], v)) for v in X] for i in range(dim)]
     T_, Q_ = fn(T), fn(div)
 
     def traction(P, n):

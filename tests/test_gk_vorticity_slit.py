@@ -33,6 +33,7 @@ import femheat as fh
 import femheat.assembly.vorticity as vorticity
 from femheat.assembly.viscous_choice import auto_reason
 from tests.test_gk_vorticity_graded import steady_errors
+from tests.test_gk_vorticity_open3d import flow_callables
 
 ELL, KAPPA = 0.3, 1.5
 
@@ -42,27 +43,8 @@ def _manufactured(beta: int, dim: int = 2):
     0.8y + 1.1z) + yz, z in q_x and q_y too, T = e^{x/2} cos 1.1y + xz): f = κ⁻¹q −
     ν(∇²q + β∇∇·q) + ∇T, Q = ∇·q, g = ν(∇q)n + βν(∇·q)n − Tn."""
     X = sympy.symbols("x y z")[:dim]
-    nu = ELL**2 / KAPPA
     q, T = _parts_of_module_flow(X, dim)
-    div = sum(sympy.diff(q[i], X[i]) for i in range(dim))
-    lap = sympy.Matrix([sum(sympy.diff(c, v, 2) for v in X) for c in q])
-    f = q / KAPPA - nu * (lap + beta * sympy.Matrix([sympy.diff(div, v) for v in X])) \
-        + sympy.Matrix([sympy.diff(T, v) for v in X])
-
-    def fn(e):
-        g = sympy.lambdify(X, e, "numpy")
-        return lambda P: np.broadcast_to(np.asarray(g(*P), dtype=float), P.shape[1:])
-
-    q_, f_ = [fn(c) for c in q], [fn(c) for c in f]
-    grad_q = [[fn(sympy.diff(q[i], v)) for v in X] for i in range(dim)]
-    T_, Q_ = fn(T), fn(div)
-
-    def traction(P, n):
-        G = np.array([[g(P) for g in row] for row in grad_q])
-        return nu * mul(G, n) + (beta * nu * Q_(P) - T_(P)) * n
-
-    return (lambda P: np.array([c(P) for c in q_]), T_,
-            lambda P: np.array([c(P) for c in f_]), Q_, traction)
+    return flow_callables(X, q, T, KAPPA, ELL**2 / KAPPA, beta)
 
 
 def _regions(n: int, span: tuple[float, float] = (0.0, 0.5), dim: int = 2) -> fh.RegionMesh:
