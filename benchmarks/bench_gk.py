@@ -25,6 +25,10 @@ cos(πy)) (ν by a factor 5.4): the vorticity form then carries the closure term
 :mod:`femheat.assembly.vorticity_graded`; the runs measure what they add to the
 constant-ν form's cost (nothing measurable since their facet terms keep the cell
 pattern, benchmarks/README.md).
+``--graded --jump``: the same l(r) on x < 1/2 and a second material with l = 0.05 on
+x > 1/2 (ν jumps there; n even): the vorticity form's graded base level on both and
+one graded level on the left, the phase of larger ν
+(:mod:`femheat.assembly.vorticity_graded_levels`).
 ``--dim 3``: the channel in the unit cube (n³ cells of 6 tetrahedra, no-slip walls on
 the four sides, T given on the open ends: the vorticity form's open-boundary terms since
 2026-12-06); the vorticity form (BDM1 × P0 since 2026-12-06) keeps its second-order
@@ -67,7 +71,8 @@ _clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" els
 
 
 def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
-        dim: int = 2, axisymmetric: bool = False, graded: bool = False) -> dict:
+        dim: int = 2, axisymmetric: bool = False, graded: bool = False,
+        jump: bool = False) -> dict:
     import numpy as np
     import skfem
 
@@ -83,7 +88,9 @@ def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
             "outlet": lambda x: (x[1] > 1 - tol) & (x[0] > tol),
             "walls": lambda x: (x[0] > 1 - tol) & (x[1] > tol) & (x[1] < 1 - tol)})
     else:
-        regions = fh.RegionMesh.from_skfem(mesh, boundaries={
+        halves = ({"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5} if jump
+                  else None)
+        regions = fh.RegionMesh.from_skfem(mesh, subdomains=halves, boundaries={
             "inlet": lambda x: x[0] < tol, "outlet": lambda x: x[0] > 1 - tol,
             "walls": lambda x: (x[0] > tol) & (x[0] < 1 - tol)})
     gk = model in ("gk", "gkv", "gkvf")
@@ -94,6 +101,9 @@ def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
 
     mat = fh.Material(1.0, 1.0, 1e-2,
                       nonlocal_length=(varying if graded else 0.1) if gk else 0.0)
+    materials = ({"left": mat, "right": fh.Material(1.0, 1.0, 1e-2,
+                                                    nonlocal_length=0.05 if gk else 0.0)}
+                 if jump else {"domain": mat})
     kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2) if gk else dict(model="mcv")
     kw["degree"] = degree
     if model in ("gkv", "gkvf"):
@@ -102,7 +112,7 @@ def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
         kw["viscous"] = "penalty"
     if axisymmetric:
         kw["coordinates"] = "axisymmetric"
-    problem = fh.HeatProblem(regions, {"domain": mat},
+    problem = fh.HeatProblem(regions, materials,
                              {"inlet": fh.Temperature(1.0), "outlet": fh.Temperature(0.0),
                               "walls": fh.Insulated()}, **kw)
     res = {"model": model, "n": n}
@@ -164,16 +174,22 @@ def main() -> None:
     parser.add_argument("--graded", action="store_true",
                         help="l varying inside the material (the vorticity form's closure "
                              "terms)")
+    parser.add_argument("--jump", action="store_true",
+                        help="with --graded: a second material of constant l = 0.05 on "
+                             "x > 1/2 (nu jumps there; even n)")
     parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one(args.child[0], int(args.child[1]), args.steps, args.repeats,
-                             args.degree, args.dim, args.axisymmetric, args.graded)))
+                             args.degree, args.dim, args.axisymmetric, args.graded,
+                             args.jump)))
         return
     if args.axisymmetric and (args.dim != 2 or args.degree != 0):
         parser.error("--axisymmetric: 2D at degree 0 only (the vorticity form in (r, z) "
                      "is lowest order)")
+    if args.jump and (not args.graded or args.axisymmetric or any(n % 2 for n in args.sizes)):
+        parser.error("--jump: with --graded, Cartesian, even sizes (x = 1/2 a mesh line)")
     if args.quick:
         args.sizes, args.steps, args.repeats = [50, 100], 5, 3
     rows = []
@@ -185,7 +201,8 @@ def main() -> None:
                                   "--steps", str(args.steps), "--repeats", str(args.repeats),
                                   "--degree", str(args.degree), "--dim", str(args.dim)]
                                  + (["--axisymmetric"] if args.axisymmetric else [])
-                                 + (["--graded"] if args.graded else []),
+                                 + (["--graded"] if args.graded else [])
+                                 + (["--jump"] if args.jump else []),
                                  capture_output=True, text=True, check=True)
             pair[model] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(pair)
@@ -242,6 +259,7 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump({"steps": args.steps, "degree": args.degree, "dim": args.dim,
                        "axisymmetric": args.axisymmetric, "graded": args.graded,
+                       "jump": args.jump,
                        "rows": rows},
                       f, indent=1)
 

@@ -34,6 +34,16 @@ def _square(n=4, dim=2, split=False, slit=False):
                     "rest": lambda x: ~np.isclose(x[0], 0)})
 
 
+def _strips(n=6):
+    """The unit square in three strips a | b | c across x."""
+    mesh = skfem.MeshTri.init_tensor(*[np.linspace(0, 1, n + 1)] * 2)
+    return fh.RegionMesh.from_skfem(
+        mesh, subdomains={"a": lambda x: x[0] < 1 / 3, "b": lambda x: (x[0] > 1 / 3)
+                          & (x[0] < 2 / 3), "c": lambda x: x[0] > 2 / 3},
+        boundaries={"left": lambda x: np.isclose(x[0], 0),
+                    "rest": lambda x: ~np.isclose(x[0], 0)})
+
+
 def _problem(regions=None, materials=None, bcs=None, **options):
     regions = regions if regions is not None else _square()
     if materials is None:
@@ -140,14 +150,26 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
                     "b": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)},
          interfaces={"mid": fh.KapitzaResistance(1e-3)}),
+    dict(regions=_square(split=True),
+         materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)},
+         interfaces={"mid": fh.KapitzaResistance(1e-3)}),
+    dict(regions=_square(split=True),
+         materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
+    dict(regions=_square(2, dim=3, split=True),
+         materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.3)}),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
     """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), Kapitza
     interfaces whose tangential flux is continuous, and free ones that cut the viscous
     region apart keep the vorticity form (its viscosity levels,
     femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py); since
-    2026-12-07 so do l(r) and κ(r) where ν = l²/κ is continuous and positive (the
-    closure terms of femheat.assembly.vorticity_graded;
+    2026-12-07 so do l(r) and κ(r) where ν = l²/κ is positive (the closure terms of
+    femheat.assembly.vorticity_graded; since 2026-12-08 where ν also jumps between
+    subdomains, l = 0 included, a graded base level and one graded level per phase of
+    larger ν, femheat.assembly.vorticity_graded_levels;
     tests/test_gk_vorticity_graded.py), and slits with several l^2/kappa (each level's
     vorticity cut, tests/test_gk_vorticity_slit.py)."""
     problem = _problem(**change)
@@ -165,10 +187,6 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
                                            nonlocal_length=0.2)}),
      r"materials: an anisotropic conductivity"),
-    (dict(regions=_square(split=True),
-          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
-                     "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)}),
-     r"materials: nu = l\^2/kappa jumps between materials where it varies inside one"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1,
                                            nonlocal_length=lambda x: 0.2 * x[0])}),
      r"materials: nu = l\^2/kappa vanishes somewhere"),
@@ -179,6 +197,16 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"interfaces\.mid: a free tangential flux where nu = l\^2/kappa varies"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
      r"nu = l\^2/kappa = 0 in every material"),
+    # ν jumping between graded materials: larger on one side all along by 5 %, and two
+    # tiers (femheat.assembly.vorticity_graded_levels)
+    (dict(regions=_square(split=True),
+          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                     "b": fh.Material(lambda x: 1 + x[1], 1.0, 0.1, nonlocal_length=0.2)}),
+     r"between materials\.a and materials\.b neither continuous nor larger on one side"),
+    (dict(regions=_strips(),
+          materials={name: fh.Material(lambda x: 1 + 0 * x[0], 1.0, 0.1, nonlocal_length=ell)
+                     for name, ell in (("a", 0.3), ("b", 0.2), ("c", 0.1))}),
+     r"of materials\.b lies between its neighbours' \(three tiers"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(regions=_square(2, dim=3), bcs={"left": fh.Temperature(301.0),
@@ -191,9 +219,10 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
-    """Where nu varies inside a material and jumps, vanishes or meets a free interface,
-    where it vanishes everywhere, where κ is a tensor, a Kapitza interface
-    frees the tangential flux along a slit, a tangential-flux wall lets heat
+    """Where nu varies inside a material and vanishes there or meets a free interface
+    or jumps between materials in ways the graded levels do not take, where it
+    vanishes everywhere, where κ is a tensor, a
+    tangential-flux wall lets heat
     through, a smooth wall normal or a penalty factor is given, and for other models,
     "auto" is the penalty form; the reason names the key."""
     problem = _problem(**change)

@@ -173,7 +173,7 @@ def test_manufactured_flow_with_varying_viscosity_converges(beta, distort):
 
 def test_without_the_closure_terms_it_is_another_model(monkeypatch):
     """One vorticity with the cell mean of ν (no R_h): the errors do not fall."""
-    monkeypatch.setattr(vorticity, "graded_closure", lambda *args: (None, None))
+    monkeypatch.setattr(vorticity, "graded_plan", lambda *args: None)
     errors = [manufactured_errors(n, "vorticity", 1) for n in (4, 16)]
     assert errors[1][0] > 1e-2 and errors[1][1] > 1e-2, errors
 
@@ -340,20 +340,26 @@ def test_3d_iterative_solver_with_varying_viscosity():
 
 
 def test_explicit_vorticity_form_warns_where_the_closure_cannot_apply():
-    """ν varying inside one material and jumping at its interface with another: an
-    explicit viscous = "vorticity" keeps one vorticity with the cell means, another
-    closure, and says so; "auto" takes the penalty form there."""
+    """ν varying inside a material and vanishing there (l = 0.4x): an explicit viscous =
+    "vorticity" keeps one vorticity with the cell means, another closure, and says so;
+    "auto" takes the penalty form there. Jumps between subdomains take the graded
+    levels (since 2026-12-07, above)."""
     mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, 5),) * 2)
     regions = fh.RegionMesh.from_skfem(
         mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
         boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
-    materials = {"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.0, nonlocal_length=0.2),
+    between = {"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.0, nonlocal_length=0.2),
+               "b": fh.Material(2.0, 1.0, 0.0, nonlocal_length=0.2)}
+    assert fh.HeatProblem(regions, between, {"edge": fh.Temperature(0.0)},
+                          model="gk").viscous_form == "vorticity"
+    materials = {"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.0,
+                                  nonlocal_length=lambda x: 0.4 * x[0]),
                  "b": fh.Material(2.0, 1.0, 0.0, nonlocal_length=0.2)}
     auto = fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk")
     assert auto.viscous_form == "penalty"
     forced = fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk",
                             viscous="vorticity")
-    with pytest.warns(UserWarning, match="jumps between materials.*another closure"):
+    with pytest.warns(UserWarning, match="vanishes somewhere.*another closure"):
         fh.assemble(forced)
 
 
@@ -394,3 +400,203 @@ def test_varying_viscosity_spectrum_has_no_slow_grid_modes():
     assert abs(coarse[0] / fine[0] - 1) < 0.05 and fine[0] > 0.45, (coarse[:3], fine[:3])
     assert penalty[0] < 0.6 * fine[0], (penalty[:3], fine[:3])
     assert abs(fine[-1] / penalty[-1] - 1) < 5e-3, (fine[-1], penalty[-1])
+
+
+def _jump_flow(dim: int, fourier: bool = False, constant: bool = False,
+               kinked: bool = True):
+    """κ and l varying in two materials split at x = 1/2 (ν jumps there; ``fourier``:
+    l = 0 on the right), and a flow whose traction ν(∇q)n − Tn is continuous across it
+    (β = 0). The flow kinks there as the true solution's does: q_R = q_L(1/2, ·) +
+    (x − 1/2) r ∂_x q_L(1/2, ·) + (x − 1/2)² G with r = ν_L/ν_R at the interface, so that
+    q and ν∂_x q are continuous while ∂_x q jumps by r (``fourier`` or not ``kinked``: a
+    flow with ∂_x q = 0 there, the free traction next to l = 0); ``constant``: κ = 2, l = 0.1 on the right
+    (ν 4× below the left's minimum). Returns (q, T, div q, [(κ, l, f, traction, q)
+    left, right]) as callables."""
+    X = sympy.symbols("x y z")[:dim]
+    x, y = X[0], X[1]
+    half = sympy.Rational(1, 2)
+    z = X[2] if dim == 3 else 0
+    kinked = kinked and not fourier
+    s = x if kinked else (x - half)**2
+    q = [sympy.sin(1.3 * s + 0.7 * y - 0.4 * z) + s * y + 1,
+         sympy.cos(0.9 * s - 1.4 * y + 0.3 * z) + s / 2]
+    if dim == 3:
+        q.append(sympy.sin(0.5 * s + 0.8 * y + 1.1 * z) + y * z)
+    q = sympy.Matrix(q)
+    T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * y + z
+    materials = [(1 + 0.5 * x * y + 0.2 * sympy.sin(2 * y - z),
+                  0.3 * (1 + 0.4 * sympy.sin(1.7 * x + 0.6 * y + 0.5 * z))),
+                 (2 + sympy.sin(y + z), 0 if fourier else 0.15 * (1 + 0.3 * sympy.cos(2 * x + z)))]
+    if constant:
+        materials[1] = (2 + 0 * x, 0.1 + 0 * x)
+    flows = [q, q]
+    if kinked:
+        (kl, ll), (kr, lr) = materials
+        r = ((ll**2 / kl) / (lr**2 / kr)).subs(x, half)
+        bend = sympy.Matrix([sympy.cos(y + z), x * y, sympy.sin(y) * z][:dim])
+        flows[1] = q.subs(x, half) + (x - half) * r * sympy.diff(q, x).subs(x, half) \
+            + (x - half)**2 * bend
+
+    def fn(e):
+        g = sympy.lambdify(X, e, "numpy")
+        return lambda P: np.broadcast_to(np.asarray(g(*P), dtype=float), P.shape[1:])
+
+    out = []
+    for (kappa, ell), flow in zip(materials, flows):
+        nu = ell**2 / kappa
+        G = [[sympy.diff(flow[i], v) for v in X] for i in range(dim)]
+        f = flow / kappa - sympy.Matrix([sum(sympy.diff(nu * G[i][j], X[j])
+                                             for j in range(dim)) for i in range(dim)]) \
+            + sympy.Matrix([sympy.diff(T, v) for v in X])
+        f_, nu_, T_ = [fn(c) for c in f], fn(nu), fn(T)
+        grad_q = [[fn(c) for c in row] for row in G]
+        q_ = [fn(c) for c in flow]
+
+        def traction(P, n, nu_=nu_, T_=T_, grad_q=grad_q):
+            GG = np.array([[g(P) for g in row] for row in grad_q])
+            return nu_(P) * mul(GG, n) - T_(P) * n
+
+        out.append((fn(kappa), fn(ell), lambda P, f_=f_: np.array([c(P) for c in f_]),
+                    traction, lambda P, q_=q_: np.array([c(P) for c in q_])))
+    divs = [fn(sum(sympy.diff(flow[i], X[i]) for i in range(dim))) for flow in flows]
+
+    def q_ex(P):
+        return np.where(P[0] < 0.5, out[0][4](P), out[1][4](P))
+
+    return (q_ex, fn(T), lambda P: np.where(P[0] < 0.5, divs[0](P), divs[1](P)), out)
+
+
+def _jump_problem(parts, n: int, degree: int, dim: int = 2, fourier: bool = False,
+                  **options) -> fh.HeatProblem:
+    """The two materials of :func:`_jump_flow` (``parts``) on the unit square (cube) in
+    n^d cells, T = 0 given on every face; ``options`` for the problem."""
+    cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
+    mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
+    regions = fh.RegionMesh.from_skfem(
+        mesh, subdomains={"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5},
+        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+    tau = options.pop("tau", 0.0)
+    materials = {name: fh.Material(kappa, 1.0, tau, nonlocal_length=0.0 if (
+        fourier and name == "right") else ell)
+        for name, (kappa, ell, *_) in zip(("left", "right"), parts)}
+    return fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk",
+                          degree=degree, **options)
+
+
+def jump_errors(n: int, viscous: str, degree: int, dim: int = 2, fourier: bool = False,
+                constant: bool = False, kinked: bool = True) -> tuple[float, float]:
+    """Relative L² errors (q, T) of :func:`_jump_flow` on the unit square (cube), T = 0
+    given on every face (the traction's −Tn carries T), all open."""
+    q_ex, T_ex, source, parts = _jump_flow(dim, fourier, constant, kinked)
+    problem = _jump_problem(parts, n, degree, dim, fourier, beta=0, viscous=viscous,
+                            source=lambda x, t: source(x))
+    regions, mesh = problem.regions, problem.regions.mesh
+    system = fh.assemble(problem)
+    order = 8 if dim == 2 else 6
+    qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=order)
+    tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=order)
+    left = regions.subdomain("left")
+    side = np.isin(np.arange(mesh.t.shape[1]), left)
+    load = np.zeros(qb.N)
+    for k, (_, _, force, traction, _) in enumerate(parts):
+        cells = np.nonzero(side if k == 0 else ~side)[0]
+        own = skfem.CellBasis(mesh, qb.elem, intorder=order, elements=cells)
+        load += LinearForm(lambda v, w: dot(force(w.x), v)).assemble(own)
+        facets = mesh.boundary_facets()
+        facets = facets[np.isin(mesh.f2t[0, facets], cells)]
+        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=order)
+        load += LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb)
+    return steady_errors(system, load, qb, tb, q_ex, T_ex)
+
+
+@pytest.mark.parametrize("degree, sizes, fourier, constant", [
+    (1, (4, 8, 16), False, False), (1, (4, 8, 16), True, False),
+    (1, (4, 8, 16), False, True), (0, (8, 16, 32), False, False)])
+def test_graded_materials_with_a_jump(degree, sizes, fourier, constant):
+    """κ and l varying in two materials with ν jumping between them at x = 1/2 and a flow
+    that kinks there as the true solution's does (the right one Fourier, l = 0, where
+    ``fourier``): a graded base level on both and a graded level on the left, the phase
+    of larger ν (femheat.assembly.vorticity_graded_levels). Relative L² errors, degree
+    1, n = 4 / 8 / 16: q 1.45e-4 / 1.83e-5 / 2.28e-6 (order 3.0), T 1.51e-3 / 3.78e-4 /
+    9.45e-5 (2.0); the penalty form q 2.59e-6, T 9.56e-5 (l = 0 on the right: 4.22e-6 /
+    9.46e-5 against 4.71e-6 / 9.97e-5; constant ν on the right, 4× below the left's:
+    2.50e-6 / 9.45e-5 against 2.78e-6 / 9.58e-5). Degree 0, n = 8 / 16 / 32: q 2.52e-3 /
+    6.40e-4 / 1.60e-4 (2.0), T 5.631e-3 at n = 32; the penalty form 1.88e-4, 5.632e-3.
+    The first graded levels (2026-12-06, a constant base level with one continuous
+    vorticity and a level on each side) stayed at O(h) here (q 1.1e-2 at n = 16)."""
+    errors = [jump_errors(n, "vorticity", degree, fourier=fourier, constant=constant)
+              for n in sizes]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    want = (2.85, 1.9) if degree else (1.9, 0.95)
+    assert min(_orders(eq)) >= want[0] and min(_orders(eT)) >= want[1], (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = jump_errors(sizes[-1], "penalty", degree, fourier=fourier, constant=constant)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+@pytest.mark.parametrize("degree", [0, pytest.param(1, marks=pytest.mark.slow)])
+def test_3d_graded_materials_with_a_jump(degree):
+    """3D, n = 2 / 4. Degree 0, the kinked flow: q 5.06e-2 / 1.38e-2 (order 1.87), T
+    9.32e-2 / 4.67e-2 (n = 8: q 3.56e-3, order 1.96; the penalty form 4.78e-3, T 2.34e-2
+    in both); the penalty form at n = 4 q 1.79e-2, T 4.67e-2. Degree 1 (slow), a flow
+    with ∂_x q = 0 at the interface: q 1.15e-3 / 1.47e-4 (2.97), T 3.62e-3 / 8.99e-4
+    (2.01); the penalty form 1.89e-4, 9.43e-4. With the kinked flow
+    at degree 1 both forms stagnate in T in 3D (3.2e-2 / 2.7e-2 at n = 4 / 6, the
+    penalty form 3.6e-2 / 3.2e-2; an extruded 2D flow too, which converges at O(h²) in
+    2D): noticed, not resolved (docs/gk_accuracy.md)."""
+    kinked = degree == 0
+    errors = [jump_errors(n, "vorticity", degree, dim=3, kinked=kinked) for n in (2, 4)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    want = (2.85, 1.9) if degree else (1.85, 0.95)
+    assert _orders(eq)[0] >= want[0] and _orders(eT)[0] >= want[1], (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = jump_errors(4, "penalty", degree, dim=3, kinked=kinked)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
+
+
+def test_graded_levels_keep_the_viscous_block_semidefinite():
+    """With ν jumping between graded materials the flux block minus the Darcy mass stays
+    positive semidefinite (degree 0 and 1, n = 4 / 8, T given on every face: all
+    boundaries and the interface open): lowest eigenvalue against that mass ≥ −1e-9,
+    and "auto" takes the vorticity form there."""
+    q_ex, T_ex, source, parts = _jump_flow(2)
+    for degree, n in ((0, 4), (0, 8), (1, 4)):
+        problem = _jump_problem(parts, n, degree)
+        assert problem.viscous_form == "vorticity"
+        system = fh.assemble(problem)
+        C, mass = system.rotation
+        free = system.free_dofs
+        darcy = BilinearForm(lambda u, v, w: dot(u, v) / np.where(
+            w.x[0] < 0.5, parts[0][0](w.x), parts[1][0](w.x))).assemble(
+            system.flux_basis).toarray()[np.ix_(free, free)]
+        full = (system.resistance_base.toarray()
+                + C.T.toarray() @ np.linalg.solve(mass.matrix.toarray(), C.toarray()))
+        assert np.abs(full - full.T).max() <= 1e-9 * np.abs(full).max()
+        lowest = scipy.linalg.eigvalsh(full[np.ix_(free, free)] - darcy, darcy)[0]
+        assert lowest >= -1e-9, (degree, n, lowest)
+
+
+def test_graded_levels_with_the_iterative_solver_and_in_time():
+    """The graded levels (ν jumping between graded materials, a source, T = 0 on the
+    edges, degree 1, n = 16) with the iterative solver: 81 MINRES iterations at rtol
+    1e-12 (3D degree 0, n = 4: 78), the flux within 1e-9 of the direct solve; and a
+    Crank–Nicolson run keeps the energy balance (heat in = source − outflow) to 1e-6."""
+    from femheat.solve.iterative import solve_steady_iterative
+
+    q_ex, T_ex, source, parts = _jump_flow(2)
+    problem = _jump_problem(parts, 16, 1, tau=0.05, source=lambda x, t: 1.0 + x[0])
+    assert problem.viscous_form == "vorticity"
+    system = fh.assemble(problem)
+    ref = fh.solve_steady(system)
+    state, report = solve_steady_iterative(system, rtol=1e-12)
+    assert np.abs(state.flux - ref.flux).max() <= 1e-8 * np.abs(ref.flux).max()
+    assert report.iterations[0] < 120, report.iterations
+    balance = fh.EnergyBalance(system, 0.5)
+    scheme = fh.ThetaScheme(system, 5e-3, 0.5, steps=20)
+    state = fh.initial_state(system)
+    balance.update(state)
+    for _ in range(20):
+        state = scheme.step(state)
+        balance.update(state)
+    assert balance.max_relative_error < 1e-6, balance.max_relative_error
+    assert np.abs(state.temperature).max() > 1e-3  # the source heated it

@@ -19,8 +19,9 @@ the vorticity form leaves out: where ν = l²/κ jumps between materials only wi
 viscosity levels of :mod:`femheat.assembly.vorticity_levels` (2D, piecewise-constant
 ν, l = 0 included; one vorticity with the cell mean of ν holds [ν rot q] = 0 instead of
 the traction's continuity, 2.4 % apart in q on a two-layer slab, and ω = 0 next to
-l = 0, 2.8e-2), not where ν varies inside
-a material (l(r), κ(r): terms in ∇ν), across Kapitza interfaces with a free
+l = 0, 2.8e-2), where ν varies inside a material only with the closure terms in ∇ν
+of :mod:`femheat.assembly.vorticity_graded` (and its graded levels where ν also
+jumps, :mod:`femheat.assembly.vorticity_graded_levels`), across Kapitza interfaces with a free
 tangential flux only where they cut the viscous region apart (each side's interface
 an open boundary of its own levels; along a slit since 2026-12-07, with one ν or
 several, :mod:`femheat.assembly.vorticity_slit`), and, where heat crosses a
@@ -74,11 +75,14 @@ takes the vorticity form when all of the following hold:
   matrix by SuperLU's supernodal LU; 4.3–12.2× with CHOLMOD's simplicial LDLᵀ). (r, z) keeps the
   penalty form: it has no degree-1 vorticity form and
   keeps ω = 0 where heat crosses a boundary;
-* ν = l²/κ either continuous, positive and varying inside materials (κ or l functions
-  of position, scalar κ, no free Kapitza interface: the closure terms of
-  :mod:`femheat.assembly.vorticity_graded`, since 2026-12-07; manufactured flows with κ
-  and l varying converge at O(h^(k+1)) in T and O(h^(k+2)) in q in 2D and 3D, q errors
-  0.71–0.87× and T errors 0.96–0.99× the penalty form's,
+* ν = l²/κ either positive and varying inside materials (κ or l functions of
+  position, scalar κ, no free Kapitza interface: the closure terms of
+  :mod:`femheat.assembly.vorticity_graded`, since 2026-12-07, where ν is continuous;
+  where it also jumps between subdomains in two tiers, l = 0 in some included, a
+  graded base level and one graded level per phase of larger ν,
+  :mod:`femheat.assembly.vorticity_graded_levels`;
+  manufactured flows with κ and l varying converge at O(h^(k+1)) in T and O(h^(k+2))
+  in q in 2D and 3D, q errors 0.71–0.89× and T errors 0.95–0.99× the penalty form's,
   ``tests/test_gk_vorticity_graded.py``), or constant scalars κ and l in every
   material, ν > 0 in one at least (one
   value, or several, l = 0 included: the levels of
@@ -153,7 +157,8 @@ def auto_reason(problem) -> str | None:
         return "(r, z) coordinates"
     if problem.penalty != 1.0:
         return f"model.penalty = {problem.penalty} given"
-    from .vorticity_graded import graded_obstacle, varies_inside
+    from .vorticity_graded import varies_inside
+    from .vorticity_graded_levels import graded_obstacle
 
     if varies_inside(problem):  # ν = l²/κ a function of position: the closure terms
         graded = graded_obstacle(problem)

@@ -152,9 +152,11 @@ boundaries of the level), which is the gradient energy's interface model: q and 
 traction continuous, and no tangential condition next to l = 0. Where it varies
 inside a material, continuous and positive (l(r), κ(r); since 2026-12-07), the flux
 block gains the closure terms of :mod:`.vorticity_graded` and the masses weigh ν
-pointwise: the gradient energy again. Elsewhere (ν varying and jumping, vanishing or
-meeting a free interface, where only an explicit ``viscous = "vorticity"`` takes this
-form; (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
+pointwise: the gradient energy again; where it also jumps between materials (since
+2026-12-08) on the graded levels of :mod:`.vorticity_graded_levels`. Elsewhere (ν
+varying and vanishing or meeting a free interface, or jumping in ways the graded
+levels do not take, where only an explicit ``viscous = "vorticity"`` takes this form;
+(r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
 (weakly) of q·t instead, and ω = 0 next to cells with l = 0.
 Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
@@ -202,7 +204,8 @@ from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load
-from .vorticity_graded import GradedViscosity, graded_closure
+from .vorticity_graded import GradedViscosity
+from .vorticity_graded_levels import graded_plan
 from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
                                viscosity_levels)
@@ -347,7 +350,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     nu = ell**2 * kinv
     area = qb.dx.sum(axis=1)
     nu_int = (nu * qb.dx).sum(axis=1)  # ∫_K ν
-    nu_cell, ell_cell = nu_int / area, (ell * qb.dx).sum(axis=1) / area
+    nu_cell = nu_int / area
     degree, dim = problem.degree, mesh.dim()
     axisymmetric = getattr(problem, "coordinates", "cartesian") == "axisymmetric"
     if axisymmetric:  # on the cell divergences of B (:mod:`.vorticity_axisymmetric`)
@@ -356,14 +359,17 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
     if not np.any(nu_cell > 0):
         return G, None, None
-    # ν varying inside a material: the closure terms in ∇ν (:mod:`.vorticity_graded`)
-    graded, closure = graded_closure(problem, qb, order, sheared_walls(problem))
-    if closure is not None:
-        G = (G + closure).tocsr()
     # one vorticity per viscosity level (one, unless ν is piecewise constant with
-    # several values: :mod:`.vorticity_levels`)
+    # several values: :mod:`.vorticity_levels`); ν varying inside a material: graded
+    # levels with the closure terms in ∇ν (:mod:`.vorticity_graded_levels`)
+    plan = graded_plan(problem, qb, order, sheared_walls(problem))
+    if plan is None:
+        levels = [(level, None) for level in viscosity_levels(problem, nu_cell)]
+    else:
+        levels, closure = plan
+        G = (G + closure).tocsr()
     parts, ends = [], []  # ends: the tangential data's end terms (vorticity_open)
-    for level in viscosity_levels(problem, nu_cell):
+    for level, graded in levels:
         # a slit in the single vorticity: its space cut there (:mod:`.vorticity_slit`)
         cut = None if graded is not None else slit_cut(
             problem, None if level.single else level.inside)
@@ -381,7 +387,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
             None if level.single else level.inside, interface, cut, ends)
         if open_form is not None:
             G = (G - open_form).tocsr()
-        parts += [_level_rotation(problem, qb, order, level, piece, opened, ell_cell, graded,
+        parts += [_level_rotation(problem, qb, order, level, piece, opened, graded,
                                   cut) for piece in level.pieces]
     friction = slip_friction(problem, qb, order)  # slip-length walls that heat crosses
     if friction is not None:
@@ -439,7 +445,7 @@ class _LevelRotation:
 
 
 def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,
-                    piece: ViscosityPiece, opened: np.ndarray, ell_cell: np.ndarray,
+                    piece: ViscosityPiece, opened: np.ndarray,
                     graded: GradedViscosity | None = None, cut: SlitCut | None = None
                     ) -> _LevelRotation:
     """C and M_ω of one piece of a viscosity level (:mod:`.vorticity_levels`): the
@@ -543,14 +549,14 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         f_cells = mesh.f2t[0, facets]
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=max(order, 3))
         fb = fb if cut is None else cut.cut(fb)
-        coef = wall.coefficient * (ell_cell[f_cells] * inv_nu[f_cells] if graded is None
-                                   else graded.kappa_over_l(fb))
+        coef = wall.coefficient * (_lengths(problem, fb) * inv_nu[f_cells][:, None]
+                                   if graded is None else graded.kappa_over_l(fb))
         if dim == 3:
             wall_mass = tangential_edge_mass.assemble(fb, weight=_points(coef, fb))
             consistent = consistent + wall_mass
             mass += wall_mass.diagonal()
-        elif axisymmetric:
-            mass += rz.stream_wall_mass(mesh, facets, coef)
+        elif axisymmetric:  # per facet (the lumped stream mass)
+            mass += rz.stream_wall_mass(mesh, facets, (coef * fb.dx).sum(1) / fb.dx.sum(1))
         else:
             mass += _lumped_mass.assemble(fb, weight=_points(coef, fb))
             if consistent is not None:
@@ -581,6 +587,13 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         lumped=mass[active], consistent_needed=bool(needed), active=np.nonzero(active)[0],
         elem=elem, n_omega=n_omega, inside=inside,
         groups=None if wb is None else entity_labels(wb)[active], cut=cut)
+
+
+def _lengths(problem, basis) -> np.ndarray:
+    """l at the quadrature points of ``basis`` (a facet basis of the mesh)."""
+    f = material_fields(problem.regions, problem.materials,
+                        basis.global_coordinates().value, basis.tind)
+    return np.broadcast_to(f.nonlocal_length, basis.dx.shape)
 
 
 def _inverse(cell_weight: np.ndarray, basis, graded) -> np.ndarray:

@@ -39,7 +39,10 @@ edge and vertex terms of the constant-ν boundary forms, one dimension up.
 
 The flux block is then the gradient energy's, so the vorticity form and the penalty
 form model the same problem and ``"auto"`` takes the vorticity form where ν is
-continuous and positive (:func:`graded_obstacle`). ν enters as ν_h, its continuous
+positive and continuous inside each subdomain
+(:func:`~.vorticity_graded_levels.graded_obstacle`; where it also jumps between
+subdomains, with a graded base level and one graded level per phase of larger ν,
+:mod:`.vorticity_graded_levels`). ν enters as ν_h, its continuous
 Lagrange interpolant of the vorticity's order (P2 / P3 in 2D at degree 0 / 1, P2 in 3D):
 n × ∇ν_h is continuous across facets, which R_h needs. Where the forms need ν itself
 (the vorticity mass's weight 1/ν, the boundary forms at their points, vertices and
@@ -52,7 +55,6 @@ levels' open boundaries are this construction. Measured:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,8 +66,7 @@ from skfem.helpers import div, dot, grad, mul
 from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
 
-__all__ = ["GradedViscosity", "graded_obstacle", "graded_closure", "closure_form",
-           "varies_inside"]
+__all__ = ["GradedViscosity", "LevelShare", "closure_form", "varies_inside"]
 
 _JUMP = 1e-8  # relative spread of ν at a node between cells above which ν jumps there
 
@@ -83,6 +84,9 @@ class GradedViscosity:
     problem: object
     basis: skfem.CellBasis
     values: np.ndarray
+    #: None for ν itself; a level's weight a ν + b c_h otherwise
+    #: (:mod:`.vorticity_graded_levels`)
+    share: "LevelShare | None" = None
 
     def _lengths(self, x: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(l, κ⁻¹) at points ``x`` (d, n, nq) of the n ``cells``."""
@@ -91,35 +95,83 @@ class GradedViscosity:
         return np.broadcast_to(f.nonlocal_length, kinv.shape), kinv
 
     def exact(self, x: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """ν = l²κ⁻¹ at points ``x`` (d, n, nq) of the n ``cells``."""
+        """The weight (ν, or a level's share of it) at points ``x`` (d, n, nq) of the n
+        ``cells``."""
         ell, kinv = self._lengths(x, cells)
-        return ell**2 * kinv
+        if self.share is None:
+            return ell**2 * kinv
+        return self.share.weigh(ell**2 * kinv, cells, lambda: self.share.extension_at(
+            self.basis, x, cells))
 
     def on(self, basis: skfem.AbstractBasis) -> np.ndarray:
-        """ν at the quadrature points of ``basis`` (a cell or facet basis of the mesh)."""
-        return self.exact(basis.global_coordinates().value, basis.tind)
+        """The weight at the quadrature points of ``basis`` (a cell or facet basis of the
+        mesh)."""
+        if self.share is None:
+            return self.exact(basis.global_coordinates().value, basis.tind)
+        ell, kinv = self._lengths(basis.global_coordinates().value, basis.tind)
+        return self.share.weigh(ell**2 * kinv, basis.tind, lambda: basis.with_element(
+            self.basis.elem).interpolate(self.share.extension).value)
 
     def kappa_over_l(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """κ/l = l/ν [W m⁻² K⁻¹] at the quadrature points of ``basis`` (a slip-length
-        wall's coefficient, :mod:`.vorticity`)."""
-        ell, kinv = self._lengths(basis.global_coordinates().value, basis.tind)
-        return 1.0 / (ell * kinv)
+        wall's coefficient, :mod:`.vorticity`; l over a level's weight)."""
+        ell, _ = self._lengths(basis.global_coordinates().value, basis.tind)
+        return ell / self.on(basis)
 
     def gradient(self, basis: skfem.AbstractBasis) -> np.ndarray:
-        """∇ν_h at the quadrature points of ``basis``."""
-        return basis.with_element(self.basis.elem).interpolate(self.values).grad
+        """∇ν_h (a level's a∇ν_h + b∇c_h) at the quadrature points of ``basis``."""
+        own = basis.with_element(self.basis.elem)
+        g = own.interpolate(self.values).grad
+        if self.share is None:
+            return g
+        a, b = (f[basis.tind][None, :, None] for f in (self.share.a, self.share.b))
+        return a * g + b * own.interpolate(self.share.extension).grad
 
     def at_vertices(self, vertices: np.ndarray) -> np.ndarray:
-        """ν at mesh ``vertices`` (ν_h's nodal values)."""
-        return self.values[self.basis.nodal_dofs[0][np.asarray(vertices)]]
+        """The weight at mesh ``vertices`` (from the nodal values)."""
+        vertices = np.asarray(vertices)
+        dofs = self.basis.nodal_dofs[0][vertices]
+        if self.share is None:
+            return self.values[dofs]
+        cells = self.share.vertex_cell[vertices]
+        return self.share.a[cells] * self.values[dofs] \
+            + self.share.b[cells] * self.share.extension[dofs]
 
     def on_edges(self, edges: np.ndarray, s: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """ν (ne, nq) at the points s ∈ [0, 1] (nq,) of mesh ``edges`` (ne, 2), from
-        the first vertex to the second, each edge in one of ``cells``."""
+        """The weight (ne, nq) at the points s ∈ [0, 1] (nq,) of mesh ``edges`` (ne, 2),
+        from the first vertex to the second, each edge in one of ``cells``."""
         p = self.basis.mesh.p
         a, b = p[:, edges[:, 0]], p[:, edges[:, 1]]
         x = a[:, :, None] + (b - a)[:, :, None] * np.asarray(s)[None, None, :]
         return self.exact(x, cells)
+
+
+@dataclass
+class LevelShare:
+    """A graded level's weight a ν + b c_h (:mod:`.vorticity_graded_levels`): per-cell
+    factors ``a`` and ``b``, c_h the continuous Lagrange function of nodal values
+    ``extension`` (in :class:`GradedViscosity`'s basis), and ``vertex_cell`` a cell of
+    the level at each mesh vertex (the weight's nodal values are one-valued there)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    extension: np.ndarray
+    vertex_cell: np.ndarray
+
+    def weigh(self, nu: np.ndarray, cells: np.ndarray, extension) -> np.ndarray:
+        """a ν + b c_h for ``nu`` (n, nq) on ``cells`` (n,); ``extension()`` gives c_h
+        there (evaluated only where some b ≠ 0)."""
+        a, b = self.a[cells][:, None], self.b[cells][:, None]
+        return a * nu + (b * extension() if np.any(b != 0) else 0.0)
+
+    def extension_at(self, basis: skfem.CellBasis, x: np.ndarray, cells: np.ndarray
+                     ) -> np.ndarray:
+        """c_h at points ``x`` (d, n, nq) of the n ``cells``."""
+        mesh = basis.mesh
+        local = mesh.mapping().invF(x, tind=cells)
+        dofs = basis.element_dofs[:, cells]
+        return sum(basis.elem.lbasis(local, i)[0] * self.extension[dofs[i]][:, None]
+                   for i in range(dofs.shape[0]))
 
 
 def varies_inside(problem) -> bool:
@@ -164,27 +216,6 @@ def _nodal(problem, vertices_only: bool = False
     return basis, lowest, highest
 
 
-def graded_obstacle(problem) -> str | None:
-    """Why ν = l²/κ varying inside a material cannot take the closure terms (module
-    doc), or None: ν must be continuous and positive on the mesh, and no Kapitza
-    interface may free the tangential flux."""
-    if getattr(problem, "coordinates", "cartesian") != "cartesian":
-        return "(r, z) coordinates"
-    for name, interface in problem.interfaces.items():
-        if getattr(interface, "tangential", "continuous") == "free":
-            return (f"interfaces.{name}: a free tangential flux where nu = l^2/kappa "
-                    "varies inside a material")
-    try:
-        _, lowest, highest = _nodal(problem, vertices_only=True)
-    except ValueError:
-        return "an anisotropic conductivity"
-    if not np.all(lowest > 0):
-        return "nu = l^2/kappa vanishes somewhere where it varies inside a material"
-    if np.max((highest - lowest) / highest) > _JUMP:
-        return "nu = l^2/kappa jumps between materials where it varies inside one"
-    return None
-
-
 def _cross(a, b):
     """a × b over the first axis: a scalar in 2D, a vector in 3D."""
     if a.shape[0] == 2:
@@ -226,13 +257,19 @@ def _sheared_wall(q, v, w):
 
 
 def closure_form(qb: skfem.CellBasis, nu: GradedViscosity, intorder: int,
-                 sheared: np.ndarray = np.zeros(0, dtype=np.int64)) -> sp.csr_matrix:
+                 sheared: np.ndarray = np.zeros(0, dtype=np.int64),
+                 inside: np.ndarray | None = None) -> sp.csr_matrix:
     """R_h(q, v) of the module doc on the DOFs of the flux basis ``qb`` (its facet terms
     at ``intorder``), with the wall term on the ``sheared`` boundary facets (no-slip
-    walls that heat crosses, module doc)."""
+    walls that heat crosses, module doc); ``inside`` (a mask over the cells): on that
+    region only (its cells, the facets between two of them and its ``sheared`` ones),
+    ``qb`` then the basis of its cells."""
     mesh, flux_element = qb.mesh, qb.elem
     R = _closure_cells.assemble(qb, g=nu.gradient(qb))
     interior = np.nonzero(mesh.f2t[1] >= 0)[0]
+    if inside is not None:
+        interior = interior[inside[mesh.f2t[0, interior]] & inside[mesh.f2t[1, interior]]]
+        sheared = sheared[inside[mesh.f2t[0, sheared]]]
     if len(sheared):
         fb = skfem.FacetBasis(mesh, flux_element, facets=sheared, intorder=intorder)
         R = R + _sheared_wall.assemble(fb, g=nu.gradient(fb))
@@ -259,24 +296,3 @@ def _cell_pattern(basis: skfem.CellBasis) -> sp.csr_matrix:
     pattern = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(basis.N, basis.N))
     pattern.data[:] = 1.0
     return pattern
-
-
-def graded_closure(problem, qb: skfem.CellBasis, intorder: int,
-                   sheared: np.ndarray) -> tuple[GradedViscosity | None, sp.csr_matrix | None]:
-    """(ν, R_h) for the vorticity form of ``problem`` where ν varies inside a material
-    (``qb`` its flux basis, ``sheared`` the facets of no-slip walls that heat crosses);
-    (None, None) where it
-    does not, and where it cannot take the closure terms, with a warning there (one
-    vorticity with ν's cell means models another closure)."""
-    if not varies_inside(problem):
-        return None, None
-    reason = graded_obstacle(problem)
-    if reason is not None:
-        warnings.warn("model.viscous = 'vorticity': nu = l^2/kappa varies inside a material "
-                      f"and {reason}: one vorticity with nu's cell means, another closure "
-                      "than the gradient energy's (continuity of nu rot q); use viscous = "
-                      "'penalty' for that model", stacklevel=5)
-        return None, None
-    basis, lowest, highest = _nodal(problem)
-    graded = GradedViscosity(problem, basis, 0.5 * (lowest + highest))
-    return graded, closure_form(qb, graded, intorder, sheared)

@@ -77,7 +77,7 @@ from .viscous_choice import constant_scalar
 from .vorticity_open import region_interface
 
 __all__ = ["ViscosityLevel", "viscosity_levels", "level_obstacle", "uncut_free_interface",
-           "free_interfaces_open"]
+           "free_interfaces_open", "region_pinch"]
 
 _REL = 1e-9  # relative spread below which two cell viscosities are the same value
 
@@ -245,24 +245,33 @@ def _pinched(mesh: skfem.Mesh, nu_cell: np.ndarray, groups: list[np.ndarray]) ->
     """Why the levels cannot be built (a region R_k of one of the viscous ``groups``
     whose interface passes a vertex (2D) or an edge (3D) more than once: two of its
     parts touch at a point or along an edge), or None."""
-    dim = mesh.dim()
     for group in groups:
         values = _distinct(nu_cell[group])
         for value in values if not group.all() else values[1:]:
-            facets = np.asarray(region_interface(mesh, group & (nu_cell >= value * (1 - _REL))))
-            entities = mesh.facets[:, facets] if dim == 2 else mesh.f2e[:, facets]
-            count = np.bincount(entities.ravel(), minlength=(mesh.p.shape[1] if dim == 2
-                                                             else mesh.edges.shape[1]))
-            if np.any(count > 2):
-                where = int(np.argmax(count))
-                x = (mesh.p[:, where] if dim == 2
-                     else mesh.p[:, mesh.edges[:, where]].mean(axis=1))
-                what = "a single vertex" if dim == 2 else "an edge"
-                return ("model.viscous = 'vorticity': materials of larger nu = l^2/kappa touch "
-                        f"at {what} near {np.round(x, 6).tolist()} (the interface of "
-                        "their region passes it twice); refine or change the mesh there, or "
-                        "use viscous = 'penalty'")
+            pinched = region_pinch(mesh, group & (nu_cell >= value * (1 - _REL)))
+            if pinched is not None:
+                return pinched
     return None
+
+
+def region_pinch(mesh: skfem.Mesh, inside: np.ndarray,
+                 who: str = "materials of larger nu = l^2/kappa") -> str | None:
+    """Why the region ``inside`` (a mask over the cells) cannot be a level's: its
+    interface passes a vertex (2D) or an edge (3D) more than once (two of its parts
+    touch there), or None; ``who`` names its cells in the message."""
+    dim = mesh.dim()
+    facets = np.asarray(region_interface(mesh, inside))
+    entities = mesh.facets[:, facets] if dim == 2 else mesh.f2e[:, facets]
+    count = np.bincount(entities.ravel(), minlength=(mesh.p.shape[1] if dim == 2
+                                                     else mesh.edges.shape[1]))
+    if not np.any(count > 2):
+        return None
+    where = int(np.argmax(count))
+    x = mesh.p[:, where] if dim == 2 else mesh.p[:, mesh.edges[:, where]].mean(axis=1)
+    what = "a single vertex" if dim == 2 else "an edge"
+    return (f"model.viscous = 'vorticity': {who} touch at {what} near "
+            f"{np.round(x, 6).tolist()} (the interface of their region passes it twice); "
+            "refine or change the mesh there, or use viscous = 'penalty'")
 
 
 def uncut_free_interface(problem) -> str | None:
