@@ -295,15 +295,23 @@ def _extension(mesh: skfem.Mesh, basis: skfem.CellBasis, phases: Phases) -> np.n
         known = ~np.isnan(phases.values[k])
         c[known], fixed[known] = phases.values[k][known], True
     laplace = BilinearForm(lambda u, v, w: dot(grad(u), grad(v)))
+    mass = BilinearForm(lambda u, v, w: u * v)
     for k in np.nonzero(phases.upper)[0]:
         nu = phases.values[k]
         nodes = np.nonzero(~np.isnan(nu))[0]
         given, free = nodes[fixed[nodes]], nodes[~fixed[nodes]]
         ratio = c[given] / nu[given]
-        own = skfem.CellBasis(mesh, basis.elem, elements=np.nonzero(phases.label == k)[0])
-        L = laplace.assemble(own).tocsr()
-        extended = spl.spsolve(L[free][:, free].tocsc(), -(L[free][:, given] @ ratio))
-        c[free] = np.clip(extended, ratio.min(), ratio.max()) * nu[free]
+        if free.size:
+            own = skfem.CellBasis(mesh, basis.elem,
+                                  elements=np.nonzero(phases.label == k)[0])
+            L = laplace.assemble(own).tocsr()
+            # a small mass term pulls parts of the phase that touch no lower phase to
+            # the mean ratio (the Laplacian alone is singular there)
+            M = mass.assemble(own).tocsr()
+            eps = 1e-9 * L.diagonal()[free].max() / M.diagonal()[free].max()
+            A = (L + eps * M)[free][:, free]
+            rhs = eps * (M[free] @ np.full(basis.N, ratio.mean())) - L[free][:, given] @ ratio
+            c[free] = np.clip(spl.spsolve(A.tocsc(), rhs), ratio.min(), ratio.max()) * nu[free]
     return c
 
 
