@@ -419,7 +419,11 @@ def _jump_flow(dim: int, fourier: bool = False, constant: bool = False,
     z = X[2] if dim == 3 else 0
     kinked = kinked and not fourier
     s = x if kinked else (x - half)**2
-    q = [sympy.sin(1.3 * s + 0.7 * y - 0.4 * z) + s * y + 1,
+    # 3D: the normal component flat at the interface (div q and the source continuous:
+    # a source that jumps there is ambiguous at the quadrature points scikit-fem's
+    # tetrahedral rules of order 5, 6 and 8 put on the cells' faces)
+    s_n = (x - half)**2 if dim == 3 else s
+    q = [sympy.sin(1.3 * s_n + 0.7 * y - 0.4 * z) + s_n * y + 1,
          sympy.cos(0.9 * s - 1.4 * y + 0.3 * z) + s / 2]
     if dim == 3:
         q.append(sympy.sin(0.5 * s + 0.8 * y + 1.1 * z) + y * z)
@@ -496,7 +500,7 @@ def jump_errors(n: int, viscous: str, degree: int, dim: int = 2, fourier: bool =
                             source=lambda x, t: source(x))
     regions, mesh = problem.regions, problem.regions.mesh
     system = fh.assemble(problem)
-    order = 8 if dim == 2 else 6
+    order = 8 if dim == 2 else 7  # 3D: points inside the cells (see _jump_flow)
     qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=order)
     tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=order)
     left = regions.subdomain("left")
@@ -539,7 +543,6 @@ def test_graded_materials_with_a_jump(degree, sizes, variant):
     assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
 
 
-@pytest.mark.parametrize("degree", [0, pytest.param(1, marks=pytest.mark.slow)])
 def _inclusion(n: int, viscous: str, graded: bool = True) -> tuple:
     """A square inclusion of larger ν in a matrix on the unit square, κ and l varying
     in both (``graded``; else their means, constant), a source, T = 0 on the edges,
@@ -594,22 +597,19 @@ def test_graded_inclusion_models_the_penalty_forms_problem():
     assert np.all(graded[-1] <= 1.1 * constant), (graded[-1], constant)
 
 
+@pytest.mark.parametrize("degree", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_3d_graded_materials_with_a_jump(degree):
-    """3D, n = 2 / 4. Degree 0, the kinked flow: q 5.06e-2 / 1.38e-2 (order 1.87), T
-    9.32e-2 / 4.67e-2 (n = 8: q 3.56e-3, order 1.96; the penalty form 4.78e-3, T 2.34e-2
-    in both); the penalty form at n = 4 q 1.79e-2, T 4.67e-2. Degree 1 (slow), a flow
-    with ∂_x q = 0 at the interface: q 1.15e-3 / 1.47e-4 (2.97), T 3.62e-3 / 8.99e-4
-    (2.01); the penalty form 1.89e-4, 9.43e-4. With the kinked flow
-    at degree 1 both forms stagnate in T in 3D (3.2e-2 / 2.7e-2 at n = 4 / 6, the
-    penalty form 3.6e-2 / 3.2e-2; an extruded 2D flow too, which converges at O(h²) in
-    2D): noticed, not resolved (docs/gk_accuracy.md)."""
-    kinked = degree == 0
-    errors = [jump_errors(n, "vorticity", degree, dim=3, kinked=kinked) for n in (2, 4)]
+    """3D, n = 2 / 4, the flow's tangential components kinked at the interface (the
+    normal one flat: see _jump_flow). Degree 0: q 6.50e-2 / 1.76e-2 (order 1.89), T
+    9.31e-2 / 4.66e-2 (n = 8: q 4.52e-3, T 2.333e-2; the penalty form 6.24e-3, 2.336e-2).
+    Degree 1 (slow): q 5.44e-3 / 7.13e-4 (2.93), T 3.64e-3 / 9.01e-4 (2.01) (n = 6: q
+    2.12e-4, T 3.99e-4; the penalty form 2.68e-4, 4.52e-4)."""
+    errors = [jump_errors(n, "vorticity", degree, dim=3) for n in (2, 4)]
     eq, eT = [e[0] for e in errors], [e[1] for e in errors]
     want = (2.85, 1.9) if degree else (1.85, 0.95)
     assert _orders(eq)[0] >= want[0] and _orders(eT)[0] >= want[1], (
         f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
-    penalty = jump_errors(4, "penalty", degree, dim=3, kinked=kinked)
+    penalty = jump_errors(4, "penalty", degree, dim=3)
     assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
 
 
