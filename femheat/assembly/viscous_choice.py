@@ -76,7 +76,7 @@ takes the vorticity form when all of the following hold:
   penalty form: it has no degree-1 vorticity form and
   keeps ω = 0 where heat crosses a boundary;
 * ν = l²/κ either positive and varying inside materials (κ or l functions of
-  position, scalar κ, no free Kapitza interface: the closure terms of
+  position, scalar κ, no slit: the closure terms of
   :mod:`femheat.assembly.vorticity_graded`, since 2026-12-07, where ν is continuous;
   where it also jumps between subdomains in two tiers, l = 0 in some included, a
   graded base level and one graded level per phase of larger ν,

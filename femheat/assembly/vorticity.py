@@ -154,7 +154,7 @@ inside a material, continuous and positive (l(r), κ(r); since 2026-12-07), the 
 block gains the closure terms of :mod:`.vorticity_graded` and the masses weigh ν
 pointwise: the gradient energy again; where it also jumps between materials (since
 2026-12-08) on the graded levels of :mod:`.vorticity_graded_levels`. Elsewhere (ν
-varying and vanishing or meeting a free interface, or jumping in ways the graded
+varying and vanishing or meeting a slit, or jumping in ways the graded
 levels do not take, where only an explicit ``viscous = "vorticity"`` takes this form;
 (r, z)) one vorticity with ν its cell mean in M_ω holds continuity of ν rot q and
 (weakly) of q·t instead, and ω = 0 next to cells with l = 0.

@@ -42,10 +42,12 @@ does it converged at O(h) in q; levels on both sides of a jump stay O(h) with co
 ν too (0.0050 / 0.0022 / 0.0010 at n = 4 / 8 / 16).
 
 Refused (:func:`graded_obstacle`, "auto" keeps the penalty form): ν vanishing inside
-a material where it varies, a free tangential flux at a Kapitza interface, (r, z), an
-anisotropic κ, a jump smaller than 5 % or changing side along an interface, three
+a material where it varies, a Kapitza interface with a free tangential flux that ends
+inside a viscous region (a slit), (r, z), an anisotropic κ, a jump smaller than 5 % or changing side along an interface, three
 tiers of ν, and phases whose cells touch at a single vertex (2D) or edge (3D) only.
-ν is taken as continuous inside each subdomain (its nodal values there, as with one
+Free interfaces that cut the viscous cells apart (since 2026-12-08) make regions of
+their own, each with its phases and levels, the interface an open boundary of each
+side. ν is taken as continuous inside each subdomain (its nodal values there, as with one
 graded vorticity). Measured (``tests/test_gk_vorticity_graded.py``; flows whose
 gradient kinks at the interface): see the tests' docstrings and the README.
 """
@@ -68,7 +70,8 @@ from .viscous_choice import constant_scalar
 from .vorticity_graded import (_JUMP, GradedViscosity, LevelShare, _element, _nodal,
                                closure_form, varies_inside)
 from ..errors import FemheatInputError
-from .vorticity_levels import ViscosityLevel, ViscosityPiece, region_pinch
+from .vorticity_levels import (ViscosityLevel, ViscosityPiece, _free_facets, _groups,
+                               region_pinch, uncut_free_interface)
 from .vorticity_open import region_interface
 
 __all__ = ["graded_obstacle", "graded_plan"]
@@ -123,33 +126,69 @@ class Phases:
     label: np.ndarray
     upper: np.ndarray
     values: list[np.ndarray]
+    group: np.ndarray  # the viscous region (cut apart by free interfaces) of each phase
+    regions: list[np.ndarray]  # those regions' cells (masks)
+
+
+def _units(problem, basis: skfem.CellBasis | None) -> tuple[list[tuple], list] | str:
+    """([(name, cells, nodes, lowest, highest, region)] for each viscous subdomain's part
+    in each viscous region (free Kapitza interfaces cut the viscous cells into regions,
+    :mod:`.vorticity_levels`), the regions' masks), or why not (a free interface that
+    ends inside a region: a slit)."""
+    rm = problem.regions
+    mesh = rm.mesh
+    named = [(name, rm.subdomain(name)) for name, m in problem.materials.items()
+             if not _inviscid(m)]
+    viscous = np.zeros(mesh.t.shape[1], dtype=bool)
+    for _, cells in named:
+        viscous[cells] = True
+    free = _free_facets(problem)
+    regions = _groups(mesh, viscous, free)
+    if regions is None:
+        name = uncut_free_interface(problem) or next(
+            n for n, k in problem.interfaces.items() if k.tangential == "free")
+        return (f"interfaces.{name}: a free tangential flux that ends inside a viscous "
+                "region (a slit) where nu = l^2/kappa varies inside a material")
+    region_of = np.full(mesh.t.shape[1], -1)
+    for g, mask in enumerate(regions):
+        region_of[mask] = g
+    units = []
+    for name, cells in named:
+        for g in np.unique(region_of[cells]):
+            part = cells[region_of[cells] == g]
+            units.append((name, part) + _subdomain_nodes(problem, basis, part) + (g,))
+    return units, regions
 
 
 def _phases(problem, basis: skfem.CellBasis | None) -> Phases | str:
     """The phases of ``problem`` at the nodes of ``basis`` (the vertices where None), or
     why they cannot be built (module doc)."""
     rm = problem.regions
-    names = [name for name, m in problem.materials.items() if not _inviscid(m)]
-    subs = _viscous_subdomains(problem, basis)
+    found = _units(problem, basis)
+    if isinstance(found, str):
+        return found
+    units, regions = found
+    names = [u[0] for u in units]
     n_nodes = rm.mesh.p.shape[1] if basis is None else basis.N
     values = []
-    for _, nodes, low, high in subs:
+    for _, _, nodes, low, high, _ in units:
         v = np.full(n_nodes, np.nan)
         v[nodes] = 0.5 * (low + high)
         values.append(v)
-    # pairs of subdomains sharing nodes: ν continuous there, or larger on one side
-    parent = list(range(len(subs)))
+    # pairs of parts of one region sharing nodes: ν continuous there, or larger on one
+    # side (parts of different regions meet only across free interfaces)
+    parent = list(range(len(units)))
 
     def root(i: int) -> int:
         while parent[i] != i:
             i = parent[i]
         return i
 
-    above = []  # (upper, lower) subdomain pairs
-    for i in range(len(subs)):
-        for j in range(i + 1, len(subs)):
-            shared = np.intersect1d(subs[i][1], subs[j][1])
-            if not shared.size:
+    above = []  # (upper, lower) pairs
+    for i in range(len(units)):
+        for j in range(i + 1, len(units)):
+            shared = np.intersect1d(units[i][2], units[j][2])
+            if units[i][5] != units[j][5] or not shared.size:
                 continue
             ratio = values[i][shared] / values[j][shared]
             if np.all(np.abs(ratio - 1) <= _JUMP):
@@ -163,7 +202,7 @@ def _phases(problem, basis: skfem.CellBasis | None) -> Phases | str:
                         f"materials.{names[j]} neither continuous nor larger on one side by "
                         f"{_MARGIN - 1:.0%} all along their interface (ratio "
                         f"{ratio.min():.3g} ... {ratio.max():.3g})")
-    phase = np.array([root(i) for i in range(len(subs))])
+    phase = np.array([root(i) for i in range(len(units))])
     ids, phase = np.unique(phase, return_inverse=True)
     upper = np.zeros(ids.size, dtype=bool)
     lower = np.zeros(ids.size, dtype=bool)
@@ -179,10 +218,12 @@ def _phases(problem, basis: skfem.CellBasis | None) -> Phases | str:
                 "nu; the graded levels take two)")
     label = np.full(rm.mesh.t.shape[1], -1)
     phase_values = [np.full(n_nodes, np.nan) for _ in ids]
-    for i, (cells, nodes, _, _) in enumerate(subs):
+    group = np.zeros(ids.size, dtype=np.int64)
+    for i, (_, cells, nodes, _, _, g) in enumerate(units):
         label[cells] = phase[i]
         phase_values[phase[i]][nodes] = values[i][nodes]
-    return Phases(label, upper, phase_values)
+        group[phase[i]] = g
+    return Phases(label, upper, phase_values, group, regions)
 
 
 def graded_obstacle(problem) -> str | None:
@@ -191,10 +232,6 @@ def graded_obstacle(problem) -> str | None:
     jumping between materials, module doc), or None."""
     if getattr(problem, "coordinates", "cartesian") != "cartesian":
         return "(r, z) coordinates"
-    for name, interface in problem.interfaces.items():
-        if getattr(interface, "tangential", "continuous") == "free":
-            return (f"interfaces.{name}: a free tangential flux where nu = l^2/kappa "
-                    "varies inside a material")
     rm = problem.regions
     try:
         _, lowest, highest = _nodal(problem, vertices_only=True)
@@ -206,12 +243,13 @@ def graded_obstacle(problem) -> str | None:
             return "nu = l^2/kappa vanishes somewhere where it varies inside a material"
     if not subdomains:
         return "nu = l^2/kappa = 0 in every material (no viscous term)"
-    if np.max((highest - lowest) / np.maximum(highest, 1e-300)) <= _JUMP:
+    if (np.max((highest - lowest) / np.maximum(highest, 1e-300)) <= _JUMP
+            and not _free_facets(problem).size):
         return None  # continuous: one graded vorticity
     phases = _phases(problem, None)
     if isinstance(phases, str):
         return phases
-    masks = [phases.label >= 0] + [phases.label == k for k in range(phases.upper.size)]
+    masks = phases.regions + [phases.label == k for k in range(phases.upper.size)]
     for mask in masks:
         pinched = region_pinch(rm.mesh, mask, "cells of one phase (or of the viscous ones)")
         if pinched is not None:
@@ -244,28 +282,33 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
         raise FemheatInputError(f"model.viscous = 'vorticity': {phases}; use viscous = "
                                 "'penalty'")
     viscous = phases.label >= 0
-    if np.max((highest - lowest) / np.maximum(highest, 1e-300)) <= _JUMP and viscous.all():
+    if (np.max((highest - lowest) / np.maximum(highest, 1e-300)) <= _JUMP and viscous.all()
+            and len(phases.regions) == 1):
         # ν continuous and positive: one graded vorticity (.vorticity_graded)
         graded = GradedViscosity(problem, basis, 0.5 * (lowest + highest))
         nu_cell = _cell_means(graded, qb)
         level = ViscosityLevel(nu_cell, nu_cell > 0, None, [ViscosityPiece(nu_cell > 0)],
                                single=True)
         return [(level, graded)], closure_form(qb, graded, intorder, sheared)
-    c = _extension(mesh, basis, phases)
-    upper_cells = phases.upper[np.maximum(phases.label, 0)] & viscous
-    lower_values = np.zeros(basis.N)
-    for k in np.nonzero(~phases.upper)[0]:
-        known = ~np.isnan(phases.values[k])
-        lower_values[known] = phases.values[k][known]
-    levels = [_level(problem, basis, qb, viscous, lower_values, LevelShare(
-        (viscous & ~upper_cells).astype(float), upper_cells.astype(float), c,
-        _vertex_cells(mesh, viscous)), _base_pieces(mesh, phases))]
-    for k in np.nonzero(phases.upper)[0]:
-        inside = phases.label == k
-        levels.append(_level(problem, basis, qb, inside, np.nan_to_num(phases.values[k]),
-                             LevelShare(inside.astype(float), -inside.astype(float), c,
-                                        _vertex_cells(mesh, inside)),
-                             [ViscosityPiece(inside)]))
+    levels = []
+    for g, region in enumerate(phases.regions):
+        mine = np.nonzero(phases.group == g)[0]
+        c = _extension(mesh, basis, phases, mine)
+        upper_cells = region & phases.upper[np.maximum(phases.label, 0)]
+        lower_values = np.zeros(basis.N)
+        for k in mine[~phases.upper[mine]]:
+            known = ~np.isnan(phases.values[k])
+            lower_values[known] = phases.values[k][known]
+        levels.append(_level(problem, basis, qb, region, lower_values, LevelShare(
+            (region & ~upper_cells).astype(float), upper_cells.astype(float), c,
+            _vertex_cells(mesh, region)), _base_pieces(mesh, phases, mine)))
+        for k in mine[phases.upper[mine]]:
+            inside = phases.label == k
+            levels.append(_level(problem, basis, qb, inside,
+                                 np.nan_to_num(phases.values[k]),
+                                 LevelShare(inside.astype(float), -inside.astype(float), c,
+                                            _vertex_cells(mesh, inside)),
+                                 [ViscosityPiece(inside)]))
     closure = sum((closure_form(own, graded, intorder, sheared, level.inside)
                    for level, graded, own in levels), sp.csr_matrix((qb.N, qb.N)))
     return [(level, graded) for level, graded, _ in levels], closure.tocsr()
@@ -286,17 +329,19 @@ def _level(problem, basis: skfem.CellBasis, qb: skfem.CellBasis, inside: np.ndar
     return ViscosityLevel(weight, inside, interface, pieces), graded, own
 
 
-def _extension(mesh: skfem.Mesh, basis: skfem.CellBasis, phases: Phases) -> np.ndarray:
-    """c_h's nodal values (module doc): ν_h on the other phases, λ_h ν_h on the upper
-    ones, λ the discrete harmonic extension of the ratios at their interfaces."""
+def _extension(mesh: skfem.Mesh, basis: skfem.CellBasis, phases: Phases,
+               mine: np.ndarray) -> np.ndarray:
+    """c_h's nodal values on the phases ``mine`` (one viscous region; module doc): ν_h on
+    the lower phases, λ_h ν_h on the upper ones, λ the discrete harmonic extension of
+    the ratios at their interfaces."""
     c = np.zeros(basis.N)
     fixed = np.zeros(basis.N, dtype=bool)
-    for k in np.nonzero(~phases.upper)[0]:
+    for k in mine[~phases.upper[mine]]:
         known = ~np.isnan(phases.values[k])
         c[known], fixed[known] = phases.values[k][known], True
     laplace = BilinearForm(lambda u, v, w: dot(grad(u), grad(v)))
     mass = BilinearForm(lambda u, v, w: u * v)
-    for k in np.nonzero(phases.upper)[0]:
+    for k in mine[phases.upper[mine]]:
         nu = phases.values[k]
         nodes = np.nonzero(~np.isnan(nu))[0]
         given, free = nodes[fixed[nodes]], nodes[~fixed[nodes]]
@@ -315,23 +360,26 @@ def _extension(mesh: skfem.Mesh, basis: skfem.CellBasis, phases: Phases) -> np.n
     return c
 
 
-def _base_pieces(mesh: skfem.Mesh, phases: Phases) -> list[ViscosityPiece]:
-    """The base level's pieces, one per phase, with the facets towards the other
-    phases: ``own`` where this phase is the upper one, ``far`` where the other is."""
+def _base_pieces(mesh: skfem.Mesh, phases: Phases, mine: np.ndarray
+                 ) -> list[ViscosityPiece]:
+    """The base level's pieces in one viscous region, one per phase of ``mine``, with
+    the facets towards the region's other phases: ``own`` where this phase is the upper
+    one, ``far`` where the other is."""
     f2t = mesh.f2t
     interior = np.nonzero(f2t[1] >= 0)[0]
     label = phases.label
     pieces = []
-    for k in range(phases.upper.size):
-        mine = label == k
-        a_in, b_in = mine[f2t[0, interior]], mine[f2t[1, interior]]
+    for k in mine:
+        inside = label == k
+        a_in, b_in = inside[f2t[0, interior]], inside[f2t[1, interior]]
         other = np.where(a_in, label[f2t[1, interior]], label[f2t[0, interior]])
         sel = (a_in != b_in) & (other >= 0)
+        sel[sel] = phases.group[other[sel]] == phases.group[k]
         ori = np.where(a_in[sel], 0, 1)
         facets = interior[sel]
         far = ~phases.upper[k] & phases.upper[label[f2t[1 - ori, facets]]]
         pieces.append(ViscosityPiece(
-            mine,
+            inside,
             OrientedBoundary(facets[~far], ori[~far]) if np.any(~far) else None,
             OrientedBoundary(facets[far], ori[far]) if np.any(far) else None))
     return pieces
