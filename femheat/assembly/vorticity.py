@@ -371,8 +371,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     parts, ends = [], []  # ends: the tangential data's end terms (vorticity_open)
     for level, graded in levels:
         # a slit in the single vorticity: its space cut there (:mod:`.vorticity_slit`)
-        cut = None if graded is not None else slit_cut(
-            problem, None if level.single else level.inside)
+        cut = slit_cut(problem, None if level.single else level.inside)
         interface = level.interface
         if cut is not None:  # the slit's facets, oriented out of each side: open
             parts_ = [(cut.slit, np.zeros(cut.slit.size, int)),

@@ -258,15 +258,17 @@ def _sheared_wall(q, v, w):
 
 def closure_form(qb: skfem.CellBasis, nu: GradedViscosity, intorder: int,
                  sheared: np.ndarray = np.zeros(0, dtype=np.int64),
-                 inside: np.ndarray | None = None) -> sp.csr_matrix:
+                 inside: np.ndarray | None = None,
+                 cut: np.ndarray = np.zeros(0, dtype=np.int64)) -> sp.csr_matrix:
     """R_h(q, v) of the module doc on the DOFs of the flux basis ``qb`` (its facet terms
     at ``intorder``), with the wall term on the ``sheared`` boundary facets (no-slip
     walls that heat crosses, module doc); ``inside`` (a mask over the cells): on that
     region only (its cells, the facets between two of them and its ``sheared`` ones),
-    ``qb`` then the basis of its cells."""
+    ``qb`` then the basis of its cells; ``cut``: interior facets that bound both sides
+    (a slit's), without facet terms."""
     mesh, flux_element = qb.mesh, qb.elem
     R = _closure_cells.assemble(qb, g=nu.gradient(qb))
-    interior = np.nonzero(mesh.f2t[1] >= 0)[0]
+    interior = np.setdiff1d(np.nonzero(mesh.f2t[1] >= 0)[0], cut)
     if inside is not None:
         interior = interior[inside[mesh.f2t[0, interior]] & inside[mesh.f2t[1, interior]]]
         sheared = sheared[inside[mesh.f2t[0, sheared]]]

@@ -72,6 +72,7 @@ from .vorticity_graded import (_JUMP, GradedViscosity, LevelShare, _element, _no
 from ..errors import FemheatInputError
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, _free_facets, _groups,
                                region_pinch, uncut_free_interface)
+from .vorticity_slit import SlitCut, _region_slit
 from .vorticity_open import region_interface
 
 __all__ = ["graded_obstacle", "graded_plan"]
@@ -130,11 +131,10 @@ class Phases:
     regions: list[np.ndarray]  # those regions' cells (masks)
 
 
-def _units(problem, basis: skfem.CellBasis | None) -> tuple[list[tuple], list] | str:
+def _units(problem, basis: skfem.CellBasis | None) -> tuple[list[tuple], list]:
     """([(name, cells, nodes, lowest, highest, region)] for each viscous subdomain's part
     in each viscous region (free Kapitza interfaces cut the viscous cells into regions,
-    :mod:`.vorticity_levels`), the regions' masks), or why not (a free interface that
-    ends inside a region: a slit)."""
+    :mod:`.vorticity_levels`; a slit does not), the regions' masks)."""
     rm = problem.regions
     mesh = rm.mesh
     named = [(name, rm.subdomain(name)) for name, m in problem.materials.items()
@@ -142,13 +142,9 @@ def _units(problem, basis: skfem.CellBasis | None) -> tuple[list[tuple], list] |
     viscous = np.zeros(mesh.t.shape[1], dtype=bool)
     for _, cells in named:
         viscous[cells] = True
-    free = _free_facets(problem)
-    regions = _groups(mesh, viscous, free)
-    if regions is None:
-        name = uncut_free_interface(problem) or next(
-            n for n, k in problem.interfaces.items() if k.tangential == "free")
-        return (f"interfaces.{name}: a free tangential flux that ends inside a viscous "
-                "region (a slit) where nu = l^2/kappa varies inside a material")
+    # a free interface that ends inside a region (a slit) leaves it one region, whose
+    # levels' vorticities are cut along it (:mod:`.vorticity_slit`)
+    regions = _groups(mesh, viscous, _free_facets(problem)) or [viscous]
     region_of = np.full(mesh.t.shape[1], -1)
     for g, mask in enumerate(regions):
         region_of[mask] = g
@@ -164,10 +160,7 @@ def _phases(problem, basis: skfem.CellBasis | None) -> Phases | str:
     """The phases of ``problem`` at the nodes of ``basis`` (the vertices where None), or
     why they cannot be built (module doc)."""
     rm = problem.regions
-    found = _units(problem, basis)
-    if isinstance(found, str):
-        return found
-    units, regions = found
+    units, regions = _units(problem, basis)
     names = [u[0] for u in units]
     n_nodes = rm.mesh.p.shape[1] if basis is None else basis.N
     values = []
@@ -254,6 +247,15 @@ def graded_obstacle(problem) -> str | None:
         pinched = region_pinch(rm.mesh, mask, "cells of one phase (or of the viscous ones)")
         if pinched is not None:
             return pinched
+    free = _free_facets(problem)
+    try:  # a slit: each level's region is cut along it (:mod:`.vorticity_slit`)
+        for mask in masks:
+            slit = _region_slit(rm.mesh, free, mask)
+            if slit.size:
+                SlitCut(rm.mesh, slit, mask)
+    except ValueError as exc:  # the slit branches
+        name = uncut_free_interface(problem) or "a free interface"
+        return f"interfaces.{name}: a slit cut only where it does not branch ({exc})"
     return None
 
 
@@ -283,7 +285,7 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
                                 "'penalty'")
     viscous = phases.label >= 0
     if (np.max((highest - lowest) / np.maximum(highest, 1e-300)) <= _JUMP and viscous.all()
-            and len(phases.regions) == 1):
+            and not _free_facets(problem).size):
         # ν continuous and positive: one graded vorticity (.vorticity_graded)
         graded = GradedViscosity(problem, basis, 0.5 * (lowest + highest))
         nu_cell = _cell_means(graded, qb)
@@ -301,7 +303,8 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
             lower_values[known] = phases.values[k][known]
         levels.append(_level(problem, basis, qb, region, lower_values, LevelShare(
             (region & ~upper_cells).astype(float), upper_cells.astype(float), c,
-            _vertex_cells(mesh, region)), _base_pieces(mesh, phases, mine)))
+            _vertex_cells(mesh, region)), _base_pieces(mesh, phases, mine,
+                                                       _free_facets(problem))))
         for k in mine[phases.upper[mine]]:
             inside = phases.label == k
             levels.append(_level(problem, basis, qb, inside,
@@ -309,7 +312,8 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
                                  LevelShare(inside.astype(float), -inside.astype(float), c,
                                             _vertex_cells(mesh, inside)),
                                  [ViscosityPiece(inside)]))
-    closure = sum((closure_form(own, graded, intorder, sheared, level.inside)
+    free = _free_facets(problem)  # slits: open boundaries of each side, no facet terms
+    closure = sum((closure_form(own, graded, intorder, sheared, level.inside, free)
                    for level, graded, own in levels), sp.csr_matrix((qb.N, qb.N)))
     return [(level, graded) for level, graded, _ in levels], closure.tocsr()
 
@@ -360,13 +364,14 @@ def _extension(mesh: skfem.Mesh, basis: skfem.CellBasis, phases: Phases,
     return c
 
 
-def _base_pieces(mesh: skfem.Mesh, phases: Phases, mine: np.ndarray
+def _base_pieces(mesh: skfem.Mesh, phases: Phases, mine: np.ndarray, free: np.ndarray
                  ) -> list[ViscosityPiece]:
     """The base level's pieces in one viscous region, one per phase of ``mine``, with
-    the facets towards the region's other phases: ``own`` where this phase is the upper
-    one, ``far`` where the other is."""
+    the facets towards the region's other phases (not the ``free`` ones, a slit's, open
+    boundaries of each side): ``own`` where this phase is the upper one, ``far`` where
+    the other is."""
     f2t = mesh.f2t
-    interior = np.nonzero(f2t[1] >= 0)[0]
+    interior = np.setdiff1d(np.nonzero(f2t[1] >= 0)[0], free)
     label = phases.label
     pieces = []
     for k in mine:

@@ -45,8 +45,8 @@ continuous vorticity cannot take two values along it): the vorticity is cut alon
 instead (:mod:`.vorticity_slit`, since 2026-12-07, 2D and 3D), the single one with one
 ν, and with several ν each level's whose region holds the slit (the region's
 interface counting as its boundary), and the slit is an open boundary of each side.
-Where ν varies inside materials the slit stays stress-free, ω = 0, another model, and
-``"auto"`` keeps the penalty form.
+Where ν varies inside materials the graded levels of :mod:`.vorticity_graded_levels`
+are cut the same way (since 2026-12-08).
 
 Used on Cartesian meshes (2D; 3D since 2026-12-06, the open boundaries' terms then
 those of :mod:`.vorticity_open3d`, the vorticity a first-kind Nédélec field per

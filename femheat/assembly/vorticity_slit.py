@@ -27,9 +27,11 @@ Cartesian, constant κ and l: one viscosity level (one ν on every cell), or sin
 2026-12-07 several (:mod:`.vorticity_levels`: each level's vorticity is cut along the
 slit's facets inside its region, whose interface to smaller ν counts as the
 region's boundary: a slit that reaches it is cut there like one that reaches the
-mesh's boundary). Where ν varies inside materials slits keep ω = 0 and ``"auto"`` the
-penalty form. Measured: ``tests/test_gk_vorticity_slit.py`` (an edge crack with a
-layer of larger, smaller or zero ν beside it, or along a jump of ν: q at O(h³), T at
+mesh's boundary); where ν varies inside materials (since 2026-12-08) each graded
+level's (:mod:`.vorticity_graded_levels`), the closure terms' facet terms left off
+the slit's facets (open boundaries of both sides). Measured:
+``tests/test_gk_vorticity_slit.py`` (an edge crack with a layer of larger, smaller or
+zero ν beside it, or along a jump of ν, κ and l constant or varying: q at O(h³), T at
 O(h²), within 1 % of the penalty form's T; with ω = 0 on the slit q stalled at
 1.1e-2).
 """
