@@ -222,8 +222,8 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"model 'memory' without the viscous term"),
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
-    """Where nu varies inside a material and vanishes there or jumps between materials in ways the graded levels do not take, where it
-    vanishes everywhere, where κ is a tensor, a
+    """Where nu varies inside a material and vanishes there or jumps between materials
+    in ways the graded levels do not take, where it vanishes everywhere, where κ is a tensor, a
     tangential-flux wall lets heat
     through, a smooth wall normal or a penalty factor is given, and for other models,
     "auto" is the penalty form; the reason names the key."""

@@ -409,11 +409,11 @@ def _jump_flow(dim: int, fourier: bool = False, constant: bool = False,
     (β = 0). The flow kinks there as the true solution's does: q_R = q_L(1/2, ·) +
     (x − 1/2) r ∂_x q_L(1/2, ·) + (x − 1/2)² G with r = ν_L/ν_R at the interface, so that
     q and ν∂_x q are continuous while ∂_x q jumps by r (``fourier`` or not ``kinked``: a
-    flow with ∂_x q = 0 there, the free traction next to l = 0); ``constant``: κ = 2, l = 0.1 on the right
-    (ν 4× below the left's minimum); ``swapped``: the materials exchanged (the larger ν
-    on the right); ``resistance``: a free Kapitza interface there (a flow with ∂_x q = 0,
-    so each side's traction is free, and T_R = T_L − R q_x). Returns (q, T, div q, [(κ, l, f, traction, q)
-    left, right]) as callables."""
+    flow with ∂_x q = 0 there, the free traction next to l = 0); ``constant``: κ = 2,
+    l = 0.1 on the right (ν 4× below the left's minimum); ``swapped``: the materials
+    exchanged (the larger ν on the right); ``resistance``: a free Kapitza interface there
+    (a flow with ∂_x q = 0, so each side's traction is free, and T_R = T_L − R q_x).
+    Returns (q, T, div q, [(κ, l, f, traction, q) left, right]) as callables."""
     X = sympy.symbols("x y z")[:dim]
     x, y = X[0], X[1]
     half = sympy.Rational(1, 2)

@@ -21,8 +21,8 @@ viscosity levels of :mod:`femheat.assembly.vorticity_levels` (2D, piecewise-cons
 the traction's continuity, 2.4 % apart in q on a two-layer slab, and ω = 0 next to
 l = 0, 2.8e-2), where ν varies inside a material only with the closure terms in ∇ν
 of :mod:`femheat.assembly.vorticity_graded` (and its graded levels where ν also
-jumps, :mod:`femheat.assembly.vorticity_graded_levels`), across Kapitza interfaces with a free
-tangential flux only where they cut the viscous region apart (each side's interface
+jumps, :mod:`femheat.assembly.vorticity_graded_levels`), across Kapitza interfaces with
+a free tangential flux only where they cut the viscous region apart (each side's interface
 an open boundary of its own levels; along a slit since 2026-12-07, with one ν or
 several, :mod:`femheat.assembly.vorticity_slit`), and, where heat crosses a
 boundary, only with the boundary terms of :mod:`femheat.assembly.vorticity_open` (2D;
@@ -76,7 +76,7 @@ takes the vorticity form when all of the following hold:
   penalty form: it has no degree-1 vorticity form and
   keeps ω = 0 where heat crosses a boundary;
 * ν = l²/κ either positive and varying inside materials (κ or l functions of
-  position, scalar κ, no slit: the closure terms of
+  position, scalar κ, no branching slit: the closure terms of
   :mod:`femheat.assembly.vorticity_graded`, since 2026-12-07, where ν is continuous;
   where it also jumps between subdomains in two tiers, l = 0 in some included, a
   graded base level and one graded level per phase of larger ν,
@@ -117,7 +117,8 @@ converges at O(h²) (tests/test_gk_vorticity_curved.py), so the choice holds the
 too. On a curved no-slip wall that heat crosses the vorticity form has the curvature
 term of :func:`~femheat.assembly.vorticity_open.sheared_wall_corners` since 2026-12-06
 (a Gaussian source in a disc: T at O(h²), 2.7e-4 at degree 1; before, "auto" took the
-form there at degree 1 and T stalled at 1.1e-2). The choice is logged (INFO) when the problem is made; it is
+form there at degree 1 and T stalled at 1.1e-2). The choice is logged (INFO) when the
+problem is made; it is
 :attr:`~femheat.assembly.problem.HeatProblem.viscous_form`, which runs record in
 their summary.
 """

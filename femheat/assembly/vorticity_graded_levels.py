@@ -42,9 +42,11 @@ does it converged at O(h) in q; levels on both sides of a jump stay O(h) with co
 ν too (0.0050 / 0.0022 / 0.0010 at n = 4 / 8 / 16).
 
 Refused (:func:`graded_obstacle`, "auto" keeps the penalty form): ν vanishing inside
-a material where it varies, a Kapitza interface with a free tangential flux that ends
-inside a viscous region (a slit), (r, z), an anisotropic κ, a jump smaller than 5 % or changing side along an interface, three
-tiers of ν, and phases whose cells touch at a single vertex (2D) or edge (3D) only.
+a material where it varies, a slit (a free Kapitza interface that ends inside a
+viscous region) that branches, (r, z), an anisotropic κ, a jump smaller than 5 % or
+changing side along an interface, three tiers of ν, and phases whose cells touch at
+a single vertex (2D) or edge (3D) only. Slits that do not branch are cut
+(:mod:`.vorticity_slit`) in each level's region.
 Free interfaces that cut the viscous cells apart (since 2026-12-08) make regions of
 their own, each with its phases and levels, the interface an open boundary of each
 side. ν is taken as continuous inside each subdomain (its nodal values there, as with one
