@@ -32,7 +32,7 @@ from skfem.helpers import dot, mul
 
 import femheat as fh
 import femheat.assembly.vorticity as vorticity
-from femheat.physics.conditions import NoSlip, SlipLength
+from femheat.physics.conditions import NoSlip, SlipLength, TangentialFlux
 from femheat.solve.steady import _linear_steady
 
 
@@ -99,13 +99,15 @@ def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0,
 
 def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: int = 2,
                         sheared: bool = False, distort: float = 0.0, slip: float = 0.0,
-                        crossed: bool = False) -> tuple[float, float]:
+                        crossed: bool = False, tangential: bool = False
+                        ) -> tuple[float, float]:
     """Relative L² errors (q, T) of femheat's assembled operators with the manufactured
     loads on the unit square / cube: T = 0 given on every face (the traction's −Tn
     carries T), all open, or x = 0 a no-slip wall that heat crosses (``sheared``: its
     load the normal traction only), or (``slip`` = C_s) y = 0 an insulated slip-length
     wall (``crossed``: one that heat crosses, T given there, its load the normal
-    traction only)."""
+    traction only), or (``tangential``) x = 0 a tangential-flux wall that heat crosses,
+    q_τ = g from the flow, T given, its load the normal traction only."""
     q_ex, T_ex, force, source, traction, kappa, ell = _manufactured(dim, beta, sheared, slip,
                                                                     crossed)
     cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
@@ -118,6 +120,8 @@ def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: i
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={
         "left": lambda x: np.isclose(x[axis], 0), "rest": lambda x: ~np.isclose(x[axis], 0)})
     walls = {"left": NoSlip()} if sheared else {"left": SlipLength(slip)} if slip else {}
+    if tangential:  # the flow's tangential part imposed
+        walls = {"left": TangentialFlux(lambda x, t: q_ex(x))}
     problem = fh.HeatProblem(
         regions, {"domain": fh.Material(kappa, 1.0, 0.0, nonlocal_length=ell)},
         {"left": fh.Insulated() if slip and not crossed else fh.Temperature(0.0),
@@ -128,12 +132,13 @@ def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: i
     order = 8 if dim == 2 else 6
     qb = skfem.CellBasis(mesh, system.flux_basis.elem, intorder=order)
     tb = skfem.CellBasis(mesh, system.temperature_basis.elem, intorder=order)
-    walled = regions.boundary("left") if sheared or slip else np.zeros(0, dtype=np.int64)
+    walled = (regions.boundary("left") if sheared or slip or tangential
+              else np.zeros(0, dtype=np.int64))
     fb = skfem.FacetBasis(mesh, qb.elem, intorder=order,
                           facets=np.setdiff1d(mesh.boundary_facets(), walled))
     load = (LinearForm(lambda v, w: dot(force(w.x), v)).assemble(qb)
             + LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb))
-    if sheared or crossed:
+    if sheared or crossed or tangential:
         fw = skfem.FacetBasis(mesh, qb.elem, facets=walled, intorder=order)
         load += LinearForm(lambda v, w: dot(traction(w.x, w.n), w.n)
                            * dot(v, w.n)).assemble(fw)
@@ -209,6 +214,28 @@ def test_slip_length_wall_that_heat_crosses(monkeypatch, degree, sizes, want):
     if degree == 1:
         monkeypatch.setattr(vorticity, "slip_friction", lambda *args: None)
         assert manufactured_errors(sizes[0], "vorticity", 1, slip=0.5, crossed=True)[0] > 0.1
+
+
+@pytest.mark.parametrize("dim, degree, sizes", [
+    (2, 1, (4, 8, 16)), (2, 0, (8, 16, 32)), (3, 0, (2, 4)),
+    pytest.param(3, 1, (2, 4), marks=pytest.mark.slow)])
+def test_tangential_flux_wall_that_heat_crosses(dim, degree, sizes):
+    """x = 0 a tangential-flux wall that heat crosses (q_τ = g from the flow, T given)
+    with κ and l varying (since 2026-12-08; femheat.assembly.vorticity_crossed_walls:
+    ν at the points in the data's load). 2D degree 1, n = 4 / 8 / 16: q 1.24e-4 /
+    1.56e-5 / 1.94e-6 (order 3.0), T 9.45e-5 at n = 16; the penalty form 2.25e-6,
+    9.53e-5; with ν's cell means in the load q stalled at 1.3e-2. Degree 0, n = 8 / 16
+    / 32: q 6.26e-5 at n = 32 (2.0), T 5.631e-3; the penalty form 7.29e-5, 5.632e-3. 3D
+    degree 0, n = 2 / 4: q 1.27e-2 / 3.32e-3 (1.94), T 4.73e-2; the penalty form
+    4.78e-3, 4.74e-2; degree 1 q 8.36e-4 / 1.00e-4 (3.06), T 7.87e-3 / 1.96e-3; the
+    penalty form 1.14e-4, 1.98e-3."""
+    errors = [manufactured_errors(n, "vorticity", degree, dim=dim, tangential=True)
+              for n in sizes]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    want = (2.85, 1.9) if degree else (1.85, 0.95)
+    assert min(_orders(eq)) >= want[0] and min(_orders(eT)) >= want[1], (eq, eT)
+    penalty = manufactured_errors(sizes[-1], "penalty", degree, dim=dim, tangential=True)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
 
 
 @pytest.mark.parametrize("degree", [0, pytest.param(1, marks=pytest.mark.slow)])
@@ -481,33 +508,43 @@ def _jump_problem(parts, n: int, degree: int, dim: int = 2, fourier: bool = Fals
                   **options) -> fh.HeatProblem:
     """The two materials of :func:`_jump_flow` (``parts``) on the unit square (cube) in
     n^d cells, T = 0 given on every face; ``options`` for the problem (``resistance``:
-    x = 1/2 a Kapitza interface with a free tangential flux)."""
+    x = 1/2 a Kapitza interface with a free tangential flux; ``wall``: y = 0 a
+    tangential-flux wall with these data, T given there too)."""
     cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
     mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
     resistance = options.pop("resistance", 0.0)
+    wall = options.pop("wall", None)
     regions = fh.RegionMesh.from_skfem(
         mesh, subdomains={"left": lambda x: x[0] < 0.5, "right": lambda x: x[0] > 0.5},
         interfaces={"mid": lambda x: np.isclose(x[0], 0.5)} if resistance else None,
-        boundaries={"edge": lambda x: np.ones(x.shape[1], bool)})
+        boundaries=({"bottom": lambda x: np.isclose(x[1], 0),
+                     "edge": lambda x: ~np.isclose(x[1], 0)} if wall is not None
+                    else {"edge": lambda x: np.ones(x.shape[1], bool)}))
+    bcs = {"edge": fh.Temperature(0.0)}
+    if wall is not None:
+        bcs["bottom"] = fh.Temperature(0.0)
+        options["walls"] = {"bottom": TangentialFlux(wall)}
     if resistance:
         options["interfaces"] = {"mid": fh.KapitzaResistance(resistance, tangential="free")}
     tau = options.pop("tau", 0.0)
     materials = {name: fh.Material(kappa, 1.0, tau, nonlocal_length=0.0 if (
         fourier and name == "right") else ell)
         for name, (kappa, ell, *_) in zip(("left", "right"), parts)}
-    return fh.HeatProblem(regions, materials, {"edge": fh.Temperature(0.0)}, model="gk",
-                          degree=degree, **options)
+    return fh.HeatProblem(regions, materials, bcs, model="gk", degree=degree, **options)
 
 
 def jump_errors(n: int, viscous: str, degree: int, dim: int = 2, fourier: bool = False,
                 constant: bool = False, kinked: bool = True, swapped: bool = False,
-                resistance: float = 0.0) -> tuple[float, float]:
+                resistance: float = 0.0, wall: bool = False) -> tuple[float, float]:
     """Relative L² errors (q, T) of :func:`_jump_flow` on the unit square (cube), T = 0
-    given on every face (the traction's −Tn carries T), all open."""
+    given on every face (the traction's −Tn carries T), all open (``wall``: y = 0 a
+    tangential-flux wall with the flow's data, across the interface, its load the
+    normal traction only)."""
     q_ex, T_ex, source, parts = _jump_flow(dim, fourier, constant, kinked, swapped,
                                            resistance)
     problem = _jump_problem(parts, n, degree, dim, fourier, beta=0, viscous=viscous,
-                            source=lambda x, t: source(x), resistance=resistance)
+                            source=lambda x, t: source(x), resistance=resistance,
+                            wall=(lambda x, t: q_ex(x)) if wall else None)
     regions, mesh = problem.regions, problem.regions.mesh
     system = fh.assemble(problem)
     order = 8 if dim == 2 else 7  # 3D: points inside the cells (see _jump_flow)
@@ -522,14 +559,21 @@ def jump_errors(n: int, viscous: str, degree: int, dim: int = 2, fourier: bool =
         load += LinearForm(lambda v, w: dot(force(w.x), v)).assemble(own)
         facets = mesh.boundary_facets()
         facets = facets[np.isin(mesh.f2t[0, facets], cells)]
-        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=order)
+        walled = np.isin(facets, regions.boundary("bottom")) if wall else np.zeros(
+            facets.size, bool)
+        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets[~walled], intorder=order)
         load += LinearForm(lambda v, w: dot(traction(w.x, w.n), v)).assemble(fb)
+        if wall:  # the normal traction only
+            fw = skfem.FacetBasis(mesh, qb.elem, facets=facets[walled], intorder=order)
+            load += LinearForm(lambda v, w: dot(traction(w.x, w.n), w.n)
+                               * dot(v, w.n)).assemble(fw)
     return steady_errors(system, load, qb, tb, q_ex, T_ex)
 
 
 @pytest.mark.parametrize("degree, sizes, variant", [
     (1, (4, 8, 16), None), (1, (4, 8, 16), "fourier"), (1, (4, 8, 16), "constant"),
-    (1, (4, 8, 16), "swapped"), (1, (4, 8, 16), "free"), (0, (8, 16, 32), None)])
+    (1, (4, 8, 16), "swapped"), (1, (4, 8, 16), "free"), (1, (4, 8, 16), "wall"),
+    (0, (8, 16, 32), None)])
 def test_graded_materials_with_a_jump(degree, sizes, variant):
     """κ and l varying in two materials with ν jumping between them at x = 1/2 and a flow
     that kinks there as the true solution's does (the right one Fourier, l = 0, where
@@ -541,7 +585,8 @@ def test_graded_materials_with_a_jump(degree, sizes, variant):
     2.50e-6 / 9.45e-5 against 2.78e-6 / 9.58e-5; the materials swapped, the larger ν on
     the right: 2.72e-6 / 9.47e-5 against 3.68e-6 / 9.75e-5; a free Kapitza interface
     there, R = 0.5, a flow with ∂_x q = 0 at it: 4.23e-6 / 1.25e-4 against 4.87e-6 /
-    1.32e-4, each side its own region). Degree 0, n = 8 / 16 / 32: q 2.52e-3 /
+    1.32e-4, each side its own region; y = 0 a tangential-flux wall that heat crosses,
+    across the interface: 2.27e-6 / 9.45e-5 against 2.59e-6 / 9.57e-5). Degree 0, n = 8 / 16 / 32: q 2.52e-3 /
     6.40e-4 / 1.60e-4 (2.0), T 5.631e-3 at n = 32; the penalty form 1.88e-4, 5.632e-3.
     The first graded levels (2026-12-06, a constant base level with one continuous
     vorticity and a level on each side) stayed at O(h) here (q 1.1e-2 at n = 16)."""

@@ -315,10 +315,12 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary():
 def test_inconsistent_corners_warn():
     """Where no consistent end or vertex term exists, assembly says so and names the
     key: a tangential-flux wall that heat crosses next to an open side where ν varies
-    (its q·n ≠ 0 and q·t ≠ 0; with κ and l constant its data's load makes it
-    consistent since 2026-12-07), and a Kapitza interface with a free tangential flux
-    that ends inside the viscous region where ν varies (a slit, ω = 0 on it) meeting an
-    open side (its trace jumps). A free interface that cuts the region apart is an
+    and vanishes (no closure terms there; its q·n ≠ 0 and q·t ≠ 0; with κ and l
+    constant its data's load makes it consistent since 2026-12-07, with ν varying and
+    positive since 2026-12-08), and a Kapitza interface with a free tangential flux that
+    ends inside the viscous region where ν vanishes (a slit, ω = 0 on it) meeting an
+    open side (its trace jumps; where ν varies and stays positive it is cut since
+    2026-12-08). A free interface that cuts the region apart is an
     open boundary of each side, whose chains the vertex terms join consistently
     (tests/test_gk_vorticity_layers.py), and so is a slit with one ν or several since
     2026-12-07 (its vorticity cut, tests/test_gk_vorticity_slit.py): no warning. Nor
@@ -336,9 +338,10 @@ def test_inconsistent_corners_warn():
     common = dict(model="gk", degree=1, viscous="vorticity")
     bcs = {"left": fh.Temperature(1.0), "rest": fh.Temperature(0.0)}
     graded = fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)
+    vanishing = fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=lambda x: 0.2 * x[1])
     with pytest.warns(UserWarning, match=r"walls\.left: a TangentialFlux wall that heat "
-                                         r"crosses"):  # ν varying: no data load there
-        fh.assemble(fh.HeatProblem(regions, {"a": graded, "b": graded}, bcs,
+                                         r"crosses"):  # ν vanishing: no data load there
+        fh.assemble(fh.HeatProblem(regions, {"a": vanishing, "b": vanishing}, bcs,
                                    walls={"left": TangentialFlux(0.5)}, **common))
     slit = fh.RegionMesh.from_skfem(
         mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},
@@ -348,19 +351,22 @@ def test_inconsistent_corners_warn():
     with pytest.warns(UserWarning, match=r"interfaces\.mid: a Kapitza interface with "
                                          r"tangential = 'free'"):
         fh.assemble(fh.HeatProblem(
-            slit, {"a": graded, "b": graded}, bcs,
+            slit, {"a": vanishing, "b": vanishing}, bcs,
             interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))
-    # one ν, or several (each level's vorticity cut along the slit since 2026-12-07)
+    # one ν, or several (each level's vorticity cut along the slit since 2026-12-07), or
+    # ν varying (since 2026-12-08)
     other = fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.2)
-    with warnings.catch_warnings():  # κ, l constant: held, with the data's load
-        warnings.simplefilter("error", UserWarning)
-        fh.assemble(fh.HeatProblem(regions, {"a": material, "b": other}, bcs,
-                                   walls={"left": TangentialFlux(0.5)}, **common))
-    for rm, second in ((regions, material), (slit, material), (slit, other)):
+    for first, second in ((material, other), (graded, graded)):  # held, the data's load
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            fh.assemble(fh.HeatProblem(regions, {"a": first, "b": second}, bcs,
+                                       walls={"left": TangentialFlux(0.5)}, **common))
+    for rm, first, second in ((regions, material, material), (slit, material, material),
+                              (slit, material, other), (slit, graded, graded)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
             fh.assemble(fh.HeatProblem(
-                rm, {"a": material, "b": second}, bcs,
+                rm, {"a": first, "b": second}, bcs,
                 interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}, **common))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

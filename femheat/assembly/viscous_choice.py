@@ -101,11 +101,11 @@ takes the vorticity form when all of the following hold:
   O(h³), T at O(h²) on manufactured flows in 2D and 3D,
   ``tests/test_gk_vorticity_graded.py``); tangential-flux walls that heat crosses are
   held like no-slip ones with their data's part of the boundary integral as a load
-  (:func:`~femheat.assembly.vorticity_crossed_walls.tangential_data_load`, 2D and 3D with κ and
-  l constant per material, since 2026-12-07: q 1.94e-6, T 9.45e-5 at degree 1, n = 16,
-  the penalty form 2.25e-6, 9.50e-5, ``tests/test_gk_vorticity_open.py``,
-  ``..._open3d.py``); not where ν varies inside a material (the end terms there assume
-  q·n = 0 on the wall);
+  (:func:`~femheat.assembly.vorticity_crossed_walls.tangential_data_load`, 2D and 3D
+  with κ and l constant per material, since 2026-12-07: q 1.94e-6, T 9.45e-5 at degree
+  1, n = 16, the penalty form 2.25e-6, 9.50e-5, ``tests/test_gk_vorticity_open.py``,
+  ``..._open3d.py``; with ν varying since 2026-12-08, ν at the load's points,
+  ``tests/test_gk_vorticity_graded.py``);
 * no wall given a smooth surface normal, and no interior-penalty factor other than 1
   (both ask for the penalty form);
 * nothing else keeps the problem from the vorticity form (an explicit

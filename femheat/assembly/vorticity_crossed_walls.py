@@ -78,14 +78,21 @@ def slip_friction(problem, qb: skfem.CellBasis, order: int) -> sp.csr_matrix | N
 
 def crossed_tangential_walls(problem) -> list[str]:
     """The :class:`~femheat.physics.conditions.TangentialFlux` walls that heat crosses
-    where the vorticity form gives them the gradient energy's conditions (Cartesian, κ
-    and l constant in each material): held like no-slip walls that heat crosses (ω free,
-    q_τ = g weakly through the ω equation's data, the curvature term), with the data's
-    part of the boundary integral as a flux load (:func:`tangential_data_load`)."""
+    where the vorticity form gives them the gradient energy's conditions (Cartesian; κ
+    and l constant in each material, or where ν varies, on the closure terms of
+    :mod:`.vorticity_graded` since 2026-12-08): held like no-slip walls that heat
+    crosses (ω free, q_τ = g weakly through the ω equation's data, the curvature term),
+    with the data's part of the boundary integral as a flux load
+    (:func:`tangential_data_load`)."""
     from .vorticity_graded import varies_inside
 
-    if varies_inside(problem) or getattr(problem, "coordinates", "cartesian") != "cartesian":
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
         return []
+    if varies_inside(problem):
+        from .vorticity_graded_levels import graded_obstacle
+
+        if graded_obstacle(problem) is not None:
+            return []
     return [name for name, wall in problem.walls.items()
             if isinstance(wall, TangentialFlux) and name in problem.boundary_conditions
             and heat_crosses(problem.boundary_conditions[name])]
@@ -103,7 +110,7 @@ def _data_part(v, w):
 
 
 def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
-                         intorder: int, ends: list):
+                         intorder: int, ends: list, graded: list | None = None):
     r"""The flux load of the tangential data g (q_τ = g) of the tangential-flux walls
     that heat crosses (:func:`crossed_tangential_walls`) as a function of time t, or
     None.
@@ -127,7 +134,15 @@ def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarr
     data). Where the wall meets an open boundary, the rim (2D: end) term ½W of the open
     boundary's form (q·τ = q·b = 0 assumed) is off the exact one by the data's part,
     corrected by ν∫(g·b)(v·n_w) (2D: ±νg(v·n_w), the ``ends`` collected there). ν: the
-    cell value ``nu_cell`` of each wall facet's cell."""
+    cell value ``nu_cell`` of each wall facet's cell.
+
+    Where ν varies (``graded``: the levels' weights,
+    :class:`~.vorticity_graded.GradedViscosity`, which sum to ν), ν is taken at the
+    points from the wall facet's side, and the load gains −∫(g·∇_Γν)(v·n), the rest of
+    ∫ν(∇_Γ·g)(v·n) by parts, and +∫(g·∇_Γν_h)(v·n), what the closure terms' wall
+    part ½((q·n)(∇_Γν_h·v) + (v·n)(∇_Γν_h·q)) adds to their boundary remainder
+    −½∮(n × ∇ν_h)·(q × v) for the exact flux (q_τ = g): with ν_h's gradient in both they
+    cancel, so ν at the points is all that changes."""
     names = crossed_tangential_walls(problem)
     if not names:
         return None
@@ -138,19 +153,25 @@ def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarr
     pieces, points = [], list(ends)
     for name in names:
         facets = rm.boundary(name)
+        cells = mesh.f2t[0, facets]
         fb = skfem.FacetBasis(mesh, flux_element, facets=facets, intorder=intorder)
-        nu_f = nu_cell[mesh.f2t[0, facets]]
-        pieces.append((fb, name, nu_f[:, None] + 0.0 * fb.dx))
+        nu_f = nu_cell[cells]
+        if graded:  # ν at the points (module doc)
+            pieces.append((fb, name, _nu_at(problem, fb.global_coordinates().value, cells)))
+        else:
+            pieces.append((fb, name, nu_f[:, None] + 0.0 * fb.dx))
         if mesh.dim() == 2:  # ν[(g·t)(v·n)] at both ends of each facet, v from its cell
             from .vorticity_open import _facet_ends  # (that module imports this one)
 
             vertex, downstream, values, dofs, n, _, _ = _facet_ends(mesh, flux_element, facets)
             t = np.array([-n[1], n[0]])
+            nu_end = (_nu_at(problem, mesh.p[:, vertex], cells) if graded
+                      else np.repeat(nu_f[:, None], 2, axis=1))
             for f in range(len(facets)):
                 for k in range(2):
                     sign = 1.0 if downstream[f, k] else -1.0
                     points.append((dofs[:, f].copy(),
-                                   (sign * nu_f[f] * (values[:, :, f, k] @ n[:, f]))[:, None],
+                                   (sign * nu_end[f, k] * (values[:, :, f, k] @ n[:, f]))[:, None],
                                    mesh.p[:, [vertex[f, k]]], t[:, f], n[:, f], name))
         else:  # ν∮(g·m)(v·n) over each face's edges
             edges, s, gw, values, dofs, n, tau, length, _ = open3d._edge_traces(
@@ -158,10 +179,12 @@ def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarr
             for f in range(len(facets)):
                 for k in range(3):
                     lo, hi = mesh.p[:, edges[f, k, 0]], mesh.p[:, edges[f, k, 1]]
+                    along = lo[:, None] + s[None, :] * (hi - lo)[:, None]
+                    nu_e = (_nu_at(problem, along[:, None, :], cells[[f]])[0] if graded
+                            else nu_f[f])
                     coefficient = np.einsum("liq,i->lq", values[:, :, f, k, :], n[:, f]) \
-                        * (nu_f[f] * gw * length[f, k])[None, :]
-                    points.append((dofs[:, f].copy(), coefficient,
-                                   lo[:, None] + s[None, :] * (hi - lo)[:, None],
+                        * (nu_e * gw * length[f, k])[None, :]
+                    points.append((dofs[:, f].copy(), coefficient, along,
                                    np.cross(tau[:, f, k], n[:, f]), n[:, f], name))
     n_dofs = pieces[0][0].N
     steady = not any(problem.walls[name].time_dependent for name in names)
@@ -185,3 +208,12 @@ def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarr
         return out
 
     return load
+
+
+def _nu_at(problem, x: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """ν = l²/κ at points ``x`` (d, n, nq) from the materials of the n ``cells``."""
+    from ..physics.materials import material_fields
+
+    f = material_fields(problem.regions, problem.materials, x, cells=cells)
+    kinv = f.resistivity[0, 0]
+    return np.broadcast_to(f.nonlocal_length, kinv.shape) ** 2 * kinv

@@ -41,9 +41,10 @@ crosses (q·t_w = 0). For the exact flux each W is v × q, and S_h(q, v) = Σ_F 
 v × ∂_t q, which is what makes the discrete form consistent with −ν∇²q and the
 gradient energy's natural conditions. (A tangential-flux wall that heat crosses holds
 neither: with κ and l constant per material the data's part of the end term is
-corrected by a load, :func:`.vorticity_crossed_walls.tangential_data_load`; where ν varies inside a material the
-end term is not consistent, and a warning says so; so does a Kapitza interface with a
-free tangential flux that ends inside a viscous region where ν varies, ω = 0 on it,
+corrected by a load, :func:`.vorticity_crossed_walls.tangential_data_load`, with ν
+varying too since 2026-12-08; where ν vanishes somewhere the end term is not
+consistent, and a warning says so; so does a Kapitza interface with a free
+tangential flux that ends inside a viscous region where it is not cut, ω = 0 on it,
 whose jump breaks the vertex term where it meets an open boundary. One that cuts the
 region apart, or a slit whose vorticity is cut, is itself an open boundary of each
 side, whose chain the vertex terms follow consistently.)
