@@ -693,6 +693,28 @@ def test_graded_levels_keep_the_viscous_block_semidefinite():
         assert lowest >= -1e-9, (degree, n, lowest)
 
 
+@pytest.mark.slow
+def test_graded_levels_keep_the_iterative_solvers_counts_bounded():
+    """MINRES iterations (rtol 1e-10) on the graded levels (ν jumping between graded
+    materials, the kinked test's materials, a source) stay bounded under refinement:
+    2D degree 1, n = 8 / 16 / 32: 39 / 59 / 62; 3D degree 0, n = 4 / 6 / 8: 61 / 62 / 66;
+    the flux within 1e-7 of the direct solve."""
+    from femheat.solve.iterative import solve_steady_iterative
+
+    for dim, degree, sizes in ((2, 1, (8, 16, 32)), (3, 0, (4, 6, 8))):
+        parts = _jump_flow(dim)[3]
+        counts = []
+        for n in sizes:
+            problem = _jump_problem(parts, n, degree, dim, tau=0.05,
+                                    source=lambda x, t: 1.0 + x[0])
+            system = fh.assemble(problem)
+            ref = fh.solve_steady(system)
+            state, report = solve_steady_iterative(system, rtol=1e-10)
+            assert np.abs(state.flux - ref.flux).max() <= 1e-7 * np.abs(ref.flux).max()
+            counts.append(report.iterations[0])
+        assert max(counts) < 100 and counts[-1] <= 1.25 * counts[-2], (dim, counts)
+
+
 def test_graded_levels_with_the_iterative_solver_and_in_time():
     """The graded levels (ν jumping between graded materials, a source, T = 0 on the
     edges, degree 1, n = 16) with the iterative solver: 81 MINRES iterations at rtol
