@@ -34,7 +34,7 @@ from ..mesh.regions import RegionMesh
 from ..physics.conditions import Convection, HeatFlux, KapitzaResistance, Temperature, evaluate
 from ..physics.kapitza import interface_resistance
 from ..physics.materials import CoefficientFields, material_fields
-from ..element.spaces import quadrature_order
+from ..element.spaces import inner_points, quadrature_order
 from ..registry import MODELS, Model, get_model
 
 __all__ = ["MODELS", "HeatProblem", "MixedSystem", "assemble", "kapitza_matrix",
@@ -294,8 +294,8 @@ def assemble(problem: HeatProblem) -> MixedSystem:
             return np.zeros(tb.N)
         if not callable(problem.source) and "F" in _cache:
             return _cache["F"]
-        if "x" not in _cache:
-            _cache["x"] = qb.global_coordinates().value
+        if "x" not in _cache:  # points on the cells' faces nudged inside (inner_points)
+            _cache["x"] = inner_points(qb)
         Q = evaluate(problem.source, _cache["x"], t)
         if not np.all(np.isfinite(Q)):
             raise FemheatInputError(f"source returned non-finite values at t = {t} s")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import skfem
 
+from ..element.spaces import inner_points
 from .factorization import factorize
 
 __all__ = ["l2_project"]
@@ -23,7 +24,13 @@ def l2_project(basis: skfem.CellBasis, interp: Any) -> np.ndarray:
     ∫ u_h·v dx = ∫ f·v dx for every v of the space.
 
     ``interp`` is what ``basis.project`` accepts: a callable of the global
-    coordinates x (shape (d, ...)) or values at the quadrature points.
+    coordinates x (shape (d, ...)) or values at the quadrature points. A callable is
+    evaluated at :func:`~femheat.element.spaces.inner_points` (points on a cell's faces
+    nudged inside it, so a field given piecewise by coordinates takes the cell's side).
     """
+    if callable(interp):
+        x = inner_points(basis)
+        values = np.asarray(interp(x), dtype=float)
+        interp = np.broadcast_to(values, x.shape[1:]) if values.ndim == 0 else values
     M, f = basis._projection(interp)
     return factorize(M, symmetric=True)(f)

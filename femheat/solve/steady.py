@@ -23,7 +23,7 @@ import skfem
 
 from ..assembly import forms
 from ..assembly.rotation import RotationOperator, VorticityMass
-from ..element.spaces import quadrature_order
+from ..element.spaces import inner_points, quadrature_order
 from .augmented import factorize_augmented, kept_rotation
 from .factorization import (CHOLMOD_ORDERING, DIRECT_SOLVER_ENV, _cholmod,  # noqa: F401
                             direct_solver, factorize, ordering_for)
@@ -187,7 +187,7 @@ def source_quadrature_error(system: MixedSystem) -> float:
 
     fine = skfem.Basis(tb.mesh, tb.elem,
                        intorder=quadrature_order(problem.degree) + BALANCE_EXTRA_ORDER)
-    Q = np.asarray(evaluate(problem.source, fine.global_coordinates().value, 0.0))
+    Q = np.asarray(evaluate(problem.source, inner_points(fine), 0.0))
     high = float(system.forms.heat_source.assemble(fine, source=np.broadcast_to(
         Q, fine.dx.shape)).sum())
     return abs(high - float(system.heat_load(0.0).sum()))
