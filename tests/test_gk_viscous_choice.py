@@ -44,6 +44,31 @@ def _strips(n=6):
                     "rest": lambda x: ~np.isclose(x[0], 0)})
 
 
+def _ring(n=6):
+    """The unit square around a hole (the middle ninth, l = 0 there): a the left column,
+    b the bottom right, c the rest, each pair meeting along one spoke."""
+    mesh = skfem.MeshTri.init_tensor(*[np.linspace(0, 1, n + 1)] * 2)
+
+    def hole(x):
+        return (np.abs(x[0] - 0.5) < 1 / 6) & (np.abs(x[1] - 0.5) < 1 / 6)
+
+    return fh.RegionMesh.from_skfem(
+        mesh, subdomains={"hole": hole, "a": lambda x: x[0] < 1 / 3,
+                          "b": lambda x: (x[0] > 1 / 3) & (x[1] < 1 / 3),
+                          "c": lambda x: (x[0] > 1 / 3) & (x[1] > 1 / 3) & ~hole(x)},
+        boundaries={"left": lambda x: np.isclose(x[0], 0),
+                    "rest": lambda x: ~np.isclose(x[0], 0)})
+
+
+def _ring_materials():
+    """ν = 2 on a, 1 on b and 0.5 + 6(y − 1/3) on c: a > b > c > a around the ring."""
+    return {"hole": fh.Material(1.0, 1.0, 0.1, nonlocal_length=0.0),
+            "a": fh.Material(lambda x: 0.5 + 0 * x[0], 1.0, 0.1, nonlocal_length=1.0),
+            "b": fh.Material(lambda x: 1.0 + 0 * x[0], 1.0, 0.1, nonlocal_length=1.0),
+            "c": fh.Material(lambda x: 1 / (0.5 + 6 * (x[1] - 1 / 3)), 1.0, 0.1,
+                             nonlocal_length=1.0)}
+
+
 def _problem(regions=None, materials=None, bcs=None, **options):
     regions = regions if regions is not None else _square()
     if materials is None:
@@ -165,6 +190,10 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
                     "b": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)},
          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")}),
+    # three tiers of ν where it varies (since 2026-12-08)
+    dict(regions=_strips(),
+         materials={name: fh.Material(lambda x: 1 + 0 * x[0], 1.0, 0.1, nonlocal_length=ell)
+                    for name, ell in (("a", 0.3), ("b", 0.2), ("c", 0.1))}),
     # tangential-flux walls that heat crosses where ν varies (since 2026-12-08)
     dict(bcs={"left": fh.Temperature(301.0), "rest": fh.Insulated()},
          walls={"left": TangentialFlux(0.5)},
@@ -212,10 +241,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
           materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
                      "b": fh.Material(lambda x: 1 + x[1], 1.0, 0.1, nonlocal_length=0.2)}),
      r"between materials\.a and materials\.b neither continuous nor larger on one side"),
-    (dict(regions=_strips(),
-          materials={name: fh.Material(lambda x: 1 + 0 * x[0], 1.0, 0.1, nonlocal_length=ell)
-                     for name, ell in (("a", 0.3), ("b", 0.2), ("c", 0.1))}),
-     r"of materials\.b lies between its neighbours' \(three tiers"),
+    (dict(regions=_ring(), materials=_ring_materials()),
+     r"materials\.a, materials\.b, materials\.c is larger on one side at one interface "
+     r"and smaller at another around a loop"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),

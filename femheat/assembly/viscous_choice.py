@@ -78,9 +78,8 @@ takes the vorticity form when all of the following hold:
 * ν = l²/κ either positive and varying inside materials (κ or l functions of
   position, scalar κ, no branching slit: the closure terms of
   :mod:`femheat.assembly.vorticity_graded`, since 2026-12-07, where ν is continuous;
-  where it also jumps between subdomains in two tiers, l = 0 in some included, a
-  graded base level and one graded level per phase of larger ν,
-  :mod:`femheat.assembly.vorticity_graded_levels`;
+  where it also jumps between subdomains, l = 0 in some included, graded levels over
+  tiers of ν, :mod:`femheat.assembly.vorticity_graded_levels`;
   manufactured flows with κ and l varying converge at O(h^(k+1)) in T and O(h^(k+2))
   in q in 2D and 3D, q errors 0.71–0.89× and T errors 0.95–0.99× the penalty form's,
   ``tests/test_gk_vorticity_graded.py``), or constant scalars κ and l in every

@@ -66,7 +66,7 @@ from skfem.helpers import div, dot, grad, mul
 from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
 
-__all__ = ["GradedViscosity", "LevelShare", "closure_form", "varies_inside"]
+__all__ = ["GradedViscosity", "LevelShare", "closure_form", "field_at", "varies_inside"]
 
 _JUMP = 1e-8  # relative spread of ν at a node between cells above which ν jumps there
 
@@ -100,8 +100,8 @@ class GradedViscosity:
         ell, kinv = self._lengths(x, cells)
         if self.share is None:
             return ell**2 * kinv
-        return self.share.weigh(ell**2 * kinv, cells, lambda: self.share.extension_at(
-            self.basis, x, cells))
+        return self.share.weigh(ell**2 * kinv, cells,
+                                lambda field: field_at(self.basis, field, x, cells))
 
     def on(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """The weight at the quadrature points of ``basis`` (a cell or facet basis of the
@@ -109,8 +109,9 @@ class GradedViscosity:
         if self.share is None:
             return self.exact(basis.global_coordinates().value, basis.tind)
         ell, kinv = self._lengths(basis.global_coordinates().value, basis.tind)
-        return self.share.weigh(ell**2 * kinv, basis.tind, lambda: basis.with_element(
-            self.basis.elem).interpolate(self.share.extension).value)
+        own = basis.with_element(self.basis.elem)
+        return self.share.weigh(ell**2 * kinv, basis.tind,
+                                lambda field: own.interpolate(field).value)
 
     def kappa_over_l(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """κ/l = l/ν [W m⁻² K⁻¹] at the quadrature points of ``basis`` (a slip-length
@@ -124,8 +125,7 @@ class GradedViscosity:
         g = own.interpolate(self.values).grad
         if self.share is None:
             return g
-        a, b = (f[basis.tind][None, :, None] for f in (self.share.a, self.share.b))
-        return a * g + b * own.interpolate(self.share.extension).grad
+        return self.share.gradient(g, basis.tind, lambda field: own.interpolate(field).grad)
 
     def at_vertices(self, vertices: np.ndarray) -> np.ndarray:
         """The weight at mesh ``vertices`` (from the nodal values)."""
@@ -133,9 +133,7 @@ class GradedViscosity:
         dofs = self.basis.nodal_dofs[0][vertices]
         if self.share is None:
             return self.values[dofs]
-        cells = self.share.vertex_cell[vertices]
-        return self.share.a[cells] * self.values[dofs] \
-            + self.share.b[cells] * self.share.extension[dofs]
+        return self.share.at_nodes(self.values[dofs], dofs, self.share.vertex_cell[vertices])
 
     def on_edges(self, edges: np.ndarray, s: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """The weight (ne, nq) at the points s ∈ [0, 1] (nq,) of mesh ``edges`` (ne, 2),
@@ -148,30 +146,54 @@ class GradedViscosity:
 
 @dataclass
 class LevelShare:
-    """A graded level's weight a ν + b c_h (:mod:`.vorticity_graded_levels`): per-cell
-    factors ``a`` and ``b``, c_h the continuous Lagrange function of nodal values
-    ``extension`` (in :class:`GradedViscosity`'s basis), and ``vertex_cell`` a cell of
-    the level at each mesh vertex (the weight's nodal values are one-valued there)."""
+    """A graded level's weight a ν + Σ_i b_i F_i (:mod:`.vorticity_graded_levels`):
+    per-cell factors ``a`` and, in ``terms``, (b_i, the nodal values of F_i), F_i
+    continuous Lagrange functions in :class:`GradedViscosity`'s basis (the extensions
+    of the lower levels' weights), and ``vertex_cell`` a cell of the level at each mesh
+    vertex (the weight's nodal values are one-valued there)."""
 
     a: np.ndarray
-    b: np.ndarray
-    extension: np.ndarray
+    terms: list[tuple[np.ndarray, np.ndarray]]
     vertex_cell: np.ndarray
 
-    def weigh(self, nu: np.ndarray, cells: np.ndarray, extension) -> np.ndarray:
-        """a ν + b c_h for ``nu`` (n, nq) on ``cells`` (n,); ``extension()`` gives c_h
-        there (evaluated only where some b ≠ 0)."""
-        a, b = self.a[cells][:, None], self.b[cells][:, None]
-        return a * nu + (b * extension() if np.any(b != 0) else 0.0)
+    def weigh(self, nu: np.ndarray, cells: np.ndarray, interpolate) -> np.ndarray:
+        """a ν + Σ b_i F_i for ``nu`` (n, nq) on ``cells`` (n,); ``interpolate(F)`` gives
+        a nodal field's values there (asked only where some b_i ≠ 0)."""
+        out = self.a[cells][:, None] * nu
+        for b, field in self.terms:
+            factor = b[cells][:, None]
+            if np.any(factor != 0):
+                out = out + factor * interpolate(field)
+        return out
 
-    def extension_at(self, basis: skfem.CellBasis, x: np.ndarray, cells: np.ndarray
-                     ) -> np.ndarray:
-        """c_h at points ``x`` (d, n, nq) of the n ``cells``."""
-        mesh = basis.mesh
-        local = mesh.mapping().invF(x, tind=cells)
-        dofs = basis.element_dofs[:, cells]
-        return sum(basis.elem.lbasis(local, i)[0] * self.extension[dofs[i]][:, None]
-                   for i in range(dofs.shape[0]))
+    def gradient(self, values_gradient: np.ndarray, cells: np.ndarray, interpolate
+                 ) -> np.ndarray:
+        """a ∇ν_h + Σ b_i ∇F_i from ∇ν_h (d, n, nq) on ``cells``; ``interpolate(F)`` the
+        gradient of a nodal field there."""
+        out = self.a[cells][None, :, None] * values_gradient
+        for b, field in self.terms:
+            factor = b[cells][None, :, None]
+            if np.any(factor != 0):
+                out = out + factor * interpolate(field)
+        return out
+
+    def at_nodes(self, nu: np.ndarray, dofs: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """The weight from nodal values: ν_h's ``nu`` at ``dofs``, each in one of
+        ``cells``."""
+        out = self.a[cells] * nu
+        for b, field in self.terms:
+            out = out + b[cells] * field[dofs]
+        return out
+
+
+def field_at(basis: skfem.CellBasis, field: np.ndarray, x: np.ndarray, cells: np.ndarray
+             ) -> np.ndarray:
+    """The Lagrange function of nodal values ``field`` (in ``basis``) at points ``x``
+    (d, n, nq) of the n ``cells``."""
+    local = basis.mesh.mapping().invF(x, tind=cells)
+    dofs = basis.element_dofs[:, cells]
+    return sum(basis.elem.lbasis(local, i)[0] * field[dofs[i]][:, None]
+               for i in range(dofs.shape[0]))
 
 
 def varies_inside(problem) -> bool:

@@ -1,6 +1,5 @@
 r"""Viscosity varying inside materials *and* jumping between them in the vorticity form:
-a base level on every viscous cell and one graded level per phase of larger ν (since
-2026-12-08).
+graded levels over tiers of ν (since 2026-12-08).
 
 Where κ or l is a function of position and ν = l²/κ also jumps between materials
 (a graded phase in a composite, a graded film on a substrate), neither the single
@@ -8,50 +7,51 @@ graded vorticity of :mod:`.vorticity_graded` (ν_h continuous) nor the constant 
 of :mod:`.vorticity_levels` apply. The viscous subdomains (l > 0; those with l = 0 lie
 in no level) form *phases*, the unions across which ν is continuous. Where two phases
 meet ν must be larger on one side all along their interface, by 5 % at least: the
-*upper* phase there. Each phase must be upper on all its jumps or on none (two tiers:
-a graded matrix with inclusions or a graded film on a substrate of either order; a
-phase between a smaller and a larger one is refused). With A the upper phases, B the
-others and c_h a continuous Lagrange function on the viscous cells (ν_h's space),
-c_h = ν_h on B and, on A, c_h = λ_h ν_h with λ the discrete harmonic extension of
-ν_B/ν_A from A's interfaces with B (clipped to the range of those ratios),
+*upper* phase there. A phase's *tier* is 0 where no smaller ν lies beside it, else 1
++ the largest tier below it (no loop of "larger than" around a ring of phases).
+
+Level k spans the phases of tier ≥ k (R_k) with a continuous weight w_k: on the
+tier-k phases w_k = ν − E_k, E_k = w₀ + … + w_{k−1} there, and on the higher ones an
+extension c_k of it, λ_h (ν_h − E_k) with λ the discrete harmonic extension, phase by
+phase in the order of tiers, of the ratios at the nodes shared with the phases done
+(clipped to their range, which stays below 1: every weight positive, w_k ≥
+ν(1 − 1/1.05) at worst across a jump). On each phase the weights sum to ν, so
 
 .. math::
 
-    \sum_m \int_{\Omega_m} \nu\,|\nabla q|^2
-    = \int_{\Omega_v} w_0\,|\nabla q|^2 + \sum_{a \in A} \int_{\Omega_a} (\nu - c_h)\,|\nabla q|^2,
-    \qquad w_0 = \nu \text{ on } B,\ c_h \text{ on } A .
+    \sum_m \int_{\Omega_m} \nu\,|\nabla q|^2 = \sum_k \int_{R_k} w_k\,|\nabla q|^2 ,
 
-w₀ is continuous (c_h = ν_B at the interfaces), so the base level is a graded Hodge
-energy on the viscous cells Ω_v with the closure terms of :mod:`.vorticity_graded`
-(∇w₀ = ∇ν_h on B, ∇c_h on A; n × ∇w₀ continuous across facets); its vorticity is split
-between phases (rot q jumps with ν), each piece's ω equation taking the tangential
-trace from the upper side, as between the pieces of :mod:`.vorticity_levels`. Each
-upper phase has a graded level of weight ν − c_h ≥ ν(1 − 1/1.05) > 0, its own
-vorticity, the closure terms in ∇(ν_h − c_h) and its interfaces open boundaries
-(trace from its side). Ω_v's interface to l = 0 is an open boundary of every level
-there.
+each term a graded Hodge energy on R_k with the closure terms of
+:mod:`.vorticity_graded` (∇w_k from the nodal fields, n × ∇w_k continuous across
+facets inside R_k), its vorticity split between phases (rot q jumps with ν), each
+piece's ω equation taking the tangential trace from the upper side, as between the
+pieces of :mod:`.vorticity_levels`, and R_k's interfaces open boundaries (trace from
+its side). Ω_v's interface to l = 0 is an open boundary of every level there. Two
+tiers (a matrix and its inclusions, a film and its substrate) give a base level on
+every viscous cell and one level per upper phase.
 
-Why the two tiers: at an interface Γ between a side U whose traces the pieces take and
-a side L, the exact flux's traction balance ν_U ∂_n q_U = ν_L ∂_n q_L leaves the
-consistency error ∫_Γ (ν_L − w)∂_n q_L·[v] in every level form, w the weight on L of
-the levels spanning Γ; it vanishes only if those levels carry all of L's ν at Γ (w =
-ν_L) and no level on L alone is open at Γ. A first version (2026-12-06, reverted) had a
-base level of constant c = min ν/2 with one continuous vorticity and a graded level on
-each side of every jump: with flows whose gradient kinks at Γ as the true solution's
-does it converged at O(h) in q; levels on both sides of a jump stay O(h) with constant
-ν too (0.0050 / 0.0022 / 0.0010 at n = 4 / 8 / 16).
+Why tiers: at an interface Γ between a side U whose traces the pieces take and a side
+L, the exact flux's traction balance ν_U ∂_n q_U = ν_L ∂_n q_L leaves the consistency
+error ∫_Γ (ν_L − w)∂_n q_L·[v] in the level forms, w the weight on L of the levels
+spanning Γ; it vanishes only if those levels carry all of L's ν at Γ (w = ν_L) and no
+level on L alone is open at Γ. The levels of tier ≤ tier(L) span Γ and sum to ν_L on
+L; those above it hold U alone. A first version (2026-12-06, reverted) had a base
+level of constant c = min ν/2 with one continuous vorticity and a graded level on each
+side of every jump: with flows whose gradient kinks at Γ as the true solution's does
+it converged at O(h) in q; levels on both sides of a jump stay O(h) with constant ν
+too (0.0050 / 0.0022 / 0.0010 at n = 4 / 8 / 16).
 
 Refused (:func:`graded_obstacle`, "auto" keeps the penalty form): ν vanishing inside
 a material where it varies, a slit (a free Kapitza interface that ends inside a
 viscous region) that branches, (r, z), an anisotropic κ, a jump smaller than 5 % or
-changing side along an interface, three tiers of ν, and phases whose cells touch at
-a single vertex (2D) or edge (3D) only. Slits that do not branch are cut
-(:mod:`.vorticity_slit`) in each level's region.
-Free interfaces that cut the viscous cells apart (since 2026-12-08) make regions of
-their own, each with its phases and levels, the interface an open boundary of each
-side. ν is taken as continuous inside each subdomain (its nodal values there, as with one
-graded vorticity). Measured (``tests/test_gk_vorticity_graded.py``; flows whose
-gradient kinks at the interface): see the tests' docstrings and the README.
+changing side along an interface, a loop of jumps, and regions R_k whose cells touch
+at a single vertex (2D) or edge (3D) only. Slits that do not branch are cut
+(:mod:`.vorticity_slit`) in each level's region. Free interfaces that cut the viscous
+cells apart make regions of their own, each with its phases and levels, the
+interface an open boundary of each side. ν is taken as continuous inside each
+subdomain (its nodal values there, as with one graded vorticity). Measured
+(``tests/test_gk_vorticity_graded.py``; flows whose gradient kinks at the
+interfaces): see the tests' docstrings and the README.
 """
 
 from __future__ import annotations
@@ -123,11 +123,11 @@ _MARGIN = 1.05  # the least ratio of ν across a jump between phases (module doc
 @dataclass
 class Phases:
     """The viscous subdomains grouped into phases (module doc): ``label`` the phase of
-    each cell (−1: l = 0), ``upper`` whether each phase is an upper one, ``values`` its
-    nodal ν (full-length arrays in the nodes' numbering)."""
+    each cell (−1: l = 0), ``tier`` each phase's tier, ``values`` its nodal ν
+    (full-length arrays in the nodes' numbering)."""
 
     label: np.ndarray
-    upper: np.ndarray
+    tier: np.ndarray  # 0 for phases with no smaller ν beside them, else 1 + the largest below
     values: list[np.ndarray]
     group: np.ndarray  # the viscous region (cut apart by free interfaces) of each phase
     regions: list[np.ndarray]  # those regions' cells (masks)
@@ -199,18 +199,22 @@ def _phases(problem, basis: skfem.CellBasis | None) -> Phases | str:
                         f"{ratio.min():.3g} ... {ratio.max():.3g})")
     phase = np.array([root(i) for i in range(len(units))])
     ids, phase = np.unique(phase, return_inverse=True)
-    upper = np.zeros(ids.size, dtype=bool)
-    lower = np.zeros(ids.size, dtype=bool)
     for i, j in above:
         if phase[i] == phase[j]:
             return (f"nu = l^2/kappa jumps between materials.{names[i]} and "
                     f"materials.{names[j]}, which are also joined where it is continuous")
-        upper[phase[i]] = lower[phase[j]] = True
-    if np.any(upper & lower):
-        k = int(np.nonzero(upper & lower)[0][0])
-        who = ", ".join(f"materials.{names[i]}" for i in np.nonzero(phase == k)[0])
-        return (f"nu = l^2/kappa of {who} lies between its neighbours' (three tiers of "
-                "nu; the graded levels take two)")
+    # tiers: the longest chain of smaller ν below each phase (a loop has none)
+    tier = np.zeros(ids.size, dtype=np.int64)
+    for _ in range(ids.size + 1):
+        before = tier.copy()
+        for i, j in above:
+            tier[phase[i]] = max(tier[phase[i]], tier[phase[j]] + 1)
+        if np.array_equal(before, tier):
+            break
+    else:
+        who = ", ".join(sorted({f"materials.{names[i]}" for i, _ in above}))
+        return (f"nu = l^2/kappa of {who} is larger on one side at one interface and "
+                "smaller at another around a loop (no order of tiers)")
     label = np.full(rm.mesh.t.shape[1], -1)
     phase_values = [np.full(n_nodes, np.nan) for _ in ids]
     group = np.zeros(ids.size, dtype=np.int64)
@@ -218,7 +222,7 @@ def _phases(problem, basis: skfem.CellBasis | None) -> Phases | str:
         label[cells] = phase[i]
         phase_values[phase[i]][nodes] = values[i][nodes]
         group[phase[i]] = g
-    return Phases(label, upper, phase_values, group, regions)
+    return Phases(label, tier, phase_values, group, regions)
 
 
 def graded_obstacle(problem) -> str | None:
@@ -244,7 +248,9 @@ def graded_obstacle(problem) -> str | None:
     phases = _phases(problem, None)
     if isinstance(phases, str):
         return phases
-    masks = phases.regions + [phases.label == k for k in range(phases.upper.size)]
+    masks = phases.regions + [phases.label == k for k in range(phases.tier.size)] + [
+        np.isin(phases.label, np.nonzero((phases.group == g) & (phases.tier >= k))[0])
+        for g in range(len(phases.regions)) for k in range(1, phases.tier.max() + 1)]
     for mask in masks:
         pinched = region_pinch(rm.mesh, mask, "cells of one phase (or of the viscous ones)")
         if pinched is not None:
@@ -295,26 +301,25 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
                                single=True)
         return [(level, graded)], closure_form(qb, graded, intorder, sheared)
     levels = []
-    for g, region in enumerate(phases.regions):
-        mine = np.nonzero(phases.group == g)[0]
-        c = _extension(mesh, basis, phases, mine)
-        upper_cells = region & phases.upper[np.maximum(phases.label, 0)]
-        lower_values = np.zeros(basis.N)
-        for k in mine[~phases.upper[mine]]:
-            known = ~np.isnan(phases.values[k])
-            lower_values[known] = phases.values[k][known]
-        levels.append(_level(problem, basis, qb, region, lower_values, LevelShare(
-            (region & ~upper_cells).astype(float), upper_cells.astype(float), c,
-            _vertex_cells(mesh, region)), _base_pieces(mesh, phases, mine,
-                                                       _free_facets(problem))))
-        for k in mine[phases.upper[mine]]:
-            inside = phases.label == k
-            levels.append(_level(problem, basis, qb, inside,
-                                 np.nan_to_num(phases.values[k]),
-                                 LevelShare(inside.astype(float), -inside.astype(float), c,
-                                            _vertex_cells(mesh, inside)),
-                                 [ViscosityPiece(inside)]))
     free = _free_facets(problem)  # slits: open boundaries of each side, no facet terms
+    for g in range(len(phases.regions)):
+        mine = np.nonzero(phases.group == g)[0]
+        below = np.zeros(basis.N)  # E_k: the extensions of the levels below, summed
+        for k in range(phases.tier[mine].max() + 1):
+            members = mine[phases.tier[mine] >= k]
+            inside = np.isin(phases.label, members)
+            own_tier = np.isin(phases.label, mine[phases.tier[mine] == k]).astype(float)
+            higher = np.isin(phases.label, mine[phases.tier[mine] > k]).astype(float)
+            extension = _extension(mesh, basis, phases, mine, k, below)
+            values = np.zeros(basis.N)
+            for p in mine[phases.tier[mine] == k]:
+                known = ~np.isnan(phases.values[p])
+                values[known] = phases.values[p][known]
+            terms = [(higher, extension)] + ([(-own_tier, below.copy())] if k else [])
+            levels.append(_level(problem, basis, qb, inside, values, LevelShare(
+                own_tier, terms, _vertex_cells(mesh, inside)),
+                _pieces(mesh, phases, members, free)))
+            below = below + extension
     closure = sum((closure_form(own, graded, intorder, sheared, level.inside, free)
                    for level, graded, own in levels), sp.csr_matrix((qb.N, qb.N)))
     return [(level, graded) for level, graded, _ in levels], closure.tocsr()
@@ -336,55 +341,61 @@ def _level(problem, basis: skfem.CellBasis, qb: skfem.CellBasis, inside: np.ndar
 
 
 def _extension(mesh: skfem.Mesh, basis: skfem.CellBasis, phases: Phases,
-               mine: np.ndarray) -> np.ndarray:
-    """c_h's nodal values on the phases ``mine`` (one viscous region; module doc): ν_h on
-    the lower phases, λ_h ν_h on the upper ones, λ the discrete harmonic extension of
-    the ratios at their interfaces."""
-    c = np.zeros(basis.N)
+               mine: np.ndarray, k: int, below: np.ndarray) -> np.ndarray:
+    """The nodal values of level ``k``'s weight on the phases above tier k of one viscous
+    region (``mine``; module doc): ν_h − E_k (``below``) on the tier-k phases' nodes,
+    carried into each higher phase P, in the order of tiers, as λ_h (ν_h − E_k) with λ
+    the discrete harmonic extension over P of the ratios at the nodes it shares with
+    the phases done (clipped to their range: below 1, so every weight stays positive);
+    zero elsewhere."""
+    out = np.zeros(basis.N)
     fixed = np.zeros(basis.N, dtype=bool)
-    for k in mine[~phases.upper[mine]]:
-        known = ~np.isnan(phases.values[k])
-        c[known], fixed[known] = phases.values[k][known], True
+    for p in mine[phases.tier[mine] == k]:
+        known = ~np.isnan(phases.values[p])
+        out[known], fixed[known] = phases.values[p][known] - below[known], True
     laplace = BilinearForm(lambda u, v, w: dot(grad(u), grad(v)))
     mass = BilinearForm(lambda u, v, w: u * v)
-    for k in mine[phases.upper[mine]]:
-        nu = phases.values[k]
-        nodes = np.nonzero(~np.isnan(nu))[0]
+    higher = mine[phases.tier[mine] > k]
+    for p in higher[np.argsort(phases.tier[higher], kind="stable")]:
+        budget = phases.values[p] - below  # ν_h − E_k on p's nodes (NaN off them)
+        nodes = np.nonzero(~np.isnan(budget))[0]
         given, free = nodes[fixed[nodes]], nodes[~fixed[nodes]]
-        ratio = c[given] / nu[given]
+        ratio = out[given] / budget[given]
         if free.size:
             own = skfem.CellBasis(mesh, basis.elem,
-                                  elements=np.nonzero(phases.label == k)[0])
+                                  elements=np.nonzero(phases.label == p)[0])
             L = laplace.assemble(own).tocsr()
-            # a small mass term pulls parts of the phase that touch no lower phase to
+            # a small mass term pulls parts of the phase that touch no phase done to
             # the mean ratio (the Laplacian alone is singular there)
             M = mass.assemble(own).tocsr()
             eps = 1e-9 * L.diagonal()[free].max() / M.diagonal()[free].max()
             A = (L + eps * M)[free][:, free]
             rhs = eps * (M[free] @ np.full(basis.N, ratio.mean())) - L[free][:, given] @ ratio
-            c[free] = np.clip(spl.spsolve(A.tocsc(), rhs), ratio.min(), ratio.max()) * nu[free]
-    return c
+            lam = np.clip(spl.spsolve(A.tocsc(), rhs), ratio.min(), ratio.max())
+            out[free], fixed[free] = lam * budget[free], True
+    return out
 
 
-def _base_pieces(mesh: skfem.Mesh, phases: Phases, mine: np.ndarray, free: np.ndarray
-                 ) -> list[ViscosityPiece]:
-    """The base level's pieces in one viscous region, one per phase of ``mine``, with
-    the facets towards the region's other phases (not the ``free`` ones, a slit's, open
-    boundaries of each side): ``own`` where this phase is the upper one, ``far`` where
-    the other is."""
+def _pieces(mesh: skfem.Mesh, phases: Phases, members: np.ndarray, free: np.ndarray
+            ) -> list[ViscosityPiece]:
+    """A level's pieces, one per phase of ``members`` (one viscous region), with the
+    facets towards its other phases (not the ``free`` ones, a slit's, open boundaries
+    of each side): ``own`` where this phase is the upper one (the higher tier), ``far``
+    where the other is."""
     f2t = mesh.f2t
     interior = np.setdiff1d(np.nonzero(f2t[1] >= 0)[0], free)
     label = phases.label
+    member = np.zeros(phases.tier.size + 1, dtype=bool)
+    member[members] = True  # member[-1] (l = 0) stays False
     pieces = []
-    for k in mine:
-        inside = label == k
+    for p in members:
+        inside = label == p
         a_in, b_in = inside[f2t[0, interior]], inside[f2t[1, interior]]
         other = np.where(a_in, label[f2t[1, interior]], label[f2t[0, interior]])
-        sel = (a_in != b_in) & (other >= 0)
-        sel[sel] = phases.group[other[sel]] == phases.group[k]
+        sel = (a_in != b_in) & member[other]
         ori = np.where(a_in[sel], 0, 1)
         facets = interior[sel]
-        far = ~phases.upper[k] & phases.upper[label[f2t[1 - ori, facets]]]
+        far = phases.tier[label[f2t[1 - ori, facets]]] > phases.tier[p]
         pieces.append(ViscosityPiece(
             inside,
             OrientedBoundary(facets[~far], ori[~far]) if np.any(~far) else None,
