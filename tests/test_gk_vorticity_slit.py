@@ -527,4 +527,5 @@ def test_slits_that_cannot_be_cut_keep_the_penalty_form():
         split, {"a": graded, "b": graded}, {"edge": fh.Temperature(0.0)},
         interfaces={"slit": fh.KapitzaResistance(1e-3, tangential="free")}, model="gk")
     assert problem.viscous_form == "penalty", auto_reason(problem)
-    assert "does not branch" in auto_reason(problem), auto_reason(problem)
+    assert "interfaces.slit" in auto_reason(problem) and "does not branch" in auto_reason(
+        problem), auto_reason(problem)

@@ -67,13 +67,13 @@ from skfem import BilinearForm
 from skfem.generic_utils import OrientedBoundary
 from skfem.helpers import dot, grad
 
+from ..errors import FemheatInputError
 from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
 from .vorticity_graded import (_JUMP, GradedViscosity, LevelShare, _element, _nodal,
                                closure_form, varies_inside)
-from ..errors import FemheatInputError
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, _free_facets, _groups,
-                               region_pinch, uncut_free_interface)
+                               region_pinch)
 from .vorticity_slit import SlitCut, _region_slit
 from .vorticity_open import region_interface
 
@@ -256,14 +256,17 @@ def graded_obstacle(problem) -> str | None:
         if pinched is not None:
             return pinched
     free = _free_facets(problem)
-    try:  # a slit: each level's region is cut along it (:mod:`.vorticity_slit`)
-        for mask in masks:
-            slit = _region_slit(rm.mesh, free, mask)
+    for mask in masks:  # a slit: each level's region is cut along it (.vorticity_slit)
+        slit = _region_slit(rm.mesh, free, mask)
+        try:
             if slit.size:
                 SlitCut(rm.mesh, slit, mask)
-    except ValueError as exc:  # the slit branches
-        name = uncut_free_interface(problem) or "a free interface"
-        return f"interfaces.{name}: a slit cut only where it does not branch ({exc})"
+        except ValueError as exc:  # the slit branches
+            name = next(n for n, k in problem.interfaces.items() if k.tangential == "free"
+                        and np.any(np.isin(rm.interface(n), slit)))
+            return (f"interfaces.{name}: a Kapitza interface with a free tangential flux "
+                    f"that ends inside a viscous region, cut only where it does not "
+                    f"branch ({exc})")
     return None
 
 
