@@ -415,8 +415,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                                    "nesdis" if degree > 0 else AMD_OR_RCM)
     load = tangential_load(problem, parts, order, C, omega_mass,
                             2 * np.pi if axisymmetric else 1.0)
-    data = tangential_data_load(problem, qb.elem, nu_cell, order, ends,
-                                [g for _, g in levels if g is not None])
+    data = tangential_data_load(problem, qb.elem, nu_cell, order, ends, plan is not None)
     if data is not None:  # tangential-flux walls that heat crosses
         load = data if load is None else _sum_loads(load, data)
     return G, load, (C, omega_mass)

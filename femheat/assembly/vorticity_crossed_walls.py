@@ -110,7 +110,7 @@ def _data_part(v, w):
 
 
 def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarray,
-                         intorder: int, ends: list, graded: list | None = None):
+                         intorder: int, ends: list, graded: bool = False):
     r"""The flux load of the tangential data g (q_τ = g) of the tangential-flux walls
     that heat crosses (:func:`crossed_tangential_walls`) as a function of time t, or
     None.
@@ -136,9 +136,9 @@ def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarr
     corrected by ν∫(g·b)(v·n_w) (2D: ±νg(v·n_w), the ``ends`` collected there). ν: the
     cell value ``nu_cell`` of each wall facet's cell.
 
-    Where ν varies (``graded``: the levels' weights,
-    :class:`~.vorticity_graded.GradedViscosity`, which sum to ν), ν is taken at the
-    points from the wall facet's side, and the load gains −∫(g·∇_Γν)(v·n), the rest of
+    Where ν varies (``graded``: the levels of :mod:`.vorticity_graded_levels`, whose
+    weights sum to ν), ν is taken at the points from the wall facet's side, and the
+    load gains −∫(g·∇_Γν)(v·n), the rest of
     ∫ν(∇_Γ·g)(v·n) by parts, and +∫(g·∇_Γν_h)(v·n), what the closure terms' wall
     part ½((q·n)(∇_Γν_h·v) + (v·n)(∇_Γν_h·q)) adds to their boundary remainder
     −½∮(n × ∇ν_h)·(q × v) for the exact flux (q_τ = g): with ν_h's gradient in both they
@@ -170,21 +170,23 @@ def tangential_data_load(problem, flux_element: skfem.Element, nu_cell: np.ndarr
             for f in range(len(facets)):
                 for k in range(2):
                     sign = 1.0 if downstream[f, k] else -1.0
-                    points.append((dofs[:, f].copy(),
-                                   (sign * nu_end[f, k] * (values[:, :, f, k] @ n[:, f]))[:, None],
+                    coefficient = sign * nu_end[f, k] * (values[:, :, f, k] @ n[:, f])
+                    points.append((dofs[:, f].copy(), coefficient[:, None],
                                    mesh.p[:, [vertex[f, k]]], t[:, f], n[:, f], name))
         else:  # ν∮(g·m)(v·n) over each face's edges
             edges, s, gw, values, dofs, n, tau, length, _ = open3d._edge_traces(
                 mesh, flux_element, facets, 3)
+            lo, hi = mesh.p[:, edges[..., 0]], mesh.p[:, edges[..., 1]]  # (3, nf, 3)
+            along = lo[..., None] + s * (hi - lo)[..., None]  # (3, nf, 3 edges, nq)
+            nu_edges = (_nu_at(problem, along.reshape(3, -1, s.size), np.repeat(cells, 3))
+                        .reshape(len(facets), 3, s.size) if graded
+                        else np.broadcast_to(nu_f[:, None, None], (len(facets), 3, s.size)))
             for f in range(len(facets)):
                 for k in range(3):
-                    lo, hi = mesh.p[:, edges[f, k, 0]], mesh.p[:, edges[f, k, 1]]
-                    along = lo[:, None] + s[None, :] * (hi - lo)[:, None]
-                    nu_e = (_nu_at(problem, along[:, None, :], cells[[f]])[0] if graded
-                            else nu_f[f])
+                    nu_e = nu_edges[f, k]
                     coefficient = np.einsum("liq,i->lq", values[:, :, f, k, :], n[:, f]) \
                         * (nu_e * gw * length[f, k])[None, :]
-                    points.append((dofs[:, f].copy(), coefficient, along,
+                    points.append((dofs[:, f].copy(), coefficient, along[:, f, k],
                                    np.cross(tau[:, f, k], n[:, f]), n[:, f], name))
     n_dofs = pieces[0][0].N
     steady = not any(problem.walls[name].time_dependent for name in names)
