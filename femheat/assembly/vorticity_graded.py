@@ -41,8 +41,7 @@ The flux block is then the gradient energy's, so the vorticity form and the pena
 form model the same problem and ``"auto"`` takes the vorticity form where ν is
 positive and continuous inside each subdomain
 (:func:`~.vorticity_graded_levels.graded_obstacle`; where it also jumps between
-subdomains, with a graded base level and one graded level per phase of larger ν,
-:mod:`.vorticity_graded_levels`). ν enters as ν_h, its continuous
+subdomains, on graded levels over tiers of ν, :mod:`.vorticity_graded_levels`). ν enters as ν_h, its continuous
 Lagrange interpolant of the vorticity's order (P2 / P3 in 2D at degree 0 / 1, P2 in 3D):
 n × ∇ν_h is continuous across facets, which R_h needs. Where the forms need ν itself
 (the vorticity mass's weight 1/ν, the boundary forms at their points, vertices and
@@ -84,7 +83,7 @@ class GradedViscosity:
     problem: object
     basis: skfem.CellBasis
     values: np.ndarray
-    #: None for ν itself; a level's weight a ν + b c_h otherwise
+    #: None for ν itself; a level's weight a ν + Σ b_i F_i otherwise
     #: (:mod:`.vorticity_graded_levels`)
     share: "LevelShare | None" = None
 
