@@ -213,9 +213,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     femheat.assembly.vorticity_levels; tests/test_gk_vorticity_layers.py); since
     2026-12-07 so do l(r) and κ(r) where ν = l²/κ is positive (the closure terms of
     femheat.assembly.vorticity_graded; since 2026-12-08 where ν also jumps between
-    subdomains, l = 0 included, a graded base level and one graded level per phase of
-    larger ν, femheat.assembly.vorticity_graded_levels;
-    tests/test_gk_vorticity_graded.py), and slits with several l^2/kappa (each level's
+    subdomains, l = 0 included, graded levels over tiers of ν,
+    femheat.assembly.vorticity_graded_levels; tests/test_gk_vorticity_graded.py and
+    ..._graded_levels.py), and slits with several l^2/kappa (each level's
     vorticity cut, tests/test_gk_vorticity_slit.py)."""
     problem = _problem(**change)
     assert problem.viscous_form == "vorticity", auto_reason(problem)

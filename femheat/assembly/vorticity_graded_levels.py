@@ -50,7 +50,7 @@ at a single vertex (2D) or edge (3D) only. Slits that do not branch are cut
 cells apart make regions of their own, each with its phases and levels, the
 interface an open boundary of each side. ν is taken as continuous inside each
 subdomain (its nodal values there, as with one graded vorticity). Measured
-(``tests/test_gk_vorticity_graded.py``; flows whose gradient kinks at the
+(``tests/test_gk_vorticity_graded_levels.py``; flows whose gradient kinks at the
 interfaces): see the tests' docstrings and the README.
 """
 
