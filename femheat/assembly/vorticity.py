@@ -181,7 +181,6 @@ its factors, as the solvers use them, live in :mod:`femheat.assembly.rotation`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -203,7 +202,7 @@ from ..element.hcurl import ElementTetN1Curl2, ElementTetN1Curl3
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
-from .vorticity_walls import tangential_edge_mass, tangential_load
+from .vorticity_walls import tangential_edge_mass, tangential_load, wall_lengths
 from .vorticity_graded import GradedViscosity
 from .vorticity_graded_levels import graded_plan
 from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
@@ -510,8 +509,8 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         mass = consistent.diagonal()
     elif axisymmetric:  # the stream function ψ = rω, zero on the axis
         blocks = rz.cell_coupling(qb, p1_gradients(mesh))
-        mass = _rotation_consistent(rz.stream_mass(mesh, inv_nu),
-                                    rz.stream_rotation_weights(qb, blocks))
+        mass = rz.rotation_consistent(rz.stream_mass(mesh, inv_nu),
+                                      rz.stream_rotation_weights(qb, blocks))
     else:
         weight = _inverse(cell_weight, qb, graded)
         mass = _lumped_mass.assemble(wb, weight=weight)
@@ -548,7 +547,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         f_cells = mesh.f2t[0, facets]
         fb = skfem.FacetBasis(mesh, elem, facets=facets, intorder=max(order, 3))
         fb = fb if cut is None else cut.cut(fb)
-        coef = wall.coefficient * (_lengths(problem, fb) * inv_nu[f_cells][:, None]
+        coef = wall.coefficient * (wall_lengths(problem, fb) * inv_nu[f_cells][:, None]
                                    if graded is None else graded.kappa_over_l(fb))
         if dim == 3:
             wall_mass = tangential_edge_mass.assemble(fb, weight=_points(coef, fb))
@@ -588,13 +587,6 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
         groups=None if wb is None else entity_labels(wb)[active], cut=cut)
 
 
-def _lengths(problem, basis) -> np.ndarray:
-    """l at the quadrature points of ``basis`` (a facet basis of the mesh)."""
-    f = material_fields(problem.regions, problem.materials,
-                        basis.global_coordinates().value, basis.tind)
-    return np.broadcast_to(f.nonlocal_length, basis.dx.shape)
-
-
 def _inverse(cell_weight: np.ndarray, basis, graded) -> np.ndarray:
     """The mass weight 1/ν at ``basis``' points: ``cell_weight`` per cell, or pointwise."""
     return _points(cell_weight, basis) if graded is None else 1.0 / graded.on(basis)
@@ -603,15 +595,3 @@ def _inverse(cell_weight: np.ndarray, basis, graded) -> np.ndarray:
 def _points(values: np.ndarray, basis) -> np.ndarray:
     """Per-cell (or per-facet) ``values`` at ``basis``' points; pointwise ones as given."""
     return values[:, None] + 0.0 * basis.dx if values.ndim == 1 else values
-
-
-def _rotation_consistent(mass: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """The lumped vertex weights ``mass`` scaled by the rotation-consistent factors
-    ``gamma`` (module docstring); a vertex whose factor is not positive (a patch too
-    distorted, or on the axis, NaN) keeps its weight."""
-    kept = ~(gamma > 0)
-    if np.any(kept & (mass > 0)):
-        warnings.warn(f"{int(np.sum(kept & (mass > 0)))} vertices have patches so distorted "
-                      "that their rotation-consistent vorticity weight is not positive; "
-                      "they keep the row-sum weight", stacklevel=3)
-    return np.where(kept, mass, gamma * mass)

@@ -66,6 +66,8 @@ With the weight 2π the matrices are those of the 3D body, as everywhere in
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import skfem
@@ -75,7 +77,7 @@ from .axisymmetric import divergence as axisymmetric_divergence
 from .rt0_closed_forms import (lumped_vertex_mass, per_vertex_ratio, rotation_facet_fluxes,
                                rt0_local_facets)
 
-__all__ = ["cell_coupling", "grad_div", "stream_coupling", "stream_mass", "stream_rotation_weights",
+__all__ = ["cell_coupling", "rotation_consistent", "grad_div", "stream_coupling", "stream_mass", "stream_rotation_weights",
            "stream_wall_mass"]
 
 
@@ -170,3 +172,16 @@ def stream_wall_mass(mesh: skfem.Mesh, facets: np.ndarray, coefficient: np.ndarr
     patch = np.bincount(ends.ravel(), np.tile(coefficient * length / 2.0, 2),
                         minlength=mesh.nvertices)
     return _over_radius(mesh, patch)
+
+
+def rotation_consistent(mass: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """The lumped vertex weights ``mass`` scaled by the rotation-consistent factors
+    ``gamma`` (:func:`stream_rotation_weights`; :mod:`femheat.assembly.vorticity`'s module
+    doc); a vertex whose factor is not positive (a patch too distorted, or on the axis,
+    NaN) keeps its weight."""
+    kept = ~(gamma > 0)
+    if np.any(kept & (mass > 0)):
+        warnings.warn(f"{int(np.sum(kept & (mass > 0)))} vertices have patches so distorted "
+                      "that their rotation-consistent vorticity weight is not positive; "
+                      "they keep the row-sum weight", stacklevel=3)
+    return np.where(kept, mass, gamma * mass)

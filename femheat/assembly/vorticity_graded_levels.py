@@ -63,9 +63,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 import skfem
-from skfem import BilinearForm
 from skfem.generic_utils import OrientedBoundary
-from skfem.helpers import dot, grad
+from skfem.models.poisson import laplace, mass
 
 from ..errors import FemheatInputError
 from ..physics.materials import material_fields
@@ -308,12 +307,13 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
     for g in range(len(phases.regions)):
         mine = np.nonzero(phases.group == g)[0]
         below = np.zeros(basis.N)  # E_k: the extensions of the levels below, summed
+        operators: dict = {}  # each phase's Laplacian and mass, assembled once
         for k in range(phases.tier[mine].max() + 1):
             members = mine[phases.tier[mine] >= k]
             inside = np.isin(phases.label, members)
             own_tier = np.isin(phases.label, mine[phases.tier[mine] == k]).astype(float)
             higher = np.isin(phases.label, mine[phases.tier[mine] > k]).astype(float)
-            extension = _extension(mesh, basis, phases, mine, k, below)
+            extension = _extension(mesh, basis, phases, mine, k, below, operators)
             values = np.zeros(basis.N)
             for p in mine[phases.tier[mine] == k]:
                 known = ~np.isnan(phases.values[p])
@@ -344,20 +344,20 @@ def _level(problem, basis: skfem.CellBasis, qb: skfem.CellBasis, inside: np.ndar
 
 
 def _extension(mesh: skfem.Mesh, basis: skfem.CellBasis, phases: Phases,
-               mine: np.ndarray, k: int, below: np.ndarray) -> np.ndarray:
+               mine: np.ndarray, k: int, below: np.ndarray, operators: dict
+               ) -> np.ndarray:
     """The nodal values of level ``k``'s weight on the phases above tier k of one viscous
     region (``mine``; module doc): ν_h − E_k (``below``) on the tier-k phases' nodes,
     carried into each higher phase P, in the order of tiers, as λ_h (ν_h − E_k) with λ
     the discrete harmonic extension over P of the ratios at the nodes it shares with
     the phases done (clipped to their range: below 1, so every weight stays positive);
-    zero elsewhere."""
+    zero elsewhere. ``operators`` keeps each phase's Laplacian and mass for the levels
+    above."""
     out = np.zeros(basis.N)
     fixed = np.zeros(basis.N, dtype=bool)
     for p in mine[phases.tier[mine] == k]:
         known = ~np.isnan(phases.values[p])
         out[known], fixed[known] = phases.values[p][known] - below[known], True
-    laplace = BilinearForm(lambda u, v, w: dot(grad(u), grad(v)))
-    mass = BilinearForm(lambda u, v, w: u * v)
     higher = mine[phases.tier[mine] > k]
     for p in higher[np.argsort(phases.tier[higher], kind="stable")]:
         budget = phases.values[p] - below  # ν_h − E_k on p's nodes (NaN off them)
@@ -365,12 +365,13 @@ def _extension(mesh: skfem.Mesh, basis: skfem.CellBasis, phases: Phases,
         given, free = nodes[fixed[nodes]], nodes[~fixed[nodes]]
         ratio = out[given] / budget[given]
         if free.size:
-            own = skfem.CellBasis(mesh, basis.elem,
-                                  elements=np.nonzero(phases.label == p)[0])
-            L = laplace.assemble(own).tocsr()
+            if p not in operators:
+                own = skfem.CellBasis(mesh, basis.elem,
+                                      elements=np.nonzero(phases.label == p)[0])
+                operators[p] = (laplace.assemble(own).tocsr(), mass.assemble(own).tocsr())
             # a small mass term pulls parts of the phase that touch no phase done to
             # the mean ratio (the Laplacian alone is singular there)
-            M = mass.assemble(own).tocsr()
+            L, M = operators[p]
             eps = 1e-9 * L.diagonal()[free].max() / M.diagonal()[free].max()
             A = (L + eps * M)[free][:, free]
             rhs = eps * (M[free] @ np.full(basis.N, ratio.mean())) - L[free][:, given] @ ratio

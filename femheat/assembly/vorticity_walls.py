@@ -11,9 +11,10 @@ from skfem import BilinearForm, LinearForm
 from skfem.helpers import dot
 
 from ..mesh.regions import RegionMesh
+from ..physics.materials import material_fields
 from ..physics.conditions import TangentialFlux
 
-__all__ = ["tangential_edge_mass", "tangential_load"]
+__all__ = ["tangential_edge_mass", "tangential_load", "wall_lengths"]
 
 
 @LinearForm
@@ -77,3 +78,10 @@ def tangential_load(problem, parts, order, C, omega_mass, scale=1.0):
 
     return load
 
+
+def wall_lengths(problem, basis: skfem.FacetBasis) -> np.ndarray:
+    """l [m] at the quadrature points of ``basis`` (a facet basis of the mesh), from each
+    facet's cell's material (a slip-length wall's vorticity mass, :mod:`.vorticity`)."""
+    f = material_fields(problem.regions, problem.materials,
+                        basis.global_coordinates().value, basis.tind)
+    return np.broadcast_to(f.nonlocal_length, basis.dx.shape)
