@@ -1,4 +1,4 @@
-"""Sources and initial fields given piecewise by coordinates (femheat.element.spaces.
+"""Sources (mixed models and kernel solvers) and initial fields given piecewise by coordinates (femheat.element.spaces.
 inner_points): scikit-fem's tetrahedral rules of order 5, 6 and 8 put quadrature points
 on the cells' edges and faces, where ``np.where(z > 0.5, ...)`` took the other side's
 value; femheat evaluates user functions at those points pulled 1e-9 of the cell into
@@ -55,3 +55,16 @@ def test_inner_points_move_only_boundary_points_and_only_a_little():
     tri = skfem.CellBasis(skfem.MeshTri.init_tensor(*(np.linspace(0, 1, 3),) * 2),
                           skfem.ElementTriP1(), intorder=6)
     assert np.array_equal(inner_points(tri), tri.global_coordinates().value)
+
+
+def test_the_kernel_models_source_load_puts_its_heat_in():
+    """The kernel solvers' source load (order-6 rule, points on the edges in 3D) takes
+    each cell's side too: 1 W/m³ on z > 1/2 of the unit cube puts 0.5 W in."""
+    from types import SimpleNamespace
+
+    from femheat.kernels.solver_base import _load
+
+    mesh = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 5),) * 3)
+    op = SimpleNamespace(basis=skfem.CellBasis(mesh, skfem.ElementTetP1()))
+    b = _load(op, lambda x: np.where(x[2] > 0.5, 1.0, 0.0))
+    assert abs(b.sum() - 0.5) < 1e-12, b.sum()

@@ -98,7 +98,8 @@ INNER_NUDGE = 1e-9
 
 def inner_points(basis: skfem.CellBasis) -> np.ndarray:
     """The global coordinates (d, cells, points) of ``basis``' quadrature points where
-    user functions are evaluated (sources, initial fields): points on a cell's boundary
+    user functions are evaluated (sources of the mixed models and of the kernel solvers,
+    initial fields): points on a cell's boundary
     (scikit-fem's tetrahedral rules of order 5, 6 and 8 put some on the edges and faces)
     pulled towards the cell's centroid by :data:`INNER_NUDGE` of the cell, so that a
     function given piecewise by coordinates (``np.where(z > 0.5, Q, 0)``, a layer's

@@ -61,6 +61,8 @@ import numpy as np
 import scipy.sparse as sp
 import skfem
 
+from ..assembly.forms import heat_source
+from ..element.spaces import inner_points
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
 from ..physics.materials import Material
@@ -302,12 +304,8 @@ class KernelSystem:
             b = np.zeros(self.n)
         elif callable(src):
             basis = skfem.CellBasis(self.basis.mesh, self.basis.elem, intorder=LOAD_INTORDER)
-
-            @skfem.LinearForm
-            def form(v, w):
-                return np.broadcast_to(src(w.x), w.x.shape[1:]) * v
-
-            b = form.assemble(basis)
+            x = inner_points(basis)  # points on the cells' faces nudged inside
+            b = heat_source.assemble(basis, source=np.broadcast_to(src(x), x.shape[1:]))
         else:
             q = float(src)
             b = skfem.LinearForm(lambda v, w: q * v).assemble(self.basis)

@@ -18,6 +18,8 @@ import scipy.sparse as sp
 import skfem
 from numpy.typing import ArrayLike
 
+from ..assembly.forms import heat_source
+from ..element.spaces import inner_points
 from ..errors import FemheatInputError, RegionError
 from ..validation import finite_array
 
@@ -144,14 +146,9 @@ def _load(op, source: Source, t: float = 0.0) -> np.ndarray:
     if source is None:
         return np.zeros(basis.N)
     if callable(source):
-        timed = _takes_time(source)
-
-        @skfem.LinearForm
-        def form(v, w):
-            val = source(w.x, t) if timed else source(w.x)
-            return np.broadcast_to(val, w.x.shape[1:]) * v
-
-        b = form.assemble(basis)
+        x = inner_points(basis)  # points on the cells' faces nudged inside
+        val = source(x, t) if _takes_time(source) else source(x)
+        b = heat_source.assemble(basis, source=np.broadcast_to(val, x.shape[1:]))
     else:
         arr = finite_array(source, "source")
         ncells = _mesh(op).t.shape[1]
