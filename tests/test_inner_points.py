@@ -1,8 +1,8 @@
-"""Sources (mixed models and kernel solvers) and initial fields given piecewise by coordinates (femheat.element.spaces.
-inner_points): scikit-fem's tetrahedral rules of order 5, 6 and 8 put quadrature points
-on the cells' edges and faces, where ``np.where(z > 0.5, ...)`` took the other side's
-value; femheat evaluates user functions at those points pulled 1e-9 of the cell into
-it."""
+"""Sources (mixed models and kernel solvers) and initial fields given piecewise by
+coordinates (femheat.element.spaces.inner_points): scikit-fem's tetrahedral rules of
+order 5, 6 and 8 put quadrature points on the cells' edges and faces, where
+``np.where(z > 0.5, ...)`` took the other side's value; femheat evaluates user
+functions at those points pulled 1e-9 of the cell into it."""
 
 from __future__ import annotations
 
