@@ -205,6 +205,12 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
     dict(regions=_square(2, dim=3, split=True),
          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
                     "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.3)}),
+    # ν larger on a's side along part of the interface, on b's along the rest, and a
+    # loop of jumps around a ring (the lower envelope's levels)
+    dict(regions=_square(split=True),
+         materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(lambda x: 1 + x[1], 1.0, 0.1, nonlocal_length=0.2)}),
+    dict(regions=_ring(), materials=_ring_materials()),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
     """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), Kapitza
@@ -215,8 +221,9 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     femheat.assembly.vorticity_graded; since 2026-12-08 where ν also jumps between
     subdomains, l = 0 included, graded levels over tiers of ν,
     femheat.assembly.vorticity_graded_levels; tests/test_gk_vorticity_graded.py and
-    ..._graded_levels.py), and slits with several l^2/kappa (each level's
-    vorticity cut, tests/test_gk_vorticity_slit.py)."""
+    ..._graded_levels.py; where ν changes side along an interface or around a loop,
+    the lower envelope's levels), and slits with several
+    l^2/kappa (each level's vorticity cut, tests/test_gk_vorticity_slit.py)."""
     problem = _problem(**change)
     assert problem.viscous_form == "vorticity", auto_reason(problem)
 
@@ -235,15 +242,13 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
      r"materials: nu = l\^2/kappa vanishes somewhere"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
      r"nu = l\^2/kappa = 0 in every material"),
-    # ν jumping between graded materials: larger on one side all along by 5 %, and two
-    # tiers (femheat.assembly.vorticity_graded_levels)
-    (dict(regions=_square(split=True),
-          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
-                     "b": fh.Material(lambda x: 1 + x[1], 1.0, 0.1, nonlocal_length=0.2)}),
-     r"between materials\.a and materials\.b neither continuous nor larger on one side"),
-    (dict(regions=_ring(), materials=_ring_materials()),
+    # ν jumping between graded materials around a loop (no tiers; the lower envelope's
+    # levels, femheat.assembly.vorticity_graded_levels) with three phases at a vertex
+    (dict(regions=_ring(), materials=dict(_ring_materials(),
+                                          hole=_ring_materials()["c"])),
      r"materials\.a, materials\.b, materials\.c is larger on one side at one interface "
-     r"and smaller at another around a loop"),
+     r"and smaller at another around a loop, and three phases meet at the vertex "
+     r"\[0\.333333, 0\.333333\]"),
     (dict(walls={"rest": FreeSlip(normal=lambda x: np.stack([0 * x[0], 1 + 0 * x[0]]))}),
      r"a wall with a smooth surface normal"),
     (dict(model="memory", materials={"domain": fh.Material(2.0, 1.0, 0.1)}),
