@@ -214,8 +214,10 @@ RATIOS = {  # ν_R/ν_L at the interface x = 1/2, as functions of y (sympy)
 
 
 @pytest.mark.parametrize("degree, sizes, case", [
-    (1, (4, 8, 16), "small"), (1, (4, 8, 16), "touching"), (1, (4, 8, 16), "crossing"),
-    (1, (4, 8, 16), "crossing back"), (0, (8, 16, 32), "crossing")])
+    pytest.param(1, (4, 8, 16), "small", marks=pytest.mark.slow),
+    (1, (4, 8, 16), "touching"), (1, (4, 8, 16), "crossing"),
+    pytest.param(1, (4, 8, 16), "crossing back", marks=pytest.mark.slow),
+    pytest.param(0, (8, 16, 32), "crossing", marks=pytest.mark.slow)])
 def test_graded_jumps_small_touching_or_changing_side(degree, sizes, case):
     """ν_R/ν_L at the interface x = 1/2 of :func:`_jump_flow` 1 + 1e-6 ("small": at first
     a jump under 5 % was refused), 1 + 0.3(y − 1/2)² (equal at y = 1/2, a
