@@ -211,6 +211,9 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
                     "b": fh.Material(lambda x: 1 + x[1], 1.0, 0.1, nonlocal_length=0.2)}),
     dict(regions=_ring(), materials=_ring_materials()),
+    # ν vanishing on a wall (2D; its vorticity mass floored)
+    dict(materials={"domain": fh.Material(2.0, 1.0, 0.1,
+                                          nonlocal_length=lambda x: 0.2 * x[0])}),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
     """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), Kapitza
@@ -237,9 +240,13 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
                                            nonlocal_length=0.2)}),
      r"materials: an anisotropic conductivity"),
-    (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1,
-                                           nonlocal_length=lambda x: 0.2 * x[0])}),
-     r"materials: nu = l\^2/kappa vanishes somewhere"),
+    (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=lambda x:
+                                           0.2 * np.maximum(x[0] - 0.5, 0))}),
+     r"materials: nu = l\^2/kappa vanishes on whole cells of materials\.domain"),
+    (dict(regions=_square(2, dim=3), materials={"domain": fh.Material(
+        2.0, 1.0, 0.1, nonlocal_length=lambda x: 0.2 * x[0])}),
+     r"materials: nu = l\^2/kappa vanishes somewhere where it varies inside a material "
+     r"\(in 3D\)"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
      r"nu = l\^2/kappa = 0 in every material"),
     # ν jumping between graded materials around a loop (no tiers; the lower envelope's

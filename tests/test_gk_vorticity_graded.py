@@ -37,7 +37,7 @@ from femheat.solve.steady import _linear_steady
 
 
 def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0,
-                  crossed: bool = False):
+                  crossed: bool = False, vanish: str | None = None):
     """Callables (q, T, f, Q, g_N, κ, l): the flows of the open-boundary tests
     (tests/test_gk_vorticity_open.py, ..._open3d.py; ``sheared``: the tangential
     components times x, q·t = 0 on x = 0) with κ(x) and l(x) of the module doc (3D:
@@ -46,7 +46,8 @@ def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0,
     l(x, 0, z))(sin(0.5x + 1.1z) + cos y)): q = ((y + C_s l(x, 0))(1 +
     x²/3 + cos(y)/2), y(cos(0.9x − 1.4y) + x/2)), which meets q·n = 0 and the slip
     condition q_t = −C_s l ∂q_t/∂n on y = 0; ``crossed``: q_y = (y + 0.4)(cos(0.9x −
-    1.4y) + x/2) instead, so that heat crosses y = 0."""
+    1.4y) + x/2) instead, so that heat crosses y = 0; ``vanish``: l times x ("wall": ν
+    = 0 on x = 0) or |x − 0.45| ("line": ν = 0 on a line through cells)."""
     X = sympy.symbols("x y z")[:dim]
     x, y = X[0], X[1]
     s = x if sheared else 1
@@ -73,6 +74,8 @@ def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0,
                                                      + x / 2),
                               (y + slip * ell0) * (sympy.sin(0.5 * x + 1.1 * z) + sympy.cos(y))])
         T = sympy.exp(x / 2) * sympy.cos(1.1 * y) + x * z
+    if vanish is not None:  # l² smooth; the material's l is |ell|
+        ell = ell * {"wall": x, "line": x - sympy.Rational(9, 20)}[vanish]
     nu = ell**2 / kappa
     div = sum(sympy.diff(q[i], X[i]) for i in range(dim))
     G = [[sympy.diff(q[i], v) for v in X] for i in range(dim)]
@@ -94,13 +97,13 @@ def _manufactured(dim: int, beta: int, sheared: bool, slip: float = 0.0,
         return nu_(P) * mul(GG, n) + (beta * nu_(P) * Q_(P) - T_(P)) * n
 
     return (lambda P: np.array([c(P) for c in q_]), T_, lambda P: np.array([c(P) for c in f_]),
-            Q_, traction, fn(kappa), fn(ell))
+            Q_, traction, fn(kappa), lambda P, ell_=fn(ell): np.abs(ell_(P)))
 
 
 def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: int = 2,
                         sheared: bool = False, distort: float = 0.0, slip: float = 0.0,
-                        crossed: bool = False, tangential: bool = False
-                        ) -> tuple[float, float]:
+                        crossed: bool = False, tangential: bool = False,
+                        vanish: str | None = None) -> tuple[float, float]:
     """Relative L² errors (q, T) of femheat's assembled operators with the manufactured
     loads on the unit square / cube: T = 0 given on every face (the traction's −Tn
     carries T), all open, or x = 0 a no-slip wall that heat crosses (``sheared``: its
@@ -109,7 +112,7 @@ def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: i
     traction only), or (``tangential``) x = 0 a tangential-flux wall that heat crosses,
     q_τ = g from the flow, T given, its load the normal traction only."""
     q_ex, T_ex, force, source, traction, kappa, ell = _manufactured(dim, beta, sheared, slip,
-                                                                    crossed)
+                                                                    crossed, vanish)
     cls = skfem.MeshTri if dim == 2 else skfem.MeshTet
     mesh = cls.init_tensor(*(np.linspace(0, 1, n + 1),) * dim)
     if distort:
@@ -143,6 +146,29 @@ def manufactured_errors(n: int, viscous: str, degree: int, beta: int = 0, dim: i
         load += LinearForm(lambda v, w: dot(traction(w.x, w.n), w.n)
                            * dot(v, w.n)).assemble(fw)
     return steady_errors(system, load, qb, tb, q_ex, T_ex)
+
+
+@pytest.mark.parametrize("vanish", ["wall", "line"])
+def test_viscosity_vanishing_at_a_wall_or_along_a_line(vanish):
+    """l times x (ν = 0 on the boundary x = 0, T given there) or |x − 0.45| (ν = 0 on a
+    line through cells, l² smooth): one graded vorticity, its mass's 1/ν floored
+    (femheat.assembly.vorticity_graded.GradedViscosity.inverse_on), and "auto" takes
+    it (it was refused). Degree 1, n = 4 / 8 / 16: q 1.25e-4 / 1.56e-5 /
+    1.95e-6 (wall; order 3.0), T 9.447e-5 at n = 16 (the penalty form 2.28e-6,
+    9.450e-5); line 1.32e-4 / 1.61e-5 / 1.98e-6, T 9.447e-5 (2.28e-6, 9.447e-5)."""
+    *_, kappa, ell = _manufactured(2, 0, False, vanish=vanish)
+    mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, 5),) * 2)
+    regions = fh.RegionMesh.from_skfem(mesh, boundaries={"all": lambda x: x[0] > -1})
+    problem = fh.HeatProblem(regions, {"domain": fh.Material(kappa, 1.0, 0.0,
+                                                             nonlocal_length=ell)},
+                             {"all": fh.Temperature(0.0)}, model="gk", degree=1)
+    assert problem.viscous_form == "vorticity"
+    errors = [manufactured_errors(n, "vorticity", 1, vanish=vanish) for n in (4, 8, 16)]
+    eq, eT = [e[0] for e in errors], [e[1] for e in errors]
+    assert min(_orders(eq)) >= 2.85 and min(_orders(eT)) >= 1.9, (
+        f"q errors {eq} orders {_orders(eq)}; T errors {eT} orders {_orders(eT)}")
+    penalty = manufactured_errors(16, "penalty", 1, vanish=vanish)
+    assert eq[-1] <= penalty[0] and eT[-1] <= 1.01 * penalty[1], (errors[-1], penalty)
 
 
 def steady_errors(system, load, qb, tb, q_ex, T_ex) -> tuple[float, float]:

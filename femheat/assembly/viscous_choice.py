@@ -75,11 +75,13 @@ takes the vorticity form when all of the following hold:
   matrix by SuperLU's supernodal LU; 4.3–12.2× with CHOLMOD's simplicial LDLᵀ). (r, z) keeps the
   penalty form: it has no degree-1 vorticity form and
   keeps ω = 0 where heat crosses a boundary;
-* ν = l²/κ either positive and varying inside materials (κ or l functions of
+* ν = l²/κ either positive and varying inside materials (in 2D it may vanish at
+  points and along lines where it is continuous; κ or l functions of
   position, scalar κ, no branching slit: the closure terms of
   :mod:`femheat.assembly.vorticity_graded`, since 2026-12-07, where ν is continuous;
   where it also jumps between subdomains, l = 0 in some included, graded levels over
-  tiers of ν, :mod:`femheat.assembly.vorticity_graded_levels`;
+  tiers of ν, or the lower envelope's levels where ν changes side along an interface
+  or around a loop, :mod:`femheat.assembly.vorticity_graded_levels`;
   manufactured flows with κ and l varying converge at O(h^(k+1)) in T and O(h^(k+2))
   in q in 2D and 3D, q errors 0.71–0.89× and T errors 0.95–0.99× the penalty form's,
   ``tests/test_gk_vorticity_graded.py``), or constant scalars κ and l in every

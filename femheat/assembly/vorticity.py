@@ -589,7 +589,7 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
 
 def _inverse(cell_weight: np.ndarray, basis, graded) -> np.ndarray:
     """The mass weight 1/ν at ``basis``' points: ``cell_weight`` per cell, or pointwise."""
-    return _points(cell_weight, basis) if graded is None else 1.0 / graded.on(basis)
+    return _points(cell_weight, basis) if graded is None else graded.inverse_on(basis)
 
 
 def _points(values: np.ndarray, basis) -> np.ndarray:

@@ -54,6 +54,7 @@ levels' open boundaries are this construction. Measured:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,8 @@ from .viscous_choice import constant_scalar
 __all__ = ["GradedViscosity", "LevelShare", "closure_form", "field_at", "varies_inside"]
 
 _JUMP = 1e-8  # relative spread of ν at a node between cells above which ν jumps there
+#: the least weight 1/w sees, relative to the weight's scale (:meth:`GradedViscosity.inverse_on`)
+_FLOOR = 1e-8
 
 
 @dataclass
@@ -112,11 +115,27 @@ class GradedViscosity:
         return self.share.weigh(ell**2 * kinv, basis.tind,
                                 lambda field: own.interpolate(field).value)
 
+    @functools.cached_property
+    def scale(self) -> float:
+        """The largest nodal magnitude of the weight's fields (ν_h, a level's F_i)."""
+        fields = [self.values] + ([f for _, f in self.share.terms] if self.share else [])
+        return float(max(np.nanmax(np.abs(f)) if f.size else 0.0 for f in fields))
+
+    def inverse_on(self, basis: skfem.AbstractBasis) -> np.ndarray:
+        """1/w at the quadrature points of ``basis`` (the vorticity mass), w floored at
+        1e-8 of :attr:`scale`: where ν vanishes at a point or along a line inside a
+        material, or a level's weight vanishes where ν touches across an interface or
+        at the lower side of a jump (:mod:`.vorticity_graded_levels`, where its
+        interpolated part may dip O(h^(k+1)) below zero between nodes), the mass stays
+        positive and bounded; the weight it drops is below 1e-8 of ν."""
+        return 1.0 / np.maximum(self.on(basis), _FLOOR * self.scale)
+
     def kappa_over_l(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """κ/l = l/ν [W m⁻² K⁻¹] at the quadrature points of ``basis`` (a slip-length
-        wall's coefficient, :mod:`.vorticity`; l over a level's weight)."""
+        wall's coefficient, :mod:`.vorticity`; l over a level's weight, floored as in
+        :meth:`inverse_on`)."""
         ell, _ = self._lengths(basis.global_coordinates().value, basis.tind)
-        return ell / self.on(basis)
+        return ell * self.inverse_on(basis)
 
     def gradient(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """∇ν_h (a level's a∇ν_h + b∇c_h) at the quadrature points of ``basis``."""
