@@ -243,6 +243,10 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=lambda x:
                                            0.2 * np.maximum(x[0] - 0.5, 0))}),
      r"materials: nu = l\^2/kappa vanishes on whole cells of materials\.domain"),
+    (dict(materials={"domain": fh.Material(lambda x: np.where(x[0] < 0.5, 1.0, 3.0), 1.0,
+                                           0.1, nonlocal_length=0.2)}),
+     r"materials: nu = l\^2/kappa jumps inside materials\.domain \(give each side a "
+     r"subdomain of its own\)"),
     (dict(regions=_square(2, dim=3), materials={"domain": fh.Material(
         2.0, 1.0, 0.1, nonlocal_length=lambda x: 0.2 * x[0])}),
      r"materials: nu = l\^2/kappa vanishes somewhere where it varies inside a material "

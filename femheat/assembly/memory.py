@@ -39,6 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..physics.materials import Material, material_fields
+from ..element.spaces import evaluation_points
 from ..physics.memory import Mode, material_modes
 from .rotation import RotationOperator
 
@@ -124,7 +125,7 @@ def mode_operators(system, coupled: bool = False) -> ModeOperators:
     spectra = {n: material_modes(m) for n, m in problem.materials.items()}
     count = max(len(s) for s in spectra.values())
     padded = {n: padded_modes(s, count) for n, s in spectra.items()}
-    x = qb.global_coordinates().value
+    x = evaluation_points(qb)
     kinv = system.fields.resistivity
     forms = system.forms
     P = forms.flux_mass.assemble(qb, kinv=kinv).tocsr()

@@ -64,6 +64,7 @@ from skfem import BilinearForm
 from skfem.helpers import div, dot, grad, mul
 
 from ..physics.materials import material_fields
+from ..element.spaces import evaluation_points
 from .viscous_choice import constant_scalar
 
 __all__ = ["GradedViscosity", "LevelShare", "closure_form", "field_at", "varies_inside"]
@@ -109,8 +110,8 @@ class GradedViscosity:
         """The weight at the quadrature points of ``basis`` (a cell or facet basis of the
         mesh)."""
         if self.share is None:
-            return self.exact(basis.global_coordinates().value, basis.tind)
-        ell, kinv = self._lengths(basis.global_coordinates().value, basis.tind)
+            return self.exact(evaluation_points(basis), basis.tind)
+        ell, kinv = self._lengths(evaluation_points(basis), basis.tind)
         own = basis.with_element(self.basis.elem)
         return self.share.weigh(ell**2 * kinv, basis.tind,
                                 lambda field: own.interpolate(field).value)
@@ -134,7 +135,7 @@ class GradedViscosity:
         """κ/l = l/ν [W m⁻² K⁻¹] at the quadrature points of ``basis`` (a slip-length
         wall's coefficient, :mod:`.vorticity`; l over a level's weight, floored as in
         :meth:`inverse_on`)."""
-        ell, _ = self._lengths(basis.global_coordinates().value, basis.tind)
+        ell, _ = self._lengths(evaluation_points(basis), basis.tind)
         return ell * self.inverse_on(basis)
 
     def gradient(self, basis: skfem.AbstractBasis) -> np.ndarray:
@@ -243,7 +244,7 @@ def _nodal(problem, vertices_only: bool = False
         basis = skfem.CellBasis(mesh, _element(mesh.dim(), problem.degree))
         dofs, n = basis.element_dofs, basis.N  # (nb, ncells)
         x = basis.doflocs[:, dofs].transpose(0, 2, 1)  # (dim, ncells, nb)
-    fields = material_fields(rm, problem.materials, x)
+    fields = material_fields(rm, problem.materials, cell_side(mesh, x))
     resistivity = fields.resistivity
     if not fields.isotropic:
         raise ValueError("an anisotropic conductivity has no scalar viscosity")
@@ -254,6 +255,17 @@ def _nodal(problem, vertices_only: bool = False
     np.minimum.at(lowest, dofs.T.ravel(), nu.ravel())
     np.maximum.at(highest, dofs.T.ravel(), nu.ravel())
     return basis, lowest, highest
+
+
+def cell_side(mesh: skfem.Mesh, x: np.ndarray, cells: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Points ``x`` (d, n, k) of the n ``cells`` (default all) pulled 1e-9 of the way to
+    each cell's centroid: ν at a cell's nodes from that cell's side, so that a function
+    that jumps inside a material shows its jump at the nodes on it (ν_h's nodal
+    spread, :func:`_nodal`; a continuous ν moves by ~1e-9 h|∇ν|/ν there)."""
+    cells = np.arange(mesh.t.shape[1]) if cells is None else cells
+    centroid = mesh.p[:, mesh.t[:, cells]].mean(axis=1)[:, :, None]
+    return x + 1e-9 * (centroid - x)
 
 
 def _cross(a, b):

@@ -94,7 +94,7 @@ from ..errors import FemheatInputError
 from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
 from .vorticity_graded import (_JUMP, GradedViscosity, LevelShare, _element, _nodal,
-                               closure_form, varies_inside)
+                               cell_side, closure_form, varies_inside)
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, _free_facets, _groups,
                                region_pinch)
 from .vorticity_slit import SlitCut, _region_slit
@@ -120,7 +120,8 @@ def _subdomain_nodes(problem, basis: skfem.CellBasis | None, cells: np.ndarray
     else:
         dofs, n = basis.element_dofs[:, cells], basis.N
         x = basis.doflocs[:, dofs].transpose(0, 2, 1)
-    fields = material_fields(problem.regions, problem.materials, x, cells=cells)
+    fields = material_fields(problem.regions, problem.materials, cell_side(mesh, x, cells),
+                             cells=cells)
     if not fields.isotropic:
         raise ValueError("an anisotropic conductivity has no scalar viscosity")
     kinv = fields.resistivity[0, 0]
@@ -252,6 +253,14 @@ def _phases(problem, basis: skfem.CellBasis | None) -> Phases | str:
                   unordered)
 
 
+def _continuous(lowest: np.ndarray, highest: np.ndarray) -> bool:
+    """Whether ν's nodal spread between cells stays within 1e-8 of its largest value
+    (ν one-valued at every node; relative to the largest, so that ν vanishing at a node
+    reads as continuous there)."""
+    finite = np.isfinite(highest)
+    return bool(np.max(highest[finite] - lowest[finite]) <= _JUMP * np.max(highest[finite]))
+
+
 def graded_obstacle(problem) -> str | None:
     """Why ν = l²/κ varying inside a material cannot take the closure terms, with one
     graded vorticity (ν continuous, :mod:`.vorticity_graded`) or the graded levels (ν
@@ -266,11 +275,14 @@ def graded_obstacle(problem) -> str | None:
         return "an anisotropic conductivity"
     if not subdomains:
         return "nu = l^2/kappa = 0 in every material (no viscous term)"
-    continuous = (np.max((highest - lowest) / np.maximum(highest, 1e-300)) <= _JUMP
-                  and not _free_facets(problem).size)
+    continuous = _continuous(lowest, highest) and not _free_facets(problem).size
+    scale = np.max(highest[np.isfinite(highest)])
     names = [name for name, m in problem.materials.items() if not _inviscid(m)]
-    for name, (cells, nodes, low, _) in zip(names, subdomains):
-        if np.all(low > 0):
+    for name, (cells, nodes, low, high) in zip(names, subdomains):
+        if np.any(high - low > _JUMP * scale):  # ν_h is continuous per subdomain
+            return (f"nu = l^2/kappa jumps inside materials.{name} (give each side a "
+                    "subdomain of its own)")
+        if np.all(low > _JUMP * scale):  # ν below 1e-8 of its largest reads as zero
             continue
         if not continuous:  # the phases' ratios of ν at shared nodes need ν > 0
             return ("nu = l^2/kappa vanishes somewhere where it varies inside a material "
@@ -280,7 +292,7 @@ def graded_obstacle(problem) -> str | None:
                     "(in 3D)")
         at = np.full(rm.mesh.p.shape[1], np.inf)
         at[nodes] = low
-        if np.any(at[rm.mesh.t[:, cells]].max(axis=0) <= 0):
+        if np.any(at[rm.mesh.t[:, cells]].max(axis=0) <= _JUMP * scale):
             return (f"nu = l^2/kappa vanishes on whole cells of materials.{name}, where it "
                     "varies (give an l = 0 region a subdomain of its own)")
     if continuous:
@@ -338,19 +350,19 @@ def graded_plan(problem, qb: skfem.CellBasis, intorder: int, sheared: np.ndarray
     mesh = problem.regions.mesh
     basis = skfem.CellBasis(mesh, _element(mesh.dim(), problem.degree))
     _, lowest, highest = _nodal(problem)
-    phases = _phases(problem, basis)
-    if isinstance(phases, str):  # the vertices passed, the higher-order nodes did not
-        raise FemheatInputError(f"model.viscous = 'vorticity': {phases}; use viscous = "
-                                "'penalty'")
-    viscous = phases.label >= 0
-    if (np.max((highest - lowest) / np.maximum(highest, 1e-300)) <= _JUMP and viscous.all()
-            and not _free_facets(problem).size):
-        # ν continuous and positive: one graded vorticity (.vorticity_graded)
+    if (_continuous(lowest, highest) and not _free_facets(problem).size
+            and not any(_inviscid(m) for m in problem.materials.values())):
+        # ν continuous (zero at points and along lines at most): one graded vorticity
+        # (.vorticity_graded)
         graded = GradedViscosity(problem, basis, 0.5 * (lowest + highest))
         nu_cell = _cell_means(graded, qb)
         level = ViscosityLevel(nu_cell, nu_cell > 0, None, [ViscosityPiece(nu_cell > 0)],
                                single=True)
         return [(level, graded)], closure_form(qb, graded, intorder, sheared)
+    phases = _phases(problem, basis)
+    if isinstance(phases, str):  # the vertices passed, the higher-order nodes did not
+        raise FemheatInputError(f"model.viscous = 'vorticity': {phases}; use viscous = "
+                                "'penalty'")
     levels = []
     free = _free_facets(problem)  # slits: open boundaries of each side, no facet terms
     for g in range(len(phases.regions)):

@@ -29,7 +29,8 @@ from .hdiv import (ElementTetBDM1, ElementTetBDM2, ElementTetRT2, ElementTriBDM1
 from .lowest import ElementTetP0, ElementTetRT0, ElementTriP0, ElementTriRT0
 from ..errors import FemheatInputError
 
-__all__ = ["mixed_elements", "gk_elements", "quadrature_order", "inner_points"]
+__all__ = ["mixed_elements", "gk_elements", "quadrature_order", "inner_points",
+           "evaluation_points"]
 
 
 def mixed_elements(mesh: skfem.Mesh, degree: int) -> tuple[skfem.Element, skfem.Element]:
@@ -94,6 +95,15 @@ def quadrature_order(degree: int) -> int:
 #: how far :func:`inner_points` pulls quadrature points on a cell's boundary towards its
 #: centroid, relative to the cell (reference coordinates)
 INNER_NUDGE = 1e-9
+
+
+def evaluation_points(basis: skfem.AbstractBasis) -> np.ndarray:
+    """Where user functions of position are evaluated on ``basis``: :func:`inner_points`
+    on a cell basis, the quadrature points themselves on a facet basis (scikit-fem's
+    line and triangle rules have no points on the facets' boundaries)."""
+    if isinstance(basis, skfem.CellBasis):
+        return inner_points(basis)
+    return basis.global_coordinates().value
 
 
 def inner_points(basis: skfem.CellBasis) -> np.ndarray:

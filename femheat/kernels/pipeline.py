@@ -62,7 +62,7 @@ import scipy.sparse as sp
 import skfem
 
 from ..assembly.forms import heat_source
-from ..element.spaces import inner_points
+from ..element.spaces import evaluation_points, inner_points
 from ..errors import FemheatInputError
 from ..mesh.regions import RegionMesh
 from ..physics.materials import Material
@@ -323,7 +323,7 @@ class KernelSystem:
         """M_C = (C u, v) on the P1 basis [J K⁻¹] (as :class:`NonlocalTheta` builds it)."""
         if self._mass is None:
             cap = self.capacity
-            X = self.basis.global_coordinates().value
+            X = evaluation_points(self.basis)
             c = cap(X) if callable(cap) else np.repeat(cap[:, None], X.shape[-1], axis=1)
             self._mass = skfem.BilinearForm(lambda u, v, w: w.c * u * v).assemble(
                 self.basis, c=np.broadcast_to(c, X.shape[1:])).tocsr()

@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 from skfem.helpers import dot, grad
 
 from ..errors import FemheatInputError
+from ..element.spaces import evaluation_points
 from ..solve.factorization import STEPPING_SOLVES
 from ..solve.steady import factorize
 from ..validation import finite_array, theta_and_step
@@ -34,7 +35,7 @@ def _capacity_matrix(op, heat_capacity, lumped: bool) -> sp.csr_matrix:
     """(C u, v) on the P1 basis, C = ρc [J m⁻³ K⁻¹] constant, ``f(x)`` or per cell."""
     basis = op.basis
     if callable(heat_capacity):
-        field_ = heat_capacity(basis.global_coordinates().value)
+        field_ = heat_capacity(evaluation_points(basis))
     else:
         arr = finite_array(heat_capacity, "heat_capacity")
         if arr.ndim == 0:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..element.spaces import evaluation_points
 from ..errors import FemheatInputError, RegionError
 from ..validation import finite_array, nonnegative, positive, spd_tensor
 
@@ -364,7 +365,9 @@ def material_fields(
                                  m.nonlocal_length))
     if hasattr(x, "global_coordinates"):  # a basis: its points only if needed
         d, ne, nq = x.mesh.dim(), x.nelems, x.X.shape[-1]
-        x = None if cellwise else x.global_coordinates().value
+        # off the cells' faces: a function that jumps inside a material takes each
+        # cell's side (scikit-fem's tetrahedral rules of order 5, 6, 8 have points there)
+        x = None if cellwise else evaluation_points(x)
     else:
         d, ne, nq = x.shape
     region = regions.cell_region if cells is None else regions.cell_region[cells]
