@@ -29,6 +29,9 @@ pattern, benchmarks/README.md).
 x > 1/2 (ν jumps there; n even): the vorticity form's graded base level on both and
 one graded level on the left, the phase of larger ν
 (:mod:`femheat.assembly.vorticity_graded_levels`).
+``--graded --jump --cross``: the right material's l = 0.1(1 + 0.3(y − 0.45)), so that
+ν_R/ν_L at x = 1/2 is (1 + 0.3(y − 0.45))²: larger on the left below y = 0.45, on the
+right above (no tiers: the lower envelope's base level and one level on each side).
 ``--dim 3``: the channel in the unit cube (n³ cells of 6 tetrahedra, no-slip walls on
 the four sides, T given on the open ends: the vorticity form's open-boundary terms since
 2026-12-06); the vorticity form (BDM1 × P0 since 2026-12-06) keeps its second-order
@@ -72,7 +75,7 @@ _clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" els
 
 def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
         dim: int = 2, axisymmetric: bool = False, graded: bool = False,
-        jump: bool = False) -> dict:
+        jump: bool = False, cross: bool = False) -> dict:
     import numpy as np
     import skfem
 
@@ -101,8 +104,11 @@ def one(model: str, n: int, steps: int, repeats: int = 1, degree: int = 0,
 
     mat = fh.Material(1.0, 1.0, 1e-2,
                       nonlocal_length=(varying if graded else 0.1) if gk else 0.0)
-    materials = ({"left": mat, "right": fh.Material(1.0, 1.0, 1e-2,
-                                                    nonlocal_length=0.05 if gk else 0.0)}
+    def crossing(x):  # ν_R/ν_L at x = 1/2 crosses 1 at y = 0.45 (--cross)
+        return 0.1 * (1 + 0.3 * (x[1] - 0.45))
+
+    right = (crossing if cross else 0.05) if gk else 0.0
+    materials = ({"left": mat, "right": fh.Material(1.0, 1.0, 1e-2, nonlocal_length=right)}
                  if jump else {"domain": mat})
     kw = dict(model="gk", walls={"walls": NoSlip()}, beta=2) if gk else dict(model="mcv")
     kw["degree"] = degree
@@ -177,19 +183,24 @@ def main() -> None:
     parser.add_argument("--jump", action="store_true",
                         help="with --graded: a second material of constant l = 0.05 on "
                              "x > 1/2 (nu jumps there; even n)")
+    parser.add_argument("--cross", action="store_true",
+                        help="with --jump: the right material's l varies so that nu_R/nu_L "
+                             "at x = 1/2 crosses 1 (the lower envelope's levels)")
     parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one(args.child[0], int(args.child[1]), args.steps, args.repeats,
                              args.degree, args.dim, args.axisymmetric, args.graded,
-                             args.jump)))
+                             args.jump, args.cross)))
         return
     if args.axisymmetric and (args.dim != 2 or args.degree != 0):
         parser.error("--axisymmetric: 2D at degree 0 only (the vorticity form in (r, z) "
                      "is lowest order)")
     if args.jump and (not args.graded or args.axisymmetric or any(n % 2 for n in args.sizes)):
         parser.error("--jump: with --graded, Cartesian, even sizes (x = 1/2 a mesh line)")
+    if args.cross and not args.jump:
+        parser.error("--cross: with --graded --jump")
     if args.quick:
         args.sizes, args.steps, args.repeats = [50, 100], 5, 3
     rows = []
@@ -202,7 +213,8 @@ def main() -> None:
                                   "--degree", str(args.degree), "--dim", str(args.dim)]
                                  + (["--axisymmetric"] if args.axisymmetric else [])
                                  + (["--graded"] if args.graded else [])
-                                 + (["--jump"] if args.jump else []),
+                                 + (["--jump"] if args.jump else [])
+                                 + (["--cross"] if args.cross else []),
                                  capture_output=True, text=True, check=True)
             pair[model] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(pair)
@@ -259,7 +271,7 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump({"steps": args.steps, "degree": args.degree, "dim": args.dim,
                        "axisymmetric": args.axisymmetric, "graded": args.graded,
-                       "jump": args.jump,
+                       "jump": args.jump, "cross": args.cross,
                        "rows": rows},
                       f, indent=1)
 
