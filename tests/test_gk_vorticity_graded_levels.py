@@ -564,3 +564,28 @@ def test_graded_levels_with_the_iterative_solver_and_in_time():
         balance.update(state)
     assert balance.max_relative_error < 1e-6, balance.max_relative_error
     assert np.abs(state.temperature).max() > 1e-3  # the source heated it
+
+
+def test_level_weights_are_floored_where_they_vanish():
+    """The lower envelope's own levels vanish at the interface where their phase is the
+    lower side, and their interpolated part dips below zero between nodes there (n = 8,
+    degree 0, the crossing ratio: −2.0e-4 against a largest 2.0e-2 at the points of
+    the order-8 rule). The vorticity mass takes 1/w with w floored at 1e-8 of the
+    weight's scale (femheat.assembly.vorticity_graded.GradedViscosity.inverse_on):
+    positive and bounded at every point."""
+    from femheat.assembly.vorticity_graded_levels import graded_plan
+
+    parts = _jump_flow(2, ratio=RATIOS["crossing"])[3]
+    problem = _jump_problem(parts, 8, 0)
+    system = fh.assemble(problem)
+    levels, _ = graded_plan(problem, system.flux_basis, 6, np.zeros(0, dtype=np.int64))
+    assert len(levels) == 3  # the base level and one of its own on each side
+    dipped = False
+    for level, graded in levels:
+        basis = skfem.CellBasis(problem.regions.mesh, skfem.ElementTriP1(), intorder=8,
+                                elements=np.nonzero(level.inside)[0])
+        weight, inverse = graded.on(basis), graded.inverse_on(basis)
+        dipped |= bool(weight.min() < 0)
+        assert np.all(np.isfinite(inverse)) and inverse.min() > 0
+        assert inverse.max() <= 1.0 / (1e-8 * graded.scale) * (1 + 1e-12)
+    assert dipped

@@ -315,7 +315,8 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary():
 def test_inconsistent_corners_warn():
     """Where no consistent end or vertex term exists, assembly says so and names the
     key: a tangential-flux wall that heat crosses next to an open side where ν varies
-    and vanishes (no closure terms there; its q·n ≠ 0 and q·t ≠ 0; with κ and l
+    and vanishes on whole cells (no closure terms there; ν vanishing along an edge only
+    takes them in 2D since 2026-12-08, no warning; its q·n ≠ 0 and q·t ≠ 0; with κ and l
     constant its data's load makes it consistent since 2026-12-07, with ν varying and
     positive since 2026-12-08), and a Kapitza interface with a free tangential flux that
     ends inside the viscous region where ν vanishes (a slit, ω = 0 on it) meeting an
@@ -338,10 +339,19 @@ def test_inconsistent_corners_warn():
     common = dict(model="gk", degree=1, viscous="vorticity")
     bcs = {"left": fh.Temperature(1.0), "rest": fh.Temperature(0.0)}
     graded = fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2)
-    vanishing = fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=lambda x: 0.2 * x[1])
+    # ν zero on whole cells (y < 1/2): no closure terms, no data load
+    vanishing = fh.Material(lambda x: 1 + x[0], 1.0, 0.1,
+                            nonlocal_length=lambda x: 0.4 * np.maximum(x[1] - 0.5, 0))
     with pytest.warns(UserWarning, match=r"walls\.left: a TangentialFlux wall that heat "
                                          r"crosses"):  # ν vanishing: no data load there
         fh.assemble(fh.HeatProblem(regions, {"a": vanishing, "b": vanishing}, bcs,
+                                   walls={"left": TangentialFlux(0.5)}, **common))
+    # ν zero along the edge y = 0 only (2D, since 2026-12-08): the closure terms and the
+    # data load take it, no warning
+    edge = fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=lambda x: 0.2 * x[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fh.assemble(fh.HeatProblem(regions, {"a": edge, "b": edge}, bcs,
                                    walls={"left": TangentialFlux(0.5)}, **common))
     slit = fh.RegionMesh.from_skfem(
         mesh, subdomains={"a": lambda x: x[0] < 0.5, "b": lambda x: x[0] > 0.5},

@@ -532,11 +532,10 @@ def _pieces(mesh: skfem.Mesh, phases: Phases, members: np.ndarray, free: np.ndar
         if phases.tier is not None:
             far = phases.tier[label[f2t[1 - ori, facets]]] > phases.tier[p]
         else:  # the side of larger ν at the facet's vertices
-            others = label[f2t[1 - ori, facets]]
             ends = mesh.facets[:, facets]
-            mine_nu = phases.values[p][ends].mean(axis=0)
-            far = np.array([phases.values[o][ends[:, i]].mean() for i, o in
-                            enumerate(others)]) > mine_nu
+            stacked = np.vstack(phases.values)
+            far = (stacked[label[f2t[1 - ori, facets]][None, :], ends].mean(axis=0)
+                   > stacked[p, ends].mean(axis=0))
         pieces.append(ViscosityPiece(
             inside,
             OrientedBoundary(facets[~far], ori[~far]) if np.any(~far) else None,
