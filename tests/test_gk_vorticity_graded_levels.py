@@ -287,6 +287,7 @@ def _ring_gaps(loop: bool, sizes=(6, 12, 24)) -> list[float]:
     return gaps
 
 
+@pytest.mark.slow
 def test_graded_levels_around_a_loop_of_jumps():
     """ν larger on one side at each interface around a ring of phases (a > b > c > a
     around an l = 0 hole; no order of tiers, the lower envelope's levels): "auto" takes
