@@ -154,8 +154,8 @@ def test_viscosity_vanishing_at_a_wall_or_along_a_line(vanish):
     line through cells, l² smooth): one graded vorticity, its mass's 1/ν floored
     (femheat.assembly.vorticity_graded.GradedViscosity.inverse_on), and "auto" takes
     it (it was refused). Degree 1, n = 4 / 8 / 16: q 1.25e-4 / 1.56e-5 /
-    1.95e-6 (wall; order 3.0), T 9.447e-5 at n = 16 (the penalty form 2.28e-6,
-    9.450e-5); line 1.32e-4 / 1.61e-5 / 1.98e-6, T 9.447e-5 (2.28e-6, 9.447e-5)."""
+    1.94e-6 (wall; order 3.0), T 9.447e-5 at n = 16 (the penalty form 2.28e-6,
+    9.450e-5); line 1.32e-4 / 1.61e-5 / 1.96e-6, T 9.447e-5 (2.28e-6, 9.447e-5)."""
     *_, kappa, ell = _manufactured(2, 0, False, vanish=vanish)
     mesh = skfem.MeshTri.init_tensor(*(np.linspace(0, 1, 5),) * 2)
     regions = fh.RegionMesh.from_skfem(mesh, boundaries={"all": lambda x: x[0] > -1})
