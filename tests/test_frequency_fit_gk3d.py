@@ -123,6 +123,7 @@ def test_forward_model_converges_to_the_layered_gk_wave():
     assert phase[1] < 0.6 * phase[0] and amplitude[1] < 0.6 * amplitude[0], (phase, amplitude)
 
 
+@pytest.mark.slow
 def test_degree_1_forward_model_converges_faster():
     """BDM2 × P1DG with the third-order Nédélec vorticity (interpolated operators as
     at degree 0): phase error 3.2e-2° / 6.8e-3°, amplitude 1.4e-4 / 3.0e-5 at mesh
