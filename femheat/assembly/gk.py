@@ -169,7 +169,6 @@ from .batched import (AffineFacetTraces, FacetTraces, MatrixSum, affine_traces_a
                       cell_viscosity_blocks, interior_penalty_matrix, sum_matrices,
                       wall_no_slip_matrix)
 from .axisymmetric import form_set
-from ..element.spaces import evaluation_points
 from ..physics.conditions import HeatFlux, NoSlip, SlipLength, TangentialFlux
 from ..errors import FemheatInputError
 from ..physics.materials import CoefficientFields, material_fields
@@ -412,8 +411,7 @@ def gk_operator(problem, qb: skfem.CellBasis, order: int, flux_degree: int) -> s
             f"normal=fh.boundary_normal(regions, {curved[0][0]!r})) (case file: "
             "surface_normal = \"mesh\"), or use viscous = 'vorticity'", stacklevel=5)
     fs = form_set(getattr(problem, "coordinates", "cartesian"))  # dx, or 2πr dr dz
-    x = evaluation_points(qb)
-    fields = material_fields(rm, problem.materials, x)
+    fields = material_fields(rm, problem.materials, qb)
     tensor = not fields.isotropic  # anisotropic κ: ν = l²κ⁻¹ is a tensor field
     nu, nu_mean = _viscosities(fields, tensor)
     G = MatrixSum(qb.N, max_level=2)
@@ -551,8 +549,7 @@ def gk_wall_terms(problem, qb: skfem.CellBasis, order: int, flux_degree: int
     """The flux-block terms of ``problem.walls`` alone, as :func:`gk_operator` adds
     them: what changing a problem's walls changes in A (homogenization cells, one set
     of walls per load axis)."""
-    x = evaluation_points(qb)
-    tensor = not material_fields(problem.regions, problem.materials, x).isotropic
+    tensor = not material_fields(problem.regions, problem.materials, qb).isotropic
     cell_sigma, _ = penalty_scale(problem.regions.mesh, flux_degree)
     return _walls_matrix(problem, qb, order, tensor, cell_sigma, weak_walls(problem))
 
@@ -567,7 +564,7 @@ def tangential_flux_load(problem, qb: skfem.CellBasis, order: int, flux_degree: 
         return None
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
-    tensor = not material_fields(rm, problem.materials, evaluation_points(qb)).isotropic
+    tensor = not material_fields(rm, problem.materials, qb).isotropic
     fs = form_set(getattr(problem, "coordinates", "cartesian"))
     cell_sigma = penalty_scale(mesh, flux_degree)[0]
     parts = []

@@ -193,7 +193,6 @@ from skfem.generic_utils import OrientedBoundary
 from . import forms
 from . import vorticity_axisymmetric as rz
 from .rt0_closed_forms import p1_gradients
-from ..element.spaces import evaluation_points
 from .axisymmetric import axis_vertices
 from .rotation import (AMD_OR_RCM, RotationOperator, VorticityMass, entity_labels,
                        formed_resistance, not_formed)
@@ -339,8 +338,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     """
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
-    x = evaluation_points(qb)
-    fields = material_fields(rm, problem.materials, x)
+    fields = material_fields(rm, problem.materials, qb)
     if not fields.isotropic:  # a conductivity function returning a tensor
         raise FemheatInputError(
             f"{_WHERE} needs an isotropic conductivity, but a material's conductivity "

@@ -71,7 +71,7 @@ from skfem import BilinearForm
 from skfem.helpers import div, dot, grad, mul
 
 from ..physics.materials import material_fields
-from ..element.spaces import evaluation_points
+from ..element.spaces import cell_side, evaluation_points
 from .viscous_choice import constant_scalar
 
 __all__ = ["GradedViscosity", "LevelShare", "closure_form", "field_at", "varies_inside"]
@@ -295,17 +295,6 @@ def _nodal(problem, vertices_only: bool = False
     np.minimum.at(lowest, dofs.T.ravel(), nu.ravel())
     np.maximum.at(highest, dofs.T.ravel(), nu.ravel())
     return basis, lowest, highest
-
-
-def cell_side(mesh: skfem.Mesh, x: np.ndarray, cells: np.ndarray | None = None
-              ) -> np.ndarray:
-    """Points ``x`` (d, n, k) of the n ``cells`` (default all) pulled 1e-9 of the way to
-    each cell's centroid: ν at a cell's nodes from that cell's side, so that a function
-    that jumps inside a material shows its jump at the nodes on it (ν_h's nodal
-    spread, :func:`_nodal`; a continuous ν moves by ~1e-9 h|∇ν|/ν there)."""
-    cells = np.arange(mesh.t.shape[1]) if cells is None else cells
-    centroid = mesh.p[:, mesh.t[:, cells]].mean(axis=1)[:, :, None]
-    return x + 1e-9 * (centroid - x)
 
 
 def _cross(a, b):

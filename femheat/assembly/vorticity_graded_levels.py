@@ -94,8 +94,9 @@ from skfem.models.poisson import laplace, mass
 from ..errors import FemheatInputError
 from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
+from ..element.spaces import cell_side
 from .vorticity_graded import (_JUMP, GradedViscosity, LevelShare, _element, _nodal,
-                               cell_side, closure_form, varies_inside)
+                               closure_form, varies_inside)
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, _free_facets, _groups,
                                region_pinch)
 from .vorticity_slit import SlitCut, _region_slit
@@ -521,6 +522,7 @@ def _pieces(mesh: skfem.Mesh, phases: Phases, members: np.ndarray, free: np.ndar
     label = phases.label
     member = np.zeros(len(phases.values) + 1, dtype=bool)
     member[members] = True  # member[-1] (l = 0) stays False
+    stacked = np.vstack(phases.values) if phases.tier is None else None
     pieces = []
     for p in members:
         inside = label == p
@@ -533,7 +535,6 @@ def _pieces(mesh: skfem.Mesh, phases: Phases, members: np.ndarray, free: np.ndar
             far = phases.tier[label[f2t[1 - ori, facets]]] > phases.tier[p]
         else:  # the side of larger ν at the facet's vertices
             ends = mesh.facets[:, facets]
-            stacked = np.vstack(phases.values)
             far = (stacked[label[f2t[1 - ori, facets]][None, :], ends].mean(axis=0)
                    > stacked[p, ends].mean(axis=0))
         pieces.append(ViscosityPiece(
