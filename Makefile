@@ -9,11 +9,17 @@ STAMP  := $(VENV)/.femheat-installed
 demo: $(STAMP)  ## run the flagship case end to end (mesh -> solve -> VTU/PVD + PNG + summary)
 	$(BIN)/femheat run cases/composite_kapitza.toml -o results/composite_kapitza --overwrite
 
-test: $(STAMP)  ## the test suite CI runs (slow studies deselected)
-	$(BIN)/python -m pytest -q
+# pytest-xdist workers: one per core, at most 4 (a 3D test peaks near 3 GB); each takes one
+# BLAS thread (tests/conftest.py). `make test TEST_WORKERS=0` runs in this process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+# a module's tests (and its module-scoped fixtures) stay on one worker
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
+
+test: $(STAMP)  ## the test suite CI runs (slow studies deselected), on TEST_WORKERS processes
+	$(PYTEST)
 
 test-all: $(STAMP)  ## including the slow convergence studies
-	$(BIN)/python -m pytest -q -m ""
+	$(PYTEST) -m ""
 
 # quick sizes by default (~10 min on 2 shared cores); `make bench BENCH_MODE=` runs the full sizes
 BENCH_MODE ?= --quick

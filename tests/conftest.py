@@ -35,6 +35,17 @@ heat_flux = 0.0
 """
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs ``-n 2``) each worker gets one BLAS/OpenMP
+    thread: the workers already share the cores, and N workers of N threads each
+    oversubscribe them. Set before the workers start, which inherit the environment."""
+    import os
+
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
+
+
 def readme_snippet(start: str, env: dict | None = None, cwd: Path = ROOT) -> dict:
     """Run the README's ```python block whose code starts with the regex ``start``, as
     written, from ``cwd`` (default the repository root); return its namespace. ``env``
