@@ -418,7 +418,7 @@ def _g4_degree_one_l2(regions, beta):
     return math.sqrt((err**2 * tb.dx).sum() / (Te**2 * tb.dx).sum()), flux_error(system, state)
 
 
-@pytest.mark.parametrize("beta", [0, pytest.param(2, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("beta", [0, 2])
 def test_g4_3d_degree_one_temperature_l2(g4_coarse, beta):
     """Degree 1 (BDM2 x P1 DG) on the f = 0.8 wedge (16.9k DOFs, ~20 s per solve): L2
     2.32e-3 (beta = 0) / 2.37e-3 (beta = 2), flux 1.2e-3. Measured at f = 1, 0.63: L2

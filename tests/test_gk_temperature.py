@@ -221,7 +221,7 @@ def test_heterogeneous_strip_converges_at_order_k_plus_one(degree, beta):
         f"degree {degree} beta {beta}: T errors {eT} orders {oT}; q errors {eq} orders {oq}")
 
 
-@pytest.mark.parametrize("case", ["strip", pytest.param("cos-mode", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("case", ["strip", "cos-mode"])
 def test_3d_degree_one_converges_at_second_order(case):
     """3D, degree 1 (BDM2 × P1 DG), β = 2, coarse meshes: T at O(h²). Measured T / q
     orders: strip (n = 4, 8) 1.88 / 2.9, cos-mode (n = 3, 6, l = 0.2) 1.92 / 2.72."""

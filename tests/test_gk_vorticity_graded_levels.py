@@ -214,10 +214,10 @@ RATIOS = {  # ν_R/ν_L at the interface x = 1/2, as functions of y (sympy)
 
 
 @pytest.mark.parametrize("degree, sizes, case", [
-    pytest.param(1, (4, 8, 16), "small", marks=pytest.mark.slow),
+    (1, (4, 8, 16), "small"),
     (1, (4, 8, 16), "touching"), (1, (4, 8, 16), "crossing"),
-    pytest.param(1, (4, 8, 16), "crossing back", marks=pytest.mark.slow),
-    pytest.param(0, (8, 16, 32), "crossing", marks=pytest.mark.slow)])
+    (1, (4, 8, 16), "crossing back"),
+    (0, (8, 16, 32), "crossing")])
 def test_graded_jumps_small_touching_or_changing_side(degree, sizes, case):
     """ν_R/ν_L at the interface x = 1/2 of :func:`_jump_flow` 1 + 1e-6 ("small": at first
     a jump under 5 % was refused), 1 + 0.3(y − 1/2)² (equal at y = 1/2, a
@@ -287,7 +287,6 @@ def _ring_gaps(loop: bool, sizes=(6, 12, 24)) -> list[float]:
     return gaps
 
 
-@pytest.mark.slow
 def test_graded_levels_around_a_loop_of_jumps():
     """ν larger on one side at each interface around a ring of phases (a > b > c > a
     around an l = 0 hole; no order of tiers, the lower envelope's levels): "auto" takes
@@ -395,8 +394,7 @@ def strips_errors(n: int, viscous: str, case: str, dim: int = 2, degree: int = 1
     return steady_errors(system, load, qb, tb, q_ex, T_)
 
 
-@pytest.mark.parametrize("case", ["falling", pytest.param("rising", marks=pytest.mark.slow),
-                                  pytest.param("peak", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("case", ["falling", "rising", "peak"])
 def test_three_graded_strips(case):
     """Three tiers of ν (since 2026-12-08: a level per tier, each carrying the extension
     of the ones below) and a middle strip of largest ν (two tiers), the flow kinked at

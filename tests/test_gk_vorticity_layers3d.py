@@ -79,7 +79,7 @@ def _orders(errs):
 
 @pytest.mark.parametrize("case, resistance, degree, free", [
     (TWO, 0.0, 1, False), (TWO, 0.5, 1, False), (TWO, 0.0, 0, False),
-    pytest.param(THREE, 0.0, 1, False, marks=pytest.mark.slow), (ON_FOURIER, 0.0, 1, False),
+    (THREE, 0.0, 1, False), (ON_FOURIER, 0.0, 1, False),
     (TWO, 0.5, 1, True)])
 def test_layers_converge_at_full_order(case, resistance, degree, free):
     """Two layers (l = 0.3 | 0.12, κ = 1 | 2), with R = 0.5 at the interface, three
