@@ -211,9 +211,11 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
          materials={"a": fh.Material(lambda x: 1 + x[0], 1.0, 0.1, nonlocal_length=0.2),
                     "b": fh.Material(lambda x: 1 + x[1], 1.0, 0.1, nonlocal_length=0.2)}),
     dict(regions=_ring(), materials=_ring_materials()),
-    # ν vanishing on a wall (2D; its vorticity mass floored)
+    # ν vanishing on a wall (2D, and 3D since 2026-12-06; its vorticity mass floored)
     dict(materials={"domain": fh.Material(2.0, 1.0, 0.1,
                                           nonlocal_length=lambda x: 0.2 * x[0])}),
+    dict(regions=_square(2, dim=3), materials={"domain": fh.Material(
+        2.0, 1.0, 0.1, nonlocal_length=lambda x: 0.2 * x[0])}),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
     """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), Kapitza
@@ -247,10 +249,19 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
                                            0.1, nonlocal_length=0.2)}),
      r"materials: nu = l\^2/kappa jumps inside materials\.domain \(give each side a "
      r"subdomain of its own\)"),
+    # in 3D ν may vanish on the boundary only: not at an inner vertex, and not between
+    # the vertices (a plane x = 0.45 through cells: q 1.22 at n = 4, degree 0)
     (dict(regions=_square(2, dim=3), materials={"domain": fh.Material(
-        2.0, 1.0, 0.1, nonlocal_length=lambda x: 0.2 * x[0])}),
-     r"materials: nu = l\^2/kappa vanishes somewhere where it varies inside a material "
-     r"\(in 3D\)"),
+        2.0, 1.0, 0.1, nonlocal_length=lambda x: 0.2 * np.abs(x[0] - 0.5))}),
+     r"materials: nu = l\^2/kappa vanishes inside materials\.domain at \[0\.5, .*\] "
+     r"\(in 3D it may vanish only on the boundary\)"),
+    (dict(regions=_square(4, dim=3), materials={"domain": fh.Material(
+        2.0, 1.0, 0.1, nonlocal_length=lambda x: 0.2 * np.abs(x[0] - 0.45))}),
+     r"materials: nu = l\^2/kappa falls between the vertices of a cell of "
+     r"materials\.domain below half its values at them, at \[0\.4"),
+    (dict(regions=_square(4, dim=3), materials={"domain": fh.Material(
+        2.0, 1.0, 0.1, nonlocal_length=lambda x: 0.2 * np.abs(x[0] - 0.45) + 1e-3)}),
+     r"falls between the vertices of a cell of materials\.domain"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.0)}),
      r"nu = l\^2/kappa = 0 in every material"),
     # ν jumping between graded materials around a loop (no tiers; the lower envelope's

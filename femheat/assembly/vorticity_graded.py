@@ -44,10 +44,11 @@ positive and continuous inside each subdomain
 subdomains, on graded levels over tiers of ν, :mod:`.vorticity_graded_levels`). The
 forms take the materials' ν itself (the vorticity mass's weight 1/ν, the boundary
 forms at their points, vertices and edges; positive wherever its interpolant may not
-be) and g = ∇ν by fourth-order differences of it (:meth:`GradedViscosity.exact_gradient`;
-n × ∇ν is continuous across facets inside a material, which R_h needs). The gradient
+be) and g = ∇ν by fourth-order one-sided differences of it inside each cell
+(:meth:`GradedViscosity.exact_gradient`; n × ∇ν is continuous across facets inside a
+material, which R_h needs). The gradient
 of ν_h, its continuous Lagrange interpolant (P2 / P3 in 2D at degree 0 / 1, P2 in 3D),
-served until 2026-12-08 and is kept where the differences leave ν's domain; in 3D at
+served until 2026-12-08 and is kept where ν is not finite at the differences' points; in 3D at
 degree 1 it differed from the gradient of the ν the mass sees by O(h²), and with ν
 varying steeply q lost its constant: ν ∝ e^(−6x), n = 4, q 9.5e-4 against the
 penalty form's 1.10e-4 (with ∇ν: 1.07e-4); l ∝ (x + 0.05), 5.2e-4 against 1.16e-4
@@ -156,29 +157,48 @@ class GradedViscosity:
         return self.share.gradient(g, basis.tind, lambda field: own.interpolate(field).grad)
 
     def exact_gradient(self, basis: skfem.AbstractBasis) -> np.ndarray:
-        """∇ν (d, n, nq) [m² K W⁻¹] at the quadrature points of ``basis``: fourth-order
-        central differences of the materials' ν = l²/κ (each point's cell's material)
-        with step 1e-3 of the cell's size (truncation ~1e-12 relative, round-off
-        ~1e-13), ∇ν_h of the nodal interpolant where the stencil leaves the materials'
-        domain of definition (a non-finite value). ∇ν_h alone (P2 in 3D) differed from
-        the gradient of the ν that the vorticity mass sees by O(h²): with ν ∝ e^(−6x),
-        3D degree 1, q was 8.6× the penalty form's error at n = 4, now 0.97× (module
-        doc)."""
+        """∇ν (d, n, nq) [m² K W⁻¹] at the quadrature points of ``basis``: the materials'
+        ν = l²/κ differentiated inside each point's cell (its material), ∇ν_h of the
+        nodal interpolant where a value is not finite. ∇ν_h alone (P2 in 3D) differed
+        from the gradient of the ν that the vorticity mass sees by O(h²): with
+        ν ∝ e^(−6x), 3D degree 1, q was 8.6× the penalty form's error at n = 4, now
+        0.97× (module doc).
+
+        Directional derivatives along the d + 1 directions from the point towards
+        m_j = (centroid + vertex j)/2, each by the fourth-order one-sided difference
+        (−25f₀ + 48f₁ − 36f₂ + 16f₃ − 3f₄)/(12s) with step s = 1e-3 of the cell's size
+        (truncation ~1e-12 relative, round-off ~1e-12), and the gradient their least-
+        squares fit (the d + 1 directions span space wherever the point lies). The
+        stencil stays in the closed cell: the points on the cells' faces and edges of
+        the tetrahedral rules, and on the domain's boundary, see ν only where the
+        material defines it (central differences there evaluated l outside the domain,
+        which an l ∝ x refused as negative)."""
         mesh = basis.mesh
         cells = np.arange(mesh.t.shape[1]) if basis.tind is None else basis.tind
-        size = np.ptp(mesh.p[:, mesh.t[:, cells]], axis=1).max(axis=0)  # (n,)
-        x = basis.global_coordinates().value
-        step = 1e-3 * size[:, None]
-        out = np.zeros_like(x)
+        vertices = mesh.p[:, mesh.t[:, cells]]  # (d, d + 1, n)
+        targets = 0.5 * (vertices + vertices.mean(axis=1, keepdims=True))
+        step = 1e-3 * np.ptp(vertices, axis=1).max(axis=0)[:, None]  # (n, 1)
+        x = basis.global_coordinates().value  # (d, n, nq)
+
+        def weight(points):
+            ell, kinv = self._lengths(points, cells)
+            return ell**2 * kinv
+
+        directions, slopes = [], []
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            for i in range(x.shape[0]):
-                for k, c in ((1, 8.0), (2, -1.0)):
-                    shift = np.zeros_like(x)
-                    shift[i] = k * step
-                    (lp, kp), (lm, km) = (self._lengths(x + shift, cells),
-                                          self._lengths(x - shift, cells))
-                    out[i] += c * (lp**2 * kp - lm**2 * km)
-                out[i] /= 12 * step
+            centre = weight(x)
+            for j in range(vertices.shape[1]):
+                u = targets[:, j, :, None] - x
+                u = u / np.linalg.norm(u, axis=0)
+                f = [weight(x + k * step * u) for k in (1, 2, 3, 4)]
+                slopes.append((-25 * centre + 48 * f[0] - 36 * f[1] + 16 * f[2] - 3 * f[3])
+                              / (12 * step))
+                directions.append(u)
+            U = np.moveaxis(np.array(directions), (0, 1), (-2, -1))  # (n, nq, d+1, d)
+            D = np.moveaxis(np.array(slopes), 0, -1)[..., None]  # (n, nq, d+1, 1)
+            normal = np.einsum("...ji,...jk->...ik", U, U)
+            out = np.moveaxis(np.linalg.solve(normal, np.einsum("...ji,...jk->...ik", U, D))
+                              [..., 0], -1, 0)
         bad = ~np.all(np.isfinite(out), axis=0)
         if np.any(bad):
             own = basis.with_element(self.basis.elem)

@@ -63,11 +63,14 @@ there). With two phases and tiers the two constructions coincide.
 In 2D ν may vanish at points and along lines inside a material where it is continuous
 (one graded vorticity, the vorticity mass's 1/ν floored at 1e-8 of ν's scale,
 :meth:`.GradedViscosity.inverse_on`; l ∝ distance to a wall or to a line through
-cells converges at full order). Refused (:func:`graded_obstacle`, "auto" keeps the
-penalty form): ν vanishing on whole cells of a material where it varies, anywhere
-where it also jumps, or anywhere in 3D (l ∝ x converges there, q 3.59e-5 at n = 6,
-degree 1, the penalty form 3.51e-5, but l ∝ |x − 0.45|, zero through cells, gave q at
-O(h^2.4), 1.7× the penalty form's at n = 6, and O(1) at degree 0 on n = 4), a slit (a free Kapitza interface that ends inside a
+cells converges at full order), in 3D on the boundary only (l ∝ x: q at O(h²) / O(h³)
+at degree 0 / 1, within 1.01× of the penalty form's). Refused (:func:`graded_obstacle`,
+"auto" keeps the penalty form): ν vanishing on whole cells of a material where it
+varies, anywhere where it also jumps, and in 3D at an inner vertex or between a cell's
+vertices (:func:`_dip`: ν below half its least vertex value at the order-6 rule's
+points; l ∝ |x − 0.45|, zero through cells, gave q 1.22 (relative) at degree 0 on n = 4,
+3.1e-3 / 5.8e-3 on n = 5 / 6, and O(h^2.4) at degree 1: 1/ν is not integrable across
+such a cell and the rule's points decide the result; 2D takes it), a slit (a free Kapitza interface that ends inside a
 viscous region) that branches, (r, z), an anisotropic κ, three phases meeting at a
 vertex where there are no tiers, and regions R_k whose cells touch at a single vertex
 (2D) or edge (3D) only. Slits that do not branch are cut
@@ -94,7 +97,7 @@ from skfem.models.poisson import laplace, mass
 from ..errors import FemheatInputError
 from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
-from ..element.spaces import cell_side
+from ..element.spaces import cell_side, evaluation_points
 from .vorticity_graded import (_JUMP, GradedViscosity, LevelShare, _element, _nodal,
                                closure_form, varies_inside)
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, _free_facets, _groups,
@@ -263,6 +266,29 @@ def _continuous(lowest: np.ndarray, highest: np.ndarray) -> bool:
     return bool(np.max(highest[finite] - lowest[finite]) <= _JUMP * np.max(highest[finite]))
 
 
+def _dip(problem, cells: np.ndarray) -> np.ndarray | None:
+    """A point of the tetrahedra ``cells`` where ν = l²/κ falls below half its least
+    value at the cell's vertices (ν vanishing, or nearly, between the vertices: its
+    weight 1/ν in the vorticity mass is then not integrable across the cell and the
+    rule's points decide the result), or None. Sampled at the order-6 rule's points."""
+    mesh = problem.regions.mesh
+    basis = skfem.CellBasis(mesh, skfem.ElementTetP0(), intorder=6, elements=cells)
+
+    def nu(x):
+        f = material_fields(problem.regions, problem.materials, x, cells=cells)
+        return np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape) ** 2 \
+            * f.resistivity[0, 0]
+
+    x = evaluation_points(basis)
+    inside = nu(x)
+    corners = nu(cell_side(mesh, mesh.p[:, mesh.t[:, cells]].transpose(0, 2, 1), cells))
+    low = inside < 0.5 * corners.min(axis=1, keepdims=True)
+    if not np.any(low):
+        return None
+    cell, point = np.argwhere(low)[0]
+    return x[:, cell, point]
+
+
 def graded_obstacle(problem) -> str | None:
     """Why ν = l²/κ varying inside a material cannot take the closure terms, with one
     graded vorticity (ν continuous, :mod:`.vorticity_graded`) or the graded levels (ν
@@ -280,18 +306,29 @@ def graded_obstacle(problem) -> str | None:
     continuous = _continuous(lowest, highest) and not _free_facets(problem).size
     scale = np.max(highest[np.isfinite(highest)])
     names = [name for name, m in problem.materials.items() if not _inviscid(m)]
+    boundary = np.zeros(rm.mesh.p.shape[1], dtype=bool)
+    boundary[rm.mesh.boundary_nodes()] = True
     for name, (cells, nodes, low, high) in zip(names, subdomains):
         if np.any(high - low > _JUMP * scale):  # ν_h is continuous per subdomain
             return (f"nu = l^2/kappa jumps inside materials.{name} (give each side a "
                     "subdomain of its own)")
+        if rm.mesh.dim() == 3:  # measured: a zero through cells is erratic (module doc)
+            dip = _dip(problem, cells)
+            if dip is not None:
+                return (f"nu = l^2/kappa falls between the vertices of a cell of "
+                        f"materials.{name} below half its values at them, at "
+                        f"{np.round(dip, 6).tolist()} (in 3D nu may vanish only on the "
+                        "boundary; refine the mesh where it dips)")
         if np.all(low > _JUMP * scale):  # ν below 1e-8 of its largest reads as zero
             continue
         if not continuous:  # the phases' ratios of ν at shared nodes need ν > 0
             return ("nu = l^2/kappa vanishes somewhere where it varies inside a material "
                     "and jumps between materials")
-        if rm.mesh.dim() == 3:  # measured: zero through cells, q at O(h^2.4) (module doc)
-            return ("nu = l^2/kappa vanishes somewhere where it varies inside a material "
-                    "(in 3D)")
+        inner = nodes[(low <= _JUMP * scale) & ~boundary[nodes]]
+        if rm.mesh.dim() == 3 and inner.size:
+            return (f"nu = l^2/kappa vanishes inside materials.{name} at "
+                    f"{np.round(rm.mesh.p[:, inner[0]], 6).tolist()} (in 3D it may vanish "
+                    "only on the boundary)")
         at = np.full(rm.mesh.p.shape[1], np.inf)
         at[nodes] = low
         if np.any(at[rm.mesh.t[:, cells]].max(axis=0) <= _JUMP * scale):

@@ -218,8 +218,8 @@ class _BlockSolver:
         nu = _viscosity(system)
         if nu is not None:
             tb = system.temperature_basis
-            weight = (c * c) / (theta * np.maximum(stokes_factor * nu, 1e-300))
-            V = D + forms.capacity.assemble(tb, heat_capacity=np.minimum(weight, 1e300))
+            weight = (c * c) / (theta * _floored(stokes_factor * nu))
+            V = D + forms.capacity.assemble(tb, heat_capacity=weight)
             self._V = block_diagonal_inverse(V, tb.element_dofs)
         self.rtol, self.maxiter = rtol, maxiter
         m = S.shape[0]
@@ -247,6 +247,15 @@ class _BlockSolver:
                 f"(block-preconditioned iterative solver, flux preconditioner "
                 f"{self.flux_preconditioner!r})")
         return x, count[0]
+
+
+def _floored(weight: np.ndarray) -> np.ndarray:
+    """A viscosity-like weight floored at 1e-8 of its largest value: where ν = l²/κ
+    vanishes inside a material (an l ∝ distance to a wall) its reciprocal in the
+    preconditioner's and the augmentation's cell blocks stays bounded, so they stay
+    invertible (with 1e-300 a tetrahedral rule's point on the wall made them singular).
+    Both are exact for any positive weight: the solution does not depend on it."""
+    return np.maximum(weight, 1e-8 * float(np.max(weight)))
 
 
 def _viscosity(system: MixedSystem) -> np.ndarray | None:
@@ -395,7 +404,7 @@ def solve_steady_iterative(system: MixedSystem, rtol: float = 1e-10,
     if alpha > 0:
         tb = system.temperature_basis
         Wg = block_diagonal_inverse(forms.capacity.assemble(
-            tb, heat_capacity=1.0 / np.maximum(alpha * nu, 1e-300)), tb.element_dofs)
+            tb, heat_capacity=1.0 / _floored(alpha * nu)), tb.element_dofs)
         Bf = B[:, free]
         Af = (Af + Bf.T @ Wg @ Bf).tocsr()
         rhs_q = rhs_q + Bf.T @ (Wg @ g)
