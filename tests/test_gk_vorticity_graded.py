@@ -450,13 +450,13 @@ def test_3d_iterative_solver_where_viscosity_vanishes_at_a_wall(viscous):
     3D degree 1, n = 2. Two failures before 2026-12-06: the closure's ∇ν took central
     differences that evaluated l outside the cube (the tetrahedral rule's points on
     the faces; "nonlocal_length must be >= 0"), and the iterative solver's grad-div
-    augmentation and Schur block weighed by 1/ν at points where ν = 0 (singular cell
-    blocks, numpy's LinAlgError, the penalty form too). Now the differences stay in
+    augmentation (steady) and Schur block (θ-scheme steps) weighed by 1/ν at points
+    where ν = 0 (singular cell blocks, numpy's LinAlgError, the penalty form too). Now the differences stay in
     each cell and the weights are floored at 1e-8 of ν's largest value. Measured:
     MINRES 243 (vorticity) / 211 (penalty) iterations, rtol 1e-12, the flux within
     4e-9 of the direct solve; degree 0 at n = 4 / 6 / 8: 131 / 139 / 150 (vorticity),
     337 / 669 / 1153 (penalty)."""
-    from femheat.solve.iterative import solve_steady_iterative
+    from femheat.solve.iterative import IterativeThetaScheme, solve_steady_iterative
 
     x = np.linspace(0, 1, 3)
     regions = fh.RegionMesh.from_skfem(skfem.MeshTet.init_tensor(x, x, x), boundaries={
@@ -475,6 +475,12 @@ def test_3d_iterative_solver_where_viscosity_vanishes_at_a_wall(viscous):
     state, report = solve_steady_iterative(system, rtol=1e-12)
     assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
     assert report.iterations[0] < 400, report.iterations
+    scheme, direct = IterativeThetaScheme(system, 0.01, 0.5, rtol=1e-12), fh.ThetaScheme(system, 0.01, 0.5)
+    a = b = fh.initial_state(system)
+    for _ in range(2):
+        a, b = scheme.step(a), direct.step(b)
+    assert np.abs(a.flux - b.flux).max() < 1e-6 * np.abs(b.flux).max()
+    assert max(scheme.report.iterations) < 400, scheme.report.iterations
 
 
 def test_explicit_vorticity_form_warns_where_the_closure_cannot_apply():
