@@ -270,23 +270,26 @@ def _dip(problem, cells: np.ndarray) -> np.ndarray | None:
     """A point of the tetrahedra ``cells`` where ν = l²/κ falls below half its least
     value at the cell's vertices (ν vanishing, or nearly, between the vertices: its
     weight 1/ν in the vorticity mass is then not integrable across the cell and the
-    rule's points decide the result), or None. Sampled at the order-6 rule's points."""
+    rule's points decide the result), or None. Sampled at the order-6 rule's points, in
+    chunks of 20k cells (bounded memory on large meshes)."""
     mesh = problem.regions.mesh
-    basis = skfem.CellBasis(mesh, skfem.ElementTetP0(), intorder=6, elements=cells)
 
-    def nu(x):
-        f = material_fields(problem.regions, problem.materials, x, cells=cells)
+    def nu(x, part):
+        f = material_fields(problem.regions, problem.materials, x, cells=part)
         return np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape) ** 2 \
             * f.resistivity[0, 0]
 
-    x = evaluation_points(basis)
-    inside = nu(x)
-    corners = nu(cell_side(mesh, mesh.p[:, mesh.t[:, cells]].transpose(0, 2, 1), cells))
-    low = inside < 0.5 * corners.min(axis=1, keepdims=True)
-    if not np.any(low):
-        return None
-    cell, point = np.argwhere(low)[0]
-    return x[:, cell, point]
+    for start in range(0, cells.size, 20000):
+        part = cells[start:start + 20000]
+        x = evaluation_points(skfem.CellBasis(mesh, skfem.ElementTetP0(), intorder=6,
+                                              elements=part))
+        corners = nu(cell_side(mesh, mesh.p[:, mesh.t[:, part]].transpose(0, 2, 1), part),
+                     part)
+        low = nu(x, part) < 0.5 * corners.min(axis=1, keepdims=True)
+        if np.any(low):
+            cell, point = np.argwhere(low)[0]
+            return x[:, cell, point]
+    return None
 
 
 def graded_obstacle(problem) -> str | None:
