@@ -417,29 +417,34 @@ def test_viscous_block_stays_positive_semidefinite(degree):
     assert min(lowest) >= -1e-5 and lowest[1] >= 10 * lowest[0], lowest
 
 
-def test_3d_iterative_solver_with_varying_viscosity():
-    """The iterative solver's counts with the closure terms in A₀ (3D degree 0, the
-    cube of tests/test_gk_vorticity_3d.py with l = (2/n)(1 + 0.4 sin(3x + y)), κ = 1 +
-    yz/2, "auto"): 74 / 80 at n = 4 / 6, rtol 1e-12 (constant l: 74 / 81); the flux
-    within 8e-10 of the direct solve."""
+def _iterative_cube(n: int, degree: int, ell, viscous: str = "auto"):
+    """The cube of tests/test_gk_vorticity_3d.py (T = 1 / 0 on x = 0 / 1, insulated
+    no-slip walls elsewhere, κ = 1 + yz/2, β = 2, a unit source) with l = ``ell``:
+    (system, direct steady state, iterative steady state, its report)."""
     from femheat.solve.iterative import solve_steady_iterative
 
-    n = 4
     x = np.linspace(0, 1, n + 1)
     regions = fh.RegionMesh.from_skfem(skfem.MeshTet.init_tensor(x, x, x), boundaries={
         "left": lambda p: np.isclose(p[0], 0), "right": lambda p: np.isclose(p[0], 1),
         "walls": lambda p: ~(np.isclose(p[0], 0) | np.isclose(p[0], 1))})
     problem = fh.HeatProblem(
-        regions, {"domain": fh.Material(
-            lambda p: 1 + 0.5 * p[1] * p[2], 1.0, 0.05,
-            nonlocal_length=lambda p: 2.0 / n * (1 + 0.4 * np.sin(3 * p[0] + p[1])))},
+        regions, {"domain": fh.Material(lambda p: 1 + 0.5 * p[1] * p[2], 1.0, 0.05,
+                                        nonlocal_length=ell)},
         {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()},
-        walls={"walls": NoSlip()}, model="gk", degree=0, beta=2,
+        walls={"walls": NoSlip()}, model="gk", degree=degree, beta=2, viscous=viscous,
         source=lambda x, t: 1.0 + 0 * x[0])
-    assert problem.viscous_form == "vorticity"
+    assert problem.viscous_form == ("vorticity" if viscous == "auto" else viscous)
     system = fh.assemble(problem)
-    ref = fh.solve_steady(system)
-    state, report = solve_steady_iterative(system, rtol=1e-12)
+    return (system, fh.solve_steady(system)) + solve_steady_iterative(system, rtol=1e-12)
+
+
+def test_3d_iterative_solver_with_varying_viscosity():
+    """The iterative solver's counts with the closure terms in A₀ (3D degree 0, the
+    cube of tests/test_gk_vorticity_3d.py with l = (2/n)(1 + 0.4 sin(3x + y)), κ = 1 +
+    yz/2, "auto"): 74 / 80 at n = 4 / 6, rtol 1e-12 (constant l: 74 / 81); the flux
+    within 8e-10 of the direct solve."""
+    _, ref, state, report = _iterative_cube(
+        4, 0, lambda p: 0.5 * (1 + 0.4 * np.sin(3 * p[0] + p[1])))
     assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
     assert report.iterations[0] < 90, report.iterations
 
@@ -451,28 +456,15 @@ def test_3d_iterative_solver_where_viscosity_vanishes_at_a_wall(viscous):
     differences that evaluated l outside the cube (the tetrahedral rule's points on
     the faces; "nonlocal_length must be >= 0"), and the iterative solver's grad-div
     augmentation (steady) and Schur block (θ-scheme steps) weighed by 1/ν at points
-    where ν = 0 (singular cell blocks, numpy's LinAlgError, the penalty form too). Now the differences stay in
-    each cell and the weights are floored at 1e-8 of ν's largest value. Measured:
-    MINRES 243 (vorticity) / 211 (penalty) iterations, rtol 1e-12, the flux within
-    4e-9 of the direct solve; degree 0 at n = 4 / 6 / 8: 131 / 139 / 150 (vorticity),
-    337 / 669 / 1153 (penalty)."""
-    from femheat.solve.iterative import IterativeThetaScheme, solve_steady_iterative
+    where ν = 0 (singular cell blocks, numpy's LinAlgError, the penalty form too). Now
+    the differences stay in each cell and the weights are floored at 1e-8 of ν's
+    largest value. Measured: MINRES 243 (vorticity) / 211 (penalty) iterations, rtol
+    1e-12, the flux within 4e-9 of the direct solve; degree 0 at n = 4 / 6 / 8: 131 /
+    139 / 150 (vorticity), 337 / 669 / 1153 (penalty)."""
+    from femheat.solve.iterative import IterativeThetaScheme
 
-    x = np.linspace(0, 1, 3)
-    regions = fh.RegionMesh.from_skfem(skfem.MeshTet.init_tensor(x, x, x), boundaries={
-        "left": lambda p: np.isclose(p[0], 0), "right": lambda p: np.isclose(p[0], 1),
-        "walls": lambda p: ~(np.isclose(p[0], 0) | np.isclose(p[0], 1))})
-    problem = fh.HeatProblem(
-        regions, {"domain": fh.Material(
-            lambda p: 1 + 0.5 * p[1] * p[2], 1.0, 0.05,
-            nonlocal_length=lambda p: 0.6 * p[0] * (1 + 0.4 * np.sin(3 * p[0] + p[1])))},
-        {"left": fh.Temperature(1.0), "right": fh.Temperature(0.0), "walls": fh.Insulated()},
-        walls={"walls": NoSlip()}, model="gk", degree=1, beta=2, viscous=viscous,
-        source=lambda x, t: 1.0 + 0 * x[0])
-    assert problem.viscous_form == ("vorticity" if viscous == "auto" else "penalty")
-    system = fh.assemble(problem)
-    ref = fh.solve_steady(system)
-    state, report = solve_steady_iterative(system, rtol=1e-12)
+    system, ref, state, report = _iterative_cube(
+        2, 1, lambda p: 0.6 * p[0] * (1 + 0.4 * np.sin(3 * p[0] + p[1])), viscous)
     assert np.abs(state.flux - ref.flux).max() < 1e-6 * np.abs(ref.flux).max()
     assert report.iterations[0] < 400, report.iterations
     scheme, direct = IterativeThetaScheme(system, 0.01, 0.5, rtol=1e-12), fh.ThetaScheme(system, 0.01, 0.5)
