@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +37,10 @@ heat_flux = 0.0
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (``make test`` runs ``-n 2``) each worker gets one BLAS/OpenMP
-    thread: the workers already share the cores, and N workers of N threads each
-    oversubscribe them. Set before the workers start, which inherit the environment."""
-    import os
-
+    """Under pytest-xdist (``make test`` runs one worker per core, at most 4) each worker
+    gets one BLAS/OpenMP thread: the workers already share the cores, and N workers of N
+    threads each oversubscribe them. Set before the workers start, which inherit the
+    environment."""
     if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, "1")
