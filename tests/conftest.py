@@ -50,7 +50,6 @@ def readme_snippet(start: str, env: dict | None = None, cwd: Path = ROOT) -> dic
     """Run the README's ```python block whose code starts with the regex ``start``, as
     written, from ``cwd`` (default the repository root); return its namespace. ``env``
     continues the namespace of an earlier block."""
-    import os
     import re
 
     text = (ROOT / "README.md").read_text()
