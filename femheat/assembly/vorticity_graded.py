@@ -75,7 +75,8 @@ from ..physics.materials import material_fields
 from ..element.spaces import cell_side, evaluation_points
 from .viscous_choice import constant_scalar
 
-__all__ = ["GradedViscosity", "LevelShare", "closure_form", "field_at", "varies_inside"]
+__all__ = ["GradedViscosity", "LevelShare", "closure_form", "field_at", "nodal_extremes",
+           "varies_inside", "viscosity_at"]
 
 _JUMP = 1e-8  # relative spread of ν at a node between cells above which ν jumps there
 #: the least weight 1/w sees, relative to the weight's scale (:meth:`GradedViscosity.inverse_on`)
@@ -108,20 +109,19 @@ class GradedViscosity:
     def exact(self, x: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """The weight (ν, or a level's share of it) at points ``x`` (d, n, nq) of the n
         ``cells``."""
-        ell, kinv = self._lengths(x, cells)
+        nu = viscosity_at(self.problem, x, cells)
         if self.share is None:
-            return ell**2 * kinv
-        return self.share.weigh(ell**2 * kinv, cells,
-                                lambda field: field_at(self.basis, field, x, cells))
+            return nu
+        return self.share.weigh(nu, cells, lambda field: field_at(self.basis, field, x, cells))
 
     def on(self, basis: skfem.AbstractBasis) -> np.ndarray:
         """The weight at the quadrature points of ``basis`` (a cell or facet basis of the
         mesh)."""
         if self.share is None:
             return self.exact(evaluation_points(basis), basis.tind)
-        ell, kinv = self._lengths(evaluation_points(basis), basis.tind)
+        nu = viscosity_at(self.problem, evaluation_points(basis), basis.tind)
         own = basis.with_element(self.basis.elem)
-        return self.share.weigh(ell**2 * kinv, basis.tind,
+        return self.share.weigh(nu, basis.tind,
                                 lambda field: own.interpolate(field).value)
 
     @functools.cached_property
@@ -186,8 +186,7 @@ class GradedViscosity:
         x = basis.global_coordinates().value  # (d, n, nq)
 
         def weight(points):
-            ell, kinv = self._lengths(points, cells)
-            return ell**2 * kinv
+            return viscosity_at(self.problem, points, cells)
 
         directions, slopes, seconds = [], [], []
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -308,26 +307,41 @@ def _nodal(problem, vertices_only: bool = False
     the lowest and highest ν = l²/κ of the cells that share it (``vertices_only``: at
     the mesh's vertices, no basis; the cheap check of :func:`graded_obstacle`, which
     "auto" asks each time a problem's form is read)."""
-    rm = problem.regions
-    mesh = rm.mesh
-    if vertices_only:
-        basis, dofs, n = None, mesh.t, mesh.p.shape[1]
-        x = mesh.p[:, mesh.t].transpose(0, 2, 1)
-    else:
-        basis = skfem.CellBasis(mesh, _element(mesh.dim(), problem.degree))
-        dofs, n = basis.element_dofs, basis.N  # (nb, ncells)
-        x = basis.doflocs[:, dofs].transpose(0, 2, 1)  # (dim, ncells, nb)
-    fields = material_fields(rm, problem.materials, cell_side(mesh, x))
-    resistivity = fields.resistivity
+    mesh = problem.regions.mesh
+    basis = None if vertices_only else skfem.CellBasis(mesh, _element(mesh.dim(),
+                                                                      problem.degree))
+    return (basis,) + nodal_extremes(problem, basis)
+
+
+def viscosity_at(problem, x: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+    """ν = l²/κ [m³ K W⁻¹] of ``problem``'s materials at points ``x`` (d, n, k) of the n
+    ``cells`` (default all), each point in its cell's material; ValueError for an
+    anisotropic κ (no scalar viscosity)."""
+    fields = material_fields(problem.regions, problem.materials, x, cells=cells)
     if not fields.isotropic:
         raise ValueError("an anisotropic conductivity has no scalar viscosity")
-    nu = np.broadcast_to(fields.nonlocal_length, resistivity[0, 0].shape) ** 2 \
-        * resistivity[0, 0]
-    lowest = np.full(n, np.inf)
-    highest = np.full(n, -np.inf)
+    kinv = fields.resistivity[0, 0]
+    return np.broadcast_to(fields.nonlocal_length, kinv.shape) ** 2 * kinv
+
+
+def nodal_extremes(problem, basis: skfem.CellBasis | None,
+                   cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(lowest, highest): at each node of the Lagrange ``basis`` (the mesh's vertices
+    where it is None), the least and largest ν over ``cells`` (default all) that share
+    it, each from its cell's side (:func:`cell_side`); ±inf at nodes of no such cell."""
+    mesh = problem.regions.mesh
+    cells = np.arange(mesh.t.shape[1]) if cells is None else cells
+    if basis is None:
+        dofs, n = mesh.t[:, cells], mesh.p.shape[1]
+        x = mesh.p[:, dofs].transpose(0, 2, 1)
+    else:
+        dofs, n = basis.element_dofs[:, cells], basis.N  # (nb, ncells)
+        x = basis.doflocs[:, dofs].transpose(0, 2, 1)  # (dim, ncells, nb)
+    nu = viscosity_at(problem, cell_side(mesh, x, cells), cells)
+    lowest, highest = np.full(n, np.inf), np.full(n, -np.inf)
     np.minimum.at(lowest, dofs.T.ravel(), nu.ravel())
     np.maximum.at(highest, dofs.T.ravel(), nu.ravel())
-    return basis, lowest, highest
+    return lowest, highest
 
 
 def _cross(a, b):

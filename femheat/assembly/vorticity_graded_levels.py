@@ -95,11 +95,10 @@ from skfem.generic_utils import OrientedBoundary
 from skfem.models.poisson import laplace, mass
 
 from ..errors import FemheatInputError
-from ..physics.materials import material_fields
 from .viscous_choice import constant_scalar
 from ..element.spaces import cell_side, evaluation_points
 from .vorticity_graded import (_JUMP, GradedViscosity, LevelShare, _element, _nodal,
-                               closure_form, varies_inside)
+                               closure_form, nodal_extremes, varies_inside, viscosity_at)
 from .vorticity_levels import (ViscosityLevel, ViscosityPiece, _free_facets, _groups,
                                region_pinch)
 from .vorticity_slit import SlitCut, _region_slit
@@ -118,22 +117,8 @@ def _subdomain_nodes(problem, basis: skfem.CellBasis | None, cells: np.ndarray
     """(nodes, lowest, highest): the nodes of ν_h's ``basis`` on ``cells`` (the mesh's
     vertices where ``basis`` is None) and the lowest and highest ν = l²/κ at each from
     those cells."""
-    mesh = problem.regions.mesh
-    if basis is None:
-        dofs, n = mesh.t[:, cells], mesh.p.shape[1]
-        x = mesh.p[:, dofs].transpose(0, 2, 1)
-    else:
-        dofs, n = basis.element_dofs[:, cells], basis.N
-        x = basis.doflocs[:, dofs].transpose(0, 2, 1)
-    fields = material_fields(problem.regions, problem.materials, cell_side(mesh, x, cells),
-                             cells=cells)
-    if not fields.isotropic:
-        raise ValueError("an anisotropic conductivity has no scalar viscosity")
-    kinv = fields.resistivity[0, 0]
-    nu = np.broadcast_to(fields.nonlocal_length, kinv.shape) ** 2 * kinv
-    lowest, highest = np.full(n, np.inf), np.full(n, -np.inf)
-    np.minimum.at(lowest, dofs.T.ravel(), nu.ravel())
-    np.maximum.at(highest, dofs.T.ravel(), nu.ravel())
+    lowest, highest = nodal_extremes(problem, basis, cells)
+    dofs = problem.regions.mesh.t[:, cells] if basis is None else basis.element_dofs[:, cells]
     nodes = np.unique(dofs)
     return nodes, lowest[nodes], highest[nodes]
 
@@ -273,19 +258,13 @@ def _dip(problem, cells: np.ndarray) -> np.ndarray | None:
     rule's points decide the result), or None. Sampled at the order-6 rule's points, in
     chunks of 20k cells (bounded memory on large meshes)."""
     mesh = problem.regions.mesh
-
-    def nu(x, part):
-        f = material_fields(problem.regions, problem.materials, x, cells=part)
-        return np.broadcast_to(f.nonlocal_length, f.resistivity[0, 0].shape) ** 2 \
-            * f.resistivity[0, 0]
-
     for start in range(0, cells.size, 20000):
         part = cells[start:start + 20000]
         x = evaluation_points(skfem.CellBasis(mesh, skfem.ElementTetP0(), intorder=6,
                                               elements=part))
-        corners = nu(cell_side(mesh, mesh.p[:, mesh.t[:, part]].transpose(0, 2, 1), part),
-                     part)
-        low = nu(x, part) < 0.5 * corners.min(axis=1, keepdims=True)
+        corners = viscosity_at(problem, cell_side(
+            mesh, mesh.p[:, mesh.t[:, part]].transpose(0, 2, 1), part), part)
+        low = viscosity_at(problem, x, part) < 0.5 * corners.min(axis=1, keepdims=True)
         if np.any(low):
             cell, point = np.argwhere(low)[0]
             return x[:, cell, point]
