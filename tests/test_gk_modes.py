@@ -334,20 +334,21 @@ def test_no_spurious_slow_temperature_modes(degree, l2):
 @pytest.mark.parametrize("degree, l2", [(0, QS_L2), (1, QS_L2), (0, 1.0),
                                         pytest.param(1, 1.0, marks=pytest.mark.xfail(
                                             strict=True, reason=(
-                                                "an anisotropic kappa has only the penalty form "
-                                                "(docs/gk_accuracy.md: the vorticity form cannot "
-                                                "carry l^2 kappa^-1); its grid-scale modes decay "
-                                                "at 0.585x the slowest physical rate at l = L, "
-                                                "degree 1")))])
+                                                "femheat discretization defect of the penalty "
+                                                "form with an anisotropic kappa: its grid-scale "
+                                                "modes decay at 0.585x the slowest physical rate "
+                                                "at l = L, degree 1; 'auto' takes the vorticity "
+                                                "form, which has none (test below)")))])
 def test_anisotropic_kappa_slow_modes(degree, l2):
-    """κ = diag(1, 3): "auto" keeps the penalty form (the only one for a tensor κ). Its
-    slowest nonzero quasi-static rate against the physical π²α_x/(1 + π²l²) (the mode
-    cos πx; α_x = 1), n = 8, η = 1. Measured: l² = 0.1: 4.9928 / 4.9672 (degree 0 / 1,
-    physical 4.9672); l² = 1: 0.8842 / 0.5313 (physical 0.9080). The isotropic κ = 1
-    of the same smaller eigenvalue: 4.9862 / 3.6121 and 0.5817 / 0.3618 (the tests
-    above): its grid modes decay 1.5× slower."""
+    """κ = diag(1, 3) with the penalty form (asked for): its slowest nonzero
+    quasi-static rate against the physical π²α_x/(1 + π²l²) (the mode cos πx; α_x = 1),
+    n = 8, η = 1. Measured: l² = 0.1: 4.9928 / 4.9672 (degree 0 / 1, physical 4.9672);
+    l² = 1: 0.8842 / 0.5313 (physical 0.9080). The isotropic κ = 1 of the same smaller
+    eigenvalue: 4.9862 / 3.6121 and 0.5817 / 0.3618 (the tests above): its grid modes
+    decay 1.5× slower. "auto" takes the vorticity form since 2026-12-09 (next test)."""
     kappa = np.diag([1.0, 3.0])
-    assert quasi_static_problem(degree, l2=l2, kappa=kappa).viscous_form == "penalty"
+    assert quasi_static_problem(degree, l2=l2, kappa=kappa,
+                                viscous="penalty").viscous_form == "penalty"
     rates = quasi_static_rates(degree, penalty=None, l2=l2, kappa=kappa)
     physical = math.pi**2 / (1 + math.pi**2 * l2)
     assert abs(rates[0]) <= 1e-10 * rates[-1], f"mean-temperature mode rate {rates[0]:.2e}"
@@ -358,6 +359,25 @@ def test_anisotropic_kappa_slow_modes(degree, l2):
     if l2 == QS_L2:  # the physical slowest mode itself is in the spectrum
         nearest = rates[np.argmin(np.abs(rates - physical))]
         assert abs(nearest / physical - 1) <= 1e-2, f"closest to {physical:.4f}: {nearest:.4f}"
+
+
+@pytest.mark.parametrize("degree", [0, 1])
+@pytest.mark.parametrize("l2", [QS_L2, 1.0])
+def test_anisotropic_kappa_default_form_has_no_slow_modes(degree, l2):
+    """κ = diag(1, 3): "auto" takes the vorticity form (ν_v = l²/3 by the vorticity, the
+    remainder l²(1 − 1/3) e_x e_xᵀ by the weak gradient of q_x,
+    :mod:`femheat.assembly.vorticity_anisotropic`), whose slowest nonzero rate is the
+    physical one. Measured (n = 8): l² = 0.1: 5.0019 / 4.9672 (degree 0 / 1, physical
+    4.9672); l² = 1: 0.9131 / 0.9080 (physical 0.9080). The penalty form: 0.8842 /
+    0.5313 at l² = 1 (above)."""
+    kappa = np.diag([1.0, 3.0])
+    assert quasi_static_problem(degree, l2=l2, kappa=kappa).viscous_form == "vorticity"
+    rates = quasi_static_rates(degree, penalty=None, viscous="auto", l2=l2, kappa=kappa)
+    physical = math.pi**2 / (1 + math.pi**2 * l2)
+    assert abs(rates[0]) <= 1e-10 * rates[-1], f"mean-temperature mode rate {rates[0]:.2e}"
+    assert abs(rates[1] / physical - 1) <= (1e-3 if degree else 1e-2), (
+        f"degree {degree}, l^2 = {l2}: slowest nonzero rate {rates[1]:.5f} 1/s against the "
+        f"physical {physical:.5f}; next ones {np.round(rates[2:6], 4)}")
 
 
 # =========================================================================== G5

@@ -216,6 +216,13 @@ def test_auto_takes_the_vorticity_form_where_heat_crosses_a_boundary(bc, degree)
                                           nonlocal_length=lambda x: 0.2 * x[0])}),
     dict(regions=_square(2, dim=3), materials={"domain": fh.Material(
         2.0, 1.0, 0.1, nonlocal_length=lambda x: 0.2 * x[0])}),
+    # a constant symmetric tensor κ (2D, since 2026-12-09: its isotropic part by the
+    # vorticity, the rest by weak gradients, femheat.assembly.vorticity_anisotropic),
+    # next to an isotropic material and with a no-slip wall
+    dict(regions=_square(split=True),
+         materials={"a": fh.Material([[2.0, 0.7], [0.7, 1.0]], 1.0, 0.1, nonlocal_length=0.2),
+                    "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.3)},
+         walls={"rest": NoSlip()}),
 ])
 def test_auto_takes_the_vorticity_form_across_materials(change):
     """Since 2026-12-06 materials of different constant l²/κ (l = 0 too), Kapitza
@@ -239,9 +246,13 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
           walls={"left": FreeSlip()}),
      r"boundaries\.left: heat crosses it and it has a FreeSlip wall"),
     (dict(penalty=4.0), r"model\.penalty = 4\.0 given"),
-    (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
+    (dict(materials={"domain": fh.Material([[2.0, 0.5], [-0.5, 1.0]], 1.0, 0.1,
                                            nonlocal_length=0.2)}),
-     r"materials: an anisotropic conductivity"),
+     r"materials\.domain\.conductivity has an antisymmetric \(thermal Hall\) part"),
+    (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
+                                           nonlocal_length=0.2)},
+          walls={"rest": SlipLength(1.0)}),
+     r"walls\.rest: a SlipLength wall with an anisotropic conductivity"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=lambda x:
                                            0.2 * np.maximum(x[0] - 0.5, 0))}),
      r"materials: nu = l\^2/kappa vanishes on whole cells of materials\.domain"),
@@ -278,8 +289,8 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
 ])
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies inside a material and vanishes there or jumps between materials
-    in ways the graded levels do not take, where it vanishes everywhere, where κ is a
-    tensor, a free-slip wall lets heat through, a smooth wall normal or a penalty factor
+    in ways the graded levels do not take, where it vanishes everywhere, where κ has a
+    thermal Hall part or is a tensor next to a slip-length wall, a free-slip wall lets heat through, a smooth wall normal or a penalty factor
     is given, and for other models, "auto" is the penalty form; the reason names the
     key."""
     problem = _problem(**change)

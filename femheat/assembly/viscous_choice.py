@@ -159,6 +159,12 @@ def auto_reason(problem) -> str | None:
         return "(r, z) coordinates"
     if problem.penalty != 1.0:
         return f"model.penalty = {problem.penalty} given"
+    from .vorticity_anisotropic import anisotropic_obstacle, isotropic_proxy
+
+    anisotropic = anisotropic_obstacle(problem)
+    if anisotropic is not None:
+        return anisotropic
+    problem = isotropic_proxy(problem)  # a constant tensor κ: its vorticity part's problem
     from .vorticity_graded import varies_inside
     from .vorticity_graded_levels import graded_obstacle
 

@@ -203,6 +203,8 @@ from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load, wall_lengths
+from .vorticity_anisotropic import (anisotropic_obstacle, isotropic_proxy,
+                                    mean_viscosity_excess, remainder_blocks)
 from .vorticity_graded import GradedViscosity
 from .vorticity_graded_levels import graded_plan
 from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
@@ -245,12 +247,14 @@ def vorticity_obstacles(problem) -> list[FemheatInputError]:
         out.append(FemheatInputError(
             f"model.penalty = {problem.penalty} has no effect with {_WHERE} (no penalty); "
             "remove it"))
-    for name, mat in problem.materials.items():
-        k = mat.conductivity
-        if not callable(k) and not isinstance(k, str) and np.ndim(k) > 0:
-            out.append(FemheatInputError(
-                f"materials.{name}.conductivity: {_WHERE} needs an isotropic (scalar) "
-                f"conductivity, got {np.asarray(k).tolist()!r}; use viscous = 'penalty'"))
+    anisotropic = anisotropic_obstacle(problem)
+    if anisotropic is not None:
+        out.append(FemheatInputError(
+            f"{anisotropic}: not available with {_WHERE} (it takes a constant symmetric "
+            "tensor with constant l in 2D, with no-slip and free-slip walls); use "
+            "viscous = 'penalty'"))
+        return out
+    problem = isotropic_proxy(problem)  # an anisotropic κ: the checks on its proxy
     for name, wall in problem.walls.items():
         if getattr(wall, "normal", None) is None:
             continue
@@ -336,6 +340,10 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     triangle mesh or a tetrahedral one, or RT0 in (r, z)
     (:mod:`.vorticity_axisymmetric`: closed forms); assembled by quadrature.
     """
+    # an anisotropic κ: the vorticity part of ν_v = l²/λ_max(κ) on an isotropic proxy,
+    # the remainders as weak gradients (:mod:`.vorticity_anisotropic`)
+    anisotropic = problem
+    problem = isotropic_proxy(problem)
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     fields = material_fields(rm, problem.materials, qb)
@@ -354,7 +362,9 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     if axisymmetric:  # on the cell divergences of B (:mod:`.vorticity_axisymmetric`)
         G = rz.grad_div(qb, (1 + problem.beta) * nu)
     else:
-        G = forms.flux_grad_div.assemble(qb, nu=(1 + problem.beta) * nu).tocsr()
+        excess = mean_viscosity_excess(anisotropic, qb)  # β(ν̄ − ν_v), anisotropic κ
+        G = forms.flux_grad_div.assemble(
+            qb, nu=(1 + problem.beta) * nu + (0.0 if excess is None else excess)).tocsr()
     if not np.any(nu_cell > 0):
         return G, None, None
     # one vorticity per viscosity level (one, unless ν is piecewise constant with
@@ -367,6 +377,7 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         levels, closure = plan
         G = (G + closure).tocsr()
     parts, ends = [], []  # ends: the tangential data's end terms (vorticity_open)
+    remainders = remainder_blocks(anisotropic, qb)  # an anisotropic κ's weak gradients
     for level, graded in levels:
         # a slit in the single vorticity: its space cut there (:mod:`.vorticity_slit`)
         cut = slit_cut(problem, None if level.single else level.inside)
@@ -385,7 +396,12 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         if open_form is not None:
             G = (G - open_form).tocsr()
         parts += [_level_rotation(problem, qb, order, level, piece, opened, graded,
-                                  cut) for piece in level.pieces]
+                                  cut, consistent=bool(remainders))
+                  for piece in level.pieces]
+    parts += [_LevelRotation(C=b.C, consistent=b.consistent, lumped=b.consistent.diagonal(),
+                             consistent_needed=True, active=b.active, elem=b.elem,
+                             n_omega=b.n_omega, inside=b.inside, groups=b.groups)
+              for b in remainders]
     friction = slip_friction(problem, qb, order)  # slip-length walls that heat crosses
     if friction is not None:
         G = (G + friction).tocsr()
@@ -443,15 +459,16 @@ class _LevelRotation:
 
 def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,
                     piece: ViscosityPiece, opened: np.ndarray,
-                    graded: GradedViscosity | None = None, cut: SlitCut | None = None
-                    ) -> _LevelRotation:
+                    graded: GradedViscosity | None = None, cut: SlitCut | None = None,
+                    consistent: bool = False) -> _LevelRotation:
     """C and M_ω of one piece of a viscosity level (:mod:`.vorticity_levels`): the
     single vorticity of the module doc for ``level.single``, else the Hodge energy of
     the piece's cells with the level's ``opened`` facets that bound it open, and its
     facets towards the level's other pieces taking the tangential trace from the side
     of larger ν (:class:`~.vorticity_levels.ViscosityPiece`); ``graded``: ν_h weighs
     the masses pointwise (:mod:`.vorticity_graded`); ``cut``: the vorticity space cut
-    along a slit (:mod:`.vorticity_slit`)."""
+    along a slit (:mod:`.vorticity_slit`); ``consistent``: the consistent mass in 2D
+    whatever the walls (next to an anisotropic κ's weak gradients, which need it)."""
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     degree, dim = problem.degree, mesh.dim()
@@ -497,9 +514,9 @@ def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLe
     viscous = nu_cell > 0
     inv_nu = np.where(viscous, 1.0 / np.where(viscous, nu_cell, 1.0), 0.0)
     cell_weight = inv_nu[cells] if region else inv_nu
-    consistent = None
     needed = dim == 2 and not axisymmetric and (degree == 0 or held.size or len(opened)
-                                                 or region)
+                                                 or region or consistent)
+    consistent = None
     if dim == 3:
         # degree 1: a mass of degree 6; scikit-fem's tetrahedral order 6 is exact to 5
         mb = wb if degree == 0 else skfem.CellBasis(mesh, elem, intorder=7, elements=cells)

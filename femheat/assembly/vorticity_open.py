@@ -122,6 +122,9 @@ def open_boundary_facets(problem) -> np.ndarray:
     slip = crossed_slip_walls(problem)
     parts = [rm.boundary(name) for name, bc in problem.boundary_conditions.items()
              if (name not in problem.walls or name in slip) and heat_crosses(bc)]
+    # the stress-free walls of anisotropic materials (:mod:`.vorticity_anisotropic`)
+    parts += [getattr(problem, "opened_walls", np.zeros(0, dtype=np.int64))]
+    parts = [p for p in parts if p.size]
     if not parts:
         return np.zeros(0, dtype=np.int64)
     return np.unique(np.concatenate(parts))

@@ -1,0 +1,279 @@
+r"""An anisotropic κ in the vorticity form: an isotropic part by the vorticity, the rest
+by weak gradients of flux components (issue 16).
+
+With a tensor κ the gradient energy of the GK flux equation (:mod:`femheat.assembly.gk`)
+is Σ_k (N ∂_k q, ∂_k v), N = l²κ⁻¹ [m³ K W⁻¹], and no form built from div and curl
+carries an anisotropic N (docs/gk_accuracy.md). Split it at its smallest eigenvalue:
+
+.. math::
+
+    N = \nu_v I + \sum_m r_m\, e_m e_m^\top ,\qquad
+    \nu_v = l^2/\lambda_{\max}(\kappa),\quad r_m = \lambda_m(N) - \nu_v \ge 0 ,
+
+so that Σ_k (N∂_k q, ∂_k v) = ν_v(∇q, ∇v) + Σ_m r_m (∇u_m, ∇w_m), u_m = e_m·q,
+w_m = e_m·v: the isotropic part is the vorticity form of ν_v (one viscosity per
+material, :mod:`.vorticity_levels`; its grad-div weight ν_v + βν̄, ν̄ = l² tr(κ⁻¹)/d the
+penalty form's β weight), and each remainder the gradient energy of the scalar flux
+component u_m, taken through its weak gradient G_m ∈ [P_{k+2}]^d, continuous on the
+material's cells (the vorticity's Lagrange degree):
+
+.. math::
+
+    (r_m^{-1}\sigma_m, \psi) = (G_m, \psi) = -(e_m\cdot q, \nabla\cdot\psi)
+    + \langle e_m\cdot q, \psi\cdot n\rangle_{\partial\Omega_m} ,\qquad
+    V_m = D_m^\top (M/r_m)^{-1} D_m ,
+
+with σ_m = r_m G_m kept as an unknown next to ω (the same augmented structure,
+:class:`~femheat.assembly.rotation.VorticityMass`). On no-slip walls the trace keeps only
+its normal part (e_m·n)(q·n) (q·t = 0 there, as the ω equation holds it). No penalty:
+the isotropic part's vorticity gives the discrete gradients no rotation energy, and
+the remainders, squares of L² projections, add only what the projection sees.
+
+Boundary model: the sum is the gradient energy of N only where the vorticity part is
+ν_v|∇q|², so every impermeable stress-free boundary (no wall condition, or
+:class:`~femheat.physics.conditions.FreeSlip`) that bounds an anisotropic material is
+an open boundary of the vorticity part (ω free there, the boundary form of
+:mod:`.vorticity_open`): the natural condition is then the gradient energy's
+t·N∂_n q = 0 (with ω = 0 there, ν_v∂_n q_t = 0 and r_m(e_m·t)∂_n u_m = 0 would each
+hold, two conditions where the physics has one, wherever κ's axes are oblique to the
+wall).
+
+Measured (``tests/test_gk_anisotropic.py``; unit square, n = 8, the quasi-static
+spectrum, slowest nonzero decay rate against the physical bound κ_min π²/(1 + π²l²),
+l = L): κ = diag(1, 3) 0.9080 (the bound 0.9080; the penalty form 0.531), on a
+jittered mesh 0.9080 (the penalty form 0.531), κ = R diag(1, 5)Rᵀ rotated by 0.5 rad
+1.009 (the penalty form 0.517); manufactured steady flows converge at O(h^{k+1}) in T
+and O(h^{k+2}) in q with errors 0.94–0.99× the penalty form's.
+
+Not covered here (:func:`anisotropic_obstacle`; "auto" keeps the penalty form):
+conductivity functions, a thermal Hall part, l varying inside an anisotropic material,
+slip-length and tangential-flux walls, Kapitza interfaces with a free tangential flux,
+Landau–Khalatnikov terms, (r, z) and 3D.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import skfem
+from skfem import BilinearForm
+from skfem.helpers import div, dot
+
+from ..physics.conditions import FreeSlip, NoSlip
+from .rotation import entity_labels
+from .viscous_choice import constant_scalar
+from .vorticity_crossed_walls import heat_crosses
+
+__all__ = ["AnisotropicSplit", "anisotropic_splits", "anisotropic_obstacle",
+           "isotropic_proxy", "remainder_blocks", "mean_viscosity_excess"]
+
+
+@dataclass(frozen=True)
+class AnisotropicSplit:
+    """N = l²κ⁻¹ = ν_v I + Σ r_m e_m e_mᵀ of one material with a constant tensor κ."""
+
+    kappa_v: float            # λ_max(κ) [W m⁻¹ K⁻¹]: ν_v = l²/kappa_v
+    nu_v: float               # [m³ K W⁻¹]
+    nu_mean: float            # l² tr(κ⁻¹)/d, the β term's weight
+    directions: np.ndarray    # (d, m) unit eigenvectors e_m with r_m > 0
+    weights: np.ndarray       # (m,) r_m
+
+
+def _is_tensor(value) -> bool:
+    return not callable(value) and not isinstance(value, str) and np.ndim(value) > 0
+
+
+def anisotropic_splits(problem) -> dict[str, AnisotropicSplit]:
+    """The split of every material whose conductivity is a constant tensor (empty when
+    none is). Assumes :func:`anisotropic_obstacle` found nothing."""
+    out = {}
+    for name, mat in problem.materials.items():
+        if not _is_tensor(mat.conductivity):
+            continue
+        kappa = np.asarray(mat.conductivity, dtype=float)
+        ell = constant_scalar(mat.nonlocal_length)
+        kinv = np.linalg.inv(kappa)
+        lam, vec = np.linalg.eigh(0.5 * (kinv + kinv.T))
+        nu = ell**2 * lam
+        keep = nu - nu[0] > 1e-12 * max(nu[-1], 1e-300)
+        out[name] = AnisotropicSplit(
+            kappa_v=1.0 / lam[0], nu_v=float(nu[0]),
+            nu_mean=float(ell**2 * np.trace(kinv) / kappa.shape[0]),
+            directions=vec[:, keep], weights=(nu - nu[0])[keep])
+    return out
+
+
+def anisotropic_obstacle(problem) -> str | None:
+    """What keeps an anisotropic κ out of the vorticity form (module doc), or None."""
+    tensors = [n for n, m in problem.materials.items() if _is_tensor(m.conductivity)]
+    if not tensors:
+        return None
+    if getattr(problem, "coordinates", "cartesian") != "cartesian":
+        return "an anisotropic conductivity in (r, z)"
+    if problem.regions.mesh.dim() != 2:
+        return "an anisotropic conductivity in 3D (the vorticity form takes it in 2D)"
+    for name in tensors:
+        mat = problem.materials[name]
+        kappa = np.asarray(mat.conductivity, dtype=float)
+        if np.abs(kappa - kappa.T).max() > 1e-12 * np.abs(kappa).max():
+            return (f"materials.{name}.conductivity has an antisymmetric (thermal Hall) "
+                    "part")
+        if constant_scalar(mat.nonlocal_length) is None:
+            return (f"materials.{name}: nonlocal_length varies inside a material with an "
+                    "anisotropic conductivity")
+        if mat.quartic or mat.sextic or mat.ordered:
+            return (f"materials.{name}: Landau-Khalatnikov terms with an anisotropic "
+                    "conductivity")
+    for name, wall in problem.walls.items():
+        if not isinstance(wall, (NoSlip, FreeSlip)):
+            return (f"walls.{name}: a {type(wall).__name__} wall with an anisotropic "
+                    "conductivity")
+    for name, rk in problem.interfaces.items():
+        if getattr(rk, "tangential", "continuous") == "free":
+            return (f"interfaces.{name}: a free tangential flux with an anisotropic "
+                    "conductivity")
+    return None
+
+
+def _anisotropic_cells(problem) -> np.ndarray:
+    rm = problem.regions
+    inside = np.zeros(rm.mesh.t.shape[1], dtype=bool)
+    for name, mat in problem.materials.items():
+        if _is_tensor(mat.conductivity):
+            inside[rm.subdomain(name)] = True
+    return inside
+
+
+def _stress_free_walls(problem) -> np.ndarray:
+    """Boundary facets of anisotropic cells that are impermeable and stress-free (the
+    vorticity part's open boundaries there, module doc)."""
+    rm = problem.regions
+    mesh = rm.mesh
+    inside = _anisotropic_cells(problem)
+    parts = []
+    for name, bc in problem.boundary_conditions.items():
+        wall = problem.walls.get(name)
+        if heat_crosses(bc) or (wall is not None and not isinstance(wall, FreeSlip)):
+            continue
+        facets = rm.boundary(name)
+        parts.append(facets[inside[mesh.f2t[0, facets]]])
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
+def isotropic_proxy(problem):
+    """``problem`` with every constant tensor κ replaced by the scalar λ_max(κ) (so that
+    ν = l²/κ is the split's ν_v) and the stress-free walls of those materials marked
+    open (``opened_walls``, read by :func:`.vorticity_open.open_boundary_facets`): the
+    problem the vorticity part is assembled for. ``problem`` itself where no κ is a
+    tensor."""
+    splits = anisotropic_splits(problem)
+    if not splits:
+        return problem
+    proxy = copy.copy(problem)
+    proxy.materials = {name: (dataclasses.replace(mat, conductivity=splits[name].kappa_v)
+                              if name in splits else mat)
+                       for name, mat in problem.materials.items()}
+    proxy.opened_walls = _stress_free_walls(problem)
+    return proxy
+
+
+def mean_viscosity_excess(problem, qb: skfem.CellBasis) -> np.ndarray | None:
+    """β(ν̄ − ν_v) at ``qb``'s points (zero off the anisotropic materials): what the
+    grad-div weight (1+β)ν_v of the vorticity part lacks of ν_v + βν̄. None where no κ
+    is a tensor or β = 0."""
+    splits = anisotropic_splits(problem)
+    if not splits or not problem.beta:
+        return None
+    excess = np.zeros(problem.regions.mesh.t.shape[1])
+    for name, split in splits.items():
+        excess[problem.regions.subdomain(name)] = problem.beta * (split.nu_mean - split.nu_v)
+    cells = slice(None) if qb.tind is None else qb.tind
+    return excess[cells][:, None] + 0.0 * qb.dx
+
+
+@dataclass
+class RemainderBlock:
+    """One remainder r_m|∇(e_m·q)|² of one material: its coupling D (rows: the active
+    DOFs of the weak gradient's space), its mass M/r_m there, the mesh entity of each
+    active DOF and the material's cells."""
+
+    C: sp.csr_matrix
+    consistent: sp.csr_matrix
+    groups: np.ndarray
+    inside: np.ndarray
+    elem: skfem.Element
+    n_omega: int
+    active: np.ndarray
+
+
+def _trace_form(direction: np.ndarray, normal_only: bool) -> BilinearForm:
+    @BilinearForm
+    def form(q, psi, w):
+        qe = sum(direction[i] * q.value[i] for i in range(len(direction)))
+        if normal_only:  # (e·n)(q·n): q·t = 0 on a no-slip wall
+            en = sum(direction[i] * w.n[i] for i in range(len(direction)))
+            qe = en * dot(q.value, w.n)
+        return qe * dot(psi, w.n)
+    return form
+
+
+def _volume_form(direction: np.ndarray) -> BilinearForm:
+    @BilinearForm
+    def form(q, psi, w):
+        return -sum(direction[i] * q.value[i] for i in range(len(direction))) * div(psi)
+    return form
+
+
+@BilinearForm
+def _mass(u, v, w):
+    return dot(u, v)
+
+
+def remainder_blocks(problem, qb: skfem.CellBasis) -> list[RemainderBlock]:
+    """The weak-gradient blocks of every anisotropic material and remainder direction
+    (module doc): D_m with rows over the [P_{k+2}]^d DOFs of the material's cells, and
+    the mass M/r_m."""
+    from .vorticity_open import region_interface
+
+    splits = anisotropic_splits(problem)
+    if not splits:
+        return []
+    rm = problem.regions
+    mesh = rm.mesh
+    dim = mesh.dim()
+    scalar = skfem.ElementTriP2() if problem.degree == 0 else skfem.ElementTriP3()
+    elem = skfem.ElementVector(scalar, dim)
+    intorder = 2 * (problem.degree + 2)
+    no_slip = [rm.boundary(n) for n, w in problem.walls.items() if isinstance(w, NoSlip)]
+    no_slip = np.unique(np.concatenate(no_slip)) if no_slip else np.zeros(0, dtype=np.int64)
+    boundary = mesh.boundary_facets()
+    blocks = []
+    for name, split in splits.items():
+        inside = np.zeros(mesh.t.shape[1], dtype=bool)
+        inside[rm.subdomain(name)] = True
+        cells = np.nonzero(inside)[0]
+        pb = skfem.CellBasis(mesh, elem, elements=cells, intorder=intorder)
+        qbm = skfem.CellBasis(mesh, qb.elem, elements=cells, intorder=intorder)
+        mine = boundary[inside[mesh.f2t[0, boundary]]]
+        walls = np.intersect1d(mine, no_slip)
+        free = np.setdiff1d(mine, walls)
+        interface = region_interface(mesh, inside)
+        mass = _mass.assemble(pb).tocsr()
+        active = np.unique(pb.element_dofs)
+        labels = entity_labels(pb)[active]
+        for direction, weight in zip(split.directions.T, split.weights):
+            D = _volume_form(direction).assemble(qbm, pb)
+            for facets, normal_only in ((free, False), (walls, True), (interface, False)):
+                if not len(facets):
+                    continue
+                fq = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=intorder)
+                fp = skfem.FacetBasis(mesh, elem, facets=facets, intorder=intorder)
+                D = D + _trace_form(direction, normal_only).assemble(fq, fp)
+            blocks.append(RemainderBlock(
+                C=sp.csr_matrix(D)[active], consistent=(mass[active][:, active] / weight).tocsr(),
+                groups=labels, inside=inside, elem=elem, n_omega=pb.N, active=active))
+    return blocks
