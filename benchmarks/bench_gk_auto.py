@@ -18,12 +18,17 @@ same solution here, so it is of the order of their discretization errors).
 and y > ½ with l = 0.05, κ = 2, insulated free-slip walls, where "auto" takes the
 vorticity form on the viscosity levels (:mod:`femheat.assembly.vorticity_levels`,
 since 2026-12-06: one more vorticity field on the lower half, a consistent mass).
+``--layouts anisotropic``: κ = R diag(1, 5) Rᵀ (axes at 0.5 rad), insulated walls, where
+"auto" takes the vorticity form with the weak-gradient remainder (since 2026-12-09,
+:mod:`femheat.assembly.vorticity_anisotropic`: ω free on the walls, consistent mass, and
+a vector P3 (P2) field more, all kept as unknowns).
 
     python benchmarks/bench_gk_auto.py                  # n = 25, 50, 100
     python benchmarks/bench_gk_auto.py --sizes 25 50 --repeats 2
     python benchmarks/bench_gk_auto.py --layouts open
     python benchmarks/bench_gk_auto.py --degree 0    # BDM1 x P0: auto (vorticity, P2) vs penalty
     python benchmarks/bench_gk_auto.py --layouts layers free-slip --degree 0
+    python benchmarks/bench_gk_auto.py --layouts anisotropic --sizes 25 50 --degree 0
 
 Process CPU time with ``FEMHEAT_BENCH_CLOCK=cpu`` (as ``make bench`` runs them), wall
 time otherwise.
@@ -57,6 +62,12 @@ def problem(n: int, layout: str, viscous: str, degree: int = 1) -> fh.HeatProble
             "below": lambda x: x[1] < 0.5, "above": lambda x: x[1] > 0.5})
         materials = {"below": fh.Material(1.0, 1.0, TAU, nonlocal_length=0.1),
                      "above": fh.Material(2.0, 1.0, TAU, nonlocal_length=0.05)}
+    elif layout == "anisotropic":  # κ = R diag(1, 5) Rᵀ at 0.5 rad, insulated walls
+        c, s = np.cos(0.5), np.sin(0.5)
+        R = np.array([[c, -s], [s, c]])
+        regions = fh.RegionMesh.from_skfem(mesh, boundaries=boundaries)
+        materials = {"domain": fh.Material(R @ np.diag([1.0, 5.0]) @ R.T, 1.0, TAU,
+                                           nonlocal_length=0.1)}
     else:
         regions = fh.RegionMesh.from_skfem(mesh, boundaries=boundaries)
         materials = {"domain": fh.Material(1.0, 1.0, TAU, nonlocal_length=0.1)}
@@ -92,7 +103,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--layouts", nargs="+", default=["free-slip", "no-slip", "open"],
-                        choices=["free-slip", "no-slip", "open", "layers"])
+                        choices=["free-slip", "no-slip", "open", "layers", "anisotropic"])
     parser.add_argument("--degree", type=int, default=1, choices=[0, 1],
                         help="0: BDM1 x P0 (the vorticity form with a P2 vorticity), "
                              "1: BDM2 x P1DG")

@@ -183,7 +183,7 @@ def test_gk_operator_is_the_same_without_the_affine_traces(monkeypatch, dim):
         regions, {"a": fh.Material(kappa, 1.0, 0.1, nonlocal_length=0.1),
                   "b": fh.Material(2.0, 1.0, 0.1, nonlocal_length=0.3)},
         {"walls": fh.Insulated()}, interfaces={"mid": fh.KapitzaResistance(0.1)},
-        model="gk", beta=2, walls={"walls": NoSlip()})
+        model="gk", beta=2, walls={"walls": NoSlip()}, viscous="penalty")
     affine = fh.assemble(problem).resistance
     monkeypatch.setattr(batched, "affine_traces_apply", lambda basis: False)
     import femheat.assembly.gk as gk

@@ -73,7 +73,7 @@ class HeatProblem:
         GK (and the memory model with a nonlocal length) only: discretization of the viscous
         term, ``"auto"`` (default: the vorticity form where both forms model the same
         problem, in 2D with constant κ and l per material (one ν = l²/κ or
-        several, l = 0 included) and no Kapitza interface with a free tangential flux
+        several, l = 0 included; κ a scalar or a symmetric tensor) and no Kapitza interface with a free tangential flux
         that ends inside a viscous region, in 2D and 3D; the penalty
         form elsewhere: :mod:`femheat.assembly.viscous_choice`), ``"penalty"`` (BDM fluxes
         with an interior penalty, :mod:`femheat.assembly.gk`) or ``"vorticity"`` (2D: BDM1

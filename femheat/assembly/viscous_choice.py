@@ -97,6 +97,14 @@ takes the vorticity form when all of the following hold:
   form's 2.0e-5 at degree 1, n = 32), since 2026-12-07 also where they end inside it
   (a slit: the vorticity cut along it, with one ν or several,
   ``tests/test_gk_vorticity_slit.py``), not where ν varies inside a material;
+* κ a scalar, or (2D, since 2026-12-09) a constant symmetric tensor with constant l in
+  its material and only no-slip and free-slip walls, no free Kapitza interface and no
+  Landau terms: the smallest eigenvalue's part of N = l²κ⁻¹ by the vorticity form, the
+  rest by weak gradients of flux components, its stress-free walls open boundaries
+  (:mod:`femheat.assembly.vorticity_anisotropic`; κ = diag(1, 3) at l = L: slowest
+  quasi-static rate 0.9080, the physical one, against the penalty form's 0.531;
+  manufactured flows at full order with T errors 0.99–1.0× and q errors 0.83–0.98× the
+  penalty form's, ``tests/test_gk_anisotropic*.py``);
 * slip-length walls that heat crosses are open boundaries with the slip's Robin term
   since 2026-12-07 (:func:`~femheat.assembly.vorticity_crossed_walls.slip_friction`; q at
   O(h³), T at O(h²) on manufactured flows in 2D and 3D,
