@@ -367,8 +367,8 @@ def test_anisotropic_kappa_default_form_has_no_slow_modes(degree, l2):
     """κ = diag(1, 3): "auto" takes the vorticity form (ν_v = l²/3 by the vorticity, the
     remainder l²(1 − 1/3) e_x e_xᵀ by the weak gradient of q_x,
     :mod:`femheat.assembly.vorticity_anisotropic`), whose slowest nonzero rate is the
-    physical one. Measured (n = 8): l² = 0.1: 5.0019 / 4.9672 (degree 0 / 1, physical
-    4.9672); l² = 1: 0.9131 / 0.9080 (physical 0.9080). The penalty form: 0.8842 /
+    physical one. Measured (n = 8): l² = 0.1: 5.0028 / 4.9672 (degree 0 / 1, physical
+    4.9672); l² = 1: 0.9134 / 0.9080 (physical 0.9080). The penalty form: 0.8842 /
     0.5313 at l² = 1 (above)."""
     kappa = np.diag([1.0, 3.0])
     assert quasi_static_problem(degree, l2=l2, kappa=kappa).viscous_form == "vorticity"

@@ -14,8 +14,9 @@ so that Σ_k (N∂_k q, ∂_k v) = ν_v(∇q, ∇v) + Σ_m r_m (∇u_m, ∇w_m),
 w_m = e_m·v: the isotropic part is the vorticity form of ν_v (one viscosity per
 material, :mod:`.vorticity_levels`; its grad-div weight ν_v + βν̄, ν̄ = l² tr(κ⁻¹)/d the
 penalty form's β weight), and each remainder the gradient energy of the scalar flux
-component u_m, taken through its weak gradient G_m ∈ [P_{k+2}]^d, continuous on the
-material's cells (the vorticity's Lagrange degree):
+component u_m, taken through its weak gradient G_m ∈ [P_{k+1}]^d, continuous on the
+material's cells (one degree above ∇u_m's; the vorticity's P_{k+2} gave the same spectra
+and orders with twice the unknowns):
 
 .. math::
 
@@ -42,7 +43,7 @@ Measured (``tests/test_gk_anisotropic.py``; unit square, n = 8, the quasi-static
 spectrum, slowest nonzero decay rate against the physical bound κ_min π²/(1 + π²l²),
 l = L, degree 1): κ = diag(1, 3) 0.9080 (the bound 0.9080; the penalty form 0.531),
 on a jittered mesh 0.9080 (the penalty form 0.531), κ = R diag(1, 5)Rᵀ rotated by
-0.5 rad 1.0063 (the penalty form 0.517); manufactured steady flows converge at
+0.5 rad 1.0108 (the penalty form 0.517); manufactured steady flows converge at
 O(h^{k+1}) in T and O(h^{k+2}) in q with T errors 0.99–1.0× and q errors 0.83–0.98× the
 penalty form's (docs/gk_accuracy.md).
 
@@ -236,7 +237,7 @@ def _mass(u, v, w):
 
 def remainder_blocks(problem, qb: skfem.CellBasis) -> list[RemainderBlock]:
     """The weak-gradient blocks of every anisotropic material and remainder direction
-    (module doc): D_m with rows over the [P_{k+2}]^d DOFs of the material's cells, and
+    (module doc): D_m with rows over the [P_{k+1}]^d DOFs of the material's cells, and
     the mass M/r_m."""
     from .vorticity_open import region_interface
 
@@ -246,9 +247,9 @@ def remainder_blocks(problem, qb: skfem.CellBasis) -> list[RemainderBlock]:
     rm = problem.regions
     mesh = rm.mesh
     dim = mesh.dim()
-    scalar = skfem.ElementTriP2() if problem.degree == 0 else skfem.ElementTriP3()
+    scalar = skfem.ElementTriP1() if problem.degree == 0 else skfem.ElementTriP2()
     elem = skfem.ElementVector(scalar, dim)
-    intorder = 2 * (problem.degree + 2)
+    intorder = 2 * (problem.degree + 1)
     no_slip = [rm.boundary(n) for n, w in problem.walls.items() if isinstance(w, NoSlip)]
     no_slip = np.unique(np.concatenate(no_slip)) if no_slip else np.zeros(0, dtype=np.int64)
     boundary = mesh.boundary_facets()
