@@ -160,7 +160,7 @@ levels do not take, where only an explicit ``viscous = "vorticity"`` takes this 
 (weakly) of q·t instead, and ω = 0 next to cells with l = 0.
 Cartesian triangles and tetrahedra, degree 0 and 1, and (r, z) triangles at degree 0
 (:mod:`femheat.assembly.vorticity_axisymmetric`: ω carried by the stream function rω),
-an isotropic κ, and in 2D a constant symmetric tensor (its smallest eigenvalue's part
+an isotropic κ, or a constant symmetric tensor (its smallest eigenvalue's part
 here, on an isotropic proxy problem, the rest as weak gradients of flux components,
 :mod:`.vorticity_anisotropic`). Curved walls need no smooth normal: the wall conditions act on ω, and
 free-slip and slip-length walls meshed by flat facets converge at O(h²) (a wire, a
