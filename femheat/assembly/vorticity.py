@@ -206,7 +206,8 @@ from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load, wall_lengths
 from .vorticity_anisotropic import (anisotropic_obstacle, isotropic_proxy,
-                                    mean_viscosity_excess, remainder_blocks)
+                                    mean_viscosity_excess, remainder_blocks,
+                                    remainder_friction)
 from .vorticity_graded import GradedViscosity
 from .vorticity_graded_levels import graded_plan
 from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
@@ -253,7 +254,7 @@ def vorticity_obstacles(problem) -> list[FemheatInputError]:
     if anisotropic is not None:
         out.append(FemheatInputError(
             f"{anisotropic}: not available with {_WHERE} (it takes a constant symmetric "
-            "tensor with constant l in 2D, with no-slip and free-slip walls); use "
+            "tensor with constant l, with no-slip, free-slip and slip-length walls); use "
             "viscous = 'penalty'"))
         return out
     problem = isotropic_proxy(problem)  # an anisotropic κ: the checks on its proxy
@@ -404,6 +405,9 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                              consistent_needed=True, active=b.active, elem=b.elem,
                              n_omega=b.n_omega, inside=b.inside, groups=b.groups)
               for b in remainders]
+    rest = remainder_friction(anisotropic, qb)  # slip-length walls, anisotropic κ
+    if rest is not None:
+        G = (G + rest).tocsr()
     friction = slip_friction(problem, qb, order)  # slip-length walls that heat crosses
     if friction is not None:
         G = (G + friction).tocsr()

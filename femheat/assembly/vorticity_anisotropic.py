@@ -54,8 +54,9 @@ degree 1: slowest rate 0.9086 against the bound 0.9080, the penalty form 0.5725)
 
 Not covered here (:func:`anisotropic_obstacle`; "auto" keeps the penalty form):
 conductivity functions, a thermal Hall part, l varying inside an anisotropic material,
-slip-length and tangential-flux walls, Kapitza interfaces with a free tangential flux,
-Landau–Khalatnikov terms, (r, z).
+tangential-flux walls, Kapitza interfaces with a free tangential flux,
+Landau–Khalatnikov terms, (r, z). Slip-length walls (:func:`remainder_friction`) add the
+remainders' share of the friction to the vorticity part's boundary mass.
 """
 
 from __future__ import annotations
@@ -70,13 +71,14 @@ import skfem
 from skfem import BilinearForm
 from skfem.helpers import div, dot
 
-from ..physics.conditions import FreeSlip, NoSlip
+from ..physics.conditions import FreeSlip, NoSlip, SlipLength
 from .rotation import entity_labels
 from .viscous_choice import constant_scalar
 from .vorticity_crossed_walls import heat_crosses
 
 __all__ = ["AnisotropicSplit", "anisotropic_splits", "anisotropic_obstacle",
-           "isotropic_proxy", "remainder_blocks", "mean_viscosity_excess"]
+           "isotropic_proxy", "remainder_blocks", "mean_viscosity_excess",
+           "remainder_friction"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def anisotropic_obstacle(problem) -> str | None:
             return (f"materials.{name}: Landau-Khalatnikov terms with an anisotropic "
                     "conductivity")
     for name, wall in problem.walls.items():
-        if not isinstance(wall, (NoSlip, FreeSlip)):
+        if not isinstance(wall, (NoSlip, FreeSlip, SlipLength)):
             return (f"walls.{name}: a {type(wall).__name__} wall with an anisotropic "
                     "conductivity")
     for name, rk in problem.interfaces.items():
@@ -198,6 +200,40 @@ def mean_viscosity_excess(problem, qb: skfem.CellBasis) -> np.ndarray | None:
         excess[problem.regions.subdomain(name)] = problem.beta * (split.nu_mean - split.nu_v)
     cells = slice(None) if qb.tind is None else qb.tind
     return excess[cells][:, None] + 0.0 * qb.dx
+
+
+def remainder_friction(problem, qb: skfem.CellBasis) -> sp.csr_matrix | None:
+    """The remainders' share of the slip-length walls' friction,
+    ⟨Σ_m (r_m/ℓ_s)(e_m·q_t)(e_m·v_t)⟩ with ℓ_s = C_s l, on the walls' facets of anisotropic
+    materials (the vorticity part's boundary mass carries ν_v/ℓ_s): together the
+    penalty form's ⟨(N/ℓ_s) q_t, v_t⟩ (:func:`~femheat.assembly.forms.wall_slip`), whose
+    natural condition is t·N∂_n q + (N_tt/ℓ_s) q·t = 0 in 2D. None without such walls."""
+    from . import forms
+
+    splits = anisotropic_splits(problem)
+    walls = {n: w for n, w in problem.walls.items() if isinstance(w, SlipLength)}
+    if not splits or not walls:
+        return None
+    rm = problem.regions
+    mesh = rm.mesh
+    rest = np.zeros((mesh.t.shape[1], mesh.dim(), mesh.dim()))
+    inside = np.zeros(mesh.t.shape[1], dtype=bool)
+    for name, split in splits.items():
+        cells = rm.subdomain(name)
+        rest[cells] = (split.directions * split.weights) @ split.directions.T
+        rest[cells] /= constant_scalar(problem.materials[name].nonlocal_length)
+        inside[cells] = True
+    out = sp.csr_matrix((qb.N, qb.N))
+    for name, wall in walls.items():
+        facets = rm.boundary(name)
+        facets = facets[inside[mesh.f2t[0, facets]]]
+        if not facets.size:
+            continue
+        fb = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=2 * (problem.degree + 1))
+        tensor = rest[mesh.f2t[0, facets]] / wall.coefficient  # (nf, d, d): Σ r e eᵀ/(C_s l)
+        friction = np.moveaxis(tensor, 0, -1)[..., None] + 0.0 * fb.dx
+        out = out + forms.wall_slip.assemble(fb, friction=friction)
+    return out.tocsr()
 
 
 @dataclass
