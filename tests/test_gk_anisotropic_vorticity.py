@@ -26,6 +26,7 @@ import femheat.assembly.vorticity_anisotropic as va
 from femheat.errors import FemheatInputError
 from femheat.physics.conditions import KapitzaResistance, NoSlip, SlipLength, TangentialFlux
 
+from tests.test_gk_anisotropic import _relative_l2
 from tests.test_gk_modes import quasi_static_rates
 
 
@@ -51,11 +52,17 @@ def _square(n: int, jitter: float = 0.0) -> skfem.MeshTri:
     return mesh
 
 
-def _relative_l2(basis, values, exact) -> float:
-    diff, norm = (values - exact) ** 2, exact**2
-    if diff.ndim == 3:
-        diff, norm = diff.sum(axis=0), norm.sum(axis=0)
-    return math.sqrt(float((diff * basis.dx).sum()) / float((norm * basis.dx).sum()))
+def _steady_errors(problem: fh.HeatProblem, temperature, flux) -> tuple[str, float, float]:
+    """(the form, relative L² errors of T and q) of ``problem``'s steady solution against
+    the exact ``temperature(x)`` and ``flux(x)``."""
+    system = fh.assemble(problem)
+    state = fh.solve_steady(system)
+    tb, qb = system.temperature_basis, system.flux_basis
+    return (problem.viscous_form,
+            _relative_l2(tb, tb.interpolate(state.temperature).value,
+                         temperature(tb.global_coordinates().value)),
+            _relative_l2(qb, qb.interpolate(state.flux).value,
+                         flux(qb.global_coordinates().value)))
 
 
 # ------------------------------------------------------------------ weak gradients
@@ -176,14 +183,7 @@ def _channel(n: int, degree: int, viscous: str, kappa=OBLIQUE, ell: float = 0.2,
                               "sides": fh.Insulated()},
                              model="gk", degree=degree, beta=2, viscous=viscous,
                              walls={"sides": NoSlip() if slip is None else SlipLength(slip)})
-    system = fh.assemble(problem)
-    state = fh.solve_steady(system)
-    tb, qb = system.temperature_basis, system.flux_basis
-    x = qb.global_coordinates().value
-    return (problem.viscous_form,
-            _relative_l2(tb, tb.interpolate(state.temperature).value,
-                         temperature(tb.global_coordinates().value)),
-            _relative_l2(qb, qb.interpolate(state.flux).value, np.stack([u(x[1]), 0 * x[1]])))
+    return _steady_errors(problem, temperature, lambda x: np.stack([u(x[1]), 0 * x[1]]))
 
 
 @pytest.mark.parametrize("degree, meshes", [(0, (8, 16, 32)), (1, (4, 8, 16))])
@@ -231,15 +231,10 @@ def test_two_layers_with_different_tensors():
             {"ends": fh.Temperature(end_temperature), "sides": fh.Insulated()},
             source=lambda x, t: -math.pi * np.sin(math.pi * x[0]), model="gk", degree=1,
             beta=0)
-        assert problem.viscous_form == "vorticity"
-        system = fh.assemble(problem)
-        state = fh.solve_steady(system)
-        tb, qb = system.temperature_basis, system.flux_basis
-        x = qb.global_coordinates().value
-        errors.append((_relative_l2(tb, tb.interpolate(state.temperature).value,
-                                    temperature(tb.global_coordinates().value)),
-                       _relative_l2(qb, qb.interpolate(state.flux).value,
-                                    np.stack([np.cos(math.pi * x[0]), 0 * x[0]]))))
+        form, *pair = _steady_errors(problem, temperature,
+                                     lambda x: np.stack([np.cos(math.pi * x[0]), 0 * x[0]]))
+        assert form == "vorticity"
+        errors.append(pair)
     for j, expected in ((0, 2), (1, 3)):
         orders = [math.log2(errors[i][j] / errors[i + 1][j]) for i in range(2)]
         assert min(orders) >= expected - 0.15, (errors, orders)
@@ -369,15 +364,8 @@ def _cube_flow(n: int, degree: int, viscous: str, ell: float = 0.2, beta: int = 
                              {"walls": fh.Temperature(face_temperature)},
                              source=lambda x, t: div_q(x), model="gk", degree=degree,
                              beta=beta, viscous=viscous)
-    system = fh.assemble(problem)
-    state = fh.solve_steady(system)
-    tb, qb = system.temperature_basis, system.flux_basis
-    xq = qb.global_coordinates().value
-    return (problem.viscous_form,
-            _relative_l2(tb, tb.interpolate(state.temperature).value,
-                         temperature(tb.global_coordinates().value)),
-            _relative_l2(qb, qb.interpolate(state.flux).value,
-                         -np.einsum("ij,j...->i...", kappa, grad_phi(xq))))
+    return _steady_errors(problem, temperature,
+                          lambda x: -np.einsum("ij,j...->i...", kappa, grad_phi(x)))
 
 
 @pytest.mark.parametrize("degree, meshes", [(0, (3, 6)), (1, (2, 4))])
@@ -395,3 +383,22 @@ def test_3d_oblique_kappa_manufactured_flow(degree, meshes):
     _, pT, pq = _cube_flow(meshes[-1], degree, "penalty")
     assert oT >= degree + 1 - 0.2 and oq >= degree + 2 - 0.4, (runs, oT, oq)
     assert runs[-1][1] <= pT and runs[-1][2] <= pq, (runs[-1], pT, pq)
+
+
+def test_an_isotropic_tensor_is_the_scalar():
+    """κ = 2 I given as a tensor has no remainder: the same discrete problem as κ = 2 (its
+    stress-free walls are not opened, so a curved wall keeps the scalar form's ω = 0),
+    T equal to round-off on a disc."""
+    regions = fh.RegionMesh.from_skfem(skfem.MeshTri.init_circle(3),
+                                       boundaries={"wall": _everywhere})
+    temperatures = []
+    for kappa in (2.0, 2.0 * np.eye(2)):
+        problem = fh.HeatProblem(regions, {"domain": fh.Material(kappa, 1.0, 0.1,
+                                                                 nonlocal_length=0.3)},
+                                 {"wall": fh.Insulated()}, source=lambda x, t: x[0],
+                                 model="gk", degree=1)
+        assert problem.viscous_form == "vorticity"
+        temperatures.append(fh.solve_steady(fh.assemble(problem),
+                                            mean_temperature=0.0).temperature)
+    assert np.abs(temperatures[1] - temperatures[0]).max() <= 1e-12 * np.abs(
+        temperatures[0]).max()

@@ -132,7 +132,8 @@ def anisotropic_obstacle(problem) -> str | None:
         if constant_scalar(mat.nonlocal_length) is None:
             return (f"materials.{name}: nonlocal_length varies inside a material with an "
                     "anisotropic conductivity")
-        if mat.quartic or mat.sextic or mat.ordered:
+        if (getattr(mat, "quartic", 0.0) or getattr(mat, "sextic", 0.0)
+                or getattr(mat, "ordered", False)):
             return (f"materials.{name}: Landau-Khalatnikov terms with an anisotropic "
                     "conductivity")
     for name, wall in problem.walls.items():
@@ -147,10 +148,11 @@ def anisotropic_obstacle(problem) -> str | None:
 
 
 def _anisotropic_cells(problem) -> np.ndarray:
+    """The cells of materials with a remainder (N not a multiple of I, l > 0)."""
     rm = problem.regions
     inside = np.zeros(rm.mesh.t.shape[1], dtype=bool)
-    for name, mat in problem.materials.items():
-        if _is_tensor(mat.conductivity):
+    for name, split in anisotropic_splits(problem).items():
+        if split.weights.size:
             inside[rm.subdomain(name)] = True
     return inside
 
