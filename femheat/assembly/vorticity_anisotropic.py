@@ -221,9 +221,11 @@ def remainder_friction(problem, qb: skfem.CellBasis) -> sp.csr_matrix | None:
     rest = np.zeros((mesh.t.shape[1], mesh.dim(), mesh.dim()))
     inside = np.zeros(mesh.t.shape[1], dtype=bool)
     for name, split in splits.items():
+        if not split.weights.size:  # N a multiple of I, or l = 0: no remainder
+            continue
         cells = rm.subdomain(name)
-        rest[cells] = (split.directions * split.weights) @ split.directions.T
-        rest[cells] /= constant_scalar(problem.materials[name].nonlocal_length)
+        rest[cells] = ((split.directions * split.weights) @ split.directions.T
+                       / constant_scalar(problem.materials[name].nonlocal_length))
         inside[cells] = True
     out = sp.csr_matrix((qb.N, qb.N))
     for name, wall in walls.items():
