@@ -249,10 +249,11 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
     (dict(materials={"domain": fh.Material([[2.0, 0.5], [-0.5, 1.0]], 1.0, 0.1,
                                            nonlocal_length=0.2)}),
      r"materials\.domain\.conductivity has an antisymmetric \(thermal Hall\) part"),
-    (dict(materials={"domain": fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
-                                           nonlocal_length=0.2)},
-          walls={"rest": TangentialFlux(0.5)}),
-     r"walls\.rest: a TangentialFlux wall with an anisotropic conductivity"),
+    (dict(materials={side: fh.Material([[2.0, 0.0], [0.0, 1.0]], 1.0, 0.1,
+                                       nonlocal_length=0.2) for side in "ab"},
+          interfaces={"mid": fh.KapitzaResistance(1e-3, tangential="free")},
+          regions=_square(split=True)),
+     r"interfaces\.mid: a free tangential flux with an anisotropic conductivity"),
     (dict(materials={"domain": fh.Material(2.0, 1.0, 0.1, nonlocal_length=lambda x:
                                            0.2 * np.maximum(x[0] - 0.5, 0))}),
      r"materials: nu = l\^2/kappa vanishes on whole cells of materials\.domain"),
@@ -290,7 +291,7 @@ def test_auto_takes_the_vorticity_form_across_materials(change):
 def test_auto_keeps_the_penalty_form_and_says_why(change, reason):
     """Where nu varies inside a material and vanishes there or jumps between materials
     in ways the graded levels do not take, where it vanishes everywhere, where κ has a
-    thermal Hall part or is a tensor next to a tangential-flux wall, a free-slip wall lets heat through, a smooth wall normal or a penalty factor
+    thermal Hall part or is a tensor next to a free Kapitza interface, a free-slip wall lets heat through, a smooth wall normal or a penalty factor
     is given, and for other models, "auto" is the penalty form; the reason names the
     key."""
     problem = _problem(**change)

@@ -98,8 +98,7 @@ takes the vorticity form when all of the following hold:
   (a slit: the vorticity cut along it, with one ν or several,
   ``tests/test_gk_vorticity_slit.py``), not where ν varies inside a material;
 * κ a scalar, or (since 2026-12-09) a constant symmetric tensor with constant l in
-  its material and only no-slip, free-slip and slip-length walls, no free Kapitza
-  interface and no
+  its material, no free Kapitza interface and no
   Landau terms: the smallest eigenvalue's part of N = l²κ⁻¹ by the vorticity form, the
   rest by weak gradients of flux components, its stress-free walls open boundaries
   (:mod:`femheat.assembly.vorticity_anisotropic`; κ = diag(1, 3) at l = L: slowest

@@ -254,7 +254,7 @@ def vorticity_obstacles(problem) -> list[FemheatInputError]:
     if anisotropic is not None:
         out.append(FemheatInputError(
             f"{anisotropic}: not available with {_WHERE} (it takes a constant symmetric "
-            "tensor with constant l, with no-slip, free-slip and slip-length walls); use "
+            "tensor with constant l); use "
             "viscous = 'penalty'"))
         return out
     problem = isotropic_proxy(problem)  # an anisotropic κ: the checks on its proxy
@@ -403,7 +403,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
                   for piece in level.pieces]
     parts += [_LevelRotation(C=b.C, consistent=b.consistent, lumped=b.consistent.diagonal(),
                              consistent_needed=True, active=b.active, elem=b.elem,
-                             n_omega=b.n_omega, inside=b.inside, groups=b.groups)
+                             n_omega=b.n_omega, inside=b.inside, groups=b.groups,
+                             direction=b.direction)
               for b in remainders]
     rest = remainder_friction(anisotropic, qb)  # slip-length walls, anisotropic κ
     if rest is not None:
@@ -461,6 +462,7 @@ class _LevelRotation:
     inside: np.ndarray | None     # its region (None: the whole mesh)
     groups: np.ndarray | None = None  # the mesh entity of each active DOF
     cut: SlitCut | None = None    # its space cut along a slit (:mod:`.vorticity_slit`)
+    direction: np.ndarray | None = None  # an anisotropic κ's weak gradient of e·q
 
 
 def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,

@@ -26,7 +26,9 @@ and orders with twice the unknowns):
 
 with σ_m = r_m G_m kept as an unknown next to ω (the same augmented structure,
 :class:`~femheat.assembly.rotation.VorticityMass`). On no-slip walls the trace keeps only
-its normal part (e_m·n)(q·n) (q·t = 0 there, as the ω equation holds it). No penalty:
+its normal part (e_m·n)(q·n) (q·t = 0 there, as the ω equation holds it); on
+:class:`~femheat.physics.conditions.TangentialFlux` walls (q_t = g) likewise, and the data
+⟨(e_m·g) ψ·n⟩ join the ω equation's (:func:`.vorticity_walls.tangential_load`). No penalty:
 the isotropic part's vorticity gives the discrete gradients no rotation energy, and
 the remainders, squares of L² projections, add only what the projection sees.
 
@@ -54,8 +56,8 @@ degree 1: slowest rate 0.9086 against the bound 0.9080, the penalty form 0.5725)
 
 Not covered here (:func:`anisotropic_obstacle`; "auto" keeps the penalty form):
 conductivity functions, a thermal Hall part, l varying inside an anisotropic material,
-tangential-flux walls, Kapitza interfaces with a free tangential flux,
-Landau–Khalatnikov terms, (r, z). Slip-length walls (:func:`remainder_friction`) add the
+Kapitza interfaces with a free tangential flux, Landau–Khalatnikov terms, (r, z).
+Slip-length walls (:func:`remainder_friction`) add the
 remainders' share of the friction to the vorticity part's boundary mass.
 """
 
@@ -71,7 +73,7 @@ import skfem
 from skfem import BilinearForm
 from skfem.helpers import div, dot
 
-from ..physics.conditions import FreeSlip, NoSlip, SlipLength
+from ..physics.conditions import FreeSlip, NoSlip, SlipLength, TangentialFlux
 from .rotation import entity_labels
 from .viscous_choice import constant_scalar
 from .vorticity_crossed_walls import heat_crosses
@@ -137,7 +139,7 @@ def anisotropic_obstacle(problem) -> str | None:
             return (f"materials.{name}: Landau-Khalatnikov terms with an anisotropic "
                     "conductivity")
     for name, wall in problem.walls.items():
-        if not isinstance(wall, (NoSlip, FreeSlip, SlipLength)):
+        if not isinstance(wall, (NoSlip, FreeSlip, SlipLength, TangentialFlux)):
             return (f"walls.{name}: a {type(wall).__name__} wall with an anisotropic "
                     "conductivity")
     for name, rk in problem.interfaces.items():
@@ -253,6 +255,7 @@ class RemainderBlock:
     elem: skfem.Element
     n_omega: int
     active: np.ndarray
+    direction: np.ndarray  # e_m: a tangential-flux wall's data enter as ⟨(e_m·g) ψ·n⟩
 
 
 def _trace_form(direction: np.ndarray, normal_only: bool) -> BilinearForm:
@@ -296,7 +299,8 @@ def remainder_blocks(problem, qb: skfem.CellBasis) -> list[RemainderBlock]:
         scalar = skfem.ElementTriP1() if problem.degree == 0 else skfem.ElementTriP2()
     elem = skfem.ElementVector(scalar, dim)
     intorder = 2 * (problem.degree + 1)
-    no_slip = [rm.boundary(n) for n, w in problem.walls.items() if isinstance(w, NoSlip)]
+    no_slip = [rm.boundary(n) for n, w in problem.walls.items()
+               if isinstance(w, (NoSlip, TangentialFlux))]  # q·t held: its normal part
     no_slip = np.unique(np.concatenate(no_slip)) if no_slip else np.zeros(0, dtype=np.int64)
     boundary = mesh.boundary_facets()
     blocks = []
@@ -323,5 +327,6 @@ def remainder_blocks(problem, qb: skfem.CellBasis) -> list[RemainderBlock]:
                 D = D + _trace_form(direction, normal_only).assemble(fq, fp)
             blocks.append(RemainderBlock(
                 C=sp.csr_matrix(D)[active], consistent=(mass[active][:, active] / weight).tocsr(),
-                groups=labels, inside=inside, elem=elem, n_omega=pb.N, active=active))
+                groups=labels, inside=inside, elem=elem, n_omega=pb.N, active=active,
+                direction=direction))
     return blocks

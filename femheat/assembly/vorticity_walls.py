@@ -27,6 +27,13 @@ def _wall_data_3d(tau, w):
     return dot(w.ng, tau.value)
 
 
+@LinearForm
+def _remainder_data(psi, w):
+    """⟨(e·g) ψ·n⟩: an anisotropic κ's weak gradient of e·q, whose wall trace is e·g
+    there (:mod:`.vorticity_anisotropic`)."""
+    return w.eg * dot(psi.value, w.n)
+
+
 @BilinearForm
 def tangential_edge_mass(omega, tau, w):
     """(w.weight ω_t, τ_t) on a wall, ω_t = ω − (ω·n)n."""
@@ -67,7 +74,10 @@ def tangential_load(problem, parts, order, C, omega_mass, scale=1.0):
         for part, fb, wall, where, xf in pieces:
             n = fb.normals
             g = wall.tangential(xf, n, t, where)
-            if n.shape[0] == 3:  # ⟨n × g, τ⟩ on the Nédélec edges
+            if getattr(part, "direction", None) is not None:  # a weak gradient of e·q
+                G[id(part)] += _remainder_data.assemble(
+                    fb, eg=np.einsum("i,i...->...", part.direction, g))
+            elif n.shape[0] == 3:  # ⟨n × g, τ⟩ on the Nédélec edges
                 G[id(part)] += _wall_data_3d.assemble(fb, ng=np.cross(n, g, axis=0))
             else:
                 G[id(part)] += _wall_data.assemble(fb, g=-g[0] * n[1] + g[1] * n[0])  # g·t
