@@ -29,6 +29,7 @@ a vector P3 (P2) field more, all kept as unknowns).
     python benchmarks/bench_gk_auto.py --degree 0    # BDM1 x P0: auto (vorticity, P2) vs penalty
     python benchmarks/bench_gk_auto.py --layouts layers free-slip --degree 0
     python benchmarks/bench_gk_auto.py --layouts anisotropic --sizes 25 50 --degree 0
+    python benchmarks/bench_gk_auto.py --layouts anisotropic --dim 3 --sizes 4 6 --degree 0
 
 Process CPU time with ``FEMHEAT_BENCH_CLOCK=cpu`` (as ``make bench`` runs them), wall
 time otherwise.
@@ -52,8 +53,9 @@ _clock = time.process_time if os.environ.get("FEMHEAT_BENCH_CLOCK") == "cpu" els
 TAU = 0.01
 
 
-def problem(n: int, layout: str, viscous: str, degree: int = 1) -> fh.HeatProblem:
-    mesh = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+def problem(n: int, layout: str, viscous: str, degree: int = 1, dim: int = 2) -> fh.HeatProblem:
+    mesh = (skfem.MeshTri if dim == 2 else skfem.MeshTet).init_tensor(
+        *[np.linspace(0, 1, n + 1)] * dim)
     walls = {"walls": NoSlip()} if layout == "no-slip" else {}
     thermal = fh.Temperature(300.0) if layout == "open" else fh.Insulated()
     boundaries = {"walls": lambda x: np.ones(x.shape[1], dtype=bool)}
@@ -64,10 +66,14 @@ def problem(n: int, layout: str, viscous: str, degree: int = 1) -> fh.HeatProble
                      "above": fh.Material(2.0, 1.0, TAU, nonlocal_length=0.05)}
     elif layout == "anisotropic":  # κ = R diag(1, 5) Rᵀ at 0.5 rad, insulated walls
         c, s = np.cos(0.5), np.sin(0.5)
-        R = np.array([[c, -s], [s, c]])
+        R = np.eye(dim)
+        R[:2, :2] = [[c, -s], [s, c]]
+        if dim == 3:  # and 0.4 rad about x: axes oblique to every face
+            c, s = np.cos(0.4), np.sin(0.4)
+            R = R @ np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
         regions = fh.RegionMesh.from_skfem(mesh, boundaries=boundaries)
-        materials = {"domain": fh.Material(R @ np.diag([1.0, 5.0]) @ R.T, 1.0, TAU,
-                                           nonlocal_length=0.1)}
+        materials = {"domain": fh.Material(R @ np.diag([1.0, 5.0, 2.0][:dim]) @ R.T, 1.0,
+                                           TAU, nonlocal_length=0.1)}
     else:
         regions = fh.RegionMesh.from_skfem(mesh, boundaries=boundaries)
         materials = {"domain": fh.Material(1.0, 1.0, TAU, nonlocal_length=0.1)}
@@ -75,8 +81,8 @@ def problem(n: int, layout: str, viscous: str, degree: int = 1) -> fh.HeatProble
                           beta=2, walls=walls, viscous=viscous)
 
 
-def one(n: int, layout: str, viscous: str, steps: int, degree: int = 1) -> dict:
-    p = problem(n, layout, viscous, degree)
+def one(n: int, layout: str, viscous: str, steps: int, degree: int = 1, dim: int = 2) -> dict:
+    p = problem(n, layout, viscous, degree, dim)
     t = _clock()
     system = fh.assemble(p)
     out = {"form": p.viscous_form, "assembly_s": _clock() - t, "unknowns": int(system.ndofs)}
@@ -84,7 +90,7 @@ def one(n: int, layout: str, viscous: str, steps: int, degree: int = 1) -> dict:
     scheme = fh.ThetaScheme(system, TAU / 10, 0.5)
     out["factorization_s"] = _clock() - t
     state = fh.initial_state(
-        system, temperature=lambda x: 300.0 + np.cos(np.pi * x[0]) * np.cos(np.pi * x[1]))
+        system, temperature=lambda x: 300.0 + np.prod(np.cos(np.pi * x), axis=0))
     best = np.inf
     for _ in range(steps):
         t = _clock()
@@ -107,6 +113,8 @@ def main() -> None:
     parser.add_argument("--degree", type=int, default=1, choices=[0, 1],
                         help="0: BDM1 x P0 (the vorticity form with a P2 vorticity), "
                              "1: BDM2 x P1DG")
+    parser.add_argument("--dim", type=int, default=2, choices=[2, 3],
+                        help="3: the unit cube, n^3 x 6 tetrahedra")
     args = parser.parse_args()
     head = ("layout", "n", "unknowns", "form", "asm s", "fact. s", "step ms",
             "asm auto/penalty", "fact. auto/penalty", "step auto/penalty", "rel. L2(T) diff.")
@@ -117,7 +125,7 @@ def main() -> None:
             best: dict = {}
             for _ in range(args.repeats):  # alternated: the cores are shared
                 for label, viscous in (("penalty", "penalty"), ("auto", "auto")):
-                    r = one(n, layout, viscous, args.steps, args.degree)
+                    r = one(n, layout, viscous, args.steps, args.degree, args.dim)
                     b = best.setdefault(label, r)
                     for key in ("assembly_s", "factorization_s", "step_s"):
                         b[key] = min(b[key], r[key])
