@@ -205,9 +205,8 @@ from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
 from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
 from .vorticity_walls import tangential_edge_mass, tangential_load, wall_lengths
-from .vorticity_anisotropic import (anisotropic_obstacle, isotropic_proxy,
-                                    mean_viscosity_excess, remainder_blocks,
-                                    remainder_friction)
+from .vorticity_anisotropic import (anisotropic_obstacle, isotropic_proxy, remainder_blocks,
+                                    mean_viscosity_excess, remainder_friction)
 from .vorticity_graded import GradedViscosity
 from .vorticity_graded_levels import graded_plan
 from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
@@ -343,10 +342,8 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
     triangle mesh or a tetrahedral one, or RT0 in (r, z)
     (:mod:`.vorticity_axisymmetric`: closed forms); assembled by quadrature.
     """
-    # an anisotropic κ: the vorticity part of ν_v = l²/λ_max(κ) on an isotropic proxy,
-    # the remainders as weak gradients (:mod:`.vorticity_anisotropic`)
-    anisotropic = problem
-    problem = isotropic_proxy(problem)
+    # an anisotropic κ: ν_v's part on an isotropic proxy, weak gradients for the rest
+    anisotropic, problem = problem, isotropic_proxy(problem)
     rm: RegionMesh = problem.regions
     mesh = rm.mesh
     fields = material_fields(rm, problem.materials, qb)
@@ -401,17 +398,11 @@ def vorticity_operator(problem, qb: skfem.CellBasis, order: int
         parts += [_level_rotation(problem, qb, order, level, piece, opened, graded,
                                   cut, consistent=bool(remainders))
                   for piece in level.pieces]
-    parts += [_LevelRotation(C=b.C, consistent=b.consistent, lumped=b.consistent.diagonal(),
-                             consistent_needed=True, active=b.active, elem=b.elem,
-                             n_omega=b.n_omega, inside=b.inside, groups=b.groups,
-                             direction=b.direction)
-              for b in remainders]
-    rest = remainder_friction(anisotropic, qb)  # slip-length walls, anisotropic κ
-    if rest is not None:
-        G = (G + rest).tocsr()
-    friction = slip_friction(problem, qb, order)  # slip-length walls that heat crosses
-    if friction is not None:
-        G = (G + friction).tocsr()
+    parts += remainders  # the same fields as a level's (RemainderBlock)
+    # slip-length walls: an anisotropic κ's remainders, and the Robin term where heat crosses
+    for friction in (remainder_friction(anisotropic, qb), slip_friction(problem, qb, order)):
+        if friction is not None:
+            G = (G + friction).tocsr()
     C = sp.vstack([part.C for part in parts]).tocsr()
     # 2D: consistent where one level needs it (degree 0 P2: its row sums vanish at the
     # vertices; degree 1 where ω is free on a wall or an open boundary); 3D: the
@@ -462,7 +453,6 @@ class _LevelRotation:
     inside: np.ndarray | None     # its region (None: the whole mesh)
     groups: np.ndarray | None = None  # the mesh entity of each active DOF
     cut: SlitCut | None = None    # its space cut along a slit (:mod:`.vorticity_slit`)
-    direction: np.ndarray | None = None  # an anisotropic κ's weak gradient of e·q
 
 
 def _level_rotation(problem, qb: skfem.CellBasis, order: int, level: ViscosityLevel,

@@ -246,7 +246,8 @@ def remainder_friction(problem, qb: skfem.CellBasis) -> sp.csr_matrix | None:
 class RemainderBlock:
     """One remainder r_m|∇(e_m·q)|² of one material: its coupling D (rows: the active
     DOFs of the weak gradient's space), its mass M/r_m there, the mesh entity of each
-    active DOF and the material's cells."""
+    active DOF and the material's cells; a part of the rotation like a viscosity level's
+    (the fields :class:`~femheat.assembly.vorticity` stacks)."""
 
     C: sp.csr_matrix
     consistent: sp.csr_matrix
@@ -256,6 +257,12 @@ class RemainderBlock:
     n_omega: int
     active: np.ndarray
     direction: np.ndarray  # e_m: a tangential-flux wall's data enter as ⟨(e_m·g) ψ·n⟩
+    consistent_needed: bool = True
+    cut: None = None
+
+    @property
+    def lumped(self) -> np.ndarray:
+        return self.consistent.diagonal()
 
 
 def _trace_form(direction: np.ndarray, normal_only: bool) -> BilinearForm:
@@ -317,13 +324,13 @@ def remainder_blocks(problem, qb: skfem.CellBasis) -> list[RemainderBlock]:
         mass = _mass.assemble(pb).tocsr()
         active = np.unique(pb.element_dofs)
         labels = entity_labels(pb)[active]
+        traces = [(skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=intorder),
+                   skfem.FacetBasis(mesh, elem, facets=facets, intorder=intorder), normal_only)
+                  for facets, normal_only in ((free, False), (walls, True), (interface, False))
+                  if len(facets)]
         for direction, weight in zip(split.directions.T, split.weights):
             D = _volume_form(direction).assemble(qbm, pb)
-            for facets, normal_only in ((free, False), (walls, True), (interface, False)):
-                if not len(facets):
-                    continue
-                fq = skfem.FacetBasis(mesh, qb.elem, facets=facets, intorder=intorder)
-                fp = skfem.FacetBasis(mesh, elem, facets=facets, intorder=intorder)
+            for fq, fp, normal_only in traces:
                 D = D + _trace_form(direction, normal_only).assemble(fq, fp)
             blocks.append(RemainderBlock(
                 C=sp.csr_matrix(D)[active], consistent=(mass[active][:, active] / weight).tocsr(),
