@@ -138,13 +138,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "viscous_form", "auto_reason"]
+__all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "viscous_form", "auto_reason",
+           "vorticity_obstacles", "check_vorticity"]
 
 #: Discretizations of the viscous (l²) term.
 VISCOUS_FORMS = ("penalty", "vorticity")
 #: What ``viscous`` accepts: a form, or "auto" (the default) to let :func:`viscous_form`
 #: choose.
 VISCOUS_CHOICES = ("auto",) + VISCOUS_FORMS
+#: The option's key in the refusals' wording.
+WHERE_VORTICITY = "model.viscous = 'vorticity'"
 
 
 def constant_scalar(value: Any) -> float | None:
@@ -204,8 +207,6 @@ def auto_reason(problem) -> str | None:
                     f"{type(wall).__name__} wall")
     if any(getattr(wall, "normal", None) is not None for wall in problem.walls.values()):
         return "a wall with a smooth surface normal"
-    from .vorticity import vorticity_obstacles
-
     obstacles = vorticity_obstacles(problem)
     if obstacles:
         return str(obstacles[0])
@@ -220,3 +221,84 @@ def viscous_form(problem) -> str:
     if requested != "auto":
         return requested
     return "vorticity" if auto_reason(problem) is None else "penalty"
+
+
+def vorticity_obstacles(problem) -> list:
+    """What keeps ``problem`` from the vorticity form, as the errors an explicit
+    ``viscous = "vorticity"`` raises (empty if nothing does)."""
+    import skfem
+
+    from ..errors import FemheatInputError
+    from ..physics.conditions import TangentialFlux
+    from ..physics.materials import material_fields
+    from .vorticity_anisotropic import anisotropic_obstacle, isotropic_proxy
+    from .vorticity_levels import level_obstacle
+
+    out: list = []
+    mesh = problem.regions.mesh
+    if not isinstance(mesh, (skfem.MeshTri1, skfem.MeshTet1)):
+        out.append(FemheatInputError(
+            f"{WHERE_VORTICITY} is available on triangle and tetrahedral meshes only (got "
+            f"{type(mesh).__name__}); use viscous = 'penalty'"))
+
+    if getattr(problem, "coordinates", "cartesian") != "cartesian" and problem.degree != 0:
+        out.append(FemheatInputError(
+            f"{WHERE_VORTICITY} in (r, z) (mesh.coordinates = 'axisymmetric') is lowest order "
+            f"only (RT0 x P0), got degree = {problem.degree}; use degree = 0, or "
+            "viscous = 'penalty' at degree 1"))
+    if problem.penalty != 1.0:
+        out.append(FemheatInputError(
+            f"model.penalty = {problem.penalty} has no effect with {WHERE_VORTICITY} (no penalty); "
+            "remove it"))
+    anisotropic = anisotropic_obstacle(problem)
+    if anisotropic is not None:
+        out.append(FemheatInputError(
+            f"{anisotropic}: not available with {WHERE_VORTICITY} (it takes a constant symmetric "
+            "tensor with constant l); use "
+            "viscous = 'penalty'"))
+        return out
+    problem = isotropic_proxy(problem)  # an anisotropic κ: the checks on its proxy
+    for name, wall in problem.walls.items():
+        if getattr(wall, "normal", None) is None:
+            continue
+        if isinstance(wall, TangentialFlux):
+            out.append(FemheatInputError(
+                f"walls.{name}: a smooth wall normal (weak impermeability) is not "
+                f"available with {WHERE_VORTICITY}; drop normal= (the data q.t then follow the "
+                "facets: exact at degree 0 on a circular Couette annulus, O(h^0.5) in T "
+                "at degree 1) or use viscous = 'penalty'"))
+        else:
+            out.append(FemheatInputError(
+                f"walls.{name}: a smooth wall normal is not needed with {WHERE_VORTICITY}: its "
+                "free-slip and slip-length conditions act on the vorticity and converge "
+                "at O(h^2) on faceted curved walls (tests/test_gk_vorticity_curved.py); "
+                "drop normal="))
+    pinched = level_obstacle(problem)  # materials of larger ν touching at a vertex
+    if pinched:
+        out.append(FemheatInputError(pinched))
+    if not out and any(callable(m.conductivity) or isinstance(m.conductivity, str)
+                       for m in problem.materials.values()):
+        # a conductivity function: its value at the cell centroids decides
+        x = mesh.p[:, mesh.t].mean(axis=1)[:, :, None]
+        if not material_fields(problem.regions, problem.materials, x).isotropic:
+            out.append(FemheatInputError(
+                f"{WHERE_VORTICITY} needs an isotropic conductivity, but a material's conductivity "
+                "evaluates to a tensor; return a scalar, or use viscous = 'penalty'"))
+    return out
+
+
+def check_vorticity(problem) -> None:
+    """Refuse, naming the key, what the vorticity form does not cover."""
+    from ..errors import FemheatInputError
+
+    viscous = getattr(problem, "viscous", "penalty")
+    if viscous not in VISCOUS_CHOICES:
+        raise FemheatInputError(
+            f"model.viscous = {viscous!r} is unknown; use 'auto' (the default: the "
+            "vorticity form where it and the penalty form model the same problem), "
+            "'penalty' (interior penalty) or 'vorticity'")
+    if viscous != "vorticity":
+        return
+    reasons = vorticity_obstacles(problem)
+    if reasons:
+        raise reasons[0]

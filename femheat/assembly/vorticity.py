@@ -203,15 +203,15 @@ from ..mesh.regions import RegionMesh
 from ..element.hcurl import ElementTetN1Curl2, ElementTetN1Curl3
 from ..physics.conditions import NoSlip, SlipLength, TangentialFlux
 from ..physics.materials import material_fields
-from .viscous_choice import VISCOUS_CHOICES, VISCOUS_FORMS, viscous_form
+from .viscous_choice import (VISCOUS_CHOICES, VISCOUS_FORMS, WHERE_VORTICITY as _WHERE,
+                             check_vorticity, viscous_form, vorticity_obstacles)
 from .vorticity_walls import tangential_edge_mass, tangential_load, wall_lengths
-from .vorticity_anisotropic import (anisotropic_obstacle, isotropic_proxy, remainder_blocks,
-                                    mean_viscosity_excess, remainder_friction)
+from .vorticity_anisotropic import (isotropic_proxy, remainder_blocks, mean_viscosity_excess,
+                                    remainder_friction)
 from .vorticity_graded import GradedViscosity
 from .vorticity_graded_levels import graded_plan
 from .vorticity_slit import SlitCut, facet_dofs, slit_cut, warn_stress_free
-from .vorticity_levels import (ViscosityLevel, ViscosityPiece, level_obstacle,
-                               viscosity_levels)
+from .vorticity_levels import ViscosityLevel, ViscosityPiece, viscosity_levels
 from .vorticity_crossed_walls import crossed_slip_walls, slip_friction, tangential_data_load
 from .vorticity_open import (far_tangential_trace, inner_cells, open_boundaries,
                              sheared_walls, tangential_trace)
@@ -220,85 +220,11 @@ __all__ = ["VISCOUS_FORMS", "VISCOUS_CHOICES", "RotationOperator", "VorticityMas
            "check_vorticity", "formed_resistance", "not_formed", "vorticity_element",
            "vorticity_obstacles", "vorticity_operator", "uses_vorticity", "viscous_form"]
 
-_WHERE = "model.viscous = 'vorticity'"
-
-
 def uses_vorticity(problem) -> bool:
     """True if ``problem`` gets the vorticity form of the viscous term (asked for, or
     chosen by ``viscous = "auto"``:
     :func:`~femheat.assembly.viscous_choice.viscous_form`)."""
     return viscous_form(problem) == "vorticity"
-
-
-def vorticity_obstacles(problem) -> list[FemheatInputError]:
-    """What keeps ``problem`` from the vorticity form, as the errors an explicit
-    ``viscous = "vorticity"`` raises (empty if nothing does)."""
-    out: list[FemheatInputError] = []
-    mesh = problem.regions.mesh
-    if not isinstance(mesh, (skfem.MeshTri1, skfem.MeshTet1)):
-        out.append(FemheatInputError(
-            f"{_WHERE} is available on triangle and tetrahedral meshes only (got "
-            f"{type(mesh).__name__}); use viscous = 'penalty'"))
-
-    if getattr(problem, "coordinates", "cartesian") != "cartesian" and problem.degree != 0:
-        out.append(FemheatInputError(
-            f"{_WHERE} in (r, z) (mesh.coordinates = 'axisymmetric') is lowest order "
-            f"only (RT0 x P0), got degree = {problem.degree}; use degree = 0, or "
-            "viscous = 'penalty' at degree 1"))
-    if problem.penalty != 1.0:
-        out.append(FemheatInputError(
-            f"model.penalty = {problem.penalty} has no effect with {_WHERE} (no penalty); "
-            "remove it"))
-    anisotropic = anisotropic_obstacle(problem)
-    if anisotropic is not None:
-        out.append(FemheatInputError(
-            f"{anisotropic}: not available with {_WHERE} (it takes a constant symmetric "
-            "tensor with constant l); use "
-            "viscous = 'penalty'"))
-        return out
-    problem = isotropic_proxy(problem)  # an anisotropic κ: the checks on its proxy
-    for name, wall in problem.walls.items():
-        if getattr(wall, "normal", None) is None:
-            continue
-        if isinstance(wall, TangentialFlux):
-            out.append(FemheatInputError(
-                f"walls.{name}: a smooth wall normal (weak impermeability) is not "
-                f"available with {_WHERE}; drop normal= (the data q.t then follow the "
-                "facets: exact at degree 0 on a circular Couette annulus, O(h^0.5) in T "
-                "at degree 1) or use viscous = 'penalty'"))
-        else:
-            out.append(FemheatInputError(
-                f"walls.{name}: a smooth wall normal is not needed with {_WHERE}: its "
-                "free-slip and slip-length conditions act on the vorticity and converge "
-                "at O(h^2) on faceted curved walls (tests/test_gk_vorticity_curved.py); "
-                "drop normal="))
-    pinched = level_obstacle(problem)  # materials of larger ν touching at a vertex
-    if pinched:
-        out.append(FemheatInputError(pinched))
-    if not out and any(callable(m.conductivity) or isinstance(m.conductivity, str)
-                       for m in problem.materials.values()):
-        # a conductivity function: its value at the cell centroids decides
-        x = mesh.p[:, mesh.t].mean(axis=1)[:, :, None]
-        if not material_fields(problem.regions, problem.materials, x).isotropic:
-            out.append(FemheatInputError(
-                f"{_WHERE} needs an isotropic conductivity, but a material's conductivity "
-                "evaluates to a tensor; return a scalar, or use viscous = 'penalty'"))
-    return out
-
-
-def check_vorticity(problem) -> None:
-    """Refuse, naming the key, what the vorticity form does not cover."""
-    viscous = getattr(problem, "viscous", "penalty")
-    if viscous not in VISCOUS_CHOICES:
-        raise FemheatInputError(
-            f"model.viscous = {viscous!r} is unknown; use 'auto' (the default: the "
-            "vorticity form where it and the penalty form model the same problem), "
-            "'penalty' (interior penalty) or 'vorticity'")
-    if viscous != "vorticity":
-        return
-    reasons = vorticity_obstacles(problem)
-    if reasons:
-        raise reasons[0]
 
 
 def vorticity_element(degree: int, dim: int = 2, axisymmetric: bool = False) -> skfem.Element:

@@ -115,7 +115,9 @@ __all__ = ["heat_crosses", "open_boundary_facets",
 def open_boundary_facets(problem) -> np.ndarray:
     """Boundary facets that heat may cross and that carry no wall condition: where the
     vorticity form takes the gradient energy's boundary model (module doc; 3D:
-    :mod:`.vorticity_open3d`). Empty in (r, z)."""
+    :mod:`.vorticity_open3d`), and the stress-free walls of anisotropic materials that
+    :func:`.vorticity_anisotropic.isotropic_proxy` marks on its proxy problem
+    (``opened_walls``). Empty in (r, z)."""
     rm = problem.regions
     if getattr(problem, "coordinates", "cartesian") != "cartesian":
         return np.zeros(0, dtype=np.int64)

@@ -38,7 +38,7 @@ GK_BETAS = (0, 2)
 def check_gk_options(problem: HeatProblem) -> None:
     """The checks of the viscous (l²) term's options, shared by the gk and memory
     models: the degree of the GK pair, β, the penalty η, the viscous form
-    (:func:`~femheat.assembly.vorticity.check_vorticity`), and in (r, z)
+    (:func:`~femheat.assembly.viscous_choice.check_vorticity`), and in (r, z)
     :func:`check_axisymmetric_gk`."""
     check_vorticity(problem)
     gk_elements(problem.regions.mesh, problem.degree)  # validates the degree
