@@ -311,10 +311,14 @@ def _problem(kappa, materials=None, **options):
     ({"materials": {"domain": fh.Material(np.diag([1.0, 3.0]),
                                            nonlocal_length=lambda x: 0.1 + 0.1 * x[0])}},
      None, "materials.domain: nonlocal_length varies"),
+    ({"materials": {"domain": fh.Material(np.diag([1.0, 3.0]), nonlocal_length=0.2,
+                                           quartic=1.0)}},
+     None, "materials.domain: Landau-Khalatnikov terms"),
 ])
 def test_what_the_anisotropic_vorticity_form_does_not_take(options, kappa, key):
     """"auto" keeps the penalty form, and an explicit ``viscous = "vorticity"`` is refused
-    naming the key: a thermal Hall part, l varying inside an anisotropic material."""
+    naming the key: a thermal Hall part, l varying inside an anisotropic material,
+    Landau-Khalatnikov terms."""
     assert _problem(kappa, **options).viscous_form == "penalty"
     with pytest.raises(FemheatInputError, match=key):
         _problem(kappa, viscous="vorticity", **options)
